@@ -1,0 +1,40 @@
+# borderwatch: `make demo` and `make test` work from a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install sysdeps demo test test-unit bench clean help
+
+help:
+	@echo "make demo    - embedded broker + worker + replay of the bundled Central Asia data"
+	@echo "make test    - the whole suite (unit, integration on the embedded broker, e2e)"
+	@echo "make bench   - throughput benchmarks, printed as JSON"
+	@echo "make install - just the virtualenv"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the tests drive for real (promtool, amtool, ...). Installs as root, else says what is missing.
+sysdeps:
+	@bash scripts/install-system-deps.sh
+
+demo: install
+	$(BIN)/python -m streams.demo
+
+test: install sysdeps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .borderwatch .demo

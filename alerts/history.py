@@ -1,0 +1,82 @@
+"""Fold the alert log into rows and current state (alerts.csv, the feed, the page)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from alerts.escalation import LEVEL_INDEX
+from alerts.model import AlertEvent
+
+CSV_COLUMNS = ("alert_id", "border", "segment_id", "level", "opened_at", "resolved_at", "score", "summary")
+
+
+@dataclass
+class AlertHistory:
+    """Current state per alert, built from the log; redelivered transitions are ignored."""
+
+    alerts: dict[str, dict] = field(default_factory=dict)
+    _seen: set[tuple[str, int]] = field(default_factory=set)
+    order: list[str] = field(default_factory=list)
+
+    def add(self, ev: AlertEvent) -> bool:
+        """Fold one transition in; False when it was a duplicate."""
+        key = (ev.segment_id, ev.seq)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        cur = self.alerts.get(ev.alert_id)
+        if cur is None:
+            cur = {"alert_id": ev.alert_id, "border": ev.border, "segment_id": ev.segment_id,
+                   "countries": list(ev.countries), "opened_at": ev.opened_at, "resolved_at": None,
+                   "transitions": []}
+            self.alerts[ev.alert_id] = cur
+            self.order.append(ev.alert_id)
+        cur.update(level=ev.level, score=ev.score, peak_level=ev.peak_level, peak_score=ev.peak_score,
+                   summary=ev.summary if ev.transition != "resolved" else cur.get("summary", ev.summary),
+                   detector=ev.detector, classification=ev.classification,
+                   releasable_to=list(ev.releasable_to), evidence=list(ev.evidence), updated_at=ev.at)
+        if ev.transition == "resolved":
+            cur["resolved_at"] = ev.resolved_at or ev.at
+            cur["level"] = "none"
+        cur["transitions"].append({"transition": ev.transition, "level": ev.level, "at": ev.at, "score": ev.score})
+        return True
+
+    def extend(self, events: Iterable[AlertEvent]) -> "AlertHistory":
+        for ev in events:
+            self.add(ev)
+        return self
+
+    def open_alerts(self) -> list[dict]:
+        return [a for a in self.all() if a["resolved_at"] is None]
+
+    def all(self) -> list[dict]:
+        return [self.alerts[i] for i in self.order]
+
+    def level_by_segment(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for a in self.all():
+            lvl = 0 if a["resolved_at"] else LEVEL_INDEX[a["level"]]
+            out[a["segment_id"]] = max(out.get(a["segment_id"], 0), lvl)
+        return out
+
+    def rows(self) -> list[dict]:
+        """alerts.csv rows: one per opening, with the alert's peak level and score."""
+        return [{"alert_id": a["alert_id"], "border": a["border"], "segment_id": a["segment_id"],
+                 "level": a["peak_level"], "opened_at": a["opened_at"], "resolved_at": a["resolved_at"] or "",
+                 "score": f"{a['peak_score']:.4f}", "summary": a["summary"]}
+                for a in sorted(self.all(), key=lambda a: (a["opened_at"], a["segment_id"]))]
+
+
+def write_csv(rows: list[dict], out) -> None:
+    w = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+
+
+def csv_text(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    write_csv(rows, buf)
+    return buf.getvalue()

@@ -1,0 +1,39 @@
+"""Every Prometheus metric borderwatch exports, declared in one place.
+
+A :class:`Metrics` owns its registry, so each test gets a fresh one and the
+worker serves exactly these series. Labels are bounded: topics, reasons,
+levels, borders and segments all come from fixed sets.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.events = Counter("borderwatch_events", "Input events read, by topic.", ["topic"], registry=r)
+        self.dead_letters = Counter("borderwatch_dead_letters", "Events sent to the dead-letter topic, by reason.",
+                                    ["reason"], registry=r)
+        self.duplicates = Counter("borderwatch_duplicates_dropped", "Events dropped as duplicates of an event id.",
+                                  ["topic"], registry=r)
+        self.incidents = Counter("borderwatch_incidents", "Incidents counted into segment windows, by border.",
+                                 ["border"], registry=r)
+        self.level = Gauge("borderwatch_segment_escalation_level",
+                           "Current escalation level per segment: 0 none, 1 watch, 2 warning, 3 critical.",
+                           ["segment_id", "border"], registry=r)
+        self.alerts_opened = Counter("borderwatch_alerts_opened", "Alerts opened, by level at opening.",
+                                     ["level"], registry=r)
+        self.latency = Histogram("borderwatch_event_to_alert_latency_seconds",
+                                 "Wall time from an event's ingest to the alert it opened or escalated.",
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.pressure = Gauge("borderwatch_militarization_pressure_tiv",
+                              "SIPRI TIV (millions) delivered to both sides of a border over the trailing 5 years.",
+                              ["border"], registry=r)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

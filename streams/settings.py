@@ -1,0 +1,98 @@
+"""One frozen settings object, built once at start-up from defaults < environment < CLI.
+
+Modules receive a :class:`Settings`; nothing below the CLI reads ``os.environ``.
+Every field has an environment variable ``BORDERWATCH_<NAME>``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from streams.errors import ConfigError
+
+ENV_PREFIX = "BORDERWATCH_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker: str = "kafka://127.0.0.1:9092"
+    #: Faust application id: consumer group and changelog topic prefix.
+    app_id: str = "borderwatch"
+    partitions: int = 8
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    #: Bearer token for every endpoint but /health. Set it, or a file holding it;
+    #: with neither, the worker makes one up at start and prints it.
+    api_token: str = field(default="", repr=False)
+    api_token_file: str = ""
+    data_dir: str = ".borderwatch"
+    segments_file: str = ""
+    max_distance_km: float = 25.0
+    grace_days: int = 14
+    detector: str = "reference"
+    #: Agents take up to batch_size events or wait batch_seconds, then write state once per key.
+    batch_size: int = 2000
+    batch_seconds: float = 0.05
+    #: Every tick_seconds a tick goes to each partition; a partition quiet for idle_seconds
+    #: advances its open alerts by wall clock.
+    tick_seconds: float = 5.0
+    idle_seconds: float = 10.0
+    #: Consumer-group timeouts. tansu completes a join after about half the rebalance timeout.
+    session_timeout: float = 10.0
+    log_level: str = "warn"
+
+    def token(self) -> str:
+        if self.api_token:
+            return self.api_token
+        if self.api_token_file:
+            try:
+                tok = Path(self.api_token_file).read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read the API token file {self.api_token_file}: {exc.strerror}; "
+                                  f"create it or unset BORDERWATCH_API_TOKEN_FILE") from None
+            if not tok:
+                raise ConfigError(f"the API token file {self.api_token_file} is empty")
+            return tok
+        return ""
+
+    def masked(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        if d["api_token"]:
+            d["api_token"] = "***"
+        return d
+
+
+def _coerce(name: str, raw: str, typ: Any) -> Any:
+    try:
+        if typ in (int, "int"):
+            return int(raw)
+        if typ in (float, "float"):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
+    return raw
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then ``BORDERWATCH_*`` environment variables, then explicit overrides (CLI flags)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        env = environ.get(ENV_PREFIX + f.name.upper())
+        if env is not None and env != "":
+            values[f.name] = _coerce(f.name, env, f.type)
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            values[k] = v
+    s = replace(Settings(), **values)
+    if s.partitions < 1:
+        raise ConfigError("partitions must be at least 1")
+    return s
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)

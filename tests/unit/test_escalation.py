@@ -1,0 +1,46 @@
+import pytest
+
+from alerts.escalation import EscalationPolicy
+from detectors.rules import FatalityHighRule, SurgeRule, reference_stack
+
+
+def test_levels_rise_at_once_and_fall_only_below_clear_lines():
+    p = EscalationPolicy()
+    assert p.next_level(0, 0.49) == 0
+    assert p.next_level(0, 0.5) == 1
+    assert p.next_level(0, 0.95) == 3
+    # hovering just under a raise threshold keeps the level (no flapping)
+    assert p.next_level(3, 0.85) == 3
+    assert p.next_level(3, 0.80) == 2
+    assert p.next_level(2, 0.66) == 2
+    assert p.next_level(2, 0.1) == 0
+
+
+def test_policy_rejects_inverted_thresholds():
+    with pytest.raises(ValueError):
+        EscalationPolicy(raise_at=(0, 0.5, 0.75, 0.9), clear_below=(0, 0.6, 0.65, 0.8))
+
+
+def test_surge_rule_scores_a_doubling_at_the_watch_line():
+    r = SurgeRule()
+    assert r.score_one({"count_7d": 0, "weekly_mean_prior": 3}) == 0
+    assert r.score_one({"count_7d": 2, "weekly_mean_prior": 1}) == pytest.approx(0.5)
+    assert r.score_one({"count_7d": 1, "weekly_mean_prior": 1}) < 0.5
+    # a quiet border: the floor keeps one incident from being an infinite surge
+    assert 0.5 < r.score_one({"count_7d": 1, "weekly_mean_prior": 0}) < 0.75
+
+
+def test_fatality_rule_at_and_below_yearly_high():
+    r = FatalityHighRule()
+    assert r.score_one({"fatalities_30d": 0, "fatalities_30d_prior_max": 0}) == 0
+    assert r.score_one({"fatalities_30d": 1, "fatalities_30d_prior_max": 0}) == pytest.approx(0.8)
+    assert r.score_one({"fatalities_30d": 4, "fatalities_30d_prior_max": 4}) >= 0.9
+    assert r.score_one({"fatalities_30d": 2, "fatalities_30d_prior_max": 10}) < 0.5
+
+
+def test_reference_stack_takes_the_highest_and_explains_it():
+    d = reference_stack()
+    f = {"count_7d": 1, "weekly_mean_prior": 0, "fatalities_30d": 5, "fatalities_30d_prior_max": 0}
+    assert d.score_one(f) == FatalityHighRule().score_one(f)
+    assert d.explain(f).startswith("fatality_high:")
+    assert isinstance(d.score_one({}), float)  # missing features are tolerated

@@ -1,0 +1,96 @@
+import json
+
+import jsonschema
+import pytest
+
+from streams.errors import InvalidEvent
+from streams.records import (
+    DeadLetter,
+    decode_incident,
+    decode_transfer,
+    encode,
+    json_schema,
+)
+
+GOOD = {
+    "event_id": "t-1", "occurred_at": "2022-09-14T05:00:00Z", "reported_at": "2022-09-14T09:30:00+02:00",
+    "source": "press", "category": "shelling", "severity": 4, "fatalities": 3, "injuries": 7,
+    "countries": ["TJK", "KGZ"], "latitude": 40.05, "longitude": 70.63, "location_name": "Dostuk",
+    "actors": ["TJK border guards"], "classification": "restricted", "releasable_to": ["KGZ", "TJK"],
+}
+TRANSFER = {
+    "transfer_id": "s-1", "supplier": "Turkiye", "recipient": "KGZ", "order_year": 2021, "delivery_years": [2021, 2022],
+    "quantity": 3, "weapon_category": "UAV", "designation": "TB-2", "tiv": 12.5, "status": "", "source": "SIPRI",
+    "occurred_at": "2022-07-01T00:00:00Z",
+}
+
+
+def test_incident_decodes_times_to_utc_and_border_is_sorted_pair():
+    ev = decode_incident(json.dumps(GOOD).encode())
+    assert ev.reported_at.isoformat() == "2022-09-14T07:30:00+00:00"
+    assert ev.border == "KGZ-TJK"
+    assert decode_incident(encode(ev)) == ev
+
+
+@pytest.mark.parametrize("field,value,code", [
+    ("severity", 9, "bad_value"),
+    ("category", "riot", "bad_value"),
+    ("countries", ["KGZ"], "bad_value"),
+    ("countries", ["KGZ", "KGZ"], "bad_value"),
+    ("countries", ["kgz", "TJK"], "bad_value"),
+    ("occurred_at", "yesterday", "bad_time"),
+    ("fatalities", -1, "bad_value"),
+    ("fatalities", True, "bad_type"),
+    ("latitude", 95.0, "bad_value"),
+    ("releasable_to", ["kgz"], "bad_value"),
+])
+def test_invalid_incident_names_the_field(field, value, code):
+    bad = dict(GOOD, **{field: value})
+    with pytest.raises(InvalidEvent) as info:
+        decode_incident(json.dumps(bad))
+    assert info.value.field.startswith(field)
+    assert info.value.code == code
+
+
+def test_missing_unknown_and_non_json_input():
+    with pytest.raises(InvalidEvent) as info:
+        decode_incident(json.dumps({k: v for k, v in GOOD.items() if k != "source"}))
+    assert (info.value.field, info.value.code) == ("source", "missing_field")
+    with pytest.raises(InvalidEvent) as info:
+        decode_incident(json.dumps(dict(GOOD, colour="red")))
+    assert info.value.code == "unknown_field"
+    with pytest.raises(InvalidEvent) as info:
+        decode_incident(b"\xff{not json")
+    assert info.value.code == "not_json"
+    with pytest.raises(InvalidEvent):
+        decode_incident(json.dumps(dict(GOOD, latitude=None)))  # longitude without latitude
+
+
+@pytest.mark.parametrize("kind,good,decode", [("incident", GOOD, decode_incident),
+                                              ("arms-transfer", TRANSFER, decode_transfer)])
+def test_published_schema_agrees_with_the_decoder(kind, good, decode):
+    schema = json_schema(kind)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not list(validator.iter_errors(good))
+    decode(json.dumps(good))
+    # every single-field corruption the schema rejects, the decoder rejects too
+    for name, spec in schema["properties"].items():
+        for bad_value in ("", -5, 10**6, [], None, "ZZ"):
+            bad = dict(good, **{name: bad_value})
+            schema_ok = not list(validator.iter_errors(bad))
+            try:
+                decode(json.dumps(bad))
+                decoder_ok = True
+            except InvalidEvent:
+                decoder_ok = False
+            if name.endswith("_at") and schema_ok:
+                continue  # "format: date-time" is an annotation in JSON Schema, the decoder is stricter
+            assert schema_ok == decoder_ok, (name, bad_value)
+
+
+def test_dead_letter_keeps_original_bytes_even_when_not_utf8():
+    dl = DeadLetter("borderwatch.incidents", "not JSON", "not_json", None, b"\xff\xfe")
+    d = json.loads(dl.to_json())
+    assert d["original_encoding"] == "base64" and d["original"] == "//4="
+    assert d["reason"] == "not JSON"
