@@ -34,8 +34,9 @@ class AlertHistory:
                    "transitions": []}
             self.alerts[ev.alert_id] = cur
             self.order.append(ev.alert_id)
+        if ev.transition in ("opened", "escalated"):
+            cur["summary"] = ev.summary  # the summary of the alert's peak
         cur.update(level=ev.level, score=ev.score, peak_level=ev.peak_level, peak_score=ev.peak_score,
-                   summary=ev.summary if ev.transition != "resolved" else cur.get("summary", ev.summary),
                    detector=ev.detector, classification=ev.classification,
                    releasable_to=list(ev.releasable_to), evidence=list(ev.evidence), updated_at=ev.at)
         if ev.transition == "resolved":

@@ -22,6 +22,8 @@ class Settings:
     broker: str = "kafka://127.0.0.1:9092"
     #: Faust application id: consumer group and changelog topic prefix.
     app_id: str = "borderwatch"
+    #: Topics are ``<prefix>.incidents``, ``<prefix>.alerts``, ...
+    topic_prefix: str = "borderwatch"
     partitions: int = 8
     web_host: str = "127.0.0.1"
     web_port: int = 6066

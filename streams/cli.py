@@ -1,0 +1,166 @@
+"""``borderwatch <verb>``: one CLI; ``--help`` on any verb is the reference.
+
+Every worker flag has an environment variable ``BORDERWATCH_<FLAG>`` (see
+``streams.settings``); flags win over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from streams.errors import BorderwatchError
+from streams.settings import Settings, load_settings
+
+FORMATS = ("mie", "sipri", "jsonl")
+_D = Settings()
+
+
+def _env(name: str) -> str:
+    return f"env BORDERWATCH_{name.upper()}"
+
+
+def _add_broker(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--broker", help=f"Kafka broker URL (default {_D.broker}; {_env('broker')})")
+    p.add_argument("--topic-prefix", help=f"topics are <prefix>.incidents, ... (default {_D.topic_prefix}; {_env('topic_prefix')})")
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="input files, all in one format")
+    p.add_argument("--format", required=True, choices=FORMATS,
+                   help="mie: Militarized Interstate Events 1.0 CSV; sipri: SIPRI trade-register export; "
+                        "jsonl: borderwatch records, one per line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="borderwatch", description="Border-incident monitoring and early warning.")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (memory only) on loopback")
+    p.add_argument("--port", type=int, default=9092, help="port to listen on (default 9092)")
+
+    p = sub.add_parser("worker", help="run the Faust worker with its web API and /metrics")
+    _add_broker(p)
+    p.add_argument("--web-host", help=f"address the web API binds (default {_D.web_host}; {_env('web_host')})")
+    p.add_argument("--web-port", type=int, help=f"web API port (default {_D.web_port}; {_env('web_port')})")
+    p.add_argument("--partitions", type=int, help=f"partitions of every topic (default {_D.partitions}; {_env('partitions')})")
+    p.add_argument("--app-id", help=f"Faust app id / consumer group (default {_D.app_id}; {_env('app_id')})")
+    p.add_argument("--data-dir", help=f"Faust data directory (default {_D.data_dir}; {_env('data_dir')})")
+    p.add_argument("--segments-file", help=f"GeoJSON segment file to use instead of the bundled borders ({_env('segments_file')})")
+    p.add_argument("--max-distance-km", type=float,
+                   help=f"furthest an incident may be from a segment to be assigned to it (default {_D.max_distance_km}; {_env('max_distance_km')})")
+    p.add_argument("--grace-days", type=int, help=f"late-event grace in days (default {_D.grace_days}; {_env('grace_days')})")
+    p.add_argument("--detector", help=f"detector stack (default {_D.detector}; {_env('detector')})")
+    p.add_argument("--tick-seconds", type=float, help=f"watermark tick interval (default {_D.tick_seconds}; {_env('tick_seconds')})")
+    p.add_argument("--idle-seconds", type=float,
+                   help=f"a partition quiet this long advances by wall clock (default {_D.idle_seconds}; {_env('idle_seconds')})")
+    p.add_argument("--api-token-file", help=f"file holding the API bearer token ({_env('api_token_file')}; or set BORDERWATCH_API_TOKEN)")
+
+    p = sub.add_parser("replay", help="produce a historical file into Kafka in event-time order")
+    _add_format(p)
+    _add_broker(p)
+    p.add_argument("--speed", default="max", help="'max' (default) or N event-seconds per wall second, e.g. 86400 = a day a second")
+    p.add_argument("--partitions", type=int, help=f"partitions for topics it creates (default {_D.partitions})")
+
+    p = sub.add_parser("backtest", help="run the pipeline in-process over files and write alerts.csv")
+    _add_format(p)
+    p.add_argument("--alerts-out", required=True, help="alerts CSV to write (- for stdout)")
+    p.add_argument("--detector", default=_D.detector, help=f"detector stack (default {_D.detector})")
+    p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
+    p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
+
+    p = sub.add_parser("segments", help="list border segments: id, border, length in km, name")
+    p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("schema", help="print the JSON Schema of an input record")
+    p.add_argument("kind", choices=("incident", "arms-transfer"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BorderwatchError as exc:
+        print(f"borderwatch {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.verb == "broker":
+        from streams.broker import serve_forever
+
+        return serve_forever(args.port)
+
+    if args.verb == "schema":
+        from streams.records import json_schema
+
+        print(json.dumps(json_schema(args.kind), indent=2))
+        return 0
+
+    if args.verb == "segments":
+        from streams.segments import SegmentRegistry, render_table
+
+        reg = SegmentRegistry.from_geojson(args.segments_file or None)
+        if args.json:
+            print(json.dumps([{"segment_id": s.segment_id, "border": s.border, "length_km": round(s.length_km, 1),
+                               "name": s.name} for s in reg.segments()], indent=1))
+        else:
+            print(render_table(reg))
+        return 0
+
+    if args.verb == "worker":
+        from streams.worker import run_worker
+
+        keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir", "segments_file",
+                "max_distance_km", "grace_days", "detector", "tick_seconds", "idle_seconds", "api_token_file")
+        return run_worker(load_settings({k: getattr(args, k) for k in keys}))
+
+    if args.verb == "replay":
+        from streams.replay import parse_speed, replay
+
+        try:
+            speed = parse_speed(args.speed)
+        except ValueError as exc:
+            print(f"borderwatch replay: error: {exc}", file=sys.stderr)
+            return 2
+        from streams.topics import Topics
+
+        settings = load_settings({"broker": args.broker, "partitions": args.partitions, "topic_prefix": args.topic_prefix})
+        res = replay(args.files, args.format, settings.broker, speed=speed, partitions=settings.partitions,
+                     topics=Topics(settings.topic_prefix))
+        print(f"replay done: sent {res.sent}, rejected {res.rejected} in {res.seconds:.1f}s to {settings.broker}")
+        return 0
+
+    if args.verb == "backtest":
+        from alerts.history import write_csv
+        from streams.backtest import run_backtest
+        from streams.worker import build_pipeline
+
+        settings = load_settings({"detector": args.detector, "grace_days": args.grace_days,
+                                  "segments_file": args.segments_file})
+        res = run_backtest(args.files, args.format, build_pipeline(settings))
+        for e in res.rejected:
+            print(f"rejected: {e}", file=sys.stderr)
+        rows = res.history.rows()
+        if args.alerts_out == "-":
+            write_csv(rows, sys.stdout)
+        else:
+            with open(args.alerts_out, "w", newline="", encoding="utf-8") as fh:
+                write_csv(rows, fh)
+        by_level: dict[str, int] = {}
+        for r in rows:
+            by_level[r["level"]] = by_level.get(r["level"], 0) + 1
+        print(f"backtest: {res.records} records ({len(res.rejected)} rejected), {len(rows)} alerts "
+              f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
+        return 0
+    raise AssertionError(args.verb)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""``make demo``: embedded broker, worker, replay of the bundled Central Asia data, URLs, summary.
+
+Runs until Ctrl-C; ``DEMO_SECONDS=N`` ends it after N seconds once the summary is printed.
+``DEMO_BROKER_PORT`` / ``DEMO_WEB_PORT`` choose ports (defaults 9092 / 6066; a free port is
+picked when the one asked for is taken, or is 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from streams.broker import EmbeddedBroker, free_port, port_free
+from streams.replay import replay
+
+DATA = Path(__file__).parent / "data"
+
+
+def _port(env: str, default: int) -> int:
+    want = int(os.environ.get(env, default))
+    return want if want and port_free("127.0.0.1", want) else free_port()
+
+
+def _get(url: str, token: str) -> dict:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def _wait_health(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"demo: the worker exited with code {proc.returncode}; see .demo/worker.log")
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("demo: the worker did not come up; see .demo/worker.log")
+
+
+def _settle(base: str, token: str, proc: subprocess.Popen, timeout: float = 120) -> list[dict]:
+    """Wait until the alert log stops changing: the worker has processed the replay."""
+    last, stable_since = None, time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"demo: the worker exited with code {proc.returncode}; see .demo/worker.log")
+        alerts = _get(base + "/alerts?status=all", token)["alerts"]
+        sig = json.dumps([(a["alert_id"], a["level"], a["resolved_at"]) for a in alerts])
+        if sig != last:
+            last, stable_since = sig, time.monotonic()
+        elif alerts and time.monotonic() - stable_since > 4:
+            return alerts
+        time.sleep(0.5)
+    return _get(base + "/alerts?status=all", token)["alerts"]
+
+
+def main() -> int:
+    run_dir = Path(".demo")
+    run_dir.mkdir(exist_ok=True)
+    token = os.environ.get("BORDERWATCH_API_TOKEN") or secrets.token_urlsafe(24)
+    broker = EmbeddedBroker(port=_port("DEMO_BROKER_PORT", 9092), log_path=str(run_dir / "broker.log")).start()
+    web_port = _port("DEMO_WEB_PORT", 6066)
+    base = f"http://127.0.0.1:{web_port}"
+    env = dict(os.environ, BORDERWATCH_API_TOKEN=token)
+    worker_log = open(run_dir / "worker.log", "ab")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "worker", "--broker", broker.url, "--web-port", str(web_port),
+         "--data-dir", str(run_dir / "worker-data"), "--idle-seconds", "3", "--tick-seconds", "1"],
+        env=env, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        print(f"broker: {broker.url} (embedded, memory only)")
+        _wait_health(base, worker)
+        for name, fmt in (("mie-1.0-central-asia.csv", "mie"), ("sipri-trade-register-central-asia.csv", "sipri")):
+            res = replay([str(DATA / name)], fmt, broker.url, err=open(os.devnull, "w"))
+            print(f"replayed {name}: sent {res.sent}, rejected {res.rejected}")
+        alerts = _settle(base, token, worker)
+        by_level = Counter(a["peak_level"] for a in alerts)
+        by_border = Counter(a["border"] for a in alerts)
+        print(f"\nalerts raised from real history: {len(alerts)} "
+              f"({', '.join(f'{n} {lvl}' for lvl, n in sorted(by_level.items()))})")
+        for border, n in by_border.most_common(8):
+            print(f"  {border:8s} {n}")
+        for a in sorted(alerts, key=lambda a: a["opened_at"], reverse=True)[:5]:
+            print(f"  latest: {a['opened_at'][:10]} {a['peak_level']:8s} {a['summary']}")
+        print(f"\nfeed (page):  {base}/?token={token}")
+        print(f"alerts JSON:  curl -H 'Authorization: Bearer {token}' '{base}/alerts?status=all'")
+        print(f"metrics:      curl -H 'Authorization: Bearer {token}' {base}/metrics")
+        seconds = float(os.environ.get("DEMO_SECONDS", "0") or 0)
+        print("\nrunning until Ctrl-C" if not seconds else f"\nrunning for {seconds:.0f}s (DEMO_SECONDS)", flush=True)
+        deadline = time.monotonic() + seconds if seconds else None
+        while deadline is None or time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise SystemExit(f"demo: the worker exited with code {worker.returncode}; see .demo/worker.log")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        broker.stop()
+        print("demo stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

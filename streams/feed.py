@@ -1,0 +1,66 @@
+"""Reads the alerts topic (the audit log) from the beginning into an :class:`AlertHistory`.
+
+Every worker reads the whole log without a consumer group, so each serves the
+full feed whatever partitions it processes, and a restart rebuilds the feed
+from the log rather than from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from alerts.escalation import LEVEL_INDEX
+from alerts.history import AlertHistory
+from alerts.model import AlertEvent
+from streams.metrics import Metrics
+from streams.topics import bootstrap
+
+log = logging.getLogger("borderwatch.feed")
+
+
+class AlertFeed:
+    def __init__(self, broker_url: str, topic: str, metrics: Metrics | None = None) -> None:
+        self.broker_url, self.topic, self.metrics = broker_url, topic, metrics
+        self.history = AlertHistory()
+        self.subscribers: set[asyncio.Queue] = set()
+        self.ready = asyncio.Event()
+
+    def fold(self, ev: AlertEvent) -> None:
+        if not self.history.add(ev):
+            return
+        if self.metrics is not None:
+            self.metrics.level.labels(ev.segment_id, ev.border).set(LEVEL_INDEX[ev.level])
+        for q in list(self.subscribers):
+            if q.qsize() < 1000:
+                q.put_nowait(ev)
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(self.broker_url), enable_auto_commit=False,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            parts = None
+            while not parts:
+                parts = consumer.partitions_for_topic(self.topic)
+                if not parts:
+                    await consumer._client.force_metadata_update()
+                    parts = consumer.partitions_for_topic(self.topic)
+                    if not parts:
+                        await asyncio.sleep(1.0)  # the worker creates the topic at start
+            tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            self.ready.set()
+            while True:
+                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for msgs in batch.values():
+                    for m in msgs:
+                        try:
+                            self.fold(AlertEvent.decode(m.value))
+                        except (ValueError, KeyError, TypeError) as exc:
+                            log.warning("skipping unreadable alert at %s/%s: %s", m.partition, m.offset, exc)
+        finally:
+            await consumer.stop()

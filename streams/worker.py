@@ -1,0 +1,75 @@
+"""``borderwatch worker``: wire settings, registry, pipeline, metrics, Faust app, feed and web."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from alerts.web import build_web_app
+from detectors.rules import make_detector
+from streams.app import build_app
+from streams.broker import port_free
+from streams.errors import ConfigError
+from streams.feed import AlertFeed
+from streams.metrics import Metrics
+from streams.pipeline import Pipeline, PipelineSettings
+from streams.segments import SegmentRegistry
+from streams.settings import Settings, new_token
+from streams.topics import Topics, ensure_topics
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    registry = SegmentRegistry.from_geojson(settings.segments_file or None, max_distance_km=settings.max_distance_km)
+    try:
+        detector = make_detector(settings.detector)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return Pipeline(registry, detector, settings=PipelineSettings(grace_days=settings.grace_days))
+
+
+def run_worker(settings: Settings) -> int:
+    from faust import Worker
+
+    if not port_free(settings.web_host, settings.web_port):
+        raise ConfigError(f"web port {settings.web_port} on {settings.web_host} is taken: "
+                          f"pass --web-port N or stop what uses it")
+    token = settings.token()
+    if not token:
+        token = new_token()
+        print(f"no API token configured (BORDERWATCH_API_TOKEN / BORDERWATCH_API_TOKEN_FILE); "
+              f"this run's token: {token}", flush=True)
+    pipeline = build_pipeline(settings)
+    topics = Topics(settings.topic_prefix)
+    ensure_topics(settings.broker, settings.partitions, topics)
+    metrics = Metrics()
+    app = build_app(settings, pipeline, metrics)
+    feed = AlertFeed(settings.broker, topics.alerts, metrics)
+
+    def segment_name(segment_id: str) -> str:
+        try:
+            return pipeline.registry.get(segment_id).name
+        except KeyError:
+            return segment_id
+
+    web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name)
+
+    @app.task
+    async def alert_feed():
+        await feed.run()
+
+    @app.task
+    async def web_server():
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        base = f"http://{settings.web_host}:{settings.web_port}"
+        print(f"worker web: {base}/  alerts: {base}/alerts  metrics: {base}/metrics  health: {base}/health",
+              flush=True)
+
+    logging.basicConfig(level=logging.WARNING)
+    worker = Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0

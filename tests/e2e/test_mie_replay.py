@@ -1,0 +1,58 @@
+"""End to end as an operator sees it: CLI replay of the real MIE rows -> worker -> /alerts and the page."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from streams.adapters import load
+from streams.segments import SegmentRegistry
+from tests.conftest import DATA, ROOT, wait_for
+
+pytestmark = pytest.mark.e2e
+
+MIE = DATA / "mie-1.0-central-asia.csv"
+
+
+def test_mie_replay_raises_alerts_around_the_2012_kgz_uzb_clash_and_none_on_quiet_borders(worker_factory):
+    w = worker_factory().start()
+    res = subprocess.run([sys.executable, "-m", "streams.cli", "replay", str(MIE), "--format", "mie",
+                          "--broker", w.broker.url, "--topic-prefix", w.topics.prefix],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "sent 482, rejected 0" in res.stdout
+
+    def settled():
+        body = w.get_json("/alerts?status=all")
+        return body["alerts"] if body["count"] and not w.get_json("/alerts")["count"] else None
+
+    # every alert opened and, the data being history, resolved again
+    alerts = wait_for(settled, timeout=120, message="replayed alerts to open and resolve")
+    kgz_uzb = [a for a in alerts if a["border"] == "KGZ-UZB"]
+    assert any("2012-07-10" <= a["opened_at"][:10] <= "2012-07-17" for a in kgz_uzb), kgz_uzb
+    clash = next(a for a in kgz_uzb if a["opened_at"][:10] == "2012-07-17")
+    assert clash["peak_level"] in ("warning", "critical")
+
+    with_incidents = {r.border for r in load([MIE], "mie").records}
+    quiet = set(SegmentRegistry.default().borders()) - with_incidents
+    assert quiet, "the bundled data should leave some borders without incidents"
+    assert not [a for a in alerts if a["border"] in quiet]
+
+    page = w.get("/").read().decode()
+    assert "KGZ-UZB" in page
+
+
+@pytest.mark.skipif(os.environ.get("BORDERWATCH_SKIP_DEMO_TEST") == "1", reason="BORDERWATCH_SKIP_DEMO_TEST=1")
+def test_bounded_demo_prints_urls_and_a_summary(tmp_path):
+    env = dict(os.environ, DEMO_SECONDS="1", DEMO_BROKER_PORT="0", DEMO_WEB_PORT="0")
+    res = subprocess.run([sys.executable, "-m", "streams.demo"], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env=dict(env, PYTHONPATH=str(ROOT)))
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout
+    assert "alerts raised from real history:" in out
+    assert "feed (page):  http://127.0.0.1:" in out and "/metrics" in out
+    assert "KGZ-UZB" in out
+    assert "demo stopped" in out

@@ -1,0 +1,145 @@
+"""The live driver on the real broker: dead letters, API and auth, restart, crash, live == backtest."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.error
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from alerts.history import AlertHistory
+from alerts.model import AlertEvent
+from streams.backtest import run_backtest
+from streams.replay import replay
+from streams.worker import build_pipeline
+from streams.settings import load_settings
+from tests.conftest import DATA, wait_for
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2013, 6, 20, tzinfo=timezone.utc)
+
+
+def incident(n, when=T0, countries=("KGZ", "UZB"), fatalities=0, **kw) -> bytes:
+    return json.dumps({
+        "event_id": f"it-{n}", "occurred_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reported_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "source": "test", "category": "armed_clash",
+        "severity": 4, "fatalities": fatalities, "injuries": 0, "countries": list(countries), **kw}).encode()
+
+
+def alert_events(topic_reader, topics) -> list[AlertEvent]:
+    return [AlertEvent.decode(m.value) for m in topic_reader(topics.alerts, idle_ms=800)]
+
+
+def all_resolved(topic_reader, topics, n):
+    """alerts.csv rows from the live log once it holds ``n`` alerts, all resolved; else None."""
+    rows = AlertHistory().extend(alert_events(topic_reader, topics)).rows()
+    return rows if len(rows) == n and all(r["resolved_at"] for r in rows) else None
+
+
+def opened(events):
+    return [e for e in events if e.transition == "opened"]
+
+
+def test_bad_input_is_dead_lettered_and_the_stream_goes_on(worker_factory, producer, topic_reader):
+    w = worker_factory().start()
+    producer.send(w.topics.incidents, b"{not json", key=b"x")
+    producer.send(w.topics.incidents, incident(1, severity=11), key=b"x")
+    producer.send(w.topics.incidents, incident(2, fatalities=3), key=b"KGZ-UZB")
+    producer.flush()
+    dead = wait_for(lambda: [json.loads(m.value) for m in topic_reader(w.topics.dead_letter)] if len(
+        topic_reader(w.topics.dead_letter)) >= 2 else None, message="two dead letters")
+    assert {d["code"] for d in dead} == {"not_json", "bad_value"}
+    assert {d["original"] for d in dead} >= {"{not json"}
+    assert any(d["field"] == "severity" and "above" in d["reason"] for d in dead)
+    events = wait_for(lambda: opened(alert_events(topic_reader, w.topics)), message="alert after bad input")
+    assert events[0].segment_id == "KGZ-UZB" and events[0].level == "warning"
+    def metrics_once_counted():
+        text = w.get("/metrics").read().decode()
+        return text if 'borderwatch_dead_letters_total{reason="not_json"} 1.0' in text else None
+
+    metrics = wait_for(metrics_once_counted, message="metrics")
+    assert 'borderwatch_events_total{topic="incidents"} 3.0' in metrics
+    assert 'borderwatch_alerts_opened_total{level="warning"} 1.0' in metrics
+    assert "borderwatch_event_to_alert_latency_seconds_count 1.0" in metrics
+
+
+def test_api_needs_the_token_except_health(worker_factory, producer):
+    w = worker_factory().start()
+    assert w.get("/health", token=None).status == 200
+    for path in ("/alerts", "/metrics", "/"):
+        with pytest.raises(urllib.error.HTTPError) as info:
+            w.get(path, token=None)
+        assert info.value.code == 401
+        with pytest.raises(urllib.error.HTTPError) as info:
+            w.get(path, token="wrong")
+        assert info.value.code == 401
+    producer.send(w.topics.incidents, incident(1, fatalities=1), key=b"KGZ-UZB")
+    producer.flush()
+    body = wait_for(lambda: (lambda d: d if d["count"] else None)(w.get_json("/alerts")), message="open alert in /alerts")
+    assert body["alerts"][0]["segment_id"] == "KGZ-UZB"
+    page = w.get("/").read().decode()
+    assert "KGZ-UZB" in page and "warning" in page
+    assert w.get_json("/alerts?border=KAZ-TKM")["count"] == 0
+
+
+def test_state_survives_a_worker_restart(worker_factory, producer, topic_reader):
+    # No idle advance here: it would (rightly) resolve the 2013 alert by wall clock.
+    quiet = {"BORDERWATCH_IDLE_SECONDS": "100000"}
+    w = worker_factory(**quiet).start()
+    producer.send(w.topics.incidents, incident(1, fatalities=2), key=b"KGZ-UZB")
+    producer.flush()
+    wait_for(lambda: opened(alert_events(topic_reader, w.topics)), message="first alert")
+    assert w.stop() == 0
+    again = worker_factory(app_id=w.app_id, **quiet).start()  # same group, changelog and topics
+    # The same event again (a duplicate) and a new one on the same day: with state restored,
+    # neither opens a second alert; with state lost, both would.
+    producer.send(w.topics.incidents, incident(1, fatalities=2), key=b"KGZ-UZB")
+    producer.send(w.topics.incidents, incident(2, T0 + timedelta(hours=2), fatalities=2), key=b"KGZ-UZB")
+    producer.send(w.topics.incidents, incident(3, countries=("KGZ", "TJK"), fatalities=1), key=b"KGZ-TJK")
+    producer.flush()
+    wait_for(lambda: any(e.segment_id == "KGZ-TJK" for e in opened(alert_events(topic_reader, w.topics))),
+             message="marker alert after restart")
+    events = alert_events(topic_reader, w.topics)
+    assert [e.segment_id for e in opened(events)] == ["KGZ-UZB", "KGZ-TJK"]
+    metrics = again.get("/metrics").read().decode()
+    assert 'borderwatch_duplicates_dropped_total{topic="incidents"} 1.0' in metrics
+
+
+def test_a_killed_worker_loses_no_event_and_readers_see_no_duplicate(worker_factory, producer, topic_reader):
+    w = worker_factory().start()
+    for i in range(40):
+        producer.send(w.topics.incidents, incident(i, T0 + timedelta(days=i * 9), fatalities=i % 3),
+                      key=b"KGZ-UZB")
+    producer.flush()
+    wait_for(lambda: len(alert_events(topic_reader, w.topics)) >= 1, message="some alerts")
+    w.stop(sig=signal.SIGKILL)
+    again = worker_factory(app_id=w.app_id).start()
+    for i in range(40, 60):
+        producer.send(w.topics.incidents, incident(i, T0 + timedelta(days=i * 9), fatalities=i % 3),
+                      key=b"KGZ-UZB")
+    producer.flush()
+    pipeline = build_pipeline(load_settings({}, environ={}))
+    from streams.backtest import run_records
+    from streams.records import decode_incident
+
+    expected = run_records(pipeline, [decode_incident(incident(i, T0 + timedelta(days=i * 9), fatalities=i % 3))
+                                      for i in range(60)]).history.rows()
+    got = wait_for(lambda: all_resolved(topic_reader, w.topics, len(expected)), timeout=90,
+                   message="all alerts resolved after the crash")
+    assert got == expected
+    assert again.proc.poll() is None
+
+
+def test_live_path_and_backtest_give_the_same_alerts_for_the_mie_file(worker_factory, topic_reader):
+    w = worker_factory().start()
+    mie = str(DATA / "mie-1.0-central-asia.csv")
+    res = replay([mie], "mie", w.broker.url, topics=w.topics)
+    assert res.sent > 400
+    expected = run_backtest([mie], "mie", build_pipeline(load_settings({}, environ={}))).history.rows()
+    assert len(expected) > 10
+    got = wait_for(lambda: all_resolved(topic_reader, w.topics, len(expected)), timeout=120,
+                   message="live alerts to match the backtest's count, all resolved")
+    assert got == expected

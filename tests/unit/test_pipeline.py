@@ -1,0 +1,185 @@
+"""The pure pipeline: no Kafka, no clock. Drivers are tested elsewhere; this is the logic they share."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from alerts.history import AlertHistory
+from streams.backtest import run_records
+from streams.pipeline import Envelope, Pipeline, SegmentState, day_of
+from streams.records import decode_incident, decode_transfer, encode
+from streams.segments import SegmentRegistry
+from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
+
+T0 = datetime(2012, 7, 17, tzinfo=timezone.utc)
+
+
+def incident(n, when=T0, countries=("KGZ", "UZB"), fatalities=0, category="armed_clash", severity=4, **kw):
+    d = {"event_id": f"ev-{n}", "occurred_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "reported_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "source": "test", "category": category,
+         "severity": severity, "fatalities": fatalities, "injuries": 0, "countries": list(countries), **kw}
+    return json.dumps(d).encode()
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return Pipeline(SegmentRegistry.default())
+
+
+def feed(pipeline, raws, states=None):
+    """Route and apply raw incidents in order; return (alerts, dead letters, states)."""
+    states = {} if states is None else states
+    alerts, dead = [], []
+    for raw in raws:
+        envs, dl = pipeline.route(KIND_INCIDENTS, raw)
+        if dl:
+            dead.append(dl)
+        for env in envs:
+            st = states.setdefault(env.key, pipeline.new_state(env.key))
+            applied = pipeline.apply(st, env)
+            alerts.extend(applied.alerts)
+            if applied.late:
+                dead.append(applied.late)
+    return alerts, dead, states
+
+
+def test_deadly_clash_opens_an_alert_on_the_event_itself(pipeline):
+    alerts, dead, states = feed(pipeline, [incident(1, fatalities=2)])
+    assert not dead
+    [a] = alerts
+    assert (a.transition, a.segment_id, a.border, a.level) == ("opened", "KGZ-UZB", "KGZ-UZB", "warning")
+    assert a.at == "2012-07-17T00:00:00Z" and a.evidence == ("ev-1",)
+    assert "deaths in 30 days" in a.summary
+    # the id is a function of segment and opening time only
+    again, _, _ = feed(pipeline, [incident(1, fatalities=2)])
+    assert again[0].alert_id == a.alert_id
+
+
+def test_duplicate_event_ids_are_dropped(pipeline):
+    alerts, _, states = feed(pipeline, [incident(1), incident(1), incident(1)])
+    st = states["KGZ-UZB"]
+    assert st.days[day_of(T0)][0] == 1
+    assert len([a for a in alerts if a.transition == "opened"]) == 1
+
+
+def test_alert_resolves_when_the_30_day_window_passes(pipeline):
+    alerts, _, states = feed(pipeline, [incident(1, fatalities=2)])
+    st = states["KGZ-UZB"]
+    later = pipeline.advance(st, day_of(T0) + 29)
+    assert later == []  # still at the yearly high for 30 days
+    [resolved] = pipeline.advance(st, day_of(T0) + 400)
+    assert resolved.transition == "resolved"
+    assert resolved.resolved_at == (T0 + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert st.level == 0 and st.alert is None
+
+
+def test_when_advance_is_called_does_not_change_what_it_finds(pipeline):
+    _, _, a = feed(pipeline, [incident(1, fatalities=2)])
+    _, _, b = feed(pipeline, [incident(1, fatalities=2)])
+    stepwise = []
+    for d in range(day_of(T0), day_of(T0) + 60, 3):
+        stepwise += pipeline.advance(a["KGZ-UZB"], d)
+    at_once = pipeline.advance(b["KGZ-UZB"], day_of(T0) + 60)
+    assert [x.to_dict() for x in stepwise] == [x.to_dict() for x in at_once]
+
+
+def test_late_events_beyond_grace_are_dead_lettered_and_within_grace_counted(pipeline):
+    raws = [incident(1), incident(2, T0 - timedelta(days=10)), incident(3, T0 - timedelta(days=40))]
+    _, dead, states = feed(pipeline, raws)
+    assert [d.code for d in dead] == ["late"]
+    assert json.loads(dead[0].original)["event_id"] == "ev-3"
+    assert sum(v[0] for v in states["KGZ-UZB"].days.values()) == 2
+
+
+def test_invalid_input_becomes_a_dead_letter_with_reason_and_bytes(pipeline):
+    envs, dl = pipeline.route(KIND_INCIDENTS, b'{"event_id": 5}')
+    assert envs == [] and dl.code in ("bad_type", "missing_field") and dl.original == b'{"event_id": 5}'
+    envs, dl = pipeline.route(KIND_INCIDENTS, b"\x00garbage")
+    assert dl.code == "not_json"
+
+
+def test_state_round_trip_mid_stream_changes_nothing(pipeline):
+    rng = random.Random(7)
+    raws = [incident(i, T0 + timedelta(days=rng.randint(0, 90)), fatalities=rng.choice([0, 0, 0, 1, 3]))
+            for i in range(60)]
+    raws.sort(key=lambda r: json.loads(r)["occurred_at"])
+    whole, _, _ = feed(pipeline, raws)
+    first, _, states = feed(pipeline, raws[:30])
+    restored = {k: SegmentState.from_json(s.to_json(), k) for k, s in states.items()}
+    rest, _, _ = feed(pipeline, raws[30:], restored)
+    assert [a.to_dict() for a in first + rest] == [a.to_dict() for a in whole]
+
+
+def test_interleaving_of_different_segments_does_not_change_their_alerts(pipeline):
+    rng = random.Random(3)
+    a = [incident(f"a{i}", T0 + timedelta(days=3 * i), ("KGZ", "UZB"), fatalities=i % 3) for i in range(20)]
+    b = [incident(f"b{i}", T0 + timedelta(days=2 * i), ("KGZ", "TJK"), fatalities=i % 2) for i in range(20)]
+    merged = []
+    ia = ib = 0
+    while ia < len(a) or ib < len(b):
+        if ib == len(b) or (ia < len(a) and rng.random() < 0.5):
+            merged.append(a[ia]); ia += 1
+        else:
+            merged.append(b[ib]); ib += 1
+    together, _, _ = feed(pipeline, merged)
+    apart = feed(pipeline, a)[0] + feed(pipeline, b)[0]
+    key = lambda x: (x.segment_id, x.seq)
+    assert sorted((x.to_dict() for x in together), key=lambda d: (d["segment_id"], d["seq"])) == \
+        sorted((x.to_dict() for x in apart), key=lambda d: (d["segment_id"], d["seq"]))
+
+
+def test_geolocated_incident_goes_to_a_cut_segment(pipeline):
+    raw = incident(1, countries=("KGZ", "TJK"), fatalities=1, latitude=40.05229068, longitude=70.63277194)
+    envs, _ = pipeline.route(KIND_INCIDENTS, raw)
+    assert envs[0].key.startswith("KGZ-TJK-")
+    assert envs[0].record["segment_id"] == envs[0].key
+
+
+def test_alert_is_releasable_only_where_every_contributing_incident_is(pipeline):
+    raws = [incident(1, fatalities=1, classification="restricted", releasable_to=["KGZ", "UZB"]),
+            incident(2, T0 + timedelta(hours=1), fatalities=5, classification="public", releasable_to=["UZB", "KAZ"])]
+    alerts, _, _ = feed(pipeline, raws)
+    assert [a.transition for a in alerts] == ["opened", "escalated"]
+    assert alerts[0].releasable_to == ("KGZ", "UZB")
+    assert alerts[-1].releasable_to == ("UZB",)
+    assert alerts[-1].classification == "restricted"
+
+
+def test_arms_transfers_fan_out_to_the_recipients_borders(pipeline):
+    tr = {"transfer_id": "s-1", "supplier": "Turkiye", "recipient": "KGZ", "order_year": 2021,
+          "delivery_years": [2022], "quantity": 3, "weapon_category": "UAV", "designation": "TB-2", "tiv": 12.5,
+          "status": "", "source": "SIPRI", "occurred_at": "2022-07-01T00:00:00Z"}
+    envs, dl = pipeline.route(KIND_TRANSFERS, json.dumps(tr).encode())
+    assert dl is None
+    assert {e.key for e in envs} == set(SegmentRegistry.default().pairs_with("KGZ"))
+    assert "KGZ-TJK" in {e.key for e in envs}
+    st = pipeline.new_state("KGZ-TJK")
+    pipeline.apply(st, envs[0])
+    pipeline.apply(st, envs[0])  # duplicate
+    assert st.pressure_tiv(5) == 12.5
+
+
+def test_backtest_driver_equals_feeding_envelopes_by_hand(pipeline):
+    raws = [incident(i, T0 + timedelta(days=i * 5), fatalities=i % 2) for i in range(12)]
+    by_hand, _, states = feed(pipeline, raws)
+    for st in states.values():
+        by_hand += pipeline.advance(st, 10**7)
+    res = run_records(pipeline, [decode_incident(r) for r in raws])
+    assert [a.to_dict() for a in res.events] == [a.to_dict() for a in by_hand]
+    rows = res.history.rows()
+    assert rows and all(r["resolved_at"] for r in rows)
+
+
+def test_history_drops_redelivered_transitions(pipeline):
+    alerts, _, _ = feed(pipeline, [incident(1, fatalities=2)])
+    h = AlertHistory().extend(alerts + alerts)
+    assert len(h.all()) == 1 and len(h.all()[0]["transitions"]) == 1
+
+
+def test_envelope_round_trip():
+    env = Envelope("incident", "KGZ-UZB", {"a": 1}, ingested_at=1.5)
+    assert Envelope.decode(env.encode()) == env
