@@ -42,7 +42,7 @@ from streams.records import (
     decode_incident,
     decode_transfer,
     format_time,
-    incident_from_dict,
+    parse_time,
     transfer_from_dict,
 )
 from streams.segments import SegmentRegistry
@@ -125,9 +125,12 @@ class SegmentState:
     pressure: dict[str, dict[int, float]] = field(default_factory=dict)
     #: Kafka partition of the key (live driver only), so a tick touches only its own keys
     partition: int | None = None
+    #: day -> sums over the days before it (memory only, rebuilt on demand)
+    cache: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> bytes:
         d = dict(self.__dict__)
+        del d["cache"]
         d["days"] = {str(k): v for k, v in self.days.items()}
         d["pressure"] = {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}
         return json.dumps(d, separators=(",", ":"), sort_keys=True).encode()
@@ -206,33 +209,42 @@ class Pipeline:
         raise ValueError(f"apply() takes incident or transfer envelopes, not {env.kind!r}")
 
     def _apply_incident(self, state: SegmentState, env: Envelope) -> Applied:
-        ev = incident_from_dict(env.record)
+        # The envelope's record was validated by route(); it is read, not validated again.
+        ev = env.record
         out = Applied(incident=True)
-        d = day_of(ev.occurred_at)
-        if ev.event_id in state.seen:
+        if ev["event_id"] in state.seen:
             out.duplicate = True
             return out
+        occurred = parse_time(ev["occurred_at"], "occurred_at")
+        d = day_of(occurred)
         if state.max_day is not None and d < state.max_day - self.settings.grace_days:
-            out.late = DeadLetter(KIND_INCIDENTS, f"late: {ev.occurred_at:%Y-%m-%d} is more than "
+            out.late = DeadLetter(KIND_INCIDENTS, f"late: {occurred:%Y-%m-%d} is more than "
                                   f"{self.settings.grace_days} days before the segment's newest incident "
                                   f"({day_start(state.max_day):%Y-%m-%d})", "late", "occurred_at",
                                   json.dumps(env.record).encode())
             return out
         out.alerts.extend(self.advance(state, d))
+        # Cached sums for later days were built without this incident's day: drop them.
+        stale = [k for k in state.cache if k > d]
+        for k in stale:
+            del state.cache[k]
+        if len(state.cache) > 8:
+            state.cache.clear()
         bucket = state.days.setdefault(d, [0, 0, 0, 0])
         bucket[0] += 1
-        bucket[1] += ev.fatalities
-        bucket[2] += ev.injuries
-        bucket[3] += ev.severity
-        state.seen[ev.event_id] = d
-        state.recent.append({"event_id": ev.event_id, "day": d, "at": format_time(ev.occurred_at),
-                             "category": ev.category, "fatalities": ev.fatalities, "severity": ev.severity,
-                             "classification": ev.classification, "releasable_to": list(ev.releasable_to),
-                             "description": ev.description or ev.location_name or ""})
+        bucket[1] += ev["fatalities"]
+        bucket[2] += ev["injuries"]
+        bucket[3] += ev["severity"]
+        state.seen[ev["event_id"]] = d
+        state.recent.append({"event_id": ev["event_id"], "day": d, "at": ev["occurred_at"],
+                             "category": ev["category"], "fatalities": ev["fatalities"], "severity": ev["severity"],
+                             "classification": ev.get("classification", "public"),
+                             "releasable_to": list(ev.get("releasable_to") or (RELEASABLE_ALL,)),
+                             "description": ev.get("description") or ev.get("location_name") or ""})
         del state.recent[:-self.settings.recent_max]
         now_day = d if state.max_day is None else max(d, state.max_day)
         state.max_day = now_day
-        at = ev.occurred_at if d == now_day else day_start(now_day)
+        at = occurred if d == now_day else day_start(now_day)
         out.alerts.extend(self._score(state, now_day, format_time(at), may_raise=True))
         self._prune(state)
         return out
@@ -273,13 +285,35 @@ class Pipeline:
 
     # ------------------------------------------------------------------ scoring
     def features(self, state: SegmentState, day: int) -> dict[str, float]:
-        """Rolling views at ``day`` (inclusive) from the daily buckets."""
-        c1 = c7 = c30 = c365 = f30 = s30 = inj30 = 0
+        """Rolling views at ``day`` (inclusive) from the daily buckets.
+
+        Everything before ``day`` is summed once per (segment, day) and cached in memory;
+        the incidents of ``day`` itself are added on each call, so scoring every incident
+        costs O(1) after the first of the day.
+        """
+        base = state.cache.get(day)
+        if base is None:
+            base = state.cache[day] = self._base_features(state, day)
+        today = state.days.get(day)
+        n, f, inj, sev = today if today else (0, 0, 0, 0)
+        c7, c365 = base["c7"] + n, base["c365"] + n
+        last_fatal = day if f else base["last_fatal"]
+        return {
+            "count_1d": n, "count_7d": c7, "count_30d": base["c30"] + n, "count_365d": c365,
+            "weekly_mean_prior": (c365 - c7) / (358 / 7),
+            "fatalities_30d": base["f30"] + f, "fatalities_30d_prior_max": base["prior_max"],
+            "injuries_30d": base["inj30"] + inj, "severity_index_30d": base["s30"] + sev,
+            "days_since_fatal": (day - last_fatal) if last_fatal is not None else 9999,
+        }
+
+    @staticmethod
+    def _base_features(state: SegmentState, day: int) -> dict[str, Any]:
+        c7 = c30 = c365 = f30 = s30 = inj30 = 0
         last_fatal = None
         fatal_days: list[tuple[int, int]] = []
         for d, (n, f, inj, sev) in state.days.items():
             age = day - d
-            if age < 0:
+            if age <= 0:
                 continue
             if f:
                 fatal_days.append((d, f))
@@ -295,22 +329,22 @@ class Pipeline:
                 inj30 += inj
                 if age < 7:
                     c7 += n
-                    if age == 0:
-                        c1 += n
+        # Highest 30-day fatality sum over the windows ending in [day-365, day-1]: such a
+        # maximum is reached at a window ending on a fatal day (or at the range start).
+        fatal_days.sort()
         prior_max = 0
-        if fatal_days:
-            # The highest 30-day sum over windows ending in [day-365, day-1] ends on a fatal day
-            # or at the range start, so only those ends need summing.
-            ends = {d for d, _ in fatal_days if day - 365 <= d <= day - 1} | {day - 365}
-            for e in ends:
-                prior_max = max(prior_max, sum(f for d, f in fatal_days if e - 30 < d <= e))
-        return {
-            "count_1d": c1, "count_7d": c7, "count_30d": c30, "count_365d": c365,
-            "weekly_mean_prior": (c365 - c7) / (358 / 7),
-            "fatalities_30d": f30, "fatalities_30d_prior_max": prior_max,
-            "injuries_30d": inj30, "severity_index_30d": s30,
-            "days_since_fatal": (day - last_fatal) if last_fatal is not None else 9999,
-        }
+        lo, running = 0, 0
+        for d, f in fatal_days:
+            running += f
+            while fatal_days[lo][0] <= d - 30:
+                running -= fatal_days[lo][1]
+                lo += 1
+            if d >= day - 365:
+                prior_max = max(prior_max, running)
+        start = day - 365
+        prior_max = max(prior_max, sum(f for d, f in fatal_days if start - 30 < d <= start))
+        return {"c7": c7, "c30": c30, "c365": c365, "f30": f30, "s30": s30, "inj30": inj30,
+                "prior_max": prior_max, "last_fatal": last_fatal}
 
     def _score(self, state: SegmentState, day: int, at: str, *, may_raise: bool) -> list[AlertEvent]:
         feats = self.features(state, day)

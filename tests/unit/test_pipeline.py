@@ -183,3 +183,37 @@ def test_history_drops_redelivered_transitions(pipeline):
 def test_envelope_round_trip():
     env = Envelope("incident", "KGZ-UZB", {"a": 1}, ingested_at=1.5)
     assert Envelope.decode(env.encode()) == env
+
+
+def naive_features(days: dict[int, list[int]], day: int) -> dict[str, float]:
+    """Reference model: the rolling views summed straight from the definition."""
+    def total(i, lo, hi):
+        return sum(v[i] for d, v in days.items() if lo <= d <= hi)
+
+    def f30(end):
+        return total(1, end - 29, end)
+
+    fatal = [d for d, v in days.items() if v[1] and d <= day]
+    c7, c365 = total(0, day - 6, day), total(0, day - 364, day)
+    return {"count_1d": total(0, day, day), "count_7d": c7, "count_30d": total(0, day - 29, day),
+            "count_365d": c365, "weekly_mean_prior": (c365 - c7) / (358 / 7), "fatalities_30d": f30(day),
+            "fatalities_30d_prior_max": max(f30(e) for e in range(day - 365, day)),
+            "injuries_30d": total(2, day - 29, day), "severity_index_30d": total(3, day - 29, day),
+            "days_since_fatal": day - max(fatal) if fatal else 9999}
+
+
+def test_incremental_features_match_the_definition(pipeline):
+    rng = random.Random(5)
+    raws = [incident(i, T0 + timedelta(days=rng.randint(0, 500), hours=rng.randint(0, 23)),
+                     fatalities=rng.choice([0, 0, 0, 1, 2, 7])) for i in range(300)]
+    raws.sort(key=lambda r: json.loads(r)["occurred_at"])
+    # shuffle a little within the grace period so late-but-accepted incidents hit the cache
+    for i in range(0, len(raws) - 3, 7):
+        raws[i], raws[i + 2] = raws[i + 2], raws[i]
+    st = pipeline.new_state("KGZ-UZB")
+    for k, raw in enumerate(raws):
+        env = pipeline.route(KIND_INCIDENTS, raw)[0][0]
+        pipeline.apply(st, env)
+        if k % 10 == 0:
+            for day in (st.max_day, st.max_day + 3, st.max_day + 40):
+                assert pipeline.features(st, day) == pytest.approx(naive_features(st.days, day)), (k, day)

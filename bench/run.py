@@ -1,0 +1,166 @@
+"""``make bench``: throughput on the embedded broker, as ratios against a baseline from the same run.
+
+1. N synthetic incidents (seeded) are produced once into ``<prefix>.incidents``.
+2. baseline: raw aiokafka consume + ``json.loads`` of those records (no group, all partitions);
+3. worker: a real ``borderwatch worker`` subprocess consumes the same records through the whole
+   live path (ingest -> repartition -> aggregate/score -> state); the clock runs from its first
+   processed event to its last, read from its own /metrics;
+4. backtest: the same records through the pipeline object in-process (no Kafka).
+
+Prints one JSON object. Only the ratios compare across machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.topics import Topics, ensure_topics
+
+N = int(os.environ.get("BENCH_EVENTS", "40000"))
+PARTITIONS = 8
+BORDERS = [("KGZ", "TJK"), ("KGZ", "UZB"), ("TJK", "UZB"), ("AFG", "TJK"), ("KAZ", "KGZ"), ("AFG", "TKM"),
+           ("KAZ", "UZB"), ("TKM", "UZB")]
+CATEGORIES = ["armed_clash", "shelling", "incursion", "detention", "smuggling_interdiction", "fortification"]
+
+
+def payloads(n: int, seed: int = 11) -> list[tuple[bytes, bytes]]:
+    """Incidents over ~3 years on 8 borders, a third geolocated near KGZ-TJK, in event-time order."""
+    rng = random.Random(seed)
+    t0 = datetime(2019, 1, 1, tzinfo=timezone.utc)
+    out = []
+    for i in range(n):
+        a, b = rng.choice(BORDERS)
+        when = t0 + timedelta(seconds=int(i * (3 * 365 * 86400 / n)))
+        rec = {"event_id": f"bench-{i}", "occurred_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+               "reported_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "source": "bench",
+               "category": rng.choice(CATEGORIES), "severity": rng.randint(1, 5),
+               "fatalities": rng.choice([0] * 30 + [1, 2]), "injuries": rng.choice([0] * 10 + [1]),
+               "countries": [a, b]}
+        if (a, b) == ("KGZ", "TJK") and rng.random() < 0.5:
+            rec["latitude"], rec["longitude"] = 39.9 + rng.random() * 0.5, 69.6 + rng.random() * 1.5
+        out.append((f"{a}-{b}".encode(), json.dumps(rec, separators=(",", ":")).encode()))
+    return out
+
+
+async def produce(bootstrap: str, topic: str, items) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=512 * 1024)
+    await p.start()
+    try:
+        for key, value in items:
+            await p.send(topic, value, key=key)
+        await p.flush()
+    finally:
+        await p.stop()
+
+
+async def raw_consume_rate(bootstrap: str, topic: str, n: int) -> float:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await c.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or range(PARTITIONS))]
+        c.assign(tps)
+        await c.seek_to_beginning(*tps)
+        seen, t0 = 0, time.perf_counter()
+        while seen < n:
+            batch = await c.getmany(timeout_ms=1000, max_records=10000)
+            for msgs in batch.values():
+                for m in msgs:
+                    json.loads(m.value)
+                    seen += 1
+        return n / (time.perf_counter() - t0)
+    finally:
+        await c.stop()
+
+
+def _metric_sum(text: str, name: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path) -> float:
+    port, token = free_port(), "bench-token"
+    env = dict(os.environ, BORDERWATCH_API_TOKEN=token, BORDERWATCH_SESSION_TIMEOUT="4")
+    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--broker", broker.url, "--web-port",
+                             str(port), "--app-id", f"{prefix}-worker", "--topic-prefix", prefix,
+                             "--data-dir", str(tmp / "worker")],
+                            env=env, stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+    try:
+        t_first = None
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"bench: worker exited; see {tmp / 'worker.log'}")
+            try:
+                text = urllib.request.urlopen(req, timeout=2).read().decode()
+            except OSError:
+                time.sleep(0.2)
+                continue
+            done = (_metric_sum(text, "borderwatch_incidents_total")
+                    + _metric_sum(text, "borderwatch_duplicates_dropped_total")
+                    + _metric_sum(text, "borderwatch_dead_letters_total"))
+            if t_first is None and _metric_sum(text, "borderwatch_events_total") > 0:
+                t_first = time.perf_counter()
+            if done >= n:
+                return n / (time.perf_counter() - t_first)
+            time.sleep(0.1)
+        raise SystemExit("bench: the worker did not finish within 600 s")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def backtest_rate(items) -> float:
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+    from streams.topics import KIND_INCIDENTS
+
+    pipeline = Pipeline(SegmentRegistry.default())
+    states = {}
+    t0 = time.perf_counter()
+    for _, raw in items:
+        envs, _ = pipeline.route(KIND_INCIDENTS, raw)
+        for env in envs:
+            st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
+            pipeline.apply(st, env)
+    return len(items) / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    items = payloads(N)
+    topics = Topics("bench")
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(port=free_port()) as broker:
+        ensure_topics(broker.url, PARTITIONS, topics)
+        asyncio.run(produce(broker.bootstrap, topics.incidents, items))
+        raw = asyncio.run(raw_consume_rate(broker.bootstrap, topics.incidents, N))
+        live = worker_rate(broker, topics.prefix, N, Path(tmp))
+    offline = backtest_rate(items)
+    print(json.dumps({
+        "events": N,
+        "partitions": PARTITIONS,
+        "raw_aiokafka_consume_decode_per_s": round(raw),
+        "worker_pipeline_per_s": round(live),
+        "worker_over_raw": round(live / raw, 4),
+        "backtest_in_process_per_s": round(offline),
+        "backtest_over_raw": round(offline / raw, 4),
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
