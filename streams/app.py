@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 import faust
 
 from streams.metrics import Metrics
-from streams.pipeline import Envelope, Pipeline, SegmentState, day_of
+from streams.pipeline import Envelope, Pipeline, SegmentState, day_of, pack
 from streams.records import DeadLetter
 from streams.settings import Settings
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Topics
@@ -75,13 +75,15 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     async def ingest(stream, kind: str) -> None:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             now = clock()
+            routed = []
             for event in events:
-                metrics.events.labels(kind).inc()
                 envs, dl = pipeline.route(kind, event.value, ingested_at=now)
                 if dl is not None:
                     await send_dead_letter(dl)
-                for env in envs:
-                    await segment_events.send(key=env.key, value=env.encode())
+                routed.extend(envs)
+            metrics.events.labels(kind).inc(len(events))
+            for env in pack(routed):
+                await segment_events.send(key=env.key, value=env.encode())
 
     @app.agent(incidents, name="ingest-incidents")
     async def ingest_incidents(stream):
@@ -130,14 +132,14 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                 last_input[partition] = now
                 st = state_for(env.key, event)
                 applied = pipeline.apply(st, env)
-                if applied.late is not None:
-                    await send_dead_letter(applied.late)
-                if applied.duplicate:
-                    metrics.duplicates.labels(KIND_INCIDENTS if applied.incident else KIND_TRANSFERS).inc()
-                if applied.incident and not applied.duplicate and applied.late is None:
-                    seg = env.record.get("segment_id") or env.key
-                    metrics.incidents.labels(pipeline.registry.get(seg).border).inc()
-                if applied.transfer:
+                for dl in applied.late:
+                    await send_dead_letter(dl)
+                if applied.duplicates:
+                    metrics.duplicates.labels(KIND_INCIDENTS if env.kind == "incident" else KIND_TRANSFERS
+                                              ).inc(applied.duplicates)
+                if applied.incidents:
+                    metrics.incidents.labels(pipeline.registry.get(env.key).border).inc(applied.incidents)
+                if applied.transfers:
                     metrics.pressure.labels(env.key).set(st.pressure_tiv(pipeline.settings.pressure_years))
                 out.extend((a, env.ingested_at) for a in applied.alerts)
             # Alerts are acknowledged by the broker before the state that records them is written:

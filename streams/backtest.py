@@ -45,8 +45,8 @@ def run_records(pipeline: Pipeline, records, rejected=()) -> BacktestResult:
             env = Envelope.decode(env.encode())
             state = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
             applied = pipeline.apply(state, env)
-            res.dead_letters += applied.late is not None
-            res.duplicates += applied.duplicate
+            res.dead_letters += len(applied.late)
+            res.duplicates += applied.duplicates
             events.extend(applied.alerts)
     for state in states.values():
         events.extend(pipeline.advance(state, _END_OF_TIME))

@@ -10,7 +10,7 @@ import pytest
 
 from alerts.history import AlertHistory
 from streams.backtest import run_records
-from streams.pipeline import Envelope, Pipeline, SegmentState, day_of
+from streams.pipeline import Envelope, Pipeline, SegmentState, day_of, pack
 from streams.records import decode_incident, decode_transfer, encode
 from streams.segments import SegmentRegistry
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
@@ -42,8 +42,7 @@ def feed(pipeline, raws, states=None):
             st = states.setdefault(env.key, pipeline.new_state(env.key))
             applied = pipeline.apply(st, env)
             alerts.extend(applied.alerts)
-            if applied.late:
-                dead.append(applied.late)
+            dead.extend(applied.late)
     return alerts, dead, states
 
 
@@ -136,7 +135,7 @@ def test_geolocated_incident_goes_to_a_cut_segment(pipeline):
     raw = incident(1, countries=("KGZ", "TJK"), fatalities=1, latitude=40.05229068, longitude=70.63277194)
     envs, _ = pipeline.route(KIND_INCIDENTS, raw)
     assert envs[0].key.startswith("KGZ-TJK-")
-    assert envs[0].record["segment_id"] == envs[0].key
+    assert envs[0].records[0]["segment_id"] == envs[0].key
 
 
 def test_alert_is_releasable_only_where_every_contributing_incident_is(pipeline):
@@ -181,8 +180,24 @@ def test_history_drops_redelivered_transitions(pipeline):
 
 
 def test_envelope_round_trip():
-    env = Envelope("incident", "KGZ-UZB", {"a": 1}, ingested_at=1.5)
+    env = Envelope("incident", "KGZ-UZB", [{"a": 1}], ingested_at=1.5)
     assert Envelope.decode(env.encode()) == env
+
+
+def test_packed_envelopes_give_the_same_alerts_as_one_by_one(pipeline):
+    rng = random.Random(9)
+    raws = [incident(i, T0 + timedelta(days=i), ("KGZ", rng.choice(["UZB", "TJK"])), fatalities=i % 4)
+            for i in range(40)]
+    one_by_one, _, _ = feed(pipeline, raws)
+    envs = [e for raw in raws for e in pipeline.route(KIND_INCIDENTS, raw)[0]]
+    packed = pack(envs)
+    assert len(packed) == 2 and sum(len(e.records) for e in packed) == 40
+    states, alerts = {}, []
+    for env in packed:
+        st = states.setdefault(env.key, pipeline.new_state(env.key))
+        alerts += pipeline.apply(st, Envelope.decode(env.encode())).alerts
+    key = lambda a: (a["segment_id"], a["seq"])
+    assert sorted((a.to_dict() for a in alerts), key=key) == sorted((a.to_dict() for a in one_by_one), key=key)
 
 
 def naive_features(days: dict[int, list[int]], day: int) -> dict[str, float]:
