@@ -1,0 +1,122 @@
+"""The production configuration is checked, not run: compose structure, Prometheus, Alertmanager, Grafana.
+
+promtool and amtool come from Debian (scripts/install-system-deps.sh, run by `make test`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+METRICS = {"borderwatch_events_total", "borderwatch_dead_letters_total", "borderwatch_incidents_total",
+           "borderwatch_segment_escalation_level", "borderwatch_alerts_opened_total",
+           "borderwatch_event_to_alert_latency_seconds_bucket", "borderwatch_militarization_pressure_tiv",
+           "borderwatch_duplicates_dropped_total"}
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("BORDERWATCH_ALLOW_MISSING_TOOLS") == "1":
+            pytest.skip(f"{name} missing and BORDERWATCH_ALLOW_MISSING_TOOLS=1")
+        pytest.fail(f"{name} is not installed: run `bash scripts/install-system-deps.sh` as root")
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_has_the_stack_bound_to_loopback_with_pinned_images(compose):
+    services = compose["services"]
+    assert {"kafka", "topics", "worker", "prometheus", "alertmanager", "grafana"} <= set(services)
+    for name, svc in services.items():
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+        image = svc.get("image")
+        if image:
+            assert ":" in image and not image.endswith(":latest"), (name, image)
+    worker = services["worker"]
+    assert "--web-host" in worker["command"] and "kafka://kafka:9092" in worker["command"]
+    assert worker["environment"]["BORDERWATCH_API_TOKEN_FILE"].startswith("/run/secrets/")
+    assert compose["secrets"]["borderwatch_api_token"]["file"].startswith("./deploy/secrets/")
+
+
+def test_compose_topic_partitions_match_the_worker(compose):
+    topics_cmd = compose["services"]["topics"]["command"][0]
+    partitions = re.search(r"--partitions (\d+)", topics_cmd).group(1)
+    worker_cmd = compose["services"]["worker"]["command"]
+    assert worker_cmd[worker_cmd.index("--partitions") + 1] == partitions
+
+
+def test_no_secret_values_in_deploy_files():
+    pattern = re.compile(r"(password|token|secret)\s*[:=]\s*['\"]?[A-Za-z0-9+/_\-]{8,}", re.I)
+    for path in [ROOT / "docker-compose.yml", *DEPLOY.rglob("*.yml"), *DEPLOY.rglob("*.json")]:
+        for line in path.read_text().splitlines():
+            if "credentials_file" in line or "_FILE" in line or "secrets" in line:
+                continue
+            assert not pattern.search(line), f"{path}: {line}"
+
+
+def test_prometheus_config_checks(tmp_path):
+    promtool = tool("promtool")
+    # The token file only exists inside the container; check a copy that points at a temp file.
+    token = tmp_path / "token"
+    token.write_text("t\n")
+    cfg = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
+    cfg = cfg.replace("/run/secrets/borderwatch_api_token", str(token))
+    cfg = cfg.replace("/etc/prometheus/rules/*.yml", str(DEPLOY / "prometheus" / "rules" / "*.yml"))
+    (tmp_path / "prometheus.yml").write_text(cfg)
+    res = run(promtool, "check", "config", str(tmp_path / "prometheus.yml"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "6 rules found" in res.stdout
+
+
+def test_prometheus_rules_fire_as_their_unit_tests_say():
+    promtool = tool("promtool")
+    res = run(promtool, "test", "rules", str(DEPLOY / "prometheus" / "tests" / "borderwatch.rules.test.yml"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "SUCCESS" in res.stdout
+
+
+def test_alertmanager_config_checks():
+    amtool = tool("amtool")
+    res = run(amtool, "check-config", str(DEPLOY / "alertmanager" / "alertmanager.yml"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "1 inhibit rules" in res.stdout
+
+
+def test_alertmanager_routes_critical_segment_alerts_to_the_regional_desk():
+    amtool = tool("amtool")
+    cfg = str(DEPLOY / "alertmanager" / "alertmanager.yml")
+    res = run(amtool, "config", "routes", "test", "--config.file", cfg,
+              "alertname=BorderwatchSegmentCritical", "severity=critical", "segment_id=KGZ-TJK-07")
+    assert res.returncode == 0 and "regional-desk" in res.stdout, res.stdout + res.stderr
+    res = run(amtool, "config", "routes", "test", "--config.file", cfg,
+              "alertname=BorderwatchSegmentWarning", "severity=warning", "segment_id=KGZ-TJK-07")
+    assert "regional-desk" not in res.stdout and "operators" in res.stdout
+
+
+def test_grafana_dashboard_uses_only_exported_metrics_and_recording_rules():
+    dash = json.loads((DEPLOY / "grafana" / "dashboards" / "borderwatch-desk.json").read_text())
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "rules" / "borderwatch.rules.yml").read_text())
+    recorded = {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert len(exprs) >= 8
+    for expr in exprs:
+        used = set(re.findall(r"\b(borderwatch_[a-z0-9_]+|border:[a-z0-9_:]+)", expr))
+        assert used and used <= METRICS | recorded, expr
