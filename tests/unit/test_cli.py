@@ -1,0 +1,64 @@
+"""The CLI as a user runs it (subprocesses, no broker needed)."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from streams.broker import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+MIE = ROOT / "streams" / "data" / "mie-1.0-central-asia.csv"
+
+
+def cli(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "streams.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_backtest_writes_the_alerts_csv_contract(tmp_path):
+    out = tmp_path / "alerts.csv"
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", out)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(open(out)))
+    assert list(rows[0]) == ["alert_id", "border", "segment_id", "level", "opened_at", "resolved_at", "score", "summary"]
+    assert {r["level"] for r in rows} <= {"watch", "warning", "critical"}
+    assert all(r["border"] == "-".join(sorted(r["border"].split("-"))) for r in rows)
+    assert all(r["opened_at"].endswith("Z") and r["resolved_at"] > r["opened_at"] for r in rows)
+    assert any(r["border"] == "KGZ-UZB" and r["opened_at"].startswith("2012-07-17") for r in rows)
+    assert f"{len(rows)} alerts" in res.stderr
+
+
+def test_backtest_reports_bad_rows_with_file_line_and_field(tmp_path):
+    bad = tmp_path / "bad.csv"
+    lines = MIE.read_text().splitlines()
+    bad.write_text("\n".join(lines[:3] + [lines[3].replace(",700,", ",999,", 1)] + lines[4:6]) + "\n")
+    res = cli("backtest", bad, "--format", "mie", "--alerts-out", tmp_path / "a.csv")
+    assert res.returncode == 0
+    assert f"rejected: {bad}:4: ccode1: unknown Correlates-of-War state code 999" in res.stderr
+    assert "4 records (1 rejected)" in res.stderr
+
+
+def test_schema_and_segments_commands():
+    res = cli("schema", "incident")
+    schema = json.loads(res.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert "occurred_at" in schema["required"]
+    res = cli("segments")
+    assert res.returncode == 0
+    assert res.stdout.splitlines()[0].split() == ["id", "border", "length_km", "name"]
+    assert any(line.startswith("KGZ-TJK-07 ") for line in res.stdout.splitlines())
+
+
+def test_replay_without_a_broker_says_what_to_do():
+    res = cli("replay", MIE, "--format", "mie", "--broker", f"kafka://127.0.0.1:{free_port()}", timeout=120)
+    assert res.returncode == 2
+    assert "borderwatch broker" in res.stderr and "--broker" in res.stderr
+
+
+def test_bad_speed_is_refused():
+    res = cli("replay", MIE, "--format", "mie", "--speed", "fast")
+    assert res.returncode == 2 and "--speed" in res.stderr
