@@ -44,6 +44,21 @@ def test_mie_replay_raises_alerts_around_the_2012_kgz_uzb_clash_and_none_on_quie
     page = w.get("/").read().decode()
     assert "KGZ-UZB" in page
 
+    # arms transfers: militarization pressure per border pair reaches /metrics
+    sipri = DATA / "sipri-trade-register-central-asia.csv"
+    res = subprocess.run([sys.executable, "-m", "streams.cli", "replay", str(sipri), "--format", "sipri",
+                          "--broker", w.broker.url, "--topic-prefix", w.topics.prefix],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+
+    def pressure():
+        for line in w.get("/metrics").read().decode().splitlines():
+            if line.startswith('borderwatch_militarization_pressure_tiv{border="KGZ-TJK"}'):
+                return float(line.rsplit(" ", 1)[1]) or None
+        return None
+
+    assert wait_for(pressure, message="KGZ-TJK pressure gauge") > 0
+
 
 @pytest.mark.skipif(os.environ.get("BORDERWATCH_SKIP_DEMO_TEST") == "1", reason="BORDERWATCH_SKIP_DEMO_TEST=1")
 def test_bounded_demo_prints_urls_and_a_summary(tmp_path):
