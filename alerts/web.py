@@ -80,7 +80,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         h = history()
         open_alerts = sorted(h.open_alerts(), key=lambda a: (-LEVEL_INDEX[a["level"]], a["segment_id"]))
         recent = sorted(h.all(), key=lambda a: a["opened_at"], reverse=True)[:200]
-        return web.Response(text=render_page(open_alerts, recent, segment_names), content_type="text/html")
+        return web.Response(text=render_page(open_alerts, recent, segment_summary(h), segment_names),
+                            content_type="text/html")
 
     app = web.Application(middlewares=[require_token])
     app.router.add_get("/health", health)
@@ -99,15 +100,42 @@ def _rows(alerts: list[dict], names: Callable[[str], str], level_key: str) -> st
         lvl = a[level_key]
         out.append(
             "<tr>"
-            f"<td><span class='lvl' style='background:{_COLOURS[lvl]}'>{html.escape(lvl)}</span></td>"
+            f"<td>{_badge(lvl)}</td>"
             f"<td>{html.escape(a['border'])}</td>"
             f"<td title='{html.escape(a['segment_id'])}'>{html.escape(names(a['segment_id']))}</td>"
-            f"<td>{html.escape(a['opened_at'])}</td><td>{html.escape(a['resolved_at'] or '')}</td>"
+            f"<td>{html.escape(a['opened_at'].replace('T', ' ')[:16])}</td>"
+            f"<td>{html.escape((a['resolved_at'] or '').replace('T', ' ')[:16])}</td>"
             f"<td>{a['peak_score']:.2f}</td><td>{html.escape(a['summary'])}</td></tr>")
     return "\n".join(out) or "<tr><td colspan='7'>none</td></tr>"
 
 
-def render_page(open_alerts: list[dict], recent: list[dict], names: Callable[[str], str]) -> str:
+def segment_summary(h: AlertHistory) -> list[dict]:
+    """Per segment that ever alerted: its level now, how many alerts, the worst and the latest."""
+    out: dict[str, dict] = {}
+    for a in h.all():
+        row = out.setdefault(a["segment_id"], {"segment_id": a["segment_id"], "border": a["border"], "level": "none",
+                                               "alerts": 0, "worst": "none", "last_opened": ""})
+        row["alerts"] += 1
+        if a["resolved_at"] is None and LEVEL_INDEX[a["level"]] > LEVEL_INDEX[row["level"]]:
+            row["level"] = a["level"]
+        if LEVEL_INDEX[a["peak_level"]] > LEVEL_INDEX[row["worst"]]:
+            row["worst"] = a["peak_level"]
+        row["last_opened"] = max(row["last_opened"], a["opened_at"])
+    return sorted(out.values(), key=lambda r: (-LEVEL_INDEX[r["level"]], -LEVEL_INDEX[r["worst"]], r["segment_id"]))
+
+
+def _badge(level: str) -> str:
+    return f"<span class='lvl' style='background:{_COLOURS[level]}'>{html.escape(level)}</span>"
+
+
+def render_page(open_alerts: list[dict], recent: list[dict], segments: list[dict],
+                names: Callable[[str], str]) -> str:
+    seg_rows = "\n".join(
+        f"<tr><td>{_badge(r['level'])}</td><td>{html.escape(r['border'])}</td>"
+        f"<td title='{html.escape(r['segment_id'])}'>{html.escape(names(r['segment_id']))}</td>"
+        f"<td>{r['alerts']}</td><td>{_badge(r['worst'])}</td><td>{html.escape(r['last_opened'][:10])}</td></tr>"
+        for r in segments) or "<tr><td colspan='6'>no alerts yet</td></tr>"
+    seg_head = "<tr><th>level now</th><th>border</th><th>segment</th><th>alerts</th><th>worst</th><th>last opened</th></tr>"
     head = ("<tr><th>level</th><th>border</th><th>segment</th><th>opened</th><th>resolved</th>"
             "<th>peak score</th><th>summary</th></tr>")
     return f"""<!doctype html>
@@ -119,8 +147,10 @@ th,td{{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;font-siz
 .lvl{{color:#fff;border-radius:3px;padding:0 .4rem;font-weight:600}} h1{{font-size:1.4rem}}
 </style></head><body>
 <h1>borderwatch — escalation alerts</h1>
-<h2 id="open">Open alerts per segment ({len(open_alerts)})</h2>
+<h2 id="open">Open alerts ({len(open_alerts)})</h2>
 <table id="open-alerts">{head}{_rows(open_alerts, names, "level")}</table>
+<h2 id="segments">Segments with alerts ({len(segments)})</h2>
+<table id="segment-summary">{seg_head}{seg_rows}</table>
 <h2 id="history">Recent alerts ({len(recent)})</h2>
 <table id="recent-alerts">{head}{_rows(recent, names, "peak_level")}</table>
 <p>JSON: <code>GET /alerts?status=all</code> with <code>Authorization: Bearer &lt;token&gt;</code>.</p>

@@ -46,7 +46,8 @@ class SurgeRule:
         return clamp01(r / (r + 2.0))
 
     def explain(self, features: Features) -> str:
-        return (f"{features.get('count_7d', 0):.0f} incidents in 7 days against a weekly baseline of "
+        n = features.get("count_7d", 0)
+        return (f"{n:.0f} incident{'' if n == 1 else 's'} in 7 days against a weekly baseline of "
                 f"{features.get('weekly_mean_prior', 0):.2f} (x{self.ratio(features):.1f})")
 
 

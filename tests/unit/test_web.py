@@ -63,6 +63,7 @@ def test_page_swaps_query_token_for_cookie_and_escapes_html():
         assert "HttpOnly" in r.headers["Set-Cookie"] and "SameSite=Strict" in r.headers["Set-Cookie"]
         page = await (await c.get("/")).text()  # the cookie jar now carries the token
         assert "name of KGZ-UZB" in page
+        assert page.index('id="segment-summary"') < page.index("name of KGZ-TJK-07")  # resolved one listed
         assert "x &lt;b&gt;y&lt;/b&gt;" in page and "<b>y</b>" not in page
     run(check)
 
