@@ -21,7 +21,6 @@ table write without a current event; ``Stream.take_events`` gives us the events)
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from datetime import datetime, timezone
 
@@ -32,11 +31,11 @@ from streams.pipeline import Envelope, Pipeline, SegmentState, day_of, pack
 from streams.records import DeadLetter
 from streams.settings import Settings
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Topics
+from streams.watermarks import PartitionIdleness
 
+#: Key of tick records in the input topics and segment-events. Input with this key is a tick, not an event.
 TICK_KEY = "__tick__"
-
-log = logging.getLogger("borderwatch.worker")
-
+TICK_KEY_BYTES = TICK_KEY.encode()
 
 def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock=time.time) -> faust.App:
     """Build the Faust app. ``clock`` is wall time, used only for ticks, idleness and latency."""
@@ -46,7 +45,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         store="memory://",  # state is restored from the changelog topic on start
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
-        web_enabled=False,  # our own web server (streams.web) serves the authenticated API
+        web_enabled=False,  # Faust's pages have no auth; alerts.web serves the API (see streams.worker)
         datadir=settings.data_dir,
         broker_session_timeout=settings.session_timeout,
         broker_rebalance_timeout=settings.session_timeout,
@@ -65,8 +64,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                                value_serializer="raw", partitions=settings.partitions)
     # Table keys and values use the app's default "raw" codec (bytes); state is our own JSON.
     table = app.Table("segments", default=None, key_type=str, value_type=bytes, partitions=settings.partitions)
-    last_input: dict[int, float] = {}
-    started = clock()
+    inputs = (names.incidents, names.transfers)
+    idleness = PartitionIdleness({f"{t}/{p}" for t in inputs for p in range(settings.partitions)},
+                                 settings.idle_seconds)
 
     async def send_dead_letter(dl: DeadLetter) -> None:
         metrics.dead_letters.labels(dl.code).inc()
@@ -75,15 +75,24 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     async def ingest(stream, kind: str) -> None:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             now = clock()
-            routed = []
+            routed, ticks = [], {}
             for event in events:
+                if event.key == TICK_KEY_BYTES:
+                    msg = event.message
+                    ticks[f"{msg.topic}/{msg.partition}"] = Envelope.decode(event.value).at
+                    continue
+                metrics.events.labels(kind).inc()
                 envs, dl = pipeline.route(kind, event.value, ingested_at=now)
                 if dl is not None:
                     await send_dead_letter(dl)
                 routed.extend(envs)
-            metrics.events.labels(kind).inc(len(events))
             for env in pack(routed):
                 await segment_events.send(key=env.key, value=env.encode())
+            # A tick goes on behind the input that came before it, to every partition.
+            for source, at in ticks.items():
+                value = Envelope("tick", TICK_KEY, at=at, source=source).encode()
+                for p in range(settings.partitions):
+                    await segment_events.send(key=TICK_KEY, value=value, partition=p)
 
     @app.agent(incidents, name="ingest-incidents")
     async def ingest_incidents(stream):
@@ -96,41 +105,29 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     @app.agent(segment_events, name="aggregate")
     async def aggregate(stream):
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-            states: dict[str, SegmentState] = {}
-            writer: dict[str, object] = {}  # key -> the event whose partition its state belongs to
+            batch = TouchedStates(table)
             out = []
-            now = clock()
-
-            def state_for(key: str, event) -> SegmentState:
-                st = states.get(key)
-                if st is None:
-                    st = states[key] = SegmentState.from_json(table.get(key), key)
-                    st.partition = event.message.partition
-                writer[key] = event
-                return st
-
             for event in events:
                 try:
                     env = Envelope.decode(event.value)
-                except ValueError as exc:
+                except (ValueError, KeyError) as exc:
                     await send_dead_letter(DeadLetter(names.segment_events, f"bad envelope: {exc}", "internal",
                                                       None, event.value))
                     continue
                 partition = event.message.partition
                 if env.kind == "tick":
-                    if now - last_input.get(partition, started) >= settings.idle_seconds:
-                        until = day_of(datetime.fromtimestamp(float(env.at), timezone.utc)) - pipeline.settings.grace_days
+                    advance_to = idleness.on_tick(partition, env.source, float(env.at))
+                    if advance_to is not None:
+                        until = day_of(datetime.fromtimestamp(advance_to, timezone.utc)) - pipeline.settings.grace_days
                         # The table holds a few hundred segments: a full scan per idle tick is cheap.
                         for key in list(table.keys()):
-                            st = states.get(key) or SegmentState.from_json(table.get(key), key)
-                            if st.partition != partition or st.level == 0:
-                                continue
-                            states.setdefault(key, st)
-                            writer[key] = event
-                            out.extend((a, None) for a in pipeline.advance(st, until))
+                            st = batch.peek(key)
+                            if st.partition == partition and st.level > 0:
+                                st = batch.touch(key, event)
+                                out.extend((a, None) for a in pipeline.advance(st, until))
                     continue
-                last_input[partition] = now
-                st = state_for(env.key, event)
+                idleness.on_input(partition)
+                st = batch.touch(env.key, event)
                 applied = pipeline.apply(st, env)
                 for dl in applied.late:
                     await send_dead_letter(dl)
@@ -154,15 +151,41 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                     metrics.latency.observe(max(0.0, clock() - ingested_at))
             if pending:
                 await asyncio.gather(*pending)
-            for key, st in states.items():
-                stream._set_current_event(writer[key])
-                table[key] = st.to_json()
+            batch.write_back(stream)
 
     @app.timer(settings.tick_seconds)
     async def tick():
-        at = str(clock())
-        value = Envelope("tick", TICK_KEY, at=at).encode()
-        for p in range(settings.partitions):
-            await segment_events.send(key=TICK_KEY, value=value, partition=p)
+        # Into the *input* topics: see streams/watermarks.py for why not straight to segment-events.
+        value = Envelope("tick", TICK_KEY, at=str(clock())).encode()
+        for topic in (incidents, transfers):
+            for p in range(settings.partitions):
+                await topic.send(key=TICK_KEY_BYTES, value=value, partition=p)
 
     return app
+
+
+class TouchedStates:
+    """The segment states one batch touches: each read from the table once and written back once,
+    with the stream's current event set to the key's last event, so the changelog record goes to
+    the key's own partition (Faust refuses table writes without a current event)."""
+
+    def __init__(self, table) -> None:
+        self.table = table
+        self.states: dict[str, SegmentState] = {}
+        self.last_event: dict[str, object] = {}
+
+    def peek(self, key: str) -> SegmentState:
+        return self.states.get(key) or SegmentState.from_json(self.table.get(key), key)
+
+    def touch(self, key: str, event) -> SegmentState:
+        st = self.states.get(key)
+        if st is None:
+            st = self.states[key] = SegmentState.from_json(self.table.get(key), key)
+        st.partition = event.message.partition
+        self.last_event[key] = event
+        return st
+
+    def write_back(self, stream) -> None:
+        for key, st in self.states.items():
+            stream._set_current_event(self.last_event[key])
+            self.table[key] = st.to_json()

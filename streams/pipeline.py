@@ -89,23 +89,23 @@ class Envelope:
     kind: str  # incident | transfer | tick
     key: str
     records: list[dict[str, Any]] = field(default_factory=list)
-    at: str | None = None  # tick: the watermark's wall-clock time
+    at: str | None = None  # tick: wall-clock time it was produced
     ingested_at: float | None = None  # wall seconds at ingest, only for the latency metric
+    source: str | None = None  # tick: the input partition it came through, "topic/partition"
 
     def encode(self) -> bytes:
         d: dict[str, Any] = {"kind": self.kind, "key": self.key}
         if self.records:
             d["records"] = self.records
-        if self.at is not None:
-            d["at"] = self.at
-        if self.ingested_at is not None:
-            d["ingested_at"] = self.ingested_at
+        for name in ("at", "ingested_at", "source"):
+            if getattr(self, name) is not None:
+                d[name] = getattr(self, name)
         return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes | str) -> "Envelope":
         d = json.loads(raw)
-        return cls(d["kind"], d["key"], d.get("records") or [], d.get("at"), d.get("ingested_at"))
+        return cls(d["kind"], d["key"], d.get("records") or [], d.get("at"), d.get("ingested_at"), d.get("source"))
 
 
 def pack(envelopes: list[Envelope]) -> list[Envelope]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sys
 
 from aiohttp import web
 
@@ -41,6 +39,7 @@ def run_worker(settings: Settings) -> int:
         token = new_token()
         print(f"no API token configured (BORDERWATCH_API_TOKEN / BORDERWATCH_API_TOKEN_FILE); "
               f"this run's token: {token}", flush=True)
+    print("worker settings: " + ", ".join(f"{k}={v}" for k, v in settings.masked().items() if v != ""), flush=True)
     pipeline = build_pipeline(settings)
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, settings.partitions, topics)

@@ -140,6 +140,11 @@ def test_live_path_and_backtest_give_the_same_alerts_for_the_mie_file(worker_fac
     assert res.sent > 400
     expected = run_backtest([mie], "mie", build_pipeline(load_settings({}, environ={}))).history.rows()
     assert len(expected) > 10
-    got = wait_for(lambda: all_resolved(topic_reader, w.topics, len(expected)), timeout=120,
-                   message="live alerts to match the backtest's count, all resolved")
-    assert got == expected
+    try:
+        wait_for(lambda: all_resolved(topic_reader, w.topics, len(expected)), timeout=120,
+                 message="live alerts to match the backtest's count, all resolved")
+    finally:
+        got = AlertHistory().extend(alert_events(topic_reader, w.topics)).rows()
+        missing = [r for r in expected if r not in got]
+        extra = [r for r in got if r not in expected]
+        assert not missing and not extra, (missing[:5], extra[:5], w.log())

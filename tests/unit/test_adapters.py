@@ -8,7 +8,7 @@ import pytest
 from streams.adapters import iter_source, load
 from streams.adapters.sipri import delivery_years
 from streams.errors import SourceRowError
-from streams.records import IncidentEvent, encode
+from streams.records import encode
 
 DATA = Path(__file__).resolve().parents[2] / "streams" / "data"
 MIE = DATA / "mie-1.0-central-asia.csv"

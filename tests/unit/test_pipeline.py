@@ -11,7 +11,7 @@ import pytest
 from alerts.history import AlertHistory
 from streams.backtest import run_records
 from streams.pipeline import Envelope, Pipeline, SegmentState, day_of, pack
-from streams.records import decode_incident, decode_transfer, encode
+from streams.records import decode_incident
 from streams.segments import SegmentRegistry
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
 
@@ -126,7 +126,6 @@ def test_interleaving_of_different_segments_does_not_change_their_alerts(pipelin
             merged.append(b[ib]); ib += 1
     together, _, _ = feed(pipeline, merged)
     apart = feed(pipeline, a)[0] + feed(pipeline, b)[0]
-    key = lambda x: (x.segment_id, x.seq)
     assert sorted((x.to_dict() for x in together), key=lambda d: (d["segment_id"], d["seq"])) == \
         sorted((x.to_dict() for x in apart), key=lambda d: (d["segment_id"], d["seq"]))
 

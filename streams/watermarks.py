@@ -1,0 +1,59 @@
+"""When may a quiet partition advance by wall clock? Measured on tick time, not processing time.
+
+The worker's timer writes a tick (its wall-clock time) into every partition of every input
+topic. A tick travels through the ingest agent behind all input written before it and is
+forwarded to every partition of ``segment-events``, so when partition P has seen ticks from
+*every* input partition, the smallest of their times -- P's watermark -- is a time by which
+everything produced earlier for P has reached P. P is idle when its watermark has moved
+``idle_seconds`` past the watermark at its last input; then its open alerts may advance.
+
+Processing-time idleness ("no input for 10 s here") is wrong after a rebalance or any pause
+of the ingest stage: ticks queued behind the pause would advance segments whose older input
+is still on its way. This rule cannot be fooled that way, because a tick cannot overtake
+the input produced before it.
+"""
+
+from __future__ import annotations
+
+
+class PartitionIdleness:
+    """Per ``segment-events`` partition: marks of the input partitions, and when it last had input.
+
+    After input, the partition's "busy" time is only known once *every* input partition has
+    ticked again: the input was produced before the next tick of the partition it came
+    through, so the largest mark at that point bounds its production time from above.
+    """
+
+    def __init__(self, sources: set[str], idle_seconds: float) -> None:
+        self.sources = frozenset(sources)
+        self.idle_seconds = idle_seconds
+        self._marks: dict[int, dict[str, float]] = {}
+        #: partition -> upper bound of its last input's production time; None while not known
+        self._busy: dict[int, float | None] = {}
+        #: partition -> input partitions that ticked since its last input
+        self._since_input: dict[int, set[str]] = {}
+
+    def watermark(self, partition: int) -> float | None:
+        marks = self._marks.get(partition, {})
+        if not self.sources <= marks.keys():
+            return None  # some input partition has not ticked yet (start-up, or its ingest is down)
+        return min(marks[s] for s in self.sources)
+
+    def on_input(self, partition: int) -> None:
+        self._busy[partition] = None
+        self._since_input[partition] = set()
+
+    def on_tick(self, partition: int, source: str, at: float) -> float | None:
+        """Record a tick; return the wall time the partition may advance to, or None while busy."""
+        marks = self._marks.setdefault(partition, {})
+        marks[source] = max(at, marks.get(source, at))
+        since = self._since_input.setdefault(partition, set())
+        if self._busy.get(partition) is None:
+            since.add(source)
+            if not self.sources <= since:
+                return None
+            self._busy[partition] = max(marks.values())
+        wm = self.watermark(partition)
+        if wm is None or wm - self._busy[partition] < self.idle_seconds:
+            return None
+        return wm
