@@ -105,17 +105,3 @@ class MaxOf:
 def reference_stack() -> MaxOf:
     """The worker's first detector: the surge rule and the fatality rule together."""
     return MaxOf((SurgeRule(), FatalityHighRule()))
-
-
-REGISTRY = {
-    "reference": reference_stack,
-    "surge": SurgeRule,
-    "fatality_high": FatalityHighRule,
-}
-
-
-def make_detector(name: str):
-    try:
-        return REGISTRY[name]()
-    except KeyError:
-        raise ValueError(f"unknown detector {name!r}; known: {', '.join(sorted(REGISTRY))}") from None

@@ -32,7 +32,7 @@ from typing import Any
 
 from alerts.escalation import LEVELS, EscalationPolicy
 from alerts.model import AlertEvent, alert_id_for
-from detectors.rules import make_detector
+from detectors.registry import make_detector
 from streams.errors import InvalidEvent
 from streams.records import (
     CLASSIFICATIONS,

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from alerts.web import build_web_app
-from detectors.rules import make_detector
+from detectors.registry import make_detector
 from streams.app import build_app
 from streams.broker import port_free
 from streams.errors import ConfigError

@@ -1,0 +1,90 @@
+"""Every registered detector keeps the one streaming contract (detectors/base.py).
+
+In the manner of river's check suite: input not mutated, missing and unknown features
+tolerated, scores in [0, 1], pickle round-trip, same input -> same scores, causal.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import random
+
+import pytest
+
+from detectors.base import Detector
+from detectors.registry import DETECTORS, make_detector
+
+NAMES = sorted(DETECTORS)
+
+
+def stream(seed: int = 1, n: int = 200) -> list[dict[str, float]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        c7 = rng.choice([0, 0, 0, 1, 2, 5])
+        f30 = rng.choice([0, 0, 0, 1, 3])
+        out.append({"count_7d": float(c7), "weekly_mean_prior": rng.random(), "count_30d": float(c7 * 2),
+                    "fatalities_30d": float(f30), "fatalities_30d_prior_max": float(rng.choice([0, 1, 4]))})
+    return out
+
+
+def run(detector, feats):
+    scores = []
+    for f in feats:
+        scores.append(detector.score_one(f))
+        detector.learn_one(f)
+    return scores
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_follows_the_protocol_and_scores_in_unit_interval(name):
+    d = make_detector(name)
+    assert isinstance(d, Detector) and d.name
+    scores = run(d, stream())
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert isinstance(d.explain(stream()[0]), str)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_does_not_mutate_its_input(name):
+    feats = stream()
+    before = copy.deepcopy(feats)
+    run(make_detector(name), feats)
+    assert feats == before
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tolerates_missing_and_unknown_features(name):
+    d = make_detector(name)
+    for f in ({}, {"count_7d": 2.0}, {"brand_new_feature": 7.0, "count_7d": 1.0}):
+        s = d.score_one(f)
+        d.learn_one(f)
+        assert 0.0 <= s <= 1.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pickle_round_trip_mid_stream_gives_the_same_scores(name):
+    feats = stream(3)
+    whole = run(make_detector(name), feats)
+    d = make_detector(name)
+    first = run(d, feats[:100])
+    rest = run(pickle.loads(pickle.dumps(d)), feats[100:])
+    assert first + rest == whole
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_input_same_scores(name):
+    assert run(make_detector(name), stream(5)) == run(make_detector(name), stream(5))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_causal_a_score_never_depends_on_later_data(name):
+    a, b = stream(7), stream(7)
+    b[150:] = stream(8)[150:]  # a different future
+    assert run(make_detector(name), a)[:150] == run(make_detector(name), b)[:150]
+
+
+def test_unknown_detector_names_the_known_ones():
+    with pytest.raises(ValueError, match="reference"):
+        make_detector("magic")
