@@ -5,7 +5,9 @@
 3. worker: a real ``borderwatch worker`` subprocess consumes the same records through the whole
    live path (ingest -> repartition -> aggregate/score -> state); the clock runs from its first
    processed event to its last, read from its own /metrics;
-4. backtest: the same records through the pipeline object in-process (no Kafka).
+4. backtest: the same records through the pipeline object in-process (no Kafka);
+5. ``borderwatch score`` with the default univariate detector on 200k rows, against a plain
+   CSV read+write of the same rows.
 
 Prints one JSON object. Only the ratios compare across machines.
 """
@@ -141,6 +143,30 @@ def backtest_rate(items) -> float:
     return len(items) / (time.perf_counter() - t0)
 
 
+def score_rates(rows: int = 200_000) -> tuple[float, float]:
+    """`borderwatch score` with the default detector, and a plain CSV read+write of the same file."""
+    import csv
+
+    from detectors.univariate import make_univariate
+    from streams.scoring import score_csv
+
+    rng = random.Random(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.csv"
+        with open(src, "w") as fh:
+            fh.write("timestamp,value\n")
+            fh.writelines(f"{i},{rng.gauss(10, 3):.3f}\n" for i in range(rows))
+        t0 = time.perf_counter()
+        with open(src, newline="") as fin, open(Path(tmp) / "copy.csv", "w", newline="") as fout:
+            w = csv.writer(fout)
+            for row in csv.reader(fin):
+                w.writerow((row[0], row[1], "0.000000"))
+        passthrough = rows / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        score_csv(src, Path(tmp) / "out.csv", make_univariate("default"))
+        return rows / (time.perf_counter() - t0), passthrough
+
+
 def main() -> int:
     items = payloads(N)
     topics = Topics("bench")
@@ -150,6 +176,7 @@ def main() -> int:
         raw = asyncio.run(raw_consume_rate(broker.bootstrap, topics.incidents, N))
         live = worker_rate(broker, topics.prefix, N, Path(tmp))
     offline = backtest_rate(items)
+    scored, passthrough = score_rates()
     print(json.dumps({
         "events": N,
         "partitions": PARTITIONS,
@@ -158,6 +185,9 @@ def main() -> int:
         "worker_over_raw": round(live / raw, 4),
         "backtest_in_process_per_s": round(offline),
         "backtest_over_raw": round(offline / raw, 4),
+        "score_default_rows_per_s": round(scored),
+        "csv_passthrough_rows_per_s": round(passthrough),
+        "score_over_passthrough": round(scored / passthrough, 4),
     }, indent=2))
     return 0
 

@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
     p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
 
+    p = sub.add_parser("score", help="score a univariate timestamp,value CSV (streaming, causal)")
+    p.add_argument("--detector", default="default", help="univariate detector (default: default; see --list)")
+    p.add_argument("--input", help="CSV with columns timestamp,value")
+    p.add_argument("--output", help="CSV to write: timestamp,value,anomaly_score")
+    p.add_argument("--list", action="store_true", help="list the detectors and exit")
+
     p = sub.add_parser("segments", help="list border segments: id, border, length in km, name")
     p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -101,6 +107,27 @@ def _run(args: argparse.Namespace) -> int:
         from streams.records import json_schema
 
         print(json.dumps(json_schema(args.kind), indent=2))
+        return 0
+
+    if args.verb == "score":
+        from detectors.univariate import DEFAULT_UNIVARIATE, UNIVARIATE, make_univariate
+        from streams.scoring import score_csv
+
+        if args.list:
+            for name, cls in sorted(UNIVARIATE.items()):
+                mark = " (default)" if name == DEFAULT_UNIVARIATE else ""
+                print(f"{name}{mark}: {cls.__doc__.strip().splitlines()[0]}")
+            return 0
+        if not args.input or not args.output:
+            print("borderwatch score: error: --input and --output are required (or --list)", file=sys.stderr)
+            return 2
+        try:
+            detector = make_univariate(args.detector)
+        except ValueError as exc:
+            print(f"borderwatch score: error: {exc}", file=sys.stderr)
+            return 2
+        n = score_csv(args.input, args.output, detector)
+        print(f"scored {n} rows with {detector.name} -> {args.output}", file=sys.stderr)
         return 0
 
     if args.verb == "segments":

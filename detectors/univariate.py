@@ -1,0 +1,121 @@
+"""Streaming detectors for one numeric series (``borderwatch score``).
+
+Scores live on the project's common scale through :func:`surprise`: the upper-tail
+probability ``p`` of the new value under the detector's model of the past becomes
+``log10(1/p) / 4``, clamped to [0, 1]. So p = 1 % scores 0.5 (watch), 0.1 % scores 0.75
+(warning) and 0.025 % scores 0.9 (critical), whichever detector produced p.
+
+Causal by construction: ``score_one`` sees the model built from earlier values only, and
+``learn_one`` folds the value in afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+LOG10_SCALE = 4.0
+
+
+def surprise(p_upper: float) -> float:
+    """Upper-tail probability -> [0, 1]; 1 % -> 0.5, 0.1 % -> 0.75, 0.025 % -> 0.9."""
+    if p_upper >= 1.0:
+        return 0.0
+    if p_upper <= 1e-300:
+        return 1.0
+    return min(1.0, max(0.0, math.log10(1.0 / p_upper) / LOG10_SCALE))
+
+
+@dataclass
+class EwmaZ:
+    """Exponentially weighted mean and variance; the score is the normal upper tail of the new value.
+
+    Assumes the recent past (about ``1/alpha`` points) is a fair baseline and deviations are
+    roughly normal; fails on heavy-tailed counts (use a count model) and on slow drifts, which
+    it absorbs. A value scoring at warning or above is learned clipped to mean + 3 sigma, so an
+    unfolding escalation does not become the new normal at once.
+    """
+
+    alpha: float = 0.05
+    warmup: int = 10
+    min_std: float = 1e-6
+    name: str = "ewma"
+    n: int = 0
+    mean: float = 0.0
+    var: float = 0.0
+
+    def score_one(self, x: float) -> float:
+        if self.n < self.warmup:
+            return 0.0
+        std = max(math.sqrt(self.var), self.min_std)
+        z = (x - self.mean) / std
+        return surprise(0.5 * math.erfc(z / math.sqrt(2.0)))
+
+    def learn_one(self, x: float) -> None:
+        if self.n >= self.warmup:
+            cap = self.mean + 3.0 * max(math.sqrt(self.var), self.min_std)
+            if x > cap:
+                x = cap
+        self.n += 1
+        if self.n == 1:
+            self.mean, self.var = x, 0.0
+            return
+        a = self.alpha if self.n > self.warmup else 1.0 / self.n
+        d = x - self.mean
+        self.mean += a * d
+        self.var = (1.0 - a) * (self.var + a * d * d)
+
+
+@dataclass
+class GammaPoisson:
+    """Counts per step: a Gamma-Poisson (negative-binomial) predictive tail with forgetting.
+
+    The rate has a Gamma(shape, rate) posterior, discounted by ``discount`` each step so the
+    baseline follows slow change; the new count's score is the negative-binomial upper tail
+    P(X >= x). Made for sparse incident counts, where a normal model calls every first event a
+    disaster. Assumes non-negative integer values (others are rounded, negatives treated as 0);
+    fails when counts are overdispersed beyond what the Gamma prior allows.
+    """
+
+    shape0: float = 0.5
+    rate0: float = 1.0
+    discount: float = 0.98
+    name: str = "gamma-poisson"
+    shape: float = 0.5
+    rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.shape, self.rate = self.shape0, self.rate0
+
+    def score_one(self, x: float) -> float:
+        k = max(0, int(round(x)))
+        if k == 0:
+            return 0.0
+        # Predictive NB(r = shape, q = rate / (rate + 1)); P(X >= k) = 1 - sum_{j<k} pmf(j).
+        r, q = self.shape, self.rate / (self.rate + 1.0)
+        pmf = q ** r
+        cdf = pmf
+        for j in range(1, k):
+            pmf *= (r + j - 1) / j * (1.0 - q)
+            cdf += pmf
+            if pmf < 1e-18 and j > r:  # the rest of the mass below k is negligible
+                break
+        return surprise(max(1.0 - cdf, 1e-300))
+
+    def learn_one(self, x: float) -> None:
+        k = max(0, int(round(x)))
+        self.shape = self.discount * self.shape + (1 - self.discount) * self.shape0 + k
+        self.rate = self.discount * self.rate + (1 - self.discount) * self.rate0 + 1.0
+
+
+UNIVARIATE = {"ewma": EwmaZ, "gamma-poisson": GammaPoisson}
+#: What ``--detector default`` means for a univariate series.
+DEFAULT_UNIVARIATE = "ewma"
+
+
+def make_univariate(name: str):
+    key = DEFAULT_UNIVARIATE if name == "default" else name
+    try:
+        return UNIVARIATE[key]()
+    except KeyError:
+        raise ValueError(f"unknown detector {name!r}; known: default, {', '.join(sorted(UNIVARIATE))}") from None
