@@ -29,6 +29,8 @@ class BacktestResult:
     states: dict[str, SegmentState]
     records: int = 0
     rejected: list[SourceRowError] = field(default_factory=list)
+    #: the records the run read, in order (for the evaluation period)
+    records_seen: list = field(default_factory=list, repr=False)
     dead_letters: int = 0
     duplicates: int = 0
 
@@ -36,7 +38,8 @@ class BacktestResult:
 def run_records(pipeline: Pipeline, records, rejected=()) -> BacktestResult:
     states: dict[str, SegmentState] = {}
     events: list[AlertEvent] = []
-    res = BacktestResult(AlertHistory(), events, states, records=len(records), rejected=list(rejected))
+    res = BacktestResult(AlertHistory(), events, states, records=len(records), rejected=list(rejected),
+                         records_seen=list(records))
     for rec in records:
         kind = KIND_INCIDENTS if isinstance(rec, IncidentEvent) else KIND_TRANSFERS
         envs, dead = pipeline.route(kind, encode(rec))

@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backtest", help="run the pipeline in-process over files and write alerts.csv")
     _add_format(p)
     p.add_argument("--alerts-out", required=True, help="alerts CSV to write (- for stdout)")
+    p.add_argument("--labels", help="labelled episodes CSV (episode_id,border,start,end,kind): print an evaluation as JSON")
     p.add_argument("--detector", default=_D.detector, help=f"detector stack (default {_D.detector})")
     p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
     p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
@@ -180,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
         else:
             with open(args.alerts_out, "w", newline="", encoding="utf-8") as fh:
                 write_csv(rows, fh)
+        if args.labels:
+            _print_evaluation(args.labels, rows, res, to=sys.stderr if args.alerts_out == "-" else sys.stdout)
         by_level: dict[str, int] = {}
         for r in rows:
             by_level[r["level"]] = by_level.get(r["level"], 0) + 1
@@ -187,6 +190,32 @@ def _run(args: argparse.Namespace) -> int:
               f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
         return 0
     raise AssertionError(args.verb)
+
+
+def _print_evaluation(labels_path: str, rows: list[dict], res, to) -> None:
+    import csv
+    from dataclasses import asdict
+
+    from alerts.evaluation import evaluate
+    from streams.errors import SourceRowError
+    from streams.segments import SegmentRegistry
+
+    try:
+        with open(labels_path, newline="", encoding="utf-8") as fh:
+            labels = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise SourceRowError(labels_path, 0, None, f"cannot read: {exc.strerror}") from None
+    for i, lab in enumerate(labels, 2):
+        for col in ("episode_id", "border", "start", "end", "kind"):
+            if not lab.get(col):
+                raise SourceRowError(labels_path, i, col, "missing")
+    times = [r.occurred_at.date() for r in res.records_seen] or [None]
+    if times[0] is None:
+        raise SourceRowError(labels_path, 0, None, "no records were loaded, so there is no period to evaluate")
+    ev = evaluate(rows, labels, min(times), max(times), SegmentRegistry.default().borders())
+    doc = {"period": [str(min(times)), str(max(times))], "overall": ev.summary(), "by_border": ev.by_border,
+           "episodes": [dict(asdict(e), onset=str(e.onset)) for e in ev.episodes]}
+    print(json.dumps(doc, indent=1), file=to)
 
 
 if __name__ == "__main__":

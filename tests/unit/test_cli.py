@@ -62,3 +62,15 @@ def test_replay_without_a_broker_says_what_to_do():
 def test_bad_speed_is_refused():
     res = cli("replay", MIE, "--format", "mie", "--speed", "fast")
     assert res.returncode == 2 and "--speed" in res.stderr
+
+
+def test_backtest_with_labels_prints_an_evaluation(tmp_path):
+    labels = ROOT / "streams" / "data" / "escalations-central-asia.csv"
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--labels", labels)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    outcome = {e["episode_id"]: e["outcome"] for e in doc["episodes"]}
+    assert outcome["KU-1"] in ("early", "timely")
+    assert outcome["KT-8"] == "not_covered"  # 2022: after MIE ends in 2014
+    assert doc["period"][1].startswith("2014")
+    assert doc["overall"]["alerts"] == len(list(csv.DictReader(open(tmp_path / "a.csv"))))
