@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Callable
 
 from detectors.base import Detector
-from detectors.rules import FatalityHighRule, SurgeRule, reference_stack
+from detectors.rules import CountTail, FatalityHighRule, SurgeRule, count_stack, reference_stack
 
 DETECTORS: dict[str, Callable[[], Detector]] = {
     "reference": reference_stack,
     "surge": SurgeRule,
     "fatality_high": FatalityHighRule,
+    "count_tail": CountTail,
+    "count": count_stack,
 }
 
 

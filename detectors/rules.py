@@ -14,6 +14,7 @@ no-op and a restart cannot change a score.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from detectors.base import Features, clamp01
@@ -105,3 +106,52 @@ class MaxOf:
 def reference_stack() -> MaxOf:
     """The worker's first detector: the surge rule and the fatality rule together."""
     return MaxOf((SurgeRule(), FatalityHighRule()))
+
+
+@dataclass
+class CountTail:
+    """Sparse-count model: how surprising is this week's count, given the segment's past year?
+
+    The weekly incident rate gets a Gamma(shape0, rate0) prior (empirical Bayes: the defaults
+    are the rate distribution across the bundled borders, about one incident a quarter, with
+    the weight of half a year of observation), updated with the preceding year's count over
+    its 51 weeks; the 7-day count's score is the negative-binomial upper tail mapped to the
+    common scale (1 % -> 0.5, 0.1 % -> 0.75, 0.025 % -> 0.9). A first incident after a quiet
+    year is unusual but not alarming; a cluster is. Fails where one report covers many
+    incidents, and on borders whose baseline changed within the year.
+    """
+
+    shape0: float = 2.0
+    rate0: float = 26.0
+    name: str = "count_tail"
+
+    def tail(self, features: Features) -> float:
+        k = int(features.get("count_7d", 0.0) or 0)
+        if k <= 0:
+            return 1.0
+        prior_weeks = 358 / 7
+        past = (features.get("weekly_mean_prior", 0.0) or 0.0) * prior_weeks
+        r = self.shape0 + past
+        q = (self.rate0 + prior_weeks) / (self.rate0 + prior_weeks + 1.0)
+        pmf = q ** r
+        cdf = pmf
+        for j in range(1, k):
+            pmf *= (r + j - 1) / j * (1.0 - q)
+            cdf += pmf
+        return max(1.0 - cdf, 1e-300)
+
+    def learn_one(self, features: Features) -> None:
+        return None
+
+    def score_one(self, features: Features) -> float:
+        p = self.tail(features)
+        return 0.0 if p >= 1.0 else clamp01(math.log10(1.0 / p) / 4.0)
+
+    def explain(self, features: Features) -> str:
+        return (f"{features.get('count_7d', 0):.0f} in 7 days has a {self.tail(features):.2%} chance at the past "
+                f"year's rate ({features.get('weekly_mean_prior', 0):.2f} a week)")
+
+
+def count_stack() -> MaxOf:
+    """The sparse-count model with the fatality rule: a deadly clash still alerts at once."""
+    return MaxOf((CountTail(), FatalityHighRule()), name="count")
