@@ -49,7 +49,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> "WorkerProcess":
-        env = dict(os.environ, BORDERWATCH_API_TOKEN=self.token, BORDERWATCH_SESSION_TIMEOUT="4",
+        env = dict(os.environ, BORDERWATCH_API_TOKEN=self.token, BORDERWATCH_SESSION_TIMEOUT="6",
                    BORDERWATCH_TICK_SECONDS="0.5", BORDERWATCH_IDLE_SECONDS="2")
         env.update(self.extra)
         self.proc = subprocess.Popen(

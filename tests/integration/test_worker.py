@@ -33,6 +33,13 @@ def alert_events(topic_reader, topics) -> list[AlertEvent]:
     return [AlertEvent.decode(m.value) for m in topic_reader(topics.alerts, idle_ms=800)]
 
 
+def metric(worker, series: str) -> float:
+    for line in worker.get("/metrics").read().decode().splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def all_resolved(topic_reader, topics, n):
     """alerts.csv rows from the live log once it holds ``n`` alerts, all resolved; else None."""
     rows = AlertHistory().extend(alert_events(topic_reader, topics)).rows()
@@ -56,14 +63,12 @@ def test_bad_input_is_dead_lettered_and_the_stream_goes_on(worker_factory, produ
     assert any(d["field"] == "severity" and "above" in d["reason"] for d in dead)
     events = wait_for(lambda: opened(alert_events(topic_reader, w.topics)), message="alert after bad input")
     assert events[0].segment_id == "KGZ-UZB" and events[0].level == "warning"
-    def metrics_once_counted():
-        text = w.get("/metrics").read().decode()
-        return text if 'borderwatch_dead_letters_total{reason="not_json"} 1.0' in text else None
-
-    metrics = wait_for(metrics_once_counted, message="metrics")
-    assert 'borderwatch_events_total{topic="incidents"} 3.0' in metrics
-    assert 'borderwatch_alerts_opened_total{level="warning"} 1.0' in metrics
-    assert "borderwatch_event_to_alert_latency_seconds_count 1.0" in metrics
+    # Counts are at least once: a batch redelivered after a rebalance is counted again.
+    wait_for(lambda: metric(w, 'borderwatch_dead_letters_total{reason="not_json"}') >= 1, message="metrics")
+    assert metric(w, 'borderwatch_dead_letters_total{reason="bad_value"}') >= 1
+    assert metric(w, 'borderwatch_events_total{topic="incidents"}') >= 3
+    assert metric(w, 'borderwatch_alerts_opened_total{level="warning"}') >= 1
+    assert metric(w, "borderwatch_event_to_alert_latency_seconds_count") >= 1
 
 
 def test_api_needs_the_token_except_health(worker_factory, producer):
@@ -102,21 +107,24 @@ def test_state_survives_a_worker_restart(worker_factory, producer, topic_reader)
     producer.flush()
     wait_for(lambda: any(e.segment_id == "KGZ-TJK" for e in opened(alert_events(topic_reader, w.topics))),
              message="marker alert after restart")
+    # KGZ-UZB and KGZ-TJK are on different partitions: wait for the duplicate to be counted too.
+    # (At least once: batches redelivered around the restart are dropped as duplicates as well.)
+    wait_for(lambda: metric(again, 'borderwatch_duplicates_dropped_total{topic="incidents"}') >= 1,
+             message="the duplicate to be dropped")
     events = alert_events(topic_reader, w.topics)
     assert [e.segment_id for e in opened(events)] == ["KGZ-UZB", "KGZ-TJK"]
-    metrics = again.get("/metrics").read().decode()
-    assert 'borderwatch_duplicates_dropped_total{topic="incidents"} 1.0' in metrics
 
 
 def test_a_killed_worker_loses_no_event_and_readers_see_no_duplicate(worker_factory, producer, topic_reader):
-    w = worker_factory().start()
+    slow_idle = {"BORDERWATCH_IDLE_SECONDS": "10"}  # the restart must not look like a quiet border
+    w = worker_factory(**slow_idle).start()
     for i in range(40):
         producer.send(w.topics.incidents, incident(i, T0 + timedelta(days=i * 9), fatalities=i % 3),
                       key=b"KGZ-UZB")
     producer.flush()
     wait_for(lambda: len(alert_events(topic_reader, w.topics)) >= 1, message="some alerts")
     w.stop(sig=signal.SIGKILL)
-    again = worker_factory(app_id=w.app_id).start()
+    again = worker_factory(app_id=w.app_id, **slow_idle).start()
     for i in range(40, 60):
         producer.send(w.topics.incidents, incident(i, T0 + timedelta(days=i * 9), fatalities=i % 3),
                       key=b"KGZ-UZB")
@@ -134,7 +142,9 @@ def test_a_killed_worker_loses_no_event_and_readers_see_no_duplicate(worker_fact
 
 
 def test_live_path_and_backtest_give_the_same_alerts_for_the_mie_file(worker_factory, topic_reader):
-    w = worker_factory().start()
+    # Idle partitions advance by wall clock; a replay that stalls longer than idle_seconds on a
+    # loaded machine is, to the worker, a live stream that paused (docs/ARCHITECTURE.md, Time).
+    w = worker_factory(BORDERWATCH_IDLE_SECONDS="10").start()
     mie = str(DATA / "mie-1.0-central-asia.csv")
     res = replay([mie], "mie", w.broker.url, topics=w.topics)
     assert res.sent > 400
