@@ -1,48 +1,82 @@
 """Source adapters: files in the field's formats -> validated borderwatch records.
 
-Every record is built through the same validation as Kafka input
-(``incident_from_dict`` / ``transfer_from_dict``). A bad row becomes a
-:class:`~streams.errors.SourceRowError` naming file, line and field; the rest
-of the file still loads.
+``FORMATS`` maps a ``--format`` name to a reader ``read(path) -> iterator of
+(line, record or SourceRowError)``:
+
+* ``mie``: Militarized Interstate Events 1.0 CSV -> IncidentEvent (:mod:`.mie`);
+* ``sipri``: SIPRI trade-register export -> ArmsTransferEvent, one event per deal
+  and delivery year (:mod:`.sipri`);
+* ``jsonl``: our own records, one JSON object per line (:mod:`.jsonl`).
+
+Every record is built with ``incident_from_dict`` or ``transfer_from_dict``, so file
+input passes the same validation as Kafka input. A bad row becomes a
+:class:`~streams.errors.SourceRowError` that names the file, the line and the field
+(the source column where there is one). The rest of the file still loads. Line
+numbers are the file's 1-based physical lines. A row that yields several records
+(a SIPRI deal delivered over several years) gives each of them the row's line.
+A file that cannot be opened raises ``SourceRowError(path, 0, None, "cannot read: ...")``.
+A file-level problem found while reading, such as a missing header, is reported as
+an error at line 0, or at the header line if the header is there but wrong.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, Union
 
+from streams.adapters import jsonl, mie, sipri
 from streams.errors import SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
 
-Record = Union[IncidentEvent, ArmsTransferEvent]
-Rows = Iterator[tuple[int, Union[Record, SourceRowError]]]
+Record = IncidentEvent | ArmsTransferEvent
+Row = tuple[int, Record | SourceRowError]
+
+#: format name -> reader. Each reader also takes an optional ``counts`` Counter that
+#: it updates with ``rows`` (data rows read) and ``skipped`` (rows deliberately
+#: not turned into records: SIPRI orders with no deliveries yet).
+FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
+    "mie": mie.read,
+    "sipri": sipri.read,
+    "jsonl": jsonl.read,
+}
 
 
-def _formats() -> dict[str, Callable[[Path], Rows]]:
-    from streams.adapters import jsonl, mie, sipri
+def iter_source(path: str | Path, fmt: str, *, counts: Counter | None = None) -> Iterator[Row]:
+    """(line number, record or error) in file order.
 
-    return {"mie": mie.read, "sipri": sipri.read, "jsonl": jsonl.read}
-
-
-FORMATS = ("mie", "sipri", "jsonl")
-
-
-def iter_source(path: str | Path, fmt: str) -> Rows:
-    """(line number, record or error) in file order; line numbers are the file's physical lines."""
-    readers = _formats()
-    if fmt not in readers:
-        raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    Raises ValueError for an unknown format, and SourceRowError (line 0) at once if the
+    file cannot be read.
+    """
+    reader = FORMATS.get(fmt)
+    if reader is None:
+        raise ValueError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
     path = Path(path)
-    if not path.is_file():
-        raise SourceRowError(str(path), 0, None, "cannot read: no such file")
-    return readers[fmt](path)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise SourceRowError(str(path), 0, None, f"cannot read: {exc.strerror or exc}") from None
+    return _guarded(path, reader(path, counts=counts))
+
+
+def _guarded(path: Path, rows: Iterator[Row]) -> Iterator[Row]:
+    try:
+        yield from rows
+    except OSError as exc:  # the file went away or became unreadable between the check and the read
+        raise SourceRowError(str(path), 0, None, f"cannot read: {exc.strerror or exc}") from None
 
 
 @dataclass
 class Loaded:
+    """Everything read from a set of files."""
+
     records: list[Record] = field(default_factory=list)
     errors: list[SourceRowError] = field(default_factory=list)
+    #: data rows read (CSV rows or non-blank JSON lines), good or bad
+    rows: int = 0
+    #: rows that are deliberately not records (SIPRI orders without deliveries)
     skipped: int = 0
 
 
@@ -50,16 +84,24 @@ def record_id(rec: Record) -> str:
     return rec.event_id if isinstance(rec, IncidentEvent) else rec.transfer_id
 
 
+def sort_key(rec: Record) -> tuple:
+    """Event-time order, ties broken by id: "the stream as it happened"."""
+    return rec.occurred_at, record_id(rec)
+
+
 def load(paths: Sequence[str | Path], fmt: str) -> Loaded:
-    """All files' records sorted by (occurred_at, id) -- the stream as it happened."""
+    """All files' records sorted by (occurred_at, id), stable; errors in file order."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
     out = Loaded()
     for path in paths:
-        for _line, item in iter_source(path, fmt):
+        counts: Counter = Counter()
+        for _line, item in iter_source(path, fmt, counts=counts):
             if isinstance(item, SourceRowError):
                 out.errors.append(item)
-            elif item is None:
-                out.skipped += 1
             else:
                 out.records.append(item)
-    out.records.sort(key=lambda r: (r.occurred_at, record_id(r)))
+        out.rows += counts["rows"]
+        out.skipped += counts["skipped"]
+    out.records.sort(key=sort_key)
     return out

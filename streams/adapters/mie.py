@@ -1,99 +1,248 @@
 """Militarized Interstate Events 1.0 (Gibler, Miller & Little) CSV -> incidents.
 
-One row is one militarized event between two states (Correlates-of-War codes). MIE
-has no coordinates, so every incident goes to the pair-level segment. Choices:
+Columns: ``micnum,eventnum,ccode1,ccode2,stmon,stday,styear,endmon,endday,endyear,
+sidea1,action,hostlev,fatalmin1,fatalmax1,fatalmin2,fatalmax2,version``. One row
+is one militarized event between two states, ``ccode1`` acting on ``ccode2``
+(Correlates-of-War codes, mapped to ISO3 by :mod:`streams.adapters.cow`).
 
-* ``-9`` (unknown) day -> the 15th, unknown month -> 1 July: the middle of the
-  period minimises the expected error and never makes a late event look early;
-* fatalities = the sum of both sides' lower bounds (unknown counts 0); the
-  ranges go into the description;
-* category from the MID/MIE action code (table below); severity = hostility
-  level (2 threat .. 5 war), 1 for "no militarized action".
+How a row becomes an :class:`~streams.records.IncidentEvent`:
+
+* ``event_id`` = ``mie-{micnum}-{eventnum}``; ``source`` = ``MIE 1.0``.
+* ``occurred_at`` = the start date at 00:00Z. MIE writes ``-9`` for an unknown
+  day or month. An unknown day becomes the 15th and an unknown month 1 July,
+  the middle of the month or year. The midpoint halves the worst-case error
+  (about 15 days or 6 months instead of 30 days or a year) and carries no
+  bias in either direction. Putting such events on the 1st would stack every
+  undated event at the start of its month. That makes a false one-day spike
+  in the daily buckets, and it orders these events before the dated events of
+  the same month, which may really have come first. The description says
+  when the date is approximate.
+* ``reported_at`` = ``occurred_at``: MIE has no report date.
+* ``category`` from the action code (:data:`ACTIONS`). ``severity`` = the
+  hostility level (1 none, 2 threat, 3 display, 4 use of force, 5 war),
+  clamped to 1..5. If the level is ``-9``, the codebook's level for the action
+  is used.
+* ``fatalities`` = the sum of both sides' lower bounds ``fatalmin1 +
+  fatalmin2``; ``-9`` (unknown) counts as 0. The per-side ranges go in the
+  description, e.g. ``MIE action 17 (clash), hostility 4; deaths KGZ 1-1, UZB 1-1``.
+  MIE does not code injuries, so ``injuries`` = 0.
+* ``countries`` = (ccode1, ccode2) as ISO3. ``actors`` = the initiator side:
+  ``sidea1`` 1 means ccode1 is on side A, the side that took the first
+  militarized action; 0 means ccode2 is; -9 leaves actors empty.
+* MIE has no coordinates or place names. ``latitude``, ``longitude`` and
+  ``location_name`` are None, and the pipeline puts the incident on the
+  pair-level segment. ``classification`` is public and ``releasable_to`` is ALL.
+
+A row is an error when any of the following holds, and the rest of the file
+still loads:
+
+* an unknown state code (field ``ccode1``/``ccode2``);
+* the same state on both sides;
+* an impossible date (``stmon``, ``stday`` or ``styear``);
+* an action code outside the table;
+* a number that is not a whole number, or a negative count other than -9.
 """
 
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+import io
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from streams.adapters.cow import COW_TO_ISO3
 from streams.errors import InvalidEvent, SourceRowError
-from streams.records import format_time, incident_from_dict
+from streams.records import (
+    ArmsTransferEvent,
+    IncidentEvent,
+    format_time,
+    incident_from_dict,
+)
 
-#: Correlates-of-War state codes found in the Central Asia extract.
-COW_ISO3 = {
-    2: "USA", 20: "CAN", 200: "GBR", 210: "NLD", 220: "FRA", 230: "ESP", 235: "PRT", 255: "DEU", 350: "GRC",
-    365: "RUS", 630: "IRN", 640: "TUR", 700: "AFG", 701: "TKM", 702: "TJK", 703: "KGZ", 704: "UZB", 705: "KAZ",
-    710: "CHN", 750: "IND", 770: "PAK", 900: "AUS",
+SOURCE = "MIE 1.0"
+COLUMNS = ("micnum", "eventnum", "ccode1", "ccode2", "stmon", "stday", "styear", "endmon", "endday", "endyear",
+           "sidea1", "action", "hostlev", "fatalmin1", "fatalmax1", "fatalmin2", "fatalmax2")
+UNKNOWN = -9
+
+#: MIE/MID action code -> (incident category, codebook name, codebook hostility level).
+#: Codes 0-21 are the MID incident actions (Jones, Bremer & Singer 1996; MID 3-5
+#: codebooks), which MIE reuses. MIE 1.0 also uses 22, a "war battle": one battle
+#: of an interstate war, always at hostility 5. It appears in 11 bundled rows
+#: (the 2001 war in Afghanistan). MIE does not use MID's 20/21 ("begin/join
+#: interstate war"); they are mapped anyway in case a file uses the MID coding.
+#: Threats, shows of force, alerts and mobilizations are "threat"; blockade has no
+#: category of its own and is "other"; seizure of people or vessels is "detention".
+ACTIONS: dict[int, tuple[str, str, int]] = {
+    0: ("other", "no militarized action", 1),
+    1: ("threat", "threat to use force", 2),
+    2: ("threat", "threat to blockade", 2),
+    3: ("threat", "threat to occupy territory", 2),
+    4: ("threat", "threat to declare war", 2),
+    5: ("threat", "threat to use CBR weapons", 2),
+    6: ("threat", "threat to join war", 2),
+    7: ("threat", "show of force", 3),
+    8: ("threat", "alert", 3),
+    9: ("threat", "nuclear alert", 3),
+    10: ("threat", "mobilization", 3),
+    11: ("fortification", "fortify border", 3),
+    12: ("incursion", "border violation", 3),
+    13: ("other", "blockade", 4),
+    14: ("incursion", "occupation of territory", 4),
+    15: ("detention", "seizure", 4),
+    16: ("armed_clash", "attack", 4),
+    17: ("armed_clash", "clash", 4),
+    18: ("armed_clash", "declaration of war", 4),
+    19: ("armed_clash", "use of CBR weapons", 4),
+    20: ("armed_clash", "begin interstate war", 5),
+    21: ("armed_clash", "join interstate war", 5),
+    22: ("armed_clash", "war battle", 5),
 }
-#: MID/MIE action codes -> (category, codebook name).
-ACTIONS = {
-    0: ("other", "no militarized action"), 1: ("threat", "threat to use force"), 2: ("threat", "threat to blockade"),
-    3: ("threat", "threat to occupy territory"), 4: ("threat", "threat to declare war"),
-    5: ("threat", "threat to use CBR weapons"), 6: ("threat", "threat to join war"), 7: ("threat", "show of force"),
-    8: ("threat", "alert"), 9: ("threat", "nuclear alert"), 10: ("threat", "mobilization"),
-    11: ("fortification", "fortify border"), 12: ("incursion", "border violation"), 13: ("other", "blockade"),
-    14: ("incursion", "occupation of territory"), 15: ("detention", "seizure"), 16: ("armed_clash", "attack"),
-    17: ("armed_clash", "clash"), 18: ("armed_clash", "declaration of war"), 19: ("armed_clash", "use of CBR weapons"),
-    20: ("armed_clash", "begin interstate war"), 21: ("armed_clash", "join interstate war"),
-    22: ("armed_clash", "interstate war"),
-}
 
 
-def _int(row: dict, name: str) -> int:
+def _int(row: dict[str, str], name: str) -> int:
+    text = (row.get(name) or "").strip()
     try:
-        return int(row[name])
-    except (KeyError, TypeError, ValueError):
-        raise InvalidEvent(f"expected a whole number, got {row.get(name)!r}", name) from None
+        return int(text)
+    except ValueError:
+        pass
+    try:  # some exports write whole numbers as 17.0
+        value = float(text)
+        if value.is_integer():
+            return int(value)
+    except (ValueError, OverflowError):
+        pass
+    raise InvalidEvent(f"expected a whole number, got {text!r}", name)
 
 
-def _row_to_dict(row: dict) -> dict:
-    iso = []
+def _start(year: int, month: int, day: int) -> tuple[datetime, str]:
+    """The start time, and a note when the date had to be completed."""
+    note = ""
+    if month == UNKNOWN:
+        month, day, note = 7, 1, "month unknown, dated 1 July"
+    elif day == UNKNOWN:
+        day, note = 15, "day unknown, dated the 15th"
+    if not 1 <= year <= 9999:
+        raise InvalidEvent(f"not a year: {year}", "styear")
+    if not 1 <= month <= 12:
+        raise InvalidEvent(f"not a month: {month}", "stmon")
+    try:
+        return datetime(year, month, day, tzinfo=UTC), note
+    except ValueError:
+        raise InvalidEvent(f"not a day of {year}-{month:02d}: {day}", "stday") from None
+
+
+def _end(row: dict[str, str]) -> str | None:
+    """The end date as text (``2001-12``), or None if absent or unusable; used in the description only."""
+    try:
+        y, m, d = _int(row, "endyear"), _int(row, "endmon"), _int(row, "endday")
+        if m == UNKNOWN:
+            date(y, 1, 1)
+            return f"{y:04d}"
+        if d == UNKNOWN:
+            date(y, m, 1)
+            return f"{y:04d}-{m:02d}"
+        return date(y, m, d).isoformat()
+    except (InvalidEvent, ValueError):
+        return None
+
+
+def _deaths(row: dict[str, str], side: int) -> tuple[int, str]:
+    lo, hi = _int(row, f"fatalmin{side}"), _int(row, f"fatalmax{side}")
+    for name, v in ((f"fatalmin{side}", lo), (f"fatalmax{side}", hi)):
+        if v < 0 and v != UNKNOWN:
+            raise InvalidEvent(f"a death count cannot be {v} (-9 means unknown)", name)
+    if lo == UNKNOWN and hi == UNKNOWN:
+        text = "unknown"
+    else:
+        text = f"{'?' if lo == UNKNOWN else lo}-{'?' if hi == UNKNOWN else hi}"
+    return max(lo, 0), text
+
+
+def to_dict(row: dict[str, str]) -> dict:
+    """One MIE row (column -> text) as an IncidentEvent JSON object; raises InvalidEvent naming the column."""
+    iso: list[str] = []
     for col in ("ccode1", "ccode2"):
         code = _int(row, col)
-        if code not in COW_ISO3:
+        if code not in COW_TO_ISO3:
             raise InvalidEvent(f"unknown Correlates-of-War state code {code}", col)
-        iso.append(COW_ISO3[code])
+        iso.append(COW_TO_ISO3[code])
     if iso[0] == iso[1]:
-        raise InvalidEvent("both sides are the same state", "ccode2")
-    year, month, day = _int(row, "styear"), _int(row, "stmon"), _int(row, "stday")
-    if month == -9:
-        month, day = 7, 1
-    elif day == -9:
-        day = 15
-    try:
-        when = datetime(year, month, day, tzinfo=timezone.utc)
-    except ValueError as exc:
-        field = "stmon" if not 1 <= month <= 12 else "stday" if "day" in str(exc) else "styear"
-        raise InvalidEvent(f"not a date: {year}-{month}-{day}", field) from None
+        raise InvalidEvent(f"both sides are the same state ({iso[0]})", "ccode2")
+    when, date_note = _start(_int(row, "styear"), _int(row, "stmon"), _int(row, "stday"))
     action = _int(row, "action")
     if action not in ACTIONS:
-        raise InvalidEvent(f"unknown action code {action}", "action")
-    category, action_name = ACTIONS[action]
+        raise InvalidEvent(f"unknown MIE action code {action} (known: 0-22)", "action")
+    category, action_name, action_level = ACTIONS[action]
     hostlev = _int(row, "hostlev")
-    fat = {k: _int(row, k) for k in ("fatalmin1", "fatalmax1", "fatalmin2", "fatalmax2")}
-    deaths = max(fat["fatalmin1"], 0) + max(fat["fatalmin2"], 0)
-
-    def rng(lo: int, hi: int) -> str:
-        return "unknown" if lo < 0 else f"{lo}-{hi}" if hi >= 0 else f"{lo}+"
-
+    severity = action_level if hostlev == UNKNOWN else min(5, max(1, hostlev))
+    sidea1 = _int(row, "sidea1")
+    if sidea1 not in (0, 1, UNKNOWN):
+        raise InvalidEvent(f"expected 1, 0 or -9, got {sidea1}", "sidea1")
+    actors = [] if sidea1 == UNKNOWN else [iso[0] if sidea1 == 1 else iso[1]]
+    dead1, range1 = _deaths(row, 1)
+    dead2, range2 = _deaths(row, 2)
+    description = (f"MIE action {action} ({action_name}), hostility {'unknown' if hostlev == UNKNOWN else hostlev}; "
+                   f"deaths {iso[0]} {range1}, {iso[1]} {range2}")
+    end = _end(row)
+    if end is not None and end > when.date().isoformat():
+        description += f"; until {end}"
+    if date_note:
+        description += f"; {date_note}"
     at = format_time(when)
     return {
         "event_id": f"mie-{_int(row, 'micnum')}-{_int(row, 'eventnum')}",
-        "occurred_at": at, "reported_at": at, "source": "MIE 1.0", "category": category,
-        "severity": min(5, max(1, hostlev)), "fatalities": deaths, "injuries": 0, "countries": iso,
-        "actors": [iso[0] if row.get("sidea1") == "1" else iso[1]],
-        "description": (f"MIE action {action} ({action_name}), hostility {hostlev}; deaths "
-                        f"{iso[0]} {rng(fat['fatalmin1'], fat['fatalmax1'])}, {iso[1]} {rng(fat['fatalmin2'], fat['fatalmax2'])}"),
+        "occurred_at": at,
+        "reported_at": at,
+        "source": SOURCE,
+        "category": category,
+        "severity": severity,
+        "fatalities": dead1 + dead2,
+        "injuries": 0,
+        "countries": iso,
+        "latitude": None,
+        "longitude": None,
+        "location_name": None,
+        "actors": actors,
+        "description": description,
+        "classification": "public",
+        "releasable_to": ["ALL"],
     }
 
 
-def read(path: Path):
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        for row in reader:
-            line = reader.line_num
-            try:
-                yield line, incident_from_dict(_row_to_dict(row))
-            except InvalidEvent as exc:
-                yield line, SourceRowError(str(path), line, exc.field, exc.reason)
+def read(path: Path, counts: Counter | None = None
+         ) -> Iterator[tuple[int, IncidentEvent | ArmsTransferEvent | SourceRowError]]:
+    """(line, incident or error) for each data row of a MIE CSV file, in file order.
+
+    MIE cells are numbers, so every physical line is one record: a stray quote cannot join lines.
+    ``counts["rows"]`` is increased for every data row, if ``counts`` is given.
+    """
+    counts = Counter() if counts is None else counts
+    where = str(path)
+    # MIE is ASCII; a stray byte becomes U+FFFD and fails the number check of its column.
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    header: list[str] | None = None
+    for line, physical in enumerate(io.StringIO(text, newline=""), 1):
+        if not physical.strip():
+            continue
+        try:
+            cells = next(csv.reader([physical]), [])
+        except csv.Error as exc:
+            cells = [f"<{exc}>"]
+        if header is None:
+            header = [c.strip() for c in cells]
+            missing = [c for c in COLUMNS if c not in header]
+            if missing:
+                yield line, SourceRowError(where, line, missing[0],
+                                           f"missing column(s) {', '.join(missing)}: not a MIE 1.0 file")
+                return
+            continue
+        counts["rows"] += 1
+        if len(cells) != len(header):
+            yield line, SourceRowError(where, line, None, f"expected {len(header)} columns, got {len(cells)}")
+            continue
+        try:
+            yield line, incident_from_dict(to_dict(dict(zip(header, cells))))
+        except InvalidEvent as exc:
+            yield line, SourceRowError(where, line, exc.field, exc.reason)

@@ -1,14 +1,51 @@
 """SIPRI Arms Transfers Database trade-register export -> arms-transfer events.
 
-The export is cp1252 with a preamble before the header line (found by its first
-cell, ``Recipient``); blank-named columns hold '?' uncertainty flags. Choices:
+The export is cp1252. A UTF-8 byte-order mark, if present, switches to UTF-8.
+A preamble comes first (11 lines in the exports we have seen). The header line
+is found by its first cell, ``Recipient``, not by counting lines. Its columns are::
 
-* a deal is spread evenly over its delivery years: one event per year, quantity split
-  in whole units (the remainder to the earliest years), TIV of delivered weapons split
-  equally; event time is 1 July of the year, since SIPRI gives years only;
-* deals with no delivery year (orders not yet delivered) are skipped, not errors;
-* non-state Afghan recipients ("Northern Alliance (Afghanistan)*", "Mujahedin
-  (Afghanistan)*") count for AFG: the weapons were used on Afghan territory.
+    Recipient,Supplier,Year of order, ,Number ordered, ,Weapon designation,Weapon description,
+    Number delivered, ,Year(s) of delivery,status,Comments,SIPRI TIV per unit,
+    SIPRI TIV for total order,SIPRI TIV of delivered weapons
+
+The columns are looked up by name. The blank-named columns hold SIPRI's '?'
+uncertainty flags for the column before them. A '?' inside a number or a year
+list is ignored too. An ArmsTransferEvent has no field for uncertainty, so the
+flags only enter the deal's identity hash.
+
+How a deal (one row) becomes events:
+
+* **No delivery yet.** An empty ``Year(s) of delivery`` is an order with
+  nothing delivered. The row is skipped: it is not an error, and it is counted
+  in ``counts["skipped"]`` (``Loaded.skipped``). A row that lists a delivered
+  number but no year is an error.
+* **One event per delivery year.** ``Year(s) of delivery`` reads like ``1996``,
+  ``2001-2003``, ``1993; 1995-1996`` or ``2004?`` and becomes a sorted list of
+  years. Deliveries are spread evenly over those years. Each year gets an equal
+  whole-unit share of ``Number delivered``, and the remainder goes one unit at a
+  time to the earliest years, so the shares add up to the total exactly. Each
+  year also gets ``SIPRI TIV of delivered weapons`` / number of years (TIV in
+  millions). The event's ``delivery_years`` is the deal's whole list.
+* ``occurred_at`` is 1 July of the delivery year at 00:00Z. SIPRI gives years
+  only, and mid-year is the unbiased point estimate.
+* **Recipients** become ISO3 (:data:`RECIPIENTS`). Non-state Afghan recipients
+  become ``AFG``: "Northern Alliance (Afghanistan)*", "Mujahedin
+  (Afghanistan)*" and "Afghanistan rebels*". Their weapons went into wars
+  fought on Afghan territory, along Afghanistan's borders, which is what
+  militarization pressure per border pair measures. The supplier keeps its
+  SIPRI name.
+* ``transfer_id`` = ``sipri-{h}-{year}``. ``h`` is the first 12 hex digits of a
+  SHA-1 over every cell of the row, in this order: recipient, supplier, order
+  year, designation, description, number ordered, then the remaining columns.
+  The line number is not part of it, so the id is the same wherever the row
+  sits. A second copy of an identical row adds its occurrence count, so two
+  identical deals get different ids. A revised deal in a newer export (more
+  deliveries, a corrected TIV) is a different row and gets new ids, so replay
+  one export, not two exports of different dates.
+
+A row that cannot be read becomes a row error naming its column: a bad
+number, an unknown recipient, unreadable years, an empty required cell, or a
+byte that is not cp1252. The rest of the file still loads.
 """
 
 from __future__ import annotations
@@ -16,79 +53,235 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from streams.errors import InvalidEvent, SourceRowError
-from streams.records import transfer_from_dict
+from streams.records import ArmsTransferEvent, IncidentEvent, transfer_from_dict
 
-RECIPIENTS = {
-    "Afghanistan": "AFG", "Kazakhstan": "KAZ", "Kyrgyzstan": "KGZ", "Tajikistan": "TJK", "Turkmenistan": "TKM",
-    "Uzbekistan": "UZB", "Northern Alliance (Afghanistan)*": "AFG", "Mujahedin (Afghanistan)*": "AFG",
+SOURCE = "SIPRI Arms Transfers Database"
+ENCODING = "cp1252"
+
+#: SIPRI recipient names -> ISO3. The bundled file has the first eight distinct values.
+RECIPIENTS: dict[str, str] = {
+    "Afghanistan": "AFG",
+    "Kazakhstan": "KAZ",
+    "Kyrgyzstan": "KGZ",
+    "Tajikistan": "TJK",
+    "Turkmenistan": "TKM",
+    "Uzbekistan": "UZB",
+    "Northern Alliance (Afghanistan)*": "AFG",  # non-state: United Front, 1996-2001
+    "Mujahedin (Afghanistan)*": "AFG",  # non-state: anti-Soviet resistance, 1979-1992
+    "Afghanistan rebels*": "AFG",  # non-state; not in the bundled file
 }
-_YEARS = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*\??\s*$")
+
+# Column names as in the header (compared stripped and case-insensitively).
+RECIPIENT, SUPPLIER, ORDER_YEAR, NUMBER_ORDERED = "Recipient", "Supplier", "Year of order", "Number ordered"
+DESIGNATION, DESCRIPTION, DELIVERED = "Weapon designation", "Weapon description", "Number delivered"
+YEARS, STATUS, TIV_DELIVERED = "Year(s) of delivery", "status", "SIPRI TIV of delivered weapons"
+#: The columns that identify a deal; they lead the identity hash's input.
+IDENTITY = (RECIPIENT, SUPPLIER, ORDER_YEAR, DESIGNATION, DESCRIPTION, NUMBER_ORDERED)
+REQUIRED = (RECIPIENT, SUPPLIER, ORDER_YEAR, NUMBER_ORDERED, DESIGNATION, DESCRIPTION, DELIVERED, YEARS, STATUS,
+            TIV_DELIVERED)
+#: Record field -> column, so that errors raised by record validation name the column.
+_FIELD_COLUMN = {"supplier": SUPPLIER, "recipient": RECIPIENT, "order_year": ORDER_YEAR, "delivery_years": YEARS,
+                 "quantity": DELIVERED, "weapon_category": DESCRIPTION, "designation": DESIGNATION,
+                 "tiv": TIV_DELIVERED, "status": STATUS}
+
+_YEAR_PART = re.compile(r"^(\d{4})(?:\s*-\s*(\d{4}))?$")
+_WHOLE = re.compile(r"^\d+$")
+_DECIMAL = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
+
+def _clean(text: str) -> str:
+    """A cell without SIPRI's '?' uncertainty marks and surrounding blanks."""
+    return text.replace("?", "").strip()
 
 
 def delivery_years(text: str) -> list[int]:
+    """``"1993; 1995-1996"`` -> ``[1993, 1995, 1996]``; empty -> ``[]``; raises InvalidEvent."""
     years: set[int] = set()
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        m = _YEARS.match(part)
+    for part in (p.strip() for p in _clean(text).replace(",", ";").split(";")):
+        if not part:
+            continue
+        m = _YEAR_PART.match(part)
         if not m:
-            raise InvalidEvent(f"cannot read delivery years {text!r}", "Year(s) of delivery")
-        a, b = int(m.group(1)), int(m.group(2) or m.group(1))
-        years.update(range(a, b + 1))
+            raise InvalidEvent(f"cannot read {part!r} as a year or a range of years", YEARS)
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+        if last < first:
+            raise InvalidEvent(f"range {part!r} runs backwards", YEARS)
+        if first < YEAR_MIN or last > YEAR_MAX:
+            raise InvalidEvent(f"year out of range {YEAR_MIN}-{YEAR_MAX} in {part!r}", YEARS)
+        years.update(range(first, last + 1))
     return sorted(years)
 
 
-def _number(text: str, column: str, kind=float):
-    text = (text or "").strip().rstrip("?").strip()
+def _whole(text: str, column: str) -> int | None:
+    text = _clean(text)
     if not text:
         return None
+    if not _WHOLE.match(text):
+        raise InvalidEvent(f"not a whole number: {text!r}", column)
+    return int(text)
+
+
+def _decimal(text: str, column: str) -> float | None:
+    text = _clean(text)
+    if not text:
+        return None
+    if not _DECIMAL.match(text):
+        raise InvalidEvent(f"not a number: {text!r}", column)
+    return float(text)
+
+
+def split_evenly(total: int, n: int) -> list[int]:
+    """``total`` in ``n`` whole shares that sum to it; the remainder goes to the first shares."""
+    share, extra = divmod(total, n)
+    return [share + (1 if k < extra else 0) for k in range(n)]
+
+
+def deal_hash(identity: Sequence[str], occurrence: int = 1) -> str:
+    """First 12 hex digits of SHA-1 over a deal's cells (:data:`IDENTITY` first, then the rest).
+
+    Line-independent; ``occurrence`` > 1 tells apart exact duplicate rows.
+    """
+    values = list(identity) + ([f"#{occurrence}"] if occurrence > 1 else [])
+    return hashlib.sha1(json.dumps(values, ensure_ascii=False).encode("utf-8")).hexdigest()[:12]
+
+
+def to_dicts(cells: dict[str, str], deal_id: str) -> list[dict]:
+    """One deal's events as ArmsTransferEvent JSON objects (empty: nothing delivered yet); raises InvalidEvent."""
+    recipient = RECIPIENTS.get(cells[RECIPIENT])
+    if recipient is None:
+        raise InvalidEvent(f"unknown recipient {cells[RECIPIENT]!r} (known: {', '.join(RECIPIENTS)})", RECIPIENT)
+    years = delivery_years(cells[YEARS])
+    delivered = _whole(cells[DELIVERED], DELIVERED)
+    tiv = _decimal(cells[TIV_DELIVERED], TIV_DELIVERED)
+    order_year = _whole(cells[ORDER_YEAR], ORDER_YEAR)
+    _whole(cells[NUMBER_ORDERED], NUMBER_ORDERED)  # checked, not carried
+    if not years:
+        if delivered:
+            raise InvalidEvent(f"empty, but {DELIVERED!r} is {delivered}", YEARS)
+        return []
+    if delivered is None:
+        raise InvalidEvent(f"empty, but deliveries are listed in {cells[YEARS]!r}", DELIVERED)
+    if tiv is None:
+        raise InvalidEvent(f"empty, but deliveries are listed in {cells[YEARS]!r}", TIV_DELIVERED)
+    base = {
+        "supplier": cells[SUPPLIER], "recipient": recipient, "order_year": order_year, "delivery_years": years,
+        "weapon_category": cells[DESCRIPTION], "designation": cells[DESIGNATION], "status": cells[STATUS],
+        "source": SOURCE,
+    }
+    return [
+        dict(base, transfer_id=f"sipri-{deal_id}-{year}", quantity=quantity, tiv=tiv / len(years),
+             occurred_at=f"{year:04d}-07-01T00:00:00Z")
+        for year, quantity in zip(years, split_evenly(delivered, len(years)))
+    ]
+
+
+def _decode(data: bytes) -> tuple[str, set[int]]:
+    """The text, and the physical line numbers (1-based) that held bytes cp1252 cannot decode."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding, data = "utf-8", data[3:]
+    else:
+        encoding = ENCODING
     try:
-        return kind(text)
-    except ValueError:
-        raise InvalidEvent(f"not a number: {text!r}", column) from None
-
-
-def read(path: Path):
-    raw = path.read_bytes().decode("cp1252")
-    lines = raw.splitlines()
-    header_at = next((i for i, line in enumerate(lines) if line.startswith("Recipient,")), None)
-    if header_at is None:
-        yield 1, SourceRowError(str(path), 1, None, "no header line starting with 'Recipient,': not a SIPRI trade-register export")
-        return
-    reader = csv.reader(io.StringIO("\n".join(lines[header_at:])))
-    header = next(reader)
-    seen: dict[str, int] = {}
-    for row in reader:
-        line = header_at + reader.line_num
-        if not row or not any(c.strip() for c in row):
-            continue
-        if len(row) != len(header):
-            yield line, SourceRowError(str(path), line, None, f"expected {len(header)} columns, got {len(row)}")
-            continue
+        return data.decode(encoding), set()
+    except UnicodeDecodeError:
+        pass
+    parts, bad = [], set()
+    for i, raw in enumerate(data.split(b"\n"), 1):
         try:
-            recipient = RECIPIENTS.get(row[0])
-            if recipient is None:
-                raise InvalidEvent(f"unknown recipient {row[0]!r}", "Recipient")
-            years = delivery_years(row[10])
-            if not years:
-                yield line, None  # ordered, nothing delivered yet
-                continue
-            delivered = _number(row[8], "Number delivered", int) or 0
-            tiv = _number(row[15], "SIPRI TIV of delivered weapons") or 0.0
-            order_year = _number(row[2], "Year of order", int)
-            ident = "|".join([row[0], row[1], row[2], row[4], row[6], row[7], row[8], row[10]])
-            n = seen[ident] = seen.get(ident, 0) + 1
-            h = hashlib.sha1(f"{ident}|{n}".encode()).hexdigest()[:12]
-            share, extra = divmod(delivered, len(years))
-            for k, year in enumerate(years):
-                yield line, transfer_from_dict({
-                    "transfer_id": f"sipri-{h}-{year}", "supplier": row[1], "recipient": recipient,
-                    "order_year": order_year, "delivery_years": years, "quantity": share + (1 if k < extra else 0),
-                    "weapon_category": row[7] or "unspecified", "designation": row[6] or "unspecified",
-                    "tiv": tiv / len(years), "status": row[11], "source": "SIPRI Arms Transfers Database",
-                    "occurred_at": f"{year}-07-01T00:00:00Z",
-                })
+            parts.append(raw.decode(encoding))
+        except UnicodeDecodeError:
+            parts.append(raw.decode(encoding, errors="replace"))
+            bad.add(i)
+    return "\n".join(parts), bad
+
+
+def _records(lines: list[str], start: int, width: int) -> Iterator[tuple[int, int, list[str]]]:
+    """(first line, last line, cells) for each CSV record in ``lines[start:]`` (0-based index in, 1-based lines out).
+
+    A quoted cell may span lines. If a record that spans lines does not have ``width`` cells (an
+    unbalanced quote), only its first line is taken as the record and reading resumes on the next
+    line, so one stray quote cannot swallow the rest of the file.
+    """
+    i = start
+    while i < len(lines):
+        j = i + 1
+        chunk = lines[i]
+        while chunk.count('"') % 2 and j < len(lines):
+            chunk += lines[j]
+            j += 1
+        cells = _parse(chunk)
+        if j > i + 1 and len(cells) != width:
+            cells, j = _parse(lines[i]), i + 1
+        yield i + 1, j, cells
+        i = j
+
+
+def _parse(chunk: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(chunk, newline="")), [])
+    except csv.Error as exc:  # e.g. a cell over the csv module's size limit
+        return [f"<{exc}>"]
+
+
+def read(path: Path, counts: Counter | None = None
+         ) -> Iterator[tuple[int, IncidentEvent | ArmsTransferEvent | SourceRowError]]:
+    """(line, transfer or error) for each delivery year of each deal, in file order.
+
+    If ``counts`` is given, ``counts["rows"]`` counts deal rows and ``counts["skipped"]`` counts
+    deals without deliveries.
+    """
+    counts = Counter() if counts is None else counts
+    where = str(path)
+    text, bad_lines = _decode(path.read_bytes())
+    lines = list(io.StringIO(text, newline=""))  # physical lines, endings kept
+    at = next((i for i, physical in enumerate(lines)
+               if [c.strip().lower() for c in _parse(physical)[:1]] == [RECIPIENT.lower()]), None)
+    if at is None:
+        yield 0, SourceRowError(where, 0, None, "no header line whose first cell is 'Recipient': "
+                                                "not a SIPRI trade-register export")
+        return
+    header = [c.strip() for c in _parse(lines[at])]
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name:
+            index.setdefault(name.lower(), i)
+    missing = [c for c in REQUIRED if c.lower() not in index]
+    if missing:
+        yield at + 1, SourceRowError(where, at + 1, missing[0], f"missing column(s) {', '.join(missing)}")
+        return
+    # Identity columns first, then every other column by position (flags included).
+    first = [index[c.lower()] for c in IDENTITY]
+    order = first + [i for i in range(len(header)) if i not in first]
+    seen: Counter = Counter()
+    for line, last, row in _records(lines, at + 1, len(header)):
+        if not any(c.strip() for c in row):
+            continue
+        counts["rows"] += 1
+        if bad_lines.intersection(range(line, last + 1)):
+            yield line, SourceRowError(where, line, None, f"bytes that are not {ENCODING} text")
+            continue
+        if len(row) < len(header) or any(c.strip() for c in row[len(header):]):
+            yield line, SourceRowError(where, line, None, f"expected {len(header)} columns, got {len(row)}")
+            continue
+        cells = {c: row[index[c.lower()]].strip() for c in REQUIRED}
+        identity = tuple(row[i].strip() for i in order)
+        seen[identity] += 1
+        try:
+            events = [transfer_from_dict(d) for d in to_dicts(cells, deal_hash(identity, seen[identity]))]
         except InvalidEvent as exc:
-            yield line, SourceRowError(str(path), line, exc.field, exc.reason)
+            field = exc.field.split("[", 1)[0] if exc.field else None
+            yield line, SourceRowError(where, line, _FIELD_COLUMN.get(field, exc.field), exc.reason)
+            continue
+        if not events:
+            counts["skipped"] += 1
+            continue
+        for event in events:
+            yield line, event

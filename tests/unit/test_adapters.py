@@ -1,101 +1,383 @@
+"""Source adapters against the bundled MIE and SIPRI files, and against small bad files."""
+
+from __future__ import annotations
+
 import csv
 import io
-from collections import Counter
+import json
+import re
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from streams.adapters import iter_source, load
-from streams.adapters.sipri import delivery_years
+from streams.adapters import FORMATS, Loaded, iter_source, load
+from streams.adapters.cow import COW_TO_ISO3
+from streams.adapters.mie import ACTIONS
+from streams.adapters.sipri import RECIPIENTS, delivery_years, split_evenly
 from streams.errors import SourceRowError
-from streams.records import encode
+from streams.records import (
+    INCIDENT_CATEGORIES,
+    ArmsTransferEvent,
+    IncidentEvent,
+    encode,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "streams" / "data"
 MIE = DATA / "mie-1.0-central-asia.csv"
 SIPRI = DATA / "sipri-trade-register-central-asia.csv"
-MIE_HEADER = "micnum,eventnum,ccode1,ccode2,stmon,stday,styear,endmon,endday,endyear,sidea1,action,hostlev,fatalmin1,fatalmax1,fatalmin2,fatalmax2,version\n"
+MIE_HEADER = ("micnum,eventnum,ccode1,ccode2,stmon,stday,styear,endmon,endday,endyear,sidea1,action,hostlev,"
+              "fatalmin1,fatalmax1,fatalmin2,fatalmax2,version\n")
+SIPRI_HEADER = ("Recipient,Supplier,Year of order, ,Number ordered, ,Weapon designation,Weapon description,"
+                "Number delivered, ,Year(s) of delivery,status,Comments,SIPRI TIV per unit,"
+                "SIPRI TIV for total order,SIPRI TIV of delivered weapons\n")
+# column positions in the SIPRI export
+REC, SUP, ORDER, DESIG, DESC, DELIVERED, YEARS, TIV = 0, 1, 2, 6, 7, 8, 10, 15
 
 
-def test_mie_loads_every_row_and_finds_the_2012_kgz_uzb_clash():
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def mie_rows() -> list[dict[str, str]]:
+    with open(MIE, newline="", encoding="ascii") as fh:
+        return list(csv.DictReader(fh))
+
+
+def sipri_rows() -> tuple[int, list[list[str]]]:
+    """(header line number, deal rows) read independently of the adapter."""
+    rows = list(csv.reader(io.StringIO(SIPRI.read_bytes().decode("cp1252"), newline="")))
+    at = next(i for i, r in enumerate(rows) if r and r[0] == "Recipient")
+    return at + 1, [r for r in rows[at + 1:] if r]
+
+
+# --------------------------------------------------------------------------- common API
+
+def test_formats_and_loaded_shape():
+    assert set(FORMATS) == {"mie", "sipri", "jsonl"} and all(callable(f) for f in FORMATS.values())
+    assert Loaded([], []).records == [] and Loaded([], []).errors == []
+
+
+def test_unknown_format_lists_the_known_ones():
+    with pytest.raises(ValueError, match="mie, sipri, jsonl"):
+        iter_source(MIE, "csv")
+    with pytest.raises(ValueError, match="mie, sipri, jsonl"):
+        load([MIE], "acled-ish")
+
+
+def test_missing_or_unreadable_file_raises_at_once(tmp_path):
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(SourceRowError, match="cannot read") as err:
+        iter_source(missing, "mie")  # raised by the call itself, not on first iteration
+    assert (err.value.path, err.value.line, err.value.field) == (str(missing), 0, None)
+    with pytest.raises(SourceRowError, match="cannot read"):
+        load([MIE, missing], "mie")
+    with pytest.raises(SourceRowError, match="cannot read"):
+        iter_source(tmp_path, "jsonl")  # a directory
+
+
+def test_iter_source_yields_physical_line_numbers_in_file_order():
+    lines = [line for line, _ in iter_source(MIE, "mie")]
+    assert lines == list(range(2, 484))
+    header_line, deals = sipri_rows()
+    sipri_lines = [line for line, _ in iter_source(SIPRI, "sipri")]
+    assert sipri_lines == sorted(sipri_lines) and sipri_lines[0] == header_line + 1
+    assert max(sipri_lines) <= header_line + len(deals)
+
+
+# --------------------------------------------------------------------------- MIE, bundled file
+
+def test_mie_loads_all_482_rows():
     loaded = load([MIE], "mie")
-    assert len(loaded.records) == 482 and not loaded.errors
-    clash = [r for r in loaded.records if r.border == "KGZ-UZB" and r.occurred_at.date().isoformat() == "2012-07-17"]
-    assert len(clash) == 1 and clash[0].category == "armed_clash"
-    row = next(r for r in csv.DictReader(open(MIE)) if r["micnum"] == "4718" and r["styear"] == "2012"
-               and r["stmon"] == "7" and r["stday"] == "17")
-    assert clash[0].fatalities == int(row["fatalmin1"]) + int(row["fatalmin2"])
-    assert [r.occurred_at for r in loaded.records] == sorted(r.occurred_at for r in loaded.records)
+    assert (loaded.rows, len(loaded.records), len(loaded.errors), loaded.skipped) == (482, 482, 0, 0)
+    assert all(isinstance(r, IncidentEvent) for r in loaded.records)
+    ids = [r.event_id for r in loaded.records]
+    assert len(set(ids)) == 482
+    assert {f"mie-{r['micnum']}-{r['eventnum']}" for r in mie_rows()} == set(ids)
+    assert {r.source for r in loaded.records} == {"MIE 1.0"}
+    assert all(r.category in INCIDENT_CATEGORIES and 1 <= r.severity <= 5 for r in loaded.records)
+    assert all(r.reported_at == r.occurred_at and r.latitude is None and r.location_name is None
+               for r in loaded.records)
 
 
-def test_mie_unknown_day_is_the_15th_and_unknown_month_july_first(tmp_path):
-    f = tmp_path / "mie.csv"
-    f.write_text(MIE_HEADER + "1,1,700,770,9,-9,1960,9,-9,1960,1,10,3,0,0,0,0,mie-1.0\n"
-                             "1,2,700,770,-9,-9,1961,-9,-9,1961,1,7,3,0,0,0,0,mie-1.0\n")
-    a, b = load([f], "mie").records
-    assert a.occurred_at.isoformat()[:10] == "1960-09-15" and b.occurred_at.isoformat()[:10] == "1961-07-01"
+def test_every_state_code_of_the_bundled_file_maps_to_iso3():
+    codes = {int(r[c]) for r in mie_rows() for c in ("ccode1", "ccode2")}
+    assert codes <= set(COW_TO_ISO3)
+    assert {COW_TO_ISO3[c] for c in (2, 365, 630, 700, 701, 702, 703, 704, 705, 710, 770)} == {
+        "USA", "RUS", "IRN", "AFG", "TKM", "TJK", "KGZ", "UZB", "KAZ", "CHN", "PAK"}
+    assert all(re.fullmatch(r"[A-Z]{3}", v) for v in COW_TO_ISO3.values())
 
 
-def test_bad_mie_rows_are_reported_with_file_line_field_and_the_rest_loads(tmp_path):
+def test_the_2012_kgz_uzb_clash_is_there_with_the_rows_fatalities():
+    row = next(r for r in mie_rows()
+               if r["micnum"] == "4718" and (r["styear"], r["stmon"], r["stday"]) == ("2012", "7", "17"))
+    clash = next(r for r in load([MIE], "mie").records if r.event_id == f"mie-4718-{row['eventnum']}")
+    assert clash.category == "armed_clash" and clash.border == "KGZ-UZB"
+    assert clash.occurred_at == utc(2012, 7, 17)
+    assert clash.countries == ("KGZ", "UZB") and clash.actors == ("KGZ",)  # sidea1 = 1: ccode1 initiated
+    assert clash.fatalities == int(row["fatalmin1"]) + int(row["fatalmin2"]) == 2
+    assert clash.severity == int(row["hostlev"]) == 4
+    assert clash.description == "MIE action 17 (clash), hostility 4; deaths KGZ 1-1, UZB 1-1"
+    assert (clash.classification, clash.releasable_to) == ("public", ("ALL",))
+
+
+def test_an_unknown_day_in_the_bundled_file_becomes_the_15th():
+    rows = [r for r in mie_rows() if r["stday"] == "-9"]
+    assert len(rows) == 30 and not [r for r in mie_rows() if r["stmon"] == "-9"]
+    by_id = {r.event_id: r for r in load([MIE], "mie").records}
+    for row in rows:
+        ev = by_id[f"mie-{row['micnum']}-{row['eventnum']}"]
+        assert ev.occurred_at == utc(int(row["styear"]), int(row["stmon"]), 15)
+        assert ev.description.endswith("day unknown, dated the 15th")
+
+
+def test_initiator_side_and_war_battles():
+    by_id = {r.event_id: r for r in load([MIE], "mie").records}
+    # 4718,2: ccode1 704 (UZB), ccode2 703 (KGZ), sidea1 0 -> KGZ is on the initiating side
+    assert by_id["mie-4718-2"].countries == ("UZB", "KGZ") and by_id["mie-4718-2"].actors == ("KGZ",)
+    # action 22 is MIE's "war battle" (11 rows, the 2001 war): 2,700 ... fatalmin2 3200
+    battle = by_id["mie-4283-56"]
+    assert (battle.category, battle.severity, battle.fatalities) == ("armed_clash", 5, 3200)
+    assert battle.description == ("MIE action 22 (war battle), hostility 5; deaths USA 0-0, AFG 3200-4000; "
+                                  "until 2001-12-07")
+    assert sum(1 for r in by_id.values() if r.description.startswith("MIE action 22 ")) == 11
+
+
+def test_action_table_covers_mid_and_mie_codes():
+    assert set(ACTIONS) == set(range(23))
+    assert {ACTIONS[c][0] for c in range(1, 11)} == {"threat"}
+    assert [ACTIONS[c][0] for c in (0, 11, 12, 13, 14, 15, 16, 17)] == [
+        "other", "fortification", "incursion", "other", "incursion", "detention", "armed_clash", "armed_clash"]
+    assert {ACTIONS[c][0] for c in range(18, 23)} == {"armed_clash"}
+
+
+# --------------------------------------------------------------------------- MIE, small files
+
+def test_mie_unknown_day_and_month_and_unknown_deaths(tmp_path):
     f = tmp_path / "mie.csv"
     f.write_text(MIE_HEADER
-                 + "1,1,999,703,7,17,2012,7,17,2012,1,17,4,1,1,1,1,mie-1.0\n"
-                 + "1,2,704,703,13,17,2012,7,17,2012,1,17,4,1,1,1,1,mie-1.0\n"
-                 + "1,3,704,703,7,17,2012,7,17,2012,1,17,4,1,1,1,1,mie-1.0\n"
-                 + "1,4,704,703,7,17,2012,7,17,2012,1,99,4,0,0,0,0,mie-1.0\n")
+                 + "1,1,700,770,9,-9,1960,9,-9,1960,1,10,3,0,0,0,0,mie-1.0\n"
+                 + "1,2,700,770,-9,-9,1961,-9,-9,1961,0,7,3,-9,-9,2,-9,mie-1.0\n"
+                 + "1,3,700,770,2,29,1960,2,29,1960,1,0,1,0,0,0,0,mie-1.0\n")
+    a, b, c = sorted(load([f], "mie").records, key=lambda r: r.event_id)
+    assert a.occurred_at == utc(1960, 9, 15) and b.occurred_at == utc(1961, 7, 1) and c.occurred_at == utc(1960, 2, 29)
+    assert b.description == ("MIE action 7 (show of force), hostility 3; deaths AFG unknown, PAK 2-?; "
+                             "month unknown, dated 1 July")
+    assert b.fatalities == 2 and b.actors == ("PAK",)  # -9 counts as 0; sidea1 0 -> ccode2
+    assert (c.category, c.severity) == ("other", 1)
+
+
+def test_bad_mie_rows_are_reported_with_path_line_field_and_the_rest_loads(tmp_path):
+    f = tmp_path / "bad-mie.csv"
+    f.write_text(MIE_HEADER
+                 + "1,1,704,703,7,17,2012,7,17,2012,1,17,4,1,1,1,1,mie-1.0\n"      # 2 good
+                 + "1,2,999,703,7,17,2012,7,17,2012,1,17,4,1,1,1,1,mie-1.0\n"      # 3 ccode1 unknown
+                 + "1,3,704,703,13,17,2012,7,17,2012,1,17,4,1,1,1,1,mie-1.0\n"     # 4 month 13
+                 + "\n"                                                            # 5 blank
+                 + "1,4,704,703,2,30,2012,2,30,2012,1,17,4,1,1,1,1,mie-1.0\n"      # 6 30 February
+                 + "1,5,704,703,7,17,-9,7,17,2012,1,17,4,1,1,1,1,mie-1.0\n"        # 7 no year
+                 + "1,6,704,703,7,17,2012,7,17,2012,1,99,4,0,0,0,0,mie-1.0\n"      # 8 action 99
+                 + "1,7,704,704,7,17,2012,7,17,2012,1,17,4,0,0,0,0,mie-1.0\n"      # 9 same state
+                 + "1,8,704,703,7,17,2012,7,17,2012,1,17,4,x,0,0,0,mie-1.0\n"      # 10 not a number
+                 + "1,9,704,703,7,17,2012,7,17,2012,1,17,4,-3,0,0,0,mie-1.0\n"     # 11 negative count
+                 + "1,10,704,703,7,17,2012\n"                                      # 12 short row
+                 + "1,11,704,1000,7,18,2012,7,18,2012,1,17,4,1,1,1,1,mie-1.0\n"    # 13 ccode2 unknown
+                 + "1,12,704,703,7,18,2012,7,18,2012,0,16,4,0,0,0,0,mie-1.0\n")    # 14 good
     loaded = load([f], "mie")
-    assert [r.event_id for r in loaded.records] == ["mie-1-3"]
+    assert [r.event_id for r in loaded.records] == ["mie-1-1", "mie-1-12"]
     assert [(e.path, e.line, e.field) for e in loaded.errors] == [
-        (str(f), 2, "ccode1"), (str(f), 3, "stmon"), (str(f), 5, "action")]
-    assert str(loaded.errors[0]).startswith(f"{f}:2: ccode1: unknown Correlates-of-War state code 999")
+        (str(f), 3, "ccode1"), (str(f), 4, "stmon"), (str(f), 6, "stday"), (str(f), 7, "styear"),
+        (str(f), 8, "action"), (str(f), 9, "ccode2"), (str(f), 10, "fatalmin1"), (str(f), 11, "fatalmin1"),
+        (str(f), 12, None), (str(f), 13, "ccode2")]
+    assert str(loaded.errors[0]) == f"{f}:3: ccode1: unknown Correlates-of-War state code 999"
+    assert loaded.rows == 12
+
+
+def test_a_file_without_the_mie_columns_is_one_error(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("a,b,c\n1,2,3\n")
+    [(line, err)] = list(iter_source(f, "mie"))
+    assert isinstance(err, SourceRowError) and (line, err.line, err.field) == (1, 1, "micnum")
+
+
+# --------------------------------------------------------------------------- SIPRI, bundled file
+
+def test_every_sipri_recipient_maps():
+    _, deals = sipri_rows()
+    names = {r[REC] for r in deals}
+    assert names <= set(RECIPIENTS)
+    assert {RECIPIENTS[n] for n in names} == {"AFG", "KAZ", "KGZ", "TJK", "TKM", "UZB"}
+    assert RECIPIENTS["Northern Alliance (Afghanistan)*"] == RECIPIENTS["Mujahedin (Afghanistan)*"] == "AFG"
+    assert {r.recipient for r in load([SIPRI], "sipri").records} == {"AFG", "KAZ", "KGZ", "TJK", "TKM", "UZB"}
 
 
 def test_sipri_spreads_deliveries_over_years_and_keeps_totals():
-    rows = list(csv.reader(io.StringIO(SIPRI.read_bytes().decode("cp1252"))))
-    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "Recipient")
-    deals = [r for r in rows[header_at + 1:] if r]
-    with_deliveries = [r for r in deals if r[10].strip()]
+    _, deals = sipri_rows()
+    with_deliveries = [r for r in deals if r[YEARS].strip()]
+    # This export lists years one by one ("1979; 1980"), with no ranges and no '?'.
+    assert all(re.fullmatch(r"\d{4}(; \d{4})*", r[YEARS]) for r in with_deliveries)
     loaded = load([SIPRI], "sipri")
     assert not loaded.errors
-    assert loaded.skipped == len(deals) - len(with_deliveries)
-    assert len(loaded.records) == sum(len(delivery_years(r[10])) for r in with_deliveries)
-    assert {r.recipient for r in loaded.records} == {"AFG", "KAZ", "KGZ", "TJK", "TKM", "UZB"}
-    ids = [r.transfer_id for r in loaded.records]
-    assert len(ids) == len(set(ids)) and ids == [r.transfer_id for r in load([SIPRI], "sipri").records]
-    by_deal = Counter()
-    tiv = Counter()
+    assert (loaded.rows, loaded.skipped) == (len(deals), len(deals) - len(with_deliveries)) == (412, 6)
+    assert len(loaded.records) == sum(len(set(r[YEARS].split("; "))) for r in with_deliveries) == 790
+    assert all(isinstance(r, ArmsTransferEvent) and r.source == "SIPRI Arms Transfers Database"
+               for r in loaded.records)
+
+    by_deal: dict[str, list[ArmsTransferEvent]] = defaultdict(list)
     for r in loaded.records:
-        by_deal[r.transfer_id.rsplit("-", 1)[0]] += r.quantity
-        tiv[r.transfer_id.rsplit("-", 1)[0]] += r.tiv
-    assert sum(by_deal.values()) == sum(int(r[8] or 0) for r in with_deliveries)
-    assert sum(tiv.values()) == pytest.approx(sum(float(r[15] or 0) for r in with_deliveries))
+        by_deal[r.transfer_id.rsplit("-", 1)[0]].append(r)
+    assert len(by_deal) == len(with_deliveries)
+    # Match each deal to its row through the fields the events carry; TIV to 1e-6.
+    # Cells are compared stripped: the bundled file has "Fleyta/Skorpion " with a trailing blank.
+    expected = Counter((r[SUP].strip(), r[DESIG].strip(), r[DESC].strip(), r[ORDER],
+                        tuple(sorted({int(y) for y in r[YEARS].split("; ")})),
+                        int(r[DELIVERED]), round(float(r[TIV]), 6)) for r in with_deliveries)
+    got = Counter()
+    for events in by_deal.values():
+        e = events[0]
+        years = tuple(sorted(x.occurred_at.year for x in events))
+        assert all(x.delivery_years == years for x in events)
+        assert all(x.occurred_at == utc(x.occurred_at.year, 7, 1) for x in events)
+        quantities = [x.quantity for x in sorted(events, key=lambda x: x.occurred_at)]
+        assert quantities == sorted(quantities, reverse=True) and quantities[0] - quantities[-1] <= 1
+        assert max(x.tiv for x in events) - min(x.tiv for x in events) <= 1e-9
+        got[(e.supplier, e.designation, e.weapon_category, str(e.order_year), years,
+             sum(quantities), round(sum(x.tiv for x in events), 6))] += 1
+    assert got == expected
 
 
-def test_sipri_year_lists_and_bad_numbers(tmp_path):
+def test_sipri_transfer_ids_are_unique_stable_and_line_independent(tmp_path):
+    first = [r.transfer_id for r in load([SIPRI], "sipri").records]
+    assert len(first) == len(set(first)) and all(re.fullmatch(r"sipri-[0-9a-f]{12}-\d{4}", i) for i in first)
+    assert first == [r.transfer_id for r in load([SIPRI], "sipri").records]
+    # The same rows in reverse order after a shorter preamble: the same ids.
+    lines = SIPRI.read_bytes().decode("cp1252").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Recipient,"))
+    moved = tmp_path / "moved.csv"
+    moved.write_bytes("\r\n".join(["SIPRI export", "", *lines[at:at + 1], *reversed(lines[at + 1:])]).encode("cp1252"))
+    assert sorted(r.transfer_id for r in load([moved], "sipri").records) == sorted(first)
+    # An exact duplicate row is a second deal, not a collision.
+    dup = tmp_path / "dup.csv"
+    deal = "Kazakhstan,Russia,2015,,4,,Su-30MK,FGA aircraft,4,,2015,New,,30,120,120"
+    dup.write_text(SIPRI_HEADER + deal + "\n" + deal + "\n", encoding="cp1252")
+    a, b = load([dup], "sipri").records
+    assert a.transfer_id != b.transfer_id and (a.quantity, b.quantity) == (4, 4)
+
+
+def test_cp1252_characters_survive(tmp_path):
+    # The bundled file's only non-ASCII character is the u-umlaut of "Türkiye", in two Comments
+    # cells (0xFC in cp1252). Comments are not carried by ArmsTransferEvent, so check that the
+    # rows load, and check a cp1252 file with non-ASCII text in carried columns.
+    raw = SIPRI.read_bytes()
+    assert {b for b in raw if b > 127} == {0xFC} and raw.count(b"T\xfcrkiye") == 2
+    header_line, _ = sipri_rows()
+    text_lines = raw.decode("cp1252").splitlines()
+    turkish = [i + 1 for i, line in enumerate(text_lines) if "Türkiye" in line]
+    loaded_lines = {line for line, item in iter_source(SIPRI, "sipri") if isinstance(item, ArmsTransferEvent)}
+    assert turkish and set(turkish) <= loaded_lines and min(turkish) > header_line
+    f = tmp_path / "cp1252.csv"
+    f.write_bytes((SIPRI_HEADER + "Uzbekistan,Türkiye,2022,?,4,?,Škorpion “TB2”,armed UAV,4,,2023,New,"
+                   "Bayraktar – from Türkiye,2.4,9.6,9.6\n").encode("cp1252"))
+    [rec] = load([f], "sipri").records
+    assert (rec.supplier, rec.designation) == ("Türkiye", "Škorpion “TB2”")
+
+
+# --------------------------------------------------------------------------- SIPRI, small files
+
+def test_delivery_year_lists():
+    assert delivery_years("1996") == [1996]
+    assert delivery_years("2001-2003") == [2001, 2002, 2003]
     assert delivery_years("1993; 1995-1996") == [1993, 1995, 1996]
-    assert delivery_years("2001-2003?") == [2001, 2002, 2003]
-    text = SIPRI.read_bytes().decode("cp1252").splitlines()
-    header_at = next(i for i, line in enumerate(text) if line.startswith("Recipient,"))
-    bad = text[header_at + 1].rsplit(",", 1)[0] + ",abc"
-    f = tmp_path / "sipri.csv"
-    f.write_bytes("\n".join(text[: header_at + 2] + [bad]).encode("cp1252"))
+    assert delivery_years("2004?; 2002") == [2002, 2004]
+    assert delivery_years("") == [] and delivery_years(" ") == []
+    assert split_evenly(10, 3) == [4, 3, 3] and split_evenly(1, 3) == [1, 0, 0] and split_evenly(0, 2) == [0, 0]
+
+
+def test_bad_sipri_rows_name_their_column_and_the_rest_loads(tmp_path):
+    preamble = "Transfers of major conventional arms\nA '?' in a column indicates uncertain data.\n\n"
+    good = "Kazakhstan,Russia,2015,,4,,Su-30MK,FGA aircraft,4,,2015-2016,New,,30,120,120\n"
+    f = tmp_path / "bad-sipri.csv"
+    f.write_bytes((preamble + SIPRI_HEADER                                                            # header on 4
+                   + good                                                                             # 5
+                   + "Kazakhstan,Russia,2016,,2,,Mi-8MT,helicopter,2,,2017,New,,5,10,abc\n"            # 6 TIV
+                   + "Mongolia,Russia,2016,,2,,Mi-8MT,helicopter,2,,2017,New,,5,10,10\n"               # 7 recipient
+                   + "Kazakhstan,Russia,2016,,2,,Mi-8MT,helicopter,two,,2017,New,,5,10,10\n"           # 8 delivered
+                   + "Kazakhstan,Russia,2016,,2,,Mi-8MT,helicopter,2,,2017-20xx,New,,5,10,10\n"        # 9 years
+                   + "Kazakhstan,Russia,20l6,,2,,Mi-8MT,helicopter,2,,2017,New,,5,10,10\n"             # 10 order year
+                   + "Kazakhstan,,2016,,2,,Mi-8MT,helicopter,2,,2017,New,,5,10,10\n"                   # 11 supplier
+                   + 'Kazakhstan,Russia,2016,,2,,Mi-8MT,helicopter,2,,2017,New,"unterminated,5,10,10\n'  # 12 quote
+                   + "Kazakhstan,Russia,2024,,6,,PC-12,light transport aircraft,0,,,New,,1,6,0\n"      # 13 skipped
+                   + "Tajikistan,China,2019?,?,3,?,Type-63,APC,3?,?,2020?,New,,0.2,0.6,0.6\n"       # 14 good
+                   ).encode("cp1252"))
     loaded = load([f], "sipri")
-    assert len(loaded.records) >= 1
-    [err] = loaded.errors
-    assert (err.line, err.field) == (header_at + 3, "SIPRI TIV of delivered weapons")
+    assert [(e.path, e.line, e.field) for e in loaded.errors] == [
+        (str(f), 6, "SIPRI TIV of delivered weapons"), (str(f), 7, "Recipient"), (str(f), 8, "Number delivered"),
+        (str(f), 9, "Year(s) of delivery"), (str(f), 10, "Year of order"), (str(f), 11, "Supplier"),
+        (str(f), 12, None)]
+    assert "'abc'" in loaded.errors[0].reason
+    assert (loaded.rows, loaded.skipped) == (10, 1)
+    kaz = sorted((r for r in loaded.records if r.recipient == "KAZ"), key=lambda r: r.occurred_at)
+    assert [(r.occurred_at.year, r.quantity, r.tiv) for r in kaz] == [(2015, 2, 60.0), (2016, 2, 60.0)]
+    [tjk] = [r for r in loaded.records if r.recipient == "TJK"]
+    assert (tjk.order_year, tjk.delivery_years, tjk.quantity, tjk.tiv) == (2019, (2020,), 3, 0.6)
+    lines = {line for line, item in iter_source(f, "sipri") if not isinstance(item, SourceRowError)}
+    assert lines == {5, 14}
 
 
-def test_jsonl_round_trip_and_errors(tmp_path):
-    records = load([MIE], "mie").records[:50]
+def test_a_file_without_a_sipri_header_is_one_error(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("not,a,sipri,file\n")
+    [(line, err)] = list(iter_source(f, "sipri"))
+    assert isinstance(err, SourceRowError) and (line, err.field) == (0, None) and "Recipient" in err.reason
+
+
+# --------------------------------------------------------------------------- jsonl
+
+def test_jsonl_round_trip_of_mie_and_sipri_records(tmp_path):
+    for src, fmt in ((MIE, "mie"), (SIPRI, "sipri")):
+        records = load([src], fmt).records
+        f = tmp_path / f"{fmt}.jsonl"
+        f.write_bytes(b"".join(encode(r) + b"\n" for r in records))
+        back = load([f], "jsonl")
+        assert not back.errors and back.records == records and back.rows == len(records)
+
+
+def test_jsonl_errors_name_line_and_field_and_the_rest_loads(tmp_path):
+    good = load([MIE], "mie").records[:3]
     f = tmp_path / "x.jsonl"
-    f.write_bytes(b"\n".join(encode(r) for r in records) + b"\n\n{broken\n"
-                  + encode(records[0]).replace(b'"severity":', b'"severity":9,"x":') + b"\n")
+    f.write_bytes(encode(good[0]) + b"\n"                                                      # 1
+                  + b"\n"                                                                      # 2 blank
+                  + json.dumps(dict(good[1].to_dict(), severity=9)).encode() + b"\n"           # 3
+                  + b'{"event_id": "x", broken\n'                                              # 4
+                  + b"[1, 2]\n"                                                                # 5
+                  + b'{"occurred_at": "2012-07-17T00:00:00Z"}\n'                               # 6
+                  + encode(good[2]).replace(b'"source":"MIE 1.0"', b'"source":"\xff"') + b"\n"  # 7
+                  + encode(good[2]) + b"\r\n")                                                 # 8
     loaded = load([f], "jsonl")
-    assert loaded.records == sorted(records, key=lambda r: (r.occurred_at, r.event_id))
-    assert [(e.line, e.field) for e in loaded.errors] == [(52, None), (53, "x")]
+    assert [(e.path, e.line, e.field) for e in loaded.errors] == [
+        (str(f), 3, "severity"), (str(f), 4, None), (str(f), 5, None), (str(f), 6, "event_id"), (str(f), 7, None)]
+    assert "above 5" in loaded.errors[0].reason and "not JSON" in loaded.errors[1].reason
+    assert loaded.records == sorted([good[0], good[2]], key=lambda r: (r.occurred_at, r.event_id))
+    assert loaded.rows == 7
 
 
-def test_unknown_format_and_missing_file():
-    with pytest.raises(ValueError, match="mie, sipri, jsonl"):
-        iter_source(MIE, "csv")
-    with pytest.raises(SourceRowError, match="cannot read"):
-        iter_source(MIE.with_name("nope.csv"), "mie")
+# --------------------------------------------------------------------------- load()
+
+def test_load_sorts_by_event_time_then_id_across_files(tmp_path):
+    mie = load([MIE], "mie").records
+    assert [(r.occurred_at, r.event_id) for r in mie] == sorted((r.occurred_at, r.event_id) for r in mie)
+    in_file = [r.event_id for _, r in iter_source(MIE, "mie")]
+    assert in_file != [r.event_id for r in mie]  # the file is not in time order; load() puts it in order
+    # two jsonl files, newest first, plus SIPRI: one stream in event time
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_bytes(b"".join(encode(r) + b"\n" for r in reversed(mie[240:])))
+    b.write_bytes(b"".join(encode(r) + b"\n" for r in reversed(mie[:240])))
+    assert load([a, b], "jsonl").records == mie
+    both = tmp_path / "both.jsonl"
+    sipri = load([SIPRI], "sipri").records
+    both.write_bytes(b"".join(encode(r) + b"\n" for r in [*sipri, *mie]))
+    merged = load([both], "jsonl").records
+    assert merged == sorted([*mie, *sipri], key=lambda r: (r.occurred_at, getattr(r, "event_id", None)
+                                                           or r.transfer_id))
+    assert load([MIE, MIE], "mie").records[::2] == mie  # stable: duplicates stay side by side
