@@ -27,7 +27,9 @@ def _digest(token: str) -> bytes:
 
 
 def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[], bytes], token: str,
-                  segment_names: Callable[[str], str] = lambda s: s) -> web.Application:
+                  segment_names: Callable[[str], str] = lambda s: s,
+                  ready: Callable[[], bool] = lambda: True) -> web.Application:
+    """``ready`` tells /health whether the stream processor has its partitions and state."""
     if not token:
         raise ValueError("the web API needs a token")
     want = _digest(token)
@@ -54,7 +56,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         return await handler(request)
 
     async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        return web.json_response({"status": "ok", "ready": bool(ready())})
 
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(body=metrics_text(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

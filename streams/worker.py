@@ -53,7 +53,15 @@ def run_worker(settings: Settings) -> int:
         except KeyError:
             return segment_id
 
-    web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name)
+    def ready() -> bool:
+        """Partitions assigned and table state recovered: input is being processed."""
+        try:
+            return (not app.rebalancing and app.tables.recovery.completed.is_set()
+                    and bool(app.consumer.assignment()))
+        except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
+            return False
+
+    web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name, ready)
 
     @app.task
     async def alert_feed():

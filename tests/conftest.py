@@ -48,7 +48,31 @@ class WorkerProcess:
         self.extra = extra
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> "WorkerProcess":
+    def start(self, timeout: float = 60, ready_timeout: float = 45) -> "WorkerProcess":
+        """Start and wait until /health says ready (partitions assigned, state recovered).
+
+        A worker that does not get ready in ``ready_timeout`` is restarted once, as a supervisor
+        would: consumer-group rejoins after a restart occasionally stall against the embedded
+        broker (see the session notes); a second stall fails the test.
+        """
+        self._launch(timeout)
+        if not self._wait_ready(ready_timeout):
+            print(f"worker {self.app_id} not ready after {ready_timeout}s; restarting it once")
+            self.stop()
+            self._launch(timeout)
+            assert self._wait_ready(ready_timeout), f"worker not ready twice:\n{self.log()}"
+        return self
+
+    def _wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(self.base + "/health", timeout=2) as resp:
+                if json.loads(resp.read()).get("ready"):
+                    return True
+            time.sleep(0.2)
+        return False
+
+    def _launch(self, timeout: float) -> None:
         env = dict(os.environ, BORDERWATCH_API_TOKEN=self.token, BORDERWATCH_SESSION_TIMEOUT="6",
                    BORDERWATCH_TICK_SECONDS="0.5", BORDERWATCH_IDLE_SECONDS="2")
         env.update(self.extra)
@@ -66,7 +90,6 @@ class WorkerProcess:
                 time.sleep(0.2)
         else:
             raise AssertionError(f"worker did not serve /health in {timeout}s:\n{self.log()}")
-        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""

@@ -35,7 +35,8 @@ def run(coro_fn):
 
 def test_health_is_open_everything_else_needs_the_token():
     async def check(c):
-        assert (await c.get("/health")).status == 200
+        health = await c.get("/health")
+        assert health.status == 200 and (await health.json()) == {"status": "ok", "ready": True}
         for path in ("/alerts", "/metrics", "/"):
             assert (await c.get(path)).status == 401
             assert (await c.get(path, headers={"Authorization": "Bearer nope"})).status == 401
