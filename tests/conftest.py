@@ -143,12 +143,16 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str
 
 @pytest.fixture
 def topic_reader(broker):
-    """Read a whole topic from the beginning (no consumer group)."""
+    """Read a whole topic from the beginning (no consumer group), up to its end offsets now.
+
+    Reading "until nothing came for a while" missed whole partitions when a fetch round was
+    slow; reading to the end offsets taken first cannot.
+    """
     from kafka import KafkaConsumer, TopicPartition
 
-    def read(topic: str, idle_ms: int = 1500) -> list:
+    def read(topic: str, timeout: float = 30) -> list:
         c = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
-                          auto_offset_reset="earliest", consumer_timeout_ms=idle_ms)
+                          auto_offset_reset="earliest")
         try:
             parts = c.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in sorted(parts)]
@@ -156,7 +160,14 @@ def topic_reader(broker):
                 return []
             c.assign(tps)
             c.seek_to_beginning(*tps)
-            return list(c)
+            end = c.end_offsets(tps)
+            out: list = []
+            deadline = time.monotonic() + timeout
+            while any(c.position(tp) < end[tp] for tp in tps):
+                assert time.monotonic() < deadline, f"could not read {topic} to its end in {timeout}s"
+                for records in c.poll(timeout_ms=500).values():
+                    out.extend(records)
+            return out
         finally:
             c.close()
 

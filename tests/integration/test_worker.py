@@ -30,7 +30,7 @@ def incident(n, when=T0, countries=("KGZ", "UZB"), fatalities=0, **kw) -> bytes:
 
 
 def alert_events(topic_reader, topics) -> list[AlertEvent]:
-    return [AlertEvent.decode(m.value) for m in topic_reader(topics.alerts, idle_ms=800)]
+    return [AlertEvent.decode(m.value) for m in topic_reader(topics.alerts)]
 
 
 def metric(worker, series: str) -> float:
