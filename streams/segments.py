@@ -1,21 +1,32 @@
-"""Border segments: the bundled Natural Earth borders cut into ~60 km pieces with stable ids.
+"""Border segments: the bundled border lines cut into named pieces with stable ids.
 
-* Each part of a border line is cut into ``n = max(1, round(km / 60))`` pieces of equal
-  length, so pieces run roughly 30-100 km; a short enclave ring (Vorukh, Sokh,
-  Shakhimardan, Sarvak) is one piece however short.
-* Ids number the pieces along the main line from its first vertex, then through the
-  enclave rings in file order: ``KGZ-TJK-01`` ... They only change if the geometry does.
-* An incident with coordinates goes to the nearest piece of *its* border pair within
-  ``max_distance_km``. The default, 25 km, covers the line's own error (the 1:10m lines
-  sit up to ~9 km from OSM-derived borders in the Fergana valley, see SOURCES.md) plus
-  village-level geocoding of reports. Further away, or without coordinates, it goes to
-  the pair-level segment (``KGZ-TJK``), which exists for every pair of states.
+Alerts are raised per segment: a stretch short enough to point a desk at one valley,
+long enough to gather several reports.
+
+* Cutting. Each part of a border line is cut into ``n = max(1, round(part_km / 60))``
+  pieces of equal length, with a new vertex at each cut, so pieces run about 30-90 km.
+  An enclave ring is cut the same way: Vorukh (52 km), Shakhimardan (32 km) and Sarvak
+  (26 km) stay one piece each, shorter than 30 km for Sarvak; Sokh (107 km) makes two.
+* Ids. Pieces are numbered along the main line from its first vertex, then through the
+  extra parts (enclave rings) in file order: ``KGZ-TJK-01``, ``KGZ-TJK-02`` ... Numbers
+  are two digits, or three for every piece of a border with more than 99 (KAZ-RUS).
+  Ids change only if the geometry or ``target_km`` does.
+* Assignment. An incident with coordinates goes to the nearest piece of its own border
+  pair within ``max_distance_km``. The default, 25 km, covers the lines' own error (the
+  Natural Earth 1:10m lines sit up to ~9 km from OSM-derived borders in the Fergana
+  valley and up to ~18 km on the China borders, see data/SOURCES.md) plus the
+  village-level coordinates reports carry. Further away, without coordinates, or on a
+  pair with no line, it goes to the pair-level segment (``KGZ-TJK``), which exists for
+  every pair of states.
+* Lengths are haversine on a sphere (R = 6371.0088 km): within 0.5 % of the file's
+  WGS84 lengths. Distances to a line use a local equirectangular projection around the
+  point, well under 1 % off at 25 km. No line may cross the antimeridian.
 
 >>> reg = SegmentRegistry.default()
 >>> reg.assign(("TJK", "KGZ"), None, None)
 'KGZ-TJK'
->>> reg.assign(("KGZ", "TJK"), 40.05229068, 70.63277194).startswith("KGZ-TJK-")
-True
+>>> reg.assign(("KGZ", "TJK"), 40.05229068, 70.63277194)  # Dostuk, September 2022
+'KGZ-TJK-01'
 """
 
 from __future__ import annotations
@@ -24,19 +35,26 @@ import functools
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 import numpy as np
 
 from streams.errors import ConfigError
+from streams.records import border_of
 
 DEFAULT_MAX_DISTANCE_KM = 25.0
 TARGET_SEGMENT_KM = 60.0
 EARTH_RADIUS_KM = 6371.0088
+_KM_PER_DEG = math.pi / 180 * EARTH_RADIUS_KM
+_ISO3 = re.compile(r"^[A-Z]{3}$")
 _PAIR = re.compile(r"^([A-Z]{3})-([A-Z]{3})$")
+_BUNDLED = "data/central-asia-borders.geojson"
+# Extra parts of the bundled lines, by border and 1-based part number (data/SOURCES.md).
 _ENCLAVES = {
     ("KGZ-TJK", 2): "Vorukh enclave",
     ("KGZ-UZB", 2): "Sokh enclave",
@@ -44,142 +62,91 @@ _ENCLAVES = {
     ("TJK-UZB", 2): "Sarvak enclave",
 }
 
+Point = tuple[float, float]
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:
+    """A cut piece of a border line, or (``pair_level``) a whole pair with no geometry."""
+
     segment_id: str
     border: str
     countries: tuple[str, str]
     name: str
     length_km: float
-    coords: tuple[tuple[float, float], ...]  # (lon, lat)
+    coords: tuple[Point, ...]  # (lon, lat)
     pair_level: bool
 
 
-def haversine_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
-
-
-def _line_km(coords) -> list[float]:
-    """Cumulative distance along a line, from 0."""
-    out = [0.0]
-    for (x1, y1), (x2, y2) in zip(coords, coords[1:]):
-        out.append(out[-1] + haversine_km(x1, y1, x2, y2))
-    return out
-
-
-def _cut(coords: list[tuple[float, float]], n: int) -> list[list[tuple[float, float]]]:
-    """Split a line into ``n`` pieces of equal length, interpolating the cut points."""
-    cum = _line_km(coords)
-    total = cum[-1]
-    cuts = [total * i / n for i in range(1, n)]
-    pieces, current, j = [], [coords[0]], 1
-    for cut in cuts:
-        while j < len(coords) and cum[j] < cut:
-            current.append(coords[j])
-            j += 1
-        seg_len = cum[j] - cum[j - 1]
-        t = (cut - cum[j - 1]) / seg_len if seg_len else 0.0
-        (x1, y1), (x2, y2) = coords[j - 1], coords[j]
-        point = (round(x1 + t * (x2 - x1), 6), round(y1 + t * (y2 - y1), 6))
-        current.append(point)
-        pieces.append(current)
-        current = [point]
-    current.extend(coords[j:])
-    pieces.append(current)
-    return pieces
-
-
-def pair_id(a: str, b: str) -> str:
-    x, y = sorted((a, b))
-    return f"{x}-{y}"
-
-
 class SegmentRegistry:
-    def __init__(self, segments: Iterable[Segment], max_distance_km: float = DEFAULT_MAX_DISTANCE_KM) -> None:
-        if max_distance_km <= 0:
-            raise ConfigError("max_distance_km must be positive")
-        self.max_distance_km = max_distance_km
+    """The segments in use, and the rules that assign an incident to one."""
+
+    def __init__(self, segments: Iterable[Segment], max_distance_km: float = DEFAULT_MAX_DISTANCE_KM, *,
+                 pair_names: Mapping[str, str] | None = None) -> None:
+        """``segments``: the cut segments (pair-level ones are implied for every pair, so any given are
+        ignored). ``pair_names``: human names of border pairs, e.g. ``Kyrgyzstan–Tajikistan``."""
+        if not (isinstance(max_distance_km, (int, float)) and 0 < max_distance_km < math.inf):
+            raise ConfigError(f"max_distance_km must be a positive number of km, got {max_distance_km!r}")
+        self._max_distance_km = float(max_distance_km)
         self._segments = sorted((s for s in segments if not s.pair_level), key=lambda s: s.segment_id)
-        self._by_id = {s.segment_id: s for s in self._segments}
-        if len(self._by_id) != len(self._segments):
-            raise ConfigError("segment ids must be unique")
-        self._by_border: dict[str, list[Segment]] = {}
+        self._by_id: dict[str, Segment] = {}
+        by_border: dict[str, list[Segment]] = {}
         for s in self._segments:
-            self._by_border.setdefault(s.border, []).append(s)
-        # Per border: every vertex pair of every segment as arrays, for one vectorised distance.
-        self._edges: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        for border, segs in self._by_border.items():
-            a, b, owner = [], [], []
-            for k, s in enumerate(segs):
-                for p, q in zip(s.coords, s.coords[1:]):
-                    a.append(p)
-                    b.append(q)
-                    owner.append(k)
-            self._edges[border] = (np.array(a, float), np.array(b, float), np.array(owner))
+            if s.segment_id in self._by_id:
+                raise ConfigError(f"segment id {s.segment_id} is used twice; ids must be unique")
+            if len(s.coords) < 2:
+                raise ConfigError(f"segment {s.segment_id} needs at least two points")
+            self._by_id[s.segment_id] = s
+            by_border.setdefault(s.border, []).append(s)
+        self._index = {b: _BorderIndex(segs, self._max_distance_km) for b, segs in by_border.items()}
+        self._pair_names = dict(pair_names or {})
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_geojson(cls, path: str | Path | None = None, *, max_distance_km: float = DEFAULT_MAX_DISTANCE_KM,
-                     target_km: float = TARGET_SEGMENT_KM) -> "SegmentRegistry":
-        """The bundled borders (``path=None``), another borders file, or a user segment file.
+                     target_km: float = TARGET_SEGMENT_KM) -> SegmentRegistry:
+        """Load the bundled borders (``path=None``) or a file, cutting border lines into segments.
 
-        A user segment file is a FeatureCollection whose features carry ``segment_id``,
-        ``a`` and ``b`` (and optionally ``name``); its segments are used as given.
+        A file whose features carry ``segment_id`` (plus ``a``, ``b``, optional ``name``) is a user
+        segment file: each feature is one segment, used as given. Otherwise the features are border
+        lines (``a``, ``b``, optional ``name``), one per pair, cut every ~``target_km``.
         """
-        where = str(path) if path else "bundled central-asia-borders.geojson"
-        try:
-            if path is None:
-                text = resources.files("streams").joinpath("data/central-asia-borders.geojson").read_text()
-            else:
-                text = Path(path).read_text(encoding="utf-8")
-            doc = json.loads(text)
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read the segment file: {exc.strerror}") from None
-        except ValueError as exc:
-            raise ConfigError(f"{where}: not JSON: {exc}") from None
-        feats = doc.get("features") if isinstance(doc, dict) else None
-        if not isinstance(feats, list) or not feats:
-            raise ConfigError(f"{where}: expected a GeoJSON FeatureCollection with features")
-        segments: list[Segment] = []
-        for i, feat in enumerate(feats):
-            props = (feat or {}).get("properties") or {}
-            for key in ("a", "b"):
-                if not isinstance(props.get(key), str) or not re.match(r"^[A-Z]{3}$", props[key]):
-                    raise ConfigError(f"{where}: feature {i}: property {key!r} must be an ISO3 code")
-            border = pair_id(props["a"], props["b"])
-            parts = _parts(feat.get("geometry"), where, i)
-            pair_name = props.get("name") or border
-            if "segment_id" in props:
-                sid = props["segment_id"]
-                if not isinstance(sid, str) or not sid.startswith(border + "-"):
-                    raise ConfigError(f"{where}: feature {i}: segment_id must start with {border}-")
-                coords = [pt for part in parts for pt in part]
-                segments.append(Segment(sid, border, tuple(border.split("-")), props.get("name") or sid,
-                                        round(sum(_line_km(p)[-1] for p in parts), 3), tuple(coords), False))
-                continue
-            segments.extend(_cut_border(border, pair_name, parts, target_km))
-        return cls(segments, max_distance_km)
+        if not (isinstance(target_km, (int, float)) and 0 < target_km < math.inf):
+            raise ConfigError(f"target_km must be a positive number of km, got {target_km!r}")
+        source = resources.files("streams").joinpath(_BUNDLED) if path is None else Path(path)
+        where = str(source)
+        features = _read_features(source, where)
+        if any("segment_id" in props for props in features):
+            return cls(_user_segments(features, where), max_distance_km)
+        enclaves = _ENCLAVES if path is None else {}
+        segments, pair_names = _cut_borders(features, where, target_km, enclaves)
+        return cls(segments, max_distance_km, pair_names=pair_names)
 
     @classmethod
     @functools.lru_cache(maxsize=1)
-    def default(cls) -> "SegmentRegistry":
+    def default(cls) -> SegmentRegistry:
+        """The bundled borders with default settings, loaded once (a registry never changes)."""
         return cls.from_geojson()
 
     # ------------------------------------------------------------------ queries
+    @property
+    def max_distance_km(self) -> float:
+        return self._max_distance_km
+
     def segments(self) -> list[Segment]:
+        """The cut segments, in id order (pair-level ones are not listed)."""
         return list(self._segments)
 
     def borders(self) -> list[str]:
-        return sorted(self._by_border)
+        """Border pairs that have geometry."""
+        return sorted(self._index)
 
     def pairs_with(self, iso3: str) -> list[str]:
+        """Border pairs with geometry that ``iso3`` is one side of."""
         return [b for b in self.borders() if iso3 in b.split("-")]
 
     def get(self, segment_id: str) -> Segment:
+        """A cut segment, or the pair-level segment of any sorted ``AAA-BBB``; else KeyError."""
         seg = self._by_id.get(segment_id)
         if seg is not None:
             return seg
@@ -189,97 +156,269 @@ class SegmentRegistry:
         raise KeyError(segment_id)
 
     def pair_segment(self, a: str, b: str) -> Segment:
-        border = pair_id(a, b)
+        """The pair-level segment of two states, in either order; it has no geometry."""
+        if not (_ISO3.match(a) and _ISO3.match(b)) or a == b:
+            raise KeyError(f"{a}-{b}: a pair needs two different ISO3 codes")
+        border = border_of(a, b)
         x, y = border.split("-")
-        return Segment(border, border, (x, y), f"{border} (whole border)", 0.0, (), True)
+        name = f"{self._pair_names.get(border, border)} (whole border)"
+        return Segment(border, border, (x, y), name, 0.0, (), True)
 
     def assign(self, countries: tuple[str, str], latitude: float | None, longitude: float | None,
                segment_id: str | None = None) -> str:
-        border = pair_id(*countries)
-        if segment_id:
+        """The segment id for an incident between ``countries``.
+
+        A given ``segment_id`` is kept if it is a cut segment of this pair (a pair-level id adds
+        nothing, so coordinates may refine it). Else the nearest cut segment of this pair within
+        ``max_distance_km`` of the coordinates. Else the pair-level id.
+        """
+        border = border_of(*countries)
+        if segment_id is not None:
             seg = self._by_id.get(segment_id)
             if seg is not None and seg.border == border:
                 return segment_id
-        if latitude is None or longitude is None or border not in self._edges:
+        if latitude is None or longitude is None:
             return border
-        dist, owner = self._nearest(border, latitude, longitude)
-        if dist > self.max_distance_km:
+        index = self._index.get(border)
+        if index is None:
             return border
-        return self._by_border[border][owner].segment_id
+        found = index.nearest(latitude, longitude, self._max_distance_km)
+        return border if found is None else found
 
     def distance_km(self, segment_id: str, latitude: float, longitude: float) -> float:
+        """Distance from a point to a cut segment, or to the whole line of a pair-level id.
+
+        KeyError for an unknown id; ValueError for a pair with no line.
+        """
         seg = self.get(segment_id)
-        if seg.pair_level:
-            raise KeyError(f"{segment_id} is pair-level and has no geometry")
-        a = np.array(seg.coords[:-1], float)
-        b = np.array(seg.coords[1:], float)
-        return float(_point_to_edges_km(a, b, latitude, longitude).min())
+        index = self._index.get(seg.border)
+        if index is None:
+            raise ValueError(f"{segment_id}: no border line is loaded for this pair")
+        lo, hi = (0, len(index.owner)) if seg.pair_level else index.edges_of(segment_id)
+        return float(_edge_distances_km(index.a[lo:hi], index.b[lo:hi], latitude, longitude).min())
 
-    def _nearest(self, border: str, lat: float, lon: float) -> tuple[float, int]:
-        a, b, owner = self._edges[border]
-        d = _point_to_edges_km(a, b, lat, lon)
+
+class _BorderIndex:
+    """One border's cut segments as arrays: padded bounding boxes pick the candidate
+    segments for a point, and only their edges get an exact distance."""
+
+    __slots__ = ("a", "b", "boxes", "end", "ids", "owner", "start")
+
+    def __init__(self, segments: list[Segment], pad_km: float) -> None:
+        self.ids = [s.segment_id for s in segments]
+        coords = [np.asarray(s.coords, dtype=float) for s in segments]
+        lat_pad = pad_km / _KM_PER_DEG
+        boxes = []
+        for c in coords:
+            (x0, y0), (x1, y1) = c.min(axis=0), c.max(axis=0)
+            y0, y1 = y0 - lat_pad, y1 + lat_pad
+            # The widest degree-span of pad_km within the box is at its most poleward latitude.
+            cos = max(math.cos(math.radians(min(90.0, max(abs(y0), abs(y1))))), 1e-9)
+            lon_pad = pad_km / (_KM_PER_DEG * cos)
+            boxes.append((x1 + lon_pad, y1, -(x0 - lon_pad), -y0))
+        # A point (lon, lat) is inside box i when (lon, lat, -lon, -lat) <= boxes[i] everywhere.
+        self.boxes = np.array(boxes)
+        self.a = np.concatenate([c[:-1] for c in coords])
+        self.b = np.concatenate([c[1:] for c in coords])
+        sizes = np.array([len(c) - 1 for c in coords])
+        self.owner = np.repeat(np.arange(len(coords)), sizes)
+        self.end = np.cumsum(sizes)
+        self.start = self.end - sizes
+
+    def edges_of(self, segment_id: str) -> tuple[int, int]:
+        i = self.ids.index(segment_id)
+        return int(self.start[i]), int(self.end[i])
+
+    def nearest(self, lat: float, lon: float, limit_km: float) -> str | None:
+        hits = np.flatnonzero((np.array((lon, lat, -lon, -lat)) <= self.boxes).all(axis=1))
+        if not hits.size:
+            return None
+        # Segments between the first and last hit are farther than the limit, so they cannot win.
+        lo, hi = self.start[hits[0]], self.end[hits[-1]]
+        d = _edge_distances_km(self.a[lo:hi], self.b[lo:hi], lat, lon)
         k = int(d.argmin())
-        return float(d[k]), int(owner[k])
+        return self.ids[self.owner[lo + k]] if d[k] <= limit_km else None
 
 
-def _point_to_edges_km(a: np.ndarray, b: np.ndarray, lat: float, lon: float) -> np.ndarray:
-    """Distance from a point to each edge a[i]-b[i], in a local equirectangular projection
-    around the point (well under 1 % error at the distances that matter here)."""
-    kx = math.cos(math.radians(lat)) * math.pi / 180 * EARTH_RADIUS_KM
-    ky = math.pi / 180 * EARTH_RADIUS_KM
-    ax, ay = (a[:, 0] - lon) * kx, (a[:, 1] - lat) * ky
-    bx, by = (b[:, 0] - lon) * kx, (b[:, 1] - lat) * ky
-    dx, dy = bx - ax, by - ay
-    len2 = dx * dx + dy * dy
-    t = np.where(len2 > 0, np.clip(-(ax * dx + ay * dy) / np.where(len2 > 0, len2, 1), 0, 1), 0)
-    px, py = ax + t * dx, ay + t * dy
-    return np.hypot(px, py)
+def _edge_distances_km(a: np.ndarray, b: np.ndarray, lat: float, lon: float) -> np.ndarray:
+    """Distance in km from (lat, lon) to each edge a[i]-b[i], in a local equirectangular
+    projection centred on the point."""
+    scale = np.array((_KM_PER_DEG * math.cos(math.radians(lat)), _KM_PER_DEG))
+    p = (a - (lon, lat)) * scale
+    d = (b - a) * scale
+    len2 = np.einsum("ij,ij->i", d, d)
+    t = np.clip(-np.einsum("ij,ij->i", p, d) / np.maximum(len2, 1e-18), 0.0, 1.0)
+    c = p + t[:, None] * d
+    return np.sqrt(np.einsum("ij,ij->i", c, c))
 
 
-def _parts(geometry, where: str, i: int) -> list[list[tuple[float, float]]]:
-    if not isinstance(geometry, dict):
-        raise ConfigError(f"{where}: feature {i}: missing geometry")
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
-    try:
-        if kind == "LineString":
-            parts = [coords]
-        elif kind == "MultiLineString":
-            parts = list(coords)
-        else:
-            raise ConfigError(f"{where}: feature {i}: geometry must be a LineString or MultiLineString, not {kind}")
-        out = [[(float(x), float(y)) for x, y, *_ in part] for part in parts]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: feature {i}: coordinates must be [lon, lat] pairs") from None
-    if any(len(p) < 2 for p in out):
-        raise ConfigError(f"{where}: feature {i}: every line needs at least two points")
+# ---------------------------------------------------------------------- cutting
+def _haversine_km(p: Point, q: Point) -> float:
+    (lon1, lat1), (lon2, lat2) = p, q
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    h = (math.sin((phi2 - phi1) / 2) ** 2
+         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _cumulative_km(coords: list[Point]) -> list[float]:
+    out = [0.0]
+    for p, q in pairwise(coords):
+        out.append(out[-1] + _haversine_km(p, q))
     return out
 
 
-def _cut_border(border: str, pair_name: str, parts, target_km: float) -> list[Segment]:
-    pieces: list[tuple[str, list[tuple[float, float]]]] = []
-    for part_no, part in enumerate(parts, 1):
-        km = _line_km(part)[-1]
-        n = max(1, round(km / target_km))
-        cut = _cut(part, n)
-        if part_no == 1:
-            step = km / n
-            for k, piece in enumerate(cut):
-                pieces.append((f"{pair_name} km {k * step:.0f}–{(k + 1) * step:.0f}", piece))
+def _cut(coords: list[Point], n: int) -> list[list[Point]]:
+    """Split a line into ``n`` pieces of equal length, adding a vertex at each cut."""
+    cum = _cumulative_km(coords)
+    pieces: list[list[Point]] = []
+    piece, j = [coords[0]], 1
+    for i in range(1, n):
+        at = cum[-1] * i / n
+        while cum[j] < at:
+            piece.append(coords[j])
+            j += 1
+        if cum[j] == at:  # the cut falls on a vertex: do not repeat it
+            point = coords[j]
+            j += 1
         else:
-            label = _ENCLAVES.get((border, part_no), f"part {part_no}")
-            for k, piece in enumerate(cut):
-                pieces.append((f"{pair_name}: {label}" + (f" {k + 1}/{n}" if n > 1 else ""), piece))
-    width = max(2, len(str(len(pieces))))
-    countries = tuple(border.split("-"))
-    return [Segment(f"{border}-{i:0{width}d}", border, countries, name, round(_line_km(coords)[-1], 3),
-                    tuple(coords), False)
-            for i, (name, coords) in enumerate(pieces, 1)]
+            t = (at - cum[j - 1]) / (cum[j] - cum[j - 1])
+            (x1, y1), (x2, y2) = coords[j - 1], coords[j]
+            point = (x1 + t * (x2 - x1), y1 + t * (y2 - y1))
+        piece.append(point)
+        pieces.append(piece)
+        piece = [point]
+    piece.extend(coords[j:])
+    pieces.append(piece)
+    return pieces
 
 
+def _cut_borders(features: list[dict[str, Any]], where: str, target_km: float,
+                 enclaves: Mapping[tuple[str, int], str]) -> tuple[list[Segment], dict[str, str]]:
+    segments: list[Segment] = []
+    names: dict[str, str] = {}
+    first_feature: dict[str, int] = {}
+    for i, props in enumerate(features):
+        border = _pair(props, where, i)
+        if border in first_feature:
+            raise _bad(where, i, "a/b", f"{border} is already given by feature {first_feature[border]}",
+                       "merge them into one MultiLineString feature")
+        first_feature[border] = i
+        name = _optional_name(props, where, i) or border
+        names[border] = name
+        pieces: list[tuple[str, list[Point]]] = []
+        for part_no, part in enumerate(_lines(props["geometry"], where, i, multi=True), 1):
+            km = _cumulative_km(part)[-1]
+            n = max(1, round(km / target_km))
+            cut = _cut(part, n)
+            if part_no == 1:
+                pieces += [(f"{name} km {round(k * km / n)}–{round((k + 1) * km / n)}", c) for k, c in enumerate(cut)]
+            else:
+                label = f"{name}: {enclaves.get((border, part_no), f'part {part_no}')}"
+                pieces += [(label if n == 1 else f"{label} {k + 1}/{n}", c) for k, c in enumerate(cut)]
+        width = max(2, len(str(len(pieces))))
+        countries = (border[:3], border[4:])
+        segments += [Segment(f"{border}-{k:0{width}d}", border, countries, piece_name,
+                             _cumulative_km(c)[-1], tuple(c), False)
+                     for k, (piece_name, c) in enumerate(pieces, 1)]
+    return segments, names
+
+
+# ---------------------------------------------------------------------- reading
+def _read_features(source: Any, where: str) -> list[dict[str, Any]]:
+    """The features of a FeatureCollection, each as its properties plus ``geometry``."""
+    try:
+        doc = json.loads(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the segment file ({exc.strerror}); check the path") from None
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not a JSON file ({exc}); give a GeoJSON FeatureCollection") from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list) or not features:
+        raise ConfigError(f"{where}: no features; give a GeoJSON FeatureCollection with one feature "
+                          "per segment (or per border line)")
+    out = []
+    for i, feat in enumerate(features):
+        props = feat.get("properties") if isinstance(feat, dict) else None
+        if not isinstance(props, dict):
+            raise _bad(where, i, "properties", "missing", "give each feature a properties object")
+        out.append({**props, "geometry": feat.get("geometry")})
+    return out
+
+
+def _user_segments(features: list[dict[str, Any]], where: str) -> list[Segment]:
+    segments: list[Segment] = []
+    seen: dict[str, int] = {}
+    for i, props in enumerate(features):
+        border = _pair(props, where, i)
+        sid = props.get("segment_id")
+        if sid is None:
+            raise _bad(where, i, "segment_id", "missing", "a segment file needs a segment_id on every feature")
+        if not isinstance(sid, str) or not re.fullmatch(re.escape(border) + r"-[A-Za-z0-9][A-Za-z0-9_.]*", sid):
+            raise _bad(where, i, "segment_id", f"{sid!r} is not a segment id of {border}",
+                       f"use {border}- followed by letters, digits, '_' or '.', e.g. {border}-01")
+        if sid in seen:
+            raise _bad(where, i, "segment_id", f"{sid} is already used by feature {seen[sid]}",
+                       "give every segment its own id")
+        seen[sid] = i
+        (line,) = _lines(props["geometry"], where, i, multi=False)
+        name = _optional_name(props, where, i) or sid
+        segments.append(Segment(sid, border, (border[:3], border[4:]), name, _cumulative_km(line)[-1],
+                                tuple(line), False))
+    return segments
+
+
+def _pair(props: dict[str, Any], where: str, i: int) -> str:
+    for key in ("a", "b"):
+        value = props.get(key)
+        if not (isinstance(value, str) and _ISO3.match(value)):
+            raise _bad(where, i, key, f"{value!r} is not an ISO3 code",
+                       "use an upper-case ISO 3166 alpha-3 code such as KGZ")
+    if props["a"] == props["b"]:
+        raise _bad(where, i, "b", f"same state as a ({props['a']})", "a and b must be the two states of the border")
+    return border_of(props["a"], props["b"])
+
+
+def _optional_name(props: dict[str, Any], where: str, i: int) -> str | None:
+    name = props.get("name")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise _bad(where, i, "name", f"{name!r} is not a name", "use a non-empty string or leave name out")
+    return name
+
+
+def _lines(geometry: Any, where: str, i: int, *, multi: bool) -> list[list[Point]]:
+    """The lines of a LineString (or, if ``multi``, a MultiLineString), validated."""
+    kinds = "a LineString or MultiLineString" if multi else "a LineString"
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if kind == "LineString":
+        raw = [geometry.get("coordinates")]
+    elif kind == "MultiLineString" and multi:
+        raw = geometry.get("coordinates")
+    else:
+        fix = "" if multi else "; split a multi-part segment into one feature per part, each with its own segment_id"
+        raise _bad(where, i, "geometry", f"{kind or 'missing'}, not {kinds}", f"give {kinds}{fix}")
+    try:
+        lines = [[(float(x), float(y)) for x, y, *_ in line] for line in raw]
+    except (TypeError, ValueError):
+        raise _bad(where, i, "geometry", "coordinates are not [lon, lat] pairs",
+                   "write each position as [lon, lat] in degrees") from None
+    for line in lines:
+        if len(line) < 2:
+            raise _bad(where, i, "geometry", "a line has fewer than two points", "give every line two points or more")
+        if not all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in line):
+            raise _bad(where, i, "geometry", "a position is outside lon -180..180, lat -90..90",
+                       "write positions as [lon, lat] (longitude first) in WGS84 degrees")
+    return lines
+
+
+def _bad(where: str, i: int, prop: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(f"{where}: feature {i}: {prop}: {problem}; {fix}")
+
+
+# ---------------------------------------------------------------------- output
 def render_table(registry: SegmentRegistry) -> str:
-    rows = [(s.segment_id, s.border, f"{s.length_km:.1f}", s.name) for s in registry.segments()]
+    """The ``borderwatch segments`` listing: aligned columns, header line first."""
     head = ("id", "border", "length_km", "name")
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(3)]
-    lines = [f"{head[0]:<{widths[0]}}  {head[1]:<{widths[1]}}  {head[2]:>{widths[2]}}  {head[3]}"]
-    lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in rows]
-    return "\n".join(lines)
+    rows = [head] + [(s.segment_id, s.border, f"{s.length_km:.1f}", s.name) for s in registry.segments()]
+    w = [max(len(r[k]) for r in rows) for k in range(3)]
+    return "\n".join(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:>{w[2]}}  {r[3]}" for r in rows)
