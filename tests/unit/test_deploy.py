@@ -100,15 +100,21 @@ def test_alertmanager_config_checks():
     assert "1 inhibit rules" in res.stdout
 
 
-def test_alertmanager_routes_critical_segment_alerts_to_the_regional_desk():
+def test_alertmanager_routes_segment_alerts_to_the_desks_and_pipeline_alerts_to_platform():
     amtool = tool("amtool")
     cfg = str(DEPLOY / "alertmanager" / "alertmanager.yml")
+    seg = ("component=escalation", "segment_id=KGZ-TJK-07", "border=KGZ-TJK")
     res = run(amtool, "config", "routes", "test", "--config.file", cfg,
-              "alertname=BorderwatchSegmentCritical", "severity=critical", "segment_id=KGZ-TJK-07")
-    assert res.returncode == 0 and "regional-desk" in res.stdout, res.stdout + res.stderr
+              "alertname=BorderwatchSegmentCritical", "severity=critical", *seg)
+    assert res.returncode == 0, res.stdout + res.stderr
+    # critical goes to the regional desk *and* (continue: true) to the operators
+    assert set(res.stdout.split()[0].split(",")) == {"regional-desk", "operators"}, res.stdout
     res = run(amtool, "config", "routes", "test", "--config.file", cfg,
-              "alertname=BorderwatchSegmentWarning", "severity=warning", "segment_id=KGZ-TJK-07")
-    assert "regional-desk" not in res.stdout and "operators" in res.stdout
+              "alertname=BorderwatchSegmentWarning", "severity=warning", *seg)
+    assert res.stdout.split() == ["operators"], res.stdout
+    res = run(amtool, "config", "routes", "test", "--config.file", cfg,
+              "alertname=BorderwatchWorkerDown", "severity=critical", "component=pipeline")
+    assert res.stdout.split() == ["platform"], res.stdout
 
 
 def test_grafana_dashboard_uses_only_exported_metrics_and_recording_rules():
