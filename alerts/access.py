@@ -1,0 +1,109 @@
+"""Who may see what: principals, roles and releasability, in one place.
+
+Every surface that shows alerts (the feed, the JSON API, the page, notices) asks
+this module, so a rule changes in one place and the test matrix in
+``tests/unit/test_access.py`` covers them all.
+
+Rules:
+
+* ``operator``, ``engineer`` and ``admin`` work for the monitoring centre: they
+  see every alert and every piece of evidence.
+* ``secretariat:<ISO3>`` sees an alert only if the alert is on a border of its
+  state *and* the alert is releasable to it (``releasable_to`` holds ``ALL`` or
+  its ISO3). Of the evidence it sees only incidents releasable to it.
+* ``regional-desk`` sees what is released to all (``releasable_to`` = ``ALL``),
+  on every border, and only evidence released to all.
+
+An alert's ``releasable_to`` is the intersection over the incidents that made it
+(``streams.pipeline``), so showing an alert never reveals an incident the
+viewer may not see.
+
+>>> p = Principal.parse("kg-desk", "secretariat:KGZ")
+>>> p.sees_alert(("KGZ", "TJK"), ("ALL",)), p.sees_alert(("TJK", "UZB"), ("ALL",))
+(True, False)
+>>> p.sees_alert(("KGZ", "TJK"), ("TJK",))
+False
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+RELEASABLE_ALL = "ALL"
+#: Roles, least to most powerful among the centre's staff; secretariat and regional-desk are outside.
+ROLES = ("secretariat", "regional-desk", "engineer", "operator", "admin")
+#: Roles that see everything.
+CENTRE_ROLES = frozenset({"operator", "engineer", "admin"})
+#: Roles that may acknowledge or silence alerts (secretariats acknowledge *notices*).
+ACTION_ROLES = frozenset({"operator", "admin"})
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+
+
+class AccessError(ValueError):
+    """A role string that names no role, or a secretariat without a valid ISO3 code."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A caller: a name for the audit log, a role, and for a secretariat its state."""
+
+    name: str
+    role: str
+    country: str | None = None
+
+    @classmethod
+    def parse(cls, name: str, role: str) -> "Principal":
+        """``operator`` | ``engineer`` | ``admin`` | ``regional-desk`` | ``secretariat:KGZ``."""
+        base, _, country = role.partition(":")
+        if base not in ROLES:
+            raise AccessError(f"unknown role {role!r}: use one of operator, engineer, admin, "
+                              f"regional-desk, secretariat:<ISO3>")
+        if base == "secretariat":
+            if not _ISO3.match(country):
+                raise AccessError(f"role {role!r}: a secretariat needs its state's ISO3 code, e.g. secretariat:KGZ")
+            return cls(name, base, country)
+        if country:
+            raise AccessError(f"role {role!r}: only secretariat takes a country")
+        return cls(name, base, None)
+
+    @property
+    def role_string(self) -> str:
+        return f"{self.role}:{self.country}" if self.country else self.role
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role in CENTRE_ROLES
+
+    @property
+    def may_act(self) -> bool:
+        """May acknowledge and silence alerts."""
+        return self.role in ACTION_ROLES
+
+    def released_to_me(self, releasable_to: Iterable[str]) -> bool:
+        rel = set(releasable_to or (RELEASABLE_ALL,))
+        if self.sees_all:
+            return True
+        if RELEASABLE_ALL in rel:
+            return True
+        return self.role == "secretariat" and self.country in rel
+
+    def sees_alert(self, countries: Iterable[str], releasable_to: Iterable[str]) -> bool:
+        if self.sees_all:
+            return True
+        if self.role == "secretariat" and self.country not in set(countries):
+            return False
+        return self.released_to_me(releasable_to)
+
+    def sees(self, alert: Mapping[str, Any]) -> bool:
+        """For a dict with ``countries`` and ``releasable_to`` (a folded alert, an AlertEvent's dict)."""
+        return self.sees_alert(alert.get("countries") or (), alert.get("releasable_to") or (RELEASABLE_ALL,))
+
+    def redact(self, incidents: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """The incidents (dicts with ``releasable_to``) this principal may see, in order."""
+        return [i for i in incidents if self.released_to_me(i.get("releasable_to") or (RELEASABLE_ALL,))]
+
+    def receiver_name(self) -> str:
+        """The policy receiver this principal's notices go to (see alerts/policy)."""
+        return f"secretariat-{self.country}" if self.role == "secretariat" else self.role

@@ -1,0 +1,52 @@
+"""The releasability matrix: nothing leaks across states (issue 4, point 3)."""
+
+import itertools
+
+import pytest
+
+from alerts.access import AccessError, Principal
+
+STATES = ("KGZ", "TJK", "UZB")
+BORDERS = [("KGZ", "TJK"), ("KGZ", "UZB"), ("TJK", "UZB")]
+RELEASES = [("ALL",), ("KGZ",), ("TJK",), ("KGZ", "TJK"), ()]
+
+
+@pytest.mark.parametrize("state,border,rel", list(itertools.product(STATES, BORDERS, RELEASES)))
+def test_a_secretariat_sees_only_its_borders_and_what_is_released_to_it(state, border, rel):
+    p = Principal.parse("desk", f"secretariat:{state}")
+    on_my_border = state in border
+    released = (rel == ("ALL",)) or (not rel) or state in rel  # () means unmarked: public
+    assert p.sees_alert(border, rel) == (on_my_border and released)
+
+
+@pytest.mark.parametrize("rel", RELEASES)
+def test_the_regional_desk_sees_only_what_is_released_to_all(rel):
+    p = Principal.parse("desk", "regional-desk")
+    assert p.sees_alert(("KGZ", "TJK"), rel) == (rel in (("ALL",), ()))
+
+
+@pytest.mark.parametrize("role", ["operator", "engineer", "admin"])
+def test_centre_staff_see_everything(role):
+    p = Principal.parse("x", role)
+    assert all(p.sees_alert(b, r) for b in BORDERS for r in RELEASES)
+
+
+def test_evidence_is_redacted_per_principal():
+    incidents = [{"event_id": "a", "releasable_to": ["ALL"]}, {"event_id": "b", "releasable_to": ["KGZ"]},
+                 {"event_id": "c", "releasable_to": ["TJK"]}, {"event_id": "d"}]
+    ids = lambda p: [i["event_id"] for i in p.redact(incidents)]  # noqa: E731
+    assert ids(Principal.parse("k", "secretariat:KGZ")) == ["a", "b", "d"]
+    assert ids(Principal.parse("t", "secretariat:TJK")) == ["a", "c", "d"]
+    assert ids(Principal.parse("r", "regional-desk")) == ["a", "d"]
+    assert ids(Principal.parse("o", "operator")) == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize("role", ["secretariat", "secretariat:kg", "root", "operator:KGZ", ""])
+def test_bad_roles_are_refused_with_the_fix(role):
+    with pytest.raises(AccessError, match="role"):
+        Principal.parse("x", role)
+
+
+def test_only_operators_and_admins_act():
+    assert [r for r in ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ")
+            if Principal.parse("x", r).may_act] == ["operator", "admin"]
