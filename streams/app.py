@@ -13,7 +13,7 @@ Topics (all JSON):
 State: table ``segments`` (changelog ``borderwatch-segments-changelog``) holds
 one :class:`~streams.pipeline.SegmentState` per key. The ``aggregate`` agent
 takes events in batches and writes each touched key once per batch; the write
-is made with the key's last event as the stream's current event, so the
+is made with the key's last event as the task's current event, so the
 changelog record goes to the same partition as the key's input (Faust refuses a
 table write without a current event; ``Stream.take_events`` gives us the events).
 """
@@ -21,10 +21,13 @@ table write without a current event; ``Stream.take_events`` gives us the events)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+import weakref
 from datetime import datetime, timezone
 
 import faust
+from faust.streams import _current_event
 
 from streams.metrics import Metrics
 from streams.pipeline import Envelope, Pipeline, SegmentState, day_of, pack
@@ -151,7 +154,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                     metrics.latency.observe(max(0.0, clock() - ingested_at))
             if pending:
                 await asyncio.gather(*pending)
-            batch.write_back(stream)
+            batch.write_back()
 
     @app.timer(settings.tick_seconds)
     async def tick():
@@ -185,7 +188,25 @@ class TouchedStates:
         self.last_event[key] = event
         return st
 
-    def write_back(self, stream) -> None:
+    def write_back(self) -> None:
         for key, st in self.states.items():
-            stream._set_current_event(self.last_event[key])
-            self.table[key] = st.to_json()
+            with as_current_event(self.last_event[key]):
+                self.table[key] = st.to_json()
+
+
+@contextlib.contextmanager
+def as_current_event(event):
+    """Make ``event`` the current event of this task for a table write, then restore the old one.
+
+    A table write takes its changelog partition from ``faust.streams.current_event()``, a
+    task-local context variable, so that is all we set. Not ``Stream._set_current_event``:
+    it also sets ``stream.current_event``, which ``take_events``' background buffer-filler
+    reads *after* waiting for the batch we are processing, so a message arriving mid-batch
+    was buffered as our old event: its records were lost and the old ones counted twice
+    (seen as missing alerts under load, tests/integration/test_worker.py).
+    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
