@@ -6,7 +6,7 @@ backtest) and every restart names the same alert the same way; ``seq`` numbers
 the transitions of one segment so consumers can drop redelivered ones.
 
 People's actions on alerts (acknowledge, silence, unsilence) are
-:class:`AlertAction` records on the same topic. They have no ``seq``: their
+:class:`AlertAction` records on the same topic. They are not numbered by the pipeline: their
 dedup identity is ``action_id``, a hash of their content, so a redelivered or
 replayed action folds once. :func:`decode_record` tells the two apart
 (``"kind": "action"``); records written before actions existed decode as before.
@@ -114,6 +114,8 @@ class AlertAction:
     comment: str = ""
     until: str | None = None
     alert_id: str | None = None
+    #: acknowledged: the alert's transition seq when acknowledged; a later escalation voids the ack
+    seq: int | None = None
     silence_id: str | None = None
     matchers: tuple[str, ...] = ()
     action_id: str = ""
