@@ -286,6 +286,20 @@ class Policy:
                 f"at most {format_duration(self.acknowledgements.max_expiry)}")
 
 
+def complete_labels(partial: Mapping[str, str]) -> dict[str, str]:
+    """A full label set from a few (``borderwatch routes test``): ``border`` gives ``countries``,
+    ``segment_id`` gives ``border``, ``level`` gives ``peak_level``; the rest take their defaults."""
+    unknown = sorted(set(partial) - set(LABEL_NAMES))
+    if unknown:
+        raise ValueError(f"unknown label {unknown[0]!r} (labels: {', '.join(LABEL_NAMES)})")
+    segment = partial.get("segment_id") or partial.get("border") or ""
+    border = partial.get("border") or "-".join(segment.split("-")[:2])
+    alert = {"segment_id": segment, "border": border, "level": partial.get("level", ""),
+             "countries": [c for c in (partial.get("countries") or border.replace("-", ",")).split(",") if c],
+             "releasable_to": (partial.get("releasable_to") or "ALL").split(",")}
+    return {**alert_labels(alert), **partial}
+
+
 # --------------------------------------------------------------------------- sink schemas
 
 #: Per sink type: required keys and optional keys (value kinds). Keys ending ``_file`` name a file
@@ -337,7 +351,7 @@ class _Parser:
             return None
         for k in d:
             if k not in required and k not in optional:
-                known = ", ".join(sorted([*required, *optional]))
+                known = ", ".join(sorted({*required, *optional}))
                 self.err(_join(path, k), f"unknown key (allowed here: {known})")
         for k in required:
             if k not in d:
@@ -650,6 +664,6 @@ def _kind(v: Any) -> str:
             float: "a number"}.get(type(v), type(v).__name__)
 
 
-__all__ = ["AckRules", "InhibitRule", "IntervalSpec", "LABEL_NAMES", "Matcher", "Policy", "PolicyError", "Receiver",
+__all__ = ["AckRules", "complete_labels", "InhibitRule", "IntervalSpec", "LABEL_NAMES", "Matcher", "Policy", "PolicyError", "Receiver",
            "Route", "SilenceRules", "SinkConfig", "TimeInterval", "format_duration", "load_policy",
            "matches_all", "parse_duration", "parse_policy"]
