@@ -70,6 +70,7 @@ class AlertStore(AlertHistory):
     #: every action folded, in log order: the people's half of the audit trail
     actions: list[dict] = field(default_factory=list)
     _action_ids: set[str] = field(default_factory=set)
+    _matchers: dict[str, tuple[Matcher, ...]] = field(default_factory=dict)
 
     def add(self, record: AlertEvent | AlertAction) -> bool:
         """Fold one record of the alerts topic; False when it was a redelivery."""
@@ -77,15 +78,19 @@ class AlertStore(AlertHistory):
             return super().add(record)
         if record.action_id in self._action_ids:
             return False
-        self._action_ids.add(record.action_id)
         a = record.to_dict()
+        # Check before changing anything: a malformed record raises and leaves the store as it was.
+        scope = ack_scope(Principal.parse(record.by, record.role))
+        matchers = tuple(Matcher.parse(m) for m in record.matchers)
+        self._action_ids.add(record.action_id)
         self.actions.append(a)
         if record.action == "acknowledged":
-            prior = self.acks.setdefault(record.alert_id, {}).get(ack_scope_of(a))
+            prior = self.acks.setdefault(record.alert_id, {}).get(scope)
             if prior is None or (prior["at"], prior["action_id"]) <= (a["at"], a["action_id"]):
-                self.acks[record.alert_id][ack_scope_of(a)] = a
+                self.acks[record.alert_id][scope] = a
         elif record.action == "silenced":
             self.silences[record.silence_id] = a
+            self._matchers[record.silence_id] = matchers
         else:
             first = self.ended.get(record.silence_id)
             self.ended[record.silence_id] = min(first, record.at) if first else record.at
@@ -128,7 +133,7 @@ class AlertStore(AlertHistory):
         now = now or self.clock()
         return [s["silence_id"] for s in self.silences.values()
                 if self.silence_status(s, now) == "active"
-                and matches_all((Matcher.parse(m) for m in s["matchers"]), labels)]
+                and matches_all(self._matchers[s["silence_id"]], labels)]
 
     # -- views and queries
 
@@ -184,10 +189,6 @@ class AlertStore(AlertHistory):
         alert = self.alerts.get(alert_id)
         steps = list(alert["transitions"]) if alert else []
         return steps + [a for a in self.actions if a.get("alert_id") == alert_id]
-
-
-def ack_scope_of(action: Mapping[str, Any]) -> str:
-    return ack_scope(Principal.parse(action["by"], action["role"]))
 
 
 def _ack_view(a: Mapping[str, Any] | None) -> dict | None:

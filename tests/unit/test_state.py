@@ -191,3 +191,14 @@ def test_history_queries_by_segment_border_time_level_and_viewer():
     with pytest.raises(ActionError):
         store.query(level="severe")
     assert [x["alert_id"] for x in store.current(principal=KGZ)] == [b.alert_id]
+
+
+def test_a_malformed_action_is_refused_without_touching_the_store():
+    store = AlertStore(clock=Clock())
+    bad = AlertAction("silenced", at=iso(T0), by="x", role="root", until=iso(T0 + timedelta(hours=1)),
+                      matchers=('border="KGZ-TJK"',))
+    with pytest.raises(ValueError):
+        store.add(bad)
+    assert store.actions == [] and store.silences == {}
+    good = AlertAction.from_dict(bad.to_dict() | {"role": "operator", "action_id": ""})
+    assert store.add(good) and store.silence_list()[0]["silence_id"] == good.action_id
