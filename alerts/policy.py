@@ -270,6 +270,11 @@ class Policy:
         """Receivers in route order, each once (what ``borderwatch routes test`` prints)."""
         return list(dict.fromkeys(r.receiver for r in self.routes_for(labels)))
 
+    def receivers_of(self, principal: Principal) -> list[str]:
+        """The receivers that act as ``principal``'s role (e.g. secretariat:KGZ -> secretariat-KGZ):
+        whose notices a desk acknowledges, the ``receiver`` label of time-to-acknowledge."""
+        return [r.name for r in self.receivers.values() if r.principal.role_string == principal.role_string]
+
     def muted(self, route: Route, when: datetime) -> bool:
         """Whether ``route`` may not notify at ``when`` (a mute interval holds, or no active interval does)."""
         if any(self.time_intervals[n].contains(when) for n in route.mute_time_intervals):

@@ -313,3 +313,19 @@ def test_an_alert_narrowed_after_notice_stops_reaching_the_desk():
     clock.advance(minutes=5)
     got = {x.receiver for x in d.flush()}
     assert "secretariat-KGZ" in got and "regional-desk" not in got and "secretariat-TJK" not in got
+
+
+def test_an_alert_that_stops_matching_a_route_leaves_its_group():
+    pol = policy_from(RECEIVERS + """
+route:
+  receiver: operators
+  group_by: [segment_id]
+  routes:
+    - {receiver: regional-desk, matchers: ['level="warning"']}
+""")
+    clock = Clock()
+    d = Dispatcher(pol, clock)
+    seg = Segment("KGZ-TJK-07")
+    assert [x.receiver for x in opened(d, clock, seg.open("warning"))] == ["regional-desk"]
+    assert [(x.receiver, x.reason) for x in opened(d, clock, seg.move("critical"))] == [("operators", "new")]
+    assert [g.route.receiver for g in d.groups.values()] == ["operators"]

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
+from alerts.access import Principal
 from alerts.model import alert_labels
 from alerts.policy import DEFAULT_POLICY, Matcher, PolicyError, load_policy, parse_duration, parse_policy
 from tests.unit.alertdata import RECEIVERS, Segment, policy_from
@@ -199,3 +200,10 @@ time_intervals:
     assert not desk.contains(utc(2026, 1, 10, 6, 0))  # Saturday
     assert end.contains(utc(2026, 12, 31, 12)) and not end.contains(utc(2026, 12, 30, 12))
     assert not end.contains(utc(2026, 11, 30, 12))
+
+
+def test_a_principal_finds_the_receivers_it_acts_as():
+    pol = load_policy()
+    assert pol.receivers_of(Principal.parse("k", "secretariat:KGZ")) == ["secretariat-KGZ"]
+    assert pol.receivers_of(Principal.parse("o", "operator")) == ["operators"]
+    assert pol.receivers_of(Principal.parse("s", "secretariat:CHN")) == []
