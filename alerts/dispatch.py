@@ -88,8 +88,13 @@ class Dispatcher:
         self.groups: dict[tuple[str, str], _Group] = {}
 
     def apply(self, record: AlertEvent | AlertAction) -> list[Dispatch]:
-        """Fold one record of the alerts topic, then flush what is due now."""
-        if self.store.add(record) and isinstance(record, AlertEvent):
+        """Fold one record of the alerts topic, then flush what is due now.
+
+        The store may be shared with the feed: a record folded there already is placed
+        all the same (placing looks at the alert's current state, so it is idempotent).
+        """
+        self.store.add(record)
+        if isinstance(record, AlertEvent):
             self._place(record.alert_id)
         return self.flush()
 
@@ -115,8 +120,8 @@ class Dispatcher:
     # -- grouping
 
     def _place(self, alert_id: str) -> None:
-        alert = self.store.alerts[alert_id]
-        if alert["resolved_at"] is not None:
+        alert = self.store.alerts.get(alert_id)
+        if alert is None or alert["resolved_at"] is not None:
             return  # stays in its groups until the flush tells who heard of it
         labels = alert_labels(alert)
         now = self.clock()

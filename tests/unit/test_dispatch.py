@@ -9,7 +9,7 @@ import pytest
 from alerts.access import Principal
 from alerts.dispatch import Dispatch, Dispatcher
 from alerts.policy import load_policy
-from alerts.state import acknowledge, silence, unsilence
+from alerts.state import AlertStore, acknowledge, silence, unsilence
 from tests.unit.alertdata import RECEIVERS, T0, Clock, Segment, policy_from
 
 SIMPLE = RECEIVERS + """
@@ -170,6 +170,7 @@ inhibit_rules:
     d = Dispatcher(pol, clock)
     # two detectors alerting on one segment at once (different opening times, so two alerts)
     crit, warn = Segment("KGZ-TJK-07", "2026-01-01T00:00:00Z"), Segment("KGZ-TJK-07", "2026-01-02T00:00:00Z")
+    warn.seq = 1  # one segment, one numbering
     elsewhere = Segment("KGZ-TJK-08")
     d.apply(crit.open("critical"))
     d.apply(warn.open("warning"))
@@ -329,3 +330,14 @@ route:
     assert [x.receiver for x in opened(d, clock, seg.open("warning"))] == ["regional-desk"]
     assert [(x.receiver, x.reason) for x in opened(d, clock, seg.move("critical"))] == [("operators", "new")]
     assert [g.route.receiver for g in d.groups.values()] == ["operators"]
+
+
+def test_a_store_shared_with_the_feed_is_folded_once_and_still_dispatched():
+    clock = Clock()
+    feed_store = AlertStore(clock=clock)
+    d = Dispatcher(policy_from(SIMPLE), clock, store=feed_store)
+    seg = Segment("KGZ-TJK-07")
+    first = seg.open()
+    feed_store.add(first)  # the feed saw it first
+    [x] = opened(d, clock, first, first)
+    assert ids([x]) == [[seg.alert_id]] and len(feed_store.alerts[seg.alert_id]["transitions"]) == 1
