@@ -1,5 +1,6 @@
 """The policy file: strict validation with paths, Alertmanager matcher and route semantics."""
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -207,3 +208,17 @@ def test_a_principal_finds_the_receivers_it_acts_as():
     assert pol.receivers_of(Principal.parse("k", "secretariat:KGZ")) == ["secretariat-KGZ"]
     assert pol.receivers_of(Principal.parse("o", "operator")) == ["operators"]
     assert pol.receivers_of(Principal.parse("s", "secretariat:CHN")) == []
+
+
+def test_every_yaml_example_in_the_alerting_doc_is_a_valid_policy_part():
+    doc = (DEFAULT_POLICY.parents[2] / "docs" / "ALERTING.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 5
+    base = yaml.safe_load(DEFAULT_POLICY.read_text())
+    for block in blocks:
+        part = yaml.safe_load(block)
+        merged = {**base, **part}
+        if "receivers" in part:  # examples name only some receivers: keep the bundled ones too
+            named = {r["name"] for r in part["receivers"]}
+            merged["receivers"] = part["receivers"] + [r for r in base["receivers"] if r["name"] not in named]
+        parse_policy(merged, "ALERTING.md")
