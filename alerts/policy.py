@@ -563,6 +563,11 @@ class _Parser:
         times = []
         for i, t in enumerate(d.get("times", [])):
             tp = f"{path}.times[{i}]"
+            for k, v in (t.items() if isinstance(t, dict) else ()):
+                if isinstance(v, int):
+                    self.err(f"{tp}.{k}", f"quote times ('{v // 60:02d}:{v % 60:02d}'): YAML reads an unquoted "
+                                          f"HH:MM as a number")
+                    t = {**t, k: f"{v // 60:02d}:{v % 60:02d}"}
             td = self.obj(t, tp, {"start_time": str, "end_time": str}, {})
             if td is None or len(td) < 2:
                 continue

@@ -132,6 +132,9 @@ route:
     (lambda d: d.update(time_intervals=[{"name": "x", "time_intervals": [
         {"times": [{"start_time": "19:00", "end_time": "08:00"}]}]}]),
      "policy.yml: time_intervals[0].time_intervals[0].times[0]: start_time must be before end_time"),
+    (lambda d: d.update(time_intervals=yaml.safe_load("[{name: x, time_intervals: [{times: [{start_time: '09:00', "
+                                                      "end_time: 18:00}]}]}]")),
+     "policy.yml: time_intervals[0].time_intervals[0].times[0].end_time: quote times ('18:00')"),
     (lambda d: d.update(silences={"max_duration": "7d", "require_one_of": []}),
      "policy.yml: silences.require_one_of: name at least one label"),
     (lambda d: d.update(silences={"max": "7d"}), "policy.yml: silences.max: unknown key"),
