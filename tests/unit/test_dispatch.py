@@ -341,3 +341,15 @@ def test_a_store_shared_with_the_feed_is_folded_once_and_still_dispatched():
     feed_store.add(first)  # the feed saw it first
     [x] = opened(d, clock, first, first)
     assert ids([x]) == [[seg.alert_id]] and len(feed_store.alerts[seg.alert_id]["transitions"]) == 1
+
+
+def test_redelivered_records_send_nothing_again():
+    clock = Clock()
+    pol = policy_from(SIMPLE)
+    d = Dispatcher(pol, clock)
+    seg = Segment("KGZ-TJK-07")
+    log = [seg.open("watch"), seg.move("warning"),
+           acknowledge(seg.alert_id, OP, timedelta(hours=8), "seen", now=clock(), policy=pol)]
+    assert len(opened(d, clock, *log)) == 1
+    for _ in range(3):
+        assert opened(d, clock, *log) == []
