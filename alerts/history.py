@@ -37,11 +37,13 @@ class AlertHistory:
             cur["summary"] = ev.summary  # the summary of the alert's peak
         cur.update(level=ev.level, score=ev.score, peak_level=ev.peak_level, peak_score=ev.peak_score,
                    detector=ev.detector, classification=ev.classification,
-                   releasable_to=list(ev.releasable_to), evidence=list(ev.evidence), updated_at=ev.at)
+                   releasable_to=list(ev.releasable_to), evidence=list(ev.evidence), updated_at=ev.at,
+                   seq=ev.seq)
         if ev.transition == "resolved":
             cur["resolved_at"] = ev.resolved_at or ev.at
             cur["level"] = "none"
-        cur["transitions"].append({"transition": ev.transition, "level": ev.level, "at": ev.at, "score": ev.score})
+        cur["transitions"].append({"transition": ev.transition, "level": ev.level, "at": ev.at, "score": ev.score,
+                                   "seq": ev.seq})
         return True
 
     def extend(self, events: Iterable[AlertEvent]) -> "AlertHistory":

@@ -4,16 +4,42 @@ An alert is one opening of escalation on one segment. Its id is a pure
 function of the segment and the opening time, so every driver (live, replay,
 backtest) and every restart names the same alert the same way; ``seq`` numbers
 the transitions of one segment so consumers can drop redelivered ones.
+
+People's actions on alerts (acknowledge, silence, unsilence) are
+:class:`AlertAction` records on the same topic. They are not numbered by the pipeline: their
+dedup identity is ``action_id``, a hash of their content, so a redelivered or
+replayed action folds once. :func:`decode_record` tells the two apart
+(``"kind": "action"``); records written before actions existed decode as before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any, Mapping
 
+#: What the pipeline emits, numbered per segment by ``seq``.
 TRANSITIONS = ("opened", "escalated", "de-escalated", "resolved")
+#: What people do, identified by ``action_id``.
+ACTIONS = ("acknowledged", "silenced", "unsilenced")
+#: The alert name every pipeline alert carries as a label (rules may match on it).
+ALERTNAME = "BorderEscalation"
+
+
+def iso(dt: datetime) -> str:
+    """ISO 8601 UTC with a ``Z``, to the second: the one time format on the alerts topic."""
+    if dt.tzinfo is None:
+        raise ValueError(f"naive datetime {dt!r}: pass an aware (UTC) time")
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError(f"time {text!r} has no zone: write it in UTC with a Z")
+    return dt.astimezone(timezone.utc)
 
 
 def alert_id_for(segment_id: str, opened_at: str) -> str:
@@ -54,7 +80,7 @@ class AlertEvent:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "AlertEvent":
-        d = dict(d)
+        d = _known(cls, d)
         d["countries"] = tuple(d["countries"])
         d["releasable_to"] = tuple(d.get("releasable_to") or ("ALL",))
         d["evidence"] = tuple(d.get("evidence") or ())
@@ -63,3 +89,99 @@ class AlertEvent:
     @classmethod
     def decode(cls, raw: bytes | str) -> "AlertEvent":
         return cls.from_dict(json.loads(raw))
+
+
+def _known(cls, d: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the fields ``cls`` has: a record from a newer writer still folds."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    """Someone acknowledged an alert, or set or ended a silence.
+
+    ``at`` is wall-clock time when it was made, ``until`` when it expires. For
+    ``silenced``, ``silence_id`` equals the ``action_id``; ``unsilenced`` names
+    the silence it ends. Build these with ``alerts.state.acknowledge`` /
+    ``silence`` / ``unsilence``, which validate them.
+    """
+
+    action: str
+    at: str
+    by: str
+    role: str
+    comment: str = ""
+    until: str | None = None
+    alert_id: str | None = None
+    #: acknowledged: the alert's transition seq when acknowledged; a later escalation voids the ack
+    seq: int | None = None
+    silence_id: str | None = None
+    matchers: tuple[str, ...] = ()
+    action_id: str = ""
+    kind: str = "action"
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown action {self.action!r}: one of {', '.join(ACTIONS)}")
+        if not self.action_id:
+            object.__setattr__(self, "action_id", self.content_id())
+            if self.action == "silenced":
+                object.__setattr__(self, "silence_id", self.action_id)
+
+    def content_id(self) -> str:
+        """A hash of everything but the ids: same action, same id, on every replay."""
+        d = self.to_dict()
+        for k in ("action_id", "kind"):
+            d.pop(k)
+        if self.action == "silenced":
+            d.pop("silence_id")
+        return "ac-" + hashlib.sha1(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+    def key(self) -> bytes:
+        """The Kafka record key: the alert or silence it is about."""
+        return (self.alert_id or self.silence_id or self.action_id).encode()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["matchers"] = list(self.matchers)
+        return d
+
+    def encode(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "AlertAction":
+        d = _known(cls, d)
+        d["matchers"] = tuple(d.get("matchers") or ())
+        return cls(**d)
+
+
+def decode_record(raw: bytes | str) -> AlertEvent | AlertAction:
+    """Any record of the alerts topic: an action (``"kind": "action"``) or a pipeline transition."""
+    d = json.loads(raw)
+    if not isinstance(d, dict):
+        raise ValueError("an alerts-topic record is a JSON object")
+    return AlertAction.from_dict(d) if d.get("kind") == "action" else AlertEvent.from_dict(d)
+
+
+def alert_labels(alert: Mapping[str, Any]) -> dict[str, str]:
+    """The label set routes, inhibitions and silences match on, from an AlertEvent dict or a folded alert.
+
+    List-valued fields become comma-joined sorted strings (``countries="KGZ,TJK"``), so
+    ``countries=~".*KGZ.*"`` selects a state's borders. ``level`` is the current level,
+    ``peak_level`` the highest so far (stable for routing: it only goes up while the alert is open).
+    """
+    segment, border = alert["segment_id"], alert["border"]
+    return {
+        "alertname": ALERTNAME,
+        "segment_id": segment,
+        "border": border,
+        "countries": ",".join(sorted(alert.get("countries") or ())),
+        "level": alert["level"],
+        "peak_level": alert.get("peak_level") or alert["level"],
+        "classification": alert.get("classification") or "public",
+        "releasable_to": ",".join(sorted(alert.get("releasable_to") or ("ALL",))),
+        "scope": "border" if segment == border else "segment",
+        "detector": alert.get("detector") or "",
+    }

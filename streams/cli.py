@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    policy_help = "alerting policy YAML (default: env BORDERWATCH_POLICY, else the bundled deploy/borderwatch/policy.yml)"
+    p = sub.add_parser("check-config", help="validate the alerting policy file and print a one-line summary")
+    p.add_argument("--policy", help=policy_help)
+    p = sub.add_parser("routes", help="alerting policy routes (see 'routes test')")
+    p_test = p.add_subparsers(dest="routes_verb", required=True, metavar="test").add_parser(
+        "test", help="print the receivers an alert with these labels would reach (like amtool config routes test)")
+    p_test.add_argument("--policy", help=policy_help)
+    p_test.add_argument("labels", nargs="+", metavar="LABEL=VALUE",
+                        help="alert labels, e.g. border=KGZ-TJK level=critical releasable_to=KGZ")
+
     p = sub.add_parser("schema", help="print the JSON Schema of an input record")
     p.add_argument("kind", choices=("incident", "arms-transfer"))
     return parser
@@ -108,6 +118,9 @@ def _run(args: argparse.Namespace) -> int:
         from streams.broker import serve_forever
 
         return serve_forever(args.port)
+
+    if args.verb in ("check-config", "routes"):
+        return _policy_verb(args)
 
     if args.verb == "schema":
         from streams.records import json_schema
@@ -206,6 +219,37 @@ def _run(args: argparse.Namespace) -> int:
               f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
         return 0
     raise AssertionError(args.verb)
+
+
+def _policy_verb(args: argparse.Namespace) -> int:
+    import os
+
+    from alerts.policy import PolicyError, complete_labels, load_policy
+
+    try:
+        policy = load_policy(args.policy or os.environ.get("BORDERWATCH_POLICY") or None)
+    except PolicyError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    if args.verb == "check-config":
+        print(policy.summary())
+        return 0
+    pairs = [a.partition("=") for a in args.labels]
+    bad = [a for a, eq, _ in pairs if not eq]
+    try:
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not LABEL=VALUE")
+        labels = complete_labels({k: v.strip('"') for k, _, v in pairs})
+    except ValueError as exc:
+        print(f"borderwatch routes test: error: {exc}", file=sys.stderr)
+        return 2
+    reached = policy.receivers_for(labels)
+    alert = {"countries": labels["countries"].split(","), "releasable_to": labels["releasable_to"].split(",")}
+    withheld = [r for r in reached if not policy.receivers[r].principal.sees(alert)]
+    print(",".join(r for r in reached if r not in withheld))
+    if withheld:
+        print(f"withheld by releasability: {','.join(withheld)}")
+    return 0
 
 
 def _print_evaluation(labels_path: str, rows: list[dict], res, to) -> None:

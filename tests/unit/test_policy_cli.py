@@ -1,0 +1,66 @@
+"""`borderwatch check-config` and `borderwatch routes test` as a user runs them."""
+
+import pytest
+
+from alerts.access import Principal
+from alerts.policy import DEFAULT_POLICY, load_policy
+from streams.cli import main
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_check_config_prints_one_summary_line(capsys, monkeypatch):
+    monkeypatch.delenv("BORDERWATCH_POLICY", raising=False)
+    rc, out, err = run(capsys, "check-config")
+    assert rc == 0 and err == ""
+    assert out.splitlines() == [load_policy().summary()] and out.startswith(f"{DEFAULT_POLICY}: ok:")
+
+
+def test_check_config_names_file_and_path_of_each_mistake(capsys, tmp_path, monkeypatch):
+    bad = tmp_path / "policy.yml"
+    bad.write_text(DEFAULT_POLICY.read_text().replace("group_by: [border]\n", "group_by: [border]\n      grup_wait: 1m\n", 1))
+    rc, out, err = run(capsys, "check-config", "--policy", str(bad))
+    assert rc == 1 and out == ""
+    assert err.startswith(f"{bad}: route.routes[1].grup_wait: unknown key")
+    monkeypatch.setenv("BORDERWATCH_POLICY", str(bad))
+    assert run(capsys, "check-config")[0] == 1
+
+
+@pytest.mark.parametrize("labels", [
+    ["border=KGZ-TJK", "level=critical"],
+    ["border=KGZ-TJK", "level=warning", "releasable_to=KGZ"],
+    ["segment_id=TJK-UZB-03", "level=critical", "peak_level=critical"],
+    ["border=KAZ-UZB", "level=watch"],
+])
+def test_routes_test_prints_who_would_get_it(capsys, labels):
+    rc, out, err = run(capsys, "routes", "test", *labels)
+    assert rc == 0, err
+    pol = load_policy()
+    given = dict(x.split("=", 1) for x in labels)
+    border = given.get("border") or given["segment_id"][:7]
+    alert = {"countries": border.split("-"), "releasable_to": given.get("releasable_to", "ALL").split(",")}
+    lines = out.splitlines()
+    reached = lines[0].split(",")
+    assert reached[0] == "operators"
+    for r in reached:
+        assert pol.receivers[r].principal.sees(alert)
+    withheld = lines[1].removeprefix("withheld by releasability: ").split(",") if len(lines) > 1 else []
+    for r in withheld:
+        assert not pol.receivers[r].principal.sees(alert)
+    # a secretariat of a state on the border hears of a warning released to it; no other does
+    level = given["level"]
+    for state in ("KAZ", "KGZ", "TJK", "TKM", "UZB", "AFG"):
+        p = Principal.parse("x", f"secretariat:{state}")
+        expected = level != "watch" and p.sees(alert)
+        assert (f"secretariat-{state}" in reached) == expected
+
+
+def test_routes_test_refuses_unknown_labels(capsys):
+    rc, out, err = run(capsys, "routes", "test", "segment=KGZ-TJK-07")
+    assert rc == 2 and "unknown label 'segment'" in err
+    rc, out, err = run(capsys, "routes", "test", "border")
+    assert rc == 2 and "LABEL=VALUE" in err
