@@ -2,8 +2,9 @@
 
 The token in ``{base_url}/notices/{notice_id}/ack?token=...`` is an HMAC of the
 notice id under a server secret, so the server checks it without storing
-anything per notice, and a token for one notice acknowledges no other. The
-notice id already names the receiver, so the token binds the receiver too.
+anything per notice, and a token for one notice acknowledges no other. Notice
+ids are derived per receiver (by the policy's dispatch), so the token binds the
+receiver too.
 
 Time to acknowledge is measured from the notice's **first delivery** to any of
 its receiver's sinks (from the delivery log), not from the alert's opening: the
