@@ -19,6 +19,7 @@ name, Alertmanager's label set), see docs/SINKS.md.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -27,9 +28,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from alerts.notices import Notice, NoticeRequest
+from alerts.notices import Notice, NoticeError, NoticeRequest
 from alerts.sinks import Sink, SinkError
 
+log = logging.getLogger(__name__)
 LOG_NAME = "notices/delivery-log.jsonl"
 
 
@@ -151,6 +153,10 @@ class RetryPolicy:
     factor: float = 2.0
     max_delay: float = 60.0
 
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.initial < 0 or self.factor < 1 or self.max_delay < 0:
+            raise ValueError(f"retry policy {self}: need attempts >= 1, initial >= 0, factor >= 1, max_delay >= 0")
+
     def delays(self) -> Iterable[float]:
         """The waits between attempts (one fewer than attempts)."""
         for n in range(self.attempts - 1):
@@ -162,7 +168,7 @@ class DeliveryOutcome:
     notice_id: str
     receiver: str
     sink: str
-    status: str  # delivered | duplicate | muted | failed
+    status: str  # delivered | duplicate | muted | withheld | failed
     attempts: int = 0
     error: str = ""
 
@@ -198,7 +204,11 @@ class Notifier:
         if not pending:
             return out
         previous = self.log.previous_summary(request.receiver, request.group_key, request.notice_id)
-        notice = self.render(request, previous)
+        try:
+            notice = self.render(request, previous)
+        except NoticeError as exc:  # nothing in the group this receiver may see: there is nothing to send
+            return out + [self._count(s, DeliveryOutcome(request.notice_id, request.receiver, s.name, "withheld",
+                                                         error=str(exc))) for s in pending]
         for sink in pending:
             out.append(self._count(sink, self._deliver(request, notice, sink, previous)))
         return out
@@ -210,7 +220,13 @@ class Notifier:
         while True:
             attempt += 1
             try:
-                sink.send(notice)
+                try:
+                    sink.send(notice)
+                except SinkError:
+                    raise
+                except Exception as exc:  # a bug in one sink must not stop the others; not worth retrying
+                    log.exception("sink %s failed on notice %s", sink.name, request.notice_id)
+                    raise SinkError(f"{sink.name}: {exc!r}", retryable=False) from exc
             except SinkError as exc:
                 self.log.append({"kind": "failed", "notice_id": request.notice_id, "sink": sink.name,
                                  "receiver": request.receiver, "at": iso(self.clock()), "attempt": attempt,

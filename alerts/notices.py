@@ -221,10 +221,12 @@ class NoticeRenderer:
 
 
 def _trend(alert: Mapping[str, Any]) -> str:
+    """From a folded alert's last transition, or an alert event's own ``transition``."""
     if alert.get("resolved_at"):
         return "resolved"
     transitions = alert.get("transitions") or ()
-    return TRENDS.get(transitions[-1]["transition"], "steady") if transitions else "new"
+    last = transitions[-1]["transition"] if transitions else alert.get("transition", "opened")
+    return TRENDS.get(last, "steady")
 
 
 def pressure_rows(pressure: Mapping[str, Mapping[int, float]], years: int = PRESSURE_YEARS
@@ -286,7 +288,8 @@ def activity_line(s: Section) -> str:
     total = sum(n for _, n in s.activity)
     days = len(s.activity)
     return (f"{total} incidents in the {days} days to {s.activity[-1][0]} "
-            f"({total / days:.2f}/day) against a baseline of {s.baseline:.2f}/day")
+            f"({total / days:.2f}/day) against a baseline of {s.baseline:.2f}/day "
+            f"(bars: incidents per day; dashed line: baseline)")
 
 
 def render_text(n: Notice) -> str:

@@ -42,7 +42,7 @@ class Metrics:
                                     ["receiver"], buckets=ACK_BUCKETS, registry=r)
         self.notice_deliveries = Counter("borderwatch_notice_deliveries",
                                          "Notice deliveries by sink type and outcome "
-                                         "(delivered, duplicate, muted, failed).",
+                                         "(delivered, duplicate, muted, withheld, failed).",
                                          ["sink", "outcome"], registry=r)
 
     def exposition(self) -> bytes:

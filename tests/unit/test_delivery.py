@@ -191,3 +191,32 @@ def test_sink_names_key_the_log_and_are_stable():
     assert build_sink({"type": "smtp", "host": "mx", "port": 25, "from": "a@b", "to": ["z@d", "c@d"],
                        "starttls": True}).name == "smtp:mx:25:c@d,z@d"
     assert build_sink({"type": "file", "dir": "/x", "name": "kg-drop"}).name == "kg-drop"
+
+
+def test_a_group_with_nothing_for_the_receiver_is_withheld_not_sent(tmp_path):
+    from alerts.notices import NoticeRequest
+    from tests.notice_fixtures import alert
+
+    sink = ScriptedSink()
+    n, _ = notifier(tmp_path, [sink])
+    secret_alert = dict(alert(), releasable_to=["TJK"])
+    [out] = n.notify(NoticeRequest("secretariat-KGZ", "g", (secret_alert,), "new", "nt-x"))
+    assert out.status == "withheld" and sink.calls == 0 and n.log.records() == []
+
+
+def test_a_sink_bug_fails_that_sink_only(tmp_path):
+    class Broken(Sink):
+        type, name = "broken", "broken"
+
+        def send(self, notice):
+            raise KeyError("oops")
+
+    good = ScriptedSink()
+    n, clock = notifier(tmp_path, [Broken(), good])
+    assert [(o.status, o.attempts) for o in n.notify(request())] == [("failed", 1), ("delivered", 1)]
+    assert clock.slept == []
+
+
+def test_retry_policy_rejects_nonsense():
+    with pytest.raises(ValueError):
+        RetryPolicy(attempts=0)

@@ -166,3 +166,20 @@ def test_notice_json_is_plain_data():
     d = json.loads(renderer()(request(), None).to_json())
     assert d["level"] == "critical" and d["sections"][0]["activity"][-1] == {"date": "2025-11-19", "incidents": 2}
     assert d["sections"][0]["pressure"][0]["country"] == "KGZ"
+
+
+def test_markup_in_incident_text_is_escaped():
+    from alerts.notices import NoticeRenderer
+
+    ctx = SegmentContext("KGZ-TJK-07", ({"event_id": "inc-x", "at": "2025-11-19T00:00:00Z", "category": "protest",
+                                         "fatalities": 0, "severity": 1, "releasable_to": ["ALL"],
+                                         "description": '<script>alert(1)</script> "quoted"'},))
+    n = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, clock=lambda: NOW)(request(evidence=("inc-x",)), None)
+    assert "<script>" not in n.to_html() and "&lt;script&gt;" in n.to_html()
+
+
+def test_trend_from_an_alert_event_dict():
+    from alerts.notices import _trend
+
+    assert _trend({"transition": "de-escalated"}) == "easing"
+    assert _trend({"transitions": [{"transition": "opened"}]}) == "new"
