@@ -48,7 +48,8 @@ class DeliveryLog:
 
     Record kinds: ``delivered`` (with the receiver, group key and the notice's
     summary, from which the next notice to that receiver says what changed),
-    ``failed`` (one per failed attempt, for the audit) and ``ack``.
+    ``failed`` (one per failed attempt, for the audit) and ``ack``. One process
+    writes a log; it indexes the file once, at start.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
