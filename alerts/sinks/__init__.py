@@ -8,8 +8,8 @@ which either returns (the channel accepted the notice) or raises
 Sink configs are dicts from the policy file, checked strictly: unknown keys,
 missing keys and wrong types are errors naming the key.
 
->>> build_sink({"type": "file", "dir": "/tmp/notices"}).name
-'file:/tmp/notices'
+>>> build_sink({"type": "file", "dir": "drop/kgz"}).name
+'file:drop/kgz'
 """
 
 from __future__ import annotations
