@@ -10,6 +10,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: People answer notices in minutes to days: 1 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 1 d, 2 d, 1 week.
+ACK_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0, 604800.0)
 
 
 class Metrics:
@@ -34,6 +36,14 @@ class Metrics:
         self.pressure = Gauge("borderwatch_militarization_pressure_tiv",
                               "SIPRI TIV (millions) delivered to both sides of a border over the trailing 5 years.",
                               ["border"], registry=r)
+        # Receivers and sink types come from the policy file, so both label sets are bounded.
+        self.notice_ack = Histogram("borderwatch_notice_ack_seconds",
+                                    "Time from a notice's first delivery to its acknowledgement, by receiver.",
+                                    ["receiver"], buckets=ACK_BUCKETS, registry=r)
+        self.notice_deliveries = Counter("borderwatch_notice_deliveries",
+                                         "Notice deliveries by sink type and outcome "
+                                         "(delivered, duplicate, muted, withheld, failed).",
+                                         ["sink", "outcome"], registry=r)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,0 +1,72 @@
+"""File drop: each notice as ``<notice_id>.html``, ``.pdf`` and ``.json`` in a directory.
+
+Each file is written to a temporary name in the same directory, fsync'd and
+renamed over its final name, so a reader never sees half a file. The JSON is
+renamed last: its presence means the notice is complete, and a second send of
+the same notice finds it and writes nothing.
+
+Config: ``{type: file, dir: /var/lib/borderwatch/notices/kgz, name?: ...}``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+from alerts.notices import Notice
+from alerts.sinks import Sink, SinkError, check_keys
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class FileSink(Sink):
+    type = "file"
+
+    def __init__(self, directory: str | os.PathLike[str], name: str | None = None) -> None:
+        self.dir = Path(directory)
+        self.name = name or f"file:{self.dir}"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "FileSink":
+        check_keys(config, {"dir": str})
+        return cls(config["dir"], config.get("name"))
+
+    def paths(self, notice_id: str) -> dict[str, Path]:
+        stem = _SAFE.sub("_", notice_id)
+        return {ext: self.dir / f"{stem}.{ext}" for ext in ("html", "pdf", "json")}
+
+    def send(self, notice: Notice) -> None:
+        paths = self.paths(notice.notice_id)
+        if paths["json"].exists():
+            return  # complete from an earlier send whose log record was lost in a crash
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            atomic_write(paths["html"], notice.to_html().encode())
+            atomic_write(paths["pdf"], notice.to_pdf())
+            atomic_write(paths["json"], notice.to_json())
+            fd = os.open(self.dir, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # the renames themselves
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            # A full disk or a missing mount may clear up; a permission error usually will not.
+            raise SinkError(f"file sink {self.dir}: {exc.strerror or exc}",
+                            retryable=not isinstance(exc, PermissionError)) from exc

@@ -1,0 +1,185 @@
+"""Notices: redaction by releasability in every format, what changed, the chart, acknowledgement."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+from pypdf import PdfReader
+
+from alerts.access import AccessError
+from alerts.delivery import DeliveryLog
+from alerts.notice_acks import (InvalidAckToken, NoticeAcks, UnknownNotice, ack_link, ack_token, acknowledgement,
+                                verify_ack_token)
+from alerts.notices import NoticeError, NoticeRequest, SegmentContext, changes_since, principal_for
+from streams.metrics import Metrics
+from tests.notice_fixtures import BASE_URL, NOW, SECRET, alert, renderer, request
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_secretariat_notice_shows_released_evidence_only_in_every_format():
+    n = renderer()(request("secretariat-KGZ"), None)
+    outputs = {"html": n.to_html(), "pdf": pdf_text(n.to_pdf()), "text": n.to_text(), "json": n.to_json().decode()}
+    for fmt, out in outputs.items():
+        assert "inc-public" in out and "inc-kgz-only" in out, fmt
+        assert "Kok-Tash" in out, fmt
+        assert "inc-tjk-only" not in out and "SECRET-TJK" not in out, fmt
+    assert n.audience == "secretariat:KGZ"
+
+
+def test_regional_desk_sees_only_what_is_released_to_all():
+    n = renderer()(request("regional-desk", "nt-desk-1"), None)
+    html = n.to_html()
+    assert "inc-public" in html and "inc-kgz-only" not in html and "inc-tjk-only" not in html
+    assert n.summary["alerts"]["al-0001"]["evidence"] == ["inc-public"]
+
+
+def test_operators_see_all_evidence():
+    n = renderer()(request("operators", "nt-ops-1"), None)
+    assert [i["event_id"] for i in n.sections[0].evidence] == ["inc-public", "inc-kgz-only", "inc-tjk-only"]
+
+
+def test_alerts_the_receiver_may_not_see_are_never_rendered():
+    uzb = NoticeRequest("secretariat-UZB", "g", (alert(),), "new", "nt-uzb-1")  # KGZ-TJK is not a UZB border
+    with pytest.raises(NoticeError):
+        renderer()(uzb, None)
+    mixed = dict(alert(alert_id="al-0002"), releasable_to=["TJK"])
+    n = renderer()(NoticeRequest("secretariat-KGZ", "g", (alert(), mixed), "new", "nt-kgz-9"), None)
+    assert [s.alert_id for s in n.sections] == ["al-0001"]
+
+
+def test_html_has_an_inline_svg_chart_level_trend_and_arms_context():
+    n = renderer()(request(), None)
+    html = n.to_html()
+    assert "<svg" in html and "stroke-dasharray" in html  # bars and the dashed baseline
+    assert html.count("<rect") == 19
+    assert "critical, rising" in html and "KGZ-TJK-07 (KGZ-TJK)" in html
+    assert "KGZ: 42.5 TIV over 2020-2024" in html and "TJK: 8 TIV" in html
+    assert n.title.startswith("[CRITICAL]")
+
+
+def test_pdf_parses_and_carries_chart_dates_and_ack_link():
+    n = renderer()(request(), None)
+    text = pdf_text(n.to_pdf())
+    assert "2025-11-01" in text and "2025-11-19" in text and "baseline of 0.10/day" in text
+    assert n.ack_url.split("token=")[1] in text.replace("\n", "")
+
+
+def test_pdf_survives_text_outside_latin1():
+    ctx = SegmentContext("KGZ-TJK-07", ({"event_id": "inc-cyr", "at": "2025-11-19T00:00:00Z", "category": "protest",
+                                         "fatalities": 0, "severity": 1, "releasable_to": ["ALL"],
+                                         "description": "Ворух — Vorukh \u2192 Isfara"},))
+    from alerts.notices import NoticeRenderer
+    n = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, clock=lambda: NOW)(
+        request(evidence=("inc-cyr",)), None)
+    assert "Vorukh -> Isfara" in pdf_text(n.to_pdf())
+    assert "Ворух" in n.to_html()
+
+
+def test_what_changed_since_the_last_notice():
+    first = renderer()(request(level="warning", notice_id="nt-1", evidence=("inc-public",)), None)
+    assert first.changes == ("First notice to this receiver for this alert group.",)
+    second = renderer()(request(level="critical", notice_id="nt-2"), first.summary)
+    assert "KGZ-TJK-07: escalated from warning to critical." in second.changes
+    assert "KGZ-TJK-07: 1 new evidence incident." in second.changes  # the TJK-only one is not counted
+    third = renderer()(request(level="critical", notice_id="nt-3", resolved_at="2025-12-01T00:00:00Z"), second.summary)
+    assert third.changes == ("KGZ-TJK-07: resolved (was critical).",) and third.level == "resolved"
+    assert changes_since(third.summary, third.summary) == ["No change in level or evidence since the last notice."]
+
+
+def test_principal_for_receivers():
+    assert principal_for("secretariat-KGZ").role_string == "secretariat:KGZ"
+    assert principal_for("regional-desk").role_string == "regional-desk"
+    assert principal_for("operators").role_string == "operator"
+    assert principal_for("kg-mail", "secretariat:KGZ").country == "KGZ"
+    with pytest.raises(NoticeError):
+        principal_for("somebody")
+    with pytest.raises(AccessError):
+        principal_for("secretariat-kg")
+
+
+def test_segment_context_from_pipeline_state():
+    from streams.pipeline import SegmentState, day_of
+    from datetime import datetime, timezone
+
+    end = day_of(datetime(2025, 11, 19, tzinfo=timezone.utc))
+    state = SegmentState("KGZ-TJK-07", days={end: [2, 1, 0, 5], end - 3: [1, 0, 0, 2], end - 100: [73, 0, 0, 9]},
+                         max_day=end, recent=[{"event_id": "x"}])
+    pair = SegmentState("KGZ-TJK", pressure={"KGZ": {2023: 5.0}})
+    ctx = SegmentContext.from_state(state, pair)
+    assert len(ctx.activity) == 30 and ctx.activity[-1] == ("2025-11-19", 2) and ctx.activity[-4][1] == 1
+    assert ctx.baseline == pytest.approx(73 / 365)
+    assert ctx.pressure == {"KGZ": {2023: 5.0}} and ctx.incidents == ({"event_id": "x"},)
+
+
+# --- acknowledgement -------------------------------------------------------------------------
+
+def test_ack_token_is_per_notice_and_per_secret():
+    link = ack_link(BASE_URL + "/", SECRET, "nt-1")
+    assert link.startswith("https://bw.example/notices/nt-1/ack?token=")
+    token = link.rsplit("=", 1)[1]
+    assert verify_ack_token(SECRET, "nt-1", token)
+    assert not verify_ack_token(SECRET, "nt-2", token)
+    assert not verify_ack_token(b"other", "nt-1", token)
+    assert not verify_ack_token(SECRET, "nt-1", "") and not verify_ack_token(SECRET, "nt-1", token[:-1])
+
+
+def test_acknowledgement_is_pure_and_checks_the_token():
+    ack = acknowledgement(SECRET, "nt-1", ack_token(SECRET, "nt-1"), receiver="secretariat-KGZ", by="link",
+                          at="2026-11-23T10:30:00Z", delivered_at="2026-11-23T09:00:00Z")
+    assert ack.seconds == 5400 and not ack.repeated
+    with pytest.raises(InvalidAckToken):
+        acknowledgement(SECRET, "nt-1", "forged", receiver="r", by="x", at=NOW, delivered_at=NOW)
+
+
+def test_notice_acks_record_once_observe_the_histogram_and_survive_a_restart(tmp_path):
+    log = DeliveryLog(tmp_path / "log.jsonl")
+    log.append({"kind": "delivered", "notice_id": "nt-1", "sink": "file:x", "receiver": "secretariat-KGZ",
+                "group_key": "g", "at": "2026-11-23T09:00:00Z", "attempts": 1, "summary": {}})
+    metrics = Metrics(CollectorRegistry())
+    acks = NoticeAcks(SECRET, log, metrics, clock=lambda: NOW + timedelta(minutes=20))
+    token = ack_token(SECRET, "nt-1")
+    with pytest.raises(InvalidAckToken):
+        acks.acknowledge("nt-1", "forged")
+    with pytest.raises(UnknownNotice):
+        acks.acknowledge("nt-never", ack_token(SECRET, "nt-never"))
+    first = acks.acknowledge("nt-1", token, by="kg-desk")
+    assert (first.receiver, first.seconds, first.repeated) == ("secretariat-KGZ", 1200.0, False)
+    again = NoticeAcks(SECRET, DeliveryLog(tmp_path / "log.jsonl"), metrics).acknowledge("nt-1", token)
+    assert again.repeated and again.by == "kg-desk" and again.seconds == 1200.0
+    reg = metrics.registry
+    assert reg.get_sample_value("borderwatch_notice_ack_seconds_count", {"receiver": "secretariat-KGZ"}) == 1
+    assert reg.get_sample_value("borderwatch_notice_ack_seconds_bucket",
+                                {"receiver": "secretariat-KGZ", "le": "1800.0"}) == 1
+    assert reg.get_sample_value("borderwatch_notice_ack_seconds_bucket",
+                                {"receiver": "secretariat-KGZ", "le": "900.0"}) == 0
+    assert [r["kind"] for r in log.records()] == ["delivered", "ack"]
+
+
+def test_notice_json_is_plain_data():
+    d = json.loads(renderer()(request(), None).to_json())
+    assert d["level"] == "critical" and d["sections"][0]["activity"][-1] == {"date": "2025-11-19", "incidents": 2}
+    assert d["sections"][0]["pressure"][0]["country"] == "KGZ"
+
+
+def test_markup_in_incident_text_is_escaped():
+    from alerts.notices import NoticeRenderer
+
+    ctx = SegmentContext("KGZ-TJK-07", ({"event_id": "inc-x", "at": "2025-11-19T00:00:00Z", "category": "protest",
+                                         "fatalities": 0, "severity": 1, "releasable_to": ["ALL"],
+                                         "description": '<script>alert(1)</script> "quoted"'},))
+    n = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, clock=lambda: NOW)(request(evidence=("inc-x",)), None)
+    assert "<script>" not in n.to_html() and "&lt;script&gt;" in n.to_html()
+
+
+def test_trend_from_an_alert_event_dict():
+    from alerts.notices import _trend
+
+    assert _trend({"transition": "de-escalated"}) == "easing"
+    assert _trend({"transitions": [{"transition": "opened"}]}) == "new"
