@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-seconds", type=float,
                    help=f"a partition quiet this long advances by wall clock (default {_D.idle_seconds}; {_env('idle_seconds')})")
     p.add_argument("--api-token-file", help=f"file holding the API bearer token ({_env('api_token_file')}; or set BORDERWATCH_API_TOKEN)")
+    p.add_argument("--policy-file", help=f"alert policy YAML (default: the bundled deploy/borderwatch/policy.yml; {_env('policy_file')})")
+    p.add_argument("--notify", type=int, choices=(0, 1), help=f"1: this worker dispatches notices (default 1; {_env('notify')})")
+    p.add_argument("--public-url", help=f"web API base URL as secretariats reach it, for acknowledgement links ({_env('public_url')})")
 
     p = sub.add_parser("replay", help="produce a historical file into Kafka in event-time order")
     _add_format(p)
@@ -175,7 +178,8 @@ def _run(args: argparse.Namespace) -> int:
         from streams.worker import run_worker
 
         keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir", "segments_file",
-                "max_distance_km", "grace_days", "detector", "tick_seconds", "idle_seconds", "api_token_file")
+                "max_distance_km", "grace_days", "detector", "tick_seconds", "idle_seconds", "api_token_file",
+                "policy_file", "notify", "public_url")
         return run_worker(load_settings({k: getattr(args, k) for k in keys}))
 
     if args.verb == "replay":

@@ -12,9 +12,11 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from typing import Callable
+
 from alerts.escalation import LEVEL_INDEX
-from alerts.history import AlertHistory
-from alerts.model import AlertEvent
+from alerts.model import AlertAction, AlertEvent, decode_record
+from alerts.state import AlertStore
 from streams.metrics import Metrics
 from streams.topics import bootstrap
 
@@ -22,20 +24,32 @@ log = logging.getLogger("borderwatch.feed")
 
 
 class AlertFeed:
-    def __init__(self, broker_url: str, topic: str, metrics: Metrics | None = None) -> None:
+    """``history`` is an :class:`~alerts.state.AlertStore`: alerts with their acks and silences.
+
+    ``listeners`` are called with every new record, in log order (the notify stage is one).
+    """
+
+    def __init__(self, broker_url: str, topic: str, metrics: Metrics | None = None,
+                 store: AlertStore | None = None) -> None:
         self.broker_url, self.topic, self.metrics = broker_url, topic, metrics
-        self.history = AlertHistory()
+        self.history = store if store is not None else AlertStore()
         self.subscribers: set[asyncio.Queue] = set()
+        self.listeners: list[Callable[[AlertEvent | AlertAction], None]] = []
         self.ready = asyncio.Event()
 
-    def fold(self, ev: AlertEvent) -> None:
-        if not self.history.add(ev):
+    def fold(self, record: AlertEvent | AlertAction) -> None:
+        if not self.history.add(record):
             return
-        if self.metrics is not None:
-            self.metrics.level.labels(ev.segment_id, ev.border).set(LEVEL_INDEX[ev.level])
+        if self.metrics is not None and isinstance(record, AlertEvent):
+            self.metrics.level.labels(record.segment_id, record.border).set(LEVEL_INDEX[record.level])
+        for listener in self.listeners:
+            try:
+                listener(record)
+            except Exception:  # noqa: BLE001 -- a listener's bug must not stop the feed
+                log.exception("alert listener failed on %r", record)
         for q in list(self.subscribers):
             if q.qsize() < 1000:
-                q.put_nowait(ev)
+                q.put_nowait(record)
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(self.broker_url), enable_auto_commit=False,
@@ -59,7 +73,7 @@ class AlertFeed:
                 for msgs in batch.values():
                     for m in msgs:
                         try:
-                            self.fold(AlertEvent.decode(m.value))
+                            self.fold(decode_record(m.value))
                         except (ValueError, KeyError, TypeError) as exc:
                             log.warning("skipping unreadable alert at %s/%s: %s", m.partition, m.offset, exc)
         finally:

@@ -46,19 +46,22 @@ class Settings:
     #: Consumer-group timeouts. tansu completes a join after about half the rebalance timeout.
     session_timeout: float = 10.0
     log_level: str = "warn"
+    #: Alert policy (receivers, routes, silences): docs/ALERTING.md. Empty: the bundled policy.
+    policy_file: str = ""
+    #: Whether this worker dispatches notices. In a deployment of several workers exactly one
+    #: should (each reads the whole alerts topic; the delivery log is per data directory).
+    notify: int = 1
+    #: Secret that signs notice acknowledgement links; with neither this nor the file, one is
+    #: made at first start and kept in <data_dir>/notice-secret (mode 0600).
+    notice_secret_file: str = ""
+    #: Base URL of the web API as secretariats reach it (for acknowledgement links).
+    public_url: str = ""
 
     def token(self) -> str:
         if self.api_token:
             return self.api_token
         if self.api_token_file:
-            try:
-                tok = Path(self.api_token_file).read_text().strip()
-            except OSError as exc:
-                raise ConfigError(f"cannot read the API token file {self.api_token_file}: {exc.strerror}; "
-                                  f"create it or unset BORDERWATCH_API_TOKEN_FILE") from None
-            if not tok:
-                raise ConfigError(f"the API token file {self.api_token_file} is empty")
-            return tok
+            return read_secret_file(self.api_token_file, "API token", "api_token_file").decode()
         return ""
 
     def masked(self) -> dict[str, Any]:
@@ -94,6 +97,19 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     if s.partitions < 1:
         raise ConfigError("partitions must be at least 1")
     return s
+
+
+def read_secret_file(path: str, what: str, setting: str, min_bytes: int = 1) -> bytes:
+    """A secret kept in a file, stripped; errors name the file and the setting to fix."""
+    try:
+        data = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}; "
+                          f"create it or unset {ENV_PREFIX}{setting.upper()}") from None
+    if len(data) < min_bytes:
+        raise ConfigError(f"the {what} file {path} is empty" if not data else
+                          f"the {what} in {path} is shorter than {min_bytes} bytes")
+    return data
 
 
 def new_token() -> str:

@@ -7,13 +7,16 @@ import logging
 from aiohttp import web
 
 from alerts.web import build_web_app
+from alerts.notices import SegmentContext
+from alerts.state import AlertStore
 from detectors.registry import make_detector
 from streams.app import build_app
 from streams.broker import port_free
 from streams.errors import ConfigError
 from streams.feed import AlertFeed
 from streams.metrics import Metrics
-from streams.pipeline import Pipeline, PipelineSettings
+from streams.notify import NotifyStage, load_worker_policy
+from streams.pipeline import Pipeline, PipelineSettings, SegmentState
 from streams.segments import SegmentRegistry
 from streams.settings import Settings, new_token
 from streams.topics import Topics, ensure_topics
@@ -41,11 +44,28 @@ def run_worker(settings: Settings) -> int:
               f"this run's token: {token}", flush=True)
     print("worker settings: " + ", ".join(f"{k}={v}" for k, v in settings.masked().items() if v != ""), flush=True)
     pipeline = build_pipeline(settings)
+    policy = load_worker_policy(settings)  # fail fast on a bad policy, before joining the group
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, settings.partitions, topics)
     metrics = Metrics()
     app = build_app(settings, pipeline, metrics)
-    feed = AlertFeed(settings.broker, topics.alerts, metrics)
+    store = AlertStore()
+    feed = AlertFeed(settings.broker, topics.alerts, metrics, store=store)
+    table = app.tables["segments"]
+
+    def segment_context(segment_id: str) -> SegmentContext | None:
+        """Evidence and activity for notices, from the segment table (this worker's partitions)."""
+        raw = table.get(segment_id)
+        if raw is None:
+            return None
+        state = SegmentState.from_json(raw, segment_id)
+        border = pipeline.registry.get(segment_id).border if "-" in segment_id else segment_id
+        pair = table.get(border) if border != segment_id else None
+        return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None)
+
+    notify = NotifyStage(settings, policy, store, segment_context, metrics) if settings.notify else None
+    if notify is not None:
+        feed.listeners.append(notify.on_record)
 
     def segment_name(segment_id: str) -> str:
         try:
@@ -66,6 +86,11 @@ def run_worker(settings: Settings) -> int:
     @app.task
     async def alert_feed():
         await feed.run()
+
+    if notify is not None:
+        @app.task
+        async def notifier():
+            await notify.run()
 
     @app.task
     async def web_server():

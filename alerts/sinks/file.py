@@ -5,7 +5,8 @@ renamed over its final name, so a reader never sees half a file. The JSON is
 renamed last: its presence means the notice is complete, and a second send of
 the same notice finds it and writes nothing.
 
-Config: ``{type: file, dir: /var/lib/borderwatch/notices/kgz, name?: ...}``.
+Config: ``{type: file, dir: /var/lib/borderwatch/notices/kgz, formats?: [html, pdf], name?: ...}``.
+``formats`` picks the readable renderings (default both); the JSON is always written.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from alerts.notices import Notice
-from alerts.sinks import Sink, SinkError, check_keys
+from alerts.sinks import Sink, SinkConfigError, SinkError, check_keys
+
+#: Readable renderings a file sink can write besides the JSON.
+FORMATS = ("html", "pdf")
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -39,14 +43,19 @@ def atomic_write(path: Path, data: bytes) -> None:
 class FileSink(Sink):
     type = "file"
 
-    def __init__(self, directory: str | os.PathLike[str], name: str | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike[str], name: str | None = None,
+                 formats: Sequence[str] = FORMATS) -> None:
+        unknown = sorted(set(formats) - set(FORMATS) - {"json"})
+        if unknown:
+            raise SinkConfigError(f"file sink: unknown format(s) {', '.join(unknown)}; use html, pdf, json")
         self.dir = Path(directory)
         self.name = name or f"file:{self.dir}"
+        self.formats = tuple(f for f in FORMATS if f in formats)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "FileSink":
-        check_keys(config, {"dir": str})
-        return cls(config["dir"], config.get("name"))
+        check_keys(config, {"dir": str}, {"formats": list})
+        return cls(config["dir"], config.get("name"), config.get("formats", FORMATS))
 
     def paths(self, notice_id: str) -> dict[str, Path]:
         stem = _SAFE.sub("_", notice_id)
@@ -58,8 +67,10 @@ class FileSink(Sink):
             return  # complete from an earlier send whose log record was lost in a crash
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            atomic_write(paths["html"], notice.to_html().encode())
-            atomic_write(paths["pdf"], notice.to_pdf())
+            if "html" in self.formats:
+                atomic_write(paths["html"], notice.to_html().encode())
+            if "pdf" in self.formats:
+                atomic_write(paths["pdf"], notice.to_pdf())
             atomic_write(paths["json"], notice.to_json())
             fd = os.open(self.dir, os.O_RDONLY)
             try:
