@@ -12,7 +12,8 @@ from typing import Any
 
 from alerts.escalation import LEVELS
 
-_LEVELS_NONE = ["none", *LEVELS]
+_LEVELS_NONE = list(LEVELS)
+_ALERT_LEVELS = [lv for lv in LEVELS if lv != "none"]
 
 
 def _ref(name: str) -> dict:
@@ -39,7 +40,7 @@ def _param(name: str, where: str, description: str, schema: dict | None = None, 
 
 
 _FILTERS = [
-    _param("level", "query", "alerts now at or peaking at this level", {"type": "string", "enum": list(LEVELS)}),
+    _param("level", "query", "alerts now at or peaking at this level", {"type": "string", "enum": _ALERT_LEVELS}),
     _param("border", "query", "border pair, e.g. KGZ-TJK"),
     _param("segment", "query", "segment id, e.g. KGZ-TJK-07 (also accepted as segment_id)"),
     _param("segment_id", "query", "same as segment"),
@@ -63,7 +64,7 @@ _SCHEMAS: dict[str, Any] = {
                   "opened_at": {"type": "string", "format": "date-time"},
                   "resolved_at": {"type": "string", "format": "date-time", "nullable": True},
                   "level": {"type": "string", "enum": _LEVELS_NONE, "description": "now; none once resolved"},
-                  "peak_level": {"type": "string", "enum": list(LEVELS)},
+                  "peak_level": {"type": "string", "enum": _ALERT_LEVELS},
                   "score": {"type": "number"}, "peak_score": {"type": "number"},
                   "summary": {"type": "string"}, "detector": {"type": "string"},
                   "classification": {"type": "string"},
@@ -211,7 +212,7 @@ def openapi_document() -> dict[str, Any]:
         "/logout": {"post": {"summary": "sign out: drops the cookie", "security": [], "tags": ["page"],
                              "responses": {"303": {"description": "redirect to /login"}}}},
         "/": {"get": {"summary": "the operator page: map, live feed, filters, actions", "tags": ["page"],
-                      "parameters": [_param("level", "query", "filter", {"type": "string", "enum": list(LEVELS)}),
+                      "parameters": [_param("level", "query", "filter", {"type": "string", "enum": _ALERT_LEVELS}),
                                      _param("border", "query", "filter")],
                       "responses": {"200": _HTML, **_PAGE_401}}},
         "/ui/segments/{segment_id}": {"get": {

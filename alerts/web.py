@@ -122,8 +122,8 @@ def select_alerts(alerts: Iterable[dict], q: Mapping[str, str], allowed: set[str
     if status not in ("open", "all"):
         raise _Problem(400, "status must be open or all")
     level = q.get("level")
-    if level and level not in LEVEL_INDEX:
-        raise _Problem(400, f"level must be one of {', '.join(LEVELS)}")
+    if level and level not in LEVELS[1:]:
+        raise _Problem(400, f"level must be one of {', '.join(LEVELS[1:])}")
     since, until = _iso_param(q, "since"), _iso_param(q, "until")
     segment = q.get("segment") or q.get("segment_id")
     out = []

@@ -95,7 +95,7 @@ def svg_map(rows: list[dict], width: float = 960.0) -> str:
                      f'data-segment="{e(r["segment_id"])}" data-level="{e(r["level"])}" '
                      f'stroke="{COLOURS[r["level"]]}" points="{points[r["segment_id"]]}">'
                      f'<title>{e(r["segment_id"])}: {e(r["name"])} ({e(r["level"])})</title></polyline></a>')
-    legend = " ".join(f"{badge(lv)}" for lv in ("none",) + LEVELS)
+    legend = " ".join(badge(lv) for lv in LEVELS)
     return (f'<svg id="map" role="img" aria-label="border segments coloured by level" '
             f'viewBox="0 0 {width:.0f} {height:.0f}">{"".join(lines)}</svg>'
             f'<p class="legend">{legend}</p>')
@@ -212,7 +212,7 @@ def main_page(p: Principal, alerts: list[dict], segments: list[dict], names: Cal
 <h1>Escalation alerts <span id="live" class="live" aria-live="polite">connecting…</span></h1>
 <p id="status" role="status" aria-live="polite"></p>
 <form id="filters" method="get" action="/">
-<label>level <select name="level" id="filter-level">{_options(LEVELS, level, "all")}</select></label>
+<label>level <select name="level" id="filter-level">{_options(LEVELS[1:], level, "all")}</select></label>
 <label>border <select name="border" id="filter-border">{_options(borders, border, "all")}</select></label>
 <noscript><button type="submit">Filter</button></noscript></form>
 <section id="map-section"><h2>Segments</h2>{svg_map(segments)}
