@@ -219,11 +219,12 @@ def openapi_document() -> dict[str, Any]:
             "summary": "the segment page: recent incidents and chart", "tags": ["page"], "parameters": [seg_id],
             "responses": {"200": _HTML, **_PAGE_401, "404": _err("no such segment")}}},
         "/assets/{name}": {"get": {
-            "summary": "the page's script and style sheet", "tags": ["page"],
+            "summary": "the page's script and style sheet (static, the same for everyone)", "security": [],
+            "tags": ["page"],
             "parameters": [_param("name", "path", "asset", {"type": "string", "enum": ["app.js", "style.css"]})],
             "responses": {"200": {"description": "the asset", "content": {
                 "application/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
-                **_401}}},
+                "404": {"description": "no such asset"}}}},
     }
     return {
         "openapi": "3.0.3",

@@ -42,8 +42,8 @@ log = logging.getLogger("borderwatch.web")
 
 COOKIE = "borderwatch_token"
 CSRF_HEADER = "X-Borderwatch-Request"
-#: Reachable without a token: the probe and the sign-in form.
-PUBLIC = frozenset({"/health", "/login", "/logout"})
+#: Reachable without a token: the probe, the sign-in form and the page's static script and style.
+PUBLIC = frozenset({"/health", "/login", "/logout", "/assets/app.js", "/assets/style.css"})
 LIVE = web.AppKey("live", object)
 # aiohttp >= 3.13 types request storage; older ones take strings.
 _PRINCIPAL: Any = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
@@ -276,7 +276,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     async def security_headers(request: web.Request, handler):
         resp = await handler(request)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: under no-referrer browsers send "Origin: null" on form posts.
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
         if resp.content_type == "text/html":
             resp.headers.setdefault("Content-Security-Policy", webpage.CSP)
             resp.headers.setdefault("X-Frame-Options", "DENY")

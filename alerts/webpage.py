@@ -27,7 +27,8 @@ def _doc(title: str, body: str, status: int = 200, script: bool = False) -> web.
     js = '<script src="/assets/app.js" defer></script>' if script else ""
     text = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{e(title)}</title><link rel="stylesheet" href="/assets/style.css">{js}</head>'
+            f'<title>{e(title)}</title><link rel="icon" href="data:,">'
+            f'<link rel="stylesheet" href="/assets/style.css">{js}</head>'
             f'<body>{body}</body></html>')
     return web.Response(text=text, content_type="text/html", status=status)
 
@@ -404,7 +405,8 @@ APP_JS = r"""'use strict';
   var silenceForm = document.getElementById('silence-form');
   function loadSilences() {
     var body = document.querySelector('#silence-list tbody');
-    return fetch('/silences', {credentials: 'same-origin'}).then(function (r) { return r.ok ? r.json() : {silences: []}; })
+    return fetch('/silences', {credentials: 'same-origin'})
+      .then(function (r) { return r.ok ? r.json() : {silences: [], error: 'unavailable (HTTP ' + r.status + ')'}; })
       .then(function (j) {
         var rows = (j.silences || []).map(function (s) {
           var tr = el('tr', {'data-silence-id': s.silence_id || ''});
@@ -412,7 +414,11 @@ APP_JS = r"""'use strict';
           [m, when(s.until), s.by || '', s.comment || ''].forEach(function (t) { tr.appendChild(el('td', {}, t)); });
           return tr;
         });
-        if (!rows.length) rows = [(function () { var tr = el('tr'); tr.appendChild(el('td', {colspan: '4'}, 'none')); return tr; })()];
+        if (!rows.length) {
+          var tr = el('tr');
+          tr.appendChild(el('td', {colspan: '4'}, j.error || 'none'));
+          rows = [tr];
+        }
         body.replaceChildren.apply(body, rows);
       });
   }
