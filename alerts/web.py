@@ -538,7 +538,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     async def segment_page(request: web.Request) -> web.Response:
         p = principal_of(request)
         view = await segment_view(p, request.match_info["segment_id"])
-        return webpage.segment_page(p, view)
+        border = [r for r in segment_rows(p) if r["border"] == view["border"]]
+        return webpage.segment_page(p, view, border)
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]

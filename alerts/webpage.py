@@ -64,41 +64,49 @@ def _header(p: Principal) -> str:
 
 
 # ---------------------------------------------------------------------- map
-def project(rows: list[dict], width: float = 960.0, pad: float = 12.0) -> tuple[dict[str, str], float]:
-    """SVG ``points`` per segment id from (lon, lat) coords: equirectangular, scaled by the cosine of
-    the mid latitude so shapes keep their proportions, north up; and the height that fits."""
+def project(rows: list[dict], width: float = 960.0, pad: float = 12.0,
+            max_height: float | None = None) -> tuple[dict[str, str], float, float]:
+    """SVG ``points`` per segment id from (lon, lat) coords, and the width and height they fill.
+
+    Equirectangular, longitudes scaled by the cosine of the mid latitude so shapes keep their
+    proportions, north up; as large as fits ``width`` (and ``max_height``).
+    """
     pts = [(x, y) for r in rows for x, y in r.get("coords") or ()]
     if not pts:
-        return {}, 0.0
+        return {}, 0.0, 0.0
     x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
     y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
     k = math.cos(math.radians((y0 + y1) / 2))
     span_x, span_y = max((x1 - x0) * k, 1e-6), max(y1 - y0, 1e-6)
     scale = (width - 2 * pad) / span_x
-    height = span_y * scale + 2 * pad
+    if max_height is not None:
+        scale = min(scale, (max_height - 2 * pad) / span_y)
     out = {}
     for r in rows:
         if r.get("coords"):
             out[r["segment_id"]] = " ".join(f"{pad + (x - x0) * k * scale:.1f},{pad + (y1 - y) * scale:.1f}"
                                             for x, y in r["coords"])
-    return out, height
+    return out, span_x * scale + 2 * pad, span_y * scale + 2 * pad
 
 
-def svg_map(rows: list[dict], width: float = 960.0) -> str:
-    points, height = project(rows, width)
+def svg_map(rows: list[dict], width: float = 960.0, max_height: float = 560.0, svg_id: str = "map",
+            highlight: str | None = None) -> str:
+    """Segments as lines coloured by level, each a link to its page; ``highlight`` draws one bolder."""
+    points, w, h = project(rows, width, max_height=max_height)
     if not points:
         return '<p class="hint">No segment geometry loaded.</p>'
     lines = []
     for r in rows:
         if r["segment_id"] not in points:
             continue
-        lines.append(f'<a href="/ui/segments/{e(r["segment_id"])}"><polyline class="seg" '
+        cls = "seg here" if r["segment_id"] == highlight else "seg"
+        lines.append(f'<a href="/ui/segments/{e(r["segment_id"])}"><polyline class="{cls}" '
                      f'data-segment="{e(r["segment_id"])}" data-level="{e(r["level"])}" '
                      f'stroke="{COLOURS[r["level"]]}" points="{points[r["segment_id"]]}">'
                      f'<title>{e(r["segment_id"])}: {e(r["name"])} ({e(r["level"])})</title></polyline></a>')
     legend = " ".join(badge(lv) for lv in LEVELS)
-    return (f'<svg id="map" role="img" aria-label="border segments coloured by level" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}">{"".join(lines)}</svg>'
+    return (f'<svg id="{svg_id}" class="map" role="img" aria-label="border segments coloured by level" '
+            f'viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}">{"".join(lines)}</svg>'
             f'<p class="legend">{legend}</p>')
 
 
@@ -227,16 +235,18 @@ def main_page(p: Principal, alerts: list[dict], segments: list[dict], names: Cal
 
 
 # ---------------------------------------------------------------------- segment view
-def segment_page(p: Principal, view: Mapping[str, Any]) -> web.Response:
-    seg_rows = [dict(view, level=view["level"])]
-    minimap = svg_map(seg_rows, width=480) if view.get("coords") else ""
+def segment_page(p: Principal, view: Mapping[str, Any], border_rows: list[dict]) -> web.Response:
+    """``border_rows``: the segments of the same border, drawn around this one for context."""
+    minimap = svg_map(border_rows, width=640, max_height=320, svg_id="minimap",
+                      highlight=view["segment_id"]) if view.get("coords") else ""
     alerts = "\n".join(
         f'<tr><td>{badge(a["peak_level"])}</td><td>{_when(a["opened_at"])}</td><td>{_state(a)}</td>'
         f'<td>{e(str(a.get("summary", "")))}</td></tr>' for a in view["alerts"]) or '<tr><td colspan="4">none</td></tr>'
     cols = ("occurred_at", "category", "fatalities", "injuries", "location_name", "source", "description")
     incidents = "\n".join(
         "<tr>" + "".join(f"<td>{e(str(i.get(c) if i.get(c) is not None else ''))}</td>" for c in cols) + "</tr>"
-        for i in view["incidents"]) or f'<tr><td colspan="{len(cols)}">none released to you</td></tr>'
+        for i in view["incidents"]) or (f'<tr><td colspan="{len(cols)}">'
+                                        f'{"none released to you" if view.get("detail_available") else "no detail"}</td></tr>')
     note = "" if view.get("detail_available") else '<p class="hint">Incident detail is not wired in this deployment.</p>'
     body = f"""{_header(p)}<main>
 <p><a href="/">← all alerts</a></p>
@@ -268,8 +278,9 @@ tr.resolved{color:#777} tr.flash{background:#fff8d0}
 form.inline{display:inline} label{margin-right:.8rem} .hint{color:#666;font-size:.85rem}
 .bad{color:#b00020} .ok{color:#1b5e20} .live{font-size:.8rem;font-weight:400;color:#666}
 .live.on{color:#1b5e20}
-#map{width:100%;max-width:960px;height:auto;background:#eef3f6;border:1px solid #cfd8dc}
-#map .seg{fill:none;stroke-width:4;stroke-linecap:round} #map a:hover .seg{stroke-width:7}
+svg.map{max-width:100%;height:auto;background:#eef3f6;border:1px solid #cfd8dc}
+svg.map .seg{fill:none;stroke-width:4;stroke-linecap:round} svg.map a:hover .seg{stroke-width:7}
+#minimap .seg{stroke-width:2;opacity:.6} #minimap .seg.here{stroke-width:6;opacity:1}
 #chart{width:100%;max-width:720px;height:auto;background:#fff;border:1px solid #ddd}
 #chart .bar{fill:#546e7a} #chart .baseline{fill:none;stroke:#d32f2f;stroke-width:1.5;stroke-dasharray:4 3}
 #chart .axis{stroke:#999} #chart text{font-size:10px;fill:#555}
@@ -355,8 +366,20 @@ APP_JS = r"""'use strict';
     });
   }
   function render(flashId) {
+    // Keep what the operator is typing in an ack comment across live updates.
+    var drafts = {}, active = document.activeElement, focusId = null;
+    tbody.querySelectorAll('form.ack').forEach(function (f) {
+      var id = f.getAttribute('data-alert-id');
+      if (f.comment.value) drafts[id] = f.comment.value;
+      if (active === f.comment) focusId = id;
+    });
     var list = Array.from(alerts.values()).filter(shown).sort(order);
     tbody.replaceChildren.apply(tbody, list.map(row));
+    tbody.querySelectorAll('form.ack').forEach(function (f) {
+      var id = f.getAttribute('data-alert-id');
+      if (drafts[id]) f.comment.value = drafts[id];
+      if (id === focusId) f.comment.focus();
+    });
     document.getElementById('feed-count').textContent = list.length;
     colourMap();
     if (flashId) {

@@ -137,6 +137,7 @@ def publish(producer, topic: str, ev) -> None:
 
 
 def test_operator_signs_in_watches_an_alert_arrive_and_acknowledges_it(broker, producer, browser, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -166,9 +167,19 @@ def test_operator_signs_in_watches_an_alert_arrive_and_acknowledges_it(broker, p
         row = wait_row(browser, ev.alert_id)
 
         row.find_element(By.NAME, "comment").send_keys("patrol informed")
+        # another alert arriving while the operator types re-renders the feed but keeps the draft
+        ev2 = alert_event("KGZ-TJK-06", level="watch", opened_at="2026-11-23T08:05:00Z", at="2026-11-23T08:05:00Z")
+        publish(producer, topics.alerts, ev2)
+        wait_row(browser, ev2.alert_id)
+        row = wait_row(browser, ev.alert_id)
+        assert row.find_element(By.NAME, "comment").get_attribute("value") == "patrol informed"
+        rows = [r.get_attribute("data-alert-id") for r in browser.find_elements(By.CSS_SELECTOR, "#feed tbody tr")]
+        assert rows == [ev.alert_id, ev2.alert_id]  # critical before watch
         row.find_element(By.CSS_SELECTOR, "form.ack button").click()
-        WebDriverWait(browser, 20).until(
-            lambda d: "acked by duty-officer" in wait_row(d, ev.alert_id).find_element(By.CLASS_NAME, "state").text)
+        # rows are re-rendered on each live event, so an element found a moment ago may be stale
+        WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: "acked by duty-officer" in d.find_element(
+                By.CSS_SELECTOR, f'#feed tr[data-alert-id="{ev.alert_id}"] td.state').text)
 
         status, alert = api(srv.base, f"/alerts/{ev.alert_id}", op)
         assert status == 200

@@ -522,10 +522,13 @@ def test_segment_page_shows_redacted_incidents_and_a_chart_of_the_series(env):
 def test_map_projection_puts_north_up_and_west_left():
     rows = [{"segment_id": "a", "coords": [[70.0, 40.0], [71.0, 40.0]]},
             {"segment_id": "b", "coords": [[70.0, 41.0], [70.5, 41.0]]}]
-    pts, height = project(rows, width=200, pad=0)
+    pts, width, height = project(rows, width=200, pad=0)
+    assert width == pytest.approx(200, abs=0.1)
     a = [tuple(map(float, p.split(","))) for p in pts["a"].split()]
     b = [tuple(map(float, p.split(","))) for p in pts["b"].split()]
     assert a[0][0] == 0 and a[1][0] == 200  # west edge left, east edge right
     assert b[0][1] == 0 and a[0][1] == pytest.approx(height, abs=0.1)  # north at the top
     # a degree of longitude at 40.5 N is cos(40.5) of a degree of latitude
     assert height == pytest.approx(200 / 0.7604, rel=1e-3)
+    pts, width, height = project(rows, width=200, pad=0, max_height=100)  # fits the box, keeps proportions
+    assert height == pytest.approx(100, abs=0.1) and width == pytest.approx(100 * 0.7604, rel=1e-3)
