@@ -357,6 +357,44 @@ def test_sse_resumes_after_last_event_id_and_asks_unknown_ids_to_resync(env):
     env.run(check)
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_sse_and_page_show_each_role_exactly_what_access_allows(env, role):
+    p = Principal.parse("x", role)
+    # one new alert per border and release, each on its own segment
+    new = [alert_event(f"{b}-0{i + 1}", opened_at=f"2012-10-0{i + 1}T00:00:00Z", at=f"2012-10-0{i + 1}T00:00:00Z",
+                       releasable_to=rel, seq=100)
+           for b in ("KGZ-TJK", "KGZ-UZB", "TJK-UZB") for i, rel in enumerate([("ALL",), ("KGZ",), ("TJK",), ("UZB",)])]
+    expected = {ev.alert_id for ev in new if p.sees(ev.to_dict())}
+
+    async def check(c):
+        stream = await c.get("/events", headers=env.h(role))
+        await wait_for_clients(env.app)
+        for ev in new:
+            env.history.add(ev)
+            for q in list(env.subscribers):
+                q.put_nowait(ev)
+        # a marker this caller sees, published last: once it arrives, everything before it has been judged
+        marker = alert_event("KGZ-UZB-09" if p.country == "UZB" else "KGZ-TJK-09",
+                             opened_at="2012-11-01T00:00:00Z", at="2012-11-01T00:00:00Z", seq=101)
+        assert p.sees(marker.to_dict())
+        env.history.add(marker)
+        for q in list(env.subscribers):
+            q.put_nowait(marker)
+        got: set[str] = set()
+        while True:
+            (kind, _, data), = await read_events(stream, 1)
+            if kind == "alert":
+                if data["alert"]["alert_id"] == marker.alert_id:
+                    break
+                got.add(data["alert"]["alert_id"])
+        stream.close()
+        assert got == expected
+        page = await (await c.get("/", headers=env.h(role))).text()
+        in_page = set(re.findall(r'"alert_id":"(al-[0-9a-f]+)"', page)) | set(re.findall(r'data-alert-id="([^"]+)"', page))
+        assert in_page == {a["alert_id"] for a in env.history.all() if p.sees(a)}
+    env.run(check)
+
+
 def test_sse_rejects_bad_filters_and_closes_when_the_token_is_revoked(env):
     async def check(c):
         assert (await c.get("/events?level=bogus", headers=env.h("engineer"))).status == 400
