@@ -1,7 +1,8 @@
 """The operator's HTTP surface: JSON API, server-sent events, OpenAPI document and the page.
 
-Every route but /health (and the sign-in form) needs a token: ``Authorization:
-Bearer <t>``, or the HttpOnly, SameSite=Strict cookie that ``POST /login`` sets.
+Every route but /health, the sign-in form and the page's static assets needs a token:
+``Authorization: Bearer <t>``, or the HttpOnly, SameSite=Strict cookie that ``POST /login``
+sets (no token ever travels in a URL).
 Tokens carry a role (:mod:`alerts.tokens`); what a caller sees is decided by its
 :class:`alerts.access.Principal` alone: alerts through ``sees``, evidence through
 ``redact``, actions through ``may_act``.
