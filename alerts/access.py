@@ -38,6 +38,8 @@ ROLES = ("secretariat", "regional-desk", "engineer", "operator", "admin")
 CENTRE_ROLES = frozenset({"operator", "engineer", "admin"})
 #: Roles that may acknowledge or silence alerts (secretariats acknowledge *notices*).
 ACTION_ROLES = frozenset({"operator", "admin"})
+#: Roles that receive notices (policy receivers) and so may acknowledge them; engineers receive none.
+NOTICE_ROLES = frozenset({"secretariat", "regional-desk", "operator", "admin"})
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 
 
@@ -80,6 +82,11 @@ class Principal:
     def may_act(self) -> bool:
         """May acknowledge and silence alerts."""
         return self.role in ACTION_ROLES
+
+    @property
+    def may_ack_notices(self) -> bool:
+        """May acknowledge notices (the notice itself must also be addressed to ``receiver_name()``)."""
+        return self.role in NOTICE_ROLES
 
     def released_to_me(self, releasable_to: Iterable[str]) -> bool:
         rel = set(releasable_to or (RELEASABLE_ALL,))

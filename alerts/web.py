@@ -1,159 +1,641 @@
-"""The operator's HTTP surface: /health, /metrics, /alerts (JSON) and a plain HTML page.
+"""The operator's HTTP surface: JSON API, server-sent events, OpenAPI document and the page.
 
-Every route but /health needs the bearer token: ``Authorization: Bearer <t>``,
-or for the page a one-time ``?token=<t>`` that is swapped for an HttpOnly,
-SameSite=Strict cookie and dropped from the address. Only a hash of the token
-is kept in memory.
+Every route but /health, the sign-in form and the page's static assets needs a token:
+``Authorization: Bearer <t>``, or the HttpOnly, SameSite=Strict cookie that ``POST /login``
+sets (no token ever travels in a URL).
+Tokens carry a role (:mod:`alerts.tokens`); what a caller sees is decided by its
+:class:`alerts.access.Principal` alone: alerts through ``sees``, evidence through
+``redact``, actions through ``may_act``.
+
+The app changes nothing itself. Acknowledging and silencing go through an
+injected :class:`Actions` (the worker's produces events to the alerts topic, the
+audit log); notice acknowledgements through :class:`NoticeActions`; a segment's
+recent incidents come from an injected ``segment_detail``. Routes whose
+collaborator is not wired answer 501.
+
+CSRF: a request authenticated by the cookie may change something only with the
+``X-Borderwatch-Request`` header (a cross-site page cannot send a custom header
+without a CORS preflight, which this app never grants), a JSON body, and an
+``Origin`` (when sent) of this host.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import html
-from typing import Callable
+import asyncio
+import inspect
+import itertools
+import json
+import logging
+import secrets
+from collections import deque
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol
 
 from aiohttp import web
 
+from alerts import webpage
+from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
+from alerts.tokens import LEGACY_NAME, Authenticator, parse_time, utc_now
+
+log = logging.getLogger("borderwatch.web")
 
 COOKIE = "borderwatch_token"
-PUBLIC = {"/health"}
+CSRF_HEADER = "X-Borderwatch-Request"
+#: Reachable without a token: the probe, the sign-in form and the page's static script and style.
+PUBLIC = frozenset({"/health", "/login", "/logout", "/assets/app.js", "/assets/style.css"})
+LIVE = web.AppKey("live", object)
+# aiohttp >= 3.13 types request storage; older ones take strings.
+_PRINCIPAL: Any = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
+_TOKEN: Any = web.RequestKey("token", str) if hasattr(web, "RequestKey") else "token"
+#: Labels a silence may match on (exact values).
+SILENCE_LABELS = ("segment_id", "border", "level", "detector", "classification")
+MAX_COMMENT = 2000
+_ALERT_QUERY = {"status", "level", "border", "segment", "segment_id", "since", "until"}
+_EVENT_QUERY = {"level", "border", "segment", "segment_id"}
+_PAGE_PATHS = ("/", "/ui/")
 
 
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+class Actions(Protocol):
+    """What the operator's buttons do. The worker's implementation produces the events that
+    :mod:`alerts.state` returns to the alerts topic; the page sees the result through the feed.
+
+    Implementations raise ``LookupError`` (404), ``PermissionError`` (403) or ``ValueError``
+    (400, e.g. a silence guardrail) with a message for the caller.
+    """
+
+    async def acknowledge(self, alert_id: str, principal: Principal, until: datetime | None,
+                          comment: str) -> dict: ...
+
+    async def silence(self, matchers: dict[str, str], principal: Principal, until: datetime,
+                      comment: str) -> dict: ...
+
+    def silences(self) -> list[dict]: ...
 
 
-def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[], bytes], token: str,
+class NoticeActions(Protocol):
+    """Secretariats acknowledging the notices sent to them; same error convention as :class:`Actions`.
+    The implementation checks that the notice went to ``principal.receiver_name()``."""
+
+    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str) -> dict: ...
+
+
+#: ``segment_detail(segment_id)`` -> ``{"incidents": [incident dicts with releasable_to, newest first],
+#: "daily": [{"date": "YYYY-MM-DD", "incidents": n, "fatalities": n, "baseline": x?}, ...]}``; may be async.
+SegmentDetail = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+class _Problem(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _iso_param(q: Mapping[str, str], name: str) -> datetime | None:
+    raw = q.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_time(raw)
+    except ValueError:
+        raise _Problem(400, f"{name} must be an ISO 8601 time such as 2012-07-01T00:00:00Z") from None
+
+
+def select_alerts(alerts: Iterable[dict], q: Mapping[str, str], allowed: set[str] = _ALERT_QUERY) -> list[dict]:
+    """Filter folded alerts by the query of ``GET /alerts`` (and the stream filters of ``/events``).
+
+    ``since``/``until`` keep alerts active at some time in [since, until): opened before
+    ``until`` and not resolved before ``since``.
+    """
+    unknown = set(q) - allowed
+    if unknown:
+        raise _Problem(400, f"unknown query parameter(s) {sorted(unknown)}; use {sorted(allowed)}")
+    status = q.get("status", "open")
+    if status not in ("open", "all"):
+        raise _Problem(400, "status must be open or all")
+    level = q.get("level")
+    if level and level not in LEVELS[1:]:
+        raise _Problem(400, f"level must be one of {', '.join(LEVELS[1:])}")
+    since, until = _iso_param(q, "since"), _iso_param(q, "until")
+    segment = q.get("segment") or q.get("segment_id")
+    out = []
+    for a in alerts:
+        if status == "open" and a.get("resolved_at"):
+            continue
+        if q.get("border") and a.get("border") != q["border"]:
+            continue
+        if segment and a.get("segment_id") != segment:
+            continue
+        if level and level not in (a.get("level"), a.get("peak_level")):
+            continue
+        if until and parse_time(a["opened_at"]) >= until:
+            continue
+        if since and a.get("resolved_at") and parse_time(a["resolved_at"]) < since:
+            continue
+        out.append(a)
+    return out
+
+
+class LiveFeed:
+    """Fans the feed's alert events out to the SSE clients, keeping the last ``size`` for resume.
+
+    One queue sits in the feed's ``subscribers``; each event is encoded once, with the alert as
+    folded at that moment, and each client gets what its principal may see. Event ids are
+    ``<boot>-<n>``: a ``Last-Event-ID`` from this run within the buffer resumes exactly; any
+    other gets a ``resync`` event (reload the snapshot).
+    """
+
+    def __init__(self, source: set, history: Callable[[], AlertHistory], size: int = 1000) -> None:
+        self.source, self.history = source, history
+        self.boot = secrets.token_hex(4)
+        self.buffer: deque[dict] = deque(maxlen=size)
+        self.clients: set[asyncio.Queue] = set()
+        self._seq = itertools.count(1)
+        self._queue: asyncio.Queue | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self, app: web.Application | None = None) -> None:
+        self._queue = asyncio.Queue()
+        self.source.add(self._queue)
+        self._task = asyncio.create_task(self._pump())
+
+    async def stop(self, app: web.Application | None = None) -> None:
+        if self._queue is not None:
+            self.source.discard(self._queue)
+        if self._task is not None:
+            self._task.cancel()
+        for c in list(self.clients):
+            c.put_nowait(None)  # ends each open stream, so shutdown does not wait on them
+
+    async def _pump(self) -> None:
+        assert self._queue is not None
+        while True:
+            ev = await self._queue.get()
+            try:
+                self.publish(ev)
+            except Exception:  # noqa: BLE001 -- one odd event must not stop the stream
+                log.exception("could not publish an alert event to the live feed")
+
+    def publish(self, ev: Any) -> dict:
+        event = ev.to_dict() if hasattr(ev, "to_dict") else dict(ev)
+        folded = self.history().alerts.get(event.get("alert_id", ""))
+        seq = next(self._seq)
+        alert = json.loads(json.dumps(folded)) if folded is not None else None
+        entry = {"seq": seq, "id": f"{self.boot}-{seq}", "view": alert or event,
+                 "data": json.dumps({"event": event, "alert": alert}, separators=(",", ":"))}
+        self.buffer.append(entry)
+        for c in list(self.clients):
+            if c.qsize() >= 1000:
+                # A stalled client is dropped; its browser reconnects and resumes from the buffer.
+                self.clients.discard(c)
+                c.put_nowait(None)
+            else:
+                c.put_nowait(entry)
+        return entry
+
+    def since(self, last_id: str) -> list[dict] | None:
+        """Entries after ``last_id``, or None when it cannot be resumed from here."""
+        boot, _, n = last_id.partition("-")
+        if boot != self.boot or not n.isdigit():
+            return None
+        n_ = int(n)
+        if self.buffer and n_ < self.buffer[0]["seq"] - 1:
+            return None
+        return [e for e in self.buffer if e["seq"] > n_]
+
+
+def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[], bytes], token: str = "",
                   segment_names: Callable[[str], str] = lambda s: s,
-                  ready: Callable[[], bool] = lambda: True) -> web.Application:
-    """``ready`` tells /health whether the stream processor has its partitions and state."""
-    if not token:
-        raise ValueError("the web API needs a token")
-    want = _digest(token)
+                  ready: Callable[[], bool] = lambda: True, *,
+                  auth: Authenticator | None = None,
+                  segments: Any = None,
+                  segment_detail: SegmentDetail | None = None,
+                  actions: Actions | None = None,
+                  notice_actions: NoticeActions | None = None,
+                  subscribers: set | None = None,
+                  heartbeat: float = 15.0,
+                  clock: Callable[[], datetime] = utc_now) -> web.Application:
+    """The web app. ``token`` (the legacy single token) stands for an ``admin``; ``auth`` adds the
+    tokens file. ``segments`` is a :class:`streams.segments.SegmentRegistry` (geometry for the map);
+    ``subscribers`` is the feed's set of queues (``AlertFeed.subscribers``) for ``/events``;
+    ``ready`` tells /health whether the stream processor has its partitions and state.
+    """
+    if auth is None:
+        auth = Authenticator.single(token)
+    elif token:
+        auth.add_static(token, Principal(LEGACY_NAME, "admin"))
+    live = LiveFeed(subscribers if subscribers is not None else set(), history)
 
-    def presented(request: web.Request) -> str | None:
-        auth = request.headers.get("Authorization", "")
-        if auth.startswith("Bearer "):
-            return auth[7:].strip()
-        return request.cookies.get(COOKIE) or request.query.get("token")
+    def presented(request: web.Request) -> tuple[str | None, bool]:
+        """The token and whether it came from the cookie."""
+        h = request.headers.get("Authorization", "")
+        if h.startswith("Bearer "):
+            return h[7:].strip(), False
+        c = request.cookies.get(COOKIE)
+        return (c, True) if c else (None, False)
+
+    def principal_of(request: web.Request) -> Principal:
+        return request[_PRINCIPAL]
+
+    def is_page(request: web.Request) -> bool:
+        return request.method == "GET" and (request.path in _PAGE_PATHS or request.path.startswith("/ui/"))
 
     @web.middleware
-    async def require_token(request: web.Request, handler):
+    async def authenticate(request: web.Request, handler):
         if request.path in PUBLIC:
             return await handler(request)
-        tok = presented(request)
-        if tok is None or not hmac.compare_digest(_digest(tok), want):
+        tok, from_cookie = presented(request)
+        p = auth.authenticate(tok)
+        if p is None:
+            if is_page(request):
+                return webpage.login_page(request.path_qs, error="" if tok is None else "That token is not valid "
+                                          "(wrong, revoked or expired).", status=401)
             return web.json_response({"error": "unauthorized", "hint": "send Authorization: Bearer <token>"},
                                      status=401, headers={"WWW-Authenticate": 'Bearer realm="borderwatch"'})
-        if request.path == "/" and "token" in request.query:
-            # Swap the one-time query token for a cookie so it leaves the address bar and history.
-            resp = web.HTTPFound("/")
-            resp.set_cookie(COOKIE, tok, httponly=True, samesite="Strict", path="/")
-            raise resp
-        return await handler(request)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and from_cookie:
+            origin = request.headers.get("Origin")
+            if request.headers.get(CSRF_HEADER) != "1" or (origin and origin.split("://", 1)[-1] != request.host):
+                return _error(403, f"a request signed in by cookie must come from this page (send {CSRF_HEADER}: 1)")
+        request[_PRINCIPAL] = p
+        request[_TOKEN] = tok
+        try:
+            resp = await handler(request)
+        except _Problem as exc:
+            return _error(exc.status, exc.message)
+        return resp
 
+    @web.middleware
+    async def security_headers(request: web.Request, handler):
+        resp = await handler(request)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # same-origin, not no-referrer: under no-referrer browsers send "Origin: null" on form posts.
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if resp.content_type == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", webpage.CSP)
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    def visible(p: Principal) -> list[dict]:
+        return [a for a in history().all() if p.sees(a)]
+
+    def find_alert(p: Principal, alert_id: str) -> dict:
+        a = history().alerts.get(alert_id)
+        if a is None or not p.sees(a):
+            raise _Problem(404, f"no alert {alert_id}")  # the same answer whether hidden or absent
+        return a
+
+    def segment_rows(p: Principal) -> list[dict]:
+        return segment_table(segments, visible(p), p, segment_names)
+
+    def need(obj: Any, what: str) -> Any:
+        if obj is None:
+            raise _Problem(501, f"{what} is not wired in this deployment")
+        return obj
+
+    async def json_body(request: web.Request) -> dict:
+        if not request.body_exists:
+            return {}
+        if request.content_type != "application/json":
+            raise _Problem(415, "send a JSON object with Content-Type: application/json")
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _Problem(400, "the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise _Problem(400, "the body must be a JSON object")
+        return body
+
+    def comment_of(body: dict, required: bool) -> str:
+        c = body.get("comment", "")
+        if not isinstance(c, str) or len(c) > MAX_COMMENT:
+            raise _Problem(400, f"comment must be a string of at most {MAX_COMMENT} characters")
+        if required and not c.strip():
+            raise _Problem(400, "comment is required: say why, for the audit log")
+        return c.strip()
+
+    def until_of(body: dict, required: bool) -> datetime | None:
+        raw = body.get("until")
+        if raw in (None, ""):
+            if required:
+                raise _Problem(400, "until is required (ISO 8601, e.g. 2026-11-24T06:00:00Z)")
+            return None
+        if not isinstance(raw, str):
+            raise _Problem(400, "until must be an ISO 8601 string")
+        t = _iso_param({"until": raw}, "until")
+        if t <= clock():
+            raise _Problem(400, "until must be in the future")
+        return t
+
+    async def act(coro: Awaitable[dict]) -> dict:
+        try:
+            return await coro
+        except LookupError as exc:
+            raise _Problem(404, str(exc).strip("'\"") or "not found") from None
+        except PermissionError as exc:
+            raise _Problem(403, str(exc) or "forbidden") from None
+        except ValueError as exc:
+            raise _Problem(400, str(exc)) from None
+
+    # ------------------------------------------------------------------ routes
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "ready": bool(ready())})
 
     async def metrics(request: web.Request) -> web.Response:
+        if not principal_of(request).sees_all:
+            raise _Problem(403, "metrics cover every border: the centre's roles only")
         return web.Response(body=metrics_text(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
-    def selected(request: web.Request) -> list[dict]:
-        h = history()
-        q = request.query
-        items = h.open_alerts() if q.get("status", "open") == "open" else h.all()
-        for name in ("border", "segment_id"):
-            if q.get(name):
-                items = [a for a in items if a[name] == q[name]]
-        if q.get("level"):
-            if q["level"] not in LEVEL_INDEX:
-                raise web.HTTPBadRequest(text=f"level must be one of {', '.join(LEVELS)}")
-            items = [a for a in items if a["peak_level"] == q["level"] or a["level"] == q["level"]]
-        return items
+    async def openapi(request: web.Request) -> web.Response:
+        from alerts.openapi import openapi_document
 
-    async def alerts_json(request: web.Request) -> web.Response:
-        items = selected(request)
+        return web.json_response(openapi_document())
+
+    async def whoami(request: web.Request) -> web.Response:
+        p = principal_of(request)
+        return web.json_response({"name": p.name, "role": p.role_string, "may_act": p.may_act,
+                                  "may_ack_notices": p.may_ack_notices})
+
+    async def alerts_list(request: web.Request) -> web.Response:
+        items = select_alerts(visible(principal_of(request)), request.query)
         return web.json_response({"count": len(items), "alerts": items})
 
-    async def page(request: web.Request) -> web.Response:
-        h = history()
-        open_alerts = sorted(h.open_alerts(), key=lambda a: (-LEVEL_INDEX[a["level"]], a["segment_id"]))
-        recent = sorted(h.all(), key=lambda a: a["opened_at"], reverse=True)[:200]
-        return web.Response(text=render_page(open_alerts, recent, segment_summary(h), segment_names),
-                            content_type="text/html")
+    async def alert_one(request: web.Request) -> web.Response:
+        return web.json_response(find_alert(principal_of(request), request.match_info["alert_id"]))
 
-    app = web.Application(middlewares=[require_token])
-    app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/alerts", alerts_json)
-    app.router.add_get("/", page)
+    async def alert_ack(request: web.Request) -> web.Response:
+        p = principal_of(request)
+        if not p.may_act:
+            raise _Problem(403, f"role {p.role_string} may not acknowledge alerts")
+        alert_id = request.match_info["alert_id"]
+        find_alert(p, alert_id)
+        body = await json_body(request)
+        until, comment = until_of(body, required=False), comment_of(body, required=False)
+        result = await act(need(actions, "acknowledging").acknowledge(alert_id, p, until, comment))
+        return web.json_response({"accepted": True, "result": result}, status=202)
+
+    async def silence_add(request: web.Request) -> web.Response:
+        p = principal_of(request)
+        if not p.may_act:
+            raise _Problem(403, f"role {p.role_string} may not silence alerts")
+        body = await json_body(request)
+        unknown = set(body) - {"matchers", "until", "comment"}
+        if unknown:
+            raise _Problem(400, f"unknown field(s) {sorted(unknown)}; use matchers, until, comment")
+        matchers = body.get("matchers")
+        if not isinstance(matchers, dict) or not matchers:
+            raise _Problem(400, f"matchers must be an object of label: value, labels from {', '.join(SILENCE_LABELS)}")
+        bad = [k for k, v in matchers.items() if k not in SILENCE_LABELS or not isinstance(v, str) or not v]
+        if bad:
+            raise _Problem(400, f"bad matcher(s) {sorted(bad)}: labels are {', '.join(SILENCE_LABELS)}, "
+                                f"values non-empty strings")
+        until, comment = until_of(body, required=True), comment_of(body, required=True)
+        result = await act(need(actions, "silencing").silence(dict(matchers), p, until, comment))
+        return web.json_response({"accepted": True, "result": result}, status=202)
+
+    async def silence_list(request: web.Request) -> web.Response:
+        p = principal_of(request)
+        if not p.sees_all:
+            raise _Problem(403, "silences are the centre's working state: the centre's roles only")
+        items = list(await _maybe_await(need(actions, "silences").silences()))
+        return web.json_response({"count": len(items), "silences": items})
+
+    async def notice_ack(request: web.Request) -> web.Response:
+        p = principal_of(request)
+        if not p.may_ack_notices:
+            raise _Problem(403, f"role {p.role_string} receives no notices to acknowledge")
+        body = await json_body(request)
+        comment = comment_of(body, required=False)
+        result = await act(need(notice_actions, "notice acknowledgement").acknowledge_notice(
+            request.match_info["notice_id"], p, comment))
+        return web.json_response({"accepted": True, "result": result}, status=202)
+
+    async def segments_list(request: web.Request) -> web.Response:
+        rows = segment_rows(principal_of(request))
+        return web.json_response({"count": len(rows), "segments": rows})
+
+    async def segment_view(p: Principal, segment_id: str) -> dict:
+        row = next((r for r in segment_rows(p) if r["segment_id"] == segment_id), None)
+        if row is None and segments is not None:
+            try:  # a pair-level segment nobody has alerted on yet
+                s = segments.get(segment_id)
+            except KeyError:
+                s = None
+            if s is not None and s.pair_level and (p.role != "secretariat" or p.country in s.countries):
+                row = {"segment_id": s.segment_id, "border": s.border, "countries": list(s.countries),
+                       "name": s.name, "length_km": round(s.length_km, 1), "pair_level": s.pair_level,
+                       "coords": [], "level": "none", "open_alerts": 0}
+        if row is None:
+            raise _Problem(404, f"no segment {segment_id}")
+        detail: Mapping[str, Any] = {}
+        if segment_detail is not None:
+            try:
+                detail = await _maybe_await(segment_detail(segment_id)) or {}
+            except LookupError:
+                detail = {}
+        incidents = p.redact(detail.get("incidents") or [])
+        daily = list(detail.get("daily") or [])
+        if not p.sees_all:
+            daily = daily_from(incidents, [d["date"] for d in daily])
+        alerts = sorted((a for a in visible(p) if a["segment_id"] == segment_id),
+                        key=lambda a: a["opened_at"], reverse=True)
+        return dict(row, alerts=alerts, incidents=list(incidents), daily=daily,
+                    detail_available=segment_detail is not None)
+
+    async def segment_one(request: web.Request) -> web.Response:
+        return web.json_response(await segment_view(principal_of(request), request.match_info["segment_id"]))
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        p = principal_of(request)
+        q = {k: v for k, v in request.query.items()}
+        select_alerts([], q, _EVENT_QUERY)  # validates the filters before the stream opens
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
+                                           "X-Accel-Buffering": "no"})
+        client: asyncio.Queue = asyncio.Queue()
+        live.clients.add(client)  # before the headers go out: nothing published after "open" is missed
+        tok = request[_TOKEN]
+
+        def wanted(entry: dict) -> bool:
+            v = entry["view"]
+            return p.sees(v) and bool(select_alerts([v], dict(q, status="all"), _EVENT_QUERY | {"status"}))
+
+        async def send(entry: dict) -> None:
+            await resp.write(f"id: {entry['id']}\nevent: alert\ndata: {entry['data']}\n\n".encode())
+
+        try:
+            await resp.prepare(request)
+            await resp.write(b"retry: 3000\n: connected\n\n")
+            last = request.headers.get("Last-Event-ID")
+            if last:
+                backlog = live.since(last)
+                if backlog is None:
+                    await resp.write(f"id: {live.boot}-{live.buffer[-1]['seq'] if live.buffer else 0}\n"
+                                     f"event: resync\ndata: {{}}\n\n".encode())
+                else:
+                    for entry in backlog:
+                        if wanted(entry):
+                            await send(entry)
+            while True:
+                try:
+                    entry = await asyncio.wait_for(client.get(), heartbeat)
+                except asyncio.TimeoutError:
+                    if auth.authenticate(tok) is None:  # revoked or expired while watching
+                        break
+                    await resp.write(b": heartbeat\n\n")
+                    continue
+                if entry is None:
+                    break
+                if wanted(entry):
+                    await send(entry)
+        except ConnectionResetError:
+            pass
+        finally:
+            live.clients.discard(client)
+        return resp
+
+    # ------------------------------------------------------------------ pages
+    async def login_form(request: web.Request) -> web.Response:
+        return webpage.login_page(request.query.get("next", "/"))
+
+    async def login(request: web.Request) -> web.Response:
+        origin = request.headers.get("Origin")
+        if origin and origin.split("://", 1)[-1] != request.host:
+            return _error(403, "sign in from this site's own form")
+        form = await request.post()
+        tok = str(form.get("token", "")).strip()
+        nxt = str(form.get("next", "/"))
+        if not nxt.startswith("/") or nxt.startswith("//"):
+            nxt = "/"
+        if auth.authenticate(tok) is None:
+            return webpage.login_page(nxt, error="That token is not valid (wrong, revoked or expired).", status=401)
+        resp = web.HTTPSeeOther(nxt)
+        resp.set_cookie(COOKIE, tok, httponly=True, samesite="Strict", path="/", secure=request.secure)
+        raise resp
+
+    async def logout(request: web.Request) -> web.Response:
+        resp = web.HTTPSeeOther("/login")
+        resp.del_cookie(COOKIE, path="/")
+        raise resp
+
+    async def page(request: web.Request) -> web.Response:
+        p = principal_of(request)
+        q = {k: v for k, v in request.query.items() if k in ("level", "border")}
+        items = visible(p)
+        open_ = [a for a in items if not a.get("resolved_at")]
+        recent = sorted(items, key=lambda a: a["opened_at"], reverse=True)[:200]
+        shown = {a["alert_id"]: a for a in open_ + recent}
+        rows = segment_rows(p)
+        return webpage.main_page(p, list(shown.values()), rows, segment_names, q)
+
+    async def segment_page(request: web.Request) -> web.Response:
+        p = principal_of(request)
+        view = await segment_view(p, request.match_info["segment_id"])
+        border = [r for r in segment_rows(p) if r["border"] == view["border"]]
+        return webpage.segment_page(p, view, border)
+
+    async def asset(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        body, ctype = webpage.ASSETS[name]
+        return web.Response(text=body, content_type=ctype, headers={"Cache-Control": "no-cache"})
+
+    app = web.Application(middlewares=[security_headers, authenticate])
+    app[LIVE] = live
+    app.on_startup.append(live.start)
+    app.on_shutdown.append(live.stop)
+    r = app.router
+    r.add_get("/health", health)
+    r.add_get("/metrics", metrics)
+    r.add_get("/openapi.json", openapi)
+    r.add_get("/whoami", whoami)
+    r.add_get("/alerts", alerts_list)
+    r.add_get("/alerts/{alert_id}", alert_one)
+    r.add_post("/alerts/{alert_id}/ack", alert_ack)
+    r.add_get("/silences", silence_list)
+    r.add_post("/silences", silence_add)
+    r.add_post("/notices/{notice_id}/ack", notice_ack)
+    r.add_get("/segments", segments_list)
+    r.add_get("/segments/{segment_id}", segment_one)
+    r.add_get("/events", events)
+    r.add_get("/login", login_form)
+    r.add_post("/login", login)
+    r.add_post("/logout", logout)
+    r.add_get("/", page)
+    r.add_get("/ui/segments/{segment_id}", segment_page)
+    r.add_get("/assets/{name:(app\\.js|style\\.css)}", asset)
     return app
 
 
-_COLOURS = {"none": "#9e9e9e", "watch": "#f2c200", "warning": "#f08000", "critical": "#d32f2f"}
-
-
-def _rows(alerts: list[dict], names: Callable[[str], str], level_key: str) -> str:
-    out = []
+# ---------------------------------------------------------------------- segments
+def _levels(alerts: Iterable[dict]) -> tuple[dict[str, str], dict[str, int]]:
+    level: dict[str, str] = {}
+    n_open: dict[str, int] = {}
     for a in alerts:
-        lvl = a[level_key]
-        out.append(
-            "<tr>"
-            f"<td>{_badge(lvl)}</td>"
-            f"<td>{html.escape(a['border'])}</td>"
-            f"<td title='{html.escape(a['segment_id'])}'>{html.escape(names(a['segment_id']))}</td>"
-            f"<td>{html.escape(a['opened_at'].replace('T', ' ')[:16])}</td>"
-            f"<td>{html.escape((a['resolved_at'] or '').replace('T', ' ')[:16])}</td>"
-            f"<td>{a['peak_score']:.2f}</td><td>{html.escape(a['summary'])}</td></tr>")
-    return "\n".join(out) or "<tr><td colspan='7'>none</td></tr>"
+        if a.get("resolved_at"):
+            continue
+        s = a["segment_id"]
+        n_open[s] = n_open.get(s, 0) + 1
+        if LEVEL_INDEX[a["level"]] > LEVEL_INDEX[level.get(s, "none")]:
+            level[s] = a["level"]
+    return level, n_open
 
 
-def segment_summary(h: AlertHistory) -> list[dict]:
-    """Per segment that ever alerted: its level now, how many alerts, the worst and the latest."""
-    out: dict[str, dict] = {}
-    for a in h.all():
-        row = out.setdefault(a["segment_id"], {"segment_id": a["segment_id"], "border": a["border"], "level": "none",
-                                               "alerts": 0, "worst": "none", "last_opened": ""})
-        row["alerts"] += 1
-        if a["resolved_at"] is None and LEVEL_INDEX[a["level"]] > LEVEL_INDEX[row["level"]]:
-            row["level"] = a["level"]
-        if LEVEL_INDEX[a["peak_level"]] > LEVEL_INDEX[row["worst"]]:
-            row["worst"] = a["peak_level"]
-        row["last_opened"] = max(row["last_opened"], a["opened_at"])
-    return sorted(out.values(), key=lambda r: (-LEVEL_INDEX[r["level"]], -LEVEL_INDEX[r["worst"]], r["segment_id"]))
+def segment_table(registry: Any, alerts: list[dict], p: Principal,
+                  names: Callable[[str], str] = lambda s: s) -> list[dict]:
+    """The segments ``p`` may look at, each with its level now from the alerts ``p`` sees.
+
+    A secretariat gets the segments of its own borders. Pair-level segments (no geometry)
+    are listed when some alert sits on one.
+    """
+    level, n_open = _levels(alerts)
+    rows: dict[str, dict] = {}
+
+    def mine(countries: Iterable[str]) -> bool:
+        return p.role != "secretariat" or p.country in set(countries)
+
+    for s in (registry.segments() if registry is not None else []):
+        if mine(s.countries):
+            rows[s.segment_id] = {"segment_id": s.segment_id, "border": s.border, "countries": list(s.countries),
+                                  "name": s.name, "length_km": round(s.length_km, 1), "pair_level": False,
+                                  "coords": [[round(x, 4), round(y, 4)] for x, y in s.coords]}
+    for a in alerts:
+        sid = a["segment_id"]
+        if sid in rows or not mine(a.get("countries") or ()):
+            continue
+        name = names(sid)
+        if registry is not None:
+            try:
+                name = registry.get(sid).name
+            except KeyError:
+                pass
+        rows[sid] = {"segment_id": sid, "border": a["border"], "countries": list(a.get("countries") or ()),
+                     "name": name, "length_km": 0.0, "pair_level": sid == a["border"], "coords": []}
+    for sid, row in rows.items():
+        row["level"] = level.get(sid, "none")
+        row["open_alerts"] = n_open.get(sid, 0)
+    return sorted(rows.values(), key=lambda r: r["segment_id"])
 
 
-def _badge(level: str) -> str:
-    return f"<span class='lvl' style='background:{_COLOURS[level]}'>{html.escape(level)}</span>"
+def daily_from(incidents: Iterable[Mapping[str, Any]], dates: list[str]) -> list[dict]:
+    """A daily series counted from ``incidents`` alone, over ``dates`` (or the incidents' own days).
 
-
-def render_page(open_alerts: list[dict], recent: list[dict], segments: list[dict],
-                names: Callable[[str], str]) -> str:
-    seg_rows = "\n".join(
-        f"<tr><td>{_badge(r['level'])}</td><td>{html.escape(r['border'])}</td>"
-        f"<td title='{html.escape(r['segment_id'])}'>{html.escape(names(r['segment_id']))}</td>"
-        f"<td>{r['alerts']}</td><td>{_badge(r['worst'])}</td><td>{html.escape(r['last_opened'][:10])}</td></tr>"
-        for r in segments) or "<tr><td colspan='6'>no alerts yet</td></tr>"
-    seg_head = "<tr><th>level now</th><th>border</th><th>segment</th><th>alerts</th><th>worst</th><th>last opened</th></tr>"
-    head = ("<tr><th>level</th><th>border</th><th>segment</th><th>opened</th><th>resolved</th>"
-            "<th>peak score</th><th>summary</th></tr>")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>borderwatch — alerts</title>
-<meta http-equiv="refresh" content="10">
-<style>
-body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}} table{{border-collapse:collapse;width:100%;margin-bottom:2rem}}
-th,td{{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;font-size:.9rem;vertical-align:top}}
-.lvl{{color:#fff;border-radius:3px;padding:0 .4rem;font-weight:600}} h1{{font-size:1.4rem}}
-</style></head><body>
-<h1>borderwatch — escalation alerts</h1>
-<h2 id="open">Open alerts ({len(open_alerts)})</h2>
-<table id="open-alerts">{head}{_rows(open_alerts, names, "level")}</table>
-<h2 id="segments">Segments with alerts ({len(segments)})</h2>
-<table id="segment-summary">{seg_head}{seg_rows}</table>
-<h2 id="history">Recent alerts ({len(recent)})</h2>
-<table id="recent-alerts">{head}{_rows(recent, names, "peak_level")}</table>
-<p>JSON: <code>GET /alerts?status=all</code> with <code>Authorization: Bearer &lt;token&gt;</code>.</p>
-</body></html>"""
+    Callers who may not see every incident get this instead of the stored series, so a count
+    never reveals an incident withheld from them.
+    """
+    counts: dict[str, list[int]] = {d: [0, 0] for d in dates}
+    for i in incidents:
+        day = str(i.get("occurred_at", ""))[:10]
+        if not day or (dates and day not in counts):
+            continue
+        c = counts.setdefault(day, [0, 0])
+        c[0] += 1
+        c[1] += int(i.get("fatalities") or 0)
+    return [{"date": d, "incidents": c[0], "fatalities": c[1]} for d, c in sorted(counts.items())]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real: Prometheus (prometheus, promtool) and
-# Alertmanager (prometheus-alertmanager, amtool). Idempotent and quiet when all are present.
+# Debian packages the test suite drives for real: Prometheus (prometheus, promtool),
+# Alertmanager (prometheus-alertmanager, amtool) and headless Chromium with its driver for the
+# operator page's end-to-end tests (chromium, chromedriver). Idempotent and quiet when all are present.
 # As root it installs what is missing; otherwise it says what to install and exits 0, and the
 # tests that need a missing tool fail with a message naming this script.
 set -euo pipefail
@@ -10,6 +11,8 @@ declare -A pkg_for=(
   [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager
   [amtool]=prometheus-alertmanager
+  [chromium]=chromium
+  [chromedriver]=chromium-driver
 )
 missing=()
 for bin in "${!pkg_for[@]}"; do

@@ -56,10 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-seconds", type=float, help=f"watermark tick interval (default {_D.tick_seconds}; {_env('tick_seconds')})")
     p.add_argument("--idle-seconds", type=float,
                    help=f"a partition quiet this long advances by wall clock (default {_D.idle_seconds}; {_env('idle_seconds')})")
-    p.add_argument("--api-token-file", help=f"file holding the API bearer token ({_env('api_token_file')}; or set BORDERWATCH_API_TOKEN)")
+    p.add_argument("--api-token-file", help=f"file holding the API bearer token, an admin ({_env('api_token_file')}; "
+                                            f"or set BORDERWATCH_API_TOKEN)")
+    p.add_argument("--tokens-file", help=f"JSON file of named, hashed tokens with roles, made by 'borderwatch token add' "
+                                         f"({_env('tokens_file')})")
     p.add_argument("--policy-file", help=f"alert policy YAML (default: the bundled deploy/borderwatch/policy.yml; {_env('policy_file')})")
     p.add_argument("--notify", type=int, choices=(0, 1), help=f"1: this worker dispatches notices (default 1; {_env('notify')})")
     p.add_argument("--public-url", help=f"web API base URL as secretariats reach it, for acknowledgement links ({_env('public_url')})")
+
+    p = sub.add_parser("token", help="manage API tokens with roles (stored hashed in a tokens file)")
+    tsub = p.add_subparsers(dest="token_verb", required=True, metavar="ACTION")
+    t = tsub.add_parser("add", help="make a token for NAME with ROLE; prints it once, stores only its hash")
+    t.add_argument("--name", required=True, help="who holds it, for the audit log (e.g. kg-desk)")
+    t.add_argument("--role", required=True,
+                   help="operator, engineer, admin, regional-desk or secretariat:<ISO3> (e.g. secretariat:KGZ)")
+    t.add_argument("--expires", help="ISO 8601 time or date it stops working (default: never)")
+    t.add_argument("--days", type=int, help="or: valid for this many days")
+    t = tsub.add_parser("list", help="names, roles, creation and expiry (never the hashes)")
+    t.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    t = tsub.add_parser("revoke", help="delete the token of NAME")
+    t.add_argument("--name", required=True, help="the token's name")
+    for t in tsub.choices.values():
+        t.add_argument("--tokens-file", help=f"the tokens file ({_env('tokens_file')})")
 
     p = sub.add_parser("replay", help="produce a historical file into Kafka in event-time order")
     _add_format(p)
@@ -174,12 +192,15 @@ def _run(args: argparse.Namespace) -> int:
             print(render_table(reg))
         return 0
 
+    if args.verb == "token":
+        return _token(args)
+
     if args.verb == "worker":
         from streams.worker import run_worker
 
         keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir", "segments_file",
                 "max_distance_km", "grace_days", "detector", "tick_seconds", "idle_seconds", "api_token_file",
-                "policy_file", "notify", "public_url")
+                "policy_file", "notify", "public_url", "tokens_file")
         return run_worker(load_settings({k: getattr(args, k) for k in keys}))
 
     if args.verb == "replay":
@@ -225,6 +246,51 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.verb)
 
 
+def _token(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from alerts.tokens import TokenFile, TokenFileError, parse_time, utc_now
+
+    path = load_settings({"tokens_file": args.tokens_file}).tokens_file
+    if not path:
+        print("borderwatch token: error: say which tokens file: --tokens-file F or BORDERWATCH_TOKENS_FILE",
+              file=sys.stderr)
+        return 2
+    tokens = TokenFile(path)
+    try:
+        if args.token_verb == "add":
+            if args.expires and args.days is not None:
+                raise TokenFileError("give --expires or --days, not both")
+            now = utc_now()
+            expires = None
+            if args.days is not None:
+                expires = now + timedelta(days=args.days)
+            elif args.expires:
+                try:
+                    expires = parse_time(args.expires)
+                except ValueError:
+                    raise TokenFileError(f"--expires {args.expires!r} is not an ISO 8601 time or date") from None
+            token = tokens.add(args.name, args.role, expires, now=now)
+            print(token)
+            print(f"token for {args.name} ({args.role}) stored hashed in {path}; this is the only time it is shown",
+                  file=sys.stderr)
+            return 0
+        if args.token_verb == "revoke":
+            if not tokens.revoke(args.name):
+                print(f"borderwatch token: error: no token named {args.name!r} in {path}", file=sys.stderr)
+                return 2
+            print(f"revoked {args.name}", file=sys.stderr)
+            return 0
+        entries = [e.public() for e in tokens.read()]
+    except TokenFileError as exc:
+        print(f"borderwatch token: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(entries, indent=1))
+    else:
+        print(f"{'name':<24} {'role':<20} {'created':<21} expires")
+        for e in entries:
+            print(f"{e['name']:<24} {e['role']:<20} {e['created']:<21} {e['expires'] or 'never'}")
 def _policy_verb(args: argparse.Namespace) -> int:
     import os
 

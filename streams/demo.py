@@ -93,7 +93,7 @@ def main() -> int:
             print(f"  {border:8s} {n}")
         for a in sorted(alerts, key=lambda a: a["opened_at"], reverse=True)[:5]:
             print(f"  latest: {a['opened_at'][:10]} {a['peak_level']:8s} {a['summary']}")
-        print(f"\nfeed (page):  {base}/?token={token}")
+        print(f"\nfeed (page):  {base}/  (sign in with the API token: {token})")
         print(f"alerts JSON:  curl -H 'Authorization: Bearer {token}' '{base}/alerts?status=all'")
         print(f"metrics:      curl -H 'Authorization: Bearer {token}' {base}/metrics")
         seconds = float(os.environ.get("DEMO_SECONDS", "0") or 0)

@@ -31,6 +31,8 @@ class Settings:
     #: with neither, the worker makes one up at start and prints it.
     api_token: str = field(default="", repr=False)
     api_token_file: str = ""
+    #: Named tokens with roles, stored hashed (``borderwatch token add``); see alerts/tokens.py.
+    tokens_file: str = ""
     data_dir: str = ".borderwatch"
     segments_file: str = ""
     max_distance_km: float = 25.0

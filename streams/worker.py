@@ -38,7 +38,15 @@ def run_worker(settings: Settings) -> int:
         raise ConfigError(f"web port {settings.web_port} on {settings.web_host} is taken: "
                           f"pass --web-port N or stop what uses it")
     token = settings.token()
-    if not token:
+    auth = None
+    if settings.tokens_file:
+        from alerts.tokens import Authenticator, TokenFile, TokenFileError
+
+        try:
+            auth = Authenticator(TokenFile(settings.tokens_file))
+        except TokenFileError as exc:
+            raise ConfigError(str(exc)) from None
+    if not token and auth is None:
         token = new_token()
         print(f"no API token configured (BORDERWATCH_API_TOKEN / BORDERWATCH_API_TOKEN_FILE); "
               f"this run's token: {token}", flush=True)
@@ -81,7 +89,9 @@ def run_worker(settings: Settings) -> int:
         except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
             return False
 
-    web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name, ready)
+    # Acknowledge/silence (alerts.web.Actions) and segment_detail are not wired yet: those routes answer 501.
+    web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name, ready, auth=auth,
+                            segments=pipeline.registry, subscribers=feed.subscribers)
 
     @app.task
     async def alert_feed():

@@ -1,74 +1,572 @@
-"""The operator web app on a real aiohttp server (loopback), fed a real alert history."""
+"""The operator web app on a real aiohttp server (loopback): auth, roles, filtering, SSE, actions, pages."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from alerts.access import Principal
 from alerts.history import AlertHistory
-from alerts.model import AlertEvent, alert_id_for
-from alerts.web import build_web_app
+from alerts.tokens import Authenticator, TokenFile
+from alerts.web import COOKIE, CSRF_HEADER, PUBLIC, build_web_app, daily_from
+from alerts.webpage import COLOURS, project
+from streams.segments import SegmentRegistry
+from tests.webfakes import MemoryActions, MemoryNotices, alert_event
 
 TOKEN = "s3cret-token"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+ROLES = ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ", "secretariat:TJK", "secretariat:UZB")
 
 
-def event(seg, transition="opened", level="warning", seq=1, at="2012-07-17T00:00:00Z", summary="x <b>y</b>"):
-    border = "-".join(seg.split("-")[:2])
-    return AlertEvent(alert_id=alert_id_for(seg, "2012-07-17T00:00:00Z"), transition=transition, segment_id=seg,
-                      border=border, countries=tuple(border.split("-")), level=level, previous_level="none",
-                      score=0.8, at=at, opened_at="2012-07-17T00:00:00Z", seq=seq, peak_level="warning",
-                      peak_score=0.8, summary=summary, detector="reference",
-                      resolved_at=at if transition == "resolved" else None)
+def history() -> AlertHistory:
+    return AlertHistory().extend([
+        alert_event("KGZ-TJK-07", level="warning"),
+        alert_event("TJK-UZB-01", level="critical"),
+        alert_event("KGZ-UZB", level="watch", releasable_to=("UZB",)),
+        alert_event("KGZ-TJK-02", level="warning", releasable_to=("KGZ", "TJK"), summary="shared with both sides"),
+        alert_event("KGZ-TJK-07", opened_at="2012-05-01T00:00:00Z", at="2012-05-01T00:00:00Z", seq=1),
+        alert_event("KGZ-TJK-07", "resolved", "none", seq=2, opened_at="2012-05-01T00:00:00Z",
+                    at="2012-05-20T00:00:00Z"),
+    ])
 
 
-def run(coro_fn):
-    async def main():
-        history = AlertHistory().extend([event("KGZ-UZB"), event("KGZ-TJK-07"),
-                                         event("KGZ-TJK-07", "resolved", "none", 2, "2012-08-16T00:00:00Z")])
-        app = build_web_app(lambda: history, lambda: b"borderwatch_up 1\n", TOKEN, lambda s: f"name of {s}")
-        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            return await coro_fn(client)
-    return asyncio.run(main())
+INCIDENTS = [
+    {"event_id": "i-all", "occurred_at": "2012-07-15T08:00:00Z", "category": "armed clash", "fatalities": 2,
+     "releasable_to": ["ALL"], "description": "public <script>"},
+    {"event_id": "i-kgz", "occurred_at": "2012-07-16T08:00:00Z", "category": "shelling", "fatalities": 1,
+     "releasable_to": ["KGZ"]},
+    {"event_id": "i-tjk", "occurred_at": "2012-07-16T09:00:00Z", "category": "detention", "fatalities": 0,
+     "releasable_to": ["TJK"]},
+]
+DAILY = [{"date": "2012-07-14", "incidents": 0, "fatalities": 0, "baseline": 0.2},
+         {"date": "2012-07-15", "incidents": 1, "fatalities": 2, "baseline": 0.2},
+         {"date": "2012-07-16", "incidents": 2, "fatalities": 1, "baseline": 0.3}]
 
 
-def test_health_is_open_everything_else_needs_the_token():
+class Env:
+    """One app with a tokens file holding a token per role, the fakes, and a client."""
+
+    def __init__(self, tmp_path, **kw):
+        self.history = history()
+        self.subscribers: set = set()
+        self.file = TokenFile(tmp_path / "tokens.json")
+        self.tokens = {role: self.file.add(role.replace(":", "-"), role, now=NOW) for role in ROLES}
+        self.auth = Authenticator(self.file, clock=lambda: NOW)
+        self.actions = MemoryActions(lambda: self.history, self.subscribers, clock=lambda: NOW)
+        self.notices = MemoryNotices({"n-kgz": "secretariat-KGZ", "n-tjk": "secretariat-TJK"})
+        self.detail_calls: list[str] = []
+
+        def detail(segment_id):
+            self.detail_calls.append(segment_id)
+            return {"incidents": INCIDENTS, "daily": DAILY} if segment_id == "KGZ-TJK-07" else {}
+
+        args = dict(auth=self.auth, segments=SegmentRegistry.default(), segment_detail=detail, actions=self.actions,
+                    notice_actions=self.notices, subscribers=self.subscribers, heartbeat=0.2, clock=lambda: NOW)
+        args.update(kw)
+        self.app = build_web_app(lambda: self.history, lambda: b"borderwatch_up 1\n", TOKEN,
+                                 lambda s: f"name of {s}", **args)
+
+    def h(self, role: str) -> dict:
+        return {"Authorization": f"Bearer {TOKEN if role == 'legacy' else self.tokens[role]}"}
+
+    def run(self, check):
+        async def main():
+            async with TestClient(TestServer(self.app, host="127.0.0.1")) as client:
+                return await check(client)
+        return asyncio.run(main())
+
+
+@pytest.fixture
+def env(tmp_path):
+    return Env(tmp_path)
+
+
+def ids(body) -> set[str]:
+    return {a["alert_id"] for a in body["alerts"]}
+
+
+# ---------------------------------------------------------------------- authentication
+def test_every_route_but_the_public_ones_needs_a_valid_token(env):
+    routes = [(r.method, r.resource.canonical) for r in env.app.router.routes() if r.method != "HEAD"]
+    assert len(routes) > 15
+
     async def check(c):
         health = await c.get("/health")
         assert health.status == 200 and (await health.json()) == {"status": "ok", "ready": True}
-        for path in ("/alerts", "/metrics", "/"):
-            assert (await c.get(path)).status == 401
-            assert (await c.get(path, headers={"Authorization": "Bearer nope"})).status == 401
-            assert (await c.get(path, headers={"Authorization": f"Bearer {TOKEN}"})).status == 200
-    run(check)
+        for method, path in routes:
+            if path in PUBLIC or path.startswith("/assets/"):  # static: same for everyone
+                continue
+            url = re.sub(r"\{(\w+)(:[^}]*)?\}", "x", path)
+            for headers in ({}, {"Authorization": "Bearer nope"}, {"Cookie": f"{COOKIE}=nope"}):
+                r = await c.request(method, url, headers=headers)
+                assert r.status == 401, (method, path, headers, r.status)
+    env.run(check)
 
 
-def test_alerts_json_filters():
+def test_the_legacy_single_token_is_an_admin(env):
     async def check(c):
-        h = {"Authorization": f"Bearer {TOKEN}"}
-        open_ = await (await c.get("/alerts", headers=h)).json()
-        assert [a["segment_id"] for a in open_["alerts"]] == ["KGZ-UZB"]
-        every = await (await c.get("/alerts?status=all", headers=h)).json()
-        assert every["count"] == 2
-        tjk = await (await c.get("/alerts?status=all&border=KGZ-TJK", headers=h)).json()
-        assert tjk["alerts"][0]["resolved_at"] == "2012-08-16T00:00:00Z"
-        assert (await c.get("/alerts?level=bogus", headers=h)).status == 400
-    run(check)
+        me = await (await c.get("/whoami", headers=env.h("legacy"))).json()
+        assert me == {"name": "api-token", "role": "admin", "may_act": True, "may_ack_notices": True}
+        assert (await c.get("/metrics", headers=env.h("legacy"))).status == 200
+    env.run(check)
 
 
-def test_page_swaps_query_token_for_cookie_and_escapes_html():
+def test_file_tokens_carry_their_role(env):
     async def check(c):
-        r = await c.get(f"/?token={TOKEN}", allow_redirects=False)
-        assert r.status == 302 and r.headers["Location"] == "/"
-        assert "HttpOnly" in r.headers["Set-Cookie"] and "SameSite=Strict" in r.headers["Set-Cookie"]
-        page = await (await c.get("/")).text()  # the cookie jar now carries the token
-        assert "name of KGZ-UZB" in page
-        assert page.index('id="segment-summary"') < page.index("name of KGZ-TJK-07")  # resolved one listed
-        assert "x &lt;b&gt;y&lt;/b&gt;" in page and "<b>y</b>" not in page
-    run(check)
+        for role in ROLES:
+            me = await (await c.get("/whoami", headers=env.h(role))).json()
+            assert me["role"] == role and me["name"] == role.replace(":", "-")
+    env.run(check)
+
+
+def test_an_expired_token_and_a_revoked_one_stop_working_without_a_restart(tmp_path):
+    e = Env(tmp_path)
+    short = e.file.add("short", "operator", expires=NOW + timedelta(hours=1), now=NOW)
+    clock = {"now": NOW}
+    e.auth.clock = lambda: clock["now"]
+
+    async def check(c):
+        hdr = {"Authorization": f"Bearer {short}"}
+        assert (await c.get("/alerts", headers=hdr)).status == 200
+        clock["now"] = NOW + timedelta(hours=2)
+        assert (await c.get("/alerts", headers=hdr)).status == 401
+        assert (await c.get("/alerts", headers=e.h("operator"))).status == 200
+        assert e.file.revoke("operator")
+        assert (await c.get("/alerts", headers=e.h("operator"))).status == 401
+        later = e.file.add("late", "engineer", now=NOW)  # added while running
+        assert (await c.get("/alerts", headers={"Authorization": f"Bearer {later}"})).status == 200
+    e.run(check)
 
 
 def test_web_app_refuses_to_start_without_a_token():
     with pytest.raises(ValueError):
         build_web_app(AlertHistory, lambda: b"", "")
+
+
+# ---------------------------------------------------------------------- roles
+@pytest.mark.parametrize("role", ROLES)
+def test_only_operators_and_admins_ack_and_silence_and_only_the_centre_reads_metrics_and_silences(env, role):
+    p = Principal.parse("x", role)
+    alert = next(iter(env.history.alerts))
+
+    async def check(c):
+        ack = await c.post(f"/alerts/{alert}/ack", json={}, headers=env.h(role))
+        sil = await c.post("/silences", json={"matchers": {"border": "KGZ-TJK"}, "until": "2026-11-24T00:00:00Z",
+                                              "comment": "maintenance"}, headers=env.h(role))
+        assert (ack.status, sil.status) == ((202, 202) if p.may_act else (403, 403))
+        assert (await c.get("/metrics", headers=env.h(role))).status == (200 if p.sees_all else 403)
+        assert (await c.get("/silences", headers=env.h(role))).status == (200 if p.sees_all else 403)
+    env.run(check)
+    if not p.may_act:
+        assert env.actions.calls == []
+
+
+# ---------------------------------------------------------------------- who sees what
+@pytest.mark.parametrize("role", ROLES)
+def test_alerts_api_shows_each_role_exactly_what_access_allows(env, role):
+    p = Principal.parse("x", role)
+    expected = {a["alert_id"] for a in env.history.all() if p.sees(a)}
+
+    async def check(c):
+        got = ids(await (await c.get("/alerts?status=all", headers=env.h(role))).json())
+        assert got == expected
+        for a in env.history.all():
+            r = await c.get(f"/alerts/{a['alert_id']}", headers=env.h(role))
+            assert r.status == (200 if a["alert_id"] in expected else 404)
+    env.run(check)
+
+
+def test_a_kgz_secretariat_sees_neither_other_borders_nor_unreleased_alerts(env):
+    by_seg = {a["segment_id"]: a["alert_id"] for a in env.history.all() if not a["resolved_at"]}
+
+    async def check(c):
+        h = env.h("secretariat:KGZ")
+        got = ids(await (await c.get("/alerts", headers=h)).json())
+        assert by_seg["TJK-UZB-01"] not in got  # another state's border
+        assert by_seg["KGZ-UZB"] not in got  # its border, but released to UZB only
+        assert {by_seg["KGZ-TJK-07"], by_seg["KGZ-TJK-02"]} <= got
+        segs = (await (await c.get("/segments", headers=h)).json())["segments"]
+        assert segs and all("KGZ" in s["countries"] for s in segs)
+        assert not any(s["segment_id"] == "KGZ-UZB" for s in segs)  # its only alert is hidden
+        assert (await c.get("/segments/TJK-UZB-01", headers=h)).status == 404
+        page = await (await c.get("/", headers=h)).text()
+        assert by_seg["KGZ-TJK-07"] in page
+        assert by_seg["TJK-UZB-01"] not in page and by_seg["KGZ-UZB"] not in page and "TJK-UZB-01" not in page
+        # the regional desk sees what is released to all, on every border
+        rd = ids(await (await c.get("/alerts", headers=env.h("regional-desk"))).json())
+        assert by_seg["TJK-UZB-01"] in rd and by_seg["KGZ-TJK-02"] not in rd and by_seg["KGZ-UZB"] not in rd
+    env.run(check)
+
+
+def test_segment_levels_come_only_from_alerts_the_caller_sees(env):
+    async def check(c):
+        def level(body, sid):
+            return next(s["level"] for s in body["segments"] if s["segment_id"] == sid)
+        op = await (await c.get("/segments", headers=env.h("operator"))).json()
+        rd = await (await c.get("/segments", headers=env.h("regional-desk"))).json()
+        assert level(op, "TJK-UZB-01") == "critical" and level(op, "KGZ-TJK-02") == "warning"
+        assert level(rd, "TJK-UZB-01") == "critical" and level(rd, "KGZ-TJK-02") == "none"
+        assert level(op, "KGZ-UZB") == "watch" and "KGZ-UZB" not in {s["segment_id"] for s in rd["segments"]}
+        seg = next(s for s in op["segments"] if s["segment_id"] == "KGZ-TJK-07")
+        assert seg["coords"] == [[round(x, 4), round(y, 4)] for x, y in SegmentRegistry.default().get("KGZ-TJK-07").coords]
+    env.run(check)
+
+
+def test_segment_detail_redacts_incidents_and_rebuilds_the_series_from_what_is_released(env):
+    async def check(c):
+        op = await (await c.get("/segments/KGZ-TJK-07", headers=env.h("operator"))).json()
+        kg = await (await c.get("/segments/KGZ-TJK-07", headers=env.h("secretariat:KGZ"))).json()
+        rd = await (await c.get("/segments/KGZ-TJK-07", headers=env.h("regional-desk"))).json()
+        assert [i["event_id"] for i in op["incidents"]] == ["i-all", "i-kgz", "i-tjk"] and op["daily"] == DAILY
+        assert [i["event_id"] for i in kg["incidents"]] == ["i-all", "i-kgz"]
+        assert kg["daily"] == [{"date": "2012-07-14", "incidents": 0, "fatalities": 0},
+                               {"date": "2012-07-15", "incidents": 1, "fatalities": 2},
+                               {"date": "2012-07-16", "incidents": 1, "fatalities": 1}]
+        assert [i["event_id"] for i in rd["incidents"]] == ["i-all"]
+        assert sum(d["incidents"] for d in rd["daily"]) == 1
+        assert [a["opened_at"] for a in op["alerts"]] == ["2012-07-17T00:00:00Z", "2012-05-01T00:00:00Z"]
+        assert op["level"] == "warning" and op["detail_available"] is True
+        pair = await c.get("/segments/KGZ-UZB", headers=env.h("operator"))
+        assert pair.status == 200 and (await pair.json())["pair_level"] is True
+        assert (await c.get("/segments/NOPE-01", headers=env.h("operator"))).status == 404
+    env.run(check)
+
+
+def test_daily_from_counts_only_given_incidents_over_the_given_days():
+    assert daily_from(INCIDENTS[:1], ["2012-07-15", "2012-07-16"]) == [
+        {"date": "2012-07-15", "incidents": 1, "fatalities": 2}, {"date": "2012-07-16", "incidents": 0, "fatalities": 0}]
+    assert daily_from(INCIDENTS, []) == [{"date": "2012-07-15", "incidents": 1, "fatalities": 2},
+                                         {"date": "2012-07-16", "incidents": 2, "fatalities": 1}]
+
+
+# ---------------------------------------------------------------------- filters
+def test_alerts_filters(env):
+    async def check(c):
+        h = env.h("operator")
+
+        async def get(q):
+            r = await c.get("/alerts" + q, headers=h)
+            assert r.status == 200, await r.text()
+            return {a["segment_id"] + "@" + a["opened_at"][:7] for a in (await r.json())["alerts"]}
+
+        assert await get("") == {"KGZ-TJK-07@2012-07", "TJK-UZB-01@2012-07", "KGZ-UZB@2012-07", "KGZ-TJK-02@2012-07"}
+        assert "KGZ-TJK-07@2012-05" in await get("?status=all")
+        assert await get("?status=all&border=KGZ-TJK") == {"KGZ-TJK-07@2012-07", "KGZ-TJK-02@2012-07",
+                                                            "KGZ-TJK-07@2012-05"}
+        assert await get("?status=all&segment=KGZ-TJK-07") == await get("?status=all&segment_id=KGZ-TJK-07")
+        assert await get("?level=critical") == {"TJK-UZB-01@2012-07"}
+        # active in June 2012: only the May alert that resolved on 20 May is out, July ones not yet open
+        assert await get("?status=all&since=2012-05-21T00:00:00Z&until=2012-07-01T00:00:00Z") == set()
+        assert await get("?status=all&since=2012-05-10&until=2012-06-01") == {"KGZ-TJK-07@2012-05"}
+        assert len(await get("?status=all&since=2012-07-17T00:00:00Z")) == 4
+        for bad in ("?level=bogus", "?status=maybe", "?since=yesterday", "?segmnet=KGZ-TJK-07"):
+            assert (await c.get("/alerts" + bad, headers=h)).status == 400, bad
+    env.run(check)
+
+
+# ---------------------------------------------------------------------- server-sent events
+async def read_events(resp, n: int, timeout: float = 5.0) -> list[tuple[str, str, dict | None]]:
+    """Up to ``n`` SSE messages as (event, id, data); comments come as ("comment", text, None)."""
+    out: list = []
+    fields: dict[str, str] = {}
+
+    async def loop():
+        async for raw in resp.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith(":"):
+                out.append(("comment", line[1:].strip(), None))
+            elif line == "":
+                if "event" in fields or "data" in fields:
+                    out.append((fields.get("event", "message"), fields.get("id", ""),
+                                json.loads(fields["data"]) if fields.get("data") else None))
+                fields.clear()
+            else:
+                k, _, v = line.partition(":")
+                fields[k] = v.lstrip()
+            if len(out) >= n:
+                return
+    await asyncio.wait_for(loop(), timeout)
+    return out
+
+
+async def wait_for_clients(app, n: int = 1) -> None:
+    from alerts.web import LIVE
+
+    async def until():
+        while len(app[LIVE].clients) < n:
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(until(), 5)
+
+
+def test_sse_delivers_only_what_the_principal_may_see_with_heartbeats(env):
+    new = [alert_event("TJK-UZB-02", level="critical", opened_at="2012-08-01T00:00:00Z", at="2012-08-01T00:00:00Z"),
+           alert_event("KGZ-TJK-03", level="warning", opened_at="2012-08-02T00:00:00Z", at="2012-08-02T00:00:00Z",
+                       releasable_to=("TJK",)),
+           alert_event("KGZ-TJK-04", level="watch", opened_at="2012-08-03T00:00:00Z", at="2012-08-03T00:00:00Z")]
+
+    async def check(c):
+        kg = await c.get("/events", headers=env.h("secretariat:KGZ"))
+        op = await c.get("/events?border=KGZ-TJK", headers=env.h("operator"))
+        assert kg.headers["Content-Type"].startswith("text/event-stream")
+        await wait_for_clients(env.app, 2)
+        for ev in new:
+            env.history.add(ev)
+            for q in list(env.subscribers):
+                q.put_nowait(ev)
+        kg_msgs = [m for m in await read_events(kg, 4) if m[0] == "alert"]
+        # connected comment, then only the KGZ-TJK-04 alert (TJK-UZB is not its border; -03 is not released to it)
+        assert [m[2]["alert"]["segment_id"] for m in kg_msgs] == ["KGZ-TJK-04"]
+        assert kg_msgs[0][2]["event"]["transition"] == "opened"
+        op_msgs = [m for m in await read_events(op, 4) if m[0] == "alert"]
+        assert [m[2]["alert"]["segment_id"] for m in op_msgs] == ["KGZ-TJK-03", "KGZ-TJK-04"]  # border filter
+        beat = await read_events(kg, 1, timeout=3)
+        assert beat == [("comment", "heartbeat", None)]
+        kg.close()
+        op.close()
+    env.run(check)
+
+
+def test_sse_resumes_after_last_event_id_and_asks_unknown_ids_to_resync(env):
+    evs = [alert_event(f"KGZ-TJK-{i:02d}", opened_at=f"2012-09-0{i}T00:00:00Z", at=f"2012-09-0{i}T00:00:00Z")
+           for i in (3, 4, 5)]
+
+    async def check(c):
+        h = env.h("operator")
+        first = await c.get("/events", headers=h)
+        await wait_for_clients(env.app)
+        for ev in evs:
+            env.history.add(ev)
+            for q in list(env.subscribers):
+                q.put_nowait(ev)
+        got = [m for m in await read_events(first, 4) if m[0] == "alert"]
+        first.close()
+        assert len(got) == 3
+        again = await c.get("/events", headers={**h, "Last-Event-ID": got[0][1]})
+        resumed = [m for m in await read_events(again, 3) if m[0] == "alert"]
+        assert [m[1] for m in resumed] == [got[1][1], got[2][1]]
+        again.close()
+        stale = await c.get("/events", headers={**h, "Last-Event-ID": "0000-7"})
+        msgs = await read_events(stale, 2)
+        assert msgs[1][0] == "resync"
+        stale.close()
+    env.run(check)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_sse_and_page_show_each_role_exactly_what_access_allows(env, role):
+    p = Principal.parse("x", role)
+    # one new alert per border and release, each on its own segment
+    new = [alert_event(f"{b}-0{i + 1}", opened_at=f"2012-10-0{i + 1}T00:00:00Z", at=f"2012-10-0{i + 1}T00:00:00Z",
+                       releasable_to=rel, seq=100)
+           for b in ("KGZ-TJK", "KGZ-UZB", "TJK-UZB") for i, rel in enumerate([("ALL",), ("KGZ",), ("TJK",), ("UZB",)])]
+    expected = {ev.alert_id for ev in new if p.sees(ev.to_dict())}
+
+    async def check(c):
+        stream = await c.get("/events", headers=env.h(role))
+        await wait_for_clients(env.app)
+        for ev in new:
+            env.history.add(ev)
+            for q in list(env.subscribers):
+                q.put_nowait(ev)
+        # a marker this caller sees, published last: once it arrives, everything before it has been judged
+        marker = alert_event("KGZ-UZB-09" if p.country == "UZB" else "KGZ-TJK-09",
+                             opened_at="2012-11-01T00:00:00Z", at="2012-11-01T00:00:00Z", seq=101)
+        assert p.sees(marker.to_dict())
+        env.history.add(marker)
+        for q in list(env.subscribers):
+            q.put_nowait(marker)
+        got: set[str] = set()
+        while True:
+            (kind, _, data), = await read_events(stream, 1)
+            if kind == "alert":
+                if data["alert"]["alert_id"] == marker.alert_id:
+                    break
+                got.add(data["alert"]["alert_id"])
+        stream.close()
+        assert got == expected
+        page = await (await c.get("/", headers=env.h(role))).text()
+        in_page = set(re.findall(r'"alert_id":"(al-[0-9a-f]+)"', page)) | set(re.findall(r'data-alert-id="([^"]+)"', page))
+        assert in_page == {a["alert_id"] for a in env.history.all() if p.sees(a)}
+    env.run(check)
+
+
+def test_sse_rejects_bad_filters_and_closes_when_the_token_is_revoked(env):
+    async def check(c):
+        assert (await c.get("/events?level=bogus", headers=env.h("engineer"))).status == 400
+        r = await c.get("/events", headers=env.h("engineer"))
+        await read_events(r, 1)
+        env.file.revoke("engineer")
+
+        async def drain():
+            async for _ in r.content:
+                pass
+        await asyncio.wait_for(drain(), 5)  # the stream ends at the next heartbeat
+    env.run(check)
+
+
+# ---------------------------------------------------------------------- actions
+def test_acknowledge_reaches_actions_and_shows_in_the_api_and_the_stream(env):
+    alert = next(a["alert_id"] for a in env.history.all() if a["segment_id"] == "KGZ-TJK-07" and not a["resolved_at"])
+
+    async def check(c):
+        stream = await c.get("/events", headers=env.h("secretariat:KGZ"))
+        await wait_for_clients(env.app)
+        r = await c.post(f"/alerts/{alert}/ack", json={"until": "2026-11-24T06:00:00Z", "comment": "on it"},
+                         headers=env.h("operator"))
+        assert r.status == 202, await r.text()
+        assert (await r.json())["result"]["transition"] == "acknowledged"
+        _, aid, principal, until, comment = env.actions.calls[-1]
+        assert (aid, principal.name, until, comment) == (alert, "operator", datetime(2026, 11, 24, 6, tzinfo=timezone.utc), "on it")
+        body = await (await c.get(f"/alerts/{alert}", headers=env.h("engineer"))).json()
+        assert body["acknowledged"]["by"] == "operator" and body["transitions"][-1]["transition"] == "acknowledged"
+        msgs = [m for m in await read_events(stream, 2) if m[0] == "alert"]
+        assert msgs[0][2]["event"]["transition"] == "acknowledged" and msgs[0][2]["alert"]["acknowledged"]["by"] == "operator"
+        stream.close()
+    env.run(check)
+
+
+def test_action_requests_are_validated(env):
+    alert = next(iter(env.history.alerts))
+    hidden = "al-does-not-exist"
+
+    async def check(c):
+        h = env.h("operator")
+        assert (await c.post(f"/alerts/{hidden}/ack", json={}, headers=h)).status == 404
+        assert (await c.post(f"/alerts/{alert}/ack", json={"until": "2020-01-01T00:00:00Z"}, headers=h)).status == 400
+        assert (await c.post(f"/alerts/{alert}/ack", json={"until": "soon"}, headers=h)).status == 400
+        assert (await c.post(f"/alerts/{alert}/ack", json=["x"], headers=h)).status == 400
+        assert (await c.post(f"/alerts/{alert}/ack", data="comment=x", headers={
+            **h, "Content-Type": "application/x-www-form-urlencoded"})).status == 415
+        ok = {"matchers": {"border": "KGZ-TJK"}, "until": "2026-11-24T00:00:00Z", "comment": "road works"}
+        for bad, status in [({**ok, "matchers": {}}, 400), ({**ok, "matchers": {"region": "x"}}, 400),
+                            ({**ok, "comment": ""}, 400), ({**ok, "extra": 1}, 400), ({**ok, "until": None}, 400),
+                            ({**ok, "matchers": {"level": "warning"}}, 400),  # guardrail: no border or segment
+                            ({**ok, "until": "2027-06-01T00:00:00Z"}, 400)]:  # guardrail: too long
+            r = await c.post("/silences", json=bad, headers=h)
+            assert r.status == status, (bad, await r.text())
+        r = await c.post("/silences", json=ok, headers=h)
+        assert r.status == 202
+        listed = (await (await c.get("/silences", headers=h)).json())["silences"]
+        assert [(s["matchers"], s["by"], s["comment"]) for s in listed] == [({"border": "KGZ-TJK"}, "operator", "road works")]
+    env.run(check)
+
+
+def test_unwired_actions_answer_501(tmp_path):
+    e = Env(tmp_path, actions=None, notice_actions=None, segment_detail=None)
+    alert = next(iter(e.history.alerts))
+
+    async def check(c):
+        h = e.h("operator")
+        assert (await c.post(f"/alerts/{alert}/ack", json={}, headers=h)).status == 501
+        assert (await c.get("/silences", headers=h)).status == 501
+        assert (await c.post("/notices/n-kgz/ack", json={}, headers=e.h("secretariat:KGZ"))).status == 501
+        seg = await (await c.get("/segments/KGZ-TJK-07", headers=h)).json()
+        assert seg["detail_available"] is False and seg["incidents"] == [] and seg["alerts"]
+    e.run(check)
+
+
+def test_secretariats_acknowledge_only_their_own_notices(env):
+    async def check(c):
+        kg = env.h("secretariat:KGZ")
+        r = await c.post("/notices/n-kgz/ack", json={"comment": "received"}, headers=kg)
+        assert r.status == 202 and (await r.json())["result"]["by"] == "secretariat-KGZ"
+        assert (await c.post("/notices/n-tjk/ack", json={}, headers=kg)).status == 403
+        assert (await c.post("/notices/n-none/ack", json={}, headers=kg)).status == 404
+        assert (await c.post("/notices/n-kgz/ack", json={}, headers=env.h("engineer"))).status == 403
+        assert [a["notice_id"] for a in env.notices.acks] == ["n-kgz"]
+    env.run(check)
+
+
+# ---------------------------------------------------------------------- sign-in, cookie, CSRF
+def test_sign_in_sets_a_strict_httponly_cookie_and_keeps_the_token_out_of_urls(env):
+    async def check(c):
+        r = await c.get("/", allow_redirects=False)
+        assert r.status == 401 and 'action="/login"' in await r.text()
+        bad = await c.post("/login", data={"token": "wrong", "next": "/"}, allow_redirects=False)
+        assert bad.status == 401 and "not valid" in await bad.text()
+        r = await c.post("/login", data={"token": env.tokens["operator"], "next": "//evil.example/"},
+                         allow_redirects=False)
+        assert r.status == 303 and r.headers["Location"] == "/"
+        cookie = r.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        assert env.tokens["operator"] not in r.headers["Location"]
+        page = await c.get("/")
+        assert page.status == 200 and "Content-Security-Policy" in page.headers
+        assert "operator" in await page.text()
+        out = await c.post("/logout", allow_redirects=False)
+        assert out.status == 303
+        c.session.cookie_jar.clear()
+        assert (await c.get("/")).status == 401
+    env.run(check)
+
+
+def test_cookie_signed_changes_need_the_custom_header_and_our_origin(env):
+    alert = next(iter(env.history.alerts))
+
+    async def check(c):
+        await c.post("/login", data={"token": env.tokens["operator"]}, allow_redirects=False)
+        url = f"/alerts/{alert}/ack"
+        assert (await c.post(url, json={})).status == 403
+        assert (await c.post(url, json={}, headers={CSRF_HEADER: "1", "Origin": "http://evil.example"})).status == 403
+        assert (await c.post(url, json={}, headers={CSRF_HEADER: "1"})).status == 202
+        # a bearer token is not sent by browsers on their own, so it needs no header
+        assert (await c.post(url, json={}, headers=env.h("admin"))).status == 202
+        assert (await c.post("/login", data={"token": env.tokens["operator"]},
+                             headers={"Origin": "http://evil.example"}, allow_redirects=False)).status == 403
+    env.run(check)
+
+
+# ---------------------------------------------------------------------- pages
+def test_page_escapes_html_colours_the_map_and_hides_actions_from_viewers(env):
+    crit = next(a["alert_id"] for a in env.history.all() if a["level"] == "critical")
+
+    async def check(c):
+        page = await (await c.get("/", headers=env.h("operator"))).text()
+        assert "x &lt;b&gt;y&lt;/b&gt;" in page and "<b>y</b>" not in page
+        line = re.search(r'<polyline class="seg" data-segment="TJK-UZB-01"[^>]*>', page).group(0)
+        assert f'stroke="{COLOURS["critical"]}"' in line
+        quiet = re.search(r'<polyline class="seg" data-segment="TJK-UZB-05"[^>]*>', page).group(0)
+        assert f'stroke="{COLOURS["none"]}"' in quiet
+        assert f'data-alert-id="{crit}"' in page and 'class="ack inline"' in page and 'id="silence-form"' in page
+        assert not re.search(r'(?:src|href|action)="(?:[a-z]+:)?//', page)  # nothing from elsewhere
+        viewer = await (await c.get("/?level=critical", headers=env.h("engineer"))).text()
+        assert 'class="ack inline"' not in viewer and 'id="silence-form"' not in viewer
+        rows = re.findall(r'<tr data-alert-id="([^"]+)"', viewer)
+        assert rows == [crit]
+        desk = await (await c.get("/", headers=env.h("secretariat:KGZ"))).text()
+        assert 'id="notice-form"' in desk
+        js = await c.get("/assets/app.js", headers=env.h("engineer"))
+        assert js.status == 200 and "EventSource('/events')" in await js.text()
+    env.run(check)
+
+
+def test_segment_page_shows_redacted_incidents_and_a_chart_of_the_series(env):
+    async def check(c):
+        op = await (await c.get("/ui/segments/KGZ-TJK-07", headers=env.h("operator"))).text()
+        bars = re.findall(r'<rect class="bar"[^>]*data-date="([^"]+)" data-incidents="(\d+)"', op)
+        assert bars == [(d["date"], str(d["incidents"])) for d in DAILY]
+        assert 'class="baseline"' in op and "public &lt;script&gt;" in op and "detention" in op
+        kg = await (await c.get("/ui/segments/KGZ-TJK-07", headers=env.h("secretariat:KGZ"))).text()
+        assert "detention" not in kg and "shelling" in kg and 'class="baseline"' not in kg
+        assert (await c.get("/ui/segments/TJK-UZB-01", headers=env.h("secretariat:KGZ"))).status == 404
+    env.run(check)
+
+
+def test_map_projection_puts_north_up_and_west_left():
+    rows = [{"segment_id": "a", "coords": [[70.0, 40.0], [71.0, 40.0]]},
+            {"segment_id": "b", "coords": [[70.0, 41.0], [70.5, 41.0]]}]
+    pts, width, height = project(rows, width=200, pad=0)
+    assert width == pytest.approx(200, abs=0.1)
+    a = [tuple(map(float, p.split(","))) for p in pts["a"].split()]
+    b = [tuple(map(float, p.split(","))) for p in pts["b"].split()]
+    assert a[0][0] == 0 and a[1][0] == 200  # west edge left, east edge right
+    assert b[0][1] == 0 and a[0][1] == pytest.approx(height, abs=0.1)  # north at the top
+    # a degree of longitude at 40.5 N is cos(40.5) of a degree of latitude
+    assert height == pytest.approx(200 / 0.7604, rel=1e-3)
+    pts, width, height = project(rows, width=200, pad=0, max_height=100)  # fits the box, keeps proportions
+    assert height == pytest.approx(100, abs=0.1) and width == pytest.approx(100 * 0.7604, rel=1e-3)
