@@ -291,6 +291,9 @@ def _token(args: argparse.Namespace) -> int:
         print(f"{'name':<24} {'role':<20} {'created':<21} expires")
         for e in entries:
             print(f"{e['name']:<24} {e['role']:<20} {e['created']:<21} {e['expires'] or 'never'}")
+    return 0
+
+
 def _policy_verb(args: argparse.Namespace) -> int:
     import os
 
