@@ -112,6 +112,10 @@ class NoticeAcks:
     def link(self, base_url: str, notice_id: str) -> str:
         return ack_link(base_url, self._secret, notice_id)
 
+    def token(self, notice_id: str) -> str:
+        """The notice's ack token, for a caller already signed in as one of its receivers."""
+        return ack_token(self._secret, notice_id)
+
     def verify(self, notice_id: str, token: str) -> bool:
         return verify_ack_token(self._secret, notice_id, token)
 

@@ -148,7 +148,8 @@ class AlertStore(AlertHistory):
         labels = alert_labels(alert)
         silenced = self.silenced_by(labels, now) if alert["resolved_at"] is None else []
         ack = self.acknowledgement(alert["alert_id"], "centre", now)
-        out = dict(alert, labels=labels, acknowledged=ack is not None, ack=_ack_view(ack),
+        # ``acknowledged`` is the ack itself (by, until, comment...) or None: truthy as a flag.
+        out = dict(alert, labels=labels, acknowledged=_ack_view(ack), ack=_ack_view(ack),
                    silenced=bool(silenced), silenced_by=silenced)
         if principal is not None and not principal.sees_all:
             mine = self.acknowledgement(alert["alert_id"], ack_scope(principal), now)

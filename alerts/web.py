@@ -187,7 +187,10 @@ class LiveFeed:
 
     def publish(self, ev: Any) -> dict:
         event = ev.to_dict() if hasattr(ev, "to_dict") else dict(ev)
-        folded = self.history().alerts.get(event.get("alert_id", ""))
+        h = self.history()
+        folded = h.alerts.get(event.get("alert_id", ""))
+        if folded is not None and hasattr(h, "view"):
+            folded = h.view(folded)  # with its ack and silence status
         seq = next(self._seq)
         alert = json.loads(json.dumps(folded)) if folded is not None else None
         entry = {"seq": seq, "id": f"{self.boot}-{seq}", "view": alert or event,
@@ -285,14 +288,20 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
+    def shown(h: Any, a: dict, p: Principal) -> dict:
+        """With an AlertStore, an alert with its ack and silence status now."""
+        return h.view(a, principal=p) if hasattr(h, "view") else a
+
     def visible(p: Principal) -> list[dict]:
-        return [a for a in history().all() if p.sees(a)]
+        h = history()
+        return [shown(h, a, p) for a in h.all() if p.sees(a)]
 
     def find_alert(p: Principal, alert_id: str) -> dict:
-        a = history().alerts.get(alert_id)
+        h = history()
+        a = h.alerts.get(alert_id)
         if a is None or not p.sees(a):
             raise _Problem(404, f"no alert {alert_id}")  # the same answer whether hidden or absent
-        return a
+        return shown(h, a, p)
 
     def segment_rows(p: Principal) -> list[dict]:
         return segment_table(segments, visible(p), p, segment_names)

@@ -15,6 +15,8 @@ from streams.broker import port_free
 from streams.errors import ConfigError
 from streams.feed import AlertFeed
 from streams.metrics import Metrics
+from alerts.delivery import utcnow
+from streams.actions import WorkerActions
 from streams.notify import NotifyStage, load_worker_policy
 from streams.pipeline import Pipeline, PipelineSettings, SegmentState
 from streams.segments import SegmentRegistry
@@ -89,9 +91,24 @@ def run_worker(settings: Settings) -> int:
         except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
             return False
 
-    # Acknowledge/silence (alerts.web.Actions) and segment_detail are not wired yet: those routes answer 501.
+    def segment_detail(segment_id: str) -> dict:
+        """Recent incidents (newest first) and a daily series; the web API redacts per caller."""
+        ctx = segment_context(segment_id)
+        if ctx is None:
+            return {"incidents": [], "daily": []}
+        return {"incidents": list(reversed(ctx.incidents)),
+                "daily": [{"date": d, "incidents": n, "baseline": round(ctx.baseline, 4)} for d, n in ctx.activity]}
+
+    alerts_topic = app.topic(topics.alerts, key_type=bytes, value_type=bytes, key_serializer="raw",
+                             value_serializer="raw")
+
+    async def send_action(key: bytes, value: bytes) -> None:
+        await (await alerts_topic.send(key=key, value=value))  # acknowledged by the broker
+
+    actions = WorkerActions(policy, store, send_action, utcnow, notify.acks if notify is not None else None)
     web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name, ready, auth=auth,
-                            segments=pipeline.registry, subscribers=feed.subscribers)
+                            segments=pipeline.registry, subscribers=feed.subscribers, segment_detail=segment_detail,
+                            actions=actions, notice_actions=actions)
 
     @app.task
     async def alert_feed():

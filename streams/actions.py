@@ -1,0 +1,76 @@
+"""What the web API's actions do in a worker: people's actions become records on the alerts topic.
+
+The alerts topic is the audit log, so an acknowledgement or a silence is produced there
+(keyed by alert or silence id) and takes effect when the feed folds it back -- in every
+worker alike, and again after a restart. The rules (who may, guardrails, expiry) are the
+pure functions of :mod:`alerts.state`; this module only maps their errors to the web's
+(``LookupError`` 404, ``PermissionError`` 403, ``ValueError`` 400) and sends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+from alerts.access import Principal
+from alerts.model import AlertAction
+from alerts.notice_acks import AckError, InvalidAckToken, NoticeAcks, UnknownNotice
+from alerts.policy import Policy
+from alerts.state import ActionError, ActionForbidden, AlertStore, acknowledge, silence
+
+Send = Callable[[bytes, bytes], Awaitable[Any]]
+
+
+class WorkerActions:
+    """``alerts.web.Actions`` and ``NoticeActions`` for a live worker."""
+
+    def __init__(self, policy: Policy, store: AlertStore, send: Send, clock: Callable[[], datetime],
+                 acks: NoticeAcks | None = None) -> None:
+        self.policy, self.store, self.send, self.clock, self.acks = policy, store, send, clock, acks
+
+    async def _produce(self, action: AlertAction) -> dict:
+        await self.send(action.key(), action.encode())
+        return action.to_dict()
+
+    async def acknowledge(self, alert_id: str, principal: Principal, until: datetime | None,
+                          comment: str | None) -> dict:
+        try:
+            action = acknowledge(alert_id, principal, until, comment, now=self.clock(), policy=self.policy,
+                                 store=self.store)
+        except ActionForbidden as exc:
+            raise PermissionError(str(exc)) from None
+        except ActionError as exc:
+            if alert_id not in self.store.alerts:
+                raise LookupError(str(exc)) from None
+            raise ValueError(str(exc)) from None
+        return await self._produce(action)
+
+    async def silence(self, matchers: dict[str, str], principal: Principal, until: datetime,
+                      comment: str) -> dict:
+        texts = [f'{name}="{value}"' for name, value in sorted(matchers.items())]
+        try:
+            action = silence(texts, principal, until, comment, now=self.clock(), policy=self.policy)
+        except ActionForbidden as exc:
+            raise PermissionError(str(exc)) from None
+        except ActionError as exc:
+            raise ValueError(str(exc)) from None
+        return await self._produce(action)
+
+    def silences(self) -> list[dict]:
+        return self.store.silence_list(self.clock())
+
+    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str | None) -> dict:
+        """A signed-in desk acknowledges a notice delivered to one of its receivers."""
+        if self.acks is None:
+            raise LookupError("this worker does not dispatch notices")
+        delivery = self.acks.log.first_delivery(notice_id)
+        mine = set(self.policy.receivers_of(principal))
+        if delivery is None or not (principal.sees_all or delivery.get("receiver") in mine):
+            raise LookupError(f"no notice {notice_id} for {principal.role_string}")
+        try:
+            ack = self.acks.acknowledge(notice_id, self.acks.token(notice_id), by=principal.name)
+        except (InvalidAckToken, UnknownNotice) as exc:
+            raise LookupError(str(exc)) from None
+        except AckError as exc:
+            raise ValueError(str(exc)) from None
+        return ack.to_dict()
