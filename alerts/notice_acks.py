@@ -60,7 +60,7 @@ def verify_ack_token(secret: bytes | str, notice_id: str, token: str) -> bool:
 
 
 def ack_link(base_url: str, secret: bytes | str, notice_id: str) -> str:
-    return f"{base_url.rstrip('/')}/notices/{quote(notice_id, safe='')}/ack?token={ack_token(secret, notice_id)}"
+    return f"{base_url.rstrip('/')}/notices/{quote(notice_id, safe='')}/confirm?token={ack_token(secret, notice_id)}"
 
 
 def _parse(ts: str | datetime) -> datetime:

@@ -8,7 +8,7 @@ ack link and the segment data come in); rendering is pure too.
 
 >>> req = NoticeRequest("secretariat-KGZ", "{}:{border=KGZ-TJK}", (alert,), "new", "nt-1")   # doctest: +SKIP
 >>> notice = build_notice(req, principal_for("secretariat-KGZ"), contexts.get, previous=None,
-...                       ack_url="https://bw.example/notices/nt-1/ack?token=...", created_at=now)  # doctest: +SKIP
+...                       ack_url="https://bw.example/notices/nt-1/confirm?token=...", created_at=now)  # doctest: +SKIP
 >>> notice.to_html(), notice.to_pdf()                                                            # doctest: +SKIP
 """
 

@@ -180,6 +180,18 @@ def openapi_document() -> dict[str, Any]:
             "tags": ["actions"], "parameters": [_param("notice_id", "path", "notice id")],
             "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("NoticeAckRequest")}}},
             "responses": {"202": _json(_ref("Accepted"), "recorded"), **_401, **_ACTION_ERRORS}}},
+        "/notices/{notice_id}/confirm": {
+            "get": {"summary": "the page a notice's acknowledgement link opens (the link's token authorises it)",
+                    "security": [], "tags": ["page"],
+                    "parameters": [_param("notice_id", "path", "notice id"),
+                                   _param("token", "query", "the notice's acknowledgement token", required=True)],
+                    "responses": {"200": _HTML}},
+            "post": {"summary": "acknowledge the notice with its link token; answers an HTML page",
+                     "security": [], "tags": ["page"], "parameters": [_param("notice_id", "path", "notice id")],
+                     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}}}},
+                     "responses": {"200": _HTML, "403": {"description": "the token is not valid for this notice"},
+                                   "404": {"description": "no such notice was delivered"}}}},
         "/segments": {"get": {"summary": "segments the caller may look at, with their level now", "tags": ["segments"],
                               "responses": {"200": _json(_ref("SegmentList"), "segments by id"), **_401}}},
         "/segments/{segment_id}": {"get": {

@@ -26,6 +26,7 @@ import inspect
 import itertools
 import json
 import logging
+import re
 import secrets
 from collections import deque
 from datetime import datetime
@@ -45,6 +46,8 @@ COOKIE = "borderwatch_token"
 CSRF_HEADER = "X-Borderwatch-Request"
 #: Reachable without a token: the probe, the sign-in form and the page's static script and style.
 PUBLIC = frozenset({"/health", "/login", "/logout", "/assets/app.js", "/assets/style.css"})
+#: A notice's acknowledgement link carries its own HMAC token (alerts/notice_acks.py): no sign-in.
+_NOTICE_CONFIRM = re.compile(r"/notices/[^/]+/confirm")
 LIVE = web.AppKey("live", object)
 # aiohttp >= 3.13 types request storage; older ones take strings.
 _PRINCIPAL: Any = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
@@ -254,7 +257,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     @web.middleware
     async def authenticate(request: web.Request, handler):
-        if request.path in PUBLIC:
+        if request.path in PUBLIC or _NOTICE_CONFIRM.fullmatch(request.path):
             return await handler(request)
         tok, from_cookie = presented(request)
         p = auth.authenticate(tok)
@@ -428,6 +431,27 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
             request.match_info["notice_id"], p, comment))
         return web.json_response({"accepted": True, "result": result}, status=202)
 
+    async def notice_confirm(request: web.Request) -> web.Response:
+        """The link in a notice: its signed token authorises acknowledging that one notice, no sign-in."""
+        notice_id = request.match_info["notice_id"]
+        if request.method == "GET":
+            return webpage.notice_confirm_page(notice_id, request.query.get("token", ""))
+        form = await request.post()
+        handler = getattr(notice_actions, "acknowledge_link", None)
+        if handler is None:
+            return webpage.notice_confirm_page(notice_id, "", message="this server does not take notice "
+                                               "acknowledgements", status=501)
+        try:
+            ack = await handler(notice_id, str(form.get("token", "")))
+        except PermissionError:
+            return webpage.notice_confirm_page(notice_id, "", message="this link is not valid for that notice",
+                                               status=403)
+        except LookupError as exc:
+            return webpage.notice_confirm_page(notice_id, "", message=str(exc), status=404)
+        when = "already acknowledged" if ack.get("repeated") else "acknowledged"
+        return webpage.notice_confirm_page(notice_id, "", done=True,
+                                           message=f"notice {notice_id} {when} at {ack.get('at', '')}")
+
     async def segments_list(request: web.Request) -> web.Response:
         rows = segment_rows(principal_of(request))
         return web.json_response({"count": len(rows), "segments": rows})
@@ -571,6 +595,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     r.add_get("/silences", silence_list)
     r.add_post("/silences", silence_add)
     r.add_post("/notices/{notice_id}/ack", notice_ack)
+    r.add_get("/notices/{notice_id}/confirm", notice_confirm)
+    r.add_post("/notices/{notice_id}/confirm", notice_confirm)
     r.add_get("/segments", segments_list)
     r.add_get("/segments/{segment_id}", segment_one)
     r.add_get("/events", events)

@@ -57,6 +57,19 @@ It is kept in an HttpOnly cookie for this browser session; sign out to drop it.<
     return _doc("borderwatch — sign in", body, status)
 
 
+def notice_confirm_page(notice_id: str, token: str, *, message: str = "", done: bool = False,
+                        status: int = 200) -> web.Response:
+    """The page a notice's acknowledgement link opens: one button, no sign-in (the link is signed)."""
+    msg = f'<p class="{"ok" if done else "bad"}" role="status" id="confirm-result">{e(message)}</p>' if message else ""
+    form = "" if done or status >= 400 else (
+        f'<form method="post" action="/notices/{e(notice_id)}/confirm" id="confirm">'
+        f'<input type="hidden" name="token" value="{e(token)}">'
+        f'<button type="submit">Acknowledge notice {e(notice_id)}</button></form>')
+    body = (f'<main class="narrow"><h1>borderwatch</h1><h2>Escalation notice</h2>{msg}{form}'
+            f'<p class="hint">Acknowledging tells the monitoring centre your desk has read this notice.</p></main>')
+    return _doc("borderwatch — acknowledge notice", body, status)
+
+
 def _header(p: Principal) -> str:
     return (f'<header><a class="home" href="/">borderwatch</a>'
             f'<span class="who">signed in as <b id="who">{e(p.name)}</b> (<span id="role">{e(p.role_string)}</span>)</span>'

@@ -59,6 +59,17 @@ class WorkerActions:
     def silences(self) -> list[dict]:
         return self.store.silence_list(self.clock())
 
+    async def acknowledge_link(self, notice_id: str, token: str) -> dict:
+        """The link in a notice: its token is the authority (PermissionError when it is not valid)."""
+        if self.acks is None:
+            raise LookupError("this worker does not dispatch notices")
+        try:
+            return self.acks.acknowledge(notice_id, token, by="link").to_dict()
+        except InvalidAckToken as exc:
+            raise PermissionError(str(exc)) from None
+        except UnknownNotice as exc:
+            raise LookupError(str(exc)) from None
+
     async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str | None) -> dict:
         """A signed-in desk acknowledges a notice delivered to one of its receivers."""
         if self.acks is None:

@@ -122,7 +122,7 @@ def test_segment_context_from_pipeline_state():
 
 def test_ack_token_is_per_notice_and_per_secret():
     link = ack_link(BASE_URL + "/", SECRET, "nt-1")
-    assert link.startswith("https://bw.example/notices/nt-1/ack?token=")
+    assert link.startswith("https://bw.example/notices/nt-1/confirm?token=")
     token = link.rsplit("=", 1)[1]
     assert verify_ack_token(SECRET, "nt-1", token)
     assert not verify_ack_token(SECRET, "nt-2", token)

@@ -1,0 +1,72 @@
+"""The acknowledgement link in a notice: signed per notice, recorded once, time to acknowledge observed."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime, timedelta, timezone
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from alerts.delivery import DeliveryLog
+from alerts.history import AlertHistory
+from alerts.notice_acks import NoticeAcks, ack_link
+from alerts.policy import load_policy
+from alerts.state import AlertStore
+from alerts.web import build_web_app
+from streams.actions import WorkerActions
+from streams.metrics import Metrics
+
+SECRET = b"s" * 32
+T0 = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+
+
+def run(tmp_path, check):
+    now = [T0]
+    log = DeliveryLog(tmp_path / "delivery.jsonl")
+    log.append({"kind": "delivered", "notice_id": "nt-1", "sink": "file:x", "receiver": "secretariat-KGZ",
+                "group_key": "g", "at": "2026-11-23T08:00:00Z", "attempts": 1, "summary": {}, "previous_summary": None})
+    metrics = Metrics()
+    acks = NoticeAcks(SECRET, log, metrics, clock=lambda: now[0])
+
+    async def send(key, value):
+        raise AssertionError("a notice acknowledgement is not an alert action")
+
+    actions = WorkerActions(load_policy(), AlertStore(), send, lambda: now[0], acks)
+    app = build_web_app(AlertHistory, lambda: b"", "admin-token", notice_actions=actions)
+
+    async def main():
+        async with TestClient(TestServer(app)) as c:
+            await check(c, now, metrics)
+    asyncio.run(main())
+
+
+def test_the_link_opens_a_confirm_page_and_records_the_acknowledgement_once(tmp_path):
+    async def check(c, now, metrics):
+        link = ack_link("http://127.0.0.1", SECRET, "nt-1")
+        path = link.split("127.0.0.1", 1)[1]
+        page = await c.get(path)  # no sign-in
+        assert page.status == 200
+        html = await page.text()
+        token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+        now[0] = T0 + timedelta(hours=2)
+        first = await c.post("/notices/nt-1/confirm", data={"token": token})
+        assert first.status == 200 and "acknowledged at" in await first.text()
+        again = await c.post("/notices/nt-1/confirm", data={"token": token})
+        assert "already acknowledged" in await again.text()
+        text = metrics.exposition().decode()
+        assert 'borderwatch_notice_ack_seconds_count{receiver="secretariat-KGZ"} 1.0' in text
+        assert 'borderwatch_notice_ack_seconds_sum{receiver="secretariat-KGZ"} 7200.0' in text
+    run(tmp_path, check)
+
+
+def test_a_token_for_another_notice_or_an_unknown_notice_is_refused(tmp_path):
+    async def check(c, now, metrics):
+        other = ack_link("http://h", SECRET, "nt-2").rsplit("token=", 1)[1]
+        bad = await c.post("/notices/nt-1/confirm", data={"token": other})
+        assert bad.status == 403
+        unknown = await c.post("/notices/nt-2/confirm", data={"token": other})
+        assert unknown.status == 404
+        assert "borderwatch_notice_ack_seconds_count" not in metrics.exposition().decode().replace(
+            "# HELP borderwatch_notice_ack_seconds", "")
+    run(tmp_path, check)
