@@ -1,6 +1,6 @@
 """Secretariats acknowledge notices through a link that carries its own proof.
 
-The token in ``{base_url}/notices/{notice_id}/ack?token=...`` is an HMAC of the
+The token in ``{base_url}/notices/{notice_id}/confirm?token=...`` is an HMAC of the
 notice id under a server secret, so the server checks it without storing
 anything per notice, and a token for one notice acknowledges no other. Notice
 ids are derived per receiver (by the policy's dispatch), so the token binds the

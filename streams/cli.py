@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          f"({_env('tokens_file')})")
     p.add_argument("--policy-file", help=f"alert policy YAML (default: the bundled deploy/borderwatch/policy.yml; {_env('policy_file')})")
     p.add_argument("--notify", type=int, choices=(0, 1), help=f"1: this worker dispatches notices (default 1; {_env('notify')})")
+    p.add_argument("--notice-secret-file", help=f"file with the secret that signs notice acknowledgement links "
+                                                 f"(default: made once in the data dir; {_env('notice_secret_file')})")
     p.add_argument("--public-url", help=f"web API base URL as secretariats reach it, for acknowledgement links ({_env('public_url')})")
 
     p = sub.add_parser("token", help="manage API tokens with roles (stored hashed in a tokens file)")
@@ -200,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
 
         keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir", "segments_file",
                 "max_distance_km", "grace_days", "detector", "tick_seconds", "idle_seconds", "api_token_file",
-                "policy_file", "notify", "public_url", "tokens_file")
+                "policy_file", "notify", "public_url", "tokens_file", "notice_secret_file")
         return run_worker(load_settings({k: getattr(args, k) for k in keys}))
 
     if args.verb == "replay":

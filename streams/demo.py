@@ -1,5 +1,10 @@
 """``make demo``: embedded broker, worker, replay of the bundled Central Asia data, URLs, summary.
 
+After the history, one *demo* incident dated today (a deadly clash near Dostuk, source
+``borderwatch-demo``) shows the live side: a critical alert on KGZ-TJK-01 that stays open, and
+the notices it sends to the operators, the regional desk and the Kyrgyz and Tajik secretariats
+(file sinks under ``.demo/worker-data/notices``). Demo tokens with roles are printed.
+
 Runs until Ctrl-C; ``DEMO_SECONDS=N`` ends it after N seconds once the summary is printed.
 ``DEMO_BROKER_PORT`` / ``DEMO_WEB_PORT`` choose ports (defaults 9092 / 6066; a free port is
 picked when the one asked for is taken, or is 0).
@@ -18,6 +23,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from alerts.tokens import TokenFile
 from streams.broker import EmbeddedBroker, free_port, port_free
 from streams.replay import replay
 
@@ -65,14 +71,52 @@ def _settle(base: str, token: str, proc: subprocess.Popen, timeout: float = 120)
     return _get(base + "/alerts?status=all", token)["alerts"]
 
 
+def _live_incident(broker_url: str) -> str:
+    """One clearly labelled demo incident, dated now, so an alert is open while the demo runs."""
+    from kafka import KafkaProducer
+
+    from streams.topics import Topics, bootstrap
+
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    event_id = f"demo-{now}"
+    rec = {"event_id": event_id, "occurred_at": now, "reported_at": now, "source": "borderwatch-demo",
+           "category": "armed_clash", "severity": 5, "fatalities": 12, "injuries": 20, "countries": ["KGZ", "TJK"],
+           "latitude": 40.05229068, "longitude": 70.63277194, "location_name": "Dostuk (demo event)",
+           "description": "demo event: not a real report"}
+    producer = KafkaProducer(bootstrap_servers=bootstrap(broker_url), acks="all")
+    try:
+        producer.send(Topics().incidents, json.dumps(rec).encode(), key=b"KGZ-TJK").get(timeout=30)
+    finally:
+        producer.close()
+    return event_id
+
+
+def _wait_notices(root: Path, worker: subprocess.Popen, timeout: float = 60) -> dict[str, list[str]]:
+    """Notices per desk once the operators' and the Kyrgyz desk's have arrived (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    found: dict[str, list[str]] = {}
+    while time.monotonic() < deadline and worker.poll() is None:
+        found = {d.name: sorted(str(p) for p in d.glob("*.html")) for d in root.glob("*") if d.is_dir()}
+        found = {k: v for k, v in found.items() if v}
+        if {"operators", "secretariat-KGZ"} <= found.keys():
+            break
+        time.sleep(1)
+    return found
+
+
 def main() -> int:
     run_dir = Path(".demo")
     run_dir.mkdir(exist_ok=True)
     token = os.environ.get("BORDERWATCH_API_TOKEN") or secrets.token_urlsafe(24)
+    tokens_path = run_dir / "tokens.json"
+    tokens_path.unlink(missing_ok=True)  # fresh demo tokens every run
+    tokens = TokenFile(tokens_path)
+    roles = {name: (role, tokens.add(name, role)) for name, role in
+             (("duty-officer", "operator"), ("kg-desk", "secretariat:KGZ"), ("uz-desk", "secretariat:UZB"))}
     broker = EmbeddedBroker(port=_port("DEMO_BROKER_PORT", 9092), log_path=str(run_dir / "broker.log")).start()
     web_port = _port("DEMO_WEB_PORT", 6066)
     base = f"http://127.0.0.1:{web_port}"
-    env = dict(os.environ, BORDERWATCH_API_TOKEN=token)
+    env = dict(os.environ, BORDERWATCH_API_TOKEN=token, BORDERWATCH_TOKENS_FILE=str(tokens_path))
     worker_log = open(run_dir / "worker.log", "ab")
     worker = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "worker", "--broker", broker.url, "--web-port", str(web_port),
@@ -85,6 +129,7 @@ def main() -> int:
             res = replay([str(DATA / name)], fmt, broker.url, err=open(os.devnull, "w"))
             print(f"replayed {name}: sent {res.sent}, rejected {res.rejected}")
         alerts = _settle(base, token, worker)
+        live = _live_incident(broker.url)
         by_level = Counter(a["peak_level"] for a in alerts)
         by_border = Counter(a["border"] for a in alerts)
         print(f"\nalerts raised from real history: {len(alerts)} "
@@ -93,7 +138,16 @@ def main() -> int:
             print(f"  {border:8s} {n}")
         for a in sorted(alerts, key=lambda a: a["opened_at"], reverse=True)[:5]:
             print(f"  latest: {a['opened_at'][:10]} {a['peak_level']:8s} {a['summary']}")
-        print(f"\nfeed (page):  {base}/  (sign in with the API token: {token})")
+        notices = _wait_notices(run_dir / "worker-data" / "notices", worker)
+        print(f"\nlive demo incident {live}: a critical alert on KGZ-TJK-01; notices so far:")
+        for desk, files in sorted(notices.items()):
+            print(f"  {desk:18s} {len(files)}  e.g. {files[0]}")
+        if not notices:
+            print("  none yet (group_wait in deploy/borderwatch/policy.yml); see .demo/worker-data/notices")
+        print(f"\nfeed (page):  {base}/  sign in with a token:")
+        print(f"  admin (API token)       {token}")
+        for name, (role, tok) in roles.items():
+            print(f"  {name:12s} {role:15s} {tok}   (sees {'everything' if role == 'operator' else 'its borders only'})")
         print(f"alerts JSON:  curl -H 'Authorization: Bearer {token}' '{base}/alerts?status=all'")
         print(f"metrics:      curl -H 'Authorization: Bearer {token}' {base}/metrics")
         seconds = float(os.environ.get("DEMO_SECONDS", "0") or 0)
