@@ -81,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the detectors and exit")
 
     p = sub.add_parser("generate", help="write a seeded synthetic labelled stream (JSONL + labels CSV)")
-    p.add_argument("--scenario", required=True, help="quiet, escalation or mixed (see docs/DETECTION.md)")
+    from streams.generate import SCENARIOS
+
+    p.add_argument("--scenario", required=True, metavar="NAME",
+                   help="; ".join(f"{k}: {v.doc}" for k, v in SCENARIOS.items()) + " (see docs/DETECTION.md)")
     p.add_argument("--out", required=True, help="JSONL to write; labels go to <name>.labels.csv beside it")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same bytes")
 
