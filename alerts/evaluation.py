@@ -10,7 +10,9 @@ in [onset - 60 days, end] decides its class:
 
 An alert that opens outside every episode's window ``[onset - 60 d, end + 3 d]`` of its border
 is a false alarm; false alarms are counted per border-year of data (a border is exposed from
-its first incident in the data to the end of the data). A negative control (an internal crisis
+its first incident in the data to the end of the data). ``chance_recall`` is the recall a
+detector alerting at random at the same false-alarm rate would get: with many false alarms, a
+60-day early window catches one by luck. A negative control (an internal crisis
 of one state, ``border`` = that ISO3) is *violated* by any alert on a border of that state opened
 during the crisis, scored border or not. Episodes outside the period the data covers are
 reported as ``not_covered`` and left out of every rate.
@@ -155,13 +157,18 @@ class Evaluation:
             if border is None or b == border:
                 tally.add(t)
         nab = {f"nab_{p.name}": _round(tally.normalised(p), 1) for p in NAB_PROFILES}
+        rate = false_alarms / years if years else None
         return {
             "episodes": len(esc), **counts,
             "recall": _round((counts["early"] + counts["timely"]) / len(esc), 4) if esc else None,
+            # what alerting at random at this false-alarm rate would score: P(an alert in a window
+            # of 60 + 1 + 3 days). A recall near it is luck, not warning.
+            "chance_recall": round(1 - math.exp(-rate * (EARLY_DAYS + 1 + TIMELY_DAYS) / 365.25), 4)
+            if esc and rate is not None else None,
             "median_lead_days": median(leads) if leads else None,
             "alerts": len(alerts), "false_alarms": false_alarms,
             "border_years": round(years, 2),
-            "false_alarms_per_border_year": round(false_alarms / years, 4) if years else None,
+            "false_alarms_per_border_year": round(rate, 4) if rate is not None else None,
             "precision": round(1 - false_alarms / len(alerts), 4) if alerts else None,
             **nab,
             "negative_controls": len(controls),

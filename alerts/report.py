@@ -122,7 +122,7 @@ def _legend(thresholds: Sequence[Threshold]) -> str:
 
 
 _COLUMNS = (("episodes", "episodes"), ("early", "early"), ("timely", "timely"), ("late", "late"), ("missed", "missed"),
-            ("median_lead_days", "median lead (d)"), ("alerts", "alerts"), ("false_alarms", "false alarms"),
+            ("chance_recall", "by chance"), ("median_lead_days", "median lead (d)"), ("alerts", "alerts"), ("false_alarms", "false alarms"),
             ("false_alarms_per_border_year", "per border-year"), ("precision", "precision"),
             ("nab_standard", "NAB standard"), ("nab_low_fp", "NAB low FP"), ("nab_low_fn", "NAB low FN"),
             ("negative_controls_violated", "controls violated"), ("not_covered", "not covered"))

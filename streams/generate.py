@@ -12,12 +12,15 @@ CSV beside the output):
 
 * **escalations** (``kind=escalation``, border pair): a 30-day build-up in which the base rate
   climbs to 5x (the precursor an early-warning system can see), then a violent phase of 3-11
-  days at 40x with clashes, shelling and drone strikes, half of them deadly. Violent categories
-  and deaths occur nowhere else.
+  days at two incidents a day (at least one on the onset day) with clashes, shelling and drone
+  strikes, half of them deadly. Violent categories occur nowhere else.
 * **internal unrest** (``kind=negative_control``, border = the state): 3-10 days of protests
   in one state that spill into the incident streams of all its borders (about one a day per
   border, no deaths). They are labelled so that the evaluation checks that no border alert
   opens during them; protests occur nowhere else. They do not excite the border process.
+* **isolated deadly incidents** (unlabelled, about one per border every four years): a smuggler
+  shot at an interdiction, one death, outside every escalation window. Real borders have them;
+  without them a fatality rule would look perfect on synthetic data by construction.
 * **noise bursts** (unlabelled): 3 days of calm-category incidents (detentions, fortification,
   ...) at +1.5 a day. An alert on them is a false alarm.
 * **long quiet periods** (unlabelled): spells of months with no base rate at all, kept clear
@@ -52,6 +55,7 @@ class Scenario:
     escalating_borders: int
     doc: str = ""
     base_rate: float = 0.03  # incidents per day on a quiet border, before self-excitation
+    escalation_rate: float = 2.0  # incidents per day in an escalation's violent phase, likewise
     alpha: float = 0.3
     beta: float = 0.5
     noise_bursts: int = 2  # per border
@@ -59,6 +63,7 @@ class Scenario:
     quiet_days: tuple[int, int] = (150, 300)
     unrest: int = 0  # internal-unrest episodes (negative controls) in the scenario
     unrest_rate: float = 1.0  # protests a day on each of the state's borders
+    isolated_deaths: float = 0.25  # deadly one-off incidents per border-year, outside escalations
     late_share: float = 0.1
     duplicate_share: float = 0.03
     arms: bool = False
@@ -85,6 +90,7 @@ START = datetime(2015, 1, 1, tzinfo=timezone.utc)
 CALM = ["fortification", "smuggling_interdiction", "detention", "incursion", "threat"]
 VIOLENT = ["armed_clash", "shelling", "drone_strike"]
 UNREST = "protest"
+ISOLATED = "smuggling_interdiction"
 BUILD_UP_DAYS = 30
 #: Labelled episodes start after this many days, so detectors have some history first.
 WARM_UP_DAYS = 120
@@ -179,6 +185,12 @@ class _Builder:
             lo = _place(rng, 0, sc.days - 1, length, [(on - 90, end + 30) for on, end in phases] + quiet)
             if lo is not None:
                 quiet.append((lo, lo + length - 1))
+        windows = [(on - 60, end + 3) for on, end in phases]
+        isolated = set()
+        for _ in range(_poisson(rng, sc.isolated_deaths * sc.days / 365.25)):
+            lo = _place(rng, 0, sc.days - 1, 1, windows)
+            if lo is not None:
+                isolated.add(lo)
         excitation = 0.0
         for day in range(sc.days):
             rate, violent = sc.base_rate, False
@@ -188,13 +200,17 @@ class _Builder:
                 if onset - BUILD_UP_DAYS <= day < onset:  # build-up: the precursor
                     rate *= 1 + 4 * (day - onset + BUILD_UP_DAYS) / BUILD_UP_DAYS
                 elif onset <= day <= end:
-                    rate, violent = sc.base_rate * 40, True
+                    rate, violent = sc.escalation_rate, True
             if any(s <= day < s + 3 for s in bursts):
                 rate += 1.5
             count = _poisson(rng, rate + excitation)
+            if violent and any(day == onset for onset, _ in phases):
+                count = max(count, 1)  # the onset is the first day of violence, by definition
             excitation = excitation * math.exp(-sc.beta) + sc.alpha * count
             for _ in range(count):
                 self.incident(a, b, day, "violent" if violent else "calm")
+            if day in isolated:
+                self.incident(a, b, day, "isolated")
             if any(lo <= day <= hi for lo, hi in unrest):
                 for _ in range(_poisson(rng, sc.unrest_rate)):
                     self.incident(a, b, day, "unrest")
@@ -207,6 +223,8 @@ class _Builder:
             category, severity = rng.choice(VIOLENT), rng.randint(3, 5)
             deaths = rng.choice([1, 1, 2, 3, 6]) if rng.random() < 0.5 else 0
             injuries = deaths * rng.randint(0, 3)
+        elif kind == "isolated":
+            category, severity, deaths, injuries = ISOLATED, 3, 1, rng.randint(0, 1)
         elif kind == "unrest":
             category, severity, deaths, injuries = UNREST, rng.randint(1, 2), 0, rng.randint(0, 3)
         else:

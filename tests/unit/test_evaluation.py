@@ -127,3 +127,12 @@ def test_merged_evaluations_add_up():
         assert both[key] == 2 * one[key]
     for key in ("recall", "precision", "false_alarms_per_border_year", "nab_standard"):
         assert both[key] == one[key]
+
+
+def test_chance_recall_grows_with_the_false_alarm_rate_and_is_zero_without_false_alarms():
+    def chance(n_false):
+        rows = [alert(i, "KGZ-TJK", (date(2020, 1, 10) + timedelta(days=7 * i)).isoformat()) for i in range(n_false)]
+        return evaluate(rows, ONE, date(2020, 1, 1), date(2021, 12, 31), ["KGZ-TJK"]).summary()["chance_recall"]
+
+    assert chance(0) == 0.0
+    assert 0 < chance(2) < chance(10) < chance(40) < 1
