@@ -149,6 +149,10 @@ def _run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"borderwatch generate: error: {exc}", file=sys.stderr)
             return 2
+        except OSError as exc:
+            print(f"borderwatch generate: error: {exc.filename or args.out}: cannot write: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 2
         print(f"wrote {n} records to {args.out} and {episodes} episodes to {labels_path_for(args.out)}")
         return 0
 
@@ -189,6 +193,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.verb == "backtest":
         from alerts.history import write_csv
         from streams.backtest import read_labels, run_backtest
+        from streams.errors import SourceRowError
         from streams.worker import build_pipeline
 
         labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
@@ -202,8 +207,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.alerts_out == "-":
             write_csv(rows, sys.stdout)
         else:
-            with open(args.alerts_out, "w", newline="", encoding="utf-8") as fh:
-                write_csv(rows, fh)
+            try:
+                with open(args.alerts_out, "w", newline="", encoding="utf-8") as fh:
+                    write_csv(rows, fh)
+            except OSError as exc:
+                raise SourceRowError(args.alerts_out, 0, None, f"cannot write: {exc.strerror or exc}") from None
         evaluation = None
         if labels is not None:
             evaluation = _print_evaluation(args.labels, labels, rows, res,

@@ -182,6 +182,9 @@ def _verdict(rows: Sequence[Result], default: str, reference: str) -> str:
         word = "beats" if better_recall and no_more_fa else "does not beat"
         bits.append(f"Default `{default}` {word} the reference rules (recall {_fmt(d['recall'])} against "
                     f"{_fmt(ref['recall'])}, {d['false_alarms']} false alarms against {ref['false_alarms']}).")
+    if d["negative_controls"]:
+        bits.append(f"The default raised a border alert during {d['negative_controls_violated']} of "
+                    f"{d['negative_controls']} negative controls.")
     return " ".join(bits)
 
 

@@ -96,3 +96,9 @@ def test_backtest_refuses_a_bad_labels_file_before_running(tmp_path):
     assert res.returncode == 2
     assert f"{labels}:2: start:" in res.stderr
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_generate_names_the_file_it_cannot_write(tmp_path):
+    out = tmp_path / "missing-dir" / "s.jsonl"
+    res = cli("generate", "--scenario", "quiet", "--out", out)
+    assert res.returncode == 2 and str(out) in res.stderr and "Traceback" not in res.stderr

@@ -55,6 +55,7 @@ def test_rows_are_the_evaluation_of_each_detector(results):
 def test_the_verdict_compares_the_default_with_the_reference_rules(results):
     table = render(results, [TINY], default="count")
     assert "Default `count`" in table and "the reference rules" in table
+    assert "of 1 negative controls" in table  # the default's record on the controls is spelled out
     same = render(results, [TINY], default="reference")
     assert "The worker's default is `reference` itself." in same
 
