@@ -1,6 +1,7 @@
 """The backtest report: one self-contained HTML page, inline SVG, no scripts, no external assets.
 
-Per border, a timeline of the whole period and a close-up of every labelled escalation:
+Per border, a timeline of the whole period and a close-up of every labelled escalation on it
+and every negative control of either of its states:
 the detector's score (dots, coloured by the level the policy decided) against the raise
 (solid) and clear (dotted) lines of each level, the alerts (bars from opening to resolution,
 coloured by peak level), the incidents (ticks, dark red when deadly) and the labelled episodes
@@ -34,7 +35,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #cb
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}
 td,th{border:1px solid #cbd2d9;padding:2px 6px;text-align:right}th{background:#f5f7fa}
 td:first-child,th:first-child{text-align:left}
-.stats{color:#52606d}.zooms{display:flex;flex-wrap:wrap;gap:8px}
+.stats{color:#52606d}.zooms{display:flex;flex-wrap:wrap;gap:8px}.wide{overflow-x:auto}
 .legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:12px;height:12px;
 vertical-align:middle;margin-right:4px;border:1px solid #7b8794}
 svg{display:block;margin:4px 0}svg text{font:10px system-ui,sans-serif;fill:#52606d}
@@ -94,11 +95,12 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
         if evaluation is not None:
             parts.append(f"<p class=stats>{_e(_stats_line(evaluation.summary(border)))}</p>")
         parts.append(view.svg(lo, hi, WIDTH, f"{border}, {lo} to {hi}"))
-        zooms = [lab for lab in esc if period[0] <= as_date(lab["start"]) <= period[1]]
+        zooms = [lab for lab in esc + controls if period[0] <= as_date(lab["start"]) <= period[1]]
         if zooms:
             parts.append("<div class=zooms>")
             for lab in zooms:
-                z_lo = as_date(lab["start"]) - timedelta(days=ZOOM_BEFORE)
+                before = ZOOM_BEFORE if lab["kind"] == "escalation" else ZOOM_AFTER
+                z_lo = as_date(lab["start"]) - timedelta(days=before)
                 z_hi = as_date(lab["end"]) + timedelta(days=ZOOM_AFTER)
                 parts.append(view.svg(z_lo, z_hi, ZOOM_WIDTH, _episode_caption(lab, outcome.get(lab["episode_id"]))))
             parts.append("</div>")
@@ -116,7 +118,7 @@ def _legend(thresholds: Sequence[Threshold]) -> str:
              f"clear below {t.clear_below:g}</span>" for t in thresholds]
     items += ["<span><i class=sw style='background:#dbeafe'></i>early-warning window (60 days)</span>",
               "<span><i class=sw style='background:#93c5fd'></i>labelled escalation</span>",
-              "<span><i class=sw style='background:#e4e7eb'></i>negative control</span>",
+              "<span><i class=sw style='background:#bcc3cb'></i>negative control</span>",
               "<span><i class=sw style='background:#7f1d1d'></i>deadly incident day</span>"]
     return "<p class=legend>" + "".join(items) + "</p>"
 
@@ -141,7 +143,7 @@ def _summary_tables(ev: Evaluation, borders: Sequence[str]) -> str:
         rows.append(f"<tr><td>{_e(key)}</td>" + "".join(f"<td>{_cell(s[k])}</td>" for k, _ in _COLUMNS) + "</tr>")
     eps = "".join(f"<tr><td>{_e(e.episode_id)}</td><td>{_e(e.border)}</td><td>{e.onset}</td><td>{_e(e.outcome)}</td>"
                   f"<td>{_cell(e.lead_days)}</td><td>{_cell(e.alert_id)}</td></tr>" for e in ev.episodes)
-    return (f"<h2>Results</h2><table>{head}{''.join(rows)}</table>"
+    return (f"<h2>Results</h2><div class=wide><table>{head}{''.join(rows)}</table></div>"
             "<table><tr><th>episode</th><th>border</th><th>onset</th><th>outcome</th><th>lead (d)</th><th>first alert</th>"
             f"</tr>{eps}</table>")
 
@@ -206,7 +208,7 @@ class _View:
                 out.append(self._band(x, lo, hi, start - timedelta(days=EARLY_DAYS), start, "#dbeafe", height, tip))
                 out.append(self._band(x, lo, hi, start, end + timedelta(days=1), "#93c5fd", height, tip))
             else:
-                out.append(self._band(x, lo, hi, start, end + timedelta(days=1), "#e4e7eb", height, tip))
+                out.append(self._band(x, lo, hi, start, end + timedelta(days=1), "#bcc3cb", height, tip, min_width=3))
         out.append(f"<rect x='{LEFT}' y='{score_y0}' width='{plot_w}' height='{SCORE_H}' fill='none' stroke='#cbd2d9'/>")
         for v in (0.0, 0.5, 1.0):
             out.append(f"<text x='{LEFT - 4}' y='{sy(v) + 3:.1f}' text-anchor='end'>{v:g}</text>")
@@ -251,9 +253,10 @@ class _View:
         return "".join(out)
 
     @staticmethod
-    def _band(x, lo: date, hi: date, start: date, end: date, fill: str, height: int, tip: str) -> str:
+    def _band(x, lo: date, hi: date, start: date, end: date, fill: str, height: int, tip: str,
+              min_width: float = 1.5) -> str:
         a, b = x(max(start, lo)), x(min(end, hi + timedelta(days=1)))
-        return (f"<rect x='{a:.1f}' y='{TOP}' width='{max(b - a, 1.5):.1f}' height='{height - TOP - AXIS_H}' "
+        return (f"<rect x='{a:.1f}' y='{TOP}' width='{max(b - a, min_width):.1f}' height='{height - TOP - AXIS_H}' "
                 f"fill='{fill}'><title>{_e(tip)}</title></rect>")
 
 

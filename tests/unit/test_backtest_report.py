@@ -89,8 +89,11 @@ def test_report_is_one_self_contained_page_with_a_timeline_per_border(stream):
     borders = sorted({r.border for r in records if hasattr(r, "border")})
     for border in borders:
         assert f"<h2>{border}</h2>" in page
-    # one full timeline per border plus a close-up per labelled escalation
-    assert len(svgs) == len(borders) + sum(lab["kind"] == "escalation" for lab in labels)
+    # one full timeline per border, a close-up per labelled escalation and one per negative
+    # control on every border of its state
+    controls = sum(lab["border"] in b.split("-") for lab in labels for b in borders
+                   if lab["kind"] == "negative_control")
+    assert controls and len(svgs) == len(borders) + sum(lab["kind"] == "escalation" for lab in labels) + controls
     for row in res.history.rows():
         assert row["alert_id"] in page
     for lab in labels:
@@ -114,4 +117,4 @@ def test_report_draws_negative_controls_on_the_borders_of_their_state(stream):
                "end": (start + timedelta(days=5)).isoformat(), "kind": "negative_control"}
     page = report_html(res, pipeline, title="t", labels=labels + [control])
     tjk_borders = sorted({r.border for r in records if hasattr(r, "border") and "TJK" in r.border})
-    assert page.count("NC-TEST negative_control") == len(tjk_borders)
+    assert page.count("<title>NC-TEST (") == len(tjk_borders)  # a close-up on each border of the state
