@@ -373,9 +373,9 @@ class Pipeline:
         new = self.policy.next_level(state.level, score)
         if not may_raise:
             new = min(new, state.level)
+        old = state.level
         if self.observer is not None:
             self.observer(state.key, day, score, new)
-        old = state.level
         alert = state.alert
         if alert is not None:
             if score > alert["peak_score"]:
