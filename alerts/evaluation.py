@@ -181,6 +181,22 @@ class Evaluation:
         return {b: self.summary(b) for b in self.borders()}
 
 
+#: The summary's figures in reading order with short labels, for the report and the results table.
+SUMMARY_COLUMNS = (
+    ("episodes", "episodes"), ("early", "early"), ("timely", "timely"), ("late", "late"), ("missed", "missed"),
+    ("recall", "recall"), ("chance_recall", "by chance"), ("median_lead_days", "median lead (d)"),
+    ("alerts", "alerts"), ("false_alarms", "false alarms"), ("false_alarms_per_border_year", "per border-year"),
+    ("precision", "precision"), ("nab_standard", "NAB std"), ("nab_low_fp", "NAB low FP"),
+    ("nab_low_fn", "NAB low FN"), ("controls", "controls violated"), ("not_covered", "not covered"),
+)
+
+
+def summary_cells(summary: dict) -> list:
+    """The values of ``SUMMARY_COLUMNS`` for one summary (controls as "violated of covered")."""
+    s = dict(summary, controls=f"{summary['negative_controls_violated']} of {summary['negative_controls']}")
+    return [s[key] for key, _ in SUMMARY_COLUMNS]
+
+
 def _round(x: float | None, ndigits: int) -> float | None:
     return None if x is None else round(x, ndigits)
 

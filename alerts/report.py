@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Iterable, Sequence
 
 from alerts.escalation import LEVELS
-from alerts.evaluation import EARLY_DAYS, Evaluation, as_date
+from alerts.evaluation import EARLY_DAYS, SUMMARY_COLUMNS, Evaluation, as_date, summary_cells
 
 LEVEL_COLOURS = {"none": "#9aa5b1", "watch": "#d4a017", "warning": "#e8710a", "critical": "#c5221f"}
 WIDTH, LEFT, RIGHT = 960, 46, 10
@@ -85,8 +85,9 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
     for border in borders:
         esc = [lab for lab in labels if lab["border"] == border and lab["kind"] == "escalation"]
         controls = [lab for lab in labels if lab["kind"] == "negative_control" and lab["border"] in border.split("-")]
-        starts = [min(days[border], default=period[0])] + [as_date(lab["start"]) - timedelta(days=EARLY_DAYS)
-                                                           for lab in esc if period[0] <= as_date(lab["start"]) <= period[1]]
+        covered = [lab for lab in esc if period[0] <= as_date(lab["start"]) <= period[1]]
+        starts = [min(days[border], default=period[0])]
+        starts += [as_date(lab["start"]) - timedelta(days=EARLY_DAYS) for lab in covered]
         # the view runs on past the data while the border's last alert winds down
         ends = [period[1]] + [as_date(a["resolved_at"]) for a in alerts_by[border] if a.get("resolved_at")]
         lo, hi = max(min(starts), period[0] - timedelta(days=EARLY_DAYS)), max(ends)
@@ -123,24 +124,17 @@ def _legend(thresholds: Sequence[Threshold]) -> str:
     return "<p class=legend>" + "".join(items) + "</p>"
 
 
-_COLUMNS = (("episodes", "episodes"), ("early", "early"), ("timely", "timely"), ("late", "late"), ("missed", "missed"),
-            ("chance_recall", "by chance"), ("median_lead_days", "median lead (d)"), ("alerts", "alerts"), ("false_alarms", "false alarms"),
-            ("false_alarms_per_border_year", "per border-year"), ("precision", "precision"),
-            ("nab_standard", "NAB standard"), ("nab_low_fp", "NAB low FP"), ("nab_low_fn", "NAB low FN"),
-            ("negative_controls_violated", "controls violated"), ("not_covered", "not covered"))
-
-
 def _cell(v) -> str:
     return "–" if v is None else _e(v)
 
 
 def _summary_tables(ev: Evaluation, borders: Sequence[str]) -> str:
-    head = "<tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in _COLUMNS) + "</tr>"
+    head = "<tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in SUMMARY_COLUMNS) + "</tr>"
     keys = ["overall"] + [b for b in ev.borders() if b in borders or "-" not in b]
     rows = []
     for key in keys:
-        s = ev.summary(None if key == "overall" else key)
-        rows.append(f"<tr><td>{_e(key)}</td>" + "".join(f"<td>{_cell(s[k])}</td>" for k, _ in _COLUMNS) + "</tr>")
+        cells = summary_cells(ev.summary(None if key == "overall" else key))
+        rows.append(f"<tr><td>{_e(key)}</td>" + "".join(f"<td>{_cell(v)}</td>" for v in cells) + "</tr>")
     eps = "".join(f"<tr><td>{_e(e.episode_id)}</td><td>{_e(e.border)}</td><td>{e.onset}</td><td>{_e(e.outcome)}</td>"
                   f"<td>{_cell(e.lead_days)}</td><td>{_cell(e.alert_id)}</td></tr>" for e in ev.episodes)
     return (f"<h2>Results</h2><div class=wide><table>{head}{''.join(rows)}</table></div>"
@@ -209,7 +203,8 @@ class _View:
                 out.append(self._band(x, lo, hi, start, end + timedelta(days=1), "#93c5fd", height, tip))
             else:
                 out.append(self._band(x, lo, hi, start, end + timedelta(days=1), "#bcc3cb", height, tip, min_width=3))
-        out.append(f"<rect x='{LEFT}' y='{score_y0}' width='{plot_w}' height='{SCORE_H}' fill='none' stroke='#cbd2d9'/>")
+        out.append(f"<rect x='{LEFT}' y='{score_y0}' width='{plot_w}' height='{SCORE_H}' fill='none' "
+                   "stroke='#cbd2d9'/>")
         for v in (0.0, 0.5, 1.0):
             out.append(f"<text x='{LEFT - 4}' y='{sy(v) + 3:.1f}' text-anchor='end'>{v:g}</text>")
         for t in self.thresholds:

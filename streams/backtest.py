@@ -176,7 +176,8 @@ def report_html(res: BacktestResult, pipeline: Pipeline, *, title: str, labels: 
     cov = res.coverage()
     if cov is None:
         raise ValueError("no incidents were loaded, so there is nothing to draw")
-    incidents = [(r.border, r.occurred_at.date(), r.fatalities) for r in res.records_seen if isinstance(r, IncidentEvent)]
+    incidents = [(r.border, r.occurred_at.date(), r.fatalities) for r in res.records_seen
+                 if isinstance(r, IncidentEvent)]
     borders_of = {key: border_of_key(pipeline, key) for key in {t[0] for t in res.trace}}
     trace = [(borders_of[key], day_start(day).date(), score, level) for key, day, score, level in res.trace]
     policy = pipeline.policy

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from alerts.evaluation import Evaluation
+from alerts.evaluation import SUMMARY_COLUMNS, Evaluation, summary_cells
 
 from streams.backtest import evaluate_result, read_labels, report_html, run_records
 
@@ -126,14 +126,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-COLUMNS = (("episodes", "episodes"), ("early", "early"), ("timely", "timely"), ("late", "late"),
-           ("missed", "missed"), ("recall", "recall"), ("chance_recall", "by chance"),
-           ("median_lead_days", "median lead (d)"),
-           ("alerts", "alerts"), ("false_alarms", "false alarms"), ("false_alarms_per_border_year", "per border-year"),
-           ("precision", "precision"), ("nab_standard", "NAB std"), ("nab_low_fp", "NAB low FP"),
-           ("nab_low_fn", "NAB low FN"), ("controls", "controls violated"))
-
-
 def _fmt(v) -> str:
     if v is None:
         return "–"
@@ -149,13 +141,13 @@ def render(results: Sequence[Result], inputs: Sequence[EvalInput], default: str,
         rows = [r for r in results if r.input == inp.name]
         rows.sort(key=lambda r: (r.detector != reference, r.detector))
         lines += [f"**{inp.name}** ({inp.note})" if inp.note else f"**{inp.name}**", "",
-                  "| detector | " + " | ".join(label for _, label in COLUMNS) + " |",
-                  "|---|" + "---:|" * len(COLUMNS)]
+                  "| detector | " + " | ".join(label for _, label in SUMMARY_COLUMNS) + " |",
+                  "|---|" + "---:|" * len(SUMMARY_COLUMNS)]
         for r in rows:
-            s = dict(r.summary, controls=f"{r.summary['negative_controls_violated']} of {r.summary['negative_controls']}")
-            tags = [t for t, on in (("reference rules", r.detector == reference), ("default", r.detector == default)) if on]
+            tags = [t for t, on in (("reference rules", r.detector == reference), ("default", r.detector == default))
+                    if on]
             label = f"`{r.detector}`" + (f" ({', '.join(tags)})" if tags else "")
-            lines.append(f"| {label} | " + " | ".join(_fmt(s[k]) for k, _ in COLUMNS) + " |")
+            lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in summary_cells(r.summary)) + " |")
         lines += ["", _verdict(rows, default, reference), ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -201,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from streams.settings import Settings
 
     ap = argparse.ArgumentParser(prog="python -m streams.eval_table", description=__doc__.split("\n")[0])
-    ap.add_argument("--doc", type=Path, default=DOC, help="markdown file with the eval markers (default docs/DETECTION.md)")
+    ap.add_argument("--doc", type=Path, default=DOC,
+                    help="markdown file with the eval markers (default docs/DETECTION.md)")
     ap.add_argument("--check", action="store_true", help="do not write; exit 1 if the doc differs from this run")
     ap.add_argument("--reports", type=Path, help="also write an HTML report per input and detector here")
     ap.add_argument("--seeds", type=int, default=len(SEEDS), help=f"synthetic seeds 0..N-1 (default {len(SEEDS)})")
