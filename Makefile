@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+EVAL_ARGS ?=
 
 .PHONY: install sysdeps demo test test-unit bench eval clean help
 
@@ -39,7 +40,7 @@ bench: install
 
 # Every registered detector against the reference rules on labelled history and synthetic scenarios.
 eval: install
-	$(BIN)/python -m streams.eval_table
+	$(BIN)/python -m streams.eval_table $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .borderwatch .demo

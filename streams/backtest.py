@@ -57,35 +57,55 @@ class BacktestResult:
         return None if lo is None else (lo, hi, first)
 
 
-def run_records(pipeline: Pipeline, records, rejected=(), *, trace: bool = False) -> BacktestResult:
-    states: dict[str, SegmentState] = {}
-    events: list[AlertEvent] = []
-    res = BacktestResult(AlertHistory(), events, states, records=len(records), rejected=list(rejected),
+@dataclass
+class Routed:
+    """Stage 1 over a whole input: the envelopes, as bytes, that the ingest agents would forward.
+
+    Routing is stateless and depends on the segment registry only, not on the detector, so one
+    routing serves every detector run over the same input (``make eval``).
+    """
+
+    envelopes: list[bytes]
+    dead_letters: int = 0
+
+
+def route_records(pipeline: Pipeline, records) -> Routed:
+    out = Routed([])
+    for rec in records:
+        kind = KIND_INCIDENTS if isinstance(rec, IncidentEvent) else KIND_TRANSFERS
+        envs, dead = pipeline.route(kind, encode(rec))
+        out.dead_letters += dead is not None
+        out.envelopes.extend(env.encode() for env in envs)
+    return out
+
+
+def run_records(pipeline: Pipeline, records, rejected=(), *, trace: bool = False,
+                routed: Routed | None = None) -> BacktestResult:
+    """Route (unless ``routed`` is given, from a pipeline with the same segments) and apply."""
+    res = BacktestResult(AlertHistory(), [], {}, records=len(records), rejected=list(rejected),
                          records_seen=list(records))
+    routed = routed if routed is not None else route_records(pipeline, records)
+    res.dead_letters += routed.dead_letters
     prior = pipeline.observer
     if trace:
         pipeline.observer = lambda key, day, score, level: res.trace.append((key, day, score, level))
     try:
-        _run(pipeline, records, res)
+        _apply(pipeline, routed.envelopes, res)
     finally:
         pipeline.observer = prior
-    res.history.extend(events)
+    res.history.extend(res.events)
     return res
 
 
-def _run(pipeline: Pipeline, records, res: BacktestResult) -> None:
+def _apply(pipeline: Pipeline, envelopes: list[bytes], res: BacktestResult) -> None:
     states, events = res.states, res.events
-    for rec in records:
-        kind = KIND_INCIDENTS if isinstance(rec, IncidentEvent) else KIND_TRANSFERS
-        envs, dead = pipeline.route(kind, encode(rec))
-        res.dead_letters += dead is not None
-        for env in envs:
-            env = Envelope.decode(env.encode())
-            state = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
-            applied = pipeline.apply(state, env)
-            res.dead_letters += len(applied.late)
-            res.duplicates += applied.duplicates
-            events.extend(applied.alerts)
+    for raw in envelopes:
+        env = Envelope.decode(raw)
+        state = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
+        applied = pipeline.apply(state, env)
+        res.dead_letters += len(applied.late)
+        res.duplicates += applied.duplicates
+        events.extend(applied.alerts)
     for state in states.values():
         events.extend(pipeline.advance(state, _END_OF_TIME))
 

@@ -15,20 +15,28 @@ The tables go into ``docs/DETECTION.md`` between ``<!-- eval:begin -->`` and
     python -m streams.eval_table                  # rewrite the block in docs/DETECTION.md
     python -m streams.eval_table --check          # exit 1 if the doc is not what a run makes
     python -m streams.eval_table --reports DIR    # also an HTML report per input and detector
+
+Each input is routed once and applied per detector. Each detector runs in a child process with
+a time budget (``--budget``, 20 s over all inputs by default); one that runs out is stopped and
+its rows say so, so one slow detector cannot stall the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import multiprocessing.connection as mp_connection
 import re
 import sys
+import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Sequence
 
 from alerts.evaluation import SUMMARY_COLUMNS, Evaluation, summary_cells
 
-from streams.backtest import evaluate_result, read_labels, report_html, run_records
+from streams.backtest import evaluate_result, read_labels, report_html, route_records, run_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "streams" / "data"
@@ -36,6 +44,8 @@ DOC = ROOT / "docs" / "DETECTION.md"
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
 CENTRAL_ASIA = ("AFG", "KAZ", "KGZ", "TJK", "TKM", "UZB")
 SEEDS = (0, 1, 2)
+#: Seconds a detector may take over all inputs before make eval stops it and says so.
+BUDGET = 20.0
 REFERENCE = "reference"
 
 
@@ -54,11 +64,13 @@ class EvalInput:
 class Result:
     input: str
     detector: str
-    evaluation: Evaluation
-    summary: dict = field(init=False)
+    evaluation: Evaluation | None
+    #: seconds of budget the detector ran out of (then there is no evaluation)
+    over_budget: float | None = None
+    summary: dict | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.summary = self.evaluation.summary()
+        self.summary = self.evaluation.summary() if self.evaluation is not None else None
 
 
 def central_asia(data: Path = DATA) -> EvalInput:
@@ -91,28 +103,95 @@ def synthetic(seeds: Sequence[int] = SEEDS) -> list[EvalInput]:
     return out
 
 
-def run(inputs: Sequence[EvalInput], detectors: Mapping[str, Callable], *,
-        pipeline_for: Callable[[str], object] | None = None,
-        reports: Path | None = None) -> list[Result]:
-    """Every detector over every input; ``pipeline_for(name)`` builds the pipeline (default:
-    the worker's, from default settings with that detector)."""
+def run(inputs: Sequence[EvalInput], detectors: Iterable[str], *,
+        pipeline_for: Callable[[str], object] | None = None, reports: Path | None = None,
+        budget: float | None = None, jobs: int = 1, log=None) -> list[Result]:
+    """Every detector over every input.
+
+    ``pipeline_for(name)`` builds the pipeline (default: the worker's, from default settings with
+    that detector). Each input is routed once and applied per detector. With ``budget``, each
+    detector runs in a child process (``jobs`` at a time) and one that has not finished all
+    inputs within ``budget`` seconds is stopped and reported as over budget.
+    """
     pipeline_for = pipeline_for or _worker_pipeline
+    names = list(detectors)
+    if not names:
+        return []
+    router = pipeline_for(names[0])
+    routed = [[route_records(router, records) for records, _ in inp.runs] for inp in inputs]
+
+    def one(name: str) -> list[Result]:
+        return _run_detector(name, inputs, routed, pipeline_for, reports)
+
+    if budget is None:
+        return [r for name in names for r in one(name)]
+    return _run_budgeted(names, inputs, one, budget, jobs, log or (lambda msg: None))
+
+
+def _run_detector(name: str, inputs: Sequence[EvalInput], routed, pipeline_for, reports: Path | None) -> list[Result]:
     results = []
-    for inp in inputs:
-        for name in detectors:
-            parts = []
-            for i, (records, labels) in enumerate(inp.runs):
-                pipeline = pipeline_for(name)
-                res = run_records(pipeline, records, trace=reports is not None and i == 0)
-                ev = evaluate_result(res, labels, borders=inp.borders)
-                parts.append(ev)
-                if reports is not None and i == 0:
-                    reports.mkdir(parents=True, exist_ok=True)
-                    page = report_html(res, pipeline, title=f"{inp.name}, detector {name}", labels=labels,
-                                       evaluation=ev, borders=inp.borders)
-                    (reports / f"{_slug(inp.name)}--{name}.html").write_text(page, encoding="utf-8")
-            results.append(Result(inp.name, name, Evaluation.merge(parts)))
+    for inp, inp_routed in zip(inputs, routed):
+        parts = []
+        for i, ((records, labels), rt) in enumerate(zip(inp.runs, inp_routed)):
+            pipeline = pipeline_for(name)
+            draw = reports is not None and i == 0
+            res = run_records(pipeline, records, trace=draw, routed=rt)
+            ev = evaluate_result(res, labels, borders=inp.borders)
+            parts.append(ev)
+            if draw:
+                reports.mkdir(parents=True, exist_ok=True)
+                page = report_html(res, pipeline, title=f"{inp.name}, detector {name}", labels=labels,
+                                   evaluation=ev, borders=inp.borders)
+                (reports / f"{_slug(inp.name)}--{name}.html").write_text(page, encoding="utf-8")
+        results.append(Result(inp.name, name, Evaluation.merge(parts)))
     return results
+
+
+def _run_budgeted(names: list[str], inputs: Sequence[EvalInput], one, budget: float, jobs: int, log) -> list[Result]:
+    """Each detector in a forked child with a deadline; at most ``jobs`` children at a time."""
+    ctx = multiprocessing.get_context("fork")
+    pending, active, done = list(names), {}, {}
+    while pending or active:
+        while pending and len(active) < max(jobs, 1):
+            name = pending.pop(0)
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(one, name, send), daemon=True)
+            proc.start()
+            send.close()
+            active[recv] = (name, proc, time.monotonic())
+        now = time.monotonic()
+        wait_for = max(0.0, min(started + budget for _, _, started in active.values()) - now)
+        for conn in mp_connection.wait(list(active), timeout=wait_for):
+            name, proc, started = active.pop(conn)
+            try:
+                status, payload = conn.recv()
+            except EOFError:
+                status, payload = "error", "the child process died"
+            proc.join()
+            conn.close()
+            if status == "error":
+                raise RuntimeError(f"detector {name}: {payload}")
+            done[name] = payload
+            log(f"eval: {name} took {time.monotonic() - started:.1f}s")
+        now = time.monotonic()
+        for conn, (name, proc, started) in list(active.items()):
+            if now - started >= budget:
+                proc.terminate()
+                proc.join()
+                conn.close()
+                del active[conn]
+                done[name] = [Result(inp.name, name, None, over_budget=budget) for inp in inputs]
+                log(f"eval: {name} stopped after {budget:g}s")
+    return [r for name in names for r in done[name]]
+
+
+def _child(one, name: str, send) -> None:
+    try:
+        send.send(("ok", one(name)))
+    except BaseException:  # report, never hang the parent
+        send.send(("error", traceback.format_exc()))
+    finally:
+        send.close()
 
 
 def _worker_pipeline(name: str):
@@ -146,15 +225,20 @@ def render(results: Sequence[Result], inputs: Sequence[EvalInput], default: str,
         for r in rows:
             tags = [t for t, on in (("reference rules", r.detector == reference), ("default", r.detector == default))
                     if on]
+            if r.summary is None:
+                tags.append(f"stopped: over the {r.over_budget:g} s budget")
             label = f"`{r.detector}`" + (f" ({', '.join(tags)})" if tags else "")
-            lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in summary_cells(r.summary)) + " |")
-        lines += ["", _verdict(rows, default, reference), ""]
+            cells = summary_cells(r.summary) if r.summary is not None else [None] * len(SUMMARY_COLUMNS)
+            lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in cells) + " |")
+        lines += ["", _verdict([r for r in rows if r.summary is not None], default, reference), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _verdict(rows: Sequence[Result], default: str, reference: str) -> str:
     by = {r.detector: r.summary for r in rows}
-    bits = []
+    bits: list[str] = []
+    if not rows:
+        return "No detector finished within the budget."
     ranked = [r for r in rows if r.summary["nab_standard"] is not None]
     if ranked:
         best = max(ranked, key=lambda r: r.summary["nab_standard"])
@@ -165,7 +249,8 @@ def _verdict(rows: Sequence[Result], default: str, reference: str) -> str:
                     f"({fewest.summary['false_alarms']}).")
     d, ref = by.get(default), by.get(reference)
     if d is None or ref is None:
-        return " ".join(bits)
+        missing = default if d is None else reference
+        return " ".join(bits + [f"`{missing}` has no result here, so there is no verdict."])
     if default == reference:
         bits.append(f"The worker's default is `{reference}` itself.")
     else:
@@ -198,13 +283,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="do not write; exit 1 if the doc differs from this run")
     ap.add_argument("--reports", type=Path, help="also write an HTML report per input and detector here")
     ap.add_argument("--seeds", type=int, default=len(SEEDS), help=f"synthetic seeds 0..N-1 (default {len(SEEDS)})")
+    ap.add_argument("--budget", type=float, default=BUDGET,
+                    help=f"seconds each detector may take over all inputs, 0 = no limit (default {BUDGET:g})")
+    ap.add_argument("--jobs", type=int, default=1, help="detectors evaluated at once, one process each (default 1)")
     args = ap.parse_args(argv)
     inputs = [central_asia(), *synthetic(range(args.seeds))]
-    results = run(inputs, DETECTORS, reports=args.reports)
+    results = run(inputs, DETECTORS, reports=args.reports, budget=args.budget or None, jobs=args.jobs,
+                  log=lambda msg: print(msg, file=sys.stderr, flush=True))
     default = Settings().detector
-    block = (f"Made by `make eval` over {len(DETECTORS)} registered detectors; the worker's default is `{default}`. "
-             "Recall counts early and timely warnings; false alarms per border-year of exposure; NAB scores are "
-             "0 for a silent detector and 100 for a perfect one.\n\n" + render(results, inputs, default))
+    limit = f" within a budget of {args.budget:g} s each" if args.budget else ""
+    block = (f"Made by `make eval` over {len(DETECTORS)} registered detectors{limit}; the worker's default is "
+             f"`{default}`. Recall counts early and timely warnings; false alarms per border-year of exposure; NAB "
+             "scores are 0 for a silent detector and 100 for a perfect one.\n\n" + render(results, inputs, default))
     try:
         text = args.doc.read_text(encoding="utf-8")
         new = replace_block(text, block, str(args.doc))

@@ -32,6 +32,19 @@ def results():
     return run([TINY], DETECTORS)
 
 
+def test_children_within_the_budget_give_the_same_rows(results):
+    budgeted = run([TINY], DETECTORS, budget=120, jobs=2)
+    assert [(r.detector, r.summary) for r in budgeted] == [(r.detector, r.summary) for r in results]
+
+
+def test_a_detector_over_the_budget_is_stopped_and_its_row_says_so():
+    stopped = run([TINY], ["reference"], budget=1e-6)
+    assert [(r.detector, r.evaluation, r.over_budget) for r in stopped] == [("reference", None, 1e-6)]
+    table = render(stopped, [TINY], default="reference")
+    assert "| `reference` (reference rules, default, stopped: over the 1e-06 s budget) | – |" in table
+    assert "No detector finished within the budget." in table
+
+
 def test_a_row_per_registered_detector(results):
     assert sorted(r.detector for r in results) == sorted(DETECTORS)
     table = render(results, [TINY], default="count")
