@@ -4,13 +4,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+EVAL_ARGS ?=
 
-.PHONY: install sysdeps demo test test-unit bench clean help
+.PHONY: install sysdeps demo test test-unit bench eval clean help
 
 help:
 	@echo "make demo    - embedded broker + worker + replay of the bundled Central Asia data"
 	@echo "make test    - the whole suite (unit, integration on the embedded broker, e2e)"
 	@echo "make bench   - throughput benchmarks, printed as JSON"
+	@echo "make eval    - every detector on the labelled episodes; writes the table into docs/DETECTION.md"
 	@echo "make install - just the virtualenv"
 
 $(STAMP): pyproject.toml
@@ -35,6 +37,10 @@ test-unit: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Every registered detector against the reference rules on labelled history and synthetic scenarios.
+eval: install
+	$(BIN)/python -m streams.eval_table $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .borderwatch .demo

@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p)
     p.add_argument("--alerts-out", required=True, help="alerts CSV to write (- for stdout)")
     p.add_argument("--labels", help="labelled episodes CSV (episode_id,border,start,end,kind): print an evaluation as JSON")
+    p.add_argument("--report", help="HTML report to write: per-border timelines of incidents, scores, thresholds, "
+                                    "alerts and labelled episodes (self-contained, no scripts)")
     p.add_argument("--detector", default=_D.detector, help=f"detector stack (default {_D.detector})")
     p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
     p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
@@ -102,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the detectors and exit")
 
     p = sub.add_parser("generate", help="write a seeded synthetic labelled stream (JSONL + labels CSV)")
-    p.add_argument("--scenario", required=True, help="quiet, escalation or mixed (see docs/DETECTION.md)")
+    from streams.generate import SCENARIOS
+
+    p.add_argument("--scenario", required=True, metavar="NAME",
+                   help="; ".join(f"{k}: {v.doc}" for k, v in SCENARIOS.items()) + " (see docs/DETECTION.md)")
     p.add_argument("--out", required=True, help="JSONL to write; labels go to <name>.labels.csv beside it")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same bytes")
 
@@ -180,6 +185,10 @@ def _run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"borderwatch generate: error: {exc}", file=sys.stderr)
             return 2
+        except OSError as exc:
+            print(f"borderwatch generate: error: {exc.filename or args.out}: cannot write: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 2
         print(f"wrote {n} records to {args.out} and {episodes} episodes to {labels_path_for(args.out)}")
         return 0
 
@@ -223,22 +232,30 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.verb == "backtest":
         from alerts.history import write_csv
-        from streams.backtest import run_backtest
+        from streams.backtest import read_labels, run_backtest
+        from streams.errors import SourceRowError
         from streams.worker import build_pipeline
 
+        labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
         settings = load_settings({"detector": args.detector, "grace_days": args.grace_days,
                                   "segments_file": args.segments_file})
-        res = run_backtest(args.files, args.format, build_pipeline(settings))
+        pipeline = build_pipeline(settings)
+        res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
         for e in res.rejected:
             print(f"rejected: {e}", file=sys.stderr)
         rows = res.history.rows()
         if args.alerts_out == "-":
             write_csv(rows, sys.stdout)
         else:
-            with open(args.alerts_out, "w", newline="", encoding="utf-8") as fh:
-                write_csv(rows, fh)
+            try:
+                with open(args.alerts_out, "w", newline="", encoding="utf-8") as fh:
+                    write_csv(rows, fh)
+            except OSError as exc:
+                raise SourceRowError(args.alerts_out, 0, None, f"cannot write: {exc.strerror or exc}") from None
         if args.labels:
             _print_evaluation(args.labels, rows, res, to=sys.stderr if args.alerts_out == "-" else sys.stdout)
+        if args.report:
+            _write_report(args, res, pipeline, labels or [])
         by_level: dict[str, int] = {}
         for r in rows:
             by_level[r["level"]] = by_level.get(r["level"], 0) + 1
@@ -328,29 +345,44 @@ def _policy_verb(args: argparse.Namespace) -> int:
 
 
 def _print_evaluation(labels_path: str, rows: list[dict], res, to) -> None:
-    import csv
     from dataclasses import asdict
 
-    from alerts.evaluation import evaluate
-    from streams.errors import SourceRowError
-    try:
-        with open(labels_path, newline="", encoding="utf-8") as fh:
-            labels = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise SourceRowError(labels_path, 0, None, f"cannot read: {exc.strerror}") from None
-    for i, lab in enumerate(labels, 2):
-        for col in ("episode_id", "border", "start", "end", "kind"):
-            if not lab.get(col):
-                raise SourceRowError(labels_path, i, col, "missing")
-    times = [r.occurred_at.date() for r in res.records_seen] or [None]
-    if times[0] is None:
-        raise SourceRowError(labels_path, 0, None, "no records were loaded, so there is no period to evaluate")
-    # Border-years count the borders the input speaks about: a border with no data can't alarm.
-    borders = sorted({r.border for r in res.records_seen if hasattr(r, "border")})
-    ev = evaluate(rows, labels, min(times), max(times), borders)
-    doc = {"period": [str(min(times)), str(max(times))], "overall": ev.summary(), "by_border": ev.by_border,
+    from streams.backtest import read_labels
+
+    ev = _evaluation(labels_path, read_labels(labels_path), rows, res)  # checked before the run; cheap to reread
+    start, end, _ = res.coverage()
+    doc = {"period": [str(start), str(end)], "overall": ev.summary(), "by_border": ev.by_border,
            "episodes": [dict(asdict(e), onset=str(e.onset)) for e in ev.episodes]}
     print(json.dumps(doc, indent=1), file=to)
+
+
+def _evaluation(labels_path: str, labels: list[dict], rows: list[dict], res):
+    from streams.backtest import evaluate_result
+    from streams.errors import SourceRowError
+
+    try:
+        return evaluate_result(res, labels, rows)
+    except ValueError as exc:
+        raise SourceRowError(labels_path, 0, None, str(exc)) from None
+
+
+def _write_report(args: argparse.Namespace, res, pipeline, labels: list[dict]) -> None:
+    from pathlib import Path
+
+    from streams.backtest import report_html
+    from streams.errors import SourceRowError
+
+    evaluation = _evaluation(args.labels, labels, res.history.rows(), res) if args.labels else None
+    names = ", ".join(Path(f).name for f in args.files)
+    try:
+        page = report_html(res, pipeline, title=f"borderwatch backtest: {names}", labels=labels, evaluation=evaluation)
+    except ValueError as exc:
+        raise SourceRowError(args.files[0], 0, None, str(exc)) from None
+    try:
+        Path(args.report).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise SourceRowError(args.report, 0, None, f"cannot write: {exc.strerror or exc}") from None
+    print(f"report: {args.report}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy
 from alerts.model import AlertEvent, alert_id_for
@@ -182,6 +182,10 @@ class Applied:
 
 
 class Pipeline:
+    #: Optional ``observer(key, day, score, level)``, called on every scoring with the level
+    #: decided; a backtest sets it to record score traces. It sees decisions, never makes them.
+    observer: Callable[[str, int, float, int], None] | None = None
+
     def __init__(self, registry: SegmentRegistry, detector: Any = None,
                  policy: EscalationPolicy | None = None, settings: PipelineSettings | None = None) -> None:
         self.registry = registry
@@ -370,6 +374,8 @@ class Pipeline:
         if not may_raise:
             new = min(new, state.level)
         old = state.level
+        if self.observer is not None:
+            self.observer(state.key, day, score, new)
         alert = state.alert
         if alert is not None:
             if score > alert["peak_score"]:

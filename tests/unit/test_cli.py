@@ -74,3 +74,31 @@ def test_backtest_with_labels_prints_an_evaluation(tmp_path):
     assert outcome["KT-8"] == "not_covered"  # 2022: after MIE ends in 2014
     assert doc["period"][1].startswith("2014")
     assert doc["overall"]["alerts"] == len(list(csv.DictReader(open(tmp_path / "a.csv"))))
+
+
+def test_backtest_report_and_per_border_evaluation(tmp_path):
+    labels = ROOT / "streams" / "data" / "escalations-central-asia.csv"
+    report = tmp_path / "report.html"
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--labels", labels,
+              "--report", report)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert {"nab_standard", "nab_low_fp", "nab_low_fn", "precision"} <= set(doc["overall"])
+    assert doc["by_border"]["KGZ-UZB"]["episodes"] == 2  # KU-1 and KU-2 fall within MIE's years
+    page = report.read_text()
+    assert page.startswith("<!doctype html>") and "<svg" in page and "KU-1" in page
+
+
+def test_backtest_refuses_a_bad_labels_file_before_running(tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("episode_id,border,start,end,kind\nE1,KGZ-TJK,2021-02-30,2021-03-01,escalation\n")
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--labels", labels)
+    assert res.returncode == 2
+    assert f"{labels}:2: start:" in res.stderr
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_generate_names_the_file_it_cannot_write(tmp_path):
+    out = tmp_path / "missing-dir" / "s.jsonl"
+    res = cli("generate", "--scenario", "quiet", "--out", out)
+    assert res.returncode == 2 and str(out) in res.stderr and "Traceback" not in res.stderr

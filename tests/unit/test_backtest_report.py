@@ -1,0 +1,120 @@
+"""Backtest extras: score traces, labels files and the HTML report (in-process, no broker)."""
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+
+from alerts.escalation import LEVEL_INDEX
+from streams.adapters import load
+from streams.backtest import evaluate_result, read_labels, report_html, run_records
+from streams.errors import SourceRowError
+from streams.generate import labels_path_for, write
+from streams.pipeline import Pipeline, day_of
+from streams.segments import SegmentRegistry
+
+LABEL_HEADER = "episode_id,border,start,end,kind\n"
+
+
+@pytest.fixture(scope="module")
+def stream(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "escalation.jsonl"
+    write("escalation", out, seed=5)
+    return load([out], "jsonl").records, read_labels(str(labels_path_for(out)))
+
+
+def test_tracing_records_every_decision_without_changing_one(stream):
+    records, _ = stream
+    plain = run_records(Pipeline(SegmentRegistry.default()), records)
+    pipeline = Pipeline(SegmentRegistry.default())
+    traced = run_records(pipeline, records, trace=True)
+    assert traced.history.rows() == plain.history.rows()
+    assert pipeline.observer is None and not plain.trace
+    levels = {(key, day): level for key, day, _, level in traced.trace}
+    for row in traced.history.rows():  # each opening was a scoring that decided a level
+        day = day_of(_utc(row["opened_at"]))
+        assert levels[(row["segment_id"], day)] >= LEVEL_INDEX["watch"]
+    assert all(0.0 <= score <= 1.0 for _, _, score, _ in traced.trace)
+
+
+def _utc(text):
+    from streams.records import parse_time
+
+    return parse_time(text, "t")
+
+
+@pytest.mark.parametrize("body,line,field", [
+    ("E1,KGZ-TJK,2021-13-01,2021-12-02,escalation\n", 2, "start"),
+    ("E1,TJK-KGZ,2021-01-01,2021-01-02,escalation\n", 2, "border"),
+    ("E1,KGZ-TJK,2021-01-05,2021-01-02,escalation\n", 2, "end"),
+    ("E1,KGZ-TJK,2021-01-01,2021-01-02,skirmish\n", 2, "kind"),
+    ("E1,KGZ-TJK,2021-01-01,2021-01-02,negative_control\n", 2, "border"),
+    ("E1,KGZ-TJK,2021-01-01,2021-01-02,escalation\nE1,KGZ-UZB,2021-01-01,2021-01-02,escalation\n", 3, "episode_id"),
+    ("E1,,2021-01-01,2021-01-02,escalation\n", 2, "border"),
+])
+def test_bad_labels_name_file_line_and_field(tmp_path, body, line, field):
+    path = tmp_path / "labels.csv"
+    path.write_text(LABEL_HEADER + body)
+    with pytest.raises(SourceRowError) as exc:
+        read_labels(str(path))
+    assert (exc.value.path, exc.value.line, exc.value.field) == (str(path), line, field)
+    assert f"{path}:{line}: {field}:" in str(exc.value)
+
+
+def test_labels_without_a_needed_column_are_refused_at_the_header(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("episode_id,border,start,end\nE1,KGZ-TJK,2021-01-01,2021-01-02\n")
+    with pytest.raises(SourceRowError, match="labels.csv:1: kind: missing column"):
+        read_labels(str(path))
+
+
+def test_the_bundled_labels_load():
+    rows = read_labels("streams/data/escalations-central-asia.csv")
+    assert {r["kind"] for r in rows} == {"escalation", "negative_control"}
+
+
+def test_report_is_one_self_contained_page_with_a_timeline_per_border(stream):
+    records, labels = stream
+    pipeline = Pipeline(SegmentRegistry.default())
+    res = run_records(pipeline, records, trace=True)
+    ev = evaluate_result(res, labels)
+    page = report_html(res, pipeline, title="test <run>", labels=labels, evaluation=ev)
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert not re.search(r"(src|href)=", page)
+    assert "test &lt;run&gt;" in page
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    for svg in svgs:  # every drawing is well-formed XML (an unquoted attribute would swallow the rest)
+        ET.fromstring(svg)
+    borders = sorted({r.border for r in records if hasattr(r, "border")})
+    for border in borders:
+        assert f"<h2>{border}</h2>" in page
+    # one full timeline per border, a close-up per labelled escalation and one per negative
+    # control on every border of its state
+    controls = sum(lab["border"] in b.split("-") for lab in labels for b in borders
+                   if lab["kind"] == "negative_control")
+    assert controls and len(svgs) == len(borders) + sum(lab["kind"] == "escalation" for lab in labels) + controls
+    for row in res.history.rows():
+        assert row["alert_id"] in page
+    for lab in labels:
+        assert lab["episode_id"] in page
+    full = [svg for svg in svgs if any(f"<title>{b}, " in svg for b in borders)]
+    drawn = sum(len(re.findall(r"M[\d.]+ [\d.]+h0", svg)) for svg in full)
+    scored_days = {(border_of(k), d) for k, d, _, _ in res.trace}
+    assert drawn == len(scored_days)  # one dot per border and scored day on the full timelines
+
+
+def border_of(key):
+    return "-".join(key.split("-")[:2])
+
+
+def test_report_draws_negative_controls_on_the_borders_of_their_state(stream):
+    records, labels = stream
+    pipeline = Pipeline(SegmentRegistry.default())
+    res = run_records(pipeline, records, trace=True)
+    start = records[0].occurred_at.date() + timedelta(days=100)
+    control = {"episode_id": "NC-TEST", "border": "TJK", "start": start.isoformat(),
+               "end": (start + timedelta(days=5)).isoformat(), "kind": "negative_control"}
+    page = report_html(res, pipeline, title="t", labels=labels + [control])
+    tjk_borders = sorted({r.border for r in records if hasattr(r, "border") and "TJK" in r.border})
+    assert page.count("<title>NC-TEST (") == len(tjk_borders)  # a close-up on each border of the state
