@@ -153,8 +153,12 @@ def test_arms_transfers_fan_out_to_the_recipients_borders(pipeline):
           "status": "", "source": "SIPRI", "occurred_at": "2022-07-01T00:00:00Z"}
     envs, dl = pipeline.route(KIND_TRANSFERS, json.dumps(tr).encode())
     assert dl is None
-    assert {e.key for e in envs} == set(SegmentRegistry.default().pairs_with("KGZ"))
+    reg = SegmentRegistry.default()
+    assert {e.key for e in envs if e.kind == "transfer"} == set(reg.pairs_with("KGZ"))
     assert "KGZ-TJK" in {e.key for e in envs}
+    # ... and to every cut segment of those borders, as a segment feature
+    assert {e.key for e in envs if e.kind == "pressure"} == {
+        s.segment_id for s in reg.segments() if s.border in reg.pairs_with("KGZ")}
     st = pipeline.new_state("KGZ-TJK")
     pipeline.apply(st, envs[0])
     pipeline.apply(st, envs[0])  # duplicate
@@ -200,26 +204,33 @@ def test_packed_envelopes_give_the_same_alerts_as_one_by_one(pipeline):
 
 
 def naive_features(days: dict[int, list[int]], day: int) -> dict[str, float]:
-    """Reference model: the rolling views summed straight from the definition."""
+    """Reference model: the rolling views summed straight from the definition.
+
+    Bucket columns: incidents, fatalities, injuries, severity, violent, intrusion, spill-over.
+    """
     def total(i, lo, hi):
         return sum(v[i] for d, v in days.items() if lo <= d <= hi)
 
     def f30(end):
         return total(1, end - 29, end)
 
+    def views(name, i, windows=(7, 30, 365)):
+        return {f"{name}_{w}d": total(i, day - w + 1, day) for w in windows}
+
     fatal = [d for d, v in days.items() if v[1] and d <= day]
     c7, c365 = total(0, day - 6, day), total(0, day - 364, day)
-    return {"count_1d": total(0, day, day), "count_7d": c7, "count_30d": total(0, day - 29, day),
-            "count_365d": c365, "weekly_mean_prior": (c365 - c7) / (358 / 7), "fatalities_30d": f30(day),
-            "fatalities_30d_prior_max": max(f30(e) for e in range(day - 365, day)),
-            "injuries_30d": total(2, day - 29, day), "severity_index_30d": total(3, day - 29, day),
-            "days_since_fatal": day - max(fatal) if fatal else 9999}
+    return {"count_1d": total(0, day, day), **views("count", 0), "weekly_mean_prior": (c365 - c7) / (358 / 7),
+            "violent_1d": total(4, day, day), **views("violent", 4), **views("intrusion", 5),
+            **views("fatalities", 1), "fatalities_30d_prior_max": max(f30(e) for e in range(day - 365, day)),
+            "injuries_30d": total(2, day - 29, day), **views("severity_index", 3), **views("spill", 6),
+            "days_since_fatal": day - max(fatal) if fatal else 9999, "pressure_tiv_5y": 0.0}
 
 
 def test_incremental_features_match_the_definition(pipeline):
     rng = random.Random(5)
     raws = [incident(i, T0 + timedelta(days=rng.randint(0, 500), hours=rng.randint(0, 23)),
-                     fatalities=rng.choice([0, 0, 0, 1, 2, 7])) for i in range(300)]
+                     fatalities=rng.choice([0, 0, 0, 1, 2, 7]),
+                     category=rng.choice(["armed_clash", "detention", "protest", "incursion"])) for i in range(300)]
     raws.sort(key=lambda r: json.loads(r)["occurred_at"])
     # shuffle a little within the grace period so late-but-accepted incidents hit the cache
     for i in range(0, len(raws) - 3, 7):
