@@ -80,11 +80,12 @@ class TailCalibrator:
         self.counts, self.n = list(d.get("counts") or []), float(d.get("n") or 0.0)
 
 
-def pot_tail(train: Sequence[float], raw: float, q: float = 0.9) -> float:
+def pot_tail(train: Sequence[float], raw: float, q: float = 0.9, min_sigma: float = 0.02) -> float:
     """Upper-tail probability of ``raw`` among sorted training scores ``train`` (ascending).
 
     Empirical below the ``q`` quantile ``u``; above it ``(1 - q) * exp(-(raw - u) / sigma)``
-    with ``sigma`` the mean excess over ``u`` (exponential peaks over threshold).
+    with ``sigma`` the mean excess over ``u`` (exponential peaks over threshold), floored at
+    ``min_sigma`` so a training set of identical scores does not make every novelty certain.
     """
     n = len(train)
     if n == 0:
@@ -94,7 +95,7 @@ def pot_tail(train: Sequence[float], raw: float, q: float = 0.9) -> float:
     if raw <= u:
         return (n - bisect.bisect_left(train, raw)) / n
     excess = [t - u for t in train[k:] if t > u]
-    sigma = max(sum(excess) / len(excess) if excess else 0.0, 1e-3)
+    sigma = max(sum(excess) / len(excess) if excess else 0.0, min_sigma)
     return (n - k) / n * math.exp(-(raw - u) / sigma)
 
 

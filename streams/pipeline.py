@@ -412,27 +412,14 @@ class Pipeline:
 
     @staticmethod
     def _base_features(state: SegmentState, day: int) -> dict[str, Any]:
-        w7, w30, w365 = [0] * BUCKET_WIDTH, [0] * BUCKET_WIDTH, [0] * BUCKET_WIDTH
-        last_fatal = None
-        fatal_days: list[tuple[int, int]] = []
-        for d, bucket in state.days.items():
-            age = day - d
-            if age <= 0:
-                continue
-            f = bucket[FATAL]
-            if f:
-                fatal_days.append((d, f))
-                if last_fatal is None or d > last_fatal:
-                    last_fatal = d
-            if age >= 365:
-                continue
-            for i, v in enumerate(bucket):
-                if v:
-                    w365[i] += v
-                    if age < 30:
-                        w30[i] += v
-                        if age < 7:
-                            w7[i] += v
+        past = [(day - d, b) for d, b in state.days.items() if d < day]
+        year = [(age, b) for age, b in past if age < 365]
+        month = [b for age, b in year if age < 30]
+        w365 = _column_sums([b for _, b in year])
+        w30 = _column_sums(month)
+        w7 = _column_sums([b for age, b in year if age < 7])
+        fatal_days = [(day - age, b[FATAL]) for age, b in past if b[FATAL]]
+        last_fatal = max((d for d, _ in fatal_days), default=None)
         # Highest 30-day fatality sum over the windows ending in [day-365, day-1]: such a
         # maximum is reached at a window ending on a fatal day (or at the range start).
         fatal_days.sort()
@@ -571,6 +558,10 @@ class Pipeline:
         seen_horizon = state.max_day - self.settings.grace_days - 1
         if len(state.seen) > 64 and min(state.seen.values()) < seen_horizon:
             state.seen = {k: d for k, d in state.seen.items() if d >= seen_horizon}
+
+
+def _column_sums(buckets: list[list[int]]) -> list[int]:
+    return [sum(col) for col in zip(*buckets)] if buckets else [0] * BUCKET_WIDTH
 
 
 #: Rolling view -> (the yearly view it is compared with, window length in days).
