@@ -67,6 +67,9 @@ class AlertEvent:
     releasable_to: tuple[str, ...] = ("ALL",)
     evidence: tuple[str, ...] = field(default_factory=tuple)
     resolved_at: str | None = None
+    #: why it opened or escalated: deviated features (baseline against now), the detector's own
+    #: view, the incidents that weighed most. None on resolutions and in records written before it.
+    explanation: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

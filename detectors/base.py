@@ -5,12 +5,24 @@ A detector answers "how unusual is this?" on a calibrated scale in [0, 1]
 one set of escalation thresholds in ``alerts.escalation`` serves every detector.
 It never decides whether something *is* an alert: that is the policy's job.
 
+* ``score_one(features)`` never learns; ``learn_one(features)`` folds one *closed*
+  day into the baseline (the pipeline calls it once per segment and day, after the
+  late-event grace period, so nothing learned can change afterwards).
+* ``fit(rows)`` / ``score(rows)`` are the batch forms: learn each row, or score each
+  row causally (score, then learn).
+* ``deviations(features)`` names what deviated, baseline against now, for alert
+  explanations; ``explain(features)`` is the one-line form.
+* A detector that learns keeps all it learns in the dataclass fields listed in
+  ``state_fields`` (plain JSON values), so the pipeline can store it per segment in the
+  segment's own state: that is what keeps live, replay and backtest identical under
+  Kafka partitioning. Randomness only from a ``seed`` field.
+
 Detectors import nothing of borderwatch's and do no I/O.
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol, runtime_checkable
+from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 Features = Mapping[str, float]
 
@@ -32,3 +44,56 @@ class Detector(Protocol):
 
 def clamp01(x: float) -> float:
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+def feature(f: Features, name: str) -> float:
+    """A feature as a float; missing or None is 0."""
+    v = f.get(name)
+    return float(v) if v else 0.0
+
+
+def fit(detector: Detector, rows: Iterable[Features]) -> Detector:
+    for row in rows:
+        detector.learn_one(row)
+    return detector
+
+
+def score(detector: Detector, rows: Iterable[Features]) -> list[float]:
+    """Causal batch scoring: each row is scored by the model of the rows before it, then learned."""
+    out = []
+    for row in rows:
+        out.append(detector.score_one(row))
+        detector.learn_one(row)
+    return out
+
+
+def is_stateful(detector: Any) -> bool:
+    return bool(getattr(detector, "state_fields", ())) or any(
+        is_stateful(m) for m in getattr(detector, "members", ()))
+
+
+def get_state(detector: Any) -> dict[str, Any]:
+    """What the detector has learned, as plain JSON values (members by position)."""
+    d = {k: getattr(detector, k) for k in getattr(detector, "state_fields", ())}
+    members = getattr(detector, "members", ())
+    if members:
+        d["members"] = [get_state(m) for m in members]
+    return d
+
+
+def set_state(detector: Any, state: Mapping[str, Any]) -> None:
+    """Load what :func:`get_state` produced (JSON round-tripped: lists, not tuples)."""
+    for k in getattr(detector, "state_fields", ()):
+        if k in state:
+            setattr(detector, k, state[k])
+    for m, s in zip(getattr(detector, "members", ()), state.get("members", ())):
+        set_state(m, s)
+    hook = getattr(detector, "after_load", None)
+    if hook is not None:
+        hook()
+
+
+def deviations(detector: Any, features: Features) -> list[dict[str, Any]]:
+    """What deviated from baseline: ``[{"feature", "baseline", "now"}]``; empty if the detector can't say."""
+    fn = getattr(detector, "deviations", None)
+    return list(fn(features)) if fn is not None else []

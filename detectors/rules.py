@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 from detectors.base import Features, clamp01
+from detectors.calibration import nb_upper_tail
 
 
 @dataclass
@@ -123,22 +125,42 @@ class CountTail:
 
     shape0: float = 2.0
     rate0: float = 26.0
+    #: which incidents it counts: ``count`` (all) or a category group such as ``violent``
+    column: str = "count"
     name: str = "count_tail"
 
+    def past(self, features: Features) -> float:
+        """Incidents in the 358 days before the 7-day window."""
+        year = features.get(f"{self.column}_365d")
+        if year is None and self.column == "count":
+            return (features.get("weekly_mean_prior", 0.0) or 0.0) * (358 / 7)
+        return max((year or 0.0) - (features.get(f"{self.column}_7d", 0.0) or 0.0), 0.0)
+
     def tail(self, features: Features) -> float:
-        k = int(features.get("count_7d", 0.0) or 0)
+        k = int(features.get(f"{self.column}_7d", 0.0) or 0)
         if k <= 0:
             return 1.0
         prior_weeks = 358 / 7
-        past = (features.get("weekly_mean_prior", 0.0) or 0.0) * prior_weeks
-        r = self.shape0 + past
         q = (self.rate0 + prior_weeks) / (self.rate0 + prior_weeks + 1.0)
-        pmf = q ** r
-        cdf = pmf
-        for j in range(1, k):
-            pmf *= (r + j - 1) / j * (1.0 - q)
-            cdf += pmf
-        return max(1.0 - cdf, 1e-300)
+        return nb_upper_tail(k, self.shape0 + self.past(features), q)
+
+    @classmethod
+    def fit_prior(cls, weekly_rates: Sequence[float], weeks: float = 358 / 7) -> "CountTail":
+        """Empirical Bayes: Gamma(shape0, rate0) by moments from per-segment weekly rates.
+
+        Pooling happens here, offline, over a reference history (the defaults come from the
+        bundled borders): a prior shared live across segments would need one state for all
+        partitions, which the pipeline does not have. The Poisson noise in each rate
+        (mean / weeks) is taken out of the variance before matching moments.
+        """
+        rates = [max(float(r), 0.0) for r in weekly_rates]
+        if len(rates) < 2:
+            return cls()
+        m = sum(rates) / len(rates)
+        v = sum((r - m) ** 2 for r in rates) / (len(rates) - 1) - m / weeks
+        if m <= 0 or v <= 0:
+            return cls()
+        return cls(shape0=m * m / v, rate0=m / v)
 
     def learn_one(self, features: Features) -> None:
         return None
@@ -147,9 +169,24 @@ class CountTail:
         p = self.tail(features)
         return 0.0 if p >= 1.0 else clamp01(math.log10(1.0 / p) / 4.0)
 
+    def deviations(self, features: Features) -> list[dict]:
+        return [{"feature": f"{self.column}_7d", "baseline": round(self.past(features) / (358 / 7), 3),
+                 "now": features.get(f"{self.column}_7d", 0)}]
+
     def explain(self, features: Features) -> str:
-        return (f"{features.get('count_7d', 0):.0f} in 7 days has a {self.tail(features):.2%} chance at the past "
-                f"year's rate ({features.get('weekly_mean_prior', 0):.2f} a week)")
+        what = "incidents" if self.column == "count" else f"{self.column} incidents"
+        return (f"{features.get(f'{self.column}_7d', 0):.0f} {what} in 7 days has a {self.tail(features):.2%} "
+                f"chance at the past year's rate ({self.past(features) / (358 / 7):.2f} a week)")
+
+
+def violent_tail() -> CountTail:
+    """:class:`CountTail` on violent incidents (armed clash, shelling, drone strike) only.
+
+    Prior Gamma(0.5, 52 weeks): one violent incident in two years, with a year's weight. So
+    the first armed clash after a violence-free year is a watch (p about 0.5 %), a second
+    within the week a warning; on a border that sees clashes every month neither is news.
+    """
+    return CountTail(shape0=0.5, rate0=104.0, column="violent", name="violent_tail")
 
 
 def count_stack() -> MaxOf:

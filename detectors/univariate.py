@@ -1,6 +1,6 @@
 """Streaming detectors for one numeric series (``borderwatch score``).
 
-Scores live on the project's common scale through :func:`surprise`: the upper-tail
+Scores live on the project's common scale through :func:`detectors.calibration.surprise`: the upper-tail
 probability ``p`` of the new value under the detector's model of the past becomes
 ``log10(1/p) / 4``, clamped to [0, 1]. So p = 1 % scores 0.5 (watch), 0.1 % scores 0.75
 (warning) and 0.025 % scores 0.9 (critical), whichever detector produced p.
@@ -14,16 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-LOG10_SCALE = 4.0
-
-
-def surprise(p_upper: float) -> float:
-    """Upper-tail probability -> [0, 1]; 1 % -> 0.5, 0.1 % -> 0.75, 0.025 % -> 0.9."""
-    if p_upper >= 1.0:
-        return 0.0
-    if p_upper <= 1e-300:
-        return 1.0
-    return min(1.0, max(0.0, math.log10(1.0 / p_upper) / LOG10_SCALE))
+from detectors.calibration import LOG10_SCALE, nb_upper_tail, surprise  # noqa: F401 -- re-exported for callers
 
 
 @dataclass
@@ -91,16 +82,8 @@ class GammaPoisson:
         k = max(0, int(round(x)))
         if k == 0:
             return 0.0
-        # Predictive NB(r = shape, q = rate / (rate + 1)); P(X >= k) = 1 - sum_{j<k} pmf(j).
-        r, q = self.shape, self.rate / (self.rate + 1.0)
-        pmf = q ** r
-        cdf = pmf
-        for j in range(1, k):
-            pmf *= (r + j - 1) / j * (1.0 - q)
-            cdf += pmf
-            if pmf < 1e-18 and j > r:  # the rest of the mass below k is negligible
-                break
-        return surprise(max(1.0 - cdf, 1e-300))
+        # Predictive NB(r = shape, q = rate / (rate + 1)).
+        return surprise(nb_upper_tail(k, self.shape, self.rate / (self.rate + 1.0)))
 
     def learn_one(self, x: float) -> None:
         k = max(0, int(round(x)))

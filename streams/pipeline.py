@@ -25,6 +25,7 @@ Nothing here reads a clock or does I/O. Time is event time (``occurred_at``).
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -32,7 +33,8 @@ from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy
 from alerts.model import AlertEvent, alert_id_for
-from detectors.registry import make_detector
+from detectors.base import deviations, get_state, is_stateful, set_state
+from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
 from streams.records import (
     CLASSIFICATIONS,
@@ -50,7 +52,18 @@ from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
 DAY_SECONDS = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
-STATE_VERSION = 1
+#: 2: buckets gained violent / intrusion / spill-over columns; per-segment detector state.
+STATE_VERSION = 2
+
+#: Daily bucket columns.
+N, FATAL, INJ, SEV, VIOLENT, INTRUSION, SPILL = range(7)
+BUCKET_WIDTH = 7
+#: The bounded category groups the features count (the rest -- fortification, threat, protest,
+#: other -- is ``count - violent - intrusion``).
+VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
+INTRUSION_CATEGORIES = frozenset({"incursion", "detention", "smuggling_interdiction"})
+#: How far back score_one may be handed daily lags (``count_lag_k``) of days not yet learned.
+MAX_LAGS = 60
 
 
 def day_of(dt: datetime) -> int:
@@ -86,7 +99,7 @@ class Envelope:
     pays Kafka's per-message cost once per key, not once per event.
     """
 
-    kind: str  # incident | transfer | tick
+    kind: str  # incident | spill | transfer | pressure | tick
     key: str
     records: list[dict[str, Any]] = field(default_factory=list)
     at: str | None = None  # tick: wall-clock time it was produced
@@ -126,7 +139,8 @@ class SegmentState:
 
     key: str
     version: int = STATE_VERSION
-    #: day -> [incidents, fatalities, injuries, severity sum]
+    #: day -> [incidents, fatalities, injuries, severity sum, violent, intrusion, spill-over]
+    #: (spill-over: incidents on the neighbouring segments, not counted in the others)
     days: dict[int, list[int]] = field(default_factory=dict)
     #: event/transfer id -> day, for dropping duplicates (pruned with the buckets)
     seen: dict[str, int] = field(default_factory=dict)
@@ -137,16 +151,25 @@ class SegmentState:
     alert: dict[str, Any] | None = None
     seq: int = 0
     recent: list[dict[str, Any]] = field(default_factory=list)
-    #: border-pair keys only: ISO3 -> {year: TIV delivered}
+    #: ISO3 -> {year: TIV delivered}, for both sides of the segment's border pair
     pressure: dict[str, dict[int, float]] = field(default_factory=dict)
+    #: what the detector learned on this segment (detectors.base.get_state), through ``learned_day``
+    model: dict[str, Any] | None = None
+    learned_day: int | None = None
+    #: alarm post-rules (alerts.escalation): days the score reached watch with no alert open,
+    #: and the day the last alert resolved
+    hits: list[int] = field(default_factory=list)
+    resolved_day: int | None = None
     #: Kafka partition of the key (live driver only), so a tick touches only its own keys
     partition: int | None = None
     #: day -> sums over the days before it (memory only, rebuilt on demand)
     cache: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    #: the live detector built from ``model`` (memory only)
+    detector: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> bytes:
         d = dict(self.__dict__)
-        del d["cache"]
+        del d["cache"], d["detector"]
         d["days"] = {str(k): v for k, v in self.days.items()}
         d["pressure"] = {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}
         return json.dumps(d, separators=(",", ":"), sort_keys=True).encode()
@@ -169,6 +192,10 @@ class SegmentState:
             return 0.0
         return sum(t for ys in self.pressure.values() for y, t in ys.items() if latest - years < y <= latest)
 
+    def pressure_before(self, year: int, years: int) -> float:
+        """TIV delivered to both sides in the ``years`` completed years before ``year``."""
+        return sum(t for ys in self.pressure.values() for y, t in ys.items() if year - years <= y < year)
+
 
 @dataclass
 class Applied:
@@ -189,9 +216,20 @@ class Pipeline:
     def __init__(self, registry: SegmentRegistry, detector: Any = None,
                  policy: EscalationPolicy | None = None, settings: PipelineSettings | None = None) -> None:
         self.registry = registry
-        self.detector = detector if detector is not None else make_detector("reference")
+        self.detector = detector if detector is not None else make_detector(DEFAULT_DETECTOR)
         self.policy = policy or EscalationPolicy()
         self.settings = settings or PipelineSettings()
+        # A detector that learns gets one instance per segment, stored in the segment's state:
+        # a baseline shared across segments would depend on how partitions interleave.
+        self._stateful = is_stateful(self.detector)
+        self._neighbours: dict[str, tuple[str, ...]] = {}
+        by_border: dict[str, list[str]] = {}
+        for seg in registry.segments():
+            by_border.setdefault(seg.border, []).append(seg.segment_id)
+        self._segments_of = {b: tuple(sorted(ids)) for b, ids in by_border.items()}
+        for ids in self._segments_of.values():
+            for i, sid in enumerate(ids):
+                self._neighbours[sid] = tuple(ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids))
 
     # ------------------------------------------------------------------ stage 1
     def route(self, kind: str, raw: bytes, ingested_at: float | None = None
@@ -206,16 +244,33 @@ class Pipeline:
                 key = self.registry.assign(ev.countries, ev.latitude, ev.longitude, ev.segment_id)
                 rec = ev.to_dict()
                 rec["segment_id"] = key
-                return [Envelope("incident", key, [rec], ingested_at=ingested_at)], None
+                envs = [Envelope("incident", key, [rec], ingested_at=ingested_at)]
+                # Spill-over goes to the adjacent cut segments and the whole-border key. All of them
+                # share the incident's border pair, and input is keyed by border pair, so each copy
+                # reaches its key in the same order relative to that key's own incidents in every driver.
+                spill = {"event_id": ev.event_id, "occurred_at": rec["occurred_at"], "category": ev.category}
+                for nb in self._spill_targets(key):
+                    envs.append(Envelope("spill", nb, [spill], ingested_at=ingested_at))
+                return envs, None
             if kind == KIND_TRANSFERS:
                 tr = decode_transfer(raw)
                 rec = tr.to_dict()
-                # Pressure is a border-pair figure: a delivery to one state weighs on each of its borders.
-                return [Envelope("transfer", b, [rec], ingested_at=ingested_at)
-                        for b in self.registry.pairs_with(tr.recipient)], None
+                # Pressure is a border-pair figure: a delivery to one state weighs on each of its borders,
+                # and reaches each cut segment of those borders too, as a segment feature.
+                envs = []
+                for b in self.registry.pairs_with(tr.recipient):
+                    envs.append(Envelope("transfer", b, [rec], ingested_at=ingested_at))
+                    envs.extend(Envelope("pressure", sid, [rec], ingested_at=ingested_at)
+                                for sid in self._segments_of.get(b, ()))
+                return envs, None
             raise ValueError(f"route() takes {KIND_INCIDENTS} or {KIND_TRANSFERS}, not {kind!r}")
         except InvalidEvent as exc:
             return [], DeadLetter(kind, str(exc), exc.code, exc.field, raw if isinstance(raw, bytes) else raw.encode())
+
+    def _spill_targets(self, key: str) -> tuple[str, ...]:
+        if key not in self._neighbours:
+            return ()  # a whole-border incident has no place on the line, so no neighbours
+        return self._neighbours[key] + (self.registry.get(key).border,)
 
     # ------------------------------------------------------------------ stage 2
     def new_state(self, key: str) -> SegmentState:
@@ -227,11 +282,14 @@ class Pipeline:
         if env.kind == "incident":
             for rec in env.records:
                 self._apply_incident(state, rec, out)
-        elif env.kind == "transfer":
+        elif env.kind == "spill":
             for rec in env.records:
-                self._apply_transfer(state, rec, out)
+                self._apply_spill(state, rec)
+        elif env.kind in ("transfer", "pressure"):
+            for rec in env.records:
+                self._apply_transfer(state, rec, out, counted=env.kind == "transfer")
         else:
-            raise ValueError(f"apply() takes incident or transfer envelopes, not {env.kind!r}")
+            raise ValueError(f"apply() takes incident, spill, transfer or pressure envelopes, not {env.kind!r}")
         return out
 
     def _apply_incident(self, state: SegmentState, ev: dict[str, Any], out: Applied) -> None:
@@ -248,17 +306,15 @@ class Pipeline:
             return
         out.incidents += 1
         out.alerts.extend(self.advance(state, d))
-        # Cached sums for later days were built without this incident's day: drop them.
-        stale = [k for k in state.cache if k > d]
-        for k in stale:
-            del state.cache[k]
         if len(state.cache) > 8:
             state.cache.clear()
-        bucket = state.days.setdefault(d, [0, 0, 0, 0])
-        bucket[0] += 1
-        bucket[1] += ev["fatalities"]
-        bucket[2] += ev["injuries"]
-        bucket[3] += ev["severity"]
+        bucket = self._bucket(state, d)
+        bucket[N] += 1
+        bucket[FATAL] += ev["fatalities"]
+        bucket[INJ] += ev["injuries"]
+        bucket[SEV] += ev["severity"]
+        bucket[VIOLENT] += ev["category"] in VIOLENT_CATEGORIES
+        bucket[INTRUSION] += ev["category"] in INTRUSION_CATEGORIES
         state.seen[ev["event_id"]] = d
         state.recent.append({"event_id": ev["event_id"], "day": d, "at": ev["occurred_at"],
                              "category": ev["category"], "fatalities": ev["fatalities"], "severity": ev["severity"],
@@ -268,16 +324,37 @@ class Pipeline:
         del state.recent[:-self.settings.recent_max]
         now_day = d if state.max_day is None else max(d, state.max_day)
         state.max_day = now_day
+        # Days before the grace horizon can no longer change: they are what the detector learns.
+        self._learn(state, now_day - self.settings.grace_days - 1)
         at = occurred if d == now_day else day_start(now_day)
         out.alerts.extend(self._score(state, now_day, format_time(at), may_raise=True))
         self._prune(state)
 
-    def _apply_transfer(self, state: SegmentState, tr: dict[str, Any], out: Applied) -> None:
+    def _bucket(self, state: SegmentState, d: int) -> list[int]:
+        bucket = state.days.get(d)
+        if bucket is None:
+            bucket = state.days[d] = [0] * BUCKET_WIDTH
+        for k in [k for k in state.cache if k > d]:  # sums cached for later days missed this day
+            del state.cache[k]
+        return bucket
+
+    def _apply_spill(self, state: SegmentState, ev: dict[str, Any]) -> None:
+        """A neighbour's incident: counted as spill-over only; it neither scores nor moves the clock."""
+        sid = "spill:" + ev["event_id"]
+        if sid in state.seen:
+            return
+        d = day_of(parse_time(ev["occurred_at"], "occurred_at"))
+        if state.max_day is not None and d <= state.max_day - self.settings.grace_days - 1:
+            return  # that day is closed and learned here; the neighbour dead-letters or counts its own copy
+        state.seen[sid] = d
+        self._bucket(state, d)[SPILL] += 1
+
+    def _apply_transfer(self, state: SegmentState, tr: dict[str, Any], out: Applied, counted: bool = True) -> None:
         if tr["transfer_id"] in state.seen:
-            out.duplicates += 1
+            out.duplicates += counted
             return
         occurred = parse_time(tr["occurred_at"], "occurred_at")
-        out.transfers += 1
+        out.transfers += counted
         state.seen[tr["transfer_id"]] = day_of(occurred)
         sides = state.pressure.setdefault(tr["recipient"], {})
         sides[occurred.year] = sides.get(occurred.year, 0.0) + tr["tiv"]
@@ -315,41 +392,38 @@ class Pipeline:
         base = state.cache.get(day)
         if base is None:
             base = state.cache[day] = self._base_features(state, day)
-        today = state.days.get(day)
-        n, f, inj, sev = today if today else (0, 0, 0, 0)
-        c7, c365 = base["c7"] + n, base["c365"] + n
-        last_fatal = day if f else base["last_fatal"]
+        return self._assemble(state, day, base)
+
+    def _assemble(self, state: SegmentState, day: int, base: dict[str, Any]) -> dict[str, float]:
+        today = state.days.get(day) or (0,) * BUCKET_WIDTH
+        w7, w30, w365 = ([a + b for a, b in zip(base[w], today)] for w in ("w7", "w30", "w365"))
+        c7, c365 = w7[N], w365[N]
+        last_fatal = day if today[FATAL] else base["last_fatal"]
         return {
-            "count_1d": n, "count_7d": c7, "count_30d": base["c30"] + n, "count_365d": c365,
+            "count_1d": today[N], "count_7d": c7, "count_30d": w30[N], "count_365d": c365,
             "weekly_mean_prior": (c365 - c7) / (358 / 7),
-            "fatalities_30d": base["f30"] + f, "fatalities_30d_prior_max": base["prior_max"],
-            "injuries_30d": base["inj30"] + inj, "severity_index_30d": base["s30"] + sev,
+            "violent_1d": today[VIOLENT], "violent_7d": w7[VIOLENT], "violent_30d": w30[VIOLENT],
+            "violent_365d": w365[VIOLENT],
+            "intrusion_7d": w7[INTRUSION], "intrusion_30d": w30[INTRUSION], "intrusion_365d": w365[INTRUSION],
+            "fatalities_7d": w7[FATAL], "fatalities_30d": w30[FATAL], "fatalities_365d": w365[FATAL],
+            "fatalities_30d_prior_max": base["prior_max"],
+            "injuries_30d": w30[INJ], "severity_index_7d": w7[SEV], "severity_index_30d": w30[SEV],
+            "severity_index_365d": w365[SEV],
+            "spill_7d": w7[SPILL], "spill_30d": w30[SPILL], "spill_365d": w365[SPILL],
             "days_since_fatal": (day - last_fatal) if last_fatal is not None else 9999,
+            "pressure_tiv_5y": state.pressure_before(day_start(day).year, self.settings.pressure_years),
         }
 
     @staticmethod
     def _base_features(state: SegmentState, day: int) -> dict[str, Any]:
-        c7 = c30 = c365 = f30 = s30 = inj30 = 0
-        last_fatal = None
-        fatal_days: list[tuple[int, int]] = []
-        for d, (n, f, inj, sev) in state.days.items():
-            age = day - d
-            if age <= 0:
-                continue
-            if f:
-                fatal_days.append((d, f))
-                if last_fatal is None or d > last_fatal:
-                    last_fatal = d
-            if age >= 365:
-                continue
-            c365 += n
-            if age < 30:
-                c30 += n
-                f30 += f
-                s30 += sev
-                inj30 += inj
-                if age < 7:
-                    c7 += n
+        past = [(day - d, b) for d, b in state.days.items() if d < day]
+        year = [(age, b) for age, b in past if age < 365]
+        month = [b for age, b in year if age < 30]
+        w365 = _column_sums([b for _, b in year])
+        w30 = _column_sums(month)
+        w7 = _column_sums([b for age, b in year if age < 7])
+        fatal_days = [(day - age, b[FATAL]) for age, b in past if b[FATAL]]
+        last_fatal = max((d for d, _ in fatal_days), default=None)
         # Highest 30-day fatality sum over the windows ending in [day-365, day-1]: such a
         # maximum is reached at a window ending on a fatal day (or at the range start).
         fatal_days.sort()
@@ -364,15 +438,69 @@ class Pipeline:
                 prior_max = max(prior_max, running)
         start = day - 365
         prior_max = max(prior_max, sum(f for d, f in fatal_days if start - 30 < d <= start))
-        return {"c7": c7, "c30": c30, "c365": c365, "f30": f30, "s30": s30, "inj30": inj30,
-                "prior_max": prior_max, "last_fatal": last_fatal}
+        return {"w7": w7, "w30": w30, "w365": w365, "prior_max": prior_max, "last_fatal": last_fatal}
+
+    def detector_input(self, state: SegmentState, day: int) -> dict[str, float]:
+        """The features, plus the daily counts of the days the detector has not learned yet.
+
+        ``pending_days`` days (today first) as ``count_lag_k`` / ``violent_lag_k``: a
+        detector with a recursion (the CUSUM) carries it over them at scoring time.
+        """
+        feats = self.features(state, day)
+        if not self._stateful:
+            return feats
+        first = state.learned_day + 1 if state.learned_day is not None else min(state.days, default=day)
+        pending = max(0, min(day - first + 1, MAX_LAGS))
+        feats["pending_days"] = pending
+        for k in range(pending):
+            b = state.days.get(day - k)
+            feats[f"count_lag_{k}"] = b[N] if b else 0
+            feats[f"violent_lag_{k}"] = b[VIOLENT] if b else 0
+        return feats
+
+    def _detector(self, state: SegmentState):
+        if not self._stateful:
+            return self.detector
+        if state.detector is None:
+            det = copy.deepcopy(self.detector)
+            if state.model:
+                set_state(det, state.model)
+            state.detector = det
+        return state.detector
+
+    def _learn(self, state: SegmentState, through: int) -> None:
+        """Fold every closed day up to ``through`` into the segment's detector, once each."""
+        if not self._stateful or not state.days:
+            return
+        start = state.learned_day + 1 if state.learned_day is not None else min(state.days)
+        # A gap longer than the retention is all empty days: learn the last stretch of it only.
+        start = max(start, through - self.settings.retention_days)
+        if start > through:
+            return
+        det = self._detector(state)
+        for day in range(start, through + 1):
+            feats = self._assemble(state, day, self._base_features(state, day))
+            feats["pending_days"] = 1
+            b = state.days.get(day)
+            feats["count_lag_0"], feats["violent_lag_0"] = (b[N], b[VIOLENT]) if b else (0, 0)
+            det.learn_one(feats)
+        state.learned_day = through
+        state.model = get_state(det)
 
     def _score(self, state: SegmentState, day: int, at: str, *, may_raise: bool) -> list[AlertEvent]:
-        feats = self.features(state, day)
-        score = self.detector.score_one(feats)
+        detector = self._detector(state)
+        feats = self.detector_input(state, day)
+        score = detector.score_one(feats)
         new = self.policy.next_level(state.level, score)
         if not may_raise:
             new = min(new, state.level)
+        elif state.level == 0 and new > 0:
+            # Alarm post-rules (alerts.escalation): minimum hits in a window, quiet after an alarm.
+            if not state.hits or state.hits[-1] != day:
+                state.hits.append(day)
+            del state.hits[:-max(self.policy.watch_min_hits, 1)]
+            if not self.policy.may_open(new, state.hits, day, state.resolved_day):
+                new = 0
         old = state.level
         if self.observer is not None:
             self.observer(state.key, day, score, new)
@@ -389,18 +517,20 @@ class Pipeline:
                                    "peak_level": new, "peak_score": score}
             state.evaluated_day = day
             transition = "opened"
+            state.hits.clear()
         elif new == 0:
             transition = "resolved"
+            state.resolved_day = day
         else:
             transition = "escalated" if new > old else "de-escalated"
         state.seq += 1
-        ev = self._alert_event(state, alert, transition, old, new, score, at, feats)
+        ev = self._alert_event(state, alert, transition, old, new, score, at, feats, detector)
         if new == 0:
             state.alert = None
         return [ev]
 
     def _alert_event(self, state: SegmentState, alert: dict[str, Any], transition: str, old: int, new: int,
-                     score: float, at: str, feats: dict[str, float]) -> AlertEvent:
+                     score: float, at: str, feats: dict[str, float], detector: Any) -> AlertEvent:
         seg = self.registry.get(state.key) if "-" in state.key else None
         countries = seg.countries if seg else tuple(state.key.split("-")[:2])
         window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]
@@ -411,7 +541,7 @@ class Pipeline:
         if transition == "resolved":
             summary = f"resolved on {name}: score {score:.2f} below the clear line"
         else:
-            summary = f"{LEVELS[new]} on {name}: {self.detector.explain(feats)}"
+            summary = f"{LEVELS[new]} on {name}: {detector.explain(feats)}"
         return AlertEvent(
             alert_id=alert["alert_id"], transition=transition, segment_id=state.key,
             border=seg.border if seg else border_of(*countries), countries=tuple(countries),
@@ -421,6 +551,7 @@ class Pipeline:
             classification=classification, releasable_to=releasable,
             evidence=tuple(r["event_id"] for r in evidence),
             resolved_at=at if transition == "resolved" else None,
+            explanation=None if transition == "resolved" else explain(detector, feats, score, evidence),
         )
 
     def _prune(self, state: SegmentState) -> None:
@@ -433,6 +564,39 @@ class Pipeline:
         seen_horizon = state.max_day - self.settings.grace_days - 1
         if len(state.seen) > 64 and min(state.seen.values()) < seen_horizon:
             state.seen = {k: d for k, d in state.seen.items() if d >= seen_horizon}
+
+
+def _column_sums(buckets: list[list[int]]) -> list[int]:
+    return [sum(col) for col in zip(*buckets)] if buckets else [0] * BUCKET_WIDTH
+
+
+#: Rolling view -> (the yearly view it is compared with, window length in days).
+_BASELINES = {"count_7d": ("count_365d", 7), "violent_30d": ("violent_365d", 30),
+              "intrusion_30d": ("intrusion_365d", 30), "fatalities_30d": ("fatalities_365d", 30),
+              "severity_index_7d": ("severity_index_365d", 7), "spill_30d": ("spill_365d", 30)}
+
+
+def explain(detector: Any, feats: dict[str, float], score: float, evidence: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an alert carries as its explanation: deviations, baseline against now, top incidents.
+
+    The baseline of a rolling view is the same window's average over the rest of the past year
+    (e.g. count_7d against the weekly mean of the 358 days before); the detector adds its own
+    view (:func:`detectors.base.deviations`) where it has one.
+    """
+    deviated = []
+    for name, (year, days) in _BASELINES.items():
+        now = float(feats.get(name, 0))
+        baseline = (float(feats.get(year, 0)) - now) / (365 - days) * days
+        if now > baseline:
+            deviated.append({"feature": name, "baseline": round(baseline, 3), "now": now})
+    deviated.sort(key=lambda d: -(d["now"] + 1) / (d["baseline"] + 1))
+    return {
+        "detector": detector.name, "score": round(score, 6), "text": detector.explain(feats),
+        "deviations": deviated, "detector_view": deviations(detector, feats),
+        "context": {k: feats.get(k) for k in ("days_since_fatal", "fatalities_30d_prior_max", "pressure_tiv_5y")},
+        "top_incidents": [{k: r[k] for k in ("event_id", "at", "category", "fatalities", "severity")}
+                          for r in evidence],
+    }
 
 
 def _intersect_releasable(lists: list[list[str]]) -> tuple[str, ...]:

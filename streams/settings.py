@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from detectors.registry import DEFAULT_DETECTOR
 from streams.errors import ConfigError
 
 ENV_PREFIX = "BORDERWATCH_"
@@ -37,7 +38,7 @@ class Settings:
     segments_file: str = ""
     max_distance_km: float = 25.0
     grace_days: int = 14
-    detector: str = "reference"
+    detector: str = DEFAULT_DETECTOR
     #: Agents take up to batch_size events or wait batch_seconds, then write state once per key.
     batch_size: int = 2000
     batch_seconds: float = 0.05

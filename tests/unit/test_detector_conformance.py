@@ -1,19 +1,21 @@
 """Every registered detector keeps the one streaming contract (detectors/base.py).
 
 In the manner of river's check suite: input not mutated, missing and unknown features
-tolerated, scores in [0, 1], pickle round-trip, same input -> same scores, causal.
+tolerated, scores in [0, 1], pickle round-trip, JSON state round-trip (how the pipeline keeps a
+detector per segment), same input and seed -> same scores, causal.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 import random
 
 import pytest
 
-from detectors.base import Detector
-from detectors.registry import DETECTORS, make_detector
+from detectors.base import Detector, get_state, is_stateful, set_state
+from detectors.registry import DEFAULT_DETECTOR, DETECTORS, make_detector
 
 NAMES = sorted(DETECTORS)
 
@@ -21,11 +23,16 @@ NAMES = sorted(DETECTORS)
 def stream(seed: int = 1, n: int = 200) -> list[dict[str, float]]:
     rng = random.Random(seed)
     out = []
-    for _ in range(n):
-        c7 = rng.choice([0, 0, 0, 1, 2, 5])
+    for i in range(n):
+        c1 = rng.choice([0] * 8 + [1, 2, 6])
+        v1 = rng.randint(0, c1)
+        c7 = c1 + rng.choice([0, 0, 0, 1, 2, 5])
         f30 = rng.choice([0, 0, 0, 1, 3])
-        out.append({"count_7d": float(c7), "weekly_mean_prior": rng.random(), "count_30d": float(c7 * 2),
-                    "fatalities_30d": float(f30), "fatalities_30d_prior_max": float(rng.choice([0, 1, 4]))})
+        out.append({"count_1d": float(c1), "violent_1d": float(v1), "count_7d": float(c7),
+                    "violent_7d": float(v1), "violent_365d": float(v1 + rng.randint(0, 3)),
+                    "weekly_mean_prior": rng.random(), "count_30d": float(c7 * 2), "count_365d": float(c7 * 5),
+                    "fatalities_30d": float(f30), "fatalities_30d_prior_max": float(rng.choice([0, 1, 4])),
+                    "days_since_fatal": float(rng.choice([1, 40, 9999]))})
     return out
 
 
@@ -63,19 +70,48 @@ def test_tolerates_missing_and_unknown_features(name):
         assert 0.0 <= s <= 1.0
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_pickle_round_trip_mid_stream_gives_the_same_scores(name):
-    feats = stream(3)
+def resumed(name: str, feats, split: int, restore) -> tuple[list[float], list[float]]:
+    """Scores of one run, and of a run stopped at ``split`` and resumed from ``restore(detector)``."""
     whole = run(make_detector(name), feats)
     d = make_detector(name)
-    first = run(d, feats[:100])
-    rest = run(pickle.loads(pickle.dumps(d)), feats[100:])
-    assert first + rest == whole
+    first = run(d, feats[:split])
+    return whole, first + run(restore(d), feats[split:])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pickle_round_trip_mid_stream_gives_the_same_scores(name):
+    whole, again = resumed(name, stream(3), 100, lambda d: pickle.loads(pickle.dumps(d)))
+    assert again == whole
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_json_state_round_trip_mid_stream_gives_the_same_scores(name):
+    """The pipeline stores what a detector learned in the segment's JSON state and rebuilds it."""
+    def restore(d):
+        fresh = make_detector(name)
+        set_state(fresh, json.loads(json.dumps(get_state(d))))
+        return fresh
+
+    whole, again = resumed(name, stream(4), 120, restore)
+    assert again == whole
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_same_input_same_scores(name):
     assert run(make_detector(name), stream(5)) == run(make_detector(name), stream(5))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if is_stateful(make_detector(n))])
+def test_a_learning_detector_learns(name):
+    """Stateful detectors change with what they learn (else they belong with the stateless rules)."""
+    d = make_detector(name)
+    before = json.dumps(get_state(d), sort_keys=True)
+    run(d, stream(6, 150))
+    assert json.dumps(get_state(d), sort_keys=True) != before
+
+
+def test_the_default_is_registered():
+    assert DEFAULT_DETECTOR in DETECTORS
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -44,3 +44,16 @@ def test_reference_stack_takes_the_highest_and_explains_it():
     assert d.score_one(f) == FatalityHighRule().score_one(f)
     assert d.explain(f).startswith("fatality_high:")
     assert isinstance(d.score_one({}), float)  # missing features are tolerated
+
+
+def test_post_rules_min_hits_and_quiet_period():
+    from alerts.escalation import EscalationPolicy
+
+    p = EscalationPolicy(watch_min_hits=2, hits_window_days=7, suppress_days=30)
+    assert not p.may_open(1, [10], 10, None)
+    assert p.may_open(1, [4, 10], 10, None) and not p.may_open(1, [1, 10], 10, None)
+    assert not p.may_open(1, [4, 10], 10, resolved_day=0)
+    assert p.may_open(1, [35, 40], 40, resolved_day=0)
+    assert p.may_open(2, [10], 10, resolved_day=5) and p.may_open(3, [], 10, resolved_day=5)
+    with pytest.raises(ValueError):
+        EscalationPolicy(watch_min_hits=0)

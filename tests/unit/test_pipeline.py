@@ -153,8 +153,12 @@ def test_arms_transfers_fan_out_to_the_recipients_borders(pipeline):
           "status": "", "source": "SIPRI", "occurred_at": "2022-07-01T00:00:00Z"}
     envs, dl = pipeline.route(KIND_TRANSFERS, json.dumps(tr).encode())
     assert dl is None
-    assert {e.key for e in envs} == set(SegmentRegistry.default().pairs_with("KGZ"))
+    reg = SegmentRegistry.default()
+    assert {e.key for e in envs if e.kind == "transfer"} == set(reg.pairs_with("KGZ"))
     assert "KGZ-TJK" in {e.key for e in envs}
+    # ... and to every cut segment of those borders, as a segment feature
+    assert {e.key for e in envs if e.kind == "pressure"} == {
+        s.segment_id for s in reg.segments() if s.border in reg.pairs_with("KGZ")}
     st = pipeline.new_state("KGZ-TJK")
     pipeline.apply(st, envs[0])
     pipeline.apply(st, envs[0])  # duplicate
@@ -200,26 +204,33 @@ def test_packed_envelopes_give_the_same_alerts_as_one_by_one(pipeline):
 
 
 def naive_features(days: dict[int, list[int]], day: int) -> dict[str, float]:
-    """Reference model: the rolling views summed straight from the definition."""
+    """Reference model: the rolling views summed straight from the definition.
+
+    Bucket columns: incidents, fatalities, injuries, severity, violent, intrusion, spill-over.
+    """
     def total(i, lo, hi):
         return sum(v[i] for d, v in days.items() if lo <= d <= hi)
 
     def f30(end):
         return total(1, end - 29, end)
 
+    def views(name, i, windows=(7, 30, 365)):
+        return {f"{name}_{w}d": total(i, day - w + 1, day) for w in windows}
+
     fatal = [d for d, v in days.items() if v[1] and d <= day]
     c7, c365 = total(0, day - 6, day), total(0, day - 364, day)
-    return {"count_1d": total(0, day, day), "count_7d": c7, "count_30d": total(0, day - 29, day),
-            "count_365d": c365, "weekly_mean_prior": (c365 - c7) / (358 / 7), "fatalities_30d": f30(day),
-            "fatalities_30d_prior_max": max(f30(e) for e in range(day - 365, day)),
-            "injuries_30d": total(2, day - 29, day), "severity_index_30d": total(3, day - 29, day),
-            "days_since_fatal": day - max(fatal) if fatal else 9999}
+    return {"count_1d": total(0, day, day), **views("count", 0), "weekly_mean_prior": (c365 - c7) / (358 / 7),
+            "violent_1d": total(4, day, day), **views("violent", 4), **views("intrusion", 5),
+            **views("fatalities", 1), "fatalities_30d_prior_max": max(f30(e) for e in range(day - 365, day)),
+            "injuries_30d": total(2, day - 29, day), **views("severity_index", 3), **views("spill", 6),
+            "days_since_fatal": day - max(fatal) if fatal else 9999, "pressure_tiv_5y": 0.0}
 
 
 def test_incremental_features_match_the_definition(pipeline):
     rng = random.Random(5)
     raws = [incident(i, T0 + timedelta(days=rng.randint(0, 500), hours=rng.randint(0, 23)),
-                     fatalities=rng.choice([0, 0, 0, 1, 2, 7])) for i in range(300)]
+                     fatalities=rng.choice([0, 0, 0, 1, 2, 7]),
+                     category=rng.choice(["armed_clash", "detention", "protest", "incursion"])) for i in range(300)]
     raws.sort(key=lambda r: json.loads(r)["occurred_at"])
     # shuffle a little within the grace period so late-but-accepted incidents hit the cache
     for i in range(0, len(raws) - 3, 7):
@@ -231,3 +242,94 @@ def test_incremental_features_match_the_definition(pipeline):
         if k % 10 == 0:
             for day in (st.max_day, st.max_day + 3, st.max_day + 40):
                 assert pipeline.features(st, day) == pytest.approx(naive_features(st.days, day)), (k, day)
+
+
+def test_spill_over_reaches_adjacent_segments_and_the_whole_border(pipeline):
+    raw = incident(1, countries=("KGZ", "TJK"), latitude=40.05229068, longitude=70.63277194)
+    envs, _ = pipeline.route(KIND_INCIDENTS, raw)
+    own = envs[0].key
+    ids = sorted(s.segment_id for s in SegmentRegistry.default().segments() if s.border == "KGZ-TJK")
+    i = ids.index(own)
+    assert {e.key for e in envs if e.kind == "spill"} == {"KGZ-TJK", *ids[max(i - 1, 0):i], *ids[i + 1:i + 2]}
+    states = {}
+    for env in envs:
+        st = states.setdefault(env.key, pipeline.new_state(env.key))
+        pipeline.apply(st, env)
+        if env.kind == "spill":
+            pipeline.apply(st, env)  # a duplicate copy counts once
+    feats = pipeline.features(states["KGZ-TJK"], day_of(T0))
+    assert (feats["spill_7d"], feats["count_7d"]) == (1, 0)
+    # a whole-border incident has no place on the line: no spill-over
+    assert [e.kind for e in pipeline.route(KIND_INCIDENTS, incident(2, countries=("KGZ", "TJK")))[0]] == ["incident"]
+
+
+def test_a_learning_detector_learns_each_day_once_after_the_grace_period():
+    from detectors.registry import make_detector
+
+    p = Pipeline(SegmentRegistry.default(), make_detector("change"))
+    raws = [incident(i, T0 + timedelta(days=3 * i), category="detention", severity=2) for i in range(30)]
+    _, _, states = feed(p, raws)
+    st = states["KGZ-UZB"]
+    assert st.learned_day == st.max_day - p.settings.grace_days - 1
+    cusum = st.detector.members[0]
+    assert cusum.days == st.learned_day - day_of(T0) + 1
+
+
+@pytest.mark.parametrize("name", ["change", "ensemble"])
+def test_learning_detectors_survive_a_state_round_trip_mid_stream(name):
+    from detectors.registry import make_detector
+
+    p = Pipeline(SegmentRegistry.default(), make_detector(name))
+    rng = random.Random(11)
+    raws = [incident(i, T0 + timedelta(days=rng.randint(0, 200)), fatalities=rng.choice([0] * 6 + [1]),
+                     category=rng.choice(["armed_clash", "detention", "threat"])) for i in range(80)]
+    raws.sort(key=lambda r: json.loads(r)["occurred_at"])
+    whole, _, _ = feed(p, raws)
+    first, _, states = feed(p, raws[:40])
+    restored = {k: SegmentState.from_json(s.to_json(), k) for k, s in states.items()}
+    rest, _, _ = feed(p, raws[40:], restored)
+    assert whole and [a.to_dict() for a in first + rest] == [a.to_dict() for a in whole]
+
+
+def test_state_of_an_older_version_is_rebuilt_not_misread():
+    old = json.dumps({"key": "KGZ-UZB", "version": 1, "days": {"15000": [1, 0, 0, 3]}}).encode()
+    assert SegmentState.from_json(old, "KGZ-UZB") == SegmentState("KGZ-UZB")
+
+
+def test_an_alert_carries_its_explanation(pipeline):
+    raws = [incident(1, T0 - timedelta(days=200), category="detention", severity=2),
+            incident(2, fatalities=3, description="clash at the water point"),
+            incident(3, T0 + timedelta(hours=2), category="shelling")]
+    alerts, _, _ = feed(pipeline, raws)
+    opened = next(a for a in alerts if a.transition == "opened")
+    ex = opened.explanation
+    assert ex["detector"] == pipeline.detector.name and ex["text"] in opened.summary
+    by_name = {d["feature"]: d for d in ex["deviations"]}
+    assert by_name["fatalities_30d"]["now"] > by_name["fatalities_30d"]["baseline"]
+    assert ex["top_incidents"][0]["event_id"] == "ev-2"  # the deadly one weighs most
+    assert json.loads(opened.encode())["explanation"] == ex
+
+
+def test_alert_records_written_before_explanations_still_decode(pipeline):
+    from alerts.model import AlertEvent
+
+    alerts, _, _ = feed(pipeline, [incident(1, fatalities=2)])
+    d = alerts[0].to_dict()
+    del d["explanation"]
+    assert AlertEvent.from_dict(d).explanation is None
+
+
+def test_after_an_alert_resolves_a_new_watch_waits_but_a_warning_does_not():
+    from detectors.registry import make_detector
+
+    p = Pipeline(SegmentRegistry.default(), make_detector("violent_tail"))
+    first, _, states = feed(p, [incident(1, category="armed_clash")])
+    assert [a.level for a in first] == ["watch"]
+    st = states["KGZ-UZB"]
+    p.advance(st, day_of(T0) + 8)  # the week passes, the watch resolves
+    assert st.level == 0 and st.resolved_day is not None
+    soon = T0 + timedelta(days=10)
+    again, _, _ = feed(p, [incident(2, soon, category="armed_clash")], states)
+    assert again == []  # a second lone clash within the quiet period: suppressed
+    burst, _, _ = feed(p, [incident(n, soon + timedelta(hours=n), category="shelling") for n in range(3, 6)], states)
+    assert burst and burst[0].level in ("warning", "critical")

@@ -1,0 +1,111 @@
+"""One common scale: raw detector scores -> [0, 1] through an upper-tail probability.
+
+Every detector ends in :func:`surprise`: the upper-tail probability ``p`` of what it sees
+becomes ``log10(1/p) / 4``, so p = 1 % scores 0.5 (watch), 0.1 % 0.75 (warning), 0.025 %
+0.9 (critical), whichever detector produced p. One threshold set (alerts/escalation.py)
+then serves them all.
+
+Two monotone maps from a raw score to ``p``, both learned from score quantiles:
+
+* :class:`TailCalibrator` -- for detectors with a theoretical tail (a CUSUM's ``exp(-S)``):
+  ``p = max(p_theory, exceedance rate)``, where the exceedance rate is how often the
+  segment's own learned (quiet) days reached that raw score, from a fixed-grid histogram
+  with forgetting. A segment whose quiet history often looks like this stops being alarmed
+  by it; the theory covers the tail that a short history cannot.
+* :func:`pot_tail` -- for detectors without one (IsolationForest): the empirical
+  exceedance below the 90 % quantile of the training scores and an exponential tail above
+  it (peaks over threshold, as in SPOT), so scores beyond anything seen still rank.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+LOG10_SCALE = 4.0
+
+
+def surprise(p_upper: float) -> float:
+    """Upper-tail probability -> [0, 1]; 1 % -> 0.5, 0.1 % -> 0.75, 0.025 % -> 0.9."""
+    if p_upper >= 1.0:
+        return 0.0
+    if p_upper <= 1e-300:
+        return 1.0
+    return min(1.0, max(0.0, math.log10(1.0 / p_upper) / LOG10_SCALE))
+
+
+def p_from_score(s: float) -> float:
+    """Inverse of :func:`surprise` on (0, 1)."""
+    return 10.0 ** (-LOG10_SCALE * s)
+
+
+@dataclass
+class TailCalibrator:
+    """Monotone map raw -> p = max(p_theory, share of learned raw scores >= raw).
+
+    ``edges``: the histogram grid over raw scores (increasing); ``decay`` forgets old days
+    (about a two-year memory by default); ``pseudo_days`` keeps one early exceedance from
+    meaning p = 1.
+    """
+
+    edges: tuple[float, ...] = tuple(0.5 * i for i in range(1, 41))
+    decay: float = 1.0 - 1.0 / 730
+    pseudo_days: float = 30.0
+    counts: list[float] = field(default_factory=list)
+    n: float = 0.0
+
+    def learn(self, raw: float) -> None:
+        if not self.counts:
+            self.counts = [0.0] * (len(self.edges) + 1)
+        self.counts = [c * self.decay for c in self.counts]
+        self.n = self.n * self.decay + 1.0
+        self.counts[bisect.bisect_right(self.edges, raw)] += 1.0
+
+    def exceedance(self, raw: float) -> float:
+        """Share of learned raw scores in ``raw``'s bin or above (conservative: the whole bin counts)."""
+        if not self.counts or raw <= 0.0:
+            return 1.0 if raw <= 0.0 else 0.0
+        i = bisect.bisect_right(self.edges, raw)
+        return sum(self.counts[i:]) / (self.n + self.pseudo_days)
+
+    def p(self, raw: float, p_theory: float) -> float:
+        return max(p_theory, self.exceedance(raw))
+
+    def state(self) -> dict:
+        return {"counts": [round(c, 9) for c in self.counts], "n": round(self.n, 9)}
+
+    def load(self, d: dict) -> None:
+        self.counts, self.n = list(d.get("counts") or []), float(d.get("n") or 0.0)
+
+
+def pot_tail(train: Sequence[float], raw: float, q: float = 0.9, min_sigma: float = 0.02) -> float:
+    """Upper-tail probability of ``raw`` among sorted training scores ``train`` (ascending).
+
+    Empirical below the ``q`` quantile ``u``; above it ``(1 - q) * exp(-(raw - u) / sigma)``
+    with ``sigma`` the mean excess over ``u`` (exponential peaks over threshold), floored at
+    ``min_sigma`` so a training set of identical scores does not make every novelty certain.
+    """
+    n = len(train)
+    if n == 0:
+        return 1.0
+    k = min(n - 1, int(q * n))
+    u = train[k]
+    if raw <= u:
+        return (n - bisect.bisect_left(train, raw)) / n
+    excess = [t - u for t in train[k:] if t > u]
+    sigma = max(sum(excess) / len(excess) if excess else 0.0, min_sigma)
+    return (n - k) / n * math.exp(-(raw - u) / sigma)
+
+
+def nb_upper_tail(k: int, r: float, q: float) -> float:
+    """P(X >= k) for the negative binomial NB(r, q) (the Gamma-Poisson predictive), k >= 1."""
+    pmf = q ** r
+    cdf = pmf
+    for j in range(1, k):
+        pmf *= (r + j - 1) / j * (1.0 - q)
+        cdf += pmf
+        if pmf < 1e-18 and j > r:  # the rest of the mass below k is negligible
+            break
+    return max(1.0 - cdf, 1e-300)

@@ -1,0 +1,140 @@
+"""What each detector is for: calibration, the CUSUM, the forest adapter, the ensemble, priors."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from detectors.calibration import TailCalibrator, p_from_score, pot_tail, surprise
+from detectors.change import PoissonCusum
+from detectors.ensemble import Corroborated
+from detectors.forest import _Forest
+from detectors.rules import CountTail, FatalityHighRule, violent_tail
+
+
+def day(count=0, violent=0):
+    return {"count_1d": count, "violent_1d": violent}
+
+
+def test_surprise_and_its_inverse_agree():
+    for s in (0.1, 0.5, 0.75, 0.9):
+        assert surprise(p_from_score(s)) == pytest.approx(s)
+
+
+def test_tail_calibrator_is_monotone_and_learns_what_is_common_here():
+    cal = TailCalibrator()
+    raws = [0.0, 0.3, 1.0, 2.5, 4.0, 7.0, 12.0]
+    fresh = [cal.p(r, np.exp(-r)) for r in raws]
+    rng = random.Random(1)
+    for _ in range(400):  # a segment where a raw score near 4 is an ordinary day
+        cal.learn(rng.choice([0.0, 0.0, 1.0, 4.2]))
+    learned = [cal.p(r, np.exp(-r)) for r in raws]
+    for ps in (fresh, learned):
+        assert all(a >= b for a, b in zip(ps, ps[1:]))
+    assert learned[4] > 10 * fresh[4]  # common here, so no longer surprising
+    assert learned[-1] == fresh[-1]  # beyond anything seen, the theory speaks
+
+
+def test_pot_tail_is_monotone_and_extrapolates_beyond_the_sample():
+    rng = random.Random(2)
+    train = sorted(rng.random() for _ in range(300))
+    ps = [pot_tail(train, x) for x in (0.0, 0.5, 0.9, 0.99, 1.2, 2.0)]
+    assert all(0 < p <= 1 for p in ps)
+    assert all(a >= b for a, b in zip(ps, ps[1:]))
+    assert ps[-1] < 1 / len(train)  # rarer than anything the sample can show
+    flat = [0.4] * 100  # a quiet segment: every training day alike
+    assert 0 < pot_tail(flat, 0.45) < pot_tail(flat, 0.4) == 1.0
+
+
+def test_forest_walks_the_trees_as_sklearn_scores_them():
+    from sklearn.ensemble import IsolationForest
+
+    rng = np.random.default_rng(0)
+    X = rng.poisson(0.4, (150, 9)).astype(float)
+    model = IsolationForest(n_estimators=20, max_samples=150, random_state=3).fit(X)
+    forest = _Forest(model, X.tolist())
+    Y = rng.poisson(0.8, (30, 9)).astype(float)
+    assert [forest.raw(r) for r in Y.tolist()] == pytest.approx((-model.score_samples(Y)).tolist())
+
+
+def test_cusum_scoring_over_pending_days_equals_learning_them_first():
+    """The pipeline hands unlearned days as lags; the result must not depend on that lag."""
+    rng = random.Random(4)
+    history = [day(*sorted((rng.choice([0, 0, 0, 0, 1, 2]),) * 2)) for _ in range(120)]
+    recent = [(rng.choice([0, 1, 3]), rng.choice([0, 1])) for _ in range(10)]
+    a, b = PoissonCusum(), PoissonCusum()
+    for f in history:
+        a.learn_one(f)
+        b.learn_one(f)
+    for count, violent in recent[:-1]:
+        a.learn_one(day(count, violent))
+    lags = {"pending_days": len(recent)}
+    for k, (count, violent) in enumerate(reversed(recent)):
+        lags[f"count_lag_{k}"], lags[f"violent_lag_{k}"] = count, violent
+    assert b.score_one(lags) == pytest.approx(a.score_one(day(*recent[-1])))
+
+
+def test_an_escalation_does_not_become_the_cusum_s_normal():
+    d = PoissonCusum()
+    rng = random.Random(5)
+    quiet = [day(1, 0) if rng.random() < 0.03 else day() for _ in range(400)]
+    for f in quiet:
+        d.learn_one(f)
+    baseline = d.shape / d.rate
+    first = max(d.score_one(day(4, 3)), 0.0)
+    for _ in range(20):  # three weeks of daily clashes
+        d.learn_one(day(4, 3))
+    assert d.shape / d.rate == pytest.approx(baseline, rel=0.05)
+    for _ in range(120):  # calm again; the statistic decays
+        d.learn_one(day())
+    assert d.score_one(day(4, 3)) >= first - 1e-9  # the same escalation is as alarming again
+
+
+def test_violent_tail_flags_first_violence_on_a_quiet_border_only():
+    d = violent_tail()
+    quiet_border = {"violent_7d": 1, "violent_365d": 1}
+    violent_border = {"violent_7d": 1, "violent_365d": 14}
+    assert d.score_one(quiet_border) >= 0.5 > d.score_one(violent_border)
+    assert d.score_one({"violent_7d": 3, "violent_365d": 3}) > d.score_one(quiet_border)
+
+
+def test_empirical_bayes_prior_recovers_the_rate_distribution():
+    rng = np.random.default_rng(6)
+    weeks = 51.0
+    rates = rng.gamma(2.0, 1 / 20.0, 4000)  # Gamma(shape 2, rate 20) weekly rates
+    observed = rng.poisson(rates * weeks) / weeks  # what one year of each segment shows
+    prior = CountTail.fit_prior(observed.tolist(), weeks)
+    assert prior.shape0 / prior.rate0 == pytest.approx(0.1, rel=0.1)
+    assert prior.shape0 == pytest.approx(2.0, rel=0.3)
+
+
+def test_corroborated_needs_agreement_but_a_gate_alarms_alone():
+    class Fixed:
+        def __init__(self, s, name):
+            self.s, self.name = s, name
+
+        def score_one(self, f):
+            return self.s
+
+        def learn_one(self, f):
+            pass
+
+        def explain(self, f):
+            return self.name
+
+    lone = Corroborated(gate=(Fixed(0.0, "g"),), votes=(Fixed(0.9, "a"), Fixed(0.0, "b")))
+    both = Corroborated(gate=(Fixed(0.0, "g"),), votes=(Fixed(0.6, "a"), Fixed(0.6, "b")))
+    gated = Corroborated(gate=(Fixed(0.8, "g"),), votes=(Fixed(0.0, "a"), Fixed(0.0, "b")))
+    assert lone.score_one({}) < 0.5 <= both.score_one({})
+    assert gated.score_one({}) == 0.8 and gated.explain({}).startswith("g")
+
+
+def test_fatality_rule_is_the_gate_of_the_default_ensemble():
+    from detectors.registry import DEFAULT_DETECTOR, make_detector
+
+    d = make_detector(DEFAULT_DETECTOR)
+    deadly = {"count_1d": 1, "violent_1d": 1, "count_7d": 1, "violent_7d": 1, "violent_365d": 30,
+              "fatalities_30d": 3, "fatalities_30d_prior_max": 0}
+    assert d.score_one(deadly) >= FatalityHighRule().score_one(deadly) >= 0.75
