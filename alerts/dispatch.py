@@ -202,7 +202,7 @@ class Dispatcher:
         """An alert as a notice carries it; evidence ids still go through Principal.redact in the notice."""
         keys = ("alert_id", "segment_id", "border", "countries", "level", "peak_level", "score", "peak_score",
                 "opened_at", "resolved_at", "updated_at", "summary", "detector", "classification", "releasable_to",
-                "evidence", "seq")
+                "evidence", "seq", "explanation")
         out = {k: a.get(k) for k in keys}
         out.update(status=status, labels=alert_labels(a),
                    acknowledged=self.store.acknowledgement(a["alert_id"], scope, now) is not None)

@@ -34,7 +34,8 @@ class AlertHistory:
             self.alerts[ev.alert_id] = cur
             self.order.append(ev.alert_id)
         if ev.transition in ("opened", "escalated"):
-            cur["summary"] = ev.summary  # the summary of the alert's peak
+            cur["summary"] = ev.summary  # the summary (and explanation) of the alert's peak
+            cur["explanation"] = getattr(ev, "explanation", None)
         cur.update(level=ev.level, score=ev.score, peak_level=ev.peak_level, peak_score=ev.peak_score,
                    detector=ev.detector, classification=ev.classification,
                    releasable_to=list(ev.releasable_to), evidence=list(ev.evidence), updated_at=ev.at,

@@ -52,6 +52,10 @@ def render_pdf(n: Notice) -> bytes:
         para("Recent activity against baseline", 11, "B")
         _chart(pdf, s)
         para(activity_line(s), 9)
+        if s.why:
+            para("What deviated from baseline", 11, "B")
+            for w in s.why:
+                para(f"- {w}", 9)
         para("Evidence", 11, "B")
         for i in s.evidence:
             para(f"- {incident_line(i)}", 9)

@@ -121,6 +121,8 @@ class Section:
     activity: tuple[tuple[str, int], ...]
     baseline: float
     pressure: tuple[tuple[str, tuple[tuple[int, float], ...], float], ...]  # (ISO3, ((year, tiv), ...), total)
+    #: What deviated from baseline, from the alert's explanation: "feature: baseline -> now" lines.
+    why: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ def build_notice(request: NoticeRequest, principal: Principal,
             level=alert["level"], peak_level=alert.get("peak_level") or alert["level"], trend=_trend(alert),
             summary=alert.get("summary") or "", opened_at=alert["opened_at"], resolved_at=alert.get("resolved_at"),
             evidence=tuple(dict(i) for i in evidence), activity=tuple(ctx.activity), baseline=ctx.baseline,
-            pressure=pressure_rows(ctx.pressure)))
+            pressure=pressure_rows(ctx.pressure), why=why_lines(alert.get("explanation"))))
     if not sections:
         raise NoticeError(f"notice {request.notice_id}: {request.receiver} may see none of its alerts")
     summary = {"alerts": {s.alert_id: {"segment_id": s.segment_id, "level": s.level, "resolved": bool(s.resolved_at),
@@ -270,6 +272,17 @@ def changes_since(previous: Mapping[str, Any] | None, current: Mapping[str, Any]
     return out or ["No change in level or evidence since the last notice."]
 
 
+def why_lines(explanation: Mapping[str, Any] | None, most: int = 5) -> tuple[str, ...]:
+    """The detector's reading and the features that deviated, as plain lines (aggregates only:
+    the incidents behind them are shown as evidence, redacted per receiver)."""
+    if not explanation:
+        return ()
+    out = [str(explanation["text"])] if explanation.get("text") else []
+    for d in list(explanation.get("deviations") or ())[:most]:
+        out.append(f"{d['feature'].replace('_', ' ')}: baseline {d['baseline']:g}, now {d['now']:g}")
+    return tuple(out)
+
+
 def incident_line(i: Mapping[str, Any]) -> str:
     desc = i.get("description") or ""
     return (f"{str(i.get('at', ''))[:10]}  {i.get('category', '')}  fatalities {i.get('fatalities', 0)}  "
@@ -298,7 +311,8 @@ def render_text(n: Notice) -> str:
     for s in n.sections:
         lines += [f"== {s.segment_id} ({s.border}): {s.level}, {s.trend} (peak {s.peak_level})",
                   f"   opened {s.opened_at}" + (f", resolved {s.resolved_at}" if s.resolved_at else ""),
-                  f"   {s.summary}", f"   Activity: {activity_line(s)}", "   Evidence:"]
+                  f"   {s.summary}", *[f"   why: {w}" for w in s.why], f"   Activity: {activity_line(s)}",
+                  "   Evidence:"]
         lines += [f"     - {incident_line(i)}" for i in s.evidence] or ["     (none released to this receiver)"]
         lines.append("   Arms transfers to the border pair (SIPRI TIV, millions):")
         lines += [f"     - {pressure_line(*row)}" for row in s.pressure] or ["     (no deliveries recorded)"]
@@ -349,6 +363,8 @@ def render_html(n: Notice) -> str:
         out += [f'<section><h2 class="{e(s.level)}">{e(s.segment_id)} ({e(s.border)}): {e(s.level)}, {e(s.trend)}</h2>',
                 f"<p>Peak {e(s.peak_level)}; opened {e(s.opened_at)}"
                 + (f"; resolved {e(s.resolved_at)}" if s.resolved_at else "") + f".<br>{e(s.summary)}</p>",
+                *(["<h3>What deviated from baseline</h3><ul>", *[f"<li>{e(w)}</li>" for w in s.why], "</ul>"]
+                  if s.why else []),
                 "<h3>Recent activity against baseline</h3>", chart_svg(s.activity, s.baseline),
                 f"<p>{e(activity_line(s))}</p>", "<h3>Evidence</h3>"]
         if s.evidence:

@@ -183,3 +183,17 @@ def test_trend_from_an_alert_event_dict():
 
     assert _trend({"transition": "de-escalated"}) == "easing"
     assert _trend({"transitions": [{"transition": "opened"}]}) == "new"
+
+
+def test_every_format_says_what_deviated_from_baseline():
+    explained = dict(alert(), explanation={
+        "text": "violent_tail: 3 violent incidents in 7 days has a 0.01% chance",
+        "deviations": [{"feature": "violent_7d", "baseline": 0.1, "now": 3}]})
+    base = request("secretariat-KGZ")
+    n = renderer()(NoticeRequest(base.receiver, base.group_key, (explained,), base.reason, "nt-why-1"), None)
+    outputs = {"html": n.to_html(), "pdf": pdf_text(n.to_pdf()), "text": n.to_text(), "json": n.to_json().decode()}
+    for fmt, out in outputs.items():
+        assert "violent 7d: baseline 0.1, now 3" in out, fmt
+        assert "0.01% chance" in out, fmt
+    plain = renderer()(request("secretariat-KGZ"), None)
+    assert "What deviated" not in plain.to_html()  # nothing to say without an explanation
