@@ -255,8 +255,14 @@ def _verdict(rows: Sequence[Result], default: str, reference: str) -> str:
         bits.append(f"The worker's default is `{reference}` itself.")
     else:
         better_recall = (d["recall"] or 0) > (ref["recall"] or 0)
+        same_recall = (d["recall"] or 0) == (ref["recall"] or 0)
         no_more_fa = d["false_alarms"] <= ref["false_alarms"]
-        word = "beats" if better_recall and no_more_fa else "does not beat"
+        fewer_fa = d["false_alarms"] < ref["false_alarms"]
+        # Where both already warn of every episode (recall 1), recall cannot be beaten: matching it
+        # with fewer false alarms is the win there, and the line says which of the two it is.
+        word = ("beats" if better_recall and no_more_fa else
+                "matches the recall of, with fewer false alarms than," if same_recall and fewer_fa else
+                "does not beat")
         bits.append(f"Default `{default}` {word} the reference rules (recall {_fmt(d['recall'])} against "
                     f"{_fmt(ref['recall'])}, {d['false_alarms']} false alarms against {ref['false_alarms']}).")
     if d["negative_controls"]:

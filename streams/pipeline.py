@@ -53,7 +53,8 @@ DAY_SECONDS = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
 #: 2: buckets gained violent / intrusion / spill-over columns; per-segment detector state.
-STATE_VERSION = 2
+#: 3: protests are no longer counted into the buckets (UNCOUNTED_CATEGORIES).
+STATE_VERSION = 3
 
 #: Daily bucket columns.
 N, FATAL, INJ, SEV, VIOLENT, INTRUSION, SPILL = range(7)
@@ -62,6 +63,10 @@ BUCKET_WIDTH = 7
 #: other -- is ``count - violent - intrusion``).
 VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
 INTRUSION_CATEGORIES = frozenset({"incursion", "detention", "smuggling_interdiction"})
+#: Recorded (duplicates, recent incidents) but not counted toward a border's escalation, nor
+#: spilled over: a state's internal unrest is not an interstate escalation, and counting it made
+#: every count detector alert on a protest wave (the synthetic negative controls of `make eval`).
+UNCOUNTED_CATEGORIES = frozenset({"protest"})
 #: How far back score_one may be handed daily lags (``count_lag_k``) of days not yet learned.
 MAX_LAGS = 60
 
@@ -249,7 +254,7 @@ class Pipeline:
                 # share the incident's border pair, and input is keyed by border pair, so each copy
                 # reaches its key in the same order relative to that key's own incidents in every driver.
                 spill = {"event_id": ev.event_id, "occurred_at": rec["occurred_at"], "category": ev.category}
-                for nb in self._spill_targets(key):
+                for nb in (() if ev.category in UNCOUNTED_CATEGORIES else self._spill_targets(key)):
                     envs.append(Envelope("spill", nb, [spill], ingested_at=ingested_at))
                 return envs, None
             if kind == KIND_TRANSFERS:
@@ -304,6 +309,10 @@ class Pipeline:
                                        f"({day_start(state.max_day):%Y-%m-%d})", "late", "occurred_at",
                                        json.dumps(ev).encode()))
             return
+        if ev["category"] in UNCOUNTED_CATEGORIES:
+            state.seen[ev["event_id"]] = d
+            self._remember(state, ev, d)
+            return
         out.incidents += 1
         out.alerts.extend(self.advance(state, d))
         if len(state.cache) > 8:
@@ -316,12 +325,7 @@ class Pipeline:
         bucket[VIOLENT] += ev["category"] in VIOLENT_CATEGORIES
         bucket[INTRUSION] += ev["category"] in INTRUSION_CATEGORIES
         state.seen[ev["event_id"]] = d
-        state.recent.append({"event_id": ev["event_id"], "day": d, "at": ev["occurred_at"],
-                             "category": ev["category"], "fatalities": ev["fatalities"], "severity": ev["severity"],
-                             "classification": ev.get("classification", "public"),
-                             "releasable_to": list(ev.get("releasable_to") or (RELEASABLE_ALL,)),
-                             "description": ev.get("description") or ev.get("location_name") or ""})
-        del state.recent[:-self.settings.recent_max]
+        self._remember(state, ev, d)
         now_day = d if state.max_day is None else max(d, state.max_day)
         state.max_day = now_day
         # Days before the grace horizon can no longer change: they are what the detector learns.
@@ -337,6 +341,15 @@ class Pipeline:
         for k in [k for k in state.cache if k > d]:  # sums cached for later days missed this day
             del state.cache[k]
         return bucket
+
+    def _remember(self, state: SegmentState, ev: dict[str, Any], d: int) -> None:
+        """Keep the incident among the segment's recent ones (the evidence alerts and notices show)."""
+        state.recent.append({"event_id": ev["event_id"], "day": d, "at": ev["occurred_at"],
+                             "category": ev["category"], "fatalities": ev["fatalities"], "severity": ev["severity"],
+                             "classification": ev.get("classification", "public"),
+                             "releasable_to": list(ev.get("releasable_to") or (RELEASABLE_ALL,)),
+                             "description": ev.get("description") or ev.get("location_name") or ""})
+        del state.recent[:-self.settings.recent_max]
 
     def _apply_spill(self, state: SegmentState, ev: dict[str, Any]) -> None:
         """A neighbour's incident: counted as spill-over only; it neither scores nor moves the clock."""

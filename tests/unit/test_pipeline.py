@@ -333,3 +333,16 @@ def test_after_an_alert_resolves_a_new_watch_waits_but_a_warning_does_not():
     assert again == []  # a second lone clash within the quiet period: suppressed
     burst, _, _ = feed(p, [incident(n, soon + timedelta(hours=n), category="shelling") for n in range(3, 6)], states)
     assert burst and burst[0].level in ("warning", "critical")
+
+
+def test_a_protest_wave_is_recorded_but_raises_no_border_alert(pipeline):
+    # Internal unrest is not an interstate escalation: the same wave as clashes does alert.
+    wave = [incident(f"p{i}", T0 + timedelta(hours=6 * i), category="protest", severity=3) for i in range(20)]
+    alerts, dead, states = feed(pipeline, wave)
+    assert not alerts and not dead
+    st = states["KGZ-UZB"]
+    assert [r["category"] for r in st.recent][-1] == "protest"  # kept among the recent incidents
+    again, _, _ = feed(pipeline, wave[:1], states)
+    assert not again  # and remembered: a repeat is a duplicate
+    clashes = [incident(f"c{i}", T0 + timedelta(hours=6 * i), severity=3) for i in range(20)]
+    assert feed(pipeline, clashes)[0], "the same wave of clashes must alert"
