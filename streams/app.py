@@ -39,6 +39,8 @@ from streams.watermarks import PartitionIdleness
 #: Key of tick records in the input topics and segment-events. Input with this key is a tick, not an event.
 TICK_KEY = "__tick__"
 TICK_KEY_BYTES = TICK_KEY.encode()
+#: The aggregate agent gives the event loop a turn every this many envelopes of a batch.
+YIELD_EVERY = 50
 
 def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock=time.time) -> faust.App:
     """Build the Faust app. ``clock`` is wall time, used only for ticks, idleness and latency."""
@@ -110,7 +112,12 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
             batch = TouchedStates(table)
             out = []
-            for event in events:
+            for n, event in enumerate(events, 1):
+                if n % YIELD_EVERY == 0:
+                    # A batch can take seconds (arms transfers fan out to every segment of a
+                    # border): let heartbeats, the web API and the feed run meanwhile, or the
+                    # group would see a dead member and rebalance. State is written at the end.
+                    await asyncio.sleep(0)
                 try:
                     env = Envelope.decode(event.value)
                 except (ValueError, KeyError) as exc:

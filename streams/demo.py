@@ -37,7 +37,7 @@ def _port(env: str, default: int) -> int:
 
 def _get(url: str, token: str) -> dict:
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
+    with urllib.request.urlopen(req, timeout=15) as resp:
         return json.loads(resp.read())
 
 
@@ -61,7 +61,11 @@ def _settle(base: str, token: str, proc: subprocess.Popen, timeout: float = 120)
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"demo: the worker exited with code {proc.returncode}; see .demo/worker.log")
-        alerts = _get(base + "/alerts?status=all", token)["alerts"]
+        try:
+            alerts = _get(base + "/alerts?status=all", token)["alerts"]
+        except OSError:  # the worker is busy with the replay: not settled yet
+            time.sleep(1)
+            continue
         sig = json.dumps([(a["alert_id"], a["level"], a["resolved_at"]) for a in alerts])
         if sig != last:
             last, stable_since = sig, time.monotonic()
