@@ -126,3 +126,14 @@ def test_grafana_dashboard_uses_only_exported_metrics_and_recording_rules():
     for expr in exprs:
         used = set(re.findall(r"\b(borderwatch_[a-z0-9_]+|border:[a-z0-9_:]+)", expr))
         assert used and used <= METRICS | recorded, expr
+
+
+def test_compose_mounts_a_valid_alert_policy_where_the_worker_reads_it(compose):
+    from alerts.policy import load_policy
+
+    worker = compose["services"]["worker"]
+    target = worker["environment"]["BORDERWATCH_POLICY_FILE"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in worker["volumes"] if v.startswith("./")}
+    assert target in mounts, "the image holds no deploy/: the policy must be mounted"
+    policy = load_policy(ROOT / mounts[target])
+    assert {"operators", "regional-desk", "secretariat-KGZ", "secretariat-TJK"} <= set(policy.receivers)
