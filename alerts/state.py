@@ -39,8 +39,13 @@ class ActionError(ValueError):
     """A request to acknowledge or silence that is not valid (the API answers 400)."""
 
 
-class ActionForbidden(ActionError):
+class ActionForbidden(ActionError, PermissionError):
     """The principal may not do this (the API answers 403)."""
+
+
+class NoSuchTarget(ActionError, LookupError):
+    """No such alert or silence -- or one the principal may not see: the same answer, so the API's
+    404 lets nobody probe for alerts on other states' borders."""
 
 
 def ack_scope(principal: Principal) -> str:
@@ -245,7 +250,7 @@ def acknowledge(alert_id: str, principal: Principal, until: datetime | timedelta
         alert = store.alerts.get(alert_id)
         # An alert the caller may not see answers like one that does not exist: no probing.
         if alert is None or not principal.sees(alert):
-            raise ActionError(f"no alert {alert_id!r}")
+            raise NoSuchTarget(f"no alert {alert_id!r}")
         if alert["resolved_at"] is not None:
             raise ActionError(f"alert {alert_id} is resolved; there is nothing to acknowledge")
         seq = alert.get("seq")
@@ -288,7 +293,7 @@ def unsilence(silence_id: str, principal: Principal, comment: str | None = None,
         raise ActionForbidden(f"{principal.role_string} may not end silences")
     s = store.silences.get(silence_id)
     if s is None:
-        raise ActionError(f"no silence {silence_id!r}")
+        raise NoSuchTarget(f"no silence {silence_id!r}")
     status = store.silence_status(s, now)
     if status != "active":
         raise ActionError(f"silence {silence_id} is already {status}")

@@ -3,8 +3,8 @@
 The alerts topic is the audit log, so an acknowledgement or a silence is produced there
 (keyed by alert or silence id) and takes effect when the feed folds it back -- in every
 worker alike, and again after a restart. The rules (who may, guardrails, expiry) are the
-pure functions of :mod:`alerts.state`; this module only maps their errors to the web's
-(``LookupError`` 404, ``PermissionError`` 403, ``ValueError`` 400) and sends.
+pure functions of :mod:`alerts.state`, whose errors already are the web's (``LookupError`` 404,
+``PermissionError`` 403, ``ValueError`` 400); this module only sends.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alerts.access import Principal
 from alerts.model import AlertAction
 from alerts.notice_acks import AckError, InvalidAckToken, NoticeAcks, UnknownNotice
 from alerts.policy import Policy
-from alerts.state import ActionError, ActionForbidden, AlertStore, acknowledge, silence
+from alerts.state import AlertStore, acknowledge, silence
 
 Send = Callable[[bytes, bytes], Awaitable[Any]]
 
@@ -34,27 +34,13 @@ class WorkerActions:
 
     async def acknowledge(self, alert_id: str, principal: Principal, until: datetime | None,
                           comment: str | None) -> dict:
-        try:
-            action = acknowledge(alert_id, principal, until, comment, now=self.clock(), policy=self.policy,
-                                 store=self.store)
-        except ActionForbidden as exc:
-            raise PermissionError(str(exc)) from None
-        except ActionError as exc:
-            if alert_id not in self.store.alerts:
-                raise LookupError(str(exc)) from None
-            raise ValueError(str(exc)) from None
-        return await self._produce(action)
+        return await self._produce(acknowledge(alert_id, principal, until, comment, now=self.clock(),
+                                               policy=self.policy, store=self.store))
 
     async def silence(self, matchers: dict[str, str], principal: Principal, until: datetime,
                       comment: str) -> dict:
         texts = [f'{name}="{value}"' for name, value in sorted(matchers.items())]
-        try:
-            action = silence(texts, principal, until, comment, now=self.clock(), policy=self.policy)
-        except ActionForbidden as exc:
-            raise PermissionError(str(exc)) from None
-        except ActionError as exc:
-            raise ValueError(str(exc)) from None
-        return await self._produce(action)
+        return await self._produce(silence(texts, principal, until, comment, now=self.clock(), policy=self.policy))
 
     def silences(self) -> list[dict]:
         return self.store.silence_list(self.clock())
