@@ -106,10 +106,17 @@ class IsolationForestDetector:
     state_fields = ("train", "pending")
     train: list = field(default_factory=list)
     pending: list = field(default_factory=list)
+    #: (the train list a forest was fitted on, that forest): ``train`` is only ever replaced, never
+    #: changed in place, so identity says when to look the forest up again (hashing the window
+    #: cost ~30x the tree walk on every score).
+    _fit_cache: tuple = field(default=(None, None), init=False, repr=False, compare=False)
 
     def _model(self):
         if len(self.train) < self.min_rows:
             return None
+        train, fitted = self._fit_cache
+        if train is self.train:
+            return fitted
         key = hashlib.sha1(json.dumps([self.seed, self.n_estimators, self.train]).encode()).hexdigest()
         hit = _FITTED.get(key)
         if hit is None:
@@ -118,11 +125,8 @@ class IsolationForestDetector:
                 _FITTED.popitem(last=False)
         else:
             _FITTED.move_to_end(key)
+        self._fit_cache = (self.train, hit)
         return hit
-
-    def raw(self, f: Features) -> float | None:
-        fitted = self._model()
-        return None if fitted is None else fitted.raw(vector(f))
 
     def score_one(self, features: Features) -> float:
         fitted = self._model()

@@ -14,12 +14,11 @@ no-op and a restart cannot change a score.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
 from detectors.base import Features, clamp01
-from detectors.calibration import nb_upper_tail
+from detectors.calibration import nb_upper_tail, surprise
 
 
 @dataclass
@@ -166,8 +165,7 @@ class CountTail:
         return None
 
     def score_one(self, features: Features) -> float:
-        p = self.tail(features)
-        return 0.0 if p >= 1.0 else clamp01(math.log10(1.0 / p) / 4.0)
+        return surprise(self.tail(features))
 
     def deviations(self, features: Features) -> list[dict]:
         return [{"feature": f"{self.column}_7d", "baseline": round(self.past(features) / (358 / 7), 3),

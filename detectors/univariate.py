@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from detectors.calibration import LOG10_SCALE, nb_upper_tail, surprise  # noqa: F401 -- re-exported for callers
+from detectors.calibration import nb_upper_tail, surprise  # noqa: F401 -- re-exported for callers
 
 
 @dataclass
