@@ -171,6 +171,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             for p in range(settings.partitions):
                 await topic.send(key=TICK_KEY_BYTES, value=value, partition=p)
 
+    app.alerts_topic = alerts  # the worker's web API produces people's actions to the same log
     return app
 
 

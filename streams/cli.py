@@ -252,10 +252,11 @@ def _run(args: argparse.Namespace) -> int:
                     write_csv(rows, fh)
             except OSError as exc:
                 raise SourceRowError(args.alerts_out, 0, None, f"cannot write: {exc.strerror or exc}") from None
-        if args.labels:
-            _print_evaluation(args.labels, rows, res, to=sys.stderr if args.alerts_out == "-" else sys.stdout)
+        evaluation = _evaluation(args.labels, labels, rows, res) if args.labels else None
+        if evaluation is not None:
+            _print_evaluation(evaluation, res, to=sys.stderr if args.alerts_out == "-" else sys.stdout)
         if args.report:
-            _write_report(args, res, pipeline, labels or [])
+            _write_report(args, res, pipeline, labels or [], evaluation)
         by_level: dict[str, int] = {}
         for r in rows:
             by_level[r["level"]] = by_level.get(r["level"], 0) + 1
@@ -344,12 +345,9 @@ def _policy_verb(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_evaluation(labels_path: str, rows: list[dict], res, to) -> None:
+def _print_evaluation(ev, res, to) -> None:
     from dataclasses import asdict
 
-    from streams.backtest import read_labels
-
-    ev = _evaluation(labels_path, read_labels(labels_path), rows, res)  # checked before the run; cheap to reread
     start, end, _ = res.coverage()
     doc = {"period": [str(start), str(end)], "overall": ev.summary(), "by_border": ev.by_border,
            "episodes": [dict(asdict(e), onset=str(e.onset)) for e in ev.episodes]}
@@ -366,13 +364,12 @@ def _evaluation(labels_path: str, labels: list[dict], rows: list[dict], res):
         raise SourceRowError(labels_path, 0, None, str(exc)) from None
 
 
-def _write_report(args: argparse.Namespace, res, pipeline, labels: list[dict]) -> None:
+def _write_report(args: argparse.Namespace, res, pipeline, labels: list[dict], evaluation) -> None:
     from pathlib import Path
 
     from streams.backtest import report_html
     from streams.errors import SourceRowError
 
-    evaluation = _evaluation(args.labels, labels, res.history.rows(), res) if args.labels else None
     names = ", ".join(Path(f).name for f in args.files)
     try:
         page = report_html(res, pipeline, title=f"borderwatch backtest: {names}", labels=labels, evaluation=evaluation)

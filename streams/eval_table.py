@@ -130,10 +130,10 @@ def run(inputs: Sequence[EvalInput], detectors: Iterable[str], *,
 
 def _run_detector(name: str, inputs: Sequence[EvalInput], routed, pipeline_for, reports: Path | None) -> list[Result]:
     results = []
+    pipeline = pipeline_for(name)  # holds no run's state: states live in each run's result
     for inp, inp_routed in zip(inputs, routed):
         parts = []
         for i, ((records, labels), rt) in enumerate(zip(inp.runs, inp_routed)):
-            pipeline = pipeline_for(name)
             draw = reports is not None and i == 0
             res = run_records(pipeline, records, trace=draw, routed=rt)
             ev = evaluate_result(res, labels, borders=inp.borders)

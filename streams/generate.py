@@ -44,7 +44,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from streams.records import encode, incident_from_dict, transfer_from_dict
+from streams.backtest import LABEL_COLUMNS
+from streams.records import border_of, encode, incident_from_dict, transfer_from_dict
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,6 @@ ISOLATED = "smuggling_interdiction"
 BUILD_UP_DAYS = 30
 #: Labelled episodes start after this many days, so detectors have some history first.
 WARM_UP_DAYS = 120
-LABEL_COLUMNS = ["episode_id", "border", "start", "end", "kind"]
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -108,10 +108,6 @@ def _poisson(rng: random.Random, lam: float) -> int:
         if p <= threshold:
             return k
         k += 1
-
-
-def _border(a: str, b: str) -> str:
-    return f"{min(a, b)}-{max(a, b)}"
 
 
 def _date(day: int) -> str:
@@ -147,7 +143,7 @@ class _Builder:
         sc, rng = self.sc, self.rng
         phases: dict[str, list[tuple[int, int]]] = {}
         for b_index, (a, b) in enumerate(sc.borders[:sc.escalating_borders]):
-            border = _border(a, b)
+            border = border_of(a, b)
             for k in range(sc.escalations):
                 lo = WARM_UP_DAYS + k * (sc.days - 150) // sc.escalations
                 hi = lo + (sc.days - 150) // sc.escalations - 60
@@ -164,7 +160,7 @@ class _Builder:
         spans: dict[str, list[tuple[int, int]]] = {}
         for k in range(sc.unrest):
             state = rng.choice(states)
-            borders = [_border(a, b) for a, b in sc.borders if state in (a, b)]
+            borders = [border_of(a, b) for a, b in sc.borders if state in (a, b)]
             busy = [(on - 60, end + 3) for bd in borders for on, end in phases.get(bd, [])]
             busy += [span for bd in borders for span in spans.get(bd, [])]
             length = rng.randint(3, 10)
@@ -277,7 +273,7 @@ def generate(scenario: str | Scenario, seed: int = 0, name: str | None = None) -
     phases = build.escalations()
     unrest = build.unrest(phases)
     for a, b in scenario.borders:
-        build.border(a, b, phases.get(_border(a, b), []), unrest.get(_border(a, b), []))
+        build.border(a, b, phases.get(border_of(a, b), []), unrest.get(border_of(a, b), []))
     if scenario.arms:
         build.arms()
     build.reports.sort(key=lambda t: (t[0], t[1]))

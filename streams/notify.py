@@ -95,7 +95,6 @@ class NotifyStage:
                                  clock=clock, metrics=metrics)
         self.acks = NoticeAcks(secret, delivery_log, metrics, clock=clock)
         self.queue: asyncio.Queue[Dispatch] = asyncio.Queue()
-        self.delivered = 0
 
     def on_record(self, record: AlertEvent | AlertAction) -> None:
         """Called by the feed for every new record, in log order."""
@@ -121,7 +120,6 @@ class NotifyStage:
                 d = await self.queue.get()
                 try:
                     outcomes = await asyncio.to_thread(self.notifier.notify, NoticeRequest.from_dispatch(d))
-                    self.delivered += sum(o.status == "delivered" for o in outcomes)
                     for o in outcomes:
                         if o.status == "failed":
                             log.warning("notice %s to %s via %s failed after %d attempts: %s",

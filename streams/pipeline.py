@@ -262,10 +262,13 @@ class Pipeline:
                 rec = tr.to_dict()
                 # Pressure is a border-pair figure: a delivery to one state weighs on each of its borders,
                 # and reaches each cut segment of those borders too, as a segment feature.
+                # A cut segment needs only what _apply_transfer reads: the fan-out is wide (every
+                # segment of the recipient's borders), so the copies stay small.
+                slim = {k: rec[k] for k in ("transfer_id", "occurred_at", "recipient", "tiv")}
                 envs = []
                 for b in self.registry.pairs_with(tr.recipient):
                     envs.append(Envelope("transfer", b, [rec], ingested_at=ingested_at))
-                    envs.extend(Envelope("pressure", sid, [rec], ingested_at=ingested_at)
+                    envs.extend(Envelope("pressure", sid, [slim], ingested_at=ingested_at)
                                 for sid in self._segments_of.get(b, ()))
                 return envs, None
             raise ValueError(f"route() takes {KIND_INCIDENTS} or {KIND_TRANSFERS}, not {kind!r}")
@@ -551,10 +554,12 @@ class Pipeline:
         classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
         releasable = _intersect_releasable([r["releasable_to"] for r in window])
         name = seg.name if seg else state.key
+        explanation = None
         if transition == "resolved":
             summary = f"resolved on {name}: score {score:.2f} below the clear line"
         else:
-            summary = f"{LEVELS[new]} on {name}: {detector.explain(feats)}"
+            explanation = explain(detector, feats, score, evidence)
+            summary = f"{LEVELS[new]} on {name}: {explanation['text']}"
         return AlertEvent(
             alert_id=alert["alert_id"], transition=transition, segment_id=state.key,
             border=seg.border if seg else border_of(*countries), countries=tuple(countries),
@@ -564,7 +569,7 @@ class Pipeline:
             classification=classification, releasable_to=releasable,
             evidence=tuple(r["event_id"] for r in evidence),
             resolved_at=at if transition == "resolved" else None,
-            explanation=None if transition == "resolved" else explain(detector, feats, score, evidence),
+            explanation=explanation,
         )
 
     def _prune(self, state: SegmentState) -> None:

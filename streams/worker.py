@@ -69,7 +69,7 @@ def run_worker(settings: Settings) -> int:
         if raw is None:
             return None
         state = SegmentState.from_json(raw, segment_id)
-        border = pipeline.registry.get(segment_id).border if "-" in segment_id else segment_id
+        border = pipeline.registry.get(segment_id).border  # a key in the table is a known segment
         pair = table.get(border) if border != segment_id else None
         return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None)
 
@@ -99,11 +99,8 @@ def run_worker(settings: Settings) -> int:
         return {"incidents": list(reversed(ctx.incidents)),
                 "daily": [{"date": d, "incidents": n, "baseline": round(ctx.baseline, 4)} for d, n in ctx.activity]}
 
-    alerts_topic = app.topic(topics.alerts, key_type=bytes, value_type=bytes, key_serializer="raw",
-                             value_serializer="raw")
-
     async def send_action(key: bytes, value: bytes) -> None:
-        await (await alerts_topic.send(key=key, value=value))  # acknowledged by the broker
+        await (await app.alerts_topic.send(key=key, value=value))  # acknowledged by the broker
 
     actions = WorkerActions(policy, store, send_action, utcnow, notify.acks if notify is not None else None)
     web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name, ready, auth=auth,
