@@ -85,7 +85,8 @@ class Principal:
 
     @property
     def may_ack_notices(self) -> bool:
-        """May acknowledge notices (the notice itself must also be addressed to ``receiver_name()``)."""
+        """May acknowledge notices (the notice itself must also be addressed to one of its receivers,
+        ``Policy.receivers_of``)."""
         return self.role in NOTICE_ROLES
 
     def released_to_me(self, releasable_to: Iterable[str]) -> bool:
@@ -110,7 +111,3 @@ class Principal:
     def redact(self, incidents: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The incidents (dicts with ``releasable_to``) this principal may see, in order."""
         return [i for i in incidents if self.released_to_me(i.get("releasable_to") or (RELEASABLE_ALL,))]
-
-    def receiver_name(self) -> str:
-        """The policy receiver this principal's notices go to (see alerts/policy)."""
-        return f"secretariat-{self.country}" if self.role == "secretariat" else self.role

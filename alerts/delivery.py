@@ -24,23 +24,16 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from alerts.model import iso, utcnow  # noqa: F401 -- utcnow is re-exported for callers
 from alerts.notices import Notice, NoticeError, NoticeRequest
 from alerts.sinks import Sink, SinkError
 
 log = logging.getLogger(__name__)
 LOG_NAME = "notices/delivery-log.jsonl"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class DeliveryLog:

@@ -39,8 +39,6 @@ from alerts.model import AlertAction, AlertEvent, alert_labels
 from alerts.policy import Policy, Route
 from alerts.state import AlertStore, ack_scope
 
-REASONS = ("new", "changed", "resolved", "repeat")
-
 
 @dataclass(frozen=True)
 class Dispatch:

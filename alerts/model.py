@@ -28,6 +28,11 @@ ACTIONS = ("acknowledged", "silenced", "unsilenced")
 ALERTNAME = "BorderEscalation"
 
 
+def utcnow() -> datetime:
+    """The wall clock, as an aware UTC time: the default clock of alerts/."""
+    return datetime.now(timezone.utc)
+
+
 def iso(dt: datetime) -> str:
     """ISO 8601 UTC with a ``Z``, to the second: the one time format on the alerts topic."""
     if dt.tzinfo is None:

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import quote
+from alerts.model import iso, parse_iso, utcnow
 
 _CONTEXT = b"borderwatch notice ack v1\x00"
 
@@ -64,13 +65,7 @@ def ack_link(base_url: str, secret: bytes | str, notice_id: str) -> str:
 
 
 def _parse(ts: str | datetime) -> datetime:
-    if isinstance(ts, datetime):
-        return ts.astimezone(timezone.utc)
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(timezone.utc)
-
-
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts.astimezone(timezone.utc) if isinstance(ts, datetime) else parse_iso(ts)
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,7 @@ def acknowledgement(secret: bytes | str, notice_id: str, token: str, *, receiver
         raise InvalidAckToken(f"the token is not valid for notice {notice_id}")
     at_dt, delivered_dt = _parse(at), _parse(delivered_at)
     seconds = max(0.0, (at_dt - delivered_dt).total_seconds())  # clocks of two hosts may disagree a little
-    return Acknowledgement(notice_id, receiver, by, _iso(at_dt), _iso(delivered_dt), seconds)
+    return Acknowledgement(notice_id, receiver, by, iso(at_dt), iso(delivered_dt), seconds)
 
 
 class NoticeAcks:
@@ -105,7 +100,7 @@ class NoticeAcks:
     """
 
     def __init__(self, secret: bytes | str, log: Any, metrics: Any = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self._secret = _key(secret)
         self.log, self.metrics, self.clock = log, metrics, clock
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
+from alerts.model import iso, utcnow
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.notice_acks import ack_link
@@ -198,7 +199,7 @@ def build_notice(request: NoticeRequest, principal: Principal,
     summary = {"alerts": {s.alert_id: {"segment_id": s.segment_id, "level": s.level, "resolved": bool(s.resolved_at),
                                        "evidence": [i["event_id"] for i in s.evidence]} for s in sections}}
     return Notice(request.notice_id, request.receiver, request.group_key, request.reason, principal.role_string,
-                  created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), ack_url, tuple(sections),
+                  iso(created_at), ack_url, tuple(sections),
                   tuple(changes_since(previous, summary)), summary)
 
 
@@ -211,7 +212,7 @@ class NoticeRenderer:
 
     def __init__(self, context_for: Callable[[str], SegmentContext | None], ack_secret: bytes | str,
                  base_url: str, *, roles: Mapping[str, str] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.context_for, self.ack_secret, self.base_url = context_for, ack_secret, base_url
         self.roles, self.clock = dict(roles or {}), clock
 

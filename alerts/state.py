@@ -23,13 +23,13 @@ touches Kafka.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
-from alerts.model import AlertAction, AlertEvent, alert_labels, iso, parse_iso
+from alerts.model import AlertAction, AlertEvent, alert_labels, iso, parse_iso, utcnow
 from alerts.policy import LABEL_NAMES, Matcher, Policy, format_duration, matches_all
 
 COMMENT_MAX = 2000
@@ -57,15 +57,11 @@ def ack_scope(principal: Principal) -> str:
     return "centre" if principal.sees_all else principal.role_string
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass
 class AlertStore(AlertHistory):
     """AlertHistory plus acknowledgements and silences; queries take ``now`` from ``clock``."""
 
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     #: alert_id -> ack scope -> the latest ack action (as a dict)
     acks: dict[str, dict[str, dict]] = field(default_factory=dict)
     #: silence_id -> the silenced action (as a dict)

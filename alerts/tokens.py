@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from alerts.model import iso, utcnow
 from alerts.access import AccessError, Principal
 
 log = logging.getLogger("borderwatch.tokens")
@@ -58,12 +59,7 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+utc_now = utcnow
 
 
 def parse_time(raw: str) -> datetime:

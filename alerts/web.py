@@ -79,7 +79,7 @@ class Actions(Protocol):
 
 class NoticeActions(Protocol):
     """Secretariats acknowledging the notices sent to them; same error convention as :class:`Actions`.
-    The implementation checks that the notice went to ``principal.receiver_name()``."""
+    The implementation checks that the notice went to one of ``Policy.receivers_of(principal)``."""
 
     async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str) -> dict: ...
 

@@ -12,6 +12,7 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Callable
 
+from alerts.policy import load_policy
 from alerts.access import Principal
 from alerts.history import AlertHistory
 from alerts.model import AlertEvent, alert_id_for
@@ -84,8 +85,9 @@ class MemoryNotices:
         receiver = self.receivers.get(notice_id)
         if receiver is None:
             raise LookupError(f"no notice {notice_id}")
-        if receiver != principal.receiver_name():
-            raise PermissionError(f"notice {notice_id} went to {receiver}, not to {principal.receiver_name()}")
+        mine = set(load_policy().receivers_of(principal))
+        if receiver not in mine:
+            raise PermissionError(f"notice {notice_id} went to {receiver}, not to {principal.role_string}")
         ack = {"notice_id": notice_id, "receiver": receiver, "by": principal.name, "comment": comment}
         self.acks.append(ack)
         return ack

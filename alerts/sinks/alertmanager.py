@@ -18,19 +18,16 @@ Config: ``{type: alertmanager, url: http://alertmanager:9093, ttl?: 86400, timeo
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
+from alerts.escalation import LEVELS
+from alerts.model import ALERTNAME, parse_iso
 from alerts.notices import Notice, Section
 from alerts.sinks import Sink, SinkConfigError, check_keys
 from alerts.sinks.http import post
 
-ALERTNAME = "BorderEscalation"
-SEVERITIES = ("watch", "warning", "critical")
-
-
-def _time(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(timezone.utc)
+SEVERITIES = LEVELS[1:]
 
 
 def _rfc3339(dt: datetime) -> str:
@@ -54,7 +51,7 @@ class AlertmanagerSink(Sink):
 
     def alerts(self, notice: Notice) -> list[dict[str, Any]]:
         """The v2 API body for a notice."""
-        now = _time(notice.created_at)
+        now = parse_iso(notice.created_at)
         notice_url = notice.ack_url.split("/confirm?", 1)[0]
         out = []
         for s in notice.sections:
@@ -62,7 +59,7 @@ class AlertmanagerSink(Sink):
             for severity in SEVERITIES:
                 active = severity == current
                 ends = now + timedelta(seconds=self.ttl) if active else now
-                starts = min(_time(s.opened_at), ends)
+                starts = min(parse_iso(s.opened_at), ends)
                 out.append({"labels": self._labels(notice, s, severity),
                             "annotations": {"summary": s.summary, "trend": s.trend, "notice_id": notice.notice_id,
                                             "notice_url": notice_url, "peak_level": s.peak_level,

@@ -4,7 +4,7 @@ import csv
 import json
 import math
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime
 
 import pytest
