@@ -103,12 +103,13 @@ class Dispatcher:
     def flush(self) -> list[Dispatch]:
         now = self.clock()
         out: list[Dispatch] = []
+        labels = _Labels(self.store)  # the store does not change during a flush
         for gid in sorted(self.groups):
             g = self.groups[gid]
             if g.next_flush > now:
                 continue
             g.next_flush = now + g.route.group_interval
-            d = self._flush_group(g, now)
+            d = self._flush_group(g, now, labels)
             if d is not None:
                 out.append(d)
             if not g.alerts:
@@ -143,7 +144,7 @@ class Dispatcher:
 
     # -- one flush
 
-    def _flush_group(self, g: _Group, now: datetime) -> Dispatch | None:
+    def _flush_group(self, g: _Group, now: datetime, labels: "_Labels") -> Dispatch | None:
         if self.policy.muted(g.route, now):
             return None
         receiver = self.policy.receivers[g.route.receiver]
@@ -159,24 +160,25 @@ class Dispatcher:
                 continue
             if not principal.sees(a):
                 continue
-            labels = alert_labels(a)
-            if self.store.silenced_by(labels, now) or self._inhibited(aid, labels):
+            if self.store.silenced_by(labels[aid], now) or self._inhibited(aid, labels):
                 continue
             firing.append(a)
         now_firing = {a["alert_id"]: (a["level"], a["seq"]) for a in firing}
         changed = any(g.notified.get(aid) != state for aid, state in now_firing.items())
         scope = ack_scope(principal)
+        acked = {a["alert_id"]: self.store.acknowledgement(a["alert_id"], scope, now) is not None
+                 for a in firing + resolved}
         if changed or resolved:
             reason = "new" if g.last_sent is None else ("changed" if firing else "resolved")
             g.repeats = 0
         elif (firing and g.last_sent is not None and now - g.last_sent >= g.route.repeat_interval
-              and any(self.store.acknowledgement(a["alert_id"], scope, now) is None for a in firing)):
+              and not all(acked[a["alert_id"]] for a in firing)):
             reason = "repeat"
             g.repeats += 1
         else:
             return None
-        alerts = tuple([self._payload(a, "firing", scope, now) for a in firing]
-                       + [self._payload(a, "resolved", scope, now) for a in resolved])
+        alerts = tuple([self._payload(a, "firing", labels, acked) for a in firing]
+                       + [self._payload(a, "resolved", labels, acked) for a in resolved])
         for a in resolved:
             g.alerts.discard(a["alert_id"])
         g.notified = now_firing
@@ -184,24 +186,39 @@ class Dispatcher:
         notice = notice_id_for(receiver.name, g.key, alerts, g.repeats if reason == "repeat" else 0)
         return Dispatch(receiver.name, g.key, alerts, reason, notice)
 
-    def _inhibited(self, alert_id: str, labels: Mapping[str, str]) -> bool:
-        rules = [r for r in self.policy.inhibit_rules if all(m.matches(labels) for m in r.target_matchers)]
+    def _inhibited(self, alert_id: str, labels: "_Labels") -> bool:
+        target = labels[alert_id]
+        rules = [r for r in self.policy.inhibit_rules if all(m.matches(target) for m in r.target_matchers)]
         if not rules:
             return False
-        for src in self.store.open_alerts():
-            if src["alert_id"] == alert_id:
-                continue
-            src_labels = alert_labels(src)
-            if any(r.inhibits(src_labels, labels) for r in rules):
-                return True
-        return False
+        return any(src_id != alert_id and any(r.inhibits(src, target) for r in rules)
+                   for src_id, src in labels.open())
 
-    def _payload(self, a: Mapping[str, Any], status: str, scope: str, now: datetime) -> dict:
+    def _payload(self, a: Mapping[str, Any], status: str, labels: "_Labels", acked: Mapping[str, bool]) -> dict:
         """An alert as a notice carries it; evidence ids still go through Principal.redact in the notice."""
         keys = ("alert_id", "segment_id", "border", "countries", "level", "peak_level", "score", "peak_score",
                 "opened_at", "resolved_at", "updated_at", "summary", "detector", "classification", "releasable_to",
                 "evidence", "seq", "explanation")
         out = {k: a.get(k) for k in keys}
-        out.update(status=status, labels=alert_labels(a),
-                   acknowledged=self.store.acknowledgement(a["alert_id"], scope, now) is not None)
+        out.update(status=status, labels=labels[a["alert_id"]], acknowledged=acked[a["alert_id"]])
         return out
+
+
+class _Labels:
+    """Alert labels computed once per flush, and the open alerts' labels for inhibition."""
+
+    def __init__(self, store: AlertStore) -> None:
+        self.store = store
+        self._by_id: dict[str, dict[str, str]] = {}
+        self._open: list[tuple[str, dict[str, str]]] | None = None
+
+    def __getitem__(self, alert_id: str) -> dict[str, str]:
+        got = self._by_id.get(alert_id)
+        if got is None:
+            got = self._by_id[alert_id] = alert_labels(self.store.alerts[alert_id])
+        return got
+
+    def open(self) -> list[tuple[str, dict[str, str]]]:
+        if self._open is None:
+            self._open = [(a["alert_id"], self[a["alert_id"]]) for a in self.store.open_alerts()]
+        return self._open
