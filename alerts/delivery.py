@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from alerts.fsio import fsync_dir
 from alerts.model import iso, utcnow  # noqa: F401 -- utcnow is re-exported for callers
 from alerts.notices import Notice, NoticeError, NoticeRequest
 from alerts.sinks import Sink, SinkError
@@ -98,7 +99,7 @@ class DeliveryLog:
                 f.flush()
                 os.fsync(f.fileno())
             if new:  # the file's directory entry must survive a crash too
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
             self._index(rec)
 
     def delivered(self, notice_id: str, sink: str) -> dict[str, Any] | None:
@@ -128,14 +129,6 @@ class DeliveryLog:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_bytes().splitlines() if line.strip()]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,12 @@ import logging
 import os
 import re
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from alerts.fsio import atomic_write
 from alerts.model import iso, utcnow
 from alerts.access import AccessError, Principal
 
@@ -161,15 +161,7 @@ class TokenFile:
     def _write(self, entries: list[TokenEntry]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         doc = {"version": 1, "tokens": [e.to_json() for e in entries]}
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it 0600
-                json.dump(doc, fh, indent=1)
-                fh.write("\n")
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, (json.dumps(doc, indent=1) + "\n").encode())  # mode 0600
 
     def add(self, name: str, role: str, expires: datetime | None = None, now: datetime | None = None) -> str:
         """Store a new token for ``name`` and return it: the only time it is ever shown."""

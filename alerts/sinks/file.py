@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from alerts.fsio import atomic_write, fsync_dir
 from alerts.notices import Notice
 from alerts.sinks import Sink, SinkConfigError, SinkError, check_keys
 
@@ -24,20 +24,6 @@ from alerts.sinks import Sink, SinkConfigError, SinkError, check_keys
 FORMATS = ("html", "pdf")
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class FileSink(Sink):
@@ -72,11 +58,7 @@ class FileSink(Sink):
             if "pdf" in self.formats:
                 atomic_write(paths["pdf"], notice.to_pdf())
             atomic_write(paths["json"], notice.to_json())
-            fd = os.open(self.dir, os.O_RDONLY)
-            try:
-                os.fsync(fd)  # the renames themselves
-            finally:
-                os.close(fd)
+            fsync_dir(self.dir)  # the renames themselves
         except OSError as exc:
             # A full disk or a missing mount may clear up; a permission error usually will not.
             raise SinkError(f"file sink {self.dir}: {exc.strerror or exc}",
