@@ -14,6 +14,7 @@ ack link and the segment data come in); rendering is pure too.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from dataclasses import asdict, dataclass, field, fields
@@ -167,13 +168,22 @@ class Notice:
     def to_text(self) -> str:
         return render_text(self)
 
-    def to_html(self) -> str:
+    # A notice is frozen: each rendering is made once, however many sinks and retries send it.
+    @functools.cached_property
+    def _html(self) -> str:
         return render_html(self)
 
-    def to_pdf(self) -> bytes:
+    @functools.cached_property
+    def _pdf(self) -> bytes:
         from alerts.notice_pdf import render_pdf  # fpdf2 loads only where PDFs are made
 
         return render_pdf(self)
+
+    def to_html(self) -> str:
+        return self._html
+
+    def to_pdf(self) -> bytes:
+        return self._pdf
 
 
 def build_notice(request: NoticeRequest, principal: Principal,
