@@ -36,11 +36,11 @@ class AckError(Exception):
     """An acknowledgement that cannot be recorded."""
 
 
-class InvalidAckToken(AckError):
+class InvalidAckToken(AckError, PermissionError):
     """The token is not this notice's (HTTP 403)."""
 
 
-class UnknownNotice(AckError):
+class UnknownNotice(AckError, LookupError):
     """No delivery of this notice is in the log (HTTP 404)."""
 
 
@@ -87,6 +87,11 @@ def acknowledgement(secret: bytes | str, notice_id: str, token: str, *, receiver
     """Verify the token and build the record: pure, no storage, no clock."""
     if not verify_ack_token(secret, notice_id, token):
         raise InvalidAckToken(f"the token is not valid for notice {notice_id}")
+    return _build(notice_id, receiver, by, at, delivered_at)
+
+
+def _build(notice_id: str, receiver: str, by: str, at: str | datetime,
+           delivered_at: str | datetime) -> Acknowledgement:
     at_dt, delivered_dt = _parse(at), _parse(delivered_at)
     seconds = max(0.0, (at_dt - delivered_dt).total_seconds())  # clocks of two hosts may disagree a little
     return Acknowledgement(notice_id, receiver, by, iso(at_dt), iso(delivered_dt), seconds)
@@ -107,10 +112,6 @@ class NoticeAcks:
     def link(self, base_url: str, notice_id: str) -> str:
         return ack_link(base_url, self._secret, notice_id)
 
-    def token(self, notice_id: str) -> str:
-        """The notice's ack token, for a caller already signed in as one of its receivers."""
-        return ack_token(self._secret, notice_id)
-
     def verify(self, notice_id: str, token: str) -> bool:
         return verify_ack_token(self._secret, notice_id, token)
 
@@ -119,6 +120,11 @@ class NoticeAcks:
         """Record the first acknowledgement of a delivered notice; later ones return it with ``repeated``."""
         if not self.verify(notice_id, token):  # before any lookup: an outsider learns nothing about ids
             raise InvalidAckToken(f"the token is not valid for notice {notice_id}")
+        return self.record(notice_id, by, at)
+
+    def record(self, notice_id: str, by: str, at: datetime | None = None) -> Acknowledgement:
+        """Record the first acknowledgement, for a caller already known to be its receiver (the
+        link's token, or a signed-in desk the notice went to)."""
         existing = self.log.ack(notice_id)
         if existing is not None:
             fields = {k: existing[k] for k in ("notice_id", "receiver", "by", "at", "delivered_at", "seconds")}
@@ -126,8 +132,7 @@ class NoticeAcks:
         delivery = self.log.first_delivery(notice_id)
         if delivery is None:
             raise UnknownNotice(f"notice {notice_id} was never delivered")
-        ack = acknowledgement(self._secret, notice_id, token, receiver=delivery["receiver"], by=by,
-                              at=at or self.clock(), delivered_at=delivery["at"])
+        ack = _build(notice_id, delivery["receiver"], by, at or self.clock(), delivery["at"])
         self.log.append({"kind": "ack", **{k: v for k, v in ack.to_dict().items() if k != "repeated"}})
         if self.metrics is not None:
             self.metrics.notice_ack.labels(ack.receiver).observe(ack.seconds)

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from alerts.access import Principal
 from alerts.model import AlertAction
-from alerts.notice_acks import AckError, InvalidAckToken, NoticeAcks, UnknownNotice
+from alerts.notice_acks import NoticeAcks
 from alerts.policy import Policy
 from alerts.state import AlertStore, acknowledge, silence
 
@@ -49,12 +49,7 @@ class WorkerActions:
         """The link in a notice: its token is the authority (PermissionError when it is not valid)."""
         if self.acks is None:
             raise LookupError("this worker does not dispatch notices")
-        try:
-            return self.acks.acknowledge(notice_id, token, by="link").to_dict()
-        except InvalidAckToken as exc:
-            raise PermissionError(str(exc)) from None
-        except UnknownNotice as exc:
-            raise LookupError(str(exc)) from None
+        return self.acks.acknowledge(notice_id, token, by="link").to_dict()  # errors: 403 / 404
 
     async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str | None) -> dict:
         """A signed-in desk acknowledges a notice delivered to one of its receivers."""
@@ -64,10 +59,4 @@ class WorkerActions:
         mine = set(self.policy.receivers_of(principal))
         if delivery is None or not (principal.sees_all or delivery.get("receiver") in mine):
             raise LookupError(f"no notice {notice_id} for {principal.role_string}")
-        try:
-            ack = self.acks.acknowledge(notice_id, self.acks.token(notice_id), by=principal.name)
-        except (InvalidAckToken, UnknownNotice) as exc:
-            raise LookupError(str(exc)) from None
-        except AckError as exc:
-            raise ValueError(str(exc)) from None
-        return ack.to_dict()
+        return self.acks.record(notice_id, by=principal.name).to_dict()
