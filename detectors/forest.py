@@ -59,19 +59,21 @@ class _Forest:
         self.trees = []
         for est, feats in zip(model.estimators_, model.estimators_features_):
             t = est.tree_
+            # c(n) of each node, for when a row ends there: fixed once the tree is fitted
+            leaf_c = [_average_path_length(n) for n in t.n_node_samples.tolist()]
             self.trees.append((t.children_left.tolist(), t.children_right.tolist(), t.feature.tolist(),
-                               t.threshold.tolist(), t.n_node_samples.tolist(), [int(i) for i in feats]))
+                               t.threshold.tolist(), leaf_c, [int(i) for i in feats]))
         self.norm = len(self.trees) * _average_path_length(model.max_samples_)
         self.train_raw = sorted(self.raw(r) for r in train_rows)
 
     def raw(self, row: list[float]) -> float:
         total = 0.0
-        for left, right, feat, thr, n_samples, cols in self.trees:
+        for left, right, feat, thr, leaf_c, cols in self.trees:
             node, depth = 0, 0
             while left[node] != -1:
                 node = left[node] if row[cols[feat[node]]] <= thr[node] else right[node]
                 depth += 1
-            total += depth + _average_path_length(n_samples[node])
+            total += depth + leaf_c[node]
         return 2.0 ** (-total / self.norm)
 
 
