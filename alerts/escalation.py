@@ -27,18 +27,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-LEVELS = ("none", "watch", "warning", "critical")
+from detectors.calibration import LEVEL_NAMES, LEVEL_SCORES
+
+LEVELS = ("none", *LEVEL_NAMES)
 LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
 
 
 @dataclass(frozen=True)
 class EscalationPolicy:
     # index 1..3 = watch, warning, critical; index 0 unused
-    raise_at: tuple[float, float, float, float] = (0.0, 0.5, 0.75, 0.9)
+    raise_at: tuple[float, float, float, float] = (0.0, *LEVEL_SCORES)
     clear_below: tuple[float, float, float, float] = (0.0, 0.4, 0.65, 0.82)
     watch_min_hits: int = 1
     hits_window_days: int = 14
-    suppress_days: int = 30
+    suppress_days: int = 0
+    #: An alert resolves once it is this old, unless people died on the segment within the last
+    #: 30 days: a warning is a forecast for the weeks ahead (the hazard model's 60-day horizon),
+    #: and one left open for months would not warn of the next episode. None: never.
+    expire_after_days: int | None = 45
 
     def __post_init__(self) -> None:
         for i in (1, 2, 3):
@@ -48,6 +54,8 @@ class EscalationPolicy:
             raise ValueError("raise thresholds must increase watch < warning < critical")
         if self.watch_min_hits < 1 or self.hits_window_days < 1 or self.suppress_days < 0:
             raise ValueError("need watch_min_hits >= 1, hits_window_days >= 1, suppress_days >= 0")
+        if self.expire_after_days is not None and self.expire_after_days < 1:
+            raise ValueError("need expire_after_days >= 1 (or None: alerts never expire)")
 
     def raised_level(self, score: float) -> int:
         for level in (3, 2, 1):
@@ -64,6 +72,10 @@ class EscalationPolicy:
         while level > raised and score < self.clear_below[level]:
             level -= 1
         return level
+
+    def expired(self, age_days: int, recent_deaths: bool) -> bool:
+        """Whether an alert opened ``age_days`` ago resolves now (see ``expire_after_days``)."""
+        return self.expire_after_days is not None and age_days >= self.expire_after_days and not recent_deaths
 
     def may_open(self, level: int, hit_days: Sequence[int], day: int, resolved_day: int | None) -> bool:
         """Whether a new alert may open at ``level`` on ``day``.

@@ -93,6 +93,23 @@ def set_state(detector: Any, state: Mapping[str, Any]) -> None:
         hook()
 
 
+def bind(detector: Any, border: str) -> Any:
+    """The detector as it scores one border pair: a detector with border-specific parts (a trained
+    model's border intercept) has ``for_border`` and returns a bound copy; any other is itself."""
+    fn = getattr(detector, "for_border", None)
+    return fn(border) if fn is not None else detector
+
+
+def identity(detector: Any) -> str:
+    """Who scores: the name, members and any trained model's digest. Segment state records it, and
+    state learned by another detector is rebuilt rather than read into this one."""
+    own = getattr(detector, "identity", None)
+    if isinstance(own, str):
+        return own
+    members = getattr(detector, "members", ())
+    return detector.name + (f"({','.join(identity(m) for m in members)})" if members else "")
+
+
 def deviations(detector: Any, features: Features) -> list[dict[str, Any]]:
     """What deviated from baseline: ``[{"feature", "baseline", "now"}]``; empty if the detector can't say."""
     fn = getattr(detector, "deviations", None)

@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 LOG10_SCALE = 4.0
+#: The alert levels and where each is raised on the common scale (alerts/escalation.py decides
+#: with these; a detector that speaks probabilities maps its level probabilities onto them).
+LEVEL_NAMES: tuple[str, ...] = ("watch", "warning", "critical")
+LEVEL_SCORES: tuple[float, ...] = (0.5, 0.75, 0.9)
 
 
 def surprise(p_upper: float) -> float:

@@ -7,9 +7,9 @@ All members speak the common scale, so their scores are tail probabilities in di
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from detectors.base import Features
+from detectors.base import Features, bind, feature
 from detectors.calibration import p_from_score, surprise
 
 
@@ -34,6 +34,12 @@ class Corroborated:
     @property
     def members(self) -> tuple:
         return tuple(self.gate) + tuple(self.votes)
+
+    def for_border(self, border: str) -> "Corroborated":
+        gate, votes = tuple(bind(m, border) for m in self.gate), tuple(bind(m, border) for m in self.votes)
+        if all(b is m for b, m in zip(gate + votes, self.members)):
+            return self
+        return replace(self, gate=gate, votes=votes)
 
     def learn_one(self, features: Features) -> None:
         for m in self.members:
@@ -62,3 +68,46 @@ class Corroborated:
         if gate is not None and gate.score_one(features) >= vote:
             return f"{gate.name}: {gate.explain(features)}"
         return "; ".join(f"{m.name} {m.score_one(features):.2f}: {m.explain(features)}" for m in self.votes)
+
+
+@dataclass
+class WithBaseline:
+    """``inner`` speaks only on a segment with a baseline to depart from: at least ``min_past``
+    incidents in the year before the current week (it always learns).
+
+    A surge detector on a border with three incidents a year flags every small cluster, and on
+    the development borders those clusters are mostly followed by nothing; there the hazard
+    model, which has learned what such clusters lead to across borders, speaks instead. On a busy
+    border the surge view sees what the hazard model was never trained on: a build-up far above
+    the border's own normal.
+    """
+
+    inner: object
+    min_past: float = 20.0
+    name: str = "surge"
+
+    @property
+    def members(self) -> tuple:
+        return (self.inner,)
+
+    def for_border(self, border: str) -> "WithBaseline":
+        inner = bind(self.inner, border)
+        return self if inner is self.inner else replace(self, inner=inner)
+
+    def has_baseline(self, features: Features) -> bool:
+        return feature(features, "count_365d") - feature(features, "count_7d") >= self.min_past
+
+    def learn_one(self, features: Features) -> None:
+        self.inner.learn_one(features)
+
+    def score_one(self, features: Features) -> float:
+        return self.inner.score_one(features) if self.has_baseline(features) else 0.0
+
+    def deviations(self, features: Features) -> list[dict]:
+        fn = getattr(self.inner, "deviations", None)
+        return list(fn(features)) if fn is not None and self.has_baseline(features) else []
+
+    def explain(self, features: Features) -> str:
+        if not self.has_baseline(features):
+            return f"fewer than {self.min_past:g} incidents in the past year: no baseline for a surge"
+        return self.inner.explain(features)

@@ -6,8 +6,9 @@ from typing import Callable
 
 from detectors.base import Detector
 from detectors.change import PoissonCusum
-from detectors.ensemble import Corroborated
+from detectors.ensemble import Corroborated, WithBaseline
 from detectors.forest import IsolationForestDetector
+from detectors.hazard import HazardDetector, HazardModel
 from detectors.rules import (CountTail, FatalityHighRule, MaxOf, SurgeRule, count_stack, reference_stack,
                              violent_tail)
 
@@ -27,6 +28,23 @@ def cusum_stack() -> MaxOf:
     return MaxOf((PoissonCusum(), FatalityHighRule()), name="change")
 
 
+def surge_votes() -> WithBaseline:
+    """A rise the count model and the CUSUM agree on, on a segment busy enough to have a baseline."""
+    return WithBaseline(Corroborated(gate=(), votes=(CountTail(), PoissonCusum()), name="surge_votes"))
+
+
+def hazard_stack(model: HazardModel) -> MaxOf:
+    """The deadly clash itself (fatality rule), the chance of one within 60 days (hazard model on the
+    precursors), and a surge far above a busy segment's own normal."""
+    return MaxOf((FatalityHighRule(), HazardDetector(model), surge_votes()), name="hazard")
+
+
+#: Detectors made from a trained model (``borderwatch train``); the rest need nothing.
+MODEL_DETECTORS: dict[str, Callable[[HazardModel], Detector]] = {
+    "clash_hazard": HazardDetector,
+    "hazard": hazard_stack,
+}
+
 DETECTORS: dict[str, Callable[[], Detector]] = {
     "reference": reference_stack,
     "surge": SurgeRule,
@@ -39,16 +57,25 @@ DETECTORS: dict[str, Callable[[], Detector]] = {
     "iforest": IsolationForestDetector,
     "forest": forest_stack,
     "ensemble": ensemble,
+    "surge_votes": surge_votes,
 }
 
 
-#: The worker's stack unless ``--detector`` says otherwise: the best on the labelled history
-#: (docs/DETECTION.md, "Where the detectors stand").
-DEFAULT_DETECTOR = "ensemble"
+#: The worker's stack unless ``--detector`` says otherwise (docs/DETECTION.md, "Where the detectors stand").
+DEFAULT_DETECTOR = "hazard"
 
 
-def make_detector(name: str) -> Detector:
+def detector_names() -> list[str]:
+    return sorted([*DETECTORS, *MODEL_DETECTORS])
+
+
+def make_detector(name: str, model: HazardModel | None = None) -> Detector:
+    """The detector called ``name``; the ones in MODEL_DETECTORS are built on ``model``."""
+    if name in MODEL_DETECTORS:
+        if model is None:
+            raise ValueError(f"detector {name!r} needs a trained model")
+        return MODEL_DETECTORS[name](model)
     try:
         return DETECTORS[name]()
     except KeyError:
-        raise ValueError(f"unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}") from None
+        raise ValueError(f"unknown detector {name!r}; known: {', '.join(detector_names())}") from None

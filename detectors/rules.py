@@ -14,11 +14,11 @@ no-op and a restart cannot change a score.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
-from detectors.base import Features, clamp01
-from detectors.calibration import nb_upper_tail, surprise
+from detectors.base import Features, bind, clamp01
+from detectors.calibration import LEVEL_SCORES, nb_upper_tail, surprise
 
 
 @dataclass
@@ -58,8 +58,9 @@ class FatalityHighRule:
     """Score ``1 - 0.2 / sqrt(f30)`` when 30-day fatalities are at a yearly high.
 
     One death scores 0.8 (warning), four or more 0.9+ (critical). Below the
-    yearly high the score is ``0.45 * f30 / high`` (never above watch), so a
-    border that has just seen worse does not re-alert on a lesser toll.
+    yearly high any death in the last 30 days scores the watch line (0.5): a
+    deadly incident always raises at least a watch the same day, however
+    violent the border's past, and keeps it for 30 days.
     Fails on sources that report deaths late or only in aggregate.
     """
 
@@ -75,7 +76,8 @@ class FatalityHighRule:
         high = features.get("fatalities_30d_prior_max", 0.0) or 0.0
         if f30 >= high:
             return clamp01(1.0 - 0.2 / f30 ** 0.5)
-        return clamp01(0.45 * f30 / high)
+        # Below the yearly high, still a watch: on a border with a violent past a death is news too.
+        return LEVEL_SCORES[0]
 
     def explain(self, features: Features) -> str:
         return (f"{features.get('fatalities_30d', 0):.0f} deaths in 30 days "
@@ -95,6 +97,10 @@ class MaxOf:
 
     def score_one(self, features: Features) -> float:
         return max(m.score_one(features) for m in self.members)
+
+    def for_border(self, border: str) -> "MaxOf":
+        bound = tuple(bind(m, border) for m in self.members)
+        return self if all(b is m for b, m in zip(bound, self.members)) else replace(self, members=bound)
 
     def top(self, features: Features):
         return max(self.members, key=lambda m: m.score_one(features))

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"furthest an incident may be from a segment to be assigned to it (default {_D.max_distance_km}; {_env('max_distance_km')})")
     p.add_argument("--grace-days", type=int, help=f"late-event grace in days (default {_D.grace_days}; {_env('grace_days')})")
     p.add_argument("--detector", help=f"detector stack (default {_D.detector}; {_env('detector')})")
+    p.add_argument("--model", help=f"trained model file from 'borderwatch train' (default: the packaged model; {_env('model')})")
     p.add_argument("--tick-seconds", type=float, help=f"watermark tick interval (default {_D.tick_seconds}; {_env('tick_seconds')})")
     p.add_argument("--idle-seconds", type=float,
                    help=f"a partition quiet this long advances by wall clock (default {_D.idle_seconds}; {_env('idle_seconds')})")
@@ -94,8 +95,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="HTML report to write: per-border timelines of incidents, scores, thresholds, "
                                     "alerts and labelled episodes (self-contained, no scripts)")
     p.add_argument("--detector", default=_D.detector, help=f"detector stack (default {_D.detector})")
+    p.add_argument("--model", help="trained model file from 'borderwatch train' (default: the packaged model)")
     p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
     p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
+
+    from streams.training import DEFAULT_LEVELS
+
+    p = sub.add_parser("train", help="fit the deadly-clash hazard model across labelled borders and write it")
+    p.add_argument("--input", nargs="+", required=True, metavar="FILE", help="incident files, all in one format")
+    p.add_argument("--format", required=True, choices=FORMATS, help="format of the input files (as for backtest)")
+    p.add_argument("--labels", required=True, help="labelled episodes CSV (episode_id,border,start,end,kind)")
+    p.add_argument("--out", required=True, help="model file to write (JSON); load it with --model or BORDERWATCH_MODEL")
+    for level, default in DEFAULT_LEVELS.items():
+        p.add_argument(f"--{level}", type=float, default=default,
+                       help=f"lowest chance of a deadly clash within 60 days that is a {level} (default {default:g})")
+    p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
+    p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
+    p.add_argument("--no-pooling", action="store_true",
+                   help="one intercept for every border instead of partially pooled border intercepts")
 
     p = sub.add_parser("score", help="score a univariate timestamp,value CSV (streaming, causal)")
     p.add_argument("--detector", default="default", help="univariate detector (default: default; see --list)")
@@ -210,7 +227,7 @@ def _run(args: argparse.Namespace) -> int:
         from streams.worker import run_worker
 
         keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir", "segments_file",
-                "max_distance_km", "grace_days", "detector", "tick_seconds", "idle_seconds", "api_token_file",
+                "max_distance_km", "grace_days", "detector", "model", "tick_seconds", "idle_seconds", "api_token_file",
                 "policy_file", "notify", "public_url", "tokens_file", "notice_secret_file")
         return run_worker(load_settings({k: getattr(args, k) for k in keys}))
 
@@ -230,6 +247,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"replay done: sent {res.sent}, rejected {res.rejected} in {res.seconds:.1f}s to {settings.broker}")
         return 0
 
+    if args.verb == "train":
+        return _train(args)
+
     if args.verb == "backtest":
         from alerts.history import write_csv
         from streams.backtest import read_labels, run_backtest
@@ -238,7 +258,7 @@ def _run(args: argparse.Namespace) -> int:
 
         labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
         settings = load_settings({"detector": args.detector, "grace_days": args.grace_days,
-                                  "segments_file": args.segments_file})
+                                  "segments_file": args.segments_file, "model": args.model})
         pipeline = build_pipeline(settings)
         res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
         for e in res.rejected:
@@ -264,6 +284,30 @@ def _run(args: argparse.Namespace) -> int:
               f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
         return 0
     raise AssertionError(args.verb)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from detectors.hazard import ModelError
+    from streams.errors import ConfigError
+    from streams.segments import SegmentRegistry
+    from streams.training import DEFAULT_LEVELS, train
+
+    registry = SegmentRegistry.from_geojson(args.segments_file or None)
+    levels = {level: getattr(args, level) for level in DEFAULT_LEVELS}
+    try:
+        model = train(args.input, args.format, args.labels, registry=registry, grace_days=args.grace_days,
+                      levels=levels, pool=not args.no_pooling)
+    except (ModelError, ValueError) as exc:
+        raise ConfigError(f"cannot train: {exc}") from None
+    try:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(model.to_json())
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    t = model.training
+    print(f"train: {t['rows']} incident days on {len(t['borders'])} borders, {t['positive_rows']} within 60 days "
+          f"before an onset; border spread {model.border_sd:.2f} (log-odds); model {model.digest[:16]} -> {args.out}")
+    return 0
 
 
 def _token(args: argparse.Namespace) -> int:

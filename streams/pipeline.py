@@ -33,7 +33,8 @@ from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy
 from alerts.model import AlertEvent, alert_id_for
-from detectors.base import deviations, get_state, is_stateful, set_state
+from detectors import features as F
+from detectors.base import bind, deviations, get_state, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
 from streams.records import (
@@ -54,11 +55,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
 #: 2: buckets gained violent / intrusion / spill-over columns; per-segment detector state.
 #: 3: protests are no longer counted into the buckets (UNCOUNTED_CATEGORIES).
-STATE_VERSION = 3
+#: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id.
+STATE_VERSION = 4
 
-#: Daily bucket columns.
-N, FATAL, INJ, SEV, VIOLENT, INTRUSION, SPILL = range(7)
-BUCKET_WIDTH = 7
+#: Daily bucket columns. FORCE and DEADLY are the incident classes of detectors.features
+#: (use of force without deaths; incidents with deaths); display = N - FORCE - DEADLY.
+N, FATAL, INJ, SEV, VIOLENT, INTRUSION, SPILL, FORCE, DEADLY = range(9)
+BUCKET_WIDTH = 9
 #: The bounded category groups the features count (the rest -- fortification, threat, protest,
 #: other -- is ``count - violent - intrusion``).
 VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
@@ -144,7 +147,7 @@ class SegmentState:
 
     key: str
     version: int = STATE_VERSION
-    #: day -> [incidents, fatalities, injuries, severity sum, violent, intrusion, spill-over]
+    #: day -> [incidents, fatalities, injuries, severity sum, violent, intrusion, spill-over, force, deadly]
     #: (spill-over: incidents on the neighbouring segments, not counted in the others)
     days: dict[int, list[int]] = field(default_factory=dict)
     #: event/transfer id -> day, for dropping duplicates (pruned with the buckets)
@@ -167,6 +170,13 @@ class SegmentState:
     resolved_day: int | None = None
     #: Kafka partition of the key (live driver only), so a tick touches only its own keys
     partition: int | None = None
+    #: decayed counts per incident class and half-life (detectors.features), as of ``decayed_day``
+    decayed: list[float] = field(default_factory=lambda: [0.0] * len(F.DECAYED_FEATURES))
+    decayed_day: int | None = None
+    #: the newest day with a death, kept beyond the bucket retention
+    last_fatal_day: int | None = None
+    #: which detector (name and trained model) ``model`` was learned by: another one's is rebuilt
+    detector_id: str | None = None
     #: day -> sums over the days before it (memory only, rebuilt on demand)
     cache: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     #: the live detector built from ``model`` (memory only)
@@ -221,7 +231,13 @@ class Pipeline:
     def __init__(self, registry: SegmentRegistry, detector: Any = None,
                  policy: EscalationPolicy | None = None, settings: PipelineSettings | None = None) -> None:
         self.registry = registry
-        self.detector = detector if detector is not None else make_detector(DEFAULT_DETECTOR)
+        if detector is None:
+            from streams.models import default_model
+
+            detector = make_detector(DEFAULT_DETECTOR, default_model())
+        self.detector = detector
+        self.detector_id = identity(detector)
+        self._bound: dict[str, Any] = {}
         self.policy = policy or EscalationPolicy()
         self.settings = settings or PipelineSettings()
         # A detector that learns gets one instance per segment, stored in the segment's state:
@@ -327,6 +343,10 @@ class Pipeline:
         bucket[SEV] += ev["severity"]
         bucket[VIOLENT] += ev["category"] in VIOLENT_CATEGORIES
         bucket[INTRUSION] += ev["category"] in INTRUSION_CATEGORIES
+        cls = F.incident_class(ev["severity"], ev["fatalities"])
+        bucket[FORCE] += cls == F.FORCE
+        bucket[DEADLY] += cls == F.DEADLY
+        self._count_decayed(state, d, cls, ev["fatalities"])
         state.seen[ev["event_id"]] = d
         self._remember(state, ev, d)
         now_day = d if state.max_day is None else max(d, state.max_day)
@@ -344,6 +364,16 @@ class Pipeline:
         for k in [k for k in state.cache if k > d]:  # sums cached for later days missed this day
             del state.cache[k]
         return bucket
+
+    @staticmethod
+    def _count_decayed(state: SegmentState, d: int, cls: int, fatalities: int) -> None:
+        if state.decayed_day is None or d > state.decayed_day:
+            if state.decayed_day is not None:
+                state.decayed = F.decay(state.decayed, d - state.decayed_day)
+            state.decayed_day = d
+        F.add_incident(state.decayed, state.decayed_day, d, cls)
+        if fatalities > 0 and (state.last_fatal_day is None or d > state.last_fatal_day):
+            state.last_fatal_day = d
 
     def _remember(self, state: SegmentState, ev: dict[str, Any], d: int) -> None:
         """Keep the incident among the segment's recent ones (the evidence alerts and notices show)."""
@@ -415,7 +445,9 @@ class Pipeline:
         w7, w30, w365 = ([a + b for a, b in zip(base[w], today)] for w in ("w7", "w30", "w365"))
         c7, c365 = w7[N], w365[N]
         last_fatal = day if today[FATAL] else base["last_fatal"]
-        return {
+        if last_fatal is None and state.last_fatal_day is not None and state.last_fatal_day <= day:
+            last_fatal = state.last_fatal_day  # a death older than the buckets' retention
+        feats = {
             "count_1d": today[N], "count_7d": c7, "count_30d": w30[N], "count_365d": c365,
             "weekly_mean_prior": (c365 - c7) / (358 / 7),
             "violent_1d": today[VIOLENT], "violent_7d": w7[VIOLENT], "violent_30d": w30[VIOLENT],
@@ -426,9 +458,17 @@ class Pipeline:
             "injuries_30d": w30[INJ], "severity_index_7d": w7[SEV], "severity_index_30d": w30[SEV],
             "severity_index_365d": w365[SEV],
             "spill_7d": w7[SPILL], "spill_30d": w30[SPILL], "spill_365d": w365[SPILL],
-            "days_since_fatal": (day - last_fatal) if last_fatal is not None else 9999,
+            "force_7d": w7[FORCE], "force_30d": w30[FORCE], "force_365d": w365[FORCE],
+            "deadly_7d": w7[DEADLY], "deadly_30d": w30[DEADLY], "deadly_365d": w365[DEADLY],
+            "display_30d": w30[N] - w30[FORCE] - w30[DEADLY],
+            "days_since_fatal": (day - last_fatal) if last_fatal is not None else F.NEVER,
             "pressure_tiv_5y": state.pressure_before(day_start(day).year, self.settings.pressure_years),
         }
+        # Decayed counts are a view of the segment as of its newest incident onwards: a day before
+        # that (a closed day being learned) cannot be told apart from the incidents after it.
+        if state.decayed_day is not None and day >= state.decayed_day:
+            feats.update(F.as_features(F.decay(state.decayed, day - state.decayed_day)))
+        return feats
 
     @staticmethod
     def _base_features(state: SegmentState, day: int) -> dict[str, Any]:
@@ -474,15 +514,30 @@ class Pipeline:
             feats[f"violent_lag_{k}"] = b[VIOLENT] if b else 0
         return feats
 
+    def border_of(self, key: str) -> str:
+        """The border pair a state key (cut segment or pair-level segment) belongs to."""
+        try:
+            return self.registry.get(key).border
+        except KeyError:
+            return key
+
     def _detector(self, state: SegmentState):
+        if state.detector is not None:
+            return state.detector
+        if state.detector_id != self.detector_id:
+            # learned by another detector or model: rebuilt from the buckets, never read into this one
+            state.model, state.learned_day, state.detector_id = None, None, self.detector_id
+        border = self.border_of(state.key)
         if not self._stateful:
-            return self.detector
-        if state.detector is None:
-            det = copy.deepcopy(self.detector)
+            det = self._bound.get(border)
+            if det is None:
+                det = self._bound[border] = bind(self.detector, border)
+        else:
+            det = copy.deepcopy(bind(self.detector, border))
             if state.model:
                 set_state(det, state.model)
-            state.detector = det
-        return state.detector
+        state.detector = det
+        return det
 
     def _learn(self, state: SegmentState, through: int) -> None:
         """Fold every closed day up to ``through`` into the segment's detector, once each."""
@@ -507,6 +562,11 @@ class Pipeline:
         detector = self._detector(state)
         feats = self.detector_input(state, day)
         score = detector.score_one(feats)
+        out = []
+        alert = state.alert
+        if alert is not None and self.policy.expired(day - alert["opened_day"], feats["fatalities_30d"] > 0):
+            # A forecast whose window has passed without deaths resolves; what follows is a new opening.
+            out.append(self._transition(state, 0, score, at, day, feats, detector, expired=True))
         new = self.policy.next_level(state.level, score)
         if not may_raise:
             new = min(new, state.level)
@@ -517,7 +577,6 @@ class Pipeline:
             del state.hits[:-max(self.policy.watch_min_hits, 1)]
             if not self.policy.may_open(new, state.hits, day, state.resolved_day):
                 new = 0
-        old = state.level
         if self.observer is not None:
             self.observer(state.key, day, score, new)
         alert = state.alert
@@ -525,11 +584,17 @@ class Pipeline:
             if score > alert["peak_score"]:
                 alert["peak_score"] = score
             alert["peak_level"] = max(alert["peak_level"], new)
-        if new == old:
-            return []
+        if new != state.level:
+            out.append(self._transition(state, new, score, at, day, feats, detector))
+        return out
+
+    def _transition(self, state: SegmentState, new: int, score: float, at: str, day: int, feats: dict[str, float],
+                    detector: Any, *, expired: bool = False) -> AlertEvent:
+        old = state.level
+        alert = state.alert
         state.level = new
         if old == 0:
-            alert = state.alert = {"alert_id": alert_id_for(state.key, at), "opened_at": at,
+            alert = state.alert = {"alert_id": alert_id_for(state.key, at), "opened_at": at, "opened_day": day,
                                    "peak_level": new, "peak_score": score}
             state.evaluated_day = day
             transition = "opened"
@@ -540,13 +605,14 @@ class Pipeline:
         else:
             transition = "escalated" if new > old else "de-escalated"
         state.seq += 1
-        ev = self._alert_event(state, alert, transition, old, new, score, at, feats, detector)
+        ev = self._alert_event(state, alert, transition, old, new, score, at, feats, detector, expired=expired)
         if new == 0:
             state.alert = None
-        return [ev]
+        return ev
 
     def _alert_event(self, state: SegmentState, alert: dict[str, Any], transition: str, old: int, new: int,
-                     score: float, at: str, feats: dict[str, float], detector: Any) -> AlertEvent:
+                     score: float, at: str, feats: dict[str, float], detector: Any, *,
+                     expired: bool = False) -> AlertEvent:
         seg = self.registry.get(state.key) if "-" in state.key else None
         countries = seg.countries if seg else tuple(state.key.split("-")[:2])
         window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]
@@ -555,7 +621,10 @@ class Pipeline:
         releasable = _intersect_releasable([r["releasable_to"] for r in window])
         name = seg.name if seg else state.key
         explanation = None
-        if transition == "resolved":
+        if transition == "resolved" and expired:
+            summary = (f"resolved on {name}: {self.policy.expire_after_days} days since it opened without deaths "
+                       f"(its warning window has passed)")
+        elif transition == "resolved":
             summary = f"resolved on {name}: score {score:.2f} below the clear line"
         else:
             explanation = explain(detector, feats, score, evidence)

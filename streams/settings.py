@@ -39,6 +39,9 @@ class Settings:
     max_distance_km: float = 25.0
     grace_days: int = 14
     detector: str = DEFAULT_DETECTOR
+    #: Trained model file (``borderwatch train``) for the detectors built on one; empty: the
+    #: model that ships with the package (streams/data/hazard-model.json).
+    model: str = ""
     #: Agents take up to batch_size events or wait batch_seconds, then write state once per key.
     batch_size: int = 2000
     batch_seconds: float = 0.05

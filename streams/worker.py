@@ -9,12 +9,13 @@ from aiohttp import web
 from alerts.web import build_web_app
 from alerts.notices import SegmentContext
 from alerts.state import AlertStore
-from detectors.registry import make_detector
+from detectors.registry import MODEL_DETECTORS, make_detector
 from streams.app import build_app
 from streams.broker import port_free
 from streams.errors import ConfigError
 from streams.feed import AlertFeed
 from streams.metrics import Metrics
+from streams.models import load_model
 from alerts.delivery import utcnow
 from streams.actions import WorkerActions
 from streams.notify import NotifyStage, load_worker_policy
@@ -26,8 +27,9 @@ from streams.topics import Topics, ensure_topics
 
 def build_pipeline(settings: Settings) -> Pipeline:
     registry = SegmentRegistry.from_geojson(settings.segments_file or None, max_distance_km=settings.max_distance_km)
+    model = load_model(settings.model) if settings.detector in MODEL_DETECTORS else None
     try:
-        detector = make_detector(settings.detector)
+        detector = make_detector(settings.detector, model)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return Pipeline(registry, detector, settings=PipelineSettings(grace_days=settings.grace_days))

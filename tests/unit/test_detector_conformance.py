@@ -14,10 +14,18 @@ import random
 
 import pytest
 
+from detectors import features as F
 from detectors.base import Detector, get_state, is_stateful, set_state
-from detectors.registry import DEFAULT_DETECTOR, DETECTORS, make_detector
+from detectors.registry import DEFAULT_DETECTOR, detector_names
+from detectors.registry import make_detector as _make
+from streams.models import default_model
 
-NAMES = sorted(DETECTORS)
+NAMES = detector_names()
+
+
+def make_detector(name):
+    """Every registered detector, the ones built on a trained model with the packaged model."""
+    return _make(name, default_model())
 
 
 def stream(seed: int = 1, n: int = 200) -> list[dict[str, float]]:
@@ -32,7 +40,8 @@ def stream(seed: int = 1, n: int = 200) -> list[dict[str, float]]:
                     "violent_7d": float(v1), "violent_365d": float(v1 + rng.randint(0, 3)),
                     "weekly_mean_prior": rng.random(), "count_30d": float(c7 * 2), "count_365d": float(c7 * 5),
                     "fatalities_30d": float(f30), "fatalities_30d_prior_max": float(rng.choice([0, 1, 4])),
-                    "days_since_fatal": float(rng.choice([1, 40, 9999]))})
+                    "days_since_fatal": float(rng.choice([1, 40, 9999])),
+                    **{name: rng.choice([0.0, 0.3, 1.0, 4.5]) for name in F.DECAYED_FEATURES}})
     return out
 
 
@@ -111,7 +120,7 @@ def test_a_learning_detector_learns(name):
 
 
 def test_the_default_is_registered():
-    assert DEFAULT_DETECTOR in DETECTORS
+    assert DEFAULT_DETECTOR in NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -124,3 +133,8 @@ def test_causal_a_score_never_depends_on_later_data(name):
 def test_unknown_detector_names_the_known_ones():
     with pytest.raises(ValueError, match="reference"):
         make_detector("magic")
+
+
+def test_a_model_detector_without_a_model_is_refused():
+    with pytest.raises(ValueError, match="needs a trained model"):
+        _make(DEFAULT_DETECTOR)

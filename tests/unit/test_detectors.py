@@ -131,10 +131,11 @@ def test_corroborated_needs_agreement_but_a_gate_alarms_alone():
     assert gated.score_one({}) == 0.8 and gated.explain({}).startswith("g")
 
 
-def test_fatality_rule_is_the_gate_of_the_default_ensemble():
+def test_the_fatality_rule_speaks_in_the_default_stack():
     from detectors.registry import DEFAULT_DETECTOR, make_detector
+    from streams.models import default_model
 
-    d = make_detector(DEFAULT_DETECTOR)
+    d = make_detector(DEFAULT_DETECTOR, default_model())
     deadly = {"count_1d": 1, "violent_1d": 1, "count_7d": 1, "violent_7d": 1, "violent_365d": 30,
               "fatalities_30d": 3, "fatalities_30d_prior_max": 0}
     assert d.score_one(deadly) >= FatalityHighRule().score_one(deadly) >= 0.75

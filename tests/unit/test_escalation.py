@@ -35,7 +35,8 @@ def test_fatality_rule_at_and_below_yearly_high():
     assert r.score_one({"fatalities_30d": 0, "fatalities_30d_prior_max": 0}) == 0
     assert r.score_one({"fatalities_30d": 1, "fatalities_30d_prior_max": 0}) == pytest.approx(0.8)
     assert r.score_one({"fatalities_30d": 4, "fatalities_30d_prior_max": 4}) >= 0.9
-    assert r.score_one({"fatalities_30d": 2, "fatalities_30d_prior_max": 10}) < 0.5
+    # below the yearly high a death is still a watch: a deadly incident always raises one
+    assert r.score_one({"fatalities_30d": 2, "fatalities_30d_prior_max": 10}) == EscalationPolicy().raise_at[1]
 
 
 def test_reference_stack_takes_the_highest_and_explains_it():
