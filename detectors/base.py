@@ -110,6 +110,18 @@ def identity(detector: Any) -> str:
     return detector.name + (f"({','.join(identity(m) for m in members)})" if members else "")
 
 
+def forecast(detector: Any, features: Features) -> dict[str, Any] | None:
+    """The stack's forecast, if a member makes one (``forecast(features)``): probability, horizon, level meaning."""
+    fn = getattr(detector, "forecast", None)
+    if fn is not None:
+        return fn(features)
+    for m in getattr(detector, "members", ()):
+        found = forecast(m, features)
+        if found is not None:
+            return found
+    return None
+
+
 def deviations(detector: Any, features: Features) -> list[dict[str, Any]]:
     """What deviated from baseline: ``[{"feature", "baseline", "now"}]``; empty if the detector can't say."""
     fn = getattr(detector, "deviations", None)

@@ -113,3 +113,44 @@ def nb_upper_tail(k: int, r: float, q: float) -> float:
         if pmf < 1e-18 and j > r:  # the rest of the mass below k is negligible
             break
     return max(1.0 - cdf, 1e-300)
+
+
+#: Bin edges of the reliability diagram: forecast probabilities of a rare event sit low, so the bins do too.
+RELIABILITY_EDGES: tuple[float, ...] = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    lo: float
+    hi: float
+    n: int
+    predicted: float  # mean forecast probability in the bin
+    observed: float  # share of the bin's forecasts whose event happened
+    observed_lo: float  # 90 % Wilson interval of ``observed``
+    observed_hi: float
+
+
+def reliability(pairs: Sequence[tuple[float, int]], edges: Sequence[float] = RELIABILITY_EDGES) -> list[ReliabilityBin]:
+    """Predicted against observed frequency per probability bin (empty bins left out)."""
+    out = []
+    for i, (lo, hi) in enumerate(zip(edges, edges[1:])):
+        last = i == len(edges) - 2
+        sel = [(p, y) for p, y in pairs if lo <= p < hi or (last and p == hi)]
+        if not sel:
+            continue
+        n = len(sel)
+        k = sum(y for _, y in sel)
+        out.append(ReliabilityBin(lo, hi, n, sum(p for p, _ in sel) / n, k / n, *_wilson(k, n)))
+    return out
+
+
+def brier(pairs: Sequence[tuple[float, int]]) -> float:
+    """Mean squared error of the forecasts (0 is perfect; always forecasting the base rate b scores b(1-b))."""
+    return sum((p - y) ** 2 for p, y in pairs) / len(pairs) if pairs else 0.0
+
+
+def _wilson(k: int, n: int, z: float = 1.645) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -272,6 +272,13 @@ class HazardDetector:
                  "log_odds": round(push, 3)}
                 for name, push in self.model.contributions(features)[:4] if abs(push) >= 0.05]
 
+    def forecast(self, features: Features) -> dict[str, Any]:
+        """What the alert explanation carries: the probability, its horizon and what each level means."""
+        p = self.probability(features)
+        return {"probability": round(p, 4), "horizon_days": self.model.horizon_days, "level": self.model.level_of(p),
+                "levels": {name: {"from": lo, "to": hi} for name, (lo, hi) in self.model.level_ranges().items()},
+                "text": self.explain(features), "model": self.model.digest[:16]}
+
     def explain(self, features: Features) -> str:
         """Plain words: the probability, what its level means, and the precursors behind it."""
         p = self.probability(features)

@@ -34,7 +34,7 @@ from typing import Any, Callable
 from alerts.escalation import LEVELS, EscalationPolicy
 from alerts.model import AlertEvent, alert_id_for
 from detectors import features as F
-from detectors.base import bind, deviations, get_state, identity, is_stateful, set_state
+from detectors.base import bind, deviations, forecast, get_state, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
 from streams.records import (
@@ -543,12 +543,12 @@ class Pipeline:
         """Fold every closed day up to ``through`` into the segment's detector, once each."""
         if not self._stateful or not state.days:
             return
+        det = self._detector(state)  # first: it resets what another detector learned
         start = state.learned_day + 1 if state.learned_day is not None else min(state.days)
         # A gap longer than the retention is all empty days: learn the last stretch of it only.
         start = max(start, through - self.settings.retention_days)
         if start > through:
             return
-        det = self._detector(state)
         for day in range(start, through + 1):
             feats = self._assemble(state, day, self._base_features(state, day))
             feats["pending_days"] = 1
@@ -680,6 +680,7 @@ def explain(detector: Any, feats: dict[str, float], score: float, evidence: list
     return {
         "detector": detector.name, "score": round(score, 6), "text": detector.explain(feats),
         "deviations": deviated, "detector_view": deviations(detector, feats),
+        "forecast": forecast(detector, feats),
         "context": {k: feats.get(k) for k in ("days_since_fatal", "fatalities_30d_prior_max", "pressure_tiv_5y")},
         "top_incidents": [{k: r[k] for k in ("event_id", "at", "category", "fatalities", "severity")}
                           for r in evidence],

@@ -102,3 +102,42 @@ def test_generate_names_the_file_it_cannot_write(tmp_path):
     out = tmp_path / "missing-dir" / "s.jsonl"
     res = cli("generate", "--scenario", "quiet", "--out", out)
     assert res.returncode == 2 and str(out) in res.stderr and "Traceback" not in res.stderr
+
+
+LABELS = ROOT / "streams" / "data" / "escalations-central-asia.csv"
+
+
+def test_train_writes_a_model_that_backtest_and_the_worker_settings_load(tmp_path):
+    model = tmp_path / "model.json"
+    res = cli("train", "--input", MIE, "--format", "mie", "--labels", LABELS, "--out", model, "--watch", "0.05")
+    assert res.returncode == 0, res.stderr
+    art = json.loads(model.read_text())
+    assert art["version"] == 1 and art["levels"]["watch"] == 0.05
+    assert art["training"]["inputs"][0]["file"] == MIE.name and len(art["training"]["inputs"][0]["sha256"]) == 64
+    assert art["training"]["labels"]["file"] == LABELS.name and art["training"]["rows"] > 0
+    assert "-> " + str(model) in res.stdout
+    again = tmp_path / "again.json"
+    cli("train", "--input", MIE, "--format", "mie", "--labels", LABELS, "--out", again, "--watch", "0.05")
+    assert again.read_text() == model.read_text()  # same data, same model
+    out = tmp_path / "alerts.csv"
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", out, "--model", model)
+    assert res.returncode == 0, res.stderr
+    summaries = [r["summary"] for r in csv.DictReader(open(out))]
+    assert any("watch: 5.0 % to 20 %" in s for s in summaries)  # this model's stated level ranges
+
+
+def test_a_missing_or_broken_model_file_is_a_clear_error(tmp_path):
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--model", tmp_path / "none.json")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "none.json" in res.stderr and "borderwatch train" in res.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": 1, "coef": [1]}')
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--model", broken)
+    assert res.returncode == 2 and "not a usable model" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_train_says_why_it_cannot_fit(tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("episode_id,border,start,end,kind\nx,AAA-BBB,2000-01-01,2000-01-02,escalation\n")
+    res = cli("train", "--input", MIE, "--format", "mie", "--labels", labels, "--out", tmp_path / "m.json")
+    assert res.returncode == 2 and "cannot train" in res.stderr and "Traceback" not in res.stderr

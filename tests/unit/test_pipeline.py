@@ -414,3 +414,20 @@ def test_a_protest_wave_is_recorded_but_raises_no_border_alert(pipeline):
     assert not again  # and remembered: a repeat is a duplicate
     clashes = [incident(f"c{i}", T0 + timedelta(hours=6 * i), severity=3) for i in range(20)]
     assert feed(pipeline, clashes)[0], "the same wave of clashes must alert"
+
+
+def test_state_learned_by_another_detector_is_rebuilt_not_misread():
+    from detectors.registry import make_detector
+
+    raws = [incident(n, T0 + timedelta(days=3 * n), category="detention", severity=3) for n in range(30)]
+    first = Pipeline(SegmentRegistry.default(), make_detector("change"))
+    _, _, states = feed(first, raws)
+    st = states["KGZ-UZB"]
+    assert st.detector_id == first.detector_id and "members" in st.model  # the stack's members' state
+    restored = SegmentState.from_json(st.to_json(), "KGZ-UZB")  # as after a restart with --detector cusum
+    second = Pipeline(SegmentRegistry.default(), make_detector("cusum"))
+    feed(second, [incident(99, T0 + timedelta(days=100), category="detention", severity=3)], {"KGZ-UZB": restored})
+    assert restored.detector_id == second.detector_id and "members" not in restored.model
+    # rebuilt from the buckets: what a fresh run of the second detector learns over the same incidents
+    _, _, fresh = feed(second, raws + [incident(99, T0 + timedelta(days=100), category="detention", severity=3)])
+    assert restored.model == fresh["KGZ-UZB"].model
