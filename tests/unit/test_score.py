@@ -7,11 +7,12 @@ import pickle
 import random
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from detectors.univariate import UNIVARIATE, EwmaZ, GammaPoisson, make_univariate, surprise
+from detectors.univariate import DEFAULT_UNIVARIATE, UNIVARIATE, EwmaZ, GammaPoisson, make_univariate, surprise
 from streams.errors import SourceRowError
 from streams.scoring import score_csv
 
@@ -19,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def series(path: Path, values) -> Path:
-    path.write_text("timestamp,value\n" + "".join(f"2022-01-{i % 28 + 1:02d}T00:00:{i % 60:02d}Z,{v}\n"
+    """Hourly rows from 2022-01-01T00:00:00Z."""
+    t0 = datetime(2022, 1, 1, tzinfo=timezone.utc)
+    path.write_text("timestamp,value\n" + "".join(f"{(t0 + timedelta(hours=i)):%Y-%m-%dT%H:%M:%SZ},{v}\n"
                                                   for i, v in enumerate(values)))
     return path
 
@@ -84,11 +87,70 @@ def test_bad_rows_name_file_line_and_field_and_leave_no_output(tmp_path):
         score_csv(src, out, make_univariate("default"))
 
 
+@pytest.mark.parametrize("rows, line, field, reason", [
+    ("2022-01-01,1\n2022-01-02,\n", 3, "value", "missing"),
+    ("2022-01-01,1\n2022-01-02,NaN\n", 3, "value", "not a finite number: 'NaN'"),
+    ("2022-01-01,1\n2022-01-02,inf\n", 3, "value", "not a finite number: 'inf'"),
+    ("2022-01-01,1\n2022-01-02\n", 3, "value", "missing"),
+    ("2022-01-01,1\n,2\n", 3, "timestamp", "missing"),
+    ("2022-01-01,1\nyesterday,2\n", 3, "timestamp", "not an ISO 8601 time or a number of seconds: 'yesterday'"),
+    ("2022-01-02,1\n2022-01-03,1\n2022-01-01,2\n", 4, "timestamp",
+     "'2022-01-01' is earlier than line 3's: rows must be in time order"),
+])
+def test_blank_nan_bad_or_backward_rows_are_errors_naming_file_line_and_field(tmp_path, rows, line, field, reason):
+    src = tmp_path / "in.csv"
+    src.write_text("timestamp,value\n" + rows)
+    with pytest.raises(SourceRowError) as info:
+        score_csv(src, tmp_path / "out.csv", make_univariate("default"))
+    assert (info.value.path, info.value.line, info.value.field, info.value.reason) == (str(src), line, field, reason)
+    assert str(info.value) == f"{src}:{line}: {field}: {reason}"
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_timestamps_may_be_dates_times_with_or_without_zone_or_epoch_seconds_and_repeat(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("\ufefftimestamp,value\n2022-01-01,1\n2022-01-01 06:00,2\n2022-01-01T12:00:00+06:00,3\n"
+                   "1641042000,4\n1641042000,5\n")  # a spreadsheet's BOM; the last two are 13:00Z, twice
+    out = tmp_path / "out.csv"
+    assert score_csv(src, out, make_univariate("default")) == 5
+    assert [r["timestamp"] for r in csv.DictReader(open(out))] == [
+        "2022-01-01", "2022-01-01 06:00", "2022-01-01T12:00:00+06:00", "1641042000", "1641042000"]
+
+
+def test_constant_series_gaps_and_irregular_rows_score_without_fuss(tmp_path):
+    t0 = datetime(2022, 1, 1, tzinfo=timezone.utc)
+    rng = random.Random(2)
+    hours = sorted(rng.sample(range(24 * 120), 900))  # irregular, with gaps of days
+    lines = [f"{(t0 + timedelta(hours=h)):%Y-%m-%dT%H:%MZ},{7 if i != 700 else 8}" for i, h in enumerate(hours)]
+    src = tmp_path / "in.csv"
+    src.write_text("timestamp,value\n" + "\n".join(lines) + "\n")
+    out = tmp_path / "out.csv"
+    score_csv(src, out, make_univariate("default"))
+    s = scores(out)
+    assert len(s) == 900 and max(s[:700]) == 0.0  # a constant series is never unusual ...
+    assert s[700] == 1.0  # ... until it changes
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "streams.cli", "score", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
 def test_cli_lists_detectors_and_scores(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "streams.cli", "score", *map(str, a)],
-                                    capture_output=True, text=True, cwd=ROOT, timeout=60)
-    listed = run("--list")
-    assert "ewma (default)" in listed.stdout and "gamma-poisson" in listed.stdout
-    res = run("--detector", "default", "--input", series(tmp_path / "in.csv", [1, 2, 1, 9]), "--output", tmp_path / "o.csv")
-    assert res.returncode == 0 and "scored 4 rows" in res.stderr
-    assert run("--detector", "magic", "--input", tmp_path / "in.csv", "--output", tmp_path / "o.csv").returncode == 2
+    listed = run_cli("--list")
+    assert f"{DEFAULT_UNIVARIATE} (default)" in listed.stdout
+    assert all(name in listed.stdout for name in UNIVARIATE)
+    res = run_cli("--detector", "default", "--input", series(tmp_path / "in.csv", [1, 2, 1, 9]), "--output",
+                  tmp_path / "o.csv")
+    assert res.returncode == 0 and f"scored 4 rows with {DEFAULT_UNIVARIATE}" in res.stderr
+    assert run_cli("--detector", "magic", "--input", tmp_path / "in.csv", "--output", tmp_path / "o.csv").returncode == 2
+
+
+def test_cli_bad_row_is_one_line_naming_file_line_and_field_without_a_traceback(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("timestamp,value\n2022-01-01,1\n2022-01-02, \n")
+    res = run_cli("--input", src, "--output", tmp_path / "o.csv")
+    assert res.returncode == 2
+    assert res.stderr == f"borderwatch score: error: {src}:3: value: missing\n"
+    missing = run_cli("--input", tmp_path / "nope.csv", "--output", tmp_path / "o.csv")
+    assert missing.returncode == 2 and "nope.csv:0: cannot read" in missing.stderr and "Traceback" not in missing.stderr
