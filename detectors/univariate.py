@@ -163,8 +163,10 @@ _SQRT_HALF = math.sqrt(0.5)
 _LN2 = math.log(2.0)
 #: Mean absolute deviation of a normal variable, in standard deviations: sqrt(2 / pi).
 _MEAN_ABS_NORMAL = math.sqrt(2.0 / math.pi)
-#: Evidence in nats (ln 1/p) at score 1 on the common scale (p = 10^-LOG10_SCALE).
+#: Evidence in nats (ln 1/p) at score 1 on the common scale (p = 10^-LOG10_SCALE) and at its
+#: watch line, 0.5 (p = 1 %).
 _NATS_AT_ONE = LOG10_SCALE * math.log(10.0)
+_WATCH_NATS = 0.5 * _NATS_AT_ONE
 HOUR_SECONDS, DAY_SECONDS = 3600.0, 86400.0
 
 
@@ -205,8 +207,10 @@ class RobustSeasonal:
     * **Level** and **spread**: a Huber-clipped EWMA of the residual (``level_alpha``, clipped at
       ``huber`` spreads) and EWMAs of the absolute residual and of the absolute difference of
       successive residuals (``scale_alpha``, clipped at ``scale_clip`` spreads), read as normal
-      standard deviations. Only rows scoring below ``guard`` are learned, so an incident does
-      not become the baseline.
+      standard deviations, never below ``grain_share`` of the data's grain (the typical nonzero
+      step between rows: else counts that are nearly always 0 have no spread, and every other
+      value would be infinitely unusual). Only rows scoring below ``guard`` are learned, so an
+      incident does not become the baseline.
     * **Five statistics** of the standardised residual ``z``: ``|z|`` (two-sided), CUSUMs of the
       log-likelihood ratio for a shift of one spread up and down (each step clipped at
       ``step_clip``, so one outlier is the point test's business), and CUSUMs for the spread
@@ -215,17 +219,18 @@ class RobustSeasonal:
     * **Calibration**: each statistic's ``p`` is the larger of its theory and the series' own
       tail (peaks over a threshold with an exponential tail, a memory of ``tail_memory`` rows,
       ``tail_prior_rows`` rows of theory as prior), so a heavy-tailed or autocorrelated series
-      calms down. The point tail learns every row (else a heavy tail would never be learned);
-      the CUSUM tails learn quiet rows only (else a sustained change would teach them that
-      changes are normal). The score is ``surprise(min p_i / share_i)`` (weighted Bonferroni).
-    * **A new normal**: when a CUSUM's calibrated evidence reaches ``adopt_nats`` (p about
-      6e-6), or its run has lasted ``patience`` rows with half that evidence, the change is
-      adopted: the level moves by the mean residual since the CUSUM last stood at zero (or the
-      spreads scale by the root mean square of the standardised differences), and the CUSUMs
-      restart. After a sustained level shift of ``d`` spreads (``d`` >= 1) that takes on average
-      ``adopt_nats / (min(d, step_clip) - 1/2)`` rows (24 for one spread, 5 from three) and never
-      more than ``patience`` rows of alarms from the CUSUM; the scores are back below watch from
-      then on.
+      calms down. The point tail learns every row (else a heavy tail, never quiet, would never
+      be learned); the CUSUM tails learn quiet rows only, so a change that scores high stays
+      out of them. The score is ``surprise(min p_i / share_i)`` (weighted Bonferroni).
+    * **A new normal**: a CUSUM whose calibrated evidence reaches ``adopt_nats`` (p about 6e-6),
+      or whose run has lasted ``patience`` rows while it could still alarm on its own, has found
+      a change, and the change is adopted: the level moves by the mean residual since the
+      shift's most likely start among the last ``recent_rows`` rows (or the spreads scale by the
+      root mean square of the standardised differences, at most halving at once), and the
+      CUSUMs restart. So no CUSUM alarms for more than ``patience`` (48) rows of one run, and a
+      sustained level shift of ``d`` spreads (``d`` >= 1) is adopted on average after
+      ``adopt_nats / (min(d, step_clip) - 1/2)`` rows where the series' CUSUM tail is the
+      theory's (24 rows for one spread, 5 from three): its alarms end there.
 
     Fails on: cycles other than daily or weekly (and a weekly cycle in hourly data: one profile
     only), a seasonal amplitude that grows with the level, slow drifts (absorbed over about
@@ -507,13 +512,19 @@ class RobustSeasonal:
         return shift
 
     def _adopt(self) -> None:
-        """A change the CUSUMs are sure of becomes the new normal: re-centre or re-scale, restart."""
+        """A change the CUSUMs are sure of becomes the new normal: re-centre or re-scale, restart.
+
+        Sure: its calibrated evidence reaches ``adopt_nats``; or its run has lasted ``patience``
+        rows and the statistic could still alarm on its own (a series whose calibration has
+        learned the start of a change would otherwise keep alarming; re-centring on what was
+        noise after all costs nothing).
+        """
         S, run_n = self.cusum, self.run_n
         for k in sorted(range(4), key=S.__getitem__, reverse=True):
-            if S[k] < 0.5 * self.adopt_nats:
-                return  # the calibrated evidence never exceeds the statistic: most rows stop here
-            evidence = self._tail_nats(k + 1, S[k], S[k])
-            if evidence >= self.adopt_nats or (run_n[k] >= self.patience and evidence >= 0.5 * self.adopt_nats):
+            could_alarm = S[k] >= _WATCH_NATS + _SHARE_NATS[k + 1]  # the calibrated evidence is never higher
+            if not could_alarm:
+                return
+            if run_n[k] >= self.patience or self._tail_nats(k + 1, S[k], S[k]) >= self.adopt_nats:
                 break
         else:
             return
