@@ -198,8 +198,9 @@ class RobustSeasonal:
 
     The model: ``value = level + season[phase] + noise``.
 
-    * **Season**, from the timestamps: rows 1 min to 3 h apart get an hour-of-day profile (24
-      bins), rows 12 to 36 h apart a day-of-week profile (7 bins), decided from the median
+    * **Season**, from the timestamps: rows 1 min to 3 h apart get a time-of-day profile (24
+      hourly bins, or as many as fit rows up to 3 h apart), rows 12 to 36 h apart a day-of-week
+      profile (7 bins), decided from the median
       spacing of the first ``cadence_samples`` rows (UTC). Each bin learns ``season_alpha`` of its
       residual per cycle, and the profile is used only once every bin has been seen for two
       cycles and it makes the residual spread at least ``1 - season_gain`` smaller than a flat
@@ -256,7 +257,7 @@ class RobustSeasonal:
     guard: float = 0.65
     name: str = "robust-seasonal"
     state_fields = ("n", "level", "m2", "flat_scale", "season_scale", "diff_scale", "grain", "last_resid", "last_t",
-                    "spacings", "period", "rows_per_bin", "season", "seen", "bins_seen", "season_rows", "cusum",
+                    "spacings", "period", "bin_width", "rows_per_bin", "season", "seen", "bins_seen", "season_rows", "cusum",
                     "run_n", "spread_run", "recent", "tails", "tail_weight")
     n: int = 0
     level: float = 0.0
@@ -275,6 +276,7 @@ class RobustSeasonal:
     spacings: list = field(default_factory=list)
     #: "" undecided, "day" (hour-of-day bins), "week" (day-of-week bins) or "none"
     period: str = ""
+    bin_width: float = HOUR_SECONDS
     rows_per_bin: float = 1.0
     season: list = field(default_factory=list)
     seen: list = field(default_factory=list)
@@ -314,10 +316,9 @@ class RobustSeasonal:
             self._learn_warmup(x)
             return
         self.n += 1
-        phase, r, r_flat, r_season, scale, d, stats = reading
+        phase, r, r_flat, r_season, scale, d, floor, stats = reading
         quiet = score < self.guard
         S, run_n, spread_run = self.cusum, self.run_n, self.spread_run
-        floor = self._floor()
         zd2 = min((d / max(self.diff_scale, floor)) ** 2, 100.0)  # one wild row cannot set the spread
         if abs(d) > floor:  # every row: the grain is what the data can resolve, outliers included
             self.grain += self.scale_alpha * (abs(d) - self.grain) if self.grain else abs(d)
@@ -334,7 +335,7 @@ class RobustSeasonal:
                     spread_run[k - 2] += zd2
         self._learn_tails(stats, quiet)
         if quiet:
-            self._learn_baseline(x, phase, r, r_flat, r_season, scale, d)
+            self._learn_baseline(x, phase, r, r_flat, r_season, scale, d, floor)
         self.last_resid = r
         recent = self.recent
         recent.append(r)
@@ -382,7 +383,7 @@ class RobustSeasonal:
         up = S[0] + zc - 0.5
         down = S[1] - zc - 0.5
         wider = S[2] - _LN2 + 0.375 * zd * zd
-        # a spread already down to rounding cannot narrow further: equal values are no evidence
+        # a spread already at its floor cannot narrow further: equal values are no evidence
         narrower = S[3] + _LN2 - 1.5 * zd * zd if self.diff_scale > tiny else 0.0
         stats = (abs(z), up if up > 0.0 else 0.0, down if down > 0.0 else 0.0, wider if wider > 0.0 else 0.0,
                  narrower if narrower > 0.0 else 0.0)
@@ -396,7 +397,7 @@ class RobustSeasonal:
                 if evidence > best:
                     best = evidence
         score = best / _NATS_AT_ONE
-        return (1.0 if score > 1.0 else score), (phase, r, r_flat, r_season, scale, d, stats)
+        return (1.0 if score > 1.0 else score), (phase, r, r_flat, r_season, scale, d, tiny, stats)
 
     def _floor(self) -> float:
         """The smallest spread the detector believes in: rounding, or a share of the data's grain.
@@ -421,7 +422,7 @@ class RobustSeasonal:
         if t is None or not self.season:
             return None
         if self.period == "day":
-            return int(t % DAY_SECONDS // HOUR_SECONDS)
+            return min(int(t % DAY_SECONDS // self.bin_width), len(self.season) - 1)
         return int((t // DAY_SECONDS + 3) % 7)  # 1970-01-01 was a Thursday; Monday is 0
 
     def _season_ready(self) -> bool:
@@ -437,12 +438,14 @@ class RobustSeasonal:
             if len(self.spacings) >= self.cadence_samples:
                 step = sorted(self.spacings)[len(self.spacings) // 2]
                 if 60.0 <= step <= 3 * HOUR_SECONDS:
-                    self.period, bins, width = "day", 24, HOUR_SECONDS
+                    # an hour a bin, or a row's spacing where rows are further apart (every bin is visited)
+                    width = max(HOUR_SECONDS, step)
+                    self.period, bins = "day", int(DAY_SECONDS // width)
                 elif 12 * HOUR_SECONDS <= step <= 36 * HOUR_SECONDS:
                     self.period, bins, width = "week", 7, DAY_SECONDS
                 else:
                     self.period, bins, width = "none", 0, step
-                self.rows_per_bin = max(1.0, width / step)
+                self.bin_width, self.rows_per_bin = width, max(1.0, width / step)
                 self.season, self.seen, self.spacings = [0.0] * bins, [0] * bins, []
         self.last_t = t
 
@@ -457,7 +460,7 @@ class RobustSeasonal:
             self.flat_scale = self.season_scale = sd
             self.diff_scale = sd * math.sqrt(2.0)
 
-    def _learn_baseline(self, x, phase, r, r_flat, r_season, scale, d) -> None:
+    def _learn_baseline(self, x, phase, r, r_flat, r_season, scale, d, floor) -> None:
         level = self.level
         h = self.huber * scale
         self.level = level + self.level_alpha * (h if r > h else -h if r < -h else r)
@@ -478,7 +481,7 @@ class RobustSeasonal:
             self.bins_seen += 1
         else:
             e = x - level - self.season[phase]
-            hs = self.huber * max(self.season_scale, self._floor())
+            hs = self.huber * max(self.season_scale, floor)
             self.season[phase] += self.season_alpha / self.rows_per_bin * (hs if e > hs else -hs if e < -hs else e)
         self.season_rows += 1
 
@@ -520,6 +523,8 @@ class RobustSeasonal:
         noise after all costs nothing).
         """
         S, run_n = self.cusum, self.run_n
+        if max(S) < _WATCH_NATS + _SHARE_NATS[1]:
+            return  # the usual row: no CUSUM could alarm
         for k in sorted(range(4), key=S.__getitem__, reverse=True):
             could_alarm = S[k] >= _WATCH_NATS + _SHARE_NATS[k + 1]  # the calibrated evidence is never higher
             if not could_alarm:

@@ -10,7 +10,7 @@ the rows at random and lose one stretch of 40 rows (irregular timestamps and a g
 family               what is injected (sigma = the noise's standard deviation)           anomalies
 ===================  =================================================================  =======
 ``spike_up``         one row ``+5..9 sigma``                                             2
-``spike_down``       one row ``-5..9 sigma``                                             2
+``spike_down``       one row ``5..9 sigma`` below                                        2
 ``shift_up``         the level steps up ``3..6 sigma`` for good (the second on top of    2
                      the first, so the first must have become normal)
 ``shift_down``       the same, downwards                                                  2
@@ -39,7 +39,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from alerts.escalation import LEVELS, EscalationPolicy
 from detectors.nab import NAB_PROFILES, NabTally, ThresholdCurve, best_thresholds, nab_windows, probation_rows
+from detectors.univariate import DEFAULT_UNIVARIATE, make_univariate
 
 LENGTH = 1500
 SEEDS = tuple(range(6))
@@ -241,8 +243,8 @@ def suite(seeds: Sequence[int] = SEEDS, n: int = LENGTH, families: Sequence[str]
 #: The comparison the suite makes: the default against NAB's windowed Gaussian and the former
 #: default (gamma-poisson is a count model; these series are not counts).
 BASELINES = ("windowed-gaussian", "ewma")
-#: Where a detection is counted unless a threshold is swept: the watch line of the common scale.
-WATCH = 0.5
+#: Where a detection is counted unless a threshold is swept: the escalation policy's watch line.
+WATCH = EscalationPolicy().raise_at[LEVELS.index("watch")]
 
 
 def score_series(detector, series: Series) -> list[float]:
@@ -289,8 +291,6 @@ class DetectorResult:
 
 def evaluate(detectors: Sequence[str] | None = None, seeds: Sequence[int] = SEEDS, n: int = LENGTH) -> list[DetectorResult]:
     """Every named detector (default: the default and the baselines) over the whole suite."""
-    from detectors.univariate import DEFAULT_UNIVARIATE, make_univariate
-
     series = suite(seeds, n)
     names = list(detectors or (DEFAULT_UNIVARIATE, *BASELINES))
     return [DetectorResult(name, series, [score_series(make_univariate(name), s) for s in series]) for name in names]
@@ -302,8 +302,6 @@ def _num(v: float | None) -> str:
 
 def markdown(results: Sequence[DetectorResult]) -> str:
     """The tables ``make eval`` writes: detector x NAB profile, then per pattern, then the verdict."""
-    from detectors.univariate import DEFAULT_UNIVARIATE
-
     if not results:
         return ""
     series = results[0].series
@@ -351,8 +349,6 @@ def markdown(results: Sequence[DetectorResult]) -> str:
 
 def verdict(results: Sequence[DetectorResult]) -> str:
     """Does the default beat every other detector on every profile, overall and per pattern?"""
-    from detectors.univariate import DEFAULT_UNIVARIATE
-
     by = {r.name: r for r in results}
     if DEFAULT_UNIVARIATE not in by or len(by) < 2:
         return "No comparison: the default or its baselines did not run."

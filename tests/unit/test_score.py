@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import pickle
 import random
 import subprocess
@@ -154,3 +155,39 @@ def test_cli_bad_row_is_one_line_naming_file_line_and_field_without_a_traceback(
     assert res.stderr == f"borderwatch score: error: {src}:3: value: missing\n"
     missing = run_cli("--input", tmp_path / "nope.csv", "--output", tmp_path / "o.csv")
     assert missing.returncode == 2 and "nope.csv:0: cannot read" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def _scores(detector, rows):
+    out = []
+    for t, x in rows:
+        out.append(detector.score_one(x, t))
+        detector.learn_one(x, t)
+    return out
+
+
+def test_the_default_calms_down_on_counts_that_are_nearly_always_zero():
+    """Zero spread is not infinite certainty: a series of mostly 0s learns that a 1 happens."""
+    rng = random.Random(5)
+    rows = [(1.7e9 + 86400.0 * i, float(rng.random() < 0.05)) for i in range(1500)]
+    s = _scores(make_univariate("default"), rows)
+    late_ones = [v for v, (_, x) in zip(s, rows) if x == 1.0][-20:]
+    assert max(late_ones) < 0.5
+
+
+@pytest.mark.parametrize("hours_apart", [1, 3])
+def test_the_default_learns_a_daily_rhythm_and_flags_a_missing_peak(hours_apart):
+    """Hourly or 3-hourly rows with an afternoon peak: normal days stay quiet, a day without the
+    peak is flagged, though the missing values are well within the series' overall range."""
+    rng = random.Random(7)
+    t0 = 1704067200.0  # 2024-01-01T00:00:00Z
+    rows, missing_day = [], 40
+    for i in range(60 * 24 // hours_apart):
+        t = t0 + i * hours_apart * 3600.0
+        hour, day = (t % 86400) / 3600, int((t - t0) // 86400)
+        peak = 0.0 if day == missing_day else 20.0 * math.exp(-((hour - 14) / 3) ** 2)
+        rows.append((t, 50.0 + peak + rng.gauss(0, 1)))
+    s = _scores(make_univariate("default"), rows)
+    days = [int((t - t0) // 86400) for t, _ in rows]
+    assert max(v for v, d in zip(s, days) if d == missing_day) >= 0.9
+    normal_days = [v for v, d in zip(s, days) if 10 <= d < missing_day]
+    assert sum(v >= 0.5 for v in normal_days) <= 0.02 * len(normal_days)  # p = 1 % is the watch line
