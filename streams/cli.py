@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score a univariate timestamp,value CSV (streaming, causal)")
     p.add_argument("--detector", default="default", help="univariate detector (default: default; see --list)")
-    p.add_argument("--input", help="CSV with columns timestamp,value")
+    p.add_argument("--input", help="CSV with columns timestamp,value (ISO 8601 or epoch seconds, in time order)")
     p.add_argument("--output", help="CSV to write: timestamp,value,anomaly_score")
     p.add_argument("--list", action="store_true", help="list the detectors and exit")
 

@@ -36,6 +36,7 @@ from typing import Callable, Iterable, Sequence
 
 from alerts.evaluation import SUMMARY_COLUMNS, Evaluation, summary_cells
 
+from streams import series_suite
 from streams.backtest import evaluate_result, read_labels, report_html, route_records, run_records
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -303,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     block = (f"Made by `make eval` over {len(DETECTORS)} registered detectors{limit}; the worker's default is "
              f"`{default}`. Recall counts early and timely warnings; false alarms per border-year of exposure; NAB "
              "scores are 0 for a silent detector and 100 for a perfect one.\n\n" + render(results, inputs, default))
+    block += "\n" + series_suite.markdown(series_suite.evaluate())  # borderwatch score's detectors
     try:
         text = args.doc.read_text(encoding="utf-8")
         new = replace_block(text, block, str(args.doc))
