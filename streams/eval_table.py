@@ -106,8 +106,8 @@ def dev_set(data: Path = DATA) -> EvalInput:
     borders = sorted({lab["border"] for lab in labels if lab["kind"] == "escalation"})
     return EvalInput("18-border development set: MIE 1.0 incidents", [(mie.records, labels)],
                      coverage_end=COVERAGE_END, per_border=True,
-                     note=f"{len(mie.records)} incidents 1946 to {COVERAGE_END}, {len(labels)} labelled episodes "
-                          f"on {len(borders)} borders")
+                     note=f"{len(mie.records)} incidents from {mie.records[0].occurred_at.year}, covered to "
+                          f"{COVERAGE_END}; {len(labels)} labelled episodes on {len(borders)} borders")
 
 
 def central_asia(data: Path = DATA) -> EvalInput:
@@ -122,7 +122,8 @@ def central_asia(data: Path = DATA) -> EvalInput:
                      | {lab["border"] for lab in labels if lab["kind"] == "escalation"})
     first = mie.records[0].occurred_at.date()
     return EvalInput("Central Asia: MIE 1.0 incidents + SIPRI deliveries", [(records, labels)], borders,
-                     COVERAGE_END, f"incidents {first} to {COVERAGE_END}; scored borders {', '.join(borders)}")
+                     COVERAGE_END, f"incidents from {first}, covered to {COVERAGE_END}; scored borders "
+                                   f"{', '.join(borders)}")
 
 
 def synthetic(seeds: Sequence[int] = SEEDS) -> list[EvalInput]:
@@ -139,7 +140,7 @@ def synthetic(seeds: Sequence[int] = SEEDS) -> list[EvalInput]:
             runs.append((sorted(map(decode_line, raw), key=sort_key), labels))
         out.append(EvalInput(f"synthetic `{name}`", runs,
                              note=f"seeds {', '.join(map(str, seeds))} pooled; the field rules read the generator's "
-                                  "severity as hostility (violence 3-5, calm incidents 1-3, protests 1-2)"))
+                                  "severity as hostility: violence 3-5, calm incidents 1-3, protests 1-2"))
     return out
 
 
@@ -326,14 +327,24 @@ def _verdict(rows: Sequence[Result], default: str) -> str:
         return (f"The default `{default}` has no result here, so there is no verdict." if finished else
                 "No detector finished within the budget.")
     rules = [(r.name, r.figures) for r in rows if r.kind == FIELD_RULE]
-    bits = [f"Default `{default}`: " + (f"recall {_fmt(mine.recall)}, early {_fmt(mine.early_rate)}, " if mine.episodes
-                                        else "no labelled escalation; ")
-            + f"{_fmt(mine.false_alarms_per_border_year)} false alarms per border-year."]
-    beaten = [name for name, f in rules if _beats(mine, f)]
-    better = [f"`{name}` (early {_fmt(f.early_rate)} at {_fmt(f.false_alarms_per_border_year)})"
-              for name, f in rules if _beats(f, mine)]
-    bits.append(f"It beats the field rules {', '.join(f'`{n}`' for n in beaten)} (as many early warnings or more "
-                "at no more false alarms per border-year)." if beaten else "It beats none of the field rules.")
+    fa = _fmt(mine.false_alarms_per_border_year)
+    if mine.episodes:
+        bits = [f"Default `{default}`: recall {_fmt(mine.recall)}, early {_fmt(mine.early_rate)}, {fa} false alarms "
+                "per border-year."]
+        why = "as many early warnings or more at no more false alarms per border-year"
+
+        def seen(f: Figures) -> str:
+            return f"early {_fmt(f.early_rate)} at {_fmt(f.false_alarms_per_border_year)}"
+    else:  # nothing to warn of: only the false alarms tell detectors apart
+        bits = [f"Default `{default}`: no labelled escalation; {fa} false alarms per border-year."]
+        why = "fewer false alarms per border-year"
+
+        def seen(f: Figures) -> str:
+            return _fmt(f.false_alarms_per_border_year)
+    beaten = [f"`{name}`" for name, f in rules if _beats(mine, f)]
+    better = [f"`{name}` ({seen(f)})" for name, f in rules if _beats(f, mine)]
+    bits.append(f"It beats the field rules {', '.join(beaten)} ({why})." if beaten else
+                "It beats none of the field rules.")
     if better:
         bits.append(f"Field rules that beat it: {', '.join(better)}.")
     if mine.controls_evaluable:

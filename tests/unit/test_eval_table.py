@@ -113,3 +113,13 @@ def test_replace_block_keeps_everything_outside_the_markers():
 def test_replace_block_refuses_a_doc_without_markers():
     with pytest.raises(ValueError, match="eval:begin"):
         replace_block("# no markers\n", "x")
+
+
+def test_without_escalations_the_verdict_speaks_of_false_alarms_only():
+    quiet = EvalInput("quiet", [(RECORDS, [])], coverage_end=date(2020, 12, 31))
+    line = next(line for line in render(run([quiet], ["surge"]), [quiet], "surge").splitlines()
+                if line.startswith("Default"))
+    # with nothing to warn of, every rule that raises fewer false alarms than surge beats it
+    assert line.startswith("Default `surge`: no labelled escalation; ")
+    assert "It beats none of the field rules." in line
+    assert "Field rules that beat it: `a` (0), `a2` (0.91), `b` (0), `b2` (0.91), `c` (0.91)." in line
