@@ -345,12 +345,11 @@ def _policy_verb(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    from alerts.evaluation import normalise_border, real_line, report_lines
     from alerts.history import write_csv
     from streams.backtest import read_labels
 
     labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
-    from alerts.evaluation import normalise_border
-
     scope = sorted({normalise_border(b) for b in args.borders.split(",") if b.strip()}) if args.borders else None
     if args.field_rule:
         from streams.adapters import load
@@ -377,8 +376,6 @@ def _backtest(args: argparse.Namespace) -> int:
     evaluation = None
     if labels is not None:
         evaluation = _evaluate(args, records, rows, labels, scope)
-        from alerts.evaluation import real_line, report_lines
-
         out = sys.stderr if args.alerts_out == "-" else sys.stdout
         print("\n".join([*report_lines(evaluation), real_line(evaluation.figures())]), file=out)
         if args.evaluation_json:
@@ -388,9 +385,9 @@ def _backtest(args: argparse.Namespace) -> int:
     by_level: dict[str, int] = {}
     for r in rows:
         by_level[r["level"]] = by_level.get(r["level"], 0) + 1
-    what = f"field rule {args.field_rule}" if args.field_rule else f"{len(records)} records ({len(rejected)} rejected)"
-    print(f"backtest: {what}, {len(rows)} alerts {json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}",
-          file=sys.stderr)
+    rule = f", field rule {args.field_rule}" if args.field_rule else ""
+    print(f"backtest: {len(records)} records ({len(rejected)} rejected){rule}, {len(rows)} alerts "
+          f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
     return 0
 
 

@@ -115,7 +115,7 @@ def test_backtest_of_a_field_rule_scores_as_the_reference_tool_does(tmp_path):
     assert ref.returncode == 0, ref.stderr
     assert res.stdout.splitlines()[-1] == ref.stdout.splitlines()[-1] == \
         "REAL recall=1.00 early=0.49 median_lead_days=25 false_alarms_per_year=1.34 precision=0.34"
-    assert "field rule d, 2909 alerts" in res.stderr
+    assert "4428 records (0 rejected), field rule d, 2909 alerts" in res.stderr
 
 
 @pytest.mark.parametrize("args,message", [
