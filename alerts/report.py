@@ -7,9 +7,12 @@ the detector's score (dots, coloured by the level the policy decided) against th
 coloured by peak level), the incidents (ticks, dark red when deadly) and the labelled episodes
 (the 60-day early-warning window shaded light, the episode itself darker; negative controls of
 either state grey). Hovering a bar or band shows its details (SVG ``<title>``, no JavaScript).
+With an evaluation, the tables of the reference figures come first, and every episode is marked
+as the reference rules count it (early, timely, late, missed, or not scored) and every negative
+control as hit, clean or not evaluable.
 
-Inputs are plain values (dates, tuples, ``alerts.csv`` and labels rows), so the page can be
-drawn from any run; ``streams.cli`` builds them from a backtest.
+Inputs are plain values (dates, tuples, ``alerts.csv`` rows, labels), so the page can be drawn
+from any run, a detector's or a field rule's (no scores then); ``streams.backtest`` builds them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ from datetime import date, timedelta
 from typing import Iterable, Sequence
 
 from alerts.escalation import LEVELS
-from alerts.evaluation import EARLY_DAYS, SUMMARY_COLUMNS, Evaluation, as_date, summary_cells
+from alerts.evaluation import (
+    EARLY_DAYS,
+    ESCALATION,
+    FIGURE_COLUMNS,
+    NEGATIVE_CONTROL,
+    Evaluation,
+    Label,
+    figure_cells,
+    opening_day,
+)
 
 LEVEL_COLOURS = {"none": "#9aa5b1", "watch": "#d4a017", "warning": "#e8710a", "critical": "#c5221f"}
 WIDTH, LEFT, RIGHT = 960, 46, 10
@@ -34,7 +46,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1000px;color
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #cbd2d9}
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}
 td,th{border:1px solid #cbd2d9;padding:2px 6px;text-align:right}th{background:#f5f7fa}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child{text-align:left;white-space:nowrap}
 .stats{color:#52606d}.zooms{display:flex;flex-wrap:wrap;gap:8px}.wide{overflow-x:auto}
 .legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:12px;height:12px;
 vertical-align:middle;margin-right:4px;border:1px solid #7b8794}
@@ -51,14 +63,14 @@ class Threshold:
 
 def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[tuple[str, date, int]],
                   trace: Iterable[tuple[str, date, float, int]], alert_rows: Sequence[dict],
-                  labels: Sequence[dict] = (), evaluation: Evaluation | None = None,
+                  labels: Sequence[Label] = (), evaluation: Evaluation | None = None,
                   thresholds: Sequence[Threshold] = (), borders: Sequence[str] | None = None,
                   notes: Sequence[str] = ()) -> str:
     """The page as a string.
 
     ``incidents``: (border, day, fatalities) per incident; ``trace``: (border, day, score, level
-    index) per scoring; ``borders``: which to draw (default: every border with data or an
-    escalation label), in that order.
+    index) per scoring (none for a field rule); ``borders``: which to draw (default: every border
+    with data or an escalation label), in that order.
     """
     days: dict[str, dict[date, list[int]]] = defaultdict(dict)  # border -> day -> [count, deaths]
     for border, d, deaths in incidents:
@@ -72,9 +84,9 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
     alerts_by: dict[str, list[dict]] = defaultdict(list)
     for a in alert_rows:
         alerts_by[a["border"]].append(a)
-    outcome = {e.episode_id: e for e in evaluation.episodes} if evaluation else {}
+    outcome = _marks(evaluation) if evaluation else {}
     if borders is None:
-        borders = sorted(set(days) | {lab["border"] for lab in labels if lab["kind"] == "escalation"})
+        borders = sorted(set(days) | {lab.border for lab in labels if lab.kind == ESCALATION})
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
              f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
              f"<p class=stats>Data {period[0]} to {period[1]}.</p>"]
@@ -83,27 +95,27 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
     if evaluation is not None:
         parts.append(_summary_tables(evaluation, borders))
     for border in borders:
-        esc = [lab for lab in labels if lab["border"] == border and lab["kind"] == "escalation"]
-        controls = [lab for lab in labels if lab["kind"] == "negative_control" and lab["border"] in border.split("-")]
-        covered = [lab for lab in esc if period[0] <= as_date(lab["start"]) <= period[1]]
+        esc = [lab for lab in labels if lab.border == border and lab.kind == ESCALATION]
+        controls = [lab for lab in labels if lab.kind == NEGATIVE_CONTROL and _touches(lab.border, border)]
+        covered = [lab for lab in esc if period[0] <= lab.start <= period[1]]
         starts = [min(days[border], default=period[0])]
-        starts += [as_date(lab["start"]) - timedelta(days=EARLY_DAYS) for lab in covered]
+        starts += [lab.start - timedelta(days=EARLY_DAYS) for lab in covered]
         # the view runs on past the data while the border's last alert winds down
-        ends = [period[1]] + [as_date(a["resolved_at"]) for a in alerts_by[border] if a.get("resolved_at")]
+        ends = [period[1]] + [opening_day(a["resolved_at"]) for a in alerts_by[border] if a.get("resolved_at")]
         lo, hi = max(min(starts), period[0] - timedelta(days=EARLY_DAYS)), max(ends)
         view = _View(days[border], scores[border], alerts_by[border], esc + controls, outcome, thresholds)
         parts.append(f"<section><h2>{_e(border)}</h2>")
-        if evaluation is not None:
-            parts.append(f"<p class=stats>{_e(_stats_line(evaluation.summary(border)))}</p>")
+        if evaluation is not None and border in evaluation.borders:
+            parts.append(f"<p class=stats>{_e(_stats_line(evaluation, border))}</p>")
         parts.append(view.svg(lo, hi, WIDTH, f"{border}, {lo} to {hi}"))
-        zooms = [lab for lab in esc + controls if period[0] <= as_date(lab["start"]) <= period[1]]
+        zooms = [lab for lab in esc + controls if period[0] <= lab.start <= period[1]]
         if zooms:
             parts.append("<div class=zooms>")
             for lab in zooms:
-                before = ZOOM_BEFORE if lab["kind"] == "escalation" else ZOOM_AFTER
-                z_lo = as_date(lab["start"]) - timedelta(days=before)
-                z_hi = as_date(lab["end"]) + timedelta(days=ZOOM_AFTER)
-                parts.append(view.svg(z_lo, z_hi, ZOOM_WIDTH, _episode_caption(lab, outcome.get(lab["episode_id"]))))
+                before = ZOOM_BEFORE if lab.kind == ESCALATION else ZOOM_AFTER
+                z_lo = lab.start - timedelta(days=before)
+                z_hi = lab.end + timedelta(days=ZOOM_AFTER)
+                parts.append(view.svg(z_lo, z_hi, ZOOM_WIDTH, _episode_caption(lab, outcome.get(lab.episode_id))))
             parts.append("</div>")
         parts.append("</section>")
     parts.append("</body></html>\n")
@@ -125,42 +137,62 @@ def _legend(thresholds: Sequence[Threshold]) -> str:
 
 
 def _cell(v) -> str:
-    return "–" if v is None else _e(v)
+    return "–" if v is None else f"{v:g}" if isinstance(v, float) else _e(v)
+
+
+def _touches(state_or_pair: str, border: str) -> bool:
+    return set(state_or_pair.split("-")) <= set(border.split("-"))
+
+
+def _marks(ev: Evaluation) -> dict[str, str]:
+    """Episode or control id -> how the reference rules count it, e.g. ``early, lead 12 d``."""
+    marks = {e.episode_id: e.status + (f", lead {e.lead_days} d" if e.lead_days is not None else "")
+             for e in ev.episodes}
+    marks.update((x.episode_id, "not scored (onset outside the data span)" if x.reason == "onset_out_of_span"
+                  else "not scored (border out of scope)") for x in ev.not_scored)
+    marks.update((c.episode_id, f"hit by {', '.join(c.hit_by)}" if c.hit else "clean" if c.evaluable
+                  else "not evaluable (outside the data)") for c in ev.controls)
+    return marks
 
 
 def _summary_tables(ev: Evaluation, borders: Sequence[str]) -> str:
-    head = "<tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in SUMMARY_COLUMNS) + "</tr>"
-    keys = ["overall"] + [b for b in ev.borders() if b in borders or "-" not in b]
+    head = "<tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in FIGURE_COLUMNS) + "</tr>"
+    keys = ["overall"] + [b for b in sorted(ev.borders) if b in borders]
     rows = []
     for key in keys:
-        cells = summary_cells(ev.summary(None if key == "overall" else key))
+        cells = figure_cells(ev.figures(None if key == "overall" else key))
         rows.append(f"<tr><td>{_e(key)}</td>" + "".join(f"<td>{_cell(v)}</td>" for v in cells) + "</tr>")
-    eps = "".join(f"<tr><td>{_e(e.episode_id)}</td><td>{_e(e.border)}</td><td>{e.onset}</td><td>{_e(e.outcome)}</td>"
+    eps = "".join(f"<tr><td>{_e(e.episode_id)}</td><td>{_e(e.border)}</td><td>{e.onset}</td><td>{_e(e.status)}</td>"
                   f"<td>{_cell(e.lead_days)}</td><td>{_cell(e.alert_id)}</td></tr>" for e in ev.episodes)
-    return (f"<h2>Results</h2><div class=wide><table>{head}{''.join(rows)}</table></div>"
-            "<table><tr><th>episode</th><th>border</th><th>onset</th><th>outcome</th><th>lead (d)</th><th>first alert</th>"
-            f"</tr>{eps}</table>")
+    eps += "".join(f"<tr><td>{_e(x.episode_id)}</td><td>{_e(x.border)}</td><td>{x.onset}</td>"
+                   f"<td>not scored</td><td>–</td><td>–</td></tr>" for x in ev.not_scored)
+    controls = "".join(f"<tr><td>{_e(c.episode_id)}</td><td>{_e(c.border)}</td><td>{c.start}</td><td>{c.end}</td>"
+                       f"<td>{'hit' if c.hit else 'clean' if c.evaluable else 'not evaluable'}</td>"
+                       f"<td>{_e(', '.join(c.hit_by)) or '–'}</td></tr>" for c in ev.controls)
+    out = (f"<h2>Results</h2><div class=wide><table>{head}{''.join(rows)}</table></div>"
+           "<table><tr><th>episode</th><th>border</th><th>onset</th><th>status</th><th>lead (d)</th>"
+           f"<th>deciding alert</th></tr>{eps}</table>")
+    if controls:
+        out += ("<table><tr><th>negative control</th><th>state</th><th>start</th><th>end</th><th>status</th>"
+                f"<th>hit by</th></tr>{controls}</table>")
+    return out
 
 
-def _stats_line(s: dict) -> str:
-    bits = [f"{s['episodes']} episodes: {s['early']} early, {s['timely']} timely, {s['late']} late, {s['missed']} missed"]
-    if s["median_lead_days"] is not None:
-        bits.append(f"median lead {s['median_lead_days']} d")
-    bits.append(f"{s['alerts']} alerts, {s['false_alarms']} false")
-    if s["false_alarms_per_border_year"] is not None:
-        bits.append(f"{s['false_alarms_per_border_year']} per border-year")
-    if s["nab_standard"] is not None:
-        bits.append(f"NAB standard {s['nab_standard']}")
+def _stats_line(ev: Evaluation, border: str) -> str:
+    f = ev.figures(border)
+    bits = [f"{f.episodes} episodes: {f.early} early, {f.timely} timely, {f.late} late, {f.missed} missed"]
+    if f.median_lead_days is not None:
+        bits.append(f"median lead {f.median_lead_days:g} d")
+    bits.append(f"{f.alerts} alerts in {f.groups} groups, {f.false_alarms} false alarms "
+                f"({f.false_alarms_per_border_year:.2f} per border-year)")
+    if f.nab_standard is not None:
+        bits.append(f"NAB standard {f.nab_standard:.1f}")
     return "; ".join(bits)
 
 
-def _episode_caption(lab: dict, result) -> str:
-    text = f"{lab['episode_id']} ({lab['start']} to {lab['end']})"
-    if result is not None:
-        text += f": {result.outcome}"
-        if result.lead_days is not None:
-            text += f", lead {result.lead_days} d"
-    return text
+def _episode_caption(lab: Label, mark: str | None) -> str:
+    text = f"{lab.episode_id} ({lab.start} to {lab.end})"
+    return f"{text}: {mark}" if mark else text
 
 
 @dataclass
@@ -168,8 +200,9 @@ class _View:
     days: dict[date, list[int]]
     scores: dict[date, tuple[float, int]]
     alerts: list[dict]
-    episodes: list[dict]
-    outcome: dict
+    episodes: list[Label]
+    #: episode or control id -> its mark
+    outcome: dict[str, str]
     thresholds: Sequence[Threshold]
 
     def svg(self, lo: date, hi: date, width: int, caption: str) -> str:
@@ -191,14 +224,13 @@ class _View:
                f"viewBox='0 0 {width} {height}' role='img'><title>{_e(caption)}</title>",
                f"<text x='{LEFT}' y='10'>{_e(caption)}</text>"]
         for lab in self.episodes:  # bands behind everything
-            start, end = as_date(lab["start"]), as_date(lab["end"])
+            start, end = lab.start, lab.end
             if end < lo or start - timedelta(days=EARLY_DAYS) > hi:
                 continue
-            tip = f"{lab['episode_id']} {lab['kind']} {lab['start']} to {lab['end']}"
-            res = self.outcome.get(lab["episode_id"])
-            if res is not None:
-                tip += f": {res.outcome}"
-            if lab["kind"] == "escalation":
+            tip = f"{lab.episode_id} {lab.kind} {start} to {end}"
+            if lab.episode_id in self.outcome:
+                tip += f": {self.outcome[lab.episode_id]}"
+            if lab.kind == ESCALATION:
                 out.append(self._band(x, lo, hi, start - timedelta(days=EARLY_DAYS), start, "#dbeafe", height, tip))
                 out.append(self._band(x, lo, hi, start, end + timedelta(days=1), "#93c5fd", height, tip))
             else:
@@ -222,8 +254,8 @@ class _View:
                        f"stroke-linecap='round' fill='none'/>")
         out.append(f"<text x='{LEFT - 4}' y='{alert_y0 + ALERT_H - 3}' text-anchor='end'>alerts</text>")
         for a in self.alerts:
-            opened = as_date(a["opened_at"])
-            closed = as_date(a["resolved_at"]) if a.get("resolved_at") else hi
+            opened = opening_day(a["opened_at"])
+            closed = opening_day(a["resolved_at"]) if a.get("resolved_at") else hi
             if closed < lo or opened > hi:
                 continue
             x0, x1 = x(max(opened, lo)), x(min(closed, hi) + timedelta(days=1))

@@ -10,18 +10,19 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Sequence
+from datetime import UTC, date, datetime
+from typing import Iterable, Sequence
 
 from alerts.escalation import LEVELS
-from alerts.evaluation import Evaluation, evaluate
+from alerts.evaluation import Evaluation, ScoringInputError, data_spans, evaluate, labels_from_rows
 from alerts.history import AlertHistory
 from alerts.model import AlertEvent
 from alerts.report import Threshold, render_report
+from detectors.field_rules import FIELD_RULES, RuleIncident, run_rule
 
 from streams.errors import SourceRowError
 from streams.pipeline import Envelope, Pipeline, SegmentState, day_start
-from streams.records import IncidentEvent, encode
+from streams.records import IncidentEvent, encode, format_time
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
 
 #: Far enough past any data for every alert to resolve (advance() stops at retention anyway).
@@ -41,20 +42,6 @@ class BacktestResult:
     duplicates: int = 0
     #: with ``trace=True``: (segment key, day number, score, level index) at every scoring
     trace: list[tuple[str, int, float, int]] = field(default_factory=list, repr=False)
-
-    def coverage(self) -> tuple[date, date, dict[str, date]] | None:
-        """First and last incident day, and each border's first incident day (None: no incidents).
-
-        Arms transfers are yearly context, not observation: they do not extend the period.
-        """
-        first: dict[str, date] = {}
-        lo = hi = None
-        for r in self.records_seen:
-            if isinstance(r, IncidentEvent):
-                d = r.occurred_at.date()
-                lo, hi = min(lo or d, d), max(hi or d, d)
-                first[r.border] = min(first.get(r.border, d), d)
-        return None if lo is None else (lo, hi, first)
 
 
 @dataclass
@@ -165,20 +152,67 @@ def read_labels(path: str) -> list[dict]:
     return rows
 
 
-def evaluate_result(res: BacktestResult, labels: list[dict], rows: list[dict] | None = None,
-                    borders: Sequence[str] | None = None) -> Evaluation:
-    """Evaluate a run's alerts over the period its incidents cover.
+def incident_days(records: Iterable) -> Iterable[tuple[str, date]]:
+    """(border, UTC day) of every incident: what the data spans of the evaluation are made of.
 
-    ``borders``: the borders to score (default: every border the input has incidents on); each
-    is exposed from its first incident. A scored border with no incidents is exposed from the
-    first incident of the data.
+    Arms transfers are yearly context, not observation: they do not extend a span.
     """
-    cov = res.coverage()
-    if cov is None:
-        raise ValueError("no incidents were loaded, so there is no period to evaluate")
-    start, end, first = cov
-    scored = {b: first.get(b, start) for b in (borders if borders is not None else first)}
-    return evaluate(res.history.rows() if rows is None else rows, labels, start, end, scored)
+    return ((r.border, r.occurred_at.date()) for r in records if isinstance(r, IncidentEvent))
+
+
+def evaluate_records(records: Sequence, alert_rows: list[dict], labels: list[dict], *,
+                     coverage_end: date | None = None, scope: Sequence[str] | None = None) -> Evaluation:
+    """Score alerts.csv rows of a run over ``records`` against labels rows, by the reference rules.
+
+    Each border's span runs from its first incident in ``records`` to ``coverage_end`` (default:
+    the last incident); ``scope``: the borders scored (default: those of the escalation labels and
+    every border with incidents). Raises ScoringInputError when there is nothing to score over.
+    """
+    spans = data_spans(incident_days(records), coverage_end)
+    if not spans:
+        raise ScoringInputError("input", None, None, "no incidents were loaded, so there is no period to evaluate")
+    return evaluate(alert_rows, labels_from_rows(labels), spans, scope)
+
+
+def evaluate_result(res: BacktestResult, labels: list[dict], *, rows: list[dict] | None = None,
+                    coverage_end: date | None = None, scope: Sequence[str] | None = None) -> Evaluation:
+    """Evaluate a run's alerts (``rows``, default: its own) over the incidents it read."""
+    return evaluate_records(res.records_seen, res.history.rows() if rows is None else rows, labels,
+                            coverage_end=coverage_end, scope=scope)
+
+
+def rule_incidents(records: Iterable) -> list[RuleIncident]:
+    """The incidents of a loaded input as the field rules read them.
+
+    ``severity`` is read as the hostility level: for MIE input it is MIE's ``hostlev``, except
+    where MIE gives none (-9: the adapter takes the action's codebook level, the reference reader
+    keeps -9; no bundled row has one). A repeated ``event_id`` is a second report, dropped as
+    the pipeline drops it.
+    """
+    seen: set[str] = set()
+    out = []
+    for r in records:
+        if isinstance(r, IncidentEvent) and r.event_id not in seen:
+            seen.add(r.event_id)
+            day = r.occurred_at.date()
+            out.append(RuleIncident(r.border, day, r.ended_at.date() if r.ended_at else day, r.severity,
+                                    r.fatalities, r.event_id))
+    return out
+
+
+def field_rule_rows(records: Iterable, rule: str, coverage_end: date | None = None) -> list[dict]:
+    """alerts.csv rows of field rule ``rule`` (``detectors.field_rules.FIELD_RULES``) over loaded records.
+
+    The rules do not score, they fire: ``score`` is empty and ``summary`` says what fired.
+    An alert still open at the coverage end has no ``resolved_at``.
+    """
+    def at(day: date) -> str:
+        return format_time(datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+    return [{"alert_id": f"{a.rule}-{a.border}-{a.opened}", "border": a.border, "segment_id": a.border,
+             "level": a.level, "opened_at": at(a.opened), "resolved_at": at(a.resolved) if a.resolved else "",
+             "score": "", "summary": f"field rule {a.rule}: {a.trigger}"}
+            for a in run_rule(rule, rule_incidents(records), coverage_end)]
 
 
 def border_of_key(pipeline: Pipeline, key: str) -> str:
@@ -192,18 +226,33 @@ def border_of_key(pipeline: Pipeline, key: str) -> str:
 def report_html(res: BacktestResult, pipeline: Pipeline, *, title: str, labels: Sequence[dict] = (),
                 evaluation: Evaluation | None = None, borders: Sequence[str] | None = None,
                 notes: Sequence[str] = ()) -> str:
-    """The HTML report of a run made with ``trace=True``."""
-    cov = res.coverage()
-    if cov is None:
-        raise ValueError("no incidents were loaded, so there is nothing to draw")
-    incidents = [(r.border, r.occurred_at.date(), r.fatalities) for r in res.records_seen
-                 if isinstance(r, IncidentEvent)]
+    """The HTML report of a detector's run made with ``trace=True``: its scores against the
+    policy's lines, its alerts, the incidents and the labelled episodes."""
     borders_of = {key: border_of_key(pipeline, key) for key in {t[0] for t in res.trace}}
     trace = [(borders_of[key], day_start(day).date(), score, level) for key, day, score, level in res.trace]
     policy = pipeline.policy
     thresholds = [Threshold(LEVELS[i], policy.raise_at[i], policy.clear_below[i]) for i in (1, 2, 3)]
-    return render_report(title=title, period=cov[:2], incidents=incidents, trace=trace, alert_rows=res.history.rows(),
-                         labels=labels, evaluation=evaluation, thresholds=thresholds, borders=borders,
-                         notes=[f"Detector {pipeline.detector.name}; {res.records} records, "
-                                f"{len(res.rejected)} rejected, {res.duplicates} duplicates dropped, "
-                                f"{res.dead_letters} dead letters.", *notes])
+    return _page(res.records_seen, res.history.rows(), title=title, labels=labels, evaluation=evaluation,
+                 borders=borders, trace=trace, thresholds=thresholds,
+                 notes=[f"Detector {pipeline.detector.name}; {res.records} records, "
+                        f"{len(res.rejected)} rejected, {res.duplicates} duplicates dropped, "
+                        f"{res.dead_letters} dead letters.", *notes])
+
+
+def field_rule_report_html(records: Sequence, rows: list[dict], rule: str, *, title: str,
+                           labels: Sequence[dict] = (), evaluation: Evaluation | None = None,
+                           borders: Sequence[str] | None = None) -> str:
+    """The HTML report of a field rule's alerts (a rule fires, it does not score: no score dots)."""
+    return _page(records, rows, title=title, labels=labels, evaluation=evaluation, borders=borders,
+                 notes=[f"Field rule {rule}: {FIELD_RULES[rule].description}; {len(records)} records."])
+
+
+def _page(records: Sequence, rows: list[dict], *, title: str, labels: Sequence[dict], evaluation: Evaluation | None,
+          borders: Sequence[str] | None, notes: Sequence[str], trace=(), thresholds=()) -> str:
+    days = [d for _, d in incident_days(records)]
+    if not days:
+        raise ValueError("no incidents were loaded, so there is nothing to draw")
+    incidents = [(r.border, r.occurred_at.date(), r.fatalities) for r in records if isinstance(r, IncidentEvent)]
+    return render_report(title=title, period=(min(days), max(days)), incidents=incidents, trace=trace,
+                         alert_rows=rows, labels=labels_from_rows(labels), evaluation=evaluation,
+                         thresholds=thresholds, borders=borders, notes=notes)

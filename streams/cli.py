@@ -22,6 +22,15 @@ def _env(name: str) -> str:
     return f"env BORDERWATCH_{name.upper()}"
 
 
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _add_broker(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", help=f"Kafka broker URL (default {_D.broker}; {_env('broker')})")
     p.add_argument("--topic-prefix", help=f"topics are <prefix>.incidents, ... (default {_D.topic_prefix}; {_env('topic_prefix')})")
@@ -88,13 +97,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", default="max", help="'max' (default) or N event-seconds per wall second, e.g. 86400 = a day a second")
     p.add_argument("--partitions", type=int, help=f"partitions for topics it creates (default {_D.partitions})")
 
-    p = sub.add_parser("backtest", help="run the pipeline in-process over files and write alerts.csv")
+    from detectors.field_rules import FIELD_RULES
+
+    p = sub.add_parser("backtest", help="run the pipeline (or one of the field's rules) in-process over files "
+                                        "and write alerts.csv",
+                       description="Run the worker's pipeline in-process over files and write alerts.csv; with "
+                                   "--labels, score the alerts by the field's reference rules (early = an alert "
+                                   "1-60 days before onset, same-day = timely; docs/DETECTION.md).")
     _add_format(p)
     p.add_argument("--alerts-out", required=True, help="alerts CSV to write (- for stdout)")
-    p.add_argument("--labels", help="labelled episodes CSV (episode_id,border,start,end,kind): print an evaluation as JSON")
+    p.add_argument("--labels", help="labelled episodes CSV (episode_id,border,start,end,kind): print the scores per "
+                                    "border and overall, ending with the reference scorer's REAL line")
+    p.add_argument("--coverage-end", type=_day, metavar="YYYY-MM-DD",
+                   help="last day the data covers: each border is scored from its first incident to this day, and a "
+                        "field rule looks no further (default: the input's last incident day; MIE 1.0 covers "
+                        "to 2014-12-31)")
+    p.add_argument("--borders", metavar="B1,B2,...",
+                   help="with --labels: score only these borders (sorted ISO3 pairs; default: the borders of the "
+                        "escalation labels and every border with incidents)")
+    p.add_argument("--evaluation-json", metavar="FILE",
+                   help="with --labels: also write everything the evaluation found (per episode too) as JSON")
     p.add_argument("--report", help="HTML report to write: per-border timelines of incidents, scores, thresholds, "
                                     "alerts and labelled episodes (self-contained, no scripts)")
-    p.add_argument("--detector", default=_D.detector, help=f"detector stack (default {_D.detector})")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--detector", default=_D.detector, help=f"detector stack (default {_D.detector})")
+    who.add_argument("--field-rule", choices=tuple(FIELD_RULES), metavar="RULE",
+                     help="instead of the pipeline, write the alerts of one of the field's simple rules, computed "
+                          "as the reference does (severity read as MIE hostility): "
+                          + "; ".join(f"{r.name}: {r.description}" for r in FIELD_RULES.values()))
     p.add_argument("--model", help="trained model file from 'borderwatch train' (default: the packaged model)")
     p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
     p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
@@ -251,38 +281,7 @@ def _run(args: argparse.Namespace) -> int:
         return _train(args)
 
     if args.verb == "backtest":
-        from alerts.history import write_csv
-        from streams.backtest import read_labels, run_backtest
-        from streams.errors import SourceRowError
-        from streams.worker import build_pipeline
-
-        labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
-        settings = load_settings({"detector": args.detector, "grace_days": args.grace_days,
-                                  "segments_file": args.segments_file, "model": args.model})
-        pipeline = build_pipeline(settings)
-        res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
-        for e in res.rejected:
-            print(f"rejected: {e}", file=sys.stderr)
-        rows = res.history.rows()
-        if args.alerts_out == "-":
-            write_csv(rows, sys.stdout)
-        else:
-            try:
-                with open(args.alerts_out, "w", newline="", encoding="utf-8") as fh:
-                    write_csv(rows, fh)
-            except OSError as exc:
-                raise SourceRowError(args.alerts_out, 0, None, f"cannot write: {exc.strerror or exc}") from None
-        evaluation = _evaluation(args.labels, labels, rows, res) if args.labels else None
-        if evaluation is not None:
-            _print_evaluation(evaluation, res, to=sys.stderr if args.alerts_out == "-" else sys.stdout)
-        if args.report:
-            _write_report(args, res, pipeline, labels or [], evaluation)
-        by_level: dict[str, int] = {}
-        for r in rows:
-            by_level[r["level"]] = by_level.get(r["level"], 0) + 1
-        print(f"backtest: {res.records} records ({len(res.rejected)} rejected), {len(rows)} alerts "
-              f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
-        return 0
+        return _backtest(args)
     raise AssertionError(args.verb)
 
 
@@ -389,40 +388,102 @@ def _policy_verb(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_evaluation(ev, res, to) -> None:
-    from dataclasses import asdict
+def _backtest(args: argparse.Namespace) -> int:
+    from alerts.evaluation import normalise_border, real_line, report_lines
+    from alerts.history import write_csv
+    from streams.backtest import read_labels
 
-    start, end, _ = res.coverage()
-    doc = {"period": [str(start), str(end)], "overall": ev.summary(), "by_border": ev.by_border,
-           "episodes": [dict(asdict(e), onset=str(e.onset)) for e in ev.episodes]}
-    print(json.dumps(doc, indent=1), file=to)
+    labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
+    scope = sorted({normalise_border(b) for b in args.borders.split(",") if b.strip()}) if args.borders else None
+    if args.field_rule:
+        from streams.adapters import load
+        from streams.backtest import field_rule_rows
+
+        loaded = load(args.files, args.format)
+        records, rejected, res, pipeline = loaded.records, loaded.errors, None, None
+        rows = field_rule_rows(records, args.field_rule, args.coverage_end)
+    else:
+        from streams.backtest import run_backtest
+        from streams.worker import build_pipeline
+
+        settings = load_settings({"detector": args.detector, "grace_days": args.grace_days,
+                                  "segments_file": args.segments_file, "model": args.model})
+        pipeline = build_pipeline(settings)
+        res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
+        records, rejected, rows = res.records_seen, res.rejected, res.history.rows()
+    for e in rejected:
+        print(f"rejected: {e}", file=sys.stderr)
+    if args.alerts_out == "-":
+        write_csv(rows, sys.stdout)
+    else:
+        _write(args.alerts_out, lambda fh: write_csv(rows, fh))
+    evaluation = None
+    if labels is not None:
+        evaluation = _evaluate(args, records, rows, labels, scope)
+        out = sys.stderr if args.alerts_out == "-" else sys.stdout
+        print("\n".join([*report_lines(evaluation), real_line(evaluation.figures())]), file=out)
+        if args.evaluation_json:
+            _write(args.evaluation_json, lambda fh: json.dump(evaluation.as_json(), fh, indent=1))
+    if args.report:
+        _write_report(args, res, pipeline, records, rows, labels or [], evaluation, scope)
+    by_level: dict[str, int] = {}
+    for r in rows:
+        by_level[r["level"]] = by_level.get(r["level"], 0) + 1
+    rule = f", field rule {args.field_rule}" if args.field_rule else ""
+    print(f"backtest: {len(records)} records ({len(rejected)} rejected){rule}, {len(rows)} alerts "
+          f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
+    return 0
 
 
-def _evaluation(labels_path: str, labels: list[dict], rows: list[dict], res):
-    from streams.backtest import evaluate_result
+def _write(path: str, write) -> None:
     from streams.errors import SourceRowError
 
     try:
-        return evaluate_result(res, labels, rows)
-    except ValueError as exc:
-        raise SourceRowError(labels_path, 0, None, str(exc)) from None
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            write(fh)
+    except OSError as exc:
+        raise SourceRowError(path, 0, None, f"cannot write: {exc.strerror or exc}") from None
 
 
-def _write_report(args: argparse.Namespace, res, pipeline, labels: list[dict], evaluation) -> None:
+def _evaluate(args: argparse.Namespace, records, rows: list[dict], labels: list[dict], scope):
+    """The evaluation; what the scorer cannot use is reported against the file or flag it came from."""
+    from alerts.evaluation import ScoringInputError
+    from streams.backtest import evaluate_records
+    from streams.errors import ConfigError, SourceRowError
+
+    try:
+        return evaluate_records(records, rows, labels, coverage_end=args.coverage_end, scope=scope)
+    except ScoringInputError as exc:
+        if exc.source == "labels":
+            raise SourceRowError(args.labels, exc.row + 1, exc.field, exc.reason) from None
+        if exc.source == "alerts":
+            raise SourceRowError(args.alerts_out, exc.row + 1, exc.field, exc.reason) from None
+        if exc.source == "coverage":
+            raise ConfigError(f"--coverage-end {args.coverage_end}: {exc.reason}") from None
+        if exc.source == "scope":
+            raise ConfigError(f"--borders: {exc.reason}") from None
+        raise SourceRowError(args.files[0], 0, None, exc.reason) from None
+
+
+def _write_report(args: argparse.Namespace, res, pipeline, records, rows, labels: list[dict], evaluation,
+                  scope) -> None:
     from pathlib import Path
 
-    from streams.backtest import report_html
+    from streams.backtest import field_rule_report_html, report_html
     from streams.errors import SourceRowError
 
     names = ", ".join(Path(f).name for f in args.files)
     try:
-        page = report_html(res, pipeline, title=f"borderwatch backtest: {names}", labels=labels, evaluation=evaluation)
+        if args.field_rule:
+            page = field_rule_report_html(records, rows, args.field_rule, labels=labels, evaluation=evaluation,
+                                          title=f"borderwatch backtest: {names}, field rule {args.field_rule}",
+                                          borders=scope)
+        else:
+            page = report_html(res, pipeline, title=f"borderwatch backtest: {names}", labels=labels,
+                               evaluation=evaluation, borders=scope)
     except ValueError as exc:
         raise SourceRowError(args.files[0], 0, None, str(exc)) from None
-    try:
-        Path(args.report).write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise SourceRowError(args.report, 0, None, f"cannot write: {exc.strerror or exc}") from None
+    _write(args.report, lambda fh: fh.write(page))
     print(f"report: {args.report}", file=sys.stderr)
 
 

@@ -82,6 +82,8 @@ INCIDENT_FIELDS: dict[str, tuple[bool, dict[str, Any]]] = {
     "event_id": (True, dict(_STR, maxLength=200)),
     "occurred_at": (True, _TIME),
     "reported_at": (True, _TIME),
+    # when an incident that lasted (a battle, an occupation) ended; absent or null: the day it began
+    "ended_at": (False, {"type": ["string", "null"], "format": "date-time"}),
     "source": (True, _STR),
     "category": (True, {"type": "string", "enum": list(INCIDENT_CATEGORIES)}),
     "severity": (True, {"type": "integer", "minimum": SEVERITY_MIN, "maximum": SEVERITY_MAX}),
@@ -148,6 +150,7 @@ class IncidentEvent:
     description: str | None = None
     classification: str = "public"
     releasable_to: tuple[str, ...] = (RELEASABLE_ALL,)
+    ended_at: datetime | None = None
 
     @property
     def border(self) -> str:
@@ -157,7 +160,9 @@ class IncidentEvent:
         # Built by hand: dataclasses.asdict deep-copies every field and was a third of the pipeline's time.
         return {
             "event_id": self.event_id, "occurred_at": format_time(self.occurred_at),
-            "reported_at": format_time(self.reported_at), "source": self.source, "category": self.category,
+            "reported_at": format_time(self.reported_at),
+            "ended_at": None if self.ended_at is None else format_time(self.ended_at),
+            "source": self.source, "category": self.category,
             "severity": self.severity, "fatalities": self.fatalities, "injuries": self.injuries,
             "countries": list(self.countries), "latitude": self.latitude, "longitude": self.longitude,
             "segment_id": self.segment_id, "location_name": self.location_name, "actors": list(self.actors),
@@ -261,6 +266,10 @@ def incident_from_dict(data: dict[str, Any]) -> IncidentEvent:
     _check_types(data, INCIDENT_FIELDS)
     occurred = parse_time(data["occurred_at"], "occurred_at")
     reported = parse_time(data["reported_at"], "reported_at")
+    ended = None if data.get("ended_at") is None else parse_time(data["ended_at"], "ended_at")
+    if ended is not None and ended < occurred:
+        raise InvalidEvent(f"{data['ended_at']} is before occurred_at {data['occurred_at']}", "ended_at",
+                           code="bad_value")
     lat, lon = data.get("latitude"), data.get("longitude")
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", "latitude" if lat is None else "longitude",
@@ -283,6 +292,7 @@ def incident_from_dict(data: dict[str, Any]) -> IncidentEvent:
         description=data.get("description"),
         classification=data.get("classification", "public"),
         releasable_to=tuple(data.get("releasable_to") or (RELEASABLE_ALL,)),
+        ended_at=ended,
     )
 
 

@@ -181,3 +181,18 @@ def producer(broker):
     p = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=2)
     yield p
     p.close()
+
+
+DEV_MIE = DATA / "mie-1.0-dev-borders.csv"
+DEV_LABELS = DATA / "escalations-mie-dev-borders.csv"
+
+
+@pytest.fixture(scope="session")
+def dev_set_backtest():
+    """The worker's default detector over the 18-border development set, in-process (once a session:
+    it takes seconds)."""
+    from streams.backtest import run_backtest
+    from streams.settings import load_settings
+    from streams.worker import build_pipeline
+
+    return run_backtest([str(DEV_MIE)], "mie", build_pipeline(load_settings({}, environ={})))

@@ -9,14 +9,16 @@ How a row becomes an :class:`~streams.records.IncidentEvent`:
 
 * ``event_id`` = ``mie-{micnum}-{eventnum}``; ``source`` = ``MIE 1.0``.
 * ``occurred_at`` = the start date at 00:00Z. MIE writes ``-9`` for an unknown
-  day or month. An unknown day becomes the 15th and an unknown month 1 July,
-  the middle of the month or year. The midpoint halves the worst-case error
-  (about 15 days or 6 months instead of 30 days or a year) and carries no
-  bias in either direction. Putting such events on the 1st would stack every
-  undated event at the start of its month. That makes a false one-day spike
-  in the daily buckets, and it orders these events before the dated events of
-  the same month, which may really have come first. The description says
-  when the date is approximate.
+  day or month. An unknown day becomes the 1st of the month and an unknown
+  month 1 January: the convention of the field's own tools (the reference
+  evaluation's MIE reader) and of the labelled episodes built from MIE
+  (``escalations-mie-dev-borders.csv`` dates an onset with no day on the 1st).
+  With one convention the incident that opens an episode falls on the
+  episode's onset day; dated on the 15th, as this adapter once did, an alert
+  on that very incident came 14 days "late". The description says when the
+  date is approximate.
+* ``ended_at`` = the MIE end date, completed the same way, when it is later
+  than the start day; otherwise absent (the incident lasted its start day).
 * ``reported_at`` = ``occurred_at``: MIE has no report date.
 * ``category`` from the action code (:data:`ACTIONS`). ``severity`` = the
   hostility level (1 none, 2 threat, 3 display, 4 use of force, 5 war),
@@ -116,13 +118,22 @@ def _int(row: dict[str, str], name: str) -> int:
     raise InvalidEvent(f"expected a whole number, got {text!r}", name)
 
 
+#: MIE 1.0 codes events through the end of 2014: the day its coverage ends, whatever its last event.
+COVERAGE_END = date(2014, 12, 31)
+
+
+def _complete(year: int, month: int, day: int) -> tuple[int, int, int, str]:
+    """A MIE date with its unknown parts (-9) completed, and a note saying so."""
+    if month == UNKNOWN:
+        return year, 1, 1, "month unknown, dated 1 January"
+    if day == UNKNOWN:
+        return year, month, 1, "day unknown, dated the 1st of the month"
+    return year, month, day, ""
+
+
 def _start(year: int, month: int, day: int) -> tuple[datetime, str]:
     """The start time, and a note when the date had to be completed."""
-    note = ""
-    if month == UNKNOWN:
-        month, day, note = 7, 1, "month unknown, dated 1 July"
-    elif day == UNKNOWN:
-        day, note = 15, "day unknown, dated the 15th"
+    year, month, day, note = _complete(year, month, day)
     if not 1 <= year <= 9999:
         raise InvalidEvent(f"not a year: {year}", "styear")
     if not 1 <= month <= 12:
@@ -133,18 +144,16 @@ def _start(year: int, month: int, day: int) -> tuple[datetime, str]:
         raise InvalidEvent(f"not a day of {year}-{month:02d}: {day}", "stday") from None
 
 
-def _end(row: dict[str, str]) -> str | None:
-    """The end date as text (``2001-12``), or None if absent or unusable; used in the description only."""
+def _end(row: dict[str, str]) -> tuple[date, str] | None:
+    """The end day and how MIE gave it (``2001-12`` when the day is unknown), or None if absent or unusable.
+
+    An unusable end date is not an error: the start is what the pipeline runs on.
+    """
     try:
         y, m, d = _int(row, "endyear"), _int(row, "endmon"), _int(row, "endday")
-        if m == UNKNOWN:
-            date(y, 1, 1)
-            return f"{y:04d}"
-        if d == UNKNOWN:
-            date(y, m, 1)
-            return f"{y:04d}-{m:02d}"
-        return date(y, m, d).isoformat()
-    except (InvalidEvent, ValueError):
+        given = f"{y:04d}" if m == UNKNOWN else f"{y:04d}-{m:02d}" if d == UNKNOWN else f"{y:04d}-{m:02d}-{d:02d}"
+        return date(*_complete(y, m, d)[:3]), given
+    except (InvalidEvent, ValueError):  # also an unknown year (-9): no end
         return None
 
 
@@ -186,8 +195,10 @@ def to_dict(row: dict[str, str]) -> dict:
     description = (f"MIE action {action} ({action_name}), hostility {'unknown' if hostlev == UNKNOWN else hostlev}; "
                    f"deaths {iso[0]} {range1}, {iso[1]} {range2}")
     end = _end(row)
-    if end is not None and end > when.date().isoformat():
-        description += f"; until {end}"
+    ended_at = None
+    if end is not None and end[0] > when.date():
+        ended_at = format_time(datetime(end[0].year, end[0].month, end[0].day, tzinfo=UTC))
+        description += f"; until {end[1]}"
     if date_note:
         description += f"; {date_note}"
     at = format_time(when)
@@ -195,6 +206,7 @@ def to_dict(row: dict[str, str]) -> dict:
         "event_id": f"mie-{_int(row, 'micnum')}-{_int(row, 'eventnum')}",
         "occurred_at": at,
         "reported_at": at,
+        "ended_at": ended_at,
         "source": SOURCE,
         "category": category,
         "severity": severity,

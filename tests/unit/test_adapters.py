@@ -122,14 +122,25 @@ def test_the_2012_kgz_uzb_clash_is_there_with_the_rows_fatalities():
     assert (clash.classification, clash.releasable_to) == ("public", ("ALL",))
 
 
-def test_an_unknown_day_in_the_bundled_file_becomes_the_15th():
+def test_an_unknown_day_in_the_bundled_file_becomes_the_1st_as_the_labels_date_it():
     rows = [r for r in mie_rows() if r["stday"] == "-9"]
     assert len(rows) == 30 and not [r for r in mie_rows() if r["stmon"] == "-9"]
     by_id = {r.event_id: r for r in load([MIE], "mie").records}
     for row in rows:
         ev = by_id[f"mie-{row['micnum']}-{row['eventnum']}"]
-        assert ev.occurred_at == utc(int(row["styear"]), int(row["stmon"]), 15)
-        assert ev.description.endswith("day unknown, dated the 15th")
+        assert ev.occurred_at == utc(int(row["styear"]), int(row["stmon"]), 1)
+        assert ev.description.endswith("day unknown, dated the 1st of the month")
+
+
+def test_an_onset_with_no_day_falls_on_its_labelled_onset_day():
+    """The dev set's labels date an onset with an unknown day on the 1st: the adapter agrees."""
+    labels = list(csv.DictReader(open(DATA / "escalations-mie-dev-borders.csv", newline="")))
+    by_id = {r.event_id: r for r in load([DATA / "mie-1.0-dev-borders.csv"], "mie").records}
+    month_only = [lab for lab in labels if lab["onset_precision"] == "month"]
+    assert month_only
+    for lab in month_only:
+        onset = by_id[lab["onset_event"].lower()]
+        assert onset.occurred_at.date().isoformat() == lab["start"], lab["episode_id"]
 
 
 def test_initiator_side_and_war_battles():
@@ -141,6 +152,7 @@ def test_initiator_side_and_war_battles():
     assert (battle.category, battle.severity, battle.fatalities) == ("armed_clash", 5, 3200)
     assert battle.description == ("MIE action 22 (war battle), hostility 5; deaths USA 0-0, AFG 3200-4000; "
                                   "until 2001-12-07")
+    assert battle.ended_at == utc(2001, 12, 7) and battle.occurred_at < battle.ended_at
     assert sum(1 for r in by_id.values() if r.description.startswith("MIE action 22 ")) == 11
 
 
@@ -157,13 +169,17 @@ def test_action_table_covers_mid_and_mie_codes():
 def test_mie_unknown_day_and_month_and_unknown_deaths(tmp_path):
     f = tmp_path / "mie.csv"
     f.write_text(MIE_HEADER
-                 + "1,1,700,770,9,-9,1960,9,-9,1960,1,10,3,0,0,0,0,mie-1.0\n"
+                 + "1,1,700,770,9,-9,1960,10,-9,1960,1,10,3,0,0,0,0,mie-1.0\n"
                  + "1,2,700,770,-9,-9,1961,-9,-9,1961,0,7,3,-9,-9,2,-9,mie-1.0\n"
-                 + "1,3,700,770,2,29,1960,2,29,1960,1,0,1,0,0,0,0,mie-1.0\n")
-    a, b, c = sorted(load([f], "mie").records, key=lambda r: r.event_id)
-    assert a.occurred_at == utc(1960, 9, 15) and b.occurred_at == utc(1961, 7, 1) and c.occurred_at == utc(1960, 2, 29)
+                 + "1,3,700,770,2,29,1960,2,29,1960,1,0,1,0,0,0,0,mie-1.0\n"
+                 + "1,4,700,770,3,5,1962,-9,-9,-9,1,0,1,0,0,0,0,mie-1.0\n")
+    a, b, c, d = sorted(load([f], "mie").records, key=lambda r: r.event_id)
+    assert a.occurred_at == utc(1960, 9, 1) and b.occurred_at == utc(1961, 1, 1) and c.occurred_at == utc(1960, 2, 29)
+    assert a.ended_at == utc(1960, 10, 1)  # the end completed the same way: the 1st of its month
+    assert a.description.endswith("; until 1960-10; day unknown, dated the 1st of the month")
     assert b.description == ("MIE action 7 (show of force), hostility 3; deaths AFG unknown, PAK 2-?; "
-                             "month unknown, dated 1 July")
+                             "month unknown, dated 1 January")
+    assert b.ended_at is None and c.ended_at is None and d.ended_at is None  # same day, or no end year
     assert b.fatalities == 2 and b.actors == ("PAK",)  # -9 counts as 0; sidea1 0 -> ccode2
     assert (c.category, c.severity) == ("other", 1)
 

@@ -98,6 +98,12 @@ def test_report_is_one_self_contained_page_with_a_timeline_per_border(stream):
         assert row["alert_id"] in page
     for lab in labels:
         assert lab["episode_id"] in page
+    for e in ev.episodes:  # each close-up says how the reference rules count its episode
+        mark = e.status + (f", lead {e.lead_days} d" if e.lead_days is not None else "")
+        assert f"<title>{e.episode_id} ({e.onset} to {e.end}): {mark}</title>" in page
+        assert f"<td>{e.episode_id}</td><td>{e.border}</td><td>{e.onset}</td><td>{e.status}</td>" in page
+    for c in ev.controls:
+        assert f"<td>{c.episode_id}</td><td>{c.border}</td>" in page
     full = [svg for svg in svgs if any(f"<title>{b}, " in svg for b in borders)]
     drawn = sum(len(re.findall(r"M[\d.]+ [\d.]+h0", svg)) for svg in full)
     scored_days = {(border_of(k), d) for k, d, _, _ in res.trace}

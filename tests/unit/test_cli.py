@@ -2,12 +2,15 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 
+from streams.adapters import load
 from streams.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,29 +67,68 @@ def test_bad_speed_is_refused():
     assert res.returncode == 2 and "--speed" in res.stderr
 
 
-def test_backtest_with_labels_prints_an_evaluation(tmp_path):
+def test_backtest_with_labels_prints_the_reference_figures(tmp_path):
     labels = ROOT / "streams" / "data" / "escalations-central-asia.csv"
-    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--labels", labels)
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--labels", labels,
+              "--coverage-end", "2014-12-31", "--evaluation-json", tmp_path / "ev.json")
     assert res.returncode == 0, res.stderr
-    doc = json.loads(res.stdout)
-    outcome = {e["episode_id"]: e["outcome"] for e in doc["episodes"]}
-    assert outcome["KU-1"] in ("early", "timely")
-    assert outcome["KT-8"] == "not_covered"  # 2022: after MIE ends in 2014
-    assert doc["period"][1].startswith("2014")
+    lines = res.stdout.splitlines()
+    assert lines[0].split()[:3] == ["border", "episodes", "early"]
+    assert any(line.startswith("KGZ-UZB ") for line in lines) and any(line.startswith("OVERALL ") for line in lines)
+    assert re.fullmatch(r"REAL recall=\d\.\d\d early=\d\.\d\d median_lead_days=-?\d+ false_alarms_per_year=\d+\.\d\d "
+                        r"precision=\d\.\d\d", lines[-1])
+    doc = json.loads((tmp_path / "ev.json").read_text())
+    status = {e["episode_id"]: e["status"] for e in doc["episodes"]}
+    assert status["KU-1"] in ("early", "timely")
+    assert "KT-8" not in status and {"episode_id": "KT-8", "reason": "onset_out_of_span"}.items() <= \
+        next(x for x in doc["not_scored"] if x["episode_id"] == "KT-8").items()  # 2022: after MIE ends in 2014
+    first = min(r.occurred_at.date() for r in load([MIE], "mie").records if r.border == "KGZ-UZB")
+    assert doc["borders"]["KGZ-UZB"]["span"] == [first.isoformat(), "2014-12-31"]
     assert doc["overall"]["alerts"] == len(list(csv.DictReader(open(tmp_path / "a.csv"))))
+    assert [c["evaluable"] for c in doc["negative_controls"]] == [False, False]  # 2022, after the data
 
 
 def test_backtest_report_and_per_border_evaluation(tmp_path):
     labels = ROOT / "streams" / "data" / "escalations-central-asia.csv"
     report = tmp_path / "report.html"
     res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--labels", labels,
-              "--report", report)
+              "--borders", "UZB-KGZ,KGZ-TJK,TJK-UZB", "--report", report, "--evaluation-json", tmp_path / "ev.json")
     assert res.returncode == 0, res.stderr
-    doc = json.loads(res.stdout)
-    assert {"nab_standard", "nab_low_fp", "nab_low_fn", "precision"} <= set(doc["overall"])
-    assert doc["by_border"]["KGZ-UZB"]["episodes"] == 2  # KU-1 and KU-2 fall within MIE's years
+    doc = json.loads((tmp_path / "ev.json").read_text())
+    assert sorted(doc["borders"]) == ["KGZ-TJK", "KGZ-UZB", "TJK-UZB"]
+    assert doc["borders"]["KGZ-UZB"]["episodes"] == 2  # KU-1 and KU-2 fall within MIE's years
+    assert {"nab_standard", "precision", "false_alarms_per_border_year"} <= set(doc["overall"])
     page = report.read_text()
     assert page.startswith("<!doctype html>") and "<svg" in page and "KU-1" in page
+
+
+def test_backtest_of_a_field_rule_scores_as_the_reference_tool_does(tmp_path):
+    """The alerts of field rule d on the development set, scored by the CLI and by the vendored reference."""
+    dev, labels = ROOT / "streams" / "data" / "mie-1.0-dev-borders.csv", ROOT / "streams" / "data" / \
+        "escalations-mie-dev-borders.csv"
+    out = tmp_path / "d.csv"
+    res = cli("backtest", dev, "--format", "mie", "--field-rule", "d", "--alerts-out", out, "--labels", labels,
+              "--coverage-end", "2014-12-31")
+    assert res.returncode == 0, res.stderr
+    ref = subprocess.run([sys.executable, ROOT / "tests" / "reference_eval" / "score_alerts.py", labels, out,
+                          "--events", dev, "--coverage-end", "2014-12-31"], capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr
+    assert res.stdout.splitlines()[-1] == ref.stdout.splitlines()[-1] == \
+        "REAL recall=1.00 early=0.49 median_lead_days=25 false_alarms_per_year=1.34 precision=0.34"
+    assert "4428 records (0 rejected), field rule d, 2909 alerts" in res.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--coverage-end", "2014-13-01"], "argument --coverage-end: '2014-13-01' is not a date (YYYY-MM-DD)"),
+    (["--field-rule", "d", "--detector", "surge"], "argument --detector: not allowed with argument --field-rule"),
+    (["--labels", ROOT / "streams" / "data" / "escalations-central-asia.csv", "--coverage-end", "1990-01-01"],
+     "error: --coverage-end 1990-01-01: the data span of AFG-AUS would end on 1990-01-01, before its first incident"),
+    (["--labels", ROOT / "streams" / "data" / "escalations-central-asia.csv", "--borders", "TKM-UZB"],
+     "error: --borders: TKM-UZB has no incident in the input"),
+])
+def test_backtest_flags_are_checked_without_a_traceback(tmp_path, args, message):
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", *args)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
 
 
 def test_backtest_refuses_a_bad_labels_file_before_running(tmp_path):

@@ -1,12 +1,15 @@
 """make eval's table code on tiny data (the full run is `make eval`, not a unit test)."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from alerts.evaluation import FIGURE_COLUMNS
+from detectors.field_rules import FIELD_RULES
 from detectors.registry import DETECTORS
-from streams.eval_table import BEGIN, END, EvalInput, render, replace_block, run
+from streams.backtest import evaluate_records, field_rule_rows
+from streams.eval_table import BEGIN, END, FIELD_RULE, EvalInput, _beats, render, replace_block, run
 from streams.records import decode_incident
 
 T0 = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -19,12 +22,12 @@ def incident(n, days, fatalities=0, countries=("KGZ", "TJK")):
         "severity": 4, "fatalities": fatalities, "injuries": 0, "countries": list(countries)}).encode())
 
 
-TINY = EvalInput("tiny", [(
-    [incident(1, 0), incident(2, 200), incident(3, 290), incident(4, 300, fatalities=2), incident(5, 301),
-     incident(6, 330, countries=("KGZ", "UZB"))],
-    [{"episode_id": "E1", "border": "KGZ-TJK", "start": "2020-10-27", "end": "2020-10-29", "kind": "escalation"},
-     {"episode_id": "C1", "border": "UZB", "start": "2020-11-20", "end": "2020-11-30", "kind": "negative_control"}],
-)], borders=["KGZ-TJK", "KGZ-UZB"], note="six incidents")
+RECORDS = [incident(1, 0), incident(2, 200), incident(3, 290), incident(4, 300, fatalities=2), incident(5, 301),
+           incident(6, 330, countries=("KGZ", "UZB"))]
+LABELS = [{"episode_id": "E1", "border": "KGZ-TJK", "start": "2020-10-27", "end": "2020-10-29", "kind": "escalation"},
+          {"episode_id": "C1", "border": "UZB", "start": "2020-11-20", "end": "2020-11-30", "kind": "negative_control"}]
+TINY = EvalInput("tiny", [(RECORDS, LABELS)], scope=["KGZ-TJK", "KGZ-UZB"], coverage_end=date(2020, 12, 31),
+                 note="six incidents", per_border=True)
 
 
 @pytest.fixture(scope="module")
@@ -34,43 +37,70 @@ def results():
 
 def test_children_within_the_budget_give_the_same_rows(results):
     budgeted = run([TINY], DETECTORS, budget=120, jobs=2)
-    assert [(r.detector, r.summary) for r in budgeted] == [(r.detector, r.summary) for r in results]
+    assert [(r.name, r.kind, r.figures) for r in budgeted] == [(r.name, r.kind, r.figures) for r in results]
 
 
 def test_a_detector_over_the_budget_is_stopped_and_its_row_says_so():
-    stopped = run([TINY], ["reference"], budget=1e-6)
-    assert [(r.detector, r.evaluation, r.over_budget) for r in stopped] == [("reference", None, 1e-6)]
+    stopped = run([TINY], ["reference"], budget=1e-6, rules=())
+    assert [(r.name, r.evaluation, r.over_budget) for r in stopped] == [("reference", None, 1e-6)]
     table = render(stopped, [TINY], default="reference")
-    assert "| `reference` (reference rules, default, stopped: over the 1e-06 s budget) | – |" in table
+    assert "| `reference` (default, stopped: over the 1e-06 s budget) | – |" in table
     assert "No detector finished within the budget." in table
 
 
-def test_a_row_per_registered_detector(results):
-    assert sorted(r.detector for r in results) == sorted(DETECTORS)
+def test_a_row_per_registered_detector_then_per_field_rule(results):
+    assert sorted(r.name for r in results if r.kind != FIELD_RULE) == sorted(DETECTORS)
     table = render(results, [TINY], default="count")
-    rows = [line for line in table.splitlines() if line.startswith("| `")]
-    assert len(rows) == len(DETECTORS)
-    for name in DETECTORS:
-        assert sum(row.startswith(f"| `{name}`") for row in rows) == 1
-    assert rows[0].startswith("| `reference` (reference rules)")  # the yardstick comes first
+    rows = [line for line in table.split("*tiny, default")[0].splitlines() if line.startswith("| `")
+            or line.startswith("| field rule")]
+    assert len(rows) == len(DETECTORS) + len(FIELD_RULES)
+    assert [row.split("`")[1] for row in rows] == sorted(DETECTORS) + list(FIELD_RULES)
     assert any(row.startswith("| `count` (default)") for row in rows)
+    assert "| field rule `d` (d-any-incident) |" in table
     header = next(line for line in table.splitlines() if line.startswith("| detector"))
-    assert all(row.count("|") == header.count("|") for row in rows)
+    assert header.count("|") == len(FIGURE_COLUMNS) + 2 and all(row.count("|") == header.count("|") for row in rows)
 
 
-def test_rows_are_the_evaluation_of_each_detector(results):
+def test_rows_are_the_reference_evaluation_of_each_detector_and_rule(results):
     for r in results:
-        s = r.summary
-        assert s["episodes"] == 1 and s["negative_controls"] == 1
-        assert s["early"] + s["timely"] + s["late"] + s["missed"] == 1
+        f = r.figures
+        assert f.episodes == 1 and f.early + f.timely + f.late + f.missed == 1
+        # KGZ-TJK from its first incident (1 January) and KGZ-UZB from its only one (26 November), to 31 December
+        assert f.controls_evaluable == 1 and f.border_years == pytest.approx((366 + 36) / 365.25)
+    by = {r.name: r.figures for r in results if r.kind == FIELD_RULE}
+    # d fires on every incident: day 290 is 10 days before the onset (early), days 0 and 200 are false
+    # alarms, and day 330 on KGZ-UZB hits the UZB control: one more
+    assert (by["d"].early, by["d"].median_lead_days, by["d"].false_alarms, by["d"].controls_hit) == (1, 10, 3, 1)
+    assert (by["c"].timely, by["c"].early) == (1, 0)  # the deadly incident is the onset itself
+    expected = evaluate_records(RECORDS, field_rule_rows(RECORDS, "a2z", date(2020, 12, 31)), LABELS,
+                                coverage_end=date(2020, 12, 31), scope=TINY.scope).figures()
+    assert by["a2z"] == expected
 
 
-def test_the_verdict_compares_the_default_with_the_reference_rules(results):
+def test_the_default_gets_a_row_per_border_where_the_input_asks(results):
     table = render(results, [TINY], default="count")
-    assert "Default `count`" in table and "the reference rules" in table
-    assert "of 1 negative controls" in table  # the default's record on the controls is spelled out
-    same = render(results, [TINY], default="reference")
-    assert "The worker's default is `reference` itself." in same
+    per_border = table.split("*tiny, default `count` per border*")[1]
+    assert [line.split(" |")[0] for line in per_border.splitlines() if line.startswith("| ")][1:] == \
+        ["| KGZ-TJK", "| KGZ-UZB", "| overall"]
+    plain = EvalInput("plain", TINY.runs, TINY.scope, TINY.coverage_end)
+    assert "per border*" not in render([r for r in results], [plain], default="count")
+
+
+def verdict(results, default):
+    return next(line for line in render(results, [TINY], default).splitlines() if line.startswith("Default"))
+
+
+def test_the_verdict_names_the_field_rules_that_beat_the_default_and_those_it_beats(results):
+    figures = {r.name: r.figures for r in results}
+    assert _beats(figures["count"], figures["ensemble"])  # as early (not at all), fewer false alarms
+    assert _beats(figures["a2z"], figures["ensemble"])  # earlier, as many false alarms
+    assert not _beats(figures["d"], figures["a"]) and not _beats(figures["a"], figures["d"])  # a trade-off
+    assert not _beats(figures["a2z"], figures["d"])  # a tie
+    line = verdict(results, "ensemble")
+    assert line.startswith("Default `ensemble`: recall 1, early 0, 2.73 false alarms per border-year.")
+    assert "It beats none of the field rules." in line and "It hit 1 of 1 negative controls." in line
+    assert "`a2z` (early 1 at 2.73)" in line.split("Field rules that beat it: ")[1]
+    assert "Field rules that beat it" not in verdict(results, "surge")  # ties a2z and d, beats none, none beats it
 
 
 def test_replace_block_keeps_everything_outside_the_markers():
@@ -83,3 +113,13 @@ def test_replace_block_keeps_everything_outside_the_markers():
 def test_replace_block_refuses_a_doc_without_markers():
     with pytest.raises(ValueError, match="eval:begin"):
         replace_block("# no markers\n", "x")
+
+
+def test_without_escalations_the_verdict_speaks_of_false_alarms_only():
+    quiet = EvalInput("quiet", [(RECORDS, [])], coverage_end=date(2020, 12, 31))
+    line = next(line for line in render(run([quiet], ["surge"]), [quiet], "surge").splitlines()
+                if line.startswith("Default"))
+    # with nothing to warn of, every rule that raises fewer false alarms than surge beats it
+    assert line.startswith("Default `surge`: no labelled escalation; ")
+    assert "It beats none of the field rules." in line
+    assert "Field rules that beat it: `a` (0), `a2` (0.91), `b` (0), `b2` (0.91), `c` (0.91)." in line

@@ -1,138 +1,259 @@
+"""The scorer's rules one by one, on hand-made alerts and labels (the reference agreement on real data is
+tests/unit/test_reference_agreement.py)."""
+
 import math
 from datetime import date, timedelta
 
 import pytest
 
-from alerts.evaluation import NAB_PROFILES, Evaluation, evaluate, scaled_sigmoid
+from alerts.evaluation import (
+    NAB_PROFILES,
+    Evaluation,
+    ScoringInputError,
+    data_spans,
+    evaluate,
+    labels_from_rows,
+    real_line,
+    report_lines,
+    scaled_sigmoid,
+)
+
+ONSET = date(2021, 6, 1)
+SPAN = {"KGZ-TJK": (date(2020, 1, 1), date(2021, 12, 31))}
 
 
-def alert(i, border, opened):
-    return {"alert_id": f"a{i}", "border": border, "segment_id": border, "level": "warning",
-            "opened_at": f"{opened}T00:00:00Z", "resolved_at": "", "score": "0.8", "summary": ""}
+def alert(i, day, border="KGZ-TJK", level="warning"):
+    return {"alert_id": f"a{i}", "border": border, "segment_id": border, "level": level,
+            "opened_at": f"{day}T00:00:00Z", "resolved_at": "", "score": "0.8", "summary": ""}
 
 
-def label(eid, border, start, end, kind="escalation"):
-    return {"episode_id": eid, "border": border, "start": start, "end": end, "kind": kind}
+def label(eid, start, end=None, border="KGZ-TJK", kind="escalation", **extra):
+    return {"episode_id": eid, "border": border, "start": str(start), "end": str(end or start), "kind": kind, **extra}
 
 
-LABELS = [
-    label("E-early", "KGZ-TJK", "2021-04-28", "2021-05-01"),
-    label("E-timely", "KGZ-UZB", "2021-06-10", "2021-06-20"),
-    label("E-late", "TJK-UZB", "2021-03-01", "2021-03-30"),
-    label("E-missed", "AFG-TJK", "2021-08-01", "2021-08-02"),
-    label("NC-ok", "TKM", "2021-09-01", "2021-09-05", "negative_control"),
-    label("NC-hit", "KAZ", "2021-10-01", "2021-10-10", "negative_control"),
-    label("old", "KGZ-TJK", "1999-01-01", "1999-01-02"),
-]
-ALERTS = [
-    alert(1, "KGZ-TJK", "2021-04-08"),   # 20 days before onset: early
-    alert(2, "KGZ-UZB", "2021-06-12"),   # 2 days after: timely
-    alert(3, "TJK-UZB", "2021-03-20"),   # inside the episode, 19 days after onset: late
-    alert(4, "AFG-TJK", "2021-05-01"),   # 92 days before onset: outside the window, a false alarm
-    alert(5, "KAZ-UZB", "2021-10-03"),   # during the KAZ control: violates it, and is a false alarm
-    alert(6, "KGZ-TJK", "2021-05-03"),   # end + 2 days: within the grace, not a false alarm
-]
+def score(alert_days, labels=(label("E", ONSET, ONSET + timedelta(days=5)),), spans=SPAN, scope=None):
+    rows = [a if isinstance(a, dict) else alert(i, a) for i, a in enumerate(alert_days)]
+    return evaluate(rows, labels_from_rows(list(labels)), spans, scope)
 
 
-def test_each_outcome_by_its_definition():
-    ev = evaluate(ALERTS, LABELS, date(2021, 1, 1), date(2021, 12, 31),
-                  ["KGZ-TJK", "KGZ-UZB", "TJK-UZB", "AFG-TJK", "KAZ-UZB"])
-    got = {e.episode_id: (e.outcome, e.lead_days) for e in ev.episodes}
-    assert got == {"E-early": ("early", 20), "E-timely": ("timely", -2), "E-late": ("late", -19),
-                   "E-missed": ("missed", None), "NC-ok": ("control_ok", None), "NC-hit": ("control_violated", None),
-                   "old": ("not_covered", None)}
-    s = ev.summary()
-    assert (s["episodes"], s["early"], s["timely"], s["late"], s["missed"]) == (4, 1, 1, 1, 1)
-    assert s["recall"] == 0.5 and s["median_lead_days"] == 9  # median of 20 and -2
-    assert s["false_alarms"] == 2 and s["precision"] == round(4 / 6, 4)
-    assert s["negative_controls_violated"] == 1 and s["not_covered"] == 1
-    afg = ev.by_border["AFG-TJK"]
-    assert (afg["false_alarms"], afg["missed"], afg["alerts"], afg["episodes"]) == (1, 1, 1, 1)
-    assert ev.by_border["KAZ"]["negative_controls_violated"] == 1
+def status(ev, eid="E"):
+    e = next(e for e in ev.episodes if e.episode_id == eid)
+    return e.status, e.lead_days
 
 
-def test_no_alerts_means_everything_missed_and_no_precision():
-    ev = evaluate([], LABELS[:2], date(2021, 1, 1), date(2021, 12, 31), ["KGZ-TJK"])
-    s = ev.summary()
-    assert s["missed"] == 2 and s["precision"] is None and s["false_alarms_per_border_year"] == 0
+def days_before(n):
+    return ONSET - timedelta(days=n)
 
 
-def test_alerts_on_unscored_borders_are_not_scored_but_still_violate_controls():
-    ev = evaluate(ALERTS, LABELS, date(2021, 1, 1), date(2021, 12, 31), ["KGZ-TJK"])
-    s = ev.summary()
-    assert s["alerts"] == 2 and s["false_alarms"] == 0  # only the KGZ-TJK alerts count
-    assert s["negative_controls_violated"] == 1  # the KAZ-UZB alert still breaks the KAZ control
+# --------------------------------------------------------------------------- episodes
+
+def test_a_same_day_alert_is_timely_not_early():
+    assert status(score([ONSET])) == ("timely", 0)
 
 
-def test_exposure_runs_from_each_borders_first_data_to_the_end():
-    ev = evaluate([], [], date(2000, 1, 1), date(2020, 12, 31), {"KGZ-TJK": date(2011, 1, 1), "KGZ-UZB": date(1990, 1, 1)})
-    assert ev.border_years["KGZ-TJK"] == pytest.approx(10, abs=0.01)
-    assert ev.border_years["KGZ-UZB"] == pytest.approx(21, abs=0.01)  # clipped to the data's start
+def test_lead_60_is_early_and_61_is_not():
+    assert status(score([days_before(60)])) == ("early", 60)
+    assert status(score([days_before(61)])) == ("missed", None)
+    assert status(score([days_before(1)])) == ("early", 1)
+
+
+def test_timely_runs_three_days_after_onset_then_late_until_the_end():
+    assert status(score([ONSET + timedelta(days=3)])) == ("timely", -3)
+    assert status(score([ONSET + timedelta(days=4)])) == ("late", None)
+    assert status(score([ONSET + timedelta(days=5)])) == ("late", None)  # the episode's last day
+    assert status(score([ONSET + timedelta(days=6)])) == ("missed", None)
+
+
+def test_the_earliest_alert_of_the_best_class_decides():
+    ev = score([ONSET + timedelta(days=4), ONSET, days_before(10), days_before(30)])
+    e = ev.episodes[0]
+    assert (e.status, e.lead_days, e.alert_id) == ("early", 30, "a3")
+
+
+def test_the_early_window_starts_after_the_previous_episode_ended():
+    first = label("E1", days_before(40), days_before(20))
+    second = label("E2", ONSET)
+    during_first, after_first = days_before(25), days_before(19)
+    ev = score([during_first], labels=[first, second])
+    assert status(ev, "E2") == ("missed", None)  # inside E2's 60 days, but raised during E1
+    assert status(ev, "E1") == ("late", None)
+    assert next(e for e in ev.episodes if e.episode_id == "E2").early_from == days_before(19)
+    assert status(score([after_first], labels=[first, second]), "E2") == ("early", 19)
+
+
+def test_an_alert_before_the_cut_window_is_not_timely_either():
+    # overlapping labels: E2 starts inside E1, so E2's window starts after E1's end
+    first = label("E1", ONSET - timedelta(days=2), ONSET + timedelta(days=10))
+    second = label("E2", ONSET, ONSET + timedelta(days=1))
+    assert status(score([ONSET], labels=[first, second]), "E2") == ("missed", None)
+
+
+def test_episodes_whose_onset_is_outside_the_span_are_not_scored():
+    spans = {"KGZ-TJK": (date(2020, 1, 1), date(2021, 5, 31))}  # coverage ends the day before the onset
+    ev = score([days_before(10)], spans=spans)
+    assert ev.episodes == [] and [(x.episode_id, x.reason) for x in ev.not_scored] == [("E", "onset_out_of_span")]
+    f = ev.figures()
+    assert (f.episodes, f.not_scored, f.recall) == (0, 1, 0.0)
+    assert f.true_groups == 1  # its window still makes the alert a true one
+
+
+# --------------------------------------------------------------------------- alerts and groups
+
+def test_alerts_within_7_days_of_a_groups_first_alert_form_one_group():
+    quiet = date(2020, 3, 1)  # far from any window: every group is a false alarm
+    f = score([quiet, quiet + timedelta(days=7)]).figures()
+    assert (f.alerts, f.groups, f.false_alarms) == (2, 1, 1)
+    f = score([quiet, quiet + timedelta(days=8)]).figures()
+    assert (f.groups, f.false_alarms) == (2, 2)
+    # measured from the group's first alert, not chained: 0, 5 and 10 make two groups
+    f = score([quiet, quiet + timedelta(days=5), quiet + timedelta(days=10)]).figures()
+    assert f.groups == 2
+
+
+def test_a_group_is_true_when_one_of_its_alerts_is_in_a_window():
+    f = score([days_before(65), days_before(59)]).figures()  # one group; its second alert is in the window
+    assert (f.groups, f.true_groups, f.false_alarms, f.precision) == (1, 1, 0, 1.0)
+
+
+def test_alerts_outside_scope_span_or_level_are_ignored_and_counted():
+    rows = [alert(1, date(2019, 12, 31)),                      # before the border's first incident
+            alert(2, date(2022, 1, 1)),                        # after the coverage end
+            alert(3, days_before(5), border="KGZ-UZB"),        # a border out of scope
+            alert(4, days_before(5), level="none"),            # below watch
+            alert(5, days_before(5))]
+    ev = score(rows, scope=["KGZ-TJK"])
+    assert ev.ignored_alerts == {"below_min_level": 1, "out_of_scope": 1, "out_of_span": 2}
+    assert ev.figures().alerts == 1 and status(ev) == ("early", 5)
+
+
+def test_border_years_run_from_the_first_incident_to_the_coverage_end():
+    spans = data_spans([("KGZ-TJK", date(2011, 1, 1)), ("KGZ-UZB", date(2000, 1, 1)), ("KGZ-TJK", date(2015, 6, 1))],
+                       coverage_end=date(2020, 12, 31))
+    assert spans == {"KGZ-TJK": (date(2011, 1, 1), date(2020, 12, 31)), "KGZ-UZB": (date(2000, 1, 1), date(2020, 12, 31))}
+    assert data_spans([("KGZ-TJK", date(2011, 1, 1)), ("KGZ-UZB", date(2013, 1, 1))])["KGZ-TJK"][1] == date(2013, 1, 1)
+    ev = evaluate([alert(1, date(2020, 3, 1))], [], spans)
+    f = ev.figures()
+    years = ((date(2020, 12, 31) - date(2011, 1, 1)).days + 1 + (date(2020, 12, 31) - date(2000, 1, 1)).days + 1) / 365.25
+    assert f.border_years == pytest.approx(years)
+    assert f.false_alarms_per_border_year == pytest.approx(1 / years)
+    assert ev.figures("KGZ-UZB").border_years == ((date(2020, 12, 31) - date(2000, 1, 1)).days + 1) / 365.25
+
+
+def test_a_coverage_end_before_a_borders_first_incident_or_a_border_without_data_is_refused():
+    spans = data_spans([("KGZ-TJK", date(2011, 1, 1))], coverage_end=date(2010, 1, 1))
+    with pytest.raises(ScoringInputError, match="span of KGZ-TJK") as exc:
+        evaluate([], [], spans)
+    assert exc.value.source == "coverage"
+    with pytest.raises(ScoringInputError, match="KGZ-UZB has no incident") as exc:
+        evaluate([], labels_from_rows([label("E", ONSET), label("F", ONSET, border="KGZ-UZB")]), SPAN)
+    assert (exc.value.source, exc.value.row, exc.value.field) == ("labels", 2, "border")
+
+
+# --------------------------------------------------------------------------- negative controls
+
+SPANS3 = {b: (date(2020, 1, 1), date(2021, 12, 31)) for b in ("KGZ-TJK", "KGZ-UZB", "TJK-UZB")}
+UNREST = label("NC-KGZ", date(2020, 5, 1), date(2020, 5, 20), border="KGZ", kind="negative_control")
+
+
+def test_a_hit_control_is_one_false_alarm_and_its_groups_are_not_counted_again():
+    rows = [alert(1, date(2020, 5, 2)), alert(2, date(2020, 5, 15)),      # two groups on KGZ-TJK
+            alert(3, date(2020, 5, 3), border="KGZ-UZB"),                 # and one on KGZ-UZB
+            alert(4, date(2020, 5, 3), border="TJK-UZB")]                 # not a border of KGZ
+    ev = score(rows, labels=[UNREST], spans=SPANS3)
+    (c,) = ev.controls
+    assert c.hit and c.evaluable and c.hit_by == ["a1", "a2", "a3"] and c.touching == ("KGZ-TJK", "KGZ-UZB")
+    f = ev.figures()
+    assert (f.controls_hit, f.controls_evaluable, f.false_alarms, f.groups) == (1, 1, 2, 2)  # TJK-UZB's + the control
+    assert ev.figures("KGZ-TJK").false_alarms == 0 and ev.figures("TJK-UZB").false_alarms == 1
+
+
+def test_a_true_group_does_not_hit_a_control():
+    inside = label("E", date(2020, 6, 10), border="KGZ-TJK")  # its window covers the unrest
+    ev = score([date(2020, 5, 5)], labels=[inside, UNREST], spans=SPANS3)
+    assert not ev.controls[0].hit and ev.figures().false_alarms == 0 and status(ev) == ("early", 36)
+
+
+def test_a_control_outside_every_touching_borders_span_is_not_evaluable_and_never_hit():
+    late = label("NC", date(2022, 3, 1), date(2022, 3, 5), border="KGZ", kind="negative_control")
+    ev = score([date(2022, 3, 2)], labels=[late], spans=SPANS3)
+    assert ev.controls[0].evaluable is False and not ev.controls[0].hit
+    assert ev.figures().controls_evaluable == 0
+
+
+def test_a_control_on_a_pair_touches_that_border_only():
+    pair = label("NC", date(2020, 5, 1), date(2020, 5, 20), border="KGZ-TJK", kind="negative_control")
+    ev = score([alert(1, date(2020, 5, 2), border="KGZ-UZB")], labels=[pair], spans=SPANS3)
+    assert ev.controls[0].touching == ("KGZ-TJK",) and not ev.controls[0].hit
+    assert ev.figures().false_alarms == 1
+
+
+# --------------------------------------------------------------------------- figures
+
+def test_the_figures_and_the_reference_line():
+    labels = [label("E1", date(2021, 2, 1), major="1"), label("E2", date(2021, 6, 1), fatalities_reported="30"),
+              label("E3", date(2021, 9, 1), fatalities_reported="3"), label("E4", date(2021, 11, 1))]
+    ev = score([date(2021, 1, 11), date(2021, 6, 1), date(2021, 8, 4), date(2020, 3, 1)], labels=labels)
+    f = ev.figures()
+    assert (f.episodes, f.early, f.timely, f.late, f.missed) == (4, 2, 1, 0, 1)
+    assert (f.recall, f.early_rate, f.median_lead_days, f.median_lead_warned_days) == (0.75, 0.5, 24.5, 21)
+    assert (f.major_episodes, f.major_recall, f.major_early_rate) == (2, 1.0, 0.5)
+    assert (f.groups, f.true_groups, f.false_alarms) == (4, 3, 1) and f.precision == 0.75
+    assert real_line(f) == ("REAL recall=0.75 early=0.50 median_lead_days=25 "  # half up, as the reference rounds
+                            f"false_alarms_per_year={1 / f.border_years:.2f} precision=0.75")
+    text = report_lines(ev)
+    assert text[0].split()[:3] == ["border", "episodes", "early"] and text[2].startswith("KGZ-TJK")
+    assert any(line.startswith("OVERALL") for line in text)
+
+
+def test_no_alerts_means_every_episode_missed():
+    f = score([]).figures()
+    assert (f.missed, f.recall, f.precision, f.false_alarms_per_border_year) == (1, 0.0, 0.0, 0.0)
+    assert real_line(f) == "REAL recall=0.00 early=0.00 median_lead_days=0 false_alarms_per_year=0.00 precision=0.00"
+
+
+def test_pooled_runs_add_up():
+    one = score([days_before(10), date(2020, 3, 1)])
+    both = Evaluation.merge([one, one])
+    f1, f2 = one.figures(), both.figures()
+    for key in ("episodes", "early", "alerts", "groups", "false_alarms"):
+        assert getattr(f2, key) == 2 * getattr(f1, key)
+    for key in ("recall", "early_rate", "precision", "false_alarms_per_border_year", "nab_standard"):
+        assert getattr(f2, key) == pytest.approx(getattr(f1, key))
+
+
+def test_labels_major_flag_and_bad_alert_rows():
+    rows = [label("A", ONSET, major="0", fatalities_reported="90"), label("B", ONSET, fatalities_reported="25"),
+            label("C", ONSET, fatalities_reported="")]
+    assert [lab.major for lab in labels_from_rows(rows)] == [False, True, False]
+    with pytest.raises(ScoringInputError, match="level") as exc:
+        score([alert(1, ONSET, level="severe")])
+    assert (exc.value.source, exc.value.row, exc.value.field) == ("alerts", 1, "level")
+    with pytest.raises(ScoringInputError) as exc:
+        score([alert(1, ONSET), dict(alert(2, ONSET), opened_at="2021-06-01T10:00:00")])  # no zone
+    assert (exc.value.row, exc.value.field) == (2, "opened_at")
+
+
+def test_an_alert_day_is_the_utc_date_of_its_opening():
+    late_evening_east = dict(alert(1, ONSET), opened_at="2021-06-01T01:00:00+05:00")  # 31 May in UTC
+    assert status(score([late_evening_east])) == ("early", 1)
+
+
+# --------------------------------------------------------------------------- the NAB figure
+
+def nab(alert_days, labels=(label("E", ONSET, ONSET + timedelta(days=4)),)):
+    f = score(alert_days, labels=labels).figures()
+    return {p.name: getattr(f, f"nab_{p.name}") for p in NAB_PROFILES}
+
+
+def test_nab_is_zero_for_silence_100_for_every_windows_first_day_and_rewards_earlier_warnings():
+    assert set(nab([]).values()) == {0.0}
+    assert set(nab([days_before(60)]).values()) == {100.0}
+    early, onset = (nab([d])["standard"] for d in (days_before(30), ONSET))
+    assert 100 > early > onset > 0
+    with_fp = nab([days_before(60), date(2020, 2, 1)])
+    assert with_fp["low_fp"] < with_fp["standard"] < 100
 
 
 def test_scaled_sigmoid_is_nabs():
     assert scaled_sigmoid(-1.0) == pytest.approx(2 / (1 + math.exp(-5)) - 1)
-    assert scaled_sigmoid(0.0) == 0.0
-    assert scaled_sigmoid(3.5) == -1.0
-    assert scaled_sigmoid(-0.9) > scaled_sigmoid(-0.5) > scaled_sigmoid(-0.1) > 0 > scaled_sigmoid(0.5)
-
-
-ONE = [label("E", "KGZ-TJK", "2021-06-01", "2021-06-05")]
-WINDOW_START = date(2021, 6, 1) - timedelta(days=60)
-
-
-def nab(alert_days, labels=ONE, borders=("KGZ-TJK",)):
-    rows = [alert(i, "KGZ-TJK", d.isoformat()) for i, d in enumerate(alert_days)]
-    s = evaluate(rows, labels, date(2020, 1, 1), date(2021, 12, 31), list(borders)).summary()
-    return {p.name: s[f"nab_{p.name}"] for p in NAB_PROFILES}
-
-
-def test_nab_is_zero_for_silence_and_100_for_alerting_on_every_windows_first_day():
-    assert set(nab([]).values()) == {0.0}
-    assert set(nab([WINDOW_START]).values()) == {100.0}
-
-
-def test_nab_rewards_earlier_warnings_and_ignores_later_alerts_in_the_window():
-    early, onset, after = (nab([d])["standard"] for d in (WINDOW_START + timedelta(days=10), date(2021, 6, 1),
-                                                        date(2021, 6, 7)))
-    assert 100 > early > onset > after > 0
-    assert nab([date(2021, 6, 1), date(2021, 6, 2)]) == nab([date(2021, 6, 1)])
-
-
-def test_nab_false_alarms_cost_more_in_the_low_fp_profile_and_less_just_after_a_window():
-    with_fp = nab([WINDOW_START, date(2020, 2, 1)])
-    assert with_fp["low_fp"] < with_fp["standard"] < 100
-    just_after, long_after = (nab([WINDOW_START, d])["standard"] for d in (date(2021, 6, 10), date(2021, 11, 1)))
-    assert just_after > long_after
-
-
-def test_nab_low_fn_profile_weighs_a_false_alarm_less_against_a_miss():
-    two = ONE + [label("F", "KGZ-TJK", "2021-10-01", "2021-10-02")]
-    assert set(nab([WINDOW_START], labels=two).values()) == {50.0}  # one of two windows, first day, no false alarm
-    s = nab([WINDOW_START, date(2020, 2, 1)], labels=two)
-    assert s["low_fn"] > s["standard"] > s["low_fp"]
-
-
-def test_overlapping_windows_merge_into_one_nab_window():
-    close = ONE + [label("F", "KGZ-TJK", "2021-06-20", "2021-06-21")]
-    ev = evaluate([], close, date(2020, 1, 1), date(2021, 12, 31), ["KGZ-TJK"])
-    assert ev.nab["KGZ-TJK"].windows == 1 and ev.summary()["episodes"] == 2
-
-
-def test_merged_evaluations_add_up():
-    a = evaluate(ALERTS, LABELS, date(2021, 1, 1), date(2021, 12, 31), ["KGZ-TJK", "AFG-TJK"])
-    both = Evaluation.merge([a, a]).summary()
-    one = a.summary()
-    for key in ("episodes", "early", "missed", "alerts", "false_alarms", "negative_controls_violated"):
-        assert both[key] == 2 * one[key]
-    for key in ("recall", "precision", "false_alarms_per_border_year", "nab_standard"):
-        assert both[key] == one[key]
-
-
-def test_chance_recall_grows_with_the_false_alarm_rate_and_is_zero_without_false_alarms():
-    def chance(n_false):
-        rows = [alert(i, "KGZ-TJK", (date(2020, 1, 10) + timedelta(days=7 * i)).isoformat()) for i in range(n_false)]
-        return evaluate(rows, ONE, date(2020, 1, 1), date(2021, 12, 31), ["KGZ-TJK"]).summary()["chance_recall"]
-
-    assert chance(0) == 0.0
-    assert 0 < chance(2) < chance(10) < chance(40) < 1
+    assert scaled_sigmoid(0.0) == 0.0 and scaled_sigmoid(3.5) == -1.0

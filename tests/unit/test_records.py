@@ -30,6 +30,9 @@ def test_incident_decodes_times_to_utc_and_border_is_sorted_pair():
     assert ev.reported_at.isoformat() == "2022-09-14T07:30:00+00:00"
     assert ev.border == "KGZ-TJK"
     assert decode_incident(encode(ev)) == ev
+    assert ev.ended_at is None
+    lasting = decode_incident(json.dumps(dict(GOOD, ended_at="2022-09-20")))
+    assert lasting.ended_at.isoformat() == "2022-09-20T00:00:00+00:00" and decode_incident(encode(lasting)) == lasting
 
 
 @pytest.mark.parametrize("field,value,code", [
@@ -43,6 +46,8 @@ def test_incident_decodes_times_to_utc_and_border_is_sorted_pair():
     ("fatalities", True, "bad_type"),
     ("latitude", 95.0, "bad_value"),
     ("releasable_to", ["kgz"], "bad_value"),
+    ("ended_at", "2022-09-13T23:00:00Z", "bad_value"),  # before it began
+    ("ended_at", "later", "bad_time"),
 ])
 def test_invalid_incident_names_the_field(field, value, code):
     bad = dict(GOOD, **{field: value})
