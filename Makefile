@@ -6,13 +6,14 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 EVAL_ARGS ?=
 
-.PHONY: install sysdeps demo test test-unit bench eval clean help
+.PHONY: install sysdeps demo test test-unit bench eval model clean help
 
 help:
 	@echo "make demo    - embedded broker + worker + replay of the bundled Central Asia data"
 	@echo "make test    - the whole suite (unit, integration on the embedded broker, e2e)"
 	@echo "make bench   - throughput benchmarks, printed as JSON"
 	@echo "make eval    - every detector on the labelled episodes; writes the table into docs/DETECTION.md"
+	@echo "make model   - retrain the packaged hazard model on the bundled development borders"
 	@echo "make install - just the virtualenv"
 
 $(STAMP): pyproject.toml
@@ -41,6 +42,12 @@ bench: install
 # Every registered detector against the reference rules on labelled history and synthetic scenarios.
 eval: install
 	$(BIN)/python -m streams.eval_table $(EVAL_ARGS)
+
+# The hazard model that ships with the package: trained on the bundled development borders only.
+MODEL_DATA := streams/data/mie-1.0-dev-borders.csv
+MODEL_LABELS := streams/data/escalations-mie-dev-borders.csv
+model: install
+	$(BIN)/borderwatch train --input $(MODEL_DATA) --format mie --labels $(MODEL_LABELS) --out streams/data/hazard-model.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .borderwatch .demo

@@ -60,6 +60,7 @@ from typing import Iterable, Mapping, Sequence
 
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import parse_iso
+from detectors.nab import MAX_TP, NAB_PROFILES, NabTally, scaled_sigmoid
 
 EARLY_DAYS = 60
 TIMELY_DAYS = 3
@@ -222,49 +223,6 @@ class ControlOutcome:
     @property
     def hit(self) -> bool:
         return bool(self.hit_by)
-
-
-@dataclass(frozen=True)
-class NabProfile:
-    name: str
-    tp: float
-    fp: float
-    fn: float
-
-
-NAB_PROFILES = (NabProfile("standard", 1.0, 0.11, 1.0), NabProfile("low_fp", 1.0, 0.22, 1.0),
-                NabProfile("low_fn", 1.0, 0.11, 2.0))
-
-
-def scaled_sigmoid(y: float) -> float:
-    """NAB's ``2 / (1 + e^(5y)) - 1``: near 1 at the start of a window (y = -1), 0 at its end."""
-    return -1.0 if y > 3.0 else 2.0 / (1.0 + math.exp(5.0 * y)) - 1.0
-
-
-_MAX_TP = scaled_sigmoid(-1.0)
-
-
-@dataclass
-class NabTally:
-    """One border's NAB parts, unweighted, so profiles, borders and runs add up."""
-
-    windows: int = 0
-    missed: int = 0
-    tp: float = 0.0  # sum of s(y) / s(-1) over detected windows
-    fp: float = 0.0  # sum of the (negative) unweighted false-alarm scores
-
-    def add(self, other: "NabTally") -> None:
-        self.windows += other.windows
-        self.missed += other.missed
-        self.tp += other.tp
-        self.fp += other.fp
-
-    def normalised(self, p: NabProfile) -> float | None:
-        if not self.windows:
-            return None
-        raw = p.tp * self.tp + p.fp * self.fp - p.fn * self.missed
-        null, perfect = -p.fn * self.windows, p.tp * self.windows
-        return 100.0 * (raw - null) / (perfect - null)
 
 
 @dataclass
@@ -439,14 +397,11 @@ def evaluate(alert_rows: Sequence[Mapping[str, str]], labels: Sequence[Label],
 
     windows: dict[str, list[tuple[date, date]]] = {}
     scored_windows: dict[str, list[tuple[date, date]]] = {}
+    warnings = early_windows(escalations)
     for b in sorted(scope):
-        episodes = sorted((lab for lab in escalations if lab.border == b), key=lambda lab: (lab.start, lab.end))
-        windows[b] = [(lab.start - timedelta(days=EARLY_DAYS), lab.end) for lab in episodes]
+        windows[b] = [(lab.start - timedelta(days=EARLY_DAYS), lab.end) for lab, _ in warnings.get(b, ())]
         scored_windows[b] = []
-        previous_end = None
-        for lab, window in zip(episodes, windows[b]):
-            early_from = window[0] if previous_end is None else max(window[0], previous_end + timedelta(days=1))
-            previous_end = lab.end if previous_end is None else max(previous_end, lab.end)
+        for (lab, early_from), window in zip(warnings.get(b, ()), windows[b]):
             if not spans[b][0] <= lab.start <= spans[b][1]:
                 ev.not_scored.append(NotScored(lab.episode_id, b, lab.start, "onset_out_of_span"))
                 continue
@@ -471,6 +426,29 @@ def evaluate(alert_rows: Sequence[Mapping[str, str]], labels: Sequence[Label],
                 tally.false_alarms += 1
         tally.nab = _nab_tally(_merge_windows(scored_windows[b]), windows[b], [a.day for a in used[b]])
     return ev
+
+
+def early_windows(labels: Iterable[Label]) -> dict[str, list[tuple[Label, date]]]:
+    """Per border, its escalations in onset order, each with the first day an alert warns of it early.
+
+    That day is EARLY_DAYS before the onset, but never before the day after the previous episode of
+    the border ended: an alert raised during one episode is no warning of the next. An alert warns
+    early from that day to the day before the onset.
+    """
+    by_border: dict[str, list[Label]] = {}
+    for lab in labels:
+        if lab.kind == ESCALATION:
+            by_border.setdefault(lab.border, []).append(lab)
+    out: dict[str, list[tuple[Label, date]]] = {}
+    for border, episodes in by_border.items():
+        previous_end = None
+        for lab in sorted(episodes, key=lambda lab: (lab.start, lab.end)):
+            early_from = lab.start - timedelta(days=EARLY_DAYS)
+            if previous_end is not None:
+                early_from = max(early_from, previous_end + timedelta(days=1))
+            previous_end = lab.end if previous_end is None else max(previous_end, lab.end)
+            out.setdefault(border, []).append((lab, early_from))
+    return out
 
 
 def _outcome(lab: Label, early_from: date, openings: list[Opening]) -> EpisodeOutcome:
@@ -548,7 +526,7 @@ def _nab_tally(scored: list[tuple[date, date]], every: list[tuple[date, date]], 
             if i not in detected:
                 detected.add(i)
                 lo, hi = scored[i]
-                t.tp += scaled_sigmoid(-((hi - d).days + 1) / ((hi - lo).days + 1)) / _MAX_TP
+                t.tp += scaled_sigmoid(-((hi - d).days + 1) / ((hi - lo).days + 1)) / MAX_TP
             continue
         if any(lo <= d <= hi for lo, hi in every):
             continue

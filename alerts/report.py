@@ -34,6 +34,7 @@ from alerts.evaluation import (
     figure_cells,
     opening_day,
 )
+from detectors.calibration import ReliabilityBin
 
 LEVEL_COLOURS = {"none": "#9aa5b1", "watch": "#d4a017", "warning": "#e8710a", "critical": "#c5221f"}
 WIDTH, LEFT, RIGHT = 960, 46, 10
@@ -65,7 +66,7 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
                   trace: Iterable[tuple[str, date, float, int]], alert_rows: Sequence[dict],
                   labels: Sequence[Label] = (), evaluation: Evaluation | None = None,
                   thresholds: Sequence[Threshold] = (), borders: Sequence[str] | None = None,
-                  notes: Sequence[str] = ()) -> str:
+                  notes: Sequence[str] = (), reliability: Sequence[ReliabilityBin] = ()) -> str:
     """The page as a string.
 
     ``incidents``: (border, day, fatalities) per incident; ``trace``: (border, day, score, level
@@ -94,6 +95,12 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
     parts.append(_legend(thresholds))
     if evaluation is not None:
         parts.append(_summary_tables(evaluation, borders))
+    if reliability:
+        parts.append("<h2>Reliability of the forecast</h2><p class=stats>Each dot: the incident days whose forecast "
+                     "chance of a deadly clash within 60 days fell in one band, at the band's mean forecast (x) "
+                     "against the share of them an onset really followed (y), with its 90 % interval; on the "
+                     "diagonal the forecast means what it says. Dot area grows with the number of days.</p>"
+                     + reliability_svg(reliability) + reliability_table(reliability))
     for border in borders:
         esc = [lab for lab in labels if lab.border == border and lab.kind == ESCALATION]
         controls = [lab for lab in labels if lab.kind == NEGATIVE_CONTROL and _touches(lab.border, border)]
@@ -120,6 +127,48 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
         parts.append("</section>")
     parts.append("</body></html>\n")
     return "".join(parts)
+
+
+def reliability_svg(bins: Sequence[ReliabilityBin], size: int = 320) -> str:
+    """Predicted against observed frequency, both axes 0 to the largest value seen (rounded up)."""
+    top = max([0.1] + [b.observed_hi for b in bins] + [b.predicted for b in bins])
+    top = min(1.0, -(-top * 10 // 1) / 10)
+    pad, inner = 40, size - 50
+
+    def x(p: float) -> float:
+        return pad + inner * p / top
+
+    def y(p: float) -> float:
+        return 10 + inner - inner * p / top
+
+    most = max(b.n for b in bins)
+    out = [f'<svg width="{size}" height="{size}" role="img" aria-label="reliability diagram">',
+           f'<rect x="{pad}" y="10" width="{inner}" height="{inner}" fill="#f5f7fa" stroke="#cbd2d9"/>',
+           f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(top)}" y2="{y(top)}" stroke="#9aa5b1" stroke-dasharray="4 3"/>']
+    for k in range(0, 6):
+        v = top * k / 5
+        out.append(f'<text x="{x(v):.1f}" y="{size - 22}" text-anchor="middle">{v:.0%}</text>')
+        out.append(f'<text x="{pad - 4}" y="{y(v) + 3:.1f}" text-anchor="end">{v:.0%}</text>')
+    out.append(f'<text x="{pad + inner / 2}" y="{size - 6}" text-anchor="middle">forecast chance</text>')
+    out.append(f'<text x="12" y="{10 + inner / 2}" text-anchor="middle" transform="rotate(-90 12 {10 + inner / 2})">'
+               f'observed frequency</text>')
+    for b in bins:
+        r = 2.5 + 6.0 * (b.n / most) ** 0.5
+        tip = (f"{b.lo:.1%} to {b.hi:.1%}: {b.n} days, forecast {b.predicted:.1%}, observed {b.observed:.1%} "
+               f"(90 % interval {b.observed_lo:.1%} to {b.observed_hi:.1%})")
+        out.append(f'<line x1="{x(b.predicted):.1f}" y1="{y(b.observed_lo):.1f}" x2="{x(b.predicted):.1f}" '
+                   f'y2="{y(b.observed_hi):.1f}" stroke="#52606d"/>')
+        out.append(f'<circle cx="{x(b.predicted):.1f}" cy="{y(b.observed):.1f}" r="{r:.1f}" fill="#1f6feb" '
+                   f'fill-opacity=".7"><title>{_e(tip)}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def reliability_table(bins: Sequence[ReliabilityBin]) -> str:
+    rows = "".join(f"<tr><td>{b.lo:.1%} to {b.hi:.1%}</td><td>{b.n}</td><td>{b.predicted:.1%}</td>"
+                   f"<td>{b.observed:.1%}</td><td>{b.observed_lo:.1%} to {b.observed_hi:.1%}</td></tr>" for b in bins)
+    return ("<table><tr><th>forecast band</th><th>incident days</th><th>mean forecast</th><th>observed</th>"
+            f"<th>90 % interval</th></tr>{rows}</table>")
 
 
 def _e(text) -> str:

@@ -294,6 +294,17 @@ class HazardDetector:
                 f"({meaning}); {precursors(features)}")
 
 
+def model_of(detector: Any) -> HazardModel | None:
+    """The hazard model inside a detector stack, if there is one."""
+    if isinstance(detector, HazardDetector):
+        return detector.model
+    for member in getattr(detector, "members", ()):
+        found = model_of(member)
+        if found is not None:
+            return found
+    return None
+
+
 def precursors(features: Features) -> str:
     """What happened in the last 30 days, and when deaths last came, in words."""
     parts = []
@@ -321,4 +332,4 @@ def level_table(model: HazardModel) -> list[tuple[str, str]]:
 
 
 __all__ = ["CLASSES", "HORIZON_DAYS", "INPUTS", "HazardDetector", "HazardModel", "ModelError", "inputs",
-           "level_table", "percent", "precursors"]
+           "level_table", "model_of", "percent", "precursors"]

@@ -215,25 +215,18 @@ def field_rule_rows(records: Iterable, rule: str, coverage_end: date | None = No
             for a in run_rule(rule, rule_incidents(records), coverage_end)]
 
 
-def border_of_key(pipeline: Pipeline, key: str) -> str:
-    """The border pair a state key (cut segment or pair-level segment) belongs to."""
-    try:
-        return pipeline.registry.get(key).border
-    except KeyError:
-        return key
-
-
 def report_html(res: BacktestResult, pipeline: Pipeline, *, title: str, labels: Sequence[dict] = (),
                 evaluation: Evaluation | None = None, borders: Sequence[str] | None = None,
                 notes: Sequence[str] = ()) -> str:
     """The HTML report of a detector's run made with ``trace=True``: its scores against the
     policy's lines, its alerts, the incidents and the labelled episodes."""
-    borders_of = {key: border_of_key(pipeline, key) for key in {t[0] for t in res.trace}}
+    borders_of = {key: pipeline.border_of(key) for key in {t[0] for t in res.trace}}
     trace = [(borders_of[key], day_start(day).date(), score, level) for key, day, score, level in res.trace]
     policy = pipeline.policy
     thresholds = [Threshold(LEVELS[i], policy.raise_at[i], policy.clear_below[i]) for i in (1, 2, 3)]
     return _page(res.records_seen, res.history.rows(), title=title, labels=labels, evaluation=evaluation,
                  borders=borders, trace=trace, thresholds=thresholds,
+                 reliability=forecast_reliability(res.records_seen, labels, pipeline),
                  notes=[f"Detector {pipeline.detector.name}; {res.records} records, "
                         f"{len(res.rejected)} rejected, {res.duplicates} duplicates dropped, "
                         f"{res.dead_letters} dead letters.", *notes])
@@ -247,12 +240,24 @@ def field_rule_report_html(records: Sequence, rows: list[dict], rule: str, *, ti
                  notes=[f"Field rule {rule}: {FIELD_RULES[rule].description}; {len(records)} records."])
 
 
+def forecast_reliability(records: Sequence, labels: Sequence[dict], pipeline: Pipeline) -> list:
+    """The reliability bins of the stack's hazard forecasts on the labelled borders (none without a model)."""
+    from detectors.calibration import reliability
+    from detectors.hazard import model_of
+    from streams.training import forecasts, labelled_rows
+
+    model = model_of(pipeline.detector)
+    if model is None or not any(lab["kind"] == "escalation" for lab in labels):
+        return []
+    return reliability(forecasts(labelled_rows(records, labels, pipeline.registry, pipeline.settings), model))
+
+
 def _page(records: Sequence, rows: list[dict], *, title: str, labels: Sequence[dict], evaluation: Evaluation | None,
-          borders: Sequence[str] | None, notes: Sequence[str], trace=(), thresholds=()) -> str:
+          borders: Sequence[str] | None, notes: Sequence[str], trace=(), thresholds=(), reliability=()) -> str:
     days = [d for _, d in incident_days(records)]
     if not days:
         raise ValueError("no incidents were loaded, so there is nothing to draw")
     incidents = [(r.border, r.occurred_at.date(), r.fatalities) for r in records if isinstance(r, IncidentEvent)]
     return render_report(title=title, period=(min(days), max(days)), incidents=incidents, trace=trace,
                          alert_rows=rows, labels=labels_from_rows(labels), evaluation=evaluation,
-                         thresholds=thresholds, borders=borders, notes=notes)
+                         thresholds=thresholds, borders=borders, notes=notes, reliability=reliability)

@@ -205,6 +205,89 @@ def _run_rule(rule: str, inputs: Sequence[EvalInput], reports: Path | None) -> l
     return results
 
 
+@dataclass
+class Generalisation:
+    """The default on the development set in-sample, and with every border held out of its training once."""
+
+    input: str
+    default: str
+    in_sample: Figures
+    cross_validated: Figures
+    folds: int
+    #: field rule -> its figures on the same input (d is the ceiling of the early rate)
+    rules: dict[str, Figures]
+    reliability_in_sample: list
+    reliability_cross_validated: list
+    brier_in_sample: float
+    brier_cross_validated: float
+
+
+def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> Generalisation | None:
+    """Leave-borders-out cross-validation of the default stack's trained model (streams.crossval)."""
+    from detectors.calibration import brier, reliability
+    from detectors.hazard import model_of
+    from detectors.registry import MODEL_DETECTORS, make_detector
+    from streams.crossval import cross_validate
+    from streams.pipeline import Pipeline
+    from streams.training import forecasts, labelled_rows
+
+    mine = next((r for r in results if r.input == inp.name and r.kind == DETECTOR and r.name == default), None)
+    if default not in MODEL_DETECTORS or mine is None or mine.evaluation is None or len(inp.runs) != 1:
+        return None
+    pipeline = _worker_pipeline(default)
+    model = model_of(pipeline.detector)
+    (records, labels), = inp.runs
+    rows = labelled_rows(records, labels, pipeline.registry, pipeline.settings)
+
+    def run_fold(fold_model, held):
+        fold = Pipeline(pipeline.registry, make_detector(default, fold_model), policy=pipeline.policy,
+                        settings=pipeline.settings)
+        return run_records(fold, held).history.rows()
+
+    cv = cross_validate(records, rows, run_fold, levels=model.levels, C=model.training.get("C", 0.3))
+    ev = evaluate_records(records, cv.alert_rows, labels, coverage_end=inp.coverage_end, scope=inp.scope)
+    in_sample = forecasts(rows, model)
+    return Generalisation(inp.name, default, mine.figures, ev.figures(), len(cv.folds),
+                          {r.name: r.figures for r in results if r.input == inp.name and r.kind == FIELD_RULE},
+                          reliability(in_sample), reliability(cv.predictions), brier(in_sample), brier(cv.predictions))
+
+
+def render_generalisation(g: Generalisation | None) -> str:
+    if g is None:
+        return ""
+    ceiling = g.rules.get("d")
+    lines = [f"**Does it generalise? {g.input}, in-sample against leave-borders-out cross-validation**", "",
+             f"In-sample: the packaged model, trained on all of these borders. Cross-validated: {g.folds} folds, each "
+             "training the model without one border and running the whole default stack over that border with it, "
+             "so every border is scored once by a model that never saw it. Field rule `d` (an alert on every day "
+             "with a display of force or more) marks the ceiling of the early rate for a detector that reacts to "
+             "incidents; `c` (every deadly incident) the recall any detector can have with no false alarm.", ""]
+    rows = [(f"`{g.default}` in-sample", g.in_sample), (f"`{g.default}` cross-validated", g.cross_validated)]
+    rows += [(f"field rule `{name}` ({FIELD_RULES[name].title})", g.rules[name]) for name in ("d", "c", "a2z")
+             if name in g.rules]
+    lines += _table("run", rows)
+    if ceiling is not None and ceiling.early_rate:
+        lines += ["", f"Share of the ceiling: in-sample {g.in_sample.early_rate / ceiling.early_rate:.0%}, "
+                      f"cross-validated {g.cross_validated.early_rate / ceiling.early_rate:.0%} of rule d's early "
+                      f"rate, at {_fmt(g.in_sample.false_alarms_per_border_year)} and "
+                      f"{_fmt(g.cross_validated.false_alarms_per_border_year)} false alarms per border-year against "
+                      f"its {_fmt(ceiling.false_alarms_per_border_year)}."]
+    lines += ["", "*Reliability of the forecast chance of a deadly clash within 60 days, on every incident day of "
+                  "the labelled borders (days with deaths left out): forecast against observed frequency*", "",
+              "| forecast band | days (in-sample) | forecast | observed | days (cross-validated) | forecast | observed |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    cross = {(b.lo, b.hi): b for b in g.reliability_cross_validated}
+    bands = sorted({(b.lo, b.hi) for b in g.reliability_in_sample} | set(cross))
+    inside = {(b.lo, b.hi): b for b in g.reliability_in_sample}
+    for band in bands:
+        cells = []
+        for b in (inside.get(band), cross.get(band)):
+            cells += [str(b.n), f"{b.predicted:.1%}", f"{b.observed:.1%}"] if b else ["0", "–", "–"]
+        lines.append(f"| {band[0]:.1%} to {band[1]:.1%} | " + " | ".join(cells) + " |")
+    lines += ["", f"Brier score: in-sample {g.brier_in_sample:.4f}, cross-validated {g.brier_cross_validated:.4f}.", ""]
+    return "\n".join(lines)
+
+
 def _write_report(reports: Path, inp: EvalInput, name: str, page: str) -> None:
     reports.mkdir(parents=True, exist_ok=True)
     (reports / f"{_slug(inp.name)}--{name}.html").write_text(page, encoding="utf-8")
@@ -362,7 +445,7 @@ def replace_block(text: str, block: str, where: str = "docs/DETECTION.md") -> st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from detectors.registry import DETECTORS
+    from detectors.registry import detector_names
     from streams.settings import Settings
 
     ap = argparse.ArgumentParser(prog="python -m streams.eval_table", description=__doc__.split("\n")[0])
@@ -376,11 +459,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="detectors evaluated at once, one process each (default 2)")
     args = ap.parse_args(argv)
     inputs = [dev_set(), central_asia(), *synthetic(range(args.seeds))]
-    results = run(inputs, DETECTORS, reports=args.reports, budget=args.budget or None, jobs=args.jobs,
+    names = detector_names()
+    results = run(inputs, names, reports=args.reports, budget=args.budget or None, jobs=args.jobs,
                   log=lambda msg: print(msg, file=sys.stderr, flush=True))
     default = Settings().detector
+    generalisation = cross_validated(inputs[0], default, results)
     limit = f" within a budget of {args.budget:g} s each" if args.budget else ""
-    block = (f"Made by `make eval` over {len(DETECTORS)} registered detectors{limit} and the field's rules "
+    block = (f"Made by `make eval` over {len(names)} registered detectors{limit} and the field's rules "
              f"{', '.join(FIELD_RULES)} (`detectors/field_rules.py`); the worker's default is `{default}`. "
              "Scored by the field's reference rules (`alerts/evaluation.py`): **early** = an alert 1-60 days before "
              "onset, **timely** = on the onset day or up to 3 days after (a same-day alert is timely), late = "
@@ -391,6 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              "those the data covers; not scored: episodes whose onset the data does not cover. NAB std is the "
              "early-weighted score (0 for silence, 100 for an alert on every window's first day).\n\n"
              + render(results, inputs, default))
+    block += "\n" + render_generalisation(generalisation)
     block += "\n" + series_suite.markdown(series_suite.evaluate())  # borderwatch score's detectors
     try:
         text = args.doc.read_text(encoding="utf-8")

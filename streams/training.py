@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from detectors.features import NEVER
-from detectors.hazard import HORIZON_DAYS, INPUTS, HazardModel, inputs
+from detectors.hazard import INPUTS, HazardModel, inputs
 from detectors.rules import FatalityHighRule
-from streams.pipeline import Envelope, Pipeline, PipelineSettings, day_start
+from streams.pipeline import EPOCH, Envelope, Pipeline, PipelineSettings, day_start
 from streams.records import IncidentEvent
 
 #: The level probabilities a trained model states unless told otherwise: watch from an 8.5 % chance
@@ -68,35 +67,36 @@ def collect(records: Sequence, registry, settings: PipelineSettings | None = Non
     return rows
 
 
-def early_windows(labels: Iterable[Mapping[str, str]]) -> dict[str, list[tuple[int, int]]]:
-    """border -> [(first, last) day numbers of each escalation's early window], the scorer's rule."""
-    from streams.pipeline import day_of
-    from datetime import date, datetime, timezone
+def target_windows(label_rows: Iterable[Mapping[str, str]]) -> dict[str, list[tuple[int, int]]]:
+    """border -> (first, last) day numbers in which an alert warns of each escalation early (the scorer's rule)."""
+    from alerts.evaluation import early_windows, labels_from_rows
 
-    def dayno(text: str) -> int:
-        d = date.fromisoformat(text[:10])
-        return day_of(datetime(d.year, d.month, d.day, tzinfo=timezone.utc))
-
-    by_border: dict[str, list[tuple[int, int]]] = {}
-    for lab in labels:
-        if lab["kind"] == "escalation":
-            by_border.setdefault(lab["border"], []).append((dayno(lab["start"]), dayno(lab["end"])))
     out: dict[str, list[tuple[int, int]]] = {}
-    for border, eps in by_border.items():
-        prev_end = None
-        for onset, end in sorted(eps):
-            first = onset - HORIZON_DAYS
-            if prev_end is not None:
-                first = max(first, prev_end + 1)
-            out.setdefault(border, []).append((first, onset - 1))
-            prev_end = end if prev_end is None else max(prev_end, end)
+    for border, episodes in early_windows(labels_from_rows(list(label_rows))).items():
+        out[border] = [(_day(first), _day(lab.start) - 1) for lab, first in episodes]
     return out
 
 
+def _day(d) -> int:
+    return (d - EPOCH.date()).days
+
+
 def with_targets(rows: Iterable[Row], labels: Iterable[Mapping[str, str]]) -> list[Row]:
-    windows = early_windows(labels)
+    windows = target_windows(labels)
     return [Row(r.key, r.border, r.day, r.features,
                 int(any(lo <= r.day <= hi for lo, hi in windows.get(r.border, ())))) for r in rows]
+
+
+def labelled_rows(records: Sequence, label_rows: Sequence[Mapping[str, str]], registry,
+                  settings: PipelineSettings | None = None) -> list[Row]:
+    """The training rows of the borders the labels speak about, with their targets."""
+    labelled = {lab["border"] for lab in label_rows if lab["kind"] == "escalation"}
+    return [r for r in with_targets(collect(records, registry, settings), label_rows) if r.border in labelled]
+
+
+def forecasts(rows: Sequence[Row], model: HazardModel) -> list[tuple[float, int]]:
+    """(forecast chance, what followed) on every row: the reliability diagram's input."""
+    return [(model.probability(r.features, r.border), r.target) for r in rows]
 
 
 def fit(rows: Sequence[Row], *, levels: Mapping[str, float] | None = None, C: float = DEFAULT_C,
@@ -104,6 +104,8 @@ def fit(rows: Sequence[Row], *, levels: Mapping[str, float] | None = None, C: fl
     """The hazard model for ``rows`` (with targets); see the module docstring."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
+
+    from alerts.evaluation import EARLY_DAYS
 
     if not rows:
         raise ValueError("no training rows: the input has no days with incidents on labelled borders")
@@ -132,7 +134,7 @@ def fit(rows: Sequence[Row], *, levels: Mapping[str, float] | None = None, C: fl
         coef=tuple(round(float(c), 6) for c in model.coef_[0][:Z.shape[1]]),
         intercept=round(float(model.intercept_[0]), 6),
         mean=tuple(round(float(m), 6) for m in mean), scale=tuple(round(float(s), 6) for s in scale),
-        levels=dict(levels or DEFAULT_LEVELS), inputs=INPUTS, horizon_days=HORIZON_DAYS,
+        levels=dict(levels or DEFAULT_LEVELS), inputs=INPUTS, horizon_days=EARLY_DAYS,
         border_effects=effects, border_sd=round(sd, 6),
         training=dict(training or {}, rows=len(rows), positive_rows=int(y.sum()), borders=borders, C=C,
                       partial_pooling=pool))
@@ -170,9 +172,7 @@ def train(paths: Sequence[str], fmt: str, labels_path: str, *, registry, grace_d
     incidents = [r for r in loaded.records if isinstance(r, IncidentEvent)]
     if not incidents:
         raise ValueError("no incidents were loaded")
-    rows = with_targets(collect(loaded.records, registry, PipelineSettings(grace_days=grace_days)), labels)
-    labelled = {lab["border"] for lab in labels if lab["kind"] == "escalation"}
-    rows = [r for r in rows if r.border in labelled]
+    rows = labelled_rows(loaded.records, labels, registry, PipelineSettings(grace_days=grace_days))
     span = [day_start(min(r.day for r in rows)).date().isoformat(), day_start(max(r.day for r in rows)).date().isoformat()] \
         if rows else []
     meta = {"format": fmt, "grace_days": grace_days,
@@ -185,4 +185,4 @@ def train(paths: Sequence[str], fmt: str, labels_path: str, *, registry, grace_d
     return fit(rows, levels=levels, C=C, pool=pool, training=meta)
 
 
-__all__ = ["DEFAULT_C", "DEFAULT_LEVELS", "NEVER", "Row", "collect", "early_windows", "fit", "train", "with_targets"]
+__all__ = ["DEFAULT_C", "DEFAULT_LEVELS", "Row", "collect", "fit", "forecasts", "labelled_rows", "target_windows", "train", "with_targets"]

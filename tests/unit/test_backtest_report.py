@@ -86,6 +86,7 @@ def test_report_is_one_self_contained_page_with_a_timeline_per_border(stream):
     svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     for svg in svgs:  # every drawing is well-formed XML (an unquoted attribute would swallow the rest)
         ET.fromstring(svg)
+    svgs = [svg for svg in svgs if 'aria-label="reliability diagram"' not in svg]
     borders = sorted({r.border for r in records if hasattr(r, "border")})
     for border in borders:
         assert f"<h2>{border}</h2>" in page
@@ -124,3 +125,29 @@ def test_report_draws_negative_controls_on_the_borders_of_their_state(stream):
     page = report_html(res, pipeline, title="t", labels=labels + [control])
     tjk_borders = sorted({r.border for r in records if hasattr(r, "border") and "TJK" in r.border})
     assert page.count("<title>NC-TEST (") == len(tjk_borders)  # a close-up on each border of the state
+
+
+def test_report_draws_the_reliability_of_the_hazard_forecast(stream):
+    """Predicted against observed frequency: every labelled incident day in exactly one band."""
+    from detectors.calibration import reliability
+    from detectors.hazard import model_of
+    from streams.training import forecasts, labelled_rows
+
+    records, labels = stream
+    pipeline = Pipeline(SegmentRegistry.default())
+    res = run_records(pipeline, records, trace=True)
+    page = report_html(res, pipeline, title="t", labels=labels, evaluation=evaluate_result(res, labels))
+    assert "<h2>Reliability of the forecast</h2>" in page
+    [svg] = re.findall(r'<svg[^>]*aria-label="reliability diagram".*?</svg>', page, flags=re.S)
+    rows = labelled_rows(records, labels, pipeline.registry, pipeline.settings)
+    bins = reliability(forecasts(rows, model_of(pipeline.detector)))
+    assert sum(b.n for b in bins) == len(rows) > 0
+    assert svg.count("<circle") == len(bins)
+    for b in bins:
+        assert f"<td>{b.lo:.1%} to {b.hi:.1%}</td><td>{b.n}</td>" in page
+    # a stack without a forecast draws none
+    from detectors.rules import reference_stack
+
+    plain = Pipeline(SegmentRegistry.default(), reference_stack())
+    res = run_records(plain, records, trace=True)
+    assert "Reliability" not in report_html(res, plain, title="t", labels=labels)

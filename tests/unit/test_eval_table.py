@@ -7,12 +7,13 @@ import pytest
 
 from alerts.evaluation import FIGURE_COLUMNS
 from detectors.field_rules import FIELD_RULES
-from detectors.registry import DETECTORS
+from detectors.registry import detector_names
 from streams.backtest import evaluate_records, field_rule_rows
 from streams.eval_table import BEGIN, END, FIELD_RULE, EvalInput, _beats, render, replace_block, run
 from streams.records import decode_incident
 
 T0 = datetime(2020, 1, 1, tzinfo=timezone.utc)
+DETECTORS = detector_names()
 
 
 def incident(n, days, fatalities=0, countries=("KGZ", "TJK")):
@@ -123,3 +124,19 @@ def test_without_escalations_the_verdict_speaks_of_false_alarms_only():
     assert line.startswith("Default `surge`: no labelled escalation; ")
     assert "It beats none of the field rules." in line
     assert "Field rules that beat it: `a` (0), `a2` (0.91), `b` (0), `b2` (0.91), `c` (0.91)." in line
+
+
+def test_the_generalisation_section_sets_in_sample_beside_cross_validated_and_the_ceiling(results):
+    from detectors.calibration import reliability
+    from streams.eval_table import Generalisation, render_generalisation
+
+    figures = {r.name: r.figures for r in results if r.figures is not None}
+    g = Generalisation("tiny", "count", figures["count"], figures["reference"], 3,
+                       {"d": figures["d"], "c": figures["c"]}, reliability([(0.1, 1), (0.3, 0)]),
+                       reliability([(0.12, 0)]), 0.2, 0.3)
+    text = render_generalisation(g)
+    assert "| `count` in-sample |" in text and "| `count` cross-validated |" in text
+    assert "| field rule `d` (d-any-incident) |" in text and "3 folds" in text
+    assert "| 10.0% to 15.0% | 1 | 10.0% | 100.0% | 1 | 12.0% | 0.0% |" in text
+    assert "Brier score: in-sample 0.2000, cross-validated 0.3000." in text
+    assert render_generalisation(None) == ""

@@ -12,7 +12,7 @@ import pytest
 from detectors import features as F
 from detectors.calibration import LEVEL_SCORES, brier, reliability
 from detectors.hazard import INPUTS, HazardDetector, HazardModel, ModelError, inputs
-from streams.training import Row, early_windows, fit, with_targets
+from streams.training import Row, fit, target_windows, with_targets
 
 LEVELS = {"watch": 0.085, "warning": 0.2, "critical": 0.4}
 
@@ -130,7 +130,7 @@ def test_targets_follow_the_reference_early_window():
     """Early means 1-60 days before an onset, never before the previous episode of the border ended."""
     labels = [{"episode_id": "a", "border": "AAA-BBB", "start": "2000-03-01", "end": "2000-04-30", "kind": "escalation"},
               {"episode_id": "b", "border": "AAA-BBB", "start": "2000-06-15", "end": "2000-06-15", "kind": "escalation"}]
-    [(a0, a1), (b0, b1)] = early_windows(labels)["AAA-BBB"]
+    [(a0, a1), (b0, b1)] = target_windows(labels)["AAA-BBB"]
     assert a1 - a0 == 59 and b0 == a0 + 60 + 60 + 1  # b's window starts the day after a's end (2000-05-01)
     rows = [Row("k", "AAA-BBB", d, {}) for d in (a0 - 1, a0, a1, a1 + 1, b0 - 1, b0, b1)]
     assert [r.target for r in with_targets(rows, labels)] == [0, 1, 1, 0, 0, 1, 1]
@@ -142,3 +142,21 @@ def test_reliability_bins_and_brier():
     assert [(b.n, round(b.observed, 2)) for b in bins] == [(100, 0.01), (10, 0.3)]
     assert all(b.observed_lo <= b.observed <= b.observed_hi for b in bins)
     assert brier([(1.0, 1), (0.0, 0)]) == 0 and brier([(0.5, 1)]) == 0.25
+
+
+def test_the_packaged_model_is_what_train_makes_from_the_bundled_data():
+    """``make model`` is reproducible: the artifact in the package comes from the data in the repo."""
+    from pathlib import Path
+
+    from streams.models import DEFAULT_MODEL, default_model
+    from streams.segments import SegmentRegistry
+    from streams.training import DEFAULT_LEVELS, train
+
+    data = Path(DEFAULT_MODEL).parent
+    shipped = default_model()
+    fresh = train([str(data / "mie-1.0-dev-borders.csv")], "mie", str(data / "escalations-mie-dev-borders.csv"),
+                  registry=SegmentRegistry.default(), grace_days=14)
+    assert fresh.training == shipped.training and dict(shipped.levels) == DEFAULT_LEVELS
+    assert fresh.coef == pytest.approx(shipped.coef, abs=1e-4)
+    assert fresh.intercept == pytest.approx(shipped.intercept, abs=1e-4)
+    assert fresh.border_effects == pytest.approx(shipped.border_effects, abs=1e-4)
