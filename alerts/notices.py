@@ -289,6 +289,9 @@ def why_lines(explanation: Mapping[str, Any] | None, most: int = 5) -> tuple[str
     if not explanation:
         return ()
     out = [str(explanation["text"])] if explanation.get("text") else []
+    forecast = explanation.get("forecast") or {}
+    if forecast.get("text") and not any(forecast["text"] in line for line in out):
+        out.append(f"Forecast: {forecast['text']}")  # a deadly clash's alert still says what may follow
     for d in list(explanation.get("deviations") or ())[:most]:
         out.append(f"{d['feature'].replace('_', ' ')}: baseline {d['baseline']:g}, now {d['now']:g}")
     return tuple(out)

@@ -39,7 +39,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from alerts.evaluation import FIGURE_COLUMNS, Evaluation, Figures, figure_cells
 from detectors.field_rules import FIELD_RULES
@@ -340,10 +340,22 @@ def _child(one, name: str, send) -> None:
         send.close()
 
 
+#: The default before the hazard model, as it ran then: the ``ensemble`` stack under the policy of
+#: that time (no expiry of warnings, a 30-day quiet period after an alarm), so the tables show what
+#: the change of default did.
+FORMER_DEFAULT = "ensemble, former policy"
+
+
 def _worker_pipeline(name: str):
+    from alerts.escalation import EscalationPolicy
+    from streams.pipeline import Pipeline
     from streams.settings import load_settings
     from streams.worker import build_pipeline
 
+    if name == FORMER_DEFAULT:
+        p = build_pipeline(load_settings({"detector": "ensemble"}, environ={}))
+        return Pipeline(p.registry, p.detector, policy=EscalationPolicy(suppress_days=30, expire_after_days=None),
+                        settings=p.settings)
     return build_pipeline(load_settings({"detector": name}, environ={}))
 
 
@@ -362,7 +374,7 @@ def _fmt(v) -> str:
 def _label(r: Result, default: str) -> str:
     if r.kind == FIELD_RULE:
         return f"field rule `{r.name}` ({FIELD_RULES[r.name].title})"
-    tags = ["default"] if r.name == default else []
+    tags = ["default"] if r.name == default else ["the default before the hazard model"] if r.name == FORMER_DEFAULT else []
     if r.evaluation is None:
         tags.append(f"stopped: over the {r.over_budget:g} s budget")
     return f"`{r.name}`" + (f" ({', '.join(tags)})" if tags else "")
@@ -377,9 +389,10 @@ def _table(first: str, rows: Sequence[tuple[str, Figures | None]]) -> list[str]:
     return lines
 
 
-def render(results: Sequence[Result], inputs: Sequence[EvalInput], default: str) -> str:
-    """Markdown: per input, a row per detector and per field rule, the verdict, and (where the
-    input asks) the default detector's figures per border."""
+def render(results: Sequence[Result], inputs: Sequence[EvalInput], default: str,
+           after: Mapping[str, str] | None = None) -> str:
+    """Markdown: per input, a row per detector and per field rule, the verdict, (where the input
+    asks) the default detector's figures per border, and ``after[input name]`` if given."""
     lines = []
     for inp in inputs:
         mine = [r for r in results if r.input == inp.name]
@@ -395,6 +408,8 @@ def render(results: Sequence[Result], inputs: Sequence[EvalInput], default: str)
             lines += [f"*{inp.name}, default `{default}` per border*", ""]
             lines += _table("border", [*((b, ev.figures(b)) for b in sorted(ev.borders)), ("overall", ev.figures())])
             lines.append("")
+        if after and after.get(inp.name):
+            lines += [after[inp.name], ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -460,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     inputs = [dev_set(), central_asia(), *synthetic(range(args.seeds))]
     names = detector_names()
-    results = run(inputs, names, reports=args.reports, budget=args.budget or None, jobs=args.jobs,
+    results = run(inputs, [*names, FORMER_DEFAULT], reports=args.reports, budget=args.budget or None, jobs=args.jobs,
                   log=lambda msg: print(msg, file=sys.stderr, flush=True))
     default = Settings().detector
     generalisation = cross_validated(inputs[0], default, results)
@@ -475,8 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              "precision = true groups / (true groups + false alarms); controls hit: negative controls hit of "
              "those the data covers; not scored: episodes whose onset the data does not cover. NAB std is the "
              "early-weighted score (0 for silence, 100 for an alert on every window's first day).\n\n"
-             + render(results, inputs, default))
-    block += "\n" + render_generalisation(generalisation)
+             + render(results, inputs, default,
+                      after={generalisation.input: render_generalisation(generalisation)} if generalisation else None))
     block += "\n" + series_suite.markdown(series_suite.evaluate())  # borderwatch score's detectors
     try:
         text = args.doc.read_text(encoding="utf-8")

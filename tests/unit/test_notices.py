@@ -197,3 +197,13 @@ def test_every_format_says_what_deviated_from_baseline():
         assert "0.01% chance" in out, fmt
     plain = renderer()(request("secretariat-KGZ"), None)
     assert "What deviated" not in plain.to_html()  # nothing to say without an explanation
+
+
+def test_a_notice_says_the_forecast_beside_the_reading_that_raised_the_alert():
+    from alerts.notices import why_lines
+
+    forecast = {"text": "a 12 % chance of a deadly clash on this border within 60 days (watch: 8.5 % to 20 %)"}
+    deadly = {"text": "fatality_high: 2 deaths in 30 days", "forecast": forecast, "deviations": []}
+    assert why_lines(deadly)[:2] == ("fatality_high: 2 deaths in 30 days", "Forecast: " + forecast["text"])
+    by_forecast = {"text": "clash_hazard: " + forecast["text"], "forecast": forecast, "deviations": []}
+    assert why_lines(by_forecast) == ("clash_hazard: " + forecast["text"],)  # said once
