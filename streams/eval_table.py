@@ -229,7 +229,7 @@ def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> 
     from detectors.registry import MODEL_DETECTORS, make_detector
     from streams.crossval import cross_validate
     from streams.pipeline import Pipeline
-    from streams.training import forecasts, labelled_rows
+    from streams.training import DEFAULT_C, forecasts, labelled_rows
 
     mine = next((r for r in results if r.input == inp.name and r.kind == DETECTOR and r.name == default), None)
     if default not in MODEL_DETECTORS or mine is None or mine.evaluation is None or len(inp.runs) != 1:
@@ -244,7 +244,7 @@ def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> 
                         settings=pipeline.settings)
         return run_records(fold, held).history.rows()
 
-    cv = cross_validate(records, rows, run_fold, levels=model.levels, C=model.training.get("C", 0.3))
+    cv = cross_validate(records, rows, run_fold, levels=model.levels, C=model.training.get("C", DEFAULT_C))
     ev = evaluate_records(records, cv.alert_rows, labels, coverage_end=inp.coverage_end, scope=inp.scope)
     in_sample = forecasts(rows, model)
     return Generalisation(inp.name, default, mine.figures, ev.figures(), len(cv.folds),
