@@ -30,7 +30,7 @@ import faust
 from faust.streams import _current_event
 
 from streams.metrics import Metrics
-from streams.pipeline import Envelope, Pipeline, SegmentState, day_of, pack
+from streams.pipeline import INPUT_OF_KIND, Envelope, Pipeline, SegmentState, day_of, pack
 from streams.records import DeadLetter
 from streams.settings import Settings
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Topics
@@ -87,7 +87,8 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                     ticks[f"{msg.topic}/{msg.partition}"] = Envelope.decode(event.value).at
                     continue
                 metrics.events.labels(kind).inc()
-                envs, dl = pipeline.route(kind, event.value, ingested_at=now)
+                envs, dl = pipeline.route(kind, event.value, ingested_at=now,
+                                          position=(event.message.partition, event.message.offset))
                 if dl is not None:
                     await send_dead_letter(dl)
                 routed.extend(envs)
@@ -129,8 +130,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                     advance_to = idleness.on_tick(partition, env.source, float(env.at))
                     if advance_to is not None:
                         until = day_of(datetime.fromtimestamp(advance_to, timezone.utc)) - pipeline.settings.grace_days
-                        # The table holds a few hundred segments: a full scan per idle tick is cheap.
-                        for key in list(table.keys()):
+                        # The table holds a few hundred segments: a full scan per idle tick is cheap. Keys
+                        # this batch made are not in the table before the write-back: scan them too.
+                        for key in sorted(set(table.keys()) | set(batch.states)):
                             st = batch.peek(key)
                             if st.partition == partition and st.level > 0:
                                 st = batch.touch(key, event)
@@ -141,6 +143,8 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                 applied = pipeline.apply(st, env)
                 for dl in applied.late:
                     await send_dead_letter(dl)
+                if applied.reread:
+                    metrics.reread.labels(INPUT_OF_KIND[env.kind]).inc(applied.reread)
                 if applied.duplicates:
                     metrics.duplicates.labels(KIND_INCIDENTS if env.kind == "incident" else KIND_TRANSFERS
                                               ).inc(applied.duplicates)

@@ -23,6 +23,9 @@ class Metrics:
                                     ["reason"], registry=r)
         self.duplicates = Counter("borderwatch_duplicates_dropped", "Events dropped as duplicates of an event id.",
                                   ["topic"], registry=r)
+        self.reread = Counter("borderwatch_input_reread", "Input records read again after a restart or a rebalance "
+                              "and dropped as already applied (by input position, per key), by topic.",
+                              ["topic"], registry=r)
         self.incidents = Counter("borderwatch_incidents", "Incidents counted into segment windows, by border.",
                                  ["border"], registry=r)
         self.level = Gauge("borderwatch_segment_escalation_level",

@@ -55,7 +55,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
 #: 2: buckets gained violent / intrusion / spill-over columns; per-segment detector state.
 #: 3: protests are no longer counted into the buckets (UNCOUNTED_CATEGORIES).
-#: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id.
+#: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id,
+#:    the input position read last per input partition.
 STATE_VERSION = 4
 
 #: Daily bucket columns. FORCE and DEADLY are the incident classes of detectors.features
@@ -113,6 +114,10 @@ class Envelope:
     at: str | None = None  # tick: wall-clock time it was produced
     ingested_at: float | None = None  # wall seconds at ingest, only for the latency metric
     source: str | None = None  # tick: the input partition it came through, "topic/partition"
+    #: live only, one per record: [input partition, offset] of the input record it came from
+    #: (the topic follows from the kind, INPUT_OF_KIND), so input read again after a restart or
+    #: a rebalance is recognised as already read
+    positions: list[list[int]] | None = None
 
     def encode(self) -> bytes:
         d: dict[str, Any] = {"kind": self.kind, "key": self.key}
@@ -121,12 +126,15 @@ class Envelope:
         for name in ("at", "ingested_at", "source"):
             if getattr(self, name) is not None:
                 d[name] = getattr(self, name)
+        if self.positions is not None:
+            d["pos"] = self.positions
         return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes | str) -> "Envelope":
         d = json.loads(raw)
-        return cls(d["kind"], d["key"], d.get("records") or [], d.get("at"), d.get("ingested_at"), d.get("source"))
+        return cls(d["kind"], d["key"], d.get("records") or [], d.get("at"), d.get("ingested_at"), d.get("source"),
+                   d.get("pos"))
 
 
 def pack(envelopes: list[Envelope]) -> list[Envelope]:
@@ -135,10 +143,20 @@ def pack(envelopes: list[Envelope]) -> list[Envelope]:
     for env in envelopes:
         cur = packed.get((env.kind, env.key))
         if cur is None:
-            packed[(env.kind, env.key)] = Envelope(env.kind, env.key, list(env.records), env.at, env.ingested_at)
+            packed[(env.kind, env.key)] = Envelope(env.kind, env.key, list(env.records), env.at, env.ingested_at,
+                                                   positions=None if env.positions is None else list(env.positions))
         else:
             cur.records.extend(env.records)
+            if cur.positions is not None and env.positions is not None:
+                cur.positions.extend(env.positions)
+            else:
+                cur.positions = None
     return list(packed.values())
+
+
+#: The input topic an envelope's records were read from, by envelope kind.
+INPUT_OF_KIND = {"incident": KIND_INCIDENTS, "spill": KIND_INCIDENTS, "transfer": KIND_TRANSFERS,
+                 "pressure": KIND_TRANSFERS}
 
 
 @dataclass
@@ -177,6 +195,9 @@ class SegmentState:
     last_fatal_day: int | None = None
     #: which detector (name and trained model) ``model`` was learned by: another one's is rebuilt
     detector_id: str | None = None
+    #: "incidents/3" -> the highest offset of that input partition applied to this key (live only):
+    #: input read again after a restart or a rebalance is already read, not new, and never late
+    inputs: dict[str, int] = field(default_factory=dict)
     #: day -> sums over the days before it (memory only, rebuilt on demand)
     cache: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     #: the live detector built from ``model`` (memory only)
@@ -221,6 +242,8 @@ class Applied:
     incidents: int = 0  # counted into windows
     transfers: int = 0
     duplicates: int = 0
+    #: records this key had applied already, read again after a restart or a rebalance
+    reread: int = 0
 
 
 class Pipeline:
@@ -253,8 +276,8 @@ class Pipeline:
                 self._neighbours[sid] = tuple(ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids))
 
     # ------------------------------------------------------------------ stage 1
-    def route(self, kind: str, raw: bytes, ingested_at: float | None = None
-              ) -> tuple[list[Envelope], DeadLetter | None]:
+    def route(self, kind: str, raw: bytes, ingested_at: float | None = None,
+              position: tuple[int, int] | None = None) -> tuple[list[Envelope], DeadLetter | None]:
         """Validate raw ``incidents`` or ``arms-transfers`` input and key it by segment.
 
         Invalid input becomes a dead letter (reason, field, original bytes) instead.
@@ -265,13 +288,14 @@ class Pipeline:
                 key = self.registry.assign(ev.countries, ev.latitude, ev.longitude, ev.segment_id)
                 rec = ev.to_dict()
                 rec["segment_id"] = key
-                envs = [Envelope("incident", key, [rec], ingested_at=ingested_at)]
+                pos = None if position is None else [list(position)]
+                envs = [Envelope("incident", key, [rec], ingested_at=ingested_at, positions=pos)]
                 # Spill-over goes to the adjacent cut segments and the whole-border key. All of them
                 # share the incident's border pair, and input is keyed by border pair, so each copy
                 # reaches its key in the same order relative to that key's own incidents in every driver.
                 spill = {"event_id": ev.event_id, "occurred_at": rec["occurred_at"], "category": ev.category}
                 for nb in (() if ev.category in UNCOUNTED_CATEGORIES else self._spill_targets(key)):
-                    envs.append(Envelope("spill", nb, [spill], ingested_at=ingested_at))
+                    envs.append(Envelope("spill", nb, [spill], ingested_at=ingested_at, positions=pos))
                 return envs, None
             if kind == KIND_TRANSFERS:
                 tr = decode_transfer(raw)
@@ -282,9 +306,10 @@ class Pipeline:
                 # segment of the recipient's borders), so the copies stay small.
                 slim = {k: rec[k] for k in ("transfer_id", "occurred_at", "recipient", "tiv")}
                 envs = []
+                pos = None if position is None else [list(position)]
                 for b in self.registry.pairs_with(tr.recipient):
-                    envs.append(Envelope("transfer", b, [rec], ingested_at=ingested_at))
-                    envs.extend(Envelope("pressure", sid, [slim], ingested_at=ingested_at)
+                    envs.append(Envelope("transfer", b, [rec], ingested_at=ingested_at, positions=pos))
+                    envs.extend(Envelope("pressure", sid, [slim], ingested_at=ingested_at, positions=pos)
                                 for sid in self._segments_of.get(b, ()))
                 return envs, None
             raise ValueError(f"route() takes {KIND_INCIDENTS} or {KIND_TRANSFERS}, not {kind!r}")
@@ -301,20 +326,41 @@ class Pipeline:
         return SegmentState(key)
 
     def apply(self, state: SegmentState, env: Envelope) -> Applied:
-        """Apply an envelope's records in order. They were validated by route() and are read as is."""
+        """Apply an envelope's records in order. They were validated by route() and are read as is.
+
+        A record whose input position this key has applied already (``Envelope.positions``, live
+        only) was read again after a restart or a rebalance: it is skipped and counted as ``reread``.
+        """
         out = Applied()
-        if env.kind == "incident":
-            for rec in env.records:
-                self._apply_incident(state, rec, out)
-        elif env.kind == "spill":
-            for rec in env.records:
-                self._apply_spill(state, rec)
-        elif env.kind in ("transfer", "pressure"):
-            for rec in env.records:
-                self._apply_transfer(state, rec, out, counted=env.kind == "transfer")
-        else:
+        one = {"incident": lambda rec: self._apply_incident(state, rec, out),
+               "spill": lambda rec: self._apply_spill(state, rec),
+               "transfer": lambda rec: self._apply_transfer(state, rec, out, counted=True),
+               "pressure": lambda rec: self._apply_transfer(state, rec, out, counted=False)}.get(env.kind)
+        if one is None:
             raise ValueError(f"apply() takes incident, spill, transfer or pressure envelopes, not {env.kind!r}")
+        for i, rec in enumerate(env.records):
+            if env.positions is not None and not self._first_reading(state, env.kind, env.positions[i]):
+                out.reread += 1
+                continue
+            one(rec)
         return out
+
+    @staticmethod
+    def _first_reading(state: SegmentState, kind: str, position: list[int]) -> bool:
+        """Record ``position`` as read for this key; False if it (or a later one) was read already.
+
+        One key's records from one input partition arrive in offset order (the ingest stage reads
+        each partition in order and forwards to the key's partition in order); what comes back
+        after a restart or a rebalance is a stretch read before, so "at or below the highest
+        offset applied" means "already applied".
+        """
+        partition, offset = position
+        source = f"{INPUT_OF_KIND[kind]}/{partition}"
+        last = state.inputs.get(source)
+        if last is not None and offset <= last:
+            return False
+        state.inputs[source] = offset
+        return True
 
     def _apply_incident(self, state: SegmentState, ev: dict[str, Any], out: Applied) -> None:
         if ev["event_id"] in state.seen:
