@@ -727,7 +727,9 @@ def explain(detector: Any, feats: dict[str, float], score: float, evidence: list
         "detector": detector.name, "score": round(score, 6), "text": detector.explain(feats),
         "deviations": deviated, "detector_view": deviations(detector, feats),
         "forecast": forecast(detector, feats),
-        "context": {k: feats.get(k) for k in ("days_since_fatal", "fatalities_30d_prior_max", "pressure_tiv_5y")},
+        # Not arms pressure: transfers come on another topic, so when one lands against an incident
+        # differs between runs, and an alert transition must be a function of its input.
+        "context": {k: feats.get(k) for k in ("days_since_fatal", "fatalities_30d_prior_max")},
         "top_incidents": [{k: r[k] for k in ("event_id", "at", "category", "fatalities", "severity")}
                           for r in evidence],
     }
