@@ -142,7 +142,10 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/health": {"get": {"summary": "liveness and readiness", "security": [], "tags": ["ops"], "responses": {
             "200": _json({"type": "object", "properties": {"status": {"type": "string"}, "ready": {"type": "boolean"}}},
-                         "always 200 while serving; ready once partitions are assigned and state recovered")}}},
+                         "200 while the stream runs; ready once partitions are assigned and state recovered"),
+            "503": _json({"type": "object", "properties": {"status": {"type": "string", "enum": ["failing"]},
+                                                            "ready": {"type": "boolean"}, "reason": {"type": "string"}}},
+                         "an agent failed (reason); the process exits for its supervisor to restart it")}}},
         "/metrics": {"get": {"summary": "Prometheus exposition (centre roles)", "tags": ["ops"], "responses": {
             "200": {"description": "text exposition format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}},
             **_401, "403": _err("a role outside the centre: metrics cover every border")}}},

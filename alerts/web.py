@@ -221,7 +221,7 @@ class LiveFeed:
 
 def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[], bytes], token: str = "",
                   segment_names: Callable[[str], str] = lambda s: s,
-                  ready: Callable[[], bool] = lambda: True, *,
+                  ready: Callable[[], bool | str] = lambda: True, *,
                   auth: Authenticator | None = None,
                   segments: Any = None,
                   segment_detail: SegmentDetail | None = None,
@@ -233,7 +233,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     """The web app. ``token`` (the legacy single token) stands for an ``admin``; ``auth`` adds the
     tokens file. ``segments`` is a :class:`streams.segments.SegmentRegistry` (geometry for the map);
     ``subscribers`` is the feed's set of queues (``AlertFeed.subscribers``) for ``/events``;
-    ``ready`` tells /health whether the stream processor has its partitions and state.
+    ``ready`` tells /health whether the stream processor has its partitions and state, or (a
+    string) why it failed: /health then answers 503.
     """
     if auth is None:
         auth = Authenticator.single(token)
@@ -360,7 +361,10 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     # ------------------------------------------------------------------ routes
     async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "ready": bool(ready())})
+        state = ready()
+        if isinstance(state, str):  # the stream processor failed: a supervisor should act on it
+            return web.json_response({"status": "failing", "ready": False, "reason": state}, status=503)
+        return web.json_response({"status": "ok", "ready": bool(state)})
 
     async def metrics(request: web.Request) -> web.Response:
         if not principal_of(request).sees_all:

@@ -16,31 +16,75 @@ takes events in batches and writes each touched key once per batch; the write
 is made with the key's last event as the task's current event, so the
 changelog record goes to the same partition as the key's input (Faust refuses a
 table write without a current event; ``Stream.take_events`` gives us the events).
+
+Failures: one bad message costs one dead letter, never the stream (every record and every
+message produced is handled on its own). Anything else an agent raises is a failure of the
+worker: /health answers 503 with the reason for FAILING_SECONDS, then the process exits with
+EXIT_AGENT_FAILED and the batch in hand unacknowledged, for its supervisor to restart it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
 import time
 import weakref
 from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
 
 import faust
 from faust.streams import _current_event
 
+from streams.errors import InvalidEvent, bounded
 from streams.metrics import Metrics
-from streams.pipeline import INPUT_OF_KIND, Envelope, Pipeline, SegmentState, day_of, pack
-from streams.records import DeadLetter
+from streams.pipeline import INPUT_OF_KIND, Envelope, Pipeline, SegmentState, day_of, encode_within, pack
+from streams.records import DeadLetter, decode_json
 from streams.settings import Settings
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Topics
 from streams.watermarks import PartitionIdleness
+
+log = logging.getLogger(__name__)
 
 #: Key of tick records in the input topics and segment-events. Input with this key is a tick, not an event.
 TICK_KEY = "__tick__"
 TICK_KEY_BYTES = TICK_KEY.encode()
 #: The aggregate agent gives the event loop a turn every this many envelopes of a batch.
 YIELD_EVERY = 50
+#: Exit status when an agent failed (sysexits' EX_SOFTWARE): the supervisor should restart us.
+EXIT_AGENT_FAILED = 70
+#: After an agent fails, /health answers 503 with the reason this long before the process exits.
+FAILING_SECONDS = 5.0
+
+
+class AgentFailure:
+    """The first agent failure of this process (None while every agent runs); /health reports it."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+
+def tick_time(raw: bytes | None) -> str:
+    """The wall-clock time a tick carries (as produced by the tick timer); InvalidEvent ``bad_tick``
+    for any other message with the tick key, which would otherwise stop the watermarks' arithmetic."""
+    try:
+        data = decode_json(raw or b"")
+    except InvalidEvent as exc:
+        raise InvalidEvent(f"a tick must be an envelope: {exc.reason}", code="bad_tick") from None
+    at = data.get("at") if isinstance(data, dict) and data.get("kind") == "tick" else None
+    try:
+        if isinstance(at, str) and math.isfinite(float(at)):
+            return at
+    except ValueError:
+        pass
+    raise InvalidEvent(f"a message keyed {TICK_KEY} must be a tick envelope with a time, got {data!r}", "at",
+                       code="bad_tick")
+
 
 def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock=time.time) -> faust.App:
     """Build the Faust app. ``clock`` is wall time, used only for ticks, idleness and latency."""
@@ -73,99 +117,187 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     idleness = PartitionIdleness({f"{t}/{p}" for t in inputs for p in range(settings.partitions)},
                                  settings.idle_seconds)
 
-    async def send_dead_letter(dl: DeadLetter) -> None:
-        metrics.dead_letters.labels(dl.code).inc()
-        await dead_letter.send(value=dl.to_json())
+    failure = AgentFailure()
 
-    async def ingest(stream, kind: str) -> None:
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-            now = clock()
-            routed, ticks = [], {}
-            for event in events:
-                if event.key == TICK_KEY_BYTES:
-                    msg = event.message
-                    ticks[f"{msg.topic}/{msg.partition}"] = Envelope.decode(event.value).at
-                    continue
-                metrics.events.labels(kind).inc()
-                envs, dl = pipeline.route(kind, event.value, ingested_at=now,
-                                          position=(event.message.partition, event.message.offset))
-                if dl is not None:
-                    await send_dead_letter(dl)
-                routed.extend(envs)
-            for env in pack(routed):
-                await segment_events.send(key=env.key, value=env.encode())
-            # A tick goes on behind the input that came before it, to every partition.
-            for source, at in ticks.items():
-                value = Envelope("tick", TICK_KEY, at=at, source=source).encode()
-                for p in range(settings.partitions):
-                    await segment_events.send(key=TICK_KEY, value=value, partition=p)
+    async def produce(topic, value: bytes, key: Any = None, partition: int | None = None):
+        """Hand one message to the producer: its delivery future, or the error if it was refused at
+        once (too large, producer failed). An agent never raises over one message."""
+        try:
+            return await topic.send(key=key, value=value, partition=partition)
+        except Exception as exc:  # noqa: BLE001 -- per message, whatever the producer raised
+            return exc
+
+    async def failures(sent: list, suffix: str) -> list[BaseException | None]:
+        """Wait for the broker: for each message, None once acknowledged, else its error (counted)."""
+        async def outcome(handed):
+            if isinstance(handed, BaseException):
+                return handed
+            try:
+                await handed
+                return None
+            except Exception as exc:  # noqa: BLE001
+                return exc
+
+        errors = await asyncio.gather(*(outcome(h) for h in sent))
+        for err in errors:
+            if err is not None:
+                metrics.produce_failures.labels(suffix).inc()
+                log.error("could not produce to %s: %r", suffix, err)
+        return errors
+
+    async def send_dead_letter(dl: DeadLetter):
+        metrics.dead_letters.labels(dl.code).inc()
+        return await produce(dead_letter, dl.to_json())
+
+    async def ingest_batch(events: list, kind: str) -> None:
+        now = clock()
+        routed, ticks, dead = [], {}, []
+        for event in events:
+            msg = event.message
+            raw = event.value if event.value is not None else b""  # a null value (tombstone) is empty
+            if event.key == TICK_KEY_BYTES:
+                try:
+                    ticks[f"{msg.topic}/{msg.partition}"] = tick_time(raw)
+                except InvalidEvent as exc:
+                    dead.append(await send_dead_letter(DeadLetter(kind, str(exc), exc.code, exc.field, raw,
+                                                                  partition=msg.partition, offset=msg.offset)))
+                continue
+            metrics.events.labels(kind).inc()
+            try:
+                envs, dl = pipeline.route(kind, raw, ingested_at=now, position=(msg.partition, msg.offset))
+            except Exception as exc:  # noqa: BLE001 -- a bug in route must cost one record, not the stream
+                log.exception("route failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
+                envs, dl = [], DeadLetter(kind, f"internal error: {exc!r}", "internal", None, raw)
+            if dl is not None:
+                dead.append(await send_dead_letter(dataclasses.replace(dl, partition=msg.partition,
+                                                                       offset=msg.offset)))
+            routed.extend(envs)
+        parts, sent = [], []
+        for env in pack(routed):
+            for part, value in encode_within(env):
+                parts.append(part)
+                sent.append(await produce(segment_events, value, key=part.key))
+        # A tick goes on behind the input that came before it, to every partition.
+        for source, at in ticks.items():
+            value = Envelope("tick", TICK_KEY, at=at, source=source).encode()
+            for p in range(settings.partitions):
+                sent.append(await produce(segment_events, value, key=TICK_KEY, partition=p))
+        # Routed records that did not reach segment-events are dead-lettered one by one, as validated.
+        # Spill and pressure copies are derived from an incident or a transfer: only counted.
+        for part, err in zip(parts, await failures(sent, "segment-events")):
+            if err is None or part.kind not in ("incident", "transfer"):
+                continue
+            for rec in part.records:
+                dead.append(await send_dead_letter(DeadLetter(
+                    kind, f"could not produce to segment-events: {err!r}", "not_produced", None,
+                    json.dumps(rec, separators=(",", ":")).encode(), extra={"segment_id": part.key,
+                                                                             "envelope": part.kind})))
+        await failures(dead, "dead-letter")  # nowhere left to put these: counted and logged
+
+    async def stop_for_supervisor(agent: str, exc: BaseException) -> None:
+        """Say on /health why, then exit without acknowledging the batch in hand.
+
+        Faust 0.15 "restarts" a crashed agent in-process on the same stream: ``take_events``
+        acknowledges the failed batch as its generator closes (those records are neither
+        processed nor dead-lettered), and the new actor adds a second buffer to the stream
+        (records handled twice). A graceful stop loses the batch the same way, since the
+        consumer commits what was acknowledged when it stops. So we wait here, inside the batch,
+        nothing acknowledged, then leave as SIGKILL would: the supervisor's restart reads the batch
+        again from the last commit (at least once, as after any crash).
+        """
+        if failure.reason is None:
+            failure.reason = bounded(f"agent {agent} crashed: {exc!r}")
+        log.critical("%s; exiting with status %d in %.0f s", failure.reason, EXIT_AGENT_FAILED, FAILING_SECONDS,
+                     exc_info=exc)
+        try:
+            await asyncio.sleep(FAILING_SECONDS)
+        finally:  # cancelled by a shutdown meanwhile: exit now, still acknowledging nothing
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_AGENT_FAILED)
+
+    async def run_batches(stream, agent: str, handle: Callable[[list], Awaitable[None]]) -> None:
+        try:
+            async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+                try:
+                    await handle(events)
+                except Exception as exc:  # noqa: BLE001 -- any failure: report it and let the supervisor restart us
+                    await stop_for_supervisor(agent, exc)
+        except Exception as exc:  # noqa: BLE001 -- the stream itself failed
+            await stop_for_supervisor(agent, exc)
 
     @app.agent(incidents, name="ingest-incidents")
     async def ingest_incidents(stream):
-        await ingest(stream, KIND_INCIDENTS)
+        await run_batches(stream, "ingest-incidents", lambda events: ingest_batch(events, KIND_INCIDENTS))
 
     @app.agent(transfers, name="ingest-arms-transfers")
     async def ingest_transfers(stream):
-        await ingest(stream, KIND_TRANSFERS)
+        await run_batches(stream, "ingest-arms-transfers", lambda events: ingest_batch(events, KIND_TRANSFERS))
+
+    async def aggregate_batch(events: list) -> None:
+        batch = TouchedStates(table)
+        out = []
+        dead = []
+        for n, event in enumerate(events, 1):
+            if n % YIELD_EVERY == 0:
+                # A batch can take seconds (arms transfers fan out to every segment of a
+                # border): let heartbeats, the web API and the feed run meanwhile, or the
+                # group would see a dead member and rebalance. State is written at the end.
+                await asyncio.sleep(0)
+            try:
+                env = Envelope.decode(event.value)
+            except Exception as exc:  # noqa: BLE001 -- not ours (the topic is internal), whatever it is
+                msg = event.message
+                dead.append(await send_dead_letter(DeadLetter(names.segment_events, f"bad envelope: {exc!r}",
+                                                              "internal", None, event.value or b"",
+                                                              partition=msg.partition, offset=msg.offset)))
+                continue
+            partition = event.message.partition
+            if env.kind == "tick":
+                advance_to = idleness.on_tick(partition, env.source, float(env.at))
+                if advance_to is not None:
+                    until = day_of(datetime.fromtimestamp(advance_to, timezone.utc)) - pipeline.settings.grace_days
+                    # The table holds a few hundred segments: a full scan per idle tick is cheap. Keys
+                    # this batch made are not in the table before the write-back: scan them too.
+                    for key in sorted(set(table.keys()) | set(batch.states)):
+                        st = batch.peek(key)
+                        if st.partition == partition and st.level > 0:
+                            st = batch.touch(key, event)
+                            out.extend((a, None) for a in pipeline.advance(st, until))
+                continue
+            idleness.on_input(partition)
+            st = batch.touch(env.key, event)
+            applied = pipeline.apply(st, env)
+            for dl in applied.late:
+                dead.append(await send_dead_letter(dl))
+            if applied.reread:
+                metrics.reread.labels(INPUT_OF_KIND[env.kind]).inc(applied.reread)
+            if applied.duplicates:
+                metrics.duplicates.labels(KIND_INCIDENTS if env.kind == "incident" else KIND_TRANSFERS
+                                          ).inc(applied.duplicates)
+            if applied.incidents:
+                metrics.incidents.labels(pipeline.registry.get(env.key).border).inc(applied.incidents)
+            if applied.transfers:
+                metrics.pressure.labels(env.key).set(st.pressure_tiv(pipeline.settings.pressure_years))
+            out.extend((a, env.ingested_at) for a in applied.alerts)
+        # Alerts are acknowledged by the broker before the state that records them is written:
+        # after a crash the batch is replayed against the old state and re-emits the same
+        # transitions (same alert id and seq), which readers drop -- none is ever lost.
+        pending = []
+        for alert, ingested_at in out:
+            pending.append(await alerts.send(key=alert.segment_id.encode(), value=alert.encode()))
+            if alert.transition == "opened":
+                metrics.alerts_opened.labels(alert.level).inc()
+            if ingested_at is not None and alert.transition in ("opened", "escalated"):
+                metrics.latency.observe(max(0.0, clock() - ingested_at))
+        if pending:
+            await asyncio.gather(*pending)
+        batch.write_back()
+        await failures(dead, "dead-letter")  # nowhere left to put these: counted and logged
 
     @app.agent(segment_events, name="aggregate")
     async def aggregate(stream):
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
-            batch = TouchedStates(table)
-            out = []
-            for n, event in enumerate(events, 1):
-                if n % YIELD_EVERY == 0:
-                    # A batch can take seconds (arms transfers fan out to every segment of a
-                    # border): let heartbeats, the web API and the feed run meanwhile, or the
-                    # group would see a dead member and rebalance. State is written at the end.
-                    await asyncio.sleep(0)
-                try:
-                    env = Envelope.decode(event.value)
-                except (ValueError, KeyError) as exc:
-                    await send_dead_letter(DeadLetter(names.segment_events, f"bad envelope: {exc}", "internal",
-                                                      None, event.value))
-                    continue
-                partition = event.message.partition
-                if env.kind == "tick":
-                    advance_to = idleness.on_tick(partition, env.source, float(env.at))
-                    if advance_to is not None:
-                        until = day_of(datetime.fromtimestamp(advance_to, timezone.utc)) - pipeline.settings.grace_days
-                        # The table holds a few hundred segments: a full scan per idle tick is cheap. Keys
-                        # this batch made are not in the table before the write-back: scan them too.
-                        for key in sorted(set(table.keys()) | set(batch.states)):
-                            st = batch.peek(key)
-                            if st.partition == partition and st.level > 0:
-                                st = batch.touch(key, event)
-                                out.extend((a, None) for a in pipeline.advance(st, until))
-                    continue
-                idleness.on_input(partition)
-                st = batch.touch(env.key, event)
-                applied = pipeline.apply(st, env)
-                for dl in applied.late:
-                    await send_dead_letter(dl)
-                if applied.reread:
-                    metrics.reread.labels(INPUT_OF_KIND[env.kind]).inc(applied.reread)
-                if applied.duplicates:
-                    metrics.duplicates.labels(KIND_INCIDENTS if env.kind == "incident" else KIND_TRANSFERS
-                                              ).inc(applied.duplicates)
-                if applied.incidents:
-                    metrics.incidents.labels(pipeline.registry.get(env.key).border).inc(applied.incidents)
-                if applied.transfers:
-                    metrics.pressure.labels(env.key).set(st.pressure_tiv(pipeline.settings.pressure_years))
-                out.extend((a, env.ingested_at) for a in applied.alerts)
-            # Alerts are acknowledged by the broker before the state that records them is written:
-            # after a crash the batch is replayed against the old state and re-emits the same
-            # transitions (same alert id and seq), which readers drop -- none is ever lost.
-            pending = []
-            for alert, ingested_at in out:
-                pending.append(await alerts.send(key=alert.segment_id.encode(), value=alert.encode()))
-                if alert.transition == "opened":
-                    metrics.alerts_opened.labels(alert.level).inc()
-                if ingested_at is not None and alert.transition in ("opened", "escalated"):
-                    metrics.latency.observe(max(0.0, clock() - ingested_at))
-            if pending:
-                await asyncio.gather(*pending)
-            batch.write_back()
+        await run_batches(stream, "aggregate", aggregate_batch)
 
     @app.timer(settings.tick_seconds)
     async def tick():
@@ -176,6 +308,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                 await topic.send(key=TICK_KEY_BYTES, value=value, partition=p)
 
     app.alerts_topic = alerts  # the worker's web API produces people's actions to the same log
+    app.agent_failure = failure  # the worker's /health reports it
     return app
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Sequence
 
@@ -177,10 +178,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status when the reader of our output went away (``| head``): a shell's 128 + SIGPIPE, as
+#: Unix tools killed by the signal report it.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
+        code = _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at interpreter exit
+        return code
+    except BrokenPipeError:
+        # Quietly, as Unix tools do; stdout goes to /dev/null so the exit's own flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except BorderwatchError as exc:
         print(f"borderwatch {args.verb}: error: {exc}", file=sys.stderr)
         return 2
@@ -413,6 +425,9 @@ def _backtest(args: argparse.Namespace) -> int:
         records, rejected, rows = res.records_seen, res.rejected, res.history.rows()
     for e in rejected:
         print(f"rejected: {e}", file=sys.stderr)
+    from streams.adapters import require_records
+
+    require_records(records, rejected, args.files)
     if args.alerts_out == "-":
         write_csv(rows, sys.stdout)
     else:

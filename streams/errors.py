@@ -7,6 +7,15 @@ expected to be caught deep inside the pipeline.
 
 from __future__ import annotations
 
+from streams.limits import MAX_REASON_CHARS
+
+
+def bounded(text: str | None, limit: int = MAX_REASON_CHARS) -> str | None:
+    """``text`` cut to ``limit`` characters: a reason or a field name can quote hostile input."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit - 25]}... ({len(text)} characters)"
+
 
 class BorderwatchError(Exception):
     """Root of every error borderwatch raises on purpose."""
@@ -16,20 +25,26 @@ class InvalidEvent(BorderwatchError):
     """An input record that cannot become an event. The stream skips it."""
 
     def __init__(self, reason: str, field: str | None = None, *, code: str = "invalid") -> None:
-        self.reason = reason
-        self.field = field
+        # Bounded here, once: reasons quote values, and field names can be the input's own keys.
+        self.reason = bounded(reason)
+        self.field = bounded(field)
         #: short, bounded machine label (used as a metric label and in dead letters)
         self.code = code
-        super().__init__(f"{field}: {reason}" if field else reason)
+        super().__init__(f"{self.field}: {self.reason}" if field else self.reason)
 
 
 class SourceRowError(BorderwatchError):
     """A bad row in a source file, located by file, line and field."""
 
     def __init__(self, path: str, line: int, field: str | None, reason: str) -> None:
-        self.path, self.line, self.field, self.reason = path, line, field, reason
+        self.path, self.line, self.field, self.reason = path, line, bounded(field), bounded(reason)
+        field, reason = self.field, self.reason
         where = f"{path}:{line}"
         super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
+
+
+class NothingUsable(BorderwatchError):
+    """Input files that gave no usable record; the row errors reported before say why."""
 
 
 class ConfigError(BorderwatchError):

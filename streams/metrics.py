@@ -21,6 +21,9 @@ class Metrics:
         self.events = Counter("borderwatch_events", "Input events read, by topic.", ["topic"], registry=r)
         self.dead_letters = Counter("borderwatch_dead_letters", "Events sent to the dead-letter topic, by reason.",
                                     ["reason"], registry=r)
+        self.produce_failures = Counter("borderwatch_produce_failures",
+                                        "Messages the worker could not produce (each is dead-lettered or, for a "
+                                        "dead letter, only counted here), by topic suffix.", ["topic"], registry=r)
         self.duplicates = Counter("borderwatch_duplicates_dropped", "Events dropped as duplicates of an event id.",
                                   ["topic"], registry=r)
         self.reread = Counter("borderwatch_input_reread", "Input records read again after a restart or a rebalance "

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -37,6 +37,7 @@ from detectors import features as F
 from detectors.base import bind, deviations, forecast, get_state, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
+from streams.limits import MAX_MESSAGE_BYTES
 from streams.records import (
     CLASSIFICATIONS,
     RELEASABLE_ALL,
@@ -157,6 +158,29 @@ def pack(envelopes: list[Envelope]) -> list[Envelope]:
 #: The input topic an envelope's records were read from, by envelope kind.
 INPUT_OF_KIND = {"incident": KIND_INCIDENTS, "spill": KIND_INCIDENTS, "transfer": KIND_TRANSFERS,
                  "pressure": KIND_TRANSFERS}
+
+
+def encode_within(env: Envelope, limit: int = MAX_MESSAGE_BYTES) -> list[tuple[Envelope, bytes]]:
+    """``env`` as messages of at most ``limit`` bytes: its records split in halves, in order,
+    until each part fits. Applying the parts in order equals applying ``env``.
+
+    A packed batch can exceed what Kafka takes (2000 records of one busy key). A single record
+    over the limit comes back alone, over it, for the caller to dead-letter; with records under
+    MAX_RECORD_BYTES (at most 3x that once re-encoded) it does not happen.
+    """
+    out: list[tuple[Envelope, bytes]] = []
+    todo = [env]
+    while todo:
+        cur = todo.pop()
+        raw = cur.encode()
+        if len(raw) <= limit or len(cur.records) <= 1:
+            out.append((cur, raw))
+            continue
+        half = len(cur.records) // 2
+        pos = cur.positions
+        todo.append(replace(cur, records=cur.records[half:], positions=None if pos is None else pos[half:]))
+        todo.append(replace(cur, records=cur.records[:half], positions=None if pos is None else pos[:half]))
+    return out
 
 
 @dataclass

@@ -12,6 +12,8 @@ field tables the decoder checks against, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 import re
@@ -19,7 +21,23 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from streams.errors import InvalidEvent
+from streams.errors import InvalidEvent, bounded
+from streams.limits import (
+    DEAD_LETTER_PREFIX_BYTES,
+    EARLIEST_TIME,
+    LATEST_TIME,
+    MAX_COUNT,
+    MAX_DESCRIPTION_CHARS,
+    MAX_ID_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_MESSAGE_BYTES,
+    MAX_NAME_CHARS,
+    MAX_NESTING,
+    MAX_RECORD_BYTES,
+    MAX_TIV,
+    YEAR_MAX,
+    YEAR_MIN,
+)
 
 SCHEMA_VERSION = 1
 
@@ -64,7 +82,19 @@ def parse_time(value: Any, name: str) -> datetime:
         raise InvalidEvent(f"expected an ISO 8601 time, got {value!r}", name, code="bad_time")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        raise InvalidEvent(f"out of range: {value!r}", name, code="bad_time") from None
+
+
+def event_time(value: Any, name: str) -> datetime:
+    """An event's time (occurred_at, reported_at, ended_at): :func:`parse_time` within the limits."""
+    dt = parse_time(value, name)
+    if not EARLIEST_TIME <= dt < LATEST_TIME:
+        raise InvalidEvent(f"{value!r} is outside {EARLIEST_TIME:%Y-%m-%d} .. {LATEST_TIME:%Y-%m-%d} (exclusive)",
+                           name, code="bad_time")
+    return dt
 
 
 def format_time(dt: datetime) -> str:
@@ -74,31 +104,45 @@ def format_time(dt: datetime) -> str:
 
 # --------------------------------------------------------------------------- fields
 # (name, json type, required, extra schema) -- the single source for decoder and schema.
-_STR = {"type": "string", "minLength": 1}
+#: Text may hold tabs and line breaks, but no other control character (a NUL, an escape sequence)
+#: and no unpaired UTF-16 surrogate (from a "\\ud800" escape; it cannot be written out as UTF-8).
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]*$"
+
+
+def _text(max_chars: int, min_chars: int = 1, nullable: bool = False) -> dict[str, Any]:
+    return {"type": ["string", "null"] if nullable else "string", "minLength": min_chars, "maxLength": max_chars,
+            "pattern": TEXT_PATTERN}
+
+
+def _count(maximum: int | float = MAX_COUNT, kind: str = "integer") -> dict[str, Any]:
+    return {"type": kind, "minimum": 0, "maximum": maximum}
+
+
 _ISO3_SCHEMA = {"type": "string", "pattern": _ISO3.pattern}
-_TIME = {"type": "string", "format": "date-time"}
+_TIME = {"type": "string", "format": "date-time", "maxLength": 64}
+_YEAR = {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}
 
 INCIDENT_FIELDS: dict[str, tuple[bool, dict[str, Any]]] = {
-    "event_id": (True, dict(_STR, maxLength=200)),
+    "event_id": (True, _text(MAX_ID_CHARS)),
     "occurred_at": (True, _TIME),
     "reported_at": (True, _TIME),
     # when an incident that lasted (a battle, an occupation) ended; absent or null: the day it began
-    "ended_at": (False, {"type": ["string", "null"], "format": "date-time"}),
-    "source": (True, _STR),
+    "ended_at": (False, dict(_TIME, type=["string", "null"])),
+    "source": (True, _text(MAX_NAME_CHARS)),
     "category": (True, {"type": "string", "enum": list(INCIDENT_CATEGORIES)}),
     "severity": (True, {"type": "integer", "minimum": SEVERITY_MIN, "maximum": SEVERITY_MAX}),
-    "fatalities": (True, {"type": "integer", "minimum": 0}),
-    "injuries": (True, {"type": "integer", "minimum": 0}),
+    "fatalities": (True, _count()),
+    "injuries": (True, _count()),
     "countries": (
         True,
         {"type": "array", "items": _ISO3_SCHEMA, "minItems": 2, "maxItems": 2, "uniqueItems": True},
     ),
     "latitude": (False, {"type": ["number", "null"], "minimum": -90, "maximum": 90}),
     "longitude": (False, {"type": ["number", "null"], "minimum": -180, "maximum": 180}),
-    "segment_id": (False, {"type": ["string", "null"]}),
-    "location_name": (False, {"type": ["string", "null"]}),
-    "actors": (False, {"type": "array", "items": {"type": "string"}}),
-    "description": (False, {"type": ["string", "null"]}),
+    "segment_id": (False, _text(MAX_NAME_CHARS, 0, nullable=True)),
+    "location_name": (False, _text(MAX_NAME_CHARS, 0, nullable=True)),
+    "actors": (False, {"type": "array", "items": _text(MAX_NAME_CHARS, 0), "maxItems": MAX_LIST_ITEMS}),
+    "description": (False, _text(MAX_DESCRIPTION_CHARS, 0, nullable=True)),
     "classification": (False, {"type": "string", "enum": list(CLASSIFICATIONS)}),
     "releasable_to": (
         False,
@@ -106,25 +150,26 @@ INCIDENT_FIELDS: dict[str, tuple[bool, dict[str, Any]]] = {
             "type": "array",
             "items": {"type": "string", "pattern": f"^([A-Z]{{3}}|{RELEASABLE_ALL})$"},
             "minItems": 1,
+            "maxItems": MAX_LIST_ITEMS,
         },
     ),
 }
 
 TRANSFER_FIELDS: dict[str, tuple[bool, dict[str, Any]]] = {
-    "transfer_id": (True, dict(_STR, maxLength=200)),
-    "supplier": (True, _STR),
+    "transfer_id": (True, _text(MAX_ID_CHARS)),
+    "supplier": (True, _text(MAX_NAME_CHARS)),
     "recipient": (True, _ISO3_SCHEMA),
-    "order_year": (False, {"type": ["integer", "null"], "minimum": 1900, "maximum": 2100}),
+    "order_year": (False, dict(_YEAR, type=["integer", "null"])),
     "delivery_years": (
         True,
-        {"type": "array", "items": {"type": "integer", "minimum": 1900, "maximum": 2100}, "minItems": 1},
+        {"type": "array", "items": _YEAR, "minItems": 1, "maxItems": YEAR_MAX - YEAR_MIN + 1},
     ),
-    "quantity": (True, {"type": "integer", "minimum": 0}),
-    "weapon_category": (True, _STR),
-    "designation": (True, _STR),
-    "tiv": (True, {"type": "number", "minimum": 0}),
-    "status": (True, {"type": "string"}),
-    "source": (True, _STR),
+    "quantity": (True, _count()),
+    "weapon_category": (True, _text(MAX_NAME_CHARS)),
+    "designation": (True, _text(MAX_NAME_CHARS)),
+    "tiv": (True, _count(MAX_TIV, "number")),
+    "status": (True, _text(MAX_NAME_CHARS, 0)),
+    "source": (True, _text(MAX_NAME_CHARS)),
     "occurred_at": (True, _TIME),
 }
 
@@ -224,7 +269,9 @@ def _check_value(value: Any, spec: dict[str, Any], name: str) -> None:
         elif t == "integer" and isinstance(value, int) and not isinstance(value, bool):
             ok = True
         elif t == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            ok = math.isfinite(value)
+            if not math.isfinite(value):  # 1e999 parses as infinity
+                raise InvalidEvent(f"not a finite number: {value!r}", name, code="bad_value")
+            ok = True
         elif t == "array" and isinstance(value, list):
             ok = True
     if not ok:
@@ -236,7 +283,11 @@ def _check_value(value: Any, spec: dict[str, Any], name: str) -> None:
             raise InvalidEvent(f"longer than {spec['maxLength']} characters", name, code="bad_value")
         if "enum" in spec and value not in spec["enum"]:
             raise InvalidEvent(f"{value!r} is not one of {', '.join(spec['enum'])}", name, code="bad_value")
-        if "pattern" in spec and not re.match(spec["pattern"], value):
+        # fullmatch: JSON Schema's (ECMA 262) "$" does not match before a final newline, Python's does
+        if "pattern" in spec and not re.fullmatch(spec["pattern"], value):
+            if spec["pattern"] == TEXT_PATTERN:
+                raise InvalidEvent("contains a control character (such as NUL) or an unpaired surrogate", name,
+                                   code="bad_value")
             raise InvalidEvent(f"{value!r} does not match {spec['pattern']}", name, code="bad_value")
     elif isinstance(value, (int, float)):
         if "minimum" in spec and value < spec["minimum"]:
@@ -252,21 +303,91 @@ def _check_value(value: Any, spec: dict[str, Any], name: str) -> None:
             _check_value(item, spec["items"], f"{name}[{i}]")
 
 
-def _loads(raw: bytes | str | dict[str, Any]) -> Any:
-    if isinstance(raw, dict):
-        return raw
+# ----------------------------------------------------------------------------- decoding
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidEvent(f"the key {key!r} appears more than once", key, code="duplicate_key")
+            seen.add(key)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidEvent(f"not JSON: {name} is not a JSON number", code="not_json")
+
+
+#: Strict JSON: a repeated key is an error (which one counts is not defined), and so are
+#: NaN and Infinity (Python's json accepts them).
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_no_constant)
+#: The characters that matter for nesting: quotes and backslashes (strings), brackets.
+_NESTING_CHARS = re.compile(r'["\\\[\]{}]')
+
+
+def _check_nesting(text: str, raw: bytes) -> None:
+    """Raise ``too_deep`` if arrays and objects nest deeper than MAX_NESTING.
+
+    One pass over the special characters, no recursion and no backtracking regex (a string
+    pattern that backtracks is quadratic on ``"\\"\\"\\"...``).
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_NESTING:
+        return  # cannot nest deeper than it has brackets: every real record takes this path
+    depth, in_string, escaped_until = 0, False, -1
+    for m in _NESTING_CHARS.finditer(text):
+        at, c = m.start(), m.group()
+        if at < escaped_until:
+            continue
+        if in_string:
+            if c == "\\":
+                escaped_until = at + 2
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise InvalidEvent(f"arrays and objects nest deeper than {MAX_NESTING}", code="too_deep")
+        elif c in "]}":
+            depth -= 1
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """One record's JSON, within the limits (``streams/limits.py``); raises :class:`InvalidEvent`.
+
+    Checked in this order, each with its own code: size (``too_large``), UTF-8 (``not_utf8``),
+    nesting (``too_deep``, before the parser could recurse), then strict JSON (``not_json``,
+    ``duplicate_key``).
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")  # an unpaired surrogate then fails as not UTF-8
+    if len(raw) > MAX_RECORD_BYTES:
+        raise InvalidEvent(f"{len(raw)} bytes, more than the limit of {MAX_RECORD_BYTES}", code="too_large")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"not UTF-8 text: {exc.reason} at byte {exc.start}", code="not_utf8") from None
+    _check_nesting(text, raw)
+    try:
+        return _DECODER.decode(text)
+    except ValueError as exc:  # JSONDecodeError, and int() refusing more than 4300 digits
         raise InvalidEvent(f"not JSON: {exc}", code="not_json") from None
+    except RecursionError:  # unreachable after _check_nesting; kept so no input can crash a caller
+        raise InvalidEvent(f"arrays and objects nest deeper than {MAX_NESTING}", code="too_deep") from None
+
+
+def _loads(raw: bytes | str | dict[str, Any]) -> Any:
+    return raw if isinstance(raw, dict) else decode_json(raw)
 
 
 def incident_from_dict(data: dict[str, Any]) -> IncidentEvent:
     """Validate a decoded JSON object and build the record; raises :class:`InvalidEvent`."""
     _check_types(data, INCIDENT_FIELDS)
-    occurred = parse_time(data["occurred_at"], "occurred_at")
-    reported = parse_time(data["reported_at"], "reported_at")
-    ended = None if data.get("ended_at") is None else parse_time(data["ended_at"], "ended_at")
+    occurred = event_time(data["occurred_at"], "occurred_at")
+    reported = event_time(data["reported_at"], "reported_at")
+    ended = None if data.get("ended_at") is None else event_time(data["ended_at"], "ended_at")
     if ended is not None and ended < occurred:
         raise InvalidEvent(f"{data['ended_at']} is before occurred_at {data['occurred_at']}", "ended_at",
                            code="bad_value")
@@ -311,7 +432,7 @@ def transfer_from_dict(data: dict[str, Any]) -> ArmsTransferEvent:
         tiv=float(data["tiv"]),
         status=data["status"],
         source=data["source"],
-        occurred_at=parse_time(data["occurred_at"], "occurred_at"),
+        occurred_at=event_time(data["occurred_at"], "occurred_at"),
     )
 
 
@@ -357,9 +478,34 @@ def json_schema(kind: str) -> dict[str, Any]:
     return schema
 
 
+#: Dead-letter codes: a bounded set (a metric label), each with what it means.
+DEAD_LETTER_CODES: dict[str, str] = {
+    "too_large": f"the record is over {MAX_RECORD_BYTES} bytes",
+    "not_utf8": "the bytes are not UTF-8 text",
+    "too_deep": f"arrays and objects nest deeper than {MAX_NESTING}",
+    "not_json": "not strict JSON (syntax, NaN or Infinity, a number of over 4300 digits)",
+    "duplicate_key": "an object names the same key twice",
+    "not_object": "the JSON is not an object",
+    "missing_field": "a required field is absent",
+    "unknown_field": "a field the schema does not have",
+    "bad_type": "a field of the wrong JSON type",
+    "bad_value": "a value out of range, too long, not allowed, or with control characters",
+    "bad_time": "a time that is not ISO 8601 or is out of range",
+    "bad_tick": "a record with the reserved tick key that is not a tick",
+    "late": "an incident older than its segment's newest by more than the grace period",
+    "internal": "a record the worker failed on (a bug: the reason has the error)",
+    "not_produced": "a routed record that could not be produced to segment-events",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """What the dead-letter topic carries: the reason and the original bytes."""
+    """What the dead-letter topic carries: the reason and the original bytes, within the limits.
+
+    ``partition`` and ``offset`` locate the input message, when there is one: a batch
+    redelivered after a crash dead-letters the same records again, and readers drop
+    repeats by (topic, partition, offset).
+    """
 
     topic: str
     reason: str
@@ -367,16 +513,38 @@ class DeadLetter:
     field: str | None
     original: bytes
     extra: dict[str, Any] = field(default_factory=dict)
+    partition: int | None = None
+    offset: int | None = None
 
     def to_json(self) -> bytes:
-        try:
-            text, encoding = self.original.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            import base64
+        """At most MAX_MESSAGE_BYTES: an original over MAX_RECORD_BYTES is cut to its first
+        DEAD_LETTER_PREFIX_BYTES; its size and SHA-256 digest always describe the whole."""
+        size = len(self.original)
+        head = {"topic": self.topic, "reason": bounded(self.reason), "code": self.code, "field": bounded(self.field)}
+        if self.partition is not None:
+            head.update(partition=self.partition, offset=self.offset)
+        tail = {"original_size": size, "original_sha256": hashlib.sha256(self.original).hexdigest()}
+        keep = size if size <= MAX_RECORD_BYTES else DEAD_LETTER_PREFIX_BYTES
+        out = _dead_letter_json(head, self.original, keep, tail, self.extra)
+        if len(out) > MAX_MESSAGE_BYTES:  # only a huge ``extra`` gets here: keep the prefix, drop it
+            out = _dead_letter_json(head, self.original, DEAD_LETTER_PREFIX_BYTES, tail, {})
+        return out
 
-            text, encoding = base64.b64encode(self.original).decode(), "base64"
-        return json.dumps(
-            {"topic": self.topic, "reason": self.reason, "code": self.code, "field": self.field,
-             "original": text, "original_encoding": encoding, **self.extra},
-            separators=(",", ":"),
-        ).encode()
+
+def _dead_letter_json(head: dict[str, Any], original: bytes, keep: int, tail: dict[str, Any],
+                      extra: dict[str, Any]) -> bytes:
+    text, encoding = _as_text(original[:keep], cut=keep < len(original))
+    return json.dumps({**head, "original": text, "original_encoding": encoding,
+                       "original_truncated": keep < len(original), **tail, **extra},
+                      separators=(",", ":")).encode()
+
+
+def _as_text(data: bytes, cut: bool) -> tuple[str, str]:
+    """UTF-8 text if it is, else base64. A prefix (``cut``) may end inside a character: then up to
+    3 bytes are dropped to keep it text."""
+    for drop in range(4 if cut else 1):
+        try:
+            return data[:len(data) - drop].decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            continue
+    return base64.b64encode(data).decode(), "base64"

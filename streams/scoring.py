@@ -4,7 +4,8 @@ One output row per input row, in input order; each score uses only the rows up t
 A timestamp is ISO 8601 (a date, or a date and time; without a zone it is UTC) or a number of
 seconds since 1970-01-01 UTC; rows must be in time order (equal times are fine). A bad row
 (a timestamp that is not a time or goes back, a value that is blank or not a finite number)
-stops the run with ``file:line: field: reason`` and leaves no partial output.
+stops the run with ``file:line: field: reason`` and leaves no partial output; so does a file
+that is not UTF-8 CSV text (line 0 for the file as a whole: empty, UTF-16, a directory).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import csv
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+from streams.adapters import text_problem
 from streams.errors import InvalidEvent, SourceRowError
 from streams.records import parse_time
 
@@ -33,52 +36,77 @@ def series_time(text: str) -> float:
     return seconds
 
 
+def _text_lines(fin, where: str) -> Iterator[str]:
+    """The file's lines as UTF-8 text (a leading BOM dropped: spreadsheets often write one); a line
+    that is not UTF-8 stops the run at that line, a UTF-16 or empty file at line 0."""
+    for line, raw in enumerate(fin, 1):
+        if line == 1:
+            problem = text_problem(raw[:4])
+            if problem is not None:
+                raise SourceRowError(where, 0, None, problem)
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SourceRowError(where, line, None, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+
+
 def score_csv(input_path: str | Path, output_path: str | Path, detector) -> int:
     src = Path(input_path)
     dst = Path(output_path)
     try:
-        fin = open(src, newline="", encoding="utf-8-sig")  # -sig: spreadsheets often write a BOM
+        fin = open(src, "rb")
     except OSError as exc:
         raise SourceRowError(str(src), 0, None, f"cannot read: {exc.strerror}") from None
     fd, tmp = tempfile.mkstemp(dir=dst.parent if str(dst.parent) else ".", prefix=f".{dst.name}.")
     rows = 0
     try:
         with fin, os.fdopen(fd, "w", newline="", encoding="utf-8") as fout:
-            reader = csv.reader(fin)
-            header = next(reader, None)
-            if header is None or [h.strip() for h in header[:2]] != ["timestamp", "value"]:
-                raise SourceRowError(str(src), 1, None, "the header must be 'timestamp,value'")
-            writer = csv.writer(fout, lineterminator="\n")
-            writer.writerow(("timestamp", "value", "anomaly_score"))
-            score, learn = detector.score_one, detector.learn_one
-            last_t, last_line = -math.inf, 0
-            for row in reader:
-                line = reader.line_num
-                stamp, value = (row + ["", ""])[:2]
-                if not stamp.strip():
-                    raise SourceRowError(str(src), line, "timestamp", "missing")
-                try:
-                    t = series_time(stamp)
-                except ValueError as exc:
-                    raise SourceRowError(str(src), line, "timestamp", str(exc)) from None
-                if t < last_t:
-                    raise SourceRowError(str(src), line, "timestamp",
-                                         f"{stamp!r} is earlier than line {last_line}'s: rows must be in time order")
-                last_t, last_line = t, line
-                if not value.strip():
-                    raise SourceRowError(str(src), line, "value", "missing")
-                try:
-                    x = float(value)
-                except ValueError:
-                    x = math.nan
-                if not math.isfinite(x):
-                    raise SourceRowError(str(src), line, "value", f"not a finite number: {value!r}")
-                s = score(x, t)
-                learn(x, t)
-                writer.writerow((stamp, value, f"{s:.6f}"))
-                rows += 1
+            reader = csv.reader(_text_lines(fin, str(src)))
+            try:
+                rows = _score_rows(reader, csv.writer(fout, lineterminator="\n"), str(src), detector)
+            except csv.Error as exc:  # e.g. a cell over the csv module's size limit
+                raise SourceRowError(str(src), reader.line_num, None, f"not CSV: {exc}") from None
         os.replace(tmp, dst)
     except BaseException:
         os.unlink(tmp)
         raise
+    return rows
+
+
+def _score_rows(reader, writer, where: str, detector) -> int:
+    """Score every row of ``reader`` into ``writer``; the number of rows."""
+    header = next(reader, None)
+    if header is None:
+        raise SourceRowError(where, 0, None, "no rows: the header must be 'timestamp,value'")
+    if [h.strip() for h in header[:2]] != ["timestamp", "value"]:
+        raise SourceRowError(where, 1, None, "the header must be 'timestamp,value'")
+    writer.writerow(("timestamp", "value", "anomaly_score"))
+    score, learn = detector.score_one, detector.learn_one
+    last_t, last_line, rows = -math.inf, 0, 0
+    for row in reader:
+        line = reader.line_num
+        stamp, value = (row + ["", ""])[:2]
+        if not stamp.strip():
+            raise SourceRowError(where, line, "timestamp", "missing")
+        try:
+            t = series_time(stamp)
+        except ValueError as exc:
+            raise SourceRowError(where, line, "timestamp", str(exc)) from None
+        if t < last_t:
+            raise SourceRowError(where, line, "timestamp",
+                                 f"{stamp!r} is earlier than line {last_line}'s: rows must be in time order")
+        last_t, last_line = t, line
+        if not value.strip():
+            raise SourceRowError(where, line, "value", "missing")
+        try:
+            x = float(value)
+        except ValueError:
+            x = math.nan
+        if not math.isfinite(x):
+            raise SourceRowError(where, line, "value", f"not a finite number: {value!r}")
+        s = score(x, t)
+        learn(x, t)
+        writer.writerow((stamp, value, f"{s:.6f}"))
+        rows += 1
     return rows

@@ -85,8 +85,11 @@ def run_worker(settings: Settings) -> int:
         except KeyError:
             return segment_id
 
-    def ready() -> bool:
-        """Partitions assigned and table state recovered: input is being processed."""
+    def ready() -> bool | str:
+        """Partitions assigned and table state recovered: input is being processed. A string:
+        why it is not and will not be (an agent failed; the process is about to exit)."""
+        if app.agent_failure.reason is not None:
+            return app.agent_failure.reason
         try:
             return (not app.rebalancing and app.tables.recovery.completed.is_set()
                     and bool(app.consumer.assignment()))

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -38,8 +39,11 @@ def broker(tmp_path_factory):
 class WorkerProcess:
     """A real ``borderwatch worker`` subprocess on the session broker."""
 
-    def __init__(self, broker: EmbeddedBroker, tmp: Path, app_id: str, token: str, **extra: str) -> None:
+    def __init__(self, broker: EmbeddedBroker, tmp: Path, app_id: str, token: str, module: str = "streams.cli",
+                 **extra: str) -> None:
         self.broker, self.tmp, self.app_id, self.token = broker, tmp, app_id, token
+        #: what ``python -m`` runs with ``worker ARGS``: the CLI, or a test's fault-injecting wrapper of it
+        self.module = module
         #: each test has its own topics on the shared broker
         self.topics = Topics(app_id)
         self.port = free_port()
@@ -66,18 +70,27 @@ class WorkerProcess:
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(self.base + "/health", timeout=2) as resp:
-                if json.loads(resp.read()).get("ready"):
-                    return True
+            status, body = self.health()
+            assert status == 200, f"worker failing: {body}\n{self.log()}"
+            if body.get("ready"):
+                return True
             time.sleep(0.2)
         return False
+
+    def health(self) -> tuple[int, dict]:
+        """/health's status and body (no token): 200 while the stream runs, 503 with the reason if not."""
+        try:
+            with urllib.request.urlopen(self.base + "/health", timeout=2) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
 
     def _launch(self, timeout: float) -> None:
         env = dict(os.environ, BORDERWATCH_API_TOKEN=self.token, BORDERWATCH_SESSION_TIMEOUT="6",
                    BORDERWATCH_TICK_SECONDS="0.5", BORDERWATCH_IDLE_SECONDS="2")
         env.update(self.extra)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--broker", self.broker.url, "--web-port", str(self.port),
+            [sys.executable, "-m", self.module, "worker", "--broker", self.broker.url, "--web-port", str(self.port),
              "--app-id", self.app_id, "--topic-prefix", self.topics.prefix, "--data-dir", str(self.tmp / f"data-{self.app_id}")],
             env=env, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + timeout
@@ -118,10 +131,10 @@ class WorkerProcess:
 def worker_factory(broker, tmp_path):
     started: list[WorkerProcess] = []
 
-    def make(app_id: str | None = None, **extra: str) -> WorkerProcess:
+    def make(app_id: str | None = None, module: str = "streams.cli", **extra: str) -> WorkerProcess:
         """A worker; pass the same app_id again to restart "the same" worker (same group, state, topics)."""
         w = WorkerProcess(broker, tmp_path, app_id or f"bw-test-{uuid.uuid4().hex[:8]}",
-                          token=f"test-token-{uuid.uuid4().hex}", **extra)
+                          token=f"test-token-{uuid.uuid4().hex}", module=module, **extra)
         started.append(w)
         return w
 
@@ -151,8 +164,10 @@ def topic_reader(broker):
     from kafka import KafkaConsumer, TopicPartition
 
     def read(topic: str, timeout: float = 30) -> list:
+        # kafka-python fetches up to 50 MB but refuses network frames over 1 MB by default: a topic of
+        # dead letters (each up to 512 KiB) easily answers a fetch with more.
         c = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
-                          auto_offset_reset="earliest")
+                          auto_offset_reset="earliest", receive_message_max_bytes=64 * 1024 * 1024)
         try:
             parts = c.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in sorted(parts)]

@@ -15,8 +15,10 @@ input passes the same validation as Kafka input. A bad row becomes a
 numbers are the file's 1-based physical lines. A row that yields several records
 (a SIPRI deal delivered over several years) gives each of them the row's line.
 A file that cannot be opened raises ``SourceRowError(path, 0, None, "cannot read: ...")``.
-A file-level problem found while reading, such as a missing header, is reported as
-an error at line 0, or at the header line if the header is there but wrong.
+A file-level problem found while reading, such as a missing header, an empty file or
+UTF-16 text, is reported as an error at line 0, or at the header line if the header
+is there but wrong; the other files still load. A run that gets no record at all from
+its files stops with :class:`~streams.errors.NothingUsable` (:func:`require_records`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.adapters import jsonl, mie, sipri
-from streams.errors import SourceRowError
+from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
 
 Record = IncidentEvent | ArmsTransferEvent
@@ -54,11 +56,33 @@ def iter_source(path: str | Path, fmt: str, *, counts: Counter | None = None) ->
         raise ValueError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
     path = Path(path)
     try:
-        with open(path, "rb"):
-            pass
+        with open(path, "rb") as fh:
+            head = fh.read(4)
     except OSError as exc:
         raise SourceRowError(str(path), 0, None, f"cannot read: {exc.strerror or exc}") from None
+    problem = text_problem(head)
+    if problem is not None:
+        return iter([(0, SourceRowError(str(path), 0, None, problem))])
     return _guarded(path, reader(path, counts=counts))
+
+
+#: Byte-order marks of the encodings a text file may be in that we do not read (UTF-32 first:
+#: its little-endian mark begins with UTF-16's).
+_FOREIGN_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+                 (b"\xfe\xff", "UTF-16"))
+
+
+def text_problem(head: bytes) -> str | None:
+    """What makes a file unreadable as text from its first bytes, or None: empty, or UTF-16/32.
+
+    Said once for the file, at line 0, rather than as an error on every line.
+    """
+    if not head:
+        return "empty file"
+    for bom, name in _FOREIGN_BOMS:
+        if head.startswith(bom):
+            return f"{name} text (byte-order mark): save it as UTF-8"
+    return None
 
 
 def _guarded(path: Path, rows: Iterator[Row]) -> Iterator[Row]:
@@ -96,12 +120,23 @@ def load(paths: Sequence[str | Path], fmt: str) -> Loaded:
     out = Loaded()
     for path in paths:
         counts: Counter = Counter()
+        errors_before = len(out.errors)
         for _line, item in iter_source(path, fmt, counts=counts):
             if isinstance(item, SourceRowError):
                 out.errors.append(item)
             else:
                 out.records.append(item)
+        if not counts["rows"] and len(out.errors) == errors_before:  # a header alone, or blank lines
+            out.errors.append(SourceRowError(str(path), 0, None, "no data rows"))
         out.rows += counts["rows"]
         out.skipped += counts["skipped"]
     out.records.sort(key=sort_key)
     return out
+
+
+def require_records(records: Sequence, errors: Sequence[SourceRowError], paths: Sequence[str | Path]) -> None:
+    """Raise NothingUsable when the files gave no record: a run over nothing is an error, not a result."""
+    if records:
+        return
+    rejected = f" ({len(errors)} rows rejected, reported above)" if errors else ""
+    raise NothingUsable(f"no usable record in {', '.join(map(str, paths))}{rejected}")

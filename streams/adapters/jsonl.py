@@ -2,14 +2,14 @@
 
 A line with ``"transfer_id"`` is an ArmsTransferEvent; any other object is read as an
 IncidentEvent (``event_id``). Lines are UTF-8 (a leading byte-order mark is
-allowed) and split on ``\\n``; blank lines are skipped. A line that is not UTF-8,
-not JSON, not an object, or fails validation is a row error with the field that
-failed (None when the line as a whole is unreadable).
+allowed) and split on ``\\n``; blank lines are skipped. Each line is decoded as a Kafka
+message is (``streams.records.decode_json``: the same size, nesting and strictness limits).
+A line that is not UTF-8, not JSON, not an object, or fails validation is a row error
+with the field that failed (None when the line as a whole is unreadable).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,21 +18,15 @@ from streams.errors import InvalidEvent, SourceRowError
 from streams.records import (
     ArmsTransferEvent,
     IncidentEvent,
+    decode_json,
     incident_from_dict,
     transfer_from_dict,
 )
 
 
 def decode_line(raw: bytes) -> IncidentEvent | ArmsTransferEvent:
-    """One line (without its ending) -> record; raises InvalidEvent."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidEvent(f"not UTF-8 text: {exc.reason} at byte {exc.start}", code="not_json") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise InvalidEvent(f"not JSON: {exc}", code="not_json") from None
+    """One line (without its ending) -> record; raises InvalidEvent (as the live decoder does)."""
+    data = decode_json(raw)
     if not isinstance(data, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(data).__name__}", code="not_object")
     if "transfer_id" in data:

@@ -60,6 +60,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from streams.errors import InvalidEvent, SourceRowError
+from streams.limits import YEAR_MAX, YEAR_MIN
 from streams.records import ArmsTransferEvent, IncidentEvent, transfer_from_dict
 
 SOURCE = "SIPRI Arms Transfers Database"
@@ -94,7 +95,6 @@ _FIELD_COLUMN = {"supplier": SUPPLIER, "recipient": RECIPIENT, "order_year": ORD
 _YEAR_PART = re.compile(r"^(\d{4})(?:\s*-\s*(\d{4}))?$")
 _WHOLE = re.compile(r"^\d+$")
 _DECIMAL = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
-YEAR_MIN, YEAR_MAX = 1900, 2100
 
 
 def _clean(text: str) -> str:

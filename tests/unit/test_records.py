@@ -65,8 +65,11 @@ def test_missing_unknown_and_non_json_input():
         decode_incident(json.dumps(dict(GOOD, colour="red")))
     assert info.value.code == "unknown_field"
     with pytest.raises(InvalidEvent) as info:
-        decode_incident(b"\xff{not json")
+        decode_incident(b"{not json")
     assert info.value.code == "not_json"
+    with pytest.raises(InvalidEvent) as info:
+        decode_incident(b"\xff{not json")
+    assert info.value.code == "not_utf8"
     with pytest.raises(InvalidEvent):
         decode_incident(json.dumps(dict(GOOD, latitude=None)))  # longitude without latitude
 
