@@ -38,7 +38,7 @@ from alerts import webpage
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
-from alerts.tokens import LEGACY_NAME, Authenticator, parse_time, utc_now
+from alerts.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
 
 log = logging.getLogger("borderwatch.web")
 
@@ -242,10 +242,11 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     live = LiveFeed(subscribers if subscribers is not None else set(), history)
 
     def presented(request: web.Request) -> tuple[str | None, bool]:
-        """The token and whether it came from the cookie."""
-        h = request.headers.get("Authorization", "")
-        if h.startswith("Bearer "):
-            return h[7:].strip(), False
+        """The token and whether it came from the cookie. A request that sends ``Authorization`` is
+        judged by it alone: a malformed header does not fall back to a cookie the browser added."""
+        headers = request.headers.getall("Authorization", [])
+        if headers:
+            return bearer_token(headers), False
         c = request.cookies.get(COOKIE)
         return (c, True) if c else (None, False)
 

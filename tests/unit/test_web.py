@@ -8,78 +8,13 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.access import Principal
 from alerts.history import AlertHistory
-from alerts.tokens import Authenticator, TokenFile
 from alerts.web import COOKIE, CSRF_HEADER, PUBLIC, build_web_app, daily_from
 from alerts.webpage import COLOURS, project
 from streams.segments import SegmentRegistry
-from tests.webfakes import MemoryActions, MemoryNotices, alert_event
-
-TOKEN = "s3cret-token"
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-ROLES = ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ", "secretariat:TJK", "secretariat:UZB")
-
-
-def history() -> AlertHistory:
-    return AlertHistory().extend([
-        alert_event("KGZ-TJK-07", level="warning"),
-        alert_event("TJK-UZB-01", level="critical"),
-        alert_event("KGZ-UZB", level="watch", releasable_to=("UZB",)),
-        alert_event("KGZ-TJK-02", level="warning", releasable_to=("KGZ", "TJK"), summary="shared with both sides"),
-        alert_event("KGZ-TJK-07", opened_at="2012-05-01T00:00:00Z", at="2012-05-01T00:00:00Z", seq=1),
-        alert_event("KGZ-TJK-07", "resolved", "none", seq=2, opened_at="2012-05-01T00:00:00Z",
-                    at="2012-05-20T00:00:00Z"),
-    ])
-
-
-INCIDENTS = [
-    {"event_id": "i-all", "occurred_at": "2012-07-15T08:00:00Z", "category": "armed clash", "fatalities": 2,
-     "releasable_to": ["ALL"], "description": "public <script>"},
-    {"event_id": "i-kgz", "occurred_at": "2012-07-16T08:00:00Z", "category": "shelling", "fatalities": 1,
-     "releasable_to": ["KGZ"]},
-    {"event_id": "i-tjk", "occurred_at": "2012-07-16T09:00:00Z", "category": "detention", "fatalities": 0,
-     "releasable_to": ["TJK"]},
-]
-DAILY = [{"date": "2012-07-14", "incidents": 0, "fatalities": 0, "baseline": 0.2},
-         {"date": "2012-07-15", "incidents": 1, "fatalities": 2, "baseline": 0.2},
-         {"date": "2012-07-16", "incidents": 2, "fatalities": 1, "baseline": 0.3}]
-
-
-class Env:
-    """One app with a tokens file holding a token per role, the fakes, and a client."""
-
-    def __init__(self, tmp_path, **kw):
-        self.history = history()
-        self.subscribers: set = set()
-        self.file = TokenFile(tmp_path / "tokens.json")
-        self.tokens = {role: self.file.add(role.replace(":", "-"), role, now=NOW) for role in ROLES}
-        self.auth = Authenticator(self.file, clock=lambda: NOW)
-        self.actions = MemoryActions(lambda: self.history, self.subscribers, clock=lambda: NOW)
-        self.notices = MemoryNotices({"n-kgz": "secretariat-KGZ", "n-tjk": "secretariat-TJK"})
-        self.detail_calls: list[str] = []
-
-        def detail(segment_id):
-            self.detail_calls.append(segment_id)
-            return {"incidents": INCIDENTS, "daily": DAILY} if segment_id == "KGZ-TJK-07" else {}
-
-        args = dict(auth=self.auth, segments=SegmentRegistry.default(), segment_detail=detail, actions=self.actions,
-                    notice_actions=self.notices, subscribers=self.subscribers, heartbeat=0.2, clock=lambda: NOW)
-        args.update(kw)
-        self.app = build_web_app(lambda: self.history, lambda: b"borderwatch_up 1\n", TOKEN,
-                                 lambda s: f"name of {s}", **args)
-
-    def h(self, role: str) -> dict:
-        return {"Authorization": f"Bearer {TOKEN if role == 'legacy' else self.tokens[role]}"}
-
-    def run(self, check):
-        async def main():
-            async with TestClient(TestServer(self.app, host="127.0.0.1")) as client:
-                return await check(client)
-        return asyncio.run(main())
-
+from tests.webfakes import DAILY, INCIDENTS, NOW, ROLES, Env, alert_event
 
 @pytest.fixture
 def env(tmp_path):
