@@ -112,7 +112,23 @@ _SCHEMAS: dict[str, Any] = {
                                         "example": {"border": "KGZ-TJK"}},
                            "until": {"type": "string", "format": "date-time"},
                            "comment": {"type": "string", "maxLength": 2000, "minLength": 1}}},
-    "NoticeAckRequest": {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 2000}}},
+    "NoticeAckRequest": {"type": "object", "additionalProperties": False, "properties": {
+        "comment": {"type": "string", "maxLength": 2000},
+        "on_behalf_of": {"type": "string", "minLength": 1, "maxLength": 64, "example": "secretariat-KGZ",
+                         "description": "operator, admin: acknowledge a desk's notice for that desk; the "
+                                        "receiver the notice went to. Recorded, and kept out of the desk's "
+                                        "time to acknowledge"},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 2000,
+                   "description": "why the centre acknowledges for the desk; required with on_behalf_of"}}},
+    "NoticeAck": {"type": "object", "required": ["notice_id", "receiver", "by", "at"], "properties": {
+        "notice_id": {"type": "string"}, "receiver": {"type": "string", "description": "the desk it went to"},
+        "by": {"type": "string"}, "role": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"}, "delivered_at": {"type": "string", "format": "date-time"},
+        "seconds": {"type": "number"}, "on_behalf_of": {"type": "string", "nullable": True},
+        "reason": {"type": "string"}, "comment": {"type": "string"},
+        "repeated": {"type": "boolean", "description": "an earlier acknowledgement stands; nothing was recorded"}}},
+    "NoticeAccepted": {"type": "object", "required": ["accepted", "result"], "properties": {
+        "accepted": {"type": "boolean"}, "result": _ref("NoticeAck")}},
     "Silence": {"type": "object", "additionalProperties": True, "properties": {
         "silence_id": {"type": "string"}, "matchers": {"type": "object", "additionalProperties": {"type": "string"}},
         "until": {"type": "string", "format": "date-time"}, "by": {"type": "string"}, "comment": {"type": "string"}}},
@@ -164,7 +180,7 @@ def openapi_document() -> dict[str, Any]:
             "responses": {"200": _json(_ref("Alert"), "the alert"), **_401,
                           "404": _err("no such alert, or not one the caller may see")}}},
         "/alerts/{alert_id}/ack": {"post": {
-            "summary": "acknowledge an alert (operator, admin)", "tags": ["actions"], "parameters": [alert_id],
+            "summary": "acknowledge an alert for the centre (operator, admin)", "tags": ["actions"], "parameters": [alert_id],
             "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("AckRequest")}}},
             "responses": {"202": _json(_ref("Accepted"), "sent; the feed shows it once folded"), **_401,
                           **_ACTION_ERRORS}}},
@@ -176,10 +192,21 @@ def openapi_document() -> dict[str, Any]:
                      "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SilenceRequest")}}},
                      "responses": {"202": _json(_ref("Accepted"), "sent"), **_401, **_ACTION_ERRORS}}},
         "/notices/{notice_id}/ack": {"post": {
-            "summary": "acknowledge a notice sent to the caller's desk (secretariat, regional desk, operator, admin)",
+            "summary": "acknowledge a notice sent to the caller's desk, or (operator, admin) on behalf of its desk",
+            "description": "See docs/API.md, 'Acknowledging a notice': a desk acknowledges its own notices; "
+                           "the centre sees every notice and acknowledges a desk's only with on_behalf_of and "
+                           "a reason.",
             "tags": ["actions"], "parameters": [_param("notice_id", "path", "notice id")],
             "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("NoticeAckRequest")}}},
-            "responses": {"202": _json(_ref("Accepted"), "recorded"), **_401, **_ACTION_ERRORS}}},
+            "responses": {"202": _json(_ref("NoticeAccepted"), "recorded (or the acknowledgement that stands)"),
+                          **_401, **_ACTION_ERRORS,
+                          "400": _err("invalid body; on_behalf_of naming another desk than the notice's, "
+                                      "or one's own; no reason"),
+                          "403": _err("the caller sees the notice but may not acknowledge it (engineers; the "
+                                      "centre without on_behalf_of), or cookie sign-in without "
+                                      "X-Borderwatch-Request"),
+                          "404": _err("no such notice, or another desk's (a desk may not learn it exists), or "
+                                      "this worker does not deliver notices")}}},
         "/notices/{notice_id}/confirm": {
             "get": {"summary": "the page a notice's acknowledgement link opens (the link's token authorises it)",
                     "security": [], "tags": ["page"],

@@ -38,6 +38,7 @@ from alerts import webpage
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
+from alerts.notice_acks import OnBehalf
 from alerts.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
 
 log = logging.getLogger("borderwatch.web")
@@ -78,10 +79,12 @@ class Actions(Protocol):
 
 
 class NoticeActions(Protocol):
-    """Secretariats acknowledging the notices sent to them; same error convention as :class:`Actions`.
-    The implementation checks that the notice went to one of ``Policy.receivers_of(principal)``."""
+    """Desks acknowledging the notices sent to them, and the centre on a desk's behalf; same error
+    convention as :class:`Actions`. Who may is ``Principal.notice_right``'s to say
+    (:meth:`alerts.notice_acks.NoticeAcks.acknowledge_as` asks it)."""
 
-    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str) -> dict: ...
+    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str = "",
+                                 on_behalf: OnBehalf | None = None) -> dict: ...
 
 
 #: ``segment_detail(segment_id)`` -> ``{"incidents": [incident dicts with releasable_to, newest first],
@@ -292,20 +295,20 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
-    def shown(h: Any, a: dict, p: Principal) -> dict:
+    def shown(h: Any, a: dict) -> dict:
         """With an AlertStore, an alert with its ack and silence status now."""
-        return h.view(a, principal=p) if hasattr(h, "view") else a
+        return h.view(a) if hasattr(h, "view") else a
 
     def visible(p: Principal) -> list[dict]:
         h = history()
-        return [shown(h, a, p) for a in h.all() if p.sees(a)]
+        return [shown(h, a) for a in h.all() if p.sees(a)]
 
     def find_alert(p: Principal, alert_id: str) -> dict:
         h = history()
         a = h.alerts.get(alert_id)
         if a is None or not p.sees(a):
             raise _Problem(404, f"no alert {alert_id}")  # the same answer whether hidden or absent
-        return shown(h, a, p)
+        return shown(h, a)
 
     def segment_rows(p: Principal) -> list[dict]:
         return segment_table(segments, visible(p), p, segment_names)
@@ -328,13 +331,26 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
             raise _Problem(400, "the body must be a JSON object")
         return body
 
-    def comment_of(body: dict, required: bool) -> str:
-        c = body.get("comment", "")
+    def text_of(body: dict, name: str, required: bool) -> str:
+        c = body.get(name, "")
         if not isinstance(c, str) or len(c) > MAX_COMMENT:
-            raise _Problem(400, f"comment must be a string of at most {MAX_COMMENT} characters")
+            raise _Problem(400, f"{name} must be a string of at most {MAX_COMMENT} characters")
         if required and not c.strip():
-            raise _Problem(400, "comment is required: say why, for the audit log")
+            raise _Problem(400, f"{name} is required: say why, for the audit log")
         return c.strip()
+
+    def comment_of(body: dict, required: bool) -> str:
+        return text_of(body, "comment", required)
+
+    def on_behalf_of(body: dict) -> OnBehalf | None:
+        desk = body.get("on_behalf_of")
+        if desk is None:
+            if "reason" in body:
+                raise _Problem(400, "reason goes with on_behalf_of (acknowledging a desk's notice for it)")
+            return None
+        if not isinstance(desk, str) or not desk.strip() or len(desk) > 64:
+            raise _Problem(400, "on_behalf_of must name the notice's desk, e.g. secretariat-KGZ")
+        return OnBehalf(desk.strip(), text_of(body, "reason", required=True))
 
     def until_of(body: dict, required: bool) -> datetime | None:
         raw = body.get("until")
@@ -387,7 +403,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     async def alert_ack(request: web.Request) -> web.Response:
         p = principal_of(request)
-        if not p.may_act:
+        if not p.may_ack_alerts:
             raise _Problem(403, f"role {p.role_string} may not acknowledge alerts")
         alert_id = request.match_info["alert_id"]
         find_alert(p, alert_id)
@@ -423,13 +439,13 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         return web.json_response({"count": len(items), "silences": items})
 
     async def notice_ack(request: web.Request) -> web.Response:
-        p = principal_of(request)
-        if not p.may_ack_notices:
-            raise _Problem(403, f"role {p.role_string} receives no notices to acknowledge")
         body = await json_body(request)
-        comment = comment_of(body, required=False)
+        unknown = set(body) - {"comment", "on_behalf_of", "reason"}
+        if unknown:
+            raise _Problem(400, f"unknown field(s) {sorted(unknown)}; use comment, on_behalf_of, reason")
+        comment, on_behalf = comment_of(body, required=False), on_behalf_of(body)
         result = await act(need(notice_actions, "notice acknowledgement").acknowledge_notice(
-            request.match_info["notice_id"], p, comment))
+            request.match_info["notice_id"], principal_of(request), comment, on_behalf))
         return web.json_response({"accepted": True, "result": result}, status=202)
 
     async def notice_confirm(request: web.Request) -> web.Response:

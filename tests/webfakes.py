@@ -1,9 +1,11 @@
-"""In-memory stand-ins for the web app's injected collaborators, and :class:`Env`, the web app wired
-with them and a token per role (tests only).
+"""The web app's injected collaborators for tests, and :class:`Env`, the web app wired with them and
+a token per role (tests only).
 
 The worker's real :class:`alerts.web.Actions` produces events to the alerts topic and the feed
-folds them; this one folds straight into the history and tells the feed's subscribers, which is
-what the web side observes either way.
+folds them; :class:`MemoryActions` folds straight into the history and tells the feed's
+subscribers, which is what the web side observes either way. Notices are acknowledged by the
+worker's own code (:func:`notice_actions`) over a real delivery log, so the web tests hold the
+rules of ``alerts.access`` as the worker applies them.
 """
 
 from __future__ import annotations
@@ -11,16 +13,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
 
-from alerts.policy import load_policy
 from alerts.access import Principal
+from alerts.delivery import DeliveryLog
 from alerts.history import AlertHistory
 from alerts.model import AlertEvent, alert_id_for
+from alerts.notice_acks import NoticeAcks
+from alerts.policy import load_policy
+from alerts.state import AlertStore
 from alerts.tokens import Authenticator, TokenFile, iso, parse_time, utc_now
 from alerts.web import build_web_app
+from streams.actions import WorkerActions
+from streams.metrics import Metrics
 from streams.segments import SegmentRegistry
 
 
@@ -79,23 +88,24 @@ class MemoryActions:
         return [s for s in self._silences if parse_time(s["until"]) > now]
 
 
-class MemoryNotices:
-    """Notices by id -> receiver; acknowledging one addressed elsewhere is refused."""
+#: Notices in the test delivery log, by id: the receiver each went to.
+NOTICES = {"n-kgz": "secretariat-KGZ", "n-tjk": "secretariat-TJK", "n-desk": "regional-desk", "n-ops": "operators"}
+NOTICE_SECRET = b"n" * 32
 
-    def __init__(self, receivers: dict[str, str]) -> None:
-        self.receivers = receivers
-        self.acks: list[dict] = []
 
-    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str) -> dict:
-        receiver = self.receivers.get(notice_id)
-        if receiver is None:
-            raise LookupError(f"no notice {notice_id}")
-        mine = set(load_policy().receivers_of(principal))
-        if receiver not in mine:
-            raise PermissionError(f"notice {notice_id} went to {receiver}, not to {principal.role_string}")
-        ack = {"notice_id": notice_id, "receiver": receiver, "by": principal.name, "comment": comment}
-        self.acks.append(ack)
-        return ack
+def notice_actions(data_dir: Path, clock: Callable[[], datetime], metrics: Metrics | None = None) -> WorkerActions:
+    """The worker's own notice acknowledgement over a delivery log in ``data_dir`` that holds ``NOTICES``,
+    each delivered an hour before ``clock()``."""
+    log = DeliveryLog.in_data_dir(data_dir)
+    for notice_id, receiver in NOTICES.items():
+        log.append({"kind": "delivered", "notice_id": notice_id, "sink": "file:notices", "receiver": receiver,
+                    "group_key": "g", "at": iso(clock() - timedelta(hours=1)), "attempts": 1, "summary": {}})
+
+    async def send(key: bytes, value: bytes) -> None:
+        raise AssertionError("a notice acknowledgement is not an alert action")
+
+    return WorkerActions(load_policy(), AlertStore(clock=clock), send, clock,
+                         NoticeAcks(NOTICE_SECRET, log, metrics, clock=clock))
 
 
 TOKEN = "s3cret-token"
@@ -138,7 +148,8 @@ class Env:
         self.tokens = {role: self.file.add(role.replace(":", "-"), role, now=NOW) for role in ROLES}
         self.auth = Authenticator(self.file, clock=lambda: NOW)
         self.actions = MemoryActions(lambda: self.history, self.subscribers, clock=lambda: NOW)
-        self.notices = MemoryNotices({"n-kgz": "secretariat-KGZ", "n-tjk": "secretariat-TJK"})
+        self.metrics = Metrics(CollectorRegistry())
+        self.notices = notice_actions(tmp_path, lambda: NOW, self.metrics)
         self.detail_calls: list[str] = []
 
         def detail(segment_id):
