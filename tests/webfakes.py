@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 from alerts.access import Principal
 from alerts.delivery import DeliveryLog
 from alerts.history import AlertHistory
-from alerts.model import AlertEvent, alert_id_for
+from alerts.model import AlertEvent, alert_id_for, decode_record
 from alerts.notice_acks import NoticeAcks
 from alerts.policy import load_policy
 from alerts.state import AlertStore
@@ -93,19 +93,21 @@ NOTICES = {"n-kgz": "secretariat-KGZ", "n-tjk": "secretariat-TJK", "n-desk": "re
 NOTICE_SECRET = b"n" * 32
 
 
-def notice_actions(data_dir: Path, clock: Callable[[], datetime], metrics: Metrics | None = None) -> WorkerActions:
-    """The worker's own notice acknowledgement over a delivery log in ``data_dir`` that holds ``NOTICES``,
-    each delivered an hour before ``clock()``."""
+def worker_actions(data_dir: Path, clock: Callable[[], datetime], metrics: Metrics | None = None) -> WorkerActions:
+    """The worker's own actions: notices acknowledged over a delivery log in ``data_dir`` that holds
+    ``NOTICES``, each delivered an hour before ``clock()``; alert actions checked against the bundled
+    policy and folded into ``.store`` as the feed would fold them from the alerts topic."""
     log = DeliveryLog.in_data_dir(data_dir)
     for notice_id, receiver in NOTICES.items():
         log.append({"kind": "delivered", "notice_id": notice_id, "sink": "file:notices", "receiver": receiver,
                     "group_key": "g", "at": iso(clock() - timedelta(hours=1)), "attempts": 1, "summary": {}})
 
-    async def send(key: bytes, value: bytes) -> None:
-        raise AssertionError("a notice acknowledgement is not an alert action")
+    store = AlertStore(clock=clock)
 
-    return WorkerActions(load_policy(), AlertStore(clock=clock), send, clock,
-                         NoticeAcks(NOTICE_SECRET, log, metrics, clock=clock))
+    async def send(key: bytes, value: bytes) -> None:
+        store.add(decode_record(value))
+
+    return WorkerActions(load_policy(), store, send, clock, NoticeAcks(NOTICE_SECRET, log, metrics, clock=clock))
 
 
 TOKEN = "s3cret-token"
@@ -113,8 +115,8 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 ROLES = ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ", "secretariat:TJK", "secretariat:UZB")
 
 
-def history() -> AlertHistory:
-    return AlertHistory().extend([
+def history_events() -> list[AlertEvent]:
+    return [
         alert_event("KGZ-TJK-07", level="warning"),
         alert_event("TJK-UZB-01", level="critical"),
         alert_event("KGZ-UZB", level="watch", releasable_to=("UZB",)),
@@ -122,7 +124,11 @@ def history() -> AlertHistory:
         alert_event("KGZ-TJK-07", opened_at="2012-05-01T00:00:00Z", at="2012-05-01T00:00:00Z", seq=1),
         alert_event("KGZ-TJK-07", "resolved", "none", seq=2, opened_at="2012-05-01T00:00:00Z",
                     at="2012-05-20T00:00:00Z"),
-    ])
+    ]
+
+
+def history() -> AlertHistory:
+    return AlertHistory().extend(history_events())
 
 
 INCIDENTS = [
@@ -139,17 +145,25 @@ DAILY = [{"date": "2012-07-14", "incidents": 0, "fatalities": 0, "baseline": 0.2
 
 
 class Env:
-    """One app with a tokens file holding a token per role, the fakes, and a client."""
+    """One app with a tokens file holding a token per role, the fakes, and a client.
 
-    def __init__(self, tmp_path, **kw):
-        self.history = history()
+    ``worker``: the worker's own actions for alerts too (:func:`worker_actions`), its store as the
+    history, instead of :class:`MemoryActions` over an :class:`AlertHistory`.
+    """
+
+    def __init__(self, tmp_path, worker: bool = False, **kw):
         self.subscribers: set = set()
         self.file = TokenFile(tmp_path / "tokens.json")
         self.tokens = {role: self.file.add(role.replace(":", "-"), role, now=NOW) for role in ROLES}
         self.auth = Authenticator(self.file, clock=lambda: NOW)
-        self.actions = MemoryActions(lambda: self.history, self.subscribers, clock=lambda: NOW)
         self.metrics = Metrics(CollectorRegistry())
-        self.notices = notice_actions(tmp_path, lambda: NOW, self.metrics)
+        self.notices = worker_actions(tmp_path, lambda: NOW, self.metrics)
+        if worker:
+            self.history = self.notices.store.extend(history_events())
+            self.actions = self.notices
+        else:
+            self.history = history()
+            self.actions = MemoryActions(lambda: self.history, self.subscribers, clock=lambda: NOW)
         self.detail_calls: list[str] = []
 
         def detail(segment_id):
