@@ -18,6 +18,17 @@ An alert's ``releasable_to`` is the intersection over the incidents that made it
 (``streams.pipeline``), so showing an alert never reveals an incident the
 viewer may not see.
 
+Who acknowledges what is decided here too (``ack_scope``, ``may_ack_alerts``,
+``notice_right``): the web handlers, :mod:`alerts.state` and
+:mod:`alerts.notice_acks` ask, none decides on its own.
+
+* Alerts: operators and admins acknowledge for the centre; no one else.
+* Notices: a notice is its desk's correspondence. The desk it went to (a
+  secretariat, the regional desk; the centre for the operators' notices)
+  acknowledges it. The centre sees every notice, a desk only its own; an
+  operator or admin acknowledges a desk's notice only *on behalf of* that desk,
+  explicitly and with a reason, so time to acknowledge measures desks alone.
+
 >>> p = Principal.parse("kg-desk", "secretariat:KGZ")
 >>> p.sees_alert(("KGZ", "TJK"), ("ALL",)), p.sees_alert(("TJK", "UZB"), ("ALL",))
 (True, False)
@@ -38,8 +49,16 @@ ROLES = ("secretariat", "regional-desk", "engineer", "operator", "admin")
 CENTRE_ROLES = frozenset({"operator", "engineer", "admin"})
 #: Roles that may acknowledge or silence alerts (secretariats acknowledge *notices*).
 ACTION_ROLES = frozenset({"operator", "admin"})
-#: Roles that receive notices (policy receivers) and so may acknowledge them; engineers receive none.
+#: Roles that acknowledge the notices of their own desk; engineers read only.
 NOTICE_ROLES = frozenset({"secretariat", "regional-desk", "operator", "admin"})
+#: The centre's desk: operators, engineers and admins work for one monitoring centre.
+CENTRE = "centre"
+
+#: What a caller may do with one notice (:meth:`Principal.notice_right`).
+NOTICE_HIDDEN = "hidden"  # may not learn that it exists: answered like a notice never sent (404)
+NOTICE_READ = "read"  # knows of it, may not acknowledge it (403)
+NOTICE_OWN = "own"  # its own desk's: acknowledges it
+NOTICE_ON_BEHALF = "on-behalf"  # another desk's: acknowledges it only on behalf of that desk, with a reason
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 
 
@@ -85,9 +104,32 @@ class Principal:
 
     @property
     def may_ack_notices(self) -> bool:
-        """May acknowledge notices (the notice itself must also be addressed to one of its receivers,
-        ``Policy.receivers_of``)."""
+        """May acknowledge its own desk's notices (which notice is whose: :meth:`notice_right`)."""
         return self.role in NOTICE_ROLES
+
+    @property
+    def may_ack_alerts(self) -> bool:
+        """May acknowledge alerts, for the centre. Desks acknowledge the notices sent to them instead."""
+        return self.may_act
+
+    @property
+    def desk(self) -> str:
+        """Whose acknowledgements this principal's are: the centre's (any operator or admin) or one
+        desk's (``secretariat:KGZ``, ``regional-desk``). A desk's never stand for the centre's."""
+        return CENTRE if self.sees_all else self.role_string
+
+    def notice_right(self, receiver: "Principal | None") -> str:
+        """What this principal may do with a notice sent to ``receiver`` (the policy receiver's
+        principal; None for a receiver the policy no longer has): one of ``NOTICE_*``.
+        """
+        mine = receiver is not None and receiver.desk == self.desk
+        if not (mine or self.sees_all):
+            return NOTICE_HIDDEN  # another desk's correspondence: a desk may not even probe for it
+        if mine and self.may_ack_notices:
+            return NOTICE_OWN
+        if not mine and self.may_act:
+            return NOTICE_ON_BEHALF
+        return NOTICE_READ
 
     def released_to_me(self, releasable_to: Iterable[str]) -> bool:
         rel = set(releasable_to or (RELEASABLE_ALL,))

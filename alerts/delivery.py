@@ -53,7 +53,8 @@ class DeliveryLog:
         self._failures: dict[tuple[str, str], int] = {}
         self._last_by_group: dict[tuple[str, str], dict[str, Any]] = {}
         self._first_delivery: dict[str, dict[str, Any]] = {}
-        self._acks: dict[str, dict[str, Any]] = {}
+        self._own_acks: dict[str, dict[str, Any]] = {}  # the desk's own (link or signed in)
+        self._acks_on_behalf: dict[str, dict[str, Any]] = {}  # by the centre, for the desk
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._load()
 
@@ -88,7 +89,8 @@ class DeliveryLog:
             key = (rec["notice_id"], rec["sink"])
             self._failures[key] = self._failures.get(key, 0) + 1
         elif kind == "ack":
-            self._acks.setdefault(rec["notice_id"], rec)
+            acks = self._acks_on_behalf if rec.get("on_behalf_of") else self._own_acks
+            acks.setdefault(rec["notice_id"], rec)
 
     def append(self, rec: dict[str, Any]) -> None:
         line = json.dumps(rec, separators=(",", ":"), sort_keys=True).encode() + b"\n"
@@ -123,7 +125,12 @@ class DeliveryLog:
         return rec.get("previous_summary")
 
     def ack(self, notice_id: str) -> dict[str, Any] | None:
-        return self._acks.get(notice_id)
+        """The acknowledgement that stands: the desk's own if there is one, else one made on its behalf."""
+        return self._own_acks.get(notice_id) or self._acks_on_behalf.get(notice_id)
+
+    def own_ack(self, notice_id: str) -> dict[str, Any] | None:
+        """The first acknowledgement by the notice's own desk."""
+        return self._own_acks.get(notice_id)
 
     def records(self) -> list[dict[str, Any]]:
         if not self.path.exists():

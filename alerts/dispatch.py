@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping
 
 from alerts.model import AlertAction, AlertEvent, alert_labels
 from alerts.policy import Policy, Route
-from alerts.state import AlertStore, ack_scope
+from alerts.state import AlertStore
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class Dispatcher:
             firing.append(a)
         now_firing = {a["alert_id"]: (a["level"], a["seq"]) for a in firing}
         changed = any(g.notified.get(aid) != state for aid, state in now_firing.items())
-        scope = ack_scope(principal)
+        scope = principal.desk
         acked = {a["alert_id"]: self.store.acknowledgement(a["alert_id"], scope, now) is not None
                  for a in firing + resolved}
         if changed or resolved:

@@ -6,10 +6,20 @@ anything per notice, and a token for one notice acknowledges no other. Notice
 ids are derived per receiver (by the policy's dispatch), so the token binds the
 receiver too.
 
+A signed-in caller acknowledges through :meth:`NoticeAcks.acknowledge_as`; who may
+is :meth:`alerts.access.Principal.notice_right`'s to say: the notice's own desk, or an
+operator or admin *on behalf of* that desk, naming it and saying why. Both are
+recorded in the delivery log (the notices' audit log) with who, their role, and
+for an on-behalf acknowledgement the desk and the reason.
+
 Time to acknowledge is measured from the notice's **first delivery** to any of
 its receiver's sinks (from the delivery log), not from the alert's opening: the
 gap this metric watches is the receiver's response once it had the notice;
-alert-to-notice time is the policy's grouping and the sinks' retries.
+alert-to-notice time is the policy's grouping and the sinks' retries. Only the
+desk's own acknowledgements (its link, its signed-in staff) are observed in
+``borderwatch_notice_ack_seconds``; an on-behalf one is counted in
+``borderwatch_notice_acks_on_behalf_total`` instead, and the desk's own
+acknowledgement after it is still recorded and observed.
 
 >>> secret = b"server-secret"
 >>> link = ack_link("https://bw.example", secret, "nt-1")
@@ -27,6 +37,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import quote
+
+from alerts.access import NOTICE_HIDDEN, NOTICE_ON_BEHALF, NOTICE_OWN, NOTICE_READ, Principal
 from alerts.model import iso, parse_iso, utcnow
 
 _CONTEXT = b"borderwatch notice ack v1\x00"
@@ -41,7 +53,24 @@ class InvalidAckToken(AckError, PermissionError):
 
 
 class UnknownNotice(AckError, LookupError):
-    """No delivery of this notice is in the log (HTTP 404)."""
+    """No delivery of this notice is in the log, or none the caller may know of (HTTP 404)."""
+
+
+class NotYourNotice(AckError, PermissionError):
+    """The caller knows of the notice but may not acknowledge it, or not without saying for whom (403)."""
+
+
+class BadAckRequest(AckError, ValueError):
+    """An on-behalf acknowledgement that names the wrong desk or gives no reason (400)."""
+
+
+@dataclass(frozen=True)
+class OnBehalf:
+    """An operator or admin acknowledging a desk's notice for it: the desk (the receiver's name in the
+    policy, e.g. ``secretariat-KGZ``) and why, for the audit log."""
+
+    desk: str
+    reason: str
 
 
 def _key(secret: bytes | str) -> bytes:
@@ -76,10 +105,21 @@ class Acknowledgement:
     at: str  # ISO 8601 UTC
     delivered_at: str  # first delivery of the notice, ISO 8601 UTC
     seconds: float  # at - delivered_at, never negative
+    role: str = ""  # the signed-in principal's role; empty for the link, whose token went to the desk
+    on_behalf_of: str | None = None  # the desk a centre role acknowledged for; None: the desk's own
+    reason: str = ""  # why the centre acknowledged for the desk (on behalf only)
+    comment: str = ""
     repeated: bool = False  # an earlier acknowledgement of this notice stands; nothing new was recorded
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any], repeated: bool) -> "Acknowledgement":
+        """From a delivery-log ``ack`` record (older records lack the fields after ``seconds``)."""
+        return cls(**{k: rec[k] for k in ("notice_id", "receiver", "by", "at", "delivered_at", "seconds")},
+                   role=rec.get("role", ""), on_behalf_of=rec.get("on_behalf_of"), reason=rec.get("reason", ""),
+                   comment=rec.get("comment", ""), repeated=repeated)
 
 
 def acknowledgement(secret: bytes | str, notice_id: str, token: str, *, receiver: str, by: str,
@@ -91,10 +131,10 @@ def acknowledgement(secret: bytes | str, notice_id: str, token: str, *, receiver
 
 
 def _build(notice_id: str, receiver: str, by: str, at: str | datetime,
-           delivered_at: str | datetime) -> Acknowledgement:
+           delivered_at: str | datetime, **who: Any) -> Acknowledgement:
     at_dt, delivered_dt = _parse(at), _parse(delivered_at)
     seconds = max(0.0, (at_dt - delivered_dt).total_seconds())  # clocks of two hosts may disagree a little
-    return Acknowledgement(notice_id, receiver, by, iso(at_dt), iso(delivered_dt), seconds)
+    return Acknowledgement(notice_id, receiver, by, iso(at_dt), iso(delivered_dt), seconds, **who)
 
 
 class NoticeAcks:
@@ -117,23 +157,55 @@ class NoticeAcks:
 
     def acknowledge(self, notice_id: str, token: str, by: str = "link",
                     at: datetime | None = None) -> Acknowledgement:
-        """Record the first acknowledgement of a delivered notice; later ones return it with ``repeated``."""
+        """The link's acknowledgement: its token went to the desk, so it is the desk's own. Records the
+        first; later ones return it with ``repeated``."""
         if not self.verify(notice_id, token):  # before any lookup: an outsider learns nothing about ids
             raise InvalidAckToken(f"the token is not valid for notice {notice_id}")
-        return self.record(notice_id, by, at)
-
-    def record(self, notice_id: str, by: str, at: datetime | None = None) -> Acknowledgement:
-        """Record the first acknowledgement, for a caller already known to be its receiver (the
-        link's token, or a signed-in desk the notice went to)."""
-        existing = self.log.ack(notice_id)
-        if existing is not None:
-            fields = {k: existing[k] for k in ("notice_id", "receiver", "by", "at", "delivered_at", "seconds")}
-            return Acknowledgement(**fields, repeated=True)
         delivery = self.log.first_delivery(notice_id)
         if delivery is None:
             raise UnknownNotice(f"notice {notice_id} was never delivered")
-        ack = _build(notice_id, delivery["receiver"], by, at or self.clock(), delivery["at"])
+        return self._record(delivery, by=by, at=at)
+
+    def acknowledge_as(self, notice_id: str, principal: Principal,
+                       desk_of: Callable[[str], Principal | None], *, comment: str = "",
+                       on_behalf: OnBehalf | None = None, at: datetime | None = None) -> Acknowledgement:
+        """A signed-in caller's acknowledgement. ``desk_of(receiver)`` is the policy receiver's principal
+        (``Policy.receiver_principal``); ``Principal.notice_right`` decides, this enforces and records."""
+        delivery = self.log.first_delivery(notice_id)
+        receiver = delivery["receiver"] if delivery else ""
+        right = principal.notice_right(desk_of(receiver)) if delivery else NOTICE_HIDDEN
+        if right == NOTICE_HIDDEN:
+            raise UnknownNotice(f"no notice {notice_id}")  # missing and another desk's alike
+        if right == NOTICE_READ:
+            raise NotYourNotice(f"{principal.role_string} may not acknowledge notice {notice_id}")
+        if on_behalf is None and right == NOTICE_ON_BEHALF:
+            raise NotYourNotice(f"notice {notice_id} went to {receiver}: that desk acknowledges it; to acknowledge "
+                                f"it for the desk, send on_behalf_of: {receiver!r} and a reason (both are recorded)")
+        if on_behalf is not None:
+            if right == NOTICE_OWN:
+                raise BadAckRequest(f"notice {notice_id} went to your own desk: acknowledge it without on_behalf_of")
+            if on_behalf.desk != receiver:
+                raise BadAckRequest(f"notice {notice_id} went to {receiver}, not to {on_behalf.desk}")
+            if not on_behalf.reason.strip():
+                raise BadAckRequest("an acknowledgement on behalf of a desk needs a reason")
+        return self._record(delivery, by=principal.name, role=principal.role_string, on_behalf=on_behalf,
+                            comment=comment, at=at)
+
+    def _record(self, delivery: dict[str, Any], *, by: str, role: str = "", on_behalf: OnBehalf | None = None,
+                comment: str = "", at: datetime | None = None) -> Acknowledgement:
+        """Record an acknowledgement unless one stands: the desk's own stands against everything; an
+        on-behalf one only against other on-behalf ones, so the desk's own still gets measured."""
+        notice_id = delivery["notice_id"]
+        standing = self.log.ack(notice_id) if on_behalf is not None else self.log.own_ack(notice_id)
+        if standing is not None:
+            return Acknowledgement.from_record(standing, repeated=True)
+        ack = _build(notice_id, delivery["receiver"], by, at or self.clock(), delivery["at"], role=role,
+                     on_behalf_of=on_behalf.desk if on_behalf else None,
+                     reason=on_behalf.reason.strip() if on_behalf else "", comment=comment)
         self.log.append({"kind": "ack", **{k: v for k, v in ack.to_dict().items() if k != "repeated"}})
         if self.metrics is not None:
-            self.metrics.notice_ack.labels(ack.receiver).observe(ack.seconds)
+            if on_behalf is None:
+                self.metrics.notice_ack.labels(ack.receiver).observe(ack.seconds)
+            else:
+                self.metrics.notice_acks_on_behalf.labels(ack.receiver).inc()
         return ack

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from alerts.escalation import LEVELS
+from alerts.web import ISO_TIME, MAX_BODY_BYTES, PATH_ID
 
 _LEVELS_NONE = list(LEVELS)
 _ALERT_LEVELS = [lv for lv in LEVELS if lv != "none"]
@@ -35,8 +36,16 @@ _PAGE_401 = {"401": {"description": "not signed in: the sign-in form",
 
 
 def _param(name: str, where: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
+    if where == "path" and schema is None:
+        schema = {"type": "string", "pattern": f"^{PATH_ID}$"}  # anything else: 404 from the router
     return {"name": name, "in": where, "required": required or where == "path", "description": description,
             "schema": schema or {"type": "string"}}
+
+
+_TIME = {"type": "string", "pattern": f"^{ISO_TIME}$", "example": "2012-07-01T00:00:00Z",
+         "description": "ISO 8601, a day the month has; without a zone it is UTC, a date alone its midnight UTC"}
+_COMMENT = {"type": "string", "maxLength": 2000}
+_413 = {"413": _err(f"the body is larger than {MAX_BODY_BYTES} bytes")}
 
 
 _FILTERS = [
@@ -112,7 +121,27 @@ _SCHEMAS: dict[str, Any] = {
                                         "example": {"border": "KGZ-TJK"}},
                            "until": {"type": "string", "format": "date-time"},
                            "comment": {"type": "string", "maxLength": 2000, "minLength": 1}}},
-    "NoticeAckRequest": {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 2000}}},
+    "NoticeAckRequest": {"oneOf": [
+        {"type": "object", "additionalProperties": False, "description": "the caller's own desk's notice",
+         "properties": {"comment": _COMMENT}},
+        {"type": "object", "additionalProperties": False, "required": ["on_behalf_of", "reason"],
+         "description": "operator, admin: a desk's notice, acknowledged for that desk; recorded, and kept out of "
+                        "the desk's time to acknowledge",
+         "properties": {
+             "comment": _COMMENT,
+             "on_behalf_of": {"type": "string", "pattern": "\\S", "maxLength": 64, "example": "secretariat-KGZ",
+                              "description": "the receiver the notice went to"},
+             "reason": {"type": "string", "pattern": "\\S", "maxLength": 2000,
+                        "description": "why the centre acknowledges for the desk"}}}]},
+    "NoticeAck": {"type": "object", "required": ["notice_id", "receiver", "by", "at"], "properties": {
+        "notice_id": {"type": "string"}, "receiver": {"type": "string", "description": "the desk it went to"},
+        "by": {"type": "string"}, "role": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"}, "delivered_at": {"type": "string", "format": "date-time"},
+        "seconds": {"type": "number"}, "on_behalf_of": {"type": "string", "nullable": True},
+        "reason": {"type": "string"}, "comment": {"type": "string"},
+        "repeated": {"type": "boolean", "description": "an earlier acknowledgement stands; nothing was recorded"}}},
+    "NoticeAccepted": {"type": "object", "required": ["accepted", "result"], "properties": {
+        "accepted": {"type": "boolean"}, "result": _ref("NoticeAck")}},
     "Silence": {"type": "object", "additionalProperties": True, "properties": {
         "silence_id": {"type": "string"}, "matchers": {"type": "object", "additionalProperties": {"type": "string"}},
         "until": {"type": "string", "format": "date-time"}, "by": {"type": "string"}, "comment": {"type": "string"}}},
@@ -131,6 +160,7 @@ _ACTION_ERRORS = {
     "400": _err("invalid body, or refused by the policy's guardrails"),
     "403": _err("the role may not do this, or (cookie sign-in) the X-Borderwatch-Request header is missing"),
     "404": _err("no such alert (or not one the caller may see)"),
+    **_413,
     "415": _err("the body is not application/json"),
     "501": _err("this action is not wired in this deployment"),
 }
@@ -157,9 +187,8 @@ def openapi_document() -> dict[str, Any]:
             "summary": "alerts the caller may see", "tags": ["alerts"],
             "parameters": [_param("status", "query", "open (default) or all", {"type": "string", "enum": ["open", "all"]}),
                            *_FILTERS,
-                           _param("since", "query", "active at or after (not resolved before) this time",
-                                  {"type": "string", "format": "date-time"}),
-                           _param("until", "query", "opened before this time", {"type": "string", "format": "date-time"})],
+                           _param("since", "query", "active at or after (not resolved before) this time", _TIME),
+                           _param("until", "query", "opened before this time", _TIME)],
             "responses": {"200": _json(_ref("AlertList"), "matching alerts, in the order they opened"),
                           "400": _err("unknown parameter or bad value"), **_401}}},
         "/alerts/{alert_id}": {"get": {
@@ -167,7 +196,7 @@ def openapi_document() -> dict[str, Any]:
             "responses": {"200": _json(_ref("Alert"), "the alert"), **_401,
                           "404": _err("no such alert, or not one the caller may see")}}},
         "/alerts/{alert_id}/ack": {"post": {
-            "summary": "acknowledge an alert (operator, admin)", "tags": ["actions"], "parameters": [alert_id],
+            "summary": "acknowledge an alert for the centre (operator, admin)", "tags": ["actions"], "parameters": [alert_id],
             "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("AckRequest")}}},
             "responses": {"202": _json(_ref("Accepted"), "sent; the feed shows it once folded"), **_401,
                           **_ACTION_ERRORS}}},
@@ -179,22 +208,39 @@ def openapi_document() -> dict[str, Any]:
                      "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SilenceRequest")}}},
                      "responses": {"202": _json(_ref("Accepted"), "sent"), **_401, **_ACTION_ERRORS}}},
         "/notices/{notice_id}/ack": {"post": {
-            "summary": "acknowledge a notice sent to the caller's desk (secretariat, regional desk, operator, admin)",
+            "summary": "acknowledge a notice sent to the caller's desk, or (operator, admin) on behalf of its desk",
+            "description": "See docs/API.md, 'Acknowledging a notice': a desk acknowledges its own notices; "
+                           "the centre sees every notice and acknowledges a desk's only with on_behalf_of and "
+                           "a reason.",
             "tags": ["actions"], "parameters": [_param("notice_id", "path", "notice id")],
             "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("NoticeAckRequest")}}},
-            "responses": {"202": _json(_ref("Accepted"), "recorded"), **_401, **_ACTION_ERRORS}}},
+            "responses": {"202": _json(_ref("NoticeAccepted"), "recorded (or the acknowledgement that stands)"),
+                          **_401, **_ACTION_ERRORS,
+                          "400": _err("invalid body; on_behalf_of naming another desk than the notice's, "
+                                      "or one's own; no reason"),
+                          "403": _err("the caller sees the notice but may not acknowledge it (engineers; the "
+                                      "centre without on_behalf_of), or cookie sign-in without "
+                                      "X-Borderwatch-Request"),
+                          "404": _err("no such notice, or another desk's (a desk may not learn it exists), or "
+                                      "this worker does not deliver notices")}}},
         "/notices/{notice_id}/confirm": {
             "get": {"summary": "the page a notice's acknowledgement link opens (the link's token authorises it)",
                     "security": [], "tags": ["page"],
                     "parameters": [_param("notice_id", "path", "notice id"),
-                                   _param("token", "query", "the notice's acknowledgement token", required=True)],
-                    "responses": {"200": _HTML}},
+                                   _param("token", "query", "the notice's acknowledgement token",
+                                          {"type": "string", "minLength": 1}, required=True)],
+                    "responses": {"200": _HTML, "400": dict(_HTML, description="the link has no token"),
+                                  "404": _err("not a notice id")}},
             "post": {"summary": "acknowledge the notice with its link token; answers an HTML page",
                      "security": [], "tags": ["page"], "parameters": [_param("notice_id", "path", "notice id")],
                      "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
                          "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}}}},
-                     "responses": {"200": _HTML, "403": {"description": "the token is not valid for this notice"},
-                                   "404": {"description": "no such notice was delivered"}}}},
+                     "responses": {"200": _HTML, "400": _err("the form cannot be read"),
+                                   "403": dict(_HTML, description="the token is not valid for this notice"),
+                                   "404": {"description": "no such notice was delivered (the page), or not a "
+                                                          "notice id (JSON)", "content": {**_HTML["content"],
+                                                          **_err("")["content"]}}, **_413,
+                                   "501": dict(_HTML, description="this worker does not deliver notices")}}},
         "/segments": {"get": {"summary": "segments the caller may look at, with their level now", "tags": ["segments"],
                               "responses": {"200": _json(_ref("SegmentList"), "segments by id"), **_401}}},
         "/segments/{segment_id}": {"get": {
@@ -209,8 +255,11 @@ def openapi_document() -> dict[str, Any]:
                            "of quiet. Reconnecting with `Last-Event-ID` resumes from the last 1000 events of this "
                            "worker run; otherwise an `event: resync` asks the client to reload `/alerts`.",
             "parameters": [*_FILTERS, _param("Last-Event-ID", "header", "resume after this event id")],
-            "responses": {"200": {"description": "an event stream",
-                                  "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "responses": {"200": {"description": "an event stream", "content": {"text/event-stream": {"schema": {
+                "type": "object", "description": "one server-sent event",
+                "properties": {"event": {"type": "string", "enum": ["alert", "resync"]}, "id": {"type": "string"},
+                               "data": {"type": "string", "description": "JSON: {\"event\": ..., \"alert\": ...}"},
+                               "retry": {"type": "integer"}}}}}},
                           "400": _err("bad filter"), **_401}}},
         "/login": {
             "get": {"summary": "the sign-in form", "security": [], "tags": ["page"],
@@ -221,13 +270,16 @@ def openapi_document() -> dict[str, Any]:
                          "type": "object", "required": ["token"],
                          "properties": {"token": {"type": "string"}, "next": {"type": "string"}}}}}},
                      "responses": {"303": {"description": "signed in; Set-Cookie and a redirect to next"},
+                                   "400": _err("the form cannot be read"),
                                    "401": {"description": "the form again, with the error",
                                            "content": {"text/html": {"schema": {"type": "string"}}}},
-                                   "403": _err("posted from another site")}}},
+                                   "403": _err("posted from another site"), **_413}}},
         "/logout": {"post": {"summary": "sign out: drops the cookie", "security": [], "tags": ["page"],
-                             "responses": {"303": {"description": "redirect to /login"}}}},
+                             "responses": {"303": {"description": "redirect to /login"},
+                                           "403": _err("posted from another site")}}},
         "/": {"get": {"summary": "the operator page: map, live feed, filters, actions", "tags": ["page"],
-                      "parameters": [_param("level", "query", "filter", {"type": "string", "enum": _ALERT_LEVELS}),
+                      "parameters": [_param("level", "query", "pre-sets the level filter: watch, warning or "
+                                            "critical; any other value is ignored", {"type": "string"}),
                                      _param("border", "query", "filter")],
                       "responses": {"200": _HTML, **_PAGE_401}}},
         "/ui/segments/{segment_id}": {"get": {

@@ -270,10 +270,11 @@ class Policy:
         """Receivers in route order, each once (what ``borderwatch routes test`` prints)."""
         return list(dict.fromkeys(r.receiver for r in self.routes_for(labels)))
 
-    def receivers_of(self, principal: Principal) -> list[str]:
-        """The receivers that act as ``principal``'s role (e.g. secretariat:KGZ -> secretariat-KGZ):
-        whose notices a desk acknowledges, the ``receiver`` label of time-to-acknowledge."""
-        return [r.name for r in self.receivers.values() if r.principal.role_string == principal.role_string]
+    def receiver_principal(self, name: str) -> Principal | None:
+        """Who the receiver ``name`` is (secretariat-KGZ -> secretariat:KGZ), so whose notices it gets;
+        None for a receiver this policy does not have."""
+        r = self.receivers.get(name)
+        return r.principal if r is not None else None
 
     def muted(self, route: Route, when: datetime) -> bool:
         """Whether ``route`` may not notify at ``when`` (a mute interval holds, or no active interval does)."""

@@ -48,21 +48,12 @@ class NoSuchTarget(ActionError, LookupError):
     404 lets nobody probe for alerts on other states' borders."""
 
 
-def ack_scope(principal: Principal) -> str:
-    """Whose acknowledgement it is: the centre's (any operator or admin) or one desk's.
-
-    A secretariat acknowledging its notice does not acknowledge the alert for the
-    operators, nor for another state.
-    """
-    return "centre" if principal.sees_all else principal.role_string
-
-
 @dataclass
 class AlertStore(AlertHistory):
     """AlertHistory plus acknowledgements and silences; queries take ``now`` from ``clock``."""
 
     clock: Callable[[], datetime] = utcnow
-    #: alert_id -> ack scope -> the latest ack action (as a dict)
+    #: alert_id -> desk (``Principal.desk``) -> the latest ack action (as a dict)
     acks: dict[str, dict[str, dict]] = field(default_factory=dict)
     #: silence_id -> the silenced action (as a dict)
     silences: dict[str, dict] = field(default_factory=dict)
@@ -81,7 +72,7 @@ class AlertStore(AlertHistory):
             return False
         a = record.to_dict()
         # Check before changing anything: a malformed record raises and leaves the store as it was.
-        scope = ack_scope(Principal.parse(record.by, record.role))
+        scope = Principal.parse(record.by, record.role).desk
         matchers = tuple(Matcher.parse(m) for m in record.matchers)
         self._action_ids.add(record.action_id)
         self.actions.append(a)
@@ -138,12 +129,10 @@ class AlertStore(AlertHistory):
 
     # -- views and queries
 
-    def view(self, alert: Mapping[str, Any], now: datetime | None = None,
-             principal: Principal | None = None) -> dict:
+    def view(self, alert: Mapping[str, Any], now: datetime | None = None) -> dict:
         """An alert as the API shows it: its labels, and its ack and silence status now.
 
-        ``ack`` is the centre's acknowledgement; ``my_ack`` the caller's own desk's, when the
-        caller is a desk.
+        ``ack`` is the centre's acknowledgement (only the centre acknowledges alerts).
         """
         now = now or self.clock()
         labels = alert_labels(alert)
@@ -152,15 +141,12 @@ class AlertStore(AlertHistory):
         # ``acknowledged`` is the ack itself (by, until, comment...) or None: truthy as a flag.
         out = dict(alert, labels=labels, acknowledged=_ack_view(ack), ack=_ack_view(ack),
                    silenced=bool(silenced), silenced_by=silenced)
-        if principal is not None and not principal.sees_all:
-            mine = self.acknowledgement(alert["alert_id"], ack_scope(principal), now)
-            out["my_ack"] = _ack_view(mine)
         return out
 
     def current(self, now: datetime | None = None, principal: Principal | None = None) -> list[dict]:
         """Open alerts with their ack and silence status, those ``principal`` may see."""
         now = now or self.clock()
-        return [self.view(a, now, principal) for a in self.open_alerts()
+        return [self.view(a, now) for a in self.open_alerts()
                 if principal is None or principal.sees(a)]
 
     def query(self, *, segment_id: str | None = None, border: str | None = None, since: datetime | None = None,
@@ -183,7 +169,7 @@ class AlertStore(AlertHistory):
                 continue
             if principal is not None and not principal.sees(a):
                 continue
-            out.append(self.view(a, now, principal))
+            out.append(self.view(a, now))
         return out
 
     def timeline(self, alert_id: str) -> list[dict]:
@@ -232,13 +218,14 @@ def acknowledge(alert_id: str, principal: Principal, until: datetime | timedelta
                 store: AlertStore | None = None) -> AlertAction:
     """Acknowledge an open alert until ``until`` (a time, a duration from now, or the policy's default).
 
-    Operators and admins acknowledge for the centre; a secretariat or the regional desk
-    acknowledges for itself, and only alerts it may see. With ``store``, the alert must
-    exist and be open, and the ack records the alert's transition seq, so an escalation
+    Operators and admins acknowledge for the centre (``Principal.may_ack_alerts``); desks
+    acknowledge the notices sent to them (:mod:`alerts.notice_acks`). With ``store``, the alert
+    must exist and be open, and the ack records the alert's transition seq, so an escalation
     after it voids it.
     """
-    if not (principal.may_act or principal.role in ("secretariat", "regional-desk")):
-        raise ActionForbidden(f"{principal.role_string} may not acknowledge alerts")
+    if not principal.may_ack_alerts:
+        raise ActionForbidden(f"{principal.role_string} may not acknowledge alerts: desks acknowledge "
+                              f"the notices sent to them")
     rules = policy.acknowledgements
     end = _until(until, now, rules.default_expiry, rules.max_expiry, "acknowledgement")
     seq = None

@@ -19,6 +19,8 @@ and ``token revoke`` take effect without a restart.
 'secretariat:KGZ'
 >>> Authenticator(f).authenticate("guess") is None
 True
+>>> bearer_token(["Bearer " + token]) == token, bearer_token(["Basic abc"]), bearer_token(["Bearer a", "Bearer b"])
+(True, None, None)
 """
 
 from __future__ import annotations
@@ -45,14 +47,38 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 _KEYS = {"name", "role", "hash", "created", "expires"}
 #: The principal the single configured token (BORDERWATCH_API_TOKEN) stands for.
 LEGACY_NAME = "api-token"
+#: RFC 6750's b64token: what a bearer token may be made of. Ours are ``bw_`` + base64url; a configured
+#: BORDERWATCH_API_TOKEN must fit too (``secrets.token_urlsafe``, base64, hex all do).
+_TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: Longer than any token we issue by far; checked before hashing, so a huge header costs nothing.
+MAX_TOKEN_LENGTH = 512
+#: ``Authorization: Bearer <token>``: the scheme is case-insensitive, then one or more spaces (RFC 6750).
+_BEARER = re.compile(r"(?i:bearer) +(\S+)")
 
 
 class TokenFileError(ValueError):
     """An unreadable or invalid tokens file, or a refused change to it."""
 
 
+def well_formed(token: object) -> bool:
+    """Whether ``token`` could be a token at all: a str of b64token characters, not too long."""
+    return (isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_LENGTH
+            and _TOKEN_SYNTAX.fullmatch(token) is not None)
+
+
+def bearer_token(authorization: list[str]) -> str | None:
+    """The token of the ``Authorization`` header values of one request, or None when there is no
+    usable one: no header, several (which one would count?), another scheme, or a malformed token."""
+    if len(authorization) != 1:
+        return None
+    m = _BEARER.fullmatch(authorization[0].strip())
+    return m.group(1) if m and well_formed(m.group(1)) else None
+
+
 def hash_token(token: str) -> str:
-    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+    """Never fails: a header aiohttp decoded with surrogate escapes (bytes that are not UTF-8) hashes
+    as its original bytes."""
+    return "sha256:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def new_token() -> str:
@@ -191,6 +217,15 @@ class TokenFile:
         return True
 
 
+def configured_token(token: str) -> str:
+    """A token given at start-up: one that could never be presented is a configuration error, said now
+    rather than found as a 401 later."""
+    if not well_formed(token):
+        raise ValueError(f"the API token must be 1-{MAX_TOKEN_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + / "
+                         f"(then = padding), e.g. from `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    return token
+
+
 class Authenticator:
     """Maps a presented token to a :class:`Principal`, or None.
 
@@ -201,7 +236,7 @@ class Authenticator:
     def __init__(self, tokens_file: TokenFile | None = None, static: dict[str, Principal] | None = None,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.file, self.clock = tokens_file, clock
-        self._static = {hash_token(t): p for t, p in (static or {}).items() if t}
+        self._static = {hash_token(configured_token(t)): p for t, p in (static or {}).items() if t}
         self._entries: dict[str, TokenEntry] = {}
         self._stamp: tuple[int, int] | None = None
         if tokens_file is not None:
@@ -210,7 +245,7 @@ class Authenticator:
             raise ValueError("the web API needs a token or a tokens file")
 
     def add_static(self, token: str, principal: Principal) -> None:
-        self._static[hash_token(token)] = principal
+        self._static[hash_token(configured_token(token))] = principal
 
     @classmethod
     def single(cls, token: str) -> "Authenticator":
@@ -235,7 +270,7 @@ class Authenticator:
         self._stamp = stamp
 
     def authenticate(self, token: str | None) -> Principal | None:
-        if not token:
+        if not well_formed(token):  # cheap refusal first: no hashing, no file read
             return None
         h = hash_token(token)
         p = self._static.get(h)

@@ -13,10 +13,17 @@ audit log); notice acknowledgements through :class:`NoticeActions`; a segment's
 recent incidents come from an injected ``segment_detail``. Routes whose
 collaborator is not wired answer 501.
 
-CSRF: a request authenticated by the cookie may change something only with the
-``X-Borderwatch-Request`` header (a cross-site page cannot send a custom header
-without a CORS preflight, which this app never grants), a JSON body, and an
-``Origin`` (when sent) of this host.
+CSRF: the page signs in with a cookie, so a cross-site page could make a browser send it. A
+request authenticated by the cookie may change something only with the ``X-Borderwatch-Request``
+header (a cross-site page cannot send a custom header without a CORS preflight, which this app
+never grants), a JSON body, and an ``Origin`` (when sent) of this host; sign-in and sign-out take
+no cookie but check the ``Origin`` too. The notice link's confirm form needs no cookie: its token is
+the authority, and a page that has the token could post it itself.
+
+Limits, in one place: a body over ``MAX_BODY_BYTES`` answers 413, a request line or header over
+``MAX_LINE_BYTES`` 400 (from aiohttp's parser, before any route), a path id that is not an id
+(``PATH_ID``: no ``/``, no leading dot, so no ``..``) 404 from the router; no route reads a file
+named by the request.
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ from alerts import webpage
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
-from alerts.tokens import LEGACY_NAME, Authenticator, parse_time, utc_now
+from alerts.notice_acks import OnBehalf
+from alerts.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
 
 log = logging.getLogger("borderwatch.web")
 
@@ -46,8 +54,18 @@ COOKIE = "borderwatch_token"
 CSRF_HEADER = "X-Borderwatch-Request"
 #: Reachable without a token: the probe, the sign-in form and the page's static script and style.
 PUBLIC = frozenset({"/health", "/login", "/logout", "/assets/app.js", "/assets/style.css"})
+#: What an id in a path may be (alert, notice, segment ids): a route whose id does not match answers 404.
+PATH_ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"
+#: The times query parameters take (``since``, ``until``): ISO 8601, a date alone or with a time, its
+#: seconds, fraction and zone optional. Checked before parsing, so the OpenAPI pattern is the rule.
+ISO_TIME = (r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+            r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?")
+#: The largest request body read; the biggest real one is a silence with a 2000-character comment.
+MAX_BODY_BYTES = 64 * 1024
+#: The longest request line (path and query) and header line aiohttp's parser takes; longer is 400.
+MAX_LINE_BYTES = 8190
 #: A notice's acknowledgement link carries its own HMAC token (alerts/notice_acks.py): no sign-in.
-_NOTICE_CONFIRM = re.compile(r"/notices/[^/]+/confirm")
+_NOTICE_CONFIRM = re.compile(rf"/notices/{PATH_ID}/confirm")
 LIVE = web.AppKey("live", object)
 # aiohttp >= 3.13 types request storage; older ones take strings.
 _PRINCIPAL: Any = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
@@ -78,10 +96,12 @@ class Actions(Protocol):
 
 
 class NoticeActions(Protocol):
-    """Secretariats acknowledging the notices sent to them; same error convention as :class:`Actions`.
-    The implementation checks that the notice went to one of ``Policy.receivers_of(principal)``."""
+    """Desks acknowledging the notices sent to them, and the centre on a desk's behalf; same error
+    convention as :class:`Actions`. Who may is ``Principal.notice_right``'s to say
+    (:meth:`alerts.notice_acks.NoticeAcks.acknowledge_as` asks it)."""
 
-    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str) -> dict: ...
+    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str = "",
+                                 on_behalf: OnBehalf | None = None) -> dict: ...
 
 
 #: ``segment_detail(segment_id)`` -> ``{"incidents": [incident dicts with releasable_to, newest first],
@@ -105,11 +125,13 @@ async def _maybe_await(value: Any) -> Any:
 
 def _iso_param(q: Mapping[str, str], name: str) -> datetime | None:
     raw = q.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     try:
+        if not re.fullmatch(ISO_TIME, raw):
+            raise ValueError(raw)
         return parse_time(raw)
-    except ValueError:
+    except ValueError:  # the form, or a day the month does not have
         raise _Problem(400, f"{name} must be an ISO 8601 time such as 2012-07-01T00:00:00Z") from None
 
 
@@ -243,10 +265,11 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     live = LiveFeed(subscribers if subscribers is not None else set(), history)
 
     def presented(request: web.Request) -> tuple[str | None, bool]:
-        """The token and whether it came from the cookie."""
-        h = request.headers.get("Authorization", "")
-        if h.startswith("Bearer "):
-            return h[7:].strip(), False
+        """The token and whether it came from the cookie. A request that sends ``Authorization`` is
+        judged by it alone: a malformed header does not fall back to a cookie the browser added."""
+        headers = request.headers.getall("Authorization", [])
+        if headers:
+            return bearer_token(headers), False
         c = request.cookies.get(COOKIE)
         return (c, True) if c else (None, False)
 
@@ -255,6 +278,27 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     def is_page(request: web.Request) -> bool:
         return request.method == "GET" and (request.path in _PAGE_PATHS or request.path.startswith("/ui/"))
+
+    def foreign(request: web.Request) -> bool:
+        """Sent from a page of another site (browsers send ``Origin`` on every cross-site POST)."""
+        origin = request.headers.get("Origin")
+        return bool(origin) and origin.split("://", 1)[-1] != request.host
+
+    @web.middleware
+    async def problems(request: web.Request, handler):
+        """Errors as ``{"error": ...}``, for the public routes as for the others."""
+        try:
+            return await handler(request)
+        except _Problem as exc:
+            return _error(exc.status, exc.message)
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        except web.HTTPNotFound:  # the router's: no route, or a path id that is not an id
+            return _error(404, "not found")
+        except web.HTTPMethodNotAllowed as exc:
+            resp = _error(405, f"{request.method} is not allowed here")
+            resp.headers["Allow"] = exc.headers["Allow"]
+            return resp
 
     @web.middleware
     async def authenticate(request: web.Request, handler):
@@ -269,16 +313,11 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
             return web.json_response({"error": "unauthorized", "hint": "send Authorization: Bearer <token>"},
                                      status=401, headers={"WWW-Authenticate": 'Bearer realm="borderwatch"'})
         if request.method not in ("GET", "HEAD", "OPTIONS") and from_cookie:
-            origin = request.headers.get("Origin")
-            if request.headers.get(CSRF_HEADER) != "1" or (origin and origin.split("://", 1)[-1] != request.host):
+            if request.headers.get(CSRF_HEADER) != "1" or foreign(request):
                 return _error(403, f"a request signed in by cookie must come from this page (send {CSRF_HEADER}: 1)")
         request[_PRINCIPAL] = p
         request[_TOKEN] = tok
-        try:
-            resp = await handler(request)
-        except _Problem as exc:
-            return _error(exc.status, exc.message)
-        return resp
+        return await handler(request)
 
     @web.middleware
     async def security_headers(request: web.Request, handler):
@@ -292,20 +331,20 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
-    def shown(h: Any, a: dict, p: Principal) -> dict:
+    def shown(h: Any, a: dict) -> dict:
         """With an AlertStore, an alert with its ack and silence status now."""
-        return h.view(a, principal=p) if hasattr(h, "view") else a
+        return h.view(a) if hasattr(h, "view") else a
 
     def visible(p: Principal) -> list[dict]:
         h = history()
-        return [shown(h, a, p) for a in h.all() if p.sees(a)]
+        return [shown(h, a) for a in h.all() if p.sees(a)]
 
     def find_alert(p: Principal, alert_id: str) -> dict:
         h = history()
         a = h.alerts.get(alert_id)
         if a is None or not p.sees(a):
             raise _Problem(404, f"no alert {alert_id}")  # the same answer whether hidden or absent
-        return shown(h, a, p)
+        return shown(h, a)
 
     def segment_rows(p: Principal) -> list[dict]:
         return segment_table(segments, visible(p), p, segment_names)
@@ -328,13 +367,32 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
             raise _Problem(400, "the body must be a JSON object")
         return body
 
-    def comment_of(body: dict, required: bool) -> str:
-        c = body.get("comment", "")
+    def text_of(body: dict, name: str, required: bool) -> str:
+        c = body.get(name, "")
         if not isinstance(c, str) or len(c) > MAX_COMMENT:
-            raise _Problem(400, f"comment must be a string of at most {MAX_COMMENT} characters")
+            raise _Problem(400, f"{name} must be a string of at most {MAX_COMMENT} characters")
         if required and not c.strip():
-            raise _Problem(400, "comment is required: say why, for the audit log")
+            raise _Problem(400, f"{name} is required: say why, for the audit log")
         return c.strip()
+
+    async def form_of(request: web.Request) -> Mapping[str, Any]:
+        try:
+            return await request.post()
+        except (ValueError, LookupError):  # no multipart boundary, bytes not in the charset, unknown charset
+            raise _Problem(400, "the form cannot be read: send it as application/x-www-form-urlencoded") from None
+
+    def comment_of(body: dict, required: bool) -> str:
+        return text_of(body, "comment", required)
+
+    def on_behalf_of(body: dict) -> OnBehalf | None:
+        desk = body.get("on_behalf_of")
+        if desk is None:
+            if "reason" in body:
+                raise _Problem(400, "reason goes with on_behalf_of (acknowledging a desk's notice for it)")
+            return None
+        if not isinstance(desk, str) or not desk.strip() or len(desk) > 64:
+            raise _Problem(400, "on_behalf_of must name the notice's desk, e.g. secretariat-KGZ")
+        return OnBehalf(desk.strip(), text_of(body, "reason", required=True))
 
     def until_of(body: dict, required: bool) -> datetime | None:
         raw = body.get("until")
@@ -390,7 +448,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     async def alert_ack(request: web.Request) -> web.Response:
         p = principal_of(request)
-        if not p.may_act:
+        if not p.may_ack_alerts:
             raise _Problem(403, f"role {p.role_string} may not acknowledge alerts")
         alert_id = request.match_info["alert_id"]
         find_alert(p, alert_id)
@@ -426,21 +484,25 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         return web.json_response({"count": len(items), "silences": items})
 
     async def notice_ack(request: web.Request) -> web.Response:
-        p = principal_of(request)
-        if not p.may_ack_notices:
-            raise _Problem(403, f"role {p.role_string} receives no notices to acknowledge")
         body = await json_body(request)
-        comment = comment_of(body, required=False)
+        unknown = set(body) - {"comment", "on_behalf_of", "reason"}
+        if unknown:
+            raise _Problem(400, f"unknown field(s) {sorted(unknown)}; use comment, on_behalf_of, reason")
+        comment, on_behalf = comment_of(body, required=False), on_behalf_of(body)
         result = await act(need(notice_actions, "notice acknowledgement").acknowledge_notice(
-            request.match_info["notice_id"], p, comment))
+            request.match_info["notice_id"], principal_of(request), comment, on_behalf))
         return web.json_response({"accepted": True, "result": result}, status=202)
 
     async def notice_confirm(request: web.Request) -> web.Response:
         """The link in a notice: its signed token authorises acknowledging that one notice, no sign-in."""
         notice_id = request.match_info["notice_id"]
         if request.method == "GET":
-            return webpage.notice_confirm_page(notice_id, request.query.get("token", ""))
-        form = await request.post()
+            token = request.query.get("token", "")
+            if not token:
+                return webpage.notice_confirm_page(notice_id, "", message="this link is incomplete: it has no "
+                                                   "token; open the whole link from the notice", status=400)
+            return webpage.notice_confirm_page(notice_id, token)
+        form = await form_of(request)
         handler = getattr(notice_actions, "acknowledge_link", None)
         if handler is None:
             return webpage.notice_confirm_page(notice_id, "", message="this server does not take notice "
@@ -544,10 +606,9 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         return webpage.login_page(request.query.get("next", "/"))
 
     async def login(request: web.Request) -> web.Response:
-        origin = request.headers.get("Origin")
-        if origin and origin.split("://", 1)[-1] != request.host:
+        if foreign(request):
             return _error(403, "sign in from this site's own form")
-        form = await request.post()
+        form = await form_of(request)
         tok = str(form.get("token", "")).strip()
         nxt = str(form.get("next", "/"))
         if not nxt.startswith("/") or nxt.startswith("//"):
@@ -559,6 +620,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         raise resp
 
     async def logout(request: web.Request) -> web.Response:
+        if foreign(request):  # another site may not sign a desk out either
+            return _error(403, "sign out from this site's own page")
         resp = web.HTTPSeeOther("/login")
         resp.del_cookie(COOKIE, path="/")
         raise resp
@@ -566,6 +629,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     async def page(request: web.Request) -> web.Response:
         p = principal_of(request)
         q = {k: v for k, v in request.query.items() if k in ("level", "border")}
+        if q.get("level") not in LEVELS[1:]:
+            q.pop("level", None)  # a stale bookmark shows every level rather than an empty feed
         items = visible(p)
         open_ = [a for a in items if not a.get("resolved_at")]
         recent = sorted(items, key=lambda a: a["opened_at"], reverse=True)[:200]
@@ -584,7 +649,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         body, ctype = webpage.ASSETS[name]
         return web.Response(text=body, content_type=ctype, headers={"Cache-Control": "no-cache"})
 
-    app = web.Application(middlewares=[security_headers, authenticate])
+    app = web.Application(middlewares=[security_headers, problems, authenticate], client_max_size=MAX_BODY_BYTES,
+                          handler_args={"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES})
     app[LIVE] = live
     app.on_startup.append(live.start)
     app.on_shutdown.append(live.stop)
@@ -594,21 +660,21 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     r.add_get("/openapi.json", openapi)
     r.add_get("/whoami", whoami)
     r.add_get("/alerts", alerts_list)
-    r.add_get("/alerts/{alert_id}", alert_one)
-    r.add_post("/alerts/{alert_id}/ack", alert_ack)
+    r.add_get(f"/alerts/{{alert_id:{PATH_ID}}}", alert_one)
+    r.add_post(f"/alerts/{{alert_id:{PATH_ID}}}/ack", alert_ack)
     r.add_get("/silences", silence_list)
     r.add_post("/silences", silence_add)
-    r.add_post("/notices/{notice_id}/ack", notice_ack)
-    r.add_get("/notices/{notice_id}/confirm", notice_confirm)
-    r.add_post("/notices/{notice_id}/confirm", notice_confirm)
+    r.add_post(f"/notices/{{notice_id:{PATH_ID}}}/ack", notice_ack)
+    r.add_get(f"/notices/{{notice_id:{PATH_ID}}}/confirm", notice_confirm)
+    r.add_post(f"/notices/{{notice_id:{PATH_ID}}}/confirm", notice_confirm)
     r.add_get("/segments", segments_list)
-    r.add_get("/segments/{segment_id}", segment_one)
+    r.add_get(f"/segments/{{segment_id:{PATH_ID}}}", segment_one)
     r.add_get("/events", events)
     r.add_get("/login", login_form)
     r.add_post("/login", login)
     r.add_post("/logout", logout)
     r.add_get("/", page)
-    r.add_get("/ui/segments/{segment_id}", segment_page)
+    r.add_get(f"/ui/segments/{{segment_id:{PATH_ID}}}", segment_page)
     r.add_get("/assets/{name:(app\\.js|style\\.css)}", asset)
     return app
 

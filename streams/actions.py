@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from alerts.access import Principal
 from alerts.model import AlertAction
-from alerts.notice_acks import NoticeAcks
+from alerts.notice_acks import NoticeAcks, OnBehalf
 from alerts.policy import Policy
 from alerts.state import AlertStore, acknowledge, silence
 
@@ -51,12 +51,10 @@ class WorkerActions:
             raise LookupError("this worker does not dispatch notices")
         return self.acks.acknowledge(notice_id, token, by="link").to_dict()  # errors: 403 / 404
 
-    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str | None) -> dict:
-        """A signed-in desk acknowledges a notice delivered to one of its receivers."""
+    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str = "",
+                                 on_behalf: OnBehalf | None = None) -> dict:
+        """A signed-in caller acknowledges a notice: its own desk's, or a desk's on its behalf."""
         if self.acks is None:
-            raise LookupError("this worker does not dispatch notices")
-        delivery = self.acks.log.first_delivery(notice_id)
-        mine = set(self.policy.receivers_of(principal))
-        if delivery is None or not (principal.sees_all or delivery.get("receiver") in mine):
-            raise LookupError(f"no notice {notice_id} for {principal.role_string}")
-        return self.acks.record(notice_id, by=principal.name).to_dict()
+            raise LookupError(f"no notice {notice_id}: this worker does not dispatch notices")
+        return self.acks.acknowledge_as(notice_id, principal, self.policy.receiver_principal, comment=comment,
+                                        on_behalf=on_behalf).to_dict()

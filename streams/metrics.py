@@ -44,8 +44,12 @@ class Metrics:
                               ["border"], registry=r)
         # Receivers and sink types come from the policy file, so both label sets are bounded.
         self.notice_ack = Histogram("borderwatch_notice_ack_seconds",
-                                    "Time from a notice's first delivery to its acknowledgement, by receiver.",
+                                    "Time from a notice's first delivery to its acknowledgement by the receiver's own desk, by receiver.",
                                     ["receiver"], buckets=ACK_BUCKETS, registry=r)
+        # Kept apart from the histogram, which measures how fast a desk answers, not the centre.
+        self.notice_acks_on_behalf = Counter("borderwatch_notice_acks_on_behalf",
+                                             "Notices an operator or admin acknowledged on behalf of their "
+                                             "receiver's desk, by receiver.", ["receiver"], registry=r)
         self.notice_deliveries = Counter("borderwatch_notice_deliveries",
                                          "Notice deliveries by sink type and outcome "
                                          "(delivered, duplicate, muted, withheld, failed).",

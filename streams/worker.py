@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from alerts.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from alerts.web import build_web_app
 from alerts.notices import SegmentContext
 from alerts.state import AlertStore
@@ -42,10 +43,13 @@ def run_worker(settings: Settings) -> int:
         raise ConfigError(f"web port {settings.web_port} on {settings.web_host} is taken: "
                           f"pass --web-port N or stop what uses it")
     token = settings.token()
+    if token:
+        try:
+            configured_token(token)
+        except ValueError as exc:
+            raise ConfigError(f"BORDERWATCH_API_TOKEN: {exc}") from None
     auth = None
     if settings.tokens_file:
-        from alerts.tokens import Authenticator, TokenFile, TokenFileError
-
         try:
             auth = Authenticator(TokenFile(settings.tokens_file))
         except TokenFileError as exc:

@@ -1,22 +1,36 @@
-"""In-memory stand-ins for the web app's injected collaborators (tests only).
+"""The web app's injected collaborators for tests, and :class:`Env`, the web app wired with them and
+a token per role (tests only).
 
 The worker's real :class:`alerts.web.Actions` produces events to the alerts topic and the feed
-folds them; this one folds straight into the history and tells the feed's subscribers, which is
-what the web side observes either way.
+folds them; :class:`MemoryActions` folds straight into the history and tells the feed's
+subscribers, which is what the web side observes either way. Notices are acknowledged by the
+worker's own code (:func:`notice_actions`) over a real delivery log, so the web tests hold the
+rules of ``alerts.access`` as the worker applies them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 
-from alerts.policy import load_policy
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
 from alerts.access import Principal
+from alerts.delivery import DeliveryLog
 from alerts.history import AlertHistory
-from alerts.model import AlertEvent, alert_id_for
-from alerts.tokens import iso, parse_time, utc_now
+from alerts.model import AlertEvent, alert_id_for, decode_record
+from alerts.notice_acks import NoticeAcks
+from alerts.policy import load_policy
+from alerts.state import AlertStore
+from alerts.tokens import Authenticator, TokenFile, iso, parse_time, utc_now
+from alerts.web import build_web_app
+from streams.actions import WorkerActions
+from streams.metrics import Metrics
+from streams.segments import SegmentRegistry
 
 
 def alert_event(seg: str, transition: str = "opened", level: str = "warning", seq: int = 1,
@@ -74,20 +88,99 @@ class MemoryActions:
         return [s for s in self._silences if parse_time(s["until"]) > now]
 
 
-class MemoryNotices:
-    """Notices by id -> receiver; acknowledging one addressed elsewhere is refused."""
+#: Notices in the test delivery log, by id: the receiver each went to.
+NOTICES = {"n-kgz": "secretariat-KGZ", "n-tjk": "secretariat-TJK", "n-desk": "regional-desk", "n-ops": "operators"}
+NOTICE_SECRET = b"n" * 32
 
-    def __init__(self, receivers: dict[str, str]) -> None:
-        self.receivers = receivers
-        self.acks: list[dict] = []
 
-    async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str) -> dict:
-        receiver = self.receivers.get(notice_id)
-        if receiver is None:
-            raise LookupError(f"no notice {notice_id}")
-        mine = set(load_policy().receivers_of(principal))
-        if receiver not in mine:
-            raise PermissionError(f"notice {notice_id} went to {receiver}, not to {principal.role_string}")
-        ack = {"notice_id": notice_id, "receiver": receiver, "by": principal.name, "comment": comment}
-        self.acks.append(ack)
-        return ack
+def worker_actions(data_dir: Path, clock: Callable[[], datetime], metrics: Metrics | None = None) -> WorkerActions:
+    """The worker's own actions: notices acknowledged over a delivery log in ``data_dir`` that holds
+    ``NOTICES``, each delivered an hour before ``clock()``; alert actions checked against the bundled
+    policy and folded into ``.store`` as the feed would fold them from the alerts topic."""
+    log = DeliveryLog.in_data_dir(data_dir)
+    for notice_id, receiver in NOTICES.items():
+        log.append({"kind": "delivered", "notice_id": notice_id, "sink": "file:notices", "receiver": receiver,
+                    "group_key": "g", "at": iso(clock() - timedelta(hours=1)), "attempts": 1, "summary": {}})
+
+    store = AlertStore(clock=clock)
+
+    async def send(key: bytes, value: bytes) -> None:
+        store.add(decode_record(value))
+
+    return WorkerActions(load_policy(), store, send, clock, NoticeAcks(NOTICE_SECRET, log, metrics, clock=clock))
+
+
+TOKEN = "s3cret-token"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+ROLES = ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ", "secretariat:TJK", "secretariat:UZB")
+
+
+def history_events() -> list[AlertEvent]:
+    return [
+        alert_event("KGZ-TJK-07", level="warning"),
+        alert_event("TJK-UZB-01", level="critical"),
+        alert_event("KGZ-UZB", level="watch", releasable_to=("UZB",)),
+        alert_event("KGZ-TJK-02", level="warning", releasable_to=("KGZ", "TJK"), summary="shared with both sides"),
+        alert_event("KGZ-TJK-07", opened_at="2012-05-01T00:00:00Z", at="2012-05-01T00:00:00Z", seq=1),
+        alert_event("KGZ-TJK-07", "resolved", "none", seq=2, opened_at="2012-05-01T00:00:00Z",
+                    at="2012-05-20T00:00:00Z"),
+    ]
+
+
+def history() -> AlertHistory:
+    return AlertHistory().extend(history_events())
+
+
+INCIDENTS = [
+    {"event_id": "i-all", "occurred_at": "2012-07-15T08:00:00Z", "category": "armed clash", "fatalities": 2,
+     "releasable_to": ["ALL"], "description": "public <script>"},
+    {"event_id": "i-kgz", "occurred_at": "2012-07-16T08:00:00Z", "category": "shelling", "fatalities": 1,
+     "releasable_to": ["KGZ"]},
+    {"event_id": "i-tjk", "occurred_at": "2012-07-16T09:00:00Z", "category": "detention", "fatalities": 0,
+     "releasable_to": ["TJK"]},
+]
+DAILY = [{"date": "2012-07-14", "incidents": 0, "fatalities": 0, "baseline": 0.2},
+         {"date": "2012-07-15", "incidents": 1, "fatalities": 2, "baseline": 0.2},
+         {"date": "2012-07-16", "incidents": 2, "fatalities": 1, "baseline": 0.3}]
+
+
+class Env:
+    """One app with a tokens file holding a token per role, the fakes, and a client.
+
+    ``worker``: the worker's own actions for alerts too (:func:`worker_actions`), its store as the
+    history, instead of :class:`MemoryActions` over an :class:`AlertHistory`.
+    """
+
+    def __init__(self, tmp_path, worker: bool = False, **kw):
+        self.subscribers: set = set()
+        self.file = TokenFile(tmp_path / "tokens.json")
+        self.tokens = {role: self.file.add(role.replace(":", "-"), role, now=NOW) for role in ROLES}
+        self.auth = Authenticator(self.file, clock=lambda: NOW)
+        self.metrics = Metrics(CollectorRegistry())
+        self.notices = worker_actions(tmp_path, lambda: NOW, self.metrics)
+        if worker:
+            self.history = self.notices.store.extend(history_events())
+            self.actions = self.notices
+        else:
+            self.history = history()
+            self.actions = MemoryActions(lambda: self.history, self.subscribers, clock=lambda: NOW)
+        self.detail_calls: list[str] = []
+
+        def detail(segment_id):
+            self.detail_calls.append(segment_id)
+            return {"incidents": INCIDENTS, "daily": DAILY} if segment_id == "KGZ-TJK-07" else {}
+
+        args = dict(auth=self.auth, segments=SegmentRegistry.default(), segment_detail=detail, actions=self.actions,
+                    notice_actions=self.notices, subscribers=self.subscribers, heartbeat=0.2, clock=lambda: NOW)
+        args.update(kw)
+        self.app = build_web_app(lambda: self.history, lambda: b"borderwatch_up 1\n", TOKEN,
+                                 lambda s: f"name of {s}", **args)
+
+    def h(self, role: str) -> dict:
+        return {"Authorization": f"Bearer {TOKEN if role == 'legacy' else self.tokens[role]}"}
+
+    def run(self, check):
+        async def main():
+            async with TestClient(TestServer(self.app, host="127.0.0.1")) as client:
+                return await check(client)
+        return asyncio.run(main())

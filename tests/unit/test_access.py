@@ -4,7 +4,8 @@ import itertools
 
 import pytest
 
-from alerts.access import AccessError, Principal
+from alerts.access import (NOTICE_HIDDEN, NOTICE_ON_BEHALF, NOTICE_OWN, NOTICE_READ, AccessError,
+                           Principal)
 
 STATES = ("KGZ", "TJK", "UZB")
 BORDERS = [("KGZ", "TJK"), ("KGZ", "UZB"), ("TJK", "UZB")]
@@ -50,3 +51,32 @@ def test_bad_roles_are_refused_with_the_fix(role):
 def test_only_operators_and_admins_act():
     assert [r for r in ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ")
             if Principal.parse("x", r).may_act] == ["operator", "admin"]
+
+
+def test_only_the_centre_acknowledges_alerts_and_each_desk_is_its_own():
+    assert [r for r in ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ")
+            if Principal.parse("x", r).may_ack_alerts] == ["operator", "admin"]
+    assert {Principal.parse("x", r).desk for r in ("operator", "engineer", "admin")} == {"centre"}
+    assert Principal.parse("x", "secretariat:KGZ").desk == "secretariat:KGZ"
+    assert Principal.parse("x", "regional-desk").desk == "regional-desk"
+
+
+@pytest.mark.parametrize("caller,receiver,right", [
+    ("secretariat:KGZ", "secretariat:KGZ", NOTICE_OWN),
+    ("secretariat:KGZ", "secretariat:TJK", NOTICE_HIDDEN),
+    ("secretariat:KGZ", "regional-desk", NOTICE_HIDDEN),
+    ("secretariat:KGZ", "operator", NOTICE_HIDDEN),
+    ("regional-desk", "regional-desk", NOTICE_OWN),
+    ("regional-desk", "secretariat:KGZ", NOTICE_HIDDEN),
+    ("operator", "operator", NOTICE_OWN),
+    ("admin", "operator", NOTICE_OWN),  # the centre is one desk
+    ("operator", "secretariat:KGZ", NOTICE_ON_BEHALF),
+    ("admin", "regional-desk", NOTICE_ON_BEHALF),
+    ("engineer", "operator", NOTICE_READ),
+    ("engineer", "secretariat:KGZ", NOTICE_READ),
+    ("operator", None, NOTICE_ON_BEHALF),  # a receiver the policy no longer has: the centre may still act
+    ("secretariat:KGZ", None, NOTICE_HIDDEN),
+])
+def test_who_may_do_what_with_a_notice(caller, receiver, right):
+    desk = Principal.parse("r", receiver) if receiver else None
+    assert Principal.parse("c", caller).notice_right(desk) == right

@@ -206,11 +206,11 @@ time_intervals:
     assert not end.contains(utc(2026, 11, 30, 12))
 
 
-def test_a_principal_finds_the_receivers_it_acts_as():
+def test_each_receiver_is_a_principal():
     pol = load_policy()
-    assert pol.receivers_of(Principal.parse("k", "secretariat:KGZ")) == ["secretariat-KGZ"]
-    assert pol.receivers_of(Principal.parse("o", "operator")) == ["operators"]
-    assert pol.receivers_of(Principal.parse("s", "secretariat:CHN")) == []
+    assert pol.receiver_principal("secretariat-KGZ") == Principal("secretariat-KGZ", "secretariat", "KGZ")
+    assert pol.receiver_principal("operators").role == "operator"
+    assert pol.receiver_principal("secretariat-CHN") is None
 
 
 def test_every_yaml_example_in_the_alerting_doc_is_a_valid_policy_part():

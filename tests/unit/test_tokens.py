@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from alerts.tokens import Authenticator, TokenFile, TokenFileError
+from alerts.tokens import (MAX_TOKEN_LENGTH, Authenticator, TokenFile, TokenFileError, bearer_token, hash_token,
+                           well_formed)
 from streams.cli import main
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -114,3 +118,31 @@ def test_cli_token_needs_a_file(monkeypatch, capsys):
     monkeypatch.delenv("BORDERWATCH_TOKENS_FILE", raising=False)
     assert main(["token", "list"]) == 2
     assert "--tokens-file" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- malformed input
+@given(st.text() | st.binary().map(lambda b: b.decode("utf-8", "surrogateescape")))
+@settings(max_examples=200, derandomize=True, database=None)
+def test_hashing_never_fails_on_any_text_a_header_can_decode_to(token):
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", hash_token(token))
+
+
+@pytest.mark.parametrize("token", ["", "\udcff\udcfe", "tökén", "a" * 100_000, "\x00", None, "Bearer x", "a b"])
+def test_malformed_tokens_are_refused_before_hashing(tmp_path, token):
+    f = TokenFile(tmp_path / "t.json")
+    f.add("a", "operator", now=NOW)
+    assert not well_formed(token) and Authenticator(f).authenticate(token) is None
+
+
+def test_bearer_token_takes_exactly_one_well_formed_bearer_credential():
+    assert bearer_token(["Bearer bw_abc-_.~+/=="]) == "bw_abc-_.~+/=="
+    assert bearer_token(["BEARER abc"]) == "abc" and bearer_token(["Bearer   abc  "]) == "abc"
+    for values in ([], ["Bearer a", "Bearer a"], ["Bearer"], ["Basic abc"], ["Bearer a=b"], ["Bearerabc"],
+                   ["Bearer a b"], ["Bearer " + "a" * (MAX_TOKEN_LENGTH + 1)]):
+        assert bearer_token(values) is None, values
+
+
+@pytest.mark.parametrize("token", ["has space", "tökén", "a" * (MAX_TOKEN_LENGTH + 1), "semi;colon"])
+def test_a_configured_token_that_could_never_be_presented_is_refused_at_start(token):
+    with pytest.raises(ValueError, match="A-Z a-z 0-9"):
+        Authenticator.single(token)

@@ -8,78 +8,13 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.access import Principal
 from alerts.history import AlertHistory
-from alerts.tokens import Authenticator, TokenFile
 from alerts.web import COOKIE, CSRF_HEADER, PUBLIC, build_web_app, daily_from
 from alerts.webpage import COLOURS, project
 from streams.segments import SegmentRegistry
-from tests.webfakes import MemoryActions, MemoryNotices, alert_event
-
-TOKEN = "s3cret-token"
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-ROLES = ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ", "secretariat:TJK", "secretariat:UZB")
-
-
-def history() -> AlertHistory:
-    return AlertHistory().extend([
-        alert_event("KGZ-TJK-07", level="warning"),
-        alert_event("TJK-UZB-01", level="critical"),
-        alert_event("KGZ-UZB", level="watch", releasable_to=("UZB",)),
-        alert_event("KGZ-TJK-02", level="warning", releasable_to=("KGZ", "TJK"), summary="shared with both sides"),
-        alert_event("KGZ-TJK-07", opened_at="2012-05-01T00:00:00Z", at="2012-05-01T00:00:00Z", seq=1),
-        alert_event("KGZ-TJK-07", "resolved", "none", seq=2, opened_at="2012-05-01T00:00:00Z",
-                    at="2012-05-20T00:00:00Z"),
-    ])
-
-
-INCIDENTS = [
-    {"event_id": "i-all", "occurred_at": "2012-07-15T08:00:00Z", "category": "armed clash", "fatalities": 2,
-     "releasable_to": ["ALL"], "description": "public <script>"},
-    {"event_id": "i-kgz", "occurred_at": "2012-07-16T08:00:00Z", "category": "shelling", "fatalities": 1,
-     "releasable_to": ["KGZ"]},
-    {"event_id": "i-tjk", "occurred_at": "2012-07-16T09:00:00Z", "category": "detention", "fatalities": 0,
-     "releasable_to": ["TJK"]},
-]
-DAILY = [{"date": "2012-07-14", "incidents": 0, "fatalities": 0, "baseline": 0.2},
-         {"date": "2012-07-15", "incidents": 1, "fatalities": 2, "baseline": 0.2},
-         {"date": "2012-07-16", "incidents": 2, "fatalities": 1, "baseline": 0.3}]
-
-
-class Env:
-    """One app with a tokens file holding a token per role, the fakes, and a client."""
-
-    def __init__(self, tmp_path, **kw):
-        self.history = history()
-        self.subscribers: set = set()
-        self.file = TokenFile(tmp_path / "tokens.json")
-        self.tokens = {role: self.file.add(role.replace(":", "-"), role, now=NOW) for role in ROLES}
-        self.auth = Authenticator(self.file, clock=lambda: NOW)
-        self.actions = MemoryActions(lambda: self.history, self.subscribers, clock=lambda: NOW)
-        self.notices = MemoryNotices({"n-kgz": "secretariat-KGZ", "n-tjk": "secretariat-TJK"})
-        self.detail_calls: list[str] = []
-
-        def detail(segment_id):
-            self.detail_calls.append(segment_id)
-            return {"incidents": INCIDENTS, "daily": DAILY} if segment_id == "KGZ-TJK-07" else {}
-
-        args = dict(auth=self.auth, segments=SegmentRegistry.default(), segment_detail=detail, actions=self.actions,
-                    notice_actions=self.notices, subscribers=self.subscribers, heartbeat=0.2, clock=lambda: NOW)
-        args.update(kw)
-        self.app = build_web_app(lambda: self.history, lambda: b"borderwatch_up 1\n", TOKEN,
-                                 lambda s: f"name of {s}", **args)
-
-    def h(self, role: str) -> dict:
-        return {"Authorization": f"Bearer {TOKEN if role == 'legacy' else self.tokens[role]}"}
-
-    def run(self, check):
-        async def main():
-            async with TestClient(TestServer(self.app, host="127.0.0.1")) as client:
-                return await check(client)
-        return asyncio.run(main())
-
+from tests.webfakes import DAILY, INCIDENTS, NOTICES, NOW, ROLES, Env, alert_event
 
 @pytest.fixture
 def env(tmp_path):
@@ -472,16 +407,82 @@ def test_unwired_actions_answer_501(tmp_path):
     e.run(check)
 
 
-def test_secretariats_acknowledge_only_their_own_notices(env):
+#: POST /notices/{id}/ack: the status without on_behalf_of, then with it naming the notice's receiver and
+#: a reason. The notice's own desk acknowledges (202); the centre sees every notice but acknowledges a
+#: desk's only on its behalf (403 without); a desk may not learn of another desk's notice (404, as for
+#: one never sent); on behalf of one's own desk is a mistake (400). Written out, not derived from
+#: alerts.access.
+NOTICE_ACK = {
+    "operator": {"n-kgz": (403, 202), "n-tjk": (403, 202), "n-desk": (403, 202), "n-ops": (202, 400)},
+    "admin": {"n-kgz": (403, 202), "n-tjk": (403, 202), "n-desk": (403, 202), "n-ops": (202, 400)},
+    "engineer": {"n-kgz": (403, 403), "n-tjk": (403, 403), "n-desk": (403, 403), "n-ops": (403, 403)},
+    "regional-desk": {"n-kgz": (404, 404), "n-tjk": (404, 404), "n-desk": (202, 400), "n-ops": (404, 404)},
+    "secretariat:KGZ": {"n-kgz": (202, 400), "n-tjk": (404, 404), "n-desk": (404, 404), "n-ops": (404, 404)},
+    "secretariat:TJK": {"n-kgz": (404, 404), "n-tjk": (202, 400), "n-desk": (404, 404), "n-ops": (404, 404)},
+    "secretariat:UZB": {"n-kgz": (404, 404), "n-tjk": (404, 404), "n-desk": (404, 404), "n-ops": (404, 404)},
+}
+
+
+def acks_in_log(env) -> list[dict]:
+    return [r for r in env.notices.acks.log.records() if r["kind"] == "ack"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("on_behalf", [False, True], ids=["own", "on-behalf"])
+def test_notice_acknowledgement_follows_the_documented_matrix(tmp_path, role, on_behalf):
+    expected = {n: both[on_behalf] for n, both in NOTICE_ACK[role].items()} | {"n-none": 404}
+    statuses = {}
+    for notice_id in expected:  # a fresh app each time: an earlier ack must not change the answer
+        env = Env(tmp_path / notice_id)
+        body = {"comment": "read"}
+        if on_behalf:
+            body.update(on_behalf_of=NOTICES.get(notice_id, "secretariat-KGZ"), reason="desk confirmed by phone")
+
+        async def check(c):
+            r = await c.post(f"/notices/{notice_id}/ack", json=body, headers=env.h(role))
+            return r.status, await r.json()
+        statuses[notice_id], answer = env.run(check)
+        recorded = acks_in_log(env)
+        if statuses[notice_id] == 202:
+            assert [(a["notice_id"], a["by"], a["role"], a["comment"]) for a in recorded] == [
+                (notice_id, role.replace(":", "-"), role, "read")]
+            assert answer["result"]["on_behalf_of"] == (NOTICES[notice_id] if on_behalf else None)
+        else:
+            assert recorded == [] and set(answer) == {"error"}
+    assert statuses == expected
+
+
+def test_on_behalf_acks_are_audited_and_kept_out_of_the_desks_time_to_acknowledge(env):
+    def samples(name: str) -> float | None:
+        return env.metrics.registry.get_sample_value(name, {"receiver": "secretariat-KGZ"})
+
     async def check(c):
-        kg = env.h("secretariat:KGZ")
-        r = await c.post("/notices/n-kgz/ack", json={"comment": "received"}, headers=kg)
-        assert r.status == 202 and (await r.json())["result"]["by"] == "secretariat-KGZ"
-        assert (await c.post("/notices/n-tjk/ack", json={}, headers=kg)).status == 403
-        assert (await c.post("/notices/n-none/ack", json={}, headers=kg)).status == 404
-        assert (await c.post("/notices/n-kgz/ack", json={}, headers=env.h("engineer"))).status == 403
-        assert [a["notice_id"] for a in env.notices.acks] == ["n-kgz"]
+        op, kg = env.h("operator"), env.h("secretariat:KGZ")
+        for bad in ({"on_behalf_of": "secretariat-TJK", "reason": "x"},  # not the desk it went to
+                    {"on_behalf_of": "secretariat-KGZ"}, {"on_behalf_of": "secretariat-KGZ", "reason": " "},
+                    {"reason": "no desk named"}, {"on_behalf_of": 7, "reason": "x"}, {"as": "someone"}):
+            r = await c.post("/notices/n-kgz/ack", json=bad, headers=op)
+            assert r.status == 400, (bad, await r.text())
+        r = await c.post("/notices/n-kgz/ack", json={"on_behalf_of": "secretariat-KGZ",
+                                                     "reason": "desk confirmed by phone"}, headers=op)
+        assert r.status == 202
+        result = (await r.json())["result"]
+        assert (result["by"], result["role"], result["on_behalf_of"], result["reason"]) == (
+            "operator", "operator", "secretariat-KGZ", "desk confirmed by phone")
+        assert samples("borderwatch_notice_ack_seconds_count") is None
+        assert samples("borderwatch_notice_acks_on_behalf_total") == 1
+        # the desk's own acknowledgement still counts, once
+        own = await (await c.post("/notices/n-kgz/ack", json={}, headers=kg)).json()
+        assert own["result"]["repeated"] is False and own["result"]["on_behalf_of"] is None
+        assert samples("borderwatch_notice_ack_seconds_count") == 1
+        assert samples("borderwatch_notice_ack_seconds_sum") == 3600
+        again = await (await c.post("/notices/n-kgz/ack", json={"on_behalf_of": "secretariat-KGZ", "reason": "x"},
+                                    headers=env.h("admin"))).json()
+        assert again["result"]["repeated"] is True and again["result"]["by"] == "secretariat-KGZ"
+        assert samples("borderwatch_notice_acks_on_behalf_total") == 1
     env.run(check)
+    assert [(a["by"], a.get("on_behalf_of"), a.get("reason")) for a in acks_in_log(env)] == [
+        ("operator", "secretariat-KGZ", "desk confirmed by phone"), ("secretariat-KGZ", None, "")]
 
 
 # ---------------------------------------------------------------------- sign-in, cookie, CSRF

@@ -51,8 +51,8 @@ def test_errors_map_to_the_web_statuses(env):
     store, ev, sent, actions = env
     with pytest.raises(LookupError):  # 404: unknown alert
         run(actions.acknowledge("al-nope", OPERATOR, None, None))
-    with pytest.raises(LookupError):  # 404 too: an alert the caller may not see
-        run(actions.acknowledge(ev.alert_id, Principal.parse("uz", "secretariat:UZB"), None, None))
+    with pytest.raises(PermissionError):  # 403: desks acknowledge notices, not alerts
+        run(actions.acknowledge(ev.alert_id, Principal.parse("kg", "secretariat:KGZ"), None, None))
     with pytest.raises(PermissionError):  # 403: engineers do not act
         run(actions.silence({"border": "KGZ-TJK"}, Principal.parse("eng", "engineer"), NOW + timedelta(hours=1), "x"))
     with pytest.raises(ValueError):  # 400: a silence must name a border or segment
