@@ -119,6 +119,14 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     failure = AgentFailure()
 
+    @app.on_partitions_revoked.connect
+    async def forget_idleness_on_revoke(sender, revoked, **kwargs) -> None:
+        idleness.forget()
+
+    @app.on_partitions_assigned.connect
+    async def forget_idleness_on_assign(sender, assigned, **kwargs) -> None:
+        idleness.forget()
+
     async def produce(topic, value: bytes, key: Any = None, partition: int | None = None):
         """Hand one message to the producer: its delivery future, or the error if it was refused at
         once (too large, producer failed). An agent never raises over one message."""

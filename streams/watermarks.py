@@ -33,6 +33,17 @@ class PartitionIdleness:
         #: partition -> input partitions that ticked since its last input
         self._since_input: dict[int, set[str]] = {}
 
+    def forget(self) -> None:
+        """Start over, as at start-up: after a rebalance.
+
+        What this worker knew about a partition it held before is stale once the partition was
+        away: another worker may have taken it past input this worker never saw, and an old "idle
+        since" would advance its segments before the backlog that comes back with it is read.
+        """
+        self._marks.clear()
+        self._busy.clear()
+        self._since_input.clear()
+
     def watermark(self, partition: int) -> float | None:
         marks = self._marks.get(partition, {})
         if not self.sources <= marks.keys():

@@ -40,3 +40,16 @@ def test_partitions_are_independent_and_old_ticks_do_not_move_marks_back():
         w.on_tick(2, s, 56.0)
     assert w.on_tick(1, "in/0", 56.0) == 56.0
     assert w.on_tick(2, "in/0", 56.0) is None  # its input was at most at 56
+
+
+def test_a_partition_that_comes_back_after_a_rebalance_starts_over():
+    """Marks from before a partition went away must not advance its backlog when it comes back."""
+    sources = {"in/0", "in/1"}
+    idle = PartitionIdleness(sources, idle_seconds=10)
+    for t in (0.0, 20.0, 40.0):
+        for s in sorted(sources):
+            idle.on_tick(4, s, t)
+    assert idle.on_tick(4, "in/0", 41.0) is not None  # idle long enough: may advance
+    idle.forget()  # the partition went to another worker and came back with a backlog
+    assert idle.on_tick(4, "in/0", 42.0) is None  # nothing is known any more: no advance
+    assert idle.on_tick(4, "in/1", 42.0) is None
