@@ -12,10 +12,12 @@ Topics (all JSON):
 
 State: table ``segments`` (changelog ``borderwatch-segments-changelog``) holds
 one :class:`~streams.pipeline.SegmentState` per key. The ``aggregate`` agent
-takes events in batches and writes each touched key once per batch; the write
-is made with the key's last event as the task's current event, so the
-changelog record goes to the same partition as the key's input (Faust refuses a
-table write without a current event; ``Stream.take_events`` gives us the events).
+takes events in batches and writes each touched key once per batch, to the
+changelog partition of the key's input, and waits for the broker to take every
+changelog record before the batch ends (:class:`TouchedStates`): only then are
+the batch's events acknowledged, so an offset commit never runs ahead of state.
+A rebalance waits for the batch in hand, and no batch runs while a rebalance
+restores state from the changelog (:class:`RebalanceGate`).
 
 Failures: one bad message costs one dead letter, never the stream (every record and every
 message produced is handled on its own). Anything else an agent raises is a failure of the
@@ -34,12 +36,10 @@ import math
 import os
 import sys
 import time
-import weakref
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 import faust
-from faust.streams import _current_event
 
 from streams.errors import InvalidEvent, bounded
 from streams.metrics import Metrics
@@ -119,13 +119,17 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     failure = AgentFailure()
 
+    gate = RebalanceGate()
+
     @app.on_partitions_revoked.connect
-    async def forget_idleness_on_revoke(sender, revoked, **kwargs) -> None:
+    async def hold_batches_on_revoke(sender, revoked, **kwargs) -> None:
+        await gate.close()  # the batch in hand finishes (its state acknowledged) before Faust goes on
         idleness.forget()
 
-    @app.on_partitions_assigned.connect
-    async def forget_idleness_on_assign(sender, assigned, **kwargs) -> None:
+    @app.on_rebalance_complete.connect
+    async def release_batches_when_restored(sender, **kwargs) -> None:
         idleness.forget()
+        gate.open()
 
     async def produce(topic, value: bytes, key: Any = None, partition: int | None = None):
         """Hand one message to the producer: its delivery future, or the error if it was refused at
@@ -243,6 +247,13 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         await run_batches(stream, "ingest-arms-transfers", lambda events: ingest_batch(events, KIND_TRANSFERS))
 
     async def aggregate_batch(events: list) -> None:
+        async with gate.batch():
+            await aggregate_owned(events)
+
+    async def aggregate_owned(events: list) -> None:
+        # Events fetched before a rebalance, of partitions that went to another worker: theirs now.
+        owned = app.consumer.assignment()
+        events = [e for e in events if e.message.tp in owned]
         batch = TouchedStates(table)
         out = []
         dead = []
@@ -300,7 +311,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                 metrics.latency.observe(max(0.0, clock() - ingested_at))
         if pending:
             await asyncio.gather(*pending)
-        batch.write_back()
+        await batch.write_back()
         await failures(dead, "dead-letter")  # nowhere left to put these: counted and logged
 
     @app.agent(segment_events, name="aggregate")
@@ -320,15 +331,57 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     return app
 
 
+class RebalanceGate:
+    """Batches of the aggregate agent and Faust's rebalances, one at a time.
+
+    Faust does not make them exclusive (``stream_wait_empty`` hangs with ``take_events``), and
+    two things go wrong when they overlap: its offset commit on revocation flushes the producer
+    for at most 0.1 s, so offsets could be committed ahead of a batch's state; and its recovery
+    replays the changelog into the table up to a high-water mark read earlier, so a batch that
+    wrote the table meanwhile would be overwritten by an older state. Seen in the two-worker
+    chaos test as alerts that never resolve and transitions computed on a stale state.
+
+    So a revocation waits for the batch in hand (whose changelog records the broker has taken),
+    and no batch starts until the rebalance is complete, recovery included.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._open = asyncio.Event()
+        self._open.set()
+
+    async def close(self) -> None:
+        self._open.clear()
+        async with self._lock:  # the batch in hand, if any, ends first
+            pass
+
+    def open(self) -> None:
+        self._open.set()
+
+    @contextlib.asynccontextmanager
+    async def batch(self):
+        while True:
+            await self._open.wait()
+            async with self._lock:
+                if not self._open.is_set():  # a rebalance began while we waited for the lock
+                    continue
+                yield
+                return
+
+
 class TouchedStates:
     """The segment states one batch touches: each read from the table once and written back once,
-    with the stream's current event set to the key's last event, so the changelog record goes to
-    the key's own partition (Faust refuses table writes without a current event)."""
+    to the changelog partition of the key's own input (its partition in ``segment-events``, the
+    one a restore reads), and acknowledged by the broker before the batch ends.
+
+    Not through ``table[key] = value``: Faust sends that changelog record later from a buffer,
+    and an offset commit may come first (its flush gives up after 0.1 s): a worker killed then
+    would restart from state older than its committed offsets, and lose what lies between.
+    """
 
     def __init__(self, table) -> None:
         self.table = table
         self.states: dict[str, SegmentState] = {}
-        self.last_event: dict[str, object] = {}
 
     def peek(self, key: str) -> SegmentState:
         return self.states.get(key) or SegmentState.from_json(self.table.get(key), key)
@@ -338,28 +391,12 @@ class TouchedStates:
         if st is None:
             st = self.states[key] = SegmentState.from_json(self.table.get(key), key)
         st.partition = event.message.partition
-        self.last_event[key] = event
         return st
 
-    def write_back(self) -> None:
+    async def write_back(self) -> None:
+        sent = []
         for key, st in self.states.items():
-            with as_current_event(self.last_event[key]):
-                self.table[key] = st.to_json()
-
-
-@contextlib.contextmanager
-def as_current_event(event):
-    """Make ``event`` the current event of this task for a table write, then restore the old one.
-
-    A table write takes its changelog partition from ``faust.streams.current_event()``, a
-    task-local context variable, so that is all we set. Not ``Stream._set_current_event``:
-    it also sets ``stream.current_event``, which ``take_events``' background buffer-filler
-    reads *after* waiting for the batch we are processing, so a message arriving mid-batch
-    was buffered as our old event: its records were lost and the old ones counted twice
-    (seen as missing alerts under load, tests/integration/test_worker.py).
-    """
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
+            raw = st.to_json()
+            self.table.data[key] = raw
+            sent.append(self.table.send_changelog(st.partition, key, raw))
+        await asyncio.gather(*sent)

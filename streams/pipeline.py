@@ -139,20 +139,29 @@ class Envelope:
 
 
 def pack(envelopes: list[Envelope]) -> list[Envelope]:
-    """Merge envelopes of the same (kind, key), keeping each key's records in order."""
-    packed: dict[tuple[str, str], Envelope] = {}
+    """Merge a key's consecutive envelopes of one kind, keeping each key's records in order.
+
+    Order per key matters across kinds too: a whole-border key takes the border's own incidents
+    and spill-over from its cut segments, both read from one input partition, and a record at or
+    below the highest input offset a key applied is taken for one read again
+    (``Pipeline._first_reading``). Merging all of a key's spills after all of its incidents
+    skipped incidents as re-read, depending on how input fell into batches.
+    """
+    packed: list[Envelope] = []
+    last: dict[str, Envelope] = {}
     for env in envelopes:
-        cur = packed.get((env.kind, env.key))
-        if cur is None:
-            packed[(env.kind, env.key)] = Envelope(env.kind, env.key, list(env.records), env.at, env.ingested_at,
-                                                   positions=None if env.positions is None else list(env.positions))
+        cur = last.get(env.key)
+        if cur is None or cur.kind != env.kind:
+            cur = last[env.key] = Envelope(env.kind, env.key, list(env.records), env.at, env.ingested_at,
+                                           positions=None if env.positions is None else list(env.positions))
+            packed.append(cur)
+            continue
+        cur.records.extend(env.records)
+        if cur.positions is not None and env.positions is not None:
+            cur.positions.extend(env.positions)
         else:
-            cur.records.extend(env.records)
-            if cur.positions is not None and env.positions is not None:
-                cur.positions.extend(env.positions)
-            else:
-                cur.positions = None
-    return list(packed.values())
+            cur.positions = None
+    return packed
 
 
 #: The input topic an envelope's records were read from, by envelope kind.

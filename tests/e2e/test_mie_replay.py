@@ -9,7 +9,10 @@ import sys
 import pytest
 
 from streams.adapters import load
+from streams.backtest import run_backtest
 from streams.segments import SegmentRegistry
+from streams.settings import load_settings
+from streams.worker import build_pipeline
 from tests.conftest import DATA, ROOT, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -25,9 +28,13 @@ def test_mie_replay_raises_alerts_around_the_2012_kgz_uzb_clash_and_none_on_quie
     assert res.returncode == 0, res.stderr
     assert "sent 482, rejected 0" in res.stdout
 
+    # As many alerts as the backtest of the file finds, none of them open. ("Some alerts and none
+    # open" alone can hold mid-stream, between one alert's resolution and the next opening.)
+    expected = len(run_backtest([str(MIE)], "mie", build_pipeline(load_settings({}, environ={}))).history.rows())
+
     def settled():
         body = w.get_json("/alerts?status=all")
-        return body["alerts"] if body["count"] and not w.get_json("/alerts")["count"] else None
+        return body["alerts"] if body["count"] >= expected and not w.get_json("/alerts")["count"] else None
 
     # every alert opened and, the data being history, resolved again
     alerts = wait_for(settled, timeout=120, message="replayed alerts to open and resolve")

@@ -1,59 +1,100 @@
-"""TouchedStates: one table write per touched key, each under that key's last event."""
+"""How the aggregate agent writes state: once per touched key per batch, to the key's own changelog
+partition, acknowledged before the batch ends; and never while a rebalance restores the table."""
 
+import asyncio
 from types import SimpleNamespace
 
-from faust.streams import current_event
+import pytest
 
-from streams.app import TouchedStates, as_current_event
+from streams.app import RebalanceGate, TouchedStates
 from streams.pipeline import SegmentState
 
 
-class FakeEvent:
-    """Just what a table write reads of a Faust event (Faust holds events by weak reference)."""
-
-    def __init__(self, partition: int, offset: int) -> None:
-        self.message = SimpleNamespace(partition=partition, offset=offset)
+def event(partition: int, offset: int):
+    return SimpleNamespace(message=SimpleNamespace(partition=partition, offset=offset))
 
 
-event = FakeEvent
-
-
-class RecordingTable(dict):
-    """Records which event Faust's table would take the changelog partition from."""
+class BrokerTable:
+    """What TouchedStates uses of a Faust table: its store, and changelog sends the test acknowledges."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[tuple[str, object]] = []
+        self.data: dict[str, bytes] = {}
+        self.sends: list[tuple[int, str, asyncio.Future]] = []
 
-    def __setitem__(self, key, value) -> None:
-        self.writes.append((key, current_event()))
-        super().__setitem__(key, value)
+    def get(self, key):
+        return self.data.get(key)
 
-
-def test_each_key_is_written_once_under_its_own_last_event():
-    table = RecordingTable()
-    batch = TouchedStates(table)
-    e1, e2, e3 = event(3, 10), event(5, 11), event(3, 12)
-    batch.touch("KGZ-TJK-01", e1).level = 1
-    batch.touch("KGZ-UZB-02", e2)
-    batch.touch("KGZ-TJK-01", e3)
-    batch.write_back()
-    assert table.writes == [("KGZ-TJK-01", e3), ("KGZ-UZB-02", e2)]
-    assert SegmentState.from_json(table["KGZ-TJK-01"], "KGZ-TJK-01").level == 1
+    def send_changelog(self, partition, key, value):
+        fut = asyncio.get_running_loop().create_future()
+        self.sends.append((partition, key, fut))
+        return fut
 
 
-def test_the_current_event_is_restored_after_a_write():
-    outer = event(1, 1)
-    with as_current_event(outer):
-        with as_current_event(event(2, 2)):
-            assert current_event().message.partition == 2
-        assert current_event() is outer
-    assert current_event() is None
+def test_each_touched_key_is_written_once_to_its_own_partition():
+    async def scenario():
+        table = BrokerTable()
+        batch = TouchedStates(table)
+        batch.touch("KGZ-TJK-01", event(3, 10)).level = 1
+        batch.touch("KGZ-UZB-02", event(5, 11))
+        batch.touch("KGZ-TJK-01", event(3, 12))
+        writing = asyncio.ensure_future(batch.write_back())
+        await asyncio.sleep(0)
+        assert [(p, k) for p, k, _ in table.sends] == [(3, "KGZ-TJK-01"), (5, "KGZ-UZB-02")]
+        assert SegmentState.from_json(table.data["KGZ-TJK-01"], "KGZ-TJK-01").level == 1
+        return table, writing
+
+    async def run():
+        table, writing = await scenario()
+        # the batch is not over (its events not acknowledged) until the broker took every record
+        assert not writing.done()
+        table.sends[0][2].set_result("ok")
+        await asyncio.sleep(0)
+        assert not writing.done()
+        table.sends[1][2].set_result("ok")
+        await writing
+
+    asyncio.run(run())
 
 
-def test_write_back_leaves_the_stream_alone():
-    # take_events' buffer-filler reads stream.current_event after waiting for our batch;
-    # write_back must not take the stream at all, let alone change that attribute.
-    import inspect
+def test_a_changelog_record_the_broker_refuses_fails_the_batch():
+    async def run():
+        table = BrokerTable()
+        batch = TouchedStates(table)
+        batch.touch("KGZ-TJK-01", event(3, 10))
+        writing = asyncio.ensure_future(batch.write_back())
+        await asyncio.sleep(0)
+        table.sends[0][2].set_exception(RuntimeError("broker down"))
+        with pytest.raises(RuntimeError):
+            await writing  # run_batches turns this into a failing worker, nothing acknowledged
 
-    assert list(inspect.signature(TouchedStates.write_back).parameters) == ["self"]
+    asyncio.run(run())
+
+
+def test_a_rebalance_waits_for_the_batch_in_hand_and_no_batch_runs_until_it_is_complete():
+    async def run():
+        gate = RebalanceGate()
+        log: list[str] = []
+        release = asyncio.Event()
+
+        async def batch(name: str, hold: asyncio.Event | None = None):
+            async with gate.batch():
+                log.append(f"{name} starts")
+                if hold is not None:
+                    await hold.wait()
+                log.append(f"{name} ends")
+
+        first = asyncio.ensure_future(batch("first", release))
+        await asyncio.sleep(0)
+        revoking = asyncio.ensure_future(gate.close())
+        await asyncio.sleep(0)
+        assert not revoking.done()  # the revocation waits for the batch in hand
+        second = asyncio.ensure_future(batch("second"))
+        release.set()
+        await revoking
+        await asyncio.sleep(0)
+        assert log == ["first starts", "first ends"]  # the second waits while state is restored
+        gate.open()  # rebalance complete
+        await asyncio.gather(first, second)
+        assert log == ["first starts", "first ends", "second starts", "second ends"]
+
+    asyncio.run(run())

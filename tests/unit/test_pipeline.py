@@ -455,3 +455,22 @@ def test_input_read_again_after_a_restart_is_already_applied_never_late(pipeline
     [both] = pack([a, b])
     assert both.positions == [[5, 7], [5, 8]] and pipeline.apply(st, both).incidents == 2
     assert st.inputs == {"incidents/3": 200, "incidents/5": 8}
+
+
+def test_packing_keeps_a_keys_incidents_and_spill_over_in_input_order(pipeline):
+    """A whole-border key takes its own incidents and its segments' spill-over from one input
+    partition: packed per batch, they must reach it in offset order, or incidents are skipped as
+    read before (seen live as transitions that differed between runs)."""
+    located = dict(countries=("KGZ", "TJK"), latitude=40.05229068, longitude=70.63277194, severity=3)
+    raws = [incident(1, T0, **located), incident(2, T0 + timedelta(hours=1), countries=("KGZ", "TJK"), severity=3),
+            incident(3, T0 + timedelta(hours=2), **located), incident(4, T0 + timedelta(hours=3),
+                                                                        countries=("KGZ", "TJK"), severity=3)]
+    routed = [env for k, raw in enumerate(raws) for env in pipeline.route(KIND_INCIDENTS, raw, position=(3, 10 + k))[0]]
+    assert {e.kind for e in routed if e.key == "KGZ-TJK"} == {"incident", "spill"}
+    one_by_one, packed = {}, {}
+    for states, envs in ((one_by_one, routed), (packed, pack(routed))):
+        for env in envs:
+            st = states.setdefault(env.key, pipeline.new_state(env.key))
+            assert pipeline.apply(st, Envelope.decode(env.encode())).reread == 0
+    assert {k: s.to_json() for k, s in packed.items()} == {k: s.to_json() for k, s in one_by_one.items()}
+    assert [r["event_id"] for r in packed["KGZ-TJK"].recent] == ["ev-2", "ev-4"]
