@@ -123,13 +123,14 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     @app.on_partitions_revoked.connect
     async def hold_batches_on_revoke(sender, revoked, **kwargs) -> None:
-        await gate.close()  # the batch in hand finishes (its state acknowledged) before Faust goes on
+        await gate.close(revoked)  # the batch in hand finishes (its state acknowledged) before Faust goes on
+        # Any partition may come back having moved on elsewhere; no batch (so no tick) runs until
+        # the rebalance is complete, so the marks start over from there.
         idleness.forget()
 
     @app.on_rebalance_complete.connect
     async def release_batches_when_restored(sender, **kwargs) -> None:
-        idleness.forget()
-        gate.open()
+        gate.open(app.consumer.assignment())
 
     async def produce(topic, value: bytes, key: Any = None, partition: int | None = None):
         """Hand one message to the producer: its delivery future, or the error if it was refused at
@@ -252,8 +253,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     async def aggregate_owned(events: list) -> None:
         # Events fetched before a rebalance, of partitions that went to another worker: theirs now.
-        owned = app.consumer.assignment()
-        events = [e for e in events if e.message.tp in owned]
+        events = [e for e in events if e.message.tp not in gate.moved]
         batch = TouchedStates(table)
         out = []
         dead = []
@@ -349,13 +349,20 @@ class RebalanceGate:
         self._lock = asyncio.Lock()
         self._open = asyncio.Event()
         self._open.set()
+        self._revoked: set = set()
+        #: partitions revoked at the last rebalance and not assigned back: events of theirs that
+        #: were fetched before it are the new owner's to process
+        self.moved: frozenset = frozenset()
 
-    async def close(self) -> None:
+    async def close(self, revoked=()) -> None:
         self._open.clear()
+        self._revoked.update(revoked)
         async with self._lock:  # the batch in hand, if any, ends first
             pass
 
-    def open(self) -> None:
+    def open(self, assigned=()) -> None:
+        self.moved = frozenset(self._revoked - set(assigned))
+        self._revoked.clear()
         self._open.set()
 
     @contextlib.asynccontextmanager

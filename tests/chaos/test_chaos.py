@@ -32,7 +32,9 @@ from streams.settings import load_settings
 from streams.worker import build_pipeline
 from tests.conftest import DATA, wait_for
 
-pytestmark = [pytest.mark.chaos, pytest.mark.integration]
+#: A test's own budget: four restarts on a loaded two-core machine can take minutes, and the
+#: run's wait must end (with its diagnosis) before pytest-timeout would (with none).
+pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.timeout(900)]
 
 #: Idle partitions advance by wall clock after this long; long enough that a restart or a paused
 #: broker is not taken for a quiet border (docs/ARCHITECTURE.md, Time).
@@ -98,9 +100,27 @@ def metric(worker, series: str) -> float:
     return 0.0
 
 
-def run_to_end(topic_reader, topics, expected) -> dict:
-    return wait_for(lambda: finished(topic_reader, topics, expected), timeout=RUN_TIMEOUT, interval=1.0,
-                    message="every backtest transition in the live log and every alert resolved")
+def run_to_end(topic_reader, topics, expected, worker) -> dict:
+    try:
+        return wait_for(lambda: finished(topic_reader, topics, expected), timeout=RUN_TIMEOUT, interval=1.0,
+                        message="every backtest transition in the live log and every alert resolved")
+    except AssertionError:
+        raise AssertionError(diagnosis(topic_reader, topics, expected, worker)) from None
+
+
+def diagnosis(topic_reader, topics, expected, worker) -> str:
+    """What a run that did not finish has and lacks, and the worker's own account."""
+    got = by_id(live_log(topic_reader, topics))
+    lost = sorted(set(expected) - set(got))
+    still_open = sorted({aid for (aid, _), d in got.items() if d["transition"] == "opened"}
+                        - {aid for (aid, _), d in got.items() if d["transition"] == "resolved"})
+    counters = [line for line in worker.get("/metrics").read().decode().splitlines()
+                if line.startswith(("borderwatch_events_total", "borderwatch_input_reread_total",
+                                    "borderwatch_dead_letters_total", "borderwatch_duplicates_dropped_total",
+                                    "borderwatch_incidents_total"))]
+    return (f"the live log did not reach the backtest's end in {RUN_TIMEOUT}s: {len(got)} of {len(expected)} "
+            f"transitions, {len(lost)} lost (first: {[expected[k] for k in lost[:3]]}), still open: "
+            f"{still_open[:10]}\n{chr(10).join(counters)}\nworker log:\n{worker.log()}")
 
 
 def test_repeated_clean_runs_give_the_backtests_transitions_every_time(stream, worker_factory, topic_reader):
@@ -108,7 +128,7 @@ def test_repeated_clean_runs_give_the_backtests_transitions_every_time(stream, w
     for _ in range(3):
         w = worker_factory(**IDLE).start()
         replay([path], "jsonl", w.broker.url, topics=w.topics)
-        got = run_to_end(topic_reader, w.topics, expected)
+        got = run_to_end(topic_reader, w.topics, expected, w)
         assert_same_as_backtest(got, expected, topic_reader, w.topics)
         w.stop()
 
@@ -124,7 +144,7 @@ def test_kill_9_at_four_points_of_the_stream_loses_and_changes_nothing(stream, w
         reread += metric(w, 'borderwatch_input_reread_total{topic="incidents"}')
         w.stop(sig=signal.SIGKILL)
         w = worker_factory(app_id=w.app_id, **IDLE).start()  # same group, changelog, topics and data directory
-    got = run_to_end(topic_reader, w.topics, expected)
+    got = run_to_end(topic_reader, w.topics, expected, w)
     assert_same_as_backtest(got, expected, topic_reader, w.topics)
     # the restarted workers did read input again, and knew it for what it was (none of it went `late`)
     assert reread + metric(w, 'borderwatch_input_reread_total{topic="incidents"}') > 0
@@ -141,7 +161,7 @@ def test_two_workers_on_one_app_id_one_killed_mid_stream(stream, worker_factory,
     wait_for(lambda: progress(topic_reader, first.topics, expected, 0.3), timeout=RUN_TIMEOUT, interval=0.5,
              message="a third of the transitions before the kill")
     second.stop(sig=signal.SIGKILL)
-    got = run_to_end(topic_reader, first.topics, expected)
+    got = run_to_end(topic_reader, first.topics, expected, first)
     assert_same_as_backtest(got, expected, topic_reader, first.topics)
     assert first.proc.poll() is None
 
@@ -162,6 +182,6 @@ def test_a_paused_broker_under_load_delays_but_changes_nothing(stream, worker_fa
                 os.kill(broker.proc.pid, signal.SIGCONT)
     finally:
         os.kill(broker.proc.pid, signal.SIGCONT)
-    got = run_to_end(topic_reader, w.topics, expected)  # ... and afterwards it all comes through
+    got = run_to_end(topic_reader, w.topics, expected, w)  # ... and afterwards it all comes through
     assert_same_as_backtest(got, expected, topic_reader, w.topics)
     assert w.proc.poll() is None

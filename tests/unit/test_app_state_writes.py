@@ -98,3 +98,16 @@ def test_a_rebalance_waits_for_the_batch_in_hand_and_no_batch_runs_until_it_is_c
         assert log == ["first starts", "first ends", "second starts", "second ends"]
 
     asyncio.run(run())
+
+
+def test_partitions_that_went_elsewhere_are_known_after_the_rebalance_and_no_others():
+    async def run():
+        gate = RebalanceGate()
+        await gate.close({"p0", "p1", "p2"})
+        gate.open({"p1", "p2", "p3"})
+        assert gate.moved == {"p0"}
+        await gate.close({"p1", "p2", "p3"})
+        gate.open({"p0", "p1", "p2", "p3"})  # p0 came back: its events are ours again
+        assert gate.moved == frozenset()
+
+    asyncio.run(run())
