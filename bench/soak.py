@@ -7,7 +7,7 @@
    incidents, unrest, noise bursts, late and duplicate reports, yearly arms deliveries; half of the
    incidents placed on a cut segment of their border, so spill-over and every segment's state are
    exercised) is produced in report order at ``--rate`` records a second for ``--seconds``. Event time
-   runs forward about two weeks a second at the default rate, so alerts open and resolve all along.
+   runs forward about 17 days a second at the default rate, so alerts open and resolve all along.
 3. Every ``--sample`` seconds: the worker's RSS (``VmRSS``) and CPU from /proc; its consumer lag from
    the broker's offsets (end offsets of the input topics and ``segment-events`` minus the committed
    offsets of the worker's consumer group, read without joining the group); its counters from /metrics.
