@@ -5,13 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 EVAL_ARGS ?=
+SOAK_ARGS ?=
 
-.PHONY: install sysdeps demo test test-unit bench eval model clean help
+.PHONY: install sysdeps demo test test-unit bench soak eval model clean help
 
 help:
 	@echo "make demo    - embedded broker + worker + replay of the bundled Central Asia data"
 	@echo "make test    - the whole suite (unit, integration on the embedded broker, e2e)"
 	@echo "make bench   - throughput benchmarks, printed as JSON"
+	@echo "make soak    - one worker at 200 events/s for 10 minutes: RSS, consumer lag, counts as JSON (SOAK_ARGS=--help)"
 	@echo "make eval    - every detector on the labelled episodes; writes the table into docs/DETECTION.md"
 	@echo "make model   - retrain the packaged hazard model on the bundled development borders"
 	@echo "make install - just the virtualenv"
@@ -38,6 +40,10 @@ test-unit: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Not part of `make test`: ten minutes at a sustained rate; exits 1 if RSS or lag fails its criterion.
+soak: install
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 # Every registered detector against the reference rules on labelled history and synthetic scenarios.
 eval: install

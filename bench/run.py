@@ -29,6 +29,7 @@ from pathlib import Path
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import Topics, ensure_topics
 
+ROOT = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("BENCH_EVENTS", "40000"))
 PARTITIONS = 8
 BORDERS = [("KGZ", "TJK"), ("KGZ", "UZB"), ("TJK", "UZB"), ("AFG", "TJK"), ("KAZ", "KGZ"), ("AFG", "TKM"),
@@ -89,18 +90,27 @@ async def raw_consume_rate(bootstrap: str, topic: str, n: int) -> float:
         await c.stop()
 
 
-def _metric_sum(text: str, name: str) -> float:
+def metric_sum(text: str, name: str) -> float:
+    """The sum of every series of the metric ``name`` in a Prometheus text exposition."""
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith(name + "{") or line.startswith(name + " "))
 
 
+def start_worker(broker: EmbeddedBroker, prefix: str, tmp: Path, port: int, token: str,
+                 **env: str) -> subprocess.Popen:
+    """A ``borderwatch worker`` subprocess on ``broker``: app id ``<prefix>-worker``, topics under ``prefix``,
+    its data directory and log (``worker.log``) under ``tmp``; ``env`` adds ``BORDERWATCH_*`` settings."""
+    env = {**os.environ, "BORDERWATCH_API_TOKEN": token, "BORDERWATCH_SESSION_TIMEOUT": "4", **env}
+    with open(tmp / "worker.log", "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--broker", broker.url, "--web-port",
+                                 str(port), "--app-id", f"{prefix}-worker", "--topic-prefix", prefix,
+                                 "--data-dir", str(tmp / "worker")],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+
+
 def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path) -> float:
     port, token = free_port(), "bench-token"
-    env = dict(os.environ, BORDERWATCH_API_TOKEN=token, BORDERWATCH_SESSION_TIMEOUT="4")
-    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--broker", broker.url, "--web-port",
-                             str(port), "--app-id", f"{prefix}-worker", "--topic-prefix", prefix,
-                             "--data-dir", str(tmp / "worker")],
-                            env=env, stdout=open(tmp / "worker.log", "wb"), stderr=subprocess.STDOUT)
+    proc = start_worker(broker, prefix, tmp, port, token)
     req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
     try:
         t_first = None
@@ -113,10 +123,10 @@ def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path) -> float
             except OSError:
                 time.sleep(0.2)
                 continue
-            done = (_metric_sum(text, "borderwatch_incidents_total")
-                    + _metric_sum(text, "borderwatch_duplicates_dropped_total")
-                    + _metric_sum(text, "borderwatch_dead_letters_total"))
-            if t_first is None and _metric_sum(text, "borderwatch_events_total") > 0:
+            done = (metric_sum(text, "borderwatch_incidents_total")
+                    + metric_sum(text, "borderwatch_duplicates_dropped_total")
+                    + metric_sum(text, "borderwatch_dead_letters_total"))
+            if t_first is None and metric_sum(text, "borderwatch_events_total") > 0:
                 t_first = time.perf_counter()
             if done >= n:
                 return n / (time.perf_counter() - t_first)
