@@ -335,11 +335,11 @@ class RebalanceGate:
     """Batches of the aggregate agent and Faust's rebalances, one at a time.
 
     Faust does not make them exclusive (``stream_wait_empty`` hangs with ``take_events``), and
-    two things go wrong when they overlap: its offset commit on revocation flushes the producer
-    for at most 0.1 s, so offsets could be committed ahead of a batch's state; and its recovery
-    replays the changelog into the table up to a high-water mark read earlier, so a batch that
-    wrote the table meanwhile would be overwritten by an older state. Seen in the two-worker
-    chaos test as alerts that never resolve and transitions computed on a stale state.
+    two things can go wrong when they overlap (read in Faust 0.15's code, not reproduced on their
+    own): its offset commit on revocation flushes the producer for at most 0.1 s, so offsets could
+    be committed ahead of a batch's state; and its recovery replays the changelog into the table up
+    to a high-water mark read earlier, so a batch that wrote the table meanwhile would be
+    overwritten by an older state.
 
     So a revocation waits for the batch in hand (whose changelog records the broker has taken),
     and no batch starts until the rebalance is complete, recovery included.
