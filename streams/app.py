@@ -120,6 +120,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     failure = AgentFailure()
 
     gate = RebalanceGate()
+    #: partition -> the day its open alerts were last advanced to while idle. Until new input
+    #: reaches the partition (or a rebalance), a scan to the same day would find nothing to do.
+    advanced: dict[int, int] = {}
 
     @app.on_partitions_revoked.connect
     async def hold_batches_on_revoke(sender, revoked, **kwargs) -> None:
@@ -127,6 +130,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         # Any partition may come back having moved on elsewhere; no batch (so no tick) runs until
         # the rebalance is complete, so the marks start over from there.
         idleness.forget()
+        advanced.clear()
 
     @app.on_rebalance_complete.connect
     async def release_batches_when_restored(sender, **kwargs) -> None:
@@ -276,8 +280,11 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                 advance_to = idleness.on_tick(partition, env.source, float(env.at))
                 if advance_to is not None:
                     until = day_of(datetime.fromtimestamp(advance_to, timezone.utc)) - pipeline.settings.grace_days
-                    # The table holds a few hundred segments: a full scan per idle tick is cheap. Keys
-                    # this batch made are not in the table before the write-back: scan them too.
+                    if advanced.get(partition) == until:
+                        continue
+                    advanced[partition] = until
+                    # A full scan of the table, once per idle partition and day: keys this batch made
+                    # are not in the table before the write-back, so they are scanned too.
                     for key in sorted(set(table.keys()) | set(batch.states)):
                         st = batch.peek(key)
                         if st.partition == partition and st.level > 0:
@@ -285,6 +292,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                             out.extend((a, None) for a in pipeline.advance(st, until))
                 continue
             idleness.on_input(partition)
+            advanced.pop(partition, None)
             st = batch.touch(env.key, event)
             applied = pipeline.apply(st, env)
             for dl in applied.late:
