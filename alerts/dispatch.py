@@ -83,6 +83,8 @@ class Dispatcher:
         self.policy = policy
         self.clock = clock
         self.store = store if store is not None else AlertStore(clock=clock)
+        # A store that keeps a bounded history must not forget an alert before its end is told.
+        self.store.pinned = self.holds
         self.groups: dict[tuple[str, str], _Group] = {}
 
     def apply(self, record: AlertEvent | AlertAction) -> list[Dispatch]:
@@ -95,6 +97,10 @@ class Dispatcher:
         if isinstance(record, AlertEvent):
             self._place(record.alert_id)
         return self.flush()
+
+    def holds(self, alert_id: str) -> bool:
+        """Whether an aggregation group still carries the alert (its resolution may be news)."""
+        return any(alert_id in g.alerts for g in self.groups.values())
 
     def next_due(self) -> datetime | None:
         """When :meth:`flush` next has something to look at (None: no groups)."""
@@ -151,7 +157,11 @@ class Dispatcher:
         principal = receiver.principal
         firing, resolved = [], []
         for aid in sorted(g.alerts):
-            a = self.store.alerts[aid]
+            a = self.store.alerts.get(aid)
+            if a is None:  # resolved and already forgotten by a store that keeps a bounded history
+                g.alerts.discard(aid)
+                g.notified.pop(aid, None)
+                continue
             if a["resolved_at"] is not None:
                 if aid in g.notified and principal.sees(a):
                     resolved.append(a)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import AlertEvent
@@ -14,16 +15,29 @@ CSV_COLUMNS = ("alert_id", "border", "segment_id", "level", "opened_at", "resolv
 
 @dataclass
 class AlertHistory:
-    """Current state per alert, built from the log; redelivered transitions are ignored."""
+    """Current state per alert, built from the log; redelivered transitions are ignored.
+
+    With ``keep_resolved``, only that many resolved alerts are kept, the most recently resolved:
+    a long-running worker's memory stays flat however long it runs, and older history is read
+    from the alerts topic (``backtest`` and ``alerts.csv`` keep everything: None).
+    """
 
     alerts: dict[str, dict] = field(default_factory=dict)
+    keep_resolved: int | None = None
+    #: alert id -> whether someone still needs it (the notifier, until its resolution is told):
+    #: the oldest resolved alert is not forgotten while pinned, and the next resolution retries
+    pinned: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
+    #: (segment_id, seq) of every transition folded and still remembered
     _seen: set[tuple[str, int]] = field(default_factory=set)
-    order: list[str] = field(default_factory=list)
+    #: segment_id -> the highest seq of a forgotten alert: anything at or below it was seen
+    _forgotten_through: dict[str, int] = field(default_factory=dict)
+    #: alert ids in the order they resolved (only with ``keep_resolved``)
+    _resolved: deque = field(default_factory=deque)
 
     def add(self, ev: AlertEvent) -> bool:
         """Fold one transition in; False when it was a duplicate."""
         key = (ev.segment_id, ev.seq)
-        if key in self._seen:
+        if key in self._seen or ev.seq <= self._forgotten_through.get(ev.segment_id, 0):
             return False
         self._seen.add(key)
         cur = self.alerts.get(ev.alert_id)
@@ -32,7 +46,6 @@ class AlertHistory:
                    "countries": list(ev.countries), "opened_at": ev.opened_at, "resolved_at": None,
                    "transitions": []}
             self.alerts[ev.alert_id] = cur
-            self.order.append(ev.alert_id)
         if ev.transition in ("opened", "escalated"):
             cur["summary"] = ev.summary  # the summary (and explanation) of the alert's peak
             cur["explanation"] = getattr(ev, "explanation", None)
@@ -45,7 +58,27 @@ class AlertHistory:
             cur["level"] = "none"
         cur["transitions"].append({"transition": ev.transition, "level": ev.level, "at": ev.at, "score": ev.score,
                                    "seq": ev.seq})
+        if ev.transition == "resolved" and self.keep_resolved is not None:
+            self._resolved.append(ev.alert_id)
+            while len(self._resolved) > self.keep_resolved:
+                if self.pinned is not None and self.pinned(self._resolved[0]):
+                    break
+                self.forget(self._resolved.popleft())
         return True
+
+    def forget(self, alert_id: str) -> None:
+        """Drop a resolved alert from memory; its transitions, if read again, stay duplicates.
+
+        Alerts of a segment resolve in the order of their seqs, so the segment's high mark of
+        forgotten seqs replaces their keys in ``_seen``.
+        """
+        cur = self.alerts.pop(alert_id, None)
+        if cur is None:
+            return
+        seqs = [t["seq"] for t in cur["transitions"]]
+        seg = cur["segment_id"]
+        self._forgotten_through[seg] = max(self._forgotten_through.get(seg, 0), *seqs)
+        self._seen.difference_update((seg, s) for s in seqs)
 
     def extend(self, events: Iterable[AlertEvent]) -> "AlertHistory":
         for ev in events:
@@ -56,7 +89,7 @@ class AlertHistory:
         return [a for a in self.all() if a["resolved_at"] is None]
 
     def all(self) -> list[dict]:
-        return [self.alerts[i] for i in self.order]
+        return list(self.alerts.values())
 
     def level_by_segment(self) -> dict[str, int]:
         out: dict[str, int] = {}

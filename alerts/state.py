@@ -88,6 +88,10 @@ class AlertStore(AlertHistory):
             self.ended[record.silence_id] = min(first, record.at) if first else record.at
         return True
 
+    def forget(self, alert_id: str) -> None:
+        super().forget(alert_id)
+        self.acks.pop(alert_id, None)  # the actions themselves stay in the audit trail
+
     # -- acknowledgements
 
     def acknowledgement(self, alert_id: str, scope: str = "centre", now: datetime | None = None) -> dict | None:

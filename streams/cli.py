@@ -12,10 +12,10 @@ import os
 import sys
 from typing import Sequence
 
+from streams.adapters import FORMAT_HELP, FORMATS
 from streams.errors import BorderwatchError
 from streams.settings import Settings, load_settings
 
-FORMATS = ("mie", "sipri", "jsonl")
 _D = Settings()
 
 
@@ -39,9 +39,8 @@ def _add_broker(p: argparse.ArgumentParser) -> None:
 
 def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="input files, all in one format")
-    p.add_argument("--format", required=True, choices=FORMATS,
-                   help="mie: Militarized Interstate Events 1.0 CSV; sipri: SIPRI trade-register export; "
-                        "jsonl: borderwatch records, one per line")
+    p.add_argument("--format", required=True, choices=list(FORMATS),
+                   help="; ".join(f"{name}: {what}" for name, what in FORMAT_HELP.items()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notice-secret-file", help=f"file with the secret that signs notice acknowledgement links "
                                                  f"(default: made once in the data dir; {_env('notice_secret_file')})")
     p.add_argument("--public-url", help=f"web API base URL as secretariats reach it, for acknowledgement links ({_env('public_url')})")
+    p.add_argument("--history-keep-resolved", type=int,
+                   help=f"resolved alerts kept in memory for the console and /alerts, the latest "
+                        f"(default {_D.history_keep_resolved}; {_env('history_keep_resolved')})")
 
     p = sub.add_parser("token", help="manage API tokens with roles (stored hashed in a tokens file)")
     tsub = p.add_subparsers(dest="token_verb", required=True, metavar="ACTION")
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="fit the deadly-clash hazard model across labelled borders and write it")
     p.add_argument("--input", nargs="+", required=True, metavar="FILE", help="incident files, all in one format")
-    p.add_argument("--format", required=True, choices=FORMATS, help="format of the input files (as for backtest)")
+    p.add_argument("--format", required=True, choices=list(FORMATS), help="format of the input files (as for backtest)")
     p.add_argument("--labels", required=True, help="labelled episodes CSV (episode_id,border,start,end,kind)")
     p.add_argument("--out", required=True, help="model file to write (JSON); load it with --model or BORDERWATCH_MODEL")
     for level, default in DEFAULT_LEVELS.items():
@@ -270,7 +272,7 @@ def _run(args: argparse.Namespace) -> int:
 
         keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir", "segments_file",
                 "max_distance_km", "grace_days", "detector", "model", "tick_seconds", "idle_seconds", "api_token_file",
-                "policy_file", "notify", "public_url", "tokens_file", "notice_secret_file")
+                "policy_file", "notify", "public_url", "tokens_file", "notice_secret_file", "history_keep_resolved")
         return run_worker(load_settings({k: getattr(args, k) for k in keys}))
 
     if args.verb == "replay":
@@ -286,7 +288,8 @@ def _run(args: argparse.Namespace) -> int:
         settings = load_settings({"broker": args.broker, "partitions": args.partitions, "topic_prefix": args.topic_prefix})
         res = replay(args.files, args.format, settings.broker, speed=speed, partitions=settings.partitions,
                      topics=Topics(settings.topic_prefix))
-        print(f"replay done: sent {res.sent}, rejected {res.rejected} in {res.seconds:.1f}s to {settings.broker}")
+        print(f"replay done: sent {res.sent}, rejected {res.rejected}{res.out_of_scope} in {res.seconds:.1f}s "
+              f"to {settings.broker}")
         return 0
 
     if args.verb == "train":
@@ -413,6 +416,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
         loaded = load(args.files, args.format)
         records, rejected, res, pipeline = loaded.records, loaded.errors, None, None
+        out_of_scope = loaded.out_of_scope_text()
         rows = field_rule_rows(records, args.field_rule, args.coverage_end)
     else:
         from streams.backtest import run_backtest
@@ -423,6 +427,7 @@ def _backtest(args: argparse.Namespace) -> int:
         pipeline = build_pipeline(settings)
         res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
         records, rejected, rows = res.records_seen, res.rejected, res.history.rows()
+        out_of_scope = res.out_of_scope
     for e in rejected:
         print(f"rejected: {e}", file=sys.stderr)
     from streams.adapters import require_records
@@ -445,7 +450,7 @@ def _backtest(args: argparse.Namespace) -> int:
     for r in rows:
         by_level[r["level"]] = by_level.get(r["level"], 0) + 1
     rule = f", field rule {args.field_rule}" if args.field_rule else ""
-    print(f"backtest: {len(records)} records ({len(rejected)} rejected){rule}, {len(rows)} alerts "
+    print(f"backtest: {len(records)} records ({len(rejected)} rejected{out_of_scope}){rule}, {len(rows)} alerts "
           f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
     return 0
 

@@ -62,6 +62,9 @@ class Settings:
     notice_secret_file: str = ""
     #: Base URL of the web API as secretariats reach it (for acknowledgement links).
     public_url: str = ""
+    #: Resolved alerts the worker keeps in memory for the console and /alerts, the most recently
+    #: resolved; open alerts are always kept. Older history is in the alerts topic (docs/API.md).
+    history_keep_resolved: int = 1000
 
     def token(self) -> str:
         if self.api_token:
@@ -102,6 +105,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     s = replace(Settings(), **values)
     if s.partitions < 1:
         raise ConfigError("partitions must be at least 1")
+    if s.history_keep_resolved < 0:
+        raise ConfigError("history_keep_resolved must be 0 or more")
     return s
 
 

@@ -65,7 +65,7 @@ def run_worker(settings: Settings) -> int:
     ensure_topics(settings.broker, settings.partitions, topics)
     metrics = Metrics()
     app = build_app(settings, pipeline, metrics)
-    store = AlertStore()
+    store = AlertStore(keep_resolved=settings.history_keep_resolved)
     feed = AlertFeed(settings.broker, topics.alerts, metrics, store=store)
     table = app.tables["segments"]
 

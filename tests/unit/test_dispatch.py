@@ -354,3 +354,21 @@ def test_redelivered_records_send_nothing_again():
     for _ in range(3):  # each round past a group interval, so the group is looked at again
         clock.advance(minutes=4)
         assert opened(d, clock, *log) == []
+
+
+def test_a_bounded_store_keeps_an_alert_until_its_resolution_is_told():
+    clock = Clock()
+    store = AlertStore(clock=clock, keep_resolved=0)
+    d = Dispatcher(policy_from(SIMPLE), clock, store=store)
+    seg = Segment("KGZ-TJK-07")
+    [new] = opened(d, clock, seg.open("warning"))
+    assert new.reason == "new"
+    d.apply(seg.resolve())
+    assert seg.alert_id in store.alerts  # the group has not told its end yet
+    clock.advance(minutes=5)
+    [end] = d.flush()
+    assert end.reason == "resolved" and end.alerts[0]["status"] == "resolved"
+    other = Segment("TJK-UZB-03")
+    opened(d, clock, other.open("watch"))
+    d.apply(other.resolve())  # the next resolution lets the store forget the first
+    assert seg.alert_id not in store.alerts

@@ -203,3 +203,52 @@ def test_a_malformed_action_is_refused_without_touching_the_store():
     assert store.actions == [] and store.silences == {}
     good = AlertAction.from_dict(bad.to_dict() | {"role": "operator", "action_id": ""})
     assert store.add(good) and store.silence_list()[0]["silence_id"] == good.action_id
+
+
+def _alerts_on(segment_id: str, n: int) -> list[Segment]:
+    """``n`` alerts one after another on one segment, numbered as the pipeline numbers them."""
+    out, seq = [], 0
+    for i in range(n):
+        seg = Segment(segment_id, opened_at=f"2026-01-0{i + 1}T00:00:00Z")
+        seg.seq = seq
+        out.append(seg)
+        seq += 2
+    return out
+
+
+def test_a_bounded_store_keeps_open_alerts_and_the_latest_resolved():
+    store = AlertStore(keep_resolved=2)
+    a1, a2, a3 = _alerts_on("KGZ-TJK-07", 3)
+    other = Segment("TJK-UZB-03")
+    for ev in (other.open("watch"), a1.open(), a1.resolve(), a2.open(), a2.resolve(), a3.open(), a3.resolve()):
+        store.add(ev)
+    assert set(store.alerts) == {other.alert_id, a2.alert_id, a3.alert_id}
+    assert [a["alert_id"] for a in store.current()] == [other.alert_id]  # open alerts are never dropped
+    assert store.timeline(a1.alert_id) == []
+
+
+def test_a_forgotten_alert_read_again_stays_a_duplicate_and_later_ones_still_count():
+    store = AlertStore(keep_resolved=0)
+    a1, a2 = _alerts_on("KGZ-TJK-07", 2)
+    first = [a1.open("watch"), a1.resolve()]
+    for ev in first:
+        assert store.add(ev)
+    assert store.alerts == {}
+    assert not any(store.add(ev) for ev in first)  # a redelivery does not bring it back half-made
+    assert store.alerts == {}
+    assert store.add(a2.open()) and list(store.alerts) == [a2.alert_id]
+
+
+def test_a_pinned_alert_is_kept_until_released():
+    held = {"x"}
+    store = AlertStore(keep_resolved=0)
+    store.pinned = lambda alert_id: alert_id in held
+    a1, a2 = _alerts_on("KGZ-TJK-07", 2)
+    held = {a1.alert_id}
+    for ev in (a1.open(), a1.resolve()):
+        store.add(ev)
+    assert a1.alert_id in store.alerts
+    held = set()
+    for ev in (a2.open(), a2.resolve()):
+        store.add(ev)
+    assert store.alerts == {}
