@@ -40,6 +40,8 @@ class BacktestResult:
     records_seen: list = field(default_factory=list, repr=False)
     dead_letters: int = 0
     duplicates: int = 0
+    #: rows of single-country sources on no land border (``Loaded.out_of_scope_text``)
+    out_of_scope: str = ""
     #: with ``trace=True``: (segment key, day number, score, level index) at every scoring
     trace: list[tuple[str, int, float, int]] = field(default_factory=list, repr=False)
 
@@ -101,7 +103,9 @@ def run_backtest(paths: Sequence[str], fmt: str, pipeline: Pipeline, *, trace: b
     from streams.adapters import load
 
     loaded = load(paths, fmt)
-    return run_records(pipeline, loaded.records, loaded.errors, trace=trace)
+    res = run_records(pipeline, loaded.records, loaded.errors, trace=trace)
+    res.out_of_scope = loaded.out_of_scope_text()
+    return res
 
 
 LABEL_COLUMNS = ("episode_id", "border", "start", "end", "kind")

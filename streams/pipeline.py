@@ -40,6 +40,7 @@ from streams.errors import InvalidEvent
 from streams.limits import MAX_MESSAGE_BYTES
 from streams.records import (
     CLASSIFICATIONS,
+    INTERNAL_CATEGORY,
     RELEASABLE_ALL,
     DeadLetter,
     border_of,
@@ -69,9 +70,10 @@ BUCKET_WIDTH = 9
 VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
 INTRUSION_CATEGORIES = frozenset({"incursion", "detention", "smuggling_interdiction"})
 #: Recorded (duplicates, recent incidents) but not counted toward a border's escalation, nor
-#: spilled over: a state's internal unrest is not an interstate escalation, and counting it made
-#: every count detector alert on a protest wave (the synthetic negative controls of `make eval`).
-UNCOUNTED_CATEGORIES = frozenset({"protest"})
+#: spilled over: a state's internal unrest or conflict is not an interstate escalation, and
+#: counting it made every count detector alert on a protest wave (the synthetic negative controls
+#: of `make eval`).
+UNCOUNTED_CATEGORIES = frozenset({"protest", INTERNAL_CATEGORY})
 #: How far back score_one may be handed daily lags (``count_lag_k``) of days not yet learned.
 MAX_LAGS = 60
 

@@ -51,8 +51,12 @@ INCIDENT_CATEGORIES = (
     "fortification",
     "threat",
     "protest",
+    "internal_conflict",
     "other",
 )
+#: One state's own armed conflict near its border (a single-country source placed by geometry,
+#: streams/adapters/place.py): context of the segment, never interstate escalation.
+INTERNAL_CATEGORY = "internal_conflict"
 CLASSIFICATIONS = ("public", "restricted", "confidential")
 #: ``releasable_to`` value that releases a record to every state and desk.
 RELEASABLE_ALL = "ALL"

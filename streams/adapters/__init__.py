@@ -35,13 +35,23 @@ from streams.records import ArmsTransferEvent, IncidentEvent
 Record = IncidentEvent | ArmsTransferEvent
 Row = tuple[int, Record | SourceRowError]
 
+#: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
+OUT_OF_SCOPE = "out_of_scope:"
+
 #: format name -> reader. Each reader also takes an optional ``counts`` Counter that
-#: it updates with ``rows`` (data rows read) and ``skipped`` (rows deliberately
-#: not turned into records: SIPRI orders with no deliveries yet).
+#: it updates with ``rows`` (data rows read), ``skipped`` (rows deliberately
+#: not turned into records: SIPRI orders with no deliveries yet) and
+#: ``out_of_scope:<reason>`` (single-country rows on no land border).
 FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "mie": mie.read,
     "sipri": sipri.read,
     "jsonl": jsonl.read,
+}
+#: format name -> what it is, for ``--help``.
+FORMAT_HELP: dict[str, str] = {
+    "mie": "Militarized Interstate Events 1.0 CSV",
+    "sipri": "SIPRI trade-register export",
+    "jsonl": "borderwatch records, one per line",
 }
 
 
@@ -102,6 +112,16 @@ class Loaded:
     rows: int = 0
     #: rows that are deliberately not records (SIPRI orders without deliveries)
     skipped: int = 0
+    #: rows of single-country sources that fall on no land border, by reason
+    #: (streams/adapters/place.py): counted, neither records nor errors
+    out_of_scope: Counter = field(default_factory=Counter)
+
+    def out_of_scope_text(self) -> str:
+        """``", 12 out of scope (far_from_border 10, coarse_location 2)"`` or empty."""
+        if not self.out_of_scope:
+            return ""
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.out_of_scope.items()))
+        return f", {sum(self.out_of_scope.values())} out of scope ({parts})"
 
 
 def record_id(rec: Record) -> str:
@@ -130,6 +150,9 @@ def load(paths: Sequence[str | Path], fmt: str) -> Loaded:
             out.errors.append(SourceRowError(str(path), 0, None, "no data rows"))
         out.rows += counts["rows"]
         out.skipped += counts["skipped"]
+        for key, n in counts.items():
+            if key.startswith(OUT_OF_SCOPE):
+                out.out_of_scope[key[len(OUT_OF_SCOPE):]] += n
     out.records.sort(key=sort_key)
     return out
 

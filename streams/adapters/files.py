@@ -1,0 +1,73 @@
+"""Opening a source file as text, streaming: plain, ``.gz`` or ``.zip``.
+
+The field's sources come compressed as often as not (ACLED and UCDP ship zip archives, GDELT
+zipped exports, archives keep ``.gz``); an adapter reads whichever it is given without
+unpacking it first and without holding the whole file in memory.
+
+* ``.gz``: one gzip stream.
+* ``.zip``: the archive's one data member (a CSV, TSV, TXT or JSON file; a ``readme`` or
+  codebook beside it is ignored). An archive with several data members is an error that names
+  them: say which one by unpacking it.
+* anything else: read as it is.
+
+Text is UTF-8 (a leading byte-order mark is dropped); a byte that is not UTF-8 becomes U+FFFD,
+so the cell it is in fails its field's check and names the line, rather than the whole file
+failing. Lines keep their endings for the ``csv`` module (``newline=""``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from pathlib import Path
+from typing import TextIO
+
+from streams.errors import SourceRowError
+
+#: Members of a zip archive that can hold the data, by extension.
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".export.csv")
+
+
+def open_text(path: str | Path) -> TextIO:
+    """The file's text, decoded as it is read; SourceRowError (line 0) when it cannot be opened."""
+    path = Path(path)
+    where = str(path)
+    try:
+        if path.suffix.lower() == ".gz":
+            raw: io.BufferedIOBase = gzip.open(path, "rb")  # type: ignore[assignment]
+            _check_gzip(raw, where)
+        elif path.suffix.lower() == ".zip":
+            raw = _zip_member(path, where)
+        else:
+            raw = open(path, "rb")
+    except OSError as exc:
+        raise SourceRowError(where, 0, None, f"cannot read: {exc.strerror or exc}") from None
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _check_gzip(raw, where: str) -> None:
+    try:
+        raw.peek(1)
+    except (OSError, EOFError) as exc:
+        raw.close()
+        raise SourceRowError(where, 0, None, f"not a readable gzip file: {exc}") from None
+
+
+def _zip_member(path: Path, where: str):
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise SourceRowError(where, 0, None, f"not a readable zip archive: {exc}") from None
+    members = [i for i in archive.infolist()
+               if not i.is_dir() and i.filename.lower().endswith(DATA_SUFFIXES)
+               and not Path(i.filename).name.lower().startswith(("readme", "codebook", "__macosx", "."))]
+    if len(members) != 1:
+        archive.close()
+        found = ", ".join(i.filename for i in members) or "none"
+        raise SourceRowError(where, 0, None, f"a zip archive needs exactly one data file (CSV, TSV, TXT or JSON); "
+                                             f"found {found}: unpack it and give the file")
+    return archive.open(members[0])
+
+
+__all__ = ["DATA_SUFFIXES", "open_text"]
