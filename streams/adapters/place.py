@@ -24,6 +24,7 @@ Out-of-scope rows are not errors and not dead letters: the loaders count them by
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -56,9 +57,15 @@ def place(country: str, latitude: float | None, longitude: float | None, *, coar
     event (the country's own may be given too; it is ignored). ``coarse``: the point is an
     admin-1 or country centroid, not a place.
     """
-    registry = registry or SegmentRegistry.default()
+    others = tuple(sorted({s for s in foreign if s and s != country}))
+    # Sources repeat their places and actors row after row: one geometry query per distinct case.
+    return _place(country, latitude, longitude, coarse, others, registry or SegmentRegistry.default())
+
+
+@functools.lru_cache(maxsize=65536)
+def _place(country: str, latitude: float | None, longitude: float | None, coarse: bool, others: tuple[str, ...],
+           registry: SegmentRegistry) -> Placement:
     located = latitude is not None and longitude is not None
-    others = sorted({s for s in foreign if s and s != country})
     neighbours = [s for s in others if is_land_border(country, s)]
     if neighbours:
         if not located or coarse:
