@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Iterable, Sequence
@@ -21,6 +22,7 @@ from alerts.report import Threshold, render_report
 from detectors.field_rules import FIELD_RULES, RuleIncident, run_rule
 
 from streams.errors import SourceRowError
+from streams.segments import is_land_border
 from streams.pipeline import Envelope, Pipeline, SegmentState, day_start
 from streams.records import IncidentEvent, encode, format_time
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
@@ -42,6 +44,8 @@ class BacktestResult:
     duplicates: int = 0
     #: rows of single-country sources on no land border (``Loaded.out_of_scope_text``)
     out_of_scope: str = ""
+    #: pair -> incidents between states that share no land border: no border, so no alert
+    non_border: Counter = field(default_factory=Counter)
     #: with ``trace=True``: (segment key, day number, score, level index) at every scoring
     trace: list[tuple[str, int, float, int]] = field(default_factory=list, repr=False)
 
@@ -56,15 +60,22 @@ class Routed:
 
     envelopes: list[bytes]
     dead_letters: int = 0
+    #: pair -> incidents between states that share no land border (routed nowhere)
+    non_border: Counter = field(default_factory=Counter)
 
 
 def route_records(pipeline: Pipeline, records) -> Routed:
     out = Routed([])
-    for rec in records:
-        kind = KIND_INCIDENTS if isinstance(rec, IncidentEvent) else KIND_TRANSFERS
-        envs, dead = pipeline.route(kind, encode(rec))
-        out.dead_letters += dead is not None
-        out.envelopes.extend(env.encode() for env in envs)
+    prior = pipeline.on_non_border
+    pipeline.on_non_border = lambda pair: out.non_border.update((pair,))
+    try:
+        for rec in records:
+            kind = KIND_INCIDENTS if isinstance(rec, IncidentEvent) else KIND_TRANSFERS
+            envs, dead = pipeline.route(kind, encode(rec))
+            out.dead_letters += dead is not None
+            out.envelopes.extend(env.encode() for env in envs)
+    finally:
+        pipeline.on_non_border = prior
     return out
 
 
@@ -75,6 +86,7 @@ def run_records(pipeline: Pipeline, records, rejected=(), *, trace: bool = False
                          records_seen=list(records))
     routed = routed if routed is not None else route_records(pipeline, records)
     res.dead_letters += routed.dead_letters
+    res.non_border = routed.non_border
     prior = pipeline.observer
     if trace:
         pipeline.observer = lambda key, day, score, level: res.trace.append((key, day, score, level))
@@ -159,9 +171,12 @@ def read_labels(path: str) -> list[dict]:
 def incident_days(records: Iterable) -> Iterable[tuple[str, date]]:
     """(border, UTC day) of every incident: what the data spans of the evaluation are made of.
 
-    Arms transfers are yearly context, not observation: they do not extend a span.
+    Arms transfers are yearly context, not observation: they do not extend a span. Pairs that
+    share no land border are no border (the pipeline routes none of their incidents), so they
+    have no span and are never scored.
     """
-    return ((r.border, r.occurred_at.date()) for r in records if isinstance(r, IncidentEvent))
+    return ((r.border, r.occurred_at.date()) for r in records
+            if isinstance(r, IncidentEvent) and is_land_border(*r.countries))
 
 
 def evaluate_records(records: Sequence, alert_rows: list[dict], labels: list[dict], *,

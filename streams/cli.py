@@ -428,6 +428,9 @@ def _backtest(args: argparse.Namespace) -> int:
         res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
         records, rejected, rows = res.records_seen, res.rejected, res.history.rows()
         out_of_scope = res.out_of_scope
+        if res.non_border:
+            pairs = ", ".join(f"{p} {n}" for p, n in sorted(res.non_border.items()))
+            out_of_scope += f", {sum(res.non_border.values())} between states with no land border ({pairs})"
     for e in rejected:
         print(f"rejected: {e}", file=sys.stderr)
     from streams.adapters import require_records

@@ -113,13 +113,14 @@ def dev_set(data: Path = DATA) -> EvalInput:
 
 def central_asia(data: Path = DATA) -> EvalInput:
     from streams.adapters import load, sort_key
+    from streams.segments import is_land_border
     from streams.adapters.mie import COVERAGE_END
 
     mie = load([data / "mie-1.0-central-asia.csv"], "mie")
     sipri = load([data / "sipri-trade-register-central-asia.csv"], "sipri")
     records = sorted(mie.records + sipri.records, key=sort_key)
     labels = read_labels(str(data / "escalations-central-asia.csv"))
-    borders = sorted({r.border for r in mie.records if set(r.countries) <= set(CENTRAL_ASIA)}
+    borders = sorted({r.border for r in mie.records if set(r.countries) <= set(CENTRAL_ASIA) and is_land_border(*r.countries)}
                      | {lab["border"] for lab in labels if lab["kind"] == "escalation"})
     first = mie.records[0].occurred_at.date()
     return EvalInput("Central Asia: MIE 1.0 incidents + SIPRI deliveries", [(records, labels)], borders,

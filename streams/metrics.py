@@ -31,6 +31,9 @@ class Metrics:
                               ["topic"], registry=r)
         self.incidents = Counter("borderwatch_incidents", "Incidents counted into segment windows, by border.",
                                  ["border"], registry=r)
+        self.non_border = Counter("borderwatch_non_border_incidents",
+                                  "Interstate incidents between states that share no land border: read and counted, "
+                                  "never a border alert, by pair.", ["pair"], registry=r)
         self.level = Gauge("borderwatch_segment_escalation_level",
                            "Current escalation level per segment: 0 none, 1 watch, 2 warning, 3 critical.",
                            ["segment_id", "border"], registry=r)

@@ -285,6 +285,9 @@ class Pipeline:
     #: Optional ``observer(key, day, score, level)``, called on every scoring with the level
     #: decided; a backtest sets it to record score traces. It sees decisions, never makes them.
     observer: Callable[[str, int, float, int], None] | None = None
+    #: Optional ``on_non_border(pair)``, called for each incident between states that share no
+    #: land border: such an incident is not routed to any segment (the worker counts it in a metric).
+    on_non_border: Callable[[str], None] | None = None
 
     def __init__(self, registry: SegmentRegistry, detector: Any = None,
                  policy: EscalationPolicy | None = None, settings: PipelineSettings | None = None) -> None:
@@ -320,6 +323,11 @@ class Pipeline:
         try:
             if kind == KIND_INCIDENTS:
                 ev = decode_incident(raw)
+                if not self.registry.watches(*ev.countries):
+                    # Not a border: recorded in the input log and counted, never a border alert.
+                    if self.on_non_border is not None:
+                        self.on_non_border(ev.border)
+                    return [], None
                 key = self.registry.assign(ev.countries, ev.latitude, ev.longitude, ev.segment_id)
                 rec = ev.to_dict()
                 rec["segment_id"] = key

@@ -161,6 +161,12 @@ class SegmentRegistry:
         """Border pairs that have geometry."""
         return sorted(self._index)
 
+    def watches(self, a: str, b: str) -> bool:
+        """Whether ``a``-``b`` is a border borderwatch watches: a pair with geometry here, or two
+        states that share a land border. Incidents of any other pair (an intervention from afar)
+        open no border alert."""
+        return border_of(a, b) in self._index or is_land_border(a, b)
+
     def pairs_with(self, iso3: str) -> list[str]:
         """Border pairs with geometry that ``iso3`` is one side of."""
         return [b for b in self.borders() if iso3 in b.split("-")]

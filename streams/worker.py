@@ -64,6 +64,7 @@ def run_worker(settings: Settings) -> int:
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, settings.partitions, topics)
     metrics = Metrics()
+    pipeline.on_non_border = lambda pair: metrics.non_border.labels(pair).inc()
     app = build_app(settings, pipeline, metrics)
     store = AlertStore(keep_resolved=settings.history_keep_resolved)
     feed = AlertFeed(settings.broker, topics.alerts, metrics, store=store)

@@ -122,7 +122,7 @@ def test_backtest_of_a_field_rule_scores_as_the_reference_tool_does(tmp_path):
     (["--coverage-end", "2014-13-01"], "argument --coverage-end: '2014-13-01' is not a date (YYYY-MM-DD)"),
     (["--field-rule", "d", "--detector", "surge"], "argument --detector: not allowed with argument --field-rule"),
     (["--labels", ROOT / "streams" / "data" / "escalations-central-asia.csv", "--coverage-end", "1990-01-01"],
-     "error: --coverage-end 1990-01-01: the data span of AFG-AUS would end on 1990-01-01, before its first incident"),
+     "error: --coverage-end 1990-01-01: the data span of AFG-TJK would end on 1990-01-01, before its first incident"),
     (["--labels", ROOT / "streams" / "data" / "escalations-central-asia.csv", "--borders", "TKM-UZB"],
      "error: --borders: TKM-UZB has no incident in the input"),
 ])
