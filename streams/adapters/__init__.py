@@ -29,19 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.adapters import jsonl, mie, sipri
+from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
 
 Record = IncidentEvent | ArmsTransferEvent
 Row = tuple[int, Record | SourceRowError]
 
-#: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
-OUT_OF_SCOPE = "out_of_scope:"
-
 #: format name -> reader. Each reader also takes an optional ``counts`` Counter that
 #: it updates with ``rows`` (data rows read), ``skipped`` (rows deliberately
 #: not turned into records: SIPRI orders with no deliveries yet) and
-#: ``out_of_scope:<reason>`` (single-country rows on no land border).
+#: ``out_of_scope:<reason>`` (single-country rows on no land border, or not armed conflict).
 FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "mie": mie.read,
     "sipri": sipri.read,
