@@ -6,7 +6,10 @@
 * ``mie``: Militarized Interstate Events 1.0 CSV -> IncidentEvent (:mod:`.mie`);
 * ``sipri``: SIPRI trade-register export -> ArmsTransferEvent, one event per deal
   and delivery year (:mod:`.sipri`);
-* ``jsonl``: our own records, one JSON object per line (:mod:`.jsonl`).
+* ``jsonl``: our own records, one JSON object per line (:mod:`.jsonl`);
+* ``gdelt``: GDELT 2.0 event export -> IncidentEvent, material conflict only (CAMEO roots
+  15, 18, 19, 20), placed on a land border by :mod:`.place`; the rest is counted out of
+  scope (:mod:`.gdelt`).
 
 Every record is built with ``incident_from_dict`` or ``transfer_from_dict``, so file
 input passes the same validation as Kafka input. A bad row becomes a
@@ -28,30 +31,30 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.adapters import jsonl, mie, sipri
+from streams.adapters import gdelt, jsonl, mie, sipri
+from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
 
 Record = IncidentEvent | ArmsTransferEvent
 Row = tuple[int, Record | SourceRowError]
 
-#: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
-OUT_OF_SCOPE = "out_of_scope:"
-
 #: format name -> reader. Each reader also takes an optional ``counts`` Counter that
 #: it updates with ``rows`` (data rows read), ``skipped`` (rows deliberately
 #: not turned into records: SIPRI orders with no deliveries yet) and
-#: ``out_of_scope:<reason>`` (single-country rows on no land border).
+#: ``out_of_scope:<reason>`` (single-country rows on no land border, or not armed conflict).
 FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "mie": mie.read,
     "sipri": sipri.read,
     "jsonl": jsonl.read,
+    "gdelt": gdelt.read,
 }
 #: format name -> what it is, for ``--help``.
 FORMAT_HELP: dict[str, str] = {
     "mie": "Militarized Interstate Events 1.0 CSV",
     "sipri": "SIPRI trade-register export",
     "jsonl": "borderwatch records, one per line",
+    "gdelt": "GDELT 2.0 event export (tab-separated, 61 columns; .zip/.gz as shipped)",
 }
 
 

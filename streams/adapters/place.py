@@ -19,7 +19,9 @@ borderwatch watches borders between two states, so each such event is placed by 
    shown as the segment's context, never counted as interstate escalation.
 5. **Far from any border**: out of scope, reason ``far_from_border``.
 
-Out-of-scope rows are not errors and not dead letters: the loaders count them by reason.
+An adapter may also leave out rows that are not armed conflict at all before placing them:
+reason ``not_material_conflict`` (GDELT's statements, consultations and appeals, most of its
+rows). Out-of-scope rows are not errors and not dead letters: the loaders count them by reason.
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ from dataclasses import dataclass
 from streams.records import INTERNAL_CATEGORY
 from streams.segments import SegmentRegistry, is_land_border
 
+#: A row with no location at all; a row whose event is not armed conflict (CAMEO statements,
+#: consultations: GDELT's rows but for its root codes 15, 18, 19 and 20).
+NO_LOCATION, NOT_MATERIAL_CONFLICT = "no_location", "not_material_conflict"
 #: Why a row is out of scope (the counter keys of ``Loaded.out_of_scope``).
-OUT_OF_SCOPE_REASONS = ("non_border_pair", "coarse_location", "no_location", "far_from_border")
+OUT_OF_SCOPE_REASONS = ("non_border_pair", "coarse_location", NO_LOCATION, "far_from_border", NOT_MATERIAL_CONFLICT)
+#: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
+OUT_OF_SCOPE = "out_of_scope:"
 #: The category of a single-country event placed on a border without actor evidence.
 INTERNAL = INTERNAL_CATEGORY
 
@@ -80,7 +87,7 @@ def _place(country: str, latitude: float | None, longitude: float | None, coarse
     if others:
         return Placement(None, reason="non_border_pair")
     if not located:
-        return Placement(None, reason="no_location")
+        return Placement(None, reason=NO_LOCATION)
     if coarse:
         return Placement(None, reason="coarse_location")
     nearest = registry.nearest_border(country, latitude, longitude)
@@ -90,4 +97,5 @@ def _place(country: str, latitude: float | None, longitude: float | None, coarse
     return Placement((pair[0], pair[1]), latitude, longitude, interstate=False)
 
 
-__all__ = ["INTERNAL", "OUT_OF_SCOPE_REASONS", "Placement", "place"]
+__all__ = ["INTERNAL", "NOT_MATERIAL_CONFLICT", "NO_LOCATION", "OUT_OF_SCOPE", "OUT_OF_SCOPE_REASONS", "Placement",
+           "place"]
