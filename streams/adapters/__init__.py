@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.adapters import jsonl, mie, sipri
+from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
 
 Record = IncidentEvent | ArmsTransferEvent
 Row = tuple[int, Record | SourceRowError]
 
-#: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
-OUT_OF_SCOPE = "out_of_scope:"
 
 #: format name -> reader. Each reader also takes an optional ``counts`` Counter that
 #: it updates with ``rows`` (data rows read), ``skipped`` (rows deliberately

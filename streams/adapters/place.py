@@ -33,6 +33,8 @@ from streams.segments import SegmentRegistry, is_land_border
 
 #: Why a row is out of scope (the counter keys of ``Loaded.out_of_scope``).
 OUT_OF_SCOPE_REASONS = ("non_border_pair", "coarse_location", "no_location", "far_from_border")
+#: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
+OUT_OF_SCOPE = "out_of_scope:"
 #: The category of a single-country event placed on a border without actor evidence.
 INTERNAL = INTERNAL_CATEGORY
 
@@ -90,4 +92,4 @@ def _place(country: str, latitude: float | None, longitude: float | None, coarse
     return Placement((pair[0], pair[1]), latitude, longitude, interstate=False)
 
 
-__all__ = ["INTERNAL", "OUT_OF_SCOPE_REASONS", "Placement", "place"]
+__all__ = ["INTERNAL", "OUT_OF_SCOPE", "OUT_OF_SCOPE_REASONS", "Placement", "place"]
