@@ -6,7 +6,9 @@
 * ``mie``: Militarized Interstate Events 1.0 CSV -> IncidentEvent (:mod:`.mie`);
 * ``sipri``: SIPRI trade-register export -> ArmsTransferEvent, one event per deal
   and delivery year (:mod:`.sipri`);
-* ``jsonl``: our own records, one JSON object per line (:mod:`.jsonl`).
+* ``jsonl``: our own records, one JSON object per line (:mod:`.jsonl`);
+* ``ucdp-ged``: UCDP Georeferenced Event Dataset or GED Candidate CSV -> IncidentEvent, each
+  event placed on a land border by :mod:`.place` or counted out of scope (:mod:`.ucdp_ged`).
 
 Every record is built with ``incident_from_dict`` or ``transfer_from_dict``, so file
 input passes the same validation as Kafka input. A bad row becomes a
@@ -28,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.adapters import jsonl, mie, sipri
+from streams.adapters import jsonl, mie, sipri, ucdp_ged
 from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
@@ -45,12 +47,14 @@ FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "mie": mie.read,
     "sipri": sipri.read,
     "jsonl": jsonl.read,
+    "ucdp-ged": ucdp_ged.read,
 }
 #: format name -> what it is, for ``--help``.
 FORMAT_HELP: dict[str, str] = {
     "mie": "Militarized Interstate Events 1.0 CSV",
     "sipri": "SIPRI trade-register export",
     "jsonl": "borderwatch records, one per line",
+    "ucdp-ged": "UCDP GED or GED Candidate CSV (plain, .gz or .zip)",
 }
 
 
