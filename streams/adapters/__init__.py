@@ -10,6 +10,8 @@
 * ``gdelt``: GDELT 2.0 event export -> IncidentEvent, material conflict only (CAMEO roots
   15, 18, 19, 20), placed on a land border by :mod:`.place`; the rest is counted out of
   scope (:mod:`.gdelt`).
+* ``ucdp-ged``: UCDP Georeferenced Event Dataset or GED Candidate CSV -> IncidentEvent, each
+  event placed on a land border by :mod:`.place` or counted out of scope (:mod:`.ucdp_ged`).
 
 Every record is built with ``incident_from_dict`` or ``transfer_from_dict``, so file
 input passes the same validation as Kafka input. A bad row becomes a
@@ -31,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.adapters import gdelt, jsonl, mie, sipri
+from streams.adapters import gdelt, jsonl, mie, sipri, ucdp_ged
 from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
@@ -48,6 +50,7 @@ FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "sipri": sipri.read,
     "jsonl": jsonl.read,
     "gdelt": gdelt.read,
+    "ucdp-ged": ucdp_ged.read,
 }
 #: format name -> what it is, for ``--help``.
 FORMAT_HELP: dict[str, str] = {
@@ -55,6 +58,7 @@ FORMAT_HELP: dict[str, str] = {
     "sipri": "SIPRI trade-register export",
     "jsonl": "borderwatch records, one per line",
     "gdelt": "GDELT 2.0 event export (tab-separated, 61 columns; .zip/.gz as shipped)",
+    "ucdp-ged": "UCDP GED or GED Candidate CSV (plain, .gz or .zip)",
 }
 
 

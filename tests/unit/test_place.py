@@ -1,7 +1,6 @@
 """Placing single-country events (ACLED, UCDP GED, GDELT) on land borders, and reading
 compressed source files (streams/adapters/place.py, streams/adapters/files.py)."""
 
-import gzip
 import zipfile
 
 import pytest
@@ -10,6 +9,7 @@ from streams.adapters.files import open_text
 from streams.adapters.place import Placement, place
 from streams.errors import SourceRowError
 from streams.segments import SegmentRegistry, is_land_border, land_neighbours
+from tests.unit.sourcefiles import packed
 
 #: Near Dostuk on the Kyrgyz-Tajik line (Batken), about 5 km from the border.
 BATKEN = (40.05229068, 70.63277194)
@@ -60,18 +60,7 @@ def test_foreign_forces_from_a_state_with_no_shared_border_are_not_a_border_matt
 
 @pytest.mark.parametrize("kind", ["plain", "gz", "zip"])
 def test_source_files_are_read_plain_gzipped_or_zipped(tmp_path, kind):
-    text = "\ufeffa,b\n1,Ош\n"
-    if kind == "plain":
-        path = tmp_path / "x.csv"
-        path.write_text(text, encoding="utf-8")
-    elif kind == "gz":
-        path = tmp_path / "x.csv.gz"
-        path.write_bytes(gzip.compress(text.encode()))
-    else:
-        path = tmp_path / "x.zip"
-        with zipfile.ZipFile(path, "w") as z:
-            z.writestr("README.txt.pdf", "codebook")
-            z.writestr("data/x.csv", text)
+    path = packed(tmp_path, "\ufeffa,b\n1,Ош\n".encode(), kind)
     with open_text(path) as fh:
         assert fh.read() == "a,b\n1,Ош\n"
 

@@ -1,0 +1,334 @@
+"""UCDP Georeferenced Event Dataset (GED) and GED Candidate CSV -> incidents.
+
+One row is one event of organized violence with at least one death, in one country at one
+point: ``type_of_violence`` 1 state-based conflict, 2 non-state conflict, 3 one-sided violence
+(UCDP GED codebook; Sundberg & Melander 2013). Columns are read by header name, since their order
+differs across versions; unknown columns are ignored. Required: ``id, type_of_violence, side_a,
+side_b, where_prec, latitude, longitude, country_id`` (or ``country``), ``date_prec, date_start,
+date_end, best``. A header without them is one error at the header line naming all that are
+missing, and nothing else is read.
+
+Where the event belongs (:func:`streams.adapters.place.place`, the rules shared with ACLED):
+
+* the country: ``country_id``, a Gleditsch-Ward code (:mod:`.gw`), else the name in ``country``;
+* the point: ``latitude``/``longitude``; it is *coarse* when ``where_prec`` >= 4 (an admin-1
+  unit, a linear feature or larger, a country, international waters), so such an event never
+  lands on a segment by accident;
+* the other states taking part (``foreign``): per side, the GW codes in ``gwnoa``/``gwnob``
+  (several, comma-separated, for a coalition) when the cell is filled, else the states named
+  ``Government of X`` in ``side_a``/``side_b``. The codes are UCDP's own identification of the
+  state; the names are the fallback for files or rows without them (non-state sides have none).
+  The event country's own government is not foreign.
+
+So a state-based conflict between two neighbours (Government of Kyrgyzstan against Government of
+Tajikistan) is interstate on their border, and so is any event in which a neighbour's
+government is a side: Indian border guards firing into Bangladesh, or a neighbour's forces
+killing civilians across the line (type 3 with a foreign government as side A is interstate: to
+the border it is one state's force used across it, whoever it hit). A state's own conflict
+with rebels, non-state conflict and one-sided violence by non-state groups have no foreign side:
+near a border with geometry they are ``internal_conflict`` context, otherwise out of scope.
+
+How a placed row becomes an :class:`~streams.records.IncidentEvent` (through
+``incident_from_dict``, the validation of Kafka input):
+
+* ``event_id`` = ``ged-<id>``; ``source`` = ``UCDP GED``, or ``UCDP GED Candidate`` when the
+  file name says so (:data:`CANDIDATE_FILE`): both datasets have the same columns, including
+  ``code_status``, so only the name tells them apart. A row whose ``code_status`` is not
+  ``Clear`` (a candidate event still to be checked) says so in the description.
+* ``occurred_at`` = ``date_start`` at 00:00Z (``2022-09-14`` or ``2022-09-14 00:00:00.000``);
+  ``ended_at`` = ``date_end`` when later. ``date_prec`` >= 2 (the day is not known exactly): the
+  start date is kept and the description says the date is approximate.
+* ``reported_at`` = ``occurred_at``: GED has no report time of its own. ``source_date`` lists
+  the dates of the articles behind the event, often several, written when UCDP coded it, so
+  neither a replay's order nor the lead time of an alert should hang on it.
+* Interstate: ``armed_clash``, severity 4 (use of force: GED records only events with deaths),
+  5 when ``best`` >= 25 (:data:`WAR_LEVEL_DEATHS`): a single battle as deadly as UCDP's
+  threshold for a whole armed conflict-year, war on the MIE hostility scale. Internal context:
+  ``internal_conflict`` with the same severity.
+* ``fatalities`` = ``best``; ``low`` and ``high`` go in the description; ``injuries`` = 0 (GED
+  counts no injuries). ``actors`` = (``side_a``, ``side_b``); ``location_name`` =
+  ``where_coordinates`` (else ``adm_1``).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from streams.adapters.files import open_text
+from streams.adapters.gw import GW_TO_ISO3, state_iso3
+from streams.adapters.place import OUT_OF_SCOPE, place
+from streams.errors import InvalidEvent, SourceRowError, bounded
+from streams.limits import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
+from streams.records import (
+    INCIDENT_FIELDS,
+    INTERNAL_CATEGORY,
+    SEVERITY_MAX,
+    ArmsTransferEvent,
+    IncidentEvent,
+    format_time,
+    incident_from_dict,
+)
+
+SOURCE = "UCDP GED"
+CANDIDATE_SOURCE = "UCDP GED Candidate"
+#: A GED Candidate file by its name: UCDP's monthly candidate releases are numbered
+#: ``<year>.0.<release>`` (``GEDEvent_v25_0_3.csv``), the yearly GED ``<year>.1``.
+CANDIDATE_FILE = re.compile(r"candidate|_v\d+_0_\d+", re.IGNORECASE)
+
+ID, VIOLENCE, SIDE_A, SIDE_B, DYAD = "id", "type_of_violence", "side_a", "side_b", "dyad_name"
+WHERE_PREC, LATITUDE, LONGITUDE, PLACE, ADM_1 = "where_prec", "latitude", "longitude", "where_coordinates", "adm_1"
+COUNTRY_ID, COUNTRY = "country_id", "country"
+DATE_PREC, DATE_START, DATE_END = "date_prec", "date_start", "date_end"
+BEST, LOW, HIGH, GWNO_A, GWNO_B, STATUS = "best", "low", "high", "gwnoa", "gwnob", "code_status"
+#: Required columns; the country may come as either of :data:`COUNTRY_COLUMNS`.
+REQUIRED = (ID, VIOLENCE, SIDE_A, SIDE_B, WHERE_PREC, LATITUDE, LONGITUDE, DATE_PREC, DATE_START, DATE_END, BEST)
+COUNTRY_COLUMNS = (COUNTRY_ID, COUNTRY)
+#: Columns used when present.
+OPTIONAL = (DYAD, PLACE, ADM_1, LOW, HIGH, GWNO_A, GWNO_B, STATUS)
+
+VIOLENCE_TYPES = {1: "state-based conflict", 2: "non-state conflict", 3: "one-sided violence"}
+#: where_prec: 1 the exact place .. 7 international waters or airspace.
+WHERE_PRECISIONS = range(1, 8)
+#: where_prec from which the point stands for an area (4 an admin-1 unit, 5 a linear feature or a
+#: part of the country, 6 the country, 7 international waters): never placed on a segment.
+COARSE_WHERE_PREC = 4
+#: date_prec -> what the date is known to within (1: the exact day).
+DATE_PRECISIONS = {1: "the day", 2: "2-6 days", 3: "a week", 4: "a month", 5: "more than a month"}
+EXACT_DAY = 1
+#: UCDP's threshold of battle deaths for a conflict-year to count as an armed conflict: one event
+#: that deadly is a battle, severity 5 (war) on the MIE hostility scale.
+WAR_LEVEL_DEATHS = 25
+USE_OF_FORCE = 4
+WAR = SEVERITY_MAX
+CLEAR = "Clear"
+GOVERNMENT = "Government of "
+
+_LATITUDE, _LONGITUDE = INCIDENT_FIELDS["latitude"][1], INCIDENT_FIELDS["longitude"][1]
+#: ``2022-09-14``, optionally followed by a time of day (``2022-09-14 00:00:00.000``).
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+#: A coalition side: ``Government of Afghanistan, Government of United States of America``.
+_PARTIES = re.compile(r",\s*(?=" + GOVERNMENT + ")")
+#: Record field -> GED column, so that errors raised by record validation name the column.
+_FIELD_COLUMN = {"event_id": ID, "occurred_at": DATE_START, "ended_at": DATE_END, "fatalities": BEST,
+                 "latitude": LATITUDE, "longitude": LONGITUDE, "location_name": PLACE, "actors[0]": SIDE_A,
+                 "actors[1]": SIDE_B, "description": DYAD}
+
+
+def whole(text: str, column: str, *, minimum: int = 0) -> int:
+    """A whole number >= ``minimum`` (``12`` or ``12.0``); raises InvalidEvent naming the column."""
+    text = text.strip()
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not number.is_integer():
+            raise InvalidEvent(f"expected a whole number, got {text!r}", column) from None
+        value = int(number)
+    if value < minimum:
+        raise InvalidEvent(f"cannot be {value} (at least {minimum})", column)
+    return value
+
+
+def _level(text: str, column: str, known) -> int:
+    value = whole(text, column)
+    if value not in known:
+        raise InvalidEvent(f"unknown code {value} (known: {min(known)}-{max(known)})", column)
+    return value
+
+
+def _coordinate(text: str, column: str, bounds: dict) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidEvent(f"not a number: {text!r}", column) from None
+    if not (math.isfinite(value) and bounds["minimum"] <= value <= bounds["maximum"]):
+        raise InvalidEvent(f"{text} is outside {bounds['minimum']}..{bounds['maximum']}", column)
+    return value
+
+
+@functools.lru_cache(maxsize=8192)
+def _day(text: str, column: str) -> date:
+    """A GED date (the day; a time of day after it is ignored); raises InvalidEvent."""
+    m = _DATE.match(text.strip())
+    try:
+        if m:
+            return date.fromisoformat(m.group(1))
+    except ValueError:
+        pass
+    raise InvalidEvent(f"not a date (YYYY-MM-DD): {text!r}", column)
+
+
+@functools.lru_cache(maxsize=4096)
+def _country(code: str, name: str) -> str:
+    if code.strip():
+        gw = whole(code, COUNTRY_ID)
+        if gw not in GW_TO_ISO3:
+            raise InvalidEvent(f"unknown Gleditsch-Ward state code {gw}", COUNTRY_ID)
+        return GW_TO_ISO3[gw]
+    iso = state_iso3(name)
+    if iso is None:
+        raise InvalidEvent(f"unknown state {name!r}", COUNTRY if name.strip() else COUNTRY_ID)
+    return iso
+
+
+@functools.lru_cache(maxsize=4096)
+def _side_states(codes: str, side: str, code_column: str, side_column: str) -> tuple[str, ...]:
+    """ISO3 of the states on one side: its GW codes when given, else its ``Government of X`` names."""
+    if codes.strip():
+        found = []
+        for part in codes.split(","):
+            gw = whole(part, code_column)
+            if gw not in GW_TO_ISO3:
+                raise InvalidEvent(f"unknown Gleditsch-Ward state code {gw}", code_column)
+            found.append(GW_TO_ISO3[gw])
+        return tuple(found)
+    found = []
+    for party in _PARTIES.split(side.strip()):
+        if party.startswith(GOVERNMENT):
+            iso = state_iso3(party[len(GOVERNMENT):])
+            if iso is None:
+                raise InvalidEvent(f"unknown state in {bounded(party, MAX_NAME_CHARS)!r}", side_column)
+            found.append(iso)
+    return tuple(found)
+
+
+def _cut(text: str, limit: int = MAX_NAME_CHARS) -> str:
+    """A name cut to fit a record field: a long coalition is still the same side."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
+    """One GED row (column -> text) as an IncidentEvent JSON object, or None when out of scope.
+
+    Raises InvalidEvent naming the column; an out-of-scope row is counted in ``counts``.
+    """
+    event_id = cells[ID].strip()
+    if not event_id:
+        raise InvalidEvent("is empty", ID)
+    violence = _level(cells[VIOLENCE], VIOLENCE, VIOLENCE_TYPES)
+    where_prec = _level(cells[WHERE_PREC], WHERE_PREC, WHERE_PRECISIONS)
+    date_prec = _level(cells[DATE_PREC], DATE_PREC, DATE_PRECISIONS)
+    start, end = _day(cells[DATE_START], DATE_START), _day(cells[DATE_END], DATE_END)
+    if end < start:
+        raise InvalidEvent(f"{end} is before {DATE_START} {start}", DATE_END)
+    best = whole(cells[BEST], BEST)
+    low, high = (cells.get(c, "").strip() for c in (LOW, HIGH))
+    for column, text in ((LOW, low), (HIGH, high)):
+        if text:
+            whole(text, column)
+    lat, lon = _coordinate(cells[LATITUDE], LATITUDE, _LATITUDE), _coordinate(cells[LONGITUDE], LONGITUDE, _LONGITUDE)
+    if (lat is None) != (lon is None):
+        raise InvalidEvent("latitude and longitude go together", LATITUDE if lat is None else LONGITUDE)
+    country = _country(cells.get(COUNTRY_ID, ""), cells.get(COUNTRY, ""))
+    side_a, side_b = cells[SIDE_A].strip(), cells[SIDE_B].strip()
+    foreign = (_side_states(cells.get(GWNO_A, ""), side_a, GWNO_A, SIDE_A)
+               + _side_states(cells.get(GWNO_B, ""), side_b, GWNO_B, SIDE_B))
+    placement = place(country, lat, lon, coarse=where_prec >= COARSE_WHERE_PREC, foreign=foreign)
+    if placement.countries is None:
+        counts[OUT_OF_SCOPE + placement.reason] += 1
+        return None
+
+    dyad = cells.get(DYAD, "").strip() or f"{side_a} - {side_b}"
+    description = f"{source} {VIOLENCE_TYPES[violence]}, {_cut(dyad)}; "
+    description += f"deaths best {best}" + (f" (low {low or '?'}, high {high or '?'})" if low or high else "")
+    if end > start:
+        description += f"; until {end}"
+    if date_prec != EXACT_DAY:
+        description += f"; date approximate (known to within {DATE_PRECISIONS[date_prec]}, date_prec {date_prec})"
+    if where_prec >= COARSE_WHERE_PREC:
+        description += f"; location coarse (where_prec {where_prec})"
+    status = cells.get(STATUS, "").strip()
+    if status and status != CLEAR:
+        description += f"; candidate status: {_cut(status)}"
+    at = f"{start.isoformat()}T00:00:00Z"
+    location = cells.get(PLACE, "").strip() or cells.get(ADM_1, "").strip() or None
+    return {
+        "event_id": f"ged-{event_id}",
+        "occurred_at": at,
+        "reported_at": at,
+        "ended_at": format_time(datetime(end.year, end.month, end.day, tzinfo=UTC)) if end > start else None,
+        "source": source,
+        "category": "armed_clash" if placement.interstate else INTERNAL_CATEGORY,
+        "severity": WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
+        "fatalities": best,
+        "injuries": 0,
+        "countries": list(placement.countries),
+        "latitude": placement.latitude,
+        "longitude": placement.longitude,
+        "location_name": None if location is None else _cut(location),
+        "actors": [_cut(side_a), _cut(side_b)],
+        "description": _cut(description, MAX_DESCRIPTION_CHARS),
+        "classification": "public",
+        "releasable_to": ["ALL"],
+    }
+
+
+def read(path: Path, counts: Counter | None = None
+         ) -> Iterator[tuple[int, IncidentEvent | ArmsTransferEvent | SourceRowError]]:
+    """(line, incident or error) for each placed row of a GED or GED Candidate CSV, in file order.
+
+    Read as a stream (plain, ``.gz`` or ``.zip``). Lines are the physical lines where a row
+    starts: a quoted cell may hold line breaks. ``counts["rows"]`` counts data rows, and
+    ``counts["out_of_scope:<reason>"]`` the rows placed on no border.
+    """
+    counts = Counter() if counts is None else counts
+    where = str(path)
+    source = CANDIDATE_SOURCE if CANDIDATE_FILE.search(Path(path).name) else SOURCE
+    try:
+        fh = open_text(path)
+    except SourceRowError as exc:  # a broken archive is this file's problem, not the run's
+        yield 0, exc
+        return
+    with fh:
+        reader = csv.reader(fh)
+        index: dict[str, int] | None = None
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a cell over the csv module's size limit
+                yield line, SourceRowError(where, line, None, f"unreadable CSV: {exc}")
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            if index is None:
+                index = {}
+                for i, name in enumerate(cells):
+                    index.setdefault(name.strip().lower(), i)
+                missing = [c for c in REQUIRED if c not in index]
+                if not any(c in index for c in COUNTRY_COLUMNS):
+                    missing.append(f"{COUNTRY_ID} (or {COUNTRY})")
+                if missing:
+                    yield line, SourceRowError(where, line, missing[0].split()[0],
+                                               f"missing column(s) {', '.join(missing)}: not a UCDP GED file")
+                    return
+                width = len(cells)
+                used = [(c, index[c]) for c in (*REQUIRED, *COUNTRY_COLUMNS, *OPTIONAL) if c in index]
+                continue
+            counts["rows"] += 1
+            if len(cells) < width or any(c.strip() for c in cells[width:]):
+                spans = f" (a quoted cell may be unclosed: the row runs to line {reader.line_num})" \
+                    if reader.line_num > line else ""
+                yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}{spans}")
+                continue
+            try:
+                data = to_dict({c: cells[i] for c, i in used}, source, counts)
+                if data is not None:
+                    yield line, incident_from_dict(data)
+            except InvalidEvent as exc:
+                yield line, SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
