@@ -1,0 +1,38 @@
+"""Place names of border segments (streams/places.py, data/segment-places.json)."""
+
+from streams.places import Town, bundled, describe, russian_name, towns
+from streams.segments import SegmentRegistry
+
+ISFARA = Town("Isfara", "Исфара", 40.12, 70.63, 37738)
+BATKEN = Town("Batken", "Баткен", 40.06, 70.82, 12000)
+KHOROG = Town("Khorugh", "Хорог", 37.49, 71.55, 30000)
+LINE = ((70.60, 40.05), (70.70, 40.06), (70.80, 40.08))
+
+
+def test_a_stretch_is_named_by_its_largest_nearby_towns_in_english_and_russian():
+    assert describe(LINE, [BATKEN, ISFARA, KHOROG]) == {"en": "near Isfara and Batken", "ru": "около Исфара и Баткен"}
+
+
+def test_with_no_town_close_the_nearest_gives_a_distance_and_none_far_gives_no_name():
+    far_line = ((71.50, 38.20), (71.55, 38.25))
+    named = describe(far_line, [KHOROG])
+    assert named["en"].endswith("km from Khorugh") and named["ru"].endswith("км от Хорог")
+    assert describe(((10.0, 10.0), (10.1, 10.1)), [KHOROG]) is None
+
+
+def test_the_russian_name_is_in_the_russian_alphabet_alone():
+    assert russian_name("Suluktu", ["Sulukta", "Сүлүктү", "Сулюкта"]) == "Сулюкта"
+    assert russian_name("Razzakov", ["Ісфана", "Исфана"]) == "Исфана"
+    assert russian_name("Nowhere", ["Nowhere-town"]) == "Nowhere"
+
+
+def test_the_bundled_names_are_those_of_the_bundled_segments_and_up_to_date():
+    reg = SegmentRegistry.default()
+    names = bundled()
+    ids = {s.segment_id for s in reg.segments()}
+    assert set(names) <= ids and len(names) >= 0.9 * len(ids)
+    # Recomputed for one border from GeoNames: what scripts/derive_segment_places.py wrote.
+    candidates = towns(countries=["KG", "TJ", "UZ", "KZ", "AF", "CN"])
+    for seg in reg.segments():
+        if seg.border == "KGZ-TJK":
+            assert names.get(seg.segment_id) == describe(seg.coords, candidates), seg.segment_id
