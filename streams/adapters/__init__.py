@@ -6,6 +6,8 @@
 * ``mie``: Militarized Interstate Events 1.0 CSV -> IncidentEvent (:mod:`.mie`);
 * ``sipri``: SIPRI trade-register export -> ArmsTransferEvent, one event per deal
   and delivery year (:mod:`.sipri`);
+* ``acled``: ACLED standard export (CSV, or the API's JSON rows) -> IncidentEvent, each event
+  placed on a land border or counted out of scope (:mod:`.acled`);
 * ``jsonl``: our own records, one JSON object per line (:mod:`.jsonl`).
 
 Every record is built with ``incident_from_dict`` or ``transfer_from_dict``, so file
@@ -28,15 +30,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.adapters import jsonl, mie, sipri
+from streams.adapters import acled, jsonl, mie, sipri
+from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
 
 Record = IncidentEvent | ArmsTransferEvent
 Row = tuple[int, Record | SourceRowError]
-
-#: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
-OUT_OF_SCOPE = "out_of_scope:"
 
 #: format name -> reader. Each reader also takes an optional ``counts`` Counter that
 #: it updates with ``rows`` (data rows read), ``skipped`` (rows deliberately
@@ -45,12 +45,14 @@ OUT_OF_SCOPE = "out_of_scope:"
 FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "mie": mie.read,
     "sipri": sipri.read,
+    "acled": acled.read,
     "jsonl": jsonl.read,
 }
 #: format name -> what it is, for ``--help``.
 FORMAT_HELP: dict[str, str] = {
     "mie": "Militarized Interstate Events 1.0 CSV",
     "sipri": "SIPRI trade-register export",
+    "acled": "ACLED standard export (CSV, or the API's JSON rows)",
     "jsonl": "borderwatch records, one per line",
 }
 

@@ -19,6 +19,9 @@ borderwatch watches borders between two states, so each such event is placed by 
    shown as the segment's context, never counted as interstate escalation.
 5. **Far from any border**: out of scope, reason ``far_from_border``.
 
+An adapter may also leave out a row that is no conflict at all, reason ``not_conflict``: ACLED's
+strategic developments (an arrest, a base set up, an agreement) when no other state takes part.
+
 Out-of-scope rows are not errors and not dead letters: the loaders count them by reason.
 """
 
@@ -31,8 +34,12 @@ from dataclasses import dataclass
 from streams.records import INTERNAL_CATEGORY
 from streams.segments import SegmentRegistry, is_land_border
 
+#: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
+OUT_OF_SCOPE = "out_of_scope:"
+#: A row that is not conflict (an internal strategic development): the adapter's judgement, not placement's.
+NOT_CONFLICT = "not_conflict"
 #: Why a row is out of scope (the counter keys of ``Loaded.out_of_scope``).
-OUT_OF_SCOPE_REASONS = ("non_border_pair", "coarse_location", "no_location", "far_from_border")
+OUT_OF_SCOPE_REASONS = ("non_border_pair", "coarse_location", "no_location", "far_from_border", NOT_CONFLICT)
 #: The category of a single-country event placed on a border without actor evidence.
 INTERNAL = INTERNAL_CATEGORY
 
@@ -90,4 +97,4 @@ def _place(country: str, latitude: float | None, longitude: float | None, coarse
     return Placement((pair[0], pair[1]), latitude, longitude, interstate=False)
 
 
-__all__ = ["INTERNAL", "OUT_OF_SCOPE_REASONS", "Placement", "place"]
+__all__ = ["INTERNAL", "NOT_CONFLICT", "OUT_OF_SCOPE", "OUT_OF_SCOPE_REASONS", "Placement", "place"]
