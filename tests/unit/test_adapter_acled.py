@@ -13,9 +13,11 @@ from collections import Counter
 
 import pytest
 
+import streams.adapters.acled as acled_module
 from streams.adapters import FORMATS, load
 from streams.adapters.acled import COLUMNS, KINDS, WAR_DEATHS, read, state_of_actor
 from streams.adapters.place import OUT_OF_SCOPE_REASONS
+from streams.adapters.files import open_text
 from streams.cli import main
 from streams.errors import SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS
@@ -275,6 +277,49 @@ def test_a_big_json_list_is_read_across_chunks_and_broken_json_stops_with_an_err
     path.write_text(text[: len(text) // 2], encoding="utf-8")
     records, errors, _ = read_all(path)
     assert 0 < len(records) < 400 and len(errors) == 1 and "broken JSON" in errors[0].reason
+
+
+class CountingText:
+    """A source file's text that counts the characters the reader has taken from it."""
+
+    def __init__(self, fh):
+        self.fh, self.chars = fh, 0
+
+    def _count(self, text):
+        self.chars += len(text)
+        return text
+
+    def read(self, n=-1):
+        return self._count(self.fh.read(n))
+
+    def readline(self):
+        return self._count(self.fh.readline())
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self._count(next(self.fh))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json"])
+def test_the_file_is_read_as_a_stream_not_whole(tmp_path, monkeypatch, suffix):
+    rows = [row(f"S{n}", notes="n" * 400) for n in range(3000)]  # ~2.5 MB
+    path = tmp_path / f"big.{suffix}"
+    path.write_text(csv_text(rows) if suffix == "csv" else json.dumps({"data": rows}), encoding="utf-8")
+    opened = []
+    monkeypatch.setattr(acled_module, "open_text", lambda p: opened.append(CountingText(open_text(p))) or opened[-1])
+    reading = read(path)
+    first = [next(reading) for _ in range(3)]
+    assert [r.event_id for _, r in first] == ["acled-S0", "acled-S1", "acled-S2"]
+    assert opened[0].chars < path.stat().st_size / 10
+    reading.close()
 
 
 def test_a_json_object_without_data_is_one_error(tmp_path):
