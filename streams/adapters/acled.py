@@ -65,7 +65,14 @@ from streams.adapters.files import open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS, MAX_RECORD_BYTES
-from streams.records import SEVERITY_MAX, IncidentEvent, format_time, incident_from_dict
+from streams.records import (
+    INCIDENT_FIELDS,
+    SEVERITY_MAX,
+    SEVERITY_MIN,
+    IncidentEvent,
+    format_time,
+    incident_from_dict,
+)
 
 SOURCE = "ACLED"
 #: The standard export's columns, in ACLED's order.
@@ -86,7 +93,7 @@ ASSOC_SEPARATOR = ";"
 PROTEST = "protest"
 
 # The MIE hostility scale (docs/FORMATS.md: severity), which every source's severity follows.
-NO_FORCE, THREAT, DISPLAY, FORCE, WAR = 1, 2, 3, FORCE_SEVERITY, SEVERITY_MAX
+NO_FORCE, THREAT, DISPLAY, FORCE, WAR = SEVERITY_MIN, 2, 3, FORCE_SEVERITY, SEVERITY_MAX
 #: Deaths in one event that make it a war-level clash: UCDP's threshold of an armed conflict
 #: (25 battle deaths), reached in a single ACLED event.
 WAR_DEATHS = 25
@@ -133,11 +140,16 @@ KINDS: dict[tuple[str, str], Kind] = {
     (STRATEGIC, "Change to group/activity"): Kind("other", THREAT),
     (STRATEGIC, "Other"): Kind("other", THREAT),
 }
-#: A sub-event type this table does not know (ACLED renames them now and then) takes its event
-#: type's usual kind: the kind of the type's first sub-event above.
-TYPE_KINDS: dict[str, Kind] = {}
-for (_type, _sub), _kind in KINDS.items():
-    TYPE_KINDS.setdefault(_type, _kind)
+#: A sub-event type the table above does not know (ACLED renames them now and then) takes its
+#: event type's kind: what every sub-event of the type has in common.
+TYPE_KINDS: dict[str, Kind] = {
+    BATTLES: Kind("armed_clash", FORCE),
+    REMOTE: Kind("armed_clash", FORCE),
+    CIVILIANS: Kind("armed_clash", FORCE),
+    PROTESTS: Kind(PROTEST, THREAT),
+    RIOTS: Kind(PROTEST, DISPLAY),
+    STRATEGIC: Kind("other", THREAT),
+}
 
 #: ``inter1``/``inter2``: ACLED's actor types, numeric (before 2023) or as text (2023-).
 INTER_LABELS = ("State forces", "Rebel groups", "Political militias", "Identity militias", "Rioters", "Protesters",
@@ -150,6 +162,9 @@ STATE_FORCES, EXTERNAL_FORCES = 1, 8
 #: (the codebook's type for state forces active outside their main country).
 STATE_INTERS = frozenset({STATE_FORCES, EXTERNAL_FORCES})
 
+#: The coordinates' bounds, as the record schema has them: checked before placement uses the point.
+LATITUDE_MAX = INCIDENT_FIELDS["latitude"][1]["maximum"]
+LONGITUDE_MAX = INCIDENT_FIELDS["longitude"][1]["maximum"]
 #: ``geo_precision``: 1 the town itself, 2 near it or a part of a region, 3 the province's
 #: capital or the largest unit named: a coarse point.
 GEO_PRECISIONS = (1, 2, 3)
@@ -325,8 +340,8 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
     precision = whole_number((row.get("time_precision") or "").strip() or str(EXACT_DAY), "time_precision")
     if precision not in TIME_NOTES:
         raise InvalidEvent(f"expected 1 (day), 2 (week) or 3 (month), got {precision}", "time_precision")
-    latitude = _coordinate(row["latitude"], "latitude", 90)
-    longitude = _coordinate(row["longitude"], "longitude", 180)
+    latitude = _coordinate(row["latitude"], "latitude", LATITUDE_MAX)
+    longitude = _coordinate(row["longitude"], "longitude", LONGITUDE_MAX)
     geo = whole_number(row["geo_precision"], "geo_precision")
     if geo not in GEO_PRECISIONS:
         raise InvalidEvent(f"expected 1, 2 or 3, got {geo}", "geo_precision")

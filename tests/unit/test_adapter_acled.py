@@ -15,7 +15,7 @@ import pytest
 
 import streams.adapters.acled as acled_module
 from streams.adapters import FORMATS, load
-from streams.adapters.acled import COLUMNS, KINDS, WAR_DEATHS, read, state_of_actor
+from streams.adapters.acled import COLUMNS, KINDS, TYPE_KINDS, WAR_DEATHS, read, state_of_actor
 from streams.adapters.place import OUT_OF_SCOPE_REASONS
 from streams.adapters.files import open_text
 from streams.cli import main
@@ -352,9 +352,19 @@ def test_inter_codes_numeric_and_text_and_a_bad_one(tmp_path):
     assert errors[0].field == "inter1" and "'9'" in errors[0].reason
 
 
-def test_every_kind_is_a_category_and_severity():
+def test_every_kind_is_a_category_and_severity_and_every_event_type_has_a_fallback():
     assert all(k.category in INCIDENT_CATEGORIES and SEVERITY_MIN <= k.severity <= SEVERITY_MAX
-               for k in KINDS.values())
+               for k in [*KINDS.values(), *TYPE_KINDS.values()])
+    assert {t for t, _ in KINDS} == set(TYPE_KINDS)
+
+
+def test_an_unknown_sub_event_takes_its_types_kind_and_an_unknown_type_is_an_error(tmp_path):
+    path = tmp_path / "kinds.csv"
+    path.write_text(csv_text([row("N1", event_type="Strategic developments", sub_event_type="Troop buildup"),
+                              row("N2", event_type="Battle-No change of territory")]), encoding="utf-8")
+    records, errors, _ = read_all(path)
+    assert [(r.category, r.severity) for _, r in records] == [("other", 4)]  # 3 deaths: use of force
+    assert [e.field for e in errors] == ["event_type"]
 
 
 def test_long_notes_are_cut_to_the_description_limit(tmp_path):
