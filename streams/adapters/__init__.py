@@ -6,6 +6,8 @@
 * ``mie``: Militarized Interstate Events 1.0 CSV -> IncidentEvent (:mod:`.mie`);
 * ``sipri``: SIPRI trade-register export -> ArmsTransferEvent, one event per deal
   and delivery year (:mod:`.sipri`);
+* ``acled``: ACLED standard export (CSV, or the API's JSON rows) -> IncidentEvent, each event
+  placed on a land border or counted out of scope (:mod:`.acled`);
 * ``jsonl``: our own records, one JSON object per line (:mod:`.jsonl`);
 * ``gdelt``: GDELT 2.0 event export -> IncidentEvent, material conflict only (CAMEO roots
   15, 18, 19, 20), placed on a land border by :mod:`.place`; the rest is counted out of
@@ -33,7 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.adapters import gdelt, jsonl, mie, sipri, ucdp_ged
+from streams.adapters import acled, gdelt, jsonl, mie, sipri, ucdp_ged
 from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
@@ -48,6 +50,7 @@ Row = tuple[int, Record | SourceRowError]
 FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "mie": mie.read,
     "sipri": sipri.read,
+    "acled": acled.read,
     "jsonl": jsonl.read,
     "gdelt": gdelt.read,
     "ucdp-ged": ucdp_ged.read,
@@ -56,6 +59,7 @@ FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
 FORMAT_HELP: dict[str, str] = {
     "mie": "Militarized Interstate Events 1.0 CSV",
     "sipri": "SIPRI trade-register export",
+    "acled": "ACLED standard export (CSV, or the API's JSON rows)",
     "jsonl": "borderwatch records, one per line",
     "gdelt": "GDELT 2.0 event export (tab-separated, 61 columns; .zip/.gz as shipped)",
     "ucdp-ged": "UCDP GED or GED Candidate CSV (plain, .gz or .zip)",

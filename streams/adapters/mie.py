@@ -54,6 +54,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from streams.adapters.cells import whole_number
 from streams.adapters.cow import COW_TO_ISO3
 from streams.errors import InvalidEvent, SourceRowError
 from streams.records import (
@@ -104,18 +105,7 @@ ACTIONS: dict[int, tuple[str, str, int]] = {
 
 
 def _int(row: dict[str, str], name: str) -> int:
-    text = (row.get(name) or "").strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:  # some exports write whole numbers as 17.0
-        value = float(text)
-        if value.is_integer():
-            return int(value)
-    except (ValueError, OverflowError):
-        pass
-    raise InvalidEvent(f"expected a whole number, got {text!r}", name)
+    return whole_number(row.get(name) or "", name)
 
 
 #: MIE 1.0 codes events through the end of 2014: the day its coverage ends, whatever its last event.

@@ -19,9 +19,11 @@ borderwatch watches borders between two states, so each such event is placed by 
    shown as the segment's context, never counted as interstate escalation.
 5. **Far from any border**: out of scope, reason ``far_from_border``.
 
-An adapter may also leave out rows that are not armed conflict at all before placing them:
-reason ``not_material_conflict`` (GDELT's statements, consultations and appeals, most of its
-rows). Out-of-scope rows are not errors and not dead letters: the loaders count them by reason.
+An adapter may also leave out rows that are no conflict at all before placing them: reason
+``not_material_conflict`` (GDELT's statements, consultations and appeals, most of its rows) or
+``not_conflict`` (ACLED's strategic developments -- an arrest, a base set up, an agreement --
+when no other state takes part). Out-of-scope rows are not errors and not dead letters: the
+loaders count them by reason.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ from streams.segments import SegmentRegistry, is_land_border
 #: A row with no location at all; a row whose event is not armed conflict (CAMEO statements,
 #: consultations: GDELT's rows but for its root codes 15, 18, 19 and 20).
 NO_LOCATION, NOT_MATERIAL_CONFLICT = "no_location", "not_material_conflict"
+#: A row that is not conflict (an internal strategic development): the adapter's judgement, not placement's.
+NOT_CONFLICT = "not_conflict"
 #: Why a row is out of scope (the counter keys of ``Loaded.out_of_scope``).
-OUT_OF_SCOPE_REASONS = ("non_border_pair", "coarse_location", NO_LOCATION, "far_from_border", NOT_MATERIAL_CONFLICT)
+OUT_OF_SCOPE_REASONS = ("non_border_pair", "coarse_location", NO_LOCATION, "far_from_border", NOT_MATERIAL_CONFLICT,
+                        NOT_CONFLICT)
 #: ``counts`` key prefix of a row out of scope, e.g. ``out_of_scope:far_from_border``.
 OUT_OF_SCOPE = "out_of_scope:"
 #: The category of a single-country event placed on a border without actor evidence.
@@ -97,5 +102,5 @@ def _place(country: str, latitude: float | None, longitude: float | None, coarse
     return Placement((pair[0], pair[1]), latitude, longitude, interstate=False)
 
 
-__all__ = ["INTERNAL", "NOT_MATERIAL_CONFLICT", "NO_LOCATION", "OUT_OF_SCOPE", "OUT_OF_SCOPE_REASONS", "Placement",
-           "place"]
+__all__ = ["INTERNAL", "NOT_CONFLICT", "NOT_MATERIAL_CONFLICT", "NO_LOCATION", "OUT_OF_SCOPE", "OUT_OF_SCOPE_REASONS",
+           "Placement", "place"]

@@ -55,14 +55,14 @@ def sipri_rows() -> tuple[int, list[list[str]]]:
 # --------------------------------------------------------------------------- common API
 
 def test_formats_and_loaded_shape():
-    assert {"mie", "sipri", "jsonl", "gdelt", "ucdp-ged"} <= set(FORMATS) and all(callable(f) for f in FORMATS.values())
+    assert {"mie", "sipri", "jsonl", "acled", "gdelt", "ucdp-ged"} <= set(FORMATS) and all(callable(f) for f in FORMATS.values())
     assert Loaded([], []).records == [] and Loaded([], []).errors == []
 
 
 def test_unknown_format_lists_the_known_ones():
-    with pytest.raises(ValueError, match="mie, sipri, jsonl"):
+    with pytest.raises(ValueError, match="mie, sipri, acled, jsonl"):
         iter_source(MIE, "csv")
-    with pytest.raises(ValueError, match="mie, sipri, jsonl"):
+    with pytest.raises(ValueError, match="mie, sipri, acled, jsonl"):
         load([MIE], "acled-ish")
 
 
