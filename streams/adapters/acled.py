@@ -60,13 +60,12 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from detectors.features import FORCE_SEVERITY
-from streams.adapters.cells import whole_number
+from streams.adapters.cells import coordinate, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS, MAX_RECORD_BYTES
 from streams.records import (
-    INCIDENT_FIELDS,
     SEVERITY_MAX,
     SEVERITY_MIN,
     IncidentEvent,
@@ -163,8 +162,6 @@ STATE_FORCES, EXTERNAL_FORCES = 1, 8
 STATE_INTERS = frozenset({STATE_FORCES, EXTERNAL_FORCES})
 
 #: The coordinates' bounds, as the record schema has them: checked before placement uses the point.
-LATITUDE_MAX = INCIDENT_FIELDS["latitude"][1]["maximum"]
-LONGITUDE_MAX = INCIDENT_FIELDS["longitude"][1]["maximum"]
 #: ``geo_precision``: 1 the town itself, 2 near it or a part of a region, 3 the province's
 #: capital or the largest unit named: a coarse point.
 GEO_PRECISIONS = (1, 2, 3)
@@ -284,19 +281,6 @@ def _uploaded(stamp: str) -> str:
         raise InvalidEvent(f"not a time in Unix seconds: {stamp.strip()!r}", "timestamp") from None
 
 
-def _coordinate(text: str, column: str, bound: float) -> float | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise InvalidEvent(f"not a number: {text!r}", column) from None
-    if not -bound <= value <= bound:  # also NaN
-        raise InvalidEvent(f"{text} is outside -{bound:g}..{bound:g}", column)
-    return value
-
-
 def _foreign(row: Mapping[str, str], inter1: int, inter2: int) -> list[str]:
     """The states named by the row's state actors (the row's own state among them, if so)."""
     states = []
@@ -340,8 +324,8 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
     precision = whole_number((row.get("time_precision") or "").strip() or str(EXACT_DAY), "time_precision")
     if precision not in TIME_NOTES:
         raise InvalidEvent(f"expected 1 (day), 2 (week) or 3 (month), got {precision}", "time_precision")
-    latitude = _coordinate(row["latitude"], "latitude", LATITUDE_MAX)
-    longitude = _coordinate(row["longitude"], "longitude", LONGITUDE_MAX)
+    latitude = coordinate(row["latitude"], "latitude", "latitude")
+    longitude = coordinate(row["longitude"], "longitude", "longitude")
     geo = whole_number(row["geo_precision"], "geo_precision")
     if geo not in GEO_PRECISIONS:
         raise InvalidEvent(f"expected 1, 2 or 3, got {geo}", "geo_precision")

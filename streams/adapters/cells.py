@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from streams.errors import InvalidEvent
+from streams.records import INCIDENT_FIELDS
 
 
 def whole_number(text: str, column: str) -> int:
@@ -22,4 +25,20 @@ def whole_number(text: str, column: str) -> int:
     raise InvalidEvent(f"expected a whole number, got {text!r}", column)
 
 
-__all__ = ["whole_number"]
+def coordinate(text: str, column: str, axis: str) -> float | None:
+    """A ``latitude`` or ``longitude`` (``axis``) cell: None when empty, else a number within the
+    record schema's range; raises InvalidEvent naming ``column``."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidEvent(f"not a number: {text!r}", column) from None
+    bounds = INCIDENT_FIELDS[axis][1]
+    if not (math.isfinite(value) and bounds["minimum"] <= value <= bounds["maximum"]):
+        raise InvalidEvent(f"{text} is outside {bounds['minimum']}..{bounds['maximum']}", column)
+    return value
+
+
+__all__ = ["coordinate", "whole_number"]

@@ -52,12 +52,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from streams.adapters.cells import coordinate
 from streams.adapters.files import open_text
 from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 from streams.records import (
-    INCIDENT_FIELDS,
     INTERNAL_CATEGORY,
     ArmsTransferEvent,
     IncidentEvent,
@@ -141,8 +141,6 @@ GEO_TYPES = range(6)  # 0 no geolocation .. 5 world state
 
 _ROOT, _CODE, _BASE = _AT["EventRootCode"], _AT["EventCode"], _AT["EventBaseCode"]
 _ACTORS = tuple((_AT[f"Actor{n}CountryCode"], tuple(_AT[f"Actor{n}Type{t}Code"] for t in (1, 2, 3))) for n in (1, 2))
-_LAT_RANGE = INCIDENT_FIELDS["latitude"][1]
-_LON_RANGE = INCIDENT_FIELDS["longitude"][1]
 #: A record field that fails validation -> the GDELT column it came from.
 _FIELD_COLUMN = {"event_id": "GLOBALEVENTID", "occurred_at": "SQLDATE", "reported_at": "DATEADDED",
                  "latitude": "ActionGeo_Lat", "longitude": "ActionGeo_Long", "location_name": "ActionGeo_FullName",
@@ -187,18 +185,6 @@ def _added(text: str) -> datetime:
         raise InvalidEvent(f"not a time: {text!r}", "DATEADDED") from None
 
 
-def _coordinate(text: str, column: str, bounds: dict) -> float | None:
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise InvalidEvent(f"not a number: {text!r}", column) from None
-    if not bounds["minimum"] <= value <= bounds["maximum"]:
-        raise InvalidEvent(f"{text} is outside {bounds['minimum']}..{bounds['maximum']}", column)
-    return value
-
-
 def _count(text: str, column: str) -> int:
     if not text.isdigit():
         raise InvalidEvent(f"not a whole number: {text!r}", column)
@@ -232,8 +218,8 @@ def to_dict(cells: list[str]) -> dict | str:
     country = fips_to_iso3().get(fips)
     if country is None:
         raise InvalidEvent(f"unknown FIPS 10-4 country code {fips!r}", "ActionGeo_CountryCode")
-    lat = _coordinate(cells[_AT["ActionGeo_Lat"]], "ActionGeo_Lat", _LAT_RANGE)
-    lon = _coordinate(cells[_AT["ActionGeo_Long"]], "ActionGeo_Long", _LON_RANGE)
+    lat = coordinate(cells[_AT["ActionGeo_Lat"]], "ActionGeo_Lat", "latitude")
+    lon = coordinate(cells[_AT["ActionGeo_Long"]], "ActionGeo_Long", "longitude")
     placed = place(country, lat, lon, coarse=geo_type in COARSE_GEO_TYPES, foreign=_foreign(cells))
     if placed.countries is None:
         return placed.reason

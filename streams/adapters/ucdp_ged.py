@@ -61,13 +61,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from streams.adapters.cells import coordinate
 from streams.adapters.files import open_text
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError, bounded
 from streams.limits import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 from streams.records import (
-    INCIDENT_FIELDS,
     INTERNAL_CATEGORY,
     SEVERITY_MAX,
     ArmsTransferEvent,
@@ -110,7 +110,6 @@ WAR = SEVERITY_MAX
 CLEAR = "Clear"
 GOVERNMENT = "Government of "
 
-_LATITUDE, _LONGITUDE = INCIDENT_FIELDS["latitude"][1], INCIDENT_FIELDS["longitude"][1]
 #: ``2022-09-14``, optionally followed by a time of day (``2022-09-14 00:00:00.000``).
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 #: A coalition side: ``Government of Afghanistan, Government of United States of America``.
@@ -143,19 +142,6 @@ def _level(text: str, column: str, known) -> int:
     value = whole(text, column)
     if value not in known:
         raise InvalidEvent(f"unknown code {value} (known: {min(known)}-{max(known)})", column)
-    return value
-
-
-def _coordinate(text: str, column: str, bounds: dict) -> float | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise InvalidEvent(f"not a number: {text!r}", column) from None
-    if not (math.isfinite(value) and bounds["minimum"] <= value <= bounds["maximum"]):
-        raise InvalidEvent(f"{text} is outside {bounds['minimum']}..{bounds['maximum']}", column)
     return value
 
 
@@ -229,7 +215,7 @@ def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
     for column, text in ((LOW, low), (HIGH, high)):
         if text:
             whole(text, column)
-    lat, lon = _coordinate(cells[LATITUDE], LATITUDE, _LATITUDE), _coordinate(cells[LONGITUDE], LONGITUDE, _LONGITUDE)
+    lat, lon = coordinate(cells[LATITUDE], LATITUDE, "latitude"), coordinate(cells[LONGITUDE], LONGITUDE, "longitude")
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", LATITUDE if lat is None else LONGITUDE)
     country = _country(cells.get(COUNTRY_ID, ""), cells.get(COUNTRY, ""))

@@ -5,10 +5,8 @@ naming, codes); no ACLED data is in them.
 """
 
 import csv
-import gzip
 import io
 import json
-import zipfile
 from collections import Counter
 
 import pytest
@@ -16,12 +14,13 @@ import pytest
 import streams.adapters.acled as acled_module
 from streams.adapters import FORMATS, load
 from streams.adapters.acled import COLUMNS, KINDS, TYPE_KINDS, WAR_DEATHS, read, state_of_actor
-from streams.adapters.place import OUT_OF_SCOPE_REASONS
 from streams.adapters.files import open_text
+from streams.adapters.place import OUT_OF_SCOPE_REASONS
 from streams.cli import main
 from streams.errors import SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS
 from streams.records import INCIDENT_CATEGORIES, SEVERITY_MAX, SEVERITY_MIN
+from tests.unit.sourcefiles import packed
 
 #: Near Dostuk / Kok-Tash (Batken), about 5 km from the Kyrgyz-Tajik line; Naryn, far from every border.
 DOSTUK, NARYN = ("40.05229068", "70.63277194"), ("41.43", "75.99")
@@ -211,18 +210,10 @@ def test_a_row_of_the_wrong_width_is_an_error_and_the_next_row_loads(tmp_path):
 
 @pytest.mark.parametrize("kind", ["gz", "zip"])
 def test_gzipped_and_zipped_exports_give_the_same_records(export, tmp_path, kind):
-    data = export.read_bytes()
-    if kind == "gz":
-        packed = tmp_path / "acled.csv.gz"
-        packed.write_bytes(gzip.compress(data))
-    else:
-        packed = tmp_path / "acled.zip"
-        with zipfile.ZipFile(packed, "w") as z:
-            z.writestr("README.txt", "terms of use")
-            z.writestr("2022-09-01-2022-09-30-Kyrgyzstan.csv", data)
-    plain, packed_items = list(read(export)), list(read(packed))
+    packed_path = packed(tmp_path, export.read_bytes(), kind, member="2022-09-01-2022-09-30-Kyrgyzstan.csv")
+    plain, packed_items = list(read(export)), list(read(packed_path))
     assert [(line, str(x) if isinstance(x, SourceRowError) else x) for line, x in plain] == \
-        [(line, str(x).replace(str(packed), str(export)) if isinstance(x, SourceRowError) else x)
+        [(line, str(x).replace(str(packed_path), str(export)) if isinstance(x, SourceRowError) else x)
          for line, x in packed_items]
 
 
