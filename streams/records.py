@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from streams.errors import InvalidEvent, bounded
 from streams.limits import (
@@ -247,64 +247,114 @@ class ArmsTransferEvent:
 def _check_types(data: Any, fields: dict[str, tuple[bool, dict[str, Any]]]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(data).__name__}", code="not_object")
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
+    if not data.keys() <= fields.keys():
+        unknown = sorted(set(data) - set(fields))
         raise InvalidEvent(f"unknown field(s) {', '.join(unknown)}", unknown[0], code="unknown_field")
-    for name, (required, spec) in fields.items():
+    for name, required, check in _checkers(fields):
         if name not in data:
             if required:
                 raise InvalidEvent("is required", name, code="missing_field")
             continue
-        _check_value(data[name], spec, name)
+        check(data[name], name)
     return data
 
 
-def _check_value(value: Any, spec: dict[str, Any], name: str) -> None:
+_COMPILED: dict[int, list[tuple[str, bool, Callable[[Any, str], None]]]] = {}
+
+
+def _checkers(fields: dict[str, tuple[bool, dict[str, Any]]]) -> list[tuple[str, bool, Callable[[Any, str], None]]]:
+    """Each field's check, compiled once from its JSON Schema spec: every record of every source
+    and of the live stream passes here, so the spec is not interpreted anew for each value."""
+    got = _COMPILED.get(id(fields))
+    if got is None:
+        got = _COMPILED[id(fields)] = [(name, required, _compile(spec)) for name, (required, spec) in fields.items()]
+    return got
+
+
+def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
+    """The check of one JSON Schema value spec (the subset the record schemas use)."""
     types = spec.get("type")
     types = types if isinstance(types, list) else [types]
-    if value is None:
-        if "null" in types:
-            return
-        raise InvalidEvent("must not be null", name, code="bad_type")
-    ok = False
-    for t in types:
-        if t == "string" and isinstance(value, str):
-            ok = True
-        elif t == "integer" and isinstance(value, int) and not isinstance(value, bool):
-            ok = True
-        elif t == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):  # 1e999 parses as infinity
-                raise InvalidEvent(f"not a finite number: {value!r}", name, code="bad_value")
-            ok = True
-        elif t == "array" and isinstance(value, list):
-            ok = True
-    if not ok:
-        raise InvalidEvent(f"expected {'/'.join(t for t in types if t != 'null')}, got {value!r}", name, code="bad_type")
-    if isinstance(value, str):
-        if len(value) < spec.get("minLength", 0):
+    nullable = "null" in types
+    want = tuple(t for t in types if t != "null")
+    expected = "/".join(want)
+    min_len, max_len = spec.get("minLength", 0), spec.get("maxLength", 1 << 30)
+    enum = spec.get("enum")
+    enum_set = frozenset(enum) if enum is not None else None
+    pattern_text = spec.get("pattern")
+    # fullmatch: JSON Schema's (ECMA 262) "$" does not match before a final newline, Python's does
+    pattern = re.compile(pattern_text) if pattern_text is not None else None
+    minimum, maximum = spec.get("minimum"), spec.get("maximum")
+    min_items, max_items = spec.get("minItems", 0), spec.get("maxItems", 1 << 30)
+    unique = bool(spec.get("uniqueItems"))
+    item_check = _compile(spec["items"]) if "items" in spec else None
+
+    def type_ok(value: Any, name: str) -> bool:
+        for t in want:
+            if t == "string" and isinstance(value, str):
+                return True
+            if t == "integer" and isinstance(value, int) and not isinstance(value, bool):
+                return True
+            if t == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if not math.isfinite(value):  # 1e999 parses as infinity
+                    raise InvalidEvent(f"not a finite number: {value!r}", name, code="bad_value")
+                return True
+            if t == "array" and isinstance(value, list):
+                return True
+        return False
+
+    def null(name: str) -> None:
+        if not nullable:
+            raise InvalidEvent("must not be null", name, code="bad_type")
+
+    def bad_string(value: str, name: str) -> None:
+        if len(value) < min_len:
             raise InvalidEvent("must not be empty", name, code="bad_value")
-        if len(value) > spec.get("maxLength", 1 << 30):
-            raise InvalidEvent(f"longer than {spec['maxLength']} characters", name, code="bad_value")
-        if "enum" in spec and value not in spec["enum"]:
-            raise InvalidEvent(f"{value!r} is not one of {', '.join(spec['enum'])}", name, code="bad_value")
-        # fullmatch: JSON Schema's (ECMA 262) "$" does not match before a final newline, Python's does
-        if "pattern" in spec and not re.fullmatch(spec["pattern"], value):
-            if spec["pattern"] == TEXT_PATTERN:
-                raise InvalidEvent("contains a control character (such as NUL) or an unpaired surrogate", name,
-                                   code="bad_value")
-            raise InvalidEvent(f"{value!r} does not match {spec['pattern']}", name, code="bad_value")
-    elif isinstance(value, (int, float)):
-        if "minimum" in spec and value < spec["minimum"]:
-            raise InvalidEvent(f"{value} is below {spec['minimum']}", name, code="bad_value")
-        if "maximum" in spec and value > spec["maximum"]:
-            raise InvalidEvent(f"{value} is above {spec['maximum']}", name, code="bad_value")
-    elif isinstance(value, list):
-        if len(value) < spec.get("minItems", 0) or len(value) > spec.get("maxItems", 1 << 30):
-            raise InvalidEvent(f"has {len(value)} items", name, code="bad_value")
-        if spec.get("uniqueItems") and len(set(map(str, value))) != len(value):
-            raise InvalidEvent("items must be distinct", name, code="bad_value")
-        for i, item in enumerate(value):
-            _check_value(item, spec["items"], f"{name}[{i}]")
+        if len(value) > max_len:
+            raise InvalidEvent(f"longer than {max_len} characters", name, code="bad_value")
+        if enum_set is not None and value not in enum_set:
+            raise InvalidEvent(f"{value!r} is not one of {', '.join(enum)}", name, code="bad_value")
+        if pattern_text == TEXT_PATTERN:
+            raise InvalidEvent("contains a control character (such as NUL) or an unpaired surrogate", name,
+                               code="bad_value")
+        raise InvalidEvent(f"{value!r} does not match {pattern_text}", name, code="bad_value")
+
+    if want == ("string",):
+        # The common case, kept short: most fields of every record are strings.
+        def check_string(value: Any, name: str) -> None:
+            if value is None:
+                return null(name)
+            if not isinstance(value, str):
+                raise InvalidEvent(f"expected {expected}, got {value!r}", name, code="bad_type")
+            if not (min_len <= len(value) <= max_len) or (enum_set is not None and value not in enum_set) \
+                    or (pattern is not None and not pattern.fullmatch(value)):
+                bad_string(value, name)
+
+        return check_string
+
+    def check(value: Any, name: str) -> None:
+        if value is None:
+            return null(name)
+        if not type_ok(value, name):
+            raise InvalidEvent(f"expected {expected}, got {value!r}", name, code="bad_type")
+        if isinstance(value, str):
+            if not (min_len <= len(value) <= max_len) or (enum_set is not None and value not in enum_set) \
+                    or (pattern is not None and not pattern.fullmatch(value)):
+                bad_string(value, name)
+        elif isinstance(value, (int, float)):
+            if minimum is not None and value < minimum:
+                raise InvalidEvent(f"{value} is below {minimum}", name, code="bad_value")
+            if maximum is not None and value > maximum:
+                raise InvalidEvent(f"{value} is above {maximum}", name, code="bad_value")
+        elif isinstance(value, list):
+            if len(value) < min_items or len(value) > max_items:
+                raise InvalidEvent(f"has {len(value)} items", name, code="bad_value")
+            if unique and len(set(map(str, value))) != len(value):
+                raise InvalidEvent("items must be distinct", name, code="bad_value")
+            for i, item in enumerate(value):
+                item_check(item, f"{name}[{i}]")
+
+    return check
 
 
 # ----------------------------------------------------------------------------- decoding
