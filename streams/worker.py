@@ -27,7 +27,7 @@ from streams.topics import Topics, ensure_topics
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
-    registry = SegmentRegistry.from_geojson(settings.segments_file or None, max_distance_km=settings.max_distance_km)
+    registry = SegmentRegistry.with_files(settings.segment_files, max_distance_km=settings.max_distance_km)
     model = load_model(settings.model) if settings.detector in MODEL_DETECTORS else None
     try:
         detector = make_detector(settings.detector, model)

@@ -15,7 +15,8 @@ borderwatch watches borders between two states, so each such event is placed by 
    actor evidence the event stays at the pair level (no coordinates passed on), otherwise it is
    out of scope, reason ``coarse_location``; an event with no coordinates at all, ``no_location``.
 4. **Internal context.** One state's own conflict within the distance limit of one of its land
-   borders goes to the nearest segment of that border as ``internal_conflict``: recorded and
+   borders (any in the world with a line: ``SegmentRegistry.nearest_border``) goes to the nearest
+   segment of that border, or its pair-level segment, as ``internal_conflict``: recorded and
    shown as the segment's context, never counted as interstate escalation.
 5. **Far from any border**: out of scope, reason ``far_from_border``.
 

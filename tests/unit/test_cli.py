@@ -56,6 +56,34 @@ def test_schema_and_segments_commands():
     assert any(line.startswith("KGZ-TJK-07 ") for line in res.stdout.splitlines())
 
 
+def test_segments_build_cuts_a_pair_or_every_border_of_a_country_into_a_segment_file(tmp_path):
+    from streams.segments import SegmentRegistry
+
+    res = cli("segments", "build", "--pair", "PAK-IND", "--km", "60", "--out", tmp_path / "ind-pak.geojson")
+    assert res.returncode == 0, res.stderr
+    reg = SegmentRegistry.from_geojson(tmp_path / "ind-pak.geojson")
+    assert reg.segments()[0].segment_id == "IND-PAK-01" and reg.borders() == ["IND-PAK"]
+    res = cli("segments", "build", "--country", "KGZ", "--out", tmp_path / "kgz.geojson")
+    assert res.returncode == 0, res.stderr
+    assert SegmentRegistry.from_geojson(tmp_path / "kgz.geojson").borders() == ["CHN-KGZ", "KAZ-KGZ", "KGZ-TJK", "KGZ-UZB"]
+    res = cli("segments", "--segments-file", f"{tmp_path / 'ind-pak.geojson'},{tmp_path / 'kgz.geojson'}", "--json")
+    listed = {s["border"] for s in json.loads(res.stdout)}
+    assert {"IND-PAK", "KGZ-TJK", "KAZ-RUS"} <= listed  # the files' borders next to the bundled ones
+
+
+@pytest.mark.parametrize("args, flag", [
+    (("--pair", "AFG-USA"), "--pair AFG-USA: not a land border"),
+    (("--pair", "IND"), "--pair IND: not a pair"),
+    (("--country", "XYZ"), "--country XYZ: not a state"),
+    (("--pair", "IND-PAK", "--km", "-5"), "--km must be a positive number"),
+])
+def test_segments_build_refuses_bad_flags_in_one_line(tmp_path, args, flag):
+    res = cli("segments", "build", *args, "--out", tmp_path / "x.geojson")
+    assert res.returncode == 2 and not (tmp_path / "x.geojson").exists()
+    (line,) = res.stderr.splitlines()  # no traceback
+    assert line.startswith("borderwatch segments: error: ") and flag in line
+
+
 def test_replay_without_a_broker_says_what_to_do():
     res = cli("replay", MIE, "--format", "mie", "--broker", f"kafka://127.0.0.1:{free_port()}", timeout=120)
     assert res.returncode == 2

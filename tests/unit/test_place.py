@@ -54,6 +54,12 @@ def test_internal_conflict_near_a_border_is_context_and_far_from_one_out_of_scop
     assert place("KGZ", *NARYN, coarse=False) == Placement(None, reason="far_from_border")
 
 
+def test_internal_conflict_near_any_land_border_of_the_world_is_context_on_that_pair():
+    near_benapole = place("BGD", 23.04, 88.89, coarse=False)  # 4 km from the Bangladesh–India line
+    assert near_benapole == Placement(("BGD", "IND"), 23.04, 88.89, interstate=False)
+    assert place("IND", 21.15, 79.09, coarse=False).reason == "far_from_border"  # Nagpur
+
+
 def test_foreign_forces_from_a_state_with_no_shared_border_are_not_a_border_matter():
     assert place("AFG", 34.5, 69.2, coarse=False, foreign=["USA"]).reason == "non_border_pair"
 
