@@ -24,7 +24,7 @@ from tests.unit.sourcefiles import packed
 
 #: Near Dostuk / Kok-Tash (Batken), about 5 km from the Kyrgyz-Tajik line; Naryn, far from every border.
 DOSTUK, NARYN = ("40.05229068", "70.63277194"), ("41.43", "75.99")
-#: Inside Bangladesh near the Indian border (no bundled geometry outside Central Asia).
+#: Inside Bangladesh, 28 km from the Indian line: just beyond the 25-km limit of placement.
 BGD_POINT = ("24.0", "89.0")
 KGZ_ARMY, TJK_ARMY = "Military Forces of Kyrgyzstan (2005-)", "Military Forces of Tajikistan (1994-)"
 
@@ -142,9 +142,9 @@ def test_what_becomes_of_each_row(export):
     assert len(errors) == len(BAD)
 
 
-def test_internal_events_outside_central_asia_are_far_from_border_until_world_geometry(export):
-    # BGD2: Bangladesh's own forces and rebels at a point near India. The bundled geometry covers
-    # Central Asia only, so no border is near it yet; with actors of India it would be interstate.
+def test_internal_events_beyond_the_distance_limit_are_far_from_border(export):
+    # BGD2: Bangladesh's own forces and rebels 28 km from the Indian line, beyond the 25-km limit;
+    # with actors of India it would be interstate (BGD1).
     records, _, counts = read_all(export)
     assert "acled-BGD2" not in {r.event_id for _, r in records}
     assert counts["out_of_scope:far_from_border"] == 2  # BGD2 and Naryn (KGZ3)

@@ -158,16 +158,16 @@ def test_no_geolocation_is_out_of_scope(tmp_path):
     assert counts["out_of_scope:no_location"] == 1
 
 
-def test_interstate_by_actors_works_on_any_land_border_internal_elsewhere_waits_for_geometry(tmp_path):
+def test_interstate_by_actors_and_internal_context_on_any_land_border_of_the_world(tmp_path):
     bsf_in_bangladesh = {"ActionGeo_CountryCode": "BG", "ActionGeo_FullName": "Satkhira, Khulna, Bangladesh",
                          "ActionGeo_Lat": "22.7", "ActionGeo_Long": "89.07", "Actor1Code": "INDMIL",
                          "Actor1Name": "INDIA", "Actor1CountryCode": "IND", "Actor2Code": "BGD",
                          "Actor2Name": "BANGLADESH", "Actor2CountryCode": "BGD", "Actor2Type1Code": "CVL"}
     rec = only(write(tmp_path, [row(**bsf_in_bangladesh)]))
     assert rec.countries == ("BGD", "IND") and rec.category == "armed_clash"
-    counts = Counter()
-    assert list(read(write(tmp_path, [row(**{**bsf_in_bangladesh, "Actor1Type1Code": "REB"})]), counts)) == []
-    assert counts["out_of_scope:far_from_border"] == 1  # no bundled geometry outside Central Asia yet
+    # Without a state actor of India it is Bangladesh's own: context of the border the world lines give.
+    internal = only(write(tmp_path, [row(**{**bsf_in_bangladesh, "Actor1Type1Code": "REB"})]))
+    assert internal.countries == ("BGD", "IND") and internal.category == INTERNAL_CATEGORY
 
 
 def test_only_state_forces_make_their_country_a_party(tmp_path):

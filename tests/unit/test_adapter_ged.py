@@ -137,14 +137,18 @@ def test_out_of_scope_rows_are_counted_by_reason_and_yield_nothing(tmp_path):
         dict(KGZ_INTERNAL, id="2", where_prec="4"),  # coarse_location
         dict(KGZ_INTERNAL, id="3", latitude="", longitude=""),  # no_location
         dict(KGZ_TJK, id="4", side_b="Government of United States of America", gwnob="2"),  # non_border_pair
-        # Bangladesh's own conflict by the Indian line: no geometry outside Central Asia yet
-        dict(BGD_BY_IND, id="5", side_a="Government of Bangladesh", gwnoa="771"),
     ]
     got, counts = read_all(write_ged(tmp_path / "ged.csv", rows))
     assert got == []
-    assert counts == Counter({"rows": 5, "out_of_scope:far_from_border": 2, "out_of_scope:coarse_location": 1,
+    assert counts == Counter({"rows": 4, "out_of_scope:far_from_border": 1, "out_of_scope:coarse_location": 1,
                               "out_of_scope:no_location": 1, "out_of_scope:non_border_pair": 1})
     assert {k.split(":", 1)[1] for k in counts if k != "rows"} <= set(OUT_OF_SCOPE_REASONS)
+
+
+def test_a_states_own_conflict_by_any_land_border_of_the_world_is_its_context(tmp_path):
+    """Bangladesh's own conflict by the Indian line: the world lines place it on BGD-IND."""
+    rec = one(tmp_path, dict(BGD_BY_IND, id="5", side_a="Government of Bangladesh", gwnoa="771"))
+    assert rec.countries == ("BGD", "IND") and rec.category == INTERNAL_CATEGORY
 
 
 def test_an_admin1_location_never_lands_on_a_segment(tmp_path):
