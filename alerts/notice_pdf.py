@@ -48,6 +48,8 @@ def render_pdf(n: Notice) -> bytes:
         pdf.ln(3)
         para(f"{s.segment_id} ({s.border}): {s.level}, {s.trend} (peak {s.peak_level})", 12, "B",
              _LEVEL_RGB.get(s.level, (0, 0, 0)))
+        if s.name:
+            para(s.name, 10)
         para(f"Opened {s.opened_at}" + (f", resolved {s.resolved_at}" if s.resolved_at else "") + f". {s.summary}", 9)
         para("Recent activity against baseline", 11, "B")
         _chart(pdf, s)

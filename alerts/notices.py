@@ -84,10 +84,12 @@ class SegmentContext:
     activity: tuple[tuple[str, int], ...] = ()
     baseline: float = 0.0
     pressure: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+    #: the segment's name as people read it, with its towns (``Segment.title``)
+    name: str = ""
 
     @classmethod
     def from_state(cls, state: Any, pair_state: Any = None, *, days: int = CHART_DAYS,
-                   baseline_days: int = BASELINE_DAYS) -> "SegmentContext":
+                   baseline_days: int = BASELINE_DAYS, name: str = "") -> "SegmentContext":
         """From a ``streams.pipeline.SegmentState`` and, for arms transfers, its border pair's state.
 
         The chart covers the ``days`` up to the segment's newest incident; the
@@ -103,7 +105,7 @@ class SegmentContext:
             baseline = sum(state.days.get(d, (0,))[0] for d in before) / baseline_days
         pressure = (pair_state.pressure if pair_state is not None else None) or state.pressure or {}
         return cls(state.key, tuple(state.recent), activity, baseline,
-                   {c: dict(ys) for c, ys in pressure.items()})
+                   {c: dict(ys) for c, ys in pressure.items()}, name)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ class Section:
     pressure: tuple[tuple[str, tuple[tuple[int, float], ...], float], ...]  # (ISO3, ((year, tiv), ...), total)
     #: What deviated from baseline, from the alert's explanation: "feature: baseline -> now" lines.
     why: tuple[str, ...] = ()
+    #: the segment's name with its towns, when the notifier knows it
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,7 @@ def build_notice(request: NoticeRequest, principal: Principal,
             level=alert["level"], peak_level=alert.get("peak_level") or alert["level"], trend=_trend(alert),
             summary=alert.get("summary") or "", opened_at=alert["opened_at"], resolved_at=alert.get("resolved_at"),
             evidence=tuple(dict(i) for i in evidence), activity=tuple(ctx.activity), baseline=ctx.baseline,
-            pressure=pressure_rows(ctx.pressure), why=why_lines(alert.get("explanation"))))
+            pressure=pressure_rows(ctx.pressure), why=why_lines(alert.get("explanation")), name=ctx.name))
     if not sections:
         raise NoticeError(f"notice {request.notice_id}: {request.receiver} may see none of its alerts")
     summary = {"alerts": {s.alert_id: {"segment_id": s.segment_id, "level": s.level, "resolved": bool(s.resolved_at),
@@ -324,6 +328,7 @@ def render_text(n: Notice) -> str:
              "What changed since the last notice:", *[f"  - {c}" for c in n.changes], ""]
     for s in n.sections:
         lines += [f"== {s.segment_id} ({s.border}): {s.level}, {s.trend} (peak {s.peak_level})",
+                  *([f"   {s.name}"] if s.name else []),
                   f"   opened {s.opened_at}" + (f", resolved {s.resolved_at}" if s.resolved_at else ""),
                   f"   {s.summary}", *[f"   why: {w}" for w in s.why], f"   Activity: {activity_line(s)}",
                   "   Evidence:"]
@@ -375,6 +380,7 @@ def render_html(n: Notice) -> str:
            "<h2>What changed since the last notice</h2><ul>", *[f"<li>{e(c)}</li>" for c in n.changes], "</ul>"]
     for s in n.sections:
         out += [f'<section><h2 class="{e(s.level)}">{e(s.segment_id)} ({e(s.border)}): {e(s.level)}, {e(s.trend)}</h2>',
+                *([f"<p class=\"place\">{e(s.name)}</p>"] if s.name else []),
                 f"<p>Peak {e(s.peak_level)}; opened {e(s.opened_at)}"
                 + (f"; resolved {e(s.resolved_at)}" if s.resolved_at else "") + f".<br>{e(s.summary)}</p>",
                 *(["<h3>What deviated from baseline</h3><ul>", *[f"<li>{e(w)}</li>" for w in s.why], "</ul>"]

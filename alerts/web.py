@@ -531,7 +531,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
                 s = None
             if s is not None and s.pair_level and (p.role != "secretariat" or p.country in s.countries):
                 row = {"segment_id": s.segment_id, "border": s.border, "countries": list(s.countries),
-                       "name": s.name, "length_km": round(s.length_km, 1), "pair_level": s.pair_level,
+                       "name": s.title, "place": s.place, "place_ru": s.place_ru,
+                       "length_km": round(s.length_km, 1), "pair_level": s.pair_level,
                        "coords": [], "level": "none", "open_alerts": 0}
         if row is None:
             raise _Problem(404, f"no segment {segment_id}")
@@ -709,7 +710,8 @@ def segment_table(registry: Any, alerts: list[dict], p: Principal,
     for s in (registry.segments() if registry is not None else []):
         if mine(s.countries):
             rows[s.segment_id] = {"segment_id": s.segment_id, "border": s.border, "countries": list(s.countries),
-                                  "name": s.name, "length_km": round(s.length_km, 1), "pair_level": False,
+                                  "name": s.title, "place": s.place, "place_ru": s.place_ru,
+                                  "length_km": round(s.length_km, 1), "pair_level": False,
                                   "coords": [[round(x, 4), round(y, 4)] for x, y in s.coords]}
     for a in alerts:
         sid = a["segment_id"]

@@ -290,7 +290,8 @@ def _run(args: argparse.Namespace) -> int:
         reg = SegmentRegistry.with_files(segment_files(args.segments_file))
         if args.json:
             print(json.dumps([{"segment_id": s.segment_id, "border": s.border, "length_km": round(s.length_km, 1),
-                               "name": s.name} for s in reg.segments()], indent=1))
+                               "name": s.name, "place": s.place, "place_ru": s.place_ru} for s in reg.segments()],
+                              indent=1, ensure_ascii=False))
         else:
             print(render_table(reg))
         return 0

@@ -43,7 +43,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from streams import places
 from streams.errors import ConfigError
 from streams.records import border_of
 
@@ -143,6 +144,15 @@ class Segment:
     length_km: float
     coords: tuple[Point, ...]  # (lon, lat)
     pair_level: bool
+    #: the towns a desk knows the stretch by, in English and Russian ("near Isfara and Konibodom";
+    #: streams/places.py), or None where no town is near
+    place: str | None = None
+    place_ru: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The name people read: the stretch and its towns."""
+        return f"{self.name}, {self.place}" if self.place else self.name
 
 
 class SegmentRegistry:
@@ -187,6 +197,8 @@ class SegmentRegistry:
             return cls(_user_segments(features, where), max_distance_km)
         enclaves = _ENCLAVES if path is None else {}
         segments, pair_names = _cut_borders(features, where, target_km, enclaves)
+        if path is None and target_km == TARGET_SEGMENT_KM:
+            segments = _with_places(segments, places.bundled())
         return cls(segments, max_distance_km, pair_names=pair_names)
 
     @classmethod
@@ -437,14 +449,18 @@ def build_segments(borders: Iterable[str], target_km: float = TARGET_SEGMENT_KM)
     central_asia = {_pair(props, str(source), i): props for i, props in enumerate(_read_features(source, str(source)))}
     features = [central_asia.get(b) or WorldBorders.bundled().feature(b) for b in borders]
     segments, _ = _cut_borders(features, "the bundled border lines", target_km, _ENCLAVES)
-    return segments
+    # Named from GeoNames' towns here, offline, so the worker never loads them (streams/places.py).
+    candidates = places.towns()
+    named = {s.segment_id: found for s in segments if (found := places.describe(s.coords, candidates))}
+    return _with_places(segments, named)
 
 
 def segment_file(segments: Iterable[Segment]) -> dict[str, Any]:
     """A user segment file (GeoJSON) holding ``segments``, as ``from_geojson`` reads one."""
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature",
-         "properties": {"segment_id": s.segment_id, "a": s.countries[0], "b": s.countries[1], "name": s.name},
+         "properties": {"segment_id": s.segment_id, "a": s.countries[0], "b": s.countries[1], "name": s.name,
+                        **({"place": s.place, "place_ru": s.place_ru} if s.place else {})},
          "geometry": {"type": "LineString",
                       "coordinates": [[round(x, SEGMENT_FILE_DECIMALS), round(y, SEGMENT_FILE_DECIMALS)]
                                       for x, y in s.coords]}}
@@ -562,9 +578,22 @@ def _user_segments(features: list[dict[str, Any]], where: str) -> list[Segment]:
         seen[sid] = i
         (line,) = _lines(props["geometry"], where, i, multi=False)
         name = _optional_name(props, where, i) or sid
+        place, place_ru = (_optional_text(props, key, where, i) for key in ("place", "place_ru"))
         segments.append(Segment(sid, border, (border[:3], border[4:]), name, _cumulative_km(line)[-1],
-                                tuple(line), False))
+                                tuple(line), False, place, place_ru))
     return segments
+
+
+def _optional_text(props: dict[str, Any], key: str, where: str, i: int) -> str | None:
+    value = props.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _bad(where, i, key, f"{value!r} is not text", f"give {key} as a string, or leave it out")
+    return value or None
+
+
+def _with_places(segments: list[Segment], names: Mapping[str, Mapping[str, str]]) -> list[Segment]:
+    return [replace(s, place=names[s.segment_id]["en"], place_ru=names[s.segment_id]["ru"])
+            if s.segment_id in names else s for s in segments]
 
 
 def _pair(props: dict[str, Any], where: str, i: int) -> str:

@@ -78,7 +78,8 @@ def run_worker(settings: Settings) -> int:
         state = SegmentState.from_json(raw, segment_id)
         border = pipeline.registry.get(segment_id).border  # a key in the table is a known segment
         pair = table.get(border) if border != segment_id else None
-        return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None)
+        return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,
+                                         name=pipeline.registry.get(segment_id).title)
 
     notify = NotifyStage(settings, policy, store, segment_context, metrics) if settings.notify else None
     if notify is not None:
@@ -86,7 +87,7 @@ def run_worker(settings: Settings) -> int:
 
     def segment_name(segment_id: str) -> str:
         try:
-            return pipeline.registry.get(segment_id).name
+            return pipeline.registry.get(segment_id).title
         except KeyError:
             return segment_id
 

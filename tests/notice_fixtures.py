@@ -37,7 +37,8 @@ def alert(level: str = "critical", transition: str = "escalated", evidence=("inc
 CONTEXT = SegmentContext(
     "KGZ-TJK-07", INCIDENTS,
     activity=tuple((f"2025-11-{d:02d}", n) for d, n in zip(range(1, 20), [0] * 16 + [0, 1, 2])),
-    baseline=0.1, pressure={"KGZ": {2021: 12.0, 2023: 30.5}, "TJK": {2024: 8.0}})
+    baseline=0.1, pressure={"KGZ": {2021: 12.0, 2023: 30.5}, "TJK": {2024: 8.0}},
+    name="Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken")
 
 
 def request(receiver: str = "secretariat-KGZ", notice_id: str = "nt-kgz-1", **kw) -> NoticeRequest:

@@ -64,6 +64,12 @@ def test_html_has_an_inline_svg_chart_level_trend_and_arms_context():
     assert n.title.startswith("[CRITICAL]")
 
 
+def test_every_format_names_the_segment_by_its_towns():
+    n = renderer()(request(), None)
+    assert "near Isfara and Batken" in n.to_text() and "near Isfara and Batken" in n.to_html()
+    assert "near Isfara and Batken" in pdf_text(n.to_pdf()).replace("\n", " ")
+
+
 def test_pdf_parses_and_carries_chart_dates_and_ack_link():
     n = renderer()(request(), None)
     text = pdf_text(n.to_pdf())
@@ -112,7 +118,8 @@ def test_segment_context_from_pipeline_state():
     state = SegmentState("KGZ-TJK-07", days={end: [2, 1, 0, 5], end - 3: [1, 0, 0, 2], end - 100: [73, 0, 0, 9]},
                          max_day=end, recent=[{"event_id": "x"}])
     pair = SegmentState("KGZ-TJK", pressure={"KGZ": {2023: 5.0}})
-    ctx = SegmentContext.from_state(state, pair)
+    ctx = SegmentContext.from_state(state, pair, name="Kyrgyzstan–Tajikistan km 360–420, near Isfara")
+    assert ctx.name.endswith("near Isfara")
     assert len(ctx.activity) == 30 and ctx.activity[-1] == ("2025-11-19", 2) and ctx.activity[-4][1] == 1
     assert ctx.baseline == pytest.approx(73 / 365)
     assert ctx.pressure == {"KGZ": {2023: 5.0}} and ctx.incidents == ({"event_id": "x"},)

@@ -36,3 +36,17 @@ def test_the_bundled_names_are_those_of_the_bundled_segments_and_up_to_date():
     for seg in reg.segments():
         if seg.border == "KGZ-TJK":
             assert names.get(seg.segment_id) == describe(seg.coords, candidates), seg.segment_id
+
+
+def test_segments_carry_their_towns_from_the_bundled_names_and_from_a_segment_file(tmp_path):
+    import json
+
+    seg = SegmentRegistry.default().get("KGZ-TJK-01")
+    assert seg.place == bundled()["KGZ-TJK-01"]["en"] and seg.title == f"{seg.name}, {seg.place}"
+    path = tmp_path / "mine.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"segment_id": "KGZ-TJK-X", "a": "KGZ", "b": "TJK", "name": "Batken pass",
+                                          "place": "near Batken", "place_ru": "около Баткен"},
+        "geometry": {"type": "LineString", "coordinates": [[70.6, 40.0], [70.8, 40.05]]}}]}), encoding="utf-8")
+    mine = SegmentRegistry.from_geojson(path).get("KGZ-TJK-X")
+    assert (mine.title, mine.place_ru) == ("Batken pass, near Batken", "около Баткен")

@@ -140,12 +140,15 @@ def test_any_border_is_cut_into_segments_a_segment_file_loads(tmp_path):
     assert ids[:2] == ["IND-PAK-01", "IND-PAK-02"] and len(ids) > 30 and reg.borders() == ["IND-PAK"]
     lon, lat = reg.get("IND-PAK-10").coords[1]
     assert reg.assign(("PAK", "IND"), lat + 0.05, lon) in ids
+    # named by their towns when built, so the worker never loads GeoNames' towns
+    assert sum(s.place is not None for s in reg.segments()) > len(ids) / 2
+    assert any("Lahore" in (s.place or "") for s in reg.segments())
 
 
 def test_central_asian_borders_are_cut_as_the_bundled_ones():
     built = build_segments(["KGZ-TJK"])
     bundled = [s for s in SegmentRegistry.default().segments() if s.border == "KGZ-TJK"]
-    assert [(s.segment_id, s.name) for s in built] == [(s.segment_id, s.name) for s in bundled]
+    assert [(s.segment_id, s.name, s.place) for s in built] == [(s.segment_id, s.name, s.place) for s in bundled]
     assert built[-1].name == "Kyrgyzstan–Tajikistan: Vorukh enclave"
 
 
