@@ -5,6 +5,10 @@ After the history, one *demo* incident dated today (a deadly clash near Dostuk, 
 the notices it sends to the operators, the regional desk and the Kyrgyz and Tajik secretariats
 (file sinks under ``.demo/worker-data/notices``). Demo tokens with roles are printed.
 
+Another source: ``DEMO_SOURCE=FILE DEMO_FORMAT=acled make demo`` (any ``--format`` of replay:
+``acled``, ``ucdp-ged``, ``gdelt``, ``mie``, ``jsonl``) replays that file instead of the bundled
+MIE incidents; the SIPRI register still gives the arms context.
+
 Runs until Ctrl-C; ``DEMO_SECONDS=N`` ends it after N seconds once the summary is printed.
 ``DEMO_BROKER_PORT`` / ``DEMO_WEB_PORT`` choose ports (defaults 9092 / 6066; a free port is
 picked when the one asked for is taken, or is 0).
@@ -108,7 +112,26 @@ def _wait_notices(root: Path, worker: subprocess.Popen, timeout: float = 60) -> 
     return found
 
 
+def demo_inputs(environ=os.environ) -> list[tuple[Path, str]]:
+    """The files the demo replays, in order: the incidents (the bundled MIE rows, or ``DEMO_SOURCE``
+    in ``DEMO_FORMAT``), then the bundled SIPRI register. A bad choice stops the demo before it starts."""
+    from streams.adapters import FORMATS
+
+    source, fmt = environ.get("DEMO_SOURCE", "").strip(), environ.get("DEMO_FORMAT", "").strip()
+    sipri = (DATA / "sipri-trade-register-central-asia.csv", "sipri")
+    if not source and not fmt:
+        return [(DATA / "mie-1.0-central-asia.csv", "mie"), sipri]
+    if not source or fmt not in FORMATS:
+        raise SystemExit("demo: DEMO_SOURCE=FILE needs DEMO_FORMAT, one of " + ", ".join(FORMATS)
+                         + (f" (got {fmt!r})" if fmt else ""))
+    path = Path(source)
+    if not path.is_file():
+        raise SystemExit(f"demo: DEMO_SOURCE={source}: no such file")
+    return [(path, fmt), sipri]
+
+
 def main() -> int:
+    inputs = demo_inputs()
     run_dir = Path(".demo")
     run_dir.mkdir(exist_ok=True)
     token = os.environ.get("BORDERWATCH_API_TOKEN") or secrets.token_urlsafe(24)
@@ -129,9 +152,9 @@ def main() -> int:
     try:
         print(f"broker: {broker.url} (embedded, memory only)")
         _wait_health(base, worker)
-        for name, fmt in (("mie-1.0-central-asia.csv", "mie"), ("sipri-trade-register-central-asia.csv", "sipri")):
-            res = replay([str(DATA / name)], fmt, broker.url, err=open(os.devnull, "w"))
-            print(f"replayed {name}: sent {res.sent}, rejected {res.rejected}")
+        for path, fmt in inputs:
+            res = replay([str(path)], fmt, broker.url, err=open(os.devnull, "w"))
+            print(f"replayed {path.name} ({fmt}): sent {res.sent}, rejected {res.rejected}{res.out_of_scope}")
         alerts = _settle(base, token, worker)
         live = _live_incident(broker.url)
         by_level = Counter(a["peak_level"] for a in alerts)

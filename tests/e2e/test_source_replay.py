@@ -4,6 +4,7 @@ made up from the codebooks (tests/unit/test_adapter_acled.py, test_adapter_ged.p
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -89,3 +90,26 @@ def test_a_sources_file_gives_the_backtests_alerts_live(fmt, worker_factory, tmp
         return got if got == expected else None
 
     assert wait_for(settled, timeout=120, message=f"the {fmt} replay's alerts to match the backtest's") == expected
+
+
+@pytest.mark.skipif(os.environ.get("BORDERWATCH_SKIP_DEMO_TEST") == "1", reason="BORDERWATCH_SKIP_DEMO_TEST=1")
+def test_the_demo_takes_another_source(tmp_path):
+    path = acled_history(tmp_path / "acled.csv")
+    env = dict(os.environ, DEMO_SECONDS="1", DEMO_BROKER_PORT="0", DEMO_WEB_PORT="0", DEMO_SOURCE=str(path),
+               DEMO_FORMAT="acled", PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-m", "streams.demo"], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "replayed acled.csv (acled): sent 13, rejected 0, 1 out of scope (far_from_border 1)" in res.stdout
+    assert "alerts raised from real history:" in res.stdout and "KGZ-TJK" in res.stdout
+    assert "demo stopped" in res.stdout
+
+
+def test_a_demo_source_needs_its_format():
+    from streams.demo import demo_inputs
+
+    with pytest.raises(SystemExit, match="DEMO_FORMAT, one of mie, sipri, acled"):
+        demo_inputs({"DEMO_SOURCE": "x.csv"})
+    with pytest.raises(SystemExit, match="no such file"):
+        demo_inputs({"DEMO_SOURCE": "/nonexistent/x.csv", "DEMO_FORMAT": "acled"})
+    assert [fmt for _, fmt in demo_inputs({})] == ["mie", "sipri"]
