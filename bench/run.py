@@ -187,6 +187,9 @@ def main() -> int:
         live = worker_rate(broker, topics.prefix, N, Path(tmp))
     offline = backtest_rate(items)
     scored, passthrough = score_rates()
+    from bench.sources import source_rates
+
+    sources = source_rates()
     print(json.dumps({
         "events": N,
         "partitions": PARTITIONS,
@@ -198,6 +201,7 @@ def main() -> int:
         "score_default_rows_per_s": round(scored),
         "csv_passthrough_rows_per_s": round(passthrough),
         "score_over_passthrough": round(scored / passthrough, 4),
+        "sources": sources,
     }, indent=2))
     return 0
 
