@@ -20,7 +20,7 @@ DEPLOY = ROOT / "deploy"
 METRICS = {"borderwatch_events_total", "borderwatch_dead_letters_total", "borderwatch_incidents_total",
            "borderwatch_segment_escalation_level", "borderwatch_alerts_opened_total",
            "borderwatch_event_to_alert_latency_seconds_bucket", "borderwatch_militarization_pressure_tiv",
-           "borderwatch_duplicates_dropped_total"}
+           "borderwatch_duplicates_dropped_total", "borderwatch_notice_ack_seconds_bucket"}
 
 
 def tool(name: str) -> str:
@@ -126,6 +126,23 @@ def test_grafana_dashboard_uses_only_exported_metrics_and_recording_rules():
     for expr in exprs:
         used = set(re.findall(r"\b(borderwatch_[a-z0-9_]+|border:[a-z0-9_:]+)", expr))
         assert used and used <= METRICS | recorded, expr
+
+
+def test_grafana_loads_the_dashboard_the_rules_link_to_and_shows_time_to_acknowledge(compose):
+    """Provisioning reads where compose mounts the dashboards; the rules' links set a variable the
+    dashboard has and its panels filter on; the desks' own number, time to acknowledge, is there."""
+    provider = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "borderwatch.yml").read_text())
+    path = provider["providers"][0]["options"]["path"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in compose["services"]["grafana"]["volumes"]}
+    assert mounts.get(path) == "./deploy/grafana/dashboards"
+    dash = json.loads((DEPLOY / "grafana" / "dashboards" / "borderwatch-desk.json").read_text())
+    rules = (DEPLOY / "prometheus" / "rules" / "borderwatch.rules.yml").read_text()
+    linked = set(re.findall(r"var-([a-z_]+)=", rules))
+    variables = {v["name"] for v in dash["templating"]["list"]}
+    assert linked and linked <= variables
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert sum('border=~"$border"' in e for e in exprs) >= 4
+    assert any("borderwatch_notice_ack_seconds_bucket" in e and "receiver" in e for e in exprs)
 
 
 def test_compose_mounts_a_valid_alert_policy_where_the_worker_reads_it(compose):
