@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,9 +35,23 @@ from streams.replay import replay
 DATA = Path(__file__).parent / "data"
 
 
-def _port(env: str, default: int) -> int:
+def _port(env: str, default: int, what: str) -> int:
+    """The port asked for in ``env`` (``default``); a busy one is replaced, and the demo says so."""
     want = int(os.environ.get(env, default))
-    return want if want and port_free("127.0.0.1", want) else free_port()
+    if want and port_free("127.0.0.1", want):
+        return want
+    got = free_port()
+    if want:
+        print(f"demo: port {want} is taken, so the {what} listens on {got} instead (set {env} to choose)")
+    return got
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the demo as Ctrl-C does: worker and broker are stopped, their ports freed."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _get(url: str, token: str) -> dict:
@@ -132,16 +147,21 @@ def demo_inputs(environ=os.environ) -> list[tuple[Path, str]]:
 
 def main() -> int:
     inputs = demo_inputs()
+    _stop_on_sigterm()
     run_dir = Path(".demo")
     run_dir.mkdir(exist_ok=True)
+    # The broker keeps nothing between runs, so neither may the worker: an old run's state and
+    # notices would show beside this run's.
+    shutil.rmtree(run_dir / "worker-data", ignore_errors=True)
     token = os.environ.get("BORDERWATCH_API_TOKEN") or secrets.token_urlsafe(24)
     tokens_path = run_dir / "tokens.json"
     tokens_path.unlink(missing_ok=True)  # fresh demo tokens every run
     tokens = TokenFile(tokens_path)
     roles = {name: (role, tokens.add(name, role)) for name, role in
-             (("duty-officer", "operator"), ("kg-desk", "secretariat:KGZ"), ("uz-desk", "secretariat:UZB"))}
-    broker = EmbeddedBroker(port=_port("DEMO_BROKER_PORT", 9092), log_path=str(run_dir / "broker.log")).start()
-    web_port = _port("DEMO_WEB_PORT", 6066)
+             (("duty-officer", "operator"), ("kg-desk", "secretariat:KGZ"), ("tj-desk", "secretariat:TJK"),
+              ("uz-desk", "secretariat:UZB"))}
+    broker = EmbeddedBroker(port=_port("DEMO_BROKER_PORT", 9092, "broker"), log_path=str(run_dir / "broker.log")).start()
+    web_port = _port("DEMO_WEB_PORT", 6066, "web API")
     base = f"http://127.0.0.1:{web_port}"
     env = dict(os.environ, BORDERWATCH_API_TOKEN=token, BORDERWATCH_TOKENS_FILE=str(tokens_path))
     worker_log = open(run_dir / "worker.log", "ab")

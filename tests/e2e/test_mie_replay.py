@@ -78,3 +78,33 @@ def test_bounded_demo_prints_urls_and_a_summary(tmp_path):
     assert "feed (page):  http://127.0.0.1:" in out and "/metrics" in out
     assert "KGZ-UZB" in out
     assert "demo stopped" in out
+
+
+@pytest.mark.skipif(os.environ.get("BORDERWATCH_SKIP_DEMO_TEST") == "1", reason="BORDERWATCH_SKIP_DEMO_TEST=1")
+def test_sigterm_stops_the_demo_with_its_worker_and_broker(tmp_path):
+    import re
+    import signal
+    import socket
+
+    env = dict(os.environ, DEMO_SECONDS="0", DEMO_BROKER_PORT="0", DEMO_WEB_PORT="0", PYTHONPATH=str(ROOT))
+    demo = subprocess.Popen([sys.executable, "-u", "-m", "streams.demo"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=tmp_path, env=env)
+    out = []
+    try:
+        for line in demo.stdout:  # the demo prints its summary, then waits for a signal
+            out.append(line)
+            if "running until Ctrl-C" in line:
+                break
+        text = "".join(out)
+        web = int(re.search(r"feed \(page\):  http://127\.0\.0\.1:(\d+)/", text).group(1))
+        broker = int(re.search(r"broker: kafka://127\.0\.0\.1:(\d+)", text).group(1))
+        assert "tj-desk" in text and "kg-desk" in text  # the desks the live notices go to
+        demo.send_signal(signal.SIGTERM)
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0 and "demo stopped" in rest
+    for port in (web, broker):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers after SIGTERM"
