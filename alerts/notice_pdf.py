@@ -1,13 +1,13 @@
 """A notice as PDF, drawn with fpdf2: the same content as the HTML, the chart drawn with lines and boxes.
 
-fpdf2's core fonts cover Latin-1 only, so other characters are transliterated
-where Unicode can (NFKD) and shown as ``?`` otherwise; the HTML and JSON keep
-the original text.
+Text is set in DejaVu Sans, bundled in ``alerts/fonts`` (licence beside it), so Cyrillic place
+names, Russian text and typographic punctuation print as they are on every machine: fpdf2's core
+fonts cover Latin-1 only.
 """
 
 from __future__ import annotations
 
-import unicodedata
+from importlib import resources
 from typing import Sequence
 
 from fpdf import FPDF
@@ -15,28 +15,32 @@ from fpdf.enums import XPos, YPos
 
 from alerts.notices import Notice, Section, activity_line, incident_line, pressure_line
 
-_PUNCT = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                        "\u2192": "->", "\u2026": "...", "\u2265": ">=", "\u2264": "<="})
+FONT = "DejaVu"
+_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 _LEVEL_RGB = {"critical": (170, 0, 0), "warning": (204, 102, 0), "watch": (153, 153, 102)}
+#: The acknowledgement link is set on one line: shrunk down to this size rather than wrapped.
+_LINK_SIZE, _LINK_MIN_SIZE = 9.0, 5.0
 
 
-def latin1(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text).translate(_PUNCT))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.encode("latin-1", "replace").decode("latin-1")
+def _with_fonts(pdf: FPDF) -> FPDF:
+    fonts = resources.files("alerts").joinpath("fonts")
+    for style, name in _FONT_FILES.items():
+        with resources.as_file(fonts.joinpath(name)) as path:
+            pdf.add_font(FONT, style, str(path))
+    return pdf
 
 
 def render_pdf(n: Notice) -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_title(latin1(n.title))
+    pdf = _with_fonts(FPDF(format="A4"))
+    pdf.set_title(n.title)
     pdf.set_creator("borderwatch")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
 
     def para(text: str, size: float = 10, style: str = "", rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
-        pdf.set_font("Helvetica", style, size)
+        pdf.set_font(FONT, style, size)
         pdf.set_text_color(*rgb)
-        pdf.multi_cell(0, size * 0.5, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     para(n.title, 14, "B", _LEVEL_RGB.get(n.level, (0, 0, 0)))
     para(f"Notice {n.notice_id} for {n.receiver}, {n.created_at}.", 9)
@@ -70,9 +74,14 @@ def render_pdf(n: Notice) -> bytes:
             para("No deliveries recorded.", 9)
     pdf.ln(4)
     para("Acknowledge this notice:", 11, "B")
-    pdf.set_font("Helvetica", "U", 9)
+    # One line, so the link can be copied whole from the page: a smaller size rather than a wrap.
+    size, width = _LINK_SIZE, pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.set_font(FONT, "U", size)
+    while size > _LINK_MIN_SIZE and pdf.get_string_width(n.ack_url) > width:
+        size -= 0.5
+        pdf.set_font(FONT, "U", size)
     pdf.set_text_color(0, 0, 180)
-    pdf.multi_cell(0, 4.5, latin1(n.ack_url), link=n.ack_url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.5, n.ack_url, link=n.ack_url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
 
 
@@ -87,7 +96,7 @@ def _chart(pdf: FPDF, s: Section, height: float = 35.0) -> None:
     y_of = lambda v: y0 + height - height * v / top  # noqa: E731
     pdf.set_draw_color(136, 136, 136)
     pdf.line(x0, y0 + height, x0 + w, y0 + height)
-    pdf.set_font("Helvetica", "", 7)
+    pdf.set_font(FONT, "", 7)
     pdf.set_text_color(0, 0, 0)
     pdf.text(pdf.l_margin, y0 + 2, f"{top:g}")
     pdf.text(pdf.l_margin, y0 + height, "0")

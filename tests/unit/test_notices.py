@@ -77,15 +77,26 @@ def test_pdf_parses_and_carries_chart_dates_and_ack_link():
     assert n.ack_url.split("token=")[1] in text.replace("\n", "")
 
 
-def test_pdf_survives_text_outside_latin1():
+def test_pdf_prints_cyrillic_and_typography_as_they_are():
     ctx = SegmentContext("KGZ-TJK-07", ({"event_id": "inc-cyr", "at": "2025-11-19T00:00:00Z", "category": "protest",
                                          "fatalities": 0, "severity": 1, "releasable_to": ["ALL"],
                                          "description": "Ворух — Vorukh \u2192 Isfara"},))
     from alerts.notices import NoticeRenderer
     n = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, clock=lambda: NOW)(
         request(evidence=("inc-cyr",)), None)
-    assert "Vorukh -> Isfara" in pdf_text(n.to_pdf())
+    text = pdf_text(n.to_pdf())
+    assert "Ворух — Vorukh \u2192 Isfara" in text and "?" not in text.replace(n.ack_url, "")
     assert "Ворух" in n.to_html()
+
+
+def test_the_pdfs_acknowledgement_link_is_on_one_line():
+    """A long public URL (a desk's own domain and path) still prints whole on one line, to be copied."""
+    from alerts.notices import NoticeRenderer
+    from tests.notice_fixtures import CONTEXT
+
+    base = "https://borderwatch.security-council-secretariat.example.gov.kg/regional-dialogue-desk/api"
+    n = NoticeRenderer({"KGZ-TJK-07": CONTEXT}.get, SECRET, base, clock=lambda: NOW)(request(), None)
+    assert len(n.ack_url) > 140 and n.ack_url in pdf_text(n.to_pdf()).splitlines()
 
 
 def test_what_changed_since_the_last_notice():
