@@ -10,8 +10,8 @@ Another source: ``DEMO_SOURCE=FILE DEMO_FORMAT=acled make demo`` (any ``--format
 MIE incidents; the SIPRI register still gives the arms context.
 
 Runs until Ctrl-C; ``DEMO_SECONDS=N`` ends it after N seconds once the summary is printed.
-``DEMO_BROKER_PORT`` / ``DEMO_WEB_PORT`` choose ports (defaults 9092 / 6066; a free port is
-picked when the one asked for is taken, or is 0).
+``DEMO_BROKER_PORT`` / ``DEMO_WEB_PORT`` choose ports (defaults 9092 / 6066; 0 picks a free
+one); a port that is taken stops the demo with a message naming it. SIGTERM stops it as Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -36,14 +36,16 @@ DATA = Path(__file__).parent / "data"
 
 
 def _port(env: str, default: int, what: str) -> int:
-    """The port asked for in ``env`` (``default``); a busy one is replaced, and the demo says so."""
+    """The port asked for in ``env`` (``default``; 0: any free one). A busy port is an error that
+    names it: a demo quietly on another port would leave the printed URLs and a stale worker on
+    the asked one in doubt."""
     want = int(os.environ.get(env, default))
-    if want and port_free("127.0.0.1", want):
-        return want
-    got = free_port()
-    if want:
-        print(f"demo: port {want} is taken, so the {what} listens on {got} instead (set {env} to choose)")
-    return got
+    if not want:
+        return free_port()
+    if not port_free("127.0.0.1", want):
+        raise SystemExit(f"demo: port {want} for the {what} is taken (an earlier demo still running?); "
+                         f"stop what listens there, or set {env} to another port (0: any free one)")
+    return want
 
 
 def _stop_on_sigterm() -> None:
@@ -159,7 +161,7 @@ def main() -> int:
     tokens = TokenFile(tokens_path)
     roles = {name: (role, tokens.add(name, role)) for name, role in
              (("duty-officer", "operator"), ("kg-desk", "secretariat:KGZ"), ("tj-desk", "secretariat:TJK"),
-              ("uz-desk", "secretariat:UZB"))}
+              ("regional-desk", "regional-desk"))}
     broker = EmbeddedBroker(port=_port("DEMO_BROKER_PORT", 9092, "broker"), log_path=str(run_dir / "broker.log")).start()
     web_port = _port("DEMO_WEB_PORT", 6066, "web API")
     base = f"http://127.0.0.1:{web_port}"
@@ -194,7 +196,8 @@ def main() -> int:
         print(f"\nfeed (page):  {base}/  sign in with a token:")
         print(f"  admin (API token)       {token}")
         for name, (role, tok) in roles.items():
-            print(f"  {name:12s} {role:15s} {tok}   (sees {'everything' if role == 'operator' else 'its borders only'})")
+            sees = {"operator": "everything", "regional-desk": "what is released to all"}.get(role, "its borders only")
+            print(f"  {name:13s} {role:15s} {tok}   (sees {sees})")
         print(f"alerts JSON:  curl -H 'Authorization: Bearer {token}' '{base}/alerts?status=all'")
         print(f"metrics:      curl -H 'Authorization: Bearer {token}' {base}/metrics")
         seconds = float(os.environ.get("DEMO_SECONDS", "0") or 0)

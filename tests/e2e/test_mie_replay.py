@@ -98,7 +98,9 @@ def test_sigterm_stops_the_demo_with_its_worker_and_broker(tmp_path):
         text = "".join(out)
         web = int(re.search(r"feed \(page\):  http://127\.0\.0\.1:(\d+)/", text).group(1))
         broker = int(re.search(r"broker: kafka://127\.0\.0\.1:(\d+)", text).group(1))
-        assert "tj-desk" in text and "kg-desk" in text  # the desks the live notices go to
+        # tokens for exactly the desks the live notices go to
+        assert all(desk in text for desk in ("duty-officer", "kg-desk", "tj-desk", "regional-desk"))
+        assert "uz-desk" not in text
         demo.send_signal(signal.SIGTERM)
         rest, _ = demo.communicate(timeout=60)
     finally:
@@ -108,3 +110,17 @@ def test_sigterm_stops_the_demo_with_its_worker_and_broker(tmp_path):
     for port in (web, broker):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers after SIGTERM"
+
+
+def test_a_busy_port_stops_the_demo_naming_it(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = dict(os.environ, DEMO_SECONDS="1", DEMO_BROKER_PORT=str(port), DEMO_WEB_PORT="0", PYTHONPATH=str(ROOT))
+        res = subprocess.run([sys.executable, "-m", "streams.demo"], capture_output=True, text=True, timeout=60,
+                             cwd=tmp_path, env=env)
+    assert res.returncode != 0 and f"port {port} for the broker is taken" in res.stderr
+    assert "DEMO_BROKER_PORT" in res.stderr and "Traceback" not in res.stderr
