@@ -17,10 +17,24 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-METRICS = {"borderwatch_events_total", "borderwatch_dead_letters_total", "borderwatch_incidents_total",
-           "borderwatch_segment_escalation_level", "borderwatch_alerts_opened_total",
-           "borderwatch_event_to_alert_latency_seconds_bucket", "borderwatch_militarization_pressure_tiv",
-           "borderwatch_duplicates_dropped_total", "borderwatch_notice_ack_seconds_bucket"}
+
+
+def exported_series() -> set[str]:
+    """Every series name the worker exports, read off the Metrics class itself (not a list kept here)."""
+    from prometheus_client import Counter, Gauge, Histogram
+
+    from streams.metrics import Metrics
+
+    suffixes = {Counter: ("_total",), Gauge: ("",), Histogram: ("_bucket", "_count", "_sum")}
+    out = set()
+    for metric in vars(Metrics()).values():
+        for kind, ends in suffixes.items():
+            if isinstance(metric, kind):
+                out.update(metric._name + end for end in ends)
+    return out
+
+
+METRICS = exported_series()
 
 
 def tool(name: str) -> str:
@@ -122,6 +136,7 @@ def test_grafana_dashboard_uses_only_exported_metrics_and_recording_rules():
     rules = yaml.safe_load((DEPLOY / "prometheus" / "rules" / "borderwatch.rules.yml").read_text())
     recorded = {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
     exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    exprs += [a["expr"] for a in dash["annotations"]["list"]]
     assert len(exprs) >= 8
     for expr in exprs:
         used = set(re.findall(r"\b(borderwatch_[a-z0-9_]+|border:[a-z0-9_:]+)", expr))
@@ -143,6 +158,11 @@ def test_grafana_loads_the_dashboard_the_rules_link_to_and_shows_time_to_acknowl
     exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
     assert sum('border=~"$border"' in e for e in exprs) >= 4
     assert any("borderwatch_notice_ack_seconds_bucket" in e and "receiver" in e for e in exprs)
+    titles = " ".join(p["title"] for p in dash["panels"]).lower()
+    assert "open alerts by level" in titles and "incidents per border" in titles and "arms" in titles
+    annotations = {a["name"]: a["expr"] for a in dash["annotations"]["list"]}
+    assert "borderwatch_alerts_opened_total" in annotations["Alerts opened"]
+    assert "borderwatch_notice_ack_seconds_count" in annotations["Notices acknowledged"]
 
 
 def test_compose_mounts_a_valid_alert_policy_where_the_worker_reads_it(compose):
