@@ -1,4 +1,4 @@
-"""A notice as PDF, drawn with fpdf2: the same content as the HTML, the chart drawn with lines and boxes.
+"""A notice as PDF, drawn with fpdf2: the same brief as the HTML, the chart drawn with lines and boxes.
 
 Text is set in DejaVu Sans, bundled in ``alerts/fonts`` (licence beside it), so Cyrillic place
 names, Russian text and typographic punctuation print as they are on every machine: fpdf2's core
@@ -8,16 +8,16 @@ fonts cover Latin-1 only.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Sequence
-
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from alerts.notices import Notice, Section, activity_line, incident_line, pressure_line
+from alerts.notice_brief import Chart
+from alerts.notices import Notice
 
 FONT = "DejaVu"
 _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-_LEVEL_RGB = {"critical": (170, 0, 0), "warning": (204, 102, 0), "watch": (153, 153, 102)}
+_LEVEL_RGB = {"critical": (170, 0, 0), "warning": (204, 102, 0), "watch": (153, 153, 102), "resolved": (51, 102, 51)}
+_DEMO_RGB, _SMALL_RGB = (153, 102, 0), (90, 90, 90)
 #: The acknowledgement link is set on one line: shrunk down to this size rather than wrapped.
 _LINK_SIZE, _LINK_MIN_SIZE = 9.0, 5.0
 
@@ -31,8 +31,11 @@ def _with_fonts(pdf: FPDF) -> FPDF:
 
 
 def render_pdf(n: Notice) -> bytes:
+    """Every string from the notice's brief (alerts/notice_brief.py), so it says what the HTML says."""
+    b = n.brief
     pdf = _with_fonts(FPDF(format="A4"))
-    pdf.set_title(n.title)
+    pdf.set_title(b.title)
+    pdf.set_lang(b.lang)
     pdf.set_creator("borderwatch")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
@@ -40,59 +43,66 @@ def render_pdf(n: Notice) -> bytes:
     def para(text: str, size: float = 10, style: str = "", rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
         pdf.set_font(FONT, style, size)
         pdf.set_text_color(*rgb)
-        pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, size * 0.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    para(n.title, 14, "B", _LEVEL_RGB.get(n.level, (0, 0, 0)))
-    para(f"Notice {n.notice_id} for {n.receiver}, {n.created_at}.", 9)
-    pdf.ln(2)
-    para("What changed since the last notice", 11, "B")
-    for c in n.changes:
+    def heading(text: str) -> None:
+        pdf.ln(1.5)
+        para(text, 11, "B")
+
+    para(b.title, 14, "B", _LEVEL_RGB.get(b.level, (0, 0, 0)))
+    if b.demo_line:
+        para(b.demo_line, 11, "B", _DEMO_RGB)
+    para(b.meta, 8, rgb=_SMALL_RGB)
+    heading(b.labels["changes"])
+    for c in b.changes:
         para(f"- {c}")
-    for s in n.sections:
+    for s in b.sections:
         pdf.ln(3)
-        para(f"{s.segment_id} ({s.border}): {s.level}, {s.trend} (peak {s.peak_level})", 12, "B",
-             _LEVEL_RGB.get(s.level, (0, 0, 0)))
-        if s.name:
-            para(s.name, 10)
-        para(f"Opened {s.opened_at}" + (f", resolved {s.resolved_at}" if s.resolved_at else "") + f". {s.summary}", 9)
-        para("Recent activity against baseline", 11, "B")
-        _chart(pdf, s)
-        para(activity_line(s), 9)
-        if s.why:
-            para("What deviated from baseline", 11, "B")
-            for w in s.why:
-                para(f"- {w}", 9)
-        para("Evidence", 11, "B")
-        for i in s.evidence:
-            para(f"- {incident_line(i)}", 9)
-        if not s.evidence:
-            para("No evidence incident is released to this receiver.", 9)
-        para("Arms transfers to the border pair (SIPRI TIV, millions)", 11, "B")
-        for row in s.pressure:
-            para(f"- {pressure_line(*row)}", 9)
-        if not s.pressure:
-            para("No deliveries recorded.", 9)
-    pdf.ln(4)
-    para("Acknowledge this notice:", 11, "B")
+        para(s.heading, 12, "B", _LEVEL_RGB.get(s.level, (0, 0, 0)))
+        para(s.segment, 10)
+        heading(b.labels["happened"])
+        for line in s.happened:
+            para(f"- {line}", 9.5)
+        heading(b.labels["trend"])
+        _chart(pdf, s.chart)
+        para(s.trend, 9)
+        heading(b.labels["context"])
+        for line in s.context:
+            para(line, 9)
+    heading(b.labels["asked"])
+    for line in b.asked:
+        para(f"- {line}", 10)
+    pdf.ln(1)
+    para(b.labels["ack"] + ":", 10, "B")
     # One line, so the link can be copied whole from the page: a smaller size rather than a wrap.
     size, width = _LINK_SIZE, pdf.w - pdf.l_margin - pdf.r_margin
     pdf.set_font(FONT, "U", size)
-    while size > _LINK_MIN_SIZE and pdf.get_string_width(n.ack_url) > width:
+    while size > _LINK_MIN_SIZE and pdf.get_string_width(b.ack_url) > width:
         size -= 0.5
         pdf.set_font(FONT, "U", size)
     pdf.set_text_color(0, 0, 180)
-    pdf.multi_cell(0, size * 0.5, n.ack_url, link=n.ack_url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.5, b.ack_url, link=b.ack_url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for s in b.sections:
+        heading(s.evidence_heading)
+        for row in s.evidence:
+            para(f"- {row.line}", 9)
+        if s.no_evidence:
+            para(s.no_evidence, 9)
+    heading(b.labels["engineering"])
+    for s in b.sections:
+        for line in s.engineering:
+            para(line, 8, rgb=_SMALL_RGB)
     return bytes(pdf.output())
 
 
-def _chart(pdf: FPDF, s: Section, height: float = 35.0) -> None:
+def _chart(pdf: FPDF, chart: Chart, height: float = 35.0) -> None:
     """Bars per day and a dashed baseline, in the page's width."""
-    activity: Sequence[tuple[str, int]] = s.activity
+    activity = [(bar.day, bar.incidents) for bar in chart.bars]
     if pdf.will_page_break(height + 8):
         pdf.add_page()
     x0, y0 = pdf.l_margin + 8, pdf.get_y() + 2
     w = pdf.w - pdf.l_margin - pdf.r_margin - 8
-    top = max([n for _, n in activity] + [s.baseline, 1.0])
+    top = chart.y_max
     y_of = lambda v: y0 + height - height * v / top  # noqa: E731
     pdf.set_draw_color(136, 136, 136)
     pdf.line(x0, y0 + height, x0 + w, y0 + height)
@@ -110,6 +120,6 @@ def _chart(pdf: FPDF, s: Section, height: float = 35.0) -> None:
         pdf.text(x0 + w - pdf.get_string_width(activity[-1][0]), y0 + height + 4, activity[-1][0])
     pdf.set_draw_color(44, 62, 80)
     pdf.set_dash_pattern(dash=1.5, gap=1)
-    pdf.line(x0, y_of(s.baseline), x0 + w, y_of(s.baseline))
+    pdf.line(x0, y_of(chart.baseline), x0 + w, y_of(chart.baseline))
     pdf.set_dash_pattern()
     pdf.set_y(y0 + height + 6)

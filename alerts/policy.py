@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from alerts.access import AccessError, Principal
+from alerts.notice_i18n import LANGUAGES, SOURCE_LANGUAGE
 from alerts.model import alert_labels
 
 #: The labels every alert carries (alerts.model.alert_labels); matchers and group_by may name only these.
@@ -187,6 +188,8 @@ class Receiver:
     name: str
     principal: Principal  # who the receiver is, for releasability (alerts.access)
     sinks: tuple[SinkConfig, ...]
+    #: the language its notices are written in (alerts/notice_i18n.py LANGUAGES)
+    lang: str = SOURCE_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -437,7 +440,8 @@ class _Parser:
             self.err("receivers", "at least one receiver is needed")
         for i, r in enumerate(items):
             path = f"receivers[{i}]"
-            d = self.obj(r, path, {"name": str, "sinks": list}, {"country": str, "role": str})
+            d = self.obj(r, path, {"name": str, "sinks": list},
+                         {"country": str, "role": str, "lang": str})
             if d is None or "name" not in d:
                 continue
             name = d["name"]
@@ -460,7 +464,11 @@ class _Parser:
             if name.startswith("secretariat-") and name != f"secretariat-{principal.country}":
                 self.err(f"{path}.name", f"a receiver named {name!r} must be the secretariat of "
                                          f"{name.removeprefix('secretariat-')!r} (country: {principal.country})")
-            out[name] = Receiver(name, principal, self.sinks(d.get("sinks", []), f"{path}.sinks"))
+            lang = d.get("lang", SOURCE_LANGUAGE)
+            if lang not in LANGUAGES:
+                self.err(f"{path}.lang", f"receiver {name!r}: no notice language {lang!r} "
+                                         f"(languages: {', '.join(LANGUAGES)})")
+            out[name] = Receiver(name, principal, self.sinks(d.get("sinks", []), f"{path}.sinks"), lang)
         return out
 
     def sinks(self, items: list, path: str) -> tuple[SinkConfig, ...]:

@@ -28,6 +28,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from alerts.notices import DEMO_SOURCE
 from alerts.tokens import TokenFile
 from streams.broker import EmbeddedBroker, free_port, port_free
 from streams.replay import replay
@@ -104,7 +105,7 @@ def _live_incident(broker_url: str) -> str:
 
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     event_id = f"demo-{now}"
-    rec = {"event_id": event_id, "occurred_at": now, "reported_at": now, "source": "borderwatch-demo",
+    rec = {"event_id": event_id, "occurred_at": now, "reported_at": now, "source": DEMO_SOURCE,
            "category": "armed_clash", "severity": 5, "fatalities": 12, "injuries": 20, "countries": ["KGZ", "TJK"],
            "latitude": 40.05229068, "longitude": 70.63277194, "location_name": "Dostuk (demo event)",
            "description": "demo event: not a real report"}

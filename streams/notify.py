@@ -90,7 +90,8 @@ class NotifyStage:
         secret = notice_secret(settings)
         base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
         roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
-        renderer = NoticeRenderer(context_for, secret, base_url, roles=roles, clock=clock)
+        languages = {name: r.lang for name, r in policy.receivers.items()}
+        renderer = NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages, clock=clock)
         self.notifier = Notifier(delivery_log, build_sinks(policy, settings.data_dir), renderer,
                                  clock=clock, metrics=metrics)
         self.acks = NoticeAcks(secret, delivery_log, metrics, clock=clock)

@@ -69,6 +69,8 @@ BUCKET_WIDTH = 9
 #: other -- is ``count - violent - intrusion``).
 VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
 INTRUSION_CATEGORIES = frozenset({"incursion", "detention", "smuggling_interdiction"})
+#: A recent incident keeps at most this much of its source's name (a label, not free text).
+SOURCE_MAX = 64
 #: Recorded (duplicates, recent incidents) but not counted toward a border's escalation, nor
 #: spilled over: a state's internal unrest or conflict is not an interstate escalation, and
 #: counting it made every count detector alert on a protest wave (the synthetic negative controls
@@ -470,7 +472,9 @@ class Pipeline:
                              "category": ev["category"], "fatalities": ev["fatalities"], "severity": ev["severity"],
                              "classification": ev.get("classification", "public"),
                              "releasable_to": list(ev.get("releasable_to") or (RELEASABLE_ALL,)),
-                             "description": ev.get("description") or ev.get("location_name") or ""})
+                             "description": ev.get("description") or ev.get("location_name") or "",
+                             # which feed reported it: a notice tells the demo's made-up incident by it
+                             "source": str(ev.get("source") or "")[:SOURCE_MAX]})
         del state.recent[:-self.settings.recent_max]
 
     def _apply_spill(self, state: SegmentState, ev: dict[str, Any]) -> None:

@@ -78,8 +78,10 @@ def run_worker(settings: Settings) -> int:
         state = SegmentState.from_json(raw, segment_id)
         border = pipeline.registry.get(segment_id).border  # a key in the table is a known segment
         pair = table.get(border) if border != segment_id else None
+        segment = pipeline.registry.get(segment_id)
         return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,
-                                         name=pipeline.registry.get(segment_id).title)
+                                         name=segment.title, place=segment.place or "",
+                                         place_ru=segment.place_ru or "")
 
     notify = NotifyStage(settings, policy, store, segment_context, metrics) if settings.notify else None
     if notify is not None:

@@ -38,12 +38,18 @@ CONTEXT = SegmentContext(
     "KGZ-TJK-07", INCIDENTS,
     activity=tuple((f"2025-11-{d:02d}", n) for d, n in zip(range(1, 20), [0] * 16 + [0, 1, 2])),
     baseline=0.1, pressure={"KGZ": {2021: 12.0, 2023: 30.5}, "TJK": {2024: 8.0}},
-    name="Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken")
+    name="Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken",
+    place="near Isfara and Batken", place_ru="около Исфара и Баткен")
 
 
 def request(receiver: str = "secretariat-KGZ", notice_id: str = "nt-kgz-1", **kw) -> NoticeRequest:
     return NoticeRequest(receiver, "{}:{border=\"KGZ-TJK\"}", (alert(**kw),), "new alert group", notice_id)
 
 
-def renderer(now: datetime = NOW) -> NoticeRenderer:
-    return NoticeRenderer({"KGZ-TJK-07": CONTEXT}.get, SECRET, BASE_URL, clock=lambda: now)
+#: The Central Asian secretariats read Russian, as the bundled policy says.
+LANGUAGES = {"secretariat-KGZ": "ru", "secretariat-TJK": "ru"}
+
+
+def renderer(now: datetime = NOW, languages=None) -> NoticeRenderer:
+    """English for every receiver unless ``languages`` says otherwise (e.g. :data:`LANGUAGES`)."""
+    return NoticeRenderer({"KGZ-TJK-07": CONTEXT}.get, SECRET, BASE_URL, languages=languages, clock=lambda: now)

@@ -60,8 +60,9 @@ def test_html_has_an_inline_svg_chart_level_trend_and_arms_context():
     assert "<svg" in html and "stroke-dasharray" in html  # bars and the dashed baseline
     assert html.count("<rect") == 19
     assert "critical, rising" in html and "KGZ-TJK-07 (KGZ-TJK)" in html
-    assert "KGZ: 42.5 TIV over 2020-2024" in html and "TJK: 8 TIV" in html
-    assert n.title.startswith("[CRITICAL]")
+    assert "Kyrgyzstan: 42.5 TIV over 2020-2024" in html and "Tajikistan: 8 TIV" in html
+    assert "not its price" in html  # what a TIV is, said in plain words
+    assert n.title == "Critical: deadly clash near Isfara and Batken, Kyrgyzstan–Tajikistan border"
 
 
 def test_every_format_names_the_segment_by_its_towns():
@@ -101,7 +102,7 @@ def test_the_pdfs_acknowledgement_link_is_on_one_line():
 
 def test_what_changed_since_the_last_notice():
     first = renderer()(request(level="warning", notice_id="nt-1", evidence=("inc-public",)), None)
-    assert first.changes == ("First notice to this receiver for this alert group.",)
+    assert first.changes == ("First notice to you for this alert.",)
     second = renderer()(request(level="critical", notice_id="nt-2"), first.summary)
     assert "KGZ-TJK-07: escalated from warning to critical." in second.changes
     assert "KGZ-TJK-07: 1 new evidence incident." in second.changes  # the TJK-only one is not counted

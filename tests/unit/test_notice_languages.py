@@ -1,0 +1,144 @@
+"""Notices in the receiver's language: Russian for the Central Asian secretariats, each addressed as
+itself; DEMO notices say so; the catalog shipped is the catalog translated."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from alerts.notices import DEMO_SOURCE, NoticeRenderer, SegmentContext
+from alerts.policy import PolicyError, load_policy, parse_policy
+from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, NOW, SECRET, renderer, request
+from tests.unit.test_notices import pdf_text
+
+RUSSIAN_WORDS = ("Критический", "столкновение с погибшими", "Что произошло", "Динамика относительно нормы",
+                 "Что от вас требуется", "Контекст: поставки вооружений", "Доказательства, переданные вам")
+CYRILLIC = re.compile("[А-Яа-яЁё]")
+
+
+def formats(notice) -> dict[str, str]:
+    return {"text": notice.to_text(), "html": notice.to_html(), "pdf": pdf_text(notice.to_pdf()).replace("\n", " ")}
+
+
+def test_a_russian_receiver_reads_russian_in_every_format():
+    n = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
+    for fmt, out in formats(n).items():
+        for word in RUSSIAN_WORDS:
+            assert word in out, (fmt, word)
+        assert "What happened" not in out, fmt
+    assert '<html lang="ru">' in n.to_html() and n.to_dict()["lang"] == "ru"
+    assert n.title.startswith("Критический: столкновение с погибшими около Исфара и Баткен")
+
+
+def test_an_english_receiver_reads_no_russian():
+    n = renderer(languages=LANGUAGES)(request("regional-desk", "nt-desk-1"), None)
+    for fmt, out in formats(n).items():
+        assert not CYRILLIC.search(out), fmt
+        assert "What happened" in out and "What is asked of you" in out, fmt
+    assert '<html lang="en">' in n.to_html() and n.to_dict()["lang"] == "en"
+
+
+def test_each_secretariat_is_asked_to_contact_the_other_side():
+    kgz = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
+    tjk = renderer(languages=LANGUAGES)(request("secretariat-TJK", "nt-tjk-1"), None)
+    assert any("секретариатом Таджикистана" in line for line in kgz.brief.asked)
+    assert any("секретариатом Кыргызстана" in line for line in tjk.brief.asked)
+    assert not any("Кыргызстана" in line for line in kgz.brief.asked)
+    # each reads its own state first
+    assert "граница Кыргызстан–Таджикистан" in kgz.title and "граница Таджикистан–Кыргызстан" in tjk.title
+    english = renderer()(request("secretariat-KGZ"), None)
+    assert any("contact the secretariat of Tajikistan" in line for line in english.brief.asked)
+
+
+def test_a_demo_notice_says_demo_in_title_and_body():
+    demo_incident = {"event_id": "demo-1", "at": "2025-11-19T00:00:00Z", "category": "armed_clash",
+                     "fatalities": 12, "severity": 5, "releasable_to": ["ALL"], "source": DEMO_SOURCE,
+                     "description": "demo event: not a real report"}
+    ctx = SegmentContext("KGZ-TJK-07", (*CONTEXT.incidents, demo_incident), CONTEXT.activity, CONTEXT.baseline)
+    render = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, languages=LANGUAGES, clock=lambda: NOW)
+    ru = render(request("secretariat-KGZ", evidence=("demo-1",)), None)
+    en = render(request("operators", "nt-ops-1", evidence=("demo-1",)), None)
+    assert ru.title.startswith("ДЕМО — ") and en.title.startswith("DEMO — ")
+    for out in formats(ru).values():
+        assert "Это демонстрационное уведомление: реального события не было." in out
+    for out in formats(en).values():
+        assert "This is a demonstration notice: not a real event." in out
+    real = render(request("operators", "nt-ops-2", evidence=("inc-public",)), None)
+    assert not real.demo and "DEMO" not in real.to_text()
+
+
+def test_the_detectors_words_stay_english_and_are_marked_so():
+    n = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
+    text = n.to_text()
+    assert "Технические подробности (вывод детектора, на английском)" in text
+    assert "critical on Batken-Isfara" in text  # the detector's summary, as it wrote it
+    assert text.index("Доказательства") < text.index("Технические подробности")  # detail comes last
+
+
+def _policy(lang: str) -> dict:
+    return {"receivers": [{"name": "secretariat-KGZ", "country": "KGZ", "lang": lang,
+                           "sinks": [{"type": "file", "dir": "x"}]}],
+            "route": {"receiver": "secretariat-KGZ"}}
+
+
+def test_lang_on_a_receiver_is_validated():
+    assert parse_policy(_policy("ru")).receivers["secretariat-KGZ"].lang == "ru"
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(_policy("kk"))
+    assert any("receivers[0].lang" in p and "secretariat-KGZ" in p and "en, ru" in p for p in exc.value.problems)
+    no_lang = _policy("en")
+    del no_lang["receivers"][0]["lang"]
+    assert parse_policy(no_lang).receivers["secretariat-KGZ"].lang == "en"
+
+
+def test_check_config_reports_an_unknown_language(capsys, tmp_path):
+    from streams.cli import main
+    from alerts.policy import DEFAULT_POLICY
+
+    bad = tmp_path / "policy.yml"
+    bad.write_text(DEFAULT_POLICY.read_text().replace("    lang: ru\n", "    lang: russian\n", 1))
+    assert main(["check-config", "--policy", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert ".lang: receiver 'secretariat-KAZ': no notice language 'russian' (languages: en, ru)" in err
+
+
+def test_the_bundled_policy_gives_the_central_asian_secretariats_russian():
+    receivers = load_policy().receivers
+    for name in ("secretariat-KGZ", "secretariat-TJK", "secretariat-KAZ", "secretariat-UZB", "secretariat-TKM"):
+        assert receivers[name].lang == "ru", name
+    assert receivers["operators"].lang == "en" and receivers["regional-desk"].lang == "en"
+
+
+def test_the_compiled_catalog_is_the_translated_catalog():
+    messages = resources.files("alerts").joinpath("locale/ru/LC_MESSAGES")
+    with messages.joinpath("borderwatch.po").open("rb") as f:
+        po = read_po(f, locale="ru")
+    with messages.joinpath("borderwatch.mo").open("rb") as f:
+        mo = read_mo(f)
+    untranslated = [m.id for m in po if m.id and (not m.string or not all(m.string if isinstance(m.string, tuple)
+                                                                          else (m.string,)))]
+    assert untranslated == []
+    def as_key(x):  # the .mo reader gives plural forms as lists
+        return tuple(x) if isinstance(x, (list, tuple)) else x
+
+    assert ({as_key(m.id): as_key(m.string) for m in po if m.id}
+            == {as_key(m.id): as_key(m.string) for m in mo if m.id})
+
+
+def test_every_string_the_code_marks_is_in_the_catalog():
+    """A new _() in the notice code without `pybabel extract` + translation would print English to a Russian desk."""
+    from babel.messages.extract import extract_from_file
+
+    messages = resources.files("alerts").joinpath("locale/ru/LC_MESSAGES")
+    with messages.joinpath("borderwatch.po").open("rb") as f:
+        po_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f, locale="ru") if m.id}
+    marked = set()
+    for module in ("notices.py", "notice_brief.py"):
+        with resources.as_file(resources.files("alerts").joinpath(module)) as path:
+            for _line, msg, _comments, _context in extract_from_file("python", str(path)):
+                marked.add(msg if isinstance(msg, str) else msg[0])
+    assert marked - po_ids == set()
