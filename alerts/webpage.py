@@ -214,7 +214,10 @@ def deviation_text(d: Mapping[str, Any]) -> str:
     now, base = float(d["now"]), float(d["baseline"])
     if not days:
         return f"{what}: {now:g}, usually {base:.1f}"
-    return f"{now:g} {what} in the last {days} days, against a usual {base:.1f} over {days} days in the past year"
+    if now == 1:
+        what = what.replace("incidents", "incident").replace("deaths", "death").replace("points", "point")
+    usual = "none" if base < 0.05 else f"{base:.1f}"
+    return f"{now:g} {what} in the last {days} days; usually {usual} in {days} days over the past year"
 
 
 def _rule_of(text: str) -> tuple[str, str]:
@@ -278,7 +281,8 @@ def alert_card(a: Mapping[str, Any], names: Callable[[str], str], may_act: bool,
                     f'<form class="ack inline" data-alert-id="{e(a["alert_id"])}">'
                     f'<input name="comment" placeholder="comment (what was done)" aria-label="comment" size="30">'
                     f'<label>holds <input name="hours" type="number" min="1" max="168" size="3" '
-                    f'aria-label="hours the acknowledgement holds" placeholder="{e((plan or {}).get("ack_default", "4h"))}"> h</label>'
+                    f'aria-label="hours the acknowledgement holds"> hours '
+                    f'(empty: {e((plan or {}).get("ack_default", "the default"))})</label>'
                     f'<button type="submit">Acknowledge</button></form>')
     else:
         ack_html = '<p class="ack-state">Not acknowledged yet.</p>'

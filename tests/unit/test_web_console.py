@@ -76,7 +76,7 @@ def test_the_card_says_in_words_what_happened_against_what_normal_and_why_detect
     card = alert_card(a, NAMES, may_act=True, plan=plan)
     outside, fold = card.split('<details class="engineering">')
     assert "2022-09-14 06:00 UTC: armed clash, 12 killed, Kyrgyzstan–Tajikistan km 0–60" in outside
-    assert "12 deaths in the last 30 days, against a usual 0.0" in outside
+    assert "12 deaths in the last 30 days; usually none in 30 days over the past year" in outside
     assert "deaths in 30 days above the past year&#x27;s highest" in outside
     assert "Notified: operators, secretariat-KGZ" in outside and "by 2022-09-14 07:00 UTC" in outside
     assert 'class="ack inline"' in outside
