@@ -280,8 +280,15 @@ def openapi_document() -> dict[str, Any]:
         "/": {"get": {"summary": "the operator page: map, live feed, filters, actions", "tags": ["page"],
                       "parameters": [_param("level", "query", "pre-sets the level filter: watch, warning or "
                                             "critical; any other value is ignored", {"type": "string"}),
-                                     _param("border", "query", "filter")],
+                                     _param("border", "query", "filter"),
+                                     _param("since", "query", "history: resolved on or after this date (YYYY-MM-DD)")],
                       "responses": {"200": _HTML, **_PAGE_401}}},
+        "/ui/console": {"get": {
+            "summary": "the page's console section alone (banner, open alerts, history), which the page's "
+                       "script swaps in on a live event; same query as /", "tags": ["page"],
+            "parameters": [_param("level", "query", "filter"), _param("border", "query", "filter"),
+                           _param("since", "query", "history: resolved on or after this date (YYYY-MM-DD)")],
+            "responses": {"200": _HTML, **_PAGE_401}}},
         "/ui/segments/{segment_id}": {"get": {
             "summary": "the segment page: recent incidents and chart", "tags": ["page"], "parameters": [seg_id],
             "responses": {"200": _HTML, **_PAGE_401, "404": _err("no such segment")}}},

@@ -273,6 +273,16 @@ class Policy:
         """Receivers in route order, each once (what ``borderwatch routes test`` prints)."""
         return list(dict.fromkeys(r.receiver for r in self.routes_for(labels)))
 
+    def notified(self, labels: Mapping[str, str], alert: Mapping[str, Any]) -> list[str]:
+        """The receivers the routes send ``alert`` to and that may see it: releasability is not
+        routed around (``borderwatch routes test`` prints the rest as withheld)."""
+        return [r for r in self.receivers_for(labels) if self.receivers[r].principal.sees(alert)]
+
+    def ack_expected_within(self, labels: Mapping[str, str]) -> timedelta:
+        """How soon the centre should acknowledge: the shortest repeat interval of the alert's
+        routes, after which an unacknowledged alert's notices go out again."""
+        return min(r.repeat_interval for r in self.routes_for(labels))
+
     def receiver_principal(self, name: str) -> Principal | None:
         """Who the receiver ``name`` is (secretariat-KGZ -> secretariat:KGZ), so whose notices it gets;
         None for a receiver this policy does not have."""

@@ -45,7 +45,9 @@ from alerts import webpage
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
+from alerts.model import alert_labels
 from alerts.notice_acks import OnBehalf
+from alerts.policy import Policy, format_duration
 from alerts.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
 
 log = logging.getLogger("borderwatch.web")
@@ -251,12 +253,14 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
                   notice_actions: NoticeActions | None = None,
                   subscribers: set | None = None,
                   heartbeat: float = 15.0,
-                  clock: Callable[[], datetime] = utc_now) -> web.Application:
+                  clock: Callable[[], datetime] = utc_now,
+                  policy: Policy | None = None) -> web.Application:
     """The web app. ``token`` (the legacy single token) stands for an ``admin``; ``auth`` adds the
     tokens file. ``segments`` is a :class:`streams.segments.SegmentRegistry` (geometry for the map);
     ``subscribers`` is the feed's set of queues (``AlertFeed.subscribers``) for ``/events``;
     ``ready`` tells /health whether the stream processor has its partitions and state, or (a
-    string) why it failed: /health then answers 503.
+    string) why it failed: /health then answers 503. ``policy`` (the worker's alerting policy) lets
+    the console say who was notified of each alert and by when an acknowledgement is expected.
     """
     if auth is None:
         auth = Authenticator.single(token)
@@ -284,17 +288,29 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         origin = request.headers.get("Origin")
         return bool(origin) and origin.split("://", 1)[-1] != request.host
 
+    def wants_html(request: web.Request) -> bool:
+        """A browser navigating (it asks for text/html before JSON); fetch() and API clients get JSON."""
+        accept = request.headers.get("Accept", "")
+        html_at, json_at = accept.find("text/html"), accept.find("application/json")
+        return request.method == "GET" and html_at >= 0 and (json_at < 0 or html_at < json_at)
+
+    def problem(request: web.Request, status: int, message: str) -> web.Response:
+        if status in (403, 404) and wants_html(request):
+            return webpage.error_page(status, message, request.get(_PRINCIPAL))
+        return _error(status, message)
+
     @web.middleware
     async def problems(request: web.Request, handler):
-        """Errors as ``{"error": ...}``, for the public routes as for the others."""
+        """Errors as ``{"error": ...}``, for the public routes as for the others; a browser asking
+        for a page gets a not-found or not-allowed page instead."""
         try:
             return await handler(request)
         except _Problem as exc:
-            return _error(exc.status, exc.message)
+            return problem(request, exc.status, exc.message)
         except web.HTTPRequestEntityTooLarge:
             return _error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
         except web.HTTPNotFound:  # the router's: no route, or a path id that is not an id
-            return _error(404, "not found")
+            return problem(request, 404, "not found")
         except web.HTTPMethodNotAllowed as exc:
             resp = _error(405, f"{request.method} is not allowed here")
             resp.headers["Allow"] = exc.headers["Allow"]
@@ -627,17 +643,38 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         resp.del_cookie(COOKIE, path="/")
         raise resp
 
-    async def page(request: web.Request) -> web.Response:
+    def console_input(request: web.Request) -> tuple[Principal, list[dict], dict[str, str], dict[str, dict]]:
+        """What the console shows the caller: open alerts and the latest 200, the filters, the plans."""
         p = principal_of(request)
-        q = {k: v for k, v in request.query.items() if k in ("level", "border")}
+        q = {k: v for k, v in request.query.items() if k in ("level", "border", "since")}
         if q.get("level") not in LEVELS[1:]:
             q.pop("level", None)  # a stale bookmark shows every level rather than an empty feed
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", q.get("since", "")):
+            q.pop("since", None)
         items = visible(p)
         open_ = [a for a in items if not a.get("resolved_at")]
         recent = sorted(items, key=lambda a: a["opened_at"], reverse=True)[:200]
-        shown = {a["alert_id"]: a for a in open_ + recent}
-        rows = segment_rows(p)
-        return webpage.main_page(p, list(shown.values()), rows, segment_names, q)
+        shown = list({a["alert_id"]: a for a in open_ + recent}.values())
+        return p, shown, q, {a["alert_id"]: notification_plan(a) for a in open_}
+
+    def notification_plan(a: dict) -> dict | None:
+        """Who the policy notified of ``a`` and by when the centre should acknowledge it."""
+        if policy is None:
+            return None
+        labels = a.get("labels") or alert_labels(a)
+        within = policy.ack_expected_within(labels)
+        rules = policy.acknowledgements
+        return {"notified": policy.notified(labels, a), "ack_within": format_duration(within),
+                "ack_by": (parse_time(a["opened_at"]) + within).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ack_default": format_duration(rules.default_expiry), "ack_max": format_duration(rules.max_expiry)}
+
+    async def page(request: web.Request) -> web.Response:
+        p, shown, q, plans = console_input(request)
+        return webpage.main_page(p, shown, segment_rows(p), segment_names, q, plans)
+
+    async def console(request: web.Request) -> web.Response:
+        p, shown, q, plans = console_input(request)
+        return webpage.console_fragment(p, shown, segment_names, q, plans)
 
     async def segment_page(request: web.Request) -> web.Response:
         p = principal_of(request)
@@ -675,6 +712,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     r.add_post("/login", login)
     r.add_post("/logout", logout)
     r.add_get("/", page)
+    r.add_get("/ui/console", console)
     r.add_get(f"/ui/segments/{{segment_id:{PATH_ID}}}", segment_page)
     r.add_get("/assets/{name:(app\\.js|style\\.css)}", asset)
     return app

@@ -9,12 +9,14 @@ from __future__ import annotations
 import html
 import json
 import math
+from datetime import timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from aiohttp import web
 
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
+from alerts.tokens import parse_time
 
 COLOURS = {"none": "#9e9e9e", "watch": "#d4a800", "warning": "#f08000", "critical": "#d32f2f"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -35,10 +37,6 @@ def _doc(title: str, body: str, status: int = 200, script: bool = False) -> web.
 
 def badge(level: str) -> str:
     return f'<span class="lvl lvl-{e(level)}">{e(level)}</span>'
-
-
-def _when(t: str | None) -> str:
-    return e((t or "").replace("T", " ")[:16])
 
 
 # ---------------------------------------------------------------------- sign-in
@@ -152,42 +150,183 @@ def svg_chart(daily: list[Mapping[str, Any]], width: float = 720.0, height: floa
             f'xmlns="http://www.w3.org/2000/svg">{axis}{"".join(bars)}{line}</svg>')
 
 
-# ---------------------------------------------------------------------- feed
-FEED_HEAD = ("<tr><th>level</th><th>border</th><th>segment</th><th>opened</th><th>state</th>"
-             "<th>peak score</th><th>summary</th><th></th></tr>")
+# ---------------------------------------------------------------------- console
+#: The rolling views the explanation's ``deviations`` compare (streams.pipeline.explain), in words.
+FEATURE_WORDS = {"count_7d": ("incidents", 7), "violent_30d": ("violent incidents", 30),
+                 "intrusion_30d": ("border intrusions", 30), "fatalities_30d": ("deaths", 30),
+                 "severity_index_7d": ("severity points", 7), "spill_30d": ("spill-over incidents", 30)}
+#: What each rule of the detector stack means when it, not the forecast, set the level.
+RULE_WORDS = {"fatality_high": "the rule is deaths in 30 days above the past year's highest 30-day count",
+              "surge": "the rule is incidents in the last days far above the past year's rate",
+              "clash_hazard": "the hazard model's forecast reached this level"}
+
+
+def is_open(a: Mapping[str, Any]) -> bool:
+    return not a.get("resolved_at")
+
+
+def shown_level(a: Mapping[str, Any]) -> str:
+    """The level now for an open alert, its peak for a resolved one (now it is none)."""
+    return a["level"] if is_open(a) else a["peak_level"]
+
+
+def console_order(alerts: Iterable[Mapping[str, Any]]) -> list:
+    """Open alerts first, the highest level first, then the oldest open first (the one waiting
+    longest for someone); resolved ones after, the latest resolved first."""
+    alerts = list(alerts)
+    open_ = sorted((a for a in alerts if is_open(a)), key=lambda a: (-LEVEL_INDEX[a["level"]], a["opened_at"]))
+    done = sorted((a for a in alerts if not is_open(a)), key=lambda a: a["resolved_at"], reverse=True)
+    return open_ + done
+
+
+def open_banner(alerts: Iterable[Mapping[str, Any]]) -> str:
+    """``2 open: 1 critical, 1 warning``; levels from the highest down."""
+    counts = {lv: 0 for lv in reversed(LEVELS[1:])}
+    for a in alerts:
+        if is_open(a):
+            counts[a["level"]] += 1
+    total = sum(counts.values())
+    if not total:
+        return "No open alerts"
+    return f"{total} open: " + ", ".join(f"{n} {lv}" for lv, n in counts.items() if n)
+
+
+def history_filter(alerts: Iterable[Mapping[str, Any]], since: str = "", level: str = "") -> list:
+    """Resolved alerts, those resolved on or after ``since`` (a date) that reached ``level``."""
+    return [a for a in alerts if not is_open(a) and a["resolved_at"][:10] >= since[:10]
+            and (not level or LEVEL_INDEX[a["peak_level"]] >= LEVEL_INDEX[level])]
+
+
+def when(t: str | None) -> str:
+    """A stored time (UTC, ISO 8601) as people read it, with its zone: ``2022-09-14 06:00 UTC``."""
+    if not t:
+        return ""
+    return parse_time(t).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def headline(a: Mapping[str, Any], names: Callable[[str], str]) -> str:
+    """``Critical — Kyrgyzstan–Tajikistan km 0–60, near Isfara``: the level shown, then the place."""
+    return f"{shown_level(a).capitalize()} — {names(a['segment_id'])}"
+
+
+def deviation_text(d: Mapping[str, Any]) -> str:
+    what, days = FEATURE_WORDS.get(d["feature"], (d["feature"].replace("_", " "), 0))
+    now, base = float(d["now"]), float(d["baseline"])
+    if not days:
+        return f"{what}: {now:g}, usually {base:.1f}"
+    if now == 1:
+        what = what.replace("incidents", "incident").replace("deaths", "death").replace("points", "point")
+    usual = "none" if base < 0.05 else f"{base:.1f}"
+    return f"{now:g} {what} in the last {days} days; usually {usual} in {days} days over the past year"
+
+
+def _rule_of(text: str) -> tuple[str, str]:
+    """``fatality_high: 12 deaths …`` -> (``fatality_high``, ``12 deaths …``)."""
+    name, sep, rest = text.partition(": ")
+    return (name, rest) if sep and name.isidentifier() else ("", text)
+
+
+def level_meaning(a: Mapping[str, Any]) -> str:
+    """What the level means: the forecast's probability when the forecast is what set it, else the rule."""
+    ex = a.get("explanation") or {}
+    fc = ex.get("forecast") or {}
+    if fc.get("text") and fc.get("level") == a["peak_level"]:
+        text = fc["text"]
+        return text[:1].upper() + text[1:] + "."
+    rule, detail = _rule_of(str(ex.get("text", "")))
+    if rule in RULE_WORDS and rule != "clash_hazard":
+        plain = RULE_WORDS[rule]
+        said = f": {detail}" if rule == "fatality_high" else ""
+        return f"{a['peak_level'].capitalize()} because {plain}{said}."
+    return f"{a['peak_level'].capitalize()} because the segment's unusualness score reached the {a['peak_level']} line."
+
+
+def _incident_text(i: Mapping[str, Any], place: str) -> str:
+    deaths = int(i.get("fatalities") or 0)
+    died = f", {deaths} killed" if deaths else ", no deaths"
+    return f"{when(i.get('at'))}: {str(i.get('category', 'incident')).replace('_', ' ')}{died}, {place}"
+
+
+def _ack_text(ack: Mapping[str, Any]) -> str:
+    comment = f" — “{e(str(ack['comment']))}”" if ack.get("comment") else ""
+    until = f", holds until {e(when(ack.get('until')))}" if ack.get("until") else ""
+    return f"Acknowledged by <b>{e(str(ack.get('by', '')))}</b> at {e(when(ack.get('at')))}{comment}{until}."
+
+
+def _plan_text(plan: Mapping[str, Any] | None, a: Mapping[str, Any]) -> str:
+    if not plan:
+        return "No alerting policy is loaded in this deployment: nobody is notified automatically."
+    who = ", ".join(plan["notified"]) or "nobody (no route reaches a receiver that may see it)"
+    return (f"Notified: {e(who)}. Acknowledgement expected within {e(plan['ack_within'])} of opening "
+            f"(by {e(when(plan['ack_by']))}); until then the notices repeat every {e(plan['ack_within'])}. "
+            f"An acknowledgement holds {e(plan['ack_default'])} unless given another expiry "
+            f"(at most {e(plan['ack_max'])}).")
+
+
+def alert_card(a: Mapping[str, Any], names: Callable[[str], str], may_act: bool,
+               plan: Mapping[str, Any] | None = None) -> str:
+    """One open alert: what happened where, against what normal, what its level means, what happens next."""
+    lvl = shown_level(a)
+    ex = a.get("explanation") or {}
+    place = names(a["segment_id"])
+    peak = (f' (peak {badge(a["peak_level"])} {e(when(a.get("updated_at")))})'
+            if a["peak_level"] != lvl else "")
+    events = "".join(f"<li>{e(_incident_text(i, place))}</li>" for i in ex.get("top_incidents") or [])
+    normal = "".join(f"<li>{e(deviation_text(d))}</li>" for d in ex.get("deviations") or [])
+    ack = a.get("acknowledged")
+    if ack:
+        ack_html = f'<p class="ack-state">{_ack_text(ack)}</p>'
+    elif may_act:
+        ack_html = (f'<p class="ack-state">Not acknowledged.</p>'
+                    f'<form class="ack inline" data-alert-id="{e(a["alert_id"])}">'
+                    f'<input name="comment" placeholder="comment (what was done)" aria-label="comment" size="30">'
+                    f'<label>holds <input name="hours" type="number" min="1" max="168" size="3" '
+                    f'aria-label="hours the acknowledgement holds"> hours '
+                    f'(empty: {e((plan or {}).get("ack_default", "the default"))})</label>'
+                    f'<button type="submit">Acknowledge</button></form>')
+    else:
+        ack_html = '<p class="ack-state">Not acknowledged yet.</p>'
+    silenced = '<p class="hint">Silenced: notices are held back.</p>' if a.get("silenced") else ""
+    fc = ex.get("forecast") or {}
+    forecast = (f"<li>forecast ({e(str(fc.get('model', '')))}): p={fc.get('probability')}, "
+                f"level {e(str(fc.get('level')))}, {e(str(fc.get('text', '')))}</li>" if fc else "")
+    engineering = (f'<details class="engineering"><summary>Engineering detail</summary><ul>'
+                   f'<li>detector {e(str(a.get("detector", "")))}, score {float(a.get("score") or 0):.2f}, '
+                   f'peak score {float(a.get("peak_score") or 0):.2f}</li>'
+                   f'<li>why: {e(str(ex.get("text", "")))}</li>'
+                   + "".join(f"<li>{e(d['feature'])}: {d['now']:g} against {d['baseline']:g}</li>"
+                             for d in ex.get("detector_view") or [])
+                   + forecast
+                   + f'<li>summary: {e(str(a.get("summary", "")))}</li>'
+                   f'<li>alert <code>{e(a["alert_id"])}</code>, segment <code>{e(a["segment_id"])}</code></li>'
+                   f'</ul></details>')
+    return (f'<article class="alert-card lvl-edge-{e(lvl)}" data-alert-id="{e(a["alert_id"])}" data-level="{e(lvl)}" '
+            f'data-border="{e(a["border"])}">'
+            f'<h3>{badge(lvl)} <a href="/ui/segments/{e(a["segment_id"])}">{e(headline(a, names))}</a>{peak}</h3>'
+            f'<p class="since">Open since {e(when(a["opened_at"]))}.</p>'
+            f'<h4>What happened</h4><ul class="events">{events or "<li>no incidents listed</li>"}</ul>'
+            f'<h4>Against what normal</h4><ul class="normal">{normal or "<li>no baseline to compare</li>"}</ul>'
+            f'<h4>What the level means</h4><p class="meaning">{e(level_meaning(a))}</p>'
+            f'<h4>What happens next</h4><p class="next">{_plan_text(plan, a)}</p>'
+            f'{silenced}{ack_html}{engineering}</article>')
 
 
 def _state(a: Mapping[str, Any]) -> str:
     if a.get("resolved_at"):
-        return f"resolved {_when(a['resolved_at'])}"
+        return f"resolved {e(when(a['resolved_at']))}"
     ack = a.get("acknowledged")
     if ack:
-        until = f" until {_when(ack.get('until'))}" if ack.get("until") else ""
+        until = f" until {e(when(ack.get('until')))}" if ack.get("until") else ""
         return f"open, acked by {e(str(ack.get('by', '')))}{until}"
     return "open"
 
 
-def feed_row(a: Mapping[str, Any], names: Callable[[str], str], may_act: bool) -> str:
-    is_open = not a.get("resolved_at")
-    lvl = a["level"] if is_open else a["peak_level"]
-    action = ""
-    if may_act and is_open and not a.get("acknowledged"):
-        action = (f'<form class="ack inline" data-alert-id="{e(a["alert_id"])}">'
-                  f'<input name="comment" placeholder="comment" aria-label="comment">'
-                  f'<button type="submit">Acknowledge</button></form>')
-    return (f'<tr data-alert-id="{e(a["alert_id"])}" data-level="{e(lvl)}" data-border="{e(a["border"])}" '
-            f'class="{"open" if is_open else "resolved"}">'
-            f"<td>{badge(lvl)}</td><td>{e(a['border'])}</td>"
-            f'<td><a href="/ui/segments/{e(a["segment_id"])}" title="{e(a["segment_id"])}">{e(names(a["segment_id"]))}</a></td>'
-            f"<td>{_when(a['opened_at'])}</td><td class=\"state\">{_state(a)}</td>"
-            f"<td>{float(a.get('peak_score') or 0):.2f}</td><td>{e(str(a.get('summary', '')))}</td><td>{action}</td></tr>")
-
-
-def feed_order(alerts: Iterable[Mapping[str, Any]]) -> list:
-    """Open before resolved, higher level first, then the latest change first (as app.js orders)."""
-    newest = sorted(alerts, key=lambda a: a.get("updated_at") or a["opened_at"], reverse=True)
-    return sorted(newest, key=lambda a: (bool(a.get("resolved_at")),
-                                         -LEVEL_INDEX[a["peak_level"] if a.get("resolved_at") else a["level"]]))
+def history_row(a: Mapping[str, Any], names: Callable[[str], str]) -> str:
+    return (f'<tr data-alert-id="{e(a["alert_id"])}" data-level="{e(a["peak_level"])}" class="resolved">'
+            f'<td>{badge(a["peak_level"])}</td>'
+            f'<td><a href="/ui/segments/{e(a["segment_id"])}">{e(names(a["segment_id"]))}</a></td>'
+            f'<td>{e(when(a["opened_at"]))}</td><td class="state">{_state(a)}</td>'
+            f'<td>{e(level_meaning(a))}</td></tr>')
 
 
 def _options(values: Iterable[str], chosen: str, blank: str) -> str:
@@ -201,13 +340,41 @@ def _json_script(element_id: str, data: Any) -> str:
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
+def filtered(alerts: Iterable[Mapping[str, Any]], filters: Mapping[str, str]) -> list:
+    level, border = filters.get("level", ""), filters.get("border", "")
+    return [a for a in alerts
+            if (not level or level in (a["level"], a["peak_level"])) and (not border or a["border"] == border)]
+
+
+def console_section(p: Principal, alerts: list[dict], names: Callable[[str], str], filters: Mapping[str, str],
+                    plans: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """The part of the page a live event re-renders: banner, open alerts, history (collapsed)."""
+    plans = plans or {}
+    shown = console_order(filtered(alerts, filters))
+    open_ = [a for a in shown if is_open(a)]
+    since = filters.get("since", "")
+    past = history_filter(shown, since)
+    cards = "\n".join(alert_card(a, names, p.may_act, plans.get(a["alert_id"])) for a in open_)
+    rows = "\n".join(history_row(a, names) for a in past) or '<tr><td colspan="5">none</td></tr>'
+    levels = {}
+    for a in alerts:
+        if is_open(a) and LEVEL_INDEX[a["level"]] > LEVEL_INDEX[levels.get(a["segment_id"], "none")]:
+            levels[a["segment_id"]] = a["level"]
+    top = open_[0]["level"] if open_ else "none"
+    return (f'<p id="open-banner" class="banner lvl-edge-{e(top)}" role="status">{e(open_banner(open_))}</p>'
+            f'<section id="open-alerts" aria-label="open alerts">{cards}</section>'
+            f'<details id="history"><summary>Show history ({len(past)} resolved'
+            f'{", since " + e(since) if since else ""})</summary>'
+            f'<label>resolved since <input type="date" name="since" id="history-since" form="filters" value="{e(since)}"></label>'
+            f'<table id="history-table"><thead><tr><th>peak</th><th>segment</th><th>opened</th><th>state</th>'
+            f'<th>why</th></tr></thead><tbody>{rows}</tbody></table></details>'
+            f'{_json_script("bw-levels", levels)}')
+
+
 def main_page(p: Principal, alerts: list[dict], segments: list[dict], names: Callable[[str], str],
-              filters: Mapping[str, str]) -> web.Response:
+              filters: Mapping[str, str], plans: Mapping[str, Mapping[str, Any]] | None = None) -> web.Response:
     level, border = filters.get("level", ""), filters.get("border", "")
     borders = sorted({r["border"] for r in segments} | {a["border"] for a in alerts})
-    shown = feed_order(a for a in alerts
-                       if (not level or level in (a["level"], a["peak_level"])) and (not border or a["border"] == border))
-    rows = "\n".join(feed_row(a, names, p.may_act) for a in shown) or ""
     no_geometry = [r for r in segments if not r.get("coords") and r["open_alerts"]]
     whole = "".join(f'<li>{badge(r["level"])} <a href="/ui/segments/{e(r["segment_id"])}">{e(r["name"])}</a></li>'
                     for r in no_geometry)
@@ -228,8 +395,8 @@ def main_page(p: Principal, alerts: list[dict], segments: list[dict], names: Cal
 <form id="notice-form"><label>notice id <input name="notice_id" id="notice-id" required size="24"></label>
 <label>comment <input name="comment" id="notice-comment" size="30"></label>
 <button type="submit">Acknowledge notice</button></form></section>"""
-    data = {"alerts": alerts, "may_act": p.may_act, "names": {**{r["segment_id"]: r["name"] for r in segments},
-                                                   **{s: names(s) for s in {a["segment_id"] for a in alerts}}}}
+    # Every alert the caller sees, for the live feed to know what it already has.
+    data = {"alert_ids": [a["alert_id"] for a in alerts], "may_act": p.may_act}
     body = f"""{_header(p)}<main>
 <h1>Escalation alerts <span id="live" class="live" aria-live="polite">connecting…</span></h1>
 <p id="status" role="status" aria-live="polite"></p>
@@ -237,14 +404,28 @@ def main_page(p: Principal, alerts: list[dict], segments: list[dict], names: Cal
 <label>level <select name="level" id="filter-level">{_options(LEVELS[1:], level, "all")}</select></label>
 <label>border <select name="border" id="filter-border">{_options(borders, border, "all")}</select></label>
 <noscript><button type="submit">Filter</button></noscript></form>
+<div id="console">{console_section(p, alerts, names, filters, plans)}</div>
 <section id="map-section"><h2>Segments</h2>{svg_map(segments)}
 {f'<p>Alerts on whole borders (no coordinates):</p><ul id="whole-borders">{whole}</ul>' if whole else ''}</section>
-<section id="feed-section"><h2>Feed (<span id="feed-count">{len(shown)}</span>)</h2>
-<table id="feed"><thead>{FEED_HEAD}</thead><tbody>{rows}</tbody></table></section>
 {actions}{notices}
-<p class="hint">JSON API: <a href="/openapi.json">/openapi.json</a>, live feed <code>/events</code> (server-sent events).</p>
+<p class="hint">All times UTC. JSON API: <a href="/openapi.json">/openapi.json</a>, live feed <code>/events</code> (server-sent events).</p>
 </main>{_json_script("bw-data", data)}"""
     return _doc("borderwatch — alerts", body, script=True)
+
+
+def console_fragment(p: Principal, alerts: list[dict], names: Callable[[str], str], filters: Mapping[str, str],
+                     plans: Mapping[str, Mapping[str, Any]] | None = None) -> web.Response:
+    """The console section alone, for the page's script to swap in on a live event."""
+    return web.Response(text=console_section(p, alerts, names, filters, plans), content_type="text/html")
+
+
+def error_page(status: int, message: str, p: Principal | None = None) -> web.Response:
+    """A browser's answer to a missing or forbidden page: what happened and the way back."""
+    title = {403: "Not allowed", 404: "Not found"}.get(status, "Error")
+    body = (f'{_header(p) if p is not None else ""}<main class="narrow"><h1 id="error-title">{e(title)}</h1>'
+            f'<p id="error-message">{e(message)}</p><p><a href="/">← back to the alerts</a></p>'
+            f'<p class="hint">HTTP {status}</p></main>')
+    return _doc(f"borderwatch — {title.lower()}", body, status)
 
 
 # ---------------------------------------------------------------------- segment view
@@ -253,8 +434,8 @@ def segment_page(p: Principal, view: Mapping[str, Any], border_rows: list[dict])
     minimap = svg_map(border_rows, width=640, max_height=320, svg_id="minimap",
                       highlight=view["segment_id"]) if view.get("coords") else ""
     alerts = "\n".join(
-        f'<tr><td>{badge(a["peak_level"])}</td><td>{_when(a["opened_at"])}</td><td>{_state(a)}</td>'
-        f'<td>{e(str(a.get("summary", "")))}</td></tr>' for a in view["alerts"]) or '<tr><td colspan="4">none</td></tr>'
+        f'<tr><td>{badge(a["peak_level"])}</td><td>{e(when(a["opened_at"]))}</td><td>{_state(a)}</td>'
+        f'<td>{e(level_meaning(a))}</td></tr>' for a in view["alerts"]) or '<tr><td colspan="4">none</td></tr>'
     cols = ("occurred_at", "category", "fatalities", "injuries", "location_name", "source", "description")
     incidents = "\n".join(
         "<tr>" + "".join(f"<td>{e(str(i.get(c) if i.get(c) is not None else ''))}</td>" for c in cols) + "</tr>"
@@ -268,7 +449,7 @@ def segment_page(p: Principal, view: Mapping[str, Any], border_rows: list[dict])
 {view["open_alerts"]} open alert(s)</p>{minimap}{note}
 <h2>Recent activity</h2>{svg_chart(view["daily"])}
 <h2>Alerts on this segment</h2>
-<table id="segment-alerts"><thead><tr><th>peak</th><th>opened</th><th>state</th><th>summary</th></tr></thead>
+<table id="segment-alerts"><thead><tr><th>peak</th><th>opened</th><th>state</th><th>why</th></tr></thead>
 <tbody>{alerts}</tbody></table>
 <h2>Recent incidents</h2>
 <table id="segment-incidents"><thead><tr>{"".join(f"<th>{c.replace('_', ' ')}</th>" for c in cols)}</tr></thead>
@@ -297,116 +478,98 @@ svg.map .seg{fill:none;stroke-width:4;stroke-linecap:round} svg.map a:hover .seg
 #chart{width:100%;max-width:720px;height:auto;background:#fff;border:1px solid #ddd}
 #chart .bar{fill:#546e7a} #chart .baseline{fill:none;stroke:#d32f2f;stroke-width:1.5;stroke-dasharray:4 3}
 #chart .axis{stroke:#999} #chart text{font-size:10px;fill:#555}
+.banner{font-size:1.15rem;font-weight:600;padding:.5rem .8rem;background:#fff;border-left:6px solid #9e9e9e}
+.alert-card{background:#fff;border:1px solid #ddd;border-left:6px solid #9e9e9e;padding:.4rem 1rem .6rem;margin:.6rem 0}
+.lvl-edge-watch{border-left-color:#b08c00}.lvl-edge-warning{border-left-color:#e07000}.lvl-edge-critical{border-left-color:#c62828}
+.alert-card h3{font-size:1.1rem;margin:.3rem 0} .alert-card h3 a{color:inherit}
+.alert-card h4{font-size:.8rem;text-transform:uppercase;color:#555;margin:.6rem 0 .1rem}
+.alert-card ul{margin:.1rem 0;padding-left:1.2rem} .alert-card p{margin:.2rem 0}
+.alert-card.flash{background:#fff8d0} details.engineering{margin-top:.5rem;color:#555;font-size:.85rem}
+details#history{margin:1rem 0} details#history>summary{cursor:pointer;font-weight:600}
 """
 
 APP_JS = r"""'use strict';
 (function () {
+  // The server renders the console (alerts.webpage.console_section); this script only fetches it
+  // again when the live feed says something changed, and posts the operator's actions.
   var dataEl = document.getElementById('bw-data');
   if (!dataEl) return;
   var D = JSON.parse(dataEl.textContent);
-  var LEVELS = {none: 0, watch: 1, warning: 2, critical: 3};
   var COLOURS = %COLOURS%;
   var HEADERS = {'Content-Type': 'application/json', 'X-Borderwatch-Request': '1'};
-  var alerts = new Map();
-  D.alerts.forEach(function (a) { alerts.set(a.alert_id, a); });
-  var names = D.names || {};
-  var tbody = document.querySelector('#feed tbody');
+  var consoleEl = document.getElementById('console');
   var statusEl = document.getElementById('status');
   var live = document.getElementById('live');
+  var filters = document.getElementById('filters');
   var levelSel = document.getElementById('filter-level');
   var borderSel = document.getElementById('filter-border');
 
   function say(msg, bad) { statusEl.textContent = msg; statusEl.className = bad ? 'bad' : 'ok'; }
-  function when(t) { return (t || '').replace('T', ' ').slice(0, 16); }
+  function when(t) { return t ? t.replace('T', ' ').slice(0, 16) + ' UTC' : ''; }
   function el(tag, attrs, text) {
     var n = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { n.setAttribute(k, attrs[k]); });
     if (text !== undefined) n.textContent = String(text);
     return n;
   }
-  function badge(level) { return el('span', {'class': 'lvl lvl-' + level}, level); }
-  function isOpen(a) { return !a.resolved_at; }
-  function shownLevel(a) { return isOpen(a) ? a.level : a.peak_level; }
-  function stateText(a) {
-    if (!isOpen(a)) return 'resolved ' + when(a.resolved_at);
-    var k = a.acknowledged;
-    if (k) return 'open, acked by ' + k.by + (k.until ? ' until ' + when(k.until) : '');
-    return 'open';
-  }
-  function row(a) {
-    var tr = el('tr', {'data-alert-id': a.alert_id, 'data-level': shownLevel(a), 'data-border': a.border,
-                       'class': isOpen(a) ? 'open' : 'resolved'});
-    function td(child) { var c = el('td'); if (child instanceof Node) c.appendChild(child); else c.textContent = child; tr.appendChild(c); return c; }
-    td(badge(shownLevel(a)));
-    td(a.border);
-    var link = el('a', {href: '/ui/segments/' + encodeURIComponent(a.segment_id), title: a.segment_id},
-                  names[a.segment_id] || a.segment_id);
-    td(link);
-    td(when(a.opened_at));
-    td(stateText(a)).className = 'state';
-    td(Number(a.peak_score || 0).toFixed(2));
-    td(a.summary || '');
-    var act = td('');
-    if (D.may_act && isOpen(a) && !a.acknowledged) {
-      var f = el('form', {'class': 'ack inline', 'data-alert-id': a.alert_id});
-      f.appendChild(el('input', {name: 'comment', placeholder: 'comment', 'aria-label': 'comment'}));
-      f.appendChild(el('button', {type: 'submit'}, 'Acknowledge'));
-      act.appendChild(f);
-    }
-    return tr;
-  }
-  function shown(a) {
-    var lv = levelSel.value, b = borderSel.value;
-    if (lv && a.level !== lv && a.peak_level !== lv) return false;
-    return !(b && a.border !== b);
-  }
-  function order(a, b) {
-    if (isOpen(a) !== isOpen(b)) return isOpen(a) ? -1 : 1;
-    var d = LEVELS[shownLevel(b)] - LEVELS[shownLevel(a)];
-    if (d) return d;
-    var ta = a.updated_at || a.opened_at, tb = b.updated_at || b.opened_at;
-    return ta < tb ? 1 : ta > tb ? -1 : 0;
+  function query() {
+    var q = new URLSearchParams();
+    if (levelSel.value) q.set('level', levelSel.value);
+    if (borderSel.value) q.set('border', borderSel.value);
+    var since = document.getElementById('history-since');
+    if (since && since.value) q.set('since', since.value);
+    return q.toString();
   }
   function colourMap() {
-    var lv = {};
-    alerts.forEach(function (a) {
-      if (isOpen(a) && LEVELS[a.level] > (LEVELS[lv[a.segment_id]] || 0)) lv[a.segment_id] = a.level;
-    });
+    var levelsEl = document.getElementById('bw-levels');
+    var lv = levelsEl ? JSON.parse(levelsEl.textContent) : {};
     document.querySelectorAll('#map [data-segment]').forEach(function (p) {
       var l = lv[p.getAttribute('data-segment')] || 'none';
       p.setAttribute('data-level', l);
       p.setAttribute('stroke', COLOURS[l]);
     });
   }
+  var pending = null;
   function render(flashId) {
-    // Keep what the operator is typing in an ack comment across live updates.
-    var drafts = {}, active = document.activeElement, focusId = null;
-    tbody.querySelectorAll('form.ack').forEach(function (f) {
-      var id = f.getAttribute('data-alert-id');
-      if (f.comment.value) drafts[id] = f.comment.value;
-      if (active === f.comment) focusId = id;
-    });
-    var list = Array.from(alerts.values()).filter(shown).sort(order);
-    tbody.replaceChildren.apply(tbody, list.map(row));
-    tbody.querySelectorAll('form.ack').forEach(function (f) {
-      var id = f.getAttribute('data-alert-id');
-      if (drafts[id]) f.comment.value = drafts[id];
-      if (id === focusId) f.comment.focus();
-    });
-    document.getElementById('feed-count').textContent = list.length;
-    colourMap();
-    if (flashId) {
-      var tr = tbody.querySelector('tr[data-alert-id="' + CSS.escape(flashId) + '"]');
-      if (tr) { tr.classList.add('flash'); setTimeout(function () { tr.classList.remove('flash'); }, 3000); }
-    }
+    // One fetch at a time; an event during it asks for one more.
+    if (pending) { pending.again = true; return pending.p; }
+    var state = {again: false};
+    state.p = fetch('/ui/console' + (query() ? '?' + query() : ''), {credentials: 'same-origin'})
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
+      .then(function (html) {
+        // Keep what the operator is typing in an ack form, and the history fold as it was.
+        var drafts = {}, active = document.activeElement, focus = null;
+        consoleEl.querySelectorAll('form.ack').forEach(function (f) {
+          var id = f.getAttribute('data-alert-id');
+          drafts[id] = {comment: f.comment.value, hours: f.hours.value};
+          if (f.contains(active)) focus = [id, active.name];
+        });
+        var hist = document.getElementById('history');
+        var histOpen = hist && hist.open;
+        consoleEl.innerHTML = html;
+        consoleEl.querySelectorAll('form.ack').forEach(function (f) {
+          var d = drafts[f.getAttribute('data-alert-id')];
+          if (d) { f.comment.value = d.comment; f.hours.value = d.hours; }
+          if (focus && focus[0] === f.getAttribute('data-alert-id')) f[focus[1]].focus();
+        });
+        if (histOpen) document.getElementById('history').open = true;
+        colourMap();
+        if (flashId) {
+          var card = consoleEl.querySelector('[data-alert-id="' + CSS.escape(flashId) + '"]');
+          if (card) { card.classList.add('flash'); setTimeout(function () { card.classList.remove('flash'); }, 3000); }
+        }
+      })
+      .catch(function (err) { say('could not refresh the alerts: ' + err.message, true); })
+      .then(function () { pending = null; if (state.again) render(); });
+    pending = state;
+    return state.p;
   }
-  function syncUrl() {
-    var q = new URLSearchParams();
-    if (levelSel.value) q.set('level', levelSel.value);
-    if (borderSel.value) q.set('border', borderSel.value);
-    history.replaceState(null, '', '/' + (q.toString() ? '?' + q : ''));
-  }
-  [levelSel, borderSel].forEach(function (s) { s.addEventListener('change', function () { syncUrl(); render(); }); });
+  function syncUrl() { history.replaceState(null, '', '/' + (query() ? '?' + query() : '')); }
+  filters.addEventListener('change', function () { syncUrl(); render(); });
+  consoleEl.addEventListener('change', function (ev) {
+    if (ev.target.id === 'history-since') { syncUrl(); render(); }
+  });
+  filters.addEventListener('submit', function (ev) { ev.preventDefault(); syncUrl(); render(); });
 
   function post(path, body) {
     return fetch(path, {method: 'POST', headers: HEADERS, body: JSON.stringify(body), credentials: 'same-origin'})
@@ -417,24 +580,18 @@ APP_JS = r"""'use strict';
         });
       });
   }
-  function refresh(id) {
-    return fetch('/alerts/' + encodeURIComponent(id), {credentials: 'same-origin'})
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (a) { if (a) { alerts.set(a.alert_id, a); render(); } });
-  }
-  function reloadAll() {
-    return fetch('/alerts?status=all', {credentials: 'same-origin'}).then(function (r) { return r.json(); })
-      .then(function (j) { alerts.clear(); j.alerts.forEach(function (a) { alerts.set(a.alert_id, a); }); render(); });
-  }
 
-  tbody.addEventListener('submit', function (ev) {
+  consoleEl.addEventListener('submit', function (ev) {
     var f = ev.target;
     if (!f.classList.contains('ack')) return;
     ev.preventDefault();
     var id = f.getAttribute('data-alert-id');
+    var body = {comment: f.comment.value};
+    var hours = Number(f.hours.value || 0);
+    if (hours > 0) body.until = new Date(Date.now() + hours * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
     f.querySelector('button').disabled = true;
-    post('/alerts/' + encodeURIComponent(id) + '/ack', {comment: f.comment.value})
-      .then(function () { say('acknowledgement of ' + id + ' sent'); return refresh(id); })
+    post('/alerts/' + encodeURIComponent(id) + '/ack', body)
+      .then(function () { say('acknowledgement of ' + id + ' sent'); return render(id); })
       .catch(function (err) { say('acknowledge failed: ' + err.message, true); f.querySelector('button').disabled = false; });
   });
 
@@ -489,12 +646,9 @@ APP_JS = r"""'use strict';
   es.addEventListener('error', function () { live.textContent = 'reconnecting…'; live.classList.remove('on'); });
   es.addEventListener('alert', function (m) {
     var msg = JSON.parse(m.data);
-    var a = msg.alert;
-    if (!a) return;
-    alerts.set(a.alert_id, a);
-    render(a.alert_id);
+    if (msg.alert) render(msg.alert.alert_id);
   });
-  es.addEventListener('resync', function () { reloadAll(); });
+  es.addEventListener('resync', function () { render(); });
 })();
 """.replace("%COLOURS%", json.dumps(COLOURS))
 

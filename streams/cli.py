@@ -471,7 +471,7 @@ def _policy_verb(args: argparse.Namespace) -> int:
         return 2
     reached = policy.receivers_for(labels)
     alert = {"countries": labels["countries"].split(","), "releasable_to": labels["releasable_to"].split(",")}
-    withheld = [r for r in reached if not policy.receivers[r].principal.sees(alert)]
+    withheld = [r for r in reached if r not in policy.notified(labels, alert)]
     print(",".join(r for r in reached if r not in withheld))
     if withheld:
         print(f"withheld by releasability: {','.join(withheld)}")

@@ -118,7 +118,7 @@ def run_worker(settings: Settings) -> int:
     actions = WorkerActions(policy, store, send_action, utcnow, notify.acks if notify is not None else None)
     web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name, ready, auth=auth,
                             segments=pipeline.registry, subscribers=feed.subscribers, segment_detail=segment_detail,
-                            actions=actions, notice_actions=actions)
+                            actions=actions, notice_actions=actions, policy=policy)
 
     @app.task
     async def alert_feed():

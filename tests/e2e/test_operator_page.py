@@ -75,7 +75,7 @@ def wait_row(driver, alert_id: str, timeout: float = 30):
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    sel = f'#feed tr[data-alert-id="{alert_id}"]'
+    sel = f'#open-alerts article[data-alert-id="{alert_id}"]'
     return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, sel)))
 
 
@@ -92,7 +92,8 @@ def test_operator_signs_in_watches_an_alert_arrive_and_acknowledges_it(worker_fa
     w = worker_factory(BORDERWATCH_TOKENS_FILE=str(tokens.path), BORDERWATCH_IDLE_SECONDS="600").start()
     sign_in(browser, w.base, op)
     assert browser.find_element(By.ID, "who").text == "duty-officer"
-    assert not browser.find_elements(By.CSS_SELECTOR, "#feed tbody tr")  # nothing yet
+    assert not browser.find_elements(By.CSS_SELECTOR, "#open-alerts article")  # nothing yet
+    assert browser.find_element(By.ID, "open-banner").text == "No open alerts"
 
     # A deadly clash near Dostuk (KGZ-TJK-01) while the page is open.
     when = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -100,23 +101,23 @@ def test_operator_signs_in_watches_an_alert_arrive_and_acknowledges_it(worker_fa
         "event_id": "e2e-page-1", "occurred_at": when, "reported_at": when, "source": "e2e",
         "category": "armed_clash", "severity": 5, "fatalities": 30, "injuries": 10, "countries": ["KGZ", "TJK"],
         "latitude": 40.05229068, "longitude": 70.63277194}).encode()).get(timeout=20)
-    row = WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#feed tbody tr"))[0]
+    row = WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#open-alerts article"))[0]
     alert_id = row.get_attribute("data-alert-id")  # arrived live, no reload
-    assert "critical" in row.text and "KGZ-TJK" in row.text
+    assert row.text.startswith("critical Critical — Kyrgyzstan–Tajikistan") and row.get_attribute("data-border") == "KGZ-TJK"
     seg = browser.find_element(By.CSS_SELECTOR, '#map polyline[data-segment="KGZ-TJK-01"]')
     assert seg.get_attribute("data-level") == "critical"
 
     # filters act on the live feed
     Select(browser.find_element(By.ID, "filter-level")).select_by_value("watch")
-    WebDriverWait(browser, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#feed tbody tr"))
+    WebDriverWait(browser, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#open-alerts article"))
     Select(browser.find_element(By.ID, "filter-level")).select_by_value("")
     row = wait_row(browser, alert_id)
     row.find_element(By.NAME, "comment").send_keys("patrol informed")
     row.find_element(By.CSS_SELECTOR, "form.ack button").click()
     # rows are re-rendered on each live event, so an element found a moment ago may be stale
     WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: "acked by duty-officer" in d.find_element(
-            By.CSS_SELECTOR, f'#feed tr[data-alert-id="{alert_id}"] td.state').text)
+        lambda d: "Acknowledged by duty-officer" in d.find_element(
+            By.CSS_SELECTOR, f'#open-alerts article[data-alert-id="{alert_id}"] .ack-state').text)
 
     status, alert = api(w.base, f"/alerts/{alert_id}", op)
     assert status == 200
@@ -133,3 +134,58 @@ def test_operator_signs_in_watches_an_alert_arrive_and_acknowledges_it(worker_fa
     assert "critical" in browser.find_element(By.ID, "segment-title").text
 
 
+
+
+def test_the_console_shows_the_open_critical_alert_above_the_fold_and_history_folded(
+        worker_factory, producer, browser, tmp_path):
+    """The MIE history replayed (every alert resolved), then one deadly clash today: what a duty
+    officer sees on signing in, and what a desk sees asking for a segment not its own."""
+    import subprocess
+    import sys
+
+    from selenium.webdriver.common.by import By
+
+    from tests.conftest import DATA, ROOT, wait_for
+
+    tokens = TokenFile(tmp_path / "tokens.json")
+    op = tokens.add("duty-officer", "operator")
+    uz = tokens.add("uz-desk", "secretariat:UZB")
+    # idle ticks on (the default): they are what resolves the replayed history's alerts
+    w = worker_factory(BORDERWATCH_TOKENS_FILE=str(tokens.path)).start()
+    res = subprocess.run([sys.executable, "-m", "streams.cli", "replay", str(DATA / "mie-1.0-central-asia.csv"),
+                          "--format", "mie", "--broker", w.broker.url, "--topic-prefix", w.topics.prefix],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    wait_for(lambda: w.get_json("/alerts?status=all")["count"] > 20 and not w.get_json("/alerts")["count"],
+             timeout=120, message="the replayed history to resolve")
+    when = (datetime.now(timezone.utc) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    producer.send(w.topics.incidents, key=b"KGZ-TJK", value=json.dumps({
+        "event_id": "e2e-console-1", "occurred_at": when, "reported_at": when, "source": "e2e",
+        "category": "armed_clash", "severity": 5, "fatalities": 12, "injuries": 3, "countries": ["KGZ", "TJK"],
+        "latitude": 40.05229068, "longitude": 70.63277194}).encode()).get(timeout=20)
+    wait_for(lambda: w.get_json("/alerts")["count"] == 1, timeout=60, message="the live alert to open")
+
+    sign_in(browser, w.base, op)
+    browser.set_window_size(1280, 800)
+    banner = browser.find_element(By.ID, "open-banner")
+    assert banner.text == "1 open: 1 critical" and banner.is_displayed()
+    card = browser.find_element(By.CSS_SELECTOR, "#open-alerts article")
+    title = card.find_element(By.TAG_NAME, "h3")
+    assert title.text.startswith("critical Critical — Kyrgyzstan–Tajikistan km 0–60, near ")
+    viewport = browser.execute_script("return window.innerHeight")
+    assert title.rect["y"] + title.rect["height"] <= viewport  # above the fold
+    assert " UTC" in card.find_element(By.CSS_SELECTOR, ".since").text
+    # the resolved history is there, folded away: none of it shows by default
+    assert browser.find_elements(By.CSS_SELECTOR, "#history-table tr.resolved")
+    assert not [r for r in browser.find_elements(By.CSS_SELECTOR, "tr.resolved") if r.is_displayed()]
+    assert browser.find_element(By.ID, "history").get_attribute("open") is None
+    fold = card.find_element(By.CSS_SELECTOR, "details.engineering")
+    assert fold.get_attribute("open") is None and "detector" not in card.text
+    browser.save_screenshot(str(tmp_path / "console.png"))
+
+    # a desk asking for a segment that is not its own gets a page, not JSON
+    browser.delete_all_cookies()
+    sign_in(browser, w.base, uz)
+    browser.get(f"{w.base}/ui/segments/KGZ-TJK-01")
+    assert browser.find_element(By.ID, "error-title").text == "Not found"
+    assert browser.find_element(By.LINK_TEXT, "← back to the alerts")

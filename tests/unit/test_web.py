@@ -539,8 +539,9 @@ def test_page_escapes_html_colours_the_map_and_hides_actions_from_viewers(env):
         assert not re.search(r'(?:src|href|action)="(?:[a-z]+:)?//', page)  # nothing from elsewhere
         viewer = await (await c.get("/?level=critical", headers=env.h("engineer"))).text()
         assert 'class="ack inline"' not in viewer and 'id="silence-form"' not in viewer
-        rows = re.findall(r'<tr data-alert-id="([^"]+)"', viewer)
-        assert rows == [crit]
+        # open alerts are cards above the (collapsed) history table
+        cards = re.findall(r'<article class="alert-card[^"]*" data-alert-id="([^"]+)"', viewer)
+        assert cards == [crit]
         desk = await (await c.get("/", headers=env.h("secretariat:KGZ"))).text()
         assert 'id="notice-form"' in desk
         js = await c.get("/assets/app.js", headers=env.h("engineer"))
