@@ -350,7 +350,8 @@ class Pipeline:
                 slim = {k: rec[k] for k in ("transfer_id", "occurred_at", "recipient", "tiv")}
                 envs = []
                 pos = None if position is None else [list(position)]
-                for b in self.registry.pairs_with(tr.recipient):
+                # An order delivered nothing: pressure (TIV delivered) never sees it.
+                for b in (() if tr.is_order else self.registry.pairs_with(tr.recipient)):
                     envs.append(Envelope("transfer", b, [rec], ingested_at=ingested_at, positions=pos))
                     envs.extend(Envelope("pressure", sid, [slim], ingested_at=ingested_at, positions=pos)
                                 for sid in self._segments_of.get(b, ()))
