@@ -101,3 +101,70 @@ def test_both_arming_is_watch_and_new_capability_on_both_is_warning():
 def test_acquisitions_round_trip_compactly():
     a = bought("KGZ", 2021, 7.2, "armed UAV", "Bayraktar TB2", order=True)
     assert Acquisition.from_list(a.to_list()) == a
+
+
+# --------------------------------------------------------------------------- wired into the pipeline
+
+def _sipri_run(records=None):
+    from pathlib import Path
+
+    from streams.adapters import load
+    from streams.backtest import run_records
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+
+    data = Path(__file__).resolve().parents[2] / "streams" / "data"
+    if records is None:
+        records = load([data / "sipri-trade-register-central-asia.csv"], "sipri").records
+    return run_records(Pipeline(SegmentRegistry.default()), records)
+
+
+def test_bundled_register_raises_an_arms_race_warning_on_kyrgyzstan_tajikistan_in_2021():
+    res = _sipri_run()
+    kgz_tjk = [e for e in res.events if e.segment_id == "KGZ-TJK:arms"]
+    assert [(e.at, e.transition, e.level) for e in kgz_tjk] == [
+        ("2021-07-01T00:00:00Z", "opened", "watch"), ("2021-07-01T00:00:00Z", "escalated", "warning")]
+    assert all(e.kind == "arms-race" and e.border == "KGZ-TJK" and e.detector == "arms-race" for e in kgz_tjk)
+    text = kgz_tjk[-1].summary
+    assert "Kyrgyzstan: " in text and "Bayraktar TB2 armed UAV from Turkiye (new capability: armed drones)" in text
+    assert "Tajikistan: " in text and "2021 order of Ababil-T armed UAV from Iran (new capability: armed drones)" in text
+    # open to the end of the register: no later transfer finds the pair no longer arming
+    [row] = [r for r in res.history.rows() if r["segment_id"] == "KGZ-TJK:arms"]
+    assert (row["kind"], row["level"], row["resolved_at"]) == ("arms-race", "warning", "")
+
+
+def test_a_border_where_only_one_side_arms_raises_nothing():
+    # Tajikistan arms in 2021-2023 (armed drones); Afghanistan and Uzbekistan take nothing above their past.
+    events = [e for e in _sipri_run().events if e.at >= "2019-01-01T00:00:00Z"]
+    assert not [e for e in events if e.segment_id in ("AFG-TJK:arms", "TJK-UZB:arms") and e.transition == "opened"]
+
+
+def test_arms_race_alerts_do_not_depend_on_how_incidents_interleave():
+    from pathlib import Path
+
+    from streams.adapters import load
+
+    data = Path(__file__).resolve().parents[2] / "streams" / "data"
+    transfers = load([data / "sipri-trade-register-central-asia.csv"], "sipri").records
+    incidents = load([data / "mie-1.0-central-asia.csv"], "mie").records
+    merged = sorted(transfers + incidents, key=lambda r: r.occurred_at)
+    apart = incidents + sorted(transfers, key=lambda r: r.occurred_at)  # every incident first
+
+    def arms(res):
+        return [e.encode() for e in res.events if e.kind == "arms-race"]
+
+    a, b = arms(_sipri_run(merged)), arms(_sipri_run(apart))
+    assert a and a == b
+    assert a == arms(_sipri_run(sorted(transfers, key=lambda r: r.occurred_at)))
+
+
+def test_old_alert_records_without_kind_decode_as_incident_alerts():
+    import json
+
+    from alerts.model import AlertEvent, alert_labels, decode_record
+
+    ev = _sipri_run().events[0]
+    old = {k: v for k, v in json.loads(ev.encode()).items() if k != "kind"}
+    back = decode_record(json.dumps(old))
+    assert isinstance(back, AlertEvent) and back.kind == "incident"
+    assert decode_record(ev.encode()).kind == "arms-race" and alert_labels(ev.to_dict())["kind"] == "arms-race"
