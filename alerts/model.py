@@ -88,6 +88,8 @@ class AlertEvent:
         d["countries"] = list(self.countries)
         d["releasable_to"] = list(self.releasable_to)
         d["evidence"] = list(self.evidence)
+        if self.kind == INCIDENT:
+            del d["kind"]  # incident alerts stay as they were on the wire; only arms-race ones say so
         return d
 
     def encode(self) -> bytes:
