@@ -102,7 +102,7 @@ class Brief:
 
 def brief(n: Notice) -> Brief:
     t = translations(n.lang)
-    _, level = t.gettext, functools.partial(level_name, lang=n.lang)
+    _ = t.gettext
     own = n.audience.removeprefix("secretariat:") if n.audience.startswith("secretariat:") else None
     top = max(n.sections, key=lambda s: (not s.resolved_at, LEVEL_INDEX.get(s.level, 0)))
     headline = _headline(top, n.level, own, n.lang)

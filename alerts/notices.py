@@ -18,7 +18,7 @@ import functools
 import json
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from alerts.model import iso, utcnow
 from alerts.access import Principal

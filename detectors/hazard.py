@@ -39,7 +39,7 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from detectors.base import Features
 from detectors.calibration import LEVEL_NAMES, LEVEL_SCORES
