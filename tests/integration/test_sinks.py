@@ -170,7 +170,7 @@ def test_smtp_delivers_text_html_and_pdf_once(tmp_path, smtp_server):
     sender, rcpts, raw = inbox.messages[0]
     assert sender == "borderwatch@bw.example" and sorted(rcpts) == ["duty@kg.example", "secretariat@kg.example"]
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert msg["Message-ID"] == "<nt-kgz-1@borderwatch>" and msg["Subject"].startswith("[CRITICAL]")
+    assert msg["Message-ID"] == "<nt-kgz-1@borderwatch>" and msg["Subject"].startswith("Critical: deadly clash near Isfara")
     parts = {p.get_content_type(): p for p in msg.walk() if not p.is_multipart()}
     assert set(parts) == {"text/plain", "text/html", "application/pdf"}
     assert "/notices/nt-kgz-1/confirm?token=" in parts["text/plain"].get_content()
