@@ -1,0 +1,41 @@
+"""Render a sample notice, in Russian for the Kyrgyz secretariat, as PDF and as a PNG of its first page.
+
+    .venv/bin/python scripts/notice_screenshot.py [OUT_DIR]   (default docs/img)
+
+Writes notice-ru.pdf and notice-ru.png (the PNG with Debian's pdftoppm, poppler-utils). The
+notice is the tests' sample (tests/notice_fixtures.py): made-up incidents on the Kyrgyz-Tajik
+border, the bundled policy's Russian for the Kyrgyz secretariat. The README shows the PNG.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from alerts.notices import NoticeRenderer  # noqa: E402
+from tests.notice_fixtures import BASE_URL, CONTEXT, NOW, SECRET, request  # noqa: E402
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "img"
+    out.mkdir(parents=True, exist_ok=True)
+    renderer = NoticeRenderer({"KGZ-TJK-07": CONTEXT}.get, SECRET, BASE_URL, clock=lambda: NOW,
+                              languages={"secretariat-KGZ": "ru"})
+    pdf = out / "notice-ru.pdf"
+    pdf.write_bytes(renderer(request(), None).to_pdf())
+    if shutil.which("pdftoppm") is None:
+        print(f"wrote {pdf}; install poppler-utils for the PNG", file=sys.stderr)
+        return 1
+    subprocess.run(["pdftoppm", "-r", "70", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                    str(out / "notice-ru")], check=True)
+    print(f"wrote {pdf} and {out / 'notice-ru.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
