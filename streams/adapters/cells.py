@@ -41,4 +41,9 @@ def coordinate(text: str, column: str, axis: str) -> float | None:
     return value
 
 
-__all__ = ["coordinate", "whole_number"]
+def fit(text: str, limit: int) -> str:
+    """A source's text cut to a record field's length, marked with an ellipsis where it was cut."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+__all__ = ["coordinate", "fit", "whole_number"]

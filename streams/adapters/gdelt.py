@@ -52,7 +52,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streams.adapters.cells import coordinate
+from streams.adapters.cells import coordinate, fit
 from streams.adapters.files import open_text
 from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
@@ -191,10 +191,6 @@ def _count(text: str, column: str) -> int:
     return int(text)
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _foreign(cells: list[str]) -> list[str]:
     """The states whose forces or government are actors of the event."""
     return [state for country, types in _ACTORS
@@ -230,7 +226,7 @@ def to_dict(cells: list[str]) -> dict | str:
     description = f"GDELT CAMEO {code} ({name}), {mentions} mentions in {sources} sources"
     url = cells[_AT["SOURCEURL"]]
     if url:
-        description = _cut(f"{description}; {url}", MAX_DESCRIPTION_CHARS)
+        description = fit(f"{description}; {url}", MAX_DESCRIPTION_CHARS)
     return {
         "event_id": f"gdelt-{cells[_AT['GLOBALEVENTID']]}",
         "occurred_at": format_time(occurred),
@@ -243,8 +239,8 @@ def to_dict(cells: list[str]) -> dict | str:
         "countries": list(placed.countries),
         "latitude": placed.latitude,
         "longitude": placed.longitude,
-        "location_name": _cut(cells[_AT["ActionGeo_FullName"]], MAX_NAME_CHARS) or None,
-        "actors": [_cut(n, MAX_NAME_CHARS) for n in (cells[_AT["Actor1Name"]], cells[_AT["Actor2Name"]]) if n],
+        "location_name": fit(cells[_AT["ActionGeo_FullName"]], MAX_NAME_CHARS) or None,
+        "actors": [fit(n, MAX_NAME_CHARS) for n in (cells[_AT["Actor1Name"]], cells[_AT["Actor2Name"]]) if n],
         "description": description,
         "classification": "public",
         "releasable_to": ["ALL"],

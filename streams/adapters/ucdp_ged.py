@@ -54,14 +54,13 @@ from __future__ import annotations
 
 import csv
 import functools
-import math
 import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from streams.adapters.cells import coordinate
+from streams.adapters.cells import coordinate, fit, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE, place
@@ -122,17 +121,7 @@ _FIELD_COLUMN = {"event_id": ID, "occurred_at": DATE_START, "ended_at": DATE_END
 
 def whole(text: str, column: str, *, minimum: int = 0) -> int:
     """A whole number >= ``minimum`` (``12`` or ``12.0``); raises InvalidEvent naming the column."""
-    text = text.strip()
-    try:
-        value = int(text)
-    except ValueError:
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if not number.is_integer():
-            raise InvalidEvent(f"expected a whole number, got {text!r}", column) from None
-        value = int(number)
+    value = whole_number(text, column)
     if value < minimum:
         raise InvalidEvent(f"cannot be {value} (at least {minimum})", column)
     return value
@@ -193,7 +182,7 @@ def _side_states(codes: str, side: str, code_column: str, side_column: str) -> t
 
 def _cut(text: str, limit: int = MAX_NAME_CHARS) -> str:
     """A name cut to fit a record field: a long coalition is still the same side."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return fit(text, limit)
 
 
 def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
