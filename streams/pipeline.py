@@ -235,6 +235,10 @@ class SegmentState:
     #: "incidents/3" -> the highest offset of that input partition applied to this key (live only):
     #: input read again after a restart or a rebalance is already read, not new, and never late
     inputs: dict[str, int] = field(default_factory=dict)
+    #: the alert transitions (encoded) of the last batch that touched this key (live only): written
+    #: with the state before they are sent, and sent again after a restart or a rebalance, so the
+    #: alerts topic holds exactly what the state records, whatever the crash point (streams/app.py)
+    outbox: list[str] = field(default_factory=list)
     #: day -> sums over the days before it (memory only, rebuilt on demand)
     cache: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     #: the live detector built from ``model`` (memory only)
