@@ -300,10 +300,11 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                         continue
                     advanced[partition] = until
                     # A full scan of the table, once per idle partition and day: keys this batch made
-                    # are not in the table before the write-back, so they are scanned too.
+                    # are not in the table before the write-back, so they are scanned too. Open alerts
+                    # fall with time; arms-race keys are assessed only here, on all their input.
                     for key in sorted(set(table.keys()) | set(batch.states)):
                         st = batch.peek(key)
-                        if st.partition == partition and st.level > 0:
+                        if st.partition == partition and (st.level > 0 or pipeline.arms_pending(st)):
                             st = batch.touch(key, event)
                             out.extend((a, None) for a in pipeline.advance(st, until))
                 continue

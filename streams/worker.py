@@ -20,8 +20,8 @@ from streams.models import load_model
 from alerts.delivery import utcnow
 from streams.actions import WorkerActions
 from streams.notify import NotifyStage, load_worker_policy
-from streams.pipeline import Pipeline, PipelineSettings, SegmentState
-from streams.segments import SegmentRegistry
+from streams.pipeline import Pipeline, PipelineSettings, SegmentState, is_arms_key
+from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
 from streams.topics import Topics, ensure_topics
 
@@ -76,6 +76,12 @@ def run_worker(settings: Settings) -> int:
         if raw is None:
             return None
         state = SegmentState.from_json(raw, segment_id)
+        if is_arms_key(segment_id):  # an arms-race alert: no incidents, the pair's deliveries
+            border = pipeline.border_of(segment_id)
+            pair = table.get(border)
+            names = "\u2013".join(state_name(c) or c for c in border.split("-"))
+            return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,
+                                             name=names)
         border = pipeline.registry.get(segment_id).border  # a key in the table is a known segment
         pair = table.get(border) if border != segment_id else None
         segment = pipeline.registry.get(segment_id)
