@@ -1,0 +1,82 @@
+"""What the Kyrgyz secretariat sees, in Debian's headless Chromium (issue 10 point 7).
+
+A real worker with the bundled policy (the Central Asian secretariats read Russian), its notices
+delivered by the file sink: a deadly clash near Dostuk reaches the Kyrgyz desk as a Russian brief,
+which the desk opens in a browser and acknowledges by its link; signed in to the console, the
+desk sees its own border's alert and the Uzbek desk sees none.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from alerts.tokens import TokenFile
+from tests.conftest import ROOT, wait_for
+from tests.e2e.test_operator_page import browser, sign_in  # noqa: F401 -- browser is a fixture
+
+pytestmark = pytest.mark.e2e
+
+
+def fast_policy(tmp_path: Path) -> Path:
+    """The bundled policy with groups flushed after a second, not after 10-30 s."""
+    text = (ROOT / "deploy" / "borderwatch" / "policy.yml").read_text()
+    path = tmp_path / "policy.yml"
+    path.write_text(text.replace("group_wait: 30s", "group_wait: 1s").replace("group_wait: 10s", "group_wait: 1s"))
+    return path
+
+
+def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_only_its_borders(
+        worker_factory, producer, browser, tmp_path):  # noqa: F811 -- the fixture
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    tokens = TokenFile(tmp_path / "tokens.json")
+    kg = tokens.add("kg-desk", "secretariat:KGZ")
+    uz = tokens.add("uz-desk", "secretariat:UZB")
+    w = worker_factory(BORDERWATCH_TOKENS_FILE=str(tokens.path), BORDERWATCH_POLICY_FILE=str(fast_policy(tmp_path)),
+                       BORDERWATCH_IDLE_SECONDS="600").start()
+    when = (datetime.now(timezone.utc) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    producer.send(w.topics.incidents, key=b"KGZ-TJK", value=json.dumps({
+        "event_id": "e2e-desk-1", "occurred_at": when, "reported_at": when, "source": "e2e",
+        "category": "armed_clash", "severity": 5, "fatalities": 12, "injuries": 3, "countries": ["KGZ", "TJK"],
+        "latitude": 40.05229068, "longitude": 70.63277194,
+        "description": "Exchange of fire at the Dostuk crossing"}).encode()).get(timeout=20)
+
+    inbox = Path(w.tmp) / f"data-{w.app_id}" / "notices" / "secretariat-KGZ"
+    notice = wait_for(lambda: next(iter(sorted(inbox.glob("*.html"))), None) if inbox.is_dir() else None,
+                      timeout=90, message="the Kyrgyz secretariat's notice in its file sink")
+
+    # The brief, as the desk opens it: Russian from the headline down, the place named, what is asked.
+    browser.get(notice.as_uri())
+    page = browser.find_element(By.TAG_NAME, "body").text
+    headline = browser.find_element(By.TAG_NAME, "h1").text
+    # "Critical: a deadly clash near <towns>, Kyrgyzstan-Tajikistan border", the desk's own state first
+    assert headline.startswith("Критический: столкновение с погибшими около "), headline
+    assert headline.endswith(", граница Кыргызстан–Таджикистан"), headline
+    for seen in ("Что произошло", "Динамика относительно нормы", "Что от вас требуется",
+                 "Подтвердить получение", "Exchange of fire at the Dostuk crossing"):
+        assert seen in page, seen
+    assert "What happened" not in page and "Acknowledge this notice" not in page
+    browser.save_screenshot(str(tmp_path / "notice-kgz.png"))
+
+    # The acknowledgement link: one click to a page, one to confirm, no token to type.
+    link = browser.find_element(By.CSS_SELECTOR, "a.ack")
+    assert link.text == "Подтвердить получение"
+    browser.get(link.get_attribute("href"))
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 20).until(lambda d: "acknowledged" in d.find_element(By.TAG_NAME, "body").text.lower())
+
+    # The desk's console: its own border's alert, with the place; the Uzbek desk sees none of it.
+    browser.get(w.base + "/")
+    sign_in(browser, w.base, kg)
+    card = WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#open-alerts article"))[0]
+    assert card.get_attribute("data-border") == "KGZ-TJK"
+    assert "Kyrgyzstan–Tajikistan" in card.text and "near " in card.text
+    browser.delete_all_cookies()
+    sign_in(browser, w.base, uz)
+    assert browser.find_element(By.ID, "open-banner").text == "No open alerts"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#open-alerts article")
