@@ -225,7 +225,10 @@ def pair_level(a: Side, b: Side) -> int:
 class Assessment:
     level: int
     sides: tuple[Side, Side]
+    #: the whole reading: every acquisition of the window, each side's volume against its past
     text: str
+    #: one line for summaries: each side's reason
+    headline: str = ""
 
     @property
     def level_name(self) -> str:
@@ -252,6 +255,16 @@ def describe(s: Side, name: str | None = None) -> str:
             f"of the {BASELINE_YEARS} before ({ratio}): {'arming ' + ' and '.join(why) if why else 'not arming'}")
 
 
+def brief(s: Side, name: str | None = None) -> str:
+    """``"Kyrgyzstan 2.5x its past, new armed drones"``: one side in a line, for an alert's summary."""
+    why = []
+    if s.by_volume:
+        why.append("no past to compare" if s.baseline_tiv == 0 else f"{s.ratio:.1f}x its past")
+    if s.new_capabilities:
+        why.append("new " + " and ".join(s.new_capabilities))
+    return f"{name or s.iso3} {', '.join(why) or 'not arming'}"
+
+
 def assess(pair: tuple[str, str], acquisitions: Mapping[str, Iterable[Acquisition]], year: int,
            held_since: Mapping[str, Mapping[str, int]] | None = None,
            names: Mapping[str, str] | None = None) -> Assessment:
@@ -260,6 +273,8 @@ def assess(pair: tuple[str, str], acquisitions: Mapping[str, Iterable[Acquisitio
     names = names or {}
     a, b = (side(iso3, acquisitions.get(iso3, ()), year, held_since.get(iso3)) for iso3 in pair)
     level = pair_level(a, b)
-    text = (f"arms race {LEVELS[level]} ({MEANING[level]}) in {year - WINDOW_YEARS + 1}-{year}. "
+    years = f"{year - WINDOW_YEARS + 1}-{year}"
+    text = (f"arms race {LEVELS[level]} ({MEANING[level]}) in {years}. "
             + ". ".join(describe(s, names.get(s.iso3)) for s in (a, b)))
-    return Assessment(level, (a, b), text)
+    headline = f"arms race in {years}: " + "; ".join(brief(s, names.get(s.iso3)) for s in (a, b))
+    return Assessment(level, (a, b), text, headline)

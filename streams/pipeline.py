@@ -632,10 +632,10 @@ class Pipeline:
         a, b = border.split("-")
         name = f"{state_name(a) or a}\u2013{state_name(b) or b}"
         if new == 0:
-            summary = f"resolved on {name}: arms race over ({AR.MEANING[AR.NONE]}). {found.text}"
+            summary = f"resolved on {name}: arms race over ({AR.MEANING[AR.NONE]}); {found.headline}"
             explanation = None
         else:
-            summary = f"{LEVELS[new]} on {name}: {found.text}"
+            summary = f"{LEVELS[new]} on {name}: {found.headline}"
             explanation = {"detector": ARMS_RACE, "score": float(new), "text": found.text, "deviations": [],
                            "detector_view": None, "forecast": None, "context": {}, "top_incidents": [],
                            "sides": [{"state": s.iso3, "arming": s.arming, "window_tiv": s.window_tiv,

@@ -125,7 +125,9 @@ def test_bundled_register_raises_an_arms_race_warning_on_kyrgyzstan_tajikistan_i
     assert [(e.at, e.transition, e.level) for e in kgz_tjk] == [
         ("2021-07-01T00:00:00Z", "opened", "warning"), ("2024-07-01T00:00:00Z", "resolved", "none")]
     assert all(e.kind == "arms-race" and e.border == "KGZ-TJK" and e.detector == "arms-race" for e in kgz_tjk)
-    text = kgz_tjk[0].summary
+    assert kgz_tjk[0].summary == ("warning on Kyrgyzstan–Tajikistan: arms race in 2019-2021: Kyrgyzstan 2.5x its "
+                                  "past, new armed drones; Tajikistan new armed drones")
+    text = kgz_tjk[0].explanation["text"]
     assert "Kyrgyzstan: " in text and "Bayraktar TB2 armed UAV from Turkiye (new capability: armed drones)" in text
     assert "Tajikistan: " in text and "2021 order of Ababil-T armed UAV from Iran (new capability: armed drones)" in text
     # 2024, the register's newest year: the window 2022-2024 holds no new capability on either side
