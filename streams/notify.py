@@ -1,8 +1,10 @@
-"""The worker's notify stage: alert log -> dispatcher -> notifier -> sinks.
+"""The worker's notify stage: alert log -> dispatcher -> notifier -> sinks, on one worker at a time.
 
-Wiring only; the logic lives in ``alerts/``:
+One worker notifies, whichever of several on one app id: the member of the consumer group
+``<app id>-notifier`` that holds the one partition of ``<prefix>.notifier``
+(:class:`NotifierOwnership`). Its stage is wiring only; the logic lives in ``alerts/``:
 
-* every record the feed folds (alert transitions and people's actions) goes to the
+* every record of the alert log (alert transitions and people's actions) goes to the
   :class:`~alerts.dispatch.Dispatcher` (routing, grouping, silences, inhibition,
   releasability; clock injected);
 * each :class:`~alerts.dispatch.Dispatch` it emits is delivered by the
@@ -11,30 +13,35 @@ Wiring only; the logic lives in ``alerts/``:
   slow SMTP server never stalls the event loop;
 * a timer flushes groups whose group_wait / group_interval / repeat_interval is due.
 
-A restart re-reads the alert log from the start, re-derives the same dispatches with
-the same notice ids, and the delivery log drops what was delivered: no notice twice.
+A restart, or another worker taking the notifier over, re-reads the alert log from the
+start, re-derives the same dispatches with the same notice ids, and the delivery log
+(``<prefix>.notice-log``, read to its end first: streams/notice_log.py) drops what was
+delivered: no notice twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
-from alerts.delivery import DeliveryLog, Notifier, utcnow
+from alerts.delivery import DeliveryIndex, Notifier, utcnow
 from alerts.dispatch import Dispatch, Dispatcher
 from alerts.model import AlertAction, AlertEvent
-from alerts.notice_acks import NoticeAcks
 from alerts.notices import NoticeRenderer, NoticeRequest, SegmentContext
 from alerts.policy import Policy, PolicyError, load_policy
 from alerts.sinks import SinkConfigError, build_sink
 from alerts.state import AlertStore
 from streams.errors import ConfigError
 from streams.settings import Settings, read_secret_file
+from streams.topics import bootstrap
 
 log = logging.getLogger("borderwatch.notify")
 
@@ -78,27 +85,36 @@ def build_sinks(policy: Policy, data_dir: str) -> dict[str, list]:
     return out
 
 
-class NotifyStage:
-    """Owns the dispatcher, the notifier and the acknowledgement handler of one worker."""
+class NotifierRevoked(Exception):
+    """This worker stopped being the notifier during a notify call: the new owner goes on."""
 
-    def __init__(self, settings: Settings, policy: Policy, store: AlertStore,
-                 context_for: Callable[[str], SegmentContext | None], metrics: Any = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
-        self.clock = clock
-        self.dispatcher = Dispatcher(policy, clock=clock, store=store)
-        delivery_log = DeliveryLog.in_data_dir(settings.data_dir)
-        secret = notice_secret(settings)
-        base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
-        roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
-        languages = {name: r.lang for name, r in policy.receivers.items()}
-        renderer = NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages, clock=clock)
-        self.notifier = Notifier(delivery_log, build_sinks(policy, settings.data_dir), renderer,
-                                 clock=clock, metrics=metrics)
-        self.acks = NoticeAcks(secret, delivery_log, metrics, clock=clock)
+
+class NotifyStage:
+    """The dispatcher and notifier of the worker that holds the notifier (see :class:`NotifierOwnership`).
+
+    Made fresh each time the worker gains the notifier, with an alert store of its own that a
+    reader of the alert log fills from its start (:meth:`on_record`), as after a restart.
+    """
+
+    def __init__(self, policy: Policy, delivery_log: DeliveryIndex, sinks: Mapping[str, Sequence[Any]],
+                 renderer: NoticeRenderer, metrics: Any = None, clock: Callable[[], datetime] = utcnow,
+                 keep_resolved: int = 1000) -> None:
+        self.clock, self.metrics = clock, metrics
+        self.store = AlertStore(keep_resolved=keep_resolved, clock=clock)
+        self.dispatcher = Dispatcher(policy, clock=clock, store=self.store)
+        self._stopping = threading.Event()
+        self.notifier = Notifier(delivery_log, sinks, renderer, clock=clock, metrics=metrics, sleep=self._sleep)
         self.queue: asyncio.Queue[Dispatch] = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="notifier")
+        self._inflight: Future | None = None
+
+    def _sleep(self, seconds: float) -> None:
+        """A retry's wait, cut short when the worker stops being the notifier."""
+        if self._stopping.wait(seconds):
+            raise NotifierRevoked()
 
     def on_record(self, record: AlertEvent | AlertAction) -> None:
-        """Called by the feed for every new record, in log order."""
+        """Called for every new record of the alert log, in log order."""
         for d in self.dispatcher.apply(record):
             self.queue.put_nowait(d)
 
@@ -107,6 +123,9 @@ class NotifyStage:
         if due is not None and due <= self.clock():
             for d in self.dispatcher.flush():
                 self.queue.put_nowait(d)
+        if self.metrics is not None:
+            busy = self._inflight is not None and not self._inflight.done()
+            self.metrics.notices_pending.set(len(self.dispatcher.groups) + self.queue.qsize() + busy)
 
     async def run(self, tick_seconds: float = 1.0) -> None:
         """Deliver queued dispatches one at a time; flush due groups every ``tick_seconds``."""
@@ -117,15 +136,195 @@ class NotifyStage:
 
         tick = asyncio.ensure_future(ticker())
         try:
-            while True:
+            while not self._stopping.is_set():
                 d = await self.queue.get()
                 try:
-                    outcomes = await asyncio.to_thread(self.notifier.notify, NoticeRequest.from_dispatch(d))
+                    self._inflight = self._executor.submit(self.notifier.notify, NoticeRequest.from_dispatch(d))
+                    outcomes = await asyncio.wrap_future(self._inflight)
                     for o in outcomes:
                         if o.status == "failed":
                             log.warning("notice %s to %s via %s failed after %d attempts: %s",
                                         o.notice_id, o.receiver, o.sink, o.attempts, o.error)
+                except NotifierRevoked:
+                    return
                 except Exception:  # noqa: BLE001 -- one bad notice must not stop the others
                     log.exception("notice %s to %s could not be delivered", d.notice_id, d.receiver)
         finally:
             tick.cancel()
+
+    async def stop(self) -> None:
+        """Stop dispatching: a retry wait ends at once, a send in hand finishes (and is recorded)."""
+        self._stopping.set()
+        inflight = self._inflight
+        if inflight is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(inflight)
+        self._executor.shutdown(wait=False)
+
+
+class NotifierOwnership:
+    """Exactly one worker notifies: the member of consumer group ``<app id>-notifier`` that is
+    assigned the notifier topic's one partition. Heartbeats keep it; a revocation stops its stage
+    (the in-memory dispatcher goes with it); whoever is assigned the partition next reads the
+    delivery log to its end, then starts a fresh stage over the whole alert log.
+
+    ``start`` is a coroutine that runs one ownership (log caught up, stage, alert-log reader) until
+    cancelled; ``stop_stage`` ends the stage it made. Both come from the worker, so this class is the
+    same with fakes in unit tests (:meth:`assigned` / :meth:`revoked` are the rebalance callbacks).
+    """
+
+    def __init__(self, own: Callable[["NotifierOwnership"], Awaitable[None]], metrics: Any = None) -> None:
+        self._own = own
+        self.metrics = metrics
+        self.stage: NotifyStage | None = None
+        self._task: asyncio.Task | None = None
+        self.generation = 0  # ownerships begun by this worker
+
+    @property
+    def owner(self) -> bool:
+        return self._task is not None
+
+    async def assigned(self, partitions: Iterable[Any]) -> None:
+        if self._task is None and any(_partition(p) == 0 for p in partitions):
+            self.generation += 1
+            self._task = asyncio.ensure_future(self._own(self))
+            self._set_gauge(1)
+            log.warning("this worker is now the notifier (ownership %d)", self.generation)
+
+    async def revoked(self, partitions: Iterable[Any]) -> None:
+        if self._task is None or not any(_partition(p) == 0 for p in partitions):
+            return
+        task, self._task = self._task, None
+        stage, self.stage = self.stage, None
+        if stage is not None:
+            await stage.stop()  # before the next owner can be assigned: the rebalance waits for us
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        self._set_gauge(0)
+        log.warning("this worker is no longer the notifier")
+
+    def _set_gauge(self, value: int) -> None:
+        if self.metrics is not None:
+            self.metrics.notifier_owner.set(value)
+
+    async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
+        """Be a member of the notifier group for as long as the worker runs."""
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.abc import ConsumerRebalanceListener
+
+        ownership = self
+
+        class Listener(ConsumerRebalanceListener):
+            async def on_partitions_revoked(self, revoked):
+                await ownership.revoked(revoked)
+
+            async def on_partitions_assigned(self, assigned):
+                await ownership.assigned(assigned)
+
+        session_ms = int(session_timeout * 1000)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
+                                    client_id=f"{group_id}-member", enable_auto_commit=False,
+                                    partition_assignment_strategy=(KeepTheNotifier(),),
+                                    auto_offset_reset="latest", session_timeout_ms=session_ms,
+                                    rebalance_timeout_ms=session_ms,
+                                    heartbeat_interval_ms=max(100, min(3000, session_ms // 4)))
+        await consumer.start()
+        try:
+            consumer.subscribe([topic], listener=Listener())
+            while True:  # nothing is ever written there; polling keeps us a live member
+                await consumer.getmany(timeout_ms=1000)
+        finally:
+            await self.revoked([0])
+            await consumer.stop()
+
+
+class KeepTheNotifier:
+    """The notifier group's assignor: the member that holds the notifier keeps it when others join.
+
+    Every assignment carries an epoch; a member says in its join which epoch it holds the notifier
+    in (0: none) and the newest it has seen. The holder of the newest epoch keeps the partition; a
+    member that held an older one (it was taken for dead and came back) does not. With no holder,
+    the first member by id gets the partition and the epoch moves on. Without this, Kafka's
+    assignors would hand the notifier over at every join (a fresh dispatcher each time).
+    """
+
+    name = "borderwatch-notifier"
+    version = 0
+
+    def __init__(self) -> None:
+        self.epoch = 0  # the newest seen
+        self.holding = False  # this member was assigned the partition in the last assignment
+
+    def metadata(self, topics: Iterable[str]) -> Any:
+        from aiokafka.coordinator.protocol import ConsumerProtocolMemberMetadata
+
+        held = self.epoch if self.holding else 0
+        return ConsumerProtocolMemberMetadata(self.version, sorted(topics), f"{held},{self.epoch}".encode())
+
+    @classmethod
+    def choose(cls, members: Mapping[str, bytes]) -> tuple[str, int]:
+        """member id -> its join's user data => (the member that gets the notifier, its epoch)."""
+        held, seen = {}, 0
+        for member, data in members.items():
+            try:
+                h, e = (int(x) for x in data.decode().split(","))
+            except ValueError:
+                h, e = 0, 0
+            held[member], seen = h, max(seen, e, h)
+        keepers = sorted(m for m, h in held.items() if h and h == seen)
+        return (keepers[0], seen) if keepers else (min(members), seen + 1)
+
+    def assign(self, cluster: Any, members: Mapping[str, Any]) -> dict[str, Any]:
+        from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+
+        chosen, epoch = self.choose({m: md.user_data or b"" for m, md in members.items()})
+        out = {}
+        for member, md in members.items():
+            parts = ([(t, sorted(cluster.partitions_for_topic(t) or ())) for t in sorted(md.subscription)]
+                     if member == chosen else [])
+            out[member] = ConsumerProtocolMemberAssignment(self.version, parts, str(epoch).encode())
+        return out
+
+    def on_assignment(self, assignment: Any) -> None:
+        try:
+            self.epoch = max(self.epoch, int((assignment.user_data or b"0").decode()))
+        except ValueError:
+            pass
+        self.holding = any(0 in parts for _, parts in assignment.assignment)
+
+
+def _partition(tp: Any) -> int:
+    return tp if isinstance(tp, int) else tp.partition
+
+
+def notice_renderer(settings: Settings, policy: Policy, secret: bytes,
+                    context_for: Callable[[str], SegmentContext | None]) -> NoticeRenderer:
+    base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
+    roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
+    languages = {name: r.lang for name, r in policy.receivers.items()}
+    return NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages)
+
+
+def notifier_ownership(settings: Settings, policy: Policy, delivery_log: Any, renderer: NoticeRenderer,
+                       metrics: Any = None) -> NotifierOwnership:
+    """The worker's bid for the notifier: what one ownership runs, in order.
+
+    ``delivery_log`` is a :class:`streams.notice_log.KafkaDeliveryLog` whose reader runs."""
+    from streams.feed import AlertFeed
+    from streams.topics import Topics
+
+    sinks = build_sinks(policy, settings.data_dir)
+    alerts_topic = Topics(settings.topic_prefix).alerts
+
+    async def own(ownership: NotifierOwnership) -> None:
+        # What the last owner delivered is in the log before this one dispatches anything.
+        await delivery_log.caught_up()
+        stage = NotifyStage(policy, delivery_log, sinks, renderer, metrics,
+                            keep_resolved=settings.history_keep_resolved)
+        ownership.stage = stage
+        reader = AlertFeed(settings.broker, alerts_topic, store=stage.store)
+        reader.listeners.append(stage.on_record)
+        await asyncio.gather(reader.run(), stage.run())
+
+    return NotifierOwnership(own, metrics)
