@@ -27,6 +27,7 @@ import logging
 import os
 import secrets
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -86,31 +87,47 @@ def build_sinks(policy: Policy, data_dir: str) -> dict[str, list]:
 
 
 class NotifierRevoked(Exception):
-    """This worker stopped being the notifier during a notify call: the new owner goes on."""
+    """The notifier was revoked from this worker during a notify call's retry wait."""
+
+
+class Baton:
+    """Whether the stage may send now: closed while the notifier group rebalances (the partition
+    may go elsewhere), open while this worker holds it. ``interrupt`` ends a retry wait at once."""
+
+    def __init__(self, open_: bool = True) -> None:
+        self.open = asyncio.Event()
+        if open_:
+            self.open.set()
+        self.interrupt = threading.Event()
 
 
 class NotifyStage:
     """The dispatcher and notifier of the worker that holds the notifier (see :class:`NotifierOwnership`).
 
     Made fresh each time the worker gains the notifier, with an alert store of its own that a
-    reader of the alert log fills from its start (:meth:`on_record`), as after a restart.
+    reader of the alert log fills from its start (:meth:`on_record`), as after a restart. It sends
+    only while its ``baton`` is open; a dispatch cut short by a revocation is held and sent first
+    if the baton opens again.
     """
 
     def __init__(self, policy: Policy, delivery_log: DeliveryIndex, sinks: Mapping[str, Sequence[Any]],
                  renderer: NoticeRenderer, metrics: Any = None, clock: Callable[[], datetime] = utcnow,
-                 keep_resolved: int = 1000) -> None:
+                 keep_resolved: int = 1000, baton: Baton | None = None) -> None:
         self.clock, self.metrics = clock, metrics
+        self.baton = baton or Baton()
         self.store = AlertStore(keep_resolved=keep_resolved, clock=clock)
         self.dispatcher = Dispatcher(policy, clock=clock, store=self.store)
-        self._stopping = threading.Event()
         self.notifier = Notifier(delivery_log, sinks, renderer, clock=clock, metrics=metrics, sleep=self._sleep)
         self.queue: asyncio.Queue[Dispatch] = asyncio.Queue()
+        self._held: deque[Dispatch] = deque()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="notifier")
         self._inflight: Future | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def _sleep(self, seconds: float) -> None:
-        """A retry's wait, cut short when the worker stops being the notifier."""
-        if self._stopping.wait(seconds):
+        """A retry's wait, cut short when the notifier is revoked."""
+        if self.baton.interrupt.wait(seconds):
             raise NotifierRevoked()
 
     def on_record(self, record: AlertEvent | AlertAction) -> None:
@@ -123,12 +140,14 @@ class NotifyStage:
         if due is not None and due <= self.clock():
             for d in self.dispatcher.flush():
                 self.queue.put_nowait(d)
-        if self.metrics is not None:
+        if self.metrics is not None and self.baton.open.is_set():
             busy = self._inflight is not None and not self._inflight.done()
-            self.metrics.notices_pending.set(len(self.dispatcher.groups) + self.queue.qsize() + busy)
+            self.metrics.notices_pending.set(len(self.dispatcher.groups) + self.queue.qsize() + len(self._held)
+                                             + busy)
 
     async def run(self, tick_seconds: float = 1.0) -> None:
-        """Deliver queued dispatches one at a time; flush due groups every ``tick_seconds``."""
+        """Deliver queued dispatches one at a time while the baton is open; flush due groups every
+        ``tick_seconds``."""
         async def ticker() -> None:
             while True:
                 self.flush_due()
@@ -136,77 +155,122 @@ class NotifyStage:
 
         tick = asyncio.ensure_future(ticker())
         try:
-            while not self._stopping.is_set():
-                d = await self.queue.get()
+            while True:
+                d = self._held.popleft() if self._held else await self.queue.get()
+                await self.baton.open.wait()
+                self._idle.clear()
                 try:
                     self._inflight = self._executor.submit(self.notifier.notify, NoticeRequest.from_dispatch(d))
-                    outcomes = await asyncio.wrap_future(self._inflight)
+                    outcomes = await asyncio.shield(asyncio.wrap_future(self._inflight))
                     for o in outcomes:
                         if o.status == "failed":
                             log.warning("notice %s to %s via %s failed after %d attempts: %s",
                                         o.notice_id, o.receiver, o.sink, o.attempts, o.error)
                 except NotifierRevoked:
-                    return
+                    self._held.appendleft(d)  # its next attempt, if the baton comes back here
                 except Exception:  # noqa: BLE001 -- one bad notice must not stop the others
                     log.exception("notice %s to %s could not be delivered", d.notice_id, d.receiver)
+                finally:
+                    self._idle.set()
         finally:
             tick.cancel()
 
-    async def stop(self) -> None:
-        """Stop dispatching: a retry wait ends at once, a send in hand finishes (and is recorded)."""
-        self._stopping.set()
+    async def idle(self) -> None:
+        """Wait until no notify call is in hand (a send finishes and is recorded, a cut one is held)."""
+        await self._idle.wait()
         inflight = self._inflight
-        if inflight is not None:
+        if inflight is not None and not inflight.done():  # its handler was cancelled: wait for the thread
             with contextlib.suppress(Exception):
                 await asyncio.wrap_future(inflight)
+
+    async def stop(self) -> None:
+        """After the notify call in hand (close the baton first for a retry wait to end at once)."""
+        await self.idle()
         self._executor.shutdown(wait=False)
 
 
 class NotifierOwnership:
     """Exactly one worker notifies: the member of consumer group ``<app id>-notifier`` that is
-    assigned the notifier topic's one partition. Heartbeats keep it; a revocation stops its stage
-    (the in-memory dispatcher goes with it); whoever is assigned the partition next reads the
-    delivery log to its end, then starts a fresh stage over the whole alert log.
+    assigned the notifier topic's one partition.
 
-    ``start`` is a coroutine that runs one ownership (log caught up, stage, alert-log reader) until
-    cancelled; ``stop_stage`` ends the stage it made. Both come from the worker, so this class is the
-    same with fakes in unit tests (:meth:`assigned` / :meth:`revoked` are the rebalance callbacks).
+    ``own(ownership)`` runs one ownership until cancelled (read the delivery log to its end, make a
+    :class:`NotifyStage` with ``ownership.baton`` and set ``ownership.stage``, read the alert log
+    into it); it comes from the worker, so this class runs with fakes in unit tests.
+    :meth:`revoked` and :meth:`assigned` are the group's rebalance callbacks: a rebalance closes
+    the baton (a retry wait ends, a send in hand finishes before the rebalance goes on); if the
+    partition comes back the same stage goes on, if it goes elsewhere the stage and its in-memory
+    dispatcher are dropped, and the next holder starts its own from the logs.
     """
 
     def __init__(self, own: Callable[["NotifierOwnership"], Awaitable[None]], metrics: Any = None) -> None:
         self._own = own
         self.metrics = metrics
         self.stage: NotifyStage | None = None
+        self.baton = Baton(open_=False)
         self._task: asyncio.Task | None = None
         self.generation = 0  # ownerships begun by this worker
 
     @property
     def owner(self) -> bool:
-        return self._task is not None
+        """Holding the notifier, not in a rebalance."""
+        return self._task is not None and self.baton.open.is_set()
 
     async def assigned(self, partitions: Iterable[Any]) -> None:
-        if self._task is None and any(_partition(p) == 0 for p in partitions):
+        if not any(_partition(p) == 0 for p in partitions):
+            await self._drop()  # it went to another member, if it was ours
+            return
+        if self._task is None:
             self.generation += 1
-            self._task = asyncio.ensure_future(self._own(self))
-            self._set_gauge(1)
+            self.baton = Baton(open_=False)
+            self._task = asyncio.ensure_future(self._keep_owning())
             log.warning("this worker is now the notifier (ownership %d)", self.generation)
+        self.baton.interrupt.clear()
+        self.baton.open.set()
+        self._set_gauge(1)
 
     async def revoked(self, partitions: Iterable[Any]) -> None:
         if self._task is None or not any(_partition(p) == 0 for p in partitions):
             return
+        self.baton.open.clear()
+        self.baton.interrupt.set()
+        self._set_gauge(0)
+        if self.stage is not None:
+            await self.stage.idle()  # before the group can give the partition to another member
+
+    async def _drop(self) -> None:
+        if self._task is None:
+            return
         task, self._task = self._task, None
         stage, self.stage = self.stage, None
+        self.baton.open.clear()
+        self.baton.interrupt.set()
         if stage is not None:
-            await stage.stop()  # before the next owner can be assigned: the rebalance waits for us
+            await stage.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         self._set_gauge(0)
         log.warning("this worker is no longer the notifier")
 
+    async def _keep_owning(self, retry_seconds: float = 5.0) -> None:
+        """Run the ownership; if it fails (a bug, a reader that gave up), start it over rather than hold
+        the notifier and send nothing."""
+        while True:
+            try:
+                await self._own(self)
+                return
+            except Exception:  # noqa: BLE001 -- logged; the next attempt starts from the logs again
+                log.exception("the notify stage failed; starting it again in %.0f s", retry_seconds)
+            stage, self.stage = self.stage, None
+            if stage is not None:
+                await stage.stop()
+            await asyncio.sleep(retry_seconds)
+
     def _set_gauge(self, value: int) -> None:
         if self.metrics is not None:
             self.metrics.notifier_owner.set(value)
+            if not value:
+                self.metrics.notices_pending.set(0)  # what is pending is the next owner's (or ours, later)
 
     async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
         """Be a member of the notifier group for as long as the worker runs."""
@@ -235,7 +299,7 @@ class NotifierOwnership:
             while True:  # nothing is ever written there; polling keeps us a live member
                 await consumer.getmany(timeout_ms=1000)
         finally:
-            await self.revoked([0])
+            await self._drop()
             await consumer.stop()
 
 
@@ -321,10 +385,12 @@ def notifier_ownership(settings: Settings, policy: Policy, delivery_log: Any, re
         # What the last owner delivered is in the log before this one dispatches anything.
         await delivery_log.caught_up()
         stage = NotifyStage(policy, delivery_log, sinks, renderer, metrics,
-                            keep_resolved=settings.history_keep_resolved)
+                            keep_resolved=settings.history_keep_resolved, baton=ownership.baton)
         ownership.stage = stage
         reader = AlertFeed(settings.broker, alerts_topic, store=stage.store)
         reader.listeners.append(stage.on_record)
-        await asyncio.gather(reader.run(), stage.run())
+        async with asyncio.TaskGroup() as both:  # one failing cancels the other
+            both.create_task(reader.run())
+            both.create_task(stage.run())
 
     return NotifierOwnership(own, metrics)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import signal
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
+from urllib.parse import urlencode
 
 import pytest
 
@@ -48,6 +51,17 @@ def the_notifier(workers):
 
 def delivered(topic_reader, topic) -> list[dict]:
     return [r for r in (json.loads(m.value) for m in topic_reader(topic)) if r["kind"] == "delivered"]
+
+
+def confirm(worker, notice_path: str, token: str) -> int:
+    """POST the notice link's confirm form (no sign-in: the token is the authority); the status."""
+    req = urllib.request.Request(f"{worker.base}/notices/{notice_path}", data=urlencode({"token": token}).encode(),
+                                 method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def stays(predicate, seconds: float, timeout: float, message: str) -> None:
@@ -91,11 +105,19 @@ def test_two_workers_one_notifier_each_notice_once_with_evidence_and_the_killed_
     wait_for(lambda: len(delivered(topic_reader, topics.notice_log)) >= 8, timeout=90,
              message="the first owner's notices")
     assert the_notifier(workers) is owner, "one notifier while both run"
+    assert "(ownership 2)" not in owner.log(), "the other worker's joins did not restart the notifier"
     # Segments on the other worker's partitions: their evidence came from the published snapshots.
     lookups = {src: metric(owner, f'borderwatch_segment_context_lookups_total{{source="{src}"}}')
                for src in ("table", "snapshot", "none")}
     assert lookups["snapshot"] > 0, lookups
     before_kill = {(r["notice_id"], r["sink"]) for r in delivered(topic_reader, topics.notice_log)}
+    # A desk's link reaches the worker that did not send the notice: it has the delivery log too.
+    notice = json.loads(wait_for(lambda: next((notices / "secretariat-KGZ").glob("*.json"), None), timeout=30,
+                                 message="a notice to the KGZ desk").read_text())
+    path, token = notice["ack_url"].split("/notices/", 1)[1].split("?token=")
+    wait_for(lambda: confirm(other, path, token) == 200, timeout=30, message="the other worker to take the ack")
+    acks = [json.loads(m.value) for m in topic_reader(topics.notice_log)]
+    assert [a["by"] for a in acks if a["kind"] == "ack" and a["notice_id"] == notice["notice_id"]] == ["link"]
 
     owner.stop(sig=signal.SIGKILL)
     wait_for(lambda: owner_gauge(other) == 1.0, timeout=60, message="the survivor to take the notifier over")

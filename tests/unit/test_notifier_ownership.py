@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 
@@ -16,7 +17,7 @@ from alerts.sinks import Sink, SinkError
 from streams.evidence import SegmentContexts, context_snapshot
 from streams.metrics import Metrics
 from streams.notice_log import KafkaDeliveryLog, encode_record
-from streams.notify import NotifierOwnership, NotifyStage
+from streams.notify import Baton, NotifierOwnership, NotifyStage
 from streams.pipeline import SegmentState, day_of
 from streams.topics import Topics
 from tests.notice_fixtures import CONTEXT, NOW, SECRET, renderer, request
@@ -138,13 +139,16 @@ def test_a_context_snapshot_carries_the_segments_evidence_and_reads_back_with_th
 
 class FakeStage:
     def __init__(self) -> None:
-        self.stopped = False
+        self.stopped, self.idled = False, 0
+
+    async def idle(self) -> None:
+        self.idled += 1
 
     async def stop(self) -> None:
         self.stopped = True
 
 
-def test_the_member_assigned_partition_0_notifies_and_a_revocation_stops_its_stage():
+def test_the_member_assigned_partition_0_notifies_a_rebalance_pauses_it_and_losing_the_partition_drops_its_stage():
     metrics = Metrics(CollectorRegistry())
     runs: list[FakeStage] = []
 
@@ -153,22 +157,31 @@ def test_the_member_assigned_partition_0_notifies_and_a_revocation_stops_its_sta
         runs.append(ownership.stage)
         await asyncio.Event().wait()  # runs until cancelled
 
+    def gauge() -> float:
+        return metrics.notifier_owner._value.get()
+
     async def main():
         o = NotifierOwnership(own, metrics)
         await o.assigned([])  # a member without the partition waits
-        assert not o.owner and metrics.notifier_owner._value.get() == 0
+        assert not o.owner and gauge() == 0
         await o.assigned([0])
         await asyncio.sleep(0)
-        assert o.owner and len(runs) == 1 and metrics.notifier_owner._value.get() == 1
-        await o.assigned([0])  # assigned again in the next generation: the same ownership goes on
-        assert len(runs) == 1
+        assert o.owner and len(runs) == 1 and gauge() == 1
+        # A member joins: every member's partitions are revoked before the join, then assigned.
         await o.revoked([0])
-        assert not o.owner and runs[0].stopped and metrics.notifier_owner._value.get() == 0
+        assert not o.owner and not o.baton.open.is_set() and o.baton.interrupt.is_set() and gauge() == 0
+        assert runs[0].idled == 1  # the send in hand finished before the rebalance went on
+        await o.assigned([0])  # it stayed here: the same stage goes on, sending again
+        assert o.owner and len(runs) == 1 and not runs[0].stopped and gauge() == 1
+        await o.revoked([0])
+        await o.assigned([])  # it went to another member: the stage and its dispatcher go
+        assert not o.owner and runs[0].stopped and gauge() == 0
         await o.revoked([0])  # nothing left to stop
         await o.assigned([0])  # gained again: a fresh stage
         await asyncio.sleep(0)
         assert len(runs) == 2 and not runs[1].stopped and o.generation == 2
-        await o.revoked([0])
+        await o._drop()
+        assert runs[1].stopped
 
     asyncio.run(main())
 
@@ -188,23 +201,36 @@ class BlockedSink(Sink):
         raise SinkError("down", retryable=True)
 
 
-def test_a_revoked_stage_ends_its_retry_wait_at_once_and_sends_nothing_more():
+def test_a_revocation_ends_the_retry_wait_at_once_and_the_notice_is_held_for_when_the_baton_comes_back():
     from alerts.policy import load_policy
 
     sink = BlockedSink()
     log = kafka_log()
 
     async def main():
-        stage = NotifyStage(load_policy(), log, {"secretariat-KGZ": [sink]}, renderer(), clock=lambda: NOW)
+        baton = Baton()
+        stage = NotifyStage(load_policy(), log, {"secretariat-KGZ": [sink]}, renderer(), clock=lambda: NOW,
+                            baton=baton)
         stage.notifier.retry = RetryPolicy(attempts=5, initial=3600)  # an hour's wait after the first try
         stage.queue.put_nowait(request())
         run = asyncio.ensure_future(stage.run(tick_seconds=3600))
         await asyncio.to_thread(sink.called.wait, 10)
-        await asyncio.wait_for(stage.stop(), 10)  # not an hour
-        await asyncio.wait_for(run, 10)
+        baton.open.clear()
+        baton.interrupt.set()
+        await asyncio.wait_for(stage.idle(), 10)  # not an hour
+        assert sink.calls == 1  # and the notice waits for the baton
+        sink.called.clear()
+        baton.interrupt.clear()
+        baton.open.set()  # the partition came back to this worker: the same stage goes on
+        await asyncio.to_thread(sink.called.wait, 10)
+        assert sink.calls == 2
+        baton.open.clear()
+        baton.interrupt.set()
+        await asyncio.wait_for(stage.stop(), 10)
+        run.cancel()
 
     asyncio.run(main())
-    assert sink.calls == 1 and log.failures("nt-kgz-1", "blocked:1") == 1
+    assert log.failures("nt-kgz-1", "blocked:1") == 2
 
 
 def test_the_holder_of_the_newest_epoch_keeps_the_notifier_and_a_stale_holder_does_not():
@@ -236,3 +262,26 @@ def test_the_assignor_gives_the_chosen_member_every_partition_and_everyone_the_e
     assert isinstance(members["m-a"], ConsumerProtocolMemberMetadata)
     out = b.assign(cluster, members)
     assert out["m-a"].partitions()[0].partition == 0 and not out["m-0"].assignment and not out["m-b"].assignment
+
+
+def test_a_failed_stage_is_started_again_while_this_worker_holds_the_notifier():
+    attempts: list[FakeStage] = []
+
+    async def own(ownership: NotifierOwnership) -> None:
+        ownership.stage = FakeStage()
+        attempts.append(ownership.stage)
+        if len(attempts) == 1:
+            raise RuntimeError("the alert-log reader gave up")
+        await asyncio.Event().wait()
+
+    async def main():
+        o = NotifierOwnership(own)
+        o._keep_owning = functools.partial(o._keep_owning, retry_seconds=0)
+        await o.assigned([0])
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert len(attempts) == 2 and attempts[0].stopped and not attempts[1].stopped and o.owner
+        await o._drop()
+        assert attempts[1].stopped
+
+    asyncio.run(main())
