@@ -208,7 +208,7 @@ class Dispatcher:
         """An alert as a notice carries it; evidence ids still go through Principal.redact in the notice."""
         keys = ("alert_id", "segment_id", "border", "countries", "level", "peak_level", "score", "peak_score",
                 "opened_at", "resolved_at", "updated_at", "summary", "detector", "classification", "releasable_to",
-                "evidence", "seq", "explanation")
+                "evidence", "seq", "explanation", "kind")
         out = {k: a.get(k) for k in keys}
         out.update(status=status, labels=labels[a["alert_id"]], acknowledged=acked[a["alert_id"]])
         return out

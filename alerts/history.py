@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from alerts.escalation import LEVEL_INDEX
-from alerts.model import AlertEvent
+from alerts.model import INCIDENT, AlertEvent
 
-CSV_COLUMNS = ("alert_id", "border", "segment_id", "level", "opened_at", "resolved_at", "score", "summary")
+CSV_COLUMNS = ("alert_id", "border", "segment_id", "level", "opened_at", "resolved_at", "score", "summary", "kind")
 
 
 @dataclass
@@ -44,7 +44,7 @@ class AlertHistory:
         if cur is None:
             cur = {"alert_id": ev.alert_id, "border": ev.border, "segment_id": ev.segment_id,
                    "countries": list(ev.countries), "opened_at": ev.opened_at, "resolved_at": None,
-                   "transitions": []}
+                   "kind": getattr(ev, "kind", INCIDENT), "transitions": []}
             self.alerts[ev.alert_id] = cur
         if ev.transition in ("opened", "escalated"):
             cur["summary"] = ev.summary  # the summary (and explanation) of the alert's peak
@@ -102,7 +102,7 @@ class AlertHistory:
         """alerts.csv rows: one per opening, with the alert's peak level and score."""
         return [{"alert_id": a["alert_id"], "border": a["border"], "segment_id": a["segment_id"],
                  "level": a["peak_level"], "opened_at": a["opened_at"], "resolved_at": a["resolved_at"] or "",
-                 "score": f"{a['peak_score']:.4f}", "summary": a["summary"]}
+                 "score": f"{a['peak_score']:.4f}", "summary": a["summary"], "kind": a.get("kind", INCIDENT)}
                 for a in sorted(self.all(), key=lambda a: (a["opened_at"], a["segment_id"]))]
 
 

@@ -26,6 +26,10 @@ TRANSITIONS = ("opened", "escalated", "de-escalated", "resolved")
 ACTIONS = ("acknowledged", "silenced", "unsilenced")
 #: The alert name every pipeline alert carries as a label (rules may match on it).
 ALERTNAME = "BorderEscalation"
+#: What an alert is about (AlertEvent.kind, the ``kind`` label): escalation of incidents on a
+#: segment, or both sides of a land border arming (detectors/arms_race.py).
+INCIDENT, ARMS_RACE = "incident", "arms-race"
+ALERT_KINDS = (INCIDENT, ARMS_RACE)
 
 
 def utcnow() -> datetime:
@@ -75,12 +79,17 @@ class AlertEvent:
     #: why it opened or escalated: deviated features (baseline against now), the detector's own
     #: view, the incidents that weighed most. None on resolutions and in records written before it.
     explanation: dict[str, Any] | None = None
+    #: ALERT_KINDS: "incident", or "arms-race" (its own state key, seq and clock: transfers only).
+    #: Records written before it decode as "incident". Never "action": that tells AlertAction apart.
+    kind: str = INCIDENT
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["countries"] = list(self.countries)
         d["releasable_to"] = list(self.releasable_to)
         d["evidence"] = list(self.evidence)
+        if self.kind == INCIDENT:
+            del d["kind"]  # incident alerts stay as they were on the wire; only arms-race ones say so
         return d
 
     def encode(self) -> bytes:
@@ -192,4 +201,5 @@ def alert_labels(alert: Mapping[str, Any]) -> dict[str, str]:
         "releasable_to": ",".join(sorted(alert.get("releasable_to") or ("ALL",))),
         "scope": "border" if segment == border else "segment",
         "detector": alert.get("detector") or "",
+        "kind": alert.get("kind") or INCIDENT,
     }

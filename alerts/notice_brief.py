@@ -23,6 +23,7 @@ import jinja2
 
 from alerts.escalation import LEVEL_INDEX
 from alerts.notice_i18n import translations
+from alerts.model import ARMS_RACE
 from alerts.notices import Notice, Section, level_name
 
 #: How far the last days' rate may stray from the baseline and still be "about normal".
@@ -132,7 +133,9 @@ def _headline(s: Section, notice_level: str, own: str | None, lang: str) -> str:
     t = translations(lang)
     _ = t.gettext
     deaths = sum(int(i.get("fatalities") or 0) for i in s.evidence)
-    if s.resolved_at:
+    if s.kind == ARMS_RACE:
+        what = _("arms race eased") if s.resolved_at else _("arms race, both sides arming")
+    elif s.resolved_at:
         what = _("border situation eased")
     elif deaths:
         what = _("deadly clash")
@@ -178,6 +181,8 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
            % {"at": utc(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
     if s.resolved_at:
         out.append(_("Resolved %(at)s.") % {"at": utc(s.resolved_at)})
+    if s.kind == ARMS_RACE:
+        return tuple(out + [_arming(side, lang) for side in s.sides])
     if s.evidence:
         dates = sorted(str(i.get("at", ""))[:10] for i in s.evidence)
         deaths = sum(int(i.get("fatalities") or 0) for i in s.evidence)
@@ -191,6 +196,23 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
     else:
         out.append(_("No incident behind this alert is released to you; the level is the detector's reading."))
     return tuple(out)
+
+
+def _arming(side: Mapping[str, Any], lang: str) -> str:
+    """One side of an arms race in plain words: what it took (SIPRI's own designations), its
+    volume against its own past, and the new kinds of weapon."""
+    _ = translations(lang).gettext
+    values = {"country": country_name(side["state"], lang), "tiv": f"{side['window_tiv']:g}",
+              "baseline": f"{side['baseline_tiv']:g}",
+              "items": "; ".join(side.get("acquisitions") or ()) or _("nothing recorded")}
+    line = _("%(country)s took %(items)s: %(tiv)s TIV in three years against %(baseline)s in an average three "
+             "years before.") % values
+    if side.get("new_capabilities"):
+        names = {"armed drones": _("armed drones"), "rocket artillery": _("rocket artillery"),
+                 "air defence": _("air defence")}  # detectors/arms_race.py CAPABILITIES
+        line += " " + _("New kind of weapon: %(kinds)s.") % {
+            "kinds": ", ".join(names.get(c, c) for c in side["new_capabilities"])}
+    return line
 
 
 def _trend_line(s: Section, lang: str) -> str:

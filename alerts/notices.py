@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from alerts.model import iso, utcnow
+from alerts.model import INCIDENT, iso, utcnow
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.notice_acks import ack_link
@@ -155,6 +155,10 @@ class Section:
     place_ru: str = ""
     #: the two states of the border, as the alert lists them
     countries: tuple[str, ...] = ()
+    #: ``incident`` or ``arms-race`` (alerts.model.AlertEvent.kind)
+    kind: str = INCIDENT
+    #: arms-race alerts: each side as the assessment found it (explanation "sides")
+    sides: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,7 +255,9 @@ def build_notice(request: NoticeRequest, principal: Principal,
             summary=alert.get("summary") or "", opened_at=alert["opened_at"], resolved_at=alert.get("resolved_at"),
             evidence=tuple(dict(i) for i in evidence), activity=tuple(ctx.activity), baseline=ctx.baseline,
             pressure=pressure_rows(ctx.pressure), why=why_lines(alert.get("explanation")), name=ctx.name,
-            place=ctx.place, place_ru=ctx.place_ru, countries=tuple(alert.get("countries") or ())))
+            place=ctx.place, place_ru=ctx.place_ru, countries=tuple(alert.get("countries") or ()),
+            kind=alert.get("kind") or INCIDENT,
+            sides=tuple(dict(x) for x in (alert.get("explanation") or {}).get("sides") or ())))
     if not sections:
         raise NoticeError(f"notice {request.notice_id}: {request.receiver} may see none of its alerts")
     summary = {"alerts": {s.alert_id: {"segment_id": s.segment_id, "level": s.level, "resolved": bool(s.resolved_at),

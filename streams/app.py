@@ -100,6 +100,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         broker_session_timeout=settings.session_timeout,
         broker_rebalance_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 4),
+        broker_commit_interval=settings.commit_seconds,
         stream_wait_empty=False,
         producer_linger=0.005,
     )
@@ -257,7 +258,22 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         async with gate.batch():
             await aggregate_owned(events)
 
+    async def resend_outboxes() -> None:
+        """Send again what the last owner of our partitions may have written and not sent.
+
+        Readers drop a transition they have (same alert id and seq, byte for byte), and an outbox
+        only ever holds its key's latest transitions, so sending them twice changes nothing.
+        """
+        owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == segment_events.get_topic_name()}
+        pending = [await alerts.send(key=key.encode(), value=value) for key, value in unsent(table, owned)]
+        if pending:
+            await asyncio.gather(*pending)
+            log.info("sent again %d alert transitions from the outboxes of the last owner", len(pending))
+
     async def aggregate_owned(events: list) -> None:
+        if gate.fresh:  # the first batch since start-up or a rebalance, the table restored
+            await resend_outboxes()
+            gate.fresh = False
         # Events fetched before a rebalance, of partitions that went to another worker: theirs now.
         events = [e for e in events if e.message.tp not in gate.moved]
         batch = TouchedStates(table)
@@ -286,10 +302,11 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                         continue
                     advanced[partition] = until
                     # A full scan of the table, once per idle partition and day: keys this batch made
-                    # are not in the table before the write-back, so they are scanned too.
+                    # are not in the table before the write-back, so they are scanned too. Open alerts
+                    # fall with time; arms-race keys are assessed only here, on all their input.
                     for key in sorted(set(table.keys()) | set(batch.states)):
                         st = batch.peek(key)
-                        if st.partition == partition and st.level > 0:
+                        if st.partition == partition and (st.level > 0 or pipeline.arms_pending(st)):
                             st = batch.touch(key, event)
                             out.extend((a, None) for a in pipeline.advance(st, until))
                 continue
@@ -309,9 +326,14 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             if applied.transfers:
                 metrics.pressure.labels(env.key).set(st.pressure_tiv(pipeline.settings.pressure_years))
             out.extend((a, env.ingested_at) for a in applied.alerts)
-        # Alerts are acknowledged by the broker before the state that records them is written:
-        # after a crash the batch is replayed against the old state and re-emits the same
-        # transitions (same alert id and seq), which readers drop -- none is ever lost.
+        # The batch's transitions go into each key's outbox, written with the state, and are sent
+        # only once the broker has the state. A crash before the write-back replays the batch against
+        # the old state, nothing of it sent; a crash after it leaves them in the outboxes, sent
+        # again by the next owner's first batch. So what the alerts topic holds is always what the
+        # state records: a replay never has to re-derive the same transitions (it cannot always:
+        # an idle advance depends on when ticks came, not only on the input).
+        batch.fill_outboxes([alert for alert, _ in out])
+        await batch.write_back()
         pending = []
         for alert, ingested_at in out:
             pending.append(await alerts.send(key=alert.segment_id.encode(), value=alert.encode()))
@@ -320,13 +342,15 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             if ingested_at is not None and alert.transition in ("opened", "escalated"):
                 metrics.latency.observe(max(0.0, clock() - ingested_at))
         # Evidence for notices, whichever worker notifies (streams/evidence.py): each alerting segment's
-        # context. A snapshot the broker refuses costs that snapshot, never the batch.
-        contexts = [await produce(segment_context, context_snapshot(batch.peek(key)), key=key.encode())
+        # context (with its border pair's arms deliveries when this worker has them). A snapshot the
+        # broker refuses costs that snapshot, never the batch.
+        contexts = [await produce(segment_context, context_snapshot(batch.peek(key),
+                                                                    batch.peek(pipeline.border_of(key))),
+                                  key=key.encode())
                     for key in sorted({alert.segment_id for alert, _ in out})]
         await failures(contexts, "segment-context")
         if pending:
             await asyncio.gather(*pending)
-        await batch.write_back()
         await failures(dead, "dead-letter")  # nowhere left to put these: counted and logged
 
     @app.agent(segment_events, name="aggregate")
@@ -368,6 +392,8 @@ class RebalanceGate:
         #: partitions revoked at the last rebalance and not assigned back: events of theirs that
         #: were fetched before it are the new owner's to process
         self.moved: frozenset = frozenset()
+        #: no batch has run since start-up or the last rebalance
+        self.fresh = True
 
     async def close(self, revoked=()) -> None:
         self._open.clear()
@@ -378,6 +404,7 @@ class RebalanceGate:
     def open(self, assigned=()) -> None:
         self.moved = frozenset(self._revoked - set(assigned))
         self._revoked.clear()
+        self.fresh = True
         self._open.set()
 
     @contextlib.asynccontextmanager
@@ -415,6 +442,14 @@ class TouchedStates:
         st.partition = event.message.partition
         return st
 
+    def fill_outboxes(self, transitions) -> None:
+        """Each touched key's outbox becomes its transitions of this batch (none: empty), in order.
+        The last batch's were acknowledged by the broker before that batch ended."""
+        for st in self.states.values():
+            st.outbox = []
+        for alert in transitions:
+            self.states[alert.segment_id].outbox.append(alert.encode().decode())
+
     async def write_back(self) -> None:
         sent = []
         for key, st in self.states.items():
@@ -422,3 +457,14 @@ class TouchedStates:
             self.table.data[key] = raw
             sent.append(self.table.send_changelog(st.partition, key, raw))
         await asyncio.gather(*sent)
+
+
+def unsent(table, partitions: set[int]) -> list[tuple[str, bytes]]:
+    """(key, transition) of every outbox in the table on these partitions, keys in order: what the
+    last owner wrote and may not have sent."""
+    out = []
+    for key in sorted(table.keys()):
+        st = SegmentState.from_json(table.get(key), key)
+        if st.partition in partitions:
+            out.extend((key, value.encode()) for value in st.outbox)
+    return out

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 from alerts.escalation import LEVELS
 from alerts.evaluation import Evaluation, ScoringInputError, data_spans, evaluate, labels_from_rows
 from alerts.history import AlertHistory
-from alerts.model import AlertEvent
+from alerts.model import INCIDENT, AlertEvent
 from alerts.report import Threshold, render_report
 from detectors.field_rules import FIELD_RULES, RuleIncident, run_rule
 
@@ -190,7 +190,9 @@ def evaluate_records(records: Sequence, alert_rows: list[dict], labels: list[dic
     spans = data_spans(incident_days(records), coverage_end)
     if not spans:
         raise ScoringInputError("input", None, None, "no incidents were loaded, so there is no period to evaluate")
-    return evaluate(alert_rows, labels_from_rows(labels), spans, scope)
+    # Labels are escalations of incidents: an arms-race alert (transfers alone) is not a forecast of one.
+    incident_rows = [r for r in alert_rows if (r.get("kind") or INCIDENT) == INCIDENT]
+    return evaluate(incident_rows, labels_from_rows(labels), spans, scope)
 
 
 def evaluate_result(res: BacktestResult, labels: list[dict], *, rows: list[dict] | None = None,

@@ -20,9 +20,10 @@ from streams.follow import follow
 log = logging.getLogger("borderwatch.evidence")
 
 
-def context_snapshot(state: Any) -> bytes:
-    """A ``SegmentState``'s context as the topic carries it."""
-    return json.dumps(SegmentContext.from_state(state).to_dict(), separators=(",", ":")).encode()
+def context_snapshot(state: Any, pair_state: Any = None) -> bytes:
+    """A ``SegmentState``'s context as the topic carries it; ``pair_state`` its border pair's state,
+    whose arms deliveries it shows (as ``SegmentContext.from_state``)."""
+    return json.dumps(SegmentContext.from_state(state, pair_state).to_dict(), separators=(",", ":")).encode()
 
 
 class SegmentContexts:

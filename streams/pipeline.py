@@ -13,7 +13,7 @@ methods, so they give the same alerts for the same input:
 
 Nothing here reads a clock or does I/O. Time is event time (``occurred_at``).
 
->>> from streams.segments import SegmentRegistry
+>>> from streams.segments import SegmentRegistry, land_neighbours, state_name
 >>> p = Pipeline(SegmentRegistry.default())
 >>> raw = (b'{"event_id":"e1","occurred_at":"2012-07-17T00:00:00Z","reported_at":"2012-07-17T00:00:00Z",'
 ...        b'"source":"t","category":"armed_clash","severity":4,"fatalities":2,"injuries":0,"countries":["KGZ","UZB"]}')
@@ -32,7 +32,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy
-from alerts.model import AlertEvent, alert_id_for
+from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
+from detectors import arms_race as AR
 from detectors import features as F
 from detectors.base import bind, deviations, forecast, get_state, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
@@ -49,7 +50,7 @@ from streams.records import (
     format_time,
     parse_time,
 )
-from streams.segments import SegmentRegistry
+from streams.segments import SegmentRegistry, land_neighbours, state_name
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
 
 DAY_SECONDS = 86400
@@ -76,6 +77,25 @@ SOURCE_MAX = 64
 #: counting it made every count detector alert on a protest wave (the synthetic negative controls
 #: of `make eval`).
 UNCOUNTED_CATEGORIES = frozenset({"protest", INTERNAL_CATEGORY})
+#: The arms-race state key of a land border is ``<pair>:arms`` (``KGZ-TJK:arms``). A segment id
+#: is ``<pair>-`` then letters, digits, '_' or '.', never ':', so it cannot collide with one.
+ARMS_KEY_SUFFIX = ":arms"
+
+
+def _acquisition_order(row: list) -> str:
+    """A total order of acquisition rows (they hold None), so a key's list does not depend on the
+    order its transfers came in."""
+    return json.dumps(row)
+
+
+def arms_key(border: str) -> str:
+    return border + ARMS_KEY_SUFFIX
+
+
+def is_arms_key(key: str) -> bool:
+    return key.endswith(ARMS_KEY_SUFFIX)
+
+
 #: How far back score_one may be handed daily lags (``count_lag_k``) of days not yet learned.
 MAX_LAGS = 60
 
@@ -113,7 +133,7 @@ class Envelope:
     pays Kafka's per-message cost once per key, not once per event.
     """
 
-    kind: str  # incident | spill | transfer | pressure | tick
+    kind: str  # incident | spill | transfer | pressure | arms | tick
     key: str
     records: list[dict[str, Any]] = field(default_factory=list)
     at: str | None = None  # tick: wall-clock time it was produced
@@ -170,7 +190,7 @@ def pack(envelopes: list[Envelope]) -> list[Envelope]:
 
 #: The input topic an envelope's records were read from, by envelope kind.
 INPUT_OF_KIND = {"incident": KIND_INCIDENTS, "spill": KIND_INCIDENTS, "transfer": KIND_TRANSFERS,
-                 "pressure": KIND_TRANSFERS}
+                 "pressure": KIND_TRANSFERS, "arms": KIND_TRANSFERS}
 
 
 def encode_within(env: Envelope, limit: int = MAX_MESSAGE_BYTES) -> list[tuple[Envelope, bytes]]:
@@ -235,6 +255,15 @@ class SegmentState:
     #: "incidents/3" -> the highest offset of that input partition applied to this key (live only):
     #: input read again after a restart or a rebalance is already read, not new, and never late
     inputs: dict[str, int] = field(default_factory=dict)
+    #: the alert transitions (encoded) of the last batch that touched this key (live only): written
+    #: with the state before they are sent, and sent again after a restart or a rebalance, so the
+    #: alerts topic holds exactly what the state records, whatever the crash point (streams/app.py)
+    outbox: list[str] = field(default_factory=list)
+    #: arms-race keys only (``<pair>:arms``): {"acq": {ISO3: [Acquisition.to_list()]} (the last
+    #: arms_race.KEEP_YEARS years), "held": {ISO3: {capability: first year}}, "year": the newest
+    #: year assessed, "at": the newest transition time}. A new field with an empty default: old
+    #: state has no arms keys and reads as before, so STATE_VERSION stays.
+    arms: dict[str, Any] = field(default_factory=dict)
     #: day -> sums over the days before it (memory only, rebuilt on demand)
     cache: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     #: the live detector built from ``model`` (memory only)
@@ -352,10 +381,15 @@ class Pipeline:
                 slim = {k: rec[k] for k in ("transfer_id", "occurred_at", "recipient", "tiv")}
                 envs = []
                 pos = None if position is None else [list(position)]
-                for b in self.registry.pairs_with(tr.recipient):
+                # An order delivered nothing: pressure (TIV delivered) never sees it.
+                for b in (() if tr.is_order else self.registry.pairs_with(tr.recipient)):
                     envs.append(Envelope("transfer", b, [rec], ingested_at=ingested_at, positions=pos))
                     envs.extend(Envelope("pressure", sid, [slim], ingested_at=ingested_at, positions=pos)
                                 for sid in self._segments_of.get(b, ()))
+                # The arms race: its own key per land border of the recipient (deliveries and orders),
+                # which takes transfers only, so its alerts are the same whatever the incidents do.
+                envs.extend(Envelope("arms", arms_key(border_of(tr.recipient, n)), [rec], ingested_at=ingested_at,
+                                     positions=pos) for n in sorted(land_neighbours(tr.recipient)))
                 return envs, None
             raise ValueError(f"route() takes {KIND_INCIDENTS} or {KIND_TRANSFERS}, not {kind!r}")
         except InvalidEvent as exc:
@@ -380,9 +414,10 @@ class Pipeline:
         one = {"incident": lambda rec: self._apply_incident(state, rec, out),
                "spill": lambda rec: self._apply_spill(state, rec),
                "transfer": lambda rec: self._apply_transfer(state, rec, out, counted=True),
-               "pressure": lambda rec: self._apply_transfer(state, rec, out, counted=False)}.get(env.kind)
+               "pressure": lambda rec: self._apply_transfer(state, rec, out, counted=False),
+               "arms": lambda rec: self._apply_arms(state, rec, out)}.get(env.kind)
         if one is None:
-            raise ValueError(f"apply() takes incident, spill, transfer or pressure envelopes, not {env.kind!r}")
+            raise ValueError(f"apply() takes incident, spill, transfer, pressure or arms envelopes, not {env.kind!r}")
         for i, rec in enumerate(env.records):
             if env.positions is not None and not self._first_reading(state, env.kind, env.positions[i]):
                 out.reread += 1
@@ -498,6 +533,125 @@ class Pipeline:
         sides = state.pressure.setdefault(tr["recipient"], {})
         sides[occurred.year] = sides.get(occurred.year, 0.0) + tr["tiv"]
 
+    def _apply_arms(self, state: SegmentState, tr: dict[str, Any], out: Applied) -> None:
+        """A transfer on an arms-race key: recorded, not assessed (:meth:`_advance_arms` assesses).
+
+        The two sides' transfers reach this key from different input partitions, so the order in
+        which they come differs from run to run. What is kept is a function of the *set* received
+        (acquisitions in a canonical order, first years by ``min``, the trim by the newest year),
+        and the pair is assessed only when its partition has gone idle (all input produced before
+        has arrived) or at the end of a backtest: the same alerts in every driver.
+        """
+        # A copy, like pressure's: the transfer and its duplicates are counted on its "transfer" key.
+        if tr["transfer_id"] in state.seen:
+            return
+        occurred = parse_time(tr["occurred_at"], "occurred_at")
+        state.seen[tr["transfer_id"]] = day_of(occurred)
+        arms = state.arms or {"acq": {}, "held": {}, "year": None, "assessed": None}
+        state.arms = arms
+        year = occurred.year
+        order = not tr["delivery_years"]
+        acq = AR.Acquisition(tr["recipient"], tr["supplier"], tr.get("order_year"), None if order else year,
+                             float(tr.get("order_tiv") or 0.0) if order else float(tr["tiv"]), tr["designation"],
+                             tr["weapon_category"], int(tr["quantity"]),
+                             AR.capability_of(tr["weapon_category"], tr["designation"]))
+        rows = arms["acq"].setdefault(acq.recipient, [])
+        rows.append(acq.to_list())
+        rows.sort(key=_acquisition_order)
+        if acq.capability is not None:
+            held = arms["held"].setdefault(acq.recipient, {})
+            held[acq.capability] = min(held.get(acq.capability, acq.year), acq.year)
+        newest = year if arms["year"] is None else max(year, arms["year"])
+        arms["year"] = newest
+        # Keep what the assessments of the last HISTORY_YEARS years need; the rest is in "held".
+        oldest = newest - AR.HISTORY_YEARS - AR.KEEP_YEARS
+        for iso3, kept in arms["acq"].items():
+            arms["acq"][iso3] = [r for r in kept if AR.Acquisition.from_list(r).year > oldest]
+        state.seen = {k: d for k, d in state.seen.items() if day_start(d).year > oldest}
+
+    def _advance_arms(self, state: SegmentState, until_day: int) -> list[AlertEvent]:
+        """Assess an arms-race key at each year not yet assessed, up to the year of ``until_day``.
+
+        Year Y is assessed on the acquisitions of the window ending with Y and stamped 1 July of Y
+        (the event time SIPRI gives that year's records); the first assessment goes back
+        ``HISTORY_YEARS`` from the newest year received, and none goes past the year the window
+        has left every acquisition (nothing can change after it).
+        """
+        arms = state.arms
+        out: list[AlertEvent] = []
+        if not arms or arms["year"] is None:
+            return out
+        first = arms["year"] - AR.HISTORY_YEARS if arms["assessed"] is None else arms["assessed"] + 1
+        pair = tuple(state.key[: -len(ARMS_KEY_SUFFIX)].split("-"))
+        for year in range(first, arms["year"] + AR.WINDOW_YEARS + 1):
+            at = datetime(year, 7, 1, tzinfo=timezone.utc)
+            if day_of(at) > until_day:
+                break
+            found = self._assess_arms(state, pair, year)
+            arms["assessed"] = year
+            if found.level != state.level:
+                out.append(self._arms_transition(state, found, format_time(at)))
+        return out
+
+    def arms_pending(self, state: SegmentState) -> bool:
+        """Whether an arms-race key has years left to assess (an idle tick should advance it)."""
+        arms = state.arms
+        return bool(arms) and arms["year"] is not None and (
+            arms["assessed"] is None or arms["assessed"] < arms["year"] + AR.WINDOW_YEARS)
+
+    @staticmethod
+    def _assess_arms(state: SegmentState, pair: tuple[str, ...], year: int) -> AR.Assessment:
+        arms = state.arms
+        acquisitions = {iso3: [AR.Acquisition.from_list(r) for r in rows] for iso3, rows in arms["acq"].items()}
+        return AR.assess((pair[0], pair[1]), acquisitions, year, arms["held"],
+                         names={iso3: state_name(iso3) or iso3 for iso3 in pair})
+
+    def _arms_transition(self, state: SegmentState, found: AR.Assessment, at: str) -> AlertEvent:
+        """An arms-race alert's transition: its own slot, seq and clock on the arms key.
+
+        Not _alert_event: the arms key is no segment of the registry, and its evidence is
+        acquisitions, not incidents. ``score`` is the level (1 watch, 2 warning): the rule has
+        no score of its own.
+        """
+        old, new = state.level, found.level
+        state.level = new
+        state.arms["at"] = at
+        if old == 0:
+            state.alert = {"alert_id": alert_id_for(state.key, at), "opened_at": at, "opened_day": None,
+                           "peak_level": new, "peak_score": float(new)}
+            transition = "opened"
+        elif new == 0:
+            transition = "resolved"
+        else:
+            transition = "escalated" if new > old else "de-escalated"
+        alert = state.alert
+        alert["peak_level"] = max(alert["peak_level"], new)
+        alert["peak_score"] = float(alert["peak_level"])
+        state.seq += 1
+        border = state.key[: -len(ARMS_KEY_SUFFIX)]
+        a, b = border.split("-")
+        name = f"{state_name(a) or a}\u2013{state_name(b) or b}"
+        if new == 0:
+            summary = f"resolved on {name}: arms race over ({AR.MEANING[AR.NONE]}). {found.text}"
+            explanation = None
+        else:
+            summary = f"{LEVELS[new]} on {name}: {found.text}"
+            explanation = {"detector": ARMS_RACE, "score": float(new), "text": found.text, "deviations": [],
+                           "detector_view": None, "forecast": None, "context": {}, "top_incidents": [],
+                           "sides": [{"state": s.iso3, "arming": s.arming, "window_tiv": s.window_tiv,
+                                      "baseline_tiv": s.baseline_tiv, "new_capabilities": list(s.new_capabilities),
+                                      "acquisitions": [x.words() for x in s.acquisitions]} for s in found.sides]}
+        ev = AlertEvent(
+            alert_id=alert["alert_id"], transition=transition, segment_id=state.key, border=border,
+            countries=(a, b), level=LEVELS[new], previous_level=LEVELS[old], score=float(new), at=at,
+            opened_at=alert["opened_at"], seq=state.seq, peak_level=LEVELS[alert["peak_level"]],
+            peak_score=alert["peak_score"], summary=summary, detector=ARMS_RACE,
+            resolved_at=at if new == 0 else None, explanation=explanation, kind=ARMS_RACE,
+        )
+        if new == 0:
+            state.alert = None
+        return ev
+
     def advance(self, state: SegmentState, until_day: int) -> list[AlertEvent]:
         """Evaluate each day boundary up to ``until_day`` while an alert is open.
 
@@ -506,6 +660,8 @@ class Pipeline:
         advances (a tick, the next incident, the end of a backtest) does not
         change what it finds.
         """
+        if is_arms_key(state.key):
+            return self._advance_arms(state, until_day)
         out: list[AlertEvent] = []
         if state.level == 0 or state.evaluated_day is None:
             return out
@@ -608,7 +764,9 @@ class Pipeline:
         return feats
 
     def border_of(self, key: str) -> str:
-        """The border pair a state key (cut segment or pair-level segment) belongs to."""
+        """The border pair a state key (cut segment, pair-level segment or arms-race key) belongs to."""
+        if is_arms_key(key):
+            return key[: -len(ARMS_KEY_SUFFIX)]
         try:
             return self.registry.get(key).border
         except KeyError:
@@ -706,6 +864,8 @@ class Pipeline:
     def _alert_event(self, state: SegmentState, alert: dict[str, Any], transition: str, old: int, new: int,
                      score: float, at: str, feats: dict[str, float], detector: Any, *,
                      expired: bool = False) -> AlertEvent:
+        if is_arms_key(state.key):  # not a segment: its alerts are _arms_transition's
+            raise ValueError(f"{state.key} is an arms-race key: incident alerts are never raised on it")
         seg = self.registry.get(state.key) if "-" in state.key else None
         countries = seg.countries if seg else tuple(state.key.split("-")[:2])
         window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]

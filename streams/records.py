@@ -164,9 +164,11 @@ TRANSFER_FIELDS: dict[str, tuple[bool, dict[str, Any]]] = {
     "supplier": (True, _text(MAX_NAME_CHARS)),
     "recipient": (True, _ISO3_SCHEMA),
     "order_year": (False, dict(_YEAR, type=["integer", "null"])),
+    # Empty for an order with nothing delivered yet (then ``tiv`` is 0 and ``order_tiv`` carries
+    # the order's TIV): ``tiv`` stays the delivered TIV, so militarization pressure counts deliveries only.
     "delivery_years": (
         True,
-        {"type": "array", "items": _YEAR, "minItems": 1, "maxItems": YEAR_MAX - YEAR_MIN + 1},
+        {"type": "array", "items": _YEAR, "minItems": 0, "maxItems": YEAR_MAX - YEAR_MIN + 1},
     ),
     "quantity": (True, _count()),
     "weapon_category": (True, _text(MAX_NAME_CHARS)),
@@ -175,6 +177,7 @@ TRANSFER_FIELDS: dict[str, tuple[bool, dict[str, Any]]] = {
     "status": (True, _text(MAX_NAME_CHARS, 0)),
     "source": (True, _text(MAX_NAME_CHARS)),
     "occurred_at": (True, _TIME),
+    "order_tiv": (False, dict(_count(MAX_TIV, "number"), type=["number", "null"])),
 }
 
 
@@ -222,7 +225,12 @@ class IncidentEvent:
 
 @dataclass(frozen=True, slots=True)
 class ArmsTransferEvent:
-    """One year's deliveries of one arms deal (SIPRI-style), at ``occurred_at``."""
+    """One year's deliveries of one arms deal (SIPRI-style), at ``occurred_at``; or an order.
+
+    An order (nothing delivered yet) has no ``delivery_years``, ``tiv`` 0 (``tiv`` is always the
+    TIV *delivered*), ``quantity`` the number ordered (0 when unknown), ``order_tiv`` the TIV of
+    the whole order (None when unknown), and ``occurred_at`` 1 July of ``order_year``.
+    """
 
     transfer_id: str
     supplier: str
@@ -236,11 +244,19 @@ class ArmsTransferEvent:
     source: str
     occurred_at: datetime
     order_year: int | None = None
+    order_tiv: float | None = None
+
+    @property
+    def is_order(self) -> bool:
+        """Ordered, nothing delivered yet: it weighs on the arms race, not on delivered pressure."""
+        return not self.delivery_years
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["occurred_at"] = format_time(self.occurred_at)
         d["delivery_years"] = list(self.delivery_years)
+        if self.order_tiv is None:
+            del d["order_tiv"]  # records of deliveries encode as they did before orders were records
         return d
 
 
@@ -474,6 +490,11 @@ def incident_from_dict(data: dict[str, Any]) -> IncidentEvent:
 def transfer_from_dict(data: dict[str, Any]) -> ArmsTransferEvent:
     """Validate a decoded JSON object and build the record; raises :class:`InvalidEvent`."""
     _check_types(data, TRANSFER_FIELDS)
+    if not data["delivery_years"] and data["tiv"]:
+        raise InvalidEvent("an order with no delivery years delivered nothing: tiv must be 0 "
+                           "(the order's TIV goes in order_tiv)", "tiv")
+    if not data["delivery_years"] and data.get("order_year") is None:
+        raise InvalidEvent("an order (no delivery years) needs its order_year", "order_year")
     return ArmsTransferEvent(
         transfer_id=data["transfer_id"],
         supplier=data["supplier"],
@@ -487,6 +508,7 @@ def transfer_from_dict(data: dict[str, Any]) -> ArmsTransferEvent:
         status=data["status"],
         source=data["source"],
         occurred_at=event_time(data["occurred_at"], "occurred_at"),
+        order_tiv=None if data.get("order_tiv") is None else float(data["order_tiv"]),
     )
 
 
@@ -509,7 +531,8 @@ def json_schema(kind: str) -> dict[str, Any]:
         desc = "A border incident on a pair of states, in event time (occurred_at)."
     elif kind == "arms-transfer":
         fields, title = TRANSFER_FIELDS, "ArmsTransferEvent"
-        desc = "Deliveries of one arms deal in one year (SIPRI-style), at occurred_at."
+        desc = ("Deliveries of one arms deal in one year (SIPRI-style), at occurred_at; or an order with "
+                "nothing delivered yet (delivery_years empty, tiv 0, order_tiv the order's TIV).")
     else:
         raise ValueError(f"unknown schema {kind!r}: use incident or arms-transfer")
     schema = {
@@ -528,6 +551,13 @@ def json_schema(kind: str) -> dict[str, Any]:
             {"if": {"properties": {a: {"type": "number"}}, "required": [a]},
              "then": {"properties": {b: {"type": "number"}}, "required": [b]}}
             for a, b in (("latitude", "longitude"), ("longitude", "latitude"))
+        ]
+    else:
+        # an order (no delivery years) delivered nothing and has an order year
+        schema["allOf"] = [
+            {"if": {"properties": {"delivery_years": {"maxItems": 0}}, "required": ["delivery_years"]},
+             "then": {"properties": {"tiv": {"const": 0}, "order_year": {"type": "integer"}},
+                      "required": ["order_year"]}},
         ]
     return schema
 

@@ -53,6 +53,9 @@ class Settings:
     idle_seconds: float = 10.0
     #: Consumer-group timeouts. tansu completes a join after about half the rebalance timeout.
     session_timeout: float = 10.0
+    #: How often consumed offsets are committed: a crash reads again up to this much input, which
+    #: the state recognises as read (docs/RELIABILITY.md). Faust's own default.
+    commit_seconds: float = 2.8
     log_level: str = "warn"
     #: Alert policy (receivers, routes, silences): docs/ALERTING.md. Empty: the bundled policy.
     policy_file: str = ""

@@ -24,8 +24,8 @@ from streams.actions import WorkerActions
 from streams.evidence import SegmentContexts
 from streams.notice_log import KafkaDeliveryLog
 from streams.notify import load_worker_policy, notice_renderer, notice_secret, notifier_ownership
-from streams.pipeline import Pipeline, PipelineSettings, SegmentState
-from streams.segments import SegmentRegistry
+from streams.pipeline import Pipeline, PipelineSettings, SegmentState, is_arms_key
+from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
 from streams.topics import Topics, ensure_topics
 
@@ -75,6 +75,10 @@ def run_worker(settings: Settings) -> int:
     table = app.tables["segments"]
 
     def names(segment_id: str) -> tuple[str, str, str]:
+        """(name, place, place_ru) of a state key: a segment's from the registry; an arms-race key
+        is named by its pair's states."""
+        if is_arms_key(segment_id):
+            return "\u2013".join(state_name(c) or c for c in pipeline.border_of(segment_id).split("-")), "", ""
         segment = pipeline.registry.get(segment_id)
         return segment.title, segment.place or "", segment.place_ru or ""
 
@@ -102,7 +106,7 @@ def run_worker(settings: Settings) -> int:
                 metrics.segment_contexts.labels("snapshot" if ctx is not None else "none").inc()
                 return ctx
         metrics.segment_contexts.labels("table").inc()
-        border = pipeline.registry.get(segment_id).border  # a key in the table is a known segment
+        border = pipeline.border_of(segment_id)  # an arms-race key: the pair's deliveries
         pair = table.get(border) if border != segment_id else None
         name, place, place_ru = names(segment_id)
         return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,

@@ -45,7 +45,8 @@ Row = tuple[int, Record | SourceRowError]
 
 #: format name -> reader. Each reader also takes an optional ``counts`` Counter that
 #: it updates with ``rows`` (data rows read), ``skipped`` (rows deliberately
-#: not turned into records: SIPRI orders with no deliveries yet) and
+#: not turned into records; no reader skips any since SIPRI orders became records),
+#: ``orders`` (SIPRI deals with nothing delivered yet, each one order record) and
 #: ``out_of_scope:<reason>`` (single-country rows on no land border, or not armed conflict).
 FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "mie": mie.read,
@@ -121,7 +122,7 @@ class Loaded:
     errors: list[SourceRowError] = field(default_factory=list)
     #: data rows read (CSV rows or non-blank JSON lines), good or bad
     rows: int = 0
-    #: rows that are deliberately not records (SIPRI orders without deliveries)
+    #: rows that are deliberately not records (none since SIPRI orders became records; kept for callers)
     skipped: int = 0
     #: rows of single-country sources that fall on no land border, by reason
     #: (streams/adapters/place.py): counted, neither records nor errors

@@ -15,10 +15,15 @@ flags only enter the deal's identity hash.
 
 How a deal (one row) becomes events:
 
-* **No delivery yet.** An empty ``Year(s) of delivery`` is an order with
-  nothing delivered. The row is skipped: it is not an error, and it is counted
-  in ``counts["skipped"]`` (``Loaded.skipped``). A row that lists a delivered
-  number but no year is an error.
+* **No delivery yet: an order.** An empty ``Year(s) of delivery`` is an order with
+  nothing delivered. It becomes one record (an order is the earlier signal of an
+  arms race, detectors/arms_race.py): ``delivery_years`` empty, ``tiv`` 0 (``tiv``
+  is the TIV *delivered*, so militarization pressure is unchanged), ``quantity``
+  the number ordered (0 when SIPRI leaves it empty), ``order_tiv`` the ``SIPRI TIV
+  for total order`` (None when empty or the column is absent), ``occurred_at`` 1
+  July of the order year, ``transfer_id`` ``sipri-{h}-order``. It is counted in
+  ``counts["orders"]``. An order without an order year, or a row that lists a
+  delivered number but no year, is an error.
 * **One event per delivery year.** ``Year(s) of delivery`` reads like ``1996``,
   ``2001-2003``, ``1993; 1995-1996`` or ``2004?`` and becomes a sorted list of
   years. Deliveries are spread evenly over those years. Each year gets an equal
@@ -83,14 +88,17 @@ RECIPIENTS: dict[str, str] = {
 RECIPIENT, SUPPLIER, ORDER_YEAR, NUMBER_ORDERED = "Recipient", "Supplier", "Year of order", "Number ordered"
 DESIGNATION, DESCRIPTION, DELIVERED = "Weapon designation", "Weapon description", "Number delivered"
 YEARS, STATUS, TIV_DELIVERED = "Year(s) of delivery", "status", "SIPRI TIV of delivered weapons"
+#: Optional: read for orders only (older exports without it still load; the order's TIV is then unknown).
+TIV_ORDER = "SIPRI TIV for total order"
 #: The columns that identify a deal; they lead the identity hash's input.
 IDENTITY = (RECIPIENT, SUPPLIER, ORDER_YEAR, DESIGNATION, DESCRIPTION, NUMBER_ORDERED)
 REQUIRED = (RECIPIENT, SUPPLIER, ORDER_YEAR, NUMBER_ORDERED, DESIGNATION, DESCRIPTION, DELIVERED, YEARS, STATUS,
             TIV_DELIVERED)
+OPTIONAL = (TIV_ORDER,)
 #: Record field -> column, so that errors raised by record validation name the column.
 _FIELD_COLUMN = {"supplier": SUPPLIER, "recipient": RECIPIENT, "order_year": ORDER_YEAR, "delivery_years": YEARS,
                  "quantity": DELIVERED, "weapon_category": DESCRIPTION, "designation": DESIGNATION,
-                 "tiv": TIV_DELIVERED, "status": STATUS}
+                 "tiv": TIV_DELIVERED, "status": STATUS, "order_tiv": TIV_ORDER}
 
 _YEAR_PART = re.compile(r"^(\d{4})(?:\s*-\s*(\d{4}))?$")
 _WHOLE = re.compile(r"^\d+$")
@@ -154,7 +162,7 @@ def deal_hash(identity: Sequence[str], occurrence: int = 1) -> str:
 
 
 def to_dicts(cells: dict[str, str], deal_id: str) -> list[dict]:
-    """One deal's events as ArmsTransferEvent JSON objects (empty: nothing delivered yet); raises InvalidEvent."""
+    """One deal's events as ArmsTransferEvent JSON objects (one order if nothing is delivered yet); raises InvalidEvent."""
     recipient = RECIPIENTS.get(cells[RECIPIENT])
     if recipient is None:
         raise InvalidEvent(f"unknown recipient {cells[RECIPIENT]!r} (known: {', '.join(RECIPIENTS)})", RECIPIENT)
@@ -162,11 +170,19 @@ def to_dicts(cells: dict[str, str], deal_id: str) -> list[dict]:
     delivered = _whole(cells[DELIVERED], DELIVERED)
     tiv = _decimal(cells[TIV_DELIVERED], TIV_DELIVERED)
     order_year = _whole(cells[ORDER_YEAR], ORDER_YEAR)
-    _whole(cells[NUMBER_ORDERED], NUMBER_ORDERED)  # checked, not carried
+    ordered = _whole(cells[NUMBER_ORDERED], NUMBER_ORDERED)  # carried by orders only
     if not years:
         if delivered:
             raise InvalidEvent(f"empty, but {DELIVERED!r} is {delivered}", YEARS)
-        return []
+        if order_year is None:
+            raise InvalidEvent("empty, and so is the year of delivery: a deal needs one of them", ORDER_YEAR)
+        return [{
+            "supplier": cells[SUPPLIER], "recipient": recipient, "order_year": order_year, "delivery_years": [],
+            "weapon_category": cells[DESCRIPTION], "designation": cells[DESIGNATION], "status": cells[STATUS],
+            "source": SOURCE, "transfer_id": f"sipri-{deal_id}-order", "quantity": ordered or 0, "tiv": 0.0,
+            "order_tiv": _decimal(cells.get(TIV_ORDER, ""), TIV_ORDER),
+            "occurred_at": f"{order_year:04d}-07-01T00:00:00Z",
+        }]
     if delivered is None:
         raise InvalidEvent(f"empty, but deliveries are listed in {cells[YEARS]!r}", DELIVERED)
     if tiv is None:
@@ -233,10 +249,10 @@ def _parse(chunk: str) -> list[str]:
 
 def read(path: Path, counts: Counter | None = None
          ) -> Iterator[tuple[int, IncidentEvent | ArmsTransferEvent | SourceRowError]]:
-    """(line, transfer or error) for each delivery year of each deal, in file order.
+    """(line, transfer or error) for each delivery year of each deal (an order: one), in file order.
 
-    If ``counts`` is given, ``counts["rows"]`` counts deal rows and ``counts["skipped"]`` counts
-    deals without deliveries.
+    If ``counts`` is given, ``counts["rows"]`` counts deal rows and ``counts["orders"]`` counts
+    deals without deliveries (each one order record).
     """
     counts = Counter() if counts is None else counts
     where = str(path)
@@ -271,7 +287,7 @@ def read(path: Path, counts: Counter | None = None
         if len(row) < len(header) or any(c.strip() for c in row[len(header):]):
             yield line, SourceRowError(where, line, None, f"expected {len(header)} columns, got {len(row)}")
             continue
-        cells = {c: row[index[c.lower()]].strip() for c in REQUIRED}
+        cells = {c: row[index[c.lower()]].strip() for c in REQUIRED + OPTIONAL if c.lower() in index}
         identity = tuple(row[i].strip() for i in order)
         seen[identity] += 1
         try:
@@ -280,8 +296,6 @@ def read(path: Path, counts: Counter | None = None
             field = exc.field.split("[", 1)[0] if exc.field else None
             yield line, SourceRowError(where, line, _FIELD_COLUMN.get(field, exc.field), exc.reason)
             continue
-        if not events:
-            counts["skipped"] += 1
-            continue
+        counts["orders"] += sum(event.is_order for event in events)
         for event in events:
             yield line, event

@@ -21,6 +21,7 @@ from streams.records import (
     INCIDENT_CATEGORIES,
     ArmsTransferEvent,
     IncidentEvent,
+    decode_transfer,
     encode,
 )
 
@@ -235,13 +236,17 @@ def test_sipri_spreads_deliveries_over_years_and_keeps_totals():
     assert all(re.fullmatch(r"\d{4}(; \d{4})*", r[YEARS]) for r in with_deliveries)
     loaded = load([SIPRI], "sipri")
     assert not loaded.errors
-    assert (loaded.rows, loaded.skipped) == (len(deals), len(deals) - len(with_deliveries)) == (412, 6)
-    assert len(loaded.records) == sum(len(set(r[YEARS].split("; "))) for r in with_deliveries) == 790
+    # Orders (no delivery yet) are records since the arms-race signal (issue 9 point 7): nothing is skipped.
+    assert (loaded.rows, loaded.skipped) == (len(deals), 0) == (412, 0)
+    orders = [r for r in loaded.records if r.is_order]
+    deliveries = [r for r in loaded.records if not r.is_order]
+    assert len(orders) == len(deals) - len(with_deliveries) == 6
+    assert len(deliveries) == sum(len(set(r[YEARS].split("; "))) for r in with_deliveries) == 790
     assert all(isinstance(r, ArmsTransferEvent) and r.source == "SIPRI Arms Transfers Database"
                for r in loaded.records)
 
     by_deal: dict[str, list[ArmsTransferEvent]] = defaultdict(list)
-    for r in loaded.records:
+    for r in deliveries:
         by_deal[r.transfer_id.rsplit("-", 1)[0]].append(r)
     assert len(by_deal) == len(with_deliveries)
     # Match each deal to its row through the fields the events carry; TIV to 1e-6.
@@ -263,9 +268,59 @@ def test_sipri_spreads_deliveries_over_years_and_keeps_totals():
     assert got == expected
 
 
+def test_sipri_orders_are_records_that_deliver_nothing():
+    """A deal with nothing delivered is one order record: tiv (delivered) 0, the order's TIV apart."""
+    _, deals = sipri_rows()
+    undelivered = [r for r in deals if not r[YEARS].strip()]
+    orders = sorted((r for r in load([SIPRI], "sipri").records if r.is_order), key=lambda r: r.transfer_id)
+    assert len(orders) == len(undelivered) == 6
+    assert all(r.tiv == 0 and r.delivery_years == () and r.occurred_at == utc(r.order_year, 7, 1)
+               for r in orders)
+    [anka] = [r for r in orders if r.designation == "Anka" and r.recipient == "KGZ"]
+    assert (anka.recipient, anka.supplier, anka.order_year, anka.quantity, anka.order_tiv) == ("KGZ", "Turkiye",
+                                                                                                2022, 2, 6.0)
+    [ababil] = [r for r in orders if r.designation == "Ababil-T"]
+    # SIPRI leaves the number ordered empty (produced under licence): quantity 0, TIV of the order 0.
+    assert (ababil.recipient, ababil.supplier, ababil.weapon_category, ababil.quantity, ababil.order_tiv) == (
+        "TJK", "Iran", "armed UAV", 0, 0.0)
+    assert decode_transfer(anka.to_dict()) == anka
+
+
+def test_orders_leave_militarization_pressure_as_it_was():
+    """Pressure counts deliveries only: the KGZ-TJK pair's TIV per side and year, fed through the
+    pipeline with the orders, equals the delivered TIV of the raw rows (what it was before orders
+    were records), and the 2021-2022 orders (Ababil, Anka) add no year of their own."""
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+    from streams.topics import KIND_TRANSFERS
+
+    _, deals = sipri_rows()
+    expected: dict[str, dict[int, float]] = {}
+    for r in deals:
+        iso3 = RECIPIENTS[r[REC]]
+        years = sorted({int(y) for y in r[YEARS].split("; ")}) if r[YEARS].strip() else []
+        if iso3 in ("KGZ", "TJK"):
+            for y in years:
+                side = expected.setdefault(iso3, {})
+                side[y] = side.get(y, 0.0) + float(r[TIV]) / len(years)
+    pipeline = Pipeline(SegmentRegistry.default())
+    state = pipeline.new_state("KGZ-TJK")
+    for rec in load([SIPRI], "sipri").records:
+        envs, dead = pipeline.route(KIND_TRANSFERS, encode(rec))
+        assert dead is None
+        for env in envs:
+            if env.key == state.key:
+                pipeline.apply(state, env)
+    assert state.pressure.keys() == expected.keys()
+    for iso3, years in expected.items():
+        assert state.pressure[iso3].keys() == years.keys()
+        assert all(abs(state.pressure[iso3][y] - t) < 1e-9 for y, t in years.items())
+    assert max(state.pressure["TJK"]) == 2022 and 2021 not in state.pressure["TJK"]
+
+
 def test_sipri_transfer_ids_are_unique_stable_and_line_independent(tmp_path):
     first = [r.transfer_id for r in load([SIPRI], "sipri").records]
-    assert len(first) == len(set(first)) and all(re.fullmatch(r"sipri-[0-9a-f]{12}-\d{4}", i) for i in first)
+    assert len(first) == len(set(first)) and all(re.fullmatch(r"sipri-[0-9a-f]{12}-(\d{4}|order)", i) for i in first)
     assert first == [r.transfer_id for r in load([SIPRI], "sipri").records]
     # The same rows in reverse order after a shorter preamble: the same ids.
     lines = SIPRI.read_bytes().decode("cp1252").splitlines()
@@ -323,7 +378,7 @@ def test_bad_sipri_rows_name_their_column_and_the_rest_loads(tmp_path):
                    + "Kazakhstan,Russia,20l6,,2,,Mi-8MT,helicopter,2,,2017,New,,5,10,10\n"             # 10 order year
                    + "Kazakhstan,,2016,,2,,Mi-8MT,helicopter,2,,2017,New,,5,10,10\n"                   # 11 supplier
                    + 'Kazakhstan,Russia,2016,,2,,Mi-8MT,helicopter,2,,2017,New,"unterminated,5,10,10\n'  # 12 quote
-                   + "Kazakhstan,Russia,2024,,6,,PC-12,light transport aircraft,0,,,New,,1,6,0\n"      # 13 skipped
+                   + "Kazakhstan,Russia,2024,,6,,PC-12,light transport aircraft,0,,,New,,1,6,0\n"      # 13 order
                    + "Tajikistan,China,2019?,?,3,?,Type-63,APC,3?,?,2020?,New,,0.2,0.6,0.6\n"       # 14 good
                    ).encode("cp1252"))
     loaded = load([f], "sipri")
@@ -332,13 +387,15 @@ def test_bad_sipri_rows_name_their_column_and_the_rest_loads(tmp_path):
         (str(f), 9, "Year(s) of delivery"), (str(f), 10, "Year of order"), (str(f), 11, "Supplier"),
         (str(f), 12, None)]
     assert "'abc'" in loaded.errors[0].reason
-    assert (loaded.rows, loaded.skipped) == (10, 1)
+    # The order on line 13 is a record now (it was skipped before orders counted for the arms race).
+    assert (loaded.rows, loaded.skipped) == (10, 0)
     kaz = sorted((r for r in loaded.records if r.recipient == "KAZ"), key=lambda r: r.occurred_at)
-    assert [(r.occurred_at.year, r.quantity, r.tiv) for r in kaz] == [(2015, 2, 60.0), (2016, 2, 60.0)]
+    assert [(r.occurred_at.year, r.quantity, r.tiv, r.order_tiv) for r in kaz] == [
+        (2015, 2, 60.0, None), (2016, 2, 60.0, None), (2024, 6, 0.0, 6.0)]
     [tjk] = [r for r in loaded.records if r.recipient == "TJK"]
     assert (tjk.order_year, tjk.delivery_years, tjk.quantity, tjk.tiv) == (2019, (2020,), 3, 0.6)
     lines = {line for line, item in iter_source(f, "sipri") if not isinstance(item, SourceRowError)}
-    assert lines == {5, 14}
+    assert lines == {5, 13, 14}
 
 
 def test_a_file_without_a_sipri_header_is_one_error(tmp_path):

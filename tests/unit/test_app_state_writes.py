@@ -1,13 +1,15 @@
 """How the aggregate agent writes state: once per touched key per batch, to the key's own changelog
-partition, acknowledged before the batch ends; and never while a rebalance restores the table."""
+partition, acknowledged before the batch ends, with the batch's alert transitions in an outbox that
+the next owner sends again; and never while a rebalance restores the table."""
 
 import asyncio
 from types import SimpleNamespace
 
 import pytest
 
-from streams.app import RebalanceGate, TouchedStates
+from streams.app import RebalanceGate, TouchedStates, unsent
 from streams.pipeline import SegmentState
+from tests.webfakes import alert_event
 
 
 def event(partition: int, offset: int):
@@ -109,5 +111,49 @@ def test_partitions_that_went_elsewhere_are_known_after_the_rebalance_and_no_oth
         await gate.close({"p1", "p2", "p3"})
         gate.open({"p0", "p1", "p2", "p3"})  # p0 came back: its events are ours again
         assert gate.moved == frozenset()
+
+    asyncio.run(run())
+
+
+def test_a_batchs_transitions_are_written_with_the_states_that_record_them_and_only_those():
+    async def run():
+        table = BrokerTable()
+        earlier = SegmentState("KGZ-TJK-02", partition=5, outbox=["an earlier batch's transition"])
+        table.data["KGZ-TJK-02"] = earlier.to_json()
+        batch = TouchedStates(table)
+        batch.touch("KGZ-TJK-01", event(3, 10))
+        batch.touch("KGZ-TJK-02", event(5, 11))  # touched, no transition this time
+        opened = alert_event("KGZ-TJK-01", seq=1)
+        escalated = alert_event("KGZ-TJK-01", seq=2, transition="escalated", level="critical")
+        batch.fill_outboxes([opened, escalated])
+        writing = asyncio.ensure_future(batch.write_back())
+        await asyncio.sleep(0)
+        for _, _, fut in table.sends:
+            fut.set_result("ok")
+        await writing
+        first = SegmentState.from_json(table.data["KGZ-TJK-01"], "KGZ-TJK-01")
+        assert [o.encode() for o in first.outbox] == [opened.encode(), escalated.encode()]
+        assert SegmentState.from_json(table.data["KGZ-TJK-02"], "KGZ-TJK-02").outbox == []
+
+    asyncio.run(run())
+
+
+def test_the_next_owner_sends_the_outboxes_of_its_own_partitions_in_key_order():
+    table = BrokerTable()
+    for key, partition, outbox in (("B", 1, ["b1", "b2"]), ("A", 1, ["a1"]), ("C", 2, ["c1"]), ("D", 1, [])):
+        table.data[key] = SegmentState(key, partition=partition, outbox=outbox).to_json()
+    table.keys = lambda: list(table.data)
+    assert unsent(table, {1}) == [("A", b"a1"), ("B", b"b1"), ("B", b"b2")]
+    assert unsent(table, {3}) == []
+
+
+def test_the_gate_says_when_a_batch_is_the_first_since_start_up_or_a_rebalance():
+    async def run():
+        gate = RebalanceGate()
+        assert gate.fresh
+        gate.fresh = False  # the first batch sent the outboxes
+        await gate.close({"p0"})
+        gate.open({"p0"})
+        assert gate.fresh
 
     asyncio.run(run())

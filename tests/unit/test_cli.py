@@ -27,7 +27,10 @@ def test_backtest_writes_the_alerts_csv_contract(tmp_path):
     res = cli("backtest", MIE, "--format", "mie", "--alerts-out", out)
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(open(out)))
-    assert list(rows[0]) == ["alert_id", "border", "segment_id", "level", "opened_at", "resolved_at", "score", "summary"]
+    # "kind" came last with the arms-race alerts, so readers by column name and position still read the rest.
+    assert list(rows[0]) == ["alert_id", "border", "segment_id", "level", "opened_at", "resolved_at", "score", "summary",
+                             "kind"]
+    assert {r["kind"] for r in rows} == {"incident"}  # MIE has no transfers
     assert {r["level"] for r in rows} <= {"watch", "warning", "critical"}
     assert all(r["border"] == "-".join(sorted(r["border"].split("-"))) for r in rows)
     assert all(r["opened_at"].endswith("Z") and r["resolved_at"] > r["opened_at"] for r in rows)
