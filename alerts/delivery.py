@@ -4,9 +4,11 @@ The chain follows Alertmanager's notify pipeline, one small stage each::
 
     mute?  ->  already in the log for (notice_id, sink)?  ->  send, retrying with backoff  ->  record
 
-The log is an append-only JSON-lines file under the data dir. Every record is
-fsync'd before the chain moves on, so a restart, a retry or a second dispatch
-of the same notice finds the delivery and does not send again. The one window
+The log is append-only: a JSON-lines file (:class:`DeliveryLog`, fsync'd) or, in a
+worker, a Kafka topic every worker reads (``streams/notice_log.py``). Every record is
+durable before the chain moves on, so a restart, a retry, a second dispatch of the
+same notice or another worker taking the notifier over finds the delivery and does
+not send again. The one window
 no log can close is a crash after a sink accepted a notice and before its
 record reached the disk; there every sink carries the notice id as its own
 idempotency key (webhook ``Idempotency-Key``, SMTP ``Message-ID``, the file
@@ -37,17 +39,17 @@ log = logging.getLogger(__name__)
 LOG_NAME = "notices/delivery-log.jsonl"
 
 
-class DeliveryLog:
-    """(notice_id, sink) -> delivered, persisted as append-only JSON lines.
+class DeliveryIndex:
+    """What the notify chain and the acknowledgements ask of a delivery log, over its records.
 
     Record kinds: ``delivered`` (with the receiver, group key and the notice's
     summary, from which the next notice to that receiver says what changed),
-    ``failed`` (one per failed attempt, for the audit) and ``ack``. One process
-    writes a log; it indexes the file once, at start.
+    ``failed`` (one per failed attempt, for the audit) and ``ack``. Storage is the
+    subclass's: :class:`DeliveryLog` (a file) or ``streams.notice_log.KafkaDeliveryLog``
+    (a topic every worker reads). ``append`` returns once the record is durable.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._delivered: dict[tuple[str, str], dict[str, Any]] = {}
         self._failures: dict[tuple[str, str], int] = {}
@@ -55,28 +57,9 @@ class DeliveryLog:
         self._first_delivery: dict[str, dict[str, Any]] = {}
         self._own_acks: dict[str, dict[str, Any]] = {}  # the desk's own (link or signed in)
         self._acks_on_behalf: dict[str, dict[str, Any]] = {}  # by the centre, for the desk
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._load()
 
-    @classmethod
-    def in_data_dir(cls, data_dir: str | os.PathLike[str]) -> "DeliveryLog":
-        return cls(Path(data_dir) / LOG_NAME)
-
-    def _load(self) -> None:
-        if not self.path.exists():
-            return
-        raw = self.path.read_bytes()
-        end = raw.rfind(b"\n") + 1
-        if end < len(raw):
-            # A crash mid-append left a torn last line: that record never committed. Cut it,
-            # or the next append would glue onto it.
-            with open(self.path, "r+b") as f:
-                f.truncate(end)
-                f.flush()
-                os.fsync(f.fileno())
-        for line in raw[:end].splitlines():
-            if line.strip():
-                self._index(json.loads(line))
+    def append(self, rec: dict[str, Any]) -> None:
+        raise NotImplementedError
 
     def _index(self, rec: dict[str, Any]) -> None:
         kind = rec["kind"]
@@ -91,18 +74,6 @@ class DeliveryLog:
         elif kind == "ack":
             acks = self._acks_on_behalf if rec.get("on_behalf_of") else self._own_acks
             acks.setdefault(rec["notice_id"], rec)
-
-    def append(self, rec: dict[str, Any]) -> None:
-        line = json.dumps(rec, separators=(",", ":"), sort_keys=True).encode() + b"\n"
-        with self._lock:
-            new = not self.path.exists()
-            with open(self.path, "ab") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
-            if new:  # the file's directory entry must survive a crash too
-                fsync_dir(self.path.parent)
-            self._index(rec)
 
     def delivered(self, notice_id: str, sink: str) -> dict[str, Any] | None:
         return self._delivered.get((notice_id, sink))
@@ -131,6 +102,49 @@ class DeliveryLog:
     def own_ack(self, notice_id: str) -> dict[str, Any] | None:
         """The first acknowledgement by the notice's own desk."""
         return self._own_acks.get(notice_id)
+
+
+class DeliveryLog(DeliveryIndex):
+    """The delivery log as an append-only JSON-lines file. One process writes a log; it
+    indexes the file once, at start. Every record is fsync'd before ``append`` returns."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._load()
+
+    @classmethod
+    def in_data_dir(cls, data_dir: str | os.PathLike[str]) -> "DeliveryLog":
+        return cls(Path(data_dir) / LOG_NAME)
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        raw = self.path.read_bytes()
+        end = raw.rfind(b"\n") + 1
+        if end < len(raw):
+            # A crash mid-append left a torn last line: that record never committed. Cut it,
+            # or the next append would glue onto it.
+            with open(self.path, "r+b") as f:
+                f.truncate(end)
+                f.flush()
+                os.fsync(f.fileno())
+        for line in raw[:end].splitlines():
+            if line.strip():
+                self._index(json.loads(line))
+
+    def append(self, rec: dict[str, Any]) -> None:
+        line = json.dumps(rec, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+        with self._lock:
+            new = not self.path.exists()
+            with open(self.path, "ab") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+            if new:  # the file's directory entry must survive a crash too
+                fsync_dir(self.path.parent)
+            self._index(rec)
 
     def records(self) -> list[dict[str, Any]]:
         if not self.path.exists():
@@ -177,7 +191,7 @@ Muter = Callable[[NoticeRequest], "str | None"]
 class Notifier:
     """The notify chain for every receiver's sinks. Time is injected: ``sleep`` and ``clock``."""
 
-    log: DeliveryLog
+    log: DeliveryIndex
     sinks: Mapping[str, Sequence[Sink]]
     render: Renderer
     mute: Muter | None = None

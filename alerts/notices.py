@@ -113,6 +113,21 @@ class SegmentContext:
         return cls(state.key, tuple(state.recent), activity, baseline,
                    {c: dict(ys) for c, ys in pressure.items()}, name, place, place_ru)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The segment's evidence as plain JSON (names and places are the registry's, not carried)."""
+        return {"segment_id": self.segment_id, "incidents": [dict(i) for i in self.incidents],
+                "activity": [list(a) for a in self.activity], "baseline": self.baseline,
+                "pressure": {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, name: str = "", place: str = "",
+                  place_ru: str = "") -> "SegmentContext":
+        """Back from :meth:`to_dict` (JSON object keys are strings: the years become numbers again)."""
+        return cls(d["segment_id"], tuple(d.get("incidents", ())),
+                   tuple((str(day), int(n)) for day, n in d.get("activity", ())), float(d.get("baseline", 0.0)),
+                   {c: {int(y): float(t) for y, t in ys.items()} for c, ys in d.get("pressure", {}).items()},
+                   name, place, place_ru)
+
 
 @dataclass(frozen=True)
 class Section:

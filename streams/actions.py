@@ -9,6 +9,7 @@ pure functions of :mod:`alerts.state`, whose errors already are the web's (``Loo
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, Awaitable, Callable
 
@@ -49,12 +50,15 @@ class WorkerActions:
         """The link in a notice: its token is the authority (PermissionError when it is not valid)."""
         if self.acks is None:
             raise LookupError("this worker does not dispatch notices")
-        return self.acks.acknowledge(notice_id, token, by="link").to_dict()  # errors: 403 / 404
+        # Recording waits for the broker (the delivery log is a topic): off the event loop.
+        ack = await asyncio.to_thread(self.acks.acknowledge, notice_id, token, by="link")  # errors: 403 / 404
+        return ack.to_dict()
 
     async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str = "",
                                  on_behalf: OnBehalf | None = None) -> dict:
         """A signed-in caller acknowledges a notice: its own desk's, or a desk's on its behalf."""
         if self.acks is None:
             raise LookupError(f"no notice {notice_id}: this worker does not dispatch notices")
-        return self.acks.acknowledge_as(notice_id, principal, self.policy.receiver_principal, comment=comment,
-                                        on_behalf=on_behalf).to_dict()
+        ack = await asyncio.to_thread(self.acks.acknowledge_as, notice_id, principal, self.policy.receiver_principal,
+                                      comment=comment, on_behalf=on_behalf)
+        return ack.to_dict()

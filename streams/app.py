@@ -42,6 +42,7 @@ from typing import Any, Awaitable, Callable
 import faust
 
 from streams.errors import InvalidEvent, bounded
+from streams.evidence import context_snapshot
 from streams.metrics import Metrics
 from streams.pipeline import INPUT_OF_KIND, Envelope, Pipeline, SegmentState, day_of, encode_within, pack
 from streams.records import DeadLetter, decode_json
@@ -110,6 +111,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     transfers = app.topic(names.transfers, **raw)
     dead_letter = app.topic(names.dead_letter, **raw)
     alerts = app.topic(names.alerts, **raw)
+    segment_context = app.topic(names.segment_context, **raw)
     segment_events = app.topic(names.segment_events, key_type=str, value_type=bytes, key_serializer="raw",
                                value_serializer="raw", partitions=settings.partitions)
     # Table keys and values use the app's default "raw" codec (bytes); state is our own JSON.
@@ -339,6 +341,14 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                 metrics.alerts_opened.labels(alert.level).inc()
             if ingested_at is not None and alert.transition in ("opened", "escalated"):
                 metrics.latency.observe(max(0.0, clock() - ingested_at))
+        # Evidence for notices, whichever worker notifies (streams/evidence.py): each alerting segment's
+        # context (with its border pair's arms deliveries when this worker has them). A snapshot the
+        # broker refuses costs that snapshot, never the batch.
+        contexts = [await produce(segment_context, context_snapshot(batch.peek(key),
+                                                                    batch.peek(pipeline.border_of(key))),
+                                  key=key.encode())
+                    for key in sorted({alert.segment_id for alert, _ in out})]
+        await failures(contexts, "segment-context")
         if pending:
             await asyncio.gather(*pending)
         await failures(dead, "dead-letter")  # nowhere left to put these: counted and logged

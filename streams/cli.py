@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokens-file", help=f"JSON file of named, hashed tokens with roles, made by 'borderwatch token add' "
                                          f"({_env('tokens_file')})")
     p.add_argument("--policy-file", help=f"alert policy YAML (default: the bundled deploy/borderwatch/policy.yml; {_env('policy_file')})")
-    p.add_argument("--notify", type=int, choices=(0, 1), help=f"1: this worker dispatches notices (default 1; {_env('notify')})")
+    p.add_argument("--notify", type=int, choices=(0, 1), help=f"1: this worker may send notices; one such worker of the app id does at a time (default 1; {_env('notify')})")
     p.add_argument("--notice-secret-file", help=f"file with the secret that signs notice acknowledgement links "
                                                  f"(default: made once in the data dir; {_env('notice_secret_file')})")
     p.add_argument("--public-url", help=f"web API base URL as secretariats reach it, for acknowledgement links ({_env('public_url')})")

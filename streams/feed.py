@@ -10,15 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from typing import Callable
 
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import AlertAction, AlertEvent, decode_record
 from alerts.state import AlertStore
 from streams.metrics import Metrics
-from streams.topics import bootstrap
+from streams.follow import follow
 
 log = logging.getLogger("borderwatch.feed")
 
@@ -52,29 +50,13 @@ class AlertFeed:
                 q.put_nowait(record)
 
     async def run(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(self.broker_url), enable_auto_commit=False,
-                                    auto_offset_reset="earliest")
-        await consumer.start()
-        try:
-            parts = None
-            while not parts:
-                parts = consumer.partitions_for_topic(self.topic)
-                if not parts:
-                    await consumer._client.force_metadata_update()
-                    parts = consumer.partitions_for_topic(self.topic)
-                    if not parts:
-                        await asyncio.sleep(1.0)  # the worker creates the topic at start
-            tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
+        async def ready(consumer, partitions) -> None:
             self.ready.set()
-            while True:
-                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-                for msgs in batch.values():
-                    for m in msgs:
-                        try:
-                            self.fold(decode_record(m.value))
-                        except (ValueError, KeyError, TypeError) as exc:
-                            log.warning("skipping unreadable alert at %s/%s: %s", m.partition, m.offset, exc)
-        finally:
-            await consumer.stop()
+
+        await follow(self.broker_url, self.topic, self._fold_message, started=ready)
+
+    def _fold_message(self, m) -> None:
+        try:
+            self.fold(decode_record(m.value))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("skipping unreadable alert at %s/%s: %s", m.partition, m.offset, exc)

@@ -57,6 +57,16 @@ class Metrics:
                                          "Notice deliveries by sink type and outcome "
                                          "(delivered, duplicate, muted, withheld, failed).",
                                          ["sink", "outcome"], registry=r)
+        self.notifier_owner = Gauge("borderwatch_notifier_owner",
+                                    "1 while this worker is the one that sends notices (it holds the notifier "
+                                    "topic's partition in the notifier consumer group), else 0.", registry=r)
+        self.notices_pending = Gauge("borderwatch_notices_pending",
+                                     "On the notifier: aggregation groups it holds plus notices queued or in "
+                                     "delivery (0: nothing left to tell).", registry=r)
+        self.segment_contexts = Counter("borderwatch_segment_context_lookups",
+                                        "Segment evidence looked up for a notice or a segment page, by where it "
+                                        "came from: table (this worker owns the segment), snapshot (another does: "
+                                        "its latest alert's context), none.", ["source"], registry=r)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

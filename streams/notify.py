@@ -1,8 +1,10 @@
-"""The worker's notify stage: alert log -> dispatcher -> notifier -> sinks.
+"""The worker's notify stage: alert log -> dispatcher -> notifier -> sinks, on one worker at a time.
 
-Wiring only; the logic lives in ``alerts/``:
+One worker notifies, whichever of several on one app id: the member of the consumer group
+``<app id>-notifier`` that holds the one partition of ``<prefix>.notifier``
+(:class:`NotifierOwnership`). Its stage is wiring only; the logic lives in ``alerts/``:
 
-* every record the feed folds (alert transitions and people's actions) goes to the
+* every record of the alert log (alert transitions and people's actions) goes to the
   :class:`~alerts.dispatch.Dispatcher` (routing, grouping, silences, inhibition,
   releasability; clock injected);
 * each :class:`~alerts.dispatch.Dispatch` it emits is delivered by the
@@ -11,30 +13,36 @@ Wiring only; the logic lives in ``alerts/``:
   slow SMTP server never stalls the event loop;
 * a timer flushes groups whose group_wait / group_interval / repeat_interval is due.
 
-A restart re-reads the alert log from the start, re-derives the same dispatches with
-the same notice ids, and the delivery log drops what was delivered: no notice twice.
+A restart, or another worker taking the notifier over, re-reads the alert log from the
+start, re-derives the same dispatches with the same notice ids, and the delivery log
+(``<prefix>.notice-log``, read to its end first: streams/notice_log.py) drops what was
+delivered: no notice twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
-from alerts.delivery import DeliveryLog, Notifier, utcnow
+from alerts.delivery import DeliveryIndex, Notifier, utcnow
 from alerts.dispatch import Dispatch, Dispatcher
 from alerts.model import AlertAction, AlertEvent
-from alerts.notice_acks import NoticeAcks
 from alerts.notices import NoticeRenderer, NoticeRequest, SegmentContext
 from alerts.policy import Policy, PolicyError, load_policy
 from alerts.sinks import SinkConfigError, build_sink
 from alerts.state import AlertStore
 from streams.errors import ConfigError
 from streams.settings import Settings, read_secret_file
+from streams.topics import bootstrap
 
 log = logging.getLogger("borderwatch.notify")
 
@@ -78,27 +86,52 @@ def build_sinks(policy: Policy, data_dir: str) -> dict[str, list]:
     return out
 
 
-class NotifyStage:
-    """Owns the dispatcher, the notifier and the acknowledgement handler of one worker."""
+class NotifierRevoked(Exception):
+    """The notifier was revoked from this worker during a notify call's retry wait."""
 
-    def __init__(self, settings: Settings, policy: Policy, store: AlertStore,
-                 context_for: Callable[[str], SegmentContext | None], metrics: Any = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
-        self.clock = clock
-        self.dispatcher = Dispatcher(policy, clock=clock, store=store)
-        delivery_log = DeliveryLog.in_data_dir(settings.data_dir)
-        secret = notice_secret(settings)
-        base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
-        roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
-        languages = {name: r.lang for name, r in policy.receivers.items()}
-        renderer = NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages, clock=clock)
-        self.notifier = Notifier(delivery_log, build_sinks(policy, settings.data_dir), renderer,
-                                 clock=clock, metrics=metrics)
-        self.acks = NoticeAcks(secret, delivery_log, metrics, clock=clock)
+
+class Baton:
+    """Whether the stage may send now: closed while the notifier group rebalances (the partition
+    may go elsewhere), open while this worker holds it. ``interrupt`` ends a retry wait at once."""
+
+    def __init__(self, open_: bool = True) -> None:
+        self.open = asyncio.Event()
+        if open_:
+            self.open.set()
+        self.interrupt = threading.Event()
+
+
+class NotifyStage:
+    """The dispatcher and notifier of the worker that holds the notifier (see :class:`NotifierOwnership`).
+
+    Made fresh each time the worker gains the notifier, with an alert store of its own that a
+    reader of the alert log fills from its start (:meth:`on_record`), as after a restart. It sends
+    only while its ``baton`` is open; a dispatch cut short by a revocation is held and sent first
+    if the baton opens again.
+    """
+
+    def __init__(self, policy: Policy, delivery_log: DeliveryIndex, sinks: Mapping[str, Sequence[Any]],
+                 renderer: NoticeRenderer, metrics: Any = None, clock: Callable[[], datetime] = utcnow,
+                 keep_resolved: int = 1000, baton: Baton | None = None) -> None:
+        self.clock, self.metrics = clock, metrics
+        self.baton = baton or Baton()
+        self.store = AlertStore(keep_resolved=keep_resolved, clock=clock)
+        self.dispatcher = Dispatcher(policy, clock=clock, store=self.store)
+        self.notifier = Notifier(delivery_log, sinks, renderer, clock=clock, metrics=metrics, sleep=self._sleep)
         self.queue: asyncio.Queue[Dispatch] = asyncio.Queue()
+        self._held: deque[Dispatch] = deque()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="notifier")
+        self._inflight: Future | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def _sleep(self, seconds: float) -> None:
+        """A retry's wait, cut short when the notifier is revoked."""
+        if self.baton.interrupt.wait(seconds):
+            raise NotifierRevoked()
 
     def on_record(self, record: AlertEvent | AlertAction) -> None:
-        """Called by the feed for every new record, in log order."""
+        """Called for every new record of the alert log, in log order."""
         for d in self.dispatcher.apply(record):
             self.queue.put_nowait(d)
 
@@ -107,9 +140,14 @@ class NotifyStage:
         if due is not None and due <= self.clock():
             for d in self.dispatcher.flush():
                 self.queue.put_nowait(d)
+        if self.metrics is not None and self.baton.open.is_set():
+            busy = self._inflight is not None and not self._inflight.done()
+            self.metrics.notices_pending.set(len(self.dispatcher.groups) + self.queue.qsize() + len(self._held)
+                                             + busy)
 
     async def run(self, tick_seconds: float = 1.0) -> None:
-        """Deliver queued dispatches one at a time; flush due groups every ``tick_seconds``."""
+        """Deliver queued dispatches one at a time while the baton is open; flush due groups every
+        ``tick_seconds``."""
         async def ticker() -> None:
             while True:
                 self.flush_due()
@@ -118,14 +156,241 @@ class NotifyStage:
         tick = asyncio.ensure_future(ticker())
         try:
             while True:
-                d = await self.queue.get()
+                d = self._held.popleft() if self._held else await self.queue.get()
+                await self.baton.open.wait()
+                self._idle.clear()
                 try:
-                    outcomes = await asyncio.to_thread(self.notifier.notify, NoticeRequest.from_dispatch(d))
+                    self._inflight = self._executor.submit(self.notifier.notify, NoticeRequest.from_dispatch(d))
+                    outcomes = await asyncio.shield(asyncio.wrap_future(self._inflight))
                     for o in outcomes:
                         if o.status == "failed":
                             log.warning("notice %s to %s via %s failed after %d attempts: %s",
                                         o.notice_id, o.receiver, o.sink, o.attempts, o.error)
+                except NotifierRevoked:
+                    self._held.appendleft(d)  # its next attempt, if the baton comes back here
                 except Exception:  # noqa: BLE001 -- one bad notice must not stop the others
                     log.exception("notice %s to %s could not be delivered", d.notice_id, d.receiver)
+                finally:
+                    self._idle.set()
         finally:
             tick.cancel()
+
+    async def idle(self) -> None:
+        """Wait until no notify call is in hand (a send finishes and is recorded, a cut one is held)."""
+        await self._idle.wait()
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():  # its handler was cancelled: wait for the thread
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(inflight)
+
+    async def stop(self) -> None:
+        """After the notify call in hand (close the baton first for a retry wait to end at once)."""
+        await self.idle()
+        self._executor.shutdown(wait=False)
+
+
+class NotifierOwnership:
+    """Exactly one worker notifies: the member of consumer group ``<app id>-notifier`` that is
+    assigned the notifier topic's one partition.
+
+    ``own(ownership)`` runs one ownership until cancelled (read the delivery log to its end, make a
+    :class:`NotifyStage` with ``ownership.baton`` and set ``ownership.stage``, read the alert log
+    into it); it comes from the worker, so this class runs with fakes in unit tests.
+    :meth:`revoked` and :meth:`assigned` are the group's rebalance callbacks: a rebalance closes
+    the baton (a retry wait ends, a send in hand finishes before the rebalance goes on); if the
+    partition comes back the same stage goes on, if it goes elsewhere the stage and its in-memory
+    dispatcher are dropped, and the next holder starts its own from the logs.
+    """
+
+    def __init__(self, own: Callable[["NotifierOwnership"], Awaitable[None]], metrics: Any = None) -> None:
+        self._own = own
+        self.metrics = metrics
+        self.stage: NotifyStage | None = None
+        self.baton = Baton(open_=False)
+        self._task: asyncio.Task | None = None
+        self.generation = 0  # ownerships begun by this worker
+
+    @property
+    def owner(self) -> bool:
+        """Holding the notifier, not in a rebalance."""
+        return self._task is not None and self.baton.open.is_set()
+
+    async def assigned(self, partitions: Iterable[Any]) -> None:
+        if not any(_partition(p) == 0 for p in partitions):
+            await self._drop()  # it went to another member, if it was ours
+            return
+        if self._task is None:
+            self.generation += 1
+            self.baton = Baton(open_=False)
+            self._task = asyncio.ensure_future(self._keep_owning())
+            log.warning("this worker is now the notifier (ownership %d)", self.generation)
+        self.baton.interrupt.clear()
+        self.baton.open.set()
+        self._set_gauge(1)
+
+    async def revoked(self, partitions: Iterable[Any]) -> None:
+        if self._task is None or not any(_partition(p) == 0 for p in partitions):
+            return
+        self.baton.open.clear()
+        self.baton.interrupt.set()
+        self._set_gauge(0)
+        if self.stage is not None:
+            await self.stage.idle()  # before the group can give the partition to another member
+
+    async def _drop(self) -> None:
+        if self._task is None:
+            return
+        task, self._task = self._task, None
+        stage, self.stage = self.stage, None
+        self.baton.open.clear()
+        self.baton.interrupt.set()
+        if stage is not None:
+            await stage.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        self._set_gauge(0)
+        log.warning("this worker is no longer the notifier")
+
+    async def _keep_owning(self, retry_seconds: float = 5.0) -> None:
+        """Run the ownership; if it fails (a bug, a reader that gave up), start it over rather than hold
+        the notifier and send nothing."""
+        while True:
+            try:
+                await self._own(self)
+                return
+            except Exception:  # noqa: BLE001 -- logged; the next attempt starts from the logs again
+                log.exception("the notify stage failed; starting it again in %.0f s", retry_seconds)
+            stage, self.stage = self.stage, None
+            if stage is not None:
+                await stage.stop()
+            await asyncio.sleep(retry_seconds)
+
+    def _set_gauge(self, value: int) -> None:
+        if self.metrics is not None:
+            self.metrics.notifier_owner.set(value)
+            if not value:
+                self.metrics.notices_pending.set(0)  # what is pending is the next owner's (or ours, later)
+
+    async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
+        """Be a member of the notifier group for as long as the worker runs."""
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.abc import ConsumerRebalanceListener
+
+        ownership = self
+
+        class Listener(ConsumerRebalanceListener):
+            async def on_partitions_revoked(self, revoked):
+                await ownership.revoked(revoked)
+
+            async def on_partitions_assigned(self, assigned):
+                await ownership.assigned(assigned)
+
+        session_ms = int(session_timeout * 1000)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
+                                    client_id=f"{group_id}-member", enable_auto_commit=False,
+                                    partition_assignment_strategy=(KeepTheNotifier(),),
+                                    auto_offset_reset="latest", session_timeout_ms=session_ms,
+                                    rebalance_timeout_ms=session_ms,
+                                    heartbeat_interval_ms=max(100, min(3000, session_ms // 4)))
+        await consumer.start()
+        try:
+            consumer.subscribe([topic], listener=Listener())
+            while True:  # nothing is ever written there; polling keeps us a live member
+                await consumer.getmany(timeout_ms=1000)
+        finally:
+            await self._drop()
+            await consumer.stop()
+
+
+class KeepTheNotifier:
+    """The notifier group's assignor: the member that holds the notifier keeps it when others join.
+
+    Every assignment carries an epoch; a member says in its join which epoch it holds the notifier
+    in (0: none) and the newest it has seen. The holder of the newest epoch keeps the partition; a
+    member that held an older one (it was taken for dead and came back) does not. With no holder,
+    the first member by id gets the partition and the epoch moves on. Without this, Kafka's
+    assignors would hand the notifier over at every join (a fresh dispatcher each time).
+    """
+
+    name = "borderwatch-notifier"
+    version = 0
+
+    def __init__(self) -> None:
+        self.epoch = 0  # the newest seen
+        self.holding = False  # this member was assigned the partition in the last assignment
+
+    def metadata(self, topics: Iterable[str]) -> Any:
+        from aiokafka.coordinator.protocol import ConsumerProtocolMemberMetadata
+
+        held = self.epoch if self.holding else 0
+        return ConsumerProtocolMemberMetadata(self.version, sorted(topics), f"{held},{self.epoch}".encode())
+
+    @classmethod
+    def choose(cls, members: Mapping[str, bytes]) -> tuple[str, int]:
+        """member id -> its join's user data => (the member that gets the notifier, its epoch)."""
+        held, seen = {}, 0
+        for member, data in members.items():
+            try:
+                h, e = (int(x) for x in data.decode().split(","))
+            except ValueError:
+                h, e = 0, 0
+            held[member], seen = h, max(seen, e, h)
+        keepers = sorted(m for m, h in held.items() if h and h == seen)
+        return (keepers[0], seen) if keepers else (min(members), seen + 1)
+
+    def assign(self, cluster: Any, members: Mapping[str, Any]) -> dict[str, Any]:
+        from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+
+        chosen, epoch = self.choose({m: md.user_data or b"" for m, md in members.items()})
+        out = {}
+        for member, md in members.items():
+            parts = ([(t, sorted(cluster.partitions_for_topic(t) or ())) for t in sorted(md.subscription)]
+                     if member == chosen else [])
+            out[member] = ConsumerProtocolMemberAssignment(self.version, parts, str(epoch).encode())
+        return out
+
+    def on_assignment(self, assignment: Any) -> None:
+        try:
+            self.epoch = max(self.epoch, int((assignment.user_data or b"0").decode()))
+        except ValueError:
+            pass
+        self.holding = any(0 in parts for _, parts in assignment.assignment)
+
+
+def _partition(tp: Any) -> int:
+    return tp if isinstance(tp, int) else tp.partition
+
+
+def notice_renderer(settings: Settings, policy: Policy, secret: bytes,
+                    context_for: Callable[[str], SegmentContext | None]) -> NoticeRenderer:
+    base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
+    roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
+    languages = {name: r.lang for name, r in policy.receivers.items()}
+    return NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages)
+
+
+def notifier_ownership(settings: Settings, policy: Policy, delivery_log: Any, renderer: NoticeRenderer,
+                       metrics: Any = None) -> NotifierOwnership:
+    """The worker's bid for the notifier: what one ownership runs, in order.
+
+    ``delivery_log`` is a :class:`streams.notice_log.KafkaDeliveryLog` whose reader runs."""
+    from streams.feed import AlertFeed
+    from streams.topics import Topics
+
+    sinks = build_sinks(policy, settings.data_dir)
+    alerts_topic = Topics(settings.topic_prefix).alerts
+
+    async def own(ownership: NotifierOwnership) -> None:
+        # What the last owner delivered is in the log before this one dispatches anything.
+        await delivery_log.caught_up()
+        stage = NotifyStage(policy, delivery_log, sinks, renderer, metrics,
+                            keep_resolved=settings.history_keep_resolved, baton=ownership.baton)
+        ownership.stage = stage
+        reader = AlertFeed(settings.broker, alerts_topic, store=stage.store)
+        reader.listeners.append(stage.on_record)
+        async with asyncio.TaskGroup() as both:  # one failing cancels the other
+            both.create_task(reader.run())
+            both.create_task(stage.run())
+
+    return NotifierOwnership(own, metrics)

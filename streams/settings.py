@@ -59,11 +59,13 @@ class Settings:
     log_level: str = "warn"
     #: Alert policy (receivers, routes, silences): docs/ALERTING.md. Empty: the bundled policy.
     policy_file: str = ""
-    #: Whether this worker dispatches notices. In a deployment of several workers exactly one
-    #: should (each reads the whole alerts topic; the delivery log is per data directory).
+    #: Whether this worker may send notices. Of the workers of one app id that may, exactly one
+    #: does at a time: the one the notifier consumer group gives the notifier topic's partition
+    #: (docs/RELIABILITY.md); 0 keeps a worker out of that group.
     notify: int = 1
     #: Secret that signs notice acknowledgement links; with neither this nor the file, one is
-    #: made at first start and kept in <data_dir>/notice-secret (mode 0600).
+    #: made at first start and kept in <data_dir>/notice-secret (mode 0600). Workers of one app
+    #: id must share it: a link made by one notifier is confirmed on whichever worker it reaches.
     notice_secret_file: str = ""
     #: Base URL of the web API as secretariats reach it (for acknowledgement links).
     public_url: str = ""

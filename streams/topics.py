@@ -19,7 +19,13 @@ class Topics:
     * ``incidents`` / ``arms-transfers``: input, any key (replay keys by border pair / recipient);
     * ``segment-events``: internal, keyed by segment id (transfers by border pair);
     * ``alerts``: alert transitions keyed by segment id -- the audit log;
-    * ``dead-letter``: invalid or late input with the reason and the original bytes.
+    * ``dead-letter``: invalid or late input with the reason and the original bytes;
+    * ``notifier``: one partition, never written: the member of consumer group
+      ``<app id>-notifier`` that is assigned it is the one worker that sends notices;
+    * ``notice-log``: one partition, the delivery log (deliveries, failed attempts, notice
+      acknowledgements) that every worker reads;
+    * ``segment-context``: keyed by segment id, a segment's evidence as of its latest alert
+      transition, so a notice has it whichever worker owns the segment.
     """
 
     prefix: str = "borderwatch"
@@ -47,8 +53,26 @@ class Topics:
     def dead_letter(self) -> str:
         return self.name("dead-letter")
 
+    @property
+    def notifier(self) -> str:
+        return self.name("notifier")
+
+    @property
+    def notice_log(self) -> str:
+        return self.name("notice-log")
+
+    @property
+    def segment_context(self) -> str:
+        return self.name("segment-context")
+
     def all(self) -> tuple[str, ...]:
-        return (self.incidents, self.transfers, self.segment_events, self.alerts, self.dead_letter)
+        return (self.incidents, self.transfers, self.segment_events, self.alerts, self.dead_letter,
+                self.notifier, self.notice_log, self.segment_context)
+
+    def partitions(self, topic: str, default: int) -> int:
+        """A topic's partition count: one for the notifier baton and the delivery log (one order for
+        every reader, one owner), ``default`` for the rest (co-partitioned with the table)."""
+        return 1 if topic in (self.notifier, self.notice_log) else default
 
 
 def bootstrap(broker_url: str) -> str:
@@ -82,7 +106,7 @@ async def _ensure_topics(broker_url: str, partitions: int, topics: Topics, timeo
             await asyncio.sleep(0.5)
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, partitions, 1) for t in topics.all() if t not in existing]
+        missing = [NewTopic(t, topics.partitions(t, partitions), 1) for t in topics.all() if t not in existing]
         if missing:
             try:
                 await admin.create_topics(missing)

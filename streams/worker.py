@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from faust.types import TP
 
 from alerts.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from alerts.web import build_web_app
+from alerts.notice_acks import NoticeAcks
 from alerts.notices import SegmentContext
 from alerts.state import AlertStore
 from detectors.registry import MODEL_DETECTORS, make_detector
@@ -19,7 +21,9 @@ from streams.metrics import Metrics
 from streams.models import load_model
 from alerts.delivery import utcnow
 from streams.actions import WorkerActions
-from streams.notify import NotifyStage, load_worker_policy
+from streams.evidence import SegmentContexts
+from streams.notice_log import KafkaDeliveryLog
+from streams.notify import load_worker_policy, notice_renderer, notice_secret, notifier_ownership
 from streams.pipeline import Pipeline, PipelineSettings, SegmentState, is_arms_key
 from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
@@ -70,28 +74,49 @@ def run_worker(settings: Settings) -> int:
     feed = AlertFeed(settings.broker, topics.alerts, metrics, store=store)
     table = app.tables["segments"]
 
-    def segment_context(segment_id: str) -> SegmentContext | None:
-        """Evidence and activity for notices, from the segment table (this worker's partitions)."""
-        raw = table.get(segment_id)
-        if raw is None:
-            return None
-        state = SegmentState.from_json(raw, segment_id)
-        if is_arms_key(segment_id):  # an arms-race alert: no incidents, the pair's deliveries
-            border = pipeline.border_of(segment_id)
-            pair = table.get(border)
-            names = "\u2013".join(state_name(c) or c for c in border.split("-"))
-            return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,
-                                             name=names)
-        border = pipeline.registry.get(segment_id).border  # a key in the table is a known segment
-        pair = table.get(border) if border != segment_id else None
+    def names(segment_id: str) -> tuple[str, str, str]:
+        """(name, place, place_ru) of a state key: a segment's from the registry; an arms-race key
+        is named by its pair's states."""
+        if is_arms_key(segment_id):
+            return "\u2013".join(state_name(c) or c for c in pipeline.border_of(segment_id).split("-")), "", ""
         segment = pipeline.registry.get(segment_id)
-        return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,
-                                         name=segment.title, place=segment.place or "",
-                                         place_ru=segment.place_ru or "")
+        return segment.title, segment.place or "", segment.place_ru or ""
 
-    notify = NotifyStage(settings, policy, store, segment_context, metrics) if settings.notify else None
-    if notify is not None:
-        feed.listeners.append(notify.on_record)
+    # Every worker follows the delivery log (notice acknowledgements on any worker's API) and the
+    # segments' evidence (notices and segment pages for segments other workers own).
+    notice_log = KafkaDeliveryLog(settings.broker, topics.notice_log)
+    contexts = SegmentContexts(settings.broker, topics.segment_context, names)
+
+    def owned(state: SegmentState) -> bool:
+        """Whether this worker processes the segment's partition (the table also holds standby
+        copies of other workers' partitions, which lag behind)."""
+        try:
+            return TP(topics.segment_events, state.partition) in app.assignor.assigned_actives()
+        except Exception:  # noqa: BLE001 -- before the first assignment
+            return False
+
+    def segment_context(segment_id: str) -> SegmentContext | None:
+        """Evidence and activity for notices: from the segment table when this worker owns the
+        segment's partition, else as of the segment's latest alert transition."""
+        raw = table.get(segment_id)
+        state = SegmentState.from_json(raw, segment_id) if raw is not None else None
+        if state is None or not owned(state):
+            ctx = contexts.get(segment_id)
+            if ctx is not None or state is None:
+                metrics.segment_contexts.labels("snapshot" if ctx is not None else "none").inc()
+                return ctx
+        metrics.segment_contexts.labels("table").inc()
+        border = pipeline.border_of(segment_id)  # an arms-race key: the pair's deliveries
+        pair = table.get(border) if border != segment_id else None
+        name, place, place_ru = names(segment_id)
+        return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,
+                                         name=name, place=place, place_ru=place_ru)
+
+    secret = notice_secret(settings)
+    acks = NoticeAcks(secret, notice_log, metrics)
+    ownership = (notifier_ownership(settings, policy, notice_log,
+                                    notice_renderer(settings, policy, secret, segment_context), metrics)
+                 if settings.notify else None)
 
     def segment_name(segment_id: str) -> str:
         try:
@@ -121,7 +146,7 @@ def run_worker(settings: Settings) -> int:
     async def send_action(key: bytes, value: bytes) -> None:
         await (await app.alerts_topic.send(key=key, value=value))  # acknowledged by the broker
 
-    actions = WorkerActions(policy, store, send_action, utcnow, notify.acks if notify is not None else None)
+    actions = WorkerActions(policy, store, send_action, utcnow, acks)
     web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name, ready, auth=auth,
                             segments=pipeline.registry, subscribers=feed.subscribers, segment_detail=segment_detail,
                             actions=actions, notice_actions=actions, policy=policy)
@@ -130,10 +155,19 @@ def run_worker(settings: Settings) -> int:
     async def alert_feed():
         await feed.run()
 
-    if notify is not None:
+    @app.task
+    async def delivery_log():
+        await notice_log.run()
+
+    @app.task
+    async def segment_contexts():
+        await contexts.run()
+
+    if ownership is not None:
         @app.task
         async def notifier():
-            await notify.run()
+            await ownership.run(settings.broker, f"{settings.app_id}-notifier", topics.notifier,
+                                settings.session_timeout)
 
     @app.task
     async def web_server():

@@ -77,6 +77,25 @@ def test_compose_topic_partitions_match_the_worker(compose):
     assert worker_cmd[worker_cmd.index("--partitions") + 1] == partitions
 
 
+def test_compose_runs_two_workers_on_one_app_id_that_share_the_notifier_not_their_data(compose):
+    services = compose["services"]
+    workers = [services["worker"], services["worker-2"]]
+    assert workers[0]["command"] == workers[1]["command"] and "--app-id" not in workers[0]["command"]
+    data = [next(v for v in w["volumes"] if v.endswith(":/var/lib/borderwatch")) for w in workers]
+    assert data[0] != data[1], "each worker its own data directory"
+    for w in workers:
+        # one acknowledgement secret (links from either notifier work on both), one notice drop
+        assert w["environment"]["BORDERWATCH_NOTICE_SECRET_FILE"] == "/run/secrets/borderwatch_notice_secret"
+        assert "notices:/var/lib/borderwatch/notices" in w["volumes"]
+        assert "BORDERWATCH_NOTIFY" not in w["environment"], "both may notify; Kafka picks one"
+    assert compose["secrets"]["borderwatch_notice_secret"]["file"].startswith("./deploy/secrets/")
+    topics_cmd = compose["services"]["topics"]["command"][0]
+    single = re.search(r"for t in ([^;]+); do\s+\S+ --bootstrap-server \S+ --create --if-not-exists \\\s+"
+                       r"--topic borderwatch\.\$\$t --partitions 1 ", topics_cmd)
+    assert single and set(single.group(1).split()) == {"notifier", "notice-log"}
+    assert "segment-context" in topics_cmd
+
+
 def test_no_secret_values_in_deploy_files():
     pattern = re.compile(r"(password|token|secret)\s*[:=]\s*['\"]?[A-Za-z0-9+/_\-]{8,}", re.I)
     for path in [ROOT / "docker-compose.yml", *DEPLOY.rglob("*.yml"), *DEPLOY.rglob("*.json")]:

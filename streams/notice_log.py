@@ -1,0 +1,137 @@
+"""The delivery log on a Kafka topic, so every worker has it and the notifier can move.
+
+:class:`KafkaDeliveryLog` is the :class:`~alerts.delivery.DeliveryIndex` the worker uses:
+``append`` produces a record to ``<prefix>.notice-log`` (one partition: one order for every
+reader) and returns once the broker has acknowledged it, as the file log returned once it
+had fsync'd; ``run`` reads the topic from its start into the same index, in every worker.
+So any worker's web API answers and records notice acknowledgements, and a worker that
+takes the notifier over reads the log to its end (:meth:`KafkaDeliveryLog.caught_up`)
+before it delivers anything: a notice the old owner delivered is not sent again.
+
+A record is indexed once, by its offset: the writer indexes its own record as soon as the
+broker gives the offset (the chain goes on at once), and the reader skips that offset when
+it comes round.
+
+``append`` blocks (the notifier runs in a thread; the web API calls it through
+``asyncio.to_thread``), so it uses kafka-python's thread-safe producer; the reader is an
+aiokafka task on the worker's event loop, like the alert feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from typing import Any, Callable
+
+from alerts.delivery import DeliveryIndex
+from streams.follow import follow
+from streams.topics import bootstrap
+
+log = logging.getLogger("borderwatch.notice_log")
+
+#: How long ``append`` waits for the broker before it gives up (the notify chain logs the error).
+APPEND_TIMEOUT = 30.0
+
+
+def encode_record(rec: dict[str, Any]) -> bytes:
+    return json.dumps(rec, separators=(",", ":"), sort_keys=True).encode()
+
+
+class KafkaDeliveryLog(DeliveryIndex):
+    """The delivery log as the records of one single-partition topic.
+
+    ``producer_factory`` makes the producer on first use (a ``kafka.KafkaProducer`` by default;
+    tests pass a fake with the same ``send(...).get(timeout)``).
+    """
+
+    def __init__(self, broker_url: str, topic: str, *, producer_factory: Callable[[], Any] | None = None,
+                 timeout: float = APPEND_TIMEOUT) -> None:
+        super().__init__()
+        self.broker_url, self.topic, self.timeout = broker_url, topic, timeout
+        self._producer_factory = producer_factory or self._kafka_producer
+        self._producer: Any = None
+        self._producer_lock = threading.Lock()
+        self._indexed: set[int] = set()  # offsets already in the index
+        self._position = 0  # the next offset the reader will read
+        self._progress: asyncio.Condition | None = None
+        self._consumer: Any = None
+        self._started = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _kafka_producer(self) -> Any:
+        from kafka import KafkaProducer  # kafka-python 2.x: thread-safe, blocking get()
+
+        return KafkaProducer(bootstrap_servers=bootstrap(self.broker_url), acks="all", linger_ms=0,
+                             retries=5, client_id="borderwatch-notice-log")
+
+    def append(self, rec: dict[str, Any]) -> None:
+        """Produce the record and wait for the broker's acknowledgement; then index it."""
+        if self._loop is not None and _running_loop() is self._loop:
+            raise RuntimeError("KafkaDeliveryLog.append blocks: call it in a thread (asyncio.to_thread)")
+        with self._producer_lock:
+            if self._producer is None:
+                self._producer = self._producer_factory()
+        meta = self._producer.send(self.topic, value=encode_record(rec), partition=0).get(timeout=self.timeout)
+        self._index_at(meta.offset, rec)
+
+    def _index_at(self, offset: int, rec: dict[str, Any]) -> None:
+        with self._lock:
+            if offset in self._indexed:
+                return
+            self._indexed.add(offset)
+            self._index(rec)
+
+    def fold(self, offset: int, raw: bytes) -> None:
+        """One record as the reader finds it at ``offset``."""
+        try:
+            rec = json.loads(raw)
+            if not isinstance(rec, dict) or "kind" not in rec:
+                raise ValueError("not a delivery-log record")
+            self._index_at(offset, rec)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("skipping unreadable notice-log record at offset %s: %s", offset, exc)
+        self._position = max(self._position, offset + 1)
+
+    async def run(self) -> None:
+        """Read the topic from its start and keep reading (every worker, for as long as it runs)."""
+        self._loop = asyncio.get_running_loop()
+        self._progress = asyncio.Condition()
+
+        async def started(consumer, partitions) -> None:
+            self._consumer = consumer
+            self._started.set()
+
+        async def after_batch(consumer, partitions) -> None:
+            # Past what retention removed too: the consumer's position is the next offset there is.
+            self._position = max(self._position, await consumer.position(partitions[0]))
+            async with self._progress:
+                self._progress.notify_all()
+
+        await follow(self.broker_url, self.topic, lambda m: self.fold(m.offset, m.value or b""),
+                     started=started, after_batch=after_batch)
+
+    async def caught_up(self) -> int:
+        """Wait until the reader has indexed every record the broker held when this was called
+        (its end offset then); returns that offset."""
+        from aiokafka import TopicPartition
+
+        await self._started.wait()
+        tp = TopicPartition(self.topic, 0)
+        end = (await self._consumer.end_offsets([tp]))[tp]
+        assert self._progress is not None
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._position >= end)
+        return end
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
