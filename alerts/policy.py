@@ -386,14 +386,15 @@ class _Parser:
             out[k] = v
         return out
 
-    def duration(self, v: Any, path: str) -> timedelta | None:
+    def duration(self, v: Any, path: str, zero: bool = False) -> timedelta | None:
+        """A duration; more than zero, or zero too where ``zero`` (no waiting at all)."""
         try:
             td = parse_duration(v)
         except ValueError as exc:
             self.err(path, str(exc))
             return None
-        if td <= timedelta(0):
-            self.err(path, "must be more than zero")
+        if td < timedelta(0) or (td == timedelta(0) and not zero):
+            self.err(path, "must be zero or more" if zero else "must be more than zero")
             return None
         return td
 
@@ -531,9 +532,11 @@ class _Parser:
         group_by = self.labels(d["group_by"], f"{path}.group_by", allow_all=True) if "group_by" in d \
             else (parent.group_by if parent else ())
         times = {}
+        # group_wait and group_interval 0: every change of an alert is its own notice, at once (a
+        # notice per transition, whatever the timing: what the chaos tests compare run to run).
         for k, default in (("group_wait", "30s"), ("group_interval", "5m"), ("repeat_interval", "4h")):
-            times[k] = (self.duration(d[k], f"{path}.{k}") if k in d else None) \
-                or (getattr(parent, k) if parent else parse_duration(default))
+            given = self.duration(d[k], f"{path}.{k}", zero=k != "repeat_interval") if k in d else None
+            times[k] = given if given is not None else (getattr(parent, k) if parent else parse_duration(default))
         ints = {}
         for k in ("active_time_intervals", "mute_time_intervals"):
             names = d.get(k, [])

@@ -6,8 +6,10 @@ fault -- repeated clean runs, kill -9 of the worker at several points of the str
 worker on the same app id killed mid-stream, the broker paused under load -- and asserts that
 the alert log holds exactly the backtest's transitions (each ``(alert_id, seq)`` once in content;
 a crash may leave a byte-identical re-send, which readers drop), that every alert resolves where
-the backtest's does, and that nothing is dead-lettered (the input is clean: input read again
-after a restart is recognised as already applied, never ``late``).
+the backtest's does, that nothing is dead-lettered (the input is clean: input read again
+after a restart is recognised as already applied, never ``late``), and that the notices are
+exactly those the backtest's alert log gives under the same policy, each delivered once
+(``POLICY``: a notice per change of an alert, so which notices there are is not a matter of timing).
 
 Kills happen at fixed fractions of the expected transitions, so they fall mid-stream whatever
 the machine's speed; waits poll with deadlines and never decide anything by sleeping.
@@ -18,11 +20,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 
+from alerts.dispatch import Dispatcher
 from alerts.model import AlertEvent
+from alerts.policy import parse_policy
 from streams.adapters import load
 from streams.backtest import run_backtest
 from streams.generate import generate
@@ -45,6 +51,31 @@ IDLE = {"BORDERWATCH_IDLE_SECONDS": "10"}
 SELDOM_COMMITS = {"BORDERWATCH_COMMIT_SECONDS": "120"}
 #: A run must finish within this (the stream takes 15-30 s to process on two cores).
 RUN_TIMEOUT = 240
+#: Notices as a function of the alert log (docs/ALERTING.md): a notice per change of an alert,
+#: grouped per segment, with no waiting, to the operators and to the Kyrgyz secretariat; JSON files
+#: only (a PDF per notice would take the run's time). What grouping by wall clock would make of
+#: them depends on timing, by design; this is what can be compared notice for notice.
+POLICY = """
+receivers:
+  - {name: operators, role: operator, sinks: [{type: file, dir: notices/operators, formats: [json]}]}
+  - {name: secretariat-KGZ, country: KGZ, sinks: [{type: file, dir: notices/secretariat-KGZ, formats: [json]}]}
+route:
+  receiver: operators
+  group_by: [segment_id]
+  group_wait: 0s
+  group_interval: 0s
+  repeat_interval: 1000h
+  routes:
+    - {receiver: operators, continue: true}
+    - {receiver: secretariat-KGZ, matchers: ['countries=~".*KGZ.*"']}
+"""
+
+
+@pytest.fixture(scope="module")
+def policy_file(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("chaos-policy") / "policy.yml"
+    path.write_text(POLICY)
+    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +90,48 @@ def stream(tmp_path_factory) -> tuple[str, dict[tuple[str, int], dict]]:
     expected = {(e.alert_id, e.seq): e.to_dict() for e in res.events}
     assert len(expected) > 500 and len(res.history.rows()) > 100
     return str(path), expected
+
+
+@pytest.fixture(scope="module")
+def notices(stream) -> dict[str, set[str]]:
+    """Receiver -> the ids of the notices the backtest's alert log gives under POLICY (the
+    dispatcher is pure; with no waiting its clock decides nothing)."""
+    _, expected = stream
+    dispatcher = Dispatcher(parse_policy(yaml.safe_load(POLICY)), clock=lambda: datetime(2026, 1, 5, tzinfo=timezone.utc))
+    out: dict[str, set[str]] = {}
+    for _, d in sorted(expected.items(), key=lambda kv: (kv[1]["segment_id"], kv[1]["seq"])):
+        for x in dispatcher.apply(AlertEvent.from_dict(d)):
+            out.setdefault(x.receiver, set()).add(x.notice_id)
+    assert len(out["operators"]) > 500 and out["secretariat-KGZ"]
+    return out
+
+
+def delivered(topic_reader, topics) -> list[tuple[str, str, str]]:
+    """(receiver, notice id, sink) of every delivery the log records, in log order."""
+    return [(r["receiver"], r["notice_id"], r["sink"]) for r in
+            (json.loads(m.value) for m in topic_reader(topics.notice_log)) if r["kind"] == "delivered"]
+
+
+def assert_same_notices(topic_reader, topics, notices: dict[str, set[str]]) -> None:
+    """Every notice the backtest's log gives, delivered once to its receiver; no other."""
+    def complete():
+        got = delivered(topic_reader, topics)
+        return got if {n for _, n, _ in got} >= set().union(*notices.values()) else None
+
+    try:
+        got = wait_for(complete, timeout=RUN_TIMEOUT, interval=1.0, message="every notice delivered")
+    except AssertionError:
+        got = delivered(topic_reader, topics)
+    twice = sorted({k for k in got if got.count(k) > 1})
+    assert not twice, f"{len(twice)} notices delivered twice, e.g. {twice[:3]}"
+    by_receiver: dict[str, set[str]] = {}
+    for receiver, notice_id, _ in got:
+        by_receiver.setdefault(receiver, set()).add(notice_id)
+    for receiver in sorted(set(notices) | set(by_receiver)):
+        missing = notices.get(receiver, set()) - by_receiver.get(receiver, set())
+        extra = by_receiver.get(receiver, set()) - notices.get(receiver, set())
+        assert not missing and not extra, (f"{receiver}: {len(missing)} notices missing, {len(extra)} not in the "
+                                           f"backtest's (of {len(notices.get(receiver, ()))})")
 
 
 def live_log(topic_reader, topics) -> list[AlertEvent]:
@@ -146,19 +219,22 @@ def diagnosis(topic_reader, topics, expected, worker) -> str:
             f"{still_open[:10]}\n{chr(10).join(counters)}\nworker log:\n{worker.log()}")
 
 
-def test_repeated_clean_runs_give_the_backtests_transitions_every_time(stream, worker_factory, topic_reader):
+def test_repeated_clean_runs_give_the_backtests_transitions_every_time(stream, notices, policy_file, worker_factory,
+                                                                       topic_reader):
     path, expected = stream
     for _ in range(3):
-        w = worker_factory(**IDLE).start()
+        w = worker_factory(**IDLE, BORDERWATCH_POLICY_FILE=policy_file).start()
         replay([path], "jsonl", w.broker.url, topics=w.topics)
         got = run_to_end(topic_reader, w.topics, expected, w)
         assert_same_as_backtest(got, expected, topic_reader, w.topics)
+        assert_same_notices(topic_reader, w.topics, notices)
         w.stop()
 
 
-def test_kill_9_at_four_points_of_the_stream_loses_and_changes_nothing(stream, worker_factory, topic_reader):
+def test_kill_9_at_four_points_of_the_stream_loses_and_changes_nothing(stream, notices, policy_file, worker_factory,
+                                                                      topic_reader):
     path, expected = stream
-    w = worker_factory(**IDLE, **SELDOM_COMMITS).start()
+    w = worker_factory(**IDLE, **SELDOM_COMMITS, BORDERWATCH_POLICY_FILE=policy_file).start()
     replay([path], "jsonl", w.broker.url, topics=w.topics)
     reread = 0.0
     for share in (0.1, 0.35, 0.6, 0.85):
@@ -166,17 +242,20 @@ def test_kill_9_at_four_points_of_the_stream_loses_and_changes_nothing(stream, w
                  message=f"{share:.0%} of the transitions before the kill")
         reread += metric(w, 'borderwatch_input_reread_total{topic="incidents"}')
         w.stop(sig=signal.SIGKILL)
-        w = worker_factory(app_id=w.app_id, **IDLE, **SELDOM_COMMITS).start()  # same group, changelog, topics and data directory
+        w = worker_factory(app_id=w.app_id, **IDLE, **SELDOM_COMMITS,  # same group
+                           BORDERWATCH_POLICY_FILE=policy_file).start()  # same group, changelog, topics and data directory
     got = run_to_end(topic_reader, w.topics, expected, w)
     assert_same_as_backtest(got, expected, topic_reader, w.topics)
+    assert_same_notices(topic_reader, w.topics, notices)
     # the restarted workers did read input again, and knew it for what it was (none of it went `late`)
     assert reread + metric(w, 'borderwatch_input_reread_total{topic="incidents"}') > 0
 
 
-def test_two_workers_on_one_app_id_one_killed_mid_stream(stream, worker_factory, topic_reader):
+def test_two_workers_on_one_app_id_one_killed_mid_stream(stream, notices, policy_file, worker_factory, topic_reader):
     path, expected = stream
-    first = worker_factory(**IDLE).start()
-    second = worker_factory(app_id=first.app_id, BORDERWATCH_NOTIFY="0", **IDLE)
+    first = worker_factory(**IDLE, BORDERWATCH_POLICY_FILE=policy_file).start()
+    # both may notify: one of them holds the notifier (docs/RELIABILITY.md), whichever is killed
+    second = worker_factory(app_id=first.app_id, BORDERWATCH_POLICY_FILE=policy_file, **IDLE)
     second.tmp = Path(second.tmp) / "second"  # its own data directory
     os.makedirs(second.tmp, exist_ok=True)
     second.start()
@@ -186,12 +265,14 @@ def test_two_workers_on_one_app_id_one_killed_mid_stream(stream, worker_factory,
     second.stop(sig=signal.SIGKILL)
     got = run_to_end(topic_reader, first.topics, expected, first)
     assert_same_as_backtest(got, expected, topic_reader, first.topics)
+    assert_same_notices(topic_reader, first.topics, notices)
     assert first.proc.poll() is None
 
 
-def test_a_paused_broker_under_load_delays_but_changes_nothing(stream, worker_factory, topic_reader, broker):
+def test_a_paused_broker_under_load_delays_but_changes_nothing(stream, notices, policy_file, worker_factory,
+                                                              topic_reader, broker):
     path, expected = stream
-    w = worker_factory(**IDLE).start()
+    w = worker_factory(**IDLE, BORDERWATCH_POLICY_FILE=policy_file).start()
     replay([path], "jsonl", w.broker.url, topics=w.topics)
     try:
         for share in (0.2, 0.6):
@@ -207,4 +288,5 @@ def test_a_paused_broker_under_load_delays_but_changes_nothing(stream, worker_fa
         os.kill(broker.proc.pid, signal.SIGCONT)
     got = run_to_end(topic_reader, w.topics, expected, w)  # ... and afterwards it all comes through
     assert_same_as_backtest(got, expected, topic_reader, w.topics)
+    assert_same_notices(topic_reader, w.topics, notices)
     assert w.proc.poll() is None

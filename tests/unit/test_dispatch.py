@@ -372,3 +372,25 @@ def test_a_bounded_store_keeps_an_alert_until_its_resolution_is_told():
     opened(d, clock, other.open("watch"))
     d.apply(other.resolve())  # the next resolution lets the store forget the first
     assert seg.alert_id not in store.alerts
+
+
+def test_zero_waits_make_every_change_a_notice_of_its_own_at_once_whatever_the_clock():
+    pol = policy_from(RECEIVERS + """
+route:
+  receiver: operators
+  group_by: [segment_id]
+  group_wait: 0s
+  group_interval: 0s
+  repeat_interval: 1000h
+""")
+    assert pol.route.group_wait == pol.route.group_interval == timedelta(0)
+    clock = Clock()
+    d = Dispatcher(pol, clock)
+    seg = Segment("KGZ-TJK-07")
+    told = [x for ev in (seg.open("watch"), seg.move("warning"), seg.move("critical"), seg.resolve())
+            for x in d.apply(ev)]  # the clock never moves: no flush waits for it
+    assert [(x.reason, x.alerts[0]["level"], x.alerts[0]["status"]) for x in told] == [
+        ("new", "watch", "firing"), ("changed", "warning", "firing"), ("changed", "critical", "firing"),
+        ("resolved", "none", "resolved")]
+    with pytest.raises(Exception, match="repeat_interval: must be more than zero"):
+        policy_from(RECEIVERS + "route:\n  receiver: operators\n  repeat_interval: 0s\n")
