@@ -91,6 +91,8 @@ class SegmentContext:
     #: the towns alone, in English and Russian ("near Isfara and Batken"; ``Segment.place``, ``place_ru``)
     place: str = ""
     place_ru: str = ""
+    #: deaths per day, beside ``activity`` (the segment page's chart and table count the same)
+    deaths: tuple[int, ...] = ()
 
     @classmethod
     def from_state(cls, state: Any, pair_state: Any = None, *, days: int = CHART_DAYS,
@@ -103,20 +105,23 @@ class SegmentContext:
         """
         end = state.max_day
         activity: tuple[tuple[str, int], ...] = ()
+        deaths: tuple[int, ...] = ()
         baseline = 0.0
         if end is not None:
+            window = range(end - days + 1, end + 1)
             activity = tuple(((_EPOCH + timedelta(days=d)).isoformat(), int(state.days.get(d, (0,))[0]))
-                             for d in range(end - days + 1, end + 1))
+                             for d in window)
+            deaths = tuple(int(state.days.get(d, (0, 0))[1]) for d in window)
             before = range(end - days - baseline_days + 1, end - days + 1)
             baseline = sum(state.days.get(d, (0,))[0] for d in before) / baseline_days
         pressure = (pair_state.pressure if pair_state is not None else None) or state.pressure or {}
         return cls(state.key, tuple(state.recent), activity, baseline,
-                   {c: dict(ys) for c, ys in pressure.items()}, name, place, place_ru)
+                   {c: dict(ys) for c, ys in pressure.items()}, name, place, place_ru, deaths)
 
     def to_dict(self) -> dict[str, Any]:
         """The segment's evidence as plain JSON (names and places are the registry's, not carried)."""
         return {"segment_id": self.segment_id, "incidents": [dict(i) for i in self.incidents],
-                "activity": [list(a) for a in self.activity], "baseline": self.baseline,
+                "activity": [list(a) for a in self.activity], "deaths": list(self.deaths), "baseline": self.baseline,
                 "pressure": {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}}
 
     @classmethod
@@ -126,7 +131,7 @@ class SegmentContext:
         return cls(d["segment_id"], tuple(d.get("incidents", ())),
                    tuple((str(day), int(n)) for day, n in d.get("activity", ())), float(d.get("baseline", 0.0)),
                    {c: {int(y): float(t) for y, t in ys.items()} for c, ys in d.get("pressure", {}).items()},
-                   name, place, place_ru)
+                   name, place, place_ru, tuple(int(n) for n in d.get("deaths", ())))
 
 
 @dataclass(frozen=True)

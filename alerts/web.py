@@ -777,7 +777,7 @@ def daily_from(incidents: Iterable[Mapping[str, Any]], dates: list[str]) -> list
     """
     counts: dict[str, list[int]] = {d: [0, 0] for d in dates}
     for i in incidents:
-        day = str(i.get("occurred_at", ""))[:10]
+        day = str(i.get("at", ""))[:10]  # an incident as the segment keeps it (SegmentState.recent)
         if not day or (dates and day not in counts):
             continue
         c = counts.setdefault(day, [0, 0])

@@ -143,6 +143,7 @@ def svg_chart(daily: list[Mapping[str, Any]], width: float = 720.0, height: floa
     line = f'<polyline class="baseline" points="{" ".join(base)}"><title>baseline</title></polyline>' if base else ""
     axis = (f'<line class="axis" x1="{left}" y1="{pad + plot_h}" x2="{width - pad}" y2="{pad + plot_h}"/>'
             f'<text x="{left - 4}" y="{pad + 10}" text-anchor="end">{top:g}</text>'
+            f'<text x="{left + 4}" y="{pad + 10}">incidents per day</text>'
             f'<text x="{left - 4}" y="{pad + plot_h}" text-anchor="end">0</text>'
             f'<text x="{left}" y="{height - 4}">{e(str(daily[0]["date"]))}</text>'
             f'<text x="{width - pad}" y="{height - 4}" text-anchor="end">{e(str(daily[-1]["date"]))}</text>')
@@ -429,6 +430,31 @@ def error_page(status: int, message: str, p: Principal | None = None) -> web.Res
 
 
 # ---------------------------------------------------------------------- segment view
+#: The segment page's incident table: what the segment keeps of each incident (SegmentState.recent).
+INCIDENT_COLUMNS = ("date (UTC)", "category", "deaths", "severity (1-5)", "source", "released as", "description")
+
+
+def incident_cells(i: Mapping[str, Any]) -> tuple[str, ...]:
+    """One incident's row, in the order of :data:`INCIDENT_COLUMNS`."""
+    return (when(i.get("at")).removesuffix(" UTC"), str(i.get("category") or "").replace("_", " "),
+            str(int(i.get("fatalities") or 0)), str(i.get("severity") if i.get("severity") is not None else ""),
+            str(i.get("source") or "not recorded"), str(i.get("classification") or "public"),
+            str(i.get("description") or "no description"))
+
+
+def chart_legend(daily: list[Mapping[str, Any]]) -> str:
+    """What the chart's marks mean, and its totals, counted from the same series as its bars."""
+    if not daily:
+        return ""
+    n = sum(int(d.get("incidents") or 0) for d in daily)
+    dead = sum(int(d.get("fatalities") or 0) for d in daily)
+    base = next((d["baseline"] for d in daily if d.get("baseline") is not None), None)
+    line = ("; dashed red line: the baseline, the segment's mean incidents per day over the year before "
+            f"the window ({float(base):.2f} per day)") if base is not None else ""
+    return (f'<p class="legend" id="chart-legend">Bars: incidents per day (UTC days), {len(daily)} days to '
+            f'{e(str(daily[-1]["date"]))}: {n} incident(s), {dead} death(s){line}.</p>')
+
+
 def segment_page(p: Principal, view: Mapping[str, Any], border_rows: list[dict]) -> web.Response:
     """``border_rows``: the segments of the same border, drawn around this one for context."""
     minimap = svg_map(border_rows, width=640, max_height=320, svg_id="minimap",
@@ -436,23 +462,23 @@ def segment_page(p: Principal, view: Mapping[str, Any], border_rows: list[dict])
     alerts = "\n".join(
         f'<tr><td>{badge(a["peak_level"])}</td><td>{e(when(a["opened_at"]))}</td><td>{_state(a)}</td>'
         f'<td>{e(level_meaning(a))}</td></tr>' for a in view["alerts"]) or '<tr><td colspan="4">none</td></tr>'
-    cols = ("occurred_at", "category", "fatalities", "injuries", "location_name", "source", "description")
     incidents = "\n".join(
-        "<tr>" + "".join(f"<td>{e(str(i.get(c) if i.get(c) is not None else ''))}</td>" for c in cols) + "</tr>"
-        for i in view["incidents"]) or (f'<tr><td colspan="{len(cols)}">'
+        "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in incident_cells(i)) + "</tr>"
+        for i in view["incidents"]) or (f'<tr><td colspan="{len(INCIDENT_COLUMNS)}">'
                                         f'{"none released to you" if view.get("detail_available") else "no detail"}</td></tr>')
+    extent = "the whole border" if view.get("pair_level") or not view["length_km"] else f'{view["length_km"]} km'
     note = "" if view.get("detail_available") else '<p class="hint">Incident detail is not wired in this deployment.</p>'
     body = f"""{_header(p)}<main>
 <p><a href="/">← all alerts</a></p>
 <h1 id="segment-title">{e(view["name"])} {badge(view["level"])}</h1>
-<p>segment <code>{e(view["segment_id"])}</code>, border {e(view["border"])}, {view["length_km"]} km,
+<p>segment <code>{e(view["segment_id"])}</code>, border {e(view["border"])}, {extent},
 {view["open_alerts"]} open alert(s)</p>{minimap}{note}
-<h2>Recent activity</h2>{svg_chart(view["daily"])}
+<h2>Recent activity</h2>{svg_chart(view["daily"])}{chart_legend(view["daily"])}
 <h2>Alerts on this segment</h2>
 <table id="segment-alerts"><thead><tr><th>peak</th><th>opened</th><th>state</th><th>why</th></tr></thead>
 <tbody>{alerts}</tbody></table>
 <h2>Recent incidents</h2>
-<table id="segment-incidents"><thead><tr>{"".join(f"<th>{c.replace('_', ' ')}</th>" for c in cols)}</tr></thead>
+<table id="segment-incidents"><thead><tr>{"".join(f"<th>{e(c)}</th>" for c in INCIDENT_COLUMNS)}</tr></thead>
 <tbody>{incidents}</tbody></table></main>"""
     return _doc(f"borderwatch — {view['name']}", body)
 

@@ -140,8 +140,10 @@ def run_worker(settings: Settings) -> int:
         ctx = segment_context(segment_id)
         if ctx is None:
             return {"incidents": [], "daily": []}
+        deaths = ctx.deaths or (0,) * len(ctx.activity)
         return {"incidents": list(reversed(ctx.incidents)),
-                "daily": [{"date": d, "incidents": n, "baseline": round(ctx.baseline, 4)} for d, n in ctx.activity]}
+                "daily": [{"date": d, "incidents": n, "fatalities": dead, "baseline": round(ctx.baseline, 4)}
+                          for (d, n), dead in zip(ctx.activity, deaths)]}
 
     async def send_action(key: bytes, value: bytes) -> None:
         await (await app.alerts_topic.send(key=key, value=value))  # acknowledged by the broker

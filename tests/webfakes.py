@@ -131,13 +131,16 @@ def history() -> AlertHistory:
     return AlertHistory().extend(history_events())
 
 
+#: Incidents as a segment keeps them (streams.pipeline.SegmentState.recent), newest last.
 INCIDENTS = [
-    {"event_id": "i-all", "occurred_at": "2012-07-15T08:00:00Z", "category": "armed clash", "fatalities": 2,
-     "releasable_to": ["ALL"], "description": "public <script>"},
-    {"event_id": "i-kgz", "occurred_at": "2012-07-16T08:00:00Z", "category": "shelling", "fatalities": 1,
-     "releasable_to": ["KGZ"]},
-    {"event_id": "i-tjk", "occurred_at": "2012-07-16T09:00:00Z", "category": "detention", "fatalities": 0,
-     "releasable_to": ["TJK"]},
+    {"event_id": "i-all", "day": 15536, "at": "2012-07-15T08:00:00Z", "category": "armed_clash", "fatalities": 2,
+     "severity": 4, "classification": "public", "releasable_to": ["ALL"], "description": "public <script>",
+     "source": "MIE 1.0"},
+    {"event_id": "i-kgz", "day": 15537, "at": "2012-07-16T08:00:00Z", "category": "shelling", "fatalities": 1,
+     "severity": 3, "classification": "restricted", "releasable_to": ["KGZ"], "description": "", "source": "kg-border"},
+    {"event_id": "i-tjk", "day": 15537, "at": "2012-07-16T09:00:00Z", "category": "detention", "fatalities": 0,
+     "severity": 2, "classification": "confidential", "releasable_to": ["TJK"], "description": "",
+     "source": "tj-border"},
 ]
 DAILY = [{"date": "2012-07-14", "incidents": 0, "fatalities": 0, "baseline": 0.2},
          {"date": "2012-07-15", "incidents": 1, "fatalities": 2, "baseline": 0.2},

@@ -3,7 +3,8 @@
 A real worker with the bundled policy (the Central Asian secretariats read Russian), its notices
 delivered by the file sink: a deadly clash near Dostuk reaches the Kyrgyz desk as a Russian brief,
 which the desk opens in a browser and acknowledges by its link; signed in to the console, the
-desk sees its own border's alert and the Uzbek desk sees none.
+desk sees its own border's alert, and its segment page fills every column of the incident; the
+Uzbek desk sees none of it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_o
     card = WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#open-alerts article"))[0]
     assert card.get_attribute("data-border") == "KGZ-TJK"
     assert "Kyrgyzstan–Tajikistan" in card.text and "near " in card.text
+    # its segment page: every column of the incident filled, and the chart counts the same incident
+    browser.get(f"{w.base}/ui/segments/KGZ-TJK-01")
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#segment-incidents tbody tr:first-child td")]
+    assert len(cells) == 7 and all(cells), cells
+    assert cells[1:5] == ["armed clash", "12", "5", "e2e"] and cells[6] == "Exchange of fire at the Dostuk crossing"
+    assert browser.find_elements(By.CSS_SELECTOR, '#chart rect.bar[data-incidents="1"]')
+    assert "1 incident(s), 12 death(s)" in browser.find_element(By.ID, "chart-legend").text
+    browser.save_screenshot(str(tmp_path / "segment-kgz.png"))
     browser.delete_all_cookies()
     sign_in(browser, w.base, uz)
     assert browser.find_element(By.ID, "open-banner").text == "No open alerts"

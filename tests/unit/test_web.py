@@ -12,6 +12,7 @@ import pytest
 from alerts.access import Principal
 from alerts.history import AlertHistory
 from alerts.web import COOKIE, CSRF_HEADER, PUBLIC, build_web_app, daily_from
+from alerts import webpage
 from alerts.webpage import COLOURS, project
 from streams.segments import SegmentRegistry
 from tests.webfakes import DAILY, INCIDENTS, NOTICES, NOW, ROLES, Env, alert_event
@@ -557,8 +558,34 @@ def test_segment_page_shows_redacted_incidents_and_a_chart_of_the_series(env):
         assert 'class="baseline"' in op and "public &lt;script&gt;" in op and "detention" in op
         kg = await (await c.get("/ui/segments/KGZ-TJK-07", headers=env.h("secretariat:KGZ"))).text()
         assert "detention" not in kg and "shelling" in kg and 'class="baseline"' not in kg
+        # the desk's chart counts the incidents released to it: its own table's
+        kg_bars = re.findall(r'<rect class="bar"[^>]*data-date="([^"]+)" data-incidents="(\d+)"', kg)
+        assert ("2012-07-15", "1") in kg_bars and ("2012-07-16", "1") in kg_bars
         assert (await c.get("/ui/segments/TJK-UZB-01", headers=env.h("secretariat:KGZ"))).status == 404
     env.run(check)
+
+
+def test_the_segment_pages_table_fills_every_column_from_what_the_segment_keeps():
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+
+    p = Pipeline(SegmentRegistry.default())
+    raw = (b'{"event_id":"e1","occurred_at":"2022-09-14T06:00:00Z","reported_at":"2022-09-14T07:00:00Z",'
+           b'"source":"kg-border","category":"armed_clash","severity":5,"fatalities":24,"injuries":3,'
+           b'"countries":["KGZ","TJK"]}')
+    [env] = p.route("incidents", raw)[0]
+    state = p.new_state(env.key)
+    p.apply(state, env)
+    [kept] = state.recent
+    cells = webpage.incident_cells(kept)
+    assert len(cells) == len(webpage.INCIDENT_COLUMNS) and all(cells), dict(zip(webpage.INCIDENT_COLUMNS, cells))
+    assert cells[:5] == ("2022-09-14 06:00", "armed clash", "24", "5", "kg-border")
+
+
+def test_the_chart_legend_counts_what_the_bars_show_and_names_the_baseline():
+    legend = webpage.chart_legend(DAILY)
+    assert "3 days to 2012-07-16: 3 incident(s), 3 death(s)" in legend and "0.20 per day" in legend
+    assert webpage.chart_legend([]) == ""
 
 
 def test_map_projection_puts_north_up_and_west_left():
