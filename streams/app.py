@@ -116,6 +116,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                                value_serializer="raw", partitions=settings.partitions)
     # Table keys and values use the app's default "raw" codec (bytes); state is our own JSON.
     table = app.Table("segments", default=None, key_type=str, value_type=bytes, partitions=settings.partitions)
+    #: partition (as text) -> its idle clock (PartitionIdleness.snapshot), written with the batch's states
+    #: to the same changelog partition, so it survives a restart or a move to another worker
+    clocks = app.Table("idleness", default=None, key_type=str, value_type=bytes, partitions=settings.partitions)
     inputs = (names.incidents, names.transfers)
     idleness = PartitionIdleness({f"{t}/{p}" for t in inputs for p in range(settings.partitions)},
                                  settings.idle_seconds)
@@ -130,8 +133,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     @app.on_partitions_revoked.connect
     async def hold_batches_on_revoke(sender, revoked, **kwargs) -> None:
         await gate.close(revoked)  # the batch in hand finishes (its state acknowledged) before Faust goes on
-        # Any partition may come back having moved on elsewhere; no batch (so no tick) runs until
-        # the rebalance is complete, so the marks start over from there.
+        # Any partition may come back having moved on elsewhere: what this worker remembers of it is
+        # stale. No batch (so no tick) runs until the rebalance is complete; the first batch then
+        # takes up every owned partition's clock from the table (take_up_clocks).
         idleness.forget()
         advanced.clear()
 
@@ -270,9 +274,24 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             await asyncio.gather(*pending)
             log.info("sent again %d alert transitions from the outboxes of the last owner", len(pending))
 
+    def take_up_clocks() -> None:
+        """The idle clocks of our partitions, where their last batch (ours or another worker's) left them."""
+        for tp in app.consumer.assignment():
+            if tp.topic == segment_events.get_topic_name() and (raw := clocks.get(str(tp.partition))):
+                idleness.restore(tp.partition, json.loads(raw))
+
+    async def write_clocks(partitions: set[int]) -> None:
+        sent = []
+        for p in sorted(partitions):
+            raw = json.dumps(idleness.snapshot(p), separators=(",", ":"), sort_keys=True).encode()
+            clocks.data[str(p)] = raw
+            sent.append(clocks.send_changelog(p, str(p), raw))
+        await asyncio.gather(*sent)
+
     async def aggregate_owned(events: list) -> None:
-        if gate.fresh:  # the first batch since start-up or a rebalance, the table restored
+        if gate.fresh:  # the first batch since start-up or a rebalance, the tables restored
             await resend_outboxes()
+            take_up_clocks()
             gate.fresh = False
         # Events fetched before a rebalance, of partitions that went to another worker: theirs now.
         events = [e for e in events if e.message.tp not in gate.moved]
@@ -333,7 +352,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         # state records: a replay never has to re-derive the same transitions (it cannot always:
         # an idle advance depends on when ticks came, not only on the input).
         batch.fill_outboxes([alert for alert, _ in out])
-        await batch.write_back()
+        await asyncio.gather(batch.write_back(), write_clocks({e.message.partition for e in events}))
         pending = []
         for alert, ingested_at in out:
             pending.append(await alerts.send(key=alert.segment_id.encode(), value=alert.encode()))

@@ -44,6 +44,27 @@ class PartitionIdleness:
         self._busy.clear()
         self._since_input.clear()
 
+    def snapshot(self, partition: int) -> dict:
+        """What this partition's idleness is now, as JSON-able data (kept in the worker's table, so it
+        survives a restart or a move to another worker)."""
+        busy = self._busy.get(partition)
+        return {"marks": dict(self._marks.get(partition, {})), "busy": busy,
+                "since_input": sorted(self._since_input[partition]) if partition in self._since_input else None}
+
+    def restore(self, partition: int, snap: dict) -> None:
+        """Take up a partition where a snapshot left it (after :meth:`forget`, or at start-up).
+
+        Safe however old the snapshot is, as long as it describes a prefix of the partition's log:
+        input read again after it makes the partition busy again, and a tick older than a mark
+        never lowers it, so the partition can only advance later than it might have, never earlier.
+        """
+        self._marks[partition] = {s: float(at) for s, at in snap.get("marks", {}).items() if s in self.sources}
+        self._busy[partition] = None if snap.get("busy") is None else float(snap["busy"])
+        if snap.get("since_input") is None:
+            self._since_input.pop(partition, None)
+        else:
+            self._since_input[partition] = set(snap["since_input"]) & self.sources
+
     def watermark(self, partition: int) -> float | None:
         marks = self._marks.get(partition, {})
         if not self.sources <= marks.keys():
