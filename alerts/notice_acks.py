@@ -1,10 +1,12 @@
 """Secretariats acknowledge notices through a link that carries its own proof.
 
-The token in ``{base_url}/notices/{notice_id}/confirm?token=...`` is an HMAC of the
-notice id under a server secret, so the server checks it without storing
-anything per notice, and a token for one notice acknowledges no other. Notice
-ids are derived per receiver (by the policy's dispatch), so the token binds the
-receiver too.
+The link is short, ``{base_url}/n/{notice_id}?t={token}``, and expires: the token
+(16 characters) is the last day it is good for and an HMAC of the notice id and that
+day under a server secret, so the server checks it without storing anything per
+notice, a token for one notice acknowledges no other, and no one can move its day.
+Notice ids are derived per receiver (by the policy's dispatch), so the token binds
+the receiver too. The policy's ``acknowledgements.link_expiry`` (14 days by
+default) sets the day from the notice's making.
 
 A signed-in caller acknowledges through :meth:`NoticeAcks.acknowledge_as`; who may
 is :meth:`alerts.access.Principal.notice_right`'s to say: the notice's own desk, or an
@@ -21,11 +23,12 @@ desk's own acknowledgements (its link, its signed-in staff) are observed in
 ``borderwatch_notice_acks_on_behalf_total`` instead, and the desk's own
 acknowledgement after it is still recorded and observed.
 
+>>> from datetime import date
 >>> secret = b"server-secret"
->>> link = ack_link("https://bw.example", secret, "nt-1")
->>> token = link.rsplit("token=", 1)[1]
->>> verify_ack_token(secret, "nt-1", token), verify_ack_token(secret, "nt-2", token)
-(True, False)
+>>> link = ack_link("https://bw.example", secret, "nt-1", date(2026, 12, 14))
+>>> token = link.rsplit("t=", 1)[1]
+>>> len(token), read_ack_token(secret, "nt-1", token), read_ack_token(secret, "nt-2", token)
+(16, datetime.date(2026, 12, 14), None)
 """
 
 from __future__ import annotations
@@ -34,14 +37,17 @@ import base64
 import hashlib
 import hmac
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import quote
 
 from alerts.access import NOTICE_HIDDEN, NOTICE_ON_BEHALF, NOTICE_OWN, NOTICE_READ, Principal
 from alerts.model import iso, parse_iso, utcnow
 
-_CONTEXT = b"borderwatch notice ack v1\x00"
+_CONTEXT = b"borderwatch notice ack v2\x00"
+#: The token: the last good day (days since 1970-01-01, 3 bytes) and that many bytes of the HMAC.
+_DAY_BYTES, _MAC_BYTES = 3, 9
+_EPOCH = date(1970, 1, 1)
 
 
 class AckError(Exception):
@@ -50,6 +56,15 @@ class AckError(Exception):
 
 class InvalidAckToken(AckError, PermissionError):
     """The token is not this notice's (HTTP 403)."""
+
+
+class ExpiredAckLink(AckError, PermissionError):
+    """The token is this notice's, but its last day has passed (HTTP 410)."""
+
+    def __init__(self, notice_id: str, expired: date) -> None:
+        super().__init__(f"the link of notice {notice_id} was good until {expired.isoformat()}; acknowledge "
+                         f"from the console, or ask the regional desk to record it")
+        self.expired = expired
 
 
 class UnknownNotice(AckError, LookupError):
@@ -77,20 +92,37 @@ def _key(secret: bytes | str) -> bytes:
     return secret.encode() if isinstance(secret, str) else secret
 
 
-def ack_token(secret: bytes | str, notice_id: str) -> str:
-    mac = hmac.new(_key(secret), _CONTEXT + notice_id.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+def _mac(secret: bytes | str, notice_id: str, day: bytes) -> bytes:
+    return hmac.new(_key(secret), _CONTEXT + day + notice_id.encode(), hashlib.sha256).digest()[:_MAC_BYTES]
 
 
-def verify_ack_token(secret: bytes | str, notice_id: str, token: str) -> bool:
-    """Constant-time check of a notice's ack token."""
-    if not token or not notice_id:
-        return False
-    return hmac.compare_digest(ack_token(secret, notice_id).encode(), token.encode())
+def ack_token(secret: bytes | str, notice_id: str, expires: date) -> str:
+    """The token of a notice's link, good to the end of ``expires`` (UTC)."""
+    day = (expires - _EPOCH).days.to_bytes(_DAY_BYTES, "big")
+    return base64.urlsafe_b64encode(day + _mac(secret, notice_id, day)).decode()
 
 
-def ack_link(base_url: str, secret: bytes | str, notice_id: str) -> str:
-    return f"{base_url.rstrip('/')}/notices/{quote(notice_id, safe='')}/confirm?token={ack_token(secret, notice_id)}"
+def read_ack_token(secret: bytes | str, notice_id: str, token: str) -> date | None:
+    """The last day the token is good for, if it is this notice's (constant-time check); else None."""
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    if not notice_id or len(raw) != _DAY_BYTES + _MAC_BYTES:
+        return None
+    day, mac = raw[:_DAY_BYTES], raw[_DAY_BYTES:]
+    if not hmac.compare_digest(_mac(secret, notice_id, day), mac):
+        return None
+    return _EPOCH + timedelta(days=int.from_bytes(day, "big"))
+
+
+def link_expiry(made: datetime, good_for: timedelta) -> date:
+    """The last day a link made at ``made`` is good for."""
+    return (made.astimezone(timezone.utc) + good_for).date()
+
+
+def ack_link(base_url: str, secret: bytes | str, notice_id: str, expires: date) -> str:
+    return f"{base_url.rstrip('/')}/n/{quote(notice_id, safe='')}?t={ack_token(secret, notice_id, expires)}"
 
 
 def _parse(ts: str | datetime) -> datetime:
@@ -124,9 +156,12 @@ class Acknowledgement:
 
 def acknowledgement(secret: bytes | str, notice_id: str, token: str, *, receiver: str, by: str,
                     at: str | datetime, delivered_at: str | datetime) -> Acknowledgement:
-    """Verify the token and build the record: pure, no storage, no clock."""
-    if not verify_ack_token(secret, notice_id, token):
+    """Verify the token (good on the day of ``at``) and build the record: pure, no storage, no clock."""
+    expires = read_ack_token(secret, notice_id, token)
+    if expires is None:
         raise InvalidAckToken(f"the token is not valid for notice {notice_id}")
+    if expires < _parse(at).date():
+        raise ExpiredAckLink(notice_id, expires)
     return _build(notice_id, receiver, by, at, delivered_at)
 
 
@@ -149,18 +184,19 @@ class NoticeAcks:
         self._secret = _key(secret)
         self.log, self.metrics, self.clock = log, metrics, clock
 
-    def link(self, base_url: str, notice_id: str) -> str:
-        return ack_link(base_url, self._secret, notice_id)
-
-    def verify(self, notice_id: str, token: str) -> bool:
-        return verify_ack_token(self._secret, notice_id, token)
+    def verify(self, notice_id: str, token: str) -> None:
+        """Raise unless the token is this notice's and still good today."""
+        expires = read_ack_token(self._secret, notice_id, token)
+        if expires is None:
+            raise InvalidAckToken(f"the token is not valid for notice {notice_id}")
+        if expires < self.clock().astimezone(timezone.utc).date():
+            raise ExpiredAckLink(notice_id, expires)
 
     def acknowledge(self, notice_id: str, token: str, by: str = "link",
                     at: datetime | None = None) -> Acknowledgement:
         """The link's acknowledgement: its token went to the desk, so it is the desk's own. Records the
         first; later ones return it with ``repeated``."""
-        if not self.verify(notice_id, token):  # before any lookup: an outsider learns nothing about ids
-            raise InvalidAckToken(f"the token is not valid for notice {notice_id}")
+        self.verify(notice_id, token)  # before any lookup: an outsider learns nothing about ids
         delivery = self.log.first_delivery(notice_id)
         if delivery is None:
             raise UnknownNotice(f"notice {notice_id} was never delivered")

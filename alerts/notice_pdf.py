@@ -75,7 +75,8 @@ def render_pdf(n: Notice) -> bytes:
     pdf.ln(1)
     para(b.labels["ack"] + ":", 10, "B")
     # One line, so the link can be copied whole from the page: a smaller size rather than a wrap.
-    size, width = _LINK_SIZE, pdf.w - pdf.l_margin - pdf.r_margin
+    # (a cell keeps its margins inside the page's: the text has that much less room)
+    size, width = _LINK_SIZE, pdf.w - pdf.l_margin - pdf.r_margin - 2 * pdf.c_margin
     pdf.set_font(FONT, "U", size)
     while size > _LINK_MIN_SIZE and pdf.get_string_width(b.ack_url) > width:
         size -= 0.5

@@ -23,7 +23,8 @@ from typing import Any, Callable, Mapping
 from alerts.model import INCIDENT, iso, utcnow
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
-from alerts.notice_acks import ack_link
+from alerts.notice_acks import ack_link, link_expiry
+from alerts.policy import AckRules
 from alerts.notice_i18n import SOURCE_LANGUAGE, translations
 
 #: What the last transition of an alert says about where it is going.
@@ -282,16 +283,19 @@ class NoticeRenderer:
 
     def __init__(self, context_for: Callable[[str], SegmentContext | None], ack_secret: bytes | str,
                  base_url: str, *, roles: Mapping[str, str] | None = None,
-                 languages: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+                 languages: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
+                 link_good_for: timedelta = AckRules.link_expiry) -> None:
         self.context_for, self.ack_secret, self.base_url = context_for, ack_secret, base_url
         self.roles, self.languages, self.clock = dict(roles or {}), dict(languages or {}), clock
+        self.link_good_for = link_good_for
 
     def __call__(self, request: NoticeRequest, previous: Mapping[str, Any] | None) -> Notice:
+        made = self.clock()
         return build_notice(request, principal_for(request.receiver, self.roles.get(request.receiver)),
                             self.context_for, previous=previous,
-                            ack_url=ack_link(self.base_url, self.ack_secret, request.notice_id),
-                            created_at=self.clock(),
-                            lang=self.languages.get(request.receiver, SOURCE_LANGUAGE))
+                            ack_url=ack_link(self.base_url, self.ack_secret, request.notice_id,
+                                             link_expiry(made, self.link_good_for)),
+                            created_at=made, lang=self.languages.get(request.receiver, SOURCE_LANGUAGE))
 
 
 def _trend(alert: Mapping[str, Any]) -> str:

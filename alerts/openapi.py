@@ -166,6 +166,18 @@ _ACTION_ERRORS = {
 }
 
 
+def _link_page(summary: str, token: str) -> dict:
+    """GET of the page an acknowledgement link opens, its token in the query parameter ``token``."""
+    return {"summary": summary, "security": [], "tags": ["page"],
+            "parameters": [_param("notice_id", "path", "notice id"),
+                           _param(token, "query", "the notice's acknowledgement token",
+                                  {"type": "string", "minLength": 1}, required=True)],
+            "responses": {"200": _HTML, "400": dict(_HTML, description="the link has no token"),
+                          "403": dict(_HTML, description="the token is not valid for this notice"),
+                          "404": _err("not a notice id"),
+                          "410": dict(_HTML, description="the link's last day has passed")}}
+
+
 def openapi_document() -> dict[str, Any]:
     alert_id = _param("alert_id", "path", "alert id")
     seg_id = _param("segment_id", "path", "segment id, e.g. KGZ-TJK-07, or a pair such as KGZ-TJK")
@@ -223,20 +235,17 @@ def openapi_document() -> dict[str, Any]:
                                       "X-Borderwatch-Request"),
                           "404": _err("no such notice, or another desk's (a desk may not learn it exists), or "
                                       "this worker does not deliver notices")}}},
+        "/n/{notice_id}": {"get": _link_page("the page a notice's acknowledgement link opens: the short link "
+                                             "notices carry (its token authorises it until its last day)", "t")},
         "/notices/{notice_id}/confirm": {
-            "get": {"summary": "the page a notice's acknowledgement link opens (the link's token authorises it)",
-                    "security": [], "tags": ["page"],
-                    "parameters": [_param("notice_id", "path", "notice id"),
-                                   _param("token", "query", "the notice's acknowledgement token",
-                                          {"type": "string", "minLength": 1}, required=True)],
-                    "responses": {"200": _HTML, "400": dict(_HTML, description="the link has no token"),
-                                  "404": _err("not a notice id")}},
+            "get": _link_page("the same page at its longer address (links of earlier notices)", "token"),
             "post": {"summary": "acknowledge the notice with its link token; answers an HTML page",
                      "security": [], "tags": ["page"], "parameters": [_param("notice_id", "path", "notice id")],
                      "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
                          "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}}}},
                      "responses": {"200": _HTML, "400": _err("the form cannot be read"),
                                    "403": dict(_HTML, description="the token is not valid for this notice"),
+                                   "410": dict(_HTML, description="the link's last day has passed"),
                                    "404": {"description": "no such notice was delivered (the page), or not a "
                                                           "notice id (JSON)", "content": {**_HTML["content"],
                                                           **_err("")["content"]}}, **_413,

@@ -254,6 +254,8 @@ class SilenceRules:
 class AckRules:
     default_expiry: timedelta = timedelta(hours=4)
     max_expiry: timedelta = timedelta(days=7)
+    #: how long a notice's acknowledgement link works after the notice is made
+    link_expiry: timedelta = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -647,15 +649,19 @@ class _Parser:
         return SilenceRules(max_d or SilenceRules.max_duration, tuple(req))
 
     def ack_rules(self, d: Any) -> AckRules:
-        d = self.obj(d, "acknowledgements", {}, {"default_expiry": str, "max_expiry": str}) or {}
+        d = self.obj(d, "acknowledgements", {}, {"default_expiry": str, "max_expiry": str, "link_expiry": str}) or {}
         default = (self.duration(d["default_expiry"], "acknowledgements.default_expiry")
                    if "default_expiry" in d else None) or AckRules.default_expiry
         max_e = (self.duration(d["max_expiry"], "acknowledgements.max_expiry")
                  if "max_expiry" in d else None) or AckRules.max_expiry
+        link = (self.duration(d["link_expiry"], "acknowledgements.link_expiry")
+                if "link_expiry" in d else None) or AckRules.link_expiry
         if default > max_e:
             self.err("acknowledgements.default_expiry", f"{format_duration(default)} is longer than max_expiry "
                                                         f"{format_duration(max_e)}")
-        return AckRules(default, max_e)
+        if link < timedelta(days=1):
+            self.err("acknowledgements.link_expiry", "at least 1d: a link is good to the end of a day")
+        return AckRules(default, max_e, link)
 
 
 def _minutes(text: str) -> int:

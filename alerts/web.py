@@ -46,7 +46,7 @@ from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
 from alerts.model import alert_labels
-from alerts.notice_acks import OnBehalf
+from alerts.notice_acks import ExpiredAckLink, OnBehalf
 from alerts.policy import Policy, format_duration
 from alerts.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
 
@@ -67,7 +67,7 @@ MAX_BODY_BYTES = 64 * 1024
 #: The longest request line (path and query) and header line aiohttp's parser takes; longer is 400.
 MAX_LINE_BYTES = 8190
 #: A notice's acknowledgement link carries its own HMAC token (alerts/notice_acks.py): no sign-in.
-_NOTICE_CONFIRM = re.compile(rf"/notices/{PATH_ID}/confirm")
+_NOTICE_CONFIRM = re.compile(rf"/notices/{PATH_ID}/confirm|/n/{PATH_ID}")
 LIVE = web.AppKey("live", object)
 # aiohttp >= 3.13 types request storage; older ones take strings.
 _PRINCIPAL: Any = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
@@ -510,29 +510,33 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         return web.json_response({"accepted": True, "result": result}, status=202)
 
     async def notice_confirm(request: web.Request) -> web.Response:
-        """The link in a notice: its signed token authorises acknowledging that one notice, no sign-in."""
+        """The link in a notice (``/n/{id}?t=``, or the older ``/notices/{id}/confirm?token=``): its
+        signed token authorises acknowledging that one notice until its last day, no sign-in."""
         notice_id = request.match_info["notice_id"]
         if request.method == "GET":
-            token = request.query.get("token", "")
+            token = request.query.get("t") or request.query.get("token", "")
             if not token:
                 return webpage.notice_confirm_page(notice_id, "", message="this link is incomplete: it has no "
                                                    "token; open the whole link from the notice", status=400)
-            return webpage.notice_confirm_page(notice_id, token)
+            check = getattr(notice_actions, "check_link", None)
+
+            async def show():
+                if check is not None:
+                    check(notice_id, token)
+                return webpage.notice_confirm_page(notice_id, token)
+            return await _link_page(notice_id, show)
         form = await form_of(request)
         handler = getattr(notice_actions, "acknowledge_link", None)
         if handler is None:
             return webpage.notice_confirm_page(notice_id, "", message="this server does not take notice "
                                                "acknowledgements", status=501)
-        try:
+
+        async def record():
             ack = await handler(notice_id, str(form.get("token", "")))
-        except PermissionError:
-            return webpage.notice_confirm_page(notice_id, "", message="this link is not valid for that notice",
-                                               status=403)
-        except LookupError as exc:
-            return webpage.notice_confirm_page(notice_id, "", message=str(exc), status=404)
-        when = "already acknowledged" if ack.get("repeated") else "acknowledged"
-        return webpage.notice_confirm_page(notice_id, "", done=True,
-                                           message=f"notice {notice_id} {when} at {ack.get('at', '')}")
+            when = "already acknowledged" if ack.get("repeated") else "acknowledged"
+            return webpage.notice_confirm_page(notice_id, "", done=True,
+                                               message=f"notice {notice_id} {when} at {ack.get('at', '')}")
+        return await _link_page(notice_id, record)
 
     async def segments_list(request: web.Request) -> web.Response:
         rows = segment_rows(principal_of(request))
@@ -705,6 +709,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     r.add_post(f"/notices/{{notice_id:{PATH_ID}}}/ack", notice_ack)
     r.add_get(f"/notices/{{notice_id:{PATH_ID}}}/confirm", notice_confirm)
     r.add_post(f"/notices/{{notice_id:{PATH_ID}}}/confirm", notice_confirm)
+    r.add_get(f"/n/{{notice_id:{PATH_ID}}}", notice_confirm)  # the short link notices carry
     r.add_get("/segments", segments_list)
     r.add_get(f"/segments/{{segment_id:{PATH_ID}}}", segment_one)
     r.add_get("/events", events)
@@ -767,6 +772,18 @@ def segment_table(registry: Any, alerts: list[dict], p: Principal,
         row["level"] = level.get(sid, "none")
         row["open_alerts"] = n_open.get(sid, 0)
     return sorted(rows.values(), key=lambda r: r["segment_id"])
+
+
+async def _link_page(notice_id: str, page) -> web.Response:
+    """``page()``'s answer, or the page that says why the link was refused."""
+    try:
+        return await page()
+    except ExpiredAckLink as exc:
+        return webpage.notice_confirm_page(notice_id, "", message=str(exc), status=410)
+    except PermissionError:
+        return webpage.notice_confirm_page(notice_id, "", message="this link is not valid for that notice", status=403)
+    except LookupError as exc:
+        return webpage.notice_confirm_page(notice_id, "", message=str(exc), status=404)
 
 
 def daily_from(incidents: Iterable[Mapping[str, Any]], dates: list[str]) -> list[dict]:

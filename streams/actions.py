@@ -46,6 +46,12 @@ class WorkerActions:
     def silences(self) -> list[dict]:
         return self.store.silence_list(self.clock())
 
+    def check_link(self, notice_id: str, token: str) -> None:
+        """Raise as acknowledging by the link would (invalid: PermissionError; expired: ExpiredAckLink)."""
+        if self.acks is None:
+            raise LookupError("this worker does not dispatch notices")
+        self.acks.verify(notice_id, token)
+
     async def acknowledge_link(self, notice_id: str, token: str) -> dict:
         """The link in a notice: its token is the authority (PermissionError when it is not valid)."""
         if self.acks is None:

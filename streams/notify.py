@@ -367,7 +367,8 @@ def notice_renderer(settings: Settings, policy: Policy, secret: bytes,
     base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
     languages = {name: r.lang for name, r in policy.receivers.items()}
-    return NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages)
+    return NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages,
+                          link_good_for=policy.acknowledgements.link_expiry)
 
 
 def notifier_ownership(settings: Settings, policy: Policy, delivery_log: Any, renderer: NoticeRenderer,

@@ -60,9 +60,9 @@ def delivered(topic_reader, topic) -> list[dict]:
     return [r for r in (json.loads(m.value) for m in topic_reader(topic)) if r["kind"] == "delivered"]
 
 
-def confirm(worker, notice_path: str, token: str) -> int:
+def confirm(worker, notice_id: str, token: str) -> int:
     """POST the notice link's confirm form (no sign-in: the token is the authority); the status."""
-    req = urllib.request.Request(f"{worker.base}/notices/{notice_path}", data=urlencode({"token": token}).encode(),
+    req = urllib.request.Request(f"{worker.base}/notices/{notice_id}/confirm", data=urlencode({"token": token}).encode(),
                                  method="POST")
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
@@ -119,8 +119,8 @@ def test_two_workers_one_notifier_each_notice_once_with_evidence_and_the_killed_
     # A desk's link reaches the worker that did not send the notice: it has the delivery log too.
     notice = json.loads(wait_for(lambda: next((notices / "secretariat-KGZ").glob("*.json"), None), timeout=30,
                                  message="a notice to the KGZ desk").read_text())
-    path, token = notice["ack_url"].split("/notices/", 1)[1].split("?token=")
-    wait_for(lambda: confirm(other, path, token) == 200, timeout=30, message="the other worker to take the ack")
+    notice_id, token = notice["ack_url"].split("/n/", 1)[1].split("?t=")
+    wait_for(lambda: confirm(other, notice_id, token) == 200, timeout=30, message="the other worker to take the ack")
     acks = [json.loads(m.value) for m in topic_reader(topics.notice_log)]
     assert [a["by"] for a in acks if a["kind"] == "ack" and a["notice_id"] == notice["notice_id"]] == ["link"]
 

@@ -173,7 +173,7 @@ def test_smtp_delivers_text_html_and_pdf_once(tmp_path, smtp_server):
     assert msg["Message-ID"] == "<nt-kgz-1@borderwatch>" and msg["Subject"].startswith("Critical: deadly clash near Isfara")
     parts = {p.get_content_type(): p for p in msg.walk() if not p.is_multipart()}
     assert set(parts) == {"text/plain", "text/html", "application/pdf"}
-    assert "/notices/nt-kgz-1/confirm?token=" in parts["text/plain"].get_content()
+    assert "/n/nt-kgz-1?t=" in parts["text/plain"].get_content()
     assert "<svg" in parts["text/html"].get_content()
     pdf = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(parts["application/pdf"].get_content())).pages)
     assert "inc-kgz-only" in pdf and "inc-tjk-only" not in pdf and "SECRET-TJK" not in raw.decode(errors="replace")

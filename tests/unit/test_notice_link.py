@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -19,6 +19,7 @@ from streams.metrics import Metrics
 
 SECRET = b"s" * 32
 T0 = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+GOOD_TO = date(2026, 12, 7)
 
 
 def run(tmp_path, check):
@@ -43,7 +44,7 @@ def run(tmp_path, check):
 
 def test_the_link_opens_a_confirm_page_and_records_the_acknowledgement_once(tmp_path):
     async def check(c, now, metrics):
-        link = ack_link("http://127.0.0.1", SECRET, "nt-1")
+        link = ack_link("http://127.0.0.1", SECRET, "nt-1", GOOD_TO)
         path = link.split("127.0.0.1", 1)[1]
         page = await c.get(path)  # no sign-in
         assert page.status == 200
@@ -62,11 +63,25 @@ def test_the_link_opens_a_confirm_page_and_records_the_acknowledgement_once(tmp_
 
 def test_a_token_for_another_notice_or_an_unknown_notice_is_refused(tmp_path):
     async def check(c, now, metrics):
-        other = ack_link("http://h", SECRET, "nt-2").rsplit("token=", 1)[1]
+        other = ack_link("http://h", SECRET, "nt-2", GOOD_TO).rsplit("t=", 1)[1]
         bad = await c.post("/notices/nt-1/confirm", data={"token": other})
         assert bad.status == 403
         unknown = await c.post("/notices/nt-2/confirm", data={"token": other})
         assert unknown.status == 404
         assert "borderwatch_notice_ack_seconds_count" not in metrics.exposition().decode().replace(
             "# HELP borderwatch_notice_ack_seconds", "")
+    run(tmp_path, check)
+
+
+def test_a_link_past_its_last_day_says_so_and_records_nothing(tmp_path):
+    async def check(c, now, metrics):
+        link = ack_link("http://127.0.0.1", SECRET, "nt-1", GOOD_TO)
+        path = link.split("127.0.0.1", 1)[1]
+        now[0] = datetime(2026, 12, 8, 0, 1, tzinfo=timezone.utc)
+        page = await c.get(path)
+        assert page.status == 410 and "good until 2026-12-07" in await page.text()
+        token = link.rsplit("t=", 1)[1]
+        late = await c.post("/notices/nt-1/confirm", data={"token": token})
+        assert late.status == 410 and "acknowledged at" not in await late.text()
+        assert 'borderwatch_notice_ack_seconds_count{receiver="secretariat-KGZ"}' not in metrics.exposition().decode()
     run(tmp_path, check)

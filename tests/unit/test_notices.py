@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -12,8 +12,8 @@ from pypdf import PdfReader
 
 from alerts.access import AccessError
 from alerts.delivery import DeliveryLog
-from alerts.notice_acks import (InvalidAckToken, NoticeAcks, UnknownNotice, ack_link, ack_token, acknowledgement,
-                                verify_ack_token)
+from alerts.notice_acks import (ExpiredAckLink, InvalidAckToken, NoticeAcks, UnknownNotice, ack_link, ack_token,
+                                acknowledgement, read_ack_token)
 from alerts.notices import NoticeError, NoticeRequest, SegmentContext, changes_since, principal_for
 from streams.metrics import Metrics
 from tests.notice_fixtures import BASE_URL, NOW, SECRET, alert, renderer, request
@@ -75,7 +75,7 @@ def test_pdf_parses_and_carries_chart_dates_and_ack_link():
     n = renderer()(request(), None)
     text = pdf_text(n.to_pdf())
     assert "2025-11-01" in text and "2025-11-19" in text and "baseline of 0.10/day" in text
-    assert n.ack_url.split("token=")[1] in text.replace("\n", "")
+    assert n.ack_url in text.replace("\n", "")  # short: the whole link on one line
 
 
 def test_pdf_prints_cyrillic_and_typography_as_they_are():
@@ -97,7 +97,7 @@ def test_the_pdfs_acknowledgement_link_is_on_one_line():
 
     base = "https://borderwatch.security-council-secretariat.example.gov.kg/regional-dialogue-desk/api"
     n = NoticeRenderer({"KGZ-TJK-07": CONTEXT}.get, SECRET, base, clock=lambda: NOW)(request(), None)
-    assert len(n.ack_url) > 140 and n.ack_url in pdf_text(n.to_pdf()).splitlines()
+    assert len(n.ack_url) > 110 and n.ack_url in pdf_text(n.to_pdf()).splitlines()
 
 
 def test_what_changed_since_the_last_notice():
@@ -139,22 +139,39 @@ def test_segment_context_from_pipeline_state():
 
 # --- acknowledgement -------------------------------------------------------------------------
 
-def test_ack_token_is_per_notice_and_per_secret():
-    link = ack_link(BASE_URL + "/", SECRET, "nt-1")
-    assert link.startswith("https://bw.example/notices/nt-1/confirm?token=")
-    token = link.rsplit("=", 1)[1]
-    assert verify_ack_token(SECRET, "nt-1", token)
-    assert not verify_ack_token(SECRET, "nt-2", token)
-    assert not verify_ack_token(b"other", "nt-1", token)
-    assert not verify_ack_token(SECRET, "nt-1", "") and not verify_ack_token(SECRET, "nt-1", token[:-1])
+GOOD_TO = date(2026, 12, 7)  # the last day the tests' links are good for
 
 
-def test_acknowledgement_is_pure_and_checks_the_token():
-    ack = acknowledgement(SECRET, "nt-1", ack_token(SECRET, "nt-1"), receiver="secretariat-KGZ", by="link",
+def test_ack_link_is_short_per_notice_per_secret_and_says_its_last_day():
+    link = ack_link(BASE_URL + "/", SECRET, "nt-1", GOOD_TO)
+    assert link.startswith("https://bw.example/n/nt-1?t=") and len(link) < 50
+    token = link.rsplit("t=", 1)[1]
+    assert len(token) == 16 and read_ack_token(SECRET, "nt-1", token) == GOOD_TO
+    assert read_ack_token(SECRET, "nt-2", token) is None
+    assert read_ack_token(b"other", "nt-1", token) is None
+    assert read_ack_token(SECRET, "nt-1", "") is None and read_ack_token(SECRET, "nt-1", token[:-1]) is None
+    # its day cannot be moved: a token with another day does not check
+    later = ack_token(SECRET, "nt-1", date(2027, 1, 1))
+    assert read_ack_token(SECRET, "nt-1", later[:4] + token[4:]) is None
+
+
+def test_acknowledgement_is_pure_and_checks_the_token_and_its_day():
+    ack = acknowledgement(SECRET, "nt-1", ack_token(SECRET, "nt-1", GOOD_TO), receiver="secretariat-KGZ", by="link",
                           at="2026-11-23T10:30:00Z", delivered_at="2026-11-23T09:00:00Z")
     assert ack.seconds == 5400 and not ack.repeated
     with pytest.raises(InvalidAckToken):
         acknowledgement(SECRET, "nt-1", "forged", receiver="r", by="x", at=NOW, delivered_at=NOW)
+    assert acknowledgement(SECRET, "nt-1", ack_token(SECRET, "nt-1", GOOD_TO), receiver="r", by="x",
+                           at="2026-12-07T23:59:00Z", delivered_at=NOW)  # good to the end of its day
+    with pytest.raises(ExpiredAckLink, match="good until 2026-12-07"):
+        acknowledgement(SECRET, "nt-1", ack_token(SECRET, "nt-1", GOOD_TO), receiver="r", by="x",
+                        at="2026-12-08T00:00:00Z", delivered_at=NOW)
+
+
+def test_a_notices_link_is_good_for_the_policys_link_expiry_from_its_making():
+    notice = renderer(now=NOW)(request(), None)
+    token = notice.ack_url.rsplit("t=", 1)[1]
+    assert read_ack_token(SECRET, "nt-kgz-1", token) == date(2026, 12, 7)  # 14 days by default
 
 
 def test_notice_acks_record_once_observe_the_histogram_and_survive_a_restart(tmp_path):
@@ -163,11 +180,11 @@ def test_notice_acks_record_once_observe_the_histogram_and_survive_a_restart(tmp
                 "group_key": "g", "at": "2026-11-23T09:00:00Z", "attempts": 1, "summary": {}})
     metrics = Metrics(CollectorRegistry())
     acks = NoticeAcks(SECRET, log, metrics, clock=lambda: NOW + timedelta(minutes=20))
-    token = ack_token(SECRET, "nt-1")
+    token = ack_token(SECRET, "nt-1", GOOD_TO)
     with pytest.raises(InvalidAckToken):
         acks.acknowledge("nt-1", "forged")
     with pytest.raises(UnknownNotice):
-        acks.acknowledge("nt-never", ack_token(SECRET, "nt-never"))
+        acks.acknowledge("nt-never", ack_token(SECRET, "nt-never", GOOD_TO))
     first = acks.acknowledge("nt-1", token, by="kg-desk")
     assert (first.receiver, first.seconds, first.repeated) == ("secretariat-KGZ", 1200.0, False)
     again = NoticeAcks(SECRET, DeliveryLog(tmp_path / "log.jsonl"), metrics).acknowledge("nt-1", token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 import functools
 import json
 import threading
@@ -91,7 +92,7 @@ def test_a_new_owner_reading_the_log_finds_the_old_owners_deliveries_and_the_des
     old_producer = FakeProducer()
     old = kafka_log(old_producer)
     Notifier(old, {"secretariat-KGZ": [AcceptingSink()]}, renderer(), clock=lambda: NOW).notify(request())
-    NoticeAcks(SECRET, old).acknowledge("nt-kgz-1", ack_token(SECRET, "nt-kgz-1"), at=NOW)
+    NoticeAcks(SECRET, old).acknowledge("nt-kgz-1", ack_token(SECRET, "nt-kgz-1", date(2026, 12, 31)), at=NOW)
 
     new = kafka_log()
     for offset, (_, raw) in enumerate(old_producer.sent):
@@ -100,7 +101,7 @@ def test_a_new_owner_reading_the_log_finds_the_old_owners_deliveries_and_the_des
     sink = AcceptingSink()
     outcomes = Notifier(new, {"secretariat-KGZ": [sink]}, renderer(), clock=lambda: NOW).notify(request())
     assert [o.status for o in outcomes] == ["duplicate"] and sink.accepted == []
-    again = NoticeAcks(SECRET, new).acknowledge("nt-kgz-1", ack_token(SECRET, "nt-kgz-1"))
+    again = NoticeAcks(SECRET, new).acknowledge("nt-kgz-1", ack_token(SECRET, "nt-kgz-1", date(2026, 12, 31)))
     assert again.repeated and new._position == len(old_producer.sent) + 1
 
 
