@@ -234,7 +234,7 @@ def test_alertmanager_receives_the_alert_once_and_follows_escalation(tmp_path, a
     assert got["labels"] == {"alertname": "BorderEscalation", "alert_id": "al-0001", "segment_id": "KGZ-TJK-07",
                              "border": "KGZ-TJK", "severity": "warning", "receiver": "secretariat-KGZ"}
     assert got["annotations"]["notice_id"] == "nt-1" and got["startsAt"].startswith("2025-11-18T06:00:00")
-    assert got["generatorURL"] == "https://bw.example/notices/nt-1"
+    assert got["generatorURL"] == "https://bw.example/n/nt-1"  # the notice's page, without its token
     # the same alert again (a new notice, or a resend after a crash) is the same Alertmanager alert
     sink.send(renderer(datetime.now(timezone.utc))(request(level="warning", notice_id="nt-1"), None))
     assert len(am_alerts(alertmanager, "al-0001")) == 1
