@@ -68,7 +68,7 @@ def notice_secret(settings: Settings) -> bytes:
 
 
 def build_sinks(policy: Policy, data_dir: str) -> dict[str, list]:
-    """Sinks per receiver; a file sink's relative ``dir`` is under the data directory."""
+    """Sinks per receiver; a file or cap sink's relative ``dir`` is under the data directory."""
     out: dict[str, list] = {}
     for name, receiver in policy.receivers.items():
         sinks = []
@@ -76,7 +76,7 @@ def build_sinks(policy: Policy, data_dir: str) -> dict[str, list]:
             config = {"type": sc.type, **dict(sc.options)}
             if sc.name and "name" not in config:
                 config["name"] = sc.name
-            if sc.type == "file" and not os.path.isabs(config.get("dir", "")):
+            if sc.type in ("file", "cap") and not os.path.isabs(config.get("dir", "")):
                 config["dir"] = str(Path(data_dir) / config.get("dir", "notices"))
             try:
                 sinks.append(build_sink(config))
