@@ -140,8 +140,10 @@ def _info(alert: ET.Element, n: Notice) -> None:
     _add(info, "senderName", _("borderwatch border early-warning centre"))
     _add(info, "headline", b.title)
     _add(info, "description", _description(b))
-    _add(info, "instruction", "\n".join((*b.asked, f"{b.labels['ack']}: {b.ack_url}")))
-    _add(info, "web", n.ack_url)
+    # Without a link (a desk's notice read by the centre, alerts/notice_archive.py) the request stands, the link not.
+    _add(info, "instruction", "\n".join((*b.asked, *([f"{b.labels['ack']}: {b.ack_url}"] if b.ack_url else []))))
+    if n.ack_url:
+        _add(info, "web", n.ack_url)
     for name, value in _parameters(n):
         p = ET.SubElement(info, f"{{{CAP_NS}}}parameter")
         _add(p, "valueName", name)

@@ -1,5 +1,5 @@
 """Each notice as an OASIS CAP 1.2 message: valid by the official schema and the standard's rules,
-the level mapped once, the receiver's language and releasability kept, as a sink."""
+the level mapped once, the receiver's language and releasability kept, as a sink and as a download."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from dataclasses import replace
 import pytest
 
 from alerts.delivery import DeliveryLog, Notifier
-from alerts.notice_cap import AREA_MARGIN_KM, CAP_LEVELS, area_circle, cap_time, haversine_km, to_cap
+from alerts.notice_acks import UnknownNotice
+from alerts.notice_archive import NoticeDownloads
+from alerts.notice_cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, cap_time, haversine_km, to_cap
 from alerts.notices import DEMO_SOURCE, Notice, NoticeRenderer
-from alerts.policy import PolicyError, parse_policy
+from alerts.policy import PolicyError, load_policy, parse_policy
 from alerts.sinks import SinkConfigError, build_sink
 from alerts.sinks.cap import CapSink
 from tests.cap12 import CAP, assert_cap12, cap12_problems, find, parameters, text, xsd_errors
 from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, LINE, NOW, SECRET, WITH_LINE, alert, request
+from tests.webfakes import NOTICES, Env, notice_archive
 
 CYRILLIC = re.compile("[А-Яа-яЁё]")
 
@@ -247,6 +250,97 @@ def test_the_worker_puts_a_relative_cap_dir_under_the_data_dir(tmp_path):
                            "route": {"receiver": "secretariat-KGZ"}})
     (sink,) = build_sinks(policy, str(tmp_path))["secretariat-KGZ"]
     assert sink.dir == tmp_path / "cap" / "kgz"
+
+
+# ---------------------------------------------------------------------- the download
+def test_the_archive_keeps_the_first_rendering(tmp_path):
+    archive = notice_archive(tmp_path)
+    first = archive.get("n-kgz")
+    later = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL,
+                           clock=lambda: NOW.replace(hour=10))(request("secretariat-KGZ", "n-kgz"), None)
+    archive.keep(later)
+    assert archive.get("n-kgz") == first and archive.get("n-none") is None
+
+
+def test_downloads_follow_the_notice_rules(tmp_path):
+    env = Env(tmp_path)
+    downloads = NoticeDownloads(env.notices.acks.log, notice_archive(tmp_path / "a"), load_policy().receiver_principal)
+    from alerts.access import Principal
+
+    kgz = Principal.parse("kg", "secretariat:KGZ")
+    assert text(assert_cap12(downloads.cap("n-kgz", kgz)), "identifier") == "n-kgz"
+    for other in ("n-tjk", "n-desk", "n-ops", "n-never"):
+        with pytest.raises(UnknownNotice):
+            downloads.cap(other, kgz)
+    for centre in ("operator", "admin", "engineer"):
+        assert downloads.cap("n-tjk", Principal.parse("c", centre))
+
+
+def test_only_the_notices_own_desk_gets_its_acknowledgement_link(tmp_path):
+    """The link's token acknowledges as the desk: the centre reading a desk's notice must not get it
+    (it acknowledges for a desk only on its behalf, with a reason)."""
+    env = Env(tmp_path)
+    downloads = NoticeDownloads(env.notices.acks.log, notice_archive(tmp_path / "a"), load_policy().receiver_principal)
+    from alerts.access import Principal
+
+    link = downloads.archive.get("n-kgz").ack_url
+    assert "/n/n-kgz?t=" in link
+    own = assert_cap12(downloads.cap("n-kgz", Principal.parse("kg", "secretariat:KGZ")))
+    assert text(info(own, "ru-RU"), "web") == link and link in text(info(own, "ru-RU"), "instruction")
+    for centre in ("operator", "engineer"):
+        xml = downloads.cap("n-kgz", Principal.parse("c", centre))
+        root = assert_cap12(xml)
+        assert b"?t=" not in xml and find(root, "info/web") == []
+        assert text(root, "sender") == text(own, "sender") and text(root, "sent") == text(own, "sent")
+        assert "секретариатом Таджикистана" in text(info(root, "ru-RU"), "instruction")
+    ops = assert_cap12(downloads.cap("n-ops", Principal.parse("op", "operator")))  # the operators' own notice
+    assert text(info(ops, "en-US"), "web") == downloads.archive.get("n-ops").ack_url
+
+
+#: GET /notices/{id}/cap: a desk downloads its own desk's notices and no other's (404, as for one never
+#: sent, as for acknowledging); the centre's roles read every notice. Written out, not derived.
+NOTICE_CAP = {
+    "operator": {"n-kgz": 200, "n-tjk": 200, "n-desk": 200, "n-ops": 200, "n-never": 404},
+    "engineer": {"n-kgz": 200, "n-tjk": 200, "n-desk": 200, "n-ops": 200, "n-never": 404},
+    "regional-desk": {"n-kgz": 404, "n-tjk": 404, "n-desk": 200, "n-ops": 404, "n-never": 404},
+    "secretariat:KGZ": {"n-kgz": 200, "n-tjk": 404, "n-desk": 404, "n-ops": 404, "n-never": 404},
+    "secretariat:TJK": {"n-kgz": 404, "n-tjk": 200, "n-desk": 404, "n-ops": 404, "n-never": 404},
+    "secretariat:UZB": {"n-kgz": 404, "n-tjk": 404, "n-desk": 404, "n-ops": 404, "n-never": 404},
+}
+
+
+def test_the_download_route_answers_per_the_documented_matrix(tmp_path):
+    env = Env(tmp_path)  # its notices' downloads: tests/webfakes.py
+
+    async def check(c):
+        assert (await c.get("/notices/n-kgz/cap")).status == 401
+        assert (await c.get("/notices/n-kgz/cap", headers={"Authorization": "Bearer nope"})).status == 401
+        got = {}
+        for role, expected in NOTICE_CAP.items():
+            for notice_id in expected:
+                r = await c.get(f"/notices/{notice_id}/cap", headers=env.h(role))
+                got.setdefault(role, {})[notice_id] = r.status
+                if r.status == 200:
+                    body = await r.read()
+                    assert r.content_type == MEDIA_TYPE and r.charset == "utf-8"
+                    assert r.headers["Content-Disposition"] == f'attachment; filename="{notice_id}.cap.xml"'
+                    root = assert_cap12(body)
+                    assert text(root, "identifier") == notice_id and text(root, "addresses") == NOTICES[notice_id]
+                else:  # another desk's notice answers as one never sent
+                    assert r.status == 404 and await r.json() == {"error": f"no notice {notice_id}"}
+        assert got == NOTICE_CAP
+        kgz = await (await c.get("/notices/n-kgz/cap", headers=env.h("secretariat:KGZ"))).read()
+        assert b"<language>ru-RU</language>" in kgz and b"inc-tjk-only" not in kgz
+    env.run(check)
+
+
+def test_the_download_route_without_notices_wired_answers_501(tmp_path):
+    env = Env(tmp_path, notice_files=None)
+
+    async def check(c):
+        r = await c.get("/notices/n-kgz/cap", headers=env.h("secretariat:KGZ"))
+        assert r.status == 501 and "notice download" in (await r.json())["error"]
+    env.run(check)
 
 
 def test_the_namespace_is_cap_1_2():
