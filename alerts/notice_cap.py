@@ -20,7 +20,9 @@ element (docs/SINKS.md has them as a table):
 * ``incidents`` the alert ids: every notice about an alert names it, so a CAP client can collate them.
 * One ``<info>`` in the receiver's language (``ru-RU``, ``en-US``), and for a receiver that does not
   read English a second one in English, for partners and aggregators that read CAP in English.
-* Urgency, severity, certainty and responseType from the level: :data:`CAP_LEVELS`, declared here only.
+* ``event`` "Border escalation", or "Arms race on a border" for a notice of arms-race alerts.
+* Urgency, severity, certainty and responseType from the level: :data:`CAP_LEVELS`, declared here only
+  (the same for arms-race alerts).
 * ``<area>`` per alert: the stretch's name and towns as ``areaDesc``; a ``<circle>`` ("lat,lon
   radius-km", WGS 84) around the segment's border line, wide enough for the incidents the registry
   assigns to it; a whole-border segment has no line and names its two states as ISO 3166 geocodes.
@@ -40,7 +42,7 @@ from typing import Any, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from alerts.escalation import EscalationPolicy
-from alerts.model import parse_iso
+from alerts.model import ARMS_RACE, parse_iso
 from alerts.notice_i18n import SOURCE_LANGUAGE, translations
 from alerts.notices import Notice
 
@@ -130,7 +132,8 @@ def _info(alert: ET.Element, n: Notice) -> None:
     info = ET.SubElement(alert, f"{{{CAP_NS}}}info")
     _add(info, "language", CAP_LANGUAGE[n.lang])
     _add(info, "category", "Security")
-    _add(info, "event", _("Border escalation"))
+    arms_race = all(s.kind == ARMS_RACE for s in n.sections)  # a notice of arms-race alerts only
+    _add(info, "event", _("Arms race on a border") if arms_race else _("Border escalation"))
     _add(info, "responseType", response)
     _add(info, "urgency", urgency)
     _add(info, "severity", severity)

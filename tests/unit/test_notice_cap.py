@@ -130,6 +130,23 @@ def test_a_whole_border_has_no_line_and_names_its_two_states():
     assert [text(g, "value") for g in find(area, "geocode")] == ["KGZ", "TJK"]
 
 
+def test_an_arms_race_notice_names_its_event_and_its_two_states():
+    from alerts.notices import NoticeRequest, SegmentContext
+    from alerts.state import AlertStore
+    from tests.unit.test_arms_race import _sipri_run
+
+    store = AlertStore()
+    opened = next(e for e in _sipri_run().events if e.segment_id == "KGZ-TJK:arms")
+    store.add(opened)
+    alert = dict(store.alerts[opened.alert_id], status="firing", labels={}, acknowledged=False)
+    ctx = SegmentContext("KGZ-TJK:arms", name="Kyrgyzstan–Tajikistan")
+    r = NoticeRenderer({"KGZ-TJK:arms": ctx}.get, SECRET, BASE_URL, languages=LANGUAGES, clock=lambda: NOW)
+    root = assert_cap12(to_cap(r(NoticeRequest("secretariat-KGZ", "g", (alert,), "new", "nt-arms"), None)))
+    assert [text(i, "event") for i in find(root, "info")] == ["Гонка вооружений на границе", "Arms race on a border"]
+    area = find(info(root, "en-US"), "area")[0]
+    assert find(area, "circle") == [] and [text(g, "value") for g in find(area, "geocode")] == ["KGZ", "TJK"]
+
+
 def test_the_area_margin_is_the_registrys_assignment_distance():
     from streams.segments import DEFAULT_MAX_DISTANCE_KM
 
