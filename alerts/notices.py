@@ -94,11 +94,14 @@ class SegmentContext:
     place_ru: str = ""
     #: deaths per day, beside ``activity`` (the segment page's chart and table count the same)
     deaths: tuple[int, ...] = ()
+    #: the segment's border line, (lon, lat) pairs from the registry (``Segment.coords``); empty for a
+    #: whole-border segment. The CAP export draws its area from it (alerts/notice_cap.py).
+    line: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def from_state(cls, state: Any, pair_state: Any = None, *, days: int = CHART_DAYS,
                    baseline_days: int = BASELINE_DAYS, name: str = "", place: str = "",
-                   place_ru: str = "") -> "SegmentContext":
+                   place_ru: str = "", line: Any = ()) -> "SegmentContext":
         """From a ``streams.pipeline.SegmentState`` and, for arms transfers, its border pair's state.
 
         The chart covers the ``days`` up to the segment's newest incident; the
@@ -117,7 +120,8 @@ class SegmentContext:
             baseline = sum(state.days.get(d, (0,))[0] for d in before) / baseline_days
         pressure = (pair_state.pressure if pair_state is not None else None) or state.pressure or {}
         return cls(state.key, tuple(state.recent), activity, baseline,
-                   {c: dict(ys) for c, ys in pressure.items()}, name, place, place_ru, deaths)
+                   {c: dict(ys) for c, ys in pressure.items()}, name, place, place_ru, deaths,
+                   tuple((float(lon), float(lat)) for lon, lat in line))
 
     def to_dict(self) -> dict[str, Any]:
         """The segment's evidence as plain JSON (names and places are the registry's, not carried)."""
@@ -127,12 +131,14 @@ class SegmentContext:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, name: str = "", place: str = "",
-                  place_ru: str = "") -> "SegmentContext":
-        """Back from :meth:`to_dict` (JSON object keys are strings: the years become numbers again)."""
+                  place_ru: str = "", line: Any = ()) -> "SegmentContext":
+        """Back from :meth:`to_dict` (JSON object keys are strings: the years become numbers again);
+        the names, places and line are the registry's."""
         return cls(d["segment_id"], tuple(d.get("incidents", ())),
                    tuple((str(day), int(n)) for day, n in d.get("activity", ())), float(d.get("baseline", 0.0)),
                    {c: {int(y): float(t) for y, t in ys.items()} for c, ys in d.get("pressure", {}).items()},
-                   name, place, place_ru, tuple(int(n) for n in d.get("deaths", ())))
+                   name, place, place_ru, tuple(int(n) for n in d.get("deaths", ())),
+                   tuple((float(lon), float(lat)) for lon, lat in line))
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,11 @@ class Section:
     kind: str = INCIDENT
     #: arms-race alerts: each side as the assessment found it (explanation "sides")
     sides: tuple[Mapping[str, Any], ...] = ()
+    #: the segment's border line, (lon, lat) pairs (``SegmentContext.line``)
+    line: tuple[tuple[float, float], ...] = ()
+    #: the hazard forecast behind the level, when one set it: probability, horizon_days and the
+    #: level's probability band (``band_from``, ``band_to``; None above the top line)
+    forecast: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -184,6 +195,8 @@ class Notice:
     lang: str = SOURCE_LANGUAGE
     #: some evidence comes from the demo's made-up incident: the notice says DEMO in title and body
     demo: bool = False
+    #: (notice_id, created_at) of the last other notice to this receiver for this group, if one went out
+    previous: tuple[str, str] | None = None
 
     @property
     def level(self) -> str:
@@ -216,6 +229,23 @@ class Notice:
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Notice":
+        """Back from :meth:`to_dict` (and so from :meth:`to_json`): the notice as it was rendered."""
+        sections = tuple(Section(
+            **{k: v for k, v in s.items() if k in _SECTION_PLAIN},
+            evidence=tuple(dict(i) for i in s.get("evidence", ())),
+            activity=tuple((a["date"], int(a["incidents"])) for a in s.get("activity", ())),
+            pressure=tuple((p["country"], tuple((int(y), float(t)) for y, t in p["years"].items()), p["total_tiv"])
+                           for p in s.get("pressure", ())),
+            why=tuple(s.get("why", ())), countries=tuple(s.get("countries", ())),
+            sides=tuple(dict(x) for x in s.get("sides", ())),
+            line=tuple((float(lon), float(lat)) for lon, lat in s.get("line", ())),
+            forecast=dict(s.get("forecast") or {})) for s in d["sections"])
+        plain = {k: v for k, v in d.items() if k in _NOTICE_PLAIN}
+        previous = tuple(d["previous"]) if d.get("previous") else None
+        return cls(**plain, sections=sections, changes=tuple(d.get("changes", ())), previous=previous)
+
     def to_text(self) -> str:
         from alerts.notice_brief import render_text
 
@@ -238,6 +268,11 @@ class Notice:
 
     def to_pdf(self) -> bytes:
         return self._pdf
+
+
+_SECTION_PLAIN = {f.name for f in fields(Section)} - {"evidence", "activity", "pressure", "why", "countries", "sides",
+                                                      "line", "forecast"}
+_NOTICE_PLAIN = {f.name for f in fields(Notice)} - {"sections", "changes", "previous"}
 
 
 def build_notice(request: NoticeRequest, principal: Principal,
@@ -263,14 +298,19 @@ def build_notice(request: NoticeRequest, principal: Principal,
             pressure=pressure_rows(ctx.pressure), why=why_lines(alert.get("explanation")), name=ctx.name,
             place=ctx.place, place_ru=ctx.place_ru, countries=tuple(alert.get("countries") or ()),
             kind=alert.get("kind") or INCIDENT,
-            sides=tuple(dict(x) for x in (alert.get("explanation") or {}).get("sides") or ())))
+            sides=tuple(dict(x) for x in (alert.get("explanation") or {}).get("sides") or ()),
+            line=tuple(ctx.line), forecast=forecast_band(alert.get("explanation"))))
     if not sections:
         raise NoticeError(f"notice {request.notice_id}: {request.receiver} may see none of its alerts")
-    summary = {"alerts": {s.alert_id: {"segment_id": s.segment_id, "level": s.level, "resolved": bool(s.resolved_at),
+    # The id and time go in the summary too: the next notice of the group refers back to this one (CAP <references>).
+    summary = {"notice_id": request.notice_id, "created_at": iso(created_at),
+               "alerts": {s.alert_id: {"segment_id": s.segment_id, "level": s.level, "resolved": bool(s.resolved_at),
                                        "evidence": [i["event_id"] for i in s.evidence]} for s in sections}}
+    earlier = (str(previous["notice_id"]), str(previous["created_at"])) \
+        if previous and previous.get("notice_id") and previous.get("created_at") else None
     return Notice(request.notice_id, request.receiver, request.group_key, request.reason, principal.role_string,
                   iso(created_at), ack_url, tuple(sections),
-                  tuple(changes_since(previous, summary, lang)), summary, lang, demo)
+                  tuple(changes_since(previous, summary, lang)), summary, lang, demo, earlier)
 
 
 class NoticeRenderer:
@@ -361,6 +401,16 @@ def level_name(level: str, lang: str = SOURCE_LANGUAGE) -> str:
     names = {"watch": _("watch"), "warning": _("warning"), "critical": _("critical"),
              "resolved": _("resolved"), "none": _("resolved")}
     return names.get(level, level)
+
+
+def forecast_band(explanation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """From an alert's explanation: the hazard forecast's probability, horizon and the band of its level."""
+    forecast = (explanation or {}).get("forecast") or {}
+    if "probability" not in forecast:
+        return {}
+    band = (forecast.get("levels") or {}).get(forecast.get("level") or "", {})
+    return {"probability": forecast["probability"], "horizon_days": forecast.get("horizon_days"),
+            "level": forecast.get("level"), "band_from": band.get("from"), "band_to": band.get("to")}
 
 
 def why_lines(explanation: Mapping[str, Any] | None, most: int = 5) -> tuple[str, ...]:

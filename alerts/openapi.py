@@ -237,6 +237,17 @@ def openapi_document() -> dict[str, Any]:
                                       "this worker does not deliver notices")}}},
         "/n/{notice_id}": {"get": _link_page("the page a notice's acknowledgement link opens: the short link "
                                              "notices carry (its token authorises it until its last day)", "t")},
+        "/notices/{notice_id}/cap": {"get": {
+            "summary": "a delivered notice as an OASIS CAP 1.2 message (its own desk; the centre's roles)",
+            "description": "See docs/API.md, 'Downloading a notice as CAP': the notice as its desk received it, "
+                           "one <alert> in the namespace urn:oasis:names:tc:emergency:cap:1.2.",
+            "tags": ["notices"], "parameters": [_param("notice_id", "path", "notice id")],
+            "responses": {"200": {"description": "the CAP 1.2 XML, as an attachment <notice_id>.cap.xml",
+                                  "content": {"application/cap+xml": {"schema": {"type": "string"}}}},
+                          **_401,
+                          "404": _err("no such notice delivered, another desk's (a desk may not learn it exists), "
+                                      "or not kept on this worker"),
+                          "501": _err("this worker does not deliver notices")}}},
         "/notices/{notice_id}/confirm": {
             "get": _link_page("the same page at its longer address (links of earlier notices)", "token"),
             "post": {"summary": "acknowledge the notice with its link token; answers an HTML page",
@@ -316,7 +327,7 @@ def openapi_document() -> dict[str, Any]:
                                 "sees depends on its token's role (see docs/API.md)."},
         "servers": [{"url": "http://127.0.0.1:6066"}],
         "security": [{"bearer": []}, {"cookie": []}],
-        "tags": [{"name": n} for n in ("alerts", "segments", "actions", "api", "ops", "page")],
+        "tags": [{"name": n} for n in ("alerts", "segments", "notices", "actions", "api", "ops", "page")],
         "paths": paths,
         "components": {
             "securitySchemes": {

@@ -47,6 +47,7 @@ from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
 from alerts.model import alert_labels
 from alerts.notice_acks import ExpiredAckLink, OnBehalf
+from alerts.notice_cap import MEDIA_TYPE as CAP_MEDIA_TYPE
 from alerts.policy import Policy, format_duration
 from alerts.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
 
@@ -104,6 +105,13 @@ class NoticeActions(Protocol):
 
     async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str = "",
                                  on_behalf: OnBehalf | None = None) -> dict: ...
+
+
+class NoticeFiles(Protocol):
+    """Delivered notices again, as files (:class:`alerts.notice_archive.NoticeDownloads`): ``cap`` gives
+    the CAP 1.2 XML, raising ``LookupError`` (404) for a notice the caller may not know of."""
+
+    def cap(self, notice_id: str, principal: Principal) -> bytes: ...
 
 
 #: ``segment_detail(segment_id)`` -> ``{"incidents": [incident dicts with releasable_to, newest first],
@@ -251,6 +259,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
                   segment_detail: SegmentDetail | None = None,
                   actions: Actions | None = None,
                   notice_actions: NoticeActions | None = None,
+                  notice_files: NoticeFiles | None = None,
                   subscribers: set | None = None,
                   heartbeat: float = 15.0,
                   clock: Callable[[], datetime] = utc_now,
@@ -509,6 +518,17 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
             request.match_info["notice_id"], principal_of(request), comment, on_behalf))
         return web.json_response({"accepted": True, "result": result}, status=202)
 
+    async def notice_cap(request: web.Request) -> web.Response:
+        """A notice as CAP 1.2 XML, for its own desk and the centre (a file read: off the event loop)."""
+        notice_id = request.match_info["notice_id"]
+        files = need(notice_files, "notice download")
+        try:
+            body = await asyncio.to_thread(files.cap, notice_id, principal_of(request))
+        except LookupError as exc:
+            raise _Problem(404, str(exc).strip("'\"") or "not found") from None
+        return web.Response(body=body, content_type=CAP_MEDIA_TYPE, charset="utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{notice_id}.cap.xml"'})
+
     async def notice_confirm(request: web.Request) -> web.Response:
         """The link in a notice (``/n/{id}?t=``, or the older ``/notices/{id}/confirm?token=``): its
         signed token authorises acknowledging that one notice until its last day, no sign-in."""
@@ -708,6 +728,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     r.add_post("/silences", silence_add)
     r.add_post(f"/notices/{{notice_id:{PATH_ID}}}/ack", notice_ack)
     r.add_get(f"/notices/{{notice_id:{PATH_ID}}}/confirm", notice_confirm)
+    r.add_get(f"/notices/{{notice_id:{PATH_ID}}}/cap", notice_cap)
     r.add_post(f"/notices/{{notice_id:{PATH_ID}}}/confirm", notice_confirm)
     r.add_get(f"/n/{{notice_id:{PATH_ID}}}", notice_confirm)  # the short link notices carry
     r.add_get("/segments", segments_list)

@@ -33,9 +33,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
-from alerts.delivery import DeliveryIndex, Notifier, utcnow
+from alerts.delivery import DeliveryIndex, Notifier, Renderer, utcnow
 from alerts.dispatch import Dispatch, Dispatcher
 from alerts.model import AlertAction, AlertEvent
+from alerts.notice_archive import NoticeArchive
 from alerts.notices import NoticeRenderer, NoticeRequest, SegmentContext
 from alerts.policy import Policy, PolicyError, load_policy
 from alerts.sinks import SinkConfigError, build_sink
@@ -68,7 +69,7 @@ def notice_secret(settings: Settings) -> bytes:
 
 
 def build_sinks(policy: Policy, data_dir: str) -> dict[str, list]:
-    """Sinks per receiver; a file sink's relative ``dir`` is under the data directory."""
+    """Sinks per receiver; a file or cap sink's relative ``dir`` is under the data directory."""
     out: dict[str, list] = {}
     for name, receiver in policy.receivers.items():
         sinks = []
@@ -76,7 +77,7 @@ def build_sinks(policy: Policy, data_dir: str) -> dict[str, list]:
             config = {"type": sc.type, **dict(sc.options)}
             if sc.name and "name" not in config:
                 config["name"] = sc.name
-            if sc.type == "file" and not os.path.isabs(config.get("dir", "")):
+            if sc.type in ("file", "cap") and not os.path.isabs(config.get("dir", "")):
                 config["dir"] = str(Path(data_dir) / config.get("dir", "notices"))
             try:
                 sinks.append(build_sink(config))
@@ -111,7 +112,7 @@ class NotifyStage:
     """
 
     def __init__(self, policy: Policy, delivery_log: DeliveryIndex, sinks: Mapping[str, Sequence[Any]],
-                 renderer: NoticeRenderer, metrics: Any = None, clock: Callable[[], datetime] = utcnow,
+                 renderer: Renderer, metrics: Any = None, clock: Callable[[], datetime] = utcnow,
                  keep_resolved: int = 1000, baton: Baton | None = None) -> None:
         self.clock, self.metrics = clock, metrics
         self.baton = baton or Baton()
@@ -363,15 +364,17 @@ def _partition(tp: Any) -> int:
 
 
 def notice_renderer(settings: Settings, policy: Policy, secret: bytes,
-                    context_for: Callable[[str], SegmentContext | None]) -> NoticeRenderer:
+                    context_for: Callable[[str], SegmentContext | None]) -> Renderer:
+    """The notices, each kept as rendered for its CAP download (alerts/notice_archive.py)."""
     base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
     languages = {name: r.lang for name, r in policy.receivers.items()}
-    return NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages,
-                          link_good_for=policy.acknowledgements.link_expiry)
+    return NoticeArchive.in_data_dir(settings.data_dir).keeping(
+        NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages,
+                       link_good_for=policy.acknowledgements.link_expiry))
 
 
-def notifier_ownership(settings: Settings, policy: Policy, delivery_log: Any, renderer: NoticeRenderer,
+def notifier_ownership(settings: Settings, policy: Policy, delivery_log: Any, renderer: Renderer,
                        metrics: Any = None) -> NotifierOwnership:
     """The worker's bid for the notifier: what one ownership runs, in order.
 

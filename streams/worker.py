@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from aiohttp import web
 from faust.types import TP
@@ -10,6 +11,7 @@ from faust.types import TP
 from alerts.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from alerts.web import build_web_app
 from alerts.notice_acks import NoticeAcks
+from alerts.notice_archive import NoticeArchive, NoticeDownloads
 from alerts.notices import SegmentContext
 from alerts.state import AlertStore
 from detectors.registry import MODEL_DETECTORS, make_detector
@@ -82,6 +84,10 @@ def run_worker(settings: Settings) -> int:
         segment = pipeline.registry.get(segment_id)
         return segment.title, segment.place or "", segment.place_ru or ""
 
+    def line_of(segment_id: str) -> tuple:
+        """A segment's border line from the registry (the CAP area); none for an arms-race key."""
+        return () if is_arms_key(segment_id) else pipeline.registry.get(segment_id).coords
+
     # Every worker follows the delivery log (notice acknowledgements on any worker's API) and the
     # segments' evidence (notices and segment pages for segments other workers own).
     notice_log = KafkaDeliveryLog(settings.broker, topics.notice_log)
@@ -104,13 +110,13 @@ def run_worker(settings: Settings) -> int:
             ctx = contexts.get(segment_id)
             if ctx is not None or state is None:
                 metrics.segment_contexts.labels("snapshot" if ctx is not None else "none").inc()
-                return ctx
+                return replace(ctx, line=line_of(segment_id)) if ctx is not None else None
         metrics.segment_contexts.labels("table").inc()
         border = pipeline.border_of(segment_id)  # an arms-race key: the pair's deliveries
         pair = table.get(border) if border != segment_id else None
         name, place, place_ru = names(segment_id)
         return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,
-                                         name=name, place=place, place_ru=place_ru)
+                                         name=name, place=place, place_ru=place_ru, line=line_of(segment_id))
 
     secret = notice_secret(settings)
     acks = NoticeAcks(secret, notice_log, metrics)
@@ -151,7 +157,9 @@ def run_worker(settings: Settings) -> int:
     actions = WorkerActions(policy, store, send_action, utcnow, acks)
     web_app = build_web_app(lambda: feed.history, metrics.exposition, token, segment_name, ready, auth=auth,
                             segments=pipeline.registry, subscribers=feed.subscribers, segment_detail=segment_detail,
-                            actions=actions, notice_actions=actions, policy=policy)
+                            actions=actions, notice_actions=actions, policy=policy,
+                            notice_files=NoticeDownloads(notice_log, NoticeArchive.in_data_dir(settings.data_dir),
+                                                         policy.receiver_principal))
 
     @app.task
     async def alert_feed():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from alerts.notices import NoticeRenderer, NoticeRequest, SegmentContext
@@ -40,6 +41,9 @@ CONTEXT = SegmentContext(
     baseline=0.1, pressure={"KGZ": {2021: 12.0, 2023: 30.5}, "TJK": {2024: 8.0}},
     name="Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken",
     place="near Isfara and Batken", place_ru="около Исфара и Баткен")
+#: The stretch's border line near Batken, (lon, lat) as the segment registry keeps it: the CAP area.
+LINE = ((70.50, 39.95), (70.70, 40.00), (70.90, 40.05))
+WITH_LINE = replace(CONTEXT, line=LINE)
 
 
 def request(receiver: str = "secretariat-KGZ", notice_id: str = "nt-kgz-1", **kw) -> NoticeRequest:

@@ -24,6 +24,8 @@ from alerts.delivery import DeliveryLog
 from alerts.history import AlertHistory
 from alerts.model import AlertEvent, alert_id_for, decode_record
 from alerts.notice_acks import NoticeAcks
+from alerts.notice_archive import NoticeArchive, NoticeDownloads
+from alerts.notices import NoticeRenderer
 from alerts.policy import load_policy
 from alerts.state import AlertStore
 from alerts.tokens import Authenticator, TokenFile, iso, parse_time, utc_now
@@ -110,6 +112,20 @@ def worker_actions(data_dir: Path, clock: Callable[[], datetime], metrics: Metri
     return WorkerActions(load_policy(), store, send, clock, NoticeAcks(NOTICE_SECRET, log, metrics, clock=clock))
 
 
+def notice_archive(data_dir: Path) -> NoticeArchive:
+    """``NOTICES`` as the notifier keeps them for downloads (alerts/notice_archive.py), the Central
+    Asian secretariats' in Russian."""
+    from tests.notice_fixtures import BASE_URL, LANGUAGES, SECRET, WITH_LINE, request
+    from tests.notice_fixtures import NOW as RENDERED
+
+    archive = NoticeArchive(data_dir / "archive")
+    render = archive.keeping(NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, languages=LANGUAGES,
+                                            clock=lambda: RENDERED))
+    for notice_id, receiver in NOTICES.items():
+        render(request(receiver, notice_id), None)
+    return archive
+
+
 TOKEN = "s3cret-token"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 ROLES = ("operator", "engineer", "admin", "regional-desk", "secretariat:KGZ", "secretariat:TJK", "secretariat:UZB")
@@ -173,8 +189,10 @@ class Env:
             self.detail_calls.append(segment_id)
             return {"incidents": INCIDENTS, "daily": DAILY} if segment_id == "KGZ-TJK-07" else {}
 
+        downloads = NoticeDownloads(self.notices.acks.log, notice_archive(tmp_path), load_policy().receiver_principal)
         args = dict(auth=self.auth, segments=SegmentRegistry.default(), segment_detail=detail, actions=self.actions,
-                    notice_actions=self.notices, subscribers=self.subscribers, heartbeat=0.2, clock=lambda: NOW)
+                    notice_actions=self.notices, notice_files=downloads, subscribers=self.subscribers, heartbeat=0.2,
+                    clock=lambda: NOW)
         args.update(kw)
         self.app = build_web_app(lambda: self.history, lambda: b"borderwatch_up 1\n", TOKEN,
                                  lambda s: f"name of {s}", **args)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cap12 import assert_cap12, find, text
 from tests.conftest import wait_for
 from tests.integration.test_worker import T0, incident, metric
 
@@ -31,6 +32,12 @@ route:
     - {receiver: secretariat-UZB, matchers: ['countries=~".*UZB.*"'], continue: true}
 """
 
+#: The same, with the KGZ desk reading Russian and taking CAP 1.2 files too (the failover test keeps POLICY).
+CAP_POLICY = POLICY.replace(
+    "sinks: [{type: file, dir: notices/secretariat-KGZ, formats: [json, html, pdf]}]}",
+    "lang: ru, sinks: [{type: file, dir: notices/secretariat-KGZ, formats: [json, html, pdf]}, "
+    "{type: cap, dir: cap/secretariat-KGZ}]}")
+
 
 def notices(data_dir: Path, receiver: str) -> list[dict]:
     d = data_dir / "notices" / receiver
@@ -40,7 +47,7 @@ def notices(data_dir: Path, receiver: str) -> list[dict]:
 def test_each_secretariat_gets_its_borders_only_what_is_released_to_it_and_never_twice(
         worker_factory, producer, tmp_path):
     policy = tmp_path / "policy.yml"
-    policy.write_text(POLICY)
+    policy.write_text(CAP_POLICY)
     env = {"BORDERWATCH_POLICY_FILE": str(policy), "BORDERWATCH_IDLE_SECONDS": "600"}
     w = worker_factory(**env).start()
     data = w.tmp / f"data-{w.app_id}"
@@ -59,6 +66,26 @@ def test_each_secretariat_gets_its_borders_only_what_is_released_to_it_and_never
     assert borders["secretariat-UZB"] == {"TJK-UZB"}
     assert borders["secretariat-TJK"] == {"KGZ-TJK"}  # TJK-UZB was not released to TJK
     assert list((data / "notices" / "secretariat-KGZ").glob("*.pdf")), "the KGZ desk asked for PDF too"
+
+    # The KGZ desk's CAP sink wrote each of its notices as CAP 1.2, and the worker serves the same document.
+    kgz = sorted(n["notice_id"] for n in notices(data, "secretariat-KGZ"))
+    cap_dir = data / "cap" / "secretariat-KGZ"
+    wait_for(lambda: len(list(cap_dir.glob("*.cap.xml"))) == len(kgz), timeout=30, message="the KGZ desk's CAP files")
+    caps = sorted(cap_dir.glob("*.cap.xml"))
+    assert [p.name.removesuffix(".cap.xml") for p in caps] == kgz
+    root = assert_cap12(caps[0].read_bytes())
+    assert text(root, "addresses") == "secretariat-KGZ"
+    assert [text(i, "language") for i in find(root, "info")] == ["ru-RU", "en-US"]
+    assert find(root, "info/area/circle") or find(root, "info/area/geocode")
+    with w.get(f"/notices/{text(root, 'identifier')}/cap") as resp:  # an admin: the centre reads it
+        assert resp.headers["Content-Type"].startswith("application/cap+xml")
+        served = resp.read()
+    again = assert_cap12(served)
+    assert [text(again, k) for k in ("identifier", "sent", "msgType")] == [text(root, k) for k in
+                                                                          ("identifier", "sent", "msgType")]
+    assert [text(i, "headline") for i in find(again, "info")] == [text(i, "headline") for i in find(root, "info")]
+    link = text(find(root, "info")[0], "web")  # the desk's acknowledgement link is the desk's alone
+    assert "?t=" in link and link.encode() in caps[0].read_bytes() and b"?t=" not in served
 
     # A restart re-reads the alert log and re-derives the same notices: none is delivered again.
     before = {r: len(notices(data, r)) for r in borders}
