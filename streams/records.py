@@ -92,12 +92,27 @@ def parse_time(value: Any, name: str) -> datetime:
         raise InvalidEvent(f"out of range: {value!r}", name, code="bad_time") from None
 
 
+#: Event times already read, by their text: sources repeat their dates row after row (a file's rows
+#: share a few hundred days), and a datetime is immutable, so each text is parsed once. Bounded:
+#: emptied when full.
+_EVENT_TIMES: dict[str, datetime] = {}
+_EVENT_TIMES_MAX = 1 << 16
+
+
 def event_time(value: Any, name: str) -> datetime:
     """An event's time (occurred_at, reported_at, ended_at): :func:`parse_time` within the limits."""
+    if value.__class__ is str:
+        dt = _EVENT_TIMES.get(value)
+        if dt is not None:
+            return dt
     dt = parse_time(value, name)
     if not EARLIEST_TIME <= dt < LATEST_TIME:
         raise InvalidEvent(f"{value!r} is outside {EARLIEST_TIME:%Y-%m-%d} .. {LATEST_TIME:%Y-%m-%d} (exclusive)",
                            name, code="bad_time")
+    if value.__class__ is str:
+        if len(_EVENT_TIMES) >= _EVENT_TIMES_MAX:
+            _EVENT_TIMES.clear()
+        _EVENT_TIMES[value] = dt
     return dt
 
 
@@ -244,35 +259,50 @@ class ArmsTransferEvent:
         return d
 
 
+_ABSENT = object()
+
+
 def _check_types(data: Any, fields: dict[str, tuple[bool, dict[str, Any]]]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(data).__name__}", code="not_object")
     if not data.keys() <= fields.keys():
         unknown = sorted(set(data) - set(fields))
         raise InvalidEvent(f"unknown field(s) {', '.join(unknown)}", unknown[0], code="unknown_field")
-    for name, required, check in _checkers(fields):
-        if name not in data:
+    for name, required, ok, check in _checkers(fields):
+        value = data.get(name, _ABSENT)
+        if value is _ABSENT:
             if required:
                 raise InvalidEvent("is required", name, code="missing_field")
             continue
-        check(data[name], name)
+        if not ok(value):
+            check(value, name)  # raises with the reason (ok may also refuse a value the check lets by)
     return data
 
 
-_COMPILED: dict[int, list[tuple[str, bool, Callable[[Any, str], None]]]] = {}
+Ok = Callable[[Any], bool]
+Check = Callable[[Any, str], None]
+_COMPILED: dict[int, list[tuple[str, bool, Ok, Check]]] = {}
 
 
-def _checkers(fields: dict[str, tuple[bool, dict[str, Any]]]) -> list[tuple[str, bool, Callable[[Any, str], None]]]:
+def _checkers(fields: dict[str, tuple[bool, dict[str, Any]]]) -> list[tuple[str, bool, Ok, Check]]:
     """Each field's check, compiled once from its JSON Schema spec: every record of every source
     and of the live stream passes here, so the spec is not interpreted anew for each value."""
     got = _COMPILED.get(id(fields))
     if got is None:
-        got = _COMPILED[id(fields)] = [(name, required, _compile(spec)) for name, (required, spec) in fields.items()]
+        got = _COMPILED[id(fields)] = [(name, required, *_compile(spec)) for name, (required, spec) in fields.items()]
     return got
 
 
-def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
-    """The check of one JSON Schema value spec (the subset the record schemas use)."""
+def _compile(spec: dict[str, Any]) -> tuple[Ok, Check]:
+    """The check of one JSON Schema value spec (the subset the record schemas use), as a pair:
+
+    * ``ok(value)``: a quick yes for the values records carry (plain str, int, float, list);
+      True only for values that ``check`` accepts, False for anything it is not sure of;
+    * ``check(value, name)``: the whole check, raising InvalidEvent with the reason.
+
+    ``ok`` is derived from the same spec, so the rule has one owner; every record passes it
+    first, and a value it does not vouch for goes through ``check``.
+    """
     types = spec.get("type")
     types = types if isinstance(types, list) else [types]
     nullable = "null" in types
@@ -287,7 +317,7 @@ def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
     minimum, maximum = spec.get("minimum"), spec.get("maximum")
     min_items, max_items = spec.get("minItems", 0), spec.get("maxItems", 1 << 30)
     unique = bool(spec.get("uniqueItems"))
-    item_check = _compile(spec["items"]) if "items" in spec else None
+    item_ok, item_check = _compile(spec["items"]) if "items" in spec else (None, None)
 
     def type_ok(value: Any, name: str) -> bool:
         for t in want:
@@ -319,19 +349,6 @@ def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
                                code="bad_value")
         raise InvalidEvent(f"{value!r} does not match {pattern_text}", name, code="bad_value")
 
-    if want == ("string",):
-        # The common case, kept short: most fields of every record are strings.
-        def check_string(value: Any, name: str) -> None:
-            if value is None:
-                return null(name)
-            if not isinstance(value, str):
-                raise InvalidEvent(f"expected {expected}, got {value!r}", name, code="bad_type")
-            if not (min_len <= len(value) <= max_len) or (enum_set is not None and value not in enum_set) \
-                    or (pattern is not None and not pattern.fullmatch(value)):
-                bad_string(value, name)
-
-        return check_string
-
     def check(value: Any, name: str) -> None:
         if value is None:
             return null(name)
@@ -354,7 +371,68 @@ def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
             for i, item in enumerate(value):
                 item_check(item, f"{name}[{i}]")
 
-    return check
+    return _quick(want, nullable, min_len, max_len, enum_set, pattern, minimum, maximum, min_items, max_items,
+                  unique, item_ok), check
+
+
+#: Distinct code values (ISO3 and the like) a field remembers as matching its pattern.
+_MATCHED_MAX = 4096
+
+
+def _quick(want: tuple[str, ...], nullable: bool, min_len: int, max_len: int, enum_set: frozenset | None,
+           pattern: re.Pattern | None, minimum: float | None, maximum: float | None, min_items: int,
+           max_items: int, unique: bool, item_ok: Ok | None) -> Ok:
+    """``ok`` of :func:`_compile`: the same spec's limits, asked of plain values only."""
+    low = -math.inf if minimum is None else minimum
+    high = math.inf if maximum is None else maximum
+    if pattern is None:
+        matches = None
+    elif pattern.pattern == TEXT_PATTERN:
+        # Printable text has no control character and no surrogate; other text asks the pattern.
+        def matches(value: str) -> bool:
+            return value.isprintable() or pattern.fullmatch(value) is not None
+    else:
+        # A code (ISO3, ``ALL``): few distinct values, each matched once.
+        matched: set[str] = set()
+
+        def matches(value: str) -> bool:
+            if value in matched:
+                return True
+            if pattern.fullmatch(value) is None:
+                return False
+            if len(matched) >= _MATCHED_MAX:
+                matched.clear()
+            matched.add(value)
+            return True
+
+    if want == ("string",):
+        def ok(value: Any) -> bool:
+            if value.__class__ is not str:
+                return value is None and nullable
+            return min_len <= len(value) <= max_len and (enum_set is None or value in enum_set) \
+                and (matches is None or matches(value))
+    elif want == ("integer",):
+        def ok(value: Any) -> bool:
+            if value.__class__ is not int:
+                return value is None and nullable
+            return low <= value <= high
+    elif want == ("number",):
+        def ok(value: Any) -> bool:
+            cls = value.__class__
+            if cls is not float and cls is not int:
+                return value is None and nullable
+            return low <= value <= high and -math.inf < value < math.inf  # NaN fails every comparison
+    elif want == ("array",):
+        def ok(value: Any) -> bool:
+            if value.__class__ is not list:
+                return value is None and nullable
+            # the items are plain strings or numbers once item_ok passes, so str() would not change them
+            return min_items <= len(value) <= max_items and all(map(item_ok, value)) \
+                and (not unique or len(set(value)) == len(value))
+    else:
+        def ok(value: Any) -> bool:
+            return False
+    return ok
 
 
 # ----------------------------------------------------------------------------- decoding
