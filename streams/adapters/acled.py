@@ -52,6 +52,7 @@ import functools
 import io
 import itertools
 import json
+import operator
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -60,7 +61,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from detectors.features import FORCE_SEVERITY
-from streams.adapters.cells import coordinate, whole_number
+from streams.adapters.cells import Sites, coordinate, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
@@ -306,29 +307,77 @@ def _description(event_type: str, sub_event_type: str, notes: str, time_note: st
     return text
 
 
+#: The cells that decide where a row belongs and what kind of event it is (:class:`_Site`): sources
+#: repeat them row after row (the same place, actors and event type), so they are read once per
+#: distinct combination. The other cells (id, dates, precision, deaths, notes) are read for every row.
+SITE_COLUMNS = ("event_type", "sub_event_type", "iso", "country", "latitude", "longitude", "geo_precision",
+                "actor1", "inter1", "actor2", "inter2", *ASSOC_COLUMNS, "location", "admin1")
+#: Every column :func:`to_dict` reads.
+READ_COLUMNS = ("event_id_cnty", "event_date", "time_precision", "fatalities", "timestamp", "notes", *SITE_COLUMNS)
+
+
+class _Site(NamedTuple):
+    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's parts."""
+
+    out_of_scope: str | None
+    category: str = ""
+    severity: int = 0
+    countries: tuple[str, str] = ("", "")
+    latitude: float | None = None
+    longitude: float | None = None
+    location_name: str | None = None
+    actors: tuple[str, ...] = ()
+    event_type: str = ""
+    sub_event_type: str = ""
+
+
+_SITES = Sites()
+
+
 def to_dict(row: Mapping[str, str]) -> dict | str:
     """One ACLED row (column -> text) as an IncidentEvent JSON object, or the reason it is out of scope.
 
-    Raises InvalidEvent naming the ACLED column.
+    Raises InvalidEvent naming the ACLED column: the first bad cell in the order :func:`_site` reads them.
+    """
+    key = tuple(map(row.get, SITE_COLUMNS))
+    site = _SITES.of(key, _site, row)  # the first time, every cell is read in order: the first bad one raises
+    # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
+    event_id, occurred, precision, fatalities, reported = _row_cells(row)
+    if site.out_of_scope is not None:
+        return site.out_of_scope
+    severity = site.severity
+    if fatalities:
+        severity = WAR if fatalities >= WAR_DEATHS else max(severity, FORCE)
+    return {
+        "event_id": f"acled-{event_id}",
+        "occurred_at": occurred,
+        "reported_at": reported,
+        "source": SOURCE,
+        "category": site.category,
+        "severity": severity,
+        "fatalities": fatalities,
+        "injuries": 0,
+        "countries": list(site.countries),
+        "latitude": site.latitude,
+        "longitude": site.longitude,
+        "location_name": site.location_name,
+        "actors": list(site.actors),
+        "description": _description(site.event_type, site.sub_event_type, (row.get("notes") or "").strip(),
+                                    TIME_NOTES[precision]),
+    }
+
+
+def _row_cells(row: Mapping[str, str]) -> tuple[str, str, int, int, str]:
+    """(event id, occurred_at, time precision, fatalities, reported_at) of the row; raises InvalidEvent.
+
+    The row's own cells, in the order the columns are checked (:func:`_site` checks the others
+    between them).
     """
     event_id = row["event_id_cnty"].strip()
     if not event_id:
         raise InvalidEvent("must not be empty", "event_id_cnty")
-    event_type, sub_event_type = row["event_type"].strip(), row["sub_event_type"].strip()
-    kind = KINDS.get((event_type, sub_event_type)) or TYPE_KINDS.get(event_type)
-    if kind is None:
-        raise InvalidEvent(f"not an ACLED event type: {event_type!r} (known: {', '.join(TYPE_KINDS)})",
-                           "event_type")
-    country = _country(row.get("iso") or "", row.get("country") or "")
     occurred = _day(row["event_date"])
-    precision = whole_number((row.get("time_precision") or "").strip() or str(EXACT_DAY), "time_precision")
-    if precision not in TIME_NOTES:
-        raise InvalidEvent(f"expected 1 (day), 2 (week) or 3 (month), got {precision}", "time_precision")
-    latitude = coordinate(row["latitude"], "latitude", "latitude")
-    longitude = coordinate(row["longitude"], "longitude", "longitude")
-    geo = whole_number(row["geo_precision"], "geo_precision")
-    if geo not in GEO_PRECISIONS:
-        raise InvalidEvent(f"expected 1, 2 or 3, got {geo}", "geo_precision")
+    precision = _time_precision((row.get("time_precision") or "").strip())
     fatalities = whole_number(row["fatalities"], "fatalities")
     if fatalities < 0:
         raise InvalidEvent(f"a death count cannot be {fatalities}", "fatalities")
@@ -338,43 +387,55 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
         uploaded = _uploaded(stamp)
         if uploaded > occurred:  # both fixed-width UTC text: text order is time order
             reported = uploaded
+    return event_id, occurred, precision, fatalities, reported
+
+
+@functools.lru_cache(maxsize=64)
+def _time_precision(text: str) -> int:
+    precision = whole_number(text or str(EXACT_DAY), "time_precision")
+    if precision not in TIME_NOTES:
+        raise InvalidEvent(f"expected 1 (day), 2 (week) or 3 (month), got {precision}", "time_precision")
+    return precision
+
+
+def _site(row: Mapping[str, str]) -> _Site:
+    """The row's :class:`_Site`, every cell checked in column order (the row's own cells too, so
+    that the error is the first bad cell's); raises InvalidEvent naming the ACLED column."""
+    if not row["event_id_cnty"].strip():
+        raise InvalidEvent("must not be empty", "event_id_cnty")
+    event_type, sub_event_type = row["event_type"].strip(), row["sub_event_type"].strip()
+    kind = KINDS.get((event_type, sub_event_type)) or TYPE_KINDS.get(event_type)
+    if kind is None:
+        raise InvalidEvent(f"not an ACLED event type: {event_type!r} (known: {', '.join(TYPE_KINDS)})",
+                           "event_type")
+    country = _country(row.get("iso") or "", row.get("country") or "")
+    _day(row["event_date"])
+    _time_precision((row.get("time_precision") or "").strip())
+    latitude = coordinate(row["latitude"], "latitude", "latitude")
+    longitude = coordinate(row["longitude"], "longitude", "longitude")
+    geo = whole_number(row["geo_precision"], "geo_precision")
+    if geo not in GEO_PRECISIONS:
+        raise InvalidEvent(f"expected 1, 2 or 3, got {geo}", "geo_precision")
+    _row_cells(row)  # fatalities and timestamp come before the actor types
     inter1, inter2 = _inter(row["inter1"], "inter1"), _inter(row["inter2"], "inter2")
 
     placed = place(country, latitude, longitude, coarse=geo == COARSE_GEO_PRECISION,
                    foreign=_foreign(row, inter1, inter2))
     if placed.countries is None:
-        return str(placed.reason)
+        return _Site(str(placed.reason))
     if placed.interstate:
         category = kind.category
     elif event_type in UNREST_TYPES:
         category = PROTEST
     elif event_type == STRATEGIC:
-        return NOT_CONFLICT
+        return _Site(NOT_CONFLICT)
     else:
         category = INTERNAL
-    severity = kind.severity
-    if fatalities:
-        severity = WAR if fatalities >= WAR_DEATHS else max(severity, FORCE)
     location, admin1 = (row.get("location") or "").strip(), (row.get("admin1") or "").strip()
     place_name = f"{location}, {admin1}" if location and admin1 and admin1 != location else location or admin1
-    actors = [a for a in (row["actor1"].strip(), row["actor2"].strip()) if a]
-    return {
-        "event_id": f"acled-{event_id}",
-        "occurred_at": occurred,
-        "reported_at": reported,
-        "source": SOURCE,
-        "category": category,
-        "severity": severity,
-        "fatalities": fatalities,
-        "injuries": 0,
-        "countries": list(placed.countries),
-        "latitude": placed.latitude,
-        "longitude": placed.longitude,
-        "location_name": place_name or None,
-        "actors": actors,
-        "description": _description(event_type, sub_event_type, (row.get("notes") or "").strip(),
-                                    TIME_NOTES[precision]),
-    }
+    actors = tuple(a for a in (row["actor1"].strip(), row["actor2"].strip()) if a)
+    return _Site(None, category, kind.severity, placed.countries, placed.latitude, placed.longitude,
+                 place_name or None, actors, event_type, sub_event_type)
 
 
 def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = ""
@@ -453,12 +514,15 @@ def _csv_rows(lines: Iterator[str], where: str, counts: Counter
                                            f"missing column(s) {', '.join(missing)}: not an ACLED export")
                 return
             width = len(header)
+            index = {name: i for i, name in enumerate(header)}  # a repeated name: its last column, as dict(zip())
+            names = tuple(c for c in READ_COLUMNS if c in index)
+            cells_of = operator.itemgetter(*(index[c] for c in names))  # only the columns read: ACLED has 31
             continue
         if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
             counts["rows"] += 1
             yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}")
             continue
-        yield line, _incident(dict(zip(header, cells)), where, line, counts)
+        yield line, _incident(dict(zip(names, cells_of(cells))), where, line, counts)
 
 
 def _json_rows(text: _JsonText, where: str, counts: Counter

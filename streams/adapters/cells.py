@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from streams.errors import InvalidEvent
 from streams.records import INCIDENT_FIELDS
@@ -46,4 +48,24 @@ def fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-__all__ = ["coordinate", "fit", "whole_number"]
+class Sites(dict):
+    """What each distinct combination of a source's site cells (place, actors, event type) makes of
+    a row, worked out once: sources repeat them row after row. At most ``limit`` are kept (emptied
+    when full: a few MB); a combination whose reading raises is not kept, so its rows raise again."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def of(self, key: tuple, make: Callable[..., Any], *args: Any) -> Any:
+        """The site of ``key``, made by ``make(*args)`` the first time."""
+        site = self.get(key)
+        if site is None:
+            site = make(*args)
+            if len(self) >= self.limit:
+                self.clear()
+            self[key] = site
+        return site
+
+
+__all__ = ["Sites", "coordinate", "fit", "whole_number"]
