@@ -262,13 +262,21 @@ class ArmsTransferEvent:
 _ABSENT = object()
 
 
-def _check_types(data: Any, fields: dict[str, tuple[bool, dict[str, Any]]]) -> dict[str, Any]:
+def _check_types(data: Any, fields: dict[str, tuple[bool, dict[str, Any]]],
+                 checked: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Raise InvalidEvent for the first field (in table order) that is missing or bad; ``checked``:
+    fields known to be good (:class:`CheckedPart`), not looked at again."""
     if not isinstance(data, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(data).__name__}", code="not_object")
     if not data.keys() <= fields.keys():
         unknown = sorted(set(data) - set(fields))
         raise InvalidEvent(f"unknown field(s) {', '.join(unknown)}", unknown[0], code="unknown_field")
-    for name, required, ok, check in _checkers(fields):
+    checkers, all_ok = _compiled(fields, checked)
+    if all_ok(data):
+        return data
+    for name, required, ok, check in checkers:
+        if name in checked:
+            continue
         value = data.get(name, _ABSENT)
         if value is _ABSENT:
             if required:
@@ -281,15 +289,35 @@ def _check_types(data: Any, fields: dict[str, tuple[bool, dict[str, Any]]]) -> d
 
 Ok = Callable[[Any], bool]
 Check = Callable[[Any, str], None]
-_COMPILED: dict[int, list[tuple[str, bool, Ok, Check]]] = {}
+_COMPILED: dict[tuple[int, frozenset[str]], tuple[list[tuple[str, bool, Ok, Check]], Ok]] = {}
 
 
 def _checkers(fields: dict[str, tuple[bool, dict[str, Any]]]) -> list[tuple[str, bool, Ok, Check]]:
-    """Each field's check, compiled once from its JSON Schema spec: every record of every source
-    and of the live stream passes here, so the spec is not interpreted anew for each value."""
-    got = _COMPILED.get(id(fields))
+    """Each field's ``(name, required, ok, check)`` (:func:`_compile`)."""
+    return _compiled(fields)[0]
+
+
+def _compiled(fields: dict[str, tuple[bool, dict[str, Any]]], checked: frozenset[str] = frozenset()
+              ) -> tuple[list[tuple[str, bool, Ok, Check]], Ok]:
+    """Each field's check, and the quick yes of a whole record but its ``checked`` fields, compiled
+    once from the JSON Schema specs: every record of every source and of the live stream passes
+    here, so the specs are not interpreted anew for each value. The quick yes is one function with
+    every field's ``ok`` expression inline (one call per record instead of one per field)."""
+    got = _COMPILED.get((id(fields), checked))
     if got is None:
-        got = _COMPILED[id(fields)] = [(name, required, *_compile(spec)) for name, (required, spec) in fields.items()]
+        checkers, lines, namespace = [], ["def all_ok(data):", "    get = data.get"], {"ABSENT": _ABSENT}
+        for i, (name, (required, spec)) in enumerate(fields.items()):
+            ok, check = _compile(spec)
+            checkers.append((name, required, ok, check))
+            if name in checked:
+                continue
+            expr = _quick(spec, namespace, f"f{i}_")
+            lines.append(f"    v = get({name!r}, ABSENT)")
+            lines.append(f"    if {'v is ABSENT or ' if required else 'v is not ABSENT and '}not ({expr}):")
+            lines.append("        return False")
+        lines.append("    return True")
+        exec("\n".join(lines), namespace)  # noqa: S102 - source made above from our own field tables
+        got = _COMPILED[(id(fields), checked)] = (checkers, namespace["all_ok"])
     return got
 
 
@@ -317,7 +345,7 @@ def _compile(spec: dict[str, Any]) -> tuple[Ok, Check]:
     minimum, maximum = spec.get("minimum"), spec.get("maximum")
     min_items, max_items = spec.get("minItems", 0), spec.get("maxItems", 1 << 30)
     unique = bool(spec.get("uniqueItems"))
-    item_ok, item_check = _compile(spec["items"]) if "items" in spec else (None, None)
+    item_check = _compile(spec["items"])[1] if "items" in spec else None
 
     def type_ok(value: Any, name: str) -> bool:
         for t in want:
@@ -371,68 +399,75 @@ def _compile(spec: dict[str, Any]) -> tuple[Ok, Check]:
             for i, item in enumerate(value):
                 item_check(item, f"{name}[{i}]")
 
-    return _quick(want, nullable, min_len, max_len, enum_set, pattern, minimum, maximum, min_items, max_items,
-                  unique, item_ok), check
+    namespace: dict[str, Any] = {}
+    return eval(f"lambda v: {_quick(spec, namespace, '')}", namespace), check  # noqa: S307 - our own spec
 
 
 #: Distinct code values (ISO3 and the like) a field remembers as matching its pattern.
 _MATCHED_MAX = 4096
 
 
-def _quick(want: tuple[str, ...], nullable: bool, min_len: int, max_len: int, enum_set: frozenset | None,
-           pattern: re.Pattern | None, minimum: float | None, maximum: float | None, min_items: int,
-           max_items: int, unique: bool, item_ok: Ok | None) -> Ok:
-    """``ok`` of :func:`_compile`: the same spec's limits, asked of plain values only."""
-    low = -math.inf if minimum is None else minimum
-    high = math.inf if maximum is None else maximum
-    if pattern is None:
-        matches = None
-    elif pattern.pattern == TEXT_PATTERN:
-        # Printable text has no control character and no surrogate; other text asks the pattern.
-        def matches(value: str) -> bool:
-            return value.isprintable() or pattern.fullmatch(value) is not None
-    else:
-        # A code (ISO3, ``ALL``): few distinct values, each matched once.
-        matched: set[str] = set()
+def _quick(spec: dict[str, Any], namespace: dict[str, Any], prefix: str) -> str:
+    """``ok`` of :func:`_compile` as a Python expression in ``v``: the same spec's limits, asked of
+    plain values only (``str``, ``int``, ``float``, ``list``; a subclass or a bool is left to the
+    whole check). The constants it needs go into ``namespace`` under names that start with ``prefix``."""
+    types = spec.get("type")
+    types = types if isinstance(types, list) else [types]
+    want = tuple(t for t in types if t != "null")
+    nullable = "null" in types
 
-        def matches(value: str) -> bool:
-            if value in matched:
-                return True
-            if pattern.fullmatch(value) is None:
-                return False
-            if len(matched) >= _MATCHED_MAX:
-                matched.clear()
-            matched.add(value)
-            return True
+    def const(name: str, value: Any) -> str:
+        namespace[prefix + name] = value
+        return prefix + name
 
     if want == ("string",):
-        def ok(value: Any) -> bool:
-            if value.__class__ is not str:
-                return value is None and nullable
-            return min_len <= len(value) <= max_len and (enum_set is None or value in enum_set) \
-                and (matches is None or matches(value))
-    elif want == ("integer",):
-        def ok(value: Any) -> bool:
-            if value.__class__ is not int:
-                return value is None and nullable
-            return low <= value <= high
-    elif want == ("number",):
-        def ok(value: Any) -> bool:
-            cls = value.__class__
-            if cls is not float and cls is not int:
-                return value is None and nullable
-            return low <= value <= high and -math.inf < value < math.inf  # NaN fails every comparison
+        expr = f"v.__class__ is str and {spec.get('minLength', 0)} <= len(v) <= {spec.get('maxLength', 1 << 30)}"
+        if "enum" in spec:
+            expr += f" and v in {const('enum', frozenset(spec['enum']))}"
+        pattern = spec.get("pattern")
+        if pattern == TEXT_PATTERN:
+            # Printable text has no control character and no surrogate; other text asks the pattern.
+            expr += f" and (v.isprintable() or {const('pattern', re.compile(pattern))}.fullmatch(v) is not None)"
+        elif pattern is not None:
+            # A code (ISO3, ``ALL``): few distinct values, each matched once.
+            matched: set[str] = set()
+            expr += f" and (v in {const('matched', matched)} or {const('match', _code_matcher(pattern, matched))}(v))"
+    elif want in (("integer",), ("number",)):
+        low = const("low", -math.inf if spec.get("minimum") is None else spec["minimum"])
+        high = const("high", math.inf if spec.get("maximum") is None else spec["maximum"])
+        if want == ("integer",):
+            expr = f"v.__class__ is int and {low} <= v <= {high}"
+        else:  # NaN fails every comparison, infinity the last
+            expr = f"(v.__class__ is float or v.__class__ is int) and {low} <= v <= {high} and -INF < v < INF"
+            namespace["INF"] = math.inf
     elif want == ("array",):
-        def ok(value: Any) -> bool:
-            if value.__class__ is not list:
-                return value is None and nullable
-            # the items are plain strings or numbers once item_ok passes, so str() would not change them
-            return min_items <= len(value) <= max_items and all(map(item_ok, value)) \
-                and (not unique or len(set(value)) == len(value))
+        item = const("item", eval(f"lambda v: {_quick(spec['items'], namespace, prefix + 'i_')}", namespace))
+        expr = f"v.__class__ is list and {spec.get('minItems', 0)} <= len(v) <= {spec.get('maxItems', 1 << 30)}" \
+               f" and all(map({item}, v))"
+        if spec.get("uniqueItems"):
+            expr += " and len(set(v)) == len(v)"  # plain strings or numbers once the items pass: str() changes none
     else:
-        def ok(value: Any) -> bool:
+        return "False"
+    return f"({expr}) or v is None" if nullable else expr
+
+
+#: Distinct code values (ISO3 and the like) a field remembers as matching its pattern.
+_MATCHED_MAX = 4096
+
+
+def _code_matcher(pattern_text: str, matched: set[str]) -> Callable[[str], bool]:
+    """Whether a code matches the pattern, remembering the codes that do in ``matched``."""
+    pattern = re.compile(pattern_text)
+
+    def match(value: str) -> bool:
+        if pattern.fullmatch(value) is None:
             return False
-    return ok
+        if len(matched) >= _MATCHED_MAX:
+            matched.clear()
+        matched.add(value)
+        return True
+
+    return match
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -514,9 +549,47 @@ def _loads(raw: bytes | str | dict[str, Any]) -> Any:
     return raw if isinstance(raw, dict) else decode_json(raw)
 
 
-def incident_from_dict(data: dict[str, Any]) -> IncidentEvent:
-    """Validate a decoded JSON object and build the record; raises :class:`InvalidEvent`."""
-    _check_types(data, INCIDENT_FIELDS)
+@dataclass(frozen=True, slots=True)
+class CheckedPart:
+    """Incident fields that many records share (a source's place, actors, source name), checked
+    once (:func:`incident_part`) and given to :func:`incident_from_dict` with each record's own."""
+
+    data: dict[str, Any]
+    #: every field is known and good: the records' checks leave them out
+    good: bool
+    names: frozenset[str]
+
+
+def incident_part(data: dict[str, Any]) -> CheckedPart:
+    """``data``'s fields checked as incident fields, once. Never raises: a part with a bad field
+    is checked again with each record it is given to, so the record's error is its first bad
+    field in field order, as if the part's fields had come with the record."""
+    checks = {name: (ok, check) for name, _required, ok, check in _checkers(INCIDENT_FIELDS)}
+    good = data.keys() <= checks.keys()
+    for name, value in data.items() if good else ():
+        ok, check = checks[name]
+        try:
+            if not ok(value):
+                check(value, name)
+        except InvalidEvent:
+            good = False
+    return CheckedPart(dict(data), good, frozenset(data))
+
+
+def incident_from_dict(data: dict[str, Any], part: CheckedPart | None = None) -> IncidentEvent:
+    """Validate a decoded JSON object and build the record; raises :class:`InvalidEvent`.
+
+    ``part``: fields of the record checked before (:func:`incident_part`), which ``data`` must not
+    repeat; only ``data``'s are checked here when the part is good.
+    """
+    if part is not None:
+        merged = {**part.data, **data}
+        if len(merged) != len(part.data) + len(data):
+            raise ValueError(f"fields given twice: {sorted(part.names & data.keys())}")
+        _check_types(merged, INCIDENT_FIELDS, part.names if part.good else frozenset())
+        data = merged
+    else:
+        _check_types(data, INCIDENT_FIELDS)
     occurred = event_time(data["occurred_at"], "occurred_at")
     reported = event_time(data["reported_at"], "reported_at")
     ended = None if data.get("ended_at") is None else event_time(data["ended_at"], "ended_at")
@@ -527,25 +600,25 @@ def incident_from_dict(data: dict[str, Any]) -> IncidentEvent:
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", "latitude" if lat is None else "longitude",
                            code="bad_value")
-    return IncidentEvent(
-        event_id=data["event_id"],
-        occurred_at=occurred,
-        reported_at=reported,
-        source=data["source"],
-        category=data["category"],
-        severity=data["severity"],
-        fatalities=data["fatalities"],
-        injuries=data["injuries"],
-        countries=(data["countries"][0], data["countries"][1]),
-        latitude=None if lat is None else float(lat),
-        longitude=None if lon is None else float(lon),
-        segment_id=data.get("segment_id") or None,
-        location_name=data.get("location_name"),
-        actors=tuple(data.get("actors") or ()),
-        description=data.get("description"),
-        classification=data.get("classification", "public"),
-        releasable_to=tuple(data.get("releasable_to") or (RELEASABLE_ALL,)),
-        ended_at=ended,
+    return IncidentEvent(  # in field order, by position: a keyword call costs more, once per record
+        data["event_id"],  # event_id
+        occurred,  # occurred_at
+        reported,  # reported_at
+        data["source"],  # source
+        data["category"],  # category
+        data["severity"],  # severity
+        data["fatalities"],  # fatalities
+        data["injuries"],  # injuries
+        (data["countries"][0], data["countries"][1]),  # countries
+        None if lat is None else float(lat),  # latitude
+        None if lon is None else float(lon),  # longitude
+        data.get("segment_id") or None,  # segment_id
+        data.get("location_name"),  # location_name
+        tuple(data.get("actors") or ()),  # actors
+        data.get("description"),  # description
+        data.get("classification", "public"),  # classification
+        tuple(data.get("releasable_to") or (RELEASABLE_ALL,)),  # releasable_to
+        ended,  # ended_at
     )
 
 

@@ -69,9 +69,11 @@ from streams.limits import MAX_DESCRIPTION_CHARS, MAX_RECORD_BYTES
 from streams.records import (
     SEVERITY_MAX,
     SEVERITY_MIN,
+    CheckedPart,
     IncidentEvent,
     format_time,
     incident_from_dict,
+    incident_part,
 )
 
 SOURCE = "ACLED"
@@ -317,16 +319,12 @@ READ_COLUMNS = ("event_id_cnty", "event_date", "time_precision", "fatalities", "
 
 
 class _Site(NamedTuple):
-    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's parts."""
+    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's
+    fields that come from them (checked once: :func:`streams.records.incident_part`)."""
 
     out_of_scope: str | None
-    category: str = ""
+    part: CheckedPart | None = None
     severity: int = 0
-    countries: tuple[str, str] = ("", "")
-    latitude: float | None = None
-    longitude: float | None = None
-    location_name: str | None = None
-    actors: tuple[str, ...] = ()
     event_type: str = ""
     sub_event_type: str = ""
 
@@ -339,6 +337,12 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
 
     Raises InvalidEvent naming the ACLED column: the first bad cell in the order :func:`_site` reads them.
     """
+    made = _fields(row)
+    return made if isinstance(made, str) else {**made[1].data, **made[0]}
+
+
+def _fields(row: Mapping[str, str]) -> tuple[dict, CheckedPart] | str:
+    """:func:`to_dict` as the row's own fields and its site's (checked once), or the reason it is out of scope."""
     key = tuple(map(row.get, SITE_COLUMNS))
     site = _SITES.of(key, _site, row)  # the first time, every cell is read in order: the first bad one raises
     # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
@@ -352,19 +356,12 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
         "event_id": f"acled-{event_id}",
         "occurred_at": occurred,
         "reported_at": reported,
-        "source": SOURCE,
-        "category": site.category,
         "severity": severity,
         "fatalities": fatalities,
         "injuries": 0,
-        "countries": list(site.countries),
-        "latitude": site.latitude,
-        "longitude": site.longitude,
-        "location_name": site.location_name,
-        "actors": list(site.actors),
         "description": _description(site.event_type, site.sub_event_type, (row.get("notes") or "").strip(),
                                     TIME_NOTES[precision]),
-    }
+    }, site.part
 
 
 def _row_cells(row: Mapping[str, str]) -> tuple[str, str, int, int, str]:
@@ -434,8 +431,10 @@ def _site(row: Mapping[str, str]) -> _Site:
     location, admin1 = (row.get("location") or "").strip(), (row.get("admin1") or "").strip()
     place_name = f"{location}, {admin1}" if location and admin1 and admin1 != location else location or admin1
     actors = tuple(a for a in (row["actor1"].strip(), row["actor2"].strip()) if a)
-    return _Site(None, category, kind.severity, placed.countries, placed.latitude, placed.longitude,
-                 place_name or None, actors, event_type, sub_event_type)
+    part = incident_part({"source": SOURCE, "category": category, "countries": list(placed.countries),
+                          "latitude": placed.latitude, "longitude": placed.longitude,
+                          "location_name": place_name or None, "actors": list(actors)})
+    return _Site(None, part, kind.severity, event_type, sub_event_type)
 
 
 def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = ""
@@ -443,11 +442,11 @@ def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, su
     """The row's incident, its error, or None when it is out of scope (counted)."""
     counts["rows"] += 1
     try:
-        made = to_dict(row)
+        made = _fields(row)
         if isinstance(made, str):
             counts[OUT_OF_SCOPE + made] += 1
             return None
-        return incident_from_dict(made)
+        return incident_from_dict(*made)
     except InvalidEvent as exc:
         return SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason + suffix)
 

@@ -72,9 +72,11 @@ from streams.records import (
     INTERNAL_CATEGORY,
     SEVERITY_MAX,
     ArmsTransferEvent,
+    CheckedPart,
     IncidentEvent,
     format_time,
     incident_from_dict,
+    incident_part,
 )
 
 SOURCE = "UCDP GED"
@@ -201,15 +203,11 @@ SITE_COLUMNS = (VIOLENCE, WHERE_PREC, LATITUDE, LONGITUDE, COUNTRY_ID, COUNTRY, 
 
 
 class _Site(NamedTuple):
-    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's parts."""
+    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's
+    fields that come from them (checked once: :func:`streams.records.incident_part`)."""
 
     out_of_scope: str | None
-    interstate: bool = False
-    countries: tuple[str, str] = ("", "")
-    latitude: float | None = None
-    longitude: float | None = None
-    location_name: str | None = None
-    actors: tuple[str, str] = ("", "")
+    part: CheckedPart | None = None
     #: the description before the deaths, and after the dates
     head: str = ""
     tail: str = ""
@@ -224,6 +222,12 @@ def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
     Raises InvalidEvent naming the column: the first bad cell in the order :func:`_site` reads them.
     An out-of-scope row is counted in ``counts``.
     """
+    made = _fields(cells, source, counts)
+    return None if made is None else {**made[1].data, **made[0]}
+
+
+def _fields(cells: dict[str, str], source: str, counts: Counter) -> tuple[dict, CheckedPart] | None:
+    """:func:`to_dict` as the row's own fields and its site's (checked once), or None."""
     key = (source, *map(cells.get, SITE_COLUMNS))
     site = _SITES.of(key, _site, cells, source)  # the first time, every cell in order: the first bad one raises
     # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
@@ -244,20 +248,11 @@ def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
         "occurred_at": at,
         "reported_at": at,
         "ended_at": format_time(datetime(end.year, end.month, end.day, tzinfo=UTC)) if end > start else None,
-        "source": source,
-        "category": "armed_clash" if site.interstate else INTERNAL_CATEGORY,
         "severity": WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
         "fatalities": best,
         "injuries": 0,
-        "countries": list(site.countries),
-        "latitude": site.latitude,
-        "longitude": site.longitude,
-        "location_name": site.location_name,
-        "actors": list(site.actors),
         "description": _cut(description, MAX_DESCRIPTION_CHARS),
-        "classification": "public",
-        "releasable_to": ["ALL"],
-    }
+    }, site.part
 
 
 def _row_cells(cells: dict[str, str]) -> tuple[str, int, date, date, int, str, str]:
@@ -308,9 +303,18 @@ def _site(cells: dict[str, str], source: str) -> _Site:
     if status and status != CLEAR:
         tail += f"; candidate status: {_cut(status)}"
     location = cells.get(PLACE, "").strip() or cells.get(ADM_1, "").strip() or None
-    return _Site(None, placement.interstate, placement.countries, placement.latitude, placement.longitude,
-                 None if location is None else _cut(location), (_cut(side_a), _cut(side_b)),
-                 f"{source} {VIOLENCE_TYPES[violence]}, {_cut(dyad)}; ", tail)
+    part = incident_part({
+        "source": source,
+        "category": "armed_clash" if placement.interstate else INTERNAL_CATEGORY,
+        "countries": list(placement.countries),
+        "latitude": placement.latitude,
+        "longitude": placement.longitude,
+        "location_name": None if location is None else _cut(location),
+        "actors": [_cut(side_a), _cut(side_b)],
+        "classification": "public",
+        "releasable_to": ["ALL"],
+    })
+    return _Site(None, part, f"{source} {VIOLENCE_TYPES[violence]}, {_cut(dyad)}; ", tail)
 
 
 def read(path: Path, counts: Counter | None = None
@@ -365,8 +369,8 @@ def read(path: Path, counts: Counter | None = None
                 yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}{spans}")
                 continue
             try:
-                data = to_dict(dict(zip(names, cells_of(cells))), source, counts)
-                if data is not None:
-                    yield line, incident_from_dict(data)
+                made = _fields(dict(zip(names, cells_of(cells))), source, counts)
+                if made is not None:
+                    yield line, incident_from_dict(*made)
             except InvalidEvent as exc:
                 yield line, SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
