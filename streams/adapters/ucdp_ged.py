@@ -268,12 +268,17 @@ def _row_cells(cells: dict[str, str]) -> tuple[str, int, date, date, int, str, s
     start, end = _day(cells[DATE_START], DATE_START), _day(cells[DATE_END], DATE_END)
     if end < start:
         raise InvalidEvent(f"{end} is before {DATE_START} {start}", DATE_END)
-    best = whole(cells[BEST], BEST)
-    low, high = (cells.get(c, "").strip() for c in (LOW, HIGH))
-    for column, text in ((LOW, low), (HIGH, high)):
-        if text:
-            whole(text, column)
+    best = _count(cells[BEST], BEST)
+    low, high = cells.get(LOW, "").strip(), cells.get(HIGH, "").strip()
+    if low:
+        _count(low, LOW)
+    if high:
+        _count(high, HIGH)
     return event_id, date_prec, start, end, best, low, high
+
+
+#: Death counts, read once per distinct cell: they repeat row after row.
+_count = functools.lru_cache(maxsize=4096)(whole)
 
 
 def _site(cells: dict[str, str], source: str) -> _Site:
@@ -345,7 +350,7 @@ def read(path: Path, counts: Counter | None = None
             except csv.Error as exc:  # e.g. a cell over the csv module's size limit
                 yield line, SourceRowError(where, line, None, f"unreadable CSV: {exc}")
                 continue
-            if not any(c.strip() for c in cells):
+            if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
                 continue
             if index is None:
                 index = {}
@@ -363,7 +368,7 @@ def read(path: Path, counts: Counter | None = None
                 cells_of = operator.itemgetter(*(index[c] for c in names))
                 continue
             counts["rows"] += 1
-            if len(cells) < width or any(c.strip() for c in cells[width:]):
+            if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
                 spans = f" (a quoted cell may be unclosed: the row runs to line {reader.line_num})" \
                     if reader.line_num > line else ""
                 yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}{spans}")
