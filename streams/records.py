@@ -18,6 +18,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -549,6 +550,29 @@ def _loads(raw: bytes | str | dict[str, Any]) -> Any:
     return raw if isinstance(raw, dict) else decode_json(raw)
 
 
+def _builder(cls: type) -> Callable[..., Any]:
+    """``cls(*values)`` (every field, in order) for a frozen slots dataclass without ``__post_init__``,
+    in less than half the time: the generated ``__init__`` sets each field with ``object.__setattr__``,
+    this with the slot's own descriptor. Every record of every source is built once this way."""
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__: build it with its __init__")
+    setters = [cls.__dict__[f.name].__set__ for f in dataclass_fields(cls)]
+    new = object.__new__
+
+    def build(*values: Any) -> Any:
+        if len(values) != len(setters):
+            raise TypeError(f"{cls.__name__} takes {len(setters)} values, got {len(values)}")
+        obj = new(cls)
+        for set_field, value in zip(setters, values):
+            set_field(obj, value)
+        return obj
+
+    return build
+
+
+_new_incident = _builder(IncidentEvent)
+
+
 @dataclass(frozen=True, slots=True)
 class CheckedPart:
     """Incident fields that many records share (a source's place, actors, source name), checked
@@ -600,7 +624,7 @@ def incident_from_dict(data: dict[str, Any], part: CheckedPart | None = None) ->
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", "latitude" if lat is None else "longitude",
                            code="bad_value")
-    return IncidentEvent(  # in field order, by position: a keyword call costs more, once per record
+    return _new_incident(  # in field order
         data["event_id"],  # event_id
         occurred,  # occurred_at
         reported,  # reported_at

@@ -231,32 +231,25 @@ def _fields(cells: dict[str, str], source: str, counts: Counter) -> tuple[dict, 
     key = (source, *map(cells.get, SITE_COLUMNS))
     site = _SITES.of(key, _site, cells, source)  # the first time, every cell in order: the first bad one raises
     # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
-    event_id, date_prec, start, end, best, low, high = _row_cells(cells)
+    event_id, when, best, low, high = _row_cells(cells)
     if site.out_of_scope is not None:
         counts[OUT_OF_SCOPE + site.out_of_scope] += 1
         return None
-
     description = f"{site.head}deaths best {best}" + (f" (low {low or '?'}, high {high or '?'})" if low or high else "")
-    if end > start:
-        description += f"; until {end}"
-    if date_prec != EXACT_DAY:
-        description += f"; date approximate (known to within {DATE_PRECISIONS[date_prec]}, date_prec {date_prec})"
-    description += site.tail
-    at = f"{start.isoformat()}T00:00:00Z"
     return {
         "event_id": f"ged-{event_id}",
-        "occurred_at": at,
-        "reported_at": at,
-        "ended_at": format_time(datetime(end.year, end.month, end.day, tzinfo=UTC)) if end > start else None,
+        "occurred_at": when.at,
+        "reported_at": when.at,
+        "ended_at": when.ended_at,
         "severity": WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
         "fatalities": best,
         "injuries": 0,
-        "description": _cut(description, MAX_DESCRIPTION_CHARS),
+        "description": _cut(description + when.note + site.tail, MAX_DESCRIPTION_CHARS),
     }, site.part
 
 
-def _row_cells(cells: dict[str, str]) -> tuple[str, int, date, date, int, str, str]:
-    """(id, date_prec, start, end, best, low, high) of the row; raises InvalidEvent.
+def _row_cells(cells: dict[str, str]) -> tuple[str, _When, int, str, str]:
+    """(id, dates, best, low, high) of the row; raises InvalidEvent.
 
     The row's own cells, in the order the columns are checked (:func:`_site` checks the others
     between them).
@@ -264,17 +257,39 @@ def _row_cells(cells: dict[str, str]) -> tuple[str, int, date, date, int, str, s
     event_id = cells[ID].strip()
     if not event_id:
         raise InvalidEvent("is empty", ID)
-    date_prec = _level(cells[DATE_PREC], DATE_PREC)
-    start, end = _day(cells[DATE_START], DATE_START), _day(cells[DATE_END], DATE_END)
-    if end < start:
-        raise InvalidEvent(f"{end} is before {DATE_START} {start}", DATE_END)
+    when = _when(cells[DATE_PREC], cells[DATE_START], cells[DATE_END])
     best = _count(cells[BEST], BEST)
     low, high = cells.get(LOW, "").strip(), cells.get(HIGH, "").strip()
     if low:
         _count(low, LOW)
     if high:
         _count(high, HIGH)
-    return event_id, date_prec, start, end, best, low, high
+    return event_id, when, best, low, high
+
+
+class _When(NamedTuple):
+    """A row's dates as its record has them."""
+
+    at: str
+    ended_at: str | None
+    #: what the description says of them
+    note: str
+
+
+@functools.lru_cache(maxsize=16384)
+def _when(prec: str, start_text: str, end_text: str) -> _When:
+    """``date_prec``, ``date_start`` and ``date_end`` read; rows repeat them, so once per distinct three."""
+    date_prec = _level(prec, DATE_PREC)
+    start, end = _day(start_text, DATE_START), _day(end_text, DATE_END)
+    if end < start:
+        raise InvalidEvent(f"{end} is before {DATE_START} {start}", DATE_END)
+    note = ""
+    if end > start:
+        note += f"; until {end}"
+    if date_prec != EXACT_DAY:
+        note += f"; date approximate (known to within {DATE_PRECISIONS[date_prec]}, date_prec {date_prec})"
+    ended_at = format_time(datetime(end.year, end.month, end.day, tzinfo=UTC)) if end > start else None
+    return _When(f"{start.isoformat()}T00:00:00Z", ended_at, note)
 
 
 #: Death counts, read once per distinct cell: they repeat row after row.
