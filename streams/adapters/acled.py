@@ -341,9 +341,13 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
     return made if isinstance(made, str) else {**made[1].data, **made[0]}
 
 
-def _fields(row: Mapping[str, str]) -> tuple[dict, CheckedPart] | str:
-    """:func:`to_dict` as the row's own fields and its site's (checked once), or the reason it is out of scope."""
-    key = tuple(map(row.get, SITE_COLUMNS))
+def _fields(row: Mapping[str, str], key: tuple | None = None) -> tuple[dict, CheckedPart] | str:
+    """:func:`to_dict` as the row's own fields and its site's (checked once), or the reason it is out of scope.
+
+    ``key``: the row's site cells as the CSV reader takes them (:meth:`Sites.layout`), else read from ``row``.
+    """
+    if key is None:
+        key = tuple(map(row.get, SITE_COLUMNS))
     site = _SITES.of(key, _site, row)  # the first time, every cell is read in order: the first bad one raises
     # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
     event_id, occurred, precision, fatalities, reported = _row_cells(row)
@@ -437,12 +441,12 @@ def _site(row: Mapping[str, str]) -> _Site:
     return _Site(None, part, kind.severity, event_type, sub_event_type)
 
 
-def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = ""
-              ) -> IncidentEvent | SourceRowError | None:
+def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = "",
+              key: tuple | None = None) -> IncidentEvent | SourceRowError | None:
     """The row's incident, its error, or None when it is out of scope (counted)."""
     counts["rows"] += 1
     try:
-        made = _fields(row)
+        made = _fields(row, key)
         if isinstance(made, str):
             counts[OUT_OF_SCOPE + made] += 1
             return None
@@ -516,12 +520,14 @@ def _csv_rows(lines: Iterator[str], where: str, counts: Counter
             index = {name: i for i, name in enumerate(header)}  # a repeated name: its last column, as dict(zip())
             names = tuple(c for c in READ_COLUMNS if c in index)
             cells_of = operator.itemgetter(*(index[c] for c in names))  # only the columns read: ACLED has 31
+            site_columns = tuple(c for c in SITE_COLUMNS if c in index)
+            layout, site_of = (_SITES.layout(site_columns),), operator.itemgetter(*(index[c] for c in site_columns))
             continue
         if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
             counts["rows"] += 1
             yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}")
             continue
-        yield line, _incident(dict(zip(names, cells_of(cells))), where, line, counts)
+        yield line, _incident(dict(zip(names, cells_of(cells))), where, line, counts, key=layout + site_of(cells))
 
 
 def _json_rows(text: _JsonText, where: str, counts: Counter

@@ -56,6 +56,12 @@ class Sites(dict):
     def __init__(self, limit: int = 4096) -> None:
         super().__init__()
         self.limit = limit
+        self._layouts: dict[tuple[str, ...], int] = {}
+
+    def layout(self, columns: tuple[str, ...]) -> int:
+        """A number for a file's site columns (those its header has), to begin the keys made from its
+        rows' cells with: rows of files with other columns never share a key."""
+        return self._layouts.setdefault(columns, len(self._layouts))
 
     def of(self, key: tuple, make: Callable[..., Any], *args: Any) -> Any:
         """The site of ``key``, made by ``make(*args)`` the first time."""

@@ -226,9 +226,14 @@ def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
     return None if made is None else {**made[1].data, **made[0]}
 
 
-def _fields(cells: dict[str, str], source: str, counts: Counter) -> tuple[dict, CheckedPart] | None:
-    """:func:`to_dict` as the row's own fields and its site's (checked once), or None."""
-    key = (source, *map(cells.get, SITE_COLUMNS))
+def _fields(cells: dict[str, str], source: str, counts: Counter, key: tuple | None = None
+            ) -> tuple[dict, CheckedPart] | None:
+    """:func:`to_dict` as the row's own fields and its site's (checked once), or None.
+
+    ``key``: the row's site cells as the CSV reader takes them (:meth:`Sites.layout`), else read from ``cells``.
+    """
+    if key is None:
+        key = (source, *map(cells.get, SITE_COLUMNS))
     site = _SITES.of(key, _site, cells, source)  # the first time, every cell in order: the first bad one raises
     # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
     event_id, when, best, low, high = _row_cells(cells)
@@ -381,6 +386,9 @@ def read(path: Path, counts: Counter | None = None
                 width = len(cells)
                 names = tuple(c for c in (*REQUIRED, *COUNTRY_COLUMNS, *OPTIONAL) if c in index)
                 cells_of = operator.itemgetter(*(index[c] for c in names))
+                site_columns = tuple(c for c in SITE_COLUMNS if c in index)
+                layout = (_SITES.layout(site_columns), source)
+                site_of = operator.itemgetter(*(index[c] for c in site_columns))
                 continue
             counts["rows"] += 1
             if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
@@ -389,7 +397,7 @@ def read(path: Path, counts: Counter | None = None
                 yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}{spans}")
                 continue
             try:
-                made = _fields(dict(zip(names, cells_of(cells))), source, counts)
+                made = _fields(dict(zip(names, cells_of(cells))), source, counts, layout + site_of(cells))
                 if made is not None:
                     yield line, incident_from_dict(*made)
             except InvalidEvent as exc:

@@ -319,3 +319,16 @@ def test_a_row_at_a_known_site_reads_as_at_a_new_one(tmp_path):
         alone.append(_what(read_all(write_ged(tmp_path / f"{r['id']}.csv", [r]))[0][0][1]))
     assert [_what(item) for _, item in items[1:]] == alone
     assert alone[1][0] == alone[2][0] == "date_start"
+
+
+def test_files_with_other_columns_never_share_a_site(tmp_path):
+    """Site cells are taken by position from each file's header: a file without ``gwnob`` and one
+    without ``dyad_name`` may give rows whose cells line up, and still each row is read as its own."""
+    no_gwnob = [c for c in HEADER if c != "gwnob"]
+    no_dyad = [c for c in HEADER if c != "dyad_name"]
+    internal = dict(KGZ_INTERNAL, dyad_name="702")  # no gwnob column: side B, "IMU", is not a state
+    interstate = dict(KGZ_INTERNAL, gwnob="702")  # side B named by its code: 702, Tajikistan
+    first, _ = read_all(write_ged(tmp_path / "a.csv", [internal], header=no_gwnob))
+    second, _ = read_all(write_ged(tmp_path / "b.csv", [interstate], header=no_dyad))
+    assert first[0][1].category == INTERNAL_CATEGORY
+    assert second[0][1].category == "armed_clash"
