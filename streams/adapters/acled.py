@@ -379,7 +379,7 @@ def _row_cells(row: Mapping[str, str]) -> tuple[str, str, int, int, str]:
         raise InvalidEvent("must not be empty", "event_id_cnty")
     occurred = _day(row["event_date"])
     precision = _time_precision((row.get("time_precision") or "").strip())
-    fatalities = whole_number(row["fatalities"], "fatalities")
+    fatalities = _deaths(row["fatalities"], "fatalities")
     if fatalities < 0:
         raise InvalidEvent(f"a death count cannot be {fatalities}", "fatalities")
     reported = occurred
@@ -389,6 +389,10 @@ def _row_cells(row: Mapping[str, str]) -> tuple[str, str, int, int, str]:
         if uploaded > occurred:  # both fixed-width UTC text: text order is time order
             reported = uploaded
     return event_id, occurred, precision, fatalities, reported
+
+
+#: Death counts, read once per distinct cell: they repeat row after row.
+_deaths = functools.lru_cache(maxsize=4096)(whole_number)
 
 
 @functools.lru_cache(maxsize=64)
@@ -484,16 +488,15 @@ def read(path: Path, counts: Counter | None = None) -> Iterator[tuple[int, Incid
         if first is None:
             return
         if head[first.start()] in "[{":
-            rows = _json_rows(_JsonText(fh, head), where, counts)
+            for line, item in _json_rows(_JsonText(fh, head), where, counts):
+                if item is not None:
+                    yield line, item
         else:
-            rows = _csv_rows(itertools.chain(io.StringIO(head + fh.readline(), newline=""), fh), where, counts)
-        for line, item in rows:
-            if item is not None:
-                yield line, item
+            yield from _csv_rows(itertools.chain(io.StringIO(head + fh.readline(), newline=""), fh), where, counts)
 
 
 def _csv_rows(lines: Iterator[str], where: str, counts: Counter
-              ) -> Iterator[tuple[int, IncidentEvent | SourceRowError | None]]:
+              ) -> Iterator[tuple[int, IncidentEvent | SourceRowError]]:
     reader = csv.reader(lines)
     header: list[str] | None = None
     while True:
@@ -527,7 +530,9 @@ def _csv_rows(lines: Iterator[str], where: str, counts: Counter
             counts["rows"] += 1
             yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}")
             continue
-        yield line, _incident(dict(zip(names, cells_of(cells))), where, line, counts, key=layout + site_of(cells))
+        item = _incident(dict(zip(names, cells_of(cells))), where, line, counts, key=layout + site_of(cells))
+        if item is not None:
+            yield line, item
 
 
 def _json_rows(text: _JsonText, where: str, counts: Counter
