@@ -52,7 +52,6 @@ import functools
 import io
 import itertools
 import json
-import operator
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -61,7 +60,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from detectors.features import FORCE_SEVERITY
-from streams.adapters.cells import Sites, coordinate, whole_number
+from streams.adapters.cells import Columns, Sites, coordinate, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
@@ -314,8 +313,10 @@ def _description(event_type: str, sub_event_type: str, notes: str, time_note: st
 #: distinct combination. The other cells (id, dates, precision, deaths, notes) are read for every row.
 SITE_COLUMNS = ("event_type", "sub_event_type", "iso", "country", "latitude", "longitude", "geo_precision",
                 "actor1", "inter1", "actor2", "inter2", *ASSOC_COLUMNS, "location", "admin1")
+#: A row's own columns, read for every row.
+OWN_COLUMNS = ("event_id_cnty", "event_date", "time_precision", "fatalities", "timestamp", "notes")
 #: Every column :func:`to_dict` reads.
-READ_COLUMNS = ("event_id_cnty", "event_date", "time_precision", "fatalities", "timestamp", "notes", *SITE_COLUMNS)
+READ_COLUMNS = (*OWN_COLUMNS, *SITE_COLUMNS)
 
 
 class _Site(NamedTuple):
@@ -341,14 +342,20 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
     return made if isinstance(made, str) else {**made[1].data, **made[0]}
 
 
-def _fields(row: Mapping[str, str], key: tuple | None = None) -> tuple[dict, CheckedPart] | str:
+def _fields(row: Mapping[str, str], csv_row: tuple[Columns, list[str]] | None = None
+            ) -> tuple[dict, CheckedPart] | str:
     """:func:`to_dict` as the row's own fields and its site's (checked once), or the reason it is out of scope.
 
-    ``key``: the row's site cells as the CSV reader takes them (:meth:`Sites.layout`), else read from ``row``.
+    ``csv_row``: the CSV reader's columns and the row's cells; ``row`` then holds the row's own cells only.
     """
-    if key is None:
+    if csv_row is None:
         key = tuple(map(row.get, SITE_COLUMNS))
-    site = _SITES.of(key, _site, row)  # the first time, every cell is read in order: the first bad one raises
+    else:
+        columns, cells = csv_row
+        key = columns.key(cells)
+    site = _SITES.get(key)
+    if site is None:  # every cell is read in order: the first bad one raises
+        site = _SITES.of(key, _site, row if csv_row is None else columns.row(cells))
     # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
     event_id, occurred, precision, fatalities, reported = _row_cells(row)
     if site.out_of_scope is not None:
@@ -446,11 +453,11 @@ def _site(row: Mapping[str, str]) -> _Site:
 
 
 def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = "",
-              key: tuple | None = None) -> IncidentEvent | SourceRowError | None:
+              csv_row: tuple[Columns, list[str]] | None = None) -> IncidentEvent | SourceRowError | None:
     """The row's incident, its error, or None when it is out of scope (counted)."""
     counts["rows"] += 1
     try:
-        made = _fields(row, key)
+        made = _fields(row, csv_row)
         if isinstance(made, str):
             counts[OUT_OF_SCOPE + made] += 1
             return None
@@ -521,16 +528,13 @@ def _csv_rows(lines: Iterator[str], where: str, counts: Counter
                 return
             width = len(header)
             index = {name: i for i, name in enumerate(header)}  # a repeated name: its last column, as dict(zip())
-            names = tuple(c for c in READ_COLUMNS if c in index)
-            cells_of = operator.itemgetter(*(index[c] for c in names))  # only the columns read: ACLED has 31
-            site_columns = tuple(c for c in SITE_COLUMNS if c in index)
-            layout, site_of = (_SITES.layout(site_columns),), operator.itemgetter(*(index[c] for c in site_columns))
+            columns = Columns(index, READ_COLUMNS, OWN_COLUMNS, SITE_COLUMNS, _SITES)  # ACLED has 31: read 21
             continue
         if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
             counts["rows"] += 1
             yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}")
             continue
-        item = _incident(dict(zip(names, cells_of(cells))), where, line, counts, key=layout + site_of(cells))
+        item = _incident(columns.own(cells), where, line, counts, csv_row=(columns, cells))
         if item is not None:
             yield line, item
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from streams.errors import InvalidEvent
@@ -74,4 +75,36 @@ class Sites(dict):
         return site
 
 
-__all__ = ["Sites", "coordinate", "fit", "whole_number"]
+class Columns:
+    """A CSV file's columns as an adapter reads them, found once from its header (``index``: column
+    name -> position): every column it reads (``row``), a row's own ones (``own``: id, dates,
+    deaths) and the key of its site (``key``: the site columns' cells, begun with the number of the
+    file's set of them and ``prefix``). A row at a known site needs only its own cells."""
+
+    def __init__(self, index: Mapping[str, int], read: Sequence[str], own: Sequence[str], site: Sequence[str],
+                 sites: Sites, *prefix: Any) -> None:
+        self.names = tuple(c for c in read if c in index)
+        self.own_names = tuple(c for c in own if c in index)
+        site_names = tuple(c for c in site if c in index)
+        self._all, self._own, self._site = (_cells_at([index[c] for c in names])
+                                            for names in (self.names, self.own_names, site_names))
+        self._prefix = (sites.layout(site_names), *prefix)
+
+    def row(self, cells: list[str]) -> dict[str, str]:
+        return dict(zip(self.names, self._all(cells)))
+
+    def own(self, cells: list[str]) -> dict[str, str]:
+        return dict(zip(self.own_names, self._own(cells)))
+
+    def key(self, cells: list[str]) -> tuple:
+        return self._prefix + self._site(cells)
+
+
+def _cells_at(positions: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    """The cells at ``positions``, always as a tuple (``itemgetter`` of one position gives the cell)."""
+    if len(positions) == 1:
+        return lambda cells: (cells[positions[0]],)
+    return operator.itemgetter(*positions)
+
+
+__all__ = ["Columns", "Sites", "coordinate", "fit", "whole_number"]

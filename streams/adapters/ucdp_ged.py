@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import operator
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -62,7 +61,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from streams.adapters.cells import Sites, coordinate, fit, whole_number
+from streams.adapters.cells import Columns, Sites, coordinate, fit, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE, place
@@ -200,6 +199,8 @@ def _cut(text: str, limit: int = MAX_NAME_CHARS) -> str:
 #: The other cells (id, dates, date precision, deaths) are read for every row.
 SITE_COLUMNS = (VIOLENCE, WHERE_PREC, LATITUDE, LONGITUDE, COUNTRY_ID, COUNTRY, SIDE_A, SIDE_B, GWNO_A, GWNO_B, DYAD,
                 PLACE, ADM_1, STATUS)
+#: A row's own columns, read for every row.
+OWN_COLUMNS = (ID, DATE_PREC, DATE_START, DATE_END, BEST, LOW, HIGH)
 
 
 class _Site(NamedTuple):
@@ -226,15 +227,20 @@ def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
     return None if made is None else {**made[1].data, **made[0]}
 
 
-def _fields(cells: dict[str, str], source: str, counts: Counter, key: tuple | None = None
+def _fields(cells: dict[str, str], source: str, counts: Counter, csv_row: tuple[Columns, list[str]] | None = None
             ) -> tuple[dict, CheckedPart] | None:
     """:func:`to_dict` as the row's own fields and its site's (checked once), or None.
 
-    ``key``: the row's site cells as the CSV reader takes them (:meth:`Sites.layout`), else read from ``cells``.
+    ``csv_row``: the reader's columns and the row's cells; ``cells`` then holds the row's own cells only.
     """
-    if key is None:
+    if csv_row is None:
         key = (source, *map(cells.get, SITE_COLUMNS))
-    site = _SITES.of(key, _site, cells, source)  # the first time, every cell in order: the first bad one raises
+    else:
+        columns, raw = csv_row
+        key = columns.key(raw)
+    site = _SITES.get(key)
+    if site is None:  # every cell is read in order: the first bad one raises
+        site = _SITES.of(key, _site, cells if csv_row is None else columns.row(raw), source)
     # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
     event_id, when, best, low, high = _row_cells(cells)
     if site.out_of_scope is not None:
@@ -384,11 +390,8 @@ def read(path: Path, counts: Counter | None = None
                                                f"missing column(s) {', '.join(missing)}: not a UCDP GED file")
                     return
                 width = len(cells)
-                names = tuple(c for c in (*REQUIRED, *COUNTRY_COLUMNS, *OPTIONAL) if c in index)
-                cells_of = operator.itemgetter(*(index[c] for c in names))
-                site_columns = tuple(c for c in SITE_COLUMNS if c in index)
-                layout = (_SITES.layout(site_columns), source)
-                site_of = operator.itemgetter(*(index[c] for c in site_columns))
+                columns = Columns(index, (*REQUIRED, *COUNTRY_COLUMNS, *OPTIONAL), OWN_COLUMNS, SITE_COLUMNS, _SITES,
+                                  source)
                 continue
             counts["rows"] += 1
             if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
@@ -397,7 +400,7 @@ def read(path: Path, counts: Counter | None = None
                 yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}{spans}")
                 continue
             try:
-                made = _fields(dict(zip(names, cells_of(cells))), source, counts, layout + site_of(cells))
+                made = _fields(columns.own(cells), source, counts, (columns, cells))
                 if made is not None:
                     yield line, incident_from_dict(*made)
             except InvalidEvent as exc:
