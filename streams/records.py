@@ -571,6 +571,9 @@ def _builder(cls: type) -> Callable[..., Any]:
 _new_incident = _builder(IncidentEvent)
 
 
+_INCIDENT_NAMES = INCIDENT_FIELDS.keys()
+
+
 @dataclass(frozen=True, slots=True)
 class CheckedPart:
     """Incident fields that many records share (a source's place, actors, source name), checked
@@ -579,7 +582,10 @@ class CheckedPart:
     data: dict[str, Any]
     #: every field is known and good: the records' checks leave them out
     good: bool
-    names: frozenset[str]
+    #: the fields the records' checks leave out: the part's when it is good, else none
+    checked: frozenset[str]
+    #: the quick yes of a record with this part (:func:`_compiled`)
+    all_ok: Ok
 
 
 def incident_part(data: dict[str, Any]) -> CheckedPart:
@@ -595,7 +601,8 @@ def incident_part(data: dict[str, Any]) -> CheckedPart:
                 check(value, name)
         except InvalidEvent:
             good = False
-    return CheckedPart(dict(data), good, frozenset(data))
+    checked = frozenset(data) if good else frozenset()
+    return CheckedPart(dict(data), good, checked, _compiled(INCIDENT_FIELDS, checked)[1])
 
 
 def incident_from_dict(data: dict[str, Any], part: CheckedPart | None = None) -> IncidentEvent:
@@ -607,8 +614,9 @@ def incident_from_dict(data: dict[str, Any], part: CheckedPart | None = None) ->
     if part is not None:
         merged = {**part.data, **data}
         if len(merged) != len(part.data) + len(data):
-            raise ValueError(f"fields given twice: {sorted(part.names & data.keys())}")
-        _check_types(merged, INCIDENT_FIELDS, part.names if part.good else frozenset())
+            raise ValueError(f"fields given twice: {sorted(part.data.keys() & data.keys())}")
+        if not (merged.keys() <= _INCIDENT_NAMES and part.all_ok(merged)):
+            _check_types(merged, INCIDENT_FIELDS, part.checked)
         data = merged
     else:
         _check_types(data, INCIDENT_FIELDS)
