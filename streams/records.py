@@ -18,6 +18,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -92,12 +93,27 @@ def parse_time(value: Any, name: str) -> datetime:
         raise InvalidEvent(f"out of range: {value!r}", name, code="bad_time") from None
 
 
+#: Event times already read, by their text: sources repeat their dates row after row (a file's rows
+#: share a few hundred days), and a datetime is immutable, so each text is parsed once. Bounded:
+#: emptied when full.
+_EVENT_TIMES: dict[str, datetime] = {}
+_EVENT_TIMES_MAX = 1 << 16
+
+
 def event_time(value: Any, name: str) -> datetime:
     """An event's time (occurred_at, reported_at, ended_at): :func:`parse_time` within the limits."""
+    if value.__class__ is str:
+        dt = _EVENT_TIMES.get(value)
+        if dt is not None:
+            return dt
     dt = parse_time(value, name)
     if not EARLIEST_TIME <= dt < LATEST_TIME:
         raise InvalidEvent(f"{value!r} is outside {EARLIEST_TIME:%Y-%m-%d} .. {LATEST_TIME:%Y-%m-%d} (exclusive)",
                            name, code="bad_time")
+    if value.__class__ is str:
+        if len(_EVENT_TIMES) >= _EVENT_TIMES_MAX:
+            _EVENT_TIMES.clear()
+        _EVENT_TIMES[value] = dt
     return dt
 
 
@@ -260,35 +276,78 @@ class ArmsTransferEvent:
         return d
 
 
-def _check_types(data: Any, fields: dict[str, tuple[bool, dict[str, Any]]]) -> dict[str, Any]:
+_ABSENT = object()
+
+
+def _check_types(data: Any, fields: dict[str, tuple[bool, dict[str, Any]]],
+                 checked: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Raise InvalidEvent for the first field (in table order) that is missing or bad; ``checked``:
+    fields known to be good (:class:`CheckedPart`), not looked at again."""
     if not isinstance(data, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(data).__name__}", code="not_object")
     if not data.keys() <= fields.keys():
         unknown = sorted(set(data) - set(fields))
         raise InvalidEvent(f"unknown field(s) {', '.join(unknown)}", unknown[0], code="unknown_field")
-    for name, required, check in _checkers(fields):
-        if name not in data:
+    checkers, all_ok = _compiled(fields, checked)
+    if all_ok(data):
+        return data
+    for name, required, ok, check in checkers:
+        if name in checked:
+            continue
+        value = data.get(name, _ABSENT)
+        if value is _ABSENT:
             if required:
                 raise InvalidEvent("is required", name, code="missing_field")
             continue
-        check(data[name], name)
+        if not ok(value):
+            check(value, name)  # raises with the reason (ok may also refuse a value the check lets by)
     return data
 
 
-_COMPILED: dict[int, list[tuple[str, bool, Callable[[Any, str], None]]]] = {}
+Ok = Callable[[Any], bool]
+Check = Callable[[Any, str], None]
+_COMPILED: dict[tuple[int, frozenset[str]], tuple[list[tuple[str, bool, Ok, Check]], Ok]] = {}
 
 
-def _checkers(fields: dict[str, tuple[bool, dict[str, Any]]]) -> list[tuple[str, bool, Callable[[Any, str], None]]]:
-    """Each field's check, compiled once from its JSON Schema spec: every record of every source
-    and of the live stream passes here, so the spec is not interpreted anew for each value."""
-    got = _COMPILED.get(id(fields))
+def _checkers(fields: dict[str, tuple[bool, dict[str, Any]]]) -> list[tuple[str, bool, Ok, Check]]:
+    """Each field's ``(name, required, ok, check)`` (:func:`_compile`)."""
+    return _compiled(fields)[0]
+
+
+def _compiled(fields: dict[str, tuple[bool, dict[str, Any]]], checked: frozenset[str] = frozenset()
+              ) -> tuple[list[tuple[str, bool, Ok, Check]], Ok]:
+    """Each field's check, and the quick yes of a whole record but its ``checked`` fields, compiled
+    once from the JSON Schema specs: every record of every source and of the live stream passes
+    here, so the specs are not interpreted anew for each value. The quick yes is one function with
+    every field's ``ok`` expression inline (one call per record instead of one per field)."""
+    got = _COMPILED.get((id(fields), checked))
     if got is None:
-        got = _COMPILED[id(fields)] = [(name, required, _compile(spec)) for name, (required, spec) in fields.items()]
+        checkers, lines, namespace = [], ["def all_ok(data):", "    get = data.get"], {"ABSENT": _ABSENT}
+        for i, (name, (required, spec)) in enumerate(fields.items()):
+            ok, check = _compile(spec)
+            checkers.append((name, required, ok, check))
+            if name in checked:
+                continue
+            expr = _quick(spec, namespace, f"f{i}_")
+            lines.append(f"    v = get({name!r}, ABSENT)")
+            lines.append(f"    if {'v is ABSENT or ' if required else 'v is not ABSENT and '}not ({expr}):")
+            lines.append("        return False")
+        lines.append("    return True")
+        exec("\n".join(lines), namespace)  # source made above from our own field tables
+        got = _COMPILED[(id(fields), checked)] = (checkers, namespace["all_ok"])
     return got
 
 
-def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
-    """The check of one JSON Schema value spec (the subset the record schemas use)."""
+def _compile(spec: dict[str, Any]) -> tuple[Ok, Check]:
+    """The check of one JSON Schema value spec (the subset the record schemas use), as a pair:
+
+    * ``ok(value)``: a quick yes for the values records carry (plain str, int, float, list);
+      True only for values that ``check`` accepts, False for anything it is not sure of;
+    * ``check(value, name)``: the whole check, raising InvalidEvent with the reason.
+
+    ``ok`` is derived from the same spec, so the rule has one owner; every record passes it
+    first, and a value it does not vouch for goes through ``check``.
+    """
     types = spec.get("type")
     types = types if isinstance(types, list) else [types]
     nullable = "null" in types
@@ -303,7 +362,7 @@ def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
     minimum, maximum = spec.get("minimum"), spec.get("maximum")
     min_items, max_items = spec.get("minItems", 0), spec.get("maxItems", 1 << 30)
     unique = bool(spec.get("uniqueItems"))
-    item_check = _compile(spec["items"]) if "items" in spec else None
+    item_check = _compile(spec["items"])[1] if "items" in spec else None
 
     def type_ok(value: Any, name: str) -> bool:
         for t in want:
@@ -335,19 +394,6 @@ def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
                                code="bad_value")
         raise InvalidEvent(f"{value!r} does not match {pattern_text}", name, code="bad_value")
 
-    if want == ("string",):
-        # The common case, kept short: most fields of every record are strings.
-        def check_string(value: Any, name: str) -> None:
-            if value is None:
-                return null(name)
-            if not isinstance(value, str):
-                raise InvalidEvent(f"expected {expected}, got {value!r}", name, code="bad_type")
-            if not (min_len <= len(value) <= max_len) or (enum_set is not None and value not in enum_set) \
-                    or (pattern is not None and not pattern.fullmatch(value)):
-                bad_string(value, name)
-
-        return check_string
-
     def check(value: Any, name: str) -> None:
         if value is None:
             return null(name)
@@ -370,7 +416,71 @@ def _compile(spec: dict[str, Any]) -> Callable[[Any, str], None]:
             for i, item in enumerate(value):
                 item_check(item, f"{name}[{i}]")
 
-    return check
+    namespace: dict[str, Any] = {}
+    return eval(f"lambda v: {_quick(spec, namespace, '')}", namespace), check  # from our own spec
+
+
+def _quick(spec: dict[str, Any], namespace: dict[str, Any], prefix: str) -> str:
+    """``ok`` of :func:`_compile` as a Python expression in ``v``: the same spec's limits, asked of
+    plain values only (``str``, ``int``, ``float``, ``list``; a subclass or a bool is left to the
+    whole check). The constants it needs go into ``namespace`` under names that start with ``prefix``."""
+    types = spec.get("type")
+    types = types if isinstance(types, list) else [types]
+    want = tuple(t for t in types if t != "null")
+    nullable = "null" in types
+
+    def const(name: str, value: Any) -> str:
+        namespace[prefix + name] = value
+        return prefix + name
+
+    if want == ("string",):
+        expr = f"v.__class__ is str and {spec.get('minLength', 0)} <= len(v) <= {spec.get('maxLength', 1 << 30)}"
+        if "enum" in spec:
+            expr += f" and v in {const('enum', frozenset(spec['enum']))}"
+        pattern = spec.get("pattern")
+        if pattern == TEXT_PATTERN:
+            # Printable text has no control character and no surrogate; other text asks the pattern.
+            expr += f" and (v.isprintable() or {const('pattern', re.compile(pattern))}.fullmatch(v) is not None)"
+        elif pattern is not None:
+            # A code (ISO3, ``ALL``): few distinct values, each matched once.
+            matched: set[str] = set()
+            expr += f" and (v in {const('matched', matched)} or {const('match', _code_matcher(pattern, matched))}(v))"
+    elif want in (("integer",), ("number",)):
+        low = const("low", -math.inf if spec.get("minimum") is None else spec["minimum"])
+        high = const("high", math.inf if spec.get("maximum") is None else spec["maximum"])
+        if want == ("integer",):
+            expr = f"v.__class__ is int and {low} <= v <= {high}"
+        else:  # NaN fails every comparison, infinity the last
+            expr = f"(v.__class__ is float or v.__class__ is int) and {low} <= v <= {high} and -INF < v < INF"
+            namespace["INF"] = math.inf
+    elif want == ("array",):
+        item = const("item", eval(f"lambda v: {_quick(spec['items'], namespace, prefix + 'i_')}", namespace))
+        expr = f"v.__class__ is list and {spec.get('minItems', 0)} <= len(v) <= {spec.get('maxItems', 1 << 30)}" \
+               f" and all(map({item}, v))"
+        if spec.get("uniqueItems"):
+            expr += " and len(set(v)) == len(v)"  # plain strings or numbers once the items pass: str() changes none
+    else:
+        return "False"
+    return f"({expr}) or v is None" if nullable else expr
+
+
+#: Distinct code values (ISO3 and the like) a field remembers as matching its pattern.
+_MATCHED_MAX = 4096
+
+
+def _code_matcher(pattern_text: str, matched: set[str]) -> Callable[[str], bool]:
+    """Whether a code matches the pattern, remembering the codes that do in ``matched``."""
+    pattern = re.compile(pattern_text)
+
+    def match(value: str) -> bool:
+        if pattern.fullmatch(value) is None:
+            return False
+        if len(matched) >= _MATCHED_MAX:
+            matched.clear()
+        matched.add(value)
+        return True
+
+    return match
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -452,9 +562,76 @@ def _loads(raw: bytes | str | dict[str, Any]) -> Any:
     return raw if isinstance(raw, dict) else decode_json(raw)
 
 
-def incident_from_dict(data: dict[str, Any]) -> IncidentEvent:
-    """Validate a decoded JSON object and build the record; raises :class:`InvalidEvent`."""
-    _check_types(data, INCIDENT_FIELDS)
+def _builder(cls: type) -> Callable[..., Any]:
+    """``cls(*values)`` (every field, in order) for a frozen slots dataclass without ``__post_init__``,
+    in less than half the time: the generated ``__init__`` sets each field with ``object.__setattr__``,
+    this with the slot's own descriptor, one line a field. Every record of every source is built once
+    this way."""
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__: build it with its __init__")
+    names = [f.name for f in dataclass_fields(cls)]
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = [f"def build({', '.join(names)}):", "    obj = new(cls)"]
+    for name in names:
+        namespace[f"set_{name}"] = cls.__dict__[name].__set__
+        lines.append(f"    set_{name}(obj, {name})")
+    lines.append("    return obj")
+    exec("\n".join(lines), namespace)  # source made above from the class's own field names
+    return namespace["build"]
+
+
+_new_incident = _builder(IncidentEvent)
+
+
+_INCIDENT_NAMES = INCIDENT_FIELDS.keys()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPart:
+    """Incident fields that many records share (a source's place, actors, source name), checked
+    once (:func:`incident_part`) and given to :func:`incident_from_dict` with each record's own."""
+
+    data: dict[str, Any]
+    #: every field is known and good: the records' checks leave them out
+    good: bool
+    #: the fields the records' checks leave out: the part's when it is good, else none
+    checked: frozenset[str]
+    #: the quick yes of a record with this part (:func:`_compiled`)
+    all_ok: Ok
+
+
+def incident_part(data: dict[str, Any]) -> CheckedPart:
+    """``data``'s fields checked as incident fields, once. Never raises: a part with a bad field
+    is checked again with each record it is given to, so the record's error is its first bad
+    field in field order, as if the part's fields had come with the record."""
+    checks = {name: (ok, check) for name, _required, ok, check in _checkers(INCIDENT_FIELDS)}
+    good = data.keys() <= checks.keys()
+    for name, value in data.items() if good else ():
+        ok, check = checks[name]
+        try:
+            if not ok(value):
+                check(value, name)
+        except InvalidEvent:
+            good = False
+    checked = frozenset(data) if good else frozenset()
+    return CheckedPart(dict(data), good, checked, _compiled(INCIDENT_FIELDS, checked)[1])
+
+
+def incident_from_dict(data: dict[str, Any], part: CheckedPart | None = None) -> IncidentEvent:
+    """Validate a decoded JSON object and build the record; raises :class:`InvalidEvent`.
+
+    ``part``: fields of the record checked before (:func:`incident_part`), which ``data`` must not
+    repeat; only ``data``'s are checked here when the part is good.
+    """
+    if part is not None:
+        merged = {**part.data, **data}
+        if len(merged) != len(part.data) + len(data):
+            raise ValueError(f"fields given twice: {sorted(part.data.keys() & data.keys())}")
+        if not (merged.keys() <= _INCIDENT_NAMES and part.all_ok(merged)):
+            _check_types(merged, INCIDENT_FIELDS, part.checked)
+        data = merged
+    else:
+        _check_types(data, INCIDENT_FIELDS)
     occurred = event_time(data["occurred_at"], "occurred_at")
     reported = event_time(data["reported_at"], "reported_at")
     ended = None if data.get("ended_at") is None else event_time(data["ended_at"], "ended_at")
@@ -465,25 +642,25 @@ def incident_from_dict(data: dict[str, Any]) -> IncidentEvent:
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", "latitude" if lat is None else "longitude",
                            code="bad_value")
-    return IncidentEvent(
-        event_id=data["event_id"],
-        occurred_at=occurred,
-        reported_at=reported,
-        source=data["source"],
-        category=data["category"],
-        severity=data["severity"],
-        fatalities=data["fatalities"],
-        injuries=data["injuries"],
-        countries=(data["countries"][0], data["countries"][1]),
-        latitude=None if lat is None else float(lat),
-        longitude=None if lon is None else float(lon),
-        segment_id=data.get("segment_id") or None,
-        location_name=data.get("location_name"),
-        actors=tuple(data.get("actors") or ()),
-        description=data.get("description"),
-        classification=data.get("classification", "public"),
-        releasable_to=tuple(data.get("releasable_to") or (RELEASABLE_ALL,)),
-        ended_at=ended,
+    return _new_incident(  # by position, in field order (a keyword call costs more, every record)
+        data["event_id"],  # event_id
+        occurred,  # occurred_at
+        reported,  # reported_at
+        data["source"],  # source
+        data["category"],  # category
+        data["severity"],  # severity
+        data["fatalities"],  # fatalities
+        data["injuries"],  # injuries
+        (data["countries"][0], data["countries"][1]),  # countries
+        None if lat is None else float(lat),  # latitude
+        None if lon is None else float(lon),  # longitude
+        data.get("segment_id") or None,  # segment_id
+        data.get("location_name"),  # location_name
+        tuple(data.get("actors") or ()),  # actors
+        data.get("description"),  # description
+        data.get("classification", "public"),  # classification
+        tuple(data.get("releasable_to") or (RELEASABLE_ALL,)),  # releasable_to
+        ended,  # ended_at
     )
 
 

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from detectors.features import FORCE_SEVERITY
-from streams.adapters.cells import coordinate, whole_number
+from streams.adapters.cells import Columns, Sites, coordinate, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
@@ -68,9 +68,11 @@ from streams.limits import MAX_DESCRIPTION_CHARS, MAX_RECORD_BYTES
 from streams.records import (
     SEVERITY_MAX,
     SEVERITY_MIN,
+    CheckedPart,
     IncidentEvent,
     format_time,
     incident_from_dict,
+    incident_part,
 )
 
 SOURCE = "ACLED"
@@ -306,30 +308,85 @@ def _description(event_type: str, sub_event_type: str, notes: str, time_note: st
     return text
 
 
+#: The cells that decide where a row belongs and what kind of event it is (:class:`_Site`): sources
+#: repeat them row after row (the same place, actors and event type), so they are read once per
+#: distinct combination. The other cells (id, dates, precision, deaths, notes) are read for every row.
+SITE_COLUMNS = ("event_type", "sub_event_type", "iso", "country", "latitude", "longitude", "geo_precision",
+                "actor1", "inter1", "actor2", "inter2", *ASSOC_COLUMNS, "location", "admin1")
+#: A row's own columns, read for every row.
+OWN_COLUMNS = ("event_id_cnty", "event_date", "time_precision", "fatalities", "timestamp", "notes")
+#: Every column :func:`to_dict` reads.
+READ_COLUMNS = (*OWN_COLUMNS, *SITE_COLUMNS)
+
+
+class _Site(NamedTuple):
+    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's
+    fields that come from them (checked once: :func:`streams.records.incident_part`)."""
+
+    out_of_scope: str | None
+    part: CheckedPart | None = None
+    severity: int = 0
+    event_type: str = ""
+    sub_event_type: str = ""
+
+
+_SITES = Sites()
+
+
 def to_dict(row: Mapping[str, str]) -> dict | str:
     """One ACLED row (column -> text) as an IncidentEvent JSON object, or the reason it is out of scope.
 
-    Raises InvalidEvent naming the ACLED column.
+    Raises InvalidEvent naming the ACLED column: the first bad cell in the order :func:`_site` reads them.
+    """
+    made = _fields(row)
+    return made if isinstance(made, str) else {**made[1].data, **made[0]}
+
+
+def _fields(row: Mapping[str, str], csv_row: tuple[Columns, list[str]] | None = None
+            ) -> tuple[dict, CheckedPart] | str:
+    """:func:`to_dict` as the row's own fields and its site's (checked once), or the reason it is out of scope.
+
+    ``csv_row``: the CSV reader's columns and the row's cells; ``row`` then holds the row's own cells only.
+    """
+    if csv_row is None:
+        key = tuple(map(row.get, SITE_COLUMNS))
+    else:
+        columns, cells = csv_row
+        key = columns.key(cells)
+    site = _SITES.get(key)
+    if site is None:  # every cell is read in order: the first bad one raises
+        site = _SITES.of(key, _site, row if csv_row is None else columns.row(cells))
+    # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
+    event_id, occurred, precision, fatalities, reported = _row_cells(row)
+    if site.out_of_scope is not None:
+        return site.out_of_scope
+    severity = site.severity
+    if fatalities:
+        severity = WAR if fatalities >= WAR_DEATHS else max(severity, FORCE)
+    return {
+        "event_id": f"acled-{event_id}",
+        "occurred_at": occurred,
+        "reported_at": reported,
+        "severity": severity,
+        "fatalities": fatalities,
+        "injuries": 0,
+        "description": _description(site.event_type, site.sub_event_type, (row.get("notes") or "").strip(),
+                                    TIME_NOTES[precision]),
+    }, site.part
+
+
+def _row_cells(row: Mapping[str, str]) -> tuple[str, str, int, int, str]:
+    """(event id, occurred_at, time precision, fatalities, reported_at) of the row; raises InvalidEvent.
+
+    The row's own cells, in the order the columns are checked (:func:`_site` checks the others
+    between them).
     """
     event_id = row["event_id_cnty"].strip()
     if not event_id:
         raise InvalidEvent("must not be empty", "event_id_cnty")
-    event_type, sub_event_type = row["event_type"].strip(), row["sub_event_type"].strip()
-    kind = KINDS.get((event_type, sub_event_type)) or TYPE_KINDS.get(event_type)
-    if kind is None:
-        raise InvalidEvent(f"not an ACLED event type: {event_type!r} (known: {', '.join(TYPE_KINDS)})",
-                           "event_type")
-    country = _country(row.get("iso") or "", row.get("country") or "")
     occurred = _day(row["event_date"])
-    precision = whole_number((row.get("time_precision") or "").strip() or str(EXACT_DAY), "time_precision")
-    if precision not in TIME_NOTES:
-        raise InvalidEvent(f"expected 1 (day), 2 (week) or 3 (month), got {precision}", "time_precision")
-    latitude = coordinate(row["latitude"], "latitude", "latitude")
-    longitude = coordinate(row["longitude"], "longitude", "longitude")
-    geo = whole_number(row["geo_precision"], "geo_precision")
-    if geo not in GEO_PRECISIONS:
-        raise InvalidEvent(f"expected 1, 2 or 3, got {geo}", "geo_precision")
-    fatalities = whole_number(row["fatalities"], "fatalities")
+    precision = _time_precision((row.get("time_precision") or "").strip())
+    fatalities = _deaths(row["fatalities"], "fatalities")
     if fatalities < 0:
         raise InvalidEvent(f"a death count cannot be {fatalities}", "fatalities")
     reported = occurred
@@ -338,55 +395,73 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
         uploaded = _uploaded(stamp)
         if uploaded > occurred:  # both fixed-width UTC text: text order is time order
             reported = uploaded
+    return event_id, occurred, precision, fatalities, reported
+
+
+#: Death counts, read once per distinct cell: they repeat row after row.
+_deaths = functools.lru_cache(maxsize=4096)(whole_number)
+
+
+@functools.lru_cache(maxsize=64)
+def _time_precision(text: str) -> int:
+    precision = whole_number(text or str(EXACT_DAY), "time_precision")
+    if precision not in TIME_NOTES:
+        raise InvalidEvent(f"expected 1 (day), 2 (week) or 3 (month), got {precision}", "time_precision")
+    return precision
+
+
+def _site(row: Mapping[str, str]) -> _Site:
+    """The row's :class:`_Site`, every cell checked in column order (the row's own cells too, so
+    that the error is the first bad cell's); raises InvalidEvent naming the ACLED column."""
+    if not row["event_id_cnty"].strip():
+        raise InvalidEvent("must not be empty", "event_id_cnty")
+    event_type, sub_event_type = row["event_type"].strip(), row["sub_event_type"].strip()
+    kind = KINDS.get((event_type, sub_event_type)) or TYPE_KINDS.get(event_type)
+    if kind is None:
+        raise InvalidEvent(f"not an ACLED event type: {event_type!r} (known: {', '.join(TYPE_KINDS)})",
+                           "event_type")
+    country = _country(row.get("iso") or "", row.get("country") or "")
+    _day(row["event_date"])
+    _time_precision((row.get("time_precision") or "").strip())
+    latitude = coordinate(row["latitude"], "latitude", "latitude")
+    longitude = coordinate(row["longitude"], "longitude", "longitude")
+    geo = whole_number(row["geo_precision"], "geo_precision")
+    if geo not in GEO_PRECISIONS:
+        raise InvalidEvent(f"expected 1, 2 or 3, got {geo}", "geo_precision")
+    _row_cells(row)  # fatalities and timestamp come before the actor types
     inter1, inter2 = _inter(row["inter1"], "inter1"), _inter(row["inter2"], "inter2")
 
     placed = place(country, latitude, longitude, coarse=geo == COARSE_GEO_PRECISION,
                    foreign=_foreign(row, inter1, inter2))
     if placed.countries is None:
-        return str(placed.reason)
+        return _Site(str(placed.reason))
     if placed.interstate:
         category = kind.category
     elif event_type in UNREST_TYPES:
         category = PROTEST
     elif event_type == STRATEGIC:
-        return NOT_CONFLICT
+        return _Site(NOT_CONFLICT)
     else:
         category = INTERNAL
-    severity = kind.severity
-    if fatalities:
-        severity = WAR if fatalities >= WAR_DEATHS else max(severity, FORCE)
     location, admin1 = (row.get("location") or "").strip(), (row.get("admin1") or "").strip()
     place_name = f"{location}, {admin1}" if location and admin1 and admin1 != location else location or admin1
-    actors = [a for a in (row["actor1"].strip(), row["actor2"].strip()) if a]
-    return {
-        "event_id": f"acled-{event_id}",
-        "occurred_at": occurred,
-        "reported_at": reported,
-        "source": SOURCE,
-        "category": category,
-        "severity": severity,
-        "fatalities": fatalities,
-        "injuries": 0,
-        "countries": list(placed.countries),
-        "latitude": placed.latitude,
-        "longitude": placed.longitude,
-        "location_name": place_name or None,
-        "actors": actors,
-        "description": _description(event_type, sub_event_type, (row.get("notes") or "").strip(),
-                                    TIME_NOTES[precision]),
-    }
+    actors = tuple(a for a in (row["actor1"].strip(), row["actor2"].strip()) if a)
+    part = incident_part({"source": SOURCE, "category": category, "countries": list(placed.countries),
+                          "latitude": placed.latitude, "longitude": placed.longitude,
+                          "location_name": place_name or None, "actors": list(actors)})
+    return _Site(None, part, kind.severity, event_type, sub_event_type)
 
 
-def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = ""
-              ) -> IncidentEvent | SourceRowError | None:
+def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = "",
+              csv_row: tuple[Columns, list[str]] | None = None) -> IncidentEvent | SourceRowError | None:
     """The row's incident, its error, or None when it is out of scope (counted)."""
     counts["rows"] += 1
     try:
-        made = to_dict(row)
+        made = _fields(row, csv_row)
         if isinstance(made, str):
             counts[OUT_OF_SCOPE + made] += 1
             return None
-        return incident_from_dict(made)
+        return incident_from_dict(*made)
     except InvalidEvent as exc:
         return SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason + suffix)
 
@@ -420,16 +495,15 @@ def read(path: Path, counts: Counter | None = None) -> Iterator[tuple[int, Incid
         if first is None:
             return
         if head[first.start()] in "[{":
-            rows = _json_rows(_JsonText(fh, head), where, counts)
+            for line, item in _json_rows(_JsonText(fh, head), where, counts):
+                if item is not None:
+                    yield line, item
         else:
-            rows = _csv_rows(itertools.chain(io.StringIO(head + fh.readline(), newline=""), fh), where, counts)
-        for line, item in rows:
-            if item is not None:
-                yield line, item
+            yield from _csv_rows(itertools.chain(io.StringIO(head + fh.readline(), newline=""), fh), where, counts)
 
 
 def _csv_rows(lines: Iterator[str], where: str, counts: Counter
-              ) -> Iterator[tuple[int, IncidentEvent | SourceRowError | None]]:
+              ) -> Iterator[tuple[int, IncidentEvent | SourceRowError]]:
     reader = csv.reader(lines)
     header: list[str] | None = None
     while True:
@@ -453,12 +527,16 @@ def _csv_rows(lines: Iterator[str], where: str, counts: Counter
                                            f"missing column(s) {', '.join(missing)}: not an ACLED export")
                 return
             width = len(header)
+            index = {name: i for i, name in enumerate(header)}  # a repeated name: its last column, as dict(zip())
+            columns = Columns(index, READ_COLUMNS, OWN_COLUMNS, SITE_COLUMNS, _SITES)  # ACLED has 31: read 21
             continue
         if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
             counts["rows"] += 1
             yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}")
             continue
-        yield line, _incident(dict(zip(header, cells)), where, line, counts)
+        item = _incident(columns.own(cells), where, line, counts, csv_row=(columns, cells))
+        if item is not None:
+            yield line, item
 
 
 def _json_rows(text: _JsonText, where: str, counts: Counter

@@ -59,8 +59,9 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
-from streams.adapters.cells import coordinate, fit, whole_number
+from streams.adapters.cells import Columns, Sites, coordinate, fit, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE, place
@@ -70,9 +71,11 @@ from streams.records import (
     INTERNAL_CATEGORY,
     SEVERITY_MAX,
     ArmsTransferEvent,
+    CheckedPart,
     IncidentEvent,
     format_time,
     incident_from_dict,
+    incident_part,
 )
 
 SOURCE = "UCDP GED"
@@ -127,7 +130,13 @@ def whole(text: str, column: str, *, minimum: int = 0) -> int:
     return value
 
 
-def _level(text: str, column: str, known) -> int:
+#: Column -> the codes it may hold.
+_LEVELS = {VIOLENCE: VIOLENCE_TYPES, WHERE_PREC: WHERE_PRECISIONS, DATE_PREC: DATE_PRECISIONS}
+
+
+@functools.lru_cache(maxsize=256)
+def _level(text: str, column: str) -> int:
+    known = _LEVELS[column]
     value = whole(text, column)
     if value not in known:
         raise InvalidEvent(f"unknown code {value} (known: {min(known)}-{max(known)})", column)
@@ -185,25 +194,127 @@ def _cut(text: str, limit: int = MAX_NAME_CHARS) -> str:
     return fit(text, limit)
 
 
+#: The cells that decide where a row belongs and how its description begins and ends (:class:`_Site`):
+#: GED repeats its places and dyads row after row, so they are read once per distinct combination.
+#: The other cells (id, dates, date precision, deaths) are read for every row.
+SITE_COLUMNS = (VIOLENCE, WHERE_PREC, LATITUDE, LONGITUDE, COUNTRY_ID, COUNTRY, SIDE_A, SIDE_B, GWNO_A, GWNO_B, DYAD,
+                PLACE, ADM_1, STATUS)
+#: A row's own columns, read for every row.
+OWN_COLUMNS = (ID, DATE_PREC, DATE_START, DATE_END, BEST, LOW, HIGH)
+
+
+class _Site(NamedTuple):
+    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's
+    fields that come from them (checked once: :func:`streams.records.incident_part`)."""
+
+    out_of_scope: str | None
+    part: CheckedPart | None = None
+    #: the description before the deaths, and after the dates
+    head: str = ""
+    tail: str = ""
+
+
+_SITES = Sites()
+
+
 def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
     """One GED row (column -> text) as an IncidentEvent JSON object, or None when out of scope.
 
-    Raises InvalidEvent naming the column; an out-of-scope row is counted in ``counts``.
+    Raises InvalidEvent naming the column: the first bad cell in the order :func:`_site` reads them.
+    An out-of-scope row is counted in ``counts``.
+    """
+    made = _fields(cells, source, counts)
+    return None if made is None else {**made[1].data, **made[0]}
+
+
+def _fields(cells: dict[str, str], source: str, counts: Counter, csv_row: tuple[Columns, list[str]] | None = None
+            ) -> tuple[dict, CheckedPart] | None:
+    """:func:`to_dict` as the row's own fields and its site's (checked once), or None.
+
+    ``csv_row``: the reader's columns and the row's cells; ``cells`` then holds the row's own cells only.
+    """
+    if csv_row is None:
+        key = (source, *map(cells.get, SITE_COLUMNS))
+    else:
+        columns, raw = csv_row
+        key = columns.key(raw)
+    site = _SITES.get(key)
+    if site is None:  # every cell is read in order: the first bad one raises
+        site = _SITES.of(key, _site, cells if csv_row is None else columns.row(raw), source)
+    # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
+    event_id, when, best, low, high = _row_cells(cells)
+    if site.out_of_scope is not None:
+        counts[OUT_OF_SCOPE + site.out_of_scope] += 1
+        return None
+    description = f"{site.head}deaths best {best}" + (f" (low {low or '?'}, high {high or '?'})" if low or high else "")
+    return {
+        "event_id": f"ged-{event_id}",
+        "occurred_at": when.at,
+        "reported_at": when.at,
+        "ended_at": when.ended_at,
+        "severity": WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
+        "fatalities": best,
+        "injuries": 0,
+        "description": _cut(description + when.note + site.tail, MAX_DESCRIPTION_CHARS),
+    }, site.part
+
+
+def _row_cells(cells: dict[str, str]) -> tuple[str, _When, int, str, str]:
+    """(id, dates, best, low, high) of the row; raises InvalidEvent.
+
+    The row's own cells, in the order the columns are checked (:func:`_site` checks the others
+    between them).
     """
     event_id = cells[ID].strip()
     if not event_id:
         raise InvalidEvent("is empty", ID)
-    violence = _level(cells[VIOLENCE], VIOLENCE, VIOLENCE_TYPES)
-    where_prec = _level(cells[WHERE_PREC], WHERE_PREC, WHERE_PRECISIONS)
-    date_prec = _level(cells[DATE_PREC], DATE_PREC, DATE_PRECISIONS)
-    start, end = _day(cells[DATE_START], DATE_START), _day(cells[DATE_END], DATE_END)
+    when = _when(cells[DATE_PREC], cells[DATE_START], cells[DATE_END])
+    best = _count(cells[BEST], BEST)
+    low, high = cells.get(LOW, "").strip(), cells.get(HIGH, "").strip()
+    if low:
+        _count(low, LOW)
+    if high:
+        _count(high, HIGH)
+    return event_id, when, best, low, high
+
+
+class _When(NamedTuple):
+    """A row's dates as its record has them."""
+
+    at: str
+    ended_at: str | None
+    #: what the description says of them
+    note: str
+
+
+@functools.lru_cache(maxsize=16384)
+def _when(prec: str, start_text: str, end_text: str) -> _When:
+    """``date_prec``, ``date_start`` and ``date_end`` read; rows repeat them, so once per distinct three."""
+    date_prec = _level(prec, DATE_PREC)
+    start, end = _day(start_text, DATE_START), _day(end_text, DATE_END)
     if end < start:
         raise InvalidEvent(f"{end} is before {DATE_START} {start}", DATE_END)
-    best = whole(cells[BEST], BEST)
-    low, high = (cells.get(c, "").strip() for c in (LOW, HIGH))
-    for column, text in ((LOW, low), (HIGH, high)):
-        if text:
-            whole(text, column)
+    note = ""
+    if end > start:
+        note += f"; until {end}"
+    if date_prec != EXACT_DAY:
+        note += f"; date approximate (known to within {DATE_PRECISIONS[date_prec]}, date_prec {date_prec})"
+    ended_at = format_time(datetime(end.year, end.month, end.day, tzinfo=UTC)) if end > start else None
+    return _When(f"{start.isoformat()}T00:00:00Z", ended_at, note)
+
+
+#: Death counts, read once per distinct cell: they repeat row after row.
+_count = functools.lru_cache(maxsize=4096)(whole)
+
+
+def _site(cells: dict[str, str], source: str) -> _Site:
+    """The row's :class:`_Site`, every cell checked in column order (the row's own cells too, so
+    that the error is the first bad cell's); raises InvalidEvent naming the column."""
+    if not cells[ID].strip():
+        raise InvalidEvent("is empty", ID)
+    violence = _level(cells[VIOLENCE], VIOLENCE)
+    where_prec = _level(cells[WHERE_PREC], WHERE_PREC)
+    _row_cells(cells)  # date precision, dates and deaths come before the point
     lat, lon = coordinate(cells[LATITUDE], LATITUDE, "latitude"), coordinate(cells[LONGITUDE], LONGITUDE, "longitude")
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", LATITUDE if lat is None else LONGITUDE)
@@ -213,42 +324,28 @@ def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
                + _side_states(cells.get(GWNO_B, ""), side_b, GWNO_B, SIDE_B))
     placement = place(country, lat, lon, coarse=where_prec >= COARSE_WHERE_PREC, foreign=foreign)
     if placement.countries is None:
-        counts[OUT_OF_SCOPE + placement.reason] += 1
-        return None
+        return _Site(placement.reason)
 
     dyad = cells.get(DYAD, "").strip() or f"{side_a} - {side_b}"
-    description = f"{source} {VIOLENCE_TYPES[violence]}, {_cut(dyad)}; "
-    description += f"deaths best {best}" + (f" (low {low or '?'}, high {high or '?'})" if low or high else "")
-    if end > start:
-        description += f"; until {end}"
-    if date_prec != EXACT_DAY:
-        description += f"; date approximate (known to within {DATE_PRECISIONS[date_prec]}, date_prec {date_prec})"
+    tail = ""
     if where_prec >= COARSE_WHERE_PREC:
-        description += f"; location coarse (where_prec {where_prec})"
+        tail += f"; location coarse (where_prec {where_prec})"
     status = cells.get(STATUS, "").strip()
     if status and status != CLEAR:
-        description += f"; candidate status: {_cut(status)}"
-    at = f"{start.isoformat()}T00:00:00Z"
+        tail += f"; candidate status: {_cut(status)}"
     location = cells.get(PLACE, "").strip() or cells.get(ADM_1, "").strip() or None
-    return {
-        "event_id": f"ged-{event_id}",
-        "occurred_at": at,
-        "reported_at": at,
-        "ended_at": format_time(datetime(end.year, end.month, end.day, tzinfo=UTC)) if end > start else None,
+    part = incident_part({
         "source": source,
         "category": "armed_clash" if placement.interstate else INTERNAL_CATEGORY,
-        "severity": WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
-        "fatalities": best,
-        "injuries": 0,
         "countries": list(placement.countries),
         "latitude": placement.latitude,
         "longitude": placement.longitude,
         "location_name": None if location is None else _cut(location),
         "actors": [_cut(side_a), _cut(side_b)],
-        "description": _cut(description, MAX_DESCRIPTION_CHARS),
         "classification": "public",
         "releasable_to": ["ALL"],
-    }
+    })
+    return _Site(None, part, f"{source} {VIOLENCE_TYPES[violence]}, {_cut(dyad)}; ", tail)
 
 
 def read(path: Path, counts: Counter | None = None
@@ -279,7 +376,7 @@ def read(path: Path, counts: Counter | None = None
             except csv.Error as exc:  # e.g. a cell over the csv module's size limit
                 yield line, SourceRowError(where, line, None, f"unreadable CSV: {exc}")
                 continue
-            if not any(c.strip() for c in cells):
+            if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
                 continue
             if index is None:
                 index = {}
@@ -293,17 +390,18 @@ def read(path: Path, counts: Counter | None = None
                                                f"missing column(s) {', '.join(missing)}: not a UCDP GED file")
                     return
                 width = len(cells)
-                used = [(c, index[c]) for c in (*REQUIRED, *COUNTRY_COLUMNS, *OPTIONAL) if c in index]
+                columns = Columns(index, (*REQUIRED, *COUNTRY_COLUMNS, *OPTIONAL), OWN_COLUMNS, SITE_COLUMNS, _SITES,
+                                  source)
                 continue
             counts["rows"] += 1
-            if len(cells) < width or any(c.strip() for c in cells[width:]):
+            if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
                 spans = f" (a quoted cell may be unclosed: the row runs to line {reader.line_num})" \
                     if reader.line_num > line else ""
                 yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}{spans}")
                 continue
             try:
-                data = to_dict({c: cells[i] for c, i in used}, source, counts)
-                if data is not None:
-                    yield line, incident_from_dict(data)
+                made = _fields(columns.own(cells), source, counts, (columns, cells))
+                if made is not None:
+                    yield line, incident_from_dict(*made)
             except InvalidEvent as exc:
                 yield line, SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)

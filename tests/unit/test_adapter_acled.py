@@ -381,3 +381,29 @@ def test_backtest_on_acled_opens_an_alert_for_a_deadly_kgz_tjk_clash(export, tmp
     err = capsys.readouterr().err
     assert "4 out of scope (coarse_location 1, far_from_border 2, not_conflict 1)" in err
     assert f"{export}:" in err and "event_date" in err  # the bad rows are reported
+
+
+
+def test_a_row_at_a_known_site_reads_as_at_a_new_one(tmp_path):
+    """Sites (place, actors, event type) are read once per combination: a later row at a known site
+    gives what it gives read afresh, and its first bad cell is the same error."""
+    later = row("KGZ7", event_date="2022-09-20", time_precision="2", fatalities="30", notes="Later.")
+    bad = row("KGZ8", event_date="2022-02-30", fatalities="-1")  # a known site
+    bad_new = row("KGZ9", event_date="2022-02-30", fatalities="-1", inter2="99")  # a new one, bad later on
+    what = [_what(i) for i in _items(tmp_path, "many", row("KGZ6"), later, bad, bad_new)]
+    alone = []
+    for r in (later, bad, bad_new):
+        acled_module._SITES.clear()
+        alone += [_what(i) for i in _items(tmp_path, r["event_id_cnty"], r)]
+    assert what[1:] == alone
+    assert alone[1][0] == alone[2][0] == "event_date"
+
+
+def _what(item):
+    return (item.field, item.reason) if isinstance(item, SourceRowError) else item
+
+
+def _items(tmp_path, name, *rows):
+    path = tmp_path / f"{name}.csv"
+    path.write_text(csv_text(list(rows)), encoding="utf-8")
+    return [item for _, item in read(path)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.adapters import FORMAT_HELP, FORMATS, load
+from streams.adapters import FORMAT_HELP, FORMATS, load, ucdp_ged
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE_REASONS
 from streams.adapters.ucdp_ged import (
@@ -299,3 +299,36 @@ def test_backtest_opens_an_alert_on_the_kgz_tjk_border_and_counts_out_of_scope(t
     assert alerts and all(a["border"] == "KGZ-TJK" and a["segment_id"].startswith("KGZ-TJK-") for a in alerts)
     assert alerts[0]["opened_at"] == "2022-09-14T00:00:00Z"
     assert "3 records (0 rejected, 1 out of scope (far_from_border 1))" in capsys.readouterr().err
+
+
+
+def _what(item):
+    return (item.field, item.reason) if isinstance(item, SourceRowError) else item
+
+
+def test_a_row_at_a_known_site_reads_as_at_a_new_one(tmp_path):
+    """Sites (place, sides, status) are read once per combination: a later row at a known site
+    gives what it gives read afresh, and its first bad cell is the same error."""
+    later = dict(KGZ_TJK, id="900010", date_start="2022-09-15", date_end="2022-09-17", date_prec="2", best="30")
+    bad = dict(KGZ_TJK, id="900011", date_start="2022-13-01", best="-1")  # a known site
+    bad_new = dict(bad, id="900012", latitude="95")  # a site not seen before: the date is still the first bad cell
+    items, _ = read_all(write_ged(tmp_path / "many.csv", [KGZ_TJK, later, bad, bad_new]))
+    alone = []
+    for r in (later, bad, bad_new):
+        ucdp_ged._SITES.clear()
+        alone.append(_what(read_all(write_ged(tmp_path / f"{r['id']}.csv", [r]))[0][0][1]))
+    assert [_what(item) for _, item in items[1:]] == alone
+    assert alone[1][0] == alone[2][0] == "date_start"
+
+
+def test_files_with_other_columns_never_share_a_site(tmp_path):
+    """Site cells are taken by position from each file's header: a file without ``gwnob`` and one
+    without ``dyad_name`` may give rows whose cells line up, and still each row is read as its own."""
+    no_gwnob = [c for c in HEADER if c != "gwnob"]
+    no_dyad = [c for c in HEADER if c != "dyad_name"]
+    internal = dict(KGZ_INTERNAL, dyad_name="702")  # no gwnob column: side B, "IMU", is not a state
+    interstate = dict(KGZ_INTERNAL, gwnob="702")  # side B named by its code: 702, Tajikistan
+    first, _ = read_all(write_ged(tmp_path / "a.csv", [internal], header=no_gwnob))
+    second, _ = read_all(write_ged(tmp_path / "b.csv", [interstate], header=no_dyad))
+    assert first[0][1].category == INTERNAL_CATEGORY
+    assert second[0][1].category == "armed_clash"

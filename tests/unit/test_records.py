@@ -5,10 +5,15 @@ import pytest
 
 from streams.errors import InvalidEvent
 from streams.records import (
+    INCIDENT_FIELDS,
+    TRANSFER_FIELDS,
     DeadLetter,
+    _checkers,
     decode_incident,
     decode_transfer,
     encode,
+    incident_from_dict,
+    incident_part,
     json_schema,
 )
 
@@ -102,3 +107,50 @@ def test_dead_letter_keeps_original_bytes_even_when_not_utf8():
     d = json.loads(dl.to_json())
     assert d["original_encoding"] == "base64" and d["original"] == "//4="
     assert d["reason"] == "not JSON"
+
+
+_PROBES = [None, True, False, 0, 1, 4, 5, 9, -1, 2**70, 0.0, 40.05, 95.0, -180.0, 1e308, float("nan"), float("inf"),
+           "", "x", "KGZ", "kgz", "ALL", "armed_clash", "riot", "public", "Dostuk, Batken", "x" * 5000, "a\x00b",
+           "a\tb\nc", "\u00ad soft hyphen", "\ud800", "2022-09-14T05:00:00Z", [], ["KGZ"], ["KGZ", "TJK"],
+           ["KGZ", "KGZ"], ["kgz", "TJK"], ["ALL"], ["KGZ", 1], [2021, 2022], [2021, True], ["a"] * 300, {"a": 1}]
+
+
+@pytest.mark.parametrize("fields", [INCIDENT_FIELDS, TRANSFER_FIELDS], ids=["incident", "transfer"])
+def test_quick_yes_only_for_values_the_whole_check_accepts(fields):
+    """Every value a field's quick ``ok`` lets by passes its whole check (the rule's one owner)."""
+    for name, _required, ok, check in _checkers(fields):
+        for value in _PROBES:
+            if ok(value):
+                check(value, name)  # must not raise
+
+
+def test_quick_yes_for_the_values_records_carry():
+    checks = {name: ok for name, _required, ok, _check in _checkers(INCIDENT_FIELDS)}
+    for name, value in {**GOOD, "ended_at": None, "description": "a\tb\nc", "segment_id": None}.items():
+        assert checks[name](value), name
+
+
+def test_a_checked_part_gives_the_record_and_the_error_of_the_whole_dict():
+    shared = {"source": "press", "countries": ["TJK", "KGZ"], "latitude": 40.05, "longitude": 70.63,
+              "location_name": "Dostuk", "actors": ["TJK border guards"]}
+    own = {k: v for k, v in GOOD.items() if k not in shared}
+    assert incident_from_dict(own, incident_part(shared)) == incident_from_dict(GOOD)
+    with pytest.raises(ValueError):
+        incident_from_dict(GOOD, incident_part(shared))  # a field given twice
+    for bad_shared, bad_own in (({}, {"severity": 9}), ({"location_name": "a\x00b"}, {}),
+                                ({"location_name": "a\x00b"}, {"event_id": ""}),
+                                ({"actors": ["x" * 999]}, {"description": "a\x00b"}), ({"colour": "red"}, {})):
+        part, rest = dict(shared, **bad_shared), dict(own, **bad_own)
+        with pytest.raises(InvalidEvent) as whole:
+            incident_from_dict({**part, **rest})
+        with pytest.raises(InvalidEvent) as split:
+            incident_from_dict(rest, incident_part(part))
+        assert (split.value.field, split.value.code, str(split.value)) == \
+            (whole.value.field, whole.value.code, str(whole.value))
+
+
+def test_every_field_lands_in_its_own_attribute():
+    data = dict(GOOD, ended_at="2022-09-15T00:00:00Z", segment_id="KGZ-TJK-01", description="d")
+    assert decode_incident(json.dumps(data)).to_dict() == dict(
+        data, occurred_at="2022-09-14T05:00:00Z", reported_at="2022-09-14T07:30:00Z",
+        ended_at="2022-09-15T00:00:00Z")
