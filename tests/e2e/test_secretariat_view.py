@@ -32,6 +32,7 @@ def fast_policy(tmp_path: Path) -> Path:
 
 def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_only_its_borders(
         worker_factory, producer, browser, tmp_path):  # noqa: F811 -- the fixture
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -69,14 +70,19 @@ def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_o
     assert link.text == "Подтвердить получение"
     browser.get(link.get_attribute("href"))
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 20).until(lambda d: "acknowledged" in d.find_element(By.TAG_NAME, "body").text.lower())
+    # the form posts and the next page replaces this one: an element found meanwhile may be stale
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "acknowledged at" in d.find_element(By.ID, "confirm-result").text)
 
     # The desk's console: its own border's alert, with the place; the Uzbek desk sees none of it.
     browser.get(w.base + "/")
     sign_in(browser, w.base, kg)
-    card = WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#open-alerts article"))[0]
-    assert card.get_attribute("data-border") == "KGZ-TJK"
-    assert "Kyrgyzstan–Tajikistan" in card.text and "near " in card.text
+    # cards are re-rendered on each live event: read them in one go, again if one went stale
+    card = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: [(a.get_attribute("data-border"), a.text) for a in d.find_elements(By.CSS_SELECTOR,
+                                                                                     "#open-alerts article")])[0]
+    assert card[0] == "KGZ-TJK"
+    assert "Kyrgyzstan–Tajikistan" in card[1] and "near " in card[1]
     # its segment page: every column of the incident filled, and the chart counts the same incident
     browser.get(f"{w.base}/ui/segments/KGZ-TJK-01")
     cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#segment-incidents tbody tr:first-child td")]
