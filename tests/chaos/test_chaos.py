@@ -216,10 +216,13 @@ def diagnosis(topic_reader, topics, expected, worker) -> str:
     lost = sorted(set(expected) - set(got))
     still_open = sorted({aid for (aid, _), d in got.items() if d["transition"] == "opened"}
                         - {aid for (aid, _), d in got.items() if d["transition"] == "resolved"})
-    counters = [line for line in worker.get("/metrics").read().decode().splitlines()
-                if line.startswith(("borderwatch_events_total", "borderwatch_input_reread_total",
-                                    "borderwatch_dead_letters_total", "borderwatch_duplicates_dropped_total",
-                                    "borderwatch_incidents_total"))]
+    try:
+        counters = [line for line in worker.get("/metrics").read().decode().splitlines()
+                    if line.startswith(("borderwatch_events_total", "borderwatch_input_reread_total",
+                                        "borderwatch_dead_letters_total", "borderwatch_duplicates_dropped_total",
+                                        "borderwatch_incidents_total"))]
+    except OSError as exc:  # the worker is gone: its log says why
+        counters = [f"no metrics: {exc!r}; the worker's exit status: {worker.proc.poll()}"]
     return (f"the live log did not reach the backtest's end in {RUN_TIMEOUT}s: {len(got)} of {len(expected)} "
             f"transitions, {len(lost)} lost (first: {[expected[k] for k in lost[:3]]}), still open: "
             f"{still_open[:10]}\n{chr(10).join(counters)}\nworker log:\n{worker.log()}")
