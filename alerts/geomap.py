@@ -19,6 +19,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
+
 #: Kilometres in a degree of latitude (mean Earth radius 6,371 km).
 KM_PER_DEGREE = 6371.0 * math.pi / 180
 #: Countries' file, beside this module.
@@ -190,15 +192,23 @@ def inside(pt: Point, poly: Sequence[Point]) -> bool:
     return hit
 
 
-def edge_distance(pt: Point, poly: Sequence[Point]) -> float:
-    x, y = pt
-    best = math.inf
-    for i in range(len(poly)):
-        (x1, y1), (x2, y2) = poly[i - 1], poly[i]
-        dx, dy = x2 - x1, y2 - y1
-        t = 0.0 if not (dx or dy) else max(0.0, min(1.0, ((x - x1) * dx + (y - y1) * dy) / (dx * dx + dy * dy)))
-        best = min(best, math.hypot(x - x1 - t * dx, y - y1 - t * dy))
-    return best
+def edge_distances(pts: Sequence[Point], poly: Sequence[Point]) -> list[float]:
+    """How far each point is from the nearest edge of ``poly``; 0 for a point outside it (the
+    even-odd rule of :func:`inside`). All points against all edges at once: a country's outline in
+    view has hundreds of edges."""
+    p = np.asarray(pts, dtype=float)[:, None, :]                      # (n, 1, 2)
+    a = np.asarray(poly, dtype=float)
+    b = np.roll(a, 1, axis=0)                                          # each edge: a[i] - a[i-1]
+    d = b - a
+    dd = np.maximum((d * d).sum(axis=1), 1e-12)
+    t = np.clip(((p - a) * d).sum(axis=2) / dd, 0.0, 1.0)              # (n, m)
+    dist = np.hypot(*(p - a - t[..., None] * d).transpose(2, 0, 1)).min(axis=1)
+    x, y = p[..., 0], p[..., 1]
+    (ax, ay), (bx, by) = a.T, b.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cut = (ay > y) != (by > y)
+        hits = cut & (x < (bx - ax) * (y - ay) / (by - ay) + ax)
+    return np.where(hits.sum(axis=1) % 2 == 1, dist, 0.0).tolist()
 
 
 def label_candidates(poly: Sequence[Point], grid: int = 14) -> list[tuple[float, Point]]:
@@ -212,7 +222,7 @@ def label_candidates(poly: Sequence[Point], grid: int = 14) -> list[tuple[float,
     for _ in range(3):
         sx, sy = (cx1 - cx0) / grid, (cy1 - cy0) / grid
         pts = [(cx0 + (i + 0.5) * sx, cy0 + (j + 0.5) * sy) for i in range(grid) for j in range(grid)]
-        found += [(edge_distance(p, poly), p) for p in pts if inside(p, poly)]
+        found += [(d, p) for d, p in zip(edge_distances(pts, poly), pts) if d > 0]
         if not found:
             return []
         _, (bx, by) = max(found)

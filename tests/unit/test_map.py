@@ -82,6 +82,16 @@ def test_a_country_name_is_placed_inside_the_country_and_clear_of_earlier_labels
     assert len(taken) == len(labels)
 
 
+def test_edge_distances_are_zero_outside_and_the_nearest_edge_inside():
+    square = [(0, 0), (10, 0), (10, 10), (0, 10)]
+    assert geomap.edge_distances([(5, 5), (1, 5), (5, 9.5), (11, 5), (-1, -1)], square) == pytest.approx(
+        [5, 1, 0.5, 0, 0])
+    notch = [(0, 0), (10, 0), (10, 10), (6, 10), (6, 4), (4, 4), (4, 10), (0, 10)]  # a U: the gap is outside
+    assert geomap.edge_distances([(5, 8), (2, 8), (5, 2)], notch) == pytest.approx([0, 2, 2])
+    assert all(geomap.inside(p, notch) == (d > 0) for p, d in
+               zip([(5, 8), (2, 8), (5, 2)], geomap.edge_distances([(5, 8), (2, 8), (5, 2)], notch)))
+
+
 def test_a_place_label_sits_beside_its_segment_and_never_on_another_label_or_line():
     view = geomap.fit((70.0, 40.0, 71.0, 41.0), 400, 300)
     flat = [view.xy(70.2, 40.5), view.xy(70.4, 40.5)]
