@@ -92,9 +92,11 @@ def view_rows(rows: Sequence[Mapping], border: str = "") -> tuple[list[Mapping],
         mine = [r for r in drawn if r["border"] == border]
         if mine:
             return mine, f"border {border}"
-    hot = sorted({r["border"] for r in drawn if r.get("level", "none") != "none"})
-    if hot:
-        return [r for r in drawn if r["border"] in hot], "borders with open alerts: " + ", ".join(hot)
+    # an alert on a whole border (no line of its own) counts for its border's segments
+    hot = sorted({r["border"] for r in rows if r.get("level", "none") != "none"})
+    shown = [r for r in drawn if r["border"] in hot]
+    if shown:
+        return shown, "borders with open alerts: " + ", ".join(sorted({r["border"] for r in shown}))
     return drawn, "all segments"
 
 

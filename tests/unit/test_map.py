@@ -39,6 +39,10 @@ def test_the_view_is_the_chosen_borders_extent_or_the_open_alerts_borders_or_eve
     assert {r["border"] for r in hot} == {"KGZ-TJK"} and "KGZ-TJK" in what
     assert len(geomap.view_rows(rows_with())[0]) == len(rows)  # nothing open: the whole registry
     assert len(geomap.view_rows(rows, "XXX-YYY")[0]) == len(hot)  # an unknown border: as if none were chosen
+    # an alert on a whole border (arms race, no coordinates) shows that border's segments
+    pair = [*rows_with(), {"segment_id": "KGZ-UZB:arms", "border": "KGZ-UZB", "coords": [], "level": "watch"}]
+    shown, what = geomap.view_rows(pair)
+    assert {r["border"] for r in shown} == {"KGZ-UZB"} and what == "borders with open alerts: KGZ-UZB"
 
     # every segment of the border is inside the view, and the view is not much wider than needed
     view, _ = webpage.map_view(rows, 560, 500, "KGZ-TJK")
