@@ -180,6 +180,7 @@ def test_the_console_shows_the_open_critical_alert_above_the_fold_and_history_fo
 def see_the_map(browser, viewport: float) -> None:
     """What a duty officer must see on the map beside the open critical alert near Dostuk, and the
     map following the border filter."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -190,34 +191,47 @@ def see_the_map(browser, viewport: float) -> None:
         return (el.is_displayed() and r["width"] > 0 and m["x"] <= r["x"] and r["x"] + r["width"] <= m["x"] + m["width"]
                 and m["y"] <= r["y"] and r["y"] + r["height"] <= min(m["y"] + m["height"], viewport))
 
-    names = {t.text: t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.country-name")}
-    for country in ("Kyrgyzstan", "Tajikistan", "Uzbekistan"):
-        assert country in names and seen(names[country]), country
-    seg = browser.find_element(By.CSS_SELECTOR, '#map polyline[data-segment="KGZ-TJK-01"]')
-    style = browser.execute_script("var s = getComputedStyle(arguments[0]); return [s.stroke, s.strokeWidth];", seg)
-    assert style[0] == "rgb(211, 47, 47)"  # the critical red of the legend
-    assert float(style[1].removesuffix("px")) >= 5  # a line one sees, not a hairline
-    assert seen(seg) and max(seg.rect["width"], seg.rect["height"]) >= 20
-    quiet = browser.find_element(By.CSS_SELECTOR, '#map polyline[data-segment="KGZ-TJK-05"]')
-    assert float(quiet.value_of_css_property("stroke-width").removesuffix("px")) < 2
+    def until(check, timeout: float = 10):
+        # a live event re-renders the console, map included: an element found a moment ago may be stale
+        return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: check())
+
     place = SegmentRegistry.default().get("KGZ-TJK-01").place
-    labels = [t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.place") if t.text == place]
-    assert labels and seen(labels[0]), place
-    scale = browser.find_element(By.CSS_SELECTOR, "#map-scale text")
-    assert scale.text.endswith(" km") and scale.text.split()[0].isdigit() and seen(scale)
-    legend = browser.find_element(By.ID, "map-legend").text
-    assert all(word in legend for word in ("critical", "warning", "watch", "no open alert"))
+
+    def the_alert_on_the_map() -> bool:
+        names = {t.text: t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.country-name")}
+        for country in ("Kyrgyzstan", "Tajikistan", "Uzbekistan"):
+            assert country in names and seen(names[country]), country
+        seg = browser.find_element(By.CSS_SELECTOR, '#map polyline[data-segment="KGZ-TJK-01"]')
+        style = browser.execute_script("var s = getComputedStyle(arguments[0]); return [s.stroke, s.strokeWidth];", seg)
+        assert style[0] == "rgb(211, 47, 47)"  # the critical red of the legend
+        assert float(style[1].removesuffix("px")) >= 5  # a line one sees, not a hairline
+        assert seen(seg) and max(seg.rect["width"], seg.rect["height"]) >= 20
+        quiet = browser.find_element(By.CSS_SELECTOR, '#map polyline[data-segment="KGZ-TJK-05"]')
+        assert float(quiet.value_of_css_property("stroke-width").removesuffix("px")) < 2
+        labels = [t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.place") if t.text == place]
+        assert labels and seen(labels[0]), place
+        scale = browser.find_element(By.CSS_SELECTOR, "#map-scale text")
+        assert scale.text.endswith(" km") and scale.text.split()[0].isdigit() and seen(scale)
+        legend = browser.find_element(By.ID, "map-legend").text
+        assert all(word in legend for word in ("critical", "warning", "watch", "no open alert"))
+        return True
+
+    until(the_alert_on_the_map)
 
     # choosing a border zooms the map to it; "all" comes back to the borders with open alerts
-    before = browser.find_element(By.ID, "map").get_attribute("data-bounds")
+    before = until(lambda: browser.find_element(By.ID, "map").get_attribute("data-bounds"))
     Select(browser.find_element(By.ID, "filter-border")).select_by_value("KAZ-RUS")
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "map").get_attribute("data-view") == "border KAZ-RUS")
-    after = browser.find_element(By.ID, "map")
-    lon0, lat0, lon1, lat1 = map(float, after.get_attribute("data-bounds").split(","))
-    assert lon1 - lon0 > 20 and lat1 > 50  # Kazakhstan's long northern border, not the Fergana valley
-    assert "border=KAZ-RUS" in browser.current_url
-    names = {t.text: t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.country-name")}
-    assert "Russia" in names and seen(names["Russia"]) and "Kazakhstan" in names
-    Select(browser.find_element(By.ID, "filter-border")).select_by_value("")
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "map").get_attribute("data-bounds") == before)
+    until(lambda: browser.find_element(By.ID, "map").get_attribute("data-view") == "border KAZ-RUS")
 
+    def the_chosen_border() -> bool:
+        lon0, lat0, lon1, lat1 = map(float, browser.find_element(By.ID, "map").get_attribute("data-bounds").split(","))
+        assert lon1 - lon0 > 20 and lat1 > 50  # Kazakhstan's long northern border, not the Fergana valley
+        names = {t.text: t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.country-name")}
+        assert "Russia" in names and seen(names["Russia"]) and "Kazakhstan" in names
+        return True
+
+    until(the_chosen_border)
+    assert "border=KAZ-RUS" in browser.current_url
+    Select(browser.find_element(By.ID, "filter-border")).select_by_value("")
+    until(lambda: browser.find_element(By.ID, "map").get_attribute("data-bounds") == before)
