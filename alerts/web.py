@@ -698,7 +698,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     async def console(request: web.Request) -> web.Response:
         p, shown, q, plans = console_input(request)
-        return webpage.console_fragment(p, shown, segment_names, q, plans)
+        return webpage.console_fragment(p, shown, segment_names, q, plans, segment_rows(p))
 
     async def segment_page(request: web.Request) -> web.Response:
         p = principal_of(request)

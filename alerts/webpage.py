@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from datetime import timezone
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
 from aiohttp import web
 
+from alerts import geomap
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.tokens import parse_time
@@ -75,50 +76,107 @@ def _header(p: Principal) -> str:
 
 
 # ---------------------------------------------------------------------- map
-def project(rows: list[dict], width: float = 960.0, pad: float = 12.0,
-            max_height: float | None = None) -> tuple[dict[str, str], float, float]:
-    """SVG ``points`` per segment id from (lon, lat) coords, and the width and height they fill.
-
-    Equirectangular, longitudes scaled by the cosine of the mid latitude so shapes keep their
-    proportions, north up; as large as fits ``width`` (and ``max_height``).
-    """
-    pts = [(x, y) for r in rows for x, y in r.get("coords") or ()]
-    if not pts:
-        return {}, 0.0, 0.0
-    x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
-    y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
-    k = math.cos(math.radians((y0 + y1) / 2))
-    span_x, span_y = max((x1 - x0) * k, 1e-6), max(y1 - y0, 1e-6)
-    scale = (width - 2 * pad) / span_x
-    if max_height is not None:
-        scale = min(scale, (max_height - 2 * pad) / span_y)
-    out = {}
-    for r in rows:
-        if r.get("coords"):
-            out[r["segment_id"]] = " ".join(f"{pad + (x - x0) * k * scale:.1f},{pad + (y1 - y) * scale:.1f}"
-                                            for x, y in r["coords"])
-    return out, span_x * scale + 2 * pad, span_y * scale + 2 * pad
+#: Stroke width of a segment by level: an open alert's segment must stand out at a glance.
+STROKES = {"none": 1.6, "watch": 4.0, "warning": 5.0, "critical": 6.5}
+#: What a segment's colour and width mean, for the map's legend.
+LEGEND = (("critical", "critical"), ("warning", "warning"), ("watch", "watch"), ("none", "no open alert"))
 
 
-def svg_map(rows: list[dict], width: float = 960.0, max_height: float = 560.0, svg_id: str = "map",
-            highlight: str | None = None) -> str:
-    """Segments as lines coloured by level, each a link to its page; ``highlight`` draws one bolder."""
-    points, w, h = project(rows, width, max_height=max_height)
-    if not points:
+@lru_cache(maxsize=64)
+def _country_layer(view: geomap.View) -> tuple[str, tuple[geomap.Spot, ...]]:
+    """The countries' paths for ``view``, and what their labels are placed in (cached per view:
+    the same border gives the same view)."""
+    shown = geomap.countries_in(view)
+    frame = (-20.0, -20.0, view.width + 20, view.height + 20)  # what lies beyond is cut: it is never seen
+    paths = []
+    for c, parts in shown:
+        d = []
+        for i in parts:
+            for ring in c.polygons[i]:
+                pts = geomap.clip(geomap.pixel_ring(view, ring, 1.2), frame)
+                if len(pts) >= 3:
+                    d.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "Z")
+        if d:
+            paths.append(f'<path class="country f{c.fill}" data-country="{e(c.iso3 or c.name)}" d="{"".join(d)}">'
+                         f'<title>{e(c.name)}</title></path>')
+    return "".join(paths), tuple(geomap.label_spots(view, shown))
+
+
+def _label(lb: geomap.Label, cls: str) -> str:
+    return f'<text class="{cls}" x="{lb.x:.1f}" y="{lb.y:.1f}" text-anchor="{lb.anchor}">{e(lb.text)}</text>'
+
+
+def map_view(rows: list[dict], width: float, height: float, border: str = "") -> tuple[geomap.View | None, str]:
+    """The view of the map (``border``: that border's extent) and what it shows, in words."""
+    shown, what = geomap.view_rows(rows, border)
+    box = geomap.bounds_of(p for r in shown for p in r["coords"])
+    if box is None:
+        return None, what
+    return geomap.fit(box, width, height, margin=0.12, min_span=1.5), what
+
+
+def svg_map(rows: list[dict], width: float = 560.0, height: float = 450.0, svg_id: str = "map",
+            highlight: str | None = None, border: str = "", border_towns: bool = True) -> str:
+    """Countries with their names, segments coloured by level on top (each a link to its page),
+    the towns of open alerts' segments, a scale bar; ``border`` zooms to that border (and, with
+    ``border_towns``, names a few of its towns), ``highlight`` draws one segment bolder and names
+    its towns."""
+    view, what = map_view(rows, width, height, border)
+    if view is None:
         return '<p class="hint">No segment geometry loaded.</p>'
-    lines = []
-    for r in rows:
-        if r["segment_id"] not in points:
-            continue
-        cls = "seg here" if r["segment_id"] == highlight else "seg"
-        lines.append(f'<a href="/ui/segments/{e(r["segment_id"])}"><polyline class="{cls}" '
-                     f'data-segment="{e(r["segment_id"])}" data-level="{e(r["level"])}" '
-                     f'stroke="{COLOURS[r["level"]]}" points="{points[r["segment_id"]]}">'
-                     f'<title>{e(r["segment_id"])}: {e(r["name"])} ({e(r["level"])})</title></polyline></a>')
-    legend = " ".join(badge(lv) for lv in LEVELS)
-    return (f'<svg id="{svg_id}" class="map" role="img" aria-label="border segments coloured by level" '
-            f'viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}">{"".join(lines)}</svg>'
-            f'<p class="legend">{legend}</p>')
+    countries, spots = _country_layer(view)
+    lon0, lat0, lon1, lat1 = view.bounds
+    drawn = [r for r in rows if r.get("coords") and any(lon0 <= x <= lon1 and lat0 <= y <= lat1 for x, y in r["coords"])]
+    drawn.sort(key=lambda r: (r["segment_id"] == highlight, LEVEL_INDEX[r["level"]]))
+    lines, pix = [], {}
+    for r in drawn:
+        sid = r["segment_id"]
+        pts = geomap.pixel_ring(view, r["coords"], 1.0)
+        pix[sid] = pts
+        cls = "seg here" if sid == highlight else "seg"
+        width_ = STROKES[r["level"]] + (2.5 if sid == highlight else 1.0 if r["border"] == border else 0)
+        place = f', {r["place"]}' if r.get("place") else ""
+        lines.append(f'<a href="/ui/segments/{e(sid)}"><polyline class="{cls}" data-segment="{e(sid)}" '
+                     f'data-level="{e(r["level"])}" stroke="{COLOURS[r["level"]]}" stroke-width="{width_:g}" '
+                     f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}">'
+                     f'<title>{e(r["name"])}{e(place)} ({e(r["level"])})</title></polyline></a>')
+    # Towns first (they say where the alert is), then those of the chosen border, then the
+    # countries' names, each clear of the labels before it and of the alerts' lines.
+    wanted = sorted((r for r in drawn if r.get("place") and (r["level"] != "none" or r["segment_id"] == highlight)),
+                    key=lambda r: (r["segment_id"] != highlight, -LEVEL_INDEX[r["level"]], r["segment_id"]))
+    hot = [pix[r["segment_id"]] for r in wanted]
+    km, px = geomap.scale_bar(view)
+    x0, y0 = 14.0, height - 16.0
+    taken: list = [(x0 - 6, y0 - 17, x0 + px + 6, y0 + 10)]  # the scale bar's corner
+    places = geomap.place_labels(view, [(r["place"], pix[r["segment_id"]]) for r in wanted], taken, hot)
+    towns = []
+    if border and border_towns:  # only towns on the line ("near ..."), spaced out, a few
+        towns = geomap.place_labels(view, [(r["place"], pix[r["segment_id"]]) for r in drawn
+                                           if r["border"] == border and r not in wanted
+                                           and str(r.get("place")).startswith("near ")],
+                                    taken, hot, size=11.0, spacing=14.0, most=8)
+    names = geomap.country_labels(spots, taken, hot)
+    scale = (f'<g id="{svg_id}-scale" class="scale"><rect class="scale-bg" x="{x0 - 6:.0f}" y="{y0 - 17:.0f}" '
+             f'width="{px + 12:.1f}" height="27"/>'
+             f'<polyline points="{x0},{y0 - 5} {x0},{y0} {x0 + px:.1f},{y0} {x0 + px:.1f},{y0 - 5}"/>'
+             f'<text x="{x0 + px / 2:.1f}" y="{y0 - 5}" text-anchor="middle">{km:g} km</text></g>')
+    mid = (lat0 + lat1) / 2
+    return (f'<svg id="{svg_id}" class="map" role="img" aria-label="map of {e(what)}, segments coloured by level" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" data-bounds="{lon0:.2f},{lat0:.2f},{lon1:.2f},{lat1:.2f}" '
+            f'data-view="{e(what)}"><rect class="sea" width="{width:.0f}" height="{height:.0f}"/>'
+            f'<g class="countries">{countries}</g><g class="segments">{"".join(lines)}</g>'
+            f'<g class="names">{"".join(_label(lb, "country-name") for lb in names)}</g>'
+            f'<g class="places">{"".join(_label(lb, "place") for lb in places)}'
+            f'{"".join(_label(lb, "place town") for lb in towns)}</g>{scale}</svg>'
+            f'<p class="legend" id="{svg_id}-legend">{_map_key()}<span class="view">Showing {e(what)}; the scale '
+            f'holds at {abs(mid):.1f}°{"N" if mid >= 0 else "S"}. Countries: Natural Earth.</span></p>')
+
+
+def _map_key() -> str:
+    """The legend's line samples, drawn as the map draws each level."""
+    return "".join(f'<span class="key"><svg width="26" height="10" aria-hidden="true"><line x1="2" y1="5" x2="24" '
+                   f'y2="5" stroke="{COLOURS[lv]}" stroke-width="{STROKES[lv]:g}" stroke-linecap="round"/></svg>'
+                   f'{e(text)}</span>' for lv, text in LEGEND)
 
 
 # ---------------------------------------------------------------------- chart
@@ -347,9 +405,19 @@ def filtered(alerts: Iterable[Mapping[str, Any]], filters: Mapping[str, str]) ->
             if (not level or level in (a["level"], a["peak_level"])) and (not border or a["border"] == border)]
 
 
+def map_section(segments: list[dict], border: str = "") -> str:
+    """The map beside the alerts, and the alerts on whole borders that it cannot draw."""
+    whole = "".join(f'<li>{badge(r["level"])} <a href="/ui/segments/{e(r["segment_id"])}">{e(r["name"])}</a></li>'
+                    for r in segments if not r.get("coords") and r["open_alerts"])
+    if whole:
+        whole = f'<p>Alerts on whole borders (no coordinates):</p><ul id="whole-borders">{whole}</ul>'
+    return f'<section id="map-section" aria-label="map">{svg_map(segments, border=border)}{whole}</section>'
+
+
 def console_section(p: Principal, alerts: list[dict], names: Callable[[str], str], filters: Mapping[str, str],
-                    plans: Mapping[str, Mapping[str, Any]] | None = None) -> str:
-    """The part of the page a live event re-renders: banner, open alerts, history (collapsed)."""
+                    plans: Mapping[str, Mapping[str, Any]] | None = None, segments: list[dict] | None = None) -> str:
+    """The part of the page a live event or a filter re-renders: banner, open alerts, history
+    (collapsed), and the map beside them (zoomed to the border the filter chose)."""
     plans = plans or {}
     shown = console_order(filtered(alerts, filters))
     open_ = [a for a in shown if is_open(a)]
@@ -357,28 +425,21 @@ def console_section(p: Principal, alerts: list[dict], names: Callable[[str], str
     past = history_filter(shown, since)
     cards = "\n".join(alert_card(a, names, p.may_act, plans.get(a["alert_id"])) for a in open_)
     rows = "\n".join(history_row(a, names) for a in past) or '<tr><td colspan="5">none</td></tr>'
-    levels = {}
-    for a in alerts:
-        if is_open(a) and LEVEL_INDEX[a["level"]] > LEVEL_INDEX[levels.get(a["segment_id"], "none")]:
-            levels[a["segment_id"]] = a["level"]
     top = open_[0]["level"] if open_ else "none"
-    return (f'<p id="open-banner" class="banner lvl-edge-{e(top)}" role="status">{e(open_banner(open_))}</p>'
+    return (f'<div class="feed"><p id="open-banner" class="banner lvl-edge-{e(top)}" role="status">{e(open_banner(open_))}</p>'
             f'<section id="open-alerts" aria-label="open alerts">{cards}</section>'
             f'<details id="history"><summary>Show history ({len(past)} resolved'
             f'{", since " + e(since) if since else ""})</summary>'
             f'<label>resolved since <input type="date" name="since" id="history-since" form="filters" value="{e(since)}"></label>'
             f'<table id="history-table"><thead><tr><th>peak</th><th>segment</th><th>opened</th><th>state</th>'
-            f'<th>why</th></tr></thead><tbody>{rows}</tbody></table></details>'
-            f'{_json_script("bw-levels", levels)}')
+            f'<th>why</th></tr></thead><tbody>{rows}</tbody></table></details></div>'
+            f'{map_section(segments or [], filters.get("border", ""))}')
 
 
 def main_page(p: Principal, alerts: list[dict], segments: list[dict], names: Callable[[str], str],
               filters: Mapping[str, str], plans: Mapping[str, Mapping[str, Any]] | None = None) -> web.Response:
     level, border = filters.get("level", ""), filters.get("border", "")
     borders = sorted({r["border"] for r in segments} | {a["border"] for a in alerts})
-    no_geometry = [r for r in segments if not r.get("coords") and r["open_alerts"]]
-    whole = "".join(f'<li>{badge(r["level"])} <a href="/ui/segments/{e(r["segment_id"])}">{e(r["name"])}</a></li>'
-                    for r in no_geometry)
     actions = ""
     if p.may_act:
         actions = f"""<section id="silences"><h2>Silences</h2>
@@ -405,9 +466,7 @@ def main_page(p: Principal, alerts: list[dict], segments: list[dict], names: Cal
 <label>level <select name="level" id="filter-level">{_options(LEVELS[1:], level, "all")}</select></label>
 <label>border <select name="border" id="filter-border">{_options(borders, border, "all")}</select></label>
 <noscript><button type="submit">Filter</button></noscript></form>
-<div id="console">{console_section(p, alerts, names, filters, plans)}</div>
-<section id="map-section"><h2>Segments</h2>{svg_map(segments)}
-{f'<p>Alerts on whole borders (no coordinates):</p><ul id="whole-borders">{whole}</ul>' if whole else ''}</section>
+<div id="console">{console_section(p, alerts, names, filters, plans, segments)}</div>
 {actions}{notices}
 <p class="hint">All times UTC. JSON API: <a href="/openapi.json">/openapi.json</a>, live feed <code>/events</code> (server-sent events).</p>
 </main>{_json_script("bw-data", data)}"""
@@ -415,9 +474,10 @@ def main_page(p: Principal, alerts: list[dict], segments: list[dict], names: Cal
 
 
 def console_fragment(p: Principal, alerts: list[dict], names: Callable[[str], str], filters: Mapping[str, str],
-                     plans: Mapping[str, Mapping[str, Any]] | None = None) -> web.Response:
-    """The console section alone, for the page's script to swap in on a live event."""
-    return web.Response(text=console_section(p, alerts, names, filters, plans), content_type="text/html")
+                     plans: Mapping[str, Mapping[str, Any]] | None = None,
+                     segments: list[dict] | None = None) -> web.Response:
+    """The console section alone, for the page's script to swap in on a live event or a filter."""
+    return web.Response(text=console_section(p, alerts, names, filters, plans, segments), content_type="text/html")
 
 
 def error_page(status: int, message: str, p: Principal | None = None) -> web.Response:
@@ -457,8 +517,8 @@ def chart_legend(daily: list[Mapping[str, Any]]) -> str:
 
 def segment_page(p: Principal, view: Mapping[str, Any], border_rows: list[dict]) -> web.Response:
     """``border_rows``: the segments of the same border, drawn around this one for context."""
-    minimap = svg_map(border_rows, width=640, max_height=320, svg_id="minimap",
-                      highlight=view["segment_id"]) if view.get("coords") else ""
+    minimap = svg_map(border_rows, width=640, height=340, svg_id="minimap", highlight=view["segment_id"],
+                      border=view["border"], border_towns=False) if view.get("coords") else ""
     alerts = "\n".join(
         f'<tr><td>{badge(a["peak_level"])}</td><td>{e(when(a["opened_at"]))}</td><td>{_state(a)}</td>'
         f'<td>{e(level_meaning(a))}</td></tr>' for a in view["alerts"]) or '<tr><td colspan="4">none</td></tr>'
@@ -498,9 +558,23 @@ tr.resolved{color:#777} tr.flash{background:#fff8d0}
 form.inline{display:inline} label{margin-right:.8rem} .hint{color:#666;font-size:.85rem}
 .bad{color:#b00020} .ok{color:#1b5e20} .live{font-size:.8rem;font-weight:400;color:#666}
 .live.on{color:#1b5e20}
-svg.map{max-width:100%;height:auto;background:#eef3f6;border:1px solid #cfd8dc}
-svg.map .seg{fill:none;stroke-width:4;stroke-linecap:round} svg.map a:hover .seg{stroke-width:7}
-#minimap .seg{stroke-width:2;opacity:.6} #minimap .seg.here{stroke-width:6;opacity:1}
+#console{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,560px);gap:1.2rem;align-items:start}
+#console .feed{min-width:0} #map-section{position:sticky;top:.5rem}
+@media (max-width:1000px){#console{grid-template-columns:minmax(0,1fr)} #map-section{position:static}}
+svg.map{display:block;width:100%;height:auto;border:1px solid #b0bec5;background:#c9dfea}
+#minimap{max-width:640px}
+svg.map .sea{fill:#c9dfea} svg.map .country{stroke:#fff;stroke-width:.9;fill-rule:evenodd}
+svg.map .f0{fill:#efe6d2} svg.map .f1{fill:#dde8d0} svg.map .f2{fill:#e6ddef} svg.map .f3{fill:#f6dfd3} svg.map .f4{fill:#e4e4dc}
+svg.map .seg{fill:none;stroke-linecap:round;stroke-linejoin:round} svg.map a:hover .seg{stroke-width:9}
+svg.map .seg[data-level=none]{opacity:.75}
+svg.map text{font-family:system-ui,sans-serif;paint-order:stroke;stroke:#fff;stroke-linejoin:round}
+svg.map .country-name{font-size:13px;fill:#5d5d5d;stroke-width:2.5px;letter-spacing:.04em}
+svg.map .place{font-size:12px;font-weight:700;fill:#1a1a1a;stroke-width:3px}
+svg.map .place.town{font-size:11px;font-weight:600;fill:#37474f}
+svg.map .scale polyline{fill:none;stroke:#222;stroke-width:1.5} svg.map .scale text{font-size:11px;fill:#222;stroke-width:2.5px}
+svg.map .scale-bg{fill:#fff;opacity:.7}
+.legend .key{display:inline-flex;align-items:center;gap:.25rem;margin-right:.8rem;font-size:.85rem}
+.legend .view{display:block;color:#666;font-size:.8rem;margin-top:.2rem}
 #chart{width:100%;max-width:720px;height:auto;background:#fff;border:1px solid #ddd}
 #chart .bar{fill:#546e7a} #chart .baseline{fill:none;stroke:#d32f2f;stroke-width:1.5;stroke-dasharray:4 3}
 #chart .axis{stroke:#999} #chart text{font-size:10px;fill:#555}
@@ -516,12 +590,12 @@ details#history{margin:1rem 0} details#history>summary{cursor:pointer;font-weigh
 
 APP_JS = r"""'use strict';
 (function () {
-  // The server renders the console (alerts.webpage.console_section); this script only fetches it
-  // again when the live feed says something changed, and posts the operator's actions.
+  // The server renders the console and its map (alerts.webpage.console_section); this script only
+  // fetches it again when the live feed says something changed or a filter changed (the map then
+  // shows the chosen border), and posts the operator's actions.
   var dataEl = document.getElementById('bw-data');
   if (!dataEl) return;
   var D = JSON.parse(dataEl.textContent);
-  var COLOURS = %COLOURS%;
   var HEADERS = {'Content-Type': 'application/json', 'X-Borderwatch-Request': '1'};
   var consoleEl = document.getElementById('console');
   var statusEl = document.getElementById('status');
@@ -545,15 +619,6 @@ APP_JS = r"""'use strict';
     var since = document.getElementById('history-since');
     if (since && since.value) q.set('since', since.value);
     return q.toString();
-  }
-  function colourMap() {
-    var levelsEl = document.getElementById('bw-levels');
-    var lv = levelsEl ? JSON.parse(levelsEl.textContent) : {};
-    document.querySelectorAll('#map [data-segment]').forEach(function (p) {
-      var l = lv[p.getAttribute('data-segment')] || 'none';
-      p.setAttribute('data-level', l);
-      p.setAttribute('stroke', COLOURS[l]);
-    });
   }
   var pending = null;
   function render(flashId) {
@@ -579,7 +644,6 @@ APP_JS = r"""'use strict';
           if (focus && focus[0] === f.getAttribute('data-alert-id')) f[focus[1]].focus();
         });
         if (histOpen) document.getElementById('history').open = true;
-        colourMap();
         if (flashId) {
           var card = consoleEl.querySelector('[data-alert-id="' + CSS.escape(flashId) + '"]');
           if (card) { card.classList.add('flash'); setTimeout(function () { card.classList.remove('flash'); }, 3000); }
@@ -676,6 +740,6 @@ APP_JS = r"""'use strict';
   });
   es.addEventListener('resync', function () { render(); });
 })();
-""".replace("%COLOURS%", json.dumps(COLOURS))
+"""
 
 ASSETS = {"app.js": (APP_JS, "application/javascript"), "style.css": (STYLE, "text/css")}

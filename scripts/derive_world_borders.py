@@ -29,8 +29,10 @@ import math
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
+
+from topojson_arcs import Position, decode_arcs, rings, rounded
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "streams" / "data" / "world-land-borders.geojson"
 #: The pair list beside the GeoJSON: ``world-land-borders.geojson`` -> ``world-land-borders.pairs.txt``.
@@ -42,42 +44,13 @@ LICENSE = "Natural Earth: public domain (Made with Natural Earth); world-atlas T
 #: ``countries-10m.json`` -> ``1:10m``
 _SCALE_IN_NAME = re.compile(r"countries-(\d+m)\.json$")
 
-Position = tuple[float, float]
-
-
-def decode_arcs(topology: dict) -> list[list[Position]]:
-    """The arcs as absolute (lon, lat) positions: a quantized topology stores each arc as a first
-    position and then deltas, in integer steps of ``transform.scale`` from ``transform.translate``."""
-    transform = topology.get("transform")
-    if transform is None:
-        return [[(float(x), float(y)) for x, y, *_ in arc] for arc in topology["arcs"]]
-    (kx, ky), (dx, dy) = transform["scale"], transform["translate"]
-    arcs = []
-    for arc in topology["arcs"]:
-        x = y = 0
-        line = []
-        for qx, qy, *_ in arc:
-            x, y = x + qx, y + qy
-            line.append((x * kx + dx, y * ky + dy))
-        arcs.append(line)
-    return arcs
-
-
-def _rings(geometry: dict) -> Iterator[list[int]]:
-    kind = geometry.get("type")
-    if kind == "Polygon":
-        yield from geometry["arcs"]
-    elif kind == "MultiPolygon":
-        for polygon in geometry["arcs"]:
-            yield from polygon
-
 
 def arc_users(geometries: Iterable[dict], iso3_of_numeric: dict[str, str]) -> dict[int, list[str | None]]:
     """For every arc, the countries whose rings use it (None for a geometry with no known code)."""
     users: dict[int, list[str | None]] = defaultdict(list)
     for geometry in geometries:
         country = iso3_of_numeric.get(str(geometry.get("id", "")).zfill(3)) if "id" in geometry else None
-        for ring in _rings(geometry):
+        for ring in rings(geometry):
             for ref in ring:
                 users[ref if ref >= 0 else ~ref].append(country)  # ~ref: the arc reversed
     return users
@@ -126,15 +99,6 @@ def join_lines(lines: list[list[Position]]) -> list[list[Position]]:
     return runs
 
 
-def _rounded(line: list[Position]) -> list[list[float]]:
-    out: list[list[float]] = []
-    for x, y in line:
-        p = [round(x, DECIMALS), round(y, DECIMALS)]
-        if not out or out[-1] != p:
-            out.append(p)
-    return out
-
-
 def _planar_length(line: list[list[float]]) -> float:
     """Length in degrees of latitude (longitude shrunk by cos(lat)): enough to order parts."""
     return sum(math.hypot((x2 - x1) * math.cos(math.radians((y1 + y2) / 2)), y2 - y1)
@@ -150,7 +114,7 @@ def derive(topology: dict, countries: dict[str, tuple[str, str]], source: str, s
     by_pair = shared_arcs(arc_users(topology["objects"]["countries"]["geometries"], iso3_of_numeric))
     features = []
     for (a, b), arc_ids in sorted(by_pair.items()):
-        parts = [p for p in (_rounded(run) for run in join_lines([arcs[i] for i in arc_ids])) if len(p) >= 2]
+        parts = [p for p in (rounded(run, DECIMALS) for run in join_lines([arcs[i] for i in arc_ids])) if len(p) >= 2]
         if not parts:
             continue
         parts.sort(key=_planar_length, reverse=True)

@@ -8,7 +8,6 @@ the page, and the acknowledgement (a record on the alerts topic) shows in the AP
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -16,31 +15,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from alerts.tokens import TokenFile
+from tests import chromium
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-HEADLESS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage", "--window-size=1280,1000")
 
 
 @pytest.fixture
 def browser(tmp_path):
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not shutil.which(path):
-            pytest.fail(f"{path} is not installed: run `bash scripts/install-system-deps.sh` as root")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (*HEADLESS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        opts.add_argument(flag)
-    # An explicit driver path: selenium never looks for (or downloads) a driver of its own.
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log")),
-                              options=opts)
-    driver.set_page_load_timeout(30)
+    problem = chromium.missing()
+    if problem:
+        pytest.fail(problem)
+    driver = chromium.start(tmp_path)
     try:
         yield driver
     finally:
@@ -182,6 +167,7 @@ def test_the_console_shows_the_open_critical_alert_above_the_fold_and_history_fo
     fold = card.find_element(By.CSS_SELECTOR, "details.engineering")
     assert fold.get_attribute("open") is None and "detector" not in card.text
     browser.save_screenshot(str(tmp_path / "console.png"))
+    see_the_map(browser, viewport)
 
     # a desk asking for a segment that is not its own gets a page, not JSON
     browser.delete_all_cookies()
@@ -189,3 +175,63 @@ def test_the_console_shows_the_open_critical_alert_above_the_fold_and_history_fo
     browser.get(f"{w.base}/ui/segments/KGZ-TJK-01")
     assert browser.find_element(By.ID, "error-title").text == "Not found"
     assert browser.find_element(By.LINK_TEXT, "← back to the alerts")
+
+
+def see_the_map(browser, viewport: float) -> None:
+    """What a duty officer must see on the map beside the open critical alert near Dostuk, and the
+    map following the border filter."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from streams.segments import SegmentRegistry
+
+    def seen(el) -> bool:  # shown, inside the map's frame and above the fold
+        r, m = el.rect, browser.find_element(By.ID, "map").rect
+        return (el.is_displayed() and r["width"] > 0 and m["x"] <= r["x"] and r["x"] + r["width"] <= m["x"] + m["width"]
+                and m["y"] <= r["y"] and r["y"] + r["height"] <= min(m["y"] + m["height"], viewport))
+
+    def until(check, timeout: float = 10):
+        # a live event re-renders the console, map included: an element found a moment ago may be stale
+        return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: check())
+
+    place = SegmentRegistry.default().get("KGZ-TJK-01").place
+
+    def the_alert_on_the_map() -> bool:
+        names = {t.text: t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.country-name")}
+        for country in ("Kyrgyzstan", "Tajikistan", "Uzbekistan"):
+            assert country in names and seen(names[country]), country
+        seg = browser.find_element(By.CSS_SELECTOR, '#map polyline[data-segment="KGZ-TJK-01"]')
+        style = browser.execute_script("var s = getComputedStyle(arguments[0]); return [s.stroke, s.strokeWidth];", seg)
+        assert style[0] == "rgb(211, 47, 47)"  # the critical red of the legend
+        assert float(style[1].removesuffix("px")) >= 5  # a line one sees, not a hairline
+        assert seen(seg) and max(seg.rect["width"], seg.rect["height"]) >= 20
+        quiet = browser.find_element(By.CSS_SELECTOR, '#map polyline[data-segment="KGZ-TJK-05"]')
+        assert float(quiet.value_of_css_property("stroke-width").removesuffix("px")) < 2
+        labels = [t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.place") if t.text == place]
+        assert labels and seen(labels[0]), place
+        scale = browser.find_element(By.CSS_SELECTOR, "#map-scale text")
+        assert scale.text.endswith(" km") and scale.text.split()[0].isdigit() and seen(scale)
+        legend = browser.find_element(By.ID, "map-legend").text
+        assert all(word in legend for word in ("critical", "warning", "watch", "no open alert"))
+        return True
+
+    until(the_alert_on_the_map)
+
+    # choosing a border zooms the map to it; "all" comes back to the borders with open alerts
+    before = until(lambda: browser.find_element(By.ID, "map").get_attribute("data-bounds"))
+    Select(browser.find_element(By.ID, "filter-border")).select_by_value("KAZ-RUS")
+    until(lambda: browser.find_element(By.ID, "map").get_attribute("data-view") == "border KAZ-RUS")
+
+    def the_chosen_border() -> bool:
+        lon0, lat0, lon1, lat1 = map(float, browser.find_element(By.ID, "map").get_attribute("data-bounds").split(","))
+        assert lon1 - lon0 > 20 and lat1 > 50  # Kazakhstan's long northern border, not the Fergana valley
+        names = {t.text: t for t in browser.find_elements(By.CSS_SELECTOR, "#map text.country-name")}
+        assert "Russia" in names and seen(names["Russia"]) and "Kazakhstan" in names
+        return True
+
+    until(the_chosen_border)
+    assert "border=KAZ-RUS" in browser.current_url
+    Select(browser.find_element(By.ID, "filter-border")).select_by_value("")
+    until(lambda: browser.find_element(By.ID, "map").get_attribute("data-bounds") == before)

@@ -13,7 +13,7 @@ from alerts.access import Principal
 from alerts.history import AlertHistory
 from alerts.web import COOKIE, CSRF_HEADER, PUBLIC, build_web_app, daily_from
 from alerts import webpage
-from alerts.webpage import COLOURS, project
+from alerts.webpage import COLOURS
 from streams.segments import SegmentRegistry
 from tests.webfakes import DAILY, INCIDENTS, NOTICES, NOW, ROLES, Env, alert_event
 
@@ -588,16 +588,3 @@ def test_the_chart_legend_counts_what_the_bars_show_and_names_the_baseline():
     assert webpage.chart_legend([]) == ""
 
 
-def test_map_projection_puts_north_up_and_west_left():
-    rows = [{"segment_id": "a", "coords": [[70.0, 40.0], [71.0, 40.0]]},
-            {"segment_id": "b", "coords": [[70.0, 41.0], [70.5, 41.0]]}]
-    pts, width, height = project(rows, width=200, pad=0)
-    assert width == pytest.approx(200, abs=0.1)
-    a = [tuple(map(float, p.split(","))) for p in pts["a"].split()]
-    b = [tuple(map(float, p.split(","))) for p in pts["b"].split()]
-    assert a[0][0] == 0 and a[1][0] == 200  # west edge left, east edge right
-    assert b[0][1] == 0 and a[0][1] == pytest.approx(height, abs=0.1)  # north at the top
-    # a degree of longitude at 40.5 N is cos(40.5) of a degree of latitude
-    assert height == pytest.approx(200 / 0.7604, rel=1e-3)
-    pts, width, height = project(rows, width=200, pad=0, max_height=100)  # fits the box, keeps proportions
-    assert height == pytest.approx(100, abs=0.1) and width == pytest.approx(100 * 0.7604, rel=1e-3)
