@@ -26,6 +26,13 @@ KM_PER_DEGREE = 6371.0 * math.pi / 180
 #: Countries' file, beside this module.
 COUNTRIES_FILE = "countries-50m.geojson"
 
+#: A level's colour on every map (the console's, a notice's excerpt) and its line's width in pixels.
+LEVEL_COLOURS = {"none": "#9e9e9e", "watch": "#d4a800", "warning": "#f08000", "critical": "#d32f2f"}
+LEVEL_STROKES = {"none": 1.6, "watch": 4.0, "warning": 5.0, "critical": 6.5}
+#: The countries' fills (``Country.fill`` indexes them: neighbours differ) and the sea's.
+COUNTRY_FILLS = ("#efe6d2", "#dde8d0", "#e6ddef", "#f6dfd3", "#e4e4dc")
+SEA = "#c9dfea"
+
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 (or lon0, lat0, lon1, lat1)
 
@@ -135,6 +142,24 @@ def countries_in(view: View, every: Sequence[Country] | None = None) -> list[tup
         parts = [i for i, b in enumerate(c.boxes) if _overlap(b, box)]
         if parts:
             out.append((c, parts))
+    return out
+
+
+def country_paths(view: View, shown: Sequence[tuple[Country, list[int]]], bleed: float = 20.0
+                  ) -> list[tuple[Country, str]]:
+    """Each shown country's outline as SVG path data in the view's pixels, cut ``bleed`` pixels
+    beyond its edges (what lies farther is never seen); countries with nothing left are left out."""
+    frame = (-bleed, -bleed, view.width + bleed, view.height + bleed)
+    out = []
+    for country, parts in shown:
+        d = []
+        for i in parts:
+            for ring in country.polygons[i]:
+                pts = clip(pixel_ring(view, ring, 1.2), frame)
+                if len(pts) >= 3:
+                    d.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "Z")
+        if d:
+            out.append((country, "".join(d)))
     return out
 
 

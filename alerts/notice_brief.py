@@ -23,6 +23,7 @@ import jinja2
 
 from alerts.escalation import LEVEL_INDEX
 from alerts.notice_i18n import translations
+from alerts.notice_map import excerpt_svg
 from alerts.model import ARMS_RACE
 from alerts.notices import Notice, Section, level_name
 
@@ -77,6 +78,8 @@ class BriefSection:
     level: str  # the level's key, for colour
     heading: str
     segment: str
+    #: where it is: a map excerpt as SVG markup (alerts/notice_map.py; empty without the segment's line)
+    map_svg: str
     happened: tuple[str, ...]
     trend: str
     chart: Chart
@@ -165,6 +168,9 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
         level=s.level if not s.resolved_at else "resolved",
         heading=heading if not several else f"{heading} ({s.segment_id})",
         segment=segment,
+        map_svg=excerpt_svg(s.line, "none" if s.resolved_at else s.level,
+                            lambda iso3, name: country_name(iso3, lang) if iso3 in REGION else name,
+                            place=(s.place_ru if lang == "ru" else "") or s.place, km=_("km")),
         happened=_happened(s, lang), trend=_trend_line(s, lang), chart=chart(s.activity, s.baseline, _("baseline")),
         context=_context(s, countries, lang),
         evidence_heading=_("Evidence released to you: %(segment)s") % {"segment": segment},
@@ -312,6 +318,10 @@ def trend_word(trend: str, lang: str) -> str:
     _ = translations(lang).gettext
     return {"new": _("new"), "rising": _("rising"), "easing": _("easing"), "resolved": _("resolved"),
             "steady": _("steady")}.get(trend, trend)
+
+
+#: The states the catalogs name (another state keeps its code, or its English name on a map).
+REGION = ("KAZ", "KGZ", "TJK", "TKM", "UZB", "AFG")
 
 
 def country_name(iso3: str, lang: str) -> str:

@@ -7,6 +7,8 @@ fonts cover Latin-1 only.
 
 from __future__ import annotations
 
+import io
+
 from importlib import resources
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -60,6 +62,9 @@ def render_pdf(n: Notice) -> bytes:
         pdf.ln(3)
         para(s.heading, 12, "B", _LEVEL_RGB.get(s.level, (0, 0, 0)))
         para(s.segment, 10)
+        if s.map_svg:  # the same excerpt as the HTML's, across the text's width
+            pdf.ln(3)  # clear of the line above's descenders
+            pdf.image(io.BytesIO(s.map_svg.encode()), x=pdf.l_margin, w=min(120.0, pdf.w - pdf.l_margin - pdf.r_margin))
         heading(b.labels["happened"])
         for line in s.happened:
             para(f"- {line}", 9.5)

@@ -19,7 +19,7 @@ from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.tokens import parse_time
 
-COLOURS = {"none": "#9e9e9e", "watch": "#d4a800", "warning": "#f08000", "critical": "#d32f2f"}
+COLOURS = geomap.LEVEL_COLOURS
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -77,7 +77,7 @@ def _header(p: Principal) -> str:
 
 # ---------------------------------------------------------------------- map
 #: Stroke width of a segment by level: an open alert's segment must stand out at a glance.
-STROKES = {"none": 1.6, "watch": 4.0, "warning": 5.0, "critical": 6.5}
+STROKES = geomap.LEVEL_STROKES
 #: What a segment's colour and width mean, for the map's legend.
 LEGEND = (("critical", "critical"), ("warning", "warning"), ("watch", "watch"), ("none", "no open alert"))
 
@@ -87,18 +87,8 @@ def _country_layer(view: geomap.View) -> tuple[str, tuple[geomap.Spot, ...]]:
     """The countries' paths for ``view``, and what their labels are placed in (cached per view:
     the same border gives the same view)."""
     shown = geomap.countries_in(view)
-    frame = (-20.0, -20.0, view.width + 20, view.height + 20)  # what lies beyond is cut: it is never seen
-    paths = []
-    for c, parts in shown:
-        d = []
-        for i in parts:
-            for ring in c.polygons[i]:
-                pts = geomap.clip(geomap.pixel_ring(view, ring, 1.2), frame)
-                if len(pts) >= 3:
-                    d.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "Z")
-        if d:
-            paths.append(f'<path class="country f{c.fill}" data-country="{e(c.iso3 or c.name)}" d="{"".join(d)}">'
-                         f'<title>{e(c.name)}</title></path>')
+    paths = [f'<path class="country f{c.fill}" data-country="{e(c.iso3 or c.name)}" d="{d}"><title>{e(c.name)}</title></path>'
+             for c, d in geomap.country_paths(view, shown)]
     return "".join(paths), tuple(geomap.label_spots(view, shown))
 
 
@@ -561,10 +551,10 @@ form.inline{display:inline} label{margin-right:.8rem} .hint{color:#666;font-size
 #console{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,560px);gap:1.2rem;align-items:start}
 #console .feed{min-width:0} #map-section{position:sticky;top:.5rem}
 @media (max-width:1000px){#console{grid-template-columns:minmax(0,1fr)} #map-section{position:static}}
-svg.map{display:block;width:100%;height:auto;border:1px solid #b0bec5;background:#c9dfea}
+svg.map{display:block;width:100%;height:auto;border:1px solid #b0bec5;background:""" + geomap.SEA + """}
 #minimap{max-width:640px}
-svg.map .sea{fill:#c9dfea} svg.map .country{stroke:#fff;stroke-width:.9;fill-rule:evenodd}
-svg.map .f0{fill:#efe6d2} svg.map .f1{fill:#dde8d0} svg.map .f2{fill:#e6ddef} svg.map .f3{fill:#f6dfd3} svg.map .f4{fill:#e4e4dc}
+svg.map .sea{fill:""" + geomap.SEA + """} svg.map .country{stroke:#fff;stroke-width:.9;fill-rule:evenodd}
+ """ + " ".join(f"svg.map .f{i}{{fill:{c}}}" for i, c in enumerate(geomap.COUNTRY_FILLS)) + """
 svg.map .seg{fill:none;stroke-linecap:round;stroke-linejoin:round} svg.map a:hover .seg{stroke-width:9}
 svg.map .seg[data-level=none]{opacity:.75}
 svg.map text{font-family:system-ui,sans-serif;paint-order:stroke;stroke:#fff;stroke-linejoin:round}

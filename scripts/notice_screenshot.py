@@ -18,13 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alerts.notices import NoticeRenderer  # noqa: E402
-from tests.notice_fixtures import BASE_URL, CONTEXT, NOW, SECRET, request  # noqa: E402
+from tests.notice_fixtures import BASE_URL, NOW, SECRET, WITH_LINE, request  # noqa: E402
 
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "img"
     out.mkdir(parents=True, exist_ok=True)
-    renderer = NoticeRenderer({"KGZ-TJK-07": CONTEXT}.get, SECRET, BASE_URL, clock=lambda: NOW,
+    renderer = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW,
                               languages={"secretariat-KGZ": "ru"})
     pdf = out / "notice-ru.pdf"
     pdf.write_bytes(renderer(request(), None).to_pdf())

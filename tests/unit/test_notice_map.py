@@ -1,0 +1,32 @@
+"""A notice's map excerpt: the stretch in its level's colour among the states around it, named in
+the receiver's language, with a scale; the same SVG in the HTML and in the PDF."""
+
+import re
+
+from alerts.notice_map import excerpt_svg
+from alerts.notices import NoticeRenderer
+from tests.notice_fixtures import BASE_URL, LANGUAGES, LINE, NOW, SECRET, WITH_LINE, request
+from tests.unit.test_notices import pdf_text
+
+
+def renderer():
+    return NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW, languages=LANGUAGES)
+
+
+def test_the_excerpt_draws_the_stretch_in_its_level_colour_among_named_states_with_a_scale():
+    svg = excerpt_svg(LINE, "warning", lambda iso3, name: f"{name} ({iso3})", place="near Isfara and Batken")
+    assert 'stroke="#f08000"' in svg  # the warning's colour, the console's
+    names = re.findall(r'font-size="13"[^>]*>([^<]+)</text>', svg)
+    assert "Kyrgyzstan (KGZ)" in names and "Tajikistan (TJK)" in names
+    assert ">near Isfara and Batken</text>" in svg
+    assert re.search(r">\d+ km</text>", svg)
+    assert excerpt_svg((), "warning", lambda iso3, name: name) == ""
+
+
+def test_a_russian_desk_reads_the_states_and_the_scale_in_russian_in_the_html_and_the_pdf():
+    notice = renderer()(request(), None)  # the Kyrgyz secretariat reads Russian
+    html = notice.to_html()
+    assert '<figure class="map"><svg' in html and ">Кыргызстан</text>" in html and ">Таджикистан</text>" in html
+    assert re.search(r">\d+ км</text>", html) and ">около Исфара и Баткен</text>" in html
+    text = pdf_text(notice.to_pdf())
+    assert "Узбекистан" in text and "около Исфара и Баткен" in text
