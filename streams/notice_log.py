@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from typing import Any, Callable
 
 from alerts.delivery import DeliveryIndex
@@ -31,8 +32,12 @@ from streams.topics import bootstrap
 
 log = logging.getLogger("borderwatch.notice_log")
 
-#: How long ``append`` waits for the broker before it gives up (the notify chain logs the error).
+#: How long one produce waits for the broker's acknowledgement.
 APPEND_TIMEOUT = 30.0
+#: How long ``append`` keeps trying while the broker is away (paused, restarting) before it gives
+#: up and the notify chain logs the error: a delivery the log does not hold is one a new notifier
+#: would send again, so the record is worth waiting for.
+APPEND_PATIENCE = 300.0
 
 
 def encode_record(rec: dict[str, Any]) -> bytes:
@@ -47,9 +52,11 @@ class KafkaDeliveryLog(DeliveryIndex):
     """
 
     def __init__(self, broker_url: str, topic: str, *, producer_factory: Callable[[], Any] | None = None,
-                 timeout: float = APPEND_TIMEOUT) -> None:
+                 timeout: float = APPEND_TIMEOUT, patience: float = APPEND_PATIENCE,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.broker_url, self.topic, self.timeout = broker_url, topic, timeout
+        self.patience, self.sleep, self.clock = patience, sleep, clock
         self._producer_factory = producer_factory or self._kafka_producer
         self._producer: Any = None
         self._producer_lock = threading.Lock()
@@ -70,10 +77,20 @@ class KafkaDeliveryLog(DeliveryIndex):
         """Produce the record and wait for the broker's acknowledgement; then index it."""
         if self._loop is not None and _running_loop() is self._loop:
             raise RuntimeError("KafkaDeliveryLog.append blocks: call it in a thread (asyncio.to_thread)")
-        with self._producer_lock:
-            if self._producer is None:
-                self._producer = self._producer_factory()
-        meta = self._producer.send(self.topic, value=encode_record(rec), partition=0).get(timeout=self.timeout)
+        value, delay, deadline = encode_record(rec), 0.2, self.clock() + self.patience
+        while True:
+            try:
+                with self._producer_lock:
+                    if self._producer is None:
+                        self._producer = self._producer_factory()  # fails while no broker answers
+                meta = self._producer.send(self.topic, value=value, partition=0).get(timeout=self.timeout)
+                break
+            except Exception as exc:  # noqa: BLE001 -- whatever kept the broker from taking it, try again
+                if self.clock() + delay > deadline:
+                    raise
+                log.warning("delivery-log record not written yet (%r); again in %.1f s", exc, delay)
+                self.sleep(delay)
+                delay = min(delay * 2, 5.0)
         self._index_at(meta.offset, rec)
 
     def _index_at(self, offset: int, rec: dict[str, Any]) -> None:

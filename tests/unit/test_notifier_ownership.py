@@ -286,3 +286,35 @@ def test_a_failed_stage_is_started_again_while_this_worker_holds_the_notifier():
         assert attempts[1].stopped
 
     asyncio.run(main())
+
+
+def test_a_record_waits_out_a_broker_that_is_away_instead_of_losing_the_delivery():
+    """The broker paused or restarting: making the producer fails, then a send times out; the record
+    is written once the broker answers, and the delivery is in the log."""
+    sent = FakeProducer()
+    attempts = iter([ConnectionError("no broker"), None])
+    slept: list[float] = []
+
+    def factory():
+        err = next(attempts)
+        if err:
+            raise err
+        return sent
+
+    log = KafkaDeliveryLog("kafka://127.0.0.1:1", "t", producer_factory=factory, sleep=slept.append,
+                           clock=lambda: 0.0)
+    log.append({"kind": "delivered", "notice_id": "nt-1", "sink": "s", "receiver": "r", "group_key": "g",
+                "at": "2026-11-30T00:00:00Z", "attempts": 1, "summary": {}})
+    assert slept == [0.2] and len(sent.sent) == 1 and log.delivered("nt-1", "s")
+
+
+def test_a_broker_away_past_the_patience_fails_the_append():
+    now = [0.0]
+
+    def factory():
+        raise ConnectionError("no broker")
+
+    log = KafkaDeliveryLog("kafka://127.0.0.1:1", "t", producer_factory=factory, patience=1.0,
+                           sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0])
+    with pytest.raises(ConnectionError):
+        log.append({"kind": "failed", "notice_id": "nt-1", "sink": "s", "receiver": "r", "at": "x", "attempt": 1})
