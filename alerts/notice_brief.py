@@ -169,7 +169,7 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
         heading=heading if not several else f"{heading} ({s.segment_id})",
         segment=segment,
         map_svg=excerpt_svg(s.line, "none" if s.resolved_at else s.level,
-                            lambda iso3, name: country_name(iso3, lang) if iso3 in REGION else name,
+                            lambda iso3, name: country_name(iso3, lang, default=name),
                             place=(s.place_ru if lang == "ru" else "") or s.place, km=_("km")),
         happened=_happened(s, lang), trend=_trend_line(s, lang), chart=chart(s.activity, s.baseline, _("baseline")),
         context=_context(s, countries, lang),
@@ -320,14 +320,11 @@ def trend_word(trend: str, lang: str) -> str:
             "steady": _("steady")}.get(trend, trend)
 
 
-#: The states the catalogs name (another state keeps its code, or its English name on a map).
-REGION = ("KAZ", "KGZ", "TJK", "TKM", "UZB", "AFG")
-
-
-def country_name(iso3: str, lang: str) -> str:
+def country_name(iso3: str | None, lang: str, default: str | None = None) -> str:
+    """The state's name in ``lang`` where the catalogs have it; else ``default`` (its code if none)."""
     _ = translations(lang).gettext
     return {"KAZ": _("Kazakhstan"), "KGZ": _("Kyrgyzstan"), "TJK": _("Tajikistan"), "TKM": _("Turkmenistan"),
-            "UZB": _("Uzbekistan"), "AFG": _("Afghanistan")}.get(iso3, iso3)
+            "UZB": _("Uzbekistan"), "AFG": _("Afghanistan")}.get(iso3, iso3 if default is None else default)
 
 
 def secretariat_of(iso3: str, lang: str) -> str:
