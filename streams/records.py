@@ -617,6 +617,16 @@ def incident_part(data: dict[str, Any]) -> CheckedPart:
     return CheckedPart(dict(data), good, checked, _compiled(INCIDENT_FIELDS, checked)[1])
 
 
+def _event_times(occurred_at: Any, reported_at: Any, ended_at: Any) -> tuple[datetime, datetime, datetime | None]:
+    """A record's times read (:func:`event_time`), ``ended_at`` (or None) not before ``occurred_at``."""
+    occurred = event_time(occurred_at, "occurred_at")
+    reported = event_time(reported_at, "reported_at")
+    ended = None if ended_at is None else event_time(ended_at, "ended_at")
+    if ended is not None and ended < occurred:
+        raise InvalidEvent(f"{ended_at} is before occurred_at {occurred_at}", "ended_at", code="bad_value")
+    return occurred, reported, ended
+
+
 def incident_from_dict(data: dict[str, Any], part: CheckedPart | None = None) -> IncidentEvent:
     """Validate a decoded JSON object and build the record; raises :class:`InvalidEvent`.
 
@@ -632,12 +642,7 @@ def incident_from_dict(data: dict[str, Any], part: CheckedPart | None = None) ->
         data = merged
     else:
         _check_types(data, INCIDENT_FIELDS)
-    occurred = event_time(data["occurred_at"], "occurred_at")
-    reported = event_time(data["reported_at"], "reported_at")
-    ended = None if data.get("ended_at") is None else event_time(data["ended_at"], "ended_at")
-    if ended is not None and ended < occurred:
-        raise InvalidEvent(f"{data['ended_at']} is before occurred_at {data['occurred_at']}", "ended_at",
-                           code="bad_value")
+    occurred, reported, ended = _event_times(data["occurred_at"], data["reported_at"], data.get("ended_at"))
     lat, lon = data.get("latitude"), data.get("longitude")
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", "latitude" if lat is None else "longitude",
@@ -662,6 +667,74 @@ def incident_from_dict(data: dict[str, Any], part: CheckedPart | None = None) ->
         tuple(data.get("releasable_to") or (RELEASABLE_ALL,)),  # releasable_to
         ended,  # ended_at
     )
+
+
+#: Fields whose record attribute is their JSON value as it is. With the times, they may be a record's own
+#: fields in :func:`incident_maker`; the others (pairs and lists made tuples, numbers made float) come
+#: with the part.
+_AS_IS = frozenset({"event_id", "source", "category", "severity", "fatalities", "injuries", "location_name",
+                    "description", "classification"})
+_TIME_FIELDS = ("occurred_at", "reported_at", "ended_at")
+_ATTRIBUTES = tuple(f.name for f in dataclass_fields(IncidentEvent))
+_MAKERS: dict[tuple[str, ...], type] = {}
+
+
+def incident_maker(part: CheckedPart, names: tuple[str, ...]) -> Callable[..., IncidentEvent]:
+    """``make(*values)`` with the values of the record's own fields ``names``, in order: the record
+    ``incident_from_dict(dict(zip(names, values)), part)`` gives, or its InvalidEvent, in less time.
+
+    The first record is built by ``incident_from_dict``. Its attributes that come from the part
+    (converted once) then go into each later record whose own fields pass their quick yes, the same
+    as the part's (:func:`_quick`, from the field table), and :func:`_event_times`; a record whose
+    fields the quick yes does not vouch for goes through ``incident_from_dict``. ``names``: the
+    times and fields taken as they are (:data:`_AS_IS`), none of them in the part.
+    """
+    maker = _MAKERS.get(names)
+    if maker is None:
+        unfit = [n for n in names if n not in _AS_IS and n not in _TIME_FIELDS]
+        if unfit or len(set(names)) != len(names):
+            raise ValueError(f"not a record's own fields: {unfit or names}")
+        maker = _MAKERS[names] = _maker_class(names)
+    if not part.data.keys().isdisjoint(names):
+        raise ValueError(f"fields given twice: {sorted(part.data.keys() & set(names))}")
+    return maker(part).make
+
+
+def _maker_class(names: tuple[str, ...]) -> type:
+    """The class of :func:`incident_maker`'s makers for one tuple of own fields, its source generated once.
+
+    A maker is one object with a slot for each attribute it copies: sources have thousands of sites, each
+    with its maker, and a closure's cells would be as many objects more for the garbage collector.
+    """
+    namespace: dict[str, Any] = {"incident_from_dict": incident_from_dict, "times": _event_times,
+                                 "build": _new_incident}
+    given = [t for t in _TIME_FIELDS if t not in names]
+    kept = [a for a in _ATTRIBUTES if a not in names and a not in _TIME_FIELDS]
+    value = {**{a: f"self.a_{a}" for a in kept}, **{n: n for n in names}, "occurred_at": "occurred",
+             "reported_at": "reported", "ended_at": "ended"}
+    time_args = ", ".join(t if t in names else f"self.t_{t}" for t in _TIME_FIELDS)
+    lines = ["class Maker:",
+             f"    __slots__ = ('part', 'ready', {', '.join(repr(f'a_{a}') for a in kept)}, "
+             f"{''.join(repr(f't_{t}') + ', ' for t in given)})",
+             "    def __init__(self, part):",
+             "        self.part, self.ready = part, False",
+             *(f"        self.t_{t} = part.data.get({t!r})" for t in given),
+             f"    def make(self, {', '.join(names)}):",
+             "        if self.ready:"]
+    indent = "            "
+    for i, name in enumerate(names):
+        lines.append(f"{indent}v = {name}")
+        lines.append(f"{indent}if {_quick(INCIDENT_FIELDS[name][1], namespace, f'f{i}_')}:")
+        indent += "    "
+    lines.append(f"{indent}occurred, reported, ended = times({time_args})")
+    lines.append(f"{indent}return build({', '.join(value[a] for a in _ATTRIBUTES)})")
+    lines.append(f"        record = incident_from_dict({{{', '.join(f'{n!r}: {n}' for n in names)}}}, self.part)")
+    lines.append("        if not self.ready and self.part.good:")
+    lines.append(f"            {', '.join(f'self.a_{a}' for a in kept)} = {', '.join(f'record.{a}' for a in kept)}")
+    lines.append("            self.ready = True")
+    lines.append("        return record")
+    exec("\n".join(lines), namespace)  # source made above from our own field tables and the record's fields
+    return namespace["Maker"]
 
 
 def transfer_from_dict(data: dict[str, Any]) -> ArmsTransferEvent:

@@ -13,6 +13,7 @@ from streams.records import (
     decode_transfer,
     encode,
     incident_from_dict,
+    incident_maker,
     incident_part,
     json_schema,
 )
@@ -147,6 +148,38 @@ def test_a_checked_part_gives_the_record_and_the_error_of_the_whole_dict():
             incident_from_dict(rest, incident_part(part))
         assert (split.value.field, split.value.code, str(split.value)) == \
             (whole.value.field, whole.value.code, str(whole.value))
+
+
+def _outcome(make):
+    try:
+        return make()
+    except InvalidEvent as exc:
+        return exc.field, exc.code, str(exc)
+
+
+def test_a_maker_gives_the_record_and_the_error_of_incident_from_dict():
+    """incident_maker's records are incident_from_dict's, the first and every later one, good or bad, for a
+    good part and for a bad one: the quick way is taken only for fields the quick yes vouches for."""
+    names = ("event_id", "occurred_at", "reported_at", "ended_at", "severity", "fatalities", "description")
+    own = dict(GOOD, ended_at="2022-09-15T00:00:00Z", description="a\tb")
+    rows = [own, dict(own, event_id="t-2", ended_at=None), dict(own, event_id=""), dict(own, severity=9),
+            dict(own, severity=True), dict(own, fatalities=-1), dict(own, description="a\x00b"),
+            dict(own, ended_at="2022-09-13T00:00:00Z"), dict(own, occurred_at="2022-09-14"),
+            dict(own, reported_at="yesterday"), dict(own, description=None), dict(own, event_id="t-3")]
+    shared = {k: v for k, v in GOOD.items() if k not in names}
+    for part_data in (shared, dict(shared, location_name="a\x00b"), dict(shared, countries=["KGZ"]),
+                      {k: v for k, v in shared.items() if k != "injuries"}):
+        part = incident_part(part_data)
+        make = incident_maker(part, names)
+        for row in rows:
+            values = tuple(row[n] for n in names)
+            assert _outcome(lambda: make(*values)) == \
+                _outcome(lambda: incident_from_dict(dict(zip(names, values)), part)), (part_data, row)
+        assert make.__self__.ready == (part_data is shared)  # the later records of a good part: the quick way
+    with pytest.raises(ValueError):
+        incident_maker(incident_part(shared), ("event_id", "countries"))  # not taken as it is
+    with pytest.raises(ValueError):
+        incident_maker(incident_part(shared), ("event_id", "source"))  # in the part too
 
 
 def test_every_field_lands_in_its_own_attribute():
