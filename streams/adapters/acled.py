@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from detectors.features import FORCE_SEVERITY
-from streams.adapters.cells import Columns, Sites, coordinate, whole_number
+from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
@@ -68,10 +68,9 @@ from streams.limits import MAX_DESCRIPTION_CHARS, MAX_RECORD_BYTES
 from streams.records import (
     SEVERITY_MAX,
     SEVERITY_MIN,
-    CheckedPart,
     IncidentEvent,
     format_time,
-    incident_from_dict,
+    incident_maker,
     incident_part,
 )
 
@@ -298,8 +297,7 @@ def _foreign(row: Mapping[str, str], inter1: int, inter2: int) -> list[str]:
     return states
 
 
-def _description(event_type: str, sub_event_type: str, notes: str, time_note: str) -> str:
-    head = f"ACLED {event_type} / {sub_event_type}"
+def _description(head: str, notes: str, time_note: str) -> str:
     tail = f" ({time_note})" if time_note else ""
     text = f"{head}: {notes}{tail}" if notes else f"{head}{tail}"
     if len(text) > MAX_DESCRIPTION_CHARS:  # the notes are cut, the date's precision is kept
@@ -308,29 +306,22 @@ def _description(event_type: str, sub_event_type: str, notes: str, time_note: st
     return text
 
 
-#: The cells that decide where a row belongs and what kind of event it is (:class:`_Site`): sources
+#: The cells that decide where a row belongs and what kind of event it is (:class:`Site`): sources
 #: repeat them row after row (the same place, actors and event type), so they are read once per
 #: distinct combination. The other cells (id, dates, precision, deaths, notes) are read for every row.
 SITE_COLUMNS = ("event_type", "sub_event_type", "iso", "country", "latitude", "longitude", "geo_precision",
                 "actor1", "inter1", "actor2", "inter2", *ASSOC_COLUMNS, "location", "admin1")
-#: A row's own columns, read for every row.
+#: A row's own columns, read for every row, in the order :func:`_own_fields` takes them.
 OWN_COLUMNS = ("event_id_cnty", "event_date", "time_precision", "fatalities", "timestamp", "notes")
 #: Every column :func:`to_dict` reads.
 READ_COLUMNS = (*OWN_COLUMNS, *SITE_COLUMNS)
-
-
-class _Site(NamedTuple):
-    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's
-    fields that come from them (checked once: :func:`streams.records.incident_part`)."""
-
-    out_of_scope: str | None
-    part: CheckedPart | None = None
-    severity: int = 0
-    event_type: str = ""
-    sub_event_type: str = ""
+#: The record's fields that come from a row's own cells, in the order :func:`_own_fields` gives them.
+OWN_FIELDS = ("event_id", "occurred_at", "reported_at", "severity", "fatalities", "injuries", "description")
 
 
 _SITES = Sites()
+#: The sites of rows given as column -> text (JSON rows, :func:`to_dict`).
+_MAPPING_SITES = _SITES.table("mapping")
 
 
 def to_dict(row: Mapping[str, str]) -> dict | str:
@@ -338,59 +329,58 @@ def to_dict(row: Mapping[str, str]) -> dict | str:
 
     Raises InvalidEvent naming the ACLED column: the first bad cell in the order :func:`_site` reads them.
     """
-    made = _fields(row)
-    return made if isinstance(made, str) else {**made[1].data, **made[0]}
+    site = _mapping_site(row)
+    values = _own_fields(site, *_own_cells(row))
+    return site.out_of_scope if values is None else {**site.part.data, **dict(zip(OWN_FIELDS, values))}
 
 
-def _fields(row: Mapping[str, str], csv_row: tuple[Columns, list[str]] | None = None
-            ) -> tuple[dict, CheckedPart] | str:
-    """:func:`to_dict` as the row's own fields and its site's (checked once), or the reason it is out of scope.
-
-    ``csv_row``: the CSV reader's columns and the row's cells; ``row`` then holds the row's own cells only.
-    """
-    if csv_row is None:
-        key = tuple(map(row.get, SITE_COLUMNS))
-    else:
-        columns, cells = csv_row
-        key = columns.key(cells)
-    site = _SITES.get(key)
+def _mapping_site(row: Mapping[str, str]) -> Site:
+    key = tuple(map(row.get, SITE_COLUMNS))
+    site = _MAPPING_SITES.get(key)
     if site is None:  # every cell is read in order: the first bad one raises
-        site = _SITES.of(key, _site, row if csv_row is None else columns.row(cells))
-    # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
-    event_id, occurred, precision, fatalities, reported = _row_cells(row)
+        site = _SITES.of(_MAPPING_SITES, key, _site, row)
+    return site
+
+
+def _own_cells(row: Mapping[str, str]) -> tuple[str, str, str, str, str, str]:
+    """The row's :data:`OWN_COLUMNS` cells, as a CSV file's :class:`Columns` gives them ("" for a column it lacks)."""
+    return (row["event_id_cnty"], row["event_date"], row.get("time_precision") or "", row["fatalities"],
+            row.get("timestamp") or "", row.get("notes") or "")
+
+
+def _own_fields(site: Site, event_id: str, day: str, precision: str, deaths: str, stamp: str, notes: str
+                ) -> tuple | None:
+    """The values of the record's :data:`OWN_FIELDS` from the row's own cells (:data:`OWN_COLUMNS`), or
+    None when its site is out of scope; raises InvalidEvent naming the ACLED column.
+
+    The site's cells are good: only the row's own cells can still be bad, and they are read in the
+    order :func:`_site` reads them.
+    """
+    event_id, occurred, precision, fatalities, reported = _row_cells(event_id, day, precision, deaths, stamp)
     if site.out_of_scope is not None:
-        return site.out_of_scope
+        return None
     severity = site.severity
     if fatalities:
         severity = WAR if fatalities >= WAR_DEATHS else max(severity, FORCE)
-    return {
-        "event_id": f"acled-{event_id}",
-        "occurred_at": occurred,
-        "reported_at": reported,
-        "severity": severity,
-        "fatalities": fatalities,
-        "injuries": 0,
-        "description": _description(site.event_type, site.sub_event_type, (row.get("notes") or "").strip(),
-                                    TIME_NOTES[precision]),
-    }, site.part
+    return (f"acled-{event_id}", occurred, reported, severity, fatalities, 0,
+            _description(site.head, notes.strip(), TIME_NOTES[precision]))
 
 
-def _row_cells(row: Mapping[str, str]) -> tuple[str, str, int, int, str]:
+def _row_cells(event_id: str, day: str, precision: str, deaths: str, stamp: str) -> tuple[str, str, int, int, str]:
     """(event id, occurred_at, time precision, fatalities, reported_at) of the row; raises InvalidEvent.
 
     The row's own cells, in the order the columns are checked (:func:`_site` checks the others
     between them).
     """
-    event_id = row["event_id_cnty"].strip()
+    event_id = event_id.strip()
     if not event_id:
         raise InvalidEvent("must not be empty", "event_id_cnty")
-    occurred = _day(row["event_date"])
-    precision = _time_precision((row.get("time_precision") or "").strip())
-    fatalities = _deaths(row["fatalities"], "fatalities")
+    occurred = _day(day)
+    precision = _time_precision(precision.strip())
+    fatalities = _deaths(deaths, "fatalities")
     if fatalities < 0:
         raise InvalidEvent(f"a death count cannot be {fatalities}", "fatalities")
     reported = occurred
-    stamp = row.get("timestamp")
     if stamp and stamp.strip():
         uploaded = _uploaded(stamp)
         if uploaded > occurred:  # both fixed-width UTC text: text order is time order
@@ -410,8 +400,8 @@ def _time_precision(text: str) -> int:
     return precision
 
 
-def _site(row: Mapping[str, str]) -> _Site:
-    """The row's :class:`_Site`, every cell checked in column order (the row's own cells too, so
+def _site(row: Mapping[str, str]) -> Site:
+    """The row's :class:`Site`, every cell checked in column order (the row's own cells too, so
     that the error is the first bad cell's); raises InvalidEvent naming the ACLED column."""
     if not row["event_id_cnty"].strip():
         raise InvalidEvent("must not be empty", "event_id_cnty")
@@ -428,19 +418,19 @@ def _site(row: Mapping[str, str]) -> _Site:
     geo = whole_number(row["geo_precision"], "geo_precision")
     if geo not in GEO_PRECISIONS:
         raise InvalidEvent(f"expected 1, 2 or 3, got {geo}", "geo_precision")
-    _row_cells(row)  # fatalities and timestamp come before the actor types
+    _row_cells(*_own_cells(row)[:5])  # fatalities and timestamp come before the actor types
     inter1, inter2 = _inter(row["inter1"], "inter1"), _inter(row["inter2"], "inter2")
 
     placed = place(country, latitude, longitude, coarse=geo == COARSE_GEO_PRECISION,
                    foreign=_foreign(row, inter1, inter2))
     if placed.countries is None:
-        return _Site(str(placed.reason))
+        return Site(str(placed.reason))
     if placed.interstate:
         category = kind.category
     elif event_type in UNREST_TYPES:
         category = PROTEST
     elif event_type == STRATEGIC:
-        return _Site(NOT_CONFLICT)
+        return Site(NOT_CONFLICT)
     else:
         category = INTERNAL
     location, admin1 = (row.get("location") or "").strip(), (row.get("admin1") or "").strip()
@@ -449,19 +439,21 @@ def _site(row: Mapping[str, str]) -> _Site:
     part = incident_part({"source": SOURCE, "category": category, "countries": list(placed.countries),
                           "latitude": placed.latitude, "longitude": placed.longitude,
                           "location_name": place_name or None, "actors": list(actors)})
-    return _Site(None, part, kind.severity, event_type, sub_event_type)
+    return Site(None, part, incident_maker(part, OWN_FIELDS), f"ACLED {event_type} / {sub_event_type}",
+                severity=kind.severity)
 
 
-def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = "",
-              csv_row: tuple[Columns, list[str]] | None = None) -> IncidentEvent | SourceRowError | None:
-    """The row's incident, its error, or None when it is out of scope (counted)."""
+def _incident(row: Mapping[str, str], where: str, line: int, counts: Counter, suffix: str = ""
+              ) -> IncidentEvent | SourceRowError | None:
+    """The incident of a row given as column -> text, its error, or None when it is out of scope (counted)."""
     counts["rows"] += 1
     try:
-        made = _fields(row, csv_row)
-        if isinstance(made, str):
-            counts[OUT_OF_SCOPE + made] += 1
+        site = _mapping_site(row)
+        values = _own_fields(site, *_own_cells(row))
+        if values is None:
+            counts[OUT_OF_SCOPE + site.out_of_scope] += 1
             return None
-        return incident_from_dict(*made)
+        return site.make(*values)
     except InvalidEvent as exc:
         return SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason + suffix)
 
@@ -504,39 +496,62 @@ def read(path: Path, counts: Counter | None = None) -> Iterator[tuple[int, Incid
 
 def _csv_rows(lines: Iterator[str], where: str, counts: Counter
               ) -> Iterator[tuple[int, IncidentEvent | SourceRowError]]:
+    """The CSV file's in-scope rows and errors; ``counts`` is brought up to date when the rows end.
+
+    Every row is read here, a row at a known site from its own cells alone: the work of
+    :func:`_incident` for a row of a CSV file, one call less per step.
+    """
     reader = csv.reader(lines)
     header: list[str] | None = None
-    while True:
-        line = reader.line_num + 1  # the physical line the next row starts on
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # a cell over the csv module's size limit (an unclosed quote), a NUL
-            if header is not None:
-                counts["rows"] += 1
-            yield line, SourceRowError(where, line, None, f"unreadable CSV: {exc}")
-            continue
-        if len(cells) <= 1 and not (cells and cells[0].strip()):
-            continue  # a blank line
-        if header is None:
-            header = [c.strip().lower() for c in cells]
-            missing = missing_columns(header)
-            if missing:
-                yield line, SourceRowError(where, line, missing[0],
-                                           f"missing column(s) {', '.join(missing)}: not an ACLED export")
+    width, rows, out_of_scope = 0, 0, Counter()
+    try:
+        while True:
+            line = reader.line_num + 1  # the physical line the next row starts on
+            try:
+                cells = next(reader)
+            except StopIteration:
                 return
-            width = len(header)
-            index = {name: i for i, name in enumerate(header)}  # a repeated name: its last column, as dict(zip())
-            columns = Columns(index, READ_COLUMNS, OWN_COLUMNS, SITE_COLUMNS, _SITES)  # ACLED has 31: read 21
-            continue
-        if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
-            counts["rows"] += 1
-            yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}")
-            continue
-        item = _incident(columns.own(cells), where, line, counts, csv_row=(columns, cells))
-        if item is not None:
+            except csv.Error as exc:  # a cell over the csv module's size limit (an unclosed quote), a NUL
+                if header is not None:
+                    rows += 1
+                yield line, SourceRowError(where, line, None, f"unreadable CSV: {exc}")
+                continue
+            if header is not None and len(cells) == width:
+                pass
+            elif len(cells) <= 1 and not (cells and cells[0].strip()):
+                continue  # a blank line
+            elif header is None:
+                header = [c.strip().lower() for c in cells]
+                missing = missing_columns(header)
+                if missing:
+                    yield line, SourceRowError(where, line, missing[0],
+                                               f"missing column(s) {', '.join(missing)}: not an ACLED export")
+                    return
+                width = len(header)
+                index = {name: i for i, name in enumerate(header)}  # a repeated name: its last column, as dict(zip())
+                columns = Columns(index, READ_COLUMNS, OWN_COLUMNS, SITE_COLUMNS, _SITES)  # ACLED has 31: read 21
+                own, site_key, sites = columns.own, columns.key, columns.table
+                continue
+            elif len(cells) < width or any(c.strip() for c in cells[width:]):
+                rows += 1
+                yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}")
+                continue
+            rows += 1
+            key = site_key(cells)
+            site = sites.get(key)
+            try:
+                if site is None:  # every cell is read in order: the first bad one raises
+                    site = _SITES.of(sites, key, _site, columns.row(cells))
+                values = _own_fields(site, *own(cells))
+                if values is None:
+                    out_of_scope[site.out_of_scope] += 1
+                    continue
+                item = site.make(*values)
+            except InvalidEvent as exc:
+                item = SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
             yield line, item
+    finally:
+        add_counts(counts, rows, out_of_scope)
 
 
 def _json_rows(text: _JsonText, where: str, counts: Counter

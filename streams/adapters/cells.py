@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import operator
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import InvalidEvent
-from streams.records import INCIDENT_FIELDS
+from streams.records import INCIDENT_FIELDS, CheckedPart, IncidentEvent
 
 
 def whole_number(text: str, column: str) -> int:
@@ -49,62 +51,93 @@ def fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-class Sites(dict):
+class Site(NamedTuple):
+    """What a row's site cells make of it: its reason to be out of scope, or the record's fields that
+    come from them, checked once (:func:`streams.records.incident_part`), and the maker of its records
+    from their own fields (:func:`streams.records.incident_maker`)."""
+
+    out_of_scope: str | None
+    part: CheckedPart | None = None
+    make: Callable[..., IncidentEvent] | None = None
+    #: the description's words before and after the row's own
+    head: str = ""
+    tail: str = ""
+    #: the severity of the event's kind (a row's deaths may raise it)
+    severity: int = 0
+
+
+class Sites:
     """What each distinct combination of a source's site cells (place, actors, event type) makes of
-    a row, worked out once: sources repeat them row after row. At most ``limit`` are kept (emptied
-    when full: a few MB); a combination whose reading raises is not kept, so its rows raise again."""
+    a row, worked out once: sources repeat them row after row. One table (site cells -> site) per
+    layout of the cells (:meth:`table`). At most ``limit`` sites are kept in all (every table is
+    emptied when full: a few MB); a combination whose reading raises is not kept, so its rows raise
+    again."""
 
     def __init__(self, limit: int = 4096) -> None:
-        super().__init__()
         self.limit = limit
-        self._layouts: dict[tuple[str, ...], int] = {}
+        self._tables: dict[tuple, dict[tuple, Any]] = {}
+        self._size = 0
 
-    def layout(self, columns: tuple[str, ...]) -> int:
-        """A number for a file's site columns (those its header has), to begin the keys made from its
-        rows' cells with: rows of files with other columns never share a key."""
-        return self._layouts.setdefault(columns, len(self._layouts))
+    def table(self, *layout: Any) -> dict[tuple, Any]:
+        """The table of the sites of rows whose site cells are laid out as ``layout`` says (a file's site
+        columns, those its header has, and whatever else tells its rows apart): rows of files with other
+        columns never share a key."""
+        return self._tables.setdefault(layout, {})
 
-    def of(self, key: tuple, make: Callable[..., Any], *args: Any) -> Any:
-        """The site of ``key``, made by ``make(*args)`` the first time."""
-        site = self.get(key)
-        if site is None:
-            site = make(*args)
-            if len(self) >= self.limit:
-                self.clear()
-            self[key] = site
+    def of(self, table: dict[tuple, Any], key: tuple, make: Callable[..., Any], *args: Any) -> Any:
+        """The site of ``key`` in ``table``, made by ``make(*args)`` and kept (a row's reader looks it up
+        in ``table`` first)."""
+        site = make(*args)
+        if self._size >= self.limit:
+            self.clear()
+        table[key] = site
+        self._size += 1
         return site
+
+    def clear(self) -> None:
+        for table in self._tables.values():
+            table.clear()
+        self._size = 0
 
 
 class Columns:
     """A CSV file's columns as an adapter reads them, found once from its header (``index``: column
-    name -> position): every column it reads (``row``), a row's own ones (``own``: id, dates,
-    deaths) and the key of its site (``key``: the site columns' cells, begun with the number of the
-    file's set of them and ``prefix``). A row at a known site needs only its own cells."""
+    name -> position): every column it reads (``row``: name -> cell), a row's own ones (``own``: their
+    cells in the order given, "" for a column the file lacks: id, dates, deaths) and its site's (``key``:
+    their cells, the row's key in ``table``, the file's table of ``sites``; ``tell``: what else tells
+    the file's sites from those of files with the same columns). A row at a known site needs only its
+    own cells."""
 
     def __init__(self, index: Mapping[str, int], read: Sequence[str], own: Sequence[str], site: Sequence[str],
-                 sites: Sites, *prefix: Any) -> None:
+                 sites: Sites, *tell: Any) -> None:
         self.names = tuple(c for c in read if c in index)
-        self.own_names = tuple(c for c in own if c in index)
         site_names = tuple(c for c in site if c in index)
-        self._all, self._own, self._site = (_cells_at([index[c] for c in names])
-                                            for names in (self.names, self.own_names, site_names))
-        self._prefix = (sites.layout(site_names), *prefix)
+        self._all = _cells_at([index[c] for c in self.names])
+        self.own: Callable[[list[str]], tuple[str, ...]] = _cells_at([index.get(c) for c in own])
+        self.key: Callable[[list[str]], tuple[str, ...]] = _cells_at([index[c] for c in site_names])
+        self.table = sites.table(site_names, *tell)
 
     def row(self, cells: list[str]) -> dict[str, str]:
         return dict(zip(self.names, self._all(cells)))
 
-    def own(self, cells: list[str]) -> dict[str, str]:
-        return dict(zip(self.own_names, self._own(cells)))
 
-    def key(self, cells: list[str]) -> tuple:
-        return self._prefix + self._site(cells)
+def add_counts(counts: Counter, rows: int, out_of_scope: Counter) -> None:
+    """Add a file's ``rows`` and its rows out of scope by reason to a reader's ``counts``
+    (``streams.adapters.FORMATS``), which the readers bring up to date when their rows end."""
+    if rows:
+        counts["rows"] += rows
+    for reason, n in out_of_scope.items():
+        counts[OUT_OF_SCOPE + reason] += n
 
 
-def _cells_at(positions: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
-    """The cells at ``positions``, always as a tuple (``itemgetter`` of one position gives the cell)."""
+def _cells_at(positions: list[int | None]) -> Callable[[list[str]], tuple[str, ...]]:
+    """The cells at ``positions`` ("" where it is None), always as a tuple (``itemgetter`` of one position
+    gives the cell)."""
+    if None in positions:
+        return lambda cells: tuple("" if p is None else cells[p] for p in positions)
     if len(positions) == 1:
         return lambda cells: (cells[positions[0]],)
     return operator.itemgetter(*positions)
 
 
-__all__ = ["Columns", "Sites", "coordinate", "fit", "whole_number"]
+__all__ = ["Columns", "Site", "Sites", "add_counts", "coordinate", "fit", "whole_number"]

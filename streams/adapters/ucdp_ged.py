@@ -61,7 +61,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from streams.adapters.cells import Columns, Sites, coordinate, fit, whole_number
+from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, fit, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE, place
@@ -71,10 +71,9 @@ from streams.records import (
     INTERNAL_CATEGORY,
     SEVERITY_MAX,
     ArmsTransferEvent,
-    CheckedPart,
     IncidentEvent,
     format_time,
-    incident_from_dict,
+    incident_maker,
     incident_part,
 )
 
@@ -194,24 +193,16 @@ def _cut(text: str, limit: int = MAX_NAME_CHARS) -> str:
     return fit(text, limit)
 
 
-#: The cells that decide where a row belongs and how its description begins and ends (:class:`_Site`):
+#: The cells that decide where a row belongs and how its description begins and ends (:class:`Site`):
 #: GED repeats its places and dyads row after row, so they are read once per distinct combination.
 #: The other cells (id, dates, date precision, deaths) are read for every row.
 SITE_COLUMNS = (VIOLENCE, WHERE_PREC, LATITUDE, LONGITUDE, COUNTRY_ID, COUNTRY, SIDE_A, SIDE_B, GWNO_A, GWNO_B, DYAD,
                 PLACE, ADM_1, STATUS)
-#: A row's own columns, read for every row.
+#: A row's own columns, read for every row, in the order :func:`_own_fields` takes them.
 OWN_COLUMNS = (ID, DATE_PREC, DATE_START, DATE_END, BEST, LOW, HIGH)
-
-
-class _Site(NamedTuple):
-    """What a row's :data:`SITE_COLUMNS` make of it: its reason to be out of scope, or the record's
-    fields that come from them (checked once: :func:`streams.records.incident_part`)."""
-
-    out_of_scope: str | None
-    part: CheckedPart | None = None
-    #: the description before the deaths, and after the dates
-    head: str = ""
-    tail: str = ""
+#: The record's fields that come from a row's own cells, in the order :func:`_own_fields` gives them.
+OWN_FIELDS = ("event_id", "occurred_at", "reported_at", "ended_at", "severity", "fatalities", "injuries",
+              "description")
 
 
 _SITES = Sites()
@@ -223,54 +214,53 @@ def to_dict(cells: dict[str, str], source: str, counts: Counter) -> dict | None:
     Raises InvalidEvent naming the column: the first bad cell in the order :func:`_site` reads them.
     An out-of-scope row is counted in ``counts``.
     """
-    made = _fields(cells, source, counts)
-    return None if made is None else {**made[1].data, **made[0]}
-
-
-def _fields(cells: dict[str, str], source: str, counts: Counter, csv_row: tuple[Columns, list[str]] | None = None
-            ) -> tuple[dict, CheckedPart] | None:
-    """:func:`to_dict` as the row's own fields and its site's (checked once), or None.
-
-    ``csv_row``: the reader's columns and the row's cells; ``cells`` then holds the row's own cells only.
-    """
-    if csv_row is None:
-        key = (source, *map(cells.get, SITE_COLUMNS))
-    else:
-        columns, raw = csv_row
-        key = columns.key(raw)
-    site = _SITES.get(key)
+    key = tuple(map(cells.get, SITE_COLUMNS))
+    sites = _SITES.table("mapping", source)
+    site = sites.get(key)
     if site is None:  # every cell is read in order: the first bad one raises
-        site = _SITES.of(key, _site, cells if csv_row is None else columns.row(raw), source)
-    # The site's cells are good: only the row's own cells can still be bad, and they are read in the same order.
-    event_id, when, best, low, high = _row_cells(cells)
-    if site.out_of_scope is not None:
+        site = _SITES.of(sites, key, _site, cells, source)
+    values = _own_fields(site, *_own_cells(cells))
+    if values is None:
         counts[OUT_OF_SCOPE + site.out_of_scope] += 1
         return None
+    return {**site.part.data, **dict(zip(OWN_FIELDS, values))}
+
+
+def _own_cells(cells: dict[str, str]) -> tuple[str, str, str, str, str, str, str]:
+    """The row's :data:`OWN_COLUMNS` cells, as a CSV file's :class:`Columns` gives them ("" for a column it lacks)."""
+    return cells[ID], cells[DATE_PREC], cells[DATE_START], cells[DATE_END], cells[BEST], cells.get(LOW, ""), \
+        cells.get(HIGH, "")
+
+
+def _own_fields(site: Site, event_id: str, prec: str, start: str, end: str, best: str, low: str, high: str
+                ) -> tuple | None:
+    """The values of the record's :data:`OWN_FIELDS` from the row's own cells (:data:`OWN_COLUMNS`), or
+    None when its site is out of scope; raises InvalidEvent naming the column.
+
+    The site's cells are good: only the row's own cells can still be bad, and they are read in the
+    order :func:`_site` reads them.
+    """
+    event_id, when, best, low, high = _row_cells(event_id, prec, start, end, best, low, high)
+    if site.out_of_scope is not None:
+        return None
     description = f"{site.head}deaths best {best}" + (f" (low {low or '?'}, high {high or '?'})" if low or high else "")
-    return {
-        "event_id": f"ged-{event_id}",
-        "occurred_at": when.at,
-        "reported_at": when.at,
-        "ended_at": when.ended_at,
-        "severity": WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
-        "fatalities": best,
-        "injuries": 0,
-        "description": _cut(description + when.note + site.tail, MAX_DESCRIPTION_CHARS),
-    }, site.part
+    return (f"ged-{event_id}", when.at, when.at, when.ended_at, WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
+            best, 0, _cut(description + when.note + site.tail, MAX_DESCRIPTION_CHARS))
 
 
-def _row_cells(cells: dict[str, str]) -> tuple[str, _When, int, str, str]:
+def _row_cells(event_id: str, prec: str, start: str, end: str, best: str, low: str, high: str
+               ) -> tuple[str, _When, int, str, str]:
     """(id, dates, best, low, high) of the row; raises InvalidEvent.
 
     The row's own cells, in the order the columns are checked (:func:`_site` checks the others
     between them).
     """
-    event_id = cells[ID].strip()
+    event_id = event_id.strip()
     if not event_id:
         raise InvalidEvent("is empty", ID)
-    when = _when(cells[DATE_PREC], cells[DATE_START], cells[DATE_END])
-    best = _count(cells[BEST], BEST)
-    low, high = cells.get(LOW, "").strip(), cells.get(HIGH, "").strip()
+    when = _when(prec, start, end)
+    best = _count(best, BEST)
+    low, high = low.strip(), high.strip()
     if low:
         _count(low, LOW)
     if high:
@@ -307,14 +297,14 @@ def _when(prec: str, start_text: str, end_text: str) -> _When:
 _count = functools.lru_cache(maxsize=4096)(whole)
 
 
-def _site(cells: dict[str, str], source: str) -> _Site:
-    """The row's :class:`_Site`, every cell checked in column order (the row's own cells too, so
+def _site(cells: dict[str, str], source: str) -> Site:
+    """The row's :class:`Site`, every cell checked in column order (the row's own cells too, so
     that the error is the first bad cell's); raises InvalidEvent naming the column."""
     if not cells[ID].strip():
         raise InvalidEvent("is empty", ID)
     violence = _level(cells[VIOLENCE], VIOLENCE)
     where_prec = _level(cells[WHERE_PREC], WHERE_PREC)
-    _row_cells(cells)  # date precision, dates and deaths come before the point
+    _row_cells(*_own_cells(cells))  # date precision, dates and deaths come before the point
     lat, lon = coordinate(cells[LATITUDE], LATITUDE, "latitude"), coordinate(cells[LONGITUDE], LONGITUDE, "longitude")
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", LATITUDE if lat is None else LONGITUDE)
@@ -324,7 +314,7 @@ def _site(cells: dict[str, str], source: str) -> _Site:
                + _side_states(cells.get(GWNO_B, ""), side_b, GWNO_B, SIDE_B))
     placement = place(country, lat, lon, coarse=where_prec >= COARSE_WHERE_PREC, foreign=foreign)
     if placement.countries is None:
-        return _Site(placement.reason)
+        return Site(placement.reason)
 
     dyad = cells.get(DYAD, "").strip() or f"{side_a} - {side_b}"
     tail = ""
@@ -345,7 +335,8 @@ def _site(cells: dict[str, str], source: str) -> _Site:
         "classification": "public",
         "releasable_to": ["ALL"],
     })
-    return _Site(None, part, f"{source} {VIOLENCE_TYPES[violence]}, {_cut(dyad)}; ", tail)
+    return Site(None, part, incident_maker(part, OWN_FIELDS), f"{source} {VIOLENCE_TYPES[violence]}, {_cut(dyad)}; ",
+                tail)
 
 
 def read(path: Path, counts: Counter | None = None
@@ -365,8 +356,18 @@ def read(path: Path, counts: Counter | None = None
         yield 0, exc
         return
     with fh:
-        reader = csv.reader(fh)
-        index: dict[str, int] | None = None
+        yield from _csv_rows(csv.reader(fh), where, source, counts)
+
+
+def _csv_rows(reader: Iterator[list[str]], where: str, source: str, counts: Counter
+              ) -> Iterator[tuple[int, IncidentEvent | SourceRowError]]:
+    """The CSV file's placed rows and errors; ``counts`` is brought up to date when the rows end.
+
+    A row at a known site is read from its own cells alone (:class:`Columns`).
+    """
+    index: dict[str, int] | None = None
+    width, rows, out_of_scope = 0, 0, Counter()
+    try:
         while True:
             line = reader.line_num + 1
             try:
@@ -392,16 +393,26 @@ def read(path: Path, counts: Counter | None = None
                 width = len(cells)
                 columns = Columns(index, (*REQUIRED, *COUNTRY_COLUMNS, *OPTIONAL), OWN_COLUMNS, SITE_COLUMNS, _SITES,
                                   source)
+                own, site_key, sites = columns.own, columns.key, columns.table
                 continue
-            counts["rows"] += 1
+            rows += 1
             if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
                 spans = f" (a quoted cell may be unclosed: the row runs to line {reader.line_num})" \
                     if reader.line_num > line else ""
                 yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}{spans}")
                 continue
+            key = site_key(cells)
+            site = sites.get(key)
             try:
-                made = _fields(columns.own(cells), source, counts, (columns, cells))
-                if made is not None:
-                    yield line, incident_from_dict(*made)
+                if site is None:  # every cell is read in order: the first bad one raises
+                    site = _SITES.of(sites, key, _site, columns.row(cells), source)
+                values = _own_fields(site, *own(cells))
+                if values is None:
+                    out_of_scope[site.out_of_scope] += 1
+                    continue
+                item = site.make(*values)
             except InvalidEvent as exc:
-                yield line, SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
+                item = SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
+            yield line, item
+    finally:
+        add_counts(counts, rows, out_of_scope)
