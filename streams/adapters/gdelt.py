@@ -47,14 +47,15 @@ be read.
 from __future__ import annotations
 
 import functools
+import operator
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streams.adapters.cells import coordinate, fit
+from streams.adapters.cells import Site, Sites, add_counts, coordinate, fit
 from streams.adapters.files import open_text
-from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, OUT_OF_SCOPE, place
+from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, place
 from streams.errors import InvalidEvent, SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 from streams.records import (
@@ -62,7 +63,8 @@ from streams.records import (
     ArmsTransferEvent,
     IncidentEvent,
     format_time,
-    incident_from_dict,
+    incident_maker,
+    incident_part,
 )
 
 SOURCE = "GDELT 2.0"
@@ -185,6 +187,16 @@ def _added(text: str) -> datetime:
         raise InvalidEvent(f"not a time: {text!r}", "DATEADDED") from None
 
 
+@functools.lru_cache(maxsize=16384)
+def _times(sqldate: str, dateadded: str) -> tuple[str, str]:
+    """(occurred_at, reported_at) of ``SQLDATE`` and ``DATEADDED``: the report's time, or the event's day when
+    the report is dated before it. Raises InvalidEvent. The export's rows share a few hundred days and
+    the quarter-hours of their reports: once per distinct pair."""
+    occurred = _day(sqldate, "SQLDATE")
+    added = _added(dateadded)
+    return format_time(occurred), format_time(max(added, occurred))
+
+
 def _count(text: str, column: str) -> int:
     if not text.isdigit():
         raise InvalidEvent(f"not a whole number: {text!r}", column)
@@ -197,20 +209,44 @@ def _foreign(cells: list[str]) -> list[str]:
             if any(cells[t] in STATE_FORCE_TYPES for t in types) and (state := state_of(cells[country]))]
 
 
-def to_dict(cells: list[str]) -> dict | str:
-    """A material-conflict row (61 cells) as an IncidentEvent JSON object, or the reason it is out of scope.
+#: The cells that decide where a row belongs and what it is (:class:`Site`): the action's place, the
+#: actors and the event code. GDELT repeats them row after row, so they are read once per distinct
+#: combination; the row's own cells (id, dates, mentions, sources, URL) are read for every row.
+SITE_COLUMNS = ("ActionGeo_Type", "ActionGeo_CountryCode", "ActionGeo_Lat", "ActionGeo_Long", "ActionGeo_FullName",
+                "Actor1Name", "Actor2Name", *(COLUMNS[i] for country, types in _ACTORS for i in (country, *types)),
+                "EventCode", "EventBaseCode", "EventRootCode")
+_SITE_CELLS = operator.itemgetter(*(_AT[c] for c in SITE_COLUMNS))
+#: The record's fields that come from a row's own cells, in the order :func:`_own_fields` gives them.
+OWN_FIELDS = ("event_id", "occurred_at", "reported_at", "description")
+_ID, _SQLDATE, _DATEADDED, _URL = _AT["GLOBALEVENTID"], _AT["SQLDATE"], _AT["DATEADDED"], _AT["SOURCEURL"]
+_MENTIONS, _SOURCES = _AT["NumMentions"], _AT["NumSources"]
+#: A record's fields in the order :func:`to_dict` gives them.
+_DICT_FIELDS = ("event_id", "occurred_at", "reported_at", "source", "category", "severity", "fatalities", "injuries",
+                "countries", "latitude", "longitude", "location_name", "actors", "description", "classification",
+                "releasable_to")
 
-    Raises InvalidEvent naming the GDELT column.
-    """
-    occurred = _day(cells[_AT["SQLDATE"]], "SQLDATE")
-    added = _added(cells[_AT["DATEADDED"]])
+
+_SITES = Sites()
+_ROW_SITES = _SITES.table(SITE_COLUMNS)
+
+
+def _site_of(cells: list[str]) -> Site:
+    key = _SITE_CELLS(cells)
+    site = _ROW_SITES.get(key)
+    if site is None:  # every cell is read in order: the first bad one raises
+        site = _SITES.of(_ROW_SITES, key, _site, cells)
+    return site
+
+
+def _site(cells: list[str]) -> Site:
+    """The row's :class:`Site`, its cells read in the order :func:`to_dict` says; raises InvalidEvent."""
     geo_text = cells[_AT["ActionGeo_Type"]]
     if not geo_text.isdigit() or int(geo_text) not in GEO_TYPES:
         raise InvalidEvent(f"not a geolocation type (0-5): {geo_text!r}", "ActionGeo_Type")
     geo_type = int(geo_text)
     fips = cells[_AT["ActionGeo_CountryCode"]]
     if not geo_type or not fips:
-        return NO_LOCATION
+        return Site(NO_LOCATION)
     country = fips_to_iso3().get(fips)
     if country is None:
         raise InvalidEvent(f"unknown FIPS 10-4 country code {fips!r}", "ActionGeo_CountryCode")
@@ -218,19 +254,10 @@ def to_dict(cells: list[str]) -> dict | str:
     lon = coordinate(cells[_AT["ActionGeo_Long"]], "ActionGeo_Long", "longitude")
     placed = place(country, lat, lon, coarse=geo_type in COARSE_GEO_TYPES, foreign=_foreign(cells))
     if placed.countries is None:
-        return placed.reason
+        return Site(placed.reason)
     code = cells[_CODE]
     category, name, severity = CAMEO.get(code) or CAMEO.get(cells[_BASE]) or CAMEO[cells[_ROOT]]
-    mentions = _count(cells[_AT["NumMentions"]], "NumMentions")
-    sources = _count(cells[_AT["NumSources"]], "NumSources")
-    description = f"GDELT CAMEO {code} ({name}), {mentions} mentions in {sources} sources"
-    url = cells[_AT["SOURCEURL"]]
-    if url:
-        description = fit(f"{description}; {url}", MAX_DESCRIPTION_CHARS)
-    return {
-        "event_id": f"gdelt-{cells[_AT['GLOBALEVENTID']]}",
-        "occurred_at": format_time(occurred),
-        "reported_at": format_time(max(added, occurred)),
+    part = incident_part({
         "source": SOURCE,
         "category": category if placed.interstate else INTERNAL_CATEGORY,
         "severity": severity,
@@ -241,43 +268,80 @@ def to_dict(cells: list[str]) -> dict | str:
         "longitude": placed.longitude,
         "location_name": fit(cells[_AT["ActionGeo_FullName"]], MAX_NAME_CHARS) or None,
         "actors": [fit(n, MAX_NAME_CHARS) for n in (cells[_AT["Actor1Name"]], cells[_AT["Actor2Name"]]) if n],
-        "description": description,
         "classification": "public",
         "releasable_to": ["ALL"],
-    }
+    })
+    return Site(None, part, incident_maker(part, OWN_FIELDS), f"GDELT CAMEO {code} ({name})")
+
+
+def _own_fields(site: Site, cells: list[str], occurred: str, reported: str) -> tuple[str, str, str, str]:
+    """The values of the record's :data:`OWN_FIELDS` of a row at an in-scope site; raises InvalidEvent."""
+    mentions = _count(cells[_MENTIONS], "NumMentions")
+    sources = _count(cells[_SOURCES], "NumSources")
+    description = f"{site.head}, {mentions} mentions in {sources} sources"
+    url = cells[_URL]
+    if url:
+        description = fit(f"{description}; {url}", MAX_DESCRIPTION_CHARS)
+    return f"gdelt-{cells[_ID]}", occurred, reported, description
+
+
+def to_dict(cells: list[str]) -> dict | str:
+    """A material-conflict row (61 cells) as an IncidentEvent JSON object, or the reason it is out of scope.
+
+    Raises InvalidEvent naming the GDELT column: the first bad cell of ``SQLDATE``, ``DATEADDED``,
+    ``ActionGeo_Type``, ``ActionGeo_CountryCode``, ``ActionGeo_Lat``, ``ActionGeo_Long``, then (when the
+    row is placed on a border) ``NumMentions`` and ``NumSources``.
+    """
+    occurred, reported = _times(cells[_SQLDATE], cells[_DATEADDED])
+    site = _site_of(cells)
+    if site.make is None:
+        return site.out_of_scope
+    data = {**site.part.data, **dict(zip(OWN_FIELDS, _own_fields(site, cells, occurred, reported)))}
+    return {name: data[name] for name in _DICT_FIELDS}
 
 
 def read(path: Path, counts: Counter | None = None
          ) -> Iterator[tuple[int, IncidentEvent | ArmsTransferEvent | SourceRowError]]:
     """(line, incident or error) for each kept or bad row of a GDELT 2.0 export, in file order, streaming.
 
-    ``counts["rows"]`` counts every data row; ``counts["out_of_scope:<reason>"]`` the rows left out.
+    ``counts["rows"]`` counts every data row; ``counts["out_of_scope:<reason>"]`` the rows left out
+    (brought up to date when the rows end).
     """
     counts = Counter() if counts is None else counts
     where = str(path)
+    rows, not_material, out_of_scope = 0, 0, Counter()
     with open_text(path) as fh:
-        for line, physical in enumerate(fh, 1):
-            text = physical.rstrip("\r\n")
-            if not text.strip():
-                continue
-            counts["rows"] += 1
-            cells = text.split("\t")
-            if len(cells) != WIDTH:
-                if counts["rows"] == 1 and len(cells) in GDELT1_WIDTHS:
-                    yield line, SourceRowError(where, line, None, f"{len(cells)} columns: a GDELT 1.0 event file, "
-                                                                  f"not read; give the GDELT 2.0 export ({WIDTH})")
-                    return
-                yield line, SourceRowError(where, line, None, f"expected {WIDTH} tab-separated columns, "
-                                                              f"got {len(cells)}")
-                continue
-            if cells[_ROOT] not in MATERIAL_ROOTS:  # most of GDELT: decided before anything else is parsed
-                counts[OUT_OF_SCOPE + NOT_MATERIAL_CONFLICT] += 1
-                continue
-            try:
-                data = to_dict(cells)
-                if isinstance(data, str):
-                    counts[OUT_OF_SCOPE + data] += 1
+        try:
+            for line, physical in enumerate(fh, 1):
+                if physical.isspace():  # a blank line: white space, its line break included
                     continue
-                yield line, incident_from_dict(data)
-            except InvalidEvent as exc:
-                yield line, SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
+                rows += 1
+                if physical.count("\t") != WIDTH - 1:
+                    cells = physical.rstrip("\r\n").split("\t")
+                    if rows == 1 and len(cells) in GDELT1_WIDTHS:
+                        yield line, SourceRowError(where, line, None, f"{len(cells)} columns: a GDELT 1.0 event "
+                                                                      f"file, not read; give the GDELT 2.0 export "
+                                                                      f"({WIDTH})")
+                        return
+                    yield line, SourceRowError(where, line, None, f"expected {WIDTH} tab-separated columns, "
+                                                                  f"got {len(cells)}")
+                    continue
+                # most of GDELT: decided before anything else is parsed, from the cells up to the root code
+                if physical.split("\t", _ROOT + 1)[_ROOT] not in MATERIAL_ROOTS:
+                    not_material += 1
+                    continue
+                cells = physical.rstrip("\r\n").split("\t")
+                try:
+                    occurred, reported = _times(cells[_SQLDATE], cells[_DATEADDED])
+                    site = _ROW_SITES.get(_SITE_CELLS(cells)) or _site_of(cells)
+                    if site.make is None:
+                        out_of_scope[site.out_of_scope] += 1
+                        continue
+                    item = site.make(*_own_fields(site, cells, occurred, reported))
+                except InvalidEvent as exc:
+                    item = SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
+                yield line, item
+        finally:
+            if not_material:
+                out_of_scope[NOT_MATERIAL_CONFLICT] += not_material
+            add_counts(counts, rows, out_of_scope)
