@@ -1,4 +1,6 @@
+import dataclasses
 import json
+import pickle
 
 import jsonschema
 import pytest
@@ -8,6 +10,7 @@ from streams.records import (
     INCIDENT_FIELDS,
     TRANSFER_FIELDS,
     DeadLetter,
+    IncidentEvent,
     _checkers,
     decode_incident,
     decode_transfer,
@@ -180,6 +183,16 @@ def test_a_maker_gives_the_record_and_the_error_of_incident_from_dict():
         incident_maker(incident_part(shared), ("event_id", "countries"))  # not taken as it is
     with pytest.raises(ValueError):
         incident_maker(incident_part(shared), ("event_id", "source"))  # in the part too
+
+
+def test_a_built_record_is_the_dataclass_s_own():
+    """Records are built on a plain class with the same slots and then given IncidentEvent as their class."""
+    record = decode_incident(json.dumps(dict(GOOD, ended_at="2022-09-15T00:00:00Z")))
+    same = IncidentEvent(*dataclasses.astuple(record))
+    assert type(record) is IncidentEvent and record == same and hash(record) == hash(same)
+    assert repr(record) == repr(same) and pickle.loads(pickle.dumps(record)) == record
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.severity = 1
 
 
 def test_every_field_lands_in_its_own_attribute():
