@@ -274,8 +274,10 @@ def _day(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
-def _uploaded(stamp: str) -> str:
-    """``timestamp`` (Unix seconds) as UTC text; ACLED uploads in batches, so stamps repeat."""
+def _uploaded(stamp: str) -> str | None:
+    """``timestamp`` (Unix seconds) as UTC text, None when empty; ACLED uploads in batches, so stamps repeat."""
+    if not stamp.strip():
+        return None
     try:
         return format_time(datetime.fromtimestamp(whole_number(stamp, "timestamp"), UTC))
     except (OverflowError, OSError, ValueError):
@@ -348,17 +350,26 @@ def _own_cells(row: Mapping[str, str]) -> tuple[str, str, str, str, str, str]:
             row.get("timestamp") or "", row.get("notes") or "")
 
 
-def _own_fields(site: Site, event_id: str, day: str, precision: str, deaths: str, stamp: str, notes: str
+def _own_fields(site: Site | None, event_id: str, day: str, precision: str, deaths: str, stamp: str, notes: str
                 ) -> tuple | None:
     """The values of the record's :data:`OWN_FIELDS` from the row's own cells (:data:`OWN_COLUMNS`), or
-    None when its site is out of scope; raises InvalidEvent naming the ACLED column.
+    None when its site is out of scope or not known yet (``site`` None: :func:`_site` has the cells
+    checked in their turn); raises InvalidEvent naming the ACLED column.
 
-    The site's cells are good: only the row's own cells can still be bad, and they are read in the
-    order :func:`_site` reads them.
+    The cells are read in the order the columns are checked (:func:`_site` checks the others between
+    them): at a known site, whose cells are good, only the row's own cells can still be bad.
     """
-    event_id, occurred, precision, fatalities, reported = _row_cells(event_id, day, precision, deaths, stamp)
-    if site.out_of_scope is not None:
+    event_id = event_id.strip()
+    if not event_id:
+        raise InvalidEvent("must not be empty", "event_id_cnty")
+    occurred = _day(day)
+    precision = _time_precision(precision)
+    fatalities = _fatalities(deaths)
+    uploaded = _uploaded(stamp)
+    if site is None or site.out_of_scope is not None:
         return None
+    # both fixed-width UTC text: text order is time order
+    reported = uploaded if uploaded is not None and uploaded > occurred else occurred
     severity = site.severity
     if fatalities:
         severity = WAR if fatalities >= WAR_DEATHS else max(severity, FORCE)
@@ -366,35 +377,18 @@ def _own_fields(site: Site, event_id: str, day: str, precision: str, deaths: str
             _description(site.head, notes.strip(), TIME_NOTES[precision]))
 
 
-def _row_cells(event_id: str, day: str, precision: str, deaths: str, stamp: str) -> tuple[str, str, int, int, str]:
-    """(event id, occurred_at, time precision, fatalities, reported_at) of the row; raises InvalidEvent.
-
-    The row's own cells, in the order the columns are checked (:func:`_site` checks the others
-    between them).
-    """
-    event_id = event_id.strip()
-    if not event_id:
-        raise InvalidEvent("must not be empty", "event_id_cnty")
-    occurred = _day(day)
-    precision = _time_precision(precision.strip())
-    fatalities = _deaths(deaths, "fatalities")
+@functools.lru_cache(maxsize=4096)
+def _fatalities(text: str) -> int:
+    """A death count, read once per distinct cell: they repeat row after row."""
+    fatalities = whole_number(text, "fatalities")
     if fatalities < 0:
         raise InvalidEvent(f"a death count cannot be {fatalities}", "fatalities")
-    reported = occurred
-    if stamp and stamp.strip():
-        uploaded = _uploaded(stamp)
-        if uploaded > occurred:  # both fixed-width UTC text: text order is time order
-            reported = uploaded
-    return event_id, occurred, precision, fatalities, reported
-
-
-#: Death counts, read once per distinct cell: they repeat row after row.
-_deaths = functools.lru_cache(maxsize=4096)(whole_number)
+    return fatalities
 
 
 @functools.lru_cache(maxsize=64)
 def _time_precision(text: str) -> int:
-    precision = whole_number(text or str(EXACT_DAY), "time_precision")
+    precision = whole_number(text.strip() or str(EXACT_DAY), "time_precision")
     if precision not in TIME_NOTES:
         raise InvalidEvent(f"expected 1 (day), 2 (week) or 3 (month), got {precision}", "time_precision")
     return precision
@@ -412,13 +406,13 @@ def _site(row: Mapping[str, str]) -> Site:
                            "event_type")
     country = _country(row.get("iso") or "", row.get("country") or "")
     _day(row["event_date"])
-    _time_precision((row.get("time_precision") or "").strip())
+    _time_precision(row.get("time_precision") or "")
     latitude = coordinate(row["latitude"], "latitude", "latitude")
     longitude = coordinate(row["longitude"], "longitude", "longitude")
     geo = whole_number(row["geo_precision"], "geo_precision")
     if geo not in GEO_PRECISIONS:
         raise InvalidEvent(f"expected 1, 2 or 3, got {geo}", "geo_precision")
-    _row_cells(*_own_cells(row)[:5])  # fatalities and timestamp come before the actor types
+    _own_fields(None, *_own_cells(row))  # fatalities and timestamp come before the actor types
     inter1, inter2 = _inter(row["inter1"], "inter1"), _inter(row["inter2"], "inter2")
 
     placed = place(country, latitude, longitude, coarse=geo == COARSE_GEO_PRECISION,

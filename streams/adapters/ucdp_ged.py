@@ -232,40 +232,24 @@ def _own_cells(cells: dict[str, str]) -> tuple[str, str, str, str, str, str, str
         cells.get(HIGH, "")
 
 
-def _own_fields(site: Site, event_id: str, prec: str, start: str, end: str, best: str, low: str, high: str
+def _own_fields(site: Site | None, event_id: str, prec: str, start: str, end: str, best: str, low: str, high: str
                 ) -> tuple | None:
     """The values of the record's :data:`OWN_FIELDS` from the row's own cells (:data:`OWN_COLUMNS`), or
-    None when its site is out of scope; raises InvalidEvent naming the column.
+    None when its site is out of scope or not known yet (``site`` None: :func:`_site` has the cells
+    checked in their turn); raises InvalidEvent naming the column.
 
-    The site's cells are good: only the row's own cells can still be bad, and they are read in the
-    order :func:`_site` reads them.
-    """
-    event_id, when, best, low, high = _row_cells(event_id, prec, start, end, best, low, high)
-    if site.out_of_scope is not None:
-        return None
-    description = f"{site.head}deaths best {best}" + (f" (low {low or '?'}, high {high or '?'})" if low or high else "")
-    return (f"ged-{event_id}", when.at, when.at, when.ended_at, WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
-            best, 0, _cut(description + when.note + site.tail, MAX_DESCRIPTION_CHARS))
-
-
-def _row_cells(event_id: str, prec: str, start: str, end: str, best: str, low: str, high: str
-               ) -> tuple[str, _When, int, str, str]:
-    """(id, dates, best, low, high) of the row; raises InvalidEvent.
-
-    The row's own cells, in the order the columns are checked (:func:`_site` checks the others
-    between them).
+    The cells are read in the order the columns are checked (:func:`_site` checks the others between
+    them): at a known site, whose cells are good, only the row's own cells can still be bad.
     """
     event_id = event_id.strip()
     if not event_id:
         raise InvalidEvent("is empty", ID)
     when = _when(prec, start, end)
-    best = _count(best, BEST)
-    low, high = low.strip(), high.strip()
-    if low:
-        _count(low, LOW)
-    if high:
-        _count(high, HIGH)
-    return event_id, when, best, low, high
+    best, deaths = _deaths(best, low, high)
+    if site is None or site.out_of_scope is not None:
+        return None
+    return (f"ged-{event_id}", when.at, when.at, when.ended_at, WAR if best >= WAR_LEVEL_DEATHS else USE_OF_FORCE,
+            best, 0, _cut(site.head + deaths + when.note + site.tail, MAX_DESCRIPTION_CHARS))
 
 
 class _When(NamedTuple):
@@ -293,8 +277,17 @@ def _when(prec: str, start_text: str, end_text: str) -> _When:
     return _When(f"{start.isoformat()}T00:00:00Z", ended_at, note)
 
 
-#: Death counts, read once per distinct cell: they repeat row after row.
-_count = functools.lru_cache(maxsize=4096)(whole)
+@functools.lru_cache(maxsize=4096)
+def _deaths(best: str, low: str, high: str) -> tuple[int, str]:
+    """``best`` read, and ``low`` and ``high`` when given, and what the description says of them: rows
+    repeat them, so once per distinct three."""
+    value = whole(best, BEST)
+    low, high = low.strip(), high.strip()
+    if low:
+        whole(low, LOW)
+    if high:
+        whole(high, HIGH)
+    return value, f"deaths best {value}" + (f" (low {low or '?'}, high {high or '?'})" if low or high else "")
 
 
 def _site(cells: dict[str, str], source: str) -> Site:
@@ -304,7 +297,7 @@ def _site(cells: dict[str, str], source: str) -> Site:
         raise InvalidEvent("is empty", ID)
     violence = _level(cells[VIOLENCE], VIOLENCE)
     where_prec = _level(cells[WHERE_PREC], WHERE_PREC)
-    _row_cells(*_own_cells(cells))  # date precision, dates and deaths come before the point
+    _own_fields(None, *_own_cells(cells))  # date precision, dates and deaths come before the point
     lat, lon = coordinate(cells[LATITUDE], LATITUDE, "latitude"), coordinate(cells[LONGITUDE], LONGITUDE, "longitude")
     if (lat is None) != (lon is None):
         raise InvalidEvent("latitude and longitude go together", LATITUDE if lat is None else LONGITUDE)
