@@ -219,7 +219,7 @@ def _country(iso: str, name: str) -> str:
     if iso:
         try:
             code = int(float(iso))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number, or an infinite one
             raise InvalidEvent(f"not an ISO 3166 numeric code: {iso!r}", "iso") from None
         found = _countries()[0].get(code)
         if found:
@@ -250,7 +250,7 @@ def _inter(text: str, column: str) -> int:
         return code
     try:
         code = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or an infinite one
         code = -1
     if NO_ACTOR <= code <= len(INTER_LABELS):
         return code

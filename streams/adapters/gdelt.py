@@ -198,9 +198,12 @@ def _times(sqldate: str, dateadded: str) -> tuple[str, str]:
 
 
 def _count(text: str, column: str) -> int:
-    if not text.isdigit():
-        raise InvalidEvent(f"not a whole number: {text!r}", column)
-    return int(text)
+    try:
+        if text.isdecimal():  # not isdigit: int() refuses the digits that are not decimal, such as "²"
+            return int(text)
+    except ValueError:  # more digits than int() converts
+        pass
+    raise InvalidEvent(f"not a whole number: {text!r}", column)
 
 
 def _foreign(cells: list[str]) -> list[str]:
@@ -241,9 +244,12 @@ def _site_of(cells: list[str]) -> Site:
 def _site(cells: list[str]) -> Site:
     """The row's :class:`Site`, its cells read in the order :func:`to_dict` says; raises InvalidEvent."""
     geo_text = cells[_AT["ActionGeo_Type"]]
-    if not geo_text.isdigit() or int(geo_text) not in GEO_TYPES:
+    try:
+        geo_type = int(geo_text) if geo_text.isdecimal() else -1  # as _count
+    except ValueError:
+        geo_type = -1
+    if geo_type not in GEO_TYPES:
         raise InvalidEvent(f"not a geolocation type (0-5): {geo_text!r}", "ActionGeo_Type")
-    geo_type = int(geo_text)
     fips = cells[_AT["ActionGeo_CountryCode"]]
     if not geo_type or not fips:
         return Site(NO_LOCATION)

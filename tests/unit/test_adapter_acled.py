@@ -343,6 +343,18 @@ def test_inter_codes_numeric_and_text_and_a_bad_one(tmp_path):
     assert errors[0].field == "inter1" and "'9'" in errors[0].reason
 
 
+def test_an_infinite_number_is_a_bad_cell_and_the_rest_loads(tmp_path):
+    """int(float("inf")) raises OverflowError, not ValueError: it once ended the whole file's read."""
+    path = tmp_path / "inf.csv"
+    path.write_text(csv_text([row("I1", iso="inf"), row("I2", inter2="1e999"), row("I3", inter1="-inf"),
+                              row("I4")]), encoding="utf-8")
+    records, errors, _ = read_all(path)
+    assert [r.event_id for _, r in records] == ["acled-I4"]
+    assert [(e.field, e.reason.split(":")[0]) for e in errors] == [
+        ("iso", "not an ISO 3166 numeric code"), ("inter2", "not an ACLED actor type"),
+        ("inter1", "not an ACLED actor type")]
+
+
 def test_every_kind_is_a_category_and_severity_and_every_event_type_has_a_fallback():
     assert all(k.category in INCIDENT_CATEGORIES and SEVERITY_MIN <= k.severity <= SEVERITY_MAX
                for k in [*KINDS.values(), *TYPE_KINDS.values()])

@@ -16,7 +16,7 @@ from streams.adapters import gdelt
 from streams.adapters.gdelt import CAMEO, COLUMNS, MATERIAL_ROOTS, SOURCE, fips_to_iso3, read, state_of
 from streams.adapters.place import OUT_OF_SCOPE_REASONS
 from streams.backtest import run_records
-from streams.errors import SourceRowError
+from streams.errors import SourceRowError, bounded
 from streams.pipeline import Pipeline
 from streams.records import INCIDENT_CATEGORIES, INTERNAL_CATEGORY
 from streams.segments import SegmentRegistry
@@ -181,7 +181,10 @@ def test_bad_rows_name_file_line_and_column_and_the_rest_loads(tmp_path):
     lines = [row(), "1000002\t20210428\ttoo short", row(GLOBALEVENTID="1000003", SQLDATE="20210231"),
              row(GLOBALEVENTID="1000004", ActionGeo_Lat="140.5"),
              row(GLOBALEVENTID="1000005", ActionGeo_CountryCode="QQ"),
-             row(GLOBALEVENTID="1000006", DATEADDED="2021-04-29"), row(GLOBALEVENTID="1000007")]
+             row(GLOBALEVENTID="1000006", DATEADDED="2021-04-29"), row(GLOBALEVENTID="1000007"),
+             # digits int() refuses: not decimal, or more of them than it converts
+             row(GLOBALEVENTID="1000008", ActionGeo_Type="\u00b2"), row(GLOBALEVENTID="1000009", NumSources="9" * 5000),
+             row(GLOBALEVENTID="1000010", NumMentions="\u00b2")]
     path = write(tmp_path, lines)
     counts = Counter()
     items = list(read(path, counts))
@@ -192,10 +195,13 @@ def test_bad_rows_name_file_line_and_column_and_the_rest_loads(tmp_path):
         f"{path}:4: ActionGeo_Lat: 140.5 is outside -90..90",
         f"{path}:5: ActionGeo_CountryCode: unknown FIPS 10-4 country code 'QQ'",
         f"{path}:6: DATEADDED: not a time (YYYYMMDDHHMMSS): '2021-04-29'",
+        f"{path}:8: ActionGeo_Type: not a geolocation type (0-5): '\u00b2'",
+        f"{path}:9: NumSources: {bounded('not a whole number: ' + repr('9' * 5000))}",
+        f"{path}:10: NumMentions: not a whole number: '\u00b2'",
     ]
     assert [(line, item.event_id) for line, item in items if not isinstance(item, SourceRowError)] == \
         [(1, "gdelt-1000001"), (7, "gdelt-1000007")]
-    assert counts["rows"] == 7
+    assert counts["rows"] == 10
 
 
 def test_a_gdelt_1_file_is_one_error_not_one_per_row(tmp_path):
