@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 
 from detectors.base import Features, feature
 from detectors.calibration import TailCalibrator, surprise
+from detectors.features import COUNT_LAGS, MAX_LAGS, VIOLENT_LAGS
 
 
 def daily_index(f: Features, k: int | None = None, calm_weight: float = 0.3) -> float:
     """The weighted index of day lag ``k`` (pipeline features ``count_lag_k``, ``violent_lag_k``),
     or of the row itself (``count_1d``, ``violent_1d``) when there are no lags."""
-    if k is not None and f.get(f"count_lag_{k}") is not None:
-        n, v = feature(f, f"count_lag_{k}"), feature(f, f"violent_lag_{k}")
+    if k is not None and k < MAX_LAGS and f.get(COUNT_LAGS[k]) is not None:
+        n, v = feature(f, COUNT_LAGS[k]), feature(f, VIOLENT_LAGS[k])
     else:
         n, v = feature(f, "count_1d"), feature(f, "violent_1d")
     return v + calm_weight * max(n - v, 0.0)
@@ -81,8 +82,10 @@ class PoissonCusum:
         s = self.S
         if pending <= 0:
             return self._step(s, daily_index(f), lam0, lam1)
+        # _step's arithmetic, its constants taken out of the loop (the same floats, in the same order)
+        gain, drift, cap = math.log(lam1 / lam0), lam1 - lam0, self.cap
         for k in range(pending - 1, -1, -1):
-            s = self._step(s, daily_index(f, k), lam0, lam1)
+            s = min(cap, max(0.0, s + daily_index(f, k) * gain - drift))
         return s
 
     def _score_raw(self, s: float) -> float:

@@ -32,6 +32,12 @@ CLASSES: tuple[str, ...] = ("display", "force", "deadly")
 FORCE_SEVERITY = 4
 #: ``days_since_fatal`` when no death has ever been seen on the segment.
 NEVER = 99999
+#: How many days before the scored one the pipeline may hand a detector as daily lags: the days
+#: it has not learned yet (the late-event grace), which a recursion carries itself over.
+MAX_LAGS = 60
+#: The lags' names: incidents and violent incidents ``k`` days before the scored day (0 = itself).
+COUNT_LAGS: tuple[str, ...] = tuple(f"count_lag_{k}" for k in range(MAX_LAGS))
+VIOLENT_LAGS: tuple[str, ...] = tuple(f"violent_lag_{k}" for k in range(MAX_LAGS))
 
 
 DISPLAY, FORCE, DEADLY = range(len(CLASSES))

@@ -35,6 +35,7 @@ borders whose dynamics differ from every training border.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -222,9 +223,11 @@ class HazardModel:
         except json.JSONDecodeError as exc:
             raise ModelError(f"not JSON: line {exc.lineno}: {exc.msg}") from None
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
-        """Identity of the model: sha256 of its canonical JSON (what segment state records)."""
+        """Identity of the model: sha256 of its canonical JSON (what segment state records).
+
+        Computed once: the model is frozen, and every forecast names it."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

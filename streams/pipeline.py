@@ -52,6 +52,8 @@ from streams.records import (
 )
 from streams.segments import SegmentRegistry, land_neighbours, state_name
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
+from streams.windows import (BUCKET_WIDTH, DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT, WEEK,
+                             YEAR, Before, Windows)
 
 DAY_SECONDS = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -62,14 +64,12 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #:    the input position read last per input partition.
 STATE_VERSION = 4
 
-#: Daily bucket columns. FORCE and DEADLY are the incident classes of detectors.features
-#: (use of force without deaths; incidents with deaths); display = N - FORCE - DEADLY.
-N, FATAL, INJ, SEV, VIOLENT, INTRUSION, SPILL, FORCE, DEADLY = range(9)
-BUCKET_WIDTH = 9
 #: The bounded category groups the features count (the rest -- fortification, threat, protest,
 #: other -- is ``count - violent - intrusion``).
 VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
 INTRUSION_CATEGORIES = frozenset({"incursion", "detention", "smuggling_interdiction"})
+#: A neighbour's incident, as it counts on a segment: spill-over only.
+_SPILL_ONE = tuple(int(i == SPILL) for i in range(BUCKET_WIDTH))
 #: A recent incident keeps at most this much of its source's name (a label, not free text).
 SOURCE_MAX = 64
 #: Recorded (duplicates, recent incidents) but not counted toward a border's escalation, nor
@@ -96,8 +96,6 @@ def is_arms_key(key: str) -> bool:
     return key.endswith(ARMS_KEY_SUFFIX)
 
 
-#: How far back score_one may be handed daily lags (``count_lag_k``) of days not yet learned.
-MAX_LAGS = 60
 
 
 def day_of(dt: datetime) -> int:
@@ -264,14 +262,14 @@ class SegmentState:
     #: year assessed, "at": the newest transition time}. A new field with an empty default: old
     #: state has no arms keys and reads as before, so STATE_VERSION stays.
     arms: dict[str, Any] = field(default_factory=dict)
-    #: day -> sums over the days before it (memory only, rebuilt on demand)
-    cache: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    #: the rolling sums of ``days`` (memory only, rebuilt on demand; streams.windows)
+    windows: Windows = field(default_factory=Windows, repr=False, compare=False)
     #: the live detector built from ``model`` (memory only)
     detector: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> bytes:
         d = dict(self.__dict__)
-        del d["cache"], d["detector"]
+        del d["windows"], d["detector"]
         d["days"] = {str(k): v for k, v in self.days.items()}
         d["pressure"] = {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}
         return json.dumps(d, separators=(",", ":"), sort_keys=True).encode()
@@ -460,18 +458,11 @@ class Pipeline:
             return
         out.incidents += 1
         out.alerts.extend(self.advance(state, d))
-        if len(state.cache) > 8:
-            state.cache.clear()
-        bucket = self._bucket(state, d)
-        bucket[N] += 1
-        bucket[FATAL] += ev["fatalities"]
-        bucket[INJ] += ev["injuries"]
-        bucket[SEV] += ev["severity"]
-        bucket[VIOLENT] += ev["category"] in VIOLENT_CATEGORIES
-        bucket[INTRUSION] += ev["category"] in INTRUSION_CATEGORIES
         cls = F.incident_class(ev["severity"], ev["fatalities"])
-        bucket[FORCE] += cls == F.FORCE
-        bucket[DEADLY] += cls == F.DEADLY
+        state.windows.add(state.days, d, (1, ev["fatalities"], ev["injuries"], ev["severity"],
+                                          int(ev["category"] in VIOLENT_CATEGORIES),
+                                          int(ev["category"] in INTRUSION_CATEGORIES), 0,
+                                          int(cls == F.FORCE), int(cls == F.DEADLY)))
         self._count_decayed(state, d, cls, ev["fatalities"])
         state.seen[ev["event_id"]] = d
         self._remember(state, ev, d)
@@ -482,14 +473,6 @@ class Pipeline:
         at = occurred if d == now_day else day_start(now_day)
         out.alerts.extend(self._score(state, now_day, format_time(at), may_raise=True))
         self._prune(state)
-
-    def _bucket(self, state: SegmentState, d: int) -> list[int]:
-        bucket = state.days.get(d)
-        if bucket is None:
-            bucket = state.days[d] = [0] * BUCKET_WIDTH
-        for k in [k for k in state.cache if k > d]:  # sums cached for later days missed this day
-            del state.cache[k]
-        return bucket
 
     @staticmethod
     def _count_decayed(state: SegmentState, d: int, cls: int, fatalities: int) -> None:
@@ -521,7 +504,7 @@ class Pipeline:
         if state.max_day is not None and d <= state.max_day - self.settings.grace_days - 1:
             return  # that day is closed and learned here; the neighbour dead-letters or counts its own copy
         state.seen[sid] = d
-        self._bucket(state, d)[SPILL] += 1
+        state.windows.add(state.days, d, _SPILL_ONE)
 
     def _apply_transfer(self, state: SegmentState, tr: dict[str, Any], out: Applied, counted: bool = True) -> None:
         if tr["transfer_id"] in state.seen:
@@ -678,32 +661,25 @@ class Pipeline:
 
     # ------------------------------------------------------------------ scoring
     def features(self, state: SegmentState, day: int) -> dict[str, float]:
-        """Rolling views at ``day`` (inclusive) from the daily buckets.
+        """Rolling views at ``day`` (inclusive): the window sums of the days before it
+        (streams.windows, kept incrementally) plus the incidents of ``day`` itself."""
+        return self._assemble(state, day, state.windows.before(state.days, day))
 
-        Everything before ``day`` is summed once per (segment, day) and cached in memory;
-        the incidents of ``day`` itself are added on each call, so scoring every incident
-        costs O(1) after the first of the day.
-        """
-        base = state.cache.get(day)
-        if base is None:
-            base = state.cache[day] = self._base_features(state, day)
-        return self._assemble(state, day, base)
-
-    def _assemble(self, state: SegmentState, day: int, base: dict[str, Any]) -> dict[str, float]:
-        today = state.days.get(day) or (0,) * BUCKET_WIDTH
-        w7, w30, w365 = ([a + b for a, b in zip(base[w], today)] for w in ("w7", "w30", "w365"))
+    def _assemble(self, state: SegmentState, day: int, base: Before) -> dict[str, float]:
+        today = state.days.get(day) or EMPTY_BUCKET
+        w7, w30, w365 = ([a + b for a, b in zip(sums, today)] for sums in base.sums)
         c7, c365 = w7[N], w365[N]
-        last_fatal = day if today[FATAL] else base["last_fatal"]
+        last_fatal = day if today[FATAL] else base.last_fatal
         if last_fatal is None and state.last_fatal_day is not None and state.last_fatal_day <= day:
             last_fatal = state.last_fatal_day  # a death older than the buckets' retention
         feats = {
             "count_1d": today[N], "count_7d": c7, "count_30d": w30[N], "count_365d": c365,
-            "weekly_mean_prior": (c365 - c7) / (358 / 7),
+            "weekly_mean_prior": (c365 - c7) / ((YEAR - WEEK) / WEEK),
             "violent_1d": today[VIOLENT], "violent_7d": w7[VIOLENT], "violent_30d": w30[VIOLENT],
             "violent_365d": w365[VIOLENT],
             "intrusion_7d": w7[INTRUSION], "intrusion_30d": w30[INTRUSION], "intrusion_365d": w365[INTRUSION],
             "fatalities_7d": w7[FATAL], "fatalities_30d": w30[FATAL], "fatalities_365d": w365[FATAL],
-            "fatalities_30d_prior_max": base["prior_max"],
+            "fatalities_30d_prior_max": base.prior_max,
             "injuries_30d": w30[INJ], "severity_index_7d": w7[SEV], "severity_index_30d": w30[SEV],
             "severity_index_365d": w365[SEV],
             "spill_7d": w7[SPILL], "spill_30d": w30[SPILL], "spill_365d": w365[SPILL],
@@ -719,32 +695,6 @@ class Pipeline:
             feats.update(F.as_features(F.decay(state.decayed, day - state.decayed_day)))
         return feats
 
-    @staticmethod
-    def _base_features(state: SegmentState, day: int) -> dict[str, Any]:
-        past = [(day - d, b) for d, b in state.days.items() if d < day]
-        year = [(age, b) for age, b in past if age < 365]
-        month = [b for age, b in year if age < 30]
-        w365 = _column_sums([b for _, b in year])
-        w30 = _column_sums(month)
-        w7 = _column_sums([b for age, b in year if age < 7])
-        fatal_days = [(day - age, b[FATAL]) for age, b in past if b[FATAL]]
-        last_fatal = max((d for d, _ in fatal_days), default=None)
-        # Highest 30-day fatality sum over the windows ending in [day-365, day-1]: such a
-        # maximum is reached at a window ending on a fatal day (or at the range start).
-        fatal_days.sort()
-        prior_max = 0
-        lo, running = 0, 0
-        for d, f in fatal_days:
-            running += f
-            while fatal_days[lo][0] <= d - 30:
-                running -= fatal_days[lo][1]
-                lo += 1
-            if d >= day - 365:
-                prior_max = max(prior_max, running)
-        start = day - 365
-        prior_max = max(prior_max, sum(f for d, f in fatal_days if start - 30 < d <= start))
-        return {"w7": w7, "w30": w30, "w365": w365, "prior_max": prior_max, "last_fatal": last_fatal}
-
     def detector_input(self, state: SegmentState, day: int) -> dict[str, float]:
         """The features, plus the daily counts of the days the detector has not learned yet.
 
@@ -755,12 +705,12 @@ class Pipeline:
         if not self._stateful:
             return feats
         first = state.learned_day + 1 if state.learned_day is not None else min(state.days, default=day)
-        pending = max(0, min(day - first + 1, MAX_LAGS))
+        pending = max(0, min(day - first + 1, F.MAX_LAGS))
         feats["pending_days"] = pending
         for k in range(pending):
             b = state.days.get(day - k)
-            feats[f"count_lag_{k}"] = b[N] if b else 0
-            feats[f"violent_lag_{k}"] = b[VIOLENT] if b else 0
+            feats[F.COUNT_LAGS[k]] = b[N] if b else 0
+            feats[F.VIOLENT_LAGS[k]] = b[VIOLENT] if b else 0
         return feats
 
     def border_of(self, key: str) -> str:
@@ -801,10 +751,10 @@ class Pipeline:
         if start > through:
             return
         for day in range(start, through + 1):
-            feats = self._assemble(state, day, self._base_features(state, day))
+            feats = self.features(state, day)
             feats["pending_days"] = 1
             b = state.days.get(day)
-            feats["count_lag_0"], feats["violent_lag_0"] = (b[N], b[VIOLENT]) if b else (0, 0)
+            feats[F.COUNT_LAGS[0]], feats[F.VIOLENT_LAGS[0]] = (b[N], b[VIOLENT]) if b else (0, 0)
             det.learn_one(feats)
         state.learned_day = through
         state.model = get_state(det)
@@ -898,16 +848,11 @@ class Pipeline:
         if state.max_day is None:
             return
         horizon = state.max_day - self.settings.retention_days
-        if state.days and min(state.days) < horizon:
-            state.days = {d: v for d, v in state.days.items() if d >= horizon}
+        state.days = state.windows.drop_before(state.days, horizon)
         # An id older than the grace period cannot come back as a duplicate: it would be late.
         seen_horizon = state.max_day - self.settings.grace_days - 1
         if len(state.seen) > 64 and min(state.seen.values()) < seen_horizon:
             state.seen = {k: d for k, d in state.seen.items() if d >= seen_horizon}
-
-
-def _column_sums(buckets: list[list[int]]) -> list[int]:
-    return [sum(col) for col in zip(*buckets)] if buckets else [0] * BUCKET_WIDTH
 
 
 #: Rolling view -> (the yearly view it is compared with, window length in days).
