@@ -22,6 +22,9 @@ Detectors import nothing of borderwatch's and do no I/O.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 Features = Mapping[str, float]
@@ -100,14 +103,44 @@ def bind(detector: Any, border: str) -> Any:
     return fn(border) if fn is not None else detector
 
 
+#: Dataclass fields that are not a detector's parameters: what it learns is in ``state_fields``.
+_NOT_PARAMETERS = frozenset({"name", "border"})
+
+
+def _is_detector(value: Any) -> bool:
+    return hasattr(value, "score_one")
+
+
+def parameters(detector: Any) -> dict[str, Any]:
+    """What configures a detector: its dataclass fields but its name, border, learned state and
+    member detectors (``identity`` names those by their own identities)."""
+    if not dataclasses.is_dataclass(detector):
+        return {}
+    skip = _NOT_PARAMETERS | set(getattr(detector, "state_fields", ()))
+    out = {}
+    for f in dataclasses.fields(detector):
+        value = getattr(detector, f.name)
+        if f.name in skip or f.name.startswith("_") or _is_detector(value) \
+                or (isinstance(value, tuple) and value and all(map(_is_detector, value))):
+            continue
+        out[f.name] = value
+    return out
+
+
 def identity(detector: Any) -> str:
-    """Who scores: the name, members and any trained model's digest. Segment state records it, and
-    state learned by another detector is rebuilt rather than read into this one."""
+    """Who scores: the name, a digest of the parameters, the members' identities and any trained
+    model's digest. Segment state records it, and state learned by a detector of another name,
+    configuration or model is rebuilt rather than read into this one."""
     own = getattr(detector, "identity", None)
     if isinstance(own, str):
         return own
+    params = parameters(detector)
+    tag = detector.name
+    if params:
+        canonical = json.dumps(params, sort_keys=True, default=repr, separators=(",", ":"))
+        tag += f"[{hashlib.sha256(canonical.encode()).hexdigest()[:12]}]"
     members = getattr(detector, "members", ())
-    return detector.name + (f"({','.join(identity(m) for m in members)})" if members else "")
+    return tag + (f"({','.join(identity(m) for m in members)})" if members else "")
 
 
 def forecast(detector: Any, features: Features) -> dict[str, Any] | None:

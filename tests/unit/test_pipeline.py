@@ -474,3 +474,20 @@ def test_packing_keeps_a_keys_incidents_and_spill_over_in_input_order(pipeline):
             assert pipeline.apply(st, Envelope.decode(env.encode())).reread == 0
     assert {k: s.to_json() for k, s in packed.items()} == {k: s.to_json() for k, s in one_by_one.items()}
     assert [r["event_id"] for r in packed["KGZ-TJK"].recent] == ["ev-2", "ev-4"]
+
+
+def test_state_learned_under_other_parameters_is_rebuilt_not_reused():
+    """The same detector name with another parameter is another detector: its learned state is rebuilt."""
+    from detectors.change import PoissonCusum
+
+    raws = [incident(n, T0 + timedelta(days=3 * n), category="detention", severity=3) for n in range(30)]
+    first = Pipeline(SegmentRegistry.default(), PoissonCusum())
+    _, _, states = feed(first, raws)
+    restored = SegmentState.from_json(states["KGZ-UZB"].to_json(), "KGZ-UZB")
+    other = Pipeline(SegmentRegistry.default(), PoissonCusum(discount=0.99))
+    assert other.detector_id != first.detector_id and other.detector_id.startswith("cusum[")
+    late = incident(99, T0 + timedelta(days=100), category="detention", severity=3)
+    feed(other, [late], {"KGZ-UZB": restored})
+    _, _, fresh = feed(other, raws + [late])
+    assert restored.detector_id == other.detector_id
+    assert restored.model == fresh["KGZ-UZB"].model != states["KGZ-UZB"].model
