@@ -8,6 +8,8 @@
 4. backtest: the same records through the pipeline object in-process (no Kafka);
 5. ``borderwatch score`` with the default univariate detector on 200k rows, against a plain
    CSV read+write of the same rows.
+6. the source adapters' parse rates (``bench.sources``), and a segment's state and per-event
+   cost over ten years of history (``bench.state``).
 
 Prints one JSON object. Only the ratios compare across machines.
 """
@@ -190,6 +192,9 @@ def main() -> int:
     from bench.sources import source_rates
 
     sources = source_rates()
+    from bench.state import measure as state_figures
+
+    state = state_figures()
     print(json.dumps({
         "events": N,
         "partitions": PARTITIONS,
@@ -202,6 +207,7 @@ def main() -> int:
         "csv_passthrough_rows_per_s": round(passthrough),
         "score_over_passthrough": round(scored / passthrough, 4),
         "sources": sources,
+        "state": state,
     }, indent=2))
     return 0
 

@@ -458,12 +458,12 @@ class TouchedStates:
         self.states: dict[str, SegmentState] = {}
 
     def peek(self, key: str) -> SegmentState:
-        return self.states.get(key) or SegmentState.from_json(self.table.get(key), key)
+        return self.states.get(key) or SegmentState.decode(self.table.get(key), key)
 
     def touch(self, key: str, event) -> SegmentState:
         st = self.states.get(key)
         if st is None:
-            st = self.states[key] = SegmentState.from_json(self.table.get(key), key)
+            st = self.states[key] = SegmentState.decode(self.table.get(key), key)
         st.partition = event.message.partition
         return st
 
@@ -478,7 +478,7 @@ class TouchedStates:
     async def write_back(self) -> None:
         sent = []
         for key, st in self.states.items():
-            raw = st.to_json()
+            raw = st.encode()
             self.table.data[key] = raw
             sent.append(self.table.send_changelog(st.partition, key, raw))
         await asyncio.gather(*sent)
@@ -489,7 +489,7 @@ def unsent(table, partitions: set[int]) -> list[tuple[str, bytes]]:
     last owner wrote and may not have sent."""
     out = []
     for key in sorted(table.keys()):
-        st = SegmentState.from_json(table.get(key), key)
+        st = SegmentState.decode(table.get(key), key)
         if st.partition in partitions:
             out.extend((key, value.encode()) for value in st.outbox)
     return out

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import json
+import zlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -53,7 +54,7 @@ from streams.records import (
 from streams.segments import SegmentRegistry, land_neighbours, state_name
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
 from streams.windows import (BUCKET_WIDTH, DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT, WEEK,
-                             YEAR, Before, Windows)
+                             YEAR, Before, Windows, days_by_column, days_from_columns)
 
 DAY_SECONDS = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -62,7 +63,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: 3: protests are no longer counted into the buckets (UNCOUNTED_CATEGORIES).
 #: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id,
 #:    the input position read last per input partition.
-STATE_VERSION = 4
+#: 5: encoded compactly: the buckets by column, the whole deflated (SegmentState.encode).
+STATE_VERSION = 5
+#: zlib level of an encoded state: ten years of a busy segment in under 3 KB (``make bench``,
+#: ``state_bytes_ten_years``) at about a twentieth of a millisecond.
+STATE_DEFLATE_LEVEL = 3
 
 #: The bounded category groups the features count (the rest -- fortification, threat, protest,
 #: other -- is ``count - violent - intrusion``).
@@ -267,21 +272,25 @@ class SegmentState:
     #: the live detector built from ``model`` (memory only)
     detector: Any = field(default=None, repr=False, compare=False)
 
-    def to_json(self) -> bytes:
+    def encode(self) -> bytes:
+        """The state as stored (a table's changelog value): JSON, the buckets by column, deflated."""
         d = dict(self.__dict__)
         del d["windows"], d["detector"]
-        d["days"] = {str(k): v for k, v in self.days.items()}
+        d["days"] = days_by_column(self.days)
         d["pressure"] = {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}
-        return json.dumps(d, separators=(",", ":"), sort_keys=True).encode()
+        return zlib.compress(json.dumps(d, separators=(",", ":"), sort_keys=True).encode(), STATE_DEFLATE_LEVEL)
 
     @classmethod
-    def from_json(cls, raw: bytes | str | None, key: str) -> "SegmentState":
+    def decode(cls, raw: bytes | None, key: str) -> "SegmentState":
         if not raw:
             return cls(key)
-        d = json.loads(raw)
+        try:
+            d = json.loads(zlib.decompress(raw))
+        except zlib.error:
+            return cls(key)  # an older layout (plain JSON): rebuilt from scratch rather than misread
         if d.get("version") != STATE_VERSION:
             return cls(key)  # older layout: rebuild from scratch rather than misread it
-        d["days"] = {int(k): v for k, v in d["days"].items()}
+        d["days"] = days_from_columns(d["days"])
         d["pressure"] = {c: {int(y): t for y, t in ys.items()} for c, ys in d["pressure"].items()}
         return cls(**d)
 

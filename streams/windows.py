@@ -38,6 +38,21 @@ MAX_CURSORS = 4
 EMPTY_BUCKET: tuple[int, ...] = (0,) * BUCKET_WIDTH
 
 
+def days_by_column(days: dict[int, list[int]]) -> list[list[int]]:
+    """The buckets as stored: the days (the first, then the gap to each next one), then one list
+    per column. Compresses well: a column is mostly small numbers and repeats."""
+    ordered = sorted(days)
+    gaps = [d - p for p, d in zip([0, *ordered], ordered)]
+    return [gaps, *([days[d][i] for d in ordered] for i in range(BUCKET_WIDTH))]
+
+
+def days_from_columns(columns: list[list[int]]) -> dict[int, list[int]]:
+    """What :func:`days_by_column` stored, as buckets by day."""
+    gaps, *cols = columns
+    ordered = list(accumulate(gaps))
+    return {d: [col[i] for col in cols] for i, d in enumerate(ordered)}
+
+
 class Before(NamedTuple):
     """What the buckets before a day say, for the features of that day."""
 
@@ -86,13 +101,17 @@ class Windows:
     cursors equal to the buckets.
     """
 
-    __slots__ = ("cursors", "_fatal", "_fatal_days", "_fatal_prefix", "_fatal_at")
+    __slots__ = ("cursors", "_fatal", "_fatal_days", "_fatal_prefix", "_fatal_tolls", "_fatal_at", "_oldest")
 
     def __init__(self) -> None:
         self.cursors: list[_Cursor] = []
         self._fatal: list[tuple[int, int]] | None = None
         self._fatal_days: list[int] = []
         self._fatal_prefix: list[int] = [0]
+        #: the MONTH-day toll of the window ending on each fatal day
+        self._fatal_tolls: list[int] = []
+        #: the oldest day with a bucket, once known (None: not looked at yet)
+        self._oldest: int | None = None
         #: day -> (last_fatal, prior_max), while the fatal days stay as they are
         self._fatal_at: dict[int, tuple[int | None, int]] = {}
 
@@ -102,6 +121,8 @@ class Windows:
         if bucket is None:
             bucket = days[day] = [0] * BUCKET_WIDTH
         _add(bucket, delta)
+        if self._oldest is not None and day < self._oldest:
+            self._oldest = day
         for c in self.cursors:
             for w, acc in zip(WINDOW_DAYS, c.sums):
                 if c.day - w < day < c.day:
@@ -111,7 +132,9 @@ class Windows:
 
     def drop_before(self, days: dict[int, list[int]], horizon: int) -> dict[int, list[int]]:
         """The buckets from ``horizon`` on; the cursors lose the days dropped."""
-        if not days or min(days) >= horizon:
+        if self._oldest is None:
+            self._oldest = min(days, default=None)
+        if self._oldest is None or self._oldest >= horizon:
             return days
         dropped = [(d, b) for d, b in days.items() if d < horizon]
         for d, b in dropped:
@@ -121,7 +144,9 @@ class Windows:
                         _add(acc, b, -1)
             if b[FATAL]:
                 self._fatal = None
-        return {d: b for d, b in days.items() if d >= horizon}
+        kept = {d: b for d, b in days.items() if d >= horizon}
+        self._oldest = min(kept, default=None)
+        return kept
 
     def before(self, days: dict[int, list[int]], day: int) -> Before:
         """The window sums and death history of the buckets before ``day``."""
@@ -166,7 +191,9 @@ class Windows:
         if self._fatal is None:
             self._fatal = sorted((d, b[FATAL]) for d, b in days.items() if b[FATAL])
             self._fatal_days = [d for d, _ in self._fatal]
-            self._fatal_prefix = [0, *accumulate(f for _, f in self._fatal)]
+            self._fatal_prefix = prefix = [0, *accumulate(f for _, f in self._fatal)]
+            fdays = self._fatal_days
+            self._fatal_tolls = [prefix[i + 1] - prefix[bisect_right(fdays, d - MONTH)] for i, d in enumerate(fdays)]
             self._fatal_at.clear()
         known = self._fatal_at.get(day)
         if known is None:
@@ -181,12 +208,9 @@ class Windows:
         if not end:
             return None, 0
 
-        def toll(hi: int) -> int:  # deaths on the days in (hi - MONTH, hi], before ``day``
-            return prefix[min(bisect_right(fdays, hi), end)] - prefix[bisect_right(fdays, hi - MONTH)]
-
         start = day - YEAR
-        # A window's toll is highest at a window ending on a fatal day, or at the range's start.
-        prior_max = toll(start)
-        for i in range(bisect_left(fdays, start, 0, end), end):
-            prior_max = max(prior_max, toll(fdays[i]))
-        return fdays[end - 1], prior_max
+        # A window's toll is highest at a window ending on a fatal day, or at the range's start
+        # (the deaths in (start - MONTH, start]; every fatal day before ``day`` ends one).
+        at_start = prefix[bisect_right(fdays, start, 0, end)] - prefix[bisect_right(fdays, start - MONTH, 0, end)]
+        first = bisect_left(fdays, start, 0, end)
+        return fdays[end - 1], max(at_start, max(self._fatal_tolls[first:end], default=0))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.windows import BUCKET_WIDTH, FATAL, MONTH, WINDOW_DAYS, YEAR, Windows
+from streams.windows import (BUCKET_WIDTH, FATAL, MONTH, WINDOW_DAYS, YEAR, Windows, days_by_column,
+                             days_from_columns)
 
 
 def from_scratch(days: dict[int, list[int]], day: int):
@@ -45,6 +46,12 @@ def test_cursors_equal_sums_from_scratch(operations):
         else:
             got = windows.before(days, op[1])
             assert (got.sums, got.last_fatal, got.prior_max) == from_scratch(days, op[1])
+
+
+@given(st.dictionaries(st.integers(-20000, 30000), st.lists(st.integers(0, 500), min_size=BUCKET_WIDTH,
+                                                              max_size=BUCKET_WIDTH), max_size=50))
+def test_buckets_stored_by_column_read_back_the_same(days):
+    assert days_from_columns(days_by_column(days)) == days
 
 
 def test_a_day_forward_at_a_time_costs_the_same_however_long_the_history():
