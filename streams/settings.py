@@ -47,6 +47,9 @@ class Settings:
     #: Agents take up to batch_size events or wait batch_seconds, then write state once per key.
     batch_size: int = 2000
     batch_seconds: float = 0.05
+    #: How long the broker may hold a fetch of the worker's consumer while nothing is new: the
+    #: price of each Kafka hop in an alert's latency, against fetches a second on an idle worker.
+    fetch_wait_seconds: float = 0.1
     #: Every tick_seconds a tick goes to each partition; a partition quiet for idle_seconds
     #: advances its open alerts by wall clock.
     tick_seconds: float = 5.0
@@ -128,6 +131,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     s = replace(Settings(), **values)
     if s.partitions < 1:
         raise ConfigError("partitions must be at least 1")
+    if not 0 < s.fetch_wait_seconds <= 1.5:
+        raise ConfigError("fetch_wait_seconds must be above 0 and at most 1.5")
     if s.history_keep_resolved < 0:
         raise ConfigError("history_keep_resolved must be 0 or more")
     return s

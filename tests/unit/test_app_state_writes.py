@@ -157,3 +157,22 @@ def test_the_gate_says_when_a_batch_is_the_first_since_start_up_or_a_rebalance()
         assert gate.fresh
 
     asyncio.run(run())
+
+
+def test_the_fetch_wait_reaches_the_consumer_faust_builds(monkeypatch):
+    """Faust hard-codes a 1.5 s fetch wait; the setting replaces it on the consumer it builds, once."""
+    from types import SimpleNamespace
+
+    from faust.transport.drivers import aiokafka as driver
+
+    from streams.app import set_fetch_wait
+
+    def built_by_faust(self, transport):
+        return SimpleNamespace(_fetch_max_wait_ms=1500)
+
+    monkeypatch.setattr(driver.AIOKafkaConsumerThread, "_create_worker_consumer", built_by_faust)
+    set_fetch_wait(0.05)
+    set_fetch_wait(0.02)  # a second app in the process: replaces the wait, does not wrap the wrapper
+    consumer = driver.AIOKafkaConsumerThread._create_worker_consumer(None, None)
+    assert consumer._fetch_max_wait_ms == 20
+    assert driver.AIOKafkaConsumerThread._create_worker_consumer.__wrapped__ is built_by_faust
