@@ -11,7 +11,7 @@ Topics (all JSON):
   original bytes.
 
 State: table ``segments`` (changelog ``borderwatch-segments-changelog``) holds
-one :class:`~streams.pipeline.SegmentState` per key. The ``aggregate`` agent
+one :class:`~streams.segment_state.SegmentState` per key. The ``aggregate`` agent
 takes events in batches and writes each touched key once per batch, to the
 changelog partition of the key's input, and waits for the broker to take every
 changelog record before the batch ends (:class:`TouchedStates`): only then are
@@ -45,10 +45,11 @@ import faust
 from streams.errors import InvalidEvent, bounded
 from streams.evidence import context_snapshot
 from streams.metrics import Metrics
-from streams.pipeline import INPUT_OF_KIND, Envelope, Pipeline, SegmentState, day_of, encode_within, pack
+from streams.pipeline import Pipeline, day_of
+from streams.segment_state import SegmentState
 from streams.records import DeadLetter, decode_json
 from streams.settings import Settings
-from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Topics
+from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope, Topics, encode_within, pack
 from streams.watermarks import PartitionIdleness
 
 log = logging.getLogger(__name__)

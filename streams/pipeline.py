@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import copy
 import json
-import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -36,10 +35,9 @@ from alerts.escalation import LEVELS, EscalationPolicy
 from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
 from detectors import arms_race as AR
 from detectors import features as F
-from detectors.base import bind, deviations, forecast, get_state, identity, is_stateful, set_state
+from detectors.base import bind, get_state, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
-from streams.limits import MAX_MESSAGE_BYTES
 from streams.records import (
     CLASSIFICATIONS,
     INTERNAL_CATEGORY,
@@ -51,24 +49,15 @@ from streams.records import (
     format_time,
     parse_time,
 )
+from streams.explanation import explain, releasable_to_all
+from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, land_neighbours, state_name
-from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
+from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope
 from streams.windows import (BUCKET_WIDTH, DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT, WEEK,
-                             YEAR, Before, Windows, days_by_column, days_from_columns)
+                             YEAR, Before)
 
 DAY_SECONDS = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-#: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
-#: 2: buckets gained violent / intrusion / spill-over columns; per-segment detector state.
-#: 3: protests are no longer counted into the buckets (UNCOUNTED_CATEGORIES).
-#: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id,
-#:    the input position read last per input partition.
-#: 5: encoded compactly: the buckets by column, the whole deflated (SegmentState.encode).
-STATE_VERSION = 5
-#: zlib level of an encoded state: ten years of a busy segment in under 3 KB (``make bench``,
-#: ``state_bytes_ten_years``) at about a twentieth of a millisecond.
-STATE_DEFLATE_LEVEL = 3
-
 #: The bounded category groups the features count (the rest -- fortification, threat, protest,
 #: other -- is ``count - violent - intrusion``).
 VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
@@ -125,185 +114,6 @@ class PipelineSettings:
     evidence_max: int = 5
     recent_max: int = 20
     pressure_years: int = 5
-
-
-@dataclass
-class Envelope:
-    """What the internal ``segment-events`` topic carries, keyed by segment (or border pair).
-
-    ``records`` holds one or more records of one kind for this key, in order: the ingest
-    stage packs the records of a batch per key into one message, so the aggregate stage
-    pays Kafka's per-message cost once per key, not once per event.
-    """
-
-    kind: str  # incident | spill | transfer | pressure | arms | tick
-    key: str
-    records: list[dict[str, Any]] = field(default_factory=list)
-    at: str | None = None  # tick: wall-clock time it was produced
-    ingested_at: float | None = None  # wall seconds at ingest, only for the latency metric
-    source: str | None = None  # tick: the input partition it came through, "topic/partition"
-    #: live only, one per record: [input partition, offset] of the input record it came from
-    #: (the topic follows from the kind, INPUT_OF_KIND), so input read again after a restart or
-    #: a rebalance is recognised as already read
-    positions: list[list[int]] | None = None
-
-    def encode(self) -> bytes:
-        d: dict[str, Any] = {"kind": self.kind, "key": self.key}
-        if self.records:
-            d["records"] = self.records
-        for name in ("at", "ingested_at", "source"):
-            if getattr(self, name) is not None:
-                d[name] = getattr(self, name)
-        if self.positions is not None:
-            d["pos"] = self.positions
-        return json.dumps(d, separators=(",", ":")).encode()
-
-    @classmethod
-    def decode(cls, raw: bytes | str) -> "Envelope":
-        d = json.loads(raw)
-        return cls(d["kind"], d["key"], d.get("records") or [], d.get("at"), d.get("ingested_at"), d.get("source"),
-                   d.get("pos"))
-
-
-def pack(envelopes: list[Envelope]) -> list[Envelope]:
-    """Merge a key's consecutive envelopes of one kind, keeping each key's records in order.
-
-    Order per key matters across kinds too: a whole-border key takes the border's own incidents
-    and spill-over from its cut segments, both read from one input partition, and a record at or
-    below the highest input offset a key applied is taken for one read again
-    (``Pipeline._first_reading``). Merging all of a key's spills after all of its incidents
-    skipped incidents as re-read, depending on how input fell into batches.
-    """
-    packed: list[Envelope] = []
-    last: dict[str, Envelope] = {}
-    for env in envelopes:
-        cur = last.get(env.key)
-        if cur is None or cur.kind != env.kind:
-            cur = last[env.key] = Envelope(env.kind, env.key, list(env.records), env.at, env.ingested_at,
-                                           positions=None if env.positions is None else list(env.positions))
-            packed.append(cur)
-            continue
-        cur.records.extend(env.records)
-        if cur.positions is not None and env.positions is not None:
-            cur.positions.extend(env.positions)
-        else:
-            cur.positions = None
-    return packed
-
-
-#: The input topic an envelope's records were read from, by envelope kind.
-INPUT_OF_KIND = {"incident": KIND_INCIDENTS, "spill": KIND_INCIDENTS, "transfer": KIND_TRANSFERS,
-                 "pressure": KIND_TRANSFERS, "arms": KIND_TRANSFERS}
-
-
-def encode_within(env: Envelope, limit: int = MAX_MESSAGE_BYTES) -> list[tuple[Envelope, bytes]]:
-    """``env`` as messages of at most ``limit`` bytes: its records split in halves, in order,
-    until each part fits. Applying the parts in order equals applying ``env``.
-
-    A packed batch can exceed what Kafka takes (2000 records of one busy key). A single record
-    over the limit comes back alone, over it, for the caller to dead-letter; with records under
-    MAX_RECORD_BYTES (at most 3x that once re-encoded) it does not happen.
-    """
-    out: list[tuple[Envelope, bytes]] = []
-    todo = [env]
-    while todo:
-        cur = todo.pop()
-        raw = cur.encode()
-        if len(raw) <= limit or len(cur.records) <= 1:
-            out.append((cur, raw))
-            continue
-        half = len(cur.records) // 2
-        pos = cur.positions
-        todo.append(replace(cur, records=cur.records[half:], positions=None if pos is None else pos[half:]))
-        todo.append(replace(cur, records=cur.records[:half], positions=None if pos is None else pos[:half]))
-    return out
-
-
-@dataclass
-class SegmentState:
-    """Everything the pipeline remembers about one segment; JSON round-trips exactly."""
-
-    key: str
-    version: int = STATE_VERSION
-    #: day -> [incidents, fatalities, injuries, severity sum, violent, intrusion, spill-over, force, deadly]
-    #: (spill-over: incidents on the neighbouring segments, not counted in the others)
-    days: dict[int, list[int]] = field(default_factory=dict)
-    #: event/transfer id -> day, for dropping duplicates (pruned with the buckets)
-    seen: dict[str, int] = field(default_factory=dict)
-    max_day: int | None = None
-    level: int = 0
-    #: last day boundary evaluated while an alert is open
-    evaluated_day: int | None = None
-    alert: dict[str, Any] | None = None
-    seq: int = 0
-    recent: list[dict[str, Any]] = field(default_factory=list)
-    #: ISO3 -> {year: TIV delivered}, for both sides of the segment's border pair
-    pressure: dict[str, dict[int, float]] = field(default_factory=dict)
-    #: what the detector learned on this segment (detectors.base.get_state), through ``learned_day``
-    model: dict[str, Any] | None = None
-    learned_day: int | None = None
-    #: alarm post-rules (alerts.escalation): days the score reached watch with no alert open,
-    #: and the day the last alert resolved
-    hits: list[int] = field(default_factory=list)
-    resolved_day: int | None = None
-    #: Kafka partition of the key (live driver only), so a tick touches only its own keys
-    partition: int | None = None
-    #: decayed counts per incident class and half-life (detectors.features), as of ``decayed_day``
-    decayed: list[float] = field(default_factory=lambda: [0.0] * len(F.DECAYED_FEATURES))
-    decayed_day: int | None = None
-    #: the newest day with a death, kept beyond the bucket retention
-    last_fatal_day: int | None = None
-    #: which detector (name and trained model) ``model`` was learned by: another one's is rebuilt
-    detector_id: str | None = None
-    #: "incidents/3" -> the highest offset of that input partition applied to this key (live only):
-    #: input read again after a restart or a rebalance is already read, not new, and never late
-    inputs: dict[str, int] = field(default_factory=dict)
-    #: the alert transitions (encoded) of the last batch that touched this key (live only): written
-    #: with the state before they are sent, and sent again after a restart or a rebalance, so the
-    #: alerts topic holds exactly what the state records, whatever the crash point (streams/app.py)
-    outbox: list[str] = field(default_factory=list)
-    #: arms-race keys only (``<pair>:arms``): {"acq": {ISO3: [Acquisition.to_list()]} (the last
-    #: arms_race.KEEP_YEARS years), "held": {ISO3: {capability: first year}}, "year": the newest
-    #: year assessed, "at": the newest transition time}. A new field with an empty default: old
-    #: state has no arms keys and reads as before, so STATE_VERSION stays.
-    arms: dict[str, Any] = field(default_factory=dict)
-    #: the rolling sums of ``days`` (memory only, rebuilt on demand; streams.windows)
-    windows: Windows = field(default_factory=Windows, repr=False, compare=False)
-    #: the live detector built from ``model`` (memory only)
-    detector: Any = field(default=None, repr=False, compare=False)
-
-    def encode(self) -> bytes:
-        """The state as stored (a table's changelog value): JSON, the buckets by column, deflated."""
-        d = dict(self.__dict__)
-        del d["windows"], d["detector"]
-        d["days"] = days_by_column(self.days)
-        d["pressure"] = {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}
-        return zlib.compress(json.dumps(d, separators=(",", ":"), sort_keys=True).encode(), STATE_DEFLATE_LEVEL)
-
-    @classmethod
-    def decode(cls, raw: bytes | None, key: str) -> "SegmentState":
-        if not raw:
-            return cls(key)
-        try:
-            d = json.loads(zlib.decompress(raw))
-        except zlib.error:
-            return cls(key)  # an older layout (plain JSON): rebuilt from scratch rather than misread
-        if d.get("version") != STATE_VERSION:
-            return cls(key)  # older layout: rebuild from scratch rather than misread it
-        d["days"] = days_from_columns(d["days"])
-        d["pressure"] = {c: {int(y): t for y, t in ys.items()} for c, ys in d["pressure"].items()}
-        return cls(**d)
-
-    def pressure_tiv(self, years: int) -> float:
-        """TIV delivered to both sides over the trailing ``years`` up to the latest delivery year."""
-        latest = max((y for ys in self.pressure.values() for y in ys), default=None)
-        if latest is None:
-            return 0.0
-        return sum(t for ys in self.pressure.values() for y, t in ys.items() if latest - years < y <= latest)
-
-    def pressure_before(self, year: int, years: int) -> float:
-        """TIV delivered to both sides in the ``years`` completed years before ``year``."""
-        return sum(t for ys in self.pressure.values() for y, t in ys.items() if year - years <= y < year)
 
 
 @dataclass
@@ -830,7 +640,7 @@ class Pipeline:
         window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]
         evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[: self.settings.evidence_max]
         classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
-        releasable = _intersect_releasable([r["releasable_to"] for r in window])
+        releasable = releasable_to_all([r["releasable_to"] for r in window])
         name = seg.name if seg else state.key
         explanation = None
         if transition == "resolved" and expired:
@@ -862,45 +672,3 @@ class Pipeline:
         seen_horizon = state.max_day - self.settings.grace_days - 1
         if len(state.seen) > 64 and min(state.seen.values()) < seen_horizon:
             state.seen = {k: d for k, d in state.seen.items() if d >= seen_horizon}
-
-
-#: Rolling view -> (the yearly view it is compared with, window length in days).
-_BASELINES = {"count_7d": ("count_365d", 7), "violent_30d": ("violent_365d", 30),
-              "intrusion_30d": ("intrusion_365d", 30), "fatalities_30d": ("fatalities_365d", 30),
-              "severity_index_7d": ("severity_index_365d", 7), "spill_30d": ("spill_365d", 30)}
-
-
-def explain(detector: Any, feats: dict[str, float], score: float, evidence: list[dict[str, Any]]) -> dict[str, Any]:
-    """What an alert carries as its explanation: deviations, baseline against now, top incidents.
-
-    The baseline of a rolling view is the same window's average over the rest of the past year
-    (e.g. count_7d against the weekly mean of the 358 days before); the detector adds its own
-    view (:func:`detectors.base.deviations`) where it has one.
-    """
-    deviated = []
-    for name, (year, days) in _BASELINES.items():
-        now = float(feats.get(name, 0))
-        baseline = (float(feats.get(year, 0)) - now) / (365 - days) * days
-        if now > baseline:
-            deviated.append({"feature": name, "baseline": round(baseline, 3), "now": now})
-    deviated.sort(key=lambda d: -(d["now"] + 1) / (d["baseline"] + 1))
-    return {
-        "detector": detector.name, "score": round(score, 6), "text": detector.explain(feats),
-        "deviations": deviated, "detector_view": deviations(detector, feats),
-        "forecast": forecast(detector, feats),
-        # Not arms pressure: transfers come on another topic, so when one lands against an incident
-        # differs between runs, and an alert transition must be a function of its input.
-        "context": {k: feats.get(k) for k in ("days_since_fatal", "fatalities_30d_prior_max")},
-        "top_incidents": [{k: r[k] for k in ("event_id", "at", "category", "fatalities", "severity")}
-                          for r in evidence],
-    }
-
-
-def _intersect_releasable(lists: list[list[str]]) -> tuple[str, ...]:
-    """A group of incidents is releasable only where every one of them is."""
-    allowed: set[str] | None = None
-    for rel in lists:
-        if RELEASABLE_ALL in rel:
-            continue
-        allowed = set(rel) if allowed is None else allowed & set(rel)
-    return (RELEASABLE_ALL,) if allowed is None else tuple(sorted(allowed))

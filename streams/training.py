@@ -26,7 +26,8 @@ from typing import Iterable, Mapping, Sequence
 
 from detectors.hazard import INPUTS, HazardModel, inputs
 from detectors.rules import FatalityHighRule
-from streams.pipeline import EPOCH, Envelope, Pipeline, PipelineSettings, day_start
+from streams.pipeline import EPOCH, Pipeline, PipelineSettings, day_start
+from streams.topics import Envelope
 from streams.records import IncidentEvent
 
 #: The level probabilities a trained model states unless told otherwise: watch from an 8.5 % chance

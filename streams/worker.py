@@ -26,7 +26,8 @@ from streams.actions import WorkerActions
 from streams.evidence import SegmentContexts
 from streams.notice_log import KafkaDeliveryLog
 from streams.notify import load_worker_policy, notice_renderer, notice_secret, notifier_ownership
-from streams.pipeline import Pipeline, PipelineSettings, SegmentState, is_arms_key
+from streams.pipeline import Pipeline, PipelineSettings, is_arms_key
+from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
 from streams.topics import Topics, ensure_topics

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from streams.app import RebalanceGate, TouchedStates, unsent
-from streams.pipeline import SegmentState
+from streams.segment_state import SegmentState
 from tests.webfakes import alert_event
 
 

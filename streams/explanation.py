@@ -1,0 +1,54 @@
+"""What an alert says about itself: the explanation it carries and who may read it.
+
+The explanation (:func:`explain`) sets each rolling view against its baseline, adds the
+detector's own view and forecast and the incidents that weighed most; the releasability of a
+group of incidents (:func:`releasable_to_all`) is where every one of them may go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detectors.base import deviations, forecast
+from streams.records import RELEASABLE_ALL
+
+#: Rolling view -> (the yearly view it is compared with, window length in days).
+_BASELINES = {"count_7d": ("count_365d", 7), "violent_30d": ("violent_365d", 30),
+              "intrusion_30d": ("intrusion_365d", 30), "fatalities_30d": ("fatalities_365d", 30),
+              "severity_index_7d": ("severity_index_365d", 7), "spill_30d": ("spill_365d", 30)}
+
+
+def explain(detector: Any, feats: dict[str, float], score: float, evidence: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an alert carries as its explanation: deviations, baseline against now, top incidents.
+
+    The baseline of a rolling view is the same window's average over the rest of the past year
+    (e.g. count_7d against the weekly mean of the 358 days before); the detector adds its own
+    view (:func:`detectors.base.deviations`) where it has one.
+    """
+    deviated = []
+    for name, (year, days) in _BASELINES.items():
+        now = float(feats.get(name, 0))
+        baseline = (float(feats.get(year, 0)) - now) / (365 - days) * days
+        if now > baseline:
+            deviated.append({"feature": name, "baseline": round(baseline, 3), "now": now})
+    deviated.sort(key=lambda d: -(d["now"] + 1) / (d["baseline"] + 1))
+    return {
+        "detector": detector.name, "score": round(score, 6), "text": detector.explain(feats),
+        "deviations": deviated, "detector_view": deviations(detector, feats),
+        "forecast": forecast(detector, feats),
+        # Not arms pressure: transfers come on another topic, so when one lands against an incident
+        # differs between runs, and an alert transition must be a function of its input.
+        "context": {k: feats.get(k) for k in ("days_since_fatal", "fatalities_30d_prior_max")},
+        "top_incidents": [{k: r[k] for k in ("event_id", "at", "category", "fatalities", "severity")}
+                          for r in evidence],
+    }
+
+
+def releasable_to_all(lists: list[list[str]]) -> tuple[str, ...]:
+    """A group of incidents is releasable only where every one of them is."""
+    allowed: set[str] | None = None
+    for rel in lists:
+        if RELEASABLE_ALL in rel:
+            continue
+        allowed = set(rel) if allowed is None else allowed & set(rel)
+    return (RELEASABLE_ALL,) if allowed is None else tuple(sorted(allowed))
