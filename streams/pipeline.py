@@ -152,14 +152,6 @@ class Pipeline:
         # A detector that learns gets one instance per segment, stored in the segment's state:
         # a baseline shared across segments would depend on how partitions interleave.
         self._stateful = is_stateful(self.detector)
-        self._neighbours: dict[str, tuple[str, ...]] = {}
-        by_border: dict[str, list[str]] = {}
-        for seg in registry.segments():
-            by_border.setdefault(seg.border, []).append(seg.segment_id)
-        self._segments_of = {b: tuple(sorted(ids)) for b, ids in by_border.items()}
-        for ids in self._segments_of.values():
-            for i, sid in enumerate(ids):
-                self._neighbours[sid] = tuple(ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids))
 
     # ------------------------------------------------------------------ stage 1
     def route(self, kind: str, raw: bytes, ingested_at: float | None = None,
@@ -202,7 +194,7 @@ class Pipeline:
                 for b in (() if tr.is_order else self.registry.pairs_with(tr.recipient)):
                     envs.append(Envelope("transfer", b, [rec], ingested_at=ingested_at, positions=pos))
                     envs.extend(Envelope("pressure", sid, [slim], ingested_at=ingested_at, positions=pos)
-                                for sid in self._segments_of.get(b, ()))
+                                for sid in self.registry.segments_of(b))
                 # The arms race: its own key per land border of the recipient (deliveries and orders),
                 # which takes transfers only, so its alerts are the same whatever the incidents do.
                 envs.extend(Envelope("arms", arms_key(border_of(tr.recipient, n)), [rec], ingested_at=ingested_at,
@@ -213,9 +205,10 @@ class Pipeline:
             return [], DeadLetter(kind, str(exc), exc.code, exc.field, raw if isinstance(raw, bytes) else raw.encode())
 
     def _spill_targets(self, key: str) -> tuple[str, ...]:
-        if key not in self._neighbours:
+        beside = self.registry.neighbours(key)
+        if beside is None:
             return ()  # a whole-border incident has no place on the line, so no neighbours
-        return self._neighbours[key] + (self.registry.get(key).border,)
+        return beside + (self.registry.get(key).border,)
 
     # ------------------------------------------------------------------ stage 2
     def new_state(self, key: str) -> SegmentState:
