@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from alerts.escalation import LEVELS, EscalationPolicy
+from alerts.escalation import LEVELS, EscalationPolicy, move, note_peak
 from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
 from detectors import arms_race as AR
 from detectors import features as F
@@ -408,21 +408,12 @@ class Pipeline:
         acquisitions, not incidents. ``score`` is the level (1 watch, 2 warning): the rule has
         no score of its own.
         """
-        old, new = state.level, found.level
-        state.level = new
+        new = found.level
         state.arms["at"] = at
-        if old == 0:
-            state.alert = {"alert_id": alert_id_for(state.key, at), "opened_at": at, "opened_day": None,
-                           "peak_level": new, "peak_score": float(new)}
-            transition = "opened"
-        elif new == 0:
-            transition = "resolved"
-        else:
-            transition = "escalated" if new > old else "de-escalated"
-        alert = state.alert
+        m = move(state, new, alert_id=alert_id_for(state.key, at), at=at, day=None, score=float(new))
+        old, transition, alert = m.old, m.transition, m.alert
         alert["peak_level"] = max(alert["peak_level"], new)
         alert["peak_score"] = float(alert["peak_level"])
-        state.seq += 1
         border = state.key[: -len(ARMS_KEY_SUFFIX)]
         a, b = border.split("-")
         name = f"{state_name(a) or a}\u2013{state_name(b) or b}"
@@ -443,8 +434,6 @@ class Pipeline:
             peak_score=alert["peak_score"], summary=summary, detector=ARMS_RACE,
             resolved_at=at if new == 0 else None, explanation=explanation, kind=ARMS_RACE,
         )
-        if new == 0:
-            state.alert = None
         return ev
 
     def advance(self, state: SegmentState, until_day: int) -> list[AlertEvent]:
@@ -576,52 +565,21 @@ class Pipeline:
         feats = self.detector_input(state, day)
         score = detector.score_one(feats)
         out = []
-        alert = state.alert
-        if alert is not None and self.policy.expired(day - alert["opened_day"], feats["fatalities_30d"] > 0):
+        if self.policy.expires(state, day, feats["fatalities_30d"] > 0):
             # A forecast whose window has passed without deaths resolves; what follows is a new opening.
             out.append(self._transition(state, 0, score, at, day, feats, detector, expired=True))
-        new = self.policy.next_level(state.level, score)
-        if not may_raise:
-            new = min(new, state.level)
-        elif state.level == 0 and new > 0:
-            # Alarm post-rules (alerts.escalation): minimum hits in a window, quiet after an alarm.
-            if not state.hits or state.hits[-1] != day:
-                state.hits.append(day)
-            del state.hits[:-max(self.policy.watch_min_hits, 1)]
-            if not self.policy.may_open(new, state.hits, day, state.resolved_day):
-                new = 0
+        new = self.policy.decide(state, day, score, may_raise=may_raise)
         if self.observer is not None:
             self.observer(state.key, day, score, new)
-        alert = state.alert
-        if alert is not None:
-            if score > alert["peak_score"]:
-                alert["peak_score"] = score
-            alert["peak_level"] = max(alert["peak_level"], new)
+        note_peak(state, score, new)
         if new != state.level:
             out.append(self._transition(state, new, score, at, day, feats, detector))
         return out
 
     def _transition(self, state: SegmentState, new: int, score: float, at: str, day: int, feats: dict[str, float],
                     detector: Any, *, expired: bool = False) -> AlertEvent:
-        old = state.level
-        alert = state.alert
-        state.level = new
-        if old == 0:
-            alert = state.alert = {"alert_id": alert_id_for(state.key, at), "opened_at": at, "opened_day": day,
-                                   "peak_level": new, "peak_score": score}
-            state.evaluated_day = day
-            transition = "opened"
-            state.hits.clear()
-        elif new == 0:
-            transition = "resolved"
-            state.resolved_day = day
-        else:
-            transition = "escalated" if new > old else "de-escalated"
-        state.seq += 1
-        ev = self._alert_event(state, alert, transition, old, new, score, at, feats, detector, expired=expired)
-        if new == 0:
-            state.alert = None
-        return ev
+        m = move(state, new, alert_id=alert_id_for(state.key, at), at=at, day=day, score=score)
+        return self._alert_event(state, m.alert, m.transition, m.old, new, score, at, feats, detector, expired=expired)
 
     def _alert_event(self, state: SegmentState, alert: dict[str, Any], transition: str, old: int, new: int,
                      score: float, at: str, feats: dict[str, float], detector: Any, *,
