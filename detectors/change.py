@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from detectors.base import Features, feature
 from detectors.calibration import TailCalibrator, surprise
 from detectors.features import COUNT_LAGS, MAX_LAGS, VIOLENT_LAGS
+from detectors import features as F
 
 
 def daily_index(f: Features, k: int | None = None, calm_weight: float = 0.3) -> float:
@@ -31,7 +32,7 @@ def daily_index(f: Features, k: int | None = None, calm_weight: float = 0.3) -> 
     if k is not None and k < MAX_LAGS and f.get(COUNT_LAGS[k]) is not None:
         n, v = feature(f, COUNT_LAGS[k]), feature(f, VIOLENT_LAGS[k])
     else:
-        n, v = feature(f, "count_1d"), feature(f, "violent_1d")
+        n, v = feature(f, F.COUNT_1D), feature(f, F.VIOLENT_1D)
     return v + calm_weight * max(n - v, 0.0)
 
 

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 
 from detectors.base import Features, feature
 from detectors.calibration import pot_tail, surprise
+from detectors import features as F
 
 #: The multivariate view: log1p of counts and sums, and how fresh the last death is.
-COLUMNS = ("count_7d", "count_30d", "violent_7d", "violent_30d", "fatalities_30d", "severity_index_7d",
-           "spill_30d", "count_365d")
+COLUMNS = (F.COUNT_7D, F.COUNT_30D, F.VIOLENT_7D, F.VIOLENT_30D, F.FATALITIES_30D, F.SEVERITY_7D,
+           F.SPILL_30D, F.COUNT_365D)
 
 _FITTED: "OrderedDict[str, tuple]" = OrderedDict()
 _FITTED_MAX = 256
@@ -33,7 +34,7 @@ _FITTED_MAX = 256
 
 def vector(f: Features) -> list[float]:
     row = [round(math.log1p(max(feature(f, c), 0.0)), 3) for c in COLUMNS]
-    d = f.get("days_since_fatal")
+    d = f.get(F.DAYS_SINCE_FATAL)
     row.append(round(math.exp(-float(d) / 30.0), 3) if d is not None else 0.0)
     return row
 

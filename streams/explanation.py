@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from detectors.base import deviations, forecast
+from detectors import features as F
 from streams.records import RELEASABLE_ALL
 
 #: Rolling view -> (the yearly view it is compared with, window length in days).
-_BASELINES = {"count_7d": ("count_365d", 7), "violent_30d": ("violent_365d", 30),
-              "intrusion_30d": ("intrusion_365d", 30), "fatalities_30d": ("fatalities_365d", 30),
-              "severity_index_7d": ("severity_index_365d", 7), "spill_30d": ("spill_365d", 30)}
+_BASELINES = {F.COUNT_7D: (F.COUNT_365D, F.WEEK), F.VIOLENT_30D: (F.VIOLENT_365D, F.MONTH),
+              F.INTRUSION_30D: (F.INTRUSION_365D, F.MONTH), F.FATALITIES_30D: (F.FATALITIES_365D, F.MONTH),
+              F.SEVERITY_7D: (F.SEVERITY_365D, F.WEEK), F.SPILL_30D: (F.SPILL_365D, F.MONTH)}
 
 
 def explain(detector: Any, feats: dict[str, float], score: float, evidence: list[dict[str, Any]]) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def explain(detector: Any, feats: dict[str, float], score: float, evidence: list
     deviated = []
     for name, (year, days) in _BASELINES.items():
         now = float(feats.get(name, 0))
-        baseline = (float(feats.get(year, 0)) - now) / (365 - days) * days
+        baseline = (float(feats.get(year, 0)) - now) / (F.YEAR - days) * days
         if now > baseline:
             deviated.append({"feature": name, "baseline": round(baseline, 3), "now": now})
     deviated.sort(key=lambda d: -(d["now"] + 1) / (d["baseline"] + 1))
@@ -38,7 +39,7 @@ def explain(detector: Any, feats: dict[str, float], score: float, evidence: list
         "forecast": forecast(detector, feats),
         # Not arms pressure: transfers come on another topic, so when one lands against an incident
         # differs between runs, and an alert transition must be a function of its input.
-        "context": {k: feats.get(k) for k in ("days_since_fatal", "fatalities_30d_prior_max")},
+        "context": {k: feats.get(k) for k in (F.DAYS_SINCE_FATAL, F.FATALITIES_30D_PRIOR_MAX)},
         "top_incidents": [{k: r[k] for k in ("event_id", "at", "category", "fatalities", "severity")}
                           for r in evidence],
     }

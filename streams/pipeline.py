@@ -53,8 +53,8 @@ from streams.explanation import explain, releasable_to_all
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, land_neighbours, state_name
 from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope
-from streams.windows import (BUCKET_WIDTH, DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT, WEEK,
-                             YEAR, Before)
+from streams.windows import (BUCKET_WIDTH, DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT,
+                             Before)
 
 DAY_SECONDS = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -474,21 +474,21 @@ class Pipeline:
         if last_fatal is None and state.last_fatal_day is not None and state.last_fatal_day <= day:
             last_fatal = state.last_fatal_day  # a death older than the buckets' retention
         feats = {
-            "count_1d": today[N], "count_7d": c7, "count_30d": w30[N], "count_365d": c365,
-            "weekly_mean_prior": (c365 - c7) / ((YEAR - WEEK) / WEEK),
-            "violent_1d": today[VIOLENT], "violent_7d": w7[VIOLENT], "violent_30d": w30[VIOLENT],
-            "violent_365d": w365[VIOLENT],
-            "intrusion_7d": w7[INTRUSION], "intrusion_30d": w30[INTRUSION], "intrusion_365d": w365[INTRUSION],
-            "fatalities_7d": w7[FATAL], "fatalities_30d": w30[FATAL], "fatalities_365d": w365[FATAL],
-            "fatalities_30d_prior_max": base.prior_max,
-            "injuries_30d": w30[INJ], "severity_index_7d": w7[SEV], "severity_index_30d": w30[SEV],
-            "severity_index_365d": w365[SEV],
-            "spill_7d": w7[SPILL], "spill_30d": w30[SPILL], "spill_365d": w365[SPILL],
-            "force_7d": w7[FORCE], "force_30d": w30[FORCE], "force_365d": w365[FORCE],
-            "deadly_7d": w7[DEADLY], "deadly_30d": w30[DEADLY], "deadly_365d": w365[DEADLY],
-            "display_30d": w30[N] - w30[FORCE] - w30[DEADLY],
-            "days_since_fatal": (day - last_fatal) if last_fatal is not None else F.NEVER,
-            "pressure_tiv_5y": state.pressure_before(day_start(day).year, self.settings.pressure_years),
+            F.COUNT_1D: today[N], F.COUNT_7D: c7, F.COUNT_30D: w30[N], F.COUNT_365D: c365,
+            F.WEEKLY_MEAN_PRIOR: (c365 - c7) / F.PRIOR_WEEKS,
+            F.VIOLENT_1D: today[VIOLENT], F.VIOLENT_7D: w7[VIOLENT], F.VIOLENT_30D: w30[VIOLENT],
+            F.VIOLENT_365D: w365[VIOLENT],
+            F.INTRUSION_7D: w7[INTRUSION], F.INTRUSION_30D: w30[INTRUSION], F.INTRUSION_365D: w365[INTRUSION],
+            F.FATALITIES_7D: w7[FATAL], F.FATALITIES_30D: w30[FATAL], F.FATALITIES_365D: w365[FATAL],
+            F.FATALITIES_30D_PRIOR_MAX: base.prior_max,
+            F.INJURIES_30D: w30[INJ], F.SEVERITY_7D: w7[SEV], F.SEVERITY_30D: w30[SEV],
+            F.SEVERITY_365D: w365[SEV],
+            F.SPILL_7D: w7[SPILL], F.SPILL_30D: w30[SPILL], F.SPILL_365D: w365[SPILL],
+            F.FORCE_7D: w7[FORCE], F.FORCE_30D: w30[FORCE], F.FORCE_365D: w365[FORCE],
+            F.DEADLY_7D: w7[DEADLY], F.DEADLY_30D: w30[DEADLY], F.DEADLY_365D: w365[DEADLY],
+            F.DISPLAY_30D: w30[N] - w30[FORCE] - w30[DEADLY],
+            F.DAYS_SINCE_FATAL: (day - last_fatal) if last_fatal is not None else F.NEVER,
+            F.PRESSURE_TIV_5Y: state.pressure_before(day_start(day).year, self.settings.pressure_years),
         }
         # Decayed counts are a view of the segment as of its newest incident onwards: a day before
         # that (a closed day being learned) cannot be told apart from the incidents after it.
@@ -565,7 +565,7 @@ class Pipeline:
         feats = self.detector_input(state, day)
         score = detector.score_one(feats)
         out = []
-        if self.policy.expires(state, day, feats["fatalities_30d"] > 0):
+        if self.policy.expires(state, day, feats[F.FATALITIES_30D] > 0):
             # A forecast whose window has passed without deaths resolves; what follows is a new opening.
             out.append(self._transition(state, 0, score, at, day, feats, detector, expired=True))
         new = self.policy.decide(state, day, score, may_raise=may_raise)

@@ -21,6 +21,8 @@ from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from typing import NamedTuple, Sequence
 
+from detectors.features import MONTH, WINDOW_DAYS, YEAR
+
 #: What a daily bucket counts, in order. Spill-over: incidents on the neighbouring segments (not
 #: counted in the other columns). ``force`` and ``deadly`` are the incident classes of
 #: detectors.features (use of force without deaths; incidents with deaths); display is the rest.
@@ -28,9 +30,6 @@ BUCKET_COLUMNS: tuple[str, ...] = ("incidents", "fatalities", "injuries", "sever
                                    "spill", "force", "deadly")
 N, FATAL, INJ, SEV, VIOLENT, INTRUSION, SPILL, FORCE, DEADLY = range(len(BUCKET_COLUMNS))
 BUCKET_WIDTH = len(BUCKET_COLUMNS)
-#: The rolling windows (days, the day itself included) the features sum over.
-WEEK, MONTH, YEAR = 7, 30, 365
-WINDOW_DAYS: tuple[int, ...] = (WEEK, MONTH, YEAR)
 #: Cursors kept per segment: one follows scoring, one learning; a few spare for a late day.
 MAX_CURSORS = 4
 

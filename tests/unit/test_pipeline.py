@@ -498,3 +498,14 @@ def test_state_learned_under_other_parameters_is_rebuilt_not_reused():
     _, _, fresh = feed(other, raws + [late])
     assert restored.detector_id == other.detector_id
     assert restored.model == fresh["KGZ-UZB"].model != states["KGZ-UZB"].model
+
+
+def test_the_features_the_pipeline_builds_are_the_declared_vocabulary(pipeline):
+    """Every feature a detector reads is named once, in detectors.features; the pipeline builds exactly those."""
+    from detectors import features as F
+
+    raws = [incident(n, T0 + timedelta(days=n), category="armed_clash", severity=4, fatalities=n % 2) for n in range(5)]
+    _, _, states = feed(pipeline, raws)
+    st = states["KGZ-UZB"]
+    built = pipeline.features(st, st.max_day)
+    assert set(built) == set(F.WINDOW_FEATURES) | set(F.DECAYED_FEATURES)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.windows import (BUCKET_WIDTH, FATAL, MONTH, WINDOW_DAYS, YEAR, Windows, days_by_column,
-                             days_from_columns)
+from detectors.features import MONTH, WINDOW_DAYS, YEAR
+from streams.windows import BUCKET_WIDTH, FATAL, Windows, days_by_column, days_from_columns
 
 
 def from_scratch(days: dict[int, list[int]], day: int):
