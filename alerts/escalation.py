@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
-from detectors.calibration import LEVEL_NAMES, LEVEL_SCORES
+from detectors.calibration import CLEAR_SCORES, LEVEL_NAMES, LEVEL_SCORES
 
 LEVELS = ("none", *LEVEL_NAMES)
 LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
@@ -94,7 +94,7 @@ def note_peak(alarm: Alarm, score: float, level: int) -> None:
 class EscalationPolicy:
     # index 1..3 = watch, warning, critical; index 0 unused
     raise_at: tuple[float, float, float, float] = (0.0, *LEVEL_SCORES)
-    clear_below: tuple[float, float, float, float] = (0.0, 0.4, 0.65, 0.82)
+    clear_below: tuple[float, float, float, float] = (0.0, *CLEAR_SCORES)
     watch_min_hits: int = 1
     hits_window_days: int = 14
     suppress_days: int = 0

@@ -27,6 +27,8 @@ import hashlib
 import json
 from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
+from detectors.calibration import CLEAR_SCORES, LEVEL_NAMES
+
 Features = Mapping[str, float]
 
 
@@ -94,6 +96,61 @@ def set_state(detector: Any, state: Mapping[str, Any]) -> None:
     hook = getattr(detector, "after_load", None)
     if hook is not None:
         hook()
+
+
+#: The level whose clear line marks an escalation under way for a learning detector: warning.
+GUARD_LEVEL = "warning"
+
+
+@dataclasses.dataclass
+class Guarded:
+    """A learning detector, kept from learning an unfolding escalation as its normal.
+
+    The one rule for every learning detector: a day ``inner`` scores at or above ``line`` (the
+    escalation policy's clear line of a warning; the pipeline sets it from its policy) is learned
+    as *escalating*. What that means is the detector's own: the CUSUM carries its statistic on
+    but keeps the day out of its baseline and calibration; the forest learns the day clipped to
+    its usual range. ``inner.learn_one(features, escalating=...)`` takes the flag.
+    """
+
+    inner: Any
+    line: float = CLEAR_SCORES[LEVEL_NAMES.index(GUARD_LEVEL)]
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def members(self) -> tuple:
+        return (self.inner,)
+
+    @property
+    def identity(self) -> str:
+        return f"{identity(self.inner)}~{self.line:g}"
+
+    def for_border(self, border: str) -> "Guarded":
+        inner = bind(self.inner, border)
+        return self if inner is self.inner else dataclasses.replace(self, inner=inner)
+
+    def score_one(self, features: Features) -> float:
+        return self.inner.score_one(features)
+
+    def learn_one(self, features: Features) -> None:
+        self.inner.learn_one(features, escalating=self.inner.score_one(features) >= self.line)
+
+    def deviations(self, features: Features) -> list[dict[str, Any]]:
+        return deviations(self.inner, features)
+
+    def explain(self, features: Features) -> str:
+        return self.inner.explain(features)
+
+
+def guards(detector: Any) -> list[Guarded]:
+    """Every :class:`Guarded` in a detector stack."""
+    found = [detector] if isinstance(detector, Guarded) else []
+    for m in getattr(detector, "members", ()):
+        found.extend(guards(m))
+    return found
 
 
 def bind(detector: Any, border: str) -> Any:

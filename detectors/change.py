@@ -53,7 +53,6 @@ class PoissonCusum:
     discount: float = 1.0 - 1.0 / 730
     min_shift: float = 0.1
     cap: float = 10.0
-    guard: float = 0.65
     name: str = "cusum"
     state_fields = ("S", "shape", "rate", "calibration", "days")
     S: float = 0.0
@@ -95,14 +94,15 @@ class PoissonCusum:
     def score_one(self, features: Features) -> float:
         return self._score_raw(self.statistic(features))
 
-    def learn_one(self, features: Features) -> None:
+    def learn_one(self, features: Features, escalating: bool = False) -> None:
+        """Learn a closed day; one ``escalating`` (detectors.base.Guarded) moves the statistic on but
+        is neither the baseline nor the calibration's idea of normal."""
         x = daily_index(features, 0)
         lam0, lam1 = self._rates()
         s = self._step(self.S, x, lam0, lam1)
-        quiet = self._score_raw(s) < self.guard
         self.S = s
         self.days += 1
-        if quiet:  # an escalation is neither the baseline nor the calibration's idea of normal
+        if not escalating:
             self.shape = self.discount * self.shape + (1 - self.discount) * self.shape0 + x
             self.rate = self.discount * self.rate + (1 - self.discount) * self.rate0 + 1.0
             self._cal.learn(s)

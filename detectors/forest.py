@@ -104,7 +104,6 @@ class IsolationForestDetector:
     window: int = 365
     refit_every: int = 30
     min_rows: int = 60
-    guard: float = 0.65
     name: str = "iforest"
     state_fields = ("train", "pending")
     train: list = field(default_factory=list)
@@ -137,9 +136,11 @@ class IsolationForestDetector:
             return 0.0
         return surprise(pot_tail(fitted.train_raw, fitted.raw(vector(features))))
 
-    def learn_one(self, features: Features) -> None:
+    def learn_one(self, features: Features, escalating: bool = False) -> None:
+        """Learn a closed day; one ``escalating`` (detectors.base.Guarded) is learned clipped to the
+        training window's 90 % quantile row, so an escalation does not become the forest's normal."""
         row = vector(features)
-        if self.score_one(features) >= self.guard and self.train:
+        if escalating and self.train:
             cap = sorted(self.train, key=sum)[int(0.9 * (len(self.train) - 1))]
             row = [min(a, b) for a, b in zip(row, cap)]
         self.pending.append(row)

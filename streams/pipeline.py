@@ -35,7 +35,7 @@ from alerts.escalation import LEVELS, EscalationPolicy, move, note_peak
 from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
 from detectors import arms_race as AR
 from detectors import features as F
-from detectors.base import bind, get_state, identity, is_stateful, set_state
+from detectors.base import GUARD_LEVEL, bind, get_state, guards, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
 from streams.records import (
@@ -145,9 +145,13 @@ class Pipeline:
 
             detector = make_detector(DEFAULT_DETECTOR, default_model())
         self.detector = detector
+        self.policy = policy or EscalationPolicy()
+        # One rule keeps every learning detector from learning an escalation under way: a day at
+        # the policy's warning clear line or above (detectors.base.Guarded), whatever the detector.
+        for guard in guards(detector):
+            guard.line = self.policy.clear_below[LEVELS.index(GUARD_LEVEL)]
         self.detector_id = identity(detector)
         self._bound: dict[str, Any] = {}
-        self.policy = policy or EscalationPolicy()
         self.settings = settings or PipelineSettings()
         # A detector that learns gets one instance per segment, stored in the segment's state:
         # a baseline shared across segments would depend on how partitions interleave.
