@@ -25,19 +25,76 @@ False
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Protocol, Sequence
 
-from detectors.calibration import LEVEL_NAMES, LEVEL_SCORES
+from detectors.calibration import CLEAR_SCORES, LEVEL_NAMES, LEVEL_SCORES
 
 LEVELS = ("none", *LEVEL_NAMES)
 LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
+
+
+class Alarm(Protocol):
+    """A key's alarm bookkeeping, as its state keeps it (streams.segment_state.SegmentState)."""
+
+    #: the open alert's level (0: none open) and record: alert_id, opened_at, opened_day, peaks
+    level: int
+    alert: dict[str, Any] | None
+    #: days the score reached watch with no alert open; the day the last alert resolved
+    hits: list[int]
+    resolved_day: int | None
+    #: transitions made on this key so far (each alert transition's sequence number)
+    seq: int
+    #: the last day boundary evaluated while an alert is open
+    evaluated_day: int | None
+
+
+@dataclass(frozen=True)
+class Move:
+    """One change of an alarm's level: what an alert transition reports."""
+
+    old: int
+    new: int
+    transition: str  # opened | escalated | de-escalated | resolved
+    #: the alert's record as of the move (the one that just resolved, for "resolved")
+    alert: dict[str, Any]
+
+
+def transition_name(old: int, new: int) -> str:
+    return "opened" if old == 0 else "resolved" if new == 0 else "escalated" if new > old else "de-escalated"
+
+
+def move(alarm: Alarm, new: int, *, alert_id: str, at: str, day: int | None, score: float) -> Move:
+    """Take ``alarm`` to level ``new`` (not its level): open an alert (``alert_id``, at ``at``),
+    raise or lower it, or resolve it; count the transition."""
+    old, alert = alarm.level, alarm.alert
+    alarm.level = new
+    if old == 0:
+        alert = alarm.alert = {"alert_id": alert_id, "opened_at": at, "opened_day": day, "peak_level": new,
+                               "peak_score": score}
+        alarm.evaluated_day = day
+        alarm.hits.clear()
+    elif new == 0:
+        alarm.resolved_day = day
+    alarm.seq += 1
+    if new == 0:
+        alarm.alert = None
+    return Move(old, new, transition_name(old, new), alert)
+
+
+def note_peak(alarm: Alarm, score: float, level: int) -> None:
+    """The open alert's highest score and level so far."""
+    alert = alarm.alert
+    if alert is not None:
+        if score > alert["peak_score"]:
+            alert["peak_score"] = score
+        alert["peak_level"] = max(alert["peak_level"], level)
 
 
 @dataclass(frozen=True)
 class EscalationPolicy:
     # index 1..3 = watch, warning, critical; index 0 unused
     raise_at: tuple[float, float, float, float] = (0.0, *LEVEL_SCORES)
-    clear_below: tuple[float, float, float, float] = (0.0, 0.4, 0.65, 0.82)
+    clear_below: tuple[float, float, float, float] = (0.0, *CLEAR_SCORES)
     watch_min_hits: int = 1
     hits_window_days: int = 14
     suppress_days: int = 0
@@ -76,6 +133,25 @@ class EscalationPolicy:
     def expired(self, age_days: int, recent_deaths: bool) -> bool:
         """Whether an alert opened ``age_days`` ago resolves now (see ``expire_after_days``)."""
         return self.expire_after_days is not None and age_days >= self.expire_after_days and not recent_deaths
+
+    def expires(self, alarm: Alarm, day: int, recent_deaths: bool) -> bool:
+        """Whether the alarm's open alert resolves on ``day`` for its age (see ``expire_after_days``)."""
+        return alarm.alert is not None and self.expired(day - alarm.alert["opened_day"], recent_deaths)
+
+    def decide(self, alarm: Alarm, day: int, score: float, *, may_raise: bool) -> int:
+        """The level scoring ``score`` on ``day`` takes the alarm to, with the post-rules; a day the
+        score reached watch with no alert open is recorded as a hit. ``may_raise`` False: a day
+        boundary, where levels only fall."""
+        new = self.next_level(alarm.level, score)
+        if not may_raise:
+            return min(new, alarm.level)
+        if alarm.level == 0 and new > 0:
+            if not alarm.hits or alarm.hits[-1] != day:
+                alarm.hits.append(day)
+            del alarm.hits[:-max(self.watch_min_hits, 1)]
+            if not self.may_open(new, alarm.hits, day, alarm.resolved_day):
+                return 0
+        return new
 
     def may_open(self, level: int, hit_days: Sequence[int], day: int, resolved_day: int | None) -> bool:
         """Whether a new alert may open at ``level`` on ``day``.

@@ -102,7 +102,7 @@ class SegmentContext:
     def from_state(cls, state: Any, pair_state: Any = None, *, days: int = CHART_DAYS,
                    baseline_days: int = BASELINE_DAYS, name: str = "", place: str = "",
                    place_ru: str = "", line: Any = ()) -> "SegmentContext":
-        """From a ``streams.pipeline.SegmentState`` and, for arms transfers, its border pair's state.
+        """From a ``streams.segment_state.SegmentState`` and, for arms transfers, its border pair's state.
 
         The chart covers the ``days`` up to the segment's newest incident; the
         baseline is the mean daily count over the ``baseline_days`` before them.

@@ -8,6 +8,9 @@
 4. backtest: the same records through the pipeline object in-process (no Kafka);
 5. ``borderwatch score`` with the default univariate detector on 200k rows, against a plain
    CSV read+write of the same rows.
+6. the source adapters' parse rates (``bench.sources``), and a segment's state and per-event
+   cost over ten years of history (``bench.state``);
+7. event-to-alert latency of a worker at a sustained 1,000 incidents a second (``bench.latency``).
 
 Prints one JSON object. Only the ratios compare across machines.
 """
@@ -96,45 +99,51 @@ def metric_sum(text: str, name: str) -> float:
                if line.startswith(name + "{") or line.startswith(name + " "))
 
 
-def start_worker(broker: EmbeddedBroker, prefix: str, tmp: Path, port: int, token: str,
+def start_worker(broker: EmbeddedBroker, prefix: str, tmp: Path, port: int, token: str, name: str = "worker",
                  **env: str) -> subprocess.Popen:
     """A ``borderwatch worker`` subprocess on ``broker``: app id ``<prefix>-worker``, topics under ``prefix``,
-    its data directory and log (``worker.log``) under ``tmp``; ``env`` adds ``BORDERWATCH_*`` settings."""
+    its data directory and log (``<name>.log``) under ``tmp``; ``env`` adds ``BORDERWATCH_*`` settings."""
     env = {**os.environ, "BORDERWATCH_API_TOKEN": token, "BORDERWATCH_SESSION_TIMEOUT": "4", **env}
-    with open(tmp / "worker.log", "wb") as log:
+    with open(tmp / f"{name}.log", "wb") as log:
         return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker", "--broker", broker.url, "--web-port",
                                  str(port), "--app-id", f"{prefix}-worker", "--topic-prefix", prefix,
-                                 "--data-dir", str(tmp / "worker")],
+                                 "--data-dir", str(tmp / name)],
                                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
 
 
-def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path) -> float:
-    port, token = free_port(), "bench-token"
-    proc = start_worker(broker, prefix, tmp, port, token)
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path, workers: int = 1) -> float:
+    """Events a second through the live path of ``workers`` workers of one app id, from the first
+    event any of them processed to the last, read off their /metrics (summed)."""
+    token = "bench-token"
+    ports = [free_port() for _ in range(workers)]
+    procs = [start_worker(broker, prefix, tmp, port, token, name=f"worker{i}") for i, port in enumerate(ports)]
+    reqs = [urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+            for port in ports]
     try:
         t_first = None
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"bench: worker exited; see {tmp / 'worker.log'}")
+            if any(proc.poll() is not None for proc in procs):
+                raise SystemExit(f"bench: a worker exited; see the logs in {tmp}")
             try:
-                text = urllib.request.urlopen(req, timeout=2).read().decode()
+                texts = [urllib.request.urlopen(req, timeout=2).read().decode() for req in reqs]
             except OSError:
                 time.sleep(0.2)
                 continue
-            done = (metric_sum(text, "borderwatch_incidents_total")
-                    + metric_sum(text, "borderwatch_duplicates_dropped_total")
-                    + metric_sum(text, "borderwatch_dead_letters_total"))
-            if t_first is None and metric_sum(text, "borderwatch_events_total") > 0:
+            done = sum(metric_sum(text, "borderwatch_incidents_total")
+                       + metric_sum(text, "borderwatch_duplicates_dropped_total")
+                       + metric_sum(text, "borderwatch_dead_letters_total") for text in texts)
+            if t_first is None and any(metric_sum(text, "borderwatch_events_total") > 0 for text in texts):
                 t_first = time.perf_counter()
             if done >= n:
                 return n / (time.perf_counter() - t_first)
             time.sleep(0.1)
-        raise SystemExit("bench: the worker did not finish within 600 s")
+        raise SystemExit("bench: the workers did not finish within 600 s")
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
 
 
 def backtest_rate(items) -> float:
@@ -185,23 +194,40 @@ def main() -> int:
         asyncio.run(produce(broker.bootstrap, topics.incidents, items))
         raw = asyncio.run(raw_consume_rate(broker.bootstrap, topics.incidents, N))
         live = worker_rate(broker, topics.prefix, N, Path(tmp))
+        # Two workers of one app id share the partitions: a second copy of the input under its own
+        # prefix, so neither run reads the other's segment-events.
+        pair = Topics("bench2")
+        ensure_topics(broker.url, PARTITIONS, pair)
+        asyncio.run(produce(broker.bootstrap, pair.incidents, items))
+        (Path(tmp) / "two").mkdir()
+        two = worker_rate(broker, pair.prefix, N, Path(tmp) / "two", workers=2)
     offline = backtest_rate(items)
     scored, passthrough = score_rates()
     from bench.sources import source_rates
 
     sources = source_rates()
+    from bench.state import measure as state_figures
+
+    state = state_figures()
+    from bench.latency import measure as latency_figures
+
+    latency = latency_figures()
     print(json.dumps({
         "events": N,
         "partitions": PARTITIONS,
         "raw_aiokafka_consume_decode_per_s": round(raw),
         "worker_pipeline_per_s": round(live),
         "worker_over_raw": round(live / raw, 4),
+        "two_workers_per_s": round(two),
+        "two_workers_over_one": round(two / live, 3),
         "backtest_in_process_per_s": round(offline),
         "backtest_over_raw": round(offline / raw, 4),
         "score_default_rows_per_s": round(scored),
         "csv_passthrough_rows_per_s": round(passthrough),
         "score_over_passthrough": round(scored / passthrough, 4),
         "sources": sources,
+        "state": state,
+        "latency": latency,
     }, indent=2))
     return 0
 

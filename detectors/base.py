@@ -22,7 +22,12 @@ Detectors import nothing of borderwatch's and do no I/O.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+
+from detectors.calibration import CLEAR_SCORES, LEVEL_NAMES
 
 Features = Mapping[str, float]
 
@@ -93,6 +98,61 @@ def set_state(detector: Any, state: Mapping[str, Any]) -> None:
         hook()
 
 
+#: The level whose clear line marks an escalation under way for a learning detector: warning.
+GUARD_LEVEL = "warning"
+
+
+@dataclasses.dataclass
+class Guarded:
+    """A learning detector, kept from learning an unfolding escalation as its normal.
+
+    The one rule for every learning detector: a day ``inner`` scores at or above ``line`` (the
+    escalation policy's clear line of a warning; the pipeline sets it from its policy) is learned
+    as *escalating*. What that means is the detector's own: the CUSUM carries its statistic on
+    but keeps the day out of its baseline and calibration; the forest learns the day clipped to
+    its usual range. ``inner.learn_one(features, escalating=...)`` takes the flag.
+    """
+
+    inner: Any
+    line: float = CLEAR_SCORES[LEVEL_NAMES.index(GUARD_LEVEL)]
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def members(self) -> tuple:
+        return (self.inner,)
+
+    @property
+    def identity(self) -> str:
+        return f"{identity(self.inner)}~{self.line:g}"
+
+    def for_border(self, border: str) -> "Guarded":
+        inner = bind(self.inner, border)
+        return self if inner is self.inner else dataclasses.replace(self, inner=inner)
+
+    def score_one(self, features: Features) -> float:
+        return self.inner.score_one(features)
+
+    def learn_one(self, features: Features) -> None:
+        self.inner.learn_one(features, escalating=self.inner.score_one(features) >= self.line)
+
+    def deviations(self, features: Features) -> list[dict[str, Any]]:
+        return deviations(self.inner, features)
+
+    def explain(self, features: Features) -> str:
+        return self.inner.explain(features)
+
+
+def guards(detector: Any) -> list[Guarded]:
+    """Every :class:`Guarded` in a detector stack."""
+    found = [detector] if isinstance(detector, Guarded) else []
+    for m in getattr(detector, "members", ()):
+        found.extend(guards(m))
+    return found
+
+
 def bind(detector: Any, border: str) -> Any:
     """The detector as it scores one border pair: a detector with border-specific parts (a trained
     model's border intercept) has ``for_border`` and returns a bound copy; any other is itself."""
@@ -100,14 +160,44 @@ def bind(detector: Any, border: str) -> Any:
     return fn(border) if fn is not None else detector
 
 
+#: Dataclass fields that are not a detector's parameters: what it learns is in ``state_fields``.
+_NOT_PARAMETERS = frozenset({"name", "border"})
+
+
+def _is_detector(value: Any) -> bool:
+    return hasattr(value, "score_one")
+
+
+def parameters(detector: Any) -> dict[str, Any]:
+    """What configures a detector: its dataclass fields but its name, border, learned state and
+    member detectors (``identity`` names those by their own identities)."""
+    if not dataclasses.is_dataclass(detector):
+        return {}
+    skip = _NOT_PARAMETERS | set(getattr(detector, "state_fields", ()))
+    out = {}
+    for f in dataclasses.fields(detector):
+        value = getattr(detector, f.name)
+        if f.name in skip or f.name.startswith("_") or _is_detector(value) \
+                or (isinstance(value, tuple) and value and all(map(_is_detector, value))):
+            continue
+        out[f.name] = value
+    return out
+
+
 def identity(detector: Any) -> str:
-    """Who scores: the name, members and any trained model's digest. Segment state records it, and
-    state learned by another detector is rebuilt rather than read into this one."""
+    """Who scores: the name, a digest of the parameters, the members' identities and any trained
+    model's digest. Segment state records it, and state learned by a detector of another name,
+    configuration or model is rebuilt rather than read into this one."""
     own = getattr(detector, "identity", None)
     if isinstance(own, str):
         return own
+    params = parameters(detector)
+    tag = detector.name
+    if params:
+        canonical = json.dumps(params, sort_keys=True, default=repr, separators=(",", ":"))
+        tag += f"[{hashlib.sha256(canonical.encode()).hexdigest()[:12]}]"
     members = getattr(detector, "members", ())
-    return detector.name + (f"({','.join(identity(m) for m in members)})" if members else "")
+    return tag + (f"({','.join(identity(m) for m in members)})" if members else "")
 
 
 def forecast(detector: Any, features: Features) -> dict[str, Any] | None:

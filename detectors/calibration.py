@@ -29,6 +29,10 @@ LOG10_SCALE = 4.0
 #: with these; a detector that speaks probabilities maps its level probabilities onto them).
 LEVEL_NAMES: tuple[str, ...] = ("watch", "warning", "critical")
 LEVEL_SCORES: tuple[float, ...] = (0.5, 0.75, 0.9)
+#: Where each level clears (falls back a level) on the same scale: lower than its raise line, so a
+#: score hovering at a line does not flap. A day at the warning's clear line or above is an
+#: escalation under way, which a learning detector must not take for normal (detectors.base.Guarded).
+CLEAR_SCORES: tuple[float, ...] = (0.4, 0.65, 0.82)
 
 
 def surprise(p_upper: float) -> float:

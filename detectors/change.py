@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 
 from detectors.base import Features, feature
 from detectors.calibration import TailCalibrator, surprise
+from detectors.features import COUNT_LAGS, MAX_LAGS, VIOLENT_LAGS
+from detectors import features as F
 
 
 def daily_index(f: Features, k: int | None = None, calm_weight: float = 0.3) -> float:
     """The weighted index of day lag ``k`` (pipeline features ``count_lag_k``, ``violent_lag_k``),
     or of the row itself (``count_1d``, ``violent_1d``) when there are no lags."""
-    if k is not None and f.get(f"count_lag_{k}") is not None:
-        n, v = feature(f, f"count_lag_{k}"), feature(f, f"violent_lag_{k}")
+    if k is not None and k < MAX_LAGS and f.get(COUNT_LAGS[k]) is not None:
+        n, v = feature(f, COUNT_LAGS[k]), feature(f, VIOLENT_LAGS[k])
     else:
-        n, v = feature(f, "count_1d"), feature(f, "violent_1d")
+        n, v = feature(f, F.COUNT_1D), feature(f, F.VIOLENT_1D)
     return v + calm_weight * max(n - v, 0.0)
 
 
@@ -51,7 +53,6 @@ class PoissonCusum:
     discount: float = 1.0 - 1.0 / 730
     min_shift: float = 0.1
     cap: float = 10.0
-    guard: float = 0.65
     name: str = "cusum"
     state_fields = ("S", "shape", "rate", "calibration", "days")
     S: float = 0.0
@@ -81,8 +82,10 @@ class PoissonCusum:
         s = self.S
         if pending <= 0:
             return self._step(s, daily_index(f), lam0, lam1)
+        # _step's arithmetic, its constants taken out of the loop (the same floats, in the same order)
+        gain, drift, cap = math.log(lam1 / lam0), lam1 - lam0, self.cap
         for k in range(pending - 1, -1, -1):
-            s = self._step(s, daily_index(f, k), lam0, lam1)
+            s = min(cap, max(0.0, s + daily_index(f, k) * gain - drift))
         return s
 
     def _score_raw(self, s: float) -> float:
@@ -91,14 +94,15 @@ class PoissonCusum:
     def score_one(self, features: Features) -> float:
         return self._score_raw(self.statistic(features))
 
-    def learn_one(self, features: Features) -> None:
+    def learn_one(self, features: Features, escalating: bool = False) -> None:
+        """Learn a closed day; one ``escalating`` (detectors.base.Guarded) moves the statistic on but
+        is neither the baseline nor the calibration's idea of normal."""
         x = daily_index(features, 0)
         lam0, lam1 = self._rates()
         s = self._step(self.S, x, lam0, lam1)
-        quiet = self._score_raw(s) < self.guard
         self.S = s
         self.days += 1
-        if quiet:  # an escalation is neither the baseline nor the calibration's idea of normal
+        if not escalating:
             self.shape = self.discount * self.shape + (1 - self.discount) * self.shape0 + x
             self.rate = self.discount * self.rate + (1 - self.discount) * self.rate0 + 1.0
             self._cal.learn(s)

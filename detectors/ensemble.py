@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from detectors.base import Features, bind, feature
 from detectors.calibration import p_from_score, surprise
+from detectors import features as F
 
 
 @dataclass
@@ -95,7 +96,7 @@ class WithBaseline:
         return self if inner is self.inner else replace(self, inner=inner)
 
     def has_baseline(self, features: Features) -> bool:
-        return feature(features, "count_365d") - feature(features, "count_7d") >= self.min_past
+        return feature(features, F.COUNT_365D) - feature(features, F.COUNT_7D) >= self.min_past
 
     def learn_one(self, features: Features) -> None:
         self.inner.learn_one(features)

@@ -32,6 +32,49 @@ CLASSES: tuple[str, ...] = ("display", "force", "deadly")
 FORCE_SEVERITY = 4
 #: ``days_since_fatal`` when no death has ever been seen on the segment.
 NEVER = 99999
+#: The rolling windows the pipeline sums a segment's daily buckets over (days, the scored day
+#: included), and the weeks of the year before a 7-day window (its baseline: 358 / 7).
+WEEK, MONTH, YEAR = 7, 30, 365
+WINDOW_DAYS: tuple[int, ...] = (WEEK, MONTH, YEAR)
+PRIOR_WEEKS = (YEAR - WEEK) / WEEK
+
+
+def windowed(column: str, days: int) -> str:
+    """Feature name of a rolling sum, e.g. ``count_7d``."""
+    return f"{column}_{days}d"
+
+
+#: The rolling features (streams.pipeline computes them; every detector reads them by these names).
+COUNT_1D, COUNT_7D, COUNT_30D, COUNT_365D = "count_1d", "count_7d", "count_30d", "count_365d"
+VIOLENT_1D, VIOLENT_7D, VIOLENT_30D, VIOLENT_365D = "violent_1d", "violent_7d", "violent_30d", "violent_365d"
+INTRUSION_7D, INTRUSION_30D, INTRUSION_365D = "intrusion_7d", "intrusion_30d", "intrusion_365d"
+FATALITIES_7D, FATALITIES_30D, FATALITIES_365D = "fatalities_7d", "fatalities_30d", "fatalities_365d"
+SEVERITY_7D, SEVERITY_30D, SEVERITY_365D = "severity_index_7d", "severity_index_30d", "severity_index_365d"
+SPILL_7D, SPILL_30D, SPILL_365D = "spill_7d", "spill_30d", "spill_365d"
+FORCE_7D, FORCE_30D, FORCE_365D = "force_7d", "force_30d", "force_365d"
+DEADLY_7D, DEADLY_30D, DEADLY_365D = "deadly_7d", "deadly_30d", "deadly_365d"
+INJURIES_30D, DISPLAY_30D = "injuries_30d", "display_30d"
+#: the weekly incident rate over the 358 days before the 7-day window
+WEEKLY_MEAN_PRIOR = "weekly_mean_prior"
+#: the highest 30-day death toll of a window ending in the year before the scored day
+FATALITIES_30D_PRIOR_MAX = "fatalities_30d_prior_max"
+#: days since the last death on the segment (NEVER if none is on record)
+DAYS_SINCE_FATAL = "days_since_fatal"
+#: arms delivered to both sides of the border in the five years before (SIPRI TIV)
+PRESSURE_TIV_5Y = "pressure_tiv_5y"
+#: Every rolling feature, in the order the pipeline builds them.
+WINDOW_FEATURES: tuple[str, ...] = (
+    COUNT_1D, COUNT_7D, COUNT_30D, COUNT_365D, WEEKLY_MEAN_PRIOR, VIOLENT_1D, VIOLENT_7D, VIOLENT_30D, VIOLENT_365D,
+    INTRUSION_7D, INTRUSION_30D, INTRUSION_365D, FATALITIES_7D, FATALITIES_30D, FATALITIES_365D,
+    FATALITIES_30D_PRIOR_MAX, INJURIES_30D, SEVERITY_7D, SEVERITY_30D, SEVERITY_365D, SPILL_7D, SPILL_30D, SPILL_365D,
+    FORCE_7D, FORCE_30D, FORCE_365D, DEADLY_7D, DEADLY_30D, DEADLY_365D, DISPLAY_30D, DAYS_SINCE_FATAL,
+    PRESSURE_TIV_5Y)
+#: How many days before the scored one the pipeline may hand a detector as daily lags: the days
+#: it has not learned yet (the late-event grace), which a recursion carries itself over.
+MAX_LAGS = 60
+#: The lags' names: incidents and violent incidents ``k`` days before the scored day (0 = itself).
+COUNT_LAGS: tuple[str, ...] = tuple(f"count_lag_{k}" for k in range(MAX_LAGS))
+VIOLENT_LAGS: tuple[str, ...] = tuple(f"violent_lag_{k}" for k in range(MAX_LAGS))
 
 
 DISPLAY, FORCE, DEADLY = range(len(CLASSES))

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 
 from detectors.base import Features, feature
 from detectors.calibration import pot_tail, surprise
+from detectors import features as F
 
 #: The multivariate view: log1p of counts and sums, and how fresh the last death is.
-COLUMNS = ("count_7d", "count_30d", "violent_7d", "violent_30d", "fatalities_30d", "severity_index_7d",
-           "spill_30d", "count_365d")
+COLUMNS = (F.COUNT_7D, F.COUNT_30D, F.VIOLENT_7D, F.VIOLENT_30D, F.FATALITIES_30D, F.SEVERITY_7D,
+           F.SPILL_30D, F.COUNT_365D)
 
 _FITTED: "OrderedDict[str, tuple]" = OrderedDict()
 _FITTED_MAX = 256
@@ -33,7 +34,7 @@ _FITTED_MAX = 256
 
 def vector(f: Features) -> list[float]:
     row = [round(math.log1p(max(feature(f, c), 0.0)), 3) for c in COLUMNS]
-    d = f.get("days_since_fatal")
+    d = f.get(F.DAYS_SINCE_FATAL)
     row.append(round(math.exp(-float(d) / 30.0), 3) if d is not None else 0.0)
     return row
 
@@ -103,7 +104,6 @@ class IsolationForestDetector:
     window: int = 365
     refit_every: int = 30
     min_rows: int = 60
-    guard: float = 0.65
     name: str = "iforest"
     state_fields = ("train", "pending")
     train: list = field(default_factory=list)
@@ -136,9 +136,11 @@ class IsolationForestDetector:
             return 0.0
         return surprise(pot_tail(fitted.train_raw, fitted.raw(vector(features))))
 
-    def learn_one(self, features: Features) -> None:
+    def learn_one(self, features: Features, escalating: bool = False) -> None:
+        """Learn a closed day; one ``escalating`` (detectors.base.Guarded) is learned clipped to the
+        training window's 90 % quantile row, so an escalation does not become the forest's normal."""
         row = vector(features)
-        if self.score_one(features) >= self.guard and self.train:
+        if escalating and self.train:
             cap = sorted(self.train, key=sum)[int(0.9 * (len(self.train) - 1))]
             row = [min(a, b) for a, b in zip(row, cap)]
         self.pending.append(row)

@@ -35,6 +35,7 @@ borders whose dynamics differ from every training border.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -44,6 +45,7 @@ from typing import Any, Mapping
 from detectors.base import Features
 from detectors.calibration import LEVEL_NAMES, LEVEL_SCORES
 from detectors.features import CLASSES, DECAYED_FEATURES, NEVER, log_counts
+from detectors import features as F
 
 #: Version of the artifact's layout; a model file of another version is refused, not misread.
 FORMAT_VERSION = 1
@@ -65,7 +67,7 @@ class ModelError(ValueError):
 def inputs(features: Features) -> list[float]:
     """The model's input vector from pipeline features (missing decayed counts read as 0)."""
     x = log_counts(features, DECAYED_FEATURES)
-    quiet = features.get("days_since_fatal")
+    quiet = features.get(F.DAYS_SINCE_FATAL)
     quiet = NEVER if quiet is None else float(quiet)
     band = sum(quiet >= edge for edge in QUIET_EDGES)
     x.extend(1.0 if i == band else 0.0 for i in range(len(QUIET_INPUTS)))
@@ -222,9 +224,11 @@ class HazardModel:
         except json.JSONDecodeError as exc:
             raise ModelError(f"not JSON: line {exc.lineno}: {exc.msg}") from None
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
-        """Identity of the model: sha256 of its canonical JSON (what segment state records)."""
+        """Identity of the model: sha256 of its canonical JSON (what segment state records).
+
+        Computed once: the model is frozen, and every forecast names it."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -308,14 +312,14 @@ def model_of(detector: Any) -> HazardModel | None:
 def precursors(features: Features) -> str:
     """What happened in the last 30 days, and when deaths last came, in words."""
     parts = []
-    for key, one, many in (("force_30d", "use of force without deaths", "uses of force without deaths"),
-                           ("display_30d", "show of force or border violation", "shows of force or border violations"),
-                           ("deadly_30d", "deadly incident", "deadly incidents")):
+    for key, one, many in ((F.FORCE_30D, "use of force without deaths", "uses of force without deaths"),
+                           (F.DISPLAY_30D, "show of force or border violation", "shows of force or border violations"),
+                           (F.DEADLY_30D, "deadly incident", "deadly incidents")):
         n = int(features.get(key) or 0)
         if n:
             parts.append(f"{n} {one if n == 1 else many}")
     recent = "in the last 30 days: " + ", ".join(parts) if parts else "no incident in the last 30 days"
-    quiet = features.get("days_since_fatal")
+    quiet = features.get(F.DAYS_SINCE_FATAL)
     if quiet is None or quiet >= NEVER:
         return f"{recent}; no deaths on record"
     quiet = int(quiet)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from detectors.base import Detector
+from detectors.base import Detector, Guarded
 from detectors.change import PoissonCusum
 from detectors.ensemble import Corroborated, WithBaseline
 from detectors.forest import IsolationForestDetector
@@ -13,24 +13,34 @@ from detectors.rules import (CountTail, FatalityHighRule, MaxOf, SurgeRule, coun
                              violent_tail)
 
 
+def cusum() -> Guarded:
+    """The Poisson CUSUM, kept from learning an escalation under way (detectors.base.Guarded)."""
+    return Guarded(PoissonCusum())
+
+
+def iforest() -> Guarded:
+    """The isolation forest, kept from learning an escalation under way (detectors.base.Guarded)."""
+    return Guarded(IsolationForestDetector())
+
+
 def ensemble() -> Corroborated:
     """Deaths at a yearly high or violence on a violence-free border alarm alone; a rise in
     incidents of any kind alarms when the count model and the CUSUM agree."""
-    return Corroborated(gate=(FatalityHighRule(), violent_tail()), votes=(CountTail(), PoissonCusum()))
+    return Corroborated(gate=(FatalityHighRule(), violent_tail()), votes=(CountTail(), cusum()))
 
 
 def forest_stack() -> MaxOf:
     """The isolation forest with the fatality rule (the forest is blind for its first months)."""
-    return MaxOf((IsolationForestDetector(), FatalityHighRule()), name="forest")
+    return MaxOf((iforest(), FatalityHighRule()), name="forest")
 
 
 def cusum_stack() -> MaxOf:
-    return MaxOf((PoissonCusum(), FatalityHighRule()), name="change")
+    return MaxOf((cusum(), FatalityHighRule()), name="change")
 
 
 def surge_votes() -> WithBaseline:
     """A rise the count model and the CUSUM agree on, on a segment busy enough to have a baseline."""
-    return WithBaseline(Corroborated(gate=(), votes=(CountTail(), PoissonCusum()), name="surge_votes"))
+    return WithBaseline(Corroborated(gate=(), votes=(CountTail(), cusum()), name="surge_votes"))
 
 
 def hazard_stack(model: HazardModel) -> MaxOf:
@@ -52,9 +62,9 @@ DETECTORS: dict[str, Callable[[], Detector]] = {
     "count_tail": CountTail,
     "count": count_stack,
     "violent_tail": violent_tail,
-    "cusum": PoissonCusum,
+    "cusum": cusum,
     "change": cusum_stack,
-    "iforest": IsolationForestDetector,
+    "iforest": iforest,
     "forest": forest_stack,
     "ensemble": ensemble,
     "surge_votes": surge_votes,

@@ -19,6 +19,7 @@ from typing import Sequence
 
 from detectors.base import Features, bind, clamp01
 from detectors.calibration import LEVEL_SCORES, nb_upper_tail, surprise
+from detectors import features as F
 
 
 @dataclass
@@ -35,10 +36,10 @@ class SurgeRule:
     name: str = "surge"
 
     def ratio(self, f: Features) -> float:
-        count7 = f.get("count_7d", 0.0) or 0.0
+        count7 = f.get(F.COUNT_7D, 0.0) or 0.0
         if count7 <= 0:
             return 0.0
-        return count7 / max(f.get("weekly_mean_prior", 0.0) or 0.0, self.floor_per_week)
+        return count7 / max(f.get(F.WEEKLY_MEAN_PRIOR, 0.0) or 0.0, self.floor_per_week)
 
     def learn_one(self, features: Features) -> None:
         return None
@@ -48,7 +49,7 @@ class SurgeRule:
         return clamp01(r / (r + 2.0))
 
     def explain(self, features: Features) -> str:
-        n = features.get("count_7d", 0)
+        n = features.get(F.COUNT_7D, 0)
         return (f"{n:.0f} incident{'' if n == 1 else 's'} in 7 days against a weekly baseline of "
                 f"{features.get('weekly_mean_prior', 0):.2f} (x{self.ratio(features):.1f})")
 
@@ -70,18 +71,18 @@ class FatalityHighRule:
         return None
 
     def score_one(self, features: Features) -> float:
-        f30 = features.get("fatalities_30d", 0.0) or 0.0
+        f30 = features.get(F.FATALITIES_30D, 0.0) or 0.0
         if f30 <= 0:
             return 0.0
-        high = features.get("fatalities_30d_prior_max", 0.0) or 0.0
+        high = features.get(F.FATALITIES_30D_PRIOR_MAX, 0.0) or 0.0
         if f30 >= high:
             return clamp01(1.0 - 0.2 / f30 ** 0.5)
         # Below the yearly high, still a watch: on a border with a violent past a death is news too.
         return LEVEL_SCORES[0]
 
     def explain(self, features: Features) -> str:
-        return (f"{features.get('fatalities_30d', 0):.0f} deaths in 30 days "
-                f"(previous yearly high {features.get('fatalities_30d_prior_max', 0):.0f})")
+        return (f"{features.get(F.FATALITIES_30D, 0):.0f} deaths in 30 days "
+                f"(previous yearly high {features.get(F.FATALITIES_30D_PRIOR_MAX, 0):.0f})")
 
 
 @dataclass
@@ -136,21 +137,21 @@ class CountTail:
 
     def past(self, features: Features) -> float:
         """Incidents in the 358 days before the 7-day window."""
-        year = features.get(f"{self.column}_365d")
+        year = features.get(F.windowed(self.column, F.YEAR))
         if year is None and self.column == "count":
-            return (features.get("weekly_mean_prior", 0.0) or 0.0) * (358 / 7)
-        return max((year or 0.0) - (features.get(f"{self.column}_7d", 0.0) or 0.0), 0.0)
+            return (features.get(F.WEEKLY_MEAN_PRIOR, 0.0) or 0.0) * F.PRIOR_WEEKS
+        return max((year or 0.0) - (features.get(F.windowed(self.column, F.WEEK), 0.0) or 0.0), 0.0)
 
     def tail(self, features: Features) -> float:
-        k = int(features.get(f"{self.column}_7d", 0.0) or 0)
+        k = int(features.get(F.windowed(self.column, F.WEEK), 0.0) or 0)
         if k <= 0:
             return 1.0
-        prior_weeks = 358 / 7
+        prior_weeks = F.PRIOR_WEEKS
         q = (self.rate0 + prior_weeks) / (self.rate0 + prior_weeks + 1.0)
         return nb_upper_tail(k, self.shape0 + self.past(features), q)
 
     @classmethod
-    def fit_prior(cls, weekly_rates: Sequence[float], weeks: float = 358 / 7) -> "CountTail":
+    def fit_prior(cls, weekly_rates: Sequence[float], weeks: float = F.PRIOR_WEEKS) -> "CountTail":
         """Empirical Bayes: Gamma(shape0, rate0) by moments from per-segment weekly rates.
 
         Pooling happens here, offline, over a reference history (the defaults come from the
@@ -174,13 +175,13 @@ class CountTail:
         return surprise(self.tail(features))
 
     def deviations(self, features: Features) -> list[dict]:
-        return [{"feature": f"{self.column}_7d", "baseline": round(self.past(features) / (358 / 7), 3),
-                 "now": features.get(f"{self.column}_7d", 0)}]
+        return [{"feature": F.windowed(self.column, F.WEEK), "baseline": round(self.past(features) / F.PRIOR_WEEKS, 3),
+                 "now": features.get(F.windowed(self.column, F.WEEK), 0)}]
 
     def explain(self, features: Features) -> str:
         what = "incidents" if self.column == "count" else f"{self.column} incidents"
-        return (f"{features.get(f'{self.column}_7d', 0):.0f} {what} in 7 days has a {self.tail(features):.2%} "
-                f"chance at the past year's rate ({self.past(features) / (358 / 7):.2f} a week)")
+        return (f"{features.get(F.windowed(self.column, F.WEEK), 0):.0f} {what} in 7 days has a {self.tail(features):.2%} "
+                f"chance at the past year's rate ({self.past(features) / F.PRIOR_WEEKS:.2f} a week)")
 
 
 def violent_tail() -> CountTail:

@@ -11,7 +11,7 @@ Topics (all JSON):
   original bytes.
 
 State: table ``segments`` (changelog ``borderwatch-segments-changelog``) holds
-one :class:`~streams.pipeline.SegmentState` per key. The ``aggregate`` agent
+one :class:`~streams.segment_state.SegmentState` per key. The ``aggregate`` agent
 takes events in batches and writes each touched key once per batch, to the
 changelog partition of the key's input, and waits for the broker to take every
 changelog record before the batch ends (:class:`TouchedStates`): only then are
@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -44,10 +45,11 @@ import faust
 from streams.errors import InvalidEvent, bounded
 from streams.evidence import context_snapshot
 from streams.metrics import Metrics
-from streams.pipeline import INPUT_OF_KIND, Envelope, Pipeline, SegmentState, day_of, encode_within, pack
+from streams.pipeline import Pipeline, day_of
+from streams.segment_state import SegmentState
 from streams.records import DeadLetter, decode_json
 from streams.settings import Settings
-from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Topics
+from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope, Topics, encode_within, pack
 from streams.watermarks import PartitionIdleness
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,32 @@ def tick_time(raw: bytes | None) -> str:
                        code="bad_tick")
 
 
+def set_fetch_wait(seconds: float) -> None:
+    """How long the worker's consumer lets the broker hold a fetch with nothing new.
+
+    Faust builds its consumer with ``fetch_max_wait_ms=1500`` and no setting to change it. The
+    embedded broker (tansu) holds a fetch for most of that wait even when records arrive in the
+    meantime, so each of the live path's two Kafka hops (input, ``segment-events``) added 0.4 to
+    1.5 s to the time from an incident to its alert (``bench.latency``). The wait is set on the
+    consumer after Faust builds it and before it starts (when aiokafka's fetcher reads it).
+    """
+    from faust.transport.drivers import aiokafka as driver
+
+    create = getattr(driver.AIOKafkaConsumerThread._create_worker_consumer, "__wrapped__",
+                     driver.AIOKafkaConsumerThread._create_worker_consumer)
+
+    @functools.wraps(create)
+    def create_with_wait(self, transport):
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = max(1, int(seconds * 1000))
+        return consumer
+
+    driver.AIOKafkaConsumerThread._create_worker_consumer = create_with_wait
+
+
 def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock=time.time) -> faust.App:
     """Build the Faust app. ``clock`` is wall time, used only for ticks, idleness and latency."""
+    set_fetch_wait(settings.fetch_wait_seconds)
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -458,12 +484,12 @@ class TouchedStates:
         self.states: dict[str, SegmentState] = {}
 
     def peek(self, key: str) -> SegmentState:
-        return self.states.get(key) or SegmentState.from_json(self.table.get(key), key)
+        return self.states.get(key) or SegmentState.decode(self.table.get(key), key)
 
     def touch(self, key: str, event) -> SegmentState:
         st = self.states.get(key)
         if st is None:
-            st = self.states[key] = SegmentState.from_json(self.table.get(key), key)
+            st = self.states[key] = SegmentState.decode(self.table.get(key), key)
         st.partition = event.message.partition
         return st
 
@@ -478,7 +504,7 @@ class TouchedStates:
     async def write_back(self) -> None:
         sent = []
         for key, st in self.states.items():
-            raw = st.to_json()
+            raw = st.encode()
             self.table.data[key] = raw
             sent.append(self.table.send_changelog(st.partition, key, raw))
         await asyncio.gather(*sent)
@@ -489,7 +515,7 @@ def unsent(table, partitions: set[int]) -> list[tuple[str, bytes]]:
     last owner wrote and may not have sent."""
     out = []
     for key in sorted(table.keys()):
-        st = SegmentState.from_json(table.get(key), key)
+        st = SegmentState.decode(table.get(key), key)
         if st.partition in partitions:
             out.extend((key, value.encode()) for value in st.outbox)
     return out

@@ -23,9 +23,10 @@ from detectors.field_rules import FIELD_RULES, RuleIncident, run_rule
 
 from streams.errors import SourceRowError
 from streams.segments import is_land_border
-from streams.pipeline import Envelope, Pipeline, SegmentState, day_start
+from streams.pipeline import Pipeline, day_start
+from streams.segment_state import SegmentState
 from streams.records import IncidentEvent, encode, format_time
-from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
+from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Envelope
 
 #: Far enough past any data for every alert to resolve (advance() stops at retention anyway).
 _END_OF_TIME = 10**7

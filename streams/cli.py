@@ -14,10 +14,7 @@ from typing import Sequence
 
 from streams.adapters import FORMAT_HELP, FORMATS
 from streams.errors import BorderwatchError
-from streams.settings import Settings, load_settings
-
-_D = Settings()
-
+from streams.settings import BACKTEST, REPLAY, SEGMENTS, TRAIN, WORKER, add_setting_flags, flag_values, load_settings
 
 def _env(name: str) -> str:
     return f"env BORDERWATCH_{name.upper()}"
@@ -32,29 +29,10 @@ def _day(text: str):
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _add_broker(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--broker", help=f"Kafka broker URL (default {_D.broker}; {_env('broker')})")
-    p.add_argument("--topic-prefix", help=f"topics are <prefix>.incidents, ... (default {_D.topic_prefix}; {_env('topic_prefix')})")
-
-
 def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="input files, all in one format")
     p.add_argument("--format", required=True, choices=list(FORMATS),
                    help="; ".join(f"{name}: {what}" for name, what in FORMAT_HELP.items()))
-
-
-def _add_segment_files(p: argparse.ArgumentParser, *, env: bool = False) -> None:
-    where = f" ({_env('segments_file')}, comma-separated)" if env else ""
-    p.add_argument("--segments-file", action="append", metavar="FILE[,FILE...]",
-                   help="GeoJSON segment files used next to the bundled borders: repeat the flag or separate files "
-                        "with commas; a pair a file gives replaces the bundled segments of that pair" + where)
-
-
-def _segments_setting(args: argparse.Namespace) -> str | None:
-    """Repeated ``--segments-file`` flags as the one comma-separated setting (None: not given)."""
-    from streams.settings import PATH_SEPARATOR
-
-    return PATH_SEPARATOR.join(args.segments_file) if args.segments_file else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,33 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=9092, help="port to listen on (default 9092)")
 
     p = sub.add_parser("worker", help="run the Faust worker with its web API and /metrics")
-    _add_broker(p)
-    p.add_argument("--web-host", help=f"address the web API binds (default {_D.web_host}; {_env('web_host')})")
-    p.add_argument("--web-port", type=int, help=f"web API port (default {_D.web_port}; {_env('web_port')})")
-    p.add_argument("--partitions", type=int, help=f"partitions of every topic (default {_D.partitions}; {_env('partitions')})")
-    p.add_argument("--app-id", help=f"Faust app id / consumer group (default {_D.app_id}; {_env('app_id')})")
-    p.add_argument("--data-dir", help=f"Faust data directory (default {_D.data_dir}; {_env('data_dir')})")
-    _add_segment_files(p, env=True)
-    p.add_argument("--max-distance-km", type=float,
-                   help=f"furthest an incident may be from a segment to be assigned to it (default {_D.max_distance_km}; {_env('max_distance_km')})")
-    p.add_argument("--grace-days", type=int, help=f"late-event grace in days (default {_D.grace_days}; {_env('grace_days')})")
-    p.add_argument("--detector", help=f"detector stack (default {_D.detector}; {_env('detector')})")
-    p.add_argument("--model", help=f"trained model file from 'borderwatch train' (default: the packaged model; {_env('model')})")
-    p.add_argument("--tick-seconds", type=float, help=f"watermark tick interval (default {_D.tick_seconds}; {_env('tick_seconds')})")
-    p.add_argument("--idle-seconds", type=float,
-                   help=f"a partition quiet this long advances by wall clock (default {_D.idle_seconds}; {_env('idle_seconds')})")
-    p.add_argument("--api-token-file", help=f"file holding the API bearer token, an admin ({_env('api_token_file')}; "
-                                            f"or set BORDERWATCH_API_TOKEN)")
-    p.add_argument("--tokens-file", help=f"JSON file of named, hashed tokens with roles, made by 'borderwatch token add' "
-                                         f"({_env('tokens_file')})")
-    p.add_argument("--policy-file", help=f"alert policy YAML (default: the bundled deploy/borderwatch/policy.yml; {_env('policy_file')})")
-    p.add_argument("--notify", type=int, choices=(0, 1), help=f"1: this worker may send notices; one such worker of the app id does at a time (default 1; {_env('notify')})")
-    p.add_argument("--notice-secret-file", help=f"file with the secret that signs notice acknowledgement links "
-                                                 f"(default: made once in the data dir; {_env('notice_secret_file')})")
-    p.add_argument("--public-url", help=f"web API base URL as secretariats reach it, for acknowledgement links ({_env('public_url')})")
-    p.add_argument("--history-keep-resolved", type=int,
-                   help=f"resolved alerts kept in memory for the console and /alerts, the latest "
-                        f"(default {_D.history_keep_resolved}; {_env('history_keep_resolved')})")
+    add_setting_flags(p, WORKER)
 
     p = sub.add_parser("token", help="manage API tokens with roles (stored hashed in a tokens file)")
     tsub = p.add_subparsers(dest="token_verb", required=True, metavar="ACTION")
@@ -110,9 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="produce a historical file into Kafka in event-time order")
     _add_format(p)
-    _add_broker(p)
+    add_setting_flags(p, REPLAY)
     p.add_argument("--speed", default="max", help="'max' (default) or N event-seconds per wall second, e.g. 86400 = a day a second")
-    p.add_argument("--partitions", type=int, help=f"partitions for topics it creates (default {_D.partitions})")
 
     from detectors.field_rules import FIELD_RULES
 
@@ -137,14 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="HTML report to write: per-border timelines of incidents, scores, thresholds, "
                                     "alerts and labelled episodes (self-contained, no scripts)")
     who = p.add_mutually_exclusive_group()
-    who.add_argument("--detector", default=_D.detector, help=f"detector stack (default {_D.detector})")
+    add_setting_flags(p, BACKTEST, groups={"detector": who})
     who.add_argument("--field-rule", choices=tuple(FIELD_RULES), metavar="RULE",
                      help="instead of the pipeline, write the alerts of one of the field's simple rules, computed "
                           "as the reference does (severity read as MIE hostility): "
                           + "; ".join(f"{r.name}: {r.description}" for r in FIELD_RULES.values()))
-    p.add_argument("--model", help="trained model file from 'borderwatch train' (default: the packaged model)")
-    p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
-    _add_segment_files(p)
 
     from streams.training import DEFAULT_LEVELS
 
@@ -156,8 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     for level, default in DEFAULT_LEVELS.items():
         p.add_argument(f"--{level}", type=float, default=default,
                        help=f"lowest chance of a deadly clash within 60 days that is a {level} (default {default:g})")
-    p.add_argument("--grace-days", type=int, default=_D.grace_days, help=f"late-event grace (default {_D.grace_days})")
-    _add_segment_files(p)
+    add_setting_flags(p, TRAIN)
     p.add_argument("--no-pooling", action="store_true",
                    help="one intercept for every border instead of partially pooled border intercepts")
 
@@ -179,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("segments", help="list border segments: id, border, length in km, name; "
                                         "'segments build' cuts any land border into a segment file")
-    _add_segment_files(p)
+    add_setting_flags(p, SEGMENTS)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     build = p.add_subparsers(dest="segments_verb", metavar="build").add_parser(
         "build", help="cut land borders from the bundled lines into a segment file for --segments-file",
@@ -283,11 +230,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.verb == "segments":
         from streams.segments import SegmentRegistry, render_table
-        from streams.settings import segment_files
 
         if args.segments_verb == "build":
             return _segments_build(args)
-        reg = SegmentRegistry.with_files(segment_files(args.segments_file))
+        settings = load_settings(flag_values(args, SEGMENTS))
+        reg = SegmentRegistry.with_files(settings.segment_files, max_distance_km=settings.max_distance_km)
         if args.json:
             print(json.dumps([{"segment_id": s.segment_id, "border": s.border, "length_km": round(s.length_km, 1),
                                "name": s.name, "place": s.place, "place_ru": s.place_ru} for s in reg.segments()],
@@ -302,10 +249,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.verb == "worker":
         from streams.worker import run_worker
 
-        keys = ("broker", "topic_prefix", "web_host", "web_port", "partitions", "app_id", "data_dir",
-                "max_distance_km", "grace_days", "detector", "model", "tick_seconds", "idle_seconds", "api_token_file",
-                "policy_file", "notify", "public_url", "tokens_file", "notice_secret_file", "history_keep_resolved")
-        return run_worker(load_settings({**{k: getattr(args, k) for k in keys}, "segments_file": _segments_setting(args)}))
+        return run_worker(load_settings(flag_values(args, WORKER)))
 
     if args.verb == "replay":
         from streams.replay import parse_speed, replay
@@ -317,7 +261,7 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         from streams.topics import Topics
 
-        settings = load_settings({"broker": args.broker, "partitions": args.partitions, "topic_prefix": args.topic_prefix})
+        settings = load_settings(flag_values(args, REPLAY))
         res = replay(args.files, args.format, settings.broker, speed=speed, partitions=settings.partitions,
                      topics=Topics(settings.topic_prefix))
         print(f"replay done: sent {res.sent}, rejected {res.rejected}{res.out_of_scope} in {res.seconds:.1f}s "
@@ -336,13 +280,13 @@ def _train(args: argparse.Namespace) -> int:
     from detectors.hazard import ModelError
     from streams.errors import ConfigError
     from streams.segments import SegmentRegistry
-    from streams.settings import segment_files
     from streams.training import DEFAULT_LEVELS, train
 
-    registry = SegmentRegistry.with_files(segment_files(args.segments_file))
+    settings = load_settings(flag_values(args, TRAIN))
+    registry = SegmentRegistry.with_files(settings.segment_files, max_distance_km=settings.max_distance_km)
     levels = {level: getattr(args, level) for level in DEFAULT_LEVELS}
     try:
-        model = train(args.input, args.format, args.labels, registry=registry, grace_days=args.grace_days,
+        model = train(args.input, args.format, args.labels, registry=registry, grace_days=settings.grace_days,
                       levels=levels, pool=not args.no_pooling)
     except (ModelError, ValueError) as exc:
         raise ConfigError(f"cannot train: {exc}") from None
@@ -497,8 +441,7 @@ def _backtest(args: argparse.Namespace) -> int:
         from streams.backtest import run_backtest
         from streams.worker import build_pipeline
 
-        settings = load_settings({"detector": args.detector, "grace_days": args.grace_days,
-                                  "segments_file": _segments_setting(args), "model": args.model})
+        settings = load_settings(flag_values(args, BACKTEST))
         pipeline = build_pipeline(settings)
         res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
         records, rejected, rows = res.records_seen, res.rejected, res.history.rows()

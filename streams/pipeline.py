@@ -27,18 +27,17 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from alerts.escalation import LEVELS, EscalationPolicy
+from alerts.escalation import LEVELS, EscalationPolicy, move, note_peak
 from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
 from detectors import arms_race as AR
 from detectors import features as F
-from detectors.base import bind, deviations, forecast, get_state, identity, is_stateful, set_state
+from detectors.base import GUARD_LEVEL, bind, get_state, guards, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
-from streams.limits import MAX_MESSAGE_BYTES
 from streams.records import (
     CLASSIFICATIONS,
     INTERNAL_CATEGORY,
@@ -50,26 +49,21 @@ from streams.records import (
     format_time,
     parse_time,
 )
+from streams.explanation import explain, releasable_to_all
+from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, land_neighbours, state_name
-from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
+from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope
+from streams.windows import (BUCKET_WIDTH, DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT,
+                             Before)
 
 DAY_SECONDS = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-#: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
-#: 2: buckets gained violent / intrusion / spill-over columns; per-segment detector state.
-#: 3: protests are no longer counted into the buckets (UNCOUNTED_CATEGORIES).
-#: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id,
-#:    the input position read last per input partition.
-STATE_VERSION = 4
-
-#: Daily bucket columns. FORCE and DEADLY are the incident classes of detectors.features
-#: (use of force without deaths; incidents with deaths); display = N - FORCE - DEADLY.
-N, FATAL, INJ, SEV, VIOLENT, INTRUSION, SPILL, FORCE, DEADLY = range(9)
-BUCKET_WIDTH = 9
 #: The bounded category groups the features count (the rest -- fortification, threat, protest,
 #: other -- is ``count - violent - intrusion``).
 VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
 INTRUSION_CATEGORIES = frozenset({"incursion", "detention", "smuggling_interdiction"})
+#: A neighbour's incident, as it counts on a segment: spill-over only.
+_SPILL_ONE = tuple(int(i == SPILL) for i in range(BUCKET_WIDTH))
 #: A recent incident keeps at most this much of its source's name (a label, not free text).
 SOURCE_MAX = 64
 #: Recorded (duplicates, recent incidents) but not counted toward a border's escalation, nor
@@ -96,8 +90,6 @@ def is_arms_key(key: str) -> bool:
     return key.endswith(ARMS_KEY_SUFFIX)
 
 
-#: How far back score_one may be handed daily lags (``count_lag_k``) of days not yet learned.
-MAX_LAGS = 60
 
 
 def day_of(dt: datetime) -> int:
@@ -122,181 +114,6 @@ class PipelineSettings:
     evidence_max: int = 5
     recent_max: int = 20
     pressure_years: int = 5
-
-
-@dataclass
-class Envelope:
-    """What the internal ``segment-events`` topic carries, keyed by segment (or border pair).
-
-    ``records`` holds one or more records of one kind for this key, in order: the ingest
-    stage packs the records of a batch per key into one message, so the aggregate stage
-    pays Kafka's per-message cost once per key, not once per event.
-    """
-
-    kind: str  # incident | spill | transfer | pressure | arms | tick
-    key: str
-    records: list[dict[str, Any]] = field(default_factory=list)
-    at: str | None = None  # tick: wall-clock time it was produced
-    ingested_at: float | None = None  # wall seconds at ingest, only for the latency metric
-    source: str | None = None  # tick: the input partition it came through, "topic/partition"
-    #: live only, one per record: [input partition, offset] of the input record it came from
-    #: (the topic follows from the kind, INPUT_OF_KIND), so input read again after a restart or
-    #: a rebalance is recognised as already read
-    positions: list[list[int]] | None = None
-
-    def encode(self) -> bytes:
-        d: dict[str, Any] = {"kind": self.kind, "key": self.key}
-        if self.records:
-            d["records"] = self.records
-        for name in ("at", "ingested_at", "source"):
-            if getattr(self, name) is not None:
-                d[name] = getattr(self, name)
-        if self.positions is not None:
-            d["pos"] = self.positions
-        return json.dumps(d, separators=(",", ":")).encode()
-
-    @classmethod
-    def decode(cls, raw: bytes | str) -> "Envelope":
-        d = json.loads(raw)
-        return cls(d["kind"], d["key"], d.get("records") or [], d.get("at"), d.get("ingested_at"), d.get("source"),
-                   d.get("pos"))
-
-
-def pack(envelopes: list[Envelope]) -> list[Envelope]:
-    """Merge a key's consecutive envelopes of one kind, keeping each key's records in order.
-
-    Order per key matters across kinds too: a whole-border key takes the border's own incidents
-    and spill-over from its cut segments, both read from one input partition, and a record at or
-    below the highest input offset a key applied is taken for one read again
-    (``Pipeline._first_reading``). Merging all of a key's spills after all of its incidents
-    skipped incidents as re-read, depending on how input fell into batches.
-    """
-    packed: list[Envelope] = []
-    last: dict[str, Envelope] = {}
-    for env in envelopes:
-        cur = last.get(env.key)
-        if cur is None or cur.kind != env.kind:
-            cur = last[env.key] = Envelope(env.kind, env.key, list(env.records), env.at, env.ingested_at,
-                                           positions=None if env.positions is None else list(env.positions))
-            packed.append(cur)
-            continue
-        cur.records.extend(env.records)
-        if cur.positions is not None and env.positions is not None:
-            cur.positions.extend(env.positions)
-        else:
-            cur.positions = None
-    return packed
-
-
-#: The input topic an envelope's records were read from, by envelope kind.
-INPUT_OF_KIND = {"incident": KIND_INCIDENTS, "spill": KIND_INCIDENTS, "transfer": KIND_TRANSFERS,
-                 "pressure": KIND_TRANSFERS, "arms": KIND_TRANSFERS}
-
-
-def encode_within(env: Envelope, limit: int = MAX_MESSAGE_BYTES) -> list[tuple[Envelope, bytes]]:
-    """``env`` as messages of at most ``limit`` bytes: its records split in halves, in order,
-    until each part fits. Applying the parts in order equals applying ``env``.
-
-    A packed batch can exceed what Kafka takes (2000 records of one busy key). A single record
-    over the limit comes back alone, over it, for the caller to dead-letter; with records under
-    MAX_RECORD_BYTES (at most 3x that once re-encoded) it does not happen.
-    """
-    out: list[tuple[Envelope, bytes]] = []
-    todo = [env]
-    while todo:
-        cur = todo.pop()
-        raw = cur.encode()
-        if len(raw) <= limit or len(cur.records) <= 1:
-            out.append((cur, raw))
-            continue
-        half = len(cur.records) // 2
-        pos = cur.positions
-        todo.append(replace(cur, records=cur.records[half:], positions=None if pos is None else pos[half:]))
-        todo.append(replace(cur, records=cur.records[:half], positions=None if pos is None else pos[:half]))
-    return out
-
-
-@dataclass
-class SegmentState:
-    """Everything the pipeline remembers about one segment; JSON round-trips exactly."""
-
-    key: str
-    version: int = STATE_VERSION
-    #: day -> [incidents, fatalities, injuries, severity sum, violent, intrusion, spill-over, force, deadly]
-    #: (spill-over: incidents on the neighbouring segments, not counted in the others)
-    days: dict[int, list[int]] = field(default_factory=dict)
-    #: event/transfer id -> day, for dropping duplicates (pruned with the buckets)
-    seen: dict[str, int] = field(default_factory=dict)
-    max_day: int | None = None
-    level: int = 0
-    #: last day boundary evaluated while an alert is open
-    evaluated_day: int | None = None
-    alert: dict[str, Any] | None = None
-    seq: int = 0
-    recent: list[dict[str, Any]] = field(default_factory=list)
-    #: ISO3 -> {year: TIV delivered}, for both sides of the segment's border pair
-    pressure: dict[str, dict[int, float]] = field(default_factory=dict)
-    #: what the detector learned on this segment (detectors.base.get_state), through ``learned_day``
-    model: dict[str, Any] | None = None
-    learned_day: int | None = None
-    #: alarm post-rules (alerts.escalation): days the score reached watch with no alert open,
-    #: and the day the last alert resolved
-    hits: list[int] = field(default_factory=list)
-    resolved_day: int | None = None
-    #: Kafka partition of the key (live driver only), so a tick touches only its own keys
-    partition: int | None = None
-    #: decayed counts per incident class and half-life (detectors.features), as of ``decayed_day``
-    decayed: list[float] = field(default_factory=lambda: [0.0] * len(F.DECAYED_FEATURES))
-    decayed_day: int | None = None
-    #: the newest day with a death, kept beyond the bucket retention
-    last_fatal_day: int | None = None
-    #: which detector (name and trained model) ``model`` was learned by: another one's is rebuilt
-    detector_id: str | None = None
-    #: "incidents/3" -> the highest offset of that input partition applied to this key (live only):
-    #: input read again after a restart or a rebalance is already read, not new, and never late
-    inputs: dict[str, int] = field(default_factory=dict)
-    #: the alert transitions (encoded) of the last batch that touched this key (live only): written
-    #: with the state before they are sent, and sent again after a restart or a rebalance, so the
-    #: alerts topic holds exactly what the state records, whatever the crash point (streams/app.py)
-    outbox: list[str] = field(default_factory=list)
-    #: arms-race keys only (``<pair>:arms``): {"acq": {ISO3: [Acquisition.to_list()]} (the last
-    #: arms_race.KEEP_YEARS years), "held": {ISO3: {capability: first year}}, "year": the newest
-    #: year assessed, "at": the newest transition time}. A new field with an empty default: old
-    #: state has no arms keys and reads as before, so STATE_VERSION stays.
-    arms: dict[str, Any] = field(default_factory=dict)
-    #: day -> sums over the days before it (memory only, rebuilt on demand)
-    cache: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
-    #: the live detector built from ``model`` (memory only)
-    detector: Any = field(default=None, repr=False, compare=False)
-
-    def to_json(self) -> bytes:
-        d = dict(self.__dict__)
-        del d["cache"], d["detector"]
-        d["days"] = {str(k): v for k, v in self.days.items()}
-        d["pressure"] = {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}
-        return json.dumps(d, separators=(",", ":"), sort_keys=True).encode()
-
-    @classmethod
-    def from_json(cls, raw: bytes | str | None, key: str) -> "SegmentState":
-        if not raw:
-            return cls(key)
-        d = json.loads(raw)
-        if d.get("version") != STATE_VERSION:
-            return cls(key)  # older layout: rebuild from scratch rather than misread it
-        d["days"] = {int(k): v for k, v in d["days"].items()}
-        d["pressure"] = {c: {int(y): t for y, t in ys.items()} for c, ys in d["pressure"].items()}
-        return cls(**d)
-
-    def pressure_tiv(self, years: int) -> float:
-        """TIV delivered to both sides over the trailing ``years`` up to the latest delivery year."""
-        latest = max((y for ys in self.pressure.values() for y in ys), default=None)
-        if latest is None:
-            return 0.0
-        return sum(t for ys in self.pressure.values() for y, t in ys.items() if latest - years < y <= latest)
-
-    def pressure_before(self, year: int, years: int) -> float:
-        """TIV delivered to both sides in the ``years`` completed years before ``year``."""
-        return sum(t for ys in self.pressure.values() for y, t in ys.items() if year - years <= y < year)
 
 
 @dataclass
@@ -328,21 +145,17 @@ class Pipeline:
 
             detector = make_detector(DEFAULT_DETECTOR, default_model())
         self.detector = detector
+        self.policy = policy or EscalationPolicy()
+        # One rule keeps every learning detector from learning an escalation under way: a day at
+        # the policy's warning clear line or above (detectors.base.Guarded), whatever the detector.
+        for guard in guards(detector):
+            guard.line = self.policy.clear_below[LEVELS.index(GUARD_LEVEL)]
         self.detector_id = identity(detector)
         self._bound: dict[str, Any] = {}
-        self.policy = policy or EscalationPolicy()
         self.settings = settings or PipelineSettings()
         # A detector that learns gets one instance per segment, stored in the segment's state:
         # a baseline shared across segments would depend on how partitions interleave.
         self._stateful = is_stateful(self.detector)
-        self._neighbours: dict[str, tuple[str, ...]] = {}
-        by_border: dict[str, list[str]] = {}
-        for seg in registry.segments():
-            by_border.setdefault(seg.border, []).append(seg.segment_id)
-        self._segments_of = {b: tuple(sorted(ids)) for b, ids in by_border.items()}
-        for ids in self._segments_of.values():
-            for i, sid in enumerate(ids):
-                self._neighbours[sid] = tuple(ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids))
 
     # ------------------------------------------------------------------ stage 1
     def route(self, kind: str, raw: bytes, ingested_at: float | None = None,
@@ -385,7 +198,7 @@ class Pipeline:
                 for b in (() if tr.is_order else self.registry.pairs_with(tr.recipient)):
                     envs.append(Envelope("transfer", b, [rec], ingested_at=ingested_at, positions=pos))
                     envs.extend(Envelope("pressure", sid, [slim], ingested_at=ingested_at, positions=pos)
-                                for sid in self._segments_of.get(b, ()))
+                                for sid in self.registry.segments_of(b))
                 # The arms race: its own key per land border of the recipient (deliveries and orders),
                 # which takes transfers only, so its alerts are the same whatever the incidents do.
                 envs.extend(Envelope("arms", arms_key(border_of(tr.recipient, n)), [rec], ingested_at=ingested_at,
@@ -396,9 +209,10 @@ class Pipeline:
             return [], DeadLetter(kind, str(exc), exc.code, exc.field, raw if isinstance(raw, bytes) else raw.encode())
 
     def _spill_targets(self, key: str) -> tuple[str, ...]:
-        if key not in self._neighbours:
+        beside = self.registry.neighbours(key)
+        if beside is None:
             return ()  # a whole-border incident has no place on the line, so no neighbours
-        return self._neighbours[key] + (self.registry.get(key).border,)
+        return beside + (self.registry.get(key).border,)
 
     # ------------------------------------------------------------------ stage 2
     def new_state(self, key: str) -> SegmentState:
@@ -460,18 +274,11 @@ class Pipeline:
             return
         out.incidents += 1
         out.alerts.extend(self.advance(state, d))
-        if len(state.cache) > 8:
-            state.cache.clear()
-        bucket = self._bucket(state, d)
-        bucket[N] += 1
-        bucket[FATAL] += ev["fatalities"]
-        bucket[INJ] += ev["injuries"]
-        bucket[SEV] += ev["severity"]
-        bucket[VIOLENT] += ev["category"] in VIOLENT_CATEGORIES
-        bucket[INTRUSION] += ev["category"] in INTRUSION_CATEGORIES
         cls = F.incident_class(ev["severity"], ev["fatalities"])
-        bucket[FORCE] += cls == F.FORCE
-        bucket[DEADLY] += cls == F.DEADLY
+        state.windows.add(state.days, d, (1, ev["fatalities"], ev["injuries"], ev["severity"],
+                                          int(ev["category"] in VIOLENT_CATEGORIES),
+                                          int(ev["category"] in INTRUSION_CATEGORIES), 0,
+                                          int(cls == F.FORCE), int(cls == F.DEADLY)))
         self._count_decayed(state, d, cls, ev["fatalities"])
         state.seen[ev["event_id"]] = d
         self._remember(state, ev, d)
@@ -482,14 +289,6 @@ class Pipeline:
         at = occurred if d == now_day else day_start(now_day)
         out.alerts.extend(self._score(state, now_day, format_time(at), may_raise=True))
         self._prune(state)
-
-    def _bucket(self, state: SegmentState, d: int) -> list[int]:
-        bucket = state.days.get(d)
-        if bucket is None:
-            bucket = state.days[d] = [0] * BUCKET_WIDTH
-        for k in [k for k in state.cache if k > d]:  # sums cached for later days missed this day
-            del state.cache[k]
-        return bucket
 
     @staticmethod
     def _count_decayed(state: SegmentState, d: int, cls: int, fatalities: int) -> None:
@@ -521,7 +320,7 @@ class Pipeline:
         if state.max_day is not None and d <= state.max_day - self.settings.grace_days - 1:
             return  # that day is closed and learned here; the neighbour dead-letters or counts its own copy
         state.seen[sid] = d
-        self._bucket(state, d)[SPILL] += 1
+        state.windows.add(state.days, d, _SPILL_ONE)
 
     def _apply_transfer(self, state: SegmentState, tr: dict[str, Any], out: Applied, counted: bool = True) -> None:
         if tr["transfer_id"] in state.seen:
@@ -613,21 +412,12 @@ class Pipeline:
         acquisitions, not incidents. ``score`` is the level (1 watch, 2 warning): the rule has
         no score of its own.
         """
-        old, new = state.level, found.level
-        state.level = new
+        new = found.level
         state.arms["at"] = at
-        if old == 0:
-            state.alert = {"alert_id": alert_id_for(state.key, at), "opened_at": at, "opened_day": None,
-                           "peak_level": new, "peak_score": float(new)}
-            transition = "opened"
-        elif new == 0:
-            transition = "resolved"
-        else:
-            transition = "escalated" if new > old else "de-escalated"
-        alert = state.alert
+        m = move(state, new, alert_id=alert_id_for(state.key, at), at=at, day=None, score=float(new))
+        old, transition, alert = m.old, m.transition, m.alert
         alert["peak_level"] = max(alert["peak_level"], new)
         alert["peak_score"] = float(alert["peak_level"])
-        state.seq += 1
         border = state.key[: -len(ARMS_KEY_SUFFIX)]
         a, b = border.split("-")
         name = f"{state_name(a) or a}\u2013{state_name(b) or b}"
@@ -648,8 +438,6 @@ class Pipeline:
             peak_score=alert["peak_score"], summary=summary, detector=ARMS_RACE,
             resolved_at=at if new == 0 else None, explanation=explanation, kind=ARMS_RACE,
         )
-        if new == 0:
-            state.alert = None
         return ev
 
     def advance(self, state: SegmentState, until_day: int) -> list[AlertEvent]:
@@ -678,72 +466,39 @@ class Pipeline:
 
     # ------------------------------------------------------------------ scoring
     def features(self, state: SegmentState, day: int) -> dict[str, float]:
-        """Rolling views at ``day`` (inclusive) from the daily buckets.
+        """Rolling views at ``day`` (inclusive): the window sums of the days before it
+        (streams.windows, kept incrementally) plus the incidents of ``day`` itself."""
+        return self._assemble(state, day, state.windows.before(state.days, day))
 
-        Everything before ``day`` is summed once per (segment, day) and cached in memory;
-        the incidents of ``day`` itself are added on each call, so scoring every incident
-        costs O(1) after the first of the day.
-        """
-        base = state.cache.get(day)
-        if base is None:
-            base = state.cache[day] = self._base_features(state, day)
-        return self._assemble(state, day, base)
-
-    def _assemble(self, state: SegmentState, day: int, base: dict[str, Any]) -> dict[str, float]:
-        today = state.days.get(day) or (0,) * BUCKET_WIDTH
-        w7, w30, w365 = ([a + b for a, b in zip(base[w], today)] for w in ("w7", "w30", "w365"))
+    def _assemble(self, state: SegmentState, day: int, base: Before) -> dict[str, float]:
+        today = state.days.get(day) or EMPTY_BUCKET
+        w7, w30, w365 = ([a + b for a, b in zip(sums, today)] for sums in base.sums)
         c7, c365 = w7[N], w365[N]
-        last_fatal = day if today[FATAL] else base["last_fatal"]
+        last_fatal = day if today[FATAL] else base.last_fatal
         if last_fatal is None and state.last_fatal_day is not None and state.last_fatal_day <= day:
             last_fatal = state.last_fatal_day  # a death older than the buckets' retention
         feats = {
-            "count_1d": today[N], "count_7d": c7, "count_30d": w30[N], "count_365d": c365,
-            "weekly_mean_prior": (c365 - c7) / (358 / 7),
-            "violent_1d": today[VIOLENT], "violent_7d": w7[VIOLENT], "violent_30d": w30[VIOLENT],
-            "violent_365d": w365[VIOLENT],
-            "intrusion_7d": w7[INTRUSION], "intrusion_30d": w30[INTRUSION], "intrusion_365d": w365[INTRUSION],
-            "fatalities_7d": w7[FATAL], "fatalities_30d": w30[FATAL], "fatalities_365d": w365[FATAL],
-            "fatalities_30d_prior_max": base["prior_max"],
-            "injuries_30d": w30[INJ], "severity_index_7d": w7[SEV], "severity_index_30d": w30[SEV],
-            "severity_index_365d": w365[SEV],
-            "spill_7d": w7[SPILL], "spill_30d": w30[SPILL], "spill_365d": w365[SPILL],
-            "force_7d": w7[FORCE], "force_30d": w30[FORCE], "force_365d": w365[FORCE],
-            "deadly_7d": w7[DEADLY], "deadly_30d": w30[DEADLY], "deadly_365d": w365[DEADLY],
-            "display_30d": w30[N] - w30[FORCE] - w30[DEADLY],
-            "days_since_fatal": (day - last_fatal) if last_fatal is not None else F.NEVER,
-            "pressure_tiv_5y": state.pressure_before(day_start(day).year, self.settings.pressure_years),
+            F.COUNT_1D: today[N], F.COUNT_7D: c7, F.COUNT_30D: w30[N], F.COUNT_365D: c365,
+            F.WEEKLY_MEAN_PRIOR: (c365 - c7) / F.PRIOR_WEEKS,
+            F.VIOLENT_1D: today[VIOLENT], F.VIOLENT_7D: w7[VIOLENT], F.VIOLENT_30D: w30[VIOLENT],
+            F.VIOLENT_365D: w365[VIOLENT],
+            F.INTRUSION_7D: w7[INTRUSION], F.INTRUSION_30D: w30[INTRUSION], F.INTRUSION_365D: w365[INTRUSION],
+            F.FATALITIES_7D: w7[FATAL], F.FATALITIES_30D: w30[FATAL], F.FATALITIES_365D: w365[FATAL],
+            F.FATALITIES_30D_PRIOR_MAX: base.prior_max,
+            F.INJURIES_30D: w30[INJ], F.SEVERITY_7D: w7[SEV], F.SEVERITY_30D: w30[SEV],
+            F.SEVERITY_365D: w365[SEV],
+            F.SPILL_7D: w7[SPILL], F.SPILL_30D: w30[SPILL], F.SPILL_365D: w365[SPILL],
+            F.FORCE_7D: w7[FORCE], F.FORCE_30D: w30[FORCE], F.FORCE_365D: w365[FORCE],
+            F.DEADLY_7D: w7[DEADLY], F.DEADLY_30D: w30[DEADLY], F.DEADLY_365D: w365[DEADLY],
+            F.DISPLAY_30D: w30[N] - w30[FORCE] - w30[DEADLY],
+            F.DAYS_SINCE_FATAL: (day - last_fatal) if last_fatal is not None else F.NEVER,
+            F.PRESSURE_TIV_5Y: state.pressure_before(day_start(day).year, self.settings.pressure_years),
         }
         # Decayed counts are a view of the segment as of its newest incident onwards: a day before
         # that (a closed day being learned) cannot be told apart from the incidents after it.
         if state.decayed_day is not None and day >= state.decayed_day:
             feats.update(F.as_features(F.decay(state.decayed, day - state.decayed_day)))
         return feats
-
-    @staticmethod
-    def _base_features(state: SegmentState, day: int) -> dict[str, Any]:
-        past = [(day - d, b) for d, b in state.days.items() if d < day]
-        year = [(age, b) for age, b in past if age < 365]
-        month = [b for age, b in year if age < 30]
-        w365 = _column_sums([b for _, b in year])
-        w30 = _column_sums(month)
-        w7 = _column_sums([b for age, b in year if age < 7])
-        fatal_days = [(day - age, b[FATAL]) for age, b in past if b[FATAL]]
-        last_fatal = max((d for d, _ in fatal_days), default=None)
-        # Highest 30-day fatality sum over the windows ending in [day-365, day-1]: such a
-        # maximum is reached at a window ending on a fatal day (or at the range start).
-        fatal_days.sort()
-        prior_max = 0
-        lo, running = 0, 0
-        for d, f in fatal_days:
-            running += f
-            while fatal_days[lo][0] <= d - 30:
-                running -= fatal_days[lo][1]
-                lo += 1
-            if d >= day - 365:
-                prior_max = max(prior_max, running)
-        start = day - 365
-        prior_max = max(prior_max, sum(f for d, f in fatal_days if start - 30 < d <= start))
-        return {"w7": w7, "w30": w30, "w365": w365, "prior_max": prior_max, "last_fatal": last_fatal}
 
     def detector_input(self, state: SegmentState, day: int) -> dict[str, float]:
         """The features, plus the daily counts of the days the detector has not learned yet.
@@ -755,12 +510,12 @@ class Pipeline:
         if not self._stateful:
             return feats
         first = state.learned_day + 1 if state.learned_day is not None else min(state.days, default=day)
-        pending = max(0, min(day - first + 1, MAX_LAGS))
+        pending = max(0, min(day - first + 1, F.MAX_LAGS))
         feats["pending_days"] = pending
         for k in range(pending):
             b = state.days.get(day - k)
-            feats[f"count_lag_{k}"] = b[N] if b else 0
-            feats[f"violent_lag_{k}"] = b[VIOLENT] if b else 0
+            feats[F.COUNT_LAGS[k]] = b[N] if b else 0
+            feats[F.VIOLENT_LAGS[k]] = b[VIOLENT] if b else 0
         return feats
 
     def border_of(self, key: str) -> str:
@@ -801,10 +556,10 @@ class Pipeline:
         if start > through:
             return
         for day in range(start, through + 1):
-            feats = self._assemble(state, day, self._base_features(state, day))
+            feats = self.features(state, day)
             feats["pending_days"] = 1
             b = state.days.get(day)
-            feats["count_lag_0"], feats["violent_lag_0"] = (b[N], b[VIOLENT]) if b else (0, 0)
+            feats[F.COUNT_LAGS[0]], feats[F.VIOLENT_LAGS[0]] = (b[N], b[VIOLENT]) if b else (0, 0)
             det.learn_one(feats)
         state.learned_day = through
         state.model = get_state(det)
@@ -814,52 +569,21 @@ class Pipeline:
         feats = self.detector_input(state, day)
         score = detector.score_one(feats)
         out = []
-        alert = state.alert
-        if alert is not None and self.policy.expired(day - alert["opened_day"], feats["fatalities_30d"] > 0):
+        if self.policy.expires(state, day, feats[F.FATALITIES_30D] > 0):
             # A forecast whose window has passed without deaths resolves; what follows is a new opening.
             out.append(self._transition(state, 0, score, at, day, feats, detector, expired=True))
-        new = self.policy.next_level(state.level, score)
-        if not may_raise:
-            new = min(new, state.level)
-        elif state.level == 0 and new > 0:
-            # Alarm post-rules (alerts.escalation): minimum hits in a window, quiet after an alarm.
-            if not state.hits or state.hits[-1] != day:
-                state.hits.append(day)
-            del state.hits[:-max(self.policy.watch_min_hits, 1)]
-            if not self.policy.may_open(new, state.hits, day, state.resolved_day):
-                new = 0
+        new = self.policy.decide(state, day, score, may_raise=may_raise)
         if self.observer is not None:
             self.observer(state.key, day, score, new)
-        alert = state.alert
-        if alert is not None:
-            if score > alert["peak_score"]:
-                alert["peak_score"] = score
-            alert["peak_level"] = max(alert["peak_level"], new)
+        note_peak(state, score, new)
         if new != state.level:
             out.append(self._transition(state, new, score, at, day, feats, detector))
         return out
 
     def _transition(self, state: SegmentState, new: int, score: float, at: str, day: int, feats: dict[str, float],
                     detector: Any, *, expired: bool = False) -> AlertEvent:
-        old = state.level
-        alert = state.alert
-        state.level = new
-        if old == 0:
-            alert = state.alert = {"alert_id": alert_id_for(state.key, at), "opened_at": at, "opened_day": day,
-                                   "peak_level": new, "peak_score": score}
-            state.evaluated_day = day
-            transition = "opened"
-            state.hits.clear()
-        elif new == 0:
-            transition = "resolved"
-            state.resolved_day = day
-        else:
-            transition = "escalated" if new > old else "de-escalated"
-        state.seq += 1
-        ev = self._alert_event(state, alert, transition, old, new, score, at, feats, detector, expired=expired)
-        if new == 0:
-            state.alert = None
-        return ev
+        m = move(state, new, alert_id=alert_id_for(state.key, at), at=at, day=day, score=score)
+        return self._alert_event(state, m.alert, m.transition, m.old, new, score, at, feats, detector, expired=expired)
 
     def _alert_event(self, state: SegmentState, alert: dict[str, Any], transition: str, old: int, new: int,
                      score: float, at: str, feats: dict[str, float], detector: Any, *,
@@ -871,7 +595,7 @@ class Pipeline:
         window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]
         evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[: self.settings.evidence_max]
         classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
-        releasable = _intersect_releasable([r["releasable_to"] for r in window])
+        releasable = releasable_to_all([r["releasable_to"] for r in window])
         name = seg.name if seg else state.key
         explanation = None
         if transition == "resolved" and expired:
@@ -898,55 +622,8 @@ class Pipeline:
         if state.max_day is None:
             return
         horizon = state.max_day - self.settings.retention_days
-        if state.days and min(state.days) < horizon:
-            state.days = {d: v for d, v in state.days.items() if d >= horizon}
+        state.days = state.windows.drop_before(state.days, horizon)
         # An id older than the grace period cannot come back as a duplicate: it would be late.
         seen_horizon = state.max_day - self.settings.grace_days - 1
         if len(state.seen) > 64 and min(state.seen.values()) < seen_horizon:
             state.seen = {k: d for k, d in state.seen.items() if d >= seen_horizon}
-
-
-def _column_sums(buckets: list[list[int]]) -> list[int]:
-    return [sum(col) for col in zip(*buckets)] if buckets else [0] * BUCKET_WIDTH
-
-
-#: Rolling view -> (the yearly view it is compared with, window length in days).
-_BASELINES = {"count_7d": ("count_365d", 7), "violent_30d": ("violent_365d", 30),
-              "intrusion_30d": ("intrusion_365d", 30), "fatalities_30d": ("fatalities_365d", 30),
-              "severity_index_7d": ("severity_index_365d", 7), "spill_30d": ("spill_365d", 30)}
-
-
-def explain(detector: Any, feats: dict[str, float], score: float, evidence: list[dict[str, Any]]) -> dict[str, Any]:
-    """What an alert carries as its explanation: deviations, baseline against now, top incidents.
-
-    The baseline of a rolling view is the same window's average over the rest of the past year
-    (e.g. count_7d against the weekly mean of the 358 days before); the detector adds its own
-    view (:func:`detectors.base.deviations`) where it has one.
-    """
-    deviated = []
-    for name, (year, days) in _BASELINES.items():
-        now = float(feats.get(name, 0))
-        baseline = (float(feats.get(year, 0)) - now) / (365 - days) * days
-        if now > baseline:
-            deviated.append({"feature": name, "baseline": round(baseline, 3), "now": now})
-    deviated.sort(key=lambda d: -(d["now"] + 1) / (d["baseline"] + 1))
-    return {
-        "detector": detector.name, "score": round(score, 6), "text": detector.explain(feats),
-        "deviations": deviated, "detector_view": deviations(detector, feats),
-        "forecast": forecast(detector, feats),
-        # Not arms pressure: transfers come on another topic, so when one lands against an incident
-        # differs between runs, and an alert transition must be a function of its input.
-        "context": {k: feats.get(k) for k in ("days_since_fatal", "fatalities_30d_prior_max")},
-        "top_incidents": [{k: r[k] for k in ("event_id", "at", "category", "fatalities", "severity")}
-                          for r in evidence],
-    }
-
-
-def _intersect_releasable(lists: list[list[str]]) -> tuple[str, ...]:
-    """A group of incidents is releasable only where every one of them is."""
-    allowed: set[str] | None = None
-    for rel in lists:
-        if RELEASABLE_ALL in rel:
-            continue
-        allowed = set(rel) if allowed is None else allowed & set(rel)
-    return (RELEASABLE_ALL,) if allowed is None else tuple(sorted(allowed))

@@ -175,6 +175,10 @@ class SegmentRegistry:
             by_border.setdefault(s.border, []).append(s)
         self._index = {b: _BorderIndex([s.segment_id for s in segs], [s.coords for s in segs], self._max_distance_km)
                        for b, segs in by_border.items()}
+        self._segments_of = {b: tuple(sorted(s.segment_id for s in segs)) for b, segs in by_border.items()}
+        # A cut segment's neighbours are the ones before and after it in its border's id order.
+        self._neighbours = {sid: tuple(ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids))
+                            for ids in self._segments_of.values() for i, sid in enumerate(ids)}
         self._pair_names = dict(pair_names or {})
         # World lines indexed for this registry's distance limit, pair by pair as queries need them.
         self._world_index: dict[str, _BorderIndex] = {}
@@ -254,6 +258,14 @@ class SegmentRegistry:
     def pairs_with(self, iso3: str) -> list[str]:
         """Border pairs with geometry that ``iso3`` is one side of."""
         return [b for b in self.borders() if iso3 in b.split("-")]
+
+    def segments_of(self, border: str) -> tuple[str, ...]:
+        """The cut segments of a border pair, in id order (none: the border is one whole segment)."""
+        return self._segments_of.get(border, ())
+
+    def neighbours(self, segment_id: str) -> tuple[str, ...] | None:
+        """The cut segments beside one (spill-over goes to them); None for a segment not cut here."""
+        return self._neighbours.get(segment_id)
 
     def get(self, segment_id: str) -> Segment:
         """A cut segment, or the pair-level segment of any sorted ``AAA-BBB``; else KeyError."""

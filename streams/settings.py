@@ -18,60 +18,87 @@ from streams.errors import ConfigError
 ENV_PREFIX = "BORDERWATCH_"
 
 
+#: The verbs whose flags a setting has (``add_setting_flags``); a setting with none is read from
+#: the environment only.
+WORKER, REPLAY, BACKTEST, TRAIN, SEGMENTS = "worker", "replay", "backtest", "train", "segments"
+
+
+def setting(default: Any, help: str, *verbs: str, secret: bool = False, choices: tuple | None = None) -> Any:
+    """A settings field: its default, what it is for (the flag's help) and the verbs it is a flag
+    of. Every field is also ``BORDERWATCH_<NAME>``; a secret is never a flag (a process list shows
+    flags) and never printed."""
+    return field(default=default, repr=not secret,
+                 metadata={"help": help, "verbs": () if secret else verbs, "choices": choices})
+
+
 @dataclass(frozen=True)
 class Settings:
-    broker: str = "kafka://127.0.0.1:9092"
+    broker: str = setting("kafka://127.0.0.1:9092", "Kafka broker URL", WORKER, REPLAY)
     #: Faust application id: consumer group and changelog topic prefix.
-    app_id: str = "borderwatch"
+    app_id: str = setting("borderwatch", "Faust app id / consumer group", WORKER)
     #: Topics are ``<prefix>.incidents``, ``<prefix>.alerts``, ...
-    topic_prefix: str = "borderwatch"
-    partitions: int = 8
-    web_host: str = "127.0.0.1"
-    web_port: int = 6066
+    topic_prefix: str = setting("borderwatch", "topics are <prefix>.incidents, ...", WORKER, REPLAY)
+    partitions: int = setting(8, "partitions of every topic (replay: of the topics it creates)", WORKER, REPLAY)
+    web_host: str = setting("127.0.0.1", "address the web API binds", WORKER)
+    web_port: int = setting(6066, "web API port", WORKER)
     #: Bearer token for every endpoint but /health. Set it, or a file holding it;
     #: with neither, the worker makes one up at start and prints it.
-    api_token: str = field(default="", repr=False)
-    api_token_file: str = ""
+    api_token: str = setting("", "the API bearer token, an admin's", secret=True)
+    api_token_file: str = setting("", "file holding the API bearer token, an admin (the worker makes one up at start "
+                                      "and prints it if neither it nor BORDERWATCH_API_TOKEN is set)", WORKER)
     #: Named tokens with roles, stored hashed (``borderwatch token add``); see alerts/tokens.py.
-    tokens_file: str = ""
-    data_dir: str = ".borderwatch"
+    tokens_file: str = setting("", "JSON file of named, hashed tokens with roles, made by 'borderwatch token add'",
+                               WORKER)
+    data_dir: str = setting(".borderwatch", "Faust data directory", WORKER)
     #: Segment files used next to the bundled borders, separated by commas (``segment_files``);
     #: a pair a file gives replaces the bundled segments of that pair (SegmentRegistry.with_files).
-    segments_file: str = ""
-    max_distance_km: float = 25.0
-    grace_days: int = 14
-    detector: str = DEFAULT_DETECTOR
+    segments_file: str = setting("", "GeoJSON segment files used next to the bundled borders: repeat the flag or "
+                                     "separate files with commas; a pair a file gives replaces the bundled segments "
+                                     "of that pair", WORKER, BACKTEST, TRAIN, SEGMENTS)
+    max_distance_km: float = setting(25.0, "furthest an incident may be from a segment to be assigned to it",
+                                     WORKER, BACKTEST, TRAIN, SEGMENTS)
+    grace_days: int = setting(14, "late-event grace in days", WORKER, BACKTEST, TRAIN)
+    detector: str = setting(DEFAULT_DETECTOR, "detector stack", WORKER, BACKTEST)
     #: Trained model file (``borderwatch train``) for the detectors built on one; empty: the
     #: model that ships with the package (streams/data/hazard-model.json).
-    model: str = ""
+    model: str = setting("", "trained model file from 'borderwatch train' (empty: the packaged model)",
+                         WORKER, BACKTEST)
     #: Agents take up to batch_size events or wait batch_seconds, then write state once per key.
-    batch_size: int = 2000
-    batch_seconds: float = 0.05
+    batch_size: int = setting(2000, "events an agent takes at most before it writes state", WORKER)
+    batch_seconds: float = setting(0.05, "seconds an agent waits for a batch to fill", WORKER)
+    #: How long the broker may hold a fetch of the worker's consumer while nothing is new: the
+    #: price of each Kafka hop in an alert's latency, against fetches a second on an idle worker.
+    fetch_wait_seconds: float = setting(0.1, "seconds the broker may hold a fetch with nothing new (each Kafka hop's "
+                                             "share of an alert's latency)", WORKER)
     #: Every tick_seconds a tick goes to each partition; a partition quiet for idle_seconds
     #: advances its open alerts by wall clock.
-    tick_seconds: float = 5.0
-    idle_seconds: float = 10.0
+    tick_seconds: float = setting(5.0, "watermark tick interval", WORKER)
+    idle_seconds: float = setting(10.0, "a partition quiet this long advances its open alerts by wall clock", WORKER)
     #: Consumer-group timeouts. tansu completes a join after about half the rebalance timeout.
-    session_timeout: float = 10.0
+    session_timeout: float = setting(10.0, "consumer-group session timeout in seconds", WORKER)
     #: How often consumed offsets are committed: a crash reads again up to this much input, which
     #: the state recognises as read (docs/RELIABILITY.md). Faust's own default.
-    commit_seconds: float = 2.8
-    log_level: str = "warn"
+    commit_seconds: float = setting(2.8, "seconds between offset commits", WORKER)
+    log_level: str = setting("warn", "log level (debug, info, warn, error)", WORKER)
     #: Alert policy (receivers, routes, silences): docs/ALERTING.md. Empty: the bundled policy.
-    policy_file: str = ""
+    policy_file: str = setting("", "alert policy YAML (empty: the bundled deploy/borderwatch/policy.yml)", WORKER)
     #: Whether this worker may send notices. Of the workers of one app id that may, exactly one
     #: does at a time: the one the notifier consumer group gives the notifier topic's partition
     #: (docs/RELIABILITY.md); 0 keeps a worker out of that group.
-    notify: int = 1
+    notify: int = setting(1, "1: this worker may send notices; one such worker of the app id does at a time", WORKER,
+                          choices=(0, 1))
     #: Secret that signs notice acknowledgement links; with neither this nor the file, one is
     #: made at first start and kept in <data_dir>/notice-secret (mode 0600). Workers of one app
     #: id must share it: a link made by one notifier is confirmed on whichever worker it reaches.
-    notice_secret_file: str = ""
+    notice_secret_file: str = setting("", "file with the secret that signs notice acknowledgement links (default: "
+                                          "made at first start in <data-dir>/notice-secret; workers of one app id "
+                                          "must share it)", WORKER)
     #: Base URL of the web API as secretariats reach it (for acknowledgement links).
-    public_url: str = ""
+    public_url: str = setting("", "web API base URL as secretariats reach it, for acknowledgement links", WORKER)
     #: Resolved alerts the worker keeps in memory for the console and /alerts, the most recently
     #: resolved; open alerts are always kept. Older history is in the alerts topic (docs/API.md).
-    history_keep_resolved: int = 1000
+    history_keep_resolved: int = setting(1000, "resolved alerts kept in memory for the console and /alerts (open "
+                                               "ones always are)", WORKER)
 
     @property
     def segment_files(self) -> tuple[str, ...]:
@@ -103,6 +130,45 @@ def segment_files(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(path.strip() for v in values for path in v.split(PATH_SEPARATOR) if path.strip())
 
 
+_TYPES = {"int": int, "float": float, "str": str, int: int, float: float, str: str}
+#: A setting that holds a list (comma-separated in the environment) is a repeatable flag.
+_LISTS = frozenset({"segments_file"})
+
+
+def flag_of(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_setting_flags(parser: Any, verb: str, groups: Mapping[str, Any] | None = None) -> None:
+    """The flags of ``verb``, one per setting declared for it, with its help, default and
+    environment variable; ``groups`` puts a setting's flag in an argparse group (e.g. one
+    exclusive of another flag). Unset flags stay None, so the environment still applies."""
+    defaults = Settings()
+    for f in fields(Settings):
+        if verb not in f.metadata.get("verbs", ()):
+            continue
+        where = (groups or {}).get(f.name, parser)
+        env = ENV_PREFIX + f.name.upper()
+        default = getattr(defaults, f.name)
+        shown = f"default {default}; " if default != "" else ""
+        if f.name in _LISTS:
+            where.add_argument(flag_of(f.name), action="append", metavar="FILE[,FILE...]",
+                               help=f"{f.metadata['help']} (env {env}, comma-separated)")
+            continue
+        where.add_argument(flag_of(f.name), type=_TYPES[f.type], choices=f.metadata.get("choices"),
+                           help=f"{f.metadata['help']} ({shown}env {env})")
+
+
+def flag_values(args: Any, verb: str) -> dict[str, Any]:
+    """The settings ``verb``'s flags gave (None: not given), for :func:`load_settings`."""
+    out: dict[str, Any] = {}
+    for f in fields(Settings):
+        if verb in f.metadata.get("verbs", ()):
+            value = getattr(args, f.name, None)
+            out[f.name] = PATH_SEPARATOR.join(value) if f.name in _LISTS and value else value
+    return out
+
+
 def _coerce(name: str, raw: str, typ: Any) -> Any:
     try:
         if typ in (int, "int"):
@@ -128,6 +194,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     s = replace(Settings(), **values)
     if s.partitions < 1:
         raise ConfigError("partitions must be at least 1")
+    if not 0 < s.fetch_wait_seconds <= 1.5:
+        raise ConfigError("fetch_wait_seconds must be above 0 and at most 1.5")
     if s.history_keep_resolved < 0:
         raise ConfigError("history_keep_resolved must be 0 or more")
     return s

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from streams.errors import BrokerError
+from streams.limits import MAX_MESSAGE_BYTES
 
 KIND_INCIDENTS = "incidents"
 KIND_TRANSFERS = "arms-transfers"
@@ -114,3 +117,96 @@ async def _ensure_topics(broker_url: str, partitions: int, topics: Topics, timeo
                 pass
     finally:
         await admin.close()
+
+
+# ------------------------------------------------------------------ the internal topic's wire format
+@dataclass
+class Envelope:
+    """What the internal ``segment-events`` topic carries, keyed by segment (or border pair).
+
+    ``records`` holds one or more records of one kind for this key, in order: the ingest
+    stage packs the records of a batch per key into one message, so the aggregate stage
+    pays Kafka's per-message cost once per key, not once per event.
+    """
+
+    kind: str  # incident | spill | transfer | pressure | arms | tick
+    key: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    at: str | None = None  # tick: wall-clock time it was produced
+    ingested_at: float | None = None  # wall seconds at ingest, only for the latency metric
+    source: str | None = None  # tick: the input partition it came through, "topic/partition"
+    #: live only, one per record: [input partition, offset] of the input record it came from
+    #: (the topic follows from the kind, INPUT_OF_KIND), so input read again after a restart or
+    #: a rebalance is recognised as already read
+    positions: list[list[int]] | None = None
+
+    def encode(self) -> bytes:
+        d: dict[str, Any] = {"kind": self.kind, "key": self.key}
+        if self.records:
+            d["records"] = self.records
+        for name in ("at", "ingested_at", "source"):
+            if getattr(self, name) is not None:
+                d[name] = getattr(self, name)
+        if self.positions is not None:
+            d["pos"] = self.positions
+        return json.dumps(d, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> "Envelope":
+        d = json.loads(raw)
+        return cls(d["kind"], d["key"], d.get("records") or [], d.get("at"), d.get("ingested_at"), d.get("source"),
+                   d.get("pos"))
+
+
+def pack(envelopes: list[Envelope]) -> list[Envelope]:
+    """Merge a key's consecutive envelopes of one kind, keeping each key's records in order.
+
+    Order per key matters across kinds too: a whole-border key takes the border's own incidents
+    and spill-over from its cut segments, both read from one input partition, and a record at or
+    below the highest input offset a key applied is taken for one read again
+    (``Pipeline._first_reading``). Merging all of a key's spills after all of its incidents
+    skipped incidents as re-read, depending on how input fell into batches.
+    """
+    packed: list[Envelope] = []
+    last: dict[str, Envelope] = {}
+    for env in envelopes:
+        cur = last.get(env.key)
+        if cur is None or cur.kind != env.kind:
+            cur = last[env.key] = Envelope(env.kind, env.key, list(env.records), env.at, env.ingested_at,
+                                           positions=None if env.positions is None else list(env.positions))
+            packed.append(cur)
+            continue
+        cur.records.extend(env.records)
+        if cur.positions is not None and env.positions is not None:
+            cur.positions.extend(env.positions)
+        else:
+            cur.positions = None
+    return packed
+
+
+#: The input topic an envelope's records were read from, by envelope kind.
+INPUT_OF_KIND = {"incident": KIND_INCIDENTS, "spill": KIND_INCIDENTS, "transfer": KIND_TRANSFERS,
+                 "pressure": KIND_TRANSFERS, "arms": KIND_TRANSFERS}
+
+
+def encode_within(env: Envelope, limit: int = MAX_MESSAGE_BYTES) -> list[tuple[Envelope, bytes]]:
+    """``env`` as messages of at most ``limit`` bytes: its records split in halves, in order,
+    until each part fits. Applying the parts in order equals applying ``env``.
+
+    A packed batch can exceed what Kafka takes (2000 records of one busy key). A single record
+    over the limit comes back alone, over it, for the caller to dead-letter; with records under
+    MAX_RECORD_BYTES (at most 3x that once re-encoded) it does not happen.
+    """
+    out: list[tuple[Envelope, bytes]] = []
+    todo = [env]
+    while todo:
+        cur = todo.pop()
+        raw = cur.encode()
+        if len(raw) <= limit or len(cur.records) <= 1:
+            out.append((cur, raw))
+            continue
+        half = len(cur.records) // 2
+        pos = cur.positions
+        todo.append(replace(cur, records=cur.records[half:], positions=None if pos is None else pos[half:]))
+        todo.append(replace(cur, records=cur.records[:half], positions=None if pos is None else pos[:half]))
+    return out

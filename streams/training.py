@@ -26,7 +26,9 @@ from typing import Iterable, Mapping, Sequence
 
 from detectors.hazard import INPUTS, HazardModel, inputs
 from detectors.rules import FatalityHighRule
-from streams.pipeline import EPOCH, Envelope, Pipeline, PipelineSettings, day_start
+from detectors import features as F
+from streams.pipeline import EPOCH, Pipeline, PipelineSettings, day_start
+from streams.topics import Envelope
 from streams.records import IncidentEvent
 
 #: The level probabilities a trained model states unless told otherwise: watch from an 8.5 % chance
@@ -61,7 +63,7 @@ def collect(records: Sequence, registry, settings: PipelineSettings | None = Non
             last[(env.key, state.max_day)] = pipeline.features(state, state.max_day)
     rows = []
     for (key, day), feats in sorted(last.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        if feats.get("days_since_fatal") == 0:
+        if feats.get(F.DAYS_SINCE_FATAL) == 0:
             continue
         rows.append(Row(key, pipeline.border_of(key), day, feats))
     return rows

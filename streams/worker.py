@@ -26,7 +26,8 @@ from streams.actions import WorkerActions
 from streams.evidence import SegmentContexts
 from streams.notice_log import KafkaDeliveryLog
 from streams.notify import load_worker_policy, notice_renderer, notice_secret, notifier_ownership
-from streams.pipeline import Pipeline, PipelineSettings, SegmentState, is_arms_key
+from streams.pipeline import Pipeline, PipelineSettings, is_arms_key
+from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
 from streams.topics import Topics, ensure_topics
@@ -105,7 +106,7 @@ def run_worker(settings: Settings) -> int:
         """Evidence and activity for notices: from the segment table when this worker owns the
         segment's partition, else as of the segment's latest alert transition."""
         raw = table.get(segment_id)
-        state = SegmentState.from_json(raw, segment_id) if raw is not None else None
+        state = SegmentState.decode(raw, segment_id) if raw is not None else None
         if state is None or not owned(state):
             ctx = contexts.get(segment_id)
             if ctx is not None or state is None:
@@ -115,7 +116,7 @@ def run_worker(settings: Settings) -> int:
         border = pipeline.border_of(segment_id)  # an arms-race key: the pair's deliveries
         pair = table.get(border) if border != segment_id else None
         name, place, place_ru = names(segment_id)
-        return SegmentContext.from_state(state, SegmentState.from_json(pair, border) if pair else None,
+        return SegmentContext.from_state(state, SegmentState.decode(pair, border) if pair else None,
                                          name=name, place=place, place_ru=place_ru, line=line_of(segment_id))
 
     secret = notice_secret(settings)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from streams.app import RebalanceGate, TouchedStates, unsent
-from streams.pipeline import SegmentState
+from streams.segment_state import SegmentState
 from tests.webfakes import alert_event
 
 
@@ -42,7 +42,7 @@ def test_each_touched_key_is_written_once_to_its_own_partition():
         writing = asyncio.ensure_future(batch.write_back())
         await asyncio.sleep(0)
         assert [(p, k) for p, k, _ in table.sends] == [(3, "KGZ-TJK-01"), (5, "KGZ-UZB-02")]
-        assert SegmentState.from_json(table.data["KGZ-TJK-01"], "KGZ-TJK-01").level == 1
+        assert SegmentState.decode(table.data["KGZ-TJK-01"], "KGZ-TJK-01").level == 1
         return table, writing
 
     async def run():
@@ -119,7 +119,7 @@ def test_a_batchs_transitions_are_written_with_the_states_that_record_them_and_o
     async def run():
         table = BrokerTable()
         earlier = SegmentState("KGZ-TJK-02", partition=5, outbox=["an earlier batch's transition"])
-        table.data["KGZ-TJK-02"] = earlier.to_json()
+        table.data["KGZ-TJK-02"] = earlier.encode()
         batch = TouchedStates(table)
         batch.touch("KGZ-TJK-01", event(3, 10))
         batch.touch("KGZ-TJK-02", event(5, 11))  # touched, no transition this time
@@ -131,9 +131,9 @@ def test_a_batchs_transitions_are_written_with_the_states_that_record_them_and_o
         for _, _, fut in table.sends:
             fut.set_result("ok")
         await writing
-        first = SegmentState.from_json(table.data["KGZ-TJK-01"], "KGZ-TJK-01")
+        first = SegmentState.decode(table.data["KGZ-TJK-01"], "KGZ-TJK-01")
         assert [o.encode() for o in first.outbox] == [opened.encode(), escalated.encode()]
-        assert SegmentState.from_json(table.data["KGZ-TJK-02"], "KGZ-TJK-02").outbox == []
+        assert SegmentState.decode(table.data["KGZ-TJK-02"], "KGZ-TJK-02").outbox == []
 
     asyncio.run(run())
 
@@ -141,7 +141,7 @@ def test_a_batchs_transitions_are_written_with_the_states_that_record_them_and_o
 def test_the_next_owner_sends_the_outboxes_of_its_own_partitions_in_key_order():
     table = BrokerTable()
     for key, partition, outbox in (("B", 1, ["b1", "b2"]), ("A", 1, ["a1"]), ("C", 2, ["c1"]), ("D", 1, [])):
-        table.data[key] = SegmentState(key, partition=partition, outbox=outbox).to_json()
+        table.data[key] = SegmentState(key, partition=partition, outbox=outbox).encode()
     table.keys = lambda: list(table.data)
     assert unsent(table, {1}) == [("A", b"a1"), ("B", b"b1"), ("B", b"b2")]
     assert unsent(table, {3}) == []
@@ -157,3 +157,22 @@ def test_the_gate_says_when_a_batch_is_the_first_since_start_up_or_a_rebalance()
         assert gate.fresh
 
     asyncio.run(run())
+
+
+def test_the_fetch_wait_reaches_the_consumer_faust_builds(monkeypatch):
+    """Faust hard-codes a 1.5 s fetch wait; the setting replaces it on the consumer it builds, once."""
+    from types import SimpleNamespace
+
+    from faust.transport.drivers import aiokafka as driver
+
+    from streams.app import set_fetch_wait
+
+    def built_by_faust(self, transport):
+        return SimpleNamespace(_fetch_max_wait_ms=1500)
+
+    monkeypatch.setattr(driver.AIOKafkaConsumerThread, "_create_worker_consumer", built_by_faust)
+    set_fetch_wait(0.05)
+    set_fetch_wait(0.02)  # a second app in the process: replaces the wait, does not wrap the wrapper
+    consumer = driver.AIOKafkaConsumerThread._create_worker_consumer(None, None)
+    assert consumer._fetch_max_wait_ms == 20
+    assert driver.AIOKafkaConsumerThread._create_worker_consumer.__wrapped__ is built_by_faust

@@ -214,3 +214,29 @@ def test_train_says_why_it_cannot_fit(tmp_path):
     labels.write_text("episode_id,border,start,end,kind\nx,AAA-BBB,2000-01-01,2000-01-02,escalation\n")
     res = cli("train", "--input", MIE, "--format", "mie", "--labels", labels, "--out", tmp_path / "m.json")
     assert res.returncode == 2 and "cannot train" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_the_verbs_that_build_the_pipeline_read_its_settings_alike():
+    """One declaration: worker and backtest take the pipeline's settings by the same flags, and the
+    environment applies to backtest as it does to the worker (it once ignored BORDERWATCH_DETECTOR)."""
+    import argparse
+    import os
+
+    from streams.settings import BACKTEST, WORKER, add_setting_flags, flag_values
+
+    flags = {}
+    for verb in (WORKER, BACKTEST):
+        parser = argparse.ArgumentParser()
+        add_setting_flags(parser, verb)
+        flags[verb] = {a.dest for a in parser._actions if a.dest != "help"}
+    assert {"detector", "model", "grace_days", "segments_file", "max_distance_km"} <= flags[BACKTEST] <= flags[WORKER]
+    parser = argparse.ArgumentParser()
+    add_setting_flags(parser, BACKTEST)
+    assert flag_values(parser.parse_args(["--grace-days", "3", "--segments-file", "a.geojson,b.geojson",
+                                          "--segments-file", "c.geojson"]), BACKTEST) == {
+        "segments_file": "a.geojson,b.geojson,c.geojson", "max_distance_km": None, "grace_days": 3,
+        "detector": None, "model": None}
+    env = dict(os.environ, BORDERWATCH_DETECTOR="no-such-detector")
+    res = subprocess.run([sys.executable, "-m", "streams.cli", "backtest", str(MIE), "--format", "mie",
+                          "--alerts-out", "-"], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+    assert res.returncode == 2 and "no-such-detector" in res.stderr and "Traceback" not in res.stderr

@@ -9,6 +9,7 @@ import pytest
 
 from detectors.calibration import TailCalibrator, p_from_score, pot_tail, surprise
 from detectors.change import PoissonCusum
+from detectors.registry import cusum
 from detectors.ensemble import Corroborated
 from detectors.forest import _Forest
 from detectors.rules import CountTail, FatalityHighRule, violent_tail
@@ -64,7 +65,7 @@ def test_cusum_scoring_over_pending_days_equals_learning_them_first():
     rng = random.Random(4)
     history = [day(*sorted((rng.choice([0, 0, 0, 0, 1, 2]),) * 2)) for _ in range(120)]
     recent = [(rng.choice([0, 1, 3]), rng.choice([0, 1])) for _ in range(10)]
-    a, b = PoissonCusum(), PoissonCusum()
+    a, b = cusum(), cusum()  # as the registry makes it: guarded against learning an escalation
     for f in history:
         a.learn_one(f)
         b.learn_one(f)
@@ -77,19 +78,51 @@ def test_cusum_scoring_over_pending_days_equals_learning_them_first():
 
 
 def test_an_escalation_does_not_become_the_cusum_s_normal():
-    d = PoissonCusum()
+    guarded = cusum()
+    d = guarded.inner
     rng = random.Random(5)
     quiet = [day(1, 0) if rng.random() < 0.03 else day() for _ in range(400)]
     for f in quiet:
-        d.learn_one(f)
+        guarded.learn_one(f)
     baseline = d.shape / d.rate
     first = max(d.score_one(day(4, 3)), 0.0)
     for _ in range(20):  # three weeks of daily clashes
-        d.learn_one(day(4, 3))
+        guarded.learn_one(day(4, 3))
     assert d.shape / d.rate == pytest.approx(baseline, rel=0.05)
     for _ in range(120):  # calm again; the statistic decays
-        d.learn_one(day())
+        guarded.learn_one(day())
     assert d.score_one(day(4, 3)) >= first - 1e-9  # the same escalation is as alarming again
+
+
+def test_unguarded_the_cusum_takes_an_escalation_for_its_normal():
+    """What the guard prevents: the bare CUSUM, told no day is escalating, learns the clashes."""
+    d = PoissonCusum()
+    for _ in range(400):
+        d.learn_one(day())
+    baseline = d.shape / d.rate
+    for _ in range(20):
+        d.learn_one(day(4, 3))
+    assert d.shape / d.rate > 3 * baseline
+
+
+def test_one_guard_line_for_every_learning_detector_from_the_policy():
+    """The guard is the escalation policy's warning clear line, set by the pipeline, not a constant per detector."""
+    from dataclasses import replace
+
+    from alerts.escalation import EscalationPolicy
+    from detectors.base import guards
+    from detectors.registry import make_detector
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+
+    policy = EscalationPolicy()
+    stack = make_detector("ensemble")
+    Pipeline(SegmentRegistry.default(), stack, policy=policy)
+    assert [g.line for g in guards(stack)] == [policy.clear_below[2]]
+    forest = make_detector("forest")
+    stricter = replace(policy, clear_below=(0.0, 0.4, 0.6, 0.82))
+    pipeline = Pipeline(SegmentRegistry.default(), forest, policy=stricter)
+    assert [g.line for g in guards(forest)] == [0.6] and pipeline.detector_id.endswith("~0.6,fatality_high)")
 
 
 def test_violent_tail_flags_first_violence_on_a_quiet_border_only():

@@ -123,7 +123,8 @@ def test_principal_for_receivers():
 
 
 def test_segment_context_from_pipeline_state():
-    from streams.pipeline import SegmentState, day_of
+    from streams.pipeline import day_of
+    from streams.segment_state import SegmentState
     from datetime import datetime, timezone
 
     end = day_of(datetime(2025, 11, 19, tzinfo=timezone.utc))

@@ -11,10 +11,11 @@ import pytest
 from alerts.history import AlertHistory
 from detectors import features as F
 from streams.backtest import run_records
-from streams.pipeline import Envelope, Pipeline, SegmentState, day_of, pack
+from streams.pipeline import Pipeline, day_of
+from streams.segment_state import SegmentState
 from streams.records import decode_incident
 from streams.segments import SegmentRegistry
-from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
+from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Envelope, pack
 
 T0 = datetime(2012, 7, 17, tzinfo=timezone.utc)
 
@@ -167,7 +168,7 @@ def test_state_round_trip_mid_stream_changes_nothing(pipeline):
     raws.sort(key=lambda r: json.loads(r)["occurred_at"])
     whole, _, _ = feed(pipeline, raws)
     first, _, states = feed(pipeline, raws[:30])
-    restored = {k: SegmentState.from_json(s.to_json(), k) for k, s in states.items()}
+    restored = {k: SegmentState.decode(s.encode(), k) for k, s in states.items()}
     rest, _, _ = feed(pipeline, raws[30:], restored)
     assert [a.to_dict() for a in first + rest] == [a.to_dict() for a in whole]
 
@@ -338,7 +339,7 @@ def test_a_learning_detector_learns_each_day_once_after_the_grace_period():
     _, _, states = feed(p, raws)
     st = states["KGZ-UZB"]
     assert st.learned_day == st.max_day - p.settings.grace_days - 1
-    cusum = st.detector.members[0]
+    cusum = st.detector.members[0].inner  # the guarded CUSUM of the stack
     assert cusum.days == st.learned_day - day_of(T0) + 1
 
 
@@ -353,14 +354,20 @@ def test_learning_detectors_survive_a_state_round_trip_mid_stream(name):
     raws.sort(key=lambda r: json.loads(r)["occurred_at"])
     whole, _, _ = feed(p, raws)
     first, _, states = feed(p, raws[:40])
-    restored = {k: SegmentState.from_json(s.to_json(), k) for k, s in states.items()}
+    restored = {k: SegmentState.decode(s.encode(), k) for k, s in states.items()}
     rest, _, _ = feed(p, raws[40:], restored)
     assert whole and [a.to_dict() for a in first + rest] == [a.to_dict() for a in whole]
 
 
 def test_state_of_an_older_version_is_rebuilt_not_misread():
+    import zlib
+
     old = json.dumps({"key": "KGZ-UZB", "version": 1, "days": {"15000": [1, 0, 0, 3]}}).encode()
-    assert SegmentState.from_json(old, "KGZ-UZB") == SegmentState("KGZ-UZB")
+    assert SegmentState.decode(old, "KGZ-UZB") == SegmentState("KGZ-UZB")
+    # the layout before the compact encoding (plain JSON, version 4), and one deflated but older
+    v4 = json.dumps({"key": "KGZ-UZB", "version": 4, "days": {"15000": [1, 0, 0, 3, 0, 0, 0, 0, 0]}}).encode()
+    assert SegmentState.decode(v4, "KGZ-UZB") == SegmentState("KGZ-UZB")
+    assert SegmentState.decode(zlib.compress(v4), "KGZ-UZB") == SegmentState("KGZ-UZB")
 
 
 def test_an_alert_carries_its_explanation(pipeline):
@@ -424,10 +431,10 @@ def test_state_learned_by_another_detector_is_rebuilt_not_misread():
     _, _, states = feed(first, raws)
     st = states["KGZ-UZB"]
     assert st.detector_id == first.detector_id and "members" in st.model  # the stack's members' state
-    restored = SegmentState.from_json(st.to_json(), "KGZ-UZB")  # as after a restart with --detector cusum
+    restored = SegmentState.decode(st.encode(), "KGZ-UZB")  # as after a restart with --detector cusum
     second = Pipeline(SegmentRegistry.default(), make_detector("cusum"))
     feed(second, [incident(99, T0 + timedelta(days=100), category="detention", severity=3)], {"KGZ-UZB": restored})
-    assert restored.detector_id == second.detector_id and "members" not in restored.model
+    assert restored.detector_id == second.detector_id and restored.model != st.model
     # rebuilt from the buckets: what a fresh run of the second detector learns over the same incidents
     _, _, fresh = feed(second, raws + [incident(99, T0 + timedelta(days=100), category="detention", severity=3)])
     assert restored.model == fresh["KGZ-UZB"].model
@@ -472,5 +479,33 @@ def test_packing_keeps_a_keys_incidents_and_spill_over_in_input_order(pipeline):
         for env in envs:
             st = states.setdefault(env.key, pipeline.new_state(env.key))
             assert pipeline.apply(st, Envelope.decode(env.encode())).reread == 0
-    assert {k: s.to_json() for k, s in packed.items()} == {k: s.to_json() for k, s in one_by_one.items()}
+    assert {k: s.encode() for k, s in packed.items()} == {k: s.encode() for k, s in one_by_one.items()}
     assert [r["event_id"] for r in packed["KGZ-TJK"].recent] == ["ev-2", "ev-4"]
+
+
+def test_state_learned_under_other_parameters_is_rebuilt_not_reused():
+    """The same detector name with another parameter is another detector: its learned state is rebuilt."""
+    from detectors.change import PoissonCusum
+
+    raws = [incident(n, T0 + timedelta(days=3 * n), category="detention", severity=3) for n in range(30)]
+    first = Pipeline(SegmentRegistry.default(), PoissonCusum())
+    _, _, states = feed(first, raws)
+    restored = SegmentState.decode(states["KGZ-UZB"].encode(), "KGZ-UZB")
+    other = Pipeline(SegmentRegistry.default(), PoissonCusum(discount=0.99))
+    assert other.detector_id != first.detector_id and other.detector_id.startswith("cusum[")
+    late = incident(99, T0 + timedelta(days=100), category="detention", severity=3)
+    feed(other, [late], {"KGZ-UZB": restored})
+    _, _, fresh = feed(other, raws + [late])
+    assert restored.detector_id == other.detector_id
+    assert restored.model == fresh["KGZ-UZB"].model != states["KGZ-UZB"].model
+
+
+def test_the_features_the_pipeline_builds_are_the_declared_vocabulary(pipeline):
+    """Every feature a detector reads is named once, in detectors.features; the pipeline builds exactly those."""
+    from detectors import features as F
+
+    raws = [incident(n, T0 + timedelta(days=n), category="armed_clash", severity=4, fatalities=n % 2) for n in range(5)]
+    _, _, states = feed(pipeline, raws)
+    st = states["KGZ-UZB"]
+    built = pipeline.features(st, st.max_day)
+    assert set(built) == set(F.WINDOW_FEATURES) | set(F.DECAYED_FEATURES)

@@ -24,10 +24,10 @@ from streams.limits import (
     MAX_REASON_CHARS,
     MAX_RECORD_BYTES,
 )
-from streams.pipeline import Envelope, Pipeline, encode_within, pack
+from streams.pipeline import Pipeline
 from streams.records import DEAD_LETTER_CODES, DeadLetter, decode_incident, decode_json, decode_transfer
 from streams.segments import SegmentRegistry
-from streams.topics import KIND_INCIDENTS
+from streams.topics import KIND_INCIDENTS, Envelope, encode_within, pack
 from tests.hostile import dumps, hostile_records, incident, valid_incidents
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,140 @@
+"""Event-to-alert latency at a sustained rate (part of ``make bench``).
+
+A real ``borderwatch worker`` runs on the embedded broker. The bench's incidents (``bench.run``)
+are produced at a steady ``RATE`` records a second for ``SECONDS`` seconds, each stamped with the
+wall clock as it is sent (the Kafka record's timestamp). The worker stamps each alert transition
+the same way when it sends it to the alerts topic. A transition an incident raised carries that
+incident's event time (``at``), which is unique in this stream, so the pair gives the time from
+the incident's produce to its alert's: the whole live path, both Kafka hops included (input ->
+ingest -> ``segment-events`` -> aggregate -> alerts). Transitions of a day boundary (an alert
+falling as days pass) have no incident behind them and are not counted; nor are incidents sent
+in the first ``WARMUP`` seconds, while the worker's consumers settle.
+
+``python -m bench.latency`` prints the JSON object alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.topics import Topics, ensure_topics
+
+RATE = int(os.environ.get("BENCH_LATENCY_RATE", "1000"))
+SECONDS = int(os.environ.get("BENCH_LATENCY_SECONDS", "30"))
+WARMUP = 5.0
+PARTITIONS = 8
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by the nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+async def produce_paced(bootstrap: str, topic: str, items, rate: int) -> dict[str, float]:
+    """Send ``items`` at ``rate`` a second; occurred_at -> the send's wall-clock time (seconds)."""
+    from aiokafka import AIOKafkaProducer
+
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await p.start()
+    stamps = {}
+    try:
+        t0 = time.monotonic()
+        for i, (key, value) in enumerate(items):
+            delay = t0 + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = time.time()
+            await p.send(topic, value, key=key, timestamp_ms=int(now * 1000))
+            stamps[json.loads(value)["occurred_at"]] = now
+        await p.flush()
+    finally:
+        await p.stop()
+    return stamps
+
+
+async def alert_records(bootstrap: str, topic: str, idle_s: float = 5.0) -> list[tuple[float, dict]]:
+    """(timestamp in seconds, transition) of every record in ``topic``, read until ``idle_s`` brings none."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await c.start()
+    out = []
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or range(PARTITIONS))]
+        c.assign(tps)
+        await c.seek_to_beginning(*tps)
+        while True:
+            batch = await c.getmany(timeout_ms=int(idle_s * 1000), max_records=10000)
+            if not batch:
+                return out
+            out.extend((m.timestamp / 1000, json.loads(m.value)) for msgs in batch.values() for m in msgs)
+    finally:
+        await c.stop()
+
+
+def latencies(stamps: dict[str, float], alerts: list[tuple[float, dict]], since: float) -> list[float]:
+    """Seconds from an incident's send to the send of each transition it raised (sent after ``since``)."""
+    out = []
+    for at_s, tr in alerts:
+        sent = stamps.get(tr.get("at"))
+        if sent is not None and sent >= since and tr.get("transition") in ("opened", "escalated"):
+            out.append(at_s - sent)
+    return out
+
+
+def wait_ready(port: int, proc, deadline_s: float = 120) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("bench: the worker exited before it was ready")
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("bench: the worker was not ready within 120 s")
+
+
+def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
+    from bench.run import payloads, start_worker
+
+    items = payloads(rate * seconds, seed=23)
+    topics = Topics("latency")
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(port=free_port()) as broker:
+        ensure_topics(broker.url, PARTITIONS, topics)
+        port = free_port()
+        proc = start_worker(broker, topics.prefix, Path(tmp), port, "bench-token")
+        try:
+            wait_ready(port, proc)
+            t_start = time.time()
+            stamps = asyncio.run(produce_paced(broker.bootstrap, topics.incidents, items, rate))
+            sent_s = time.time() - t_start
+            alerts = asyncio.run(alert_records(broker.bootstrap, topics.alerts))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    got = latencies(stamps, alerts, t_start + WARMUP)
+    if not got:
+        raise SystemExit("bench: no alert was raised by an incident after the warm-up")
+    return {"rate_per_s": rate, "achieved_rate_per_s": round(len(items) / sent_s), "seconds": seconds,
+            "alerts_measured": len(got), "p50_ms": round(percentile(got, 0.5) * 1000, 1),
+            "p99_ms": round(percentile(got, 0.99) * 1000, 1), "max_ms": round(max(got) * 1000, 1)}
+
+
+def main() -> int:
+    print(json.dumps(measure(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Segment state and per-event cost as history grows (part of ``make bench``).
+
+One busy border (the bench's density: about 4.5 incidents a day, a death every few days) over
+ten years, through the pipeline in-process. Reported:
+
+* ``rate_by_year``: events per second of CPU time in each year of the stream; ``year4_over_year1`` is the
+  per-event cost's flatness over the first four years (1 = flat);
+* ``state_bytes_1y`` / ``state_bytes_10y``: the segment's encoded state (what the table and its
+  changelog hold) after one and after ten years;
+* ``table_mb_10k_segments_1y`` / ``_10y``: the memory 10,000 segments' encoded states take in a
+  table (each segment's state is this one's under its own key), measured with tracemalloc.
+
+``python -m bench.state`` prints the JSON object alone.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+import tracemalloc
+from datetime import datetime, timedelta, timezone
+
+YEARS = 10
+PER_DAY = 4.5
+SEGMENTS = 10_000
+CATEGORIES = ["armed_clash", "shelling", "incursion", "detention", "smuggling_interdiction", "fortification"]
+
+
+def stream(years: int = YEARS, seed: int = 5) -> list[tuple[int, bytes]]:
+    """(year index, raw record) in event-time order, on the Kazakhstan-Uzbekistan border."""
+    rng = random.Random(seed)
+    t0 = datetime(2010, 1, 1, tzinfo=timezone.utc)
+    n = int(years * 365 * PER_DAY)
+    out = []
+    for i in range(n):
+        when = t0 + timedelta(seconds=int(i * (years * 365 * 86400 / n)))
+        at = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        rec = {"event_id": f"state-{i}", "occurred_at": at, "reported_at": at, "source": "bench",
+               "category": rng.choice(CATEGORIES), "severity": rng.randint(1, 5),
+               "fatalities": rng.choice([0] * 30 + [1, 2]), "injuries": rng.choice([0] * 10 + [1]),
+               "countries": ["KAZ", "UZB"]}
+        out.append((i * years // n, json.dumps(rec, separators=(",", ":")).encode()))
+    return out
+
+
+def table_mb(encoded: bytes) -> float:
+    """Memory of SEGMENTS keys each holding a state of this size, as a table's dict holds them."""
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    table = {f"SEG-{i:05d}": bytes(bytearray(encoded)) for i in range(SEGMENTS)}
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del table
+    return used / 1e6
+
+
+def measure() -> dict:
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+    from streams.topics import KIND_INCIDENTS
+
+    pipeline = Pipeline(SegmentRegistry.default())
+    states: dict = {}
+    spent = [0.0] * YEARS
+    counts = [0] * YEARS
+    sizes = {}
+    for year, raw in stream():
+        if year not in sizes and year > 0:  # the first event of a year: the state at the end of the last
+            sizes[year] = max(len(st.encode()) for st in states.values())
+        t0 = time.process_time()  # CPU time: other work on the machine moves it less than the wall clock
+        envs, _ = pipeline.route(KIND_INCIDENTS, raw)
+        for env in envs:
+            st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
+            pipeline.apply(st, env)
+        spent[year] += time.process_time() - t0
+        counts[year] += 1
+    largest = max(states.values(), key=lambda st: len(st.encode()))
+    one_year_state = sizes[1]
+    rates = [round(c / s) for c, s in zip(counts, spent)]
+    ten = largest.encode()
+    return {
+        "rate_by_year": rates,
+        "year4_over_year1": round(rates[3] / rates[0], 3),
+        "state_bytes_1y": one_year_state,
+        "state_bytes_10y": len(ten),
+        "table_mb_10k_segments_1y": round(table_mb(b"x" * one_year_state), 1),
+        "table_mb_10k_segments_10y": round(table_mb(ten), 1),
+    }
+
+
+def main() -> int:
+    print(json.dumps(measure(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
