@@ -89,32 +89,64 @@ def tick_time(raw: bytes | None) -> str:
                        code="bad_tick")
 
 
-def set_fetch_wait(seconds: float) -> None:
-    """How long the worker's consumer lets the broker hold a fetch with nothing new.
+class FetchPace:
+    """How long the broker may hold a fetch of the worker's consumer while nothing new is there.
 
     Faust builds its consumer with ``fetch_max_wait_ms=1500`` and no setting to change it. The
     embedded broker (tansu) holds a fetch for most of that wait even when records arrive in the
-    meantime, so each of the live path's two Kafka hops (input, ``segment-events``) added 0.4 to
-    1.5 s to the time from an incident to its alert (``bench.latency``). The wait is set on the
-    consumer after Faust builds it and before it starts (when aiokafka's fetcher reads it).
+    meantime, so each of the live path's two Kafka hops (input, ``segment-events``) added up to
+    1.5 s to the time from an incident to its alert (``bench.latency``). A short wait costs an idle
+    worker a fetch every few milliseconds, though. So the wait follows the input: ``busy_s`` from
+    the first input record on, ``idle_s`` once no input has come for the idle time (the tick timer
+    looks). aiokafka's fetcher reads the wait afresh for every fetch it sends.
     """
-    from faust.transport.drivers import aiokafka as driver
 
-    create = getattr(driver.AIOKafkaConsumerThread._create_worker_consumer, "__wrapped__",
-                     driver.AIOKafkaConsumerThread._create_worker_consumer)
+    def __init__(self, busy_s: float, idle_s: float) -> None:
+        self.busy_ms, self.idle_ms = max(1, int(busy_s * 1000)), max(1, int(idle_s * 1000))
+        self.consumers: list = []
+        self.wait_ms = self.idle_ms
+        self.last_input: float | None = None
 
-    @functools.wraps(create)
-    def create_with_wait(self, transport):
-        consumer = create(self, transport)
-        consumer._fetch_max_wait_ms = max(1, int(seconds * 1000))
-        return consumer
+    def install(self) -> None:
+        """Faust's consumers are built with this pace's wait and follow it (set before each starts)."""
+        from faust.transport.drivers import aiokafka as driver
 
-    driver.AIOKafkaConsumerThread._create_worker_consumer = create_with_wait
+        create = getattr(driver.AIOKafkaConsumerThread._create_worker_consumer, "__wrapped__",
+                         driver.AIOKafkaConsumerThread._create_worker_consumer)
+        pace = self
+
+        @functools.wraps(create)
+        def create_paced(thread, transport):
+            consumer = create(thread, transport)
+            consumer._fetch_max_wait_ms = pace.wait_ms
+            pace.consumers.append(consumer)
+            return consumer
+
+        driver.AIOKafkaConsumerThread._create_worker_consumer = create_paced
+
+    def on_input(self, now: float) -> None:
+        self.last_input = now
+        self._set(self.busy_ms)
+
+    def on_tick(self, now: float, idle_after: float) -> None:
+        if self.last_input is None or now - self.last_input >= idle_after:
+            self._set(self.idle_ms)
+
+    def _set(self, ms: int) -> None:
+        if ms == self.wait_ms:
+            return
+        self.wait_ms = ms
+        for consumer in self.consumers:
+            consumer._fetch_max_wait_ms = ms  # read when the fetcher is made (at start)
+            fetcher = getattr(consumer, "_fetcher", None)
+            if fetcher is not None:
+                fetcher._fetch_max_wait_ms = ms  # read by the running fetcher for each fetch request
 
 
 def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock=time.time) -> faust.App:
     """Build the Faust app. ``clock`` is wall time, used only for ticks, idleness and latency."""
-    set_fetch_wait(settings.fetch_wait_seconds)
+    pace = FetchPace(settings.fetch_wait_seconds, settings.fetch_wait_idle_seconds)
+    pace.install()
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -219,6 +251,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                                                                   partition=msg.partition, offset=msg.offset)))
                 continue
             metrics.events.labels(kind).inc()
+            pace.on_input(now)
             try:
                 envs, dl = pipeline.route(kind, raw, ingested_at=now, position=(msg.partition, msg.offset))
             except Exception as exc:  # noqa: BLE001 -- a bug in route must cost one record, not the stream
@@ -411,13 +444,16 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     @app.timer(settings.tick_seconds)
     async def tick():
         # Into the *input* topics: see streams/watermarks.py for why not straight to segment-events.
-        value = Envelope("tick", TICK_KEY, at=str(clock())).encode()
+        now = clock()
+        pace.on_tick(now, settings.idle_seconds)
+        value = Envelope("tick", TICK_KEY, at=str(now)).encode()
         for topic in (incidents, transfers):
             for p in range(settings.partitions):
                 await topic.send(key=TICK_KEY_BYTES, value=value, partition=p)
 
     app.alerts_topic = alerts  # the worker's web API produces people's actions to the same log
     app.agent_failure = failure  # the worker's /health reports it
+    app.fetch_pace = pace
     return app
 
 

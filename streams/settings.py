@@ -68,8 +68,10 @@ class Settings:
     batch_seconds: float = setting(0.05, "seconds an agent waits for a batch to fill", WORKER)
     #: How long the broker may hold a fetch of the worker's consumer while nothing is new: the
     #: price of each Kafka hop in an alert's latency, against fetches a second on an idle worker.
-    fetch_wait_seconds: float = setting(0.1, "seconds the broker may hold a fetch with nothing new (each Kafka hop's "
-                                             "share of an alert's latency)", WORKER)
+    fetch_wait_seconds: float = setting(0.01, "seconds the broker may hold a fetch with nothing new while input "
+                                              "flows (each Kafka hop's share of an alert's latency)", WORKER)
+    fetch_wait_idle_seconds: float = setting(1.5, "the same once no input has come for idle_seconds (fewer "
+                                                  "fetches on an idle worker)", WORKER)
     #: Every tick_seconds a tick goes to each partition; a partition quiet for idle_seconds
     #: advances its open alerts by wall clock.
     tick_seconds: float = setting(5.0, "watermark tick interval", WORKER)
@@ -194,8 +196,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     s = replace(Settings(), **values)
     if s.partitions < 1:
         raise ConfigError("partitions must be at least 1")
-    if not 0 < s.fetch_wait_seconds <= 1.5:
-        raise ConfigError("fetch_wait_seconds must be above 0 and at most 1.5")
+    if not 0 < s.fetch_wait_seconds <= s.fetch_wait_idle_seconds <= 30:
+        raise ConfigError("need 0 < fetch_wait_seconds <= fetch_wait_idle_seconds <= 30")
     if s.history_keep_resolved < 0:
         raise ConfigError("history_keep_resolved must be 0 or more")
     return s

@@ -159,20 +159,29 @@ def test_the_gate_says_when_a_batch_is_the_first_since_start_up_or_a_rebalance()
     asyncio.run(run())
 
 
-def test_the_fetch_wait_reaches_the_consumer_faust_builds(monkeypatch):
-    """Faust hard-codes a 1.5 s fetch wait; the setting replaces it on the consumer it builds, once."""
+def test_the_fetch_wait_follows_the_input(monkeypatch):
+    """Faust hard-codes a 1.5 s fetch wait; the pace sets its own on the consumer Faust builds (once
+    wrapped), short from the first input on, long again once the input has been idle."""
     from types import SimpleNamespace
 
     from faust.transport.drivers import aiokafka as driver
 
-    from streams.app import set_fetch_wait
+    from streams.app import FetchPace
 
     def built_by_faust(self, transport):
         return SimpleNamespace(_fetch_max_wait_ms=1500)
 
     monkeypatch.setattr(driver.AIOKafkaConsumerThread, "_create_worker_consumer", built_by_faust)
-    set_fetch_wait(0.05)
-    set_fetch_wait(0.02)  # a second app in the process: replaces the wait, does not wrap the wrapper
+    FetchPace(0.05, 1.0).install()
+    pace = FetchPace(0.01, 2.0)
+    pace.install()  # a second app in the process: its own pace, not a wrapper of the first
     consumer = driver.AIOKafkaConsumerThread._create_worker_consumer(None, None)
-    assert consumer._fetch_max_wait_ms == 20
     assert driver.AIOKafkaConsumerThread._create_worker_consumer.__wrapped__ is built_by_faust
+    assert consumer._fetch_max_wait_ms == 2000  # idle until input comes
+    consumer._fetcher = SimpleNamespace(_fetch_max_wait_ms=2000)  # as after the consumer started
+    pace.on_input(100.0)
+    assert consumer._fetch_max_wait_ms == consumer._fetcher._fetch_max_wait_ms == 10
+    pace.on_tick(104.0, idle_after=10.0)
+    assert consumer._fetcher._fetch_max_wait_ms == 10  # input 4 s ago: still busy
+    pace.on_tick(110.0, idle_after=10.0)
+    assert consumer._fetch_max_wait_ms == consumer._fetcher._fetch_max_wait_ms == 2000
