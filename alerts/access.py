@@ -20,7 +20,7 @@ viewer may not see.
 
 Who acknowledges what is decided here too (``ack_scope``, ``may_ack_alerts``,
 ``notice_right``): the web handlers, :mod:`alerts.state` and
-:mod:`alerts.notice_acks` ask, none decides on its own.
+:mod:`alerts.notify.acks` ask, none decides on its own.
 
 * Alerts: operators and admins acknowledge for the centre; no one else.
 * Notices: a notice is its desk's correspondence. The desk it went to (a

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from alerts.access import AccessError, Principal
-from alerts.sinks import cap as cap_sink
-from alerts.notice_i18n import LANGUAGES, SOURCE_LANGUAGE
+from alerts.notify.sinks import cap as cap_sink
+from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE
 from alerts.model import alert_labels
 
 #: The labels every alert carries (alerts.model.alert_labels); matchers and group_by may name only these.
@@ -177,7 +177,7 @@ class TimeInterval:
 
 @dataclass(frozen=True)
 class SinkConfig:
-    """A sink a receiver delivers through; the sinks themselves live in alerts/sinks."""
+    """A sink a receiver delivers through; the sinks themselves live in alerts/notify/sinks."""
 
     type: str
     name: str
@@ -189,7 +189,7 @@ class Receiver:
     name: str
     principal: Principal  # who the receiver is, for releasability (alerts.access)
     sinks: tuple[SinkConfig, ...]
-    #: the language its notices are written in (alerts/notice_i18n.py LANGUAGES)
+    #: the language its notices are written in (alerts/notify/i18n.py LANGUAGES)
     lang: str = SOURCE_LANGUAGE
 
 

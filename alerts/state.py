@@ -223,7 +223,7 @@ def acknowledge(alert_id: str, principal: Principal, until: datetime | timedelta
     """Acknowledge an open alert until ``until`` (a time, a duration from now, or the policy's default).
 
     Operators and admins acknowledge for the centre (``Principal.may_ack_alerts``); desks
-    acknowledge the notices sent to them (:mod:`alerts.notice_acks`). With ``store``, the alert
+    acknowledge the notices sent to them (:mod:`alerts.notify.acks`). With ``store``, the alert
     must exist and be open, and the ack records the alert's transition seq, so an escalation
     after it voids it.
     """

@@ -402,7 +402,7 @@ def _segments_build(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from alerts.tokens import TokenFile, TokenFileError, parse_time, utc_now
+    from alerts.web.tokens import TokenFile, TokenFileError, parse_time, utc_now
 
     path = load_settings({"tokens_file": args.tokens_file}).tokens_file
     if not path:

@@ -28,8 +28,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from alerts.notices import DEMO_SOURCE
-from alerts.tokens import TokenFile
+from alerts.notify.notices import DEMO_SOURCE
+from alerts.web.tokens import TokenFile
 from streams.broker import EmbeddedBroker, free_port, port_free
 from streams.replay import replay
 

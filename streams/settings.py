@@ -32,7 +32,7 @@ class Settings:
     #: with neither, the worker makes one up at start and prints it.
     api_token: str = field(default="", repr=False)
     api_token_file: str = ""
-    #: Named tokens with roles, stored hashed (``borderwatch token add``); see alerts/tokens.py.
+    #: Named tokens with roles, stored hashed (``borderwatch token add``); see alerts/web/tokens.py.
     tokens_file: str = ""
     data_dir: str = ".borderwatch"
     #: Segment files used next to the bundled borders, separated by commas (``segment_files``);

@@ -8,11 +8,11 @@ from dataclasses import replace
 from aiohttp import web
 from faust.types import TP
 
-from alerts.tokens import Authenticator, TokenFile, TokenFileError, configured_token
-from alerts.web import build_web_app
-from alerts.notice_acks import NoticeAcks
-from alerts.notice_archive import NoticeArchive, NoticeDownloads
-from alerts.notices import SegmentContext
+from alerts.web.tokens import Authenticator, TokenFile, TokenFileError, configured_token
+from alerts.web.app import build_web_app
+from alerts.notify.acks import NoticeAcks
+from alerts.notify.archive import NoticeArchive, NoticeDownloads
+from alerts.notify.notices import SegmentContext
 from alerts.state import AlertStore
 from detectors.registry import MODEL_DETECTORS, make_detector
 from streams.app import build_app
@@ -21,7 +21,7 @@ from streams.errors import ConfigError
 from streams.feed import AlertFeed
 from streams.metrics import Metrics
 from streams.models import load_model
-from alerts.delivery import utcnow
+from alerts.notify.delivery import utcnow
 from streams.actions import WorkerActions
 from streams.evidence import SegmentContexts
 from streams.notice_log import KafkaDeliveryLog

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.dispatch import Dispatcher
+from alerts.notify.dispatch import Dispatcher
 from alerts.model import AlertEvent
 from alerts.policy import parse_policy
 from streams.adapters import load

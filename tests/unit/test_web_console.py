@@ -1,11 +1,11 @@
-"""The operator console's rules as pure functions (alerts.webpage), and its HTML error pages."""
+"""The operator console's rules as pure functions (alerts.web.pages), and its HTML error pages."""
 
 from __future__ import annotations
 
 import re
 
 from alerts.access import Principal
-from alerts.webpage import (alert_card, console_order, console_section, deviation_text, headline, history_filter,
+from alerts.web.pages import (alert_card, console_order, console_section, deviation_text, headline, history_filter,
                             level_meaning, open_banner, when)
 
 NAMES = {"KGZ-TJK-01": "Kyrgyzstan–Tajikistan km 0–60, near Isfara and Konibodom"}.get

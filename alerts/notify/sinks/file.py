@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from alerts.fsio import atomic_write, fsync_dir
-from alerts.notices import Notice
-from alerts.sinks import Sink, SinkConfigError, SinkError, check_keys
+from alerts.notify.notices import Notice
+from alerts.notify.sinks import Sink, SinkConfigError, SinkError, check_keys
 
 #: Readable renderings a file sink can write besides the JSON.
 FORMATS = ("html", "pdf")

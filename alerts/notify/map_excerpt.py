@@ -22,7 +22,7 @@ WIDTH, HEIGHT = 520.0, 260.0
 #: Room around the segment, as a share of its extent each side, and the least span shown (degrees
 #: of latitude, about 130 km): a 60 km stretch among its towns and both states.
 MARGIN, MIN_SPAN = 0.8, 1.2
-#: Names and the scale bar; the PDF registers DejaVu under this family (alerts/notice_pdf.py).
+#: Names and the scale bar; the PDF registers DejaVu under this family (alerts/notify/pdf.py).
 FONT_FAMILY = "DejaVu"
 NAME_SIZE = 13.0
 

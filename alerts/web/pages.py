@@ -1,6 +1,6 @@
 """The operator page: server-rendered HTML, inline SVG (map, chart), one small script, no outside assets.
 
-Everything shown here went through :mod:`alerts.access` in :mod:`alerts.web` first; this
+Everything shown here went through :mod:`alerts.access` in :mod:`alerts.web.app` first; this
 module only renders what it is given, escaping every value.
 """
 
@@ -17,7 +17,7 @@ from aiohttp import web
 from alerts import geomap
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
-from alerts.tokens import parse_time
+from alerts.web.tokens import parse_time
 
 COLOURS = geomap.LEVEL_COLOURS
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -580,7 +580,7 @@ details#history{margin:1rem 0} details#history>summary{cursor:pointer;font-weigh
 
 APP_JS = r"""'use strict';
 (function () {
-  // The server renders the console and its map (alerts.webpage.console_section); this script only
+  // The server renders the console and its map (alerts.web.pages.console_section); this script only
   // fetches it again when the live feed says something changed or a filter changed (the map then
   // shows the chosen border), and posts the operator's actions.
   var dataEl = document.getElementById('bw-data');

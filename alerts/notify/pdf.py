@@ -1,6 +1,6 @@
 """A notice as PDF, drawn with fpdf2: the same brief as the HTML, the chart drawn with lines and boxes.
 
-Text is set in DejaVu Sans, bundled in ``alerts/fonts`` (licence beside it), so Cyrillic place
+Text is set in DejaVu Sans, bundled in ``alerts/notify/fonts`` (licence beside it), so Cyrillic place
 names, Russian text and typographic punctuation print as they are on every machine: fpdf2's core
 fonts cover Latin-1 only.
 """
@@ -13,8 +13,8 @@ from importlib import resources
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from alerts.notice_brief import Chart
-from alerts.notices import Notice
+from alerts.notify.brief import Chart
+from alerts.notify.notices import Notice
 
 FONT = "DejaVu"
 _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -25,7 +25,7 @@ _LINK_SIZE, _LINK_MIN_SIZE = 9.0, 5.0
 
 
 def _with_fonts(pdf: FPDF) -> FPDF:
-    fonts = resources.files("alerts").joinpath("fonts")
+    fonts = resources.files("alerts.notify").joinpath("fonts")
     for style, name in _FONT_FILES.items():
         with resources.as_file(fonts.joinpath(name)) as path:
             pdf.add_font(FONT, style, str(path))
@@ -33,7 +33,7 @@ def _with_fonts(pdf: FPDF) -> FPDF:
 
 
 def render_pdf(n: Notice) -> bytes:
-    """Every string from the notice's brief (alerts/notice_brief.py), so it says what the HTML says."""
+    """Every string from the notice's brief (alerts/notify/brief.py), so it says what the HTML says."""
     b = n.brief
     pdf = _with_fonts(FPDF(format="A4"))
     pdf.set_title(b.title)

@@ -1,6 +1,6 @@
-"""The OpenAPI 3 document of :mod:`alerts.web`, served at ``/openapi.json``.
+"""The OpenAPI 3 document of :mod:`alerts.web.app`, served at ``/openapi.json``.
 
-``python -m alerts.openapi > docs/openapi.json`` refreshes the copy in docs; a unit test
+``python -m alerts.web.openapi > docs/openapi.json`` refreshes the copy in docs; a unit test
 checks that the copy, the served document and the app's routes agree.
 """
 
@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from alerts.escalation import LEVELS
-from alerts.web import ISO_TIME, MAX_BODY_BYTES, PATH_ID
+from alerts.web.app import ISO_TIME, MAX_BODY_BYTES, PATH_ID
 
 _LEVELS_NONE = list(LEVELS)
 _ALERT_LEVELS = [lv for lv in LEVELS if lv != "none"]

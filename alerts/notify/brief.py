@@ -1,11 +1,11 @@
 """A notice as a brief a secretariat reads in 30 seconds, in the receiver's language.
 
-:func:`brief` turns a :class:`~alerts.notices.Notice` into every string a reader sees,
-translated through the gettext catalog of ``notice.lang`` (alerts/notice_i18n.py), in the
+:func:`brief` turns a :class:`~alerts.notify.notices.Notice` into every string a reader sees,
+translated through the gettext catalog of ``notice.lang`` (alerts/notify/i18n.py), in the
 order the reader needs them: the headline (level, what, where), what happened, the trend
 against normal, the context (arms deliveries explained), what is asked, the evidence
 released to this receiver, and last the engineering detail. The HTML and text templates
-(``alerts/templates``) and the PDF (alerts/notice_pdf.py) only lay these strings out, so
+(``alerts/notify/templates``) and the PDF (alerts/notify/pdf.py) only lay these strings out, so
 the three formats cannot say different things.
 
 Numbers and ISO dates are written as they are in every language. What sources and
@@ -22,10 +22,10 @@ from typing import Any, Mapping, Sequence
 import jinja2
 
 from alerts.escalation import LEVEL_INDEX
-from alerts.notice_i18n import translations
-from alerts.notice_map import excerpt_svg
+from alerts.notify.i18n import translations
+from alerts.notify.map_excerpt import excerpt_svg
 from alerts.model import ARMS_RACE
-from alerts.notices import Notice, Section, level_name
+from alerts.notify.notices import Notice, Section, level_name
 
 #: How far the last days' rate may stray from the baseline and still be "about normal".
 NORMAL_BAND = (0.67, 1.5)
@@ -78,7 +78,7 @@ class BriefSection:
     level: str  # the level's key, for colour
     heading: str
     segment: str
-    #: where it is: a map excerpt as SVG markup (alerts/notice_map.py; empty without the segment's line)
+    #: where it is: a map excerpt as SVG markup (alerts/notify/map_excerpt.py; empty without the segment's line)
     map_svg: str
     happened: tuple[str, ...]
     trend: str
@@ -358,7 +358,7 @@ def _own_first(countries: Sequence[str], own: str | None) -> tuple[str, ...]:
 def _templates() -> jinja2.Environment:
     # Escaped in the HTML template whatever its strings say (incident text comes from sources);
     # the text template is plain text and must not turn "<" into "&lt;".
-    return jinja2.Environment(loader=jinja2.PackageLoader("alerts", "templates"),
+    return jinja2.Environment(loader=jinja2.PackageLoader("alerts.notify", "templates"),
                               autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                               undefined=jinja2.StrictUndefined)

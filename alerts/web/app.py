@@ -3,7 +3,7 @@
 Every route but /health, the sign-in form and the page's static assets needs a token:
 ``Authorization: Bearer <t>``, or the HttpOnly, SameSite=Strict cookie that ``POST /login``
 sets (no token ever travels in a URL).
-Tokens carry a role (:mod:`alerts.tokens`); what a caller sees is decided by its
+Tokens carry a role (:mod:`alerts.web.tokens`); what a caller sees is decided by its
 :class:`alerts.access.Principal` alone: alerts through ``sees``, evidence through
 ``redact``, actions through ``may_act``.
 
@@ -41,15 +41,15 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol
 
 from aiohttp import web
 
-from alerts import webpage
+from alerts.web import pages
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
 from alerts.model import alert_labels
-from alerts.notice_acks import ExpiredAckLink, OnBehalf
-from alerts.notice_cap import MEDIA_TYPE as CAP_MEDIA_TYPE
+from alerts.notify.acks import ExpiredAckLink, OnBehalf
+from alerts.notify.cap import MEDIA_TYPE as CAP_MEDIA_TYPE
 from alerts.policy import Policy, format_duration
-from alerts.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
+from alerts.web.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
 
 log = logging.getLogger("borderwatch.web")
 
@@ -67,7 +67,7 @@ ISO_TIME = (r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 MAX_BODY_BYTES = 64 * 1024
 #: The longest request line (path and query) and header line aiohttp's parser takes; longer is 400.
 MAX_LINE_BYTES = 8190
-#: A notice's acknowledgement link carries its own HMAC token (alerts/notice_acks.py): no sign-in.
+#: A notice's acknowledgement link carries its own HMAC token (alerts/notify/acks.py): no sign-in.
 _NOTICE_CONFIRM = re.compile(rf"/notices/{PATH_ID}/confirm|/n/{PATH_ID}")
 LIVE = web.AppKey("live", object)
 # aiohttp >= 3.13 types request storage; older ones take strings.
@@ -101,14 +101,14 @@ class Actions(Protocol):
 class NoticeActions(Protocol):
     """Desks acknowledging the notices sent to them, and the centre on a desk's behalf; same error
     convention as :class:`Actions`. Who may is ``Principal.notice_right``'s to say
-    (:meth:`alerts.notice_acks.NoticeAcks.acknowledge_as` asks it)."""
+    (:meth:`alerts.notify.acks.NoticeAcks.acknowledge_as` asks it)."""
 
     async def acknowledge_notice(self, notice_id: str, principal: Principal, comment: str = "",
                                  on_behalf: OnBehalf | None = None) -> dict: ...
 
 
 class NoticeFiles(Protocol):
-    """Delivered notices again, as files (:class:`alerts.notice_archive.NoticeDownloads`): ``cap`` gives
+    """Delivered notices again, as files (:class:`alerts.notify.archive.NoticeDownloads`): ``cap`` gives
     the CAP 1.2 XML, raising ``LookupError`` (404) for a notice the caller may not know of."""
 
     def cap(self, notice_id: str, principal: Principal) -> bytes: ...
@@ -305,7 +305,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     def problem(request: web.Request, status: int, message: str) -> web.Response:
         if status in (403, 404) and wants_html(request):
-            return webpage.error_page(status, message, request.get(_PRINCIPAL))
+            return pages.error_page(status, message, request.get(_PRINCIPAL))
         return _error(status, message)
 
     @web.middleware
@@ -333,7 +333,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         p = auth.authenticate(tok)
         if p is None:
             if is_page(request):
-                return webpage.login_page(request.path_qs, error="" if tok is None else "That token is not valid "
+                return pages.login_page(request.path_qs, error="" if tok is None else "That token is not valid "
                                           "(wrong, revoked or expired).", status=401)
             return web.json_response({"error": "unauthorized", "hint": "send Authorization: Bearer <token>"},
                                      status=401, headers={"WWW-Authenticate": 'Bearer realm="borderwatch"'})
@@ -351,7 +351,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         # same-origin, not no-referrer: under no-referrer browsers send "Origin: null" on form posts.
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         if resp.content_type == "text/html":
-            resp.headers.setdefault("Content-Security-Policy", webpage.CSP)
+            resp.headers.setdefault("Content-Security-Policy", pages.CSP)
             resp.headers.setdefault("X-Frame-Options", "DENY")
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
@@ -455,7 +455,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         return web.Response(body=metrics_text(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     async def openapi(request: web.Request) -> web.Response:
-        from alerts.openapi import openapi_document
+        from alerts.web.openapi import openapi_document
 
         return web.json_response(openapi_document())
 
@@ -536,25 +536,25 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         if request.method == "GET":
             token = request.query.get("t") or request.query.get("token", "")
             if not token:
-                return webpage.notice_confirm_page(notice_id, "", message="this link is incomplete: it has no "
+                return pages.notice_confirm_page(notice_id, "", message="this link is incomplete: it has no "
                                                    "token; open the whole link from the notice", status=400)
             check = getattr(notice_actions, "check_link", None)
 
             async def show():
                 if check is not None:
                     check(notice_id, token)
-                return webpage.notice_confirm_page(notice_id, token)
+                return pages.notice_confirm_page(notice_id, token)
             return await _link_page(notice_id, show)
         form = await form_of(request)
         handler = getattr(notice_actions, "acknowledge_link", None)
         if handler is None:
-            return webpage.notice_confirm_page(notice_id, "", message="this server does not take notice "
+            return pages.notice_confirm_page(notice_id, "", message="this server does not take notice "
                                                "acknowledgements", status=501)
 
         async def record():
             ack = await handler(notice_id, str(form.get("token", "")))
             when = "already acknowledged" if ack.get("repeated") else "acknowledged"
-            return webpage.notice_confirm_page(notice_id, "", done=True,
+            return pages.notice_confirm_page(notice_id, "", done=True,
                                                message=f"notice {notice_id} {when} at {ack.get('at', '')}")
         return await _link_page(notice_id, record)
 
@@ -644,7 +644,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     # ------------------------------------------------------------------ pages
     async def login_form(request: web.Request) -> web.Response:
-        return webpage.login_page(request.query.get("next", "/"))
+        return pages.login_page(request.query.get("next", "/"))
 
     async def login(request: web.Request) -> web.Response:
         if foreign(request):
@@ -655,7 +655,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         if not nxt.startswith("/") or nxt.startswith("//"):
             nxt = "/"
         if auth.authenticate(tok) is None:
-            return webpage.login_page(nxt, error="That token is not valid (wrong, revoked or expired).", status=401)
+            return pages.login_page(nxt, error="That token is not valid (wrong, revoked or expired).", status=401)
         resp = web.HTTPSeeOther(nxt)
         resp.set_cookie(COOKIE, tok, httponly=True, samesite="Strict", path="/", secure=request.secure)
         raise resp
@@ -694,21 +694,21 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     async def page(request: web.Request) -> web.Response:
         p, shown, q, plans = console_input(request)
-        return webpage.main_page(p, shown, segment_rows(p), segment_names, q, plans)
+        return pages.main_page(p, shown, segment_rows(p), segment_names, q, plans)
 
     async def console(request: web.Request) -> web.Response:
         p, shown, q, plans = console_input(request)
-        return webpage.console_fragment(p, shown, segment_names, q, plans, segment_rows(p))
+        return pages.console_fragment(p, shown, segment_names, q, plans, segment_rows(p))
 
     async def segment_page(request: web.Request) -> web.Response:
         p = principal_of(request)
         view = await segment_view(p, request.match_info["segment_id"])
         border = [r for r in segment_rows(p) if r["border"] == view["border"]]
-        return webpage.segment_page(p, view, border)
+        return pages.segment_page(p, view, border)
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        body, ctype = webpage.ASSETS[name]
+        body, ctype = pages.ASSETS[name]
         return web.Response(text=body, content_type=ctype, headers={"Cache-Control": "no-cache"})
 
     app = web.Application(middlewares=[security_headers, problems, authenticate], client_max_size=MAX_BODY_BYTES,
@@ -800,11 +800,11 @@ async def _link_page(notice_id: str, page) -> web.Response:
     try:
         return await page()
     except ExpiredAckLink as exc:
-        return webpage.notice_confirm_page(notice_id, "", message=str(exc), status=410)
+        return pages.notice_confirm_page(notice_id, "", message=str(exc), status=410)
     except PermissionError:
-        return webpage.notice_confirm_page(notice_id, "", message="this link is not valid for that notice", status=403)
+        return pages.notice_confirm_page(notice_id, "", message="this link is not valid for that notice", status=403)
     except LookupError as exc:
-        return webpage.notice_confirm_page(notice_id, "", message=str(exc), status=404)
+        return pages.notice_confirm_page(notice_id, "", message=str(exc), status=404)
 
 
 def daily_from(incidents: Iterable[Mapping[str, Any]], dates: list[str]) -> list[dict]:

@@ -23,9 +23,9 @@ from typing import Any, Callable, Mapping
 from alerts.model import INCIDENT, iso, utcnow
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
-from alerts.notice_acks import ack_link, link_expiry
+from alerts.notify.acks import ack_link, link_expiry
 from alerts.policy import AckRules
-from alerts.notice_i18n import SOURCE_LANGUAGE, translations
+from alerts.notify.i18n import SOURCE_LANGUAGE, translations
 
 #: What the last transition of an alert says about where it is going.
 TRENDS = {"opened": "new", "escalated": "rising", "de-escalated": "easing", "resolved": "resolved"}
@@ -43,7 +43,7 @@ class NoticeError(ValueError):
 
 @dataclass(frozen=True)
 class NoticeRequest:
-    """One (receiver, alert group) to notify: the fields of ``alerts.dispatch.Dispatch``."""
+    """One (receiver, alert group) to notify: the fields of ``alerts.notify.dispatch.Dispatch``."""
 
     receiver: str
     group_key: str
@@ -95,7 +95,7 @@ class SegmentContext:
     #: deaths per day, beside ``activity`` (the segment page's chart and table count the same)
     deaths: tuple[int, ...] = ()
     #: the segment's border line, (lon, lat) pairs from the registry (``Segment.coords``); empty for a
-    #: whole-border segment. The CAP export draws its area from it (alerts/notice_cap.py).
+    #: whole-border segment. The CAP export draws its area from it (alerts/notify/cap.py).
     line: tuple[tuple[float, float], ...] = ()
 
     @classmethod
@@ -191,7 +191,7 @@ class Notice:
     changes: tuple[str, ...]
     #: kept in the delivery log; the next notice to this receiver for this group compares with it
     summary: dict[str, Any]
-    #: the receiver's language (alerts/notice_i18n.py LANGUAGES)
+    #: the receiver's language (alerts/notify/i18n.py LANGUAGES)
     lang: str = SOURCE_LANGUAGE
     #: some evidence comes from the demo's made-up incident: the notice says DEMO in title and body
     demo: bool = False
@@ -211,8 +211,8 @@ class Notice:
     # A notice is frozen: its words and each rendering are made once, however many sinks and retries send it.
     @functools.cached_property
     def brief(self) -> Any:
-        """Every human string of the notice, translated (alerts/notice_brief.py)."""
-        from alerts.notice_brief import brief
+        """Every human string of the notice, translated (alerts/notify/brief.py)."""
+        from alerts.notify.brief import brief
 
         return brief(self)
 
@@ -247,19 +247,19 @@ class Notice:
         return cls(**plain, sections=sections, changes=tuple(d.get("changes", ())), previous=previous)
 
     def to_text(self) -> str:
-        from alerts.notice_brief import render_text
+        from alerts.notify.brief import render_text
 
         return render_text(self.brief)
 
     @functools.cached_property
     def _html(self) -> str:
-        from alerts.notice_brief import render_html
+        from alerts.notify.brief import render_html
 
         return render_html(self.brief)
 
     @functools.cached_property
     def _pdf(self) -> bytes:
-        from alerts.notice_pdf import render_pdf  # fpdf2 loads only where PDFs are made
+        from alerts.notify.pdf import render_pdf  # fpdf2 loads only where PDFs are made
 
         return render_pdf(self)
 

@@ -10,7 +10,7 @@ effort: a full disk must not stop a notice going out, so it only logs.
 only its own desk's notices (another desk's is ``404``, as if it did not exist), the centre's
 roles every notice. The acknowledgement link (its token acknowledges as the desk) goes only to the
 notice's own desk: the centre reads a desk's notice without it, and acknowledges for the desk only
-on its behalf (``POST /notices/{id}/ack``), as alerts/notice_acks.py records.
+on its behalf (``POST /notices/{id}/ack``), as alerts/notify/acks.py records.
 
 >>> archive = NoticeArchive.in_data_dir(data_dir)                                         # doctest: +SKIP
 >>> Notifier(log, sinks, archive.keeping(NoticeRenderer(...)))                            # doctest: +SKIP
@@ -29,9 +29,9 @@ from typing import Any, Callable, Mapping
 
 from alerts.access import NOTICE_HIDDEN, NOTICE_OWN, Principal
 from alerts.fsio import atomic_write
-from alerts.notice_acks import UnknownNotice
-from alerts.notice_cap import default_sender, to_cap
-from alerts.notices import Notice, NoticeRequest
+from alerts.notify.acks import UnknownNotice
+from alerts.notify.cap import default_sender, to_cap
+from alerts.notify.notices import Notice, NoticeRequest
 
 log = logging.getLogger(__name__)
 ARCHIVE_DIR = "notices/archive"
@@ -82,13 +82,13 @@ class NoticeArchive:
 class NoticeDownloads:
     """A delivered notice, again, for a caller who may know of it. ``log`` is the delivery log
     (``first_delivery``); ``desk_of(receiver)`` the policy receiver's principal
-    (``Policy.receiver_principal``). Raises :class:`~alerts.notice_acks.UnknownNotice` (404)."""
+    (``Policy.receiver_principal``). Raises :class:`~alerts.notify.acks.UnknownNotice` (404)."""
 
     def __init__(self, log: Any, archive: NoticeArchive, desk_of: Callable[[str], Principal | None]) -> None:
         self.log, self.archive, self.desk_of = log, archive, desk_of
 
     def cap(self, notice_id: str, principal: Principal) -> bytes:
-        """The notice as CAP 1.2 XML (alerts/notice_cap.py), from the sender its links name; without the
+        """The notice as CAP 1.2 XML (alerts/notify/cap.py), from the sender its links name; without the
         acknowledgement link unless ``principal`` is of the notice's own desk."""
         notice, own = self._kept(notice_id, principal)
         return to_cap(notice if own else replace(notice, ack_url=""), default_sender(notice))

@@ -1,4 +1,4 @@
-"""The languages notices are written in, and their gettext catalogs (``alerts/locale``).
+"""The languages notices are written in, and their gettext catalogs (``alerts/notify/locale``).
 
 English is the source language: its strings are the msgids, so an English notice needs no
 catalog. Another language is a ``<lang>/LC_MESSAGES/borderwatch.po`` compiled to ``.mo``
@@ -24,5 +24,5 @@ def translations(lang: str) -> gettext.NullTranslations:
         raise ValueError(f"no notice language {lang!r} (languages: {', '.join(LANGUAGES)})")
     if lang == SOURCE_LANGUAGE:
         return gettext.NullTranslations()
-    with resources.as_file(resources.files("alerts").joinpath("locale")) as localedir:
+    with resources.as_file(resources.files("alerts.notify").joinpath("locale")) as localedir:
         return gettext.translation(DOMAIN, str(localedir), languages=[lang])

@@ -23,9 +23,9 @@ from typing import Any, Mapping
 
 from alerts.escalation import LEVELS
 from alerts.model import ALERTNAME, parse_iso
-from alerts.notices import Notice, Section
-from alerts.sinks import Sink, SinkConfigError, check_keys
-from alerts.sinks.http import post
+from alerts.notify.notices import Notice, Section
+from alerts.notify.sinks import Sink, SinkConfigError, check_keys
+from alerts.notify.sinks.http import post
 
 SEVERITIES = LEVELS[1:]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-if TYPE_CHECKING:  # alerts.policy imports a sink's config keys, and alerts.notices imports the policy
-    from alerts.notices import Notice
+if TYPE_CHECKING:  # alerts.policy imports a sink's config keys, and alerts.notify.notices imports the policy
+    from alerts.notify.notices import Notice
 
 
 class SinkError(Exception):
@@ -66,11 +66,11 @@ def _type_name(typ: type | tuple[type, ...]) -> str:
 
 def sink_types() -> dict[str, Callable[[Mapping[str, Any]], Sink]]:
     """type -> class with ``from_config``; imported lazily so each channel's module stays on its own."""
-    from alerts.sinks.alertmanager import AlertmanagerSink
-    from alerts.sinks.cap import CapSink
-    from alerts.sinks.file import FileSink
-    from alerts.sinks.smtp import SmtpSink
-    from alerts.sinks.webhook import WebhookSink
+    from alerts.notify.sinks.alertmanager import AlertmanagerSink
+    from alerts.notify.sinks.cap import CapSink
+    from alerts.notify.sinks.file import FileSink
+    from alerts.notify.sinks.smtp import SmtpSink
+    from alerts.notify.sinks.webhook import WebhookSink
 
     return {"file": FileSink.from_config, "webhook": WebhookSink.from_config, "smtp": SmtpSink.from_config,
             "alertmanager": AlertmanagerSink.from_config, "cap": CapSink.from_config}

@@ -175,7 +175,7 @@ def _build(notice_id: str, receiver: str, by: str, at: str | datetime,
 class NoticeAcks:
     """What the web endpoint calls: verify, record once in the delivery log, observe the histogram.
 
-    ``log`` is an :class:`alerts.delivery.DeliveryLog`; ``metrics`` a
+    ``log`` is an :class:`alerts.notify.delivery.DeliveryLog`; ``metrics`` a
     ``streams.metrics.Metrics`` (or None); ``clock`` returns an aware UTC datetime.
     """
 

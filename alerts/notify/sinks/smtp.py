@@ -21,8 +21,8 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from alerts.notices import Notice
-from alerts.sinks import Sink, SinkConfigError, SinkError, check_keys
+from alerts.notify.notices import Notice
+from alerts.notify.sinks import Sink, SinkConfigError, SinkError, check_keys
 
 log = logging.getLogger(__name__)
 

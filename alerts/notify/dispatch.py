@@ -24,7 +24,7 @@ created, then every ``group_interval``. At a flush, in this order:
 ``notice_id`` is a hash of the receiver, the group key, each alert's
 (alert_id, level, seq, status) and the reminder's ordinal: a restarted
 dispatcher that re-derives the same notice gets the same id, and the delivery
-log (alerts/delivery.py) drops the second.
+log (alerts/notify/delivery.py) drops the second.
 """
 
 from __future__ import annotations

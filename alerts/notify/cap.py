@@ -1,8 +1,8 @@
 """A notice as an OASIS CAP 1.2 message (Common Alerting Protocol): one ``<alert>`` per notice.
 
 The CAP document says what the notice says, to the same receiver, built from the same
-:class:`~alerts.notices.Notice` (already redacted for the receiver) and the same translated
-strings (alerts/notice_brief.py), so no withheld incident can reach it. The choices, per
+:class:`~alerts.notify.notices.Notice` (already redacted for the receiver) and the same translated
+strings (alerts/notify/brief.py), so no withheld incident can reach it. The choices, per
 element (docs/SINKS.md has them as a table):
 
 * ``identifier`` the notice id; ``sender`` ``borderwatch@<host of the notice's links>`` unless
@@ -43,12 +43,12 @@ from urllib.parse import urlsplit
 
 from alerts.escalation import EscalationPolicy
 from alerts.model import ARMS_RACE, parse_iso
-from alerts.notice_i18n import SOURCE_LANGUAGE, translations
-from alerts.notices import Notice
+from alerts.notify.i18n import SOURCE_LANGUAGE, translations
+from alerts.notify.notices import Notice
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 MEDIA_TYPE = "application/cap+xml"
-#: CAP's language tags (RFC 3066) for the notice languages of alerts/notice_i18n.py.
+#: CAP's language tags (RFC 3066) for the notice languages of alerts/notify/i18n.py.
 CAP_LANGUAGE = {"en": "en-US", "ru": "ru-RU"}
 
 
@@ -143,7 +143,7 @@ def _info(alert: ET.Element, n: Notice) -> None:
     _add(info, "senderName", _("borderwatch border early-warning centre"))
     _add(info, "headline", b.title)
     _add(info, "description", _description(b))
-    # Without a link (a desk's notice read by the centre, alerts/notice_archive.py) the request stands, the link not.
+    # Without a link (a desk's notice read by the centre, alerts/notify/archive.py) the request stands, the link not.
     _add(info, "instruction", "\n".join((*b.asked, *([f"{b.labels['ack']}: {b.ack_url}"] if b.ack_url else []))))
     if n.ack_url:
         _add(info, "web", n.ack_url)

@@ -19,9 +19,9 @@ import hmac
 from pathlib import Path
 from typing import Any, Mapping
 
-from alerts.notices import Notice
-from alerts.sinks import Sink, SinkConfigError, check_keys
-from alerts.sinks.http import post
+from alerts.notify.notices import Notice
+from alerts.notify.sinks import Sink, SinkConfigError, check_keys
+from alerts.notify.sinks.http import post
 
 SIGNATURE_HEADER = "X-Borderwatch-Signature"
 

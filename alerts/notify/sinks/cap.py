@@ -1,6 +1,6 @@
 """CAP drop: each notice as an OASIS CAP 1.2 message, ``<notice_id>.cap.xml``, in a directory.
 
-The document is alerts/notice_cap.py's. It is written to a temporary name in the same directory,
+The document is alerts/notify/cap.py's. It is written to a temporary name in the same directory,
 fsync'd and renamed over its final name, so a CAP client polling the directory never reads half a
 message; a second send of the same notice finds the file and writes nothing.
 
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from alerts.fsio import atomic_write, fsync_dir
-from alerts.sinks import Sink, SinkConfigError, SinkError, check_keys
+from alerts.notify.sinks import Sink, SinkConfigError, SinkError, check_keys
 
 if TYPE_CHECKING:
-    from alerts.notices import Notice
+    from alerts.notify.notices import Notice
 
 #: The config keys besides ``type`` and ``name``: declared here once; alerts/policy.py checks with them.
 REQUIRED: dict[str, type] = {"dir": str}
@@ -34,7 +34,7 @@ class CapSink(Sink):
 
     def __init__(self, directory: str | os.PathLike[str], sender: str | None = None, name: str | None = None) -> None:
         if sender is not None:
-            from alerts.notice_cap import check_sender  # alerts.policy imports this module for its keys
+            from alerts.notify.cap import check_sender  # alerts.policy imports this module for its keys
 
             try:
                 check_sender(sender)
@@ -52,7 +52,7 @@ class CapSink(Sink):
         return self.dir / f"{_SAFE.sub('_', notice_id)}{SUFFIX}"
 
     def send(self, notice: Notice) -> None:
-        from alerts.notice_cap import to_cap
+        from alerts.notify.cap import to_cap
 
         path = self.path(notice.notice_id)
         if path.exists():
