@@ -29,8 +29,9 @@ from typing import Any, Callable, Mapping
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
-from alerts.model import AlertAction, AlertEvent, alert_labels, iso, parse_iso, utcnow
+from alerts.model import AlertAction, AlertEvent, alert_labels
 from alerts.policy import LABEL_NAMES, Matcher, Policy, format_duration, matches_all
+from alerts.timefmt import iso, parse_iso, utcnow
 
 COMMENT_MAX = 2000
 

@@ -37,6 +37,7 @@ from detectors import arms_race as AR
 from detectors import features as F
 from detectors.base import bind, deviations, forecast, get_state, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
+from alerts.timefmt import iso
 from streams.errors import InvalidEvent
 from streams.limits import MAX_MESSAGE_BYTES
 from streams.records import (
@@ -47,7 +48,6 @@ from streams.records import (
     border_of,
     decode_incident,
     decode_transfer,
-    format_time,
     parse_time,
 )
 from streams.segments import SegmentRegistry, land_neighbours, state_name
@@ -480,7 +480,7 @@ class Pipeline:
         # Days before the grace horizon can no longer change: they are what the detector learns.
         self._learn(state, now_day - self.settings.grace_days - 1)
         at = occurred if d == now_day else day_start(now_day)
-        out.alerts.extend(self._score(state, now_day, format_time(at), may_raise=True))
+        out.alerts.extend(self._score(state, now_day, iso(at), may_raise=True))
         self._prune(state)
 
     def _bucket(self, state: SegmentState, d: int) -> list[int]:
@@ -590,7 +590,7 @@ class Pipeline:
             found = self._assess_arms(state, pair, year)
             arms["assessed"] = year
             if found.level != state.level:
-                out.append(self._arms_transition(state, found, format_time(at)))
+                out.append(self._arms_transition(state, found, iso(at)))
         return out
 
     def arms_pending(self, state: SegmentState) -> bool:
@@ -668,7 +668,7 @@ class Pipeline:
         day = state.evaluated_day + 1
         limit = min(until_day, state.evaluated_day + self.settings.retention_days)
         while day <= limit and state.level > 0:
-            out.extend(self._score(state, day, format_time(day_start(day)), may_raise=False))
+            out.extend(self._score(state, day, iso(day_start(day)), may_raise=False))
             day += 1
         if state.level == 0:
             state.evaluated_day = None

@@ -21,7 +21,7 @@ from streams.errors import ConfigError
 from streams.feed import AlertFeed
 from streams.metrics import Metrics
 from streams.models import load_model
-from alerts.notify.delivery import utcnow
+from alerts.timefmt import utcnow
 from streams.actions import WorkerActions
 from streams.evidence import SegmentContexts
 from streams.notice_log import KafkaDeliveryLog

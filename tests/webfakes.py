@@ -28,7 +28,8 @@ from alerts.notify.archive import NoticeArchive, NoticeDownloads
 from alerts.notify.notices import NoticeRenderer
 from alerts.policy import load_policy
 from alerts.state import AlertStore
-from alerts.web.tokens import Authenticator, TokenFile, iso, parse_time, utc_now
+from alerts.timefmt import iso, parse_time, utcnow
+from alerts.web.tokens import Authenticator, TokenFile
 from alerts.web.app import build_web_app
 from streams.actions import WorkerActions
 from streams.metrics import Metrics
@@ -50,7 +51,7 @@ class MemoryActions:
     """Acknowledgements and silences kept in memory, with the policy's two silence guardrails."""
 
     def __init__(self, history: Callable[[], AlertHistory], subscribers: set | None = None,
-                 clock: Callable[[], datetime] = utc_now, max_silence: timedelta = timedelta(days=30)) -> None:
+                 clock: Callable[[], datetime] = utcnow, max_silence: timedelta = timedelta(days=30)) -> None:
         self.history, self.subscribers, self.clock, self.max_silence = history, subscribers, clock, max_silence
         self._silences: list[dict] = []
         self._ids = itertools.count(1)

@@ -42,7 +42,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from alerts.access import NOTICE_HIDDEN, NOTICE_ON_BEHALF, NOTICE_OWN, NOTICE_READ, Principal
-from alerts.model import iso, parse_iso, utcnow
+from alerts.timefmt import iso, parse_iso, utcnow
 
 _CONTEXT = b"borderwatch notice ack v2\x00"
 #: The token: the last good day (days since 1970-01-01, 3 bytes) and that many bytes of the HMAC.

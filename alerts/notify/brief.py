@@ -26,6 +26,7 @@ from alerts.notify.i18n import translations
 from alerts.notify.map_excerpt import excerpt_svg
 from alerts.model import ARMS_RACE
 from alerts.notify.notices import Notice, Section, level_name
+from alerts.timefmt import human
 
 #: How far the last days' rate may stray from the baseline and still be "about normal".
 NORMAL_BAND = (0.67, 1.5)
@@ -127,7 +128,7 @@ def brief(n: Notice) -> Brief:
         title=(_("DEMO") + " — " if n.demo else "") + headline,
         demo_line=_("This is a demonstration notice: not a real event.") if n.demo else "",
         meta=_("Notice %(id)s for %(receiver)s, %(at)s.") % {"id": n.notice_id, "receiver": n.receiver,
-                                                            "at": utc(n.created_at)},
+                                                            "at": human(n.created_at)},
         labels=labels, changes=n.changes, asked=_asked(n, own), ack_url=n.ack_url,
         sections=tuple(_section(s, own, n.lang, len(n.sections) > 1) for s in n.sections))
 
@@ -184,9 +185,9 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
     t = translations(lang)
     _ = t.gettext
     out = [_("Alert opened %(at)s at level %(level)s (peak %(peak)s).")
-           % {"at": utc(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
+           % {"at": human(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
     if s.resolved_at:
-        out.append(_("Resolved %(at)s.") % {"at": utc(s.resolved_at)})
+        out.append(_("Resolved %(at)s.") % {"at": human(s.resolved_at)})
     if s.kind == ARMS_RACE:
         return tuple(out + [_arming(side, lang) for side in s.sides])
     if s.evidence:
@@ -306,12 +307,6 @@ def chart(activity: Sequence[tuple[str, int]], baseline: float, baseline_word: s
                      round(top_pad + plot_h - y_of(n), 1), day, n) for k, (day, n) in enumerate(activity))
     return Chart(width, height, left, top_pad, plot_w, top_pad + plot_h, y_max, bars, baseline, y_of(baseline),
                  f"{baseline_word} {baseline:.2f}/day")
-
-
-def utc(at: str) -> str:
-    """An ISO time as people read it: ``2025-11-18 06:00 UTC``."""
-    at = str(at)
-    return f"{at[:10]} {at[11:16]} UTC" if len(at) >= 16 and at[10] == "T" else at
 
 
 def trend_word(trend: str, lang: str) -> str:

@@ -37,12 +37,13 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from alerts.escalation import EscalationPolicy
-from alerts.model import ARMS_RACE, parse_iso
+from alerts.model import ARMS_RACE
+from alerts.timefmt import cap_time, parse_iso
 from alerts.notify.i18n import SOURCE_LANGUAGE, translations
 from alerts.notify.notices import Notice
 
@@ -76,12 +77,6 @@ EARTH_RADIUS_KM = 6371.0088
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # CAP: sender, identifier and addresses' entries contain no spaces, commas or restricted characters.
 _NOT_CAP_ID = re.compile(r"[\s,<&]")
-
-
-def cap_time(at: str | datetime) -> str:
-    """CAP's dateTime in UTC: ``2026-11-30T12:00:00-00:00`` (never ``Z``; UTC is ``-00:00``)."""
-    dt = at if isinstance(at, datetime) else parse_iso(at)
-    return parse_iso(dt.isoformat()).strftime("%Y-%m-%dT%H:%M:%S-00:00")
 
 
 def default_sender(notice: Notice) -> str:

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from alerts.fsio import fsync_dir
-from alerts.model import iso, utcnow  # noqa: F401 -- utcnow is re-exported for callers
 from alerts.notify.notices import Notice, NoticeError, NoticeRequest
 from alerts.notify.sinks import Sink, SinkError
+from alerts.timefmt import iso, utcnow
 
 log = logging.getLogger(__name__)
 LOG_NAME = "notices/delivery-log.jsonl"

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from alerts.model import INCIDENT, iso, utcnow
+from alerts.model import INCIDENT
+from alerts.timefmt import iso, utcnow
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.notify.acks import ack_link, link_expiry

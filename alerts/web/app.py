@@ -49,7 +49,8 @@ from alerts.model import alert_labels
 from alerts.notify.acks import ExpiredAckLink, OnBehalf
 from alerts.notify.cap import MEDIA_TYPE as CAP_MEDIA_TYPE
 from alerts.policy import Policy, format_duration
-from alerts.web.tokens import LEGACY_NAME, Authenticator, bearer_token, parse_time, utc_now
+from alerts.timefmt import ISO_TIME, iso, parse_time, utcnow
+from alerts.web.tokens import LEGACY_NAME, Authenticator, bearer_token
 
 log = logging.getLogger("borderwatch.web")
 
@@ -59,10 +60,6 @@ CSRF_HEADER = "X-Borderwatch-Request"
 PUBLIC = frozenset({"/health", "/login", "/logout", "/assets/app.js", "/assets/style.css"})
 #: What an id in a path may be (alert, notice, segment ids): a route whose id does not match answers 404.
 PATH_ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"
-#: The times query parameters take (``since``, ``until``): ISO 8601, a date alone or with a time, its
-#: seconds, fraction and zone optional. Checked before parsing, so the OpenAPI pattern is the rule.
-ISO_TIME = (r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
-            r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?")
 #: The largest request body read; the biggest real one is a silence with a 2000-character comment.
 MAX_BODY_BYTES = 64 * 1024
 #: The longest request line (path and query) and header line aiohttp's parser takes; longer is 400.
@@ -262,7 +259,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
                   notice_files: NoticeFiles | None = None,
                   subscribers: set | None = None,
                   heartbeat: float = 15.0,
-                  clock: Callable[[], datetime] = utc_now,
+                  clock: Callable[[], datetime] = utcnow,
                   policy: Policy | None = None) -> web.Application:
     """The web app. ``token`` (the legacy single token) stands for an ``admin``; ``auth`` adds the
     tokens file. ``segments`` is a :class:`streams.segments.SegmentRegistry` (geometry for the map);
@@ -689,7 +686,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         within = policy.ack_expected_within(labels)
         rules = policy.acknowledgements
         return {"notified": policy.notified(labels, a), "ack_within": format_duration(within),
-                "ack_by": (parse_time(a["opened_at"]) + within).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ack_by": iso(parse_time(a["opened_at"]) + within),
                 "ack_default": format_duration(rules.default_expiry), "ack_max": format_duration(rules.max_expiry)}
 
     async def page(request: web.Request) -> web.Response:

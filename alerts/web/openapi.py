@@ -11,7 +11,8 @@ import sys
 from typing import Any
 
 from alerts.escalation import LEVELS
-from alerts.web.app import ISO_TIME, MAX_BODY_BYTES, PATH_ID
+from alerts.timefmt import ISO_TIME
+from alerts.web.app import MAX_BODY_BYTES, PATH_ID
 
 _LEVELS_NONE = list(LEVELS)
 _ALERT_LEVELS = [lv for lv in LEVELS if lv != "none"]

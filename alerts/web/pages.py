@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
@@ -17,7 +16,7 @@ from aiohttp import web
 from alerts import geomap
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
-from alerts.web.tokens import parse_time
+from alerts.timefmt import human
 
 COLOURS = geomap.LEVEL_COLOURS
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -246,13 +245,6 @@ def history_filter(alerts: Iterable[Mapping[str, Any]], since: str = "", level: 
             and (not level or LEVEL_INDEX[a["peak_level"]] >= LEVEL_INDEX[level])]
 
 
-def when(t: str | None) -> str:
-    """A stored time (UTC, ISO 8601) as people read it, with its zone: ``2022-09-14 06:00 UTC``."""
-    if not t:
-        return ""
-    return parse_time(t).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def headline(a: Mapping[str, Any], names: Callable[[str], str]) -> str:
     """``Critical — Kyrgyzstan–Tajikistan km 0–60, near Isfara``: the level shown, then the place."""
     return f"{shown_level(a).capitalize()} — {names(a['segment_id'])}"
@@ -293,13 +285,13 @@ def level_meaning(a: Mapping[str, Any]) -> str:
 def _incident_text(i: Mapping[str, Any], place: str) -> str:
     deaths = int(i.get("fatalities") or 0)
     died = f", {deaths} killed" if deaths else ", no deaths"
-    return f"{when(i.get('at'))}: {str(i.get('category', 'incident')).replace('_', ' ')}{died}, {place}"
+    return f"{human(i.get('at'))}: {str(i.get('category', 'incident')).replace('_', ' ')}{died}, {place}"
 
 
 def _ack_text(ack: Mapping[str, Any]) -> str:
     comment = f" — “{e(str(ack['comment']))}”" if ack.get("comment") else ""
-    until = f", holds until {e(when(ack.get('until')))}" if ack.get("until") else ""
-    return f"Acknowledged by <b>{e(str(ack.get('by', '')))}</b> at {e(when(ack.get('at')))}{comment}{until}."
+    until = f", holds until {e(human(ack.get('until')))}" if ack.get("until") else ""
+    return f"Acknowledged by <b>{e(str(ack.get('by', '')))}</b> at {e(human(ack.get('at')))}{comment}{until}."
 
 
 def _plan_text(plan: Mapping[str, Any] | None, a: Mapping[str, Any]) -> str:
@@ -307,7 +299,7 @@ def _plan_text(plan: Mapping[str, Any] | None, a: Mapping[str, Any]) -> str:
         return "No alerting policy is loaded in this deployment: nobody is notified automatically."
     who = ", ".join(plan["notified"]) or "nobody (no route reaches a receiver that may see it)"
     return (f"Notified: {e(who)}. Acknowledgement expected within {e(plan['ack_within'])} of opening "
-            f"(by {e(when(plan['ack_by']))}); until then the notices repeat every {e(plan['ack_within'])}. "
+            f"(by {e(human(plan['ack_by']))}); until then the notices repeat every {e(plan['ack_within'])}. "
             f"An acknowledgement holds {e(plan['ack_default'])} unless given another expiry "
             f"(at most {e(plan['ack_max'])}).")
 
@@ -318,7 +310,7 @@ def alert_card(a: Mapping[str, Any], names: Callable[[str], str], may_act: bool,
     lvl = shown_level(a)
     ex = a.get("explanation") or {}
     place = names(a["segment_id"])
-    peak = (f' (peak {badge(a["peak_level"])} {e(when(a.get("updated_at")))})'
+    peak = (f' (peak {badge(a["peak_level"])} {e(human(a.get("updated_at")))})'
             if a["peak_level"] != lvl else "")
     events = "".join(f"<li>{e(_incident_text(i, place))}</li>" for i in ex.get("top_incidents") or [])
     normal = "".join(f"<li>{e(deviation_text(d))}</li>" for d in ex.get("deviations") or [])
@@ -352,7 +344,7 @@ def alert_card(a: Mapping[str, Any], names: Callable[[str], str], may_act: bool,
     return (f'<article class="alert-card lvl-edge-{e(lvl)}" data-alert-id="{e(a["alert_id"])}" data-level="{e(lvl)}" '
             f'data-border="{e(a["border"])}">'
             f'<h3>{badge(lvl)} <a href="/ui/segments/{e(a["segment_id"])}">{e(headline(a, names))}</a>{peak}</h3>'
-            f'<p class="since">Open since {e(when(a["opened_at"]))}.</p>'
+            f'<p class="since">Open since {e(human(a["opened_at"]))}.</p>'
             f'<h4>What happened</h4><ul class="events">{events or "<li>no incidents listed</li>"}</ul>'
             f'<h4>Against what normal</h4><ul class="normal">{normal or "<li>no baseline to compare</li>"}</ul>'
             f'<h4>What the level means</h4><p class="meaning">{e(level_meaning(a))}</p>'
@@ -362,10 +354,10 @@ def alert_card(a: Mapping[str, Any], names: Callable[[str], str], may_act: bool,
 
 def _state(a: Mapping[str, Any]) -> str:
     if a.get("resolved_at"):
-        return f"resolved {e(when(a['resolved_at']))}"
+        return f"resolved {e(human(a['resolved_at']))}"
     ack = a.get("acknowledged")
     if ack:
-        until = f" until {e(when(ack.get('until')))}" if ack.get("until") else ""
+        until = f" until {e(human(ack.get('until')))}" if ack.get("until") else ""
         return f"open, acked by {e(str(ack.get('by', '')))}{until}"
     return "open"
 
@@ -374,7 +366,7 @@ def history_row(a: Mapping[str, Any], names: Callable[[str], str]) -> str:
     return (f'<tr data-alert-id="{e(a["alert_id"])}" data-level="{e(a["peak_level"])}" class="resolved">'
             f'<td>{badge(a["peak_level"])}</td>'
             f'<td><a href="/ui/segments/{e(a["segment_id"])}">{e(names(a["segment_id"]))}</a></td>'
-            f'<td>{e(when(a["opened_at"]))}</td><td class="state">{_state(a)}</td>'
+            f'<td>{e(human(a["opened_at"]))}</td><td class="state">{_state(a)}</td>'
             f'<td>{e(level_meaning(a))}</td></tr>')
 
 
@@ -486,7 +478,7 @@ INCIDENT_COLUMNS = ("date (UTC)", "category", "deaths", "severity (1-5)", "sourc
 
 def incident_cells(i: Mapping[str, Any]) -> tuple[str, ...]:
     """One incident's row, in the order of :data:`INCIDENT_COLUMNS`."""
-    return (when(i.get("at")).removesuffix(" UTC"), str(i.get("category") or "").replace("_", " "),
+    return (human(i.get("at")).removesuffix(" UTC"), str(i.get("category") or "").replace("_", " "),
             str(int(i.get("fatalities") or 0)), str(i.get("severity") if i.get("severity") is not None else ""),
             str(i.get("source") or "not recorded"), str(i.get("classification") or "public"),
             str(i.get("description") or "no description"))
@@ -510,7 +502,7 @@ def segment_page(p: Principal, view: Mapping[str, Any], border_rows: list[dict])
     minimap = svg_map(border_rows, width=640, height=340, svg_id="minimap", highlight=view["segment_id"],
                       border=view["border"], border_towns=False) if view.get("coords") else ""
     alerts = "\n".join(
-        f'<tr><td>{badge(a["peak_level"])}</td><td>{e(when(a["opened_at"]))}</td><td>{_state(a)}</td>'
+        f'<tr><td>{badge(a["peak_level"])}</td><td>{e(human(a["opened_at"]))}</td><td>{_state(a)}</td>'
         f'<td>{e(level_meaning(a))}</td></tr>' for a in view["alerts"]) or '<tr><td colspan="4">none</td></tr>'
     incidents = "\n".join(
         "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in incident_cells(i)) + "</tr>"
@@ -595,7 +587,7 @@ APP_JS = r"""'use strict';
   var borderSel = document.getElementById('filter-border');
 
   function say(msg, bad) { statusEl.textContent = msg; statusEl.className = bad ? 'bad' : 'ok'; }
-  function when(t) { return t ? t.replace('T', ' ').slice(0, 16) + ' UTC' : ''; }
+  function human(t) { return t ? t.replace('T', ' ').slice(0, 16) + ' UTC' : ''; }
   function el(tag, attrs, text) {
     var n = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { n.setAttribute(k, attrs[k]); });
@@ -684,7 +676,7 @@ APP_JS = r"""'use strict';
         var rows = (j.silences || []).map(function (s) {
           var tr = el('tr', {'data-silence-id': s.silence_id || ''});
           var m = Object.keys(s.matchers || {}).map(function (k) { return k + '=' + s.matchers[k]; }).join(', ');
-          [m, when(s.until), s.by || '', s.comment || ''].forEach(function (t) { tr.appendChild(el('td', {}, t)); });
+          [m, human(s.until), s.by || '', s.comment || ''].forEach(function (t) { tr.appendChild(el('td', {}, t)); });
           return tr;
         });
         if (!rows.length) {

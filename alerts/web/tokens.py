@@ -14,7 +14,7 @@ and ``token revoke`` take effect without a restart.
 
 >>> import tempfile, os
 >>> f = TokenFile(os.path.join(tempfile.mkdtemp(), "tokens.json"))
->>> token = f.add("kg-desk", "secretariat:KGZ", now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+>>> token = f.add("kg-desk", "secretariat:KGZ", now=parse_time("2026-01-01"))
 >>> Authenticator(f).authenticate(token).role_string
 'secretariat:KGZ'
 >>> Authenticator(f).authenticate("guess") is None
@@ -32,13 +32,13 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 from alerts.fsio import atomic_write
-from alerts.model import iso, utcnow
 from alerts.access import AccessError, Principal
+from alerts.timefmt import iso, parse_time, utcnow
 
 log = logging.getLogger("borderwatch.tokens")
 
@@ -83,15 +83,6 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-utc_now = utcnow
-
-
-def parse_time(raw: str) -> datetime:
-    """ISO 8601; a time without a zone is UTC, a bare date is its midnight UTC."""
-    t = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
 
 
 @dataclass(frozen=True)
@@ -191,7 +182,7 @@ class TokenFile:
 
     def add(self, name: str, role: str, expires: datetime | None = None, now: datetime | None = None) -> str:
         """Store a new token for ``name`` and return it: the only time it is ever shown."""
-        now = now or utc_now()
+        now = now or utcnow()
         if not _NAME.match(name):
             raise TokenFileError(f"name {name!r}: use 1-64 letters, digits, _ . @ - (starting with a letter or digit)")
         try:
@@ -234,7 +225,7 @@ class Authenticator:
     """
 
     def __init__(self, tokens_file: TokenFile | None = None, static: dict[str, Principal] | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.file, self.clock = tokens_file, clock
         self._static = {hash_token(configured_token(t)): p for t, p in (static or {}).items() if t}
         self._entries: dict[str, TokenEntry] = {}

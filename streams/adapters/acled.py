@@ -59,6 +59,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
+from alerts.timefmt import iso
 from detectors.features import FORCE_SEVERITY
 from streams.adapters.cells import Columns, Sites, coordinate, whole_number
 from streams.adapters.files import open_text
@@ -70,7 +71,6 @@ from streams.records import (
     SEVERITY_MIN,
     CheckedPart,
     IncidentEvent,
-    format_time,
     incident_from_dict,
     incident_part,
 )
@@ -278,7 +278,7 @@ def _day(text: str) -> str:
 def _uploaded(stamp: str) -> str:
     """``timestamp`` (Unix seconds) as UTC text; ACLED uploads in batches, so stamps repeat."""
     try:
-        return format_time(datetime.fromtimestamp(whole_number(stamp, "timestamp"), UTC))
+        return iso(datetime.fromtimestamp(whole_number(stamp, "timestamp"), UTC))
     except (OverflowError, OSError, ValueError):
         raise InvalidEvent(f"not a time in Unix seconds: {stamp.strip()!r}", "timestamp") from None
 

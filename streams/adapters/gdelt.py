@@ -52,6 +52,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alerts.timefmt import iso
 from streams.adapters.cells import coordinate, fit
 from streams.adapters.files import open_text
 from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, OUT_OF_SCOPE, place
@@ -61,7 +62,6 @@ from streams.records import (
     INTERNAL_CATEGORY,
     ArmsTransferEvent,
     IncidentEvent,
-    format_time,
     incident_from_dict,
 )
 
@@ -229,8 +229,8 @@ def to_dict(cells: list[str]) -> dict | str:
         description = fit(f"{description}; {url}", MAX_DESCRIPTION_CHARS)
     return {
         "event_id": f"gdelt-{cells[_AT['GLOBALEVENTID']]}",
-        "occurred_at": format_time(occurred),
-        "reported_at": format_time(max(added, occurred)),
+        "occurred_at": iso(occurred),
+        "reported_at": iso(max(added, occurred)),
         "source": SOURCE,
         "category": category if placed.interstate else INTERNAL_CATEGORY,
         "severity": severity,

@@ -12,7 +12,8 @@ import pytest
 from alerts.notify.delivery import DeliveryLog, Notifier
 from alerts.notify.acks import UnknownNotice
 from alerts.notify.archive import NoticeDownloads
-from alerts.notify.cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, cap_time, haversine_km, to_cap
+from alerts.notify.cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, haversine_km, to_cap
+from alerts.timefmt import cap_time
 from alerts.notify.notices import DEMO_SOURCE, Notice, NoticeRenderer
 from alerts.policy import PolicyError, load_policy, parse_policy
 from alerts.notify.sinks import SinkConfigError, build_sink

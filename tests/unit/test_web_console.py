@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from alerts.access import Principal
+from alerts.timefmt import human
 from alerts.web.pages import (alert_card, console_order, console_section, deviation_text, headline, history_filter,
-                            level_meaning, open_banner, when)
+                              level_meaning, open_banner)
 
 NAMES = {"KGZ-TJK-01": "Kyrgyzstan–Tajikistan km 0–60, near Isfara and Konibodom"}.get
 
@@ -55,9 +56,9 @@ def test_history_holds_only_resolved_alerts_filtered_by_since_and_level():
 
 
 def test_times_carry_their_zone():
-    assert when("2022-09-14T06:00:00Z") == "2022-09-14 06:00 UTC"
-    assert when("2022-09-14T08:00:00+02:00") == "2022-09-14 06:00 UTC"
-    assert when(None) == ""
+    assert human("2022-09-14T06:00:00Z") == "2022-09-14 06:00 UTC"
+    assert human("2022-09-14T08:00:00+02:00") == "2022-09-14 06:00 UTC"
+    assert human(None) == ""
 
 
 def test_the_headline_names_the_place_and_the_level_now_not_the_opening_one():

@@ -18,20 +18,17 @@ Config: ``{type: alertmanager, url: http://alertmanager:9093, ttl?: 86400, timeo
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Mapping
 
 from alerts.escalation import LEVELS
-from alerts.model import ALERTNAME, parse_iso
+from alerts.model import ALERTNAME
 from alerts.notify.notices import Notice, Section
 from alerts.notify.sinks import Sink, SinkConfigError, check_keys
 from alerts.notify.sinks.http import post
+from alerts.timefmt import parse_iso, rfc3339_millis
 
 SEVERITIES = LEVELS[1:]
-
-
-def _rfc3339(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 class AlertmanagerSink(Sink):
@@ -64,7 +61,7 @@ class AlertmanagerSink(Sink):
                             "annotations": {"summary": s.summary, "trend": s.trend, "notice_id": notice.notice_id,
                                             "notice_url": notice_url, "peak_level": s.peak_level,
                                             "evidence_incidents": str(len(s.evidence))},
-                            "startsAt": _rfc3339(starts), "endsAt": _rfc3339(ends), "generatorURL": notice_url})
+                            "startsAt": rfc3339_millis(starts), "endsAt": rfc3339_millis(ends), "generatorURL": notice_url})
         return out
 
     @staticmethod
