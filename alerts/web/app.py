@@ -42,7 +42,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol
 from aiohttp import web
 
 from alerts.web import pages
-from alerts.access import Principal
+from alerts.access import ACK_ALERTS, READ_METRICS, READ_SILENCES, SILENCE, Principal
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.history import AlertHistory
 from alerts.model import alert_labels
@@ -114,6 +114,13 @@ class NoticeFiles(Protocol):
 #: ``segment_detail(segment_id)`` -> ``{"incidents": [incident dicts with releasable_to, newest first],
 #: "daily": [{"date": "YYYY-MM-DD", "incidents": n, "fatalities": n, "baseline": x?}, ...]}``; may be async.
 SegmentDetail = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
+
+
+def may(p: Principal, action: str) -> None:
+    """403 with ``alerts.access``'s words unless ``p`` may do ``action``."""
+    refused = p.refusal(action)
+    if refused:
+        raise _Problem(403, refused)
 
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
@@ -447,8 +454,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
         return web.json_response({"status": "ok", "ready": bool(state)})
 
     async def metrics(request: web.Request) -> web.Response:
-        if not principal_of(request).sees_all:
-            raise _Problem(403, "metrics cover every border: the centre's roles only")
+        may(principal_of(request), READ_METRICS)
         return web.Response(body=metrics_text(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     async def openapi(request: web.Request) -> web.Response:
@@ -470,8 +476,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     async def alert_ack(request: web.Request) -> web.Response:
         p = principal_of(request)
-        if not p.may_ack_alerts:
-            raise _Problem(403, f"role {p.role_string} may not acknowledge alerts")
+        may(p, ACK_ALERTS)
         alert_id = request.match_info["alert_id"]
         find_alert(p, alert_id)
         body = await json_body(request)
@@ -481,8 +486,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     async def silence_add(request: web.Request) -> web.Response:
         p = principal_of(request)
-        if not p.may_act:
-            raise _Problem(403, f"role {p.role_string} may not silence alerts")
+        may(p, SILENCE)
         body = await json_body(request)
         unknown = set(body) - {"matchers", "until", "comment"}
         if unknown:
@@ -500,8 +504,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
 
     async def silence_list(request: web.Request) -> web.Response:
         p = principal_of(request)
-        if not p.sees_all:
-            raise _Problem(403, "silences are the centre's working state: the centre's roles only")
+        may(p, READ_SILENCES)
         items = list(await _maybe_await(need(actions, "silences").silences()))
         return web.json_response({"count": len(items), "silences": items})
 
@@ -566,7 +569,7 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
                 s = segments.get(segment_id)
             except KeyError:
                 s = None
-            if s is not None and s.pair_level and (p.role != "secretariat" or p.country in s.countries):
+            if s is not None and s.pair_level and p.sees_border(s.countries):
                 row = {"segment_id": s.segment_id, "border": s.border, "countries": list(s.countries),
                        "name": s.title, "place": s.place, "place_ru": s.place_ru,
                        "length_km": round(s.length_km, 1), "pair_level": s.pair_level,
@@ -765,18 +768,15 @@ def segment_table(registry: Any, alerts: list[dict], p: Principal,
     level, n_open = _levels(alerts)
     rows: dict[str, dict] = {}
 
-    def mine(countries: Iterable[str]) -> bool:
-        return p.role != "secretariat" or p.country in set(countries)
-
     for s in (registry.segments() if registry is not None else []):
-        if mine(s.countries):
+        if p.sees_border(s.countries):
             rows[s.segment_id] = {"segment_id": s.segment_id, "border": s.border, "countries": list(s.countries),
                                   "name": s.title, "place": s.place, "place_ru": s.place_ru,
                                   "length_km": round(s.length_km, 1), "pair_level": False,
                                   "coords": [[round(x, 4), round(y, 4)] for x, y in s.coords]}
     for a in alerts:
         sid = a["segment_id"]
-        if sid in rows or not mine(a.get("countries") or ()):
+        if sid in rows or not p.sees_border(a.get("countries") or ()):
             continue
         name = names(sid)
         if registry is not None:

@@ -587,7 +587,7 @@ APP_JS = r"""'use strict';
   var borderSel = document.getElementById('filter-border');
 
   function say(msg, bad) { statusEl.textContent = msg; statusEl.className = bad ? 'bad' : 'ok'; }
-  function human(t) { return t ? t.replace('T', ' ').slice(0, 16) + ' UTC' : ''; }
+  function when(t) { return t ? t.replace('T', ' ').slice(0, 16) + ' UTC' : ''; }
   function el(tag, attrs, text) {
     var n = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { n.setAttribute(k, attrs[k]); });
@@ -676,7 +676,7 @@ APP_JS = r"""'use strict';
         var rows = (j.silences || []).map(function (s) {
           var tr = el('tr', {'data-silence-id': s.silence_id || ''});
           var m = Object.keys(s.matchers || {}).map(function (k) { return k + '=' + s.matchers[k]; }).join(', ');
-          [m, human(s.until), s.by || '', s.comment || ''].forEach(function (t) { tr.appendChild(el('td', {}, t)); });
+          [m, when(s.until), s.by || '', s.comment || ''].forEach(function (t) { tr.appendChild(el('td', {}, t)); });
           return tr;
         });
         if (!rows.length) {
