@@ -6,7 +6,9 @@ which either returns (the channel accepted the notice) or raises
 :class:`SinkError` saying whether trying again could help.
 
 Sink configs are dicts from the policy file, checked strictly: unknown keys,
-missing keys and wrong types are errors naming the key.
+missing keys and wrong types are errors naming the key. Each sink declares its
+keys once (``REQUIRED``, ``OPTIONAL``); :func:`check_keys` and the policy check
+(alerts/policy.py) both read them there.
 
 >>> build_sink({"type": "file", "dir": "drop/kgz"}).name
 'file:drop/kgz'
@@ -14,10 +16,13 @@ missing keys and wrong types are errors naming the key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-if TYPE_CHECKING:  # alerts.policy imports a sink's config keys, and alerts.notify.notices imports the policy
+if TYPE_CHECKING:  # the sinks import the notices, which import alerts.policy, which reads the sinks' keys
     from alerts.notify.notices import Notice
+
+#: A config key's value type(s).
+KeyType = type | tuple[type, ...]
 
 
 class SinkError(Exception):
@@ -35,15 +40,18 @@ class SinkConfigError(ValueError):
 class Sink:
     type: str = ""
     name: str = ""
+    #: The config keys besides ``type`` and ``name``, with their value types.
+    REQUIRED: Mapping[str, KeyType] = {}
+    OPTIONAL: Mapping[str, KeyType] = {}
 
     def send(self, notice: Notice) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
 
-def check_keys(config: Mapping[str, Any], required: Mapping[str, type | tuple[type, ...]],
-               optional: Mapping[str, type | tuple[type, ...]] = {}) -> None:
-    """Strict validation shared by every sink: unknown keys are errors, and so are wrong types."""
-    kind = config.get("type")
+def check_keys(config: Mapping[str, Any], sink: type[Sink]) -> None:
+    """Strict validation shared by every sink, against its declared keys: unknown keys are errors,
+    and so are missing ones and wrong types."""
+    kind, required, optional = config.get("type"), sink.REQUIRED, sink.OPTIONAL
     allowed = {"type", "name", *required, *optional}
     unknown = sorted(set(config) - allowed)
     if unknown:
@@ -64,16 +72,16 @@ def _type_name(typ: type | tuple[type, ...]) -> str:
     return " or ".join(t.__name__ for t in typ) if isinstance(typ, tuple) else typ.__name__
 
 
-def sink_types() -> dict[str, Callable[[Mapping[str, Any]], Sink]]:
-    """type -> class with ``from_config``; imported lazily so each channel's module stays on its own."""
+def sink_types() -> dict[str, type[Sink]]:
+    """type -> its class (``from_config``, ``REQUIRED``, ``OPTIONAL``); imported lazily so each channel's
+    module stays on its own."""
     from alerts.notify.sinks.alertmanager import AlertmanagerSink
     from alerts.notify.sinks.cap import CapSink
     from alerts.notify.sinks.file import FileSink
     from alerts.notify.sinks.smtp import SmtpSink
     from alerts.notify.sinks.webhook import WebhookSink
 
-    return {"file": FileSink.from_config, "webhook": WebhookSink.from_config, "smtp": SmtpSink.from_config,
-            "alertmanager": AlertmanagerSink.from_config, "cap": CapSink.from_config}
+    return {s.type: s for s in (FileSink, WebhookSink, SmtpSink, AlertmanagerSink, CapSink)}
 
 
 def build_sink(config: Mapping[str, Any]) -> Sink:
@@ -82,4 +90,4 @@ def build_sink(config: Mapping[str, Any]) -> Sink:
     kind = config.get("type")
     if kind not in types:
         raise SinkConfigError(f"unknown sink type {kind!r}: use one of {', '.join(sorted(types))}")
-    return types[kind](config)
+    return types[kind].from_config(config)

@@ -33,6 +33,8 @@ SEVERITIES = LEVELS[1:]
 
 class AlertmanagerSink(Sink):
     type = "alertmanager"
+    REQUIRED = {"url": str}
+    OPTIONAL = {"ttl": (int, float), "timeout": (int, float)}
 
     def __init__(self, url: str, *, ttl: float = 86400.0, timeout: float = 10.0, name: str | None = None) -> None:
         if not url.startswith(("http://", "https://")):
@@ -42,7 +44,7 @@ class AlertmanagerSink(Sink):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "AlertmanagerSink":
-        check_keys(config, {"url": str}, {"ttl": (int, float), "timeout": (int, float)})
+        check_keys(config, cls)
         return cls(config["url"], ttl=float(config.get("ttl", 86400)), timeout=float(config.get("timeout", 10)),
                    name=config.get("name"))
 

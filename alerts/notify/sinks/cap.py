@@ -5,7 +5,6 @@ fsync'd and renamed over its final name, so a CAP client polling the directory n
 message; a second send of the same notice finds the file and writes nothing.
 
 Config: ``{type: cap, dir: /var/lib/borderwatch/cap/kgz, sender?: borderwatch@centre.example, name?: ...}``.
-:data:`REQUIRED` and :data:`OPTIONAL` are the keys, for this sink and the policy check alike.
 """
 
 from __future__ import annotations
@@ -21,9 +20,6 @@ from alerts.notify.sinks import Sink, SinkConfigError, SinkError, check_keys
 if TYPE_CHECKING:
     from alerts.notify.notices import Notice
 
-#: The config keys besides ``type`` and ``name``: declared here once; alerts/policy.py checks with them.
-REQUIRED: dict[str, type] = {"dir": str}
-OPTIONAL: dict[str, type] = {"sender": str}
 SUFFIX = ".cap.xml"
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -31,10 +27,12 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 class CapSink(Sink):
     type = "cap"
+    REQUIRED = {"dir": str}
+    OPTIONAL = {"sender": str}
 
     def __init__(self, directory: str | os.PathLike[str], sender: str | None = None, name: str | None = None) -> None:
         if sender is not None:
-            from alerts.notify.cap import check_sender  # alerts.policy imports this module for its keys
+            from alerts.notify.cap import check_sender  # alerts.policy reads this module's keys
 
             try:
                 check_sender(sender)
@@ -45,7 +43,7 @@ class CapSink(Sink):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "CapSink":
-        check_keys(config, REQUIRED, OPTIONAL)
+        check_keys(config, cls)
         return cls(config["dir"], config.get("sender"), config.get("name"))
 
     def path(self, notice_id: str) -> Path:

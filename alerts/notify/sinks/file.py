@@ -28,6 +28,8 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 class FileSink(Sink):
     type = "file"
+    REQUIRED = {"dir": str}
+    OPTIONAL = {"formats": list}
 
     def __init__(self, directory: str | os.PathLike[str], name: str | None = None,
                  formats: Sequence[str] = FORMATS) -> None:
@@ -40,7 +42,7 @@ class FileSink(Sink):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "FileSink":
-        check_keys(config, {"dir": str}, {"formats": list})
+        check_keys(config, cls)
         return cls(config["dir"], config.get("name"), config.get("formats", FORMATS))
 
     def paths(self, notice_id: str) -> dict[str, Path]:

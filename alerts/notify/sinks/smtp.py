@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 class SmtpSink(Sink):
     type = "smtp"
+    REQUIRED = {"host": str, "port": int, "from": str, "to": list, "starttls": bool}
+    OPTIONAL = {"username": str, "password_file": str, "timeout": (int, float)}
 
     def __init__(self, host: str, port: int, sender: str, to: Sequence[str], *, starttls: bool = True,
                  username: str | None = None, password: str | None = None, timeout: float = 30.0,
@@ -44,8 +46,7 @@ class SmtpSink(Sink):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "SmtpSink":
-        check_keys(config, {"host": str, "port": int, "from": str, "to": list, "starttls": bool},
-                   {"username": str, "password_file": str, "timeout": (int, float)})
+        check_keys(config, cls)
         if not all(isinstance(a, str) and "@" in a for a in config["to"]):
             raise SinkConfigError(f"smtp sink: 'to' must be a list of addresses, not {config['to']!r}")
         password = None

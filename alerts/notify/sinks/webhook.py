@@ -47,6 +47,8 @@ def read_secret(path: str) -> bytes:
 
 class WebhookSink(Sink):
     type = "webhook"
+    REQUIRED = {"url": str, "secret_file": str}
+    OPTIONAL = {"timeout": (int, float)}
 
     def __init__(self, url: str, secret: bytes, *, timeout: float = 10.0, name: str | None = None) -> None:
         if not url.startswith(("http://", "https://")):
@@ -56,7 +58,7 @@ class WebhookSink(Sink):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "WebhookSink":
-        check_keys(config, {"url": str, "secret_file": str}, {"timeout": (int, float)})
+        check_keys(config, cls)
         return cls(config["url"], read_secret(config["secret_file"]), timeout=float(config.get("timeout", 10)),
                    name=config.get("name"))
 
