@@ -23,7 +23,7 @@ Send = Callable[[bytes, bytes], Awaitable[Any]]
 
 
 class WorkerActions:
-    """``alerts.web.app.Actions`` and ``NoticeActions`` for a live worker."""
+    """``alerts.web.context.Actions`` and ``NoticeActions`` for a live worker."""
 
     def __init__(self, policy: Policy, store: AlertStore, send: Send, clock: Callable[[], datetime],
                  acks: NoticeAcks | None = None) -> None:

@@ -95,7 +95,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         store="memory://",  # state is restored from the changelog topic on start
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
-        web_enabled=False,  # Faust's pages have no auth; alerts.web.app serves the API (see streams.worker)
+        web_enabled=False,  # Faust's pages have no auth; alerts.web serves the API (see streams.worker)
         datadir=settings.data_dir,
         broker_session_timeout=settings.session_timeout,
         broker_rebalance_timeout=settings.session_timeout,

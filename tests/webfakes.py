@@ -1,7 +1,7 @@
 """The web app's injected collaborators for tests, and :class:`Env`, the web app wired with them and
 a token per role (tests only).
 
-The worker's real :class:`alerts.web.app.Actions` produces events to the alerts topic and the feed
+The worker's real :class:`alerts.web.context.Actions` produces events to the alerts topic and the feed
 folds them; :class:`MemoryActions` folds straight into the history and tells the feed's
 subscribers, which is what the web side observes either way. Notices are acknowledged by the
 worker's own code (:func:`notice_actions`) over a real delivery log, so the web tests hold the

@@ -11,9 +11,11 @@ import pytest
 
 from alerts.access import Principal
 from alerts.history import AlertHistory
-from alerts.web.app import COOKIE, CSRF_HEADER, PUBLIC, build_web_app, daily_from
-from alerts.web import pages
-from alerts.web.pages import COLOURS
+from alerts.web import pages, views
+from alerts.web.app import build_web_app
+from alerts.web.auth import COOKIE, CSRF_HEADER, PUBLIC
+from alerts.web.context import daily_from
+from alerts.web.views import COLOURS
 from streams.segments import SegmentRegistry
 from tests.webfakes import DAILY, INCIDENTS, NOTICES, NOW, ROLES, Env, alert_event
 
@@ -577,8 +579,8 @@ def test_the_segment_pages_table_fills_every_column_from_what_the_segment_keeps(
     state = p.new_state(env.key)
     p.apply(state, env)
     [kept] = state.recent
-    cells = pages.incident_cells(kept)
-    assert len(cells) == len(pages.INCIDENT_COLUMNS) and all(cells), dict(zip(pages.INCIDENT_COLUMNS, cells))
+    cells = views.incident_cells(kept)
+    assert len(cells) == len(views.INCIDENT_COLUMNS) and all(cells), dict(zip(views.INCIDENT_COLUMNS, cells))
     assert cells[:5] == ("2022-09-14 06:00", "armed clash", "24", "5", "kg-border")
 
 
