@@ -350,18 +350,19 @@ def _own_first(countries: Sequence[str], own: str | None) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1)
-def _templates() -> jinja2.Environment:
-    # Escaped in the HTML template whatever its strings say (incident text comes from sources);
-    # the text template is plain text and must not turn "<" into "&lt;".
+def templates() -> jinja2.Environment:
+    # Escaped in the HTML and SVG templates whatever their strings say (incident text comes from
+    # sources); the text template is plain text and must not turn "<" into "&lt;".
     return jinja2.Environment(loader=jinja2.PackageLoader("alerts.notify", "templates"),
-                              autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+                              autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "svg.j2"),
+                                                                  default=False),
                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                               undefined=jinja2.StrictUndefined)
 
 
 def render_html(b: Brief) -> str:
-    return _templates().get_template("notice.html.j2").render(b=b)
+    return templates().get_template("notice.html.j2").render(b=b)
 
 
 def render_text(b: Brief) -> str:
-    return _templates().get_template("notice.txt.j2").render(b=b)
+    return templates().get_template("notice.txt.j2").render(b=b)

@@ -12,7 +12,6 @@ in the receiver's language where the notice's catalog names the state; the scale
 
 from __future__ import annotations
 
-from html import escape
 from typing import Callable, Sequence
 
 from alerts import geomap
@@ -31,37 +30,40 @@ def excerpt_svg(line: Sequence[Sequence[float]], level: str, name_of: Callable[[
                 place: str = "", km: str = "km", width: float = WIDTH, height: float = HEIGHT) -> str:
     """The excerpt around ``line`` ((lon, lat) pairs), the line in ``level``'s colour, ``place``
     (its towns) beside it; ``name_of(iso3, English name)`` names a state. Empty without a line."""
+    layout = excerpt_layout(line, level, name_of, place, km, width, height)
+    if layout is None:
+        return ""
+    from alerts.notify.brief import templates  # the notices' templates; the brief imports this module
+
+    return templates().get_template("map_excerpt.svg.j2").render(m=layout)
+
+
+def excerpt_layout(line: Sequence[Sequence[float]], level: str, name_of: Callable[[str | None, str], str],
+                   place: str = "", km: str = "km", width: float = WIDTH, height: float = HEIGHT) -> dict | None:
+    """What :func:`excerpt_svg` draws, as plain data (None without a line)."""
     bounds = geomap.bounds_of(line)
     if bounds is None:
-        return ""
+        return None
     view = geomap.fit(bounds, width, height, margin=MARGIN, min_span=MIN_SPAN)
     shown = geomap.countries_in(view)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="excerpt" role="img" width="{width:.0f}" '
-           f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}">',
-           f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="{geomap.SEA}"/>']
-    for country, d in geomap.country_paths(view, shown, bleed=10.0):
-        fill = geomap.COUNTRY_FILLS[country.fill % len(geomap.COUNTRY_FILLS)]
-        out.append(f'<path d="{d}" fill="{fill}" fill-rule="evenodd" stroke="#ffffff" stroke-width="0.9"/>')
+    countries = [{"d": d, "fill": geomap.COUNTRY_FILLS[country.fill % len(geomap.COUNTRY_FILLS)]}
+                 for country, d in geomap.country_paths(view, shown, bleed=10.0)]
     seg = geomap.pixel_ring(view, line, 1.0)
-    out.append(f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in seg)}" fill="none" '
-               f'stroke="{geomap.LEVEL_COLOURS.get(level, geomap.LEVEL_COLOURS["none"])}" '
-               f'stroke-width="{geomap.LEVEL_STROKES.get(level, 4.0) + 1:g}" stroke-linecap="round" '
-               f'stroke-linejoin="round"/>')
     taken: list[geomap.Box] = []
     scale_km, scale_px = geomap.scale_bar(view, 110.0)
     taken.append((8.0, height - 30, 20 + scale_px, height))  # the scale bar's corner
     labels = geomap.place_labels(view, [(place, seg)], taken, size=12.0) if place else []
     iso3_of = {c.name: c.iso3 for c, _ in shown}
     names = geomap.country_labels(geomap.label_spots(view, shown, size=NAME_SIZE), taken, [seg], size=NAME_SIZE)
-    for lb, size, weight, colour in ([(lb, 12.0, "bold", "#222222") for lb in labels]
-                                     + [(lb, NAME_SIZE, "normal", "#555555") for lb in names]):
-        text = lb.text if lb in labels else name_of(iso3_of.get(lb.text), lb.text)
-        out.append(f'<text x="{lb.x:.1f}" y="{lb.y:.1f}" text-anchor="{lb.anchor}" font-family="{FONT_FAMILY}" '
-                   f'font-size="{size:g}" font-weight="{weight}" fill="{colour}">{escape(text)}</text>')
+    texts = [{"x": f"{lb.x:.1f}", "y": f"{lb.y:.1f}", "anchor": lb.anchor, "size": f"{size:g}", "weight": weight,
+              "colour": colour, "text": lb.text if lb in labels else name_of(iso3_of.get(lb.text), lb.text)}
+             for lb, size, weight, colour in ([(lb, 12.0, "bold", "#222222") for lb in labels]
+                                              + [(lb, NAME_SIZE, "normal", "#555555") for lb in names])]
     y = height - 12
-    out.append(f'<polyline points="14,{y - 4:.1f} 14,{y:.1f} {14 + scale_px:.1f},{y:.1f} {14 + scale_px:.1f},'
-               f'{y - 4:.1f}" fill="none" stroke="#333333" stroke-width="1.2"/>')
-    out.append(f'<text x="{14 + scale_px / 2:.1f}" y="{y - 6:.1f}" text-anchor="middle" font-family="{FONT_FAMILY}" '
-               f'font-size="11" fill="#333333">{scale_km:g} {escape(km)}</text>')
-    out.append("</svg>")
-    return "".join(out)
+    return {"width": f"{width:.0f}", "height": f"{height:.0f}", "sea": geomap.SEA, "countries": countries,
+            "line": {"points": " ".join(f"{x:.1f},{y:.1f}" for x, y in seg),
+                     "colour": geomap.LEVEL_COLOURS.get(level, geomap.LEVEL_COLOURS["none"]),
+                     "width": f"{geomap.LEVEL_STROKES.get(level, 4.0) + 1:g}"},
+            "labels": texts, "font": FONT_FAMILY,
+            "scale": {"points": f"14,{y - 4:.1f} 14,{y:.1f} {14 + scale_px:.1f},{y:.1f} {14 + scale_px:.1f},{y - 4:.1f}",
+                      "x": f"{14 + scale_px / 2:.1f}", "y": f"{y - 6:.1f}", "km": f"{scale_km:g}", "unit": km}}
