@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from alerts.access import AccessError, Principal
-from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE
 from alerts.model import alert_labels
+from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE
 
 #: The labels every alert carries (alerts.model.alert_labels); matchers and group_by may name only these.
 LABEL_NAMES = tuple(alert_labels({"segment_id": "A-B", "border": "A-B", "level": "watch"}))

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 from alerts.history import AlertHistory  # noqa: E402
 from alerts.policy import load_policy  # noqa: E402
 from alerts.timefmt import iso  # noqa: E402
-from alerts.web.tokens import Authenticator, TokenFile  # noqa: E402
 from alerts.web.app import build_web_app  # noqa: E402
+from alerts.web.tokens import Authenticator, TokenFile  # noqa: E402
 from streams.adapters import load  # noqa: E402
 from streams.backtest import run_records  # noqa: E402
 from streams.records import decode_incident  # noqa: E402

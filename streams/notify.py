@@ -33,13 +33,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
-from alerts.notify.delivery import DeliveryIndex, Notifier, Renderer
-from alerts.notify.dispatch import Dispatch, Dispatcher
 from alerts.model import AlertAction, AlertEvent
 from alerts.notify.archive import NoticeArchive
+from alerts.notify.delivery import DeliveryIndex, Notifier, Renderer
+from alerts.notify.dispatch import Dispatch, Dispatcher
 from alerts.notify.notices import NoticeRenderer, NoticeRequest, SegmentContext
-from alerts.policy import Policy, PolicyError, load_policy
 from alerts.notify.sinks import SinkConfigError, build_sink
+from alerts.policy import Policy, PolicyError, load_policy
 from alerts.state import AlertStore
 from alerts.timefmt import utcnow
 from streams.errors import ConfigError

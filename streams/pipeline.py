@@ -33,11 +33,11 @@ from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy
 from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
+from alerts.timefmt import iso
 from detectors import arms_race as AR
 from detectors import features as F
 from detectors.base import bind, deviations, forecast, get_state, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
-from alerts.timefmt import iso
 from streams.errors import InvalidEvent
 from streams.limits import MAX_MESSAGE_BYTES
 from streams.records import (

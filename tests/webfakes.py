@@ -20,17 +20,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
 from alerts.access import Principal
-from alerts.notify.delivery import DeliveryLog
 from alerts.history import AlertHistory
 from alerts.model import AlertEvent, alert_id_for, decode_record
 from alerts.notify.acks import NoticeAcks
 from alerts.notify.archive import NoticeArchive, NoticeDownloads
+from alerts.notify.delivery import DeliveryLog
 from alerts.notify.notices import NoticeRenderer
 from alerts.policy import load_policy
 from alerts.state import AlertStore
 from alerts.timefmt import iso, parse_time, utcnow
-from alerts.web.tokens import Authenticator, TokenFile
 from alerts.web.app import build_web_app
+from alerts.web.tokens import Authenticator, TokenFile
 from streams.actions import WorkerActions
 from streams.metrics import Metrics
 from streams.segments import SegmentRegistry

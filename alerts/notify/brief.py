@@ -22,9 +22,9 @@ from typing import Any, Mapping, Sequence
 import jinja2
 
 from alerts.escalation import LEVEL_INDEX
+from alerts.model import ARMS_RACE
 from alerts.notify.i18n import translations
 from alerts.notify.map_excerpt import excerpt_svg
-from alerts.model import ARMS_RACE
 from alerts.notify.notices import Notice, Section, level_name
 from alerts.timefmt import human
 

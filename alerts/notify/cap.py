@@ -43,9 +43,9 @@ from urllib.parse import urlsplit
 
 from alerts.escalation import EscalationPolicy
 from alerts.model import ARMS_RACE
-from alerts.timefmt import cap_time, parse_iso
 from alerts.notify.i18n import SOURCE_LANGUAGE, translations
 from alerts.notify.notices import Notice
+from alerts.timefmt import cap_time, parse_iso
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 MEDIA_TYPE = "application/cap+xml"

@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from alerts.model import INCIDENT
-from alerts.timefmt import iso, utcnow
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
+from alerts.model import INCIDENT
 from alerts.notify.acks import ack_link, link_expiry
-from alerts.policy import AckRules
 from alerts.notify.i18n import SOURCE_LANGUAGE, translations
+from alerts.policy import AckRules
+from alerts.timefmt import iso, utcnow
 
 #: What the last transition of an alert says about where it is going.
 TRENDS = {"opened": "new", "escalated": "rising", "de-escalated": "easing", "resolved": "resolved"}

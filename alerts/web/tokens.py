@@ -36,8 +36,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from alerts.fsio import atomic_write
 from alerts.access import AccessError, Principal
+from alerts.fsio import atomic_write
 from alerts.timefmt import iso, parse_time, utcnow
 
 log = logging.getLogger("borderwatch.tokens")

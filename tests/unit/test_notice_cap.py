@@ -9,15 +9,15 @@ from dataclasses import replace
 
 import pytest
 
-from alerts.notify.delivery import DeliveryLog, Notifier
 from alerts.notify.acks import UnknownNotice
 from alerts.notify.archive import NoticeDownloads
 from alerts.notify.cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, haversine_km, to_cap
-from alerts.timefmt import cap_time
+from alerts.notify.delivery import DeliveryLog, Notifier
 from alerts.notify.notices import DEMO_SOURCE, Notice, NoticeRenderer
-from alerts.policy import PolicyError, load_policy, parse_policy
 from alerts.notify.sinks import SinkConfigError, build_sink
 from alerts.notify.sinks.cap import CapSink
+from alerts.policy import PolicyError, load_policy, parse_policy
+from alerts.timefmt import cap_time
 from tests.cap12 import CAP, assert_cap12, cap12_problems, find, parameters, text, xsd_errors
 from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, LINE, NOW, SECRET, WITH_LINE, alert, request
 from tests.webfakes import NOTICES, Env, notice_archive

@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry
 from pypdf import PdfReader
 
 from alerts.access import AccessError
-from alerts.notify.delivery import DeliveryLog
 from alerts.notify.acks import (ExpiredAckLink, InvalidAckToken, NoticeAcks, UnknownNotice, ack_link, ack_token,
                                 acknowledgement, read_ack_token)
+from alerts.notify.delivery import DeliveryLog
 from alerts.notify.notices import NoticeError, NoticeRequest, SegmentContext, changes_since, principal_for
 from streams.metrics import Metrics
 from tests.notice_fixtures import BASE_URL, NOW, SECRET, alert, renderer, request

@@ -11,8 +11,8 @@ import threading
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts.notify.delivery import Notifier, RetryPolicy
 from alerts.notify.acks import NoticeAcks, ack_token
+from alerts.notify.delivery import Notifier, RetryPolicy
 from alerts.notify.notices import SegmentContext
 from alerts.notify.sinks import Sink, SinkError
 from streams.evidence import SegmentContexts, context_snapshot

@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
 
 from alerts.history import AlertHistory
-from alerts.web.openapi import openapi_document
 from alerts.web.app import build_web_app
+from alerts.web.openapi import openapi_document
 from tests.conftest import ROOT
 
 

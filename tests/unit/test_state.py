@@ -8,9 +8,9 @@ import pytest
 
 from alerts.access import Principal
 from alerts.model import AlertAction, AlertEvent, decode_record
-from alerts.timefmt import iso
 from alerts.policy import load_policy
 from alerts.state import ActionError, ActionForbidden, AlertStore, acknowledge, silence, unsilence
+from alerts.timefmt import iso
 from tests.unit.alertdata import T0, Clock, Segment
 
 POLICY = load_policy()
