@@ -18,9 +18,9 @@ An alert's ``releasable_to`` is the intersection over the incidents that made it
 (``streams.pipeline``), so showing an alert never reveals an incident the
 viewer may not see.
 
-Who acknowledges what is decided here too (``ack_scope``, ``may_ack_alerts``,
-``notice_right``): the web handlers, :mod:`alerts.state` and
-:mod:`alerts.notice_acks` ask, none decides on its own.
+Who acknowledges and silences what is decided here too (``refusal``, ``notice_right``):
+the web handlers, :mod:`alerts.state` and :mod:`alerts.notify.acks` ask, none decides
+or words a refusal on its own.
 
 * Alerts: operators and admins acknowledge for the centre; no one else.
 * Notices: a notice is its desk's correspondence. The desk it went to (a
@@ -34,6 +34,8 @@ Who acknowledges what is decided here too (``ack_scope``, ``may_ack_alerts``,
 (True, False)
 >>> p.sees_alert(("KGZ", "TJK"), ("TJK",))
 False
+>>> p.refusal(SILENCE)
+'role secretariat:KGZ may not silence alerts'
 """
 
 from __future__ import annotations
@@ -59,6 +61,13 @@ NOTICE_HIDDEN = "hidden"  # may not learn that it exists: answered like a notice
 NOTICE_READ = "read"  # knows of it, may not acknowledge it (403)
 NOTICE_OWN = "own"  # its own desk's: acknowledges it
 NOTICE_ON_BEHALF = "on-behalf"  # another desk's: acknowledges it only on behalf of that desk, with a reason
+
+#: The guarded actions on alerts (:meth:`Principal.refusal`).
+ACK_ALERTS = "acknowledge alerts"
+SILENCE = "silence alerts"
+END_SILENCE = "end silences"
+READ_SILENCES = "read silences"
+READ_METRICS = "read metrics"
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 
 
@@ -118,6 +127,26 @@ class Principal:
         desk's (``secretariat:KGZ``, ``regional-desk``). A desk's never stand for the centre's."""
         return CENTRE if self.sees_all else self.role_string
 
+    def refusal(self, action: str) -> str | None:
+        """Why this principal may not do ``action`` (``ACK_ALERTS``, ``SILENCE``, ...), or None when it
+        may. Callers refuse with these words (the API's 403, :class:`alerts.state.ActionForbidden`)."""
+        if action == ACK_ALERTS:
+            allowed, why = self.may_ack_alerts, "desks acknowledge the notices sent to them"
+        elif action in (SILENCE, END_SILENCE):
+            allowed, why = self.may_act, ""
+        elif action == READ_SILENCES:
+            return None if self.sees_all else "silences are the centre's working state: the centre's roles only"
+        elif action == READ_METRICS:
+            return None if self.sees_all else "metrics cover every border: the centre's roles only"
+        else:
+            raise ValueError(f"no rule for {action!r}")
+        return None if allowed else f"role {self.role_string} may not {action}" + (f": {why}" if why else "")
+
+    def sees_border(self, countries: Iterable[str]) -> bool:
+        """May look at a border of these states (its segments, the map): a secretariat its own
+        state's, everyone else every border. What is shown on it is still ``sees`` and ``redact``."""
+        return self.role != "secretariat" or self.country in set(countries)
+
     def notice_right(self, receiver: "Principal | None") -> str:
         """What this principal may do with a notice sent to ``receiver`` (the policy receiver's
         principal; None for a receiver the policy no longer has): one of ``NOTICE_*``.
@@ -142,9 +171,7 @@ class Principal:
     def sees_alert(self, countries: Iterable[str], releasable_to: Iterable[str]) -> bool:
         if self.sees_all:
             return True
-        if self.role == "secretariat" and self.country not in set(countries):
-            return False
-        return self.released_to_me(releasable_to)
+        return self.sees_border(countries) and self.released_to_me(releasable_to)
 
     def sees(self, alert: Mapping[str, Any]) -> bool:
         """For a dict with ``countries`` and ``releasable_to`` (a folded alert, an AlertEvent's dict)."""

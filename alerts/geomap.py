@@ -1,6 +1,7 @@
 """The console's map, offline: which part of the world it shows, and what is drawn there.
 
-Pure functions over (lon, lat) and SVG pixels; :mod:`alerts.webpage` turns them into markup.
+Pure functions over (lon, lat) and SVG pixels; :mod:`alerts.web.views` lays them out for the
+console's templates, :mod:`alerts.notify.map_excerpt` for a notice.
 The countries are Natural Earth's, bundled (``alerts/data/countries-50m.geojson``, made by
 ``scripts/derive_countries.py``): nothing is fetched at run time.
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from typing import Any, Mapping
+
+from alerts import timefmt
 
 #: What the pipeline emits, numbered per segment by ``seq``.
 TRANSITIONS = ("opened", "escalated", "de-escalated", "resolved")
@@ -30,25 +31,8 @@ ALERTNAME = "BorderEscalation"
 #: segment, or both sides of a land border arming (detectors/arms_race.py).
 INCIDENT, ARMS_RACE = "incident", "arms-race"
 ALERT_KINDS = (INCIDENT, ARMS_RACE)
-
-
-def utcnow() -> datetime:
-    """The wall clock, as an aware UTC time: the default clock of alerts/."""
-    return datetime.now(timezone.utc)
-
-
-def iso(dt: datetime) -> str:
-    """ISO 8601 UTC with a ``Z``, to the second: the one time format on the alerts topic."""
-    if dt.tzinfo is None:
-        raise ValueError(f"naive datetime {dt!r}: pass an aware (UTC) time")
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str) -> datetime:
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        raise ValueError(f"time {text!r} has no zone: write it in UTC with a Z")
-    return dt.astimezone(timezone.utc)
+#: alerts/evaluation.py reads it from here; its owner is alerts.timefmt.
+parse_iso = timefmt.parse_iso
 
 
 def alert_id_for(segment_id: str, opened_at: str) -> str:

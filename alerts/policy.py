@@ -26,9 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from alerts.access import AccessError, Principal
-from alerts.sinks import cap as cap_sink
-from alerts.notice_i18n import LANGUAGES, SOURCE_LANGUAGE
 from alerts.model import alert_labels
+from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE
 
 #: The labels every alert carries (alerts.model.alert_labels); matchers and group_by may name only these.
 LABEL_NAMES = tuple(alert_labels({"segment_id": "A-B", "border": "A-B", "level": "watch"}))
@@ -177,7 +176,7 @@ class TimeInterval:
 
 @dataclass(frozen=True)
 class SinkConfig:
-    """A sink a receiver delivers through; the sinks themselves live in alerts/sinks."""
+    """A sink a receiver delivers through; the sinks themselves live in alerts/notify/sinks."""
 
     type: str
     name: str
@@ -189,7 +188,7 @@ class Receiver:
     name: str
     principal: Principal  # who the receiver is, for releasability (alerts.access)
     sinks: tuple[SinkConfig, ...]
-    #: the language its notices are written in (alerts/notice_i18n.py LANGUAGES)
+    #: the language its notices are written in (alerts/notify/i18n.py LANGUAGES)
     lang: str = SOURCE_LANGUAGE
 
 
@@ -322,21 +321,10 @@ def complete_labels(partial: Mapping[str, str]) -> dict[str, str]:
     return {**alert_labels(alert), **partial}
 
 
-# --------------------------------------------------------------------------- sink schemas
+# --------------------------------------------------------------------------- sinks
 
-#: Per sink type: required keys and optional keys (value kinds). Keys ending ``_file`` name a file
-#: holding a secret; a secret written inline is refused. The notices engineer owns the sinks;
-#: extend these tables when a sink grows an option.
-SINK_SCHEMAS: dict[str, tuple[dict[str, type | tuple], dict[str, type | tuple]]] = {
-    "file": ({"dir": str}, {"formats": list}),
-    "webhook": ({"url": str}, {"secret_file": str, "timeout": str, "max_retries": int, "headers": dict}),
-    "smtp": ({"host": str, "from": str, "to": list},
-             {"port": int, "starttls": bool, "username": str, "password_file": str, "timeout": str}),
-    "alertmanager": ({"url": str}, {"timeout": str, "max_retries": int, "bearer_token_file": str}),
-    # The cap sink declares its keys itself (the other sinks' still live in both places: STYLE.md).
-    "cap": (cap_sink.REQUIRED, cap_sink.OPTIONAL),
-}
-SINK_COMMON = {"type": str, "name": str, "send_resolved": bool}
+# A sink's keys are its own (``REQUIRED`` and ``OPTIONAL`` of its class in alerts/notify/sinks); keys
+# ending ``_file`` name a file holding a secret, and a secret written inline is refused.
 _INLINE_SECRET = re.compile(r"(secret|password|passwd|token|api_key|credentials)$", re.I)
 
 
@@ -488,31 +476,32 @@ class _Parser:
         return out
 
     def sinks(self, items: list, path: str) -> tuple[SinkConfig, ...]:
+        # Late: the sinks import the notices, which import this module.
+        from alerts.notify.sinks import sink_types
+
+        kinds = sink_types()
         out: list[SinkConfig] = []
         names: set[str] = set()
         for i, s in enumerate(items):
             p = f"{path}[{i}]"
-            if not isinstance(s, dict) or s.get("type") not in SINK_SCHEMAS:
+            if not isinstance(s, dict) or s.get("type") not in kinds:
                 got = s.get("type") if isinstance(s, dict) else _kind(s)
                 self.err(f"{p}.type" if isinstance(s, dict) else p,
-                         f"unknown sink type {got!r} (one of {', '.join(SINK_SCHEMAS)})")
+                         f"unknown sink type {got!r} (one of {', '.join(kinds)})")
                 continue
             for k in s:
                 if isinstance(k, str) and _INLINE_SECRET.search(k):
                     self.err(_join(p, k), f"secrets go by reference only: put it in a file and write "
                                           f"'{k.removesuffix('_secret')}_file: /run/secrets/...'")
-            req, opt = SINK_SCHEMAS[s["type"]]
+            sink = kinds[s["type"]]
             d = self.obj({k: v for k, v in s.items() if not (isinstance(k, str) and _INLINE_SECRET.search(k))},
-                         p, {**req, "type": str}, {**opt, **SINK_COMMON})
+                         p, {**sink.REQUIRED, "type": str}, {**sink.OPTIONAL, "name": str})
             if d is None:
                 continue
             name = d.get("name", d["type"])
             if name in names:
                 self.err(f"{p}.name", f"duplicate sink name {name!r} in this receiver (name them)")
             names.add(name)
-            for k in ("timeout",):
-                if k in d:
-                    self.duration(d[k], f"{p}.{k}")
             if "url" in d and not re.match(r"^https?://", d["url"]):
                 self.err(f"{p}.url", f"expected an http(s) URL, got {d['url']!r}")
             out.append(SinkConfig(d["type"], name, {k: v for k, v in d.items() if k not in ("type", "name")}))
@@ -687,6 +676,8 @@ def _join(path: str, key: Any) -> str:
 
 
 def _is(v: Any, want: Any) -> bool:
+    if isinstance(want, tuple):
+        return any(_is(v, w) for w in want)
     if want is int:
         return isinstance(v, int) and not isinstance(v, bool)
     if want is str and isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -695,7 +686,10 @@ def _is(v: Any, want: Any) -> bool:
 
 
 def _want(want: Any) -> str:
-    return {str: "a string", list: "a list", dict: "a mapping", bool: "true or false", int: "an integer"}.get(want, str(want))
+    if isinstance(want, tuple):
+        return "a number" if set(want) == {int, float} else " or ".join(_want(w) for w in want)
+    return {str: "a string", list: "a list", dict: "a mapping", bool: "true or false", int: "an integer",
+            float: "a number"}.get(want, str(want))
 
 
 def _kind(v: Any) -> str:

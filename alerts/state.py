@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from alerts.access import Principal
+from alerts.access import ACK_ALERTS, END_SILENCE, SILENCE, Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
-from alerts.model import AlertAction, AlertEvent, alert_labels, iso, parse_iso, utcnow
+from alerts.model import AlertAction, AlertEvent, alert_labels
 from alerts.policy import LABEL_NAMES, Matcher, Policy, format_duration, matches_all
+from alerts.timefmt import iso, parse_iso, utcnow
 
 COMMENT_MAX = 2000
 
@@ -217,19 +218,23 @@ def _comment(comment: str | None, required: bool, what: str) -> str:
     return comment
 
 
+def _may(principal: Principal, action: str) -> None:
+    refused = principal.refusal(action)
+    if refused:
+        raise ActionForbidden(refused)
+
+
 def acknowledge(alert_id: str, principal: Principal, until: datetime | timedelta | None = None,
                 comment: str | None = None, *, now: datetime, policy: Policy,
                 store: AlertStore | None = None) -> AlertAction:
     """Acknowledge an open alert until ``until`` (a time, a duration from now, or the policy's default).
 
-    Operators and admins acknowledge for the centre (``Principal.may_ack_alerts``); desks
-    acknowledge the notices sent to them (:mod:`alerts.notice_acks`). With ``store``, the alert
+    Who may is ``Principal.refusal``'s to say (operators and admins, for the centre; desks
+    acknowledge the notices sent to them, :mod:`alerts.notify.acks`). With ``store``, the alert
     must exist and be open, and the ack records the alert's transition seq, so an escalation
     after it voids it.
     """
-    if not principal.may_ack_alerts:
-        raise ActionForbidden(f"{principal.role_string} may not acknowledge alerts: desks acknowledge "
-                              f"the notices sent to them")
+    _may(principal, ACK_ALERTS)
     rules = policy.acknowledgements
     end = _until(until, now, rules.default_expiry, rules.max_expiry, "acknowledgement")
     seq = None
@@ -252,8 +257,7 @@ def silence(matchers: list[str] | tuple[str, ...], principal: Principal, until: 
     Guardrails from the policy: at least one equality matcher on a ``require_one_of`` label
     (a border or a segment), at most ``max_duration`` long, a comment; operators and admins only.
     """
-    if not principal.may_act:
-        raise ActionForbidden(f"{principal.role_string} may not silence alerts")
+    _may(principal, SILENCE)
     parsed = []
     for text in matchers or ():
         try:
@@ -276,8 +280,7 @@ def silence(matchers: list[str] | tuple[str, ...], principal: Principal, until: 
 def unsilence(silence_id: str, principal: Principal, comment: str | None = None, *, now: datetime,
               store: AlertStore) -> AlertAction:
     """End an active silence now."""
-    if not principal.may_act:
-        raise ActionForbidden(f"{principal.role_string} may not end silences")
+    _may(principal, END_SILENCE)
     s = store.silences.get(silence_id)
     if s is None:
         raise NoSuchTarget(f"no silence {silence_id!r}")

@@ -29,6 +29,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from alerts.timefmt import iso
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import Topics, ensure_topics
 
@@ -48,8 +49,8 @@ def payloads(n: int, seed: int = 11) -> list[tuple[bytes, bytes]]:
     for i in range(n):
         a, b = rng.choice(BORDERS)
         when = t0 + timedelta(seconds=int(i * (3 * 365 * 86400 / n)))
-        rec = {"event_id": f"bench-{i}", "occurred_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-               "reported_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "source": "bench",
+        rec = {"event_id": f"bench-{i}", "occurred_at": iso(when),
+               "reported_at": iso(when), "source": "bench",
                "category": rng.choice(CATEGORIES), "severity": rng.randint(1, 5),
                "fatalities": rng.choice([0] * 30 + [1, 2]), "injuries": rng.choice([0] * 10 + [1]),
                "countries": [a, b]}

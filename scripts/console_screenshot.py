@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from alerts.history import AlertHistory  # noqa: E402
 from alerts.policy import load_policy  # noqa: E402
-from alerts.tokens import Authenticator, TokenFile, iso  # noqa: E402
-from alerts.web import build_web_app  # noqa: E402
+from alerts.timefmt import iso  # noqa: E402
+from alerts.web.app import build_web_app  # noqa: E402
+from alerts.web.tokens import Authenticator, TokenFile  # noqa: E402
 from streams.adapters import load  # noqa: E402
 from streams.backtest import run_records  # noqa: E402
 from streams.records import decode_incident  # noqa: E402

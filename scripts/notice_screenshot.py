@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alerts.notices import NoticeRenderer  # noqa: E402
+from alerts.notify.notices import NoticeRenderer  # noqa: E402
 from tests.notice_fixtures import BASE_URL, NOW, SECRET, WITH_LINE, request  # noqa: E402
 
 

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 
 from alerts.access import Principal
 from alerts.model import AlertAction
-from alerts.notice_acks import NoticeAcks, OnBehalf
+from alerts.notify.acks import NoticeAcks, OnBehalf
 from alerts.policy import Policy
 from alerts.state import AlertStore, acknowledge, silence
 
@@ -23,7 +23,7 @@ Send = Callable[[bytes, bytes], Awaitable[Any]]
 
 
 class WorkerActions:
-    """``alerts.web.Actions`` and ``NoticeActions`` for a live worker."""
+    """``alerts.web.context.Actions`` and ``NoticeActions`` for a live worker."""
 
     def __init__(self, policy: Policy, store: AlertStore, send: Send, clock: Callable[[], datetime],
                  acks: NoticeAcks | None = None) -> None:

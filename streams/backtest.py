@@ -19,13 +19,14 @@ from alerts.evaluation import Evaluation, ScoringInputError, data_spans, evaluat
 from alerts.history import AlertHistory
 from alerts.model import INCIDENT, AlertEvent
 from alerts.report import Threshold, render_report
+from alerts.timefmt import iso
 from detectors.field_rules import FIELD_RULES, RuleIncident, run_rule
 
 from streams.errors import SourceRowError
 from streams.segments import is_land_border
 from streams.pipeline import Pipeline, day_start
+from streams.records import IncidentEvent, encode
 from streams.segment_state import SegmentState
-from streams.records import IncidentEvent, encode, format_time
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Envelope
 
 #: Far enough past any data for every alert to resolve (advance() stops at retention anyway).
@@ -229,7 +230,7 @@ def field_rule_rows(records: Iterable, rule: str, coverage_end: date | None = No
     An alert still open at the coverage end has no ``resolved_at``.
     """
     def at(day: date) -> str:
-        return format_time(datetime(day.year, day.month, day.day, tzinfo=UTC))
+        return iso(datetime(day.year, day.month, day.day, tzinfo=UTC))
 
     return [{"alert_id": f"{a.rule}-{a.border}-{a.opened}", "border": a.border, "segment_id": a.border,
              "level": a.level, "opened_at": at(a.opened), "resolved_at": at(a.resolved) if a.resolved else "",

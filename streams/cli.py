@@ -346,7 +346,8 @@ def _segments_build(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from alerts.tokens import TokenFile, TokenFileError, parse_time, utc_now
+    from alerts.timefmt import parse_time, utcnow
+    from alerts.web.tokens import TokenFile, TokenFileError
 
     path = load_settings({"tokens_file": args.tokens_file}).tokens_file
     if not path:
@@ -358,7 +359,7 @@ def _token(args: argparse.Namespace) -> int:
         if args.token_verb == "add":
             if args.expires and args.days is not None:
                 raise TokenFileError("give --expires or --days, not both")
-            now = utc_now()
+            now = utcnow()
             expires = None
             if args.days is not None:
                 expires = now + timedelta(days=args.days)

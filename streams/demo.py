@@ -28,8 +28,9 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from alerts.notices import DEMO_SOURCE
-from alerts.tokens import TokenFile
+from alerts.notify.notices import DEMO_SOURCE
+from alerts.timefmt import iso, utcnow
+from alerts.web.tokens import TokenFile
 from streams.broker import EmbeddedBroker, free_port, port_free
 from streams.replay import replay
 
@@ -103,7 +104,7 @@ def _live_incident(broker_url: str) -> str:
 
     from streams.topics import Topics, bootstrap
 
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = iso(utcnow())
     event_id = f"demo-{now}"
     rec = {"event_id": event_id, "occurred_at": now, "reported_at": now, "source": DEMO_SOURCE,
            "category": "armed_clash", "severity": 5, "fatalities": 12, "injuries": 20, "countries": ["KGZ", "TJK"],

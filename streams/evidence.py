@@ -2,7 +2,7 @@
 
 The ``aggregate`` agent owns a segment's state in its partition of the table; the notifier
 may run on another worker. So with every alert transition the agent also publishes the
-segment's :class:`~alerts.notices.SegmentContext` (recent incidents, daily activity, the
+segment's :class:`~alerts.notify.notices.SegmentContext` (recent incidents, daily activity, the
 baseline, arms pressure) to ``<prefix>.segment-context``, keyed by segment id, and every
 worker keeps the latest per segment (:class:`SegmentContexts`). A notice is rendered after
 ``group_wait``, by then the snapshot of the transition that opened its group has come.
@@ -14,7 +14,7 @@ import json
 import logging
 from typing import Any, Callable
 
-from alerts.notices import SegmentContext
+from alerts.notify.notices import SegmentContext
 from streams.follow import follow
 
 log = logging.getLogger("borderwatch.evidence")

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from alerts.timefmt import iso
 from streams.backtest import LABEL_COLUMNS
 from streams.records import border_of, encode, incident_from_dict, transfer_from_dict
 
@@ -228,13 +229,13 @@ class _Builder:
         delay = timedelta(hours=rng.randint(1, 12))
         if rng.random() < sc.late_share:
             delay += timedelta(days=rng.randint(1, 10))
-        rec = {"event_id": f"gen-{self.seed}-{self.serial}", "occurred_at": _iso(when),
-               "reported_at": _iso(when + delay), "source": "synthetic", "category": category,
+        rec = {"event_id": f"gen-{self.seed}-{self.serial}", "occurred_at": iso(when),
+               "reported_at": iso(when + delay), "source": "synthetic", "category": category,
                "severity": severity, "fatalities": deaths, "injuries": injuries, "countries": [a, b]}
         self.reports.append((when + delay, self.serial, encode(incident_from_dict(rec))))
         if rng.random() < sc.duplicate_share:
             again = when + delay + timedelta(days=1)
-            dup = dict(rec, source="synthetic-second-report", reported_at=_iso(again))
+            dup = dict(rec, source="synthetic-second-report", reported_at=iso(again))
             self.reports.append((again, self.serial, encode(incident_from_dict(dup))))
 
     def arms(self) -> None:
@@ -278,10 +279,6 @@ def generate(scenario: str | Scenario, seed: int = 0, name: str | None = None) -
         build.arms()
     build.reports.sort(key=lambda t: (t[0], t[1]))
     return [r for _, _, r in build.reports], build.labels
-
-
-def _iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def labels_path_for(out: str | Path) -> Path:

@@ -1,6 +1,6 @@
 """The delivery log on a Kafka topic, so every worker has it and the notifier can move.
 
-:class:`KafkaDeliveryLog` is the :class:`~alerts.delivery.DeliveryIndex` the worker uses:
+:class:`KafkaDeliveryLog` is the :class:`~alerts.notify.delivery.DeliveryIndex` the worker uses:
 ``append`` produces a record to ``<prefix>.notice-log`` (one partition: one order for every
 reader) and returns once the broker has acknowledged it, as the file log returned once it
 had fsync'd; ``run`` reads the topic from its start into the same index, in every worker.
@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from alerts.delivery import DeliveryIndex
+from alerts.notify.delivery import DeliveryIndex
 from streams.follow import follow
 from streams.topics import bootstrap
 

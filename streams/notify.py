@@ -5,10 +5,10 @@ One worker notifies, whichever of several on one app id: the member of the consu
 (:class:`NotifierOwnership`). Its stage is wiring only; the logic lives in ``alerts/``:
 
 * every record of the alert log (alert transitions and people's actions) goes to the
-  :class:`~alerts.dispatch.Dispatcher` (routing, grouping, silences, inhibition,
+  :class:`~alerts.notify.dispatch.Dispatcher` (routing, grouping, silences, inhibition,
   releasability; clock injected);
-* each :class:`~alerts.dispatch.Dispatch` it emits is delivered by the
-  :class:`~alerts.delivery.Notifier` (mute -> dedup against the delivery log ->
+* each :class:`~alerts.notify.dispatch.Dispatch` it emits is delivered by the
+  :class:`~alerts.notify.delivery.Notifier` (mute -> dedup against the delivery log ->
   render -> send with retries -> record) in a worker thread, one at a time, so a
   slow SMTP server never stalls the event loop;
 * a timer flushes groups whose group_wait / group_interval / repeat_interval is due.
@@ -33,14 +33,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
-from alerts.delivery import DeliveryIndex, Notifier, Renderer, utcnow
-from alerts.dispatch import Dispatch, Dispatcher
 from alerts.model import AlertAction, AlertEvent
-from alerts.notice_archive import NoticeArchive
-from alerts.notices import NoticeRenderer, NoticeRequest, SegmentContext
+from alerts.notify.archive import NoticeArchive
+from alerts.notify.delivery import DeliveryIndex, Notifier, Renderer
+from alerts.notify.dispatch import Dispatch, Dispatcher
+from alerts.notify.notices import NoticeRenderer, NoticeRequest, SegmentContext
+from alerts.notify.sinks import SinkConfigError, build_sink
 from alerts.policy import Policy, PolicyError, load_policy
-from alerts.sinks import SinkConfigError, build_sink
 from alerts.state import AlertStore
+from alerts.timefmt import utcnow
 from streams.errors import ConfigError
 from streams.settings import Settings, read_secret_file
 from streams.topics import bootstrap
@@ -365,7 +366,7 @@ def _partition(tp: Any) -> int:
 
 def notice_renderer(settings: Settings, policy: Policy, secret: bytes,
                     context_for: Callable[[str], SegmentContext | None]) -> Renderer:
-    """The notices, each kept as rendered for its CAP download (alerts/notice_archive.py)."""
+    """The notices, each kept as rendered for its CAP download (alerts/notify/archive.py)."""
     base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
     languages = {name: r.lang for name, r in policy.receivers.items()}

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy, move, note_peak
 from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
+from alerts.timefmt import iso
 from detectors import arms_race as AR
 from detectors import features as F
 from detectors.base import GUARD_LEVEL, bind, get_state, guards, identity, is_stateful, set_state
@@ -46,7 +47,6 @@ from streams.records import (
     border_of,
     decode_incident,
     decode_transfer,
-    format_time,
     parse_time,
 )
 from streams.explanation import explain, releasable_to_all
@@ -287,7 +287,7 @@ class Pipeline:
         # Days before the grace horizon can no longer change: they are what the detector learns.
         self._learn(state, now_day - self.settings.grace_days - 1)
         at = occurred if d == now_day else day_start(now_day)
-        out.alerts.extend(self._score(state, now_day, format_time(at), may_raise=True))
+        out.alerts.extend(self._score(state, now_day, iso(at), may_raise=True))
         self._prune(state)
 
     @staticmethod
@@ -389,7 +389,7 @@ class Pipeline:
             found = self._assess_arms(state, pair, year)
             arms["assessed"] = year
             if found.level != state.level:
-                out.append(self._arms_transition(state, found, format_time(at)))
+                out.append(self._arms_transition(state, found, iso(at)))
         return out
 
     def arms_pending(self, state: SegmentState) -> bool:
@@ -456,7 +456,7 @@ class Pipeline:
         day = state.evaluated_day + 1
         limit = min(until_day, state.evaluated_day + self.settings.retention_days)
         while day <= limit and state.level > 0:
-            out.extend(self._score(state, day, format_time(day_start(day)), may_raise=False))
+            out.extend(self._score(state, day, iso(day_start(day)), may_raise=False))
             day += 1
         if state.level == 0:
             state.evaluated_day = None

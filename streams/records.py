@@ -19,9 +19,11 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
+from alerts import timefmt
+from alerts.timefmt import iso
 from streams.errors import InvalidEvent, bounded
 from streams.limits import (
     DEAD_LETTER_PREFIX_BYTES,
@@ -72,25 +74,11 @@ def border_of(a: str, b: str) -> str:
 
 
 def parse_time(value: Any, name: str) -> datetime:
-    """ISO 8601 text (``Z`` or an offset; a bare date means midnight UTC) -> aware UTC."""
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, str) and value:
-        text = value.strip()
-        if text.endswith("Z") or text.endswith("z"):
-            text = text[:-1] + "+00:00"
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidEvent(f"not an ISO 8601 time: {value!r}", name, code="bad_time") from None
-    else:
-        raise InvalidEvent(f"expected an ISO 8601 time, got {value!r}", name, code="bad_time")
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+    """:func:`alerts.timefmt.parse_time` of field ``name``: aware UTC, or :class:`InvalidEvent`."""
     try:
-        return dt.astimezone(timezone.utc)
-    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
-        raise InvalidEvent(f"out of range: {value!r}", name, code="bad_time") from None
+        return timefmt.parse_time(value)
+    except ValueError as exc:
+        raise InvalidEvent(str(exc), name, code="bad_time") from None
 
 
 #: Event times already read, by their text: sources repeat their dates row after row (a file's rows
@@ -115,11 +103,6 @@ def event_time(value: Any, name: str) -> datetime:
             _EVENT_TIMES.clear()
         _EVENT_TIMES[value] = dt
     return dt
-
-
-def format_time(dt: datetime) -> str:
-    """UTC ISO 8601 with a ``Z``; seconds precision is all the sources carry."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------- fields
@@ -227,9 +210,9 @@ class IncidentEvent:
     def to_dict(self) -> dict[str, Any]:
         # Built by hand: dataclasses.asdict deep-copies every field and was a third of the pipeline's time.
         return {
-            "event_id": self.event_id, "occurred_at": format_time(self.occurred_at),
-            "reported_at": format_time(self.reported_at),
-            "ended_at": None if self.ended_at is None else format_time(self.ended_at),
+            "event_id": self.event_id, "occurred_at": iso(self.occurred_at),
+            "reported_at": iso(self.reported_at),
+            "ended_at": None if self.ended_at is None else iso(self.ended_at),
             "source": self.source, "category": self.category,
             "severity": self.severity, "fatalities": self.fatalities, "injuries": self.injuries,
             "countries": list(self.countries), "latitude": self.latitude, "longitude": self.longitude,
@@ -269,7 +252,7 @@ class ArmsTransferEvent:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["occurred_at"] = format_time(self.occurred_at)
+        d["occurred_at"] = iso(self.occurred_at)
         d["delivery_years"] = list(self.delivery_years)
         if self.order_tiv is None:
             del d["order_tiv"]  # records of deliveries encode as they did before orders were records

@@ -46,7 +46,7 @@ class Settings:
     api_token: str = setting("", "the API bearer token, an admin's", secret=True)
     api_token_file: str = setting("", "file holding the API bearer token, an admin (the worker makes one up at start "
                                       "and prints it if neither it nor BORDERWATCH_API_TOKEN is set)", WORKER)
-    #: Named tokens with roles, stored hashed (``borderwatch token add``); see alerts/tokens.py.
+    #: Named tokens with roles, stored hashed (``borderwatch token add``); see alerts/web/tokens.py.
     tokens_file: str = setting("", "JSON file of named, hashed tokens with roles, made by 'borderwatch token add'",
                                WORKER)
     data_dir: str = setting(".borderwatch", "Faust data directory", WORKER)

@@ -8,22 +8,22 @@ from dataclasses import replace
 from aiohttp import web
 from faust.types import TP
 
-from alerts.tokens import Authenticator, TokenFile, TokenFileError, configured_token
-from alerts.web import build_web_app
-from alerts.notice_acks import NoticeAcks
-from alerts.notice_archive import NoticeArchive, NoticeDownloads
-from alerts.notices import SegmentContext
+from alerts.notify.acks import NoticeAcks
+from alerts.notify.archive import NoticeArchive, NoticeDownloads
+from alerts.notify.notices import SegmentContext
 from alerts.state import AlertStore
+from alerts.timefmt import utcnow
+from alerts.web.app import build_web_app
+from alerts.web.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from detectors.registry import MODEL_DETECTORS, make_detector
+from streams.actions import WorkerActions
 from streams.app import build_app
 from streams.broker import port_free
 from streams.errors import ConfigError
+from streams.evidence import SegmentContexts
 from streams.feed import AlertFeed
 from streams.metrics import Metrics
 from streams.models import load_model
-from alerts.delivery import utcnow
-from streams.actions import WorkerActions
-from streams.evidence import SegmentContexts
 from streams.notice_log import KafkaDeliveryLog
 from streams.notify import load_worker_policy, notice_renderer, notice_secret, notifier_ownership
 from streams.pipeline import Pipeline, PipelineSettings, is_arms_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from alerts.notices import NoticeRenderer, NoticeRequest, SegmentContext
+from alerts.notify.notices import NoticeRenderer, NoticeRequest, SegmentContext
 
 SECRET = b"test-ack-secret"
 BASE_URL = "https://bw.example"

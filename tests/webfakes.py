@@ -1,7 +1,7 @@
 """The web app's injected collaborators for tests, and :class:`Env`, the web app wired with them and
 a token per role (tests only).
 
-The worker's real :class:`alerts.web.Actions` produces events to the alerts topic and the feed
+The worker's real :class:`alerts.web.context.Actions` produces events to the alerts topic and the feed
 folds them; :class:`MemoryActions` folds straight into the history and tells the feed's
 subscribers, which is what the web side observes either way. Notices are acknowledged by the
 worker's own code (:func:`notice_actions`) over a real delivery log, so the web tests hold the
@@ -20,16 +20,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
 from alerts.access import Principal
-from alerts.delivery import DeliveryLog
 from alerts.history import AlertHistory
 from alerts.model import AlertEvent, alert_id_for, decode_record
-from alerts.notice_acks import NoticeAcks
-from alerts.notice_archive import NoticeArchive, NoticeDownloads
-from alerts.notices import NoticeRenderer
+from alerts.notify.acks import NoticeAcks
+from alerts.notify.archive import NoticeArchive, NoticeDownloads
+from alerts.notify.delivery import DeliveryLog
+from alerts.notify.notices import NoticeRenderer
 from alerts.policy import load_policy
 from alerts.state import AlertStore
-from alerts.tokens import Authenticator, TokenFile, iso, parse_time, utc_now
-from alerts.web import build_web_app
+from alerts.timefmt import iso, parse_time, utcnow
+from alerts.web.app import build_web_app
+from alerts.web.tokens import Authenticator, TokenFile
 from streams.actions import WorkerActions
 from streams.metrics import Metrics
 from streams.segments import SegmentRegistry
@@ -50,7 +51,7 @@ class MemoryActions:
     """Acknowledgements and silences kept in memory, with the policy's two silence guardrails."""
 
     def __init__(self, history: Callable[[], AlertHistory], subscribers: set | None = None,
-                 clock: Callable[[], datetime] = utc_now, max_silence: timedelta = timedelta(days=30)) -> None:
+                 clock: Callable[[], datetime] = utcnow, max_silence: timedelta = timedelta(days=30)) -> None:
         self.history, self.subscribers, self.clock, self.max_silence = history, subscribers, clock, max_silence
         self._silences: list[dict] = []
         self._ids = itertools.count(1)
@@ -113,7 +114,7 @@ def worker_actions(data_dir: Path, clock: Callable[[], datetime], metrics: Metri
 
 
 def notice_archive(data_dir: Path) -> NoticeArchive:
-    """``NOTICES`` as the notifier keeps them for downloads (alerts/notice_archive.py), the Central
+    """``NOTICES`` as the notifier keeps them for downloads (alerts/notify/archive.py), the Central
     Asian secretariats' in Russian."""
     from tests.notice_fixtures import BASE_URL, LANGUAGES, SECRET, WITH_LINE, request
     from tests.notice_fixtures import NOW as RENDERED

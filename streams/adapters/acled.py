@@ -59,6 +59,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
+from alerts.timefmt import iso
 from detectors.features import FORCE_SEVERITY
 from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, whole_number
 from streams.adapters.files import open_text
@@ -69,7 +70,6 @@ from streams.records import (
     SEVERITY_MAX,
     SEVERITY_MIN,
     IncidentEvent,
-    format_time,
     incident_maker,
     incident_part,
 )
@@ -279,7 +279,7 @@ def _uploaded(stamp: str) -> str | None:
     if not stamp.strip():
         return None
     try:
-        return format_time(datetime.fromtimestamp(whole_number(stamp, "timestamp"), UTC))
+        return iso(datetime.fromtimestamp(whole_number(stamp, "timestamp"), UTC))
     except (OverflowError, OSError, ValueError):
         raise InvalidEvent(f"not a time in Unix seconds: {stamp.strip()!r}", "timestamp") from None
 

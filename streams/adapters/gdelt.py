@@ -53,6 +53,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alerts.timefmt import iso
 from streams.adapters.cells import Site, Sites, add_counts, coordinate, fit
 from streams.adapters.files import open_text
 from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, place
@@ -62,7 +63,6 @@ from streams.records import (
     INTERNAL_CATEGORY,
     ArmsTransferEvent,
     IncidentEvent,
-    format_time,
     incident_maker,
     incident_part,
 )
@@ -194,7 +194,7 @@ def _times(sqldate: str, dateadded: str) -> tuple[str, str]:
     the quarter-hours of their reports: once per distinct pair."""
     occurred = _day(sqldate, "SQLDATE")
     added = _added(dateadded)
-    return format_time(occurred), format_time(max(added, occurred))
+    return iso(occurred), iso(max(added, occurred))
 
 
 def _count(text: str, column: str) -> int:

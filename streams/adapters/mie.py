@@ -54,13 +54,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from alerts import timefmt
 from streams.adapters.cells import whole_number
 from streams.adapters.cow import COW_TO_ISO3
 from streams.errors import InvalidEvent, SourceRowError
 from streams.records import (
     ArmsTransferEvent,
     IncidentEvent,
-    format_time,
     incident_from_dict,
 )
 
@@ -187,11 +187,11 @@ def to_dict(row: dict[str, str]) -> dict:
     end = _end(row)
     ended_at = None
     if end is not None and end[0] > when.date():
-        ended_at = format_time(datetime(end[0].year, end[0].month, end[0].day, tzinfo=UTC))
+        ended_at = timefmt.iso(datetime(end[0].year, end[0].month, end[0].day, tzinfo=UTC))
         description += f"; until {end[1]}"
     if date_note:
         description += f"; {date_note}"
-    at = format_time(when)
+    at = timefmt.iso(when)
     return {
         "event_id": f"mie-{_int(row, 'micnum')}-{_int(row, 'eventnum')}",
         "occurred_at": at,

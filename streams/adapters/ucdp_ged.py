@@ -61,6 +61,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from alerts.timefmt import iso
 from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, fit, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
@@ -72,7 +73,6 @@ from streams.records import (
     SEVERITY_MAX,
     ArmsTransferEvent,
     IncidentEvent,
-    format_time,
     incident_maker,
     incident_part,
 )
@@ -273,7 +273,7 @@ def _when(prec: str, start_text: str, end_text: str) -> _When:
         note += f"; until {end}"
     if date_prec != EXACT_DAY:
         note += f"; date approximate (known to within {DATE_PRECISIONS[date_prec]}, date_prec {date_prec})"
-    ended_at = format_time(datetime(end.year, end.month, end.day, tzinfo=UTC)) if end > start else None
+    ended_at = iso(datetime(end.year, end.month, end.day, tzinfo=UTC)) if end > start else None
     return _When(f"{start.isoformat()}T00:00:00Z", ended_at, note)
 
 

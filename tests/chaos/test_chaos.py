@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.dispatch import Dispatcher
 from alerts.model import AlertEvent
+from alerts.notify.dispatch import Dispatcher
 from alerts.policy import parse_policy
 from streams.adapters import load
 from streams.backtest import run_backtest

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alerts.tokens import TokenFile
+from alerts.web.tokens import TokenFile
 from tests import chromium
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.tokens import TokenFile
+from alerts.web.tokens import TokenFile
 from tests.conftest import ROOT, wait_for
 from tests.e2e.test_operator_page import browser, sign_in  # noqa: F401 -- browser is a fixture
 

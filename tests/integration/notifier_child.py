@@ -10,8 +10,8 @@ import sys
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from alerts.delivery import DeliveryLog, Notifier, RetryPolicy
-from alerts.sinks import build_sink
+from alerts.notify.delivery import DeliveryLog, Notifier, RetryPolicy
+from alerts.notify.sinks import build_sink
 from tests.notice_fixtures import renderer, request
 
 

@@ -19,9 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pypdf import PdfReader
 
-from alerts.delivery import DeliveryLog, Notifier, RetryPolicy
-from alerts.sinks import build_sink
-from alerts.sinks.webhook import SIGNATURE_HEADER, verify_signature
+from alerts.notify.delivery import DeliveryLog, Notifier, RetryPolicy
+from alerts.notify.sinks import build_sink
+from alerts.notify.sinks.webhook import SIGNATURE_HEADER, verify_signature
 from streams.broker import free_port
 from tests.conftest import ROOT, wait_for
 from tests.notice_fixtures import renderer, request

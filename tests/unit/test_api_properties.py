@@ -19,7 +19,7 @@ from aiohttp import web
 from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, settings
 
-from alerts.openapi import openapi_document
+from alerts.web.openapi import openapi_document
 from tests.webfakes import Env
 
 EXAMPLES = 15

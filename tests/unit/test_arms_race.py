@@ -193,7 +193,7 @@ def test_arms_race_alerts_do_not_depend_on_the_order_the_two_sides_transfers_com
 
 
 def test_a_secretariat_reads_an_arms_race_notice_in_plain_words_in_its_language():
-    from alerts.notices import NoticeRequest, SegmentContext
+    from alerts.notify.notices import NoticeRequest, SegmentContext
     from alerts.state import AlertStore
     from tests.notice_fixtures import renderer
 

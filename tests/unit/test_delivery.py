@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts.delivery import DeliveryLog, Notifier, RetryPolicy
-from alerts.sinks import Sink, SinkConfigError, SinkError, build_sink
-from alerts.sinks.file import FileSink
+from alerts.notify.delivery import DeliveryLog, Notifier, RetryPolicy
+from alerts.notify.sinks import Sink, SinkConfigError, SinkError, build_sink
+from alerts.notify.sinks.file import FileSink
 from streams.metrics import Metrics
 from tests.notice_fixtures import NOW, renderer, request
 
@@ -194,7 +194,7 @@ def test_sink_names_key_the_log_and_are_stable():
 
 
 def test_a_group_with_nothing_for_the_receiver_is_withheld_not_sent(tmp_path):
-    from alerts.notices import NoticeRequest
+    from alerts.notify.notices import NoticeRequest
     from tests.notice_fixtures import alert
 
     sink = ScriptedSink()

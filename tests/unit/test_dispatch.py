@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from alerts.access import Principal
-from alerts.dispatch import Dispatch, Dispatcher
+from alerts.notify.dispatch import Dispatch, Dispatcher
 from alerts.policy import load_policy
 from alerts.state import AlertStore, acknowledge, silence, unsilence
 from tests.unit.alertdata import RECEIVERS, T0, Clock, Segment, policy_from

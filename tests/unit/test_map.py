@@ -1,4 +1,4 @@
-"""The console's map (alerts/geomap.py, webpage.svg_map): the view, the countries drawn, labels, scale."""
+"""The console's map (alerts/geomap.py, alerts/web/views.py, its template): the view, the countries drawn, labels, scale."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import re
 
 import pytest
 
-from alerts import geomap, webpage
-from alerts.webpage import COLOURS, svg_map
+from alerts import geomap
+from alerts.web import views
+from alerts.web.pages import svg_map
+from alerts.web.views import COLOURS
 from streams.segments import SegmentRegistry
 
 
@@ -45,12 +47,12 @@ def test_the_view_is_the_chosen_borders_extent_or_the_open_alerts_borders_or_eve
     assert {r["border"] for r in shown} == {"KGZ-UZB"} and what == "borders with open alerts: KGZ-UZB"
 
     # every segment of the border is inside the view, and the view is not much wider than needed
-    view, _ = webpage.map_view(rows, 560, 500, "KGZ-TJK")
+    view, _ = views.map_view(rows, 560, 500, "KGZ-TJK")
     lon0, lat0, lon1, lat1 = view.bounds
     pts = [p for r in chosen_rows(rows, "KGZ-TJK") for p in r["coords"]]
     assert all(lon0 < x < lon1 and lat0 < y < lat1 for x, y in pts)
     assert lon1 - lon0 < 2 * (max(x for x, _ in pts) - min(x for x, _ in pts))
-    wide, _ = webpage.map_view(rows, 560, 500, "KAZ-RUS")
+    wide, _ = views.map_view(rows, 560, 500, "KAZ-RUS")
     assert wide.scale < view.scale / 3  # a long border is shown from further away
 
 
@@ -59,7 +61,7 @@ def chosen_rows(rows, border):
 
 
 def test_the_countries_drawn_are_those_in_view():
-    view, _ = webpage.map_view(rows_with(), 560, 500, "KGZ-TJK")
+    view, _ = views.map_view(rows_with(), 560, 500, "KGZ-TJK")
     names = {c.name for c, _ in geomap.countries_in(view)}
     assert {"Kyrgyzstan", "Tajikistan", "Uzbekistan"} <= names
     assert not names & {"France", "Brazil", "Japan"}
@@ -71,7 +73,7 @@ def test_the_countries_drawn_are_those_in_view():
 
 
 def test_a_country_name_is_placed_inside_the_country_and_clear_of_earlier_labels():
-    view, _ = webpage.map_view(rows_with(), 560, 500, "KGZ-TJK")
+    view, _ = views.map_view(rows_with(), 560, 500, "KGZ-TJK")
     shown = geomap.countries_in(view)
     labels = geomap.country_labels(geomap.label_spots(view, shown), taken := [])
     by_name = {lb.text: lb for lb in labels}

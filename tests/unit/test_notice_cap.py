@@ -9,14 +9,15 @@ from dataclasses import replace
 
 import pytest
 
-from alerts.delivery import DeliveryLog, Notifier
-from alerts.notice_acks import UnknownNotice
-from alerts.notice_archive import NoticeDownloads
-from alerts.notice_cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, cap_time, haversine_km, to_cap
-from alerts.notices import DEMO_SOURCE, Notice, NoticeRenderer
+from alerts.notify.acks import UnknownNotice
+from alerts.notify.archive import NoticeDownloads
+from alerts.notify.cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, haversine_km, to_cap
+from alerts.notify.delivery import DeliveryLog, Notifier
+from alerts.notify.notices import DEMO_SOURCE, Notice, NoticeRenderer
+from alerts.notify.sinks import SinkConfigError, build_sink
+from alerts.notify.sinks.cap import CapSink
 from alerts.policy import PolicyError, load_policy, parse_policy
-from alerts.sinks import SinkConfigError, build_sink
-from alerts.sinks.cap import CapSink
+from alerts.timefmt import cap_time
 from tests.cap12 import CAP, assert_cap12, cap12_problems, find, parameters, text, xsd_errors
 from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, LINE, NOW, SECRET, WITH_LINE, alert, request
 from tests.webfakes import NOTICES, Env, notice_archive
@@ -131,7 +132,7 @@ def test_a_whole_border_has_no_line_and_names_its_two_states():
 
 
 def test_an_arms_race_notice_names_its_event_and_its_two_states():
-    from alerts.notices import NoticeRequest, SegmentContext
+    from alerts.notify.notices import NoticeRequest, SegmentContext
     from alerts.state import AlertStore
     from tests.unit.test_arms_race import _sipri_run
 

@@ -10,7 +10,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from alerts.notices import DEMO_SOURCE, NoticeRenderer, SegmentContext
+from alerts.notify.notices import DEMO_SOURCE, NoticeRenderer, SegmentContext
 from alerts.policy import PolicyError, load_policy, parse_policy
 from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, NOW, SECRET, renderer, request
 from tests.unit.test_notices import pdf_text
@@ -114,7 +114,7 @@ def test_the_bundled_policy_gives_the_central_asian_secretariats_russian():
 
 
 def test_the_compiled_catalog_is_the_translated_catalog():
-    messages = resources.files("alerts").joinpath("locale/ru/LC_MESSAGES")
+    messages = resources.files("alerts.notify").joinpath("locale/ru/LC_MESSAGES")
     with messages.joinpath("borderwatch.po").open("rb") as f:
         po = read_po(f, locale="ru")
     with messages.joinpath("borderwatch.mo").open("rb") as f:
@@ -133,12 +133,12 @@ def test_every_string_the_code_marks_is_in_the_catalog():
     """A new _() in the notice code without `pybabel extract` + translation would print English to a Russian desk."""
     from babel.messages.extract import extract_from_file
 
-    messages = resources.files("alerts").joinpath("locale/ru/LC_MESSAGES")
+    messages = resources.files("alerts.notify").joinpath("locale/ru/LC_MESSAGES")
     with messages.joinpath("borderwatch.po").open("rb") as f:
         po_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f, locale="ru") if m.id}
     marked = set()
-    for module in ("notices.py", "notice_brief.py", "notice_cap.py"):
-        with resources.as_file(resources.files("alerts").joinpath(module)) as path:
+    for module in ("notices.py", "brief.py", "cap.py"):
+        with resources.as_file(resources.files("alerts.notify").joinpath(module)) as path:
             for _line, msg, _comments, _context in extract_from_file("python", str(path)):
                 marked.add(msg if isinstance(msg, str) else msg[0])
     assert marked - po_ids == set()

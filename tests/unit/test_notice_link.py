@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta, timezone
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from alerts.delivery import DeliveryLog
 from alerts.history import AlertHistory
-from alerts.notice_acks import NoticeAcks, ack_link
+from alerts.notify.acks import NoticeAcks, ack_link
+from alerts.notify.delivery import DeliveryLog
 from alerts.policy import load_policy
 from alerts.state import AlertStore
-from alerts.web import build_web_app
+from alerts.web.app import build_web_app
 from streams.actions import WorkerActions
 from streams.metrics import Metrics
 

@@ -3,8 +3,8 @@ the receiver's language, with a scale; the same SVG in the HTML and in the PDF."
 
 import re
 
-from alerts.notice_map import excerpt_svg
-from alerts.notices import NoticeRenderer
+from alerts.notify.map_excerpt import excerpt_svg
+from alerts.notify.notices import NoticeRenderer
 from tests.notice_fixtures import BASE_URL, LANGUAGES, LINE, NOW, SECRET, WITH_LINE, request
 from tests.unit.test_notices import pdf_text
 

@@ -11,10 +11,10 @@ from prometheus_client import CollectorRegistry
 from pypdf import PdfReader
 
 from alerts.access import AccessError
-from alerts.delivery import DeliveryLog
-from alerts.notice_acks import (ExpiredAckLink, InvalidAckToken, NoticeAcks, UnknownNotice, ack_link, ack_token,
+from alerts.notify.acks import (ExpiredAckLink, InvalidAckToken, NoticeAcks, UnknownNotice, ack_link, ack_token,
                                 acknowledgement, read_ack_token)
-from alerts.notices import NoticeError, NoticeRequest, SegmentContext, changes_since, principal_for
+from alerts.notify.delivery import DeliveryLog
+from alerts.notify.notices import NoticeError, NoticeRequest, SegmentContext, changes_since, principal_for
 from streams.metrics import Metrics
 from tests.notice_fixtures import BASE_URL, NOW, SECRET, alert, renderer, request
 
@@ -82,7 +82,7 @@ def test_pdf_prints_cyrillic_and_typography_as_they_are():
     ctx = SegmentContext("KGZ-TJK-07", ({"event_id": "inc-cyr", "at": "2025-11-19T00:00:00Z", "category": "protest",
                                          "fatalities": 0, "severity": 1, "releasable_to": ["ALL"],
                                          "description": "Ворух — Vorukh \u2192 Isfara"},))
-    from alerts.notices import NoticeRenderer
+    from alerts.notify.notices import NoticeRenderer
     n = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, clock=lambda: NOW)(
         request(evidence=("inc-cyr",)), None)
     text = pdf_text(n.to_pdf())
@@ -92,7 +92,7 @@ def test_pdf_prints_cyrillic_and_typography_as_they_are():
 
 def test_the_pdfs_acknowledgement_link_is_on_one_line():
     """A long public URL (a desk's own domain and path) still prints whole on one line, to be copied."""
-    from alerts.notices import NoticeRenderer
+    from alerts.notify.notices import NoticeRenderer
     from tests.notice_fixtures import CONTEXT
 
     base = "https://borderwatch.security-council-secretariat.example.gov.kg/regional-dialogue-desk/api"
@@ -206,7 +206,7 @@ def test_notice_json_is_plain_data():
 
 
 def test_markup_in_incident_text_is_escaped():
-    from alerts.notices import NoticeRenderer
+    from alerts.notify.notices import NoticeRenderer
 
     ctx = SegmentContext("KGZ-TJK-07", ({"event_id": "inc-x", "at": "2025-11-19T00:00:00Z", "category": "protest",
                                          "fatalities": 0, "severity": 1, "releasable_to": ["ALL"],
@@ -216,7 +216,7 @@ def test_markup_in_incident_text_is_escaped():
 
 
 def test_trend_from_an_alert_event_dict():
-    from alerts.notices import _trend
+    from alerts.notify.notices import _trend
 
     assert _trend({"transition": "de-escalated"}) == "easing"
     assert _trend({"transitions": [{"transition": "opened"}]}) == "new"
@@ -237,7 +237,7 @@ def test_every_format_says_what_deviated_from_baseline():
 
 
 def test_a_notice_says_the_forecast_beside_the_reading_that_raised_the_alert():
-    from alerts.notices import why_lines
+    from alerts.notify.notices import why_lines
 
     forecast = {"text": "a 12 % chance of a deadly clash on this border within 60 days (watch: 8.5 % to 20 %)"}
     deadly = {"text": "fatality_high: 2 deaths in 30 days", "forecast": forecast, "deviations": []}

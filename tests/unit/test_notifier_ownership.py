@@ -11,10 +11,10 @@ import threading
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts.delivery import Notifier, RetryPolicy
-from alerts.notice_acks import NoticeAcks, ack_token
-from alerts.notices import SegmentContext
-from alerts.sinks import Sink, SinkError
+from alerts.notify.acks import NoticeAcks, ack_token
+from alerts.notify.delivery import Notifier, RetryPolicy
+from alerts.notify.notices import SegmentContext
+from alerts.notify.sinks import Sink, SinkError
 from streams.evidence import SegmentContexts, context_snapshot
 from streams.metrics import Metrics
 from streams.notice_log import KafkaDeliveryLog, encode_record

@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
 
 from alerts.history import AlertHistory
-from alerts.openapi import openapi_document
-from alerts.web import build_web_app
+from alerts.web.app import build_web_app
+from alerts.web.openapi import openapi_document
 from tests.conftest import ROOT
 
 
@@ -46,7 +46,7 @@ def test_the_served_document_and_the_copy_in_docs_are_the_same():
     status, served = asyncio.run(main())
     assert status == 200 and served == openapi_document()
     on_disk = json.loads((ROOT / "docs" / "openapi.json").read_text())
-    assert on_disk == openapi_document(), "refresh it: python -m alerts.openapi > docs/openapi.json"
+    assert on_disk == openapi_document(), "refresh it: python -m alerts.web.openapi > docs/openapi.json"
 
 
 def test_api_md_describes_every_route():

@@ -117,6 +117,16 @@ route:
      "policy.yml: receivers[0].sinks[1].password: secrets go by reference only"),
     (lambda d: d["receivers"][0]["sinks"].append({"type": "file", "dir": "x", "url": "y"}),
      "policy.yml: receivers[0].sinks[1].url: unknown key"),
+    # The sinks' own keys (alerts/notify/sinks): what the worker would refuse, check-config refuses.
+    (lambda d: d["receivers"][0]["sinks"].append({"type": "webhook", "url": "https://x"}),
+     "policy.yml: receivers[0].sinks[1]: missing required key 'secret_file'"),
+    (lambda d: d["receivers"][0]["sinks"].append({"type": "webhook", "url": "https://x", "secret_file": "f",
+                                                  "timeout": "30s"}),
+     "policy.yml: receivers[0].sinks[1].timeout: expected a number, got a string"),
+    (lambda d: d["receivers"][0]["sinks"].append({"type": "alertmanager", "url": "https://x", "max_retries": 3}),
+     "policy.yml: receivers[0].sinks[1].max_retries: unknown key"),
+    (lambda d: d["receivers"][0]["sinks"].append({"type": "file", "dir": "x", "name": "f", "send_resolved": True}),
+     "policy.yml: receivers[0].sinks[1].send_resolved: unknown key"),
     (lambda d: d["receivers"][0]["sinks"].append({"type": "file", "dir": "out/ops"}),
      "policy.yml: receivers[0].sinks[1].name: duplicate sink name 'file'"),
     (lambda d: d.update(inhibit_rules=[{"source_matchers": [], "target_matchers": ['level="warning"'],
@@ -147,6 +157,23 @@ def test_every_mistake_is_named_with_file_and_path(mutate, expected):
     mutate(doc)
     problems = _problems(doc)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_sink_the_policy_check_takes_is_a_sink_the_worker_builds(tmp_path):
+    """Every key each sink declares, through the policy check and into the sink."""
+    from alerts.notify.sinks import build_sink, sink_types
+
+    secret = tmp_path / "secret"
+    secret.write_text("s" * 32)
+    by_type = {str: str(secret), int: 25, list: ["desk@kg.example"], bool: False, (int, float): 5}
+    by_key = {"dir": str(tmp_path / "out"), "url": "https://x.example", "formats": ["html"],
+              "from": "borderwatch@centre.example", "sender": "borderwatch@centre.example"}
+    for kind, sink in sink_types().items():
+        options = {k: by_key.get(k, by_type[t]) for k, t in {**sink.REQUIRED, **sink.OPTIONAL}.items()}
+        pol = parse_policy({"receivers": [{"name": "operators", "role": "operator", "sinks": [{"type": kind, **options}]}],
+                            "route": {"receiver": "operators"}}, "policy.yml")
+        (sc,) = pol.receivers["operators"].sinks
+        assert build_sink({"type": sc.type, **dict(sc.options)}).type == kind
 
 
 def test_all_problems_are_reported_at_once():

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from alerts.access import Principal
-from alerts.model import AlertAction, AlertEvent, decode_record, iso
+from alerts.model import AlertAction, AlertEvent, decode_record
 from alerts.policy import load_policy
 from alerts.state import ActionError, ActionForbidden, AlertStore, acknowledge, silence, unsilence
+from alerts.timefmt import iso
 from tests.unit.alertdata import T0, Clock, Segment
 
 POLICY = load_policy()

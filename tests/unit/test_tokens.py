@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.tokens import (MAX_TOKEN_LENGTH, Authenticator, TokenFile, TokenFileError, bearer_token, hash_token,
+from alerts.web.tokens import (MAX_TOKEN_LENGTH, Authenticator, TokenFile, TokenFileError, bearer_token, hash_token,
                            well_formed)
 from streams.cli import main
 

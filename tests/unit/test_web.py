@@ -11,9 +11,11 @@ import pytest
 
 from alerts.access import Principal
 from alerts.history import AlertHistory
-from alerts.web import COOKIE, CSRF_HEADER, PUBLIC, build_web_app, daily_from
-from alerts import webpage
-from alerts.webpage import COLOURS
+from alerts.web import pages, views
+from alerts.web.app import build_web_app
+from alerts.web.auth import COOKIE, CSRF_HEADER, PUBLIC
+from alerts.web.context import daily_from
+from alerts.web.views import COLOURS
 from streams.segments import SegmentRegistry
 from tests.webfakes import DAILY, INCIDENTS, NOTICES, NOW, ROLES, Env, alert_event
 
@@ -233,7 +235,7 @@ async def read_events(resp, n: int, timeout: float = 5.0) -> list[tuple[str, str
 
 
 async def wait_for_clients(app, n: int = 1) -> None:
-    from alerts.web import LIVE
+    from alerts.web.app import LIVE
 
     async def until():
         while len(app[LIVE].clients) < n:
@@ -577,14 +579,14 @@ def test_the_segment_pages_table_fills_every_column_from_what_the_segment_keeps(
     state = p.new_state(env.key)
     p.apply(state, env)
     [kept] = state.recent
-    cells = webpage.incident_cells(kept)
-    assert len(cells) == len(webpage.INCIDENT_COLUMNS) and all(cells), dict(zip(webpage.INCIDENT_COLUMNS, cells))
+    cells = views.incident_cells(kept)
+    assert len(cells) == len(views.INCIDENT_COLUMNS) and all(cells), dict(zip(views.INCIDENT_COLUMNS, cells))
     assert cells[:5] == ("2022-09-14 06:00", "armed clash", "24", "5", "kg-border")
 
 
 def test_the_chart_legend_counts_what_the_bars_show_and_names_the_baseline():
-    legend = webpage.chart_legend(DAILY)
+    legend = pages.chart_legend(DAILY)
     assert "3 days to 2012-07-16: 3 incident(s), 3 death(s)" in legend and "0.20 per day" in legend
-    assert webpage.chart_legend([]) == ""
+    assert pages.chart_legend([]) == ""
 
 

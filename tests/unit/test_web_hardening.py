@@ -10,8 +10,9 @@ import re
 import pytest
 from aiohttp.test_utils import TestServer
 
-from alerts.tokens import MAX_TOKEN_LENGTH
-from alerts.web import MAX_BODY_BYTES, MAX_LINE_BYTES, PUBLIC
+from alerts.web.app import MAX_BODY_BYTES, MAX_LINE_BYTES
+from alerts.web.auth import PUBLIC
+from alerts.web.tokens import MAX_TOKEN_LENGTH
 from tests.webfakes import Env
 
 

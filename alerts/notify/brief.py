@@ -1,0 +1,368 @@
+"""A notice as a brief a secretariat reads in 30 seconds, in the receiver's language.
+
+:func:`brief` turns a :class:`~alerts.notify.notices.Notice` into every string a reader sees,
+translated through the gettext catalog of ``notice.lang`` (alerts/notify/i18n.py), in the
+order the reader needs them: the headline (level, what, where), what happened, the trend
+against normal, the context (arms deliveries explained), what is asked, the evidence
+released to this receiver, and last the engineering detail. The HTML and text templates
+(``alerts/notify/templates``) and the PDF (alerts/notify/pdf.py) only lay these strings out, so
+the three formats cannot say different things.
+
+Numbers and ISO dates are written as they are in every language. What sources and
+detectors wrote (incident descriptions, the detector's summary and reading) stays in its
+own language, and the notice says so.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import jinja2
+
+from alerts.escalation import LEVEL_INDEX
+from alerts.model import ARMS_RACE
+from alerts.notify.i18n import translations
+from alerts.notify.map_excerpt import excerpt_svg
+from alerts.notify.notices import Notice, Section, level_name
+from alerts.timefmt import human
+
+#: How far the last days' rate may stray from the baseline and still be "about normal".
+NORMAL_BAND = (0.67, 1.5)
+#: From this many times the baseline on, "well above normal".
+FAR_ABOVE = 3.0
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    date: str
+    category: str
+    fatalities: str
+    severity: str
+    classification: str
+    event_id: str
+    description: str
+    #: the row as one line, for the text and the PDF
+    line: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    day: str
+    incidents: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Daily incidents as bars and the baseline as a dashed line, in SVG user units."""
+
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: float
+    axis_y: float
+    y_max: float
+    bars: tuple[Bar, ...]
+    baseline: float
+    baseline_y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class BriefSection:
+    level: str  # the level's key, for colour
+    heading: str
+    segment: str
+    #: where it is: a map excerpt as SVG markup (alerts/notify/map_excerpt.py; empty without the segment's line)
+    map_svg: str
+    happened: tuple[str, ...]
+    trend: str
+    chart: Chart
+    context: tuple[str, ...]
+    evidence_heading: str
+    evidence: tuple[EvidenceRow, ...]
+    no_evidence: str
+    engineering: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Brief:
+    lang: str
+    level: str
+    title: str
+    demo_line: str
+    meta: str
+    labels: Mapping[str, Any]
+    changes: tuple[str, ...]
+    asked: tuple[str, ...]
+    ack_url: str
+    sections: tuple[BriefSection, ...]
+
+
+def brief(n: Notice) -> Brief:
+    t = translations(n.lang)
+    _ = t.gettext
+    own = n.audience.removeprefix("secretariat:") if n.audience.startswith("secretariat:") else None
+    top = max(n.sections, key=lambda s: (not s.resolved_at, LEVEL_INDEX.get(s.level, 0)))
+    headline = _headline(top, n.level, own, n.lang)
+    labels = {
+        "changes": _("What changed since the last notice"),
+        "happened": _("What happened"),
+        "trend": _("Trend against normal"),
+        "context": _("Context: arms deliveries to each side"),
+        "asked": _("What is asked of you"),
+        "ack": _("Acknowledge this notice"),
+        "engineering": _("Engineering detail (detector output, in English)"),
+        "columns": (_("date"), _("category"), _("deaths"), _("severity"), _("classification"), _("incident"),
+                    _("description (as the source reported it)")),
+        "chart": _("incidents per day against baseline"),
+    }
+    return Brief(
+        lang=n.lang, level=n.level,
+        title=(_("DEMO") + " — " if n.demo else "") + headline,
+        demo_line=_("This is a demonstration notice: not a real event.") if n.demo else "",
+        meta=_("Notice %(id)s for %(receiver)s, %(at)s.") % {"id": n.notice_id, "receiver": n.receiver,
+                                                            "at": human(n.created_at)},
+        labels=labels, changes=n.changes, asked=_asked(n, own), ack_url=n.ack_url,
+        sections=tuple(_section(s, own, n.lang, len(n.sections) > 1) for s in n.sections))
+
+
+def _headline(s: Section, notice_level: str, own: str | None, lang: str) -> str:
+    t = translations(lang)
+    _ = t.gettext
+    deaths = sum(int(i.get("fatalities") or 0) for i in s.evidence)
+    if s.kind == ARMS_RACE:
+        what = _("arms race eased") if s.resolved_at else _("arms race, both sides arming")
+    elif s.resolved_at:
+        what = _("border situation eased")
+    elif deaths:
+        what = _("deadly clash")
+    elif s.evidence:
+        what = _("border incidents")
+    else:
+        what = _("unusual incident activity")
+    place = (s.place_ru if lang == "ru" else "") or s.place
+    values = {"level": level_name(notice_level, lang).capitalize(), "what": what, "place": place,
+              "border": border_name(s.countries or tuple(s.border.split("-")), own, lang)}
+    if place:
+        return _("%(level)s: %(what)s %(place)s, %(border)s border") % values
+    return _("%(level)s: %(what)s on the %(border)s border") % values
+
+
+def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSection:
+    t = translations(lang)
+    _, level = t.gettext, functools.partial(level_name, lang=lang)
+    countries = _own_first(s.countries or tuple(s.border.split("-")), own)
+    # The registry's segment names are English; in another language the stretch is named by its
+    # border, id and towns in that language.
+    segment = (s.name or s.segment_id) if lang == "en" or not s.place_ru else \
+        f"{border_name(countries, own, lang)} ({s.segment_id}), {s.place_ru}"
+    heading = (_("%(border)s border: %(level)s, %(trend)s")
+               % {"border": border_name(countries, own, lang), "level": level(s.level), "trend": trend_word(s.trend, lang)})
+    return BriefSection(
+        level=s.level if not s.resolved_at else "resolved",
+        heading=heading if not several else f"{heading} ({s.segment_id})",
+        segment=segment,
+        map_svg=excerpt_svg(s.line, "none" if s.resolved_at else s.level,
+                            lambda iso3, name: country_name(iso3, lang, default=name),
+                            place=(s.place_ru if lang == "ru" else "") or s.place, km=_("km")),
+        happened=_happened(s, lang), trend=_trend_line(s, lang), chart=chart(s.activity, s.baseline, _("baseline")),
+        context=_context(s, countries, lang),
+        evidence_heading=_("Evidence released to you: %(segment)s") % {"segment": segment},
+        evidence=tuple(_evidence_row(i, lang) for i in s.evidence),
+        no_evidence="" if s.evidence else _("No evidence incident is released to you."),
+        engineering=(*([s.summary] if s.summary else []), *s.why,
+                     f"alert {s.alert_id}, segment {s.segment_id} ({s.border}), peak {s.peak_level}"))
+
+
+def _happened(s: Section, lang: str) -> tuple[str, ...]:
+    t = translations(lang)
+    _ = t.gettext
+    out = [_("Alert opened %(at)s at level %(level)s (peak %(peak)s).")
+           % {"at": human(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
+    if s.resolved_at:
+        out.append(_("Resolved %(at)s.") % {"at": human(s.resolved_at)})
+    if s.kind == ARMS_RACE:
+        return tuple(out + [_arming(side, lang) for side in s.sides])
+    if s.evidence:
+        dates = sorted(str(i.get("at", ""))[:10] for i in s.evidence)
+        deaths = sum(int(i.get("fatalities") or 0) for i in s.evidence)
+        kinds = ", ".join(dict.fromkeys(category_name(str(i.get("category", "")), lang) for i in s.evidence))
+        out.append(t.ngettext("%(n)d incident released to you, %(first)s to %(last)s: %(kinds)s.",
+                              "%(n)d incidents released to you, %(first)s to %(last)s: %(kinds)s.",
+                              len(s.evidence)) % {"n": len(s.evidence), "first": dates[0], "last": dates[-1],
+                                                  "kinds": kinds})
+        out.append(t.ngettext("%(n)d death reported.", "%(n)d deaths reported.", deaths) % {"n": deaths}
+                   if deaths else _("No deaths reported."))
+    else:
+        out.append(_("No incident behind this alert is released to you; the level is the detector's reading."))
+    return tuple(out)
+
+
+def _arming(side: Mapping[str, Any], lang: str) -> str:
+    """One side of an arms race in plain words: what it took (SIPRI's own designations), its
+    volume against its own past, and the new kinds of weapon."""
+    _ = translations(lang).gettext
+    values = {"country": country_name(side["state"], lang), "tiv": f"{side['window_tiv']:g}",
+              "baseline": f"{side['baseline_tiv']:g}",
+              "items": "; ".join(side.get("acquisitions") or ()) or _("nothing recorded")}
+    line = _("%(country)s took %(items)s: %(tiv)s TIV in three years against %(baseline)s in an average three "
+             "years before.") % values
+    if side.get("new_capabilities"):
+        names = {"armed drones": _("armed drones"), "rocket artillery": _("rocket artillery"),
+                 "air defence": _("air defence")}  # detectors/arms_race.py CAPABILITIES
+        line += " " + _("New kind of weapon: %(kinds)s.") % {
+            "kinds": ", ".join(names.get(c, c) for c in side["new_capabilities"])}
+    return line
+
+
+def _trend_line(s: Section, lang: str) -> str:
+    t = translations(lang)
+    _ = t.gettext
+    if not s.activity:
+        return _("No recent activity recorded.")
+    total, days = sum(n for _day, n in s.activity), len(s.activity)
+    rate = total / days
+    ratio = rate / s.baseline if s.baseline else (float("inf") if total else 1.0)
+    if ratio >= FAR_ABOVE:
+        word = _("well above normal")
+    elif ratio > NORMAL_BAND[1]:
+        word = _("above normal")
+    elif ratio < NORMAL_BAND[0]:
+        word = _("below normal")
+    else:
+        word = _("about normal")
+    return (t.ngettext("%(n)d incident in the %(days)d days to %(date)s (%(rate).2f/day) against a baseline "
+                       "of %(baseline).2f/day: %(word)s (bars: incidents per day; dashed line: baseline).",
+                       "%(n)d incidents in the %(days)d days to %(date)s (%(rate).2f/day) against a baseline "
+                       "of %(baseline).2f/day: %(word)s (bars: incidents per day; dashed line: baseline).", total)
+            % {"n": total, "days": days, "date": s.activity[-1][0], "rate": rate, "baseline": s.baseline,
+               "word": word})
+
+
+def _context(s: Section, countries: Sequence[str], lang: str) -> tuple[str, ...]:
+    _ = translations(lang).gettext
+    if not s.pressure:
+        return (_("SIPRI records no deliveries of major arms to either side in the last five years."),)
+    rows = sorted(s.pressure, key=lambda row: (row[0] not in countries, list(countries).index(row[0])
+                                               if row[0] in countries else 0, row[0]))
+    out = [_("SIPRI trend-indicator values (TIV) measure the military capability transferred, not its price: "
+             "a comparable volume of major arms (aircraft, armoured vehicles, artillery, air defence), in millions "
+             "of TIV. Deliveries in the last five years:")]
+    for country, per_year, total in rows:
+        years = ", ".join(f"{y}: {tiv:g}" for y, tiv in per_year)
+        out.append(_("%(country)s: %(total)s TIV over %(first)d-%(last)d (%(years)s)")
+                   % {"country": country_name(country, lang), "total": f"{total:g}", "first": per_year[0][0],
+                      "last": per_year[-1][0], "years": years})
+    totals = {c: tot for c, _ys, tot in rows}
+    if len(totals) == 2 and min(totals.values()) > 0:
+        (more, hi), (less, lo) = sorted(totals.items(), key=lambda kv: -kv[1])
+        out.append(_("%(more)s received %(ratio).1f times the volume %(less)s did.")
+                   % {"more": country_name(more, lang), "ratio": hi / lo, "less": country_name(less, lang)})
+    return tuple(out)
+
+
+def _asked(n: Notice, own: str | None) -> tuple[str, ...]:
+    _ = translations(n.lang).gettext
+    ack = _("Acknowledge this notice by the link below, so the other desks see it has been read.")
+    pairs = dict.fromkeys(c for s in n.sections for c in (s.countries or tuple(s.border.split("-"))))
+    if own is not None:
+        others = [c for c in pairs if c != own]
+        return (ack, *[_("Please contact %(other)s and the regional desk: agree what each side checks on the "
+                         "ground and who speaks to whom.") % {"other": secretariat_of(c, n.lang)} for c in others])
+    if n.audience == "regional-desk":
+        names = [secretariat_of(c, n.lang) for c in pairs]
+        sides = (_("%(some)s and %(last)s") % {"some": ", ".join(names[:-1]), "last": names[-1]}
+                 if len(names) > 1 else "".join(names))
+        return (ack, _("Please contact %(sides)s: ask each what it has confirmed and offer the channel between them.")
+                % {"sides": sides})
+    return (ack, _("Check the evidence and the detector detail below; the secretariats and the regional desk "
+                   "are told by their own routes."))
+
+
+def _evidence_row(i: Mapping[str, Any], lang: str) -> EvidenceRow:
+    _ = translations(lang).gettext
+    cells = (str(i.get("at", ""))[:10], category_name(str(i.get("category", "")), lang), str(i.get("fatalities", 0)),
+             str(i.get("severity", 0)), str(i.get("classification", "public")), str(i["event_id"]),
+             str(i.get("description") or ""))
+    line = "  ".join(x for x in (cells[0], cells[1], _("deaths %(n)s, severity %(severity)s")
+                                 % {"n": cells[2], "severity": cells[3]}, f"[{cells[4]}]", cells[5], cells[6]) if x)
+    return EvidenceRow(*cells, line)
+
+
+def chart(activity: Sequence[tuple[str, int]], baseline: float, baseline_word: str,
+          width: int = 600, height: int = 160) -> Chart:
+    left, bottom, top_pad = 30, 20, 10
+    plot_w, plot_h = width - left - 10, height - bottom - top_pad
+    y_max = max([n for _day, n in activity] + [baseline, 1.0])
+    y_of = lambda v: round(top_pad + plot_h - plot_h * v / y_max, 1)  # noqa: E731
+    bw = plot_w / len(activity) if activity else 0
+    bars = tuple(Bar(round(left + k * bw + 1, 1), y_of(n), round(max(bw - 2, 1), 1),
+                     round(top_pad + plot_h - y_of(n), 1), day, n) for k, (day, n) in enumerate(activity))
+    return Chart(width, height, left, top_pad, plot_w, top_pad + plot_h, y_max, bars, baseline, y_of(baseline),
+                 f"{baseline_word} {baseline:.2f}/day")
+
+
+def trend_word(trend: str, lang: str) -> str:
+    _ = translations(lang).gettext
+    return {"new": _("new"), "rising": _("rising"), "easing": _("easing"), "resolved": _("resolved"),
+            "steady": _("steady")}.get(trend, trend)
+
+
+def country_name(iso3: str | None, lang: str, default: str | None = None) -> str:
+    """The state's name in ``lang`` where the catalogs have it; else ``default`` (its code if none)."""
+    _ = translations(lang).gettext
+    return {"KAZ": _("Kazakhstan"), "KGZ": _("Kyrgyzstan"), "TJK": _("Tajikistan"), "TKM": _("Turkmenistan"),
+            "UZB": _("Uzbekistan"), "AFG": _("Afghanistan")}.get(iso3, iso3 if default is None else default)
+
+
+def secretariat_of(iso3: str, lang: str) -> str:
+    """As the object of "contact": Russian needs the instrumental ("связаться с секретариатом Таджикистана"),
+    so each state is its own msgid rather than a name put into one pattern."""
+    _ = translations(lang).gettext
+    return {"KAZ": _("the secretariat of Kazakhstan"), "KGZ": _("the secretariat of Kyrgyzstan"),
+            "TJK": _("the secretariat of Tajikistan"), "TKM": _("the secretariat of Turkmenistan"),
+            "UZB": _("the secretariat of Uzbekistan"), "AFG": _("the secretariat of Afghanistan")
+            }.get(iso3, _("the secretariat of %(country)s") % {"country": iso3})
+
+
+def category_name(category: str, lang: str) -> str:
+    _ = translations(lang).gettext
+    return {"armed_clash": _("armed clash"), "shelling": _("shelling"), "drone_strike": _("drone strike"),
+            "incursion": _("incursion"), "detention": _("detention"),
+            "smuggling_interdiction": _("smuggling interdiction"), "protest": _("protest")
+            }.get(category.replace(" ", "_"), category.replace("_", " "))
+
+
+def border_name(countries: Sequence[str], own: str | None, lang: str) -> str:
+    """Kyrgyzstan–Tajikistan; the receiver's own state first."""
+    return "–".join(country_name(c, lang) for c in _own_first(countries, own))
+
+
+def _own_first(countries: Sequence[str], own: str | None) -> tuple[str, ...]:
+    return tuple(sorted(countries, key=lambda c: c != own))
+
+
+@functools.lru_cache(maxsize=1)
+def templates() -> jinja2.Environment:
+    # Escaped in the HTML and SVG templates whatever their strings say (incident text comes from
+    # sources); the text template is plain text and must not turn "<" into "&lt;".
+    return jinja2.Environment(loader=jinja2.PackageLoader("alerts.notify", "templates"),
+                              autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "svg.j2"),
+                                                                  default=False),
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def render_html(b: Brief) -> str:
+    return templates().get_template("notice.html.j2").render(b=b)
+
+
+def render_text(b: Brief) -> str:
+    return templates().get_template("notice.txt.j2").render(b=b)

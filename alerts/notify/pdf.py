@@ -1,0 +1,131 @@
+"""A notice as PDF, drawn with fpdf2: the same brief as the HTML, the chart drawn with lines and boxes.
+
+Text is set in DejaVu Sans, bundled in ``alerts/notify/fonts`` (licence beside it), so Cyrillic place
+names, Russian text and typographic punctuation print as they are on every machine: fpdf2's core
+fonts cover Latin-1 only.
+"""
+
+from __future__ import annotations
+
+import io
+
+from importlib import resources
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from alerts.notify.brief import Chart
+from alerts.notify.notices import Notice
+
+FONT = "DejaVu"
+_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+_LEVEL_RGB = {"critical": (170, 0, 0), "warning": (204, 102, 0), "watch": (153, 153, 102), "resolved": (51, 102, 51)}
+_DEMO_RGB, _SMALL_RGB = (153, 102, 0), (90, 90, 90)
+#: The acknowledgement link is set on one line: shrunk down to this size rather than wrapped.
+_LINK_SIZE, _LINK_MIN_SIZE = 9.0, 5.0
+
+
+def _with_fonts(pdf: FPDF) -> FPDF:
+    fonts = resources.files("alerts.notify").joinpath("fonts")
+    for style, name in _FONT_FILES.items():
+        with resources.as_file(fonts.joinpath(name)) as path:
+            pdf.add_font(FONT, style, str(path))
+    return pdf
+
+
+def render_pdf(n: Notice) -> bytes:
+    """Every string from the notice's brief (alerts/notify/brief.py), so it says what the HTML says."""
+    b = n.brief
+    pdf = _with_fonts(FPDF(format="A4"))
+    pdf.set_title(b.title)
+    pdf.set_lang(b.lang)
+    pdf.set_creator("borderwatch")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+
+    def para(text: str, size: float = 10, style: str = "", rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
+        pdf.set_font(FONT, style, size)
+        pdf.set_text_color(*rgb)
+        pdf.multi_cell(0, size * 0.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def heading(text: str) -> None:
+        pdf.ln(1.5)
+        para(text, 11, "B")
+
+    para(b.title, 14, "B", _LEVEL_RGB.get(b.level, (0, 0, 0)))
+    if b.demo_line:
+        para(b.demo_line, 11, "B", _DEMO_RGB)
+    para(b.meta, 8, rgb=_SMALL_RGB)
+    heading(b.labels["changes"])
+    for c in b.changes:
+        para(f"- {c}")
+    for s in b.sections:
+        pdf.ln(3)
+        para(s.heading, 12, "B", _LEVEL_RGB.get(s.level, (0, 0, 0)))
+        para(s.segment, 10)
+        if s.map_svg:  # the same excerpt as the HTML's, across the text's width
+            pdf.ln(3)  # clear of the line above's descenders
+            pdf.image(io.BytesIO(s.map_svg.encode()), x=pdf.l_margin, w=min(120.0, pdf.w - pdf.l_margin - pdf.r_margin))
+        heading(b.labels["happened"])
+        for line in s.happened:
+            para(f"- {line}", 9.5)
+        heading(b.labels["trend"])
+        _chart(pdf, s.chart)
+        para(s.trend, 9)
+        heading(b.labels["context"])
+        for line in s.context:
+            para(line, 9)
+    heading(b.labels["asked"])
+    for line in b.asked:
+        para(f"- {line}", 10)
+    pdf.ln(1)
+    para(b.labels["ack"] + ":", 10, "B")
+    # One line, so the link can be copied whole from the page: a smaller size rather than a wrap.
+    # (a cell keeps its margins inside the page's: the text has that much less room)
+    size, width = _LINK_SIZE, pdf.w - pdf.l_margin - pdf.r_margin - 2 * pdf.c_margin
+    pdf.set_font(FONT, "U", size)
+    while size > _LINK_MIN_SIZE and pdf.get_string_width(b.ack_url) > width:
+        size -= 0.5
+        pdf.set_font(FONT, "U", size)
+    pdf.set_text_color(0, 0, 180)
+    pdf.multi_cell(0, size * 0.5, b.ack_url, link=b.ack_url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for s in b.sections:
+        heading(s.evidence_heading)
+        for row in s.evidence:
+            para(f"- {row.line}", 9)
+        if s.no_evidence:
+            para(s.no_evidence, 9)
+    heading(b.labels["engineering"])
+    for s in b.sections:
+        for line in s.engineering:
+            para(line, 8, rgb=_SMALL_RGB)
+    return bytes(pdf.output())
+
+
+def _chart(pdf: FPDF, chart: Chart, height: float = 35.0) -> None:
+    """Bars per day and a dashed baseline, in the page's width."""
+    activity = [(bar.day, bar.incidents) for bar in chart.bars]
+    if pdf.will_page_break(height + 8):
+        pdf.add_page()
+    x0, y0 = pdf.l_margin + 8, pdf.get_y() + 2
+    w = pdf.w - pdf.l_margin - pdf.r_margin - 8
+    top = chart.y_max
+    y_of = lambda v: y0 + height - height * v / top  # noqa: E731
+    pdf.set_draw_color(136, 136, 136)
+    pdf.line(x0, y0 + height, x0 + w, y0 + height)
+    pdf.set_font(FONT, "", 7)
+    pdf.set_text_color(0, 0, 0)
+    pdf.text(pdf.l_margin, y0 + 2, f"{top:g}")
+    pdf.text(pdf.l_margin, y0 + height, "0")
+    if activity:
+        bw = w / len(activity)
+        pdf.set_fill_color(192, 57, 43)
+        for k, (_, n) in enumerate(activity):
+            if n:
+                pdf.rect(x0 + k * bw + 0.3, y_of(n), max(bw - 0.6, 0.2), y0 + height - y_of(n), style="F")
+        pdf.text(x0, y0 + height + 4, activity[0][0])
+        pdf.text(x0 + w - pdf.get_string_width(activity[-1][0]), y0 + height + 4, activity[-1][0])
+    pdf.set_draw_color(44, 62, 80)
+    pdf.set_dash_pattern(dash=1.5, gap=1)
+    pdf.line(x0, y_of(chart.baseline), x0 + w, y_of(chart.baseline))
+    pdf.set_dash_pattern()
+    pdf.set_y(y0 + height + 6)
