@@ -44,6 +44,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from borderwatch.errors import BorderwatchError
+
 RELEASABLE_ALL = "ALL"
 #: Roles, least to most powerful among the centre's staff; secretariat and regional-desk are outside.
 ROLES = ("secretariat", "regional-desk", "engineer", "operator", "admin")
@@ -71,7 +73,7 @@ READ_METRICS = "read metrics"
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 
 
-class AccessError(ValueError):
+class AccessError(BorderwatchError, ValueError):
     """A role string that names no role, or a secretariat without a valid ISO3 code."""
 
 

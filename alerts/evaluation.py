@@ -58,6 +58,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Iterable, Mapping, Sequence
 
+from borderwatch.errors import BorderwatchError
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import parse_iso
 from detectors.nab import MAX_TP, NAB_PROFILES, NabTally, scaled_sigmoid
@@ -75,7 +76,7 @@ STATUSES = ("early", "timely", "late", "missed")
 _RANK = {status: i for i, status in enumerate(STATUSES)}
 
 
-class ScoringInputError(ValueError):
+class ScoringInputError(BorderwatchError, ValueError):
     """Input the scorer cannot use. ``source`` says where it came from: ``labels`` or ``alerts``
     (``row``: the 1-based position among their data rows), ``scope`` (a border asked for),
     ``coverage`` (the coverage end) or ``input`` (the incidents)."""

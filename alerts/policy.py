@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from borderwatch.errors import BorderwatchError
 from alerts.access import AccessError, Principal
 from alerts.model import alert_labels
 from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE
@@ -46,7 +47,7 @@ route:
 """
 
 
-class PolicyError(ValueError):
+class PolicyError(BorderwatchError, ValueError):
     """The policy file is not valid; ``problems`` lists each as ``file: path: what``."""
 
     def __init__(self, problems: list[str]) -> None:

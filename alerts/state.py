@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
+from borderwatch.errors import BorderwatchError
 from alerts.access import ACK_ALERTS, END_SILENCE, SILENCE, Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
@@ -36,7 +37,7 @@ from alerts.timefmt import iso, parse_iso, utcnow
 COMMENT_MAX = 2000
 
 
-class ActionError(ValueError):
+class ActionError(BorderwatchError, ValueError):
     """A request to acknowledge or silence that is not valid (the API answers 400)."""
 
 

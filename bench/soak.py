@@ -41,12 +41,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Hashable, Mapping, Sequence
 
+from borderwatch.errors import BorderwatchError
+
 PARTITIONS = 8
 #: Records of one generated event-day over every bundled border, about (to size the scenario).
 RECORDS_PER_DAY = 10.0
 
 
-class SoakError(Exception):
+class SoakError(BorderwatchError):
     """A failure of the run itself (not a failed criterion): said as one message, no traceback."""
 
 
@@ -511,7 +513,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     from kafka.errors import KafkaError
 
-    from streams.errors import BorderwatchError
 
     args = parse_args(argv)
     signal.signal(signal.SIGINT, _interrupt)

@@ -42,6 +42,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+from borderwatch.errors import BorderwatchError
 from detectors.base import Features
 from detectors.calibration import LEVEL_NAMES, LEVEL_SCORES
 from detectors.features import CLASSES, DECAYED_FEATURES, NEVER, log_counts
@@ -60,7 +61,7 @@ HORIZON_DAYS = 60
 _P_FLOOR, _P_CEIL = 0.001, 0.99
 
 
-class ModelError(ValueError):
+class ModelError(BorderwatchError, ValueError):
     """A model artifact that cannot be used (wrong version, missing or inconsistent fields)."""
 
 

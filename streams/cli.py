@@ -12,8 +12,8 @@ import os
 import sys
 from typing import Sequence
 
+from borderwatch.errors import BorderwatchError
 from streams.adapters import FORMAT_HELP, FORMATS
-from streams.errors import BorderwatchError
 from streams.settings import BACKTEST, REPLAY, SEGMENTS, TRAIN, WORKER, add_setting_flags, flag_values, load_settings
 
 def _env(name: str) -> str:

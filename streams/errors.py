@@ -1,4 +1,4 @@
-"""One exception root for borderwatch, and the typed errors the edges act on.
+"""The typed errors the edges act on, under the one root (borderwatch.errors.BorderwatchError).
 
 Edges (the ingest agent, the CLI) catch :class:`InvalidEvent` and turn it into a
 dead-letter record or a ``file:line: field: reason`` message; nothing else is
@@ -7,6 +7,7 @@ expected to be caught deep inside the pipeline.
 
 from __future__ import annotations
 
+from borderwatch.errors import BorderwatchError
 from streams.limits import MAX_REASON_CHARS
 
 
@@ -15,10 +16,6 @@ def bounded(text: str | None, limit: int = MAX_REASON_CHARS) -> str | None:
     if text is None or len(text) <= limit:
         return text
     return f"{text[:limit - 25]}... ({len(text)} characters)"
-
-
-class BorderwatchError(Exception):
-    """Root of every error borderwatch raises on purpose."""
 
 
 class InvalidEvent(BorderwatchError):

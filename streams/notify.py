@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
+from borderwatch.errors import BorderwatchError
 from alerts.model import AlertAction, AlertEvent
 from alerts.notify.archive import NoticeArchive
 from alerts.notify.delivery import DeliveryIndex, Notifier, Renderer
@@ -88,7 +89,7 @@ def build_sinks(policy: Policy, data_dir: str) -> dict[str, list]:
     return out
 
 
-class NotifierRevoked(Exception):
+class NotifierRevoked(BorderwatchError):
     """The notifier was revoked from this worker during a notify call's retry wait."""
 
 

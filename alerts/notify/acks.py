@@ -41,6 +41,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import quote
 
+from borderwatch.errors import BorderwatchError
 from alerts.access import NOTICE_HIDDEN, NOTICE_ON_BEHALF, NOTICE_OWN, NOTICE_READ, Principal
 from alerts.timefmt import iso, parse_iso, utcnow
 
@@ -50,7 +51,7 @@ _DAY_BYTES, _MAC_BYTES = 3, 9
 _EPOCH = date(1970, 1, 1)
 
 
-class AckError(Exception):
+class AckError(BorderwatchError):
     """An acknowledgement that cannot be recorded."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
+from borderwatch.errors import BorderwatchError
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import INCIDENT
@@ -38,7 +39,7 @@ _EPOCH = date(1970, 1, 1)
 DEMO_SOURCE = "borderwatch-demo"
 
 
-class NoticeError(ValueError):
+class NoticeError(BorderwatchError, ValueError):
     """A request that cannot become a notice for its receiver (e.g. no alert the receiver may see)."""
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, P
 
 from aiohttp import web
 
+from borderwatch.errors import BorderwatchError
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
@@ -72,7 +73,7 @@ class NoticeFiles(Protocol):
 SegmentDetail = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
 
 
-class Problem(Exception):
+class Problem(BorderwatchError):
     """Raised by a handler: answer ``status`` with ``message`` (JSON, or a page for a browser)."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from borderwatch.errors import BorderwatchError
 from alerts.access import AccessError, Principal
 from alerts.fsio import atomic_write
 from alerts.timefmt import iso, parse_time, utcnow
@@ -56,7 +57,7 @@ MAX_TOKEN_LENGTH = 512
 _BEARER = re.compile(r"(?i:bearer) +(\S+)")
 
 
-class TokenFileError(ValueError):
+class TokenFileError(BorderwatchError, ValueError):
     """An unreadable or invalid tokens file, or a refused change to it."""
 
 

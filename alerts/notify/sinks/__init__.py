@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
+from borderwatch.errors import BorderwatchError
+
 if TYPE_CHECKING:  # the sinks import the notices, which import alerts.policy, which reads the sinks' keys
     from alerts.notify.notices import Notice
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:  # the sinks import the notices, which import alerts.policy, w
 KeyType = type | tuple[type, ...]
 
 
-class SinkError(Exception):
+class SinkError(BorderwatchError):
     """A failed send. ``retryable``: a later attempt may succeed (5xx, connection refused, timeouts)."""
 
     def __init__(self, message: str, retryable: bool) -> None:
@@ -33,7 +35,7 @@ class SinkError(Exception):
         self.retryable = retryable
 
 
-class SinkConfigError(ValueError):
+class SinkConfigError(BorderwatchError, ValueError):
     """A sink config with an unknown type, an unknown or missing key, or a value of the wrong type."""
 
 
