@@ -68,10 +68,13 @@ class AlertEvent:
     kind: str = INCIDENT
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """The event as plain JSON values, a copy the caller may change. Not ``asdict``: it deep-copies
+        every leaf of the explanation, a tenth of a worker's time at a sustained 1,000 events/s."""
+        d = {name: getattr(self, name) for name in _FIELDS[type(self)]}
         d["countries"] = list(self.countries)
         d["releasable_to"] = list(self.releasable_to)
         d["evidence"] = list(self.evidence)
+        d["explanation"] = _plain(self.explanation)
         if self.kind == INCIDENT:
             del d["kind"]  # incident alerts stay as they were on the wire; only arms-race ones say so
         return d
@@ -90,6 +93,26 @@ class AlertEvent:
     @classmethod
     def decode(cls, raw: bytes | str) -> "AlertEvent":
         return cls.from_dict(json.loads(raw))
+
+
+def _plain(value: Any) -> Any:
+    """A copy of JSON-like data (dicts, lists and tuples as lists, and immutable leaves)."""
+    if type(value) is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _FieldNames(dict):
+    """Dataclass -> its field names, looked up once per class."""
+
+    def __missing__(self, cls: type) -> tuple[str, ...]:
+        names = self[cls] = tuple(f.name for f in fields(cls))
+        return names
+
+
+_FIELDS = _FieldNames()
 
 
 def _known(cls, d: Mapping[str, Any]) -> dict[str, Any]:
