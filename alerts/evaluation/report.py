@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from typing import Iterable, Sequence
 
 from alerts.escalation import LEVELS
-from alerts.evaluation import (
+from alerts.evaluation.scoring import (
     EARLY_DAYS,
     ESCALATION,
     FIGURE_COLUMNS,
