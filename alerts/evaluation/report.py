@@ -13,15 +13,19 @@ control as hit, clean or not evaluable.
 
 Inputs are plain values (dates, tuples, ``alerts.csv`` rows, labels), so the page can be drawn
 from any run, a detector's or a field rule's (no scores then); ``streams.backtest`` builds them.
+This module lays the page out as plain data (positions, path data, the words); the templates in
+``templates/`` (Jinja2, autoescaped) draw it, with the style sheet ``report.css`` inlined.
 """
 
 from __future__ import annotations
 
-import html
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable, Sequence
+
+import jinja2
 
 from alerts.escalation import LEVELS
 from alerts.evaluation.scoring import (
@@ -41,18 +45,9 @@ WIDTH, LEFT, RIGHT = 960, 46, 10
 SCORE_H, ALERT_H, INCIDENT_H, AXIS_H, TOP = 96, 14, 30, 16, 14
 ZOOM_WIDTH = 460
 ZOOM_BEFORE, ZOOM_AFTER = 90, 30
-
-_CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1000px;color:#1f2933;padding:0 1em}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #cbd2d9}
-table{border-collapse:collapse;margin:.5em 0;font-size:13px}
-td,th{border:1px solid #cbd2d9;padding:2px 6px;text-align:right}th{background:#f5f7fa}
-td:first-child,th:first-child{text-align:left;white-space:nowrap}
-.stats{color:#52606d}.zooms{display:flex;flex-wrap:wrap;gap:8px}.wide{overflow-x:auto}
-.legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:12px;height:12px;
-vertical-align:middle;margin-right:4px;border:1px solid #7b8794}
-svg{display:block;margin:4px 0}svg text{font:10px system-ui,sans-serif;fill:#52606d}
-"""
+#: The legend's swatches beside the levels' colours: the label bands and the deadly days' ticks.
+WINDOW_FILL, EPISODE_FILL, CONTROL_FILL = "#dbeafe", "#93c5fd", "#bcc3cb"
+TICK_COLOURS = {False: "#7b8794", True: "#7f1d1d"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +55,13 @@ class Threshold:
     level: str
     raise_at: float
     clear_below: float
+
+
+@functools.cache
+def templates() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("alerts.evaluation", "templates"), autoescape=True,
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                              undefined=jinja2.StrictUndefined)
 
 
 def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[tuple[str, date, int]],
@@ -73,6 +75,18 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
     index) per scoring (none for a field rule); ``borders``: which to draw (default: every border
     with data or an escalation label), in that order.
     """
+    page = report_layout(title=title, period=period, incidents=incidents, trace=trace, alert_rows=alert_rows,
+                         labels=labels, evaluation=evaluation, thresholds=thresholds, borders=borders, notes=notes,
+                         reliability=reliability)
+    return templates().get_template("report.html.j2").render(r=page)
+
+
+def report_layout(*, title: str, period: tuple[date, date], incidents: Iterable[tuple[str, date, int]],
+                  trace: Iterable[tuple[str, date, float, int]], alert_rows: Sequence[dict],
+                  labels: Sequence[Label] = (), evaluation: Evaluation | None = None,
+                  thresholds: Sequence[Threshold] = (), borders: Sequence[str] | None = None,
+                  notes: Sequence[str] = (), reliability: Sequence[ReliabilityBin] = ()) -> dict:
+    """What :func:`render_report` draws, as plain data."""
     days: dict[str, dict[date, list[int]]] = defaultdict(dict)  # border -> day -> [count, deaths]
     for border, d, deaths in incidents:
         cell = days[border].setdefault(d, [0, 0])
@@ -88,19 +102,7 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
     outcome = _marks(evaluation) if evaluation else {}
     if borders is None:
         borders = sorted(set(days) | {lab.border for lab in labels if lab.kind == ESCALATION})
-    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
-             f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
-             f"<p class=stats>Data {period[0]} to {period[1]}.</p>"]
-    parts.extend(f"<p>{_e(n)}</p>" for n in notes)
-    parts.append(_legend(thresholds))
-    if evaluation is not None:
-        parts.append(_summary_tables(evaluation, borders))
-    if reliability:
-        parts.append("<h2>Reliability of the forecast</h2><p class=stats>Each dot: the incident days whose forecast "
-                     "chance of a deadly clash within 60 days fell in one band, at the band's mean forecast (x) "
-                     "against the share of them an onset really followed (y), with its 90 % interval; on the "
-                     "diagonal the forecast means what it says. Dot area grows with the number of days.</p>"
-                     + reliability_svg(reliability) + reliability_table(reliability))
+    sections = []
     for border in borders:
         esc = [lab for lab in labels if lab.border == border and lab.kind == ESCALATION]
         controls = [lab for lab in labels if lab.kind == NEGATIVE_CONTROL and _touches(lab.border, border)]
@@ -111,26 +113,24 @@ def render_report(*, title: str, period: tuple[date, date], incidents: Iterable[
         ends = [period[1]] + [opening_day(a["resolved_at"]) for a in alerts_by[border] if a.get("resolved_at")]
         lo, hi = max(min(starts), period[0] - timedelta(days=EARLY_DAYS)), max(ends)
         view = _View(days[border], scores[border], alerts_by[border], esc + controls, outcome, thresholds)
-        parts.append(f"<section><h2>{_e(border)}</h2>")
-        if evaluation is not None and border in evaluation.borders:
-            parts.append(f"<p class=stats>{_e(_stats_line(evaluation, border))}</p>")
-        parts.append(view.svg(lo, hi, WIDTH, f"{border}, {lo} to {hi}"))
-        zooms = [lab for lab in esc + controls if period[0] <= lab.start <= period[1]]
-        if zooms:
-            parts.append("<div class=zooms>")
-            for lab in zooms:
+        zooms = []
+        for lab in esc + controls:
+            if period[0] <= lab.start <= period[1]:
                 before = ZOOM_BEFORE if lab.kind == ESCALATION else ZOOM_AFTER
-                z_lo = lab.start - timedelta(days=before)
-                z_hi = lab.end + timedelta(days=ZOOM_AFTER)
-                parts.append(view.svg(z_lo, z_hi, ZOOM_WIDTH, _episode_caption(lab, outcome.get(lab.episode_id))))
-            parts.append("</div>")
-        parts.append("</section>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+                zooms.append(view.layout(lab.start - timedelta(days=before), lab.end + timedelta(days=ZOOM_AFTER),
+                                         ZOOM_WIDTH, _episode_caption(lab, outcome.get(lab.episode_id))))
+        sections.append({"border": border,
+                         "stats": _stats_line(evaluation, border)
+                         if evaluation is not None and border in evaluation.borders else None,
+                         "timeline": view.layout(lo, hi, WIDTH, f"{border}, {lo} to {hi}"), "zooms": zooms})
+    return {"title": title, "period": [str(d) for d in period], "notes": list(notes), "legend": _legend(thresholds),
+            "results": _results(evaluation, borders) if evaluation is not None else None,
+            "reliability": reliability_layout(reliability) if reliability else None, "borders": sections}
 
 
-def reliability_svg(bins: Sequence[ReliabilityBin], size: int = 320) -> str:
-    """Predicted against observed frequency, both axes 0 to the largest value seen (rounded up)."""
+def reliability_layout(bins: Sequence[ReliabilityBin], size: int = 320) -> dict:
+    """The reliability diagram and its table: predicted against observed frequency, both axes 0 to
+    the largest value seen (rounded up)."""
     top = max([0.1] + [b.observed_hi for b in bins] + [b.predicted for b in bins])
     top = min(1.0, -(-top * 10 // 1) / 10)
     pad, inner = 40, size - 50
@@ -142,51 +142,33 @@ def reliability_svg(bins: Sequence[ReliabilityBin], size: int = 320) -> str:
         return 10 + inner - inner * p / top
 
     most = max(b.n for b in bins)
-    out = [f'<svg width="{size}" height="{size}" role="img" aria-label="reliability diagram">',
-           f'<rect x="{pad}" y="10" width="{inner}" height="{inner}" fill="#f5f7fa" stroke="#cbd2d9"/>',
-           f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(top)}" y2="{y(top)}" stroke="#9aa5b1" stroke-dasharray="4 3"/>']
-    for k in range(0, 6):
-        v = top * k / 5
-        out.append(f'<text x="{x(v):.1f}" y="{size - 22}" text-anchor="middle">{v:.0%}</text>')
-        out.append(f'<text x="{pad - 4}" y="{y(v) + 3:.1f}" text-anchor="end">{v:.0%}</text>')
-    out.append(f'<text x="{pad + inner / 2}" y="{size - 6}" text-anchor="middle">forecast chance</text>')
-    out.append(f'<text x="12" y="{10 + inner / 2}" text-anchor="middle" transform="rotate(-90 12 {10 + inner / 2})">'
-               f'observed frequency</text>')
+    axis_ticks = [{"text": f"{v:.0%}", "x": f"{x(v):.1f}", "y": f"{y(v) + 3:.1f}"}
+                  for v in (top * k / 5 for k in range(0, 6))]
+    dots = []
     for b in bins:
-        r = 2.5 + 6.0 * (b.n / most) ** 0.5
-        tip = (f"{b.lo:.1%} to {b.hi:.1%}: {b.n} days, forecast {b.predicted:.1%}, observed {b.observed:.1%} "
-               f"(90 % interval {b.observed_lo:.1%} to {b.observed_hi:.1%})")
-        out.append(f'<line x1="{x(b.predicted):.1f}" y1="{y(b.observed_lo):.1f}" x2="{x(b.predicted):.1f}" '
-                   f'y2="{y(b.observed_hi):.1f}" stroke="#52606d"/>')
-        out.append(f'<circle cx="{x(b.predicted):.1f}" cy="{y(b.observed):.1f}" r="{r:.1f}" fill="#1f6feb" '
-                   f'fill-opacity=".7"><title>{_e(tip)}</title></circle>')
-    out.append("</svg>")
-    return "".join(out)
+        dots.append({"x": f"{x(b.predicted):.1f}", "y": f"{y(b.observed):.1f}", "lo": f"{y(b.observed_lo):.1f}",
+                     "hi": f"{y(b.observed_hi):.1f}", "r": f"{2.5 + 6.0 * (b.n / most) ** 0.5:.1f}",
+                     "tip": f"{b.lo:.1%} to {b.hi:.1%}: {b.n} days, forecast {b.predicted:.1%}, observed "
+                            f"{b.observed:.1%} (90 % interval {b.observed_lo:.1%} to {b.observed_hi:.1%})"})
+    rows = [[f"{b.lo:.1%} to {b.hi:.1%}", b.n, f"{b.predicted:.1%}", f"{b.observed:.1%}",
+             f"{b.observed_lo:.1%} to {b.observed_hi:.1%}"] for b in bins]
+    return {"size": size, "pad": pad, "inner": inner, "diagonal": [x(0), y(0), x(top), y(top)],
+            "x_ticks_y": size - 22, "y_ticks_x": pad - 4, "axis_ticks": axis_ticks,
+            "x_label": {"x": pad + inner / 2, "y": size - 6}, "y_label": {"x": 12, "y": 10 + inner / 2},
+            "dots": dots, "rows": rows}
 
 
-def reliability_table(bins: Sequence[ReliabilityBin]) -> str:
-    rows = "".join(f"<tr><td>{b.lo:.1%} to {b.hi:.1%}</td><td>{b.n}</td><td>{b.predicted:.1%}</td>"
-                   f"<td>{b.observed:.1%}</td><td>{b.observed_lo:.1%} to {b.observed_hi:.1%}</td></tr>" for b in bins)
-    return ("<table><tr><th>forecast band</th><th>incident days</th><th>mean forecast</th><th>observed</th>"
-            f"<th>90 % interval</th></tr>{rows}</table>")
-
-
-def _e(text) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _legend(thresholds: Sequence[Threshold]) -> str:
-    items = [f"<span><i class=sw style='background:{LEVEL_COLOURS[t.level]}'></i>{t.level}: raise at {t.raise_at:g}, "
-             f"clear below {t.clear_below:g}</span>" for t in thresholds]
-    items += ["<span><i class=sw style='background:#dbeafe'></i>early-warning window (60 days)</span>",
-              "<span><i class=sw style='background:#93c5fd'></i>labelled escalation</span>",
-              "<span><i class=sw style='background:#bcc3cb'></i>negative control</span>",
-              "<span><i class=sw style='background:#7f1d1d'></i>deadly incident day</span>"]
-    return "<p class=legend>" + "".join(items) + "</p>"
+def _legend(thresholds: Sequence[Threshold]) -> list[dict]:
+    return ([{"colour": LEVEL_COLOURS[t.level],
+              "text": f"{t.level}: raise at {t.raise_at:g}, clear below {t.clear_below:g}"} for t in thresholds]
+            + [{"colour": WINDOW_FILL, "text": f"early-warning window ({EARLY_DAYS} days)"},
+               {"colour": EPISODE_FILL, "text": "labelled escalation"},
+               {"colour": CONTROL_FILL, "text": "negative control"},
+               {"colour": TICK_COLOURS[True], "text": "deadly incident day"}])
 
 
 def _cell(v) -> str:
-    return "–" if v is None else f"{v:g}" if isinstance(v, float) else _e(v)
+    return "–" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _touches(state_or_pair: str, border: str) -> bool:
@@ -204,27 +186,19 @@ def _marks(ev: Evaluation) -> dict[str, str]:
     return marks
 
 
-def _summary_tables(ev: Evaluation, borders: Sequence[str]) -> str:
-    head = "<tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in FIGURE_COLUMNS) + "</tr>"
+def _results(ev: Evaluation, borders: Sequence[str]) -> dict:
+    """The tables of the reference figures: per border and overall, per episode, per control."""
     keys = ["overall"] + [b for b in sorted(ev.borders) if b in borders]
-    rows = []
-    for key in keys:
-        cells = figure_cells(ev.figures(None if key == "overall" else key))
-        rows.append(f"<tr><td>{_e(key)}</td>" + "".join(f"<td>{_cell(v)}</td>" for v in cells) + "</tr>")
-    eps = "".join(f"<tr><td>{_e(e.episode_id)}</td><td>{_e(e.border)}</td><td>{e.onset}</td><td>{_e(e.status)}</td>"
-                  f"<td>{_cell(e.lead_days)}</td><td>{_cell(e.alert_id)}</td></tr>" for e in ev.episodes)
-    eps += "".join(f"<tr><td>{_e(x.episode_id)}</td><td>{_e(x.border)}</td><td>{x.onset}</td>"
-                   f"<td>not scored</td><td>–</td><td>–</td></tr>" for x in ev.not_scored)
-    controls = "".join(f"<tr><td>{_e(c.episode_id)}</td><td>{_e(c.border)}</td><td>{c.start}</td><td>{c.end}</td>"
-                       f"<td>{'hit' if c.hit else 'clean' if c.evaluable else 'not evaluable'}</td>"
-                       f"<td>{_e(', '.join(c.hit_by)) or '–'}</td></tr>" for c in ev.controls)
-    out = (f"<h2>Results</h2><div class=wide><table>{head}{''.join(rows)}</table></div>"
-           "<table><tr><th>episode</th><th>border</th><th>onset</th><th>status</th><th>lead (d)</th>"
-           f"<th>deciding alert</th></tr>{eps}</table>")
-    if controls:
-        out += ("<table><tr><th>negative control</th><th>state</th><th>start</th><th>end</th><th>status</th>"
-                f"<th>hit by</th></tr>{controls}</table>")
-    return out
+    figures = [[key] + [_cell(v) for v in figure_cells(ev.figures(None if key == "overall" else key))]
+               for key in keys]
+    episodes = [[e.episode_id, e.border, str(e.onset), e.status, _cell(e.lead_days), _cell(e.alert_id)]
+                for e in ev.episodes]
+    episodes += [[x.episode_id, x.border, str(x.onset), "not scored", "–", "–"] for x in ev.not_scored]
+    controls = [[c.episode_id, c.border, str(c.start), str(c.end),
+                 "hit" if c.hit else "clean" if c.evaluable else "not evaluable", ", ".join(c.hit_by) or "–"]
+                for c in ev.controls]
+    return {"columns": [label for _, label in FIGURE_COLUMNS], "figures": figures, "episodes": episodes,
+            "controls": controls}
 
 
 def _stats_line(ev: Evaluation, border: str) -> str:
@@ -254,7 +228,8 @@ class _View:
     outcome: dict[str, str]
     thresholds: Sequence[Threshold]
 
-    def svg(self, lo: date, hi: date, width: int, caption: str) -> str:
+    def layout(self, lo: date, hi: date, width: int, caption: str) -> dict:
+        """One timeline from ``lo`` to ``hi`` (days), ``width`` pixels wide, as plain data."""
         span = max((hi - lo).days, 1)
         plot_w = width - LEFT - RIGHT
         score_y0 = TOP
@@ -269,9 +244,11 @@ class _View:
         def sy(score: float) -> float:
             return score_y0 + (1.0 - min(max(score, 0.0), 1.0)) * SCORE_H
 
-        out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-               f"viewBox='0 0 {width} {height}' role='img'><title>{_e(caption)}</title>",
-               f"<text x='{LEFT}' y='10'>{_e(caption)}</text>"]
+        def band(start: date, end: date, fill: str, tip: str, min_width: float = 1.5) -> dict:
+            a, b = x(max(start, lo)), x(min(end, hi + timedelta(days=1)))
+            return {"x": f"{a:.1f}", "width": f"{max(b - a, min_width):.1f}", "fill": fill, "tip": tip}
+
+        bands = []
         for lab in self.episodes:  # bands behind everything
             start, end = lab.start, lab.end
             if end < lo or start - timedelta(days=EARLY_DAYS) > hi:
@@ -280,60 +257,46 @@ class _View:
             if lab.episode_id in self.outcome:
                 tip += f": {self.outcome[lab.episode_id]}"
             if lab.kind == ESCALATION:
-                out.append(self._band(x, lo, hi, start - timedelta(days=EARLY_DAYS), start, "#dbeafe", height, tip))
-                out.append(self._band(x, lo, hi, start, end + timedelta(days=1), "#93c5fd", height, tip))
+                bands.append(band(start - timedelta(days=EARLY_DAYS), start, WINDOW_FILL, tip))
+                bands.append(band(start, end + timedelta(days=1), EPISODE_FILL, tip))
             else:
-                out.append(self._band(x, lo, hi, start, end + timedelta(days=1), "#bcc3cb", height, tip, min_width=3))
-        out.append(f"<rect x='{LEFT}' y='{score_y0}' width='{plot_w}' height='{SCORE_H}' fill='none' "
-                   "stroke='#cbd2d9'/>")
-        for v in (0.0, 0.5, 1.0):
-            out.append(f"<text x='{LEFT - 4}' y='{sy(v) + 3:.1f}' text-anchor='end'>{v:g}</text>")
-        for t in self.thresholds:
-            c = LEVEL_COLOURS[t.level]
-            out.append(f"<line x1='{LEFT}' x2='{LEFT + plot_w}' y1='{sy(t.raise_at):.1f}' y2='{sy(t.raise_at):.1f}' "
-                       f"stroke='{c}' stroke-width='.8'/>")
-            out.append(f"<line x1='{LEFT}' x2='{LEFT + plot_w}' y1='{sy(t.clear_below):.1f}' y2='{sy(t.clear_below):.1f}' "
-                       f"stroke='{c}' stroke-width='.6' stroke-dasharray='2 3'/>")
+                bands.append(band(start, end + timedelta(days=1), CONTROL_FILL, tip, min_width=3))
+        thresholds = [{"colour": LEVEL_COLOURS[t.level], "raise_y": f"{sy(t.raise_at):.1f}",
+                       "clear_y": f"{sy(t.clear_below):.1f}"} for t in self.thresholds]
         by_level: dict[int, list[str]] = defaultdict(list)
         for d, (score, level) in sorted(self.scores.items()):
             if lo <= d <= hi:
                 by_level[level].append(f"M{x(d):.1f} {sy(score):.1f}h0")
-        for level, pts in sorted(by_level.items()):
-            out.append(f"<path d='{''.join(pts)}' stroke='{LEVEL_COLOURS[LEVELS[level]]}' stroke-width='4' "
-                       f"stroke-linecap='round' fill='none'/>")
-        out.append(f"<text x='{LEFT - 4}' y='{alert_y0 + ALERT_H - 3}' text-anchor='end'>alerts</text>")
+        dots = [{"d": "".join(pts), "colour": LEVEL_COLOURS[LEVELS[level]]} for level, pts in sorted(by_level.items())]
+        alerts = []
         for a in self.alerts:
             opened = opening_day(a["opened_at"])
             closed = opening_day(a["resolved_at"]) if a.get("resolved_at") else hi
             if closed < lo or opened > hi:
                 continue
             x0, x1 = x(max(opened, lo)), x(min(closed, hi) + timedelta(days=1))
-            out.append(f"<rect x='{x0:.1f}' y='{alert_y0}' width='{max(x1 - x0, 2):.1f}' height='{ALERT_H}' "
-                       f"fill='{LEVEL_COLOURS.get(a['level'], '#9aa5b1')}'><title>{_e(a['alert_id'])} {_e(a['level'])} "
-                       f"{_e(a['opened_at'])} to {_e(a.get('resolved_at') or 'open')}: {_e(a.get('summary', ''))}"
-                       f"</title></rect>")
-        out.append(f"<text x='{LEFT - 4}' y='{inc_y0 + INCIDENT_H - 3}' text-anchor='end'>events</text>")
-        ticks = {False: [], True: []}
+            alerts.append({"x": f"{x0:.1f}", "width": f"{max(x1 - x0, 2):.1f}",
+                           "fill": LEVEL_COLOURS.get(a["level"], LEVEL_COLOURS["none"]),
+                           "tip": f"{a['alert_id']} {a['level']} {a['opened_at']} to "
+                                  f"{a.get('resolved_at') or 'open'}: {a.get('summary', '')}"})
+        ticks: dict[bool, list[str]] = {False: [], True: []}
         for d, (count, deaths) in sorted(self.days.items()):
             if lo <= d <= hi:
                 h = min(INCIDENT_H, 6 + 6 * count.bit_length())
                 ticks[deaths > 0].append(f"M{x(d):.1f} {inc_y0 + INCIDENT_H}v-{h}")
-        for deadly, colour in ((False, "#7b8794"), (True, "#7f1d1d")):
-            if ticks[deadly]:
-                out.append(f"<path d='{''.join(ticks[deadly])}' stroke='{colour}' stroke-width='1.5' fill='none'/>")
-        out.append(f"<line x1='{LEFT}' x2='{LEFT + plot_w}' y1='{axis_y0}' y2='{axis_y0}' stroke='#7b8794'/>")
-        for d, label in _ticks(lo, hi, max(2, plot_w // 70)):
-            out.append(f"<line x1='{x(d):.1f}' x2='{x(d):.1f}' y1='{axis_y0}' y2='{axis_y0 + 3}' stroke='#7b8794'/>"
-                       f"<text x='{x(d):.1f}' y='{axis_y0 + 13}' text-anchor='middle'>{label}</text>")
-        out.append("</svg>")
-        return "".join(out)
-
-    @staticmethod
-    def _band(x, lo: date, hi: date, start: date, end: date, fill: str, height: int, tip: str,
-              min_width: float = 1.5) -> str:
-        a, b = x(max(start, lo)), x(min(end, hi + timedelta(days=1)))
-        return (f"<rect x='{a:.1f}' y='{TOP}' width='{max(b - a, min_width):.1f}' height='{height - TOP - AXIS_H}' "
-                f"fill='{fill}'><title>{_e(tip)}</title></rect>")
+        return {"width": width, "height": height, "caption": caption, "left": LEFT, "right": LEFT + plot_w,
+                "label_x": LEFT - 4, "bands": bands, "band_y": TOP, "band_h": height - TOP - AXIS_H,
+                "score": {"y": score_y0, "w": plot_w, "h": SCORE_H},
+                "score_labels": [{"y": f"{sy(v) + 3:.1f}", "text": f"{v:g}"} for v in (0.0, 0.5, 1.0)],
+                "thresholds": thresholds, "dots": dots,
+                "alert_y": alert_y0, "alert_h": ALERT_H, "alert_label_y": alert_y0 + ALERT_H - 3, "alerts": alerts,
+                "event_label_y": inc_y0 + INCIDENT_H - 3,
+                "ticks": [{"d": "".join(ticks[deadly]), "colour": TICK_COLOURS[deadly]}
+                          for deadly in (False, True) if ticks[deadly]],
+                "axis_y": axis_y0, "axis_tick_y": axis_y0 + 3, "axis_text_y": axis_y0 + 13,
+                "axis_colour": TICK_COLOURS[False],
+                "axis_ticks": [{"x": f"{x(d):.1f}", "text": label}
+                               for d, label in _ticks(lo, hi, max(2, plot_w // 70))]}
 
 
 def _ticks(lo: date, hi: date, most: int) -> list[tuple[date, str]]:
