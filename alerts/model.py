@@ -19,8 +19,6 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
-from alerts import timefmt
-
 #: What the pipeline emits, numbered per segment by ``seq``.
 TRANSITIONS = ("opened", "escalated", "de-escalated", "resolved")
 #: What people do, identified by ``action_id``.
@@ -31,8 +29,6 @@ ALERTNAME = "BorderEscalation"
 #: segment, or both sides of a land border arming (detectors/arms_race.py).
 INCIDENT, ARMS_RACE = "incident", "arms-race"
 ALERT_KINDS = (INCIDENT, ARMS_RACE)
-#: alerts/evaluation.py reads it from here; its owner is alerts.timefmt.
-parse_iso = timefmt.parse_iso
 
 
 def alert_id_for(segment_id: str, opened_at: str) -> str:

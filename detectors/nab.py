@@ -23,8 +23,8 @@ window on its first row (``A_tp`` per window). As NAB does, :func:`best_threshol
 the threshold per profile, so a detector whose scores sit on another scale is judged at its
 best.
 
-This module is the one owner of NAB's constants (profiles, sigmoid); ``alerts/evaluation.py``
-scores alert episodes by the same rules and should import them from here.
+This module is the one owner of NAB's constants (profiles, sigmoid);
+``alerts/evaluation/scoring.py`` scores alert episodes by the same rules and should import them from here.
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime
 from typing import Iterable, Sequence
 
 from alerts.escalation import LEVELS
-from alerts.evaluation import Evaluation, ScoringInputError, data_spans, evaluate, labels_from_rows
+from alerts.evaluation.scoring import Evaluation, ScoringInputError, data_spans, evaluate, labels_from_rows
 from alerts.history import AlertHistory
 from alerts.model import INCIDENT, AlertEvent
-from alerts.report import Threshold, render_report
+from alerts.evaluation.report import Threshold, render_report
 from alerts.timefmt import iso
 from detectors.field_rules import FIELD_RULES, RuleIncident, run_rule
 

@@ -424,7 +424,7 @@ def _policy_verb(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from alerts.evaluation import normalise_border, real_line, report_lines
+    from alerts.evaluation.scoring import normalise_border, real_line, report_lines
     from alerts.history import write_csv
     from streams.backtest import read_labels
 
@@ -489,7 +489,7 @@ def _write(path: str, write) -> None:
 
 def _evaluate(args: argparse.Namespace, records, rows: list[dict], labels: list[dict], scope):
     """The evaluation; what the scorer cannot use is reported against the file or flag it came from."""
-    from alerts.evaluation import ScoringInputError
+    from alerts.evaluation.scoring import ScoringInputError
     from streams.backtest import evaluate_records
     from streams.errors import ConfigError, SourceRowError
 

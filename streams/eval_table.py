@@ -13,8 +13,8 @@ worker's pipeline, built from default settings, in-process), and each of the fie
 * every synthetic scenario of ``streams.generate``, several seeds pooled (the field rules read
   the generator's ``severity`` as MIE hostility).
 
-Every row is scored by ``alerts.evaluation``, the reference scorer's rules. The tables go into
-``docs/DETECTION.md`` between ``<!-- eval:begin -->`` and ``<!-- eval:end -->``, so the doc shows
+Every row is scored by ``alerts.evaluation.scoring``, the reference scorer's rules. The tables go
+into ``docs/DETECTION.md`` between ``<!-- eval:begin -->`` and ``<!-- eval:end -->``, so the doc shows
 exactly what the command made::
 
     python -m streams.eval_table                  # rewrite the block in docs/DETECTION.md
@@ -41,7 +41,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from alerts.evaluation import FIGURE_COLUMNS, Evaluation, Figures, figure_cells
+from alerts.evaluation.scoring import FIGURE_COLUMNS, Evaluation, Figures, figure_cells
 from detectors.field_rules import FIELD_RULES
 
 from streams import series_suite
@@ -483,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     limit = f" within a budget of {args.budget:g} s each" if args.budget else ""
     block = (f"Made by `make eval` over {len(names)} registered detectors{limit} and the field's rules "
              f"{', '.join(FIELD_RULES)} (`detectors/field_rules.py`); the worker's default is `{default}`. "
-             "Scored by the field's reference rules (`alerts/evaluation.py`): **early** = an alert 1-60 days before "
+             "Scored by the field's reference rules (`alerts/evaluation/scoring.py`): **early** = an alert 1-60 days before "
              "onset, **timely** = on the onset day or up to 3 days after (a same-day alert is timely), late = "
              "later within the episode; recall = early + timely; alerts of a border within 7 days of a group's "
              "first form one group, and a group outside every [onset - 60 d, end] window of its border is a "

@@ -71,7 +71,7 @@ def collect(records: Sequence, registry, settings: PipelineSettings | None = Non
 
 def target_windows(label_rows: Iterable[Mapping[str, str]]) -> dict[str, list[tuple[int, int]]]:
     """border -> (first, last) day numbers in which an alert warns of each escalation early (the scorer's rule)."""
-    from alerts.evaluation import early_windows, labels_from_rows
+    from alerts.evaluation.scoring import early_windows, labels_from_rows
 
     out: dict[str, list[tuple[int, int]]] = {}
     for border, episodes in early_windows(labels_from_rows(list(label_rows))).items():
@@ -107,7 +107,7 @@ def fit(rows: Sequence[Row], *, levels: Mapping[str, float] | None = None, C: fl
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from alerts.evaluation import EARLY_DAYS
+    from alerts.evaluation.scoring import EARLY_DAYS
 
     if not rows:
         raise ValueError("no training rows: the input has no days with incidents on labelled borders")

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from alerts.evaluation import FIGURE_COLUMNS
+from alerts.evaluation.scoring import FIGURE_COLUMNS
 from detectors.field_rules import FIELD_RULES
 from detectors.registry import detector_names
 from streams.backtest import evaluate_records, field_rule_rows

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from alerts.evaluation import (
+from alerts.evaluation.scoring import (
     NAB_PROFILES,
     Evaluation,
     ScoringInputError,

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from alerts.evaluation import real_line
+from alerts.evaluation.scoring import real_line
 from alerts.history import write_csv
 from detectors.field_rules import FIELD_RULES
 from streams.adapters import load

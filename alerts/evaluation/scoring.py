@@ -60,7 +60,7 @@ from typing import Iterable, Mapping, Sequence
 
 from borderwatch.errors import BorderwatchError
 from alerts.escalation import LEVEL_INDEX
-from alerts.model import parse_iso
+from alerts.timefmt import parse_iso
 from detectors.nab import MAX_TP, NAB_PROFILES, NabTally, scaled_sigmoid
 
 EARLY_DAYS = 60
