@@ -280,7 +280,10 @@ def _page(records: Sequence, rows: list[dict], *, title: str, labels: Sequence[d
     days = [d for _, d in incident_days(records)]
     if not days:
         raise ValueError("no incidents were loaded, so there is nothing to draw")
-    incidents = [(r.border, r.occurred_at.date(), r.fatalities) for r in records if isinstance(r, IncidentEvent)]
+    # A pair that shares no land border is no border (issue 9): its incidents are routed nowhere, so
+    # the page draws no section for it either.
+    incidents = [(r.border, r.occurred_at.date(), r.fatalities) for r in records
+                 if isinstance(r, IncidentEvent) and is_land_border(*r.countries)]
     return render_report(title=title, period=(min(days), max(days)), incidents=incidents, trace=trace,
                          alert_rows=rows, labels=labels_from_rows(labels), evaluation=evaluation,
                          thresholds=thresholds, borders=borders, notes=notes, reliability=reliability)

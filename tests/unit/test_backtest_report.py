@@ -151,3 +151,17 @@ def test_report_draws_the_reliability_of_the_hazard_forecast(stream):
     plain = Pipeline(SegmentRegistry.default(), reference_stack())
     res = run_records(plain, records, trace=True)
     assert "Reliability" not in report_html(res, plain, title="t", labels=labels)
+
+
+def test_a_pair_that_shares_no_land_border_gets_no_section():
+    """MIE codes Afghanistan with the USA or the UK; such a pair is no border, on this page either."""
+    from pathlib import Path
+
+    mie = Path(__file__).resolve().parents[2] / "streams" / "data" / "mie-1.0-central-asia.csv"
+    records = load([mie], "mie").records
+    assert any(r.border == "AFG-USA" for r in records)  # the file has them: the test can fail
+    pipeline = Pipeline(SegmentRegistry.default())
+    res = run_records(pipeline, records, trace=True)
+    page = report_html(res, pipeline, title="Central Asia")
+    assert "AFG-USA" not in page and "AFG-GBR" not in page
+    assert "KGZ-TJK" in page
