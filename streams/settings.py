@@ -132,7 +132,7 @@ def segment_files(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(path.strip() for v in values for path in v.split(PATH_SEPARATOR) if path.strip())
 
 
-_TYPES = {"int": int, "float": float, "str": str, int: int, float: float, str: str}
+_TYPES = {"int": int, "float": float, "str": str}  # field types as annotations read them (strings)
 #: A setting that holds a list (comma-separated in the environment) is a repeatable flag.
 _LISTS = frozenset({"segments_file"})
 
