@@ -1,7 +1,7 @@
 """An idle worker's CPU: what `make demo` leaves running between events (issue 10: under 5 % of a core).
 
-Starts the embedded broker and one worker with the demo's clock settings (a tick every second,
-idle after 3 s), replays the bundled Central Asia data (MIE + SIPRI), waits until every record is
+Starts the embedded broker and one worker with the demo's clock settings (``streams.demo``: a tick
+every 2 s, idle after 4 s), replays the bundled Central Asia data (MIE + SIPRI), waits until every record is
 read and the alerts have settled, then reads the worker's CPU time from /proc over ``--seconds``
 and prints one JSON object: the share of one core, and the same before the replay (empty tables).
 """
@@ -19,11 +19,12 @@ from pathlib import Path
 
 from bench.run import metric_sum, start_worker
 from streams.broker import EmbeddedBroker, free_port
+from streams.demo import IDLE_SECONDS, TICK_SECONDS
 from streams.replay import replay
 from streams.topics import Topics
 
 DATA = Path(__file__).resolve().parent.parent / "streams" / "data"
-DEMO_CLOCK = {"BORDERWATCH_TICK_SECONDS": "1", "BORDERWATCH_IDLE_SECONDS": "3"}
+DEMO_CLOCK = {"BORDERWATCH_TICK_SECONDS": str(TICK_SECONDS), "BORDERWATCH_IDLE_SECONDS": str(IDLE_SECONDS)}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
             worker.terminate()
             worker.wait(30)
     print(json.dumps({"idle_cpu_pct_empty": empty, "idle_cpu_pct_after_replay": loaded, "records_replayed": sent,
-                      "tick_seconds": 1, "idle_seconds": 3, "measured_seconds": args.seconds}))
+                      "tick_seconds": TICK_SECONDS, "idle_seconds": IDLE_SECONDS, "measured_seconds": args.seconds}))
     return 0
 
 

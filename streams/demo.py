@@ -35,6 +35,11 @@ from streams.broker import EmbeddedBroker, free_port, port_free
 from streams.replay import replay
 
 DATA = Path(__file__).parent / "data"
+#: The demo worker's clock: a tick every 2 s, a partition idle after 4 s, so the replayed history's
+#: alerts resolve within seconds. A tick every second cost an idle worker about 5 % of a core
+#: (every tick crosses each input partition and fans out to every segment-events partition);
+#: ``python -m bench.idle`` measures this clock.
+TICK_SECONDS, IDLE_SECONDS = 2, 4
 
 
 def _port(env: str, default: int, what: str) -> int:
@@ -171,7 +176,8 @@ def main() -> int:
     worker_log = open(run_dir / "worker.log", "ab")
     worker = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "worker", "--broker", broker.url, "--web-port", str(web_port),
-         "--data-dir", str(run_dir / "worker-data"), "--idle-seconds", "3", "--tick-seconds", "1"],
+         "--data-dir", str(run_dir / "worker-data"), "--idle-seconds", str(IDLE_SECONDS),
+         "--tick-seconds", str(TICK_SECONDS)],
         env=env, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         print(f"broker: {broker.url} (embedded, memory only)")
