@@ -240,6 +240,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     async def ingest_batch(events: list, kind: str) -> None:
         now = clock()
         routed, ticks, dead = [], {}, []
+        read_input = False
         for event in events:
             msg = event.message
             raw = event.value if event.value is not None else b""  # a null value (tombstone) is empty
@@ -251,7 +252,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                                                                   partition=msg.partition, offset=msg.offset)))
                 continue
             metrics.events.labels(kind).inc()
-            pace.on_input(now)
+            read_input = True
             try:
                 envs, dl = pipeline.route(kind, raw, ingested_at=now, position=(msg.partition, msg.offset))
             except Exception as exc:  # noqa: BLE001 -- a bug in route must cost one record, not the stream
@@ -261,6 +262,8 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                 dead.append(await send_dead_letter(dataclasses.replace(dl, partition=msg.partition,
                                                                        offset=msg.offset)))
             routed.extend(envs)
+        if read_input:
+            pace.on_input(now)
         parts, sent = [], []
         for env in pack(routed):
             for part, value in encode_within(env):

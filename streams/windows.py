@@ -100,12 +100,12 @@ class Windows:
     cursors equal to the buckets.
     """
 
-    __slots__ = ("cursors", "_fatal", "_fatal_days", "_fatal_prefix", "_fatal_tolls", "_fatal_at", "_oldest")
+    __slots__ = ("cursors", "_fatal_days", "_fatal_prefix", "_fatal_tolls", "_fatal_at", "_oldest")
 
     def __init__(self) -> None:
         self.cursors: list[_Cursor] = []
-        self._fatal: list[tuple[int, int]] | None = None
-        self._fatal_days: list[int] = []
+        #: the days with deaths, in order (None: to be read again from the buckets)
+        self._fatal_days: list[int] | None = None
         self._fatal_prefix: list[int] = [0]
         #: the MONTH-day toll of the window ending on each fatal day
         self._fatal_tolls: list[int] = []
@@ -127,7 +127,7 @@ class Windows:
                 if c.day - w < day < c.day:
                     _add(acc, delta)
         if delta[FATAL]:
-            self._fatal = None
+            self._fatal_days = None
 
     def drop_before(self, days: dict[int, list[int]], horizon: int) -> dict[int, list[int]]:
         """The buckets from ``horizon`` on; the cursors lose the days dropped."""
@@ -142,7 +142,7 @@ class Windows:
                     if c.day - w < d < c.day:
                         _add(acc, b, -1)
             if b[FATAL]:
-                self._fatal = None
+                self._fatal_days = None
         kept = {d: b for d, b in days.items() if d >= horizon}
         self._oldest = min(kept, default=None)
         return kept
@@ -187,10 +187,10 @@ class Windows:
         c.day = day
 
     def _fatal_before(self, days: dict[int, list[int]], day: int) -> tuple[int | None, int]:
-        if self._fatal is None:
-            self._fatal = sorted((d, b[FATAL]) for d, b in days.items() if b[FATAL])
-            self._fatal_days = [d for d, _ in self._fatal]
-            self._fatal_prefix = prefix = [0, *accumulate(f for _, f in self._fatal)]
+        if self._fatal_days is None:
+            fatal = sorted((d, b[FATAL]) for d, b in days.items() if b[FATAL])
+            self._fatal_days = [d for d, _ in fatal]
+            self._fatal_prefix = prefix = [0, *accumulate(f for _, f in fatal)]
             fdays = self._fatal_days
             self._fatal_tolls = [prefix[i + 1] - prefix[bisect_right(fdays, d - MONTH)] for i, d in enumerate(fdays)]
             self._fatal_at.clear()
