@@ -174,11 +174,11 @@ def incident_days(records: Iterable) -> Iterable[tuple[str, date]]:
     """(border, UTC day) of every incident: what the data spans of the evaluation are made of.
 
     Arms transfers are yearly context, not observation: they do not extend a span. Pairs that
-    share no land border are no border (the pipeline routes none of their incidents), so they
-    have no span and are never scored.
+    share no land border that day are no border (the pipeline routes none of their incidents), so
+    they have no span and are never scored.
     """
     return ((r.border, r.occurred_at.date()) for r in records
-            if isinstance(r, IncidentEvent) and is_land_border(*r.countries))
+            if isinstance(r, IncidentEvent) and is_land_border(*r.countries, on=r.occurred_at.date()))
 
 
 def evaluate_records(records: Sequence, alert_rows: list[dict], labels: list[dict], *,
@@ -283,7 +283,7 @@ def _page(records: Sequence, rows: list[dict], *, title: str, labels: Sequence[d
     # A pair that shares no land border is no border (issue 9): its incidents are routed nowhere, so
     # the page draws no section for it either.
     incidents = [(r.border, r.occurred_at.date(), r.fatalities) for r in records
-                 if isinstance(r, IncidentEvent) and is_land_border(*r.countries)]
+                 if isinstance(r, IncidentEvent) and is_land_border(*r.countries, on=r.occurred_at.date())]
     return render_report(title=title, period=(min(days), max(days)), incidents=incidents, trace=trace,
                          alert_rows=rows, labels=labels_from_rows(labels), evaluation=evaluation,
                          thresholds=thresholds, borders=borders, notes=notes, reliability=reliability)

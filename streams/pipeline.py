@@ -167,7 +167,7 @@ class Pipeline:
         try:
             if kind == KIND_INCIDENTS:
                 ev = decode_incident(raw)
-                if not self.registry.watches(*ev.countries):
+                if not self.registry.watches(*ev.countries, on=ev.occurred_at.date()):
                     # Not a border: recorded in the input log and counted, never a border alert.
                     if self.on_non_border is not None:
                         self.on_non_border(ev.border)

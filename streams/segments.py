@@ -38,12 +38,14 @@ long enough to gather several reports.
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -66,6 +68,8 @@ _WORLD = "data/world-land-borders.geojson"
 #: The pairs of _WORLD, one ``AAA-BBB`` a line: written beside it by scripts/derive_world_borders.py
 #: so that ``is_land_border`` never parses the geometry (an MIE backtest asks it about every pair).
 _WORLD_PAIRS = "data/world-land-borders.pairs.txt"
+#: Land borders through a dependency, past and present (data/SOURCES.md): pair, from, until, through.
+_DEPENDENCY_BORDERS = "data/dependency-land-borders.csv"
 #: Decimals of the positions ``segment_file`` writes, as in the bundled Central Asia file (about 1 m).
 SEGMENT_FILE_DECIMALS = 5
 # Extra parts of the bundled lines, by border and 1-based part number (data/SOURCES.md).
@@ -116,10 +120,39 @@ def _neighbours() -> dict[str, frozenset[str]]:
     out = {iso3: {iso2[n] for n in (c.get("neighbours") or "").split(",") if n in iso2}
            for iso3, c in countries.items()}
     pairs = resources.files("streams").joinpath(_WORLD_PAIRS).read_text(encoding="utf-8").split()
+    # a dependency's border that still holds (Gibraltar) is as much today's border as a line on the map
+    pairs += [pair for pair, spans in dependency_borders().items() if any(s.until is None for s in spans)]
     for a, b in (pair.split("-") for pair in pairs):
         out.setdefault(a, set()).add(b)
         out.setdefault(b, set()).add(a)
     return {iso3: frozenset(n) for iso3, n in out.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyBorder:
+    """A land border two states shared through territory one of them held: South Africa and Angola
+    through South West Africa until Namibia's independence, Russia (the Soviet Union) and Turkey
+    through the Soviet republics of the Caucasus. ``start`` / ``until`` are inclusive, None open."""
+
+    pair: str
+    start: date | None
+    until: date | None
+    through: str
+
+    def holds_on(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.until is None or day <= self.until)
+
+
+@functools.lru_cache(maxsize=1)
+def dependency_borders() -> dict[str, tuple[DependencyBorder, ...]]:
+    """Border pair -> the spans in which it was a land border through a dependency (the bundled table)."""
+    text = resources.files("streams").joinpath(_DEPENDENCY_BORDERS).read_text(encoding="utf-8")
+    out: dict[str, list[DependencyBorder]] = {}
+    for row in csv.DictReader(text.splitlines()):
+        span = DependencyBorder(row["pair"], date.fromisoformat(row["from"]) if row["from"] else None,
+                                date.fromisoformat(row["until"]) if row["until"] else None, row["through"])
+        out.setdefault(span.pair, []).append(span)
+    return {pair: tuple(spans) for pair, spans in out.items()}
 
 
 def land_neighbours(iso3: str) -> frozenset[str]:
@@ -128,9 +161,18 @@ def land_neighbours(iso3: str) -> frozenset[str]:
     return _neighbours().get(iso3, frozenset())
 
 
-def is_land_border(a: str, b: str) -> bool:
-    """Whether two states share a land border: only such a pair is a border borderwatch watches."""
-    return b in land_neighbours(a) or a in land_neighbours(b)
+def is_land_border(a: str, b: str, on: date | None = None) -> bool:
+    """Whether two states share a land border (today's, or on the day ``on``): only such a pair is a
+    border borderwatch watches.
+
+    Today's are the lines and the gazetteer (``land_neighbours``). On a day of the past, a border
+    through a dependency counts while it held (:func:`dependency_borders`): an MIE incident between
+    South Africa and Angola in 1981 was on the line of South West Africa, which South Africa held;
+    one in 1995 was between states with no border.
+    """
+    if b in land_neighbours(a) or a in land_neighbours(b):
+        return True
+    return on is not None and any(span.holds_on(on) for span in dependency_borders().get(border_of(a, b), ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,11 +291,11 @@ class SegmentRegistry:
         """Border pairs that have geometry."""
         return sorted(self._index)
 
-    def watches(self, a: str, b: str) -> bool:
-        """Whether ``a``-``b`` is a border borderwatch watches: a pair with geometry here, or two
-        states that share a land border. Incidents of any other pair (an intervention from afar)
-        open no border alert."""
-        return border_of(a, b) in self._index or is_land_border(a, b)
+    def watches(self, a: str, b: str, on: date | None = None) -> bool:
+        """Whether ``a``-``b`` is a border borderwatch watches (on the day ``on``; None: today): a pair
+        with geometry here, or two states that share a land border. Incidents of any other pair (an
+        intervention from afar) open no border alert."""
+        return border_of(a, b) in self._index or is_land_border(a, b, on)
 
     def pairs_with(self, iso3: str) -> list[str]:
         """Border pairs with geometry that ``iso3`` is one side of."""

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from streams.errors import ConfigError
-from streams.segments import SegmentRegistry, WorldBorders, build_segments, is_land_border, segment_file
+from streams.segments import (SegmentRegistry, WorldBorders, build_segments, is_land_border, land_neighbours,
+                              segment_file, state_name)
 from streams.settings import load_settings, segment_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +119,53 @@ def test_a_pair_with_a_world_line_is_a_land_border_as_are_geonames_neighbours():
     assert not is_land_border("AFG", "USA")
     reg = SegmentRegistry.default()
     assert reg.watches("FRA", "BRA") and not reg.watches("AFG", "USA")
+
+
+def test_a_border_through_a_dependency_counts_while_it_held():
+    from datetime import date
+
+    # South Africa and Angola: the line of South West Africa, which South Africa held until 1990-03-21
+    assert is_land_border("ZAF", "AGO", on=date(1981, 8, 24)) and is_land_border("AGO", "ZAF", on=date(1990, 3, 20))
+    assert not is_land_border("AGO", "ZAF", on=date(1990, 3, 21)) and not is_land_border("AGO", "ZAF")
+    # the Soviet Union's Caucasus republics, until its end on 1991-12-26
+    assert is_land_border("RUS", "TUR", on=date(1953, 5, 30)) and not is_land_border("RUS", "TUR", on=date(1992, 1, 1))
+    # a span with a start: Hungary and the Soviet Union only from Transcarpathia's cession
+    assert not is_land_border("HUN", "RUS", on=date(1945, 6, 28)) and is_land_border("HUN", "RUS", on=date(1956, 11, 4))
+    # one that still holds is today's border, on any day and in the neighbours (Gibraltar)
+    assert is_land_border("ESP", "GBR") and "GBR" in land_neighbours("ESP")
+    assert not is_land_border("AFG", "USA", on=date(2001, 10, 7))
+    reg = SegmentRegistry.default()
+    assert reg.watches("AGO", "ZAF", on=date(1981, 8, 24)) and not reg.watches("AGO", "ZAF")
+
+
+def test_the_dependency_table_is_well_formed():
+    from streams.segments import dependency_borders
+
+    table = dependency_borders()
+    assert len(table) >= 40
+    for pair, spans in table.items():
+        a, b = pair.split("-")
+        assert a < b and state_name(a) and state_name(b), pair
+        # a pair that is a line or a GeoNames pair today needs no row; a span that still holds is one
+        assert all(s.until is not None for s in spans) or b in land_neighbours(a), pair
+        for s in spans:
+            assert s.through and (s.start is None or s.until is None or s.start <= s.until), s
+
+
+def test_an_mie_backtest_alerts_on_a_dependency_border_only_while_it_held(tmp_path):
+    from streams.backtest import run_backtest
+    from streams.worker import build_pipeline
+
+    header = "micnum,eventnum,ccode1,ccode2,stmon,stday,styear,endmon,endday,endyear,sidea1,action,hostlev," \
+             "fatalmin1,fatalmax1,fatalmin2,fatalmax2,version\n"
+    rows = ["9001,1,560,540,8,24,1981,8,24,1981,1,17,4,5,5,10,10,mie-1.0",  # Operation Protea's first day
+            "9002,1,560,540,6,1,1995,6,1,1995,1,17,4,5,5,10,10,mie-1.0"]  # Namibia independent since 1990
+    path = tmp_path / "ago-zaf.csv"
+    path.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    res = run_backtest([str(path)], "mie", build_pipeline(load_settings({}, environ={})))
+    opened = [r["opened_at"][:10] for r in res.history.rows() if r["border"] == "AGO-ZAF"]
+    assert opened == ["1981-08-24"]
+    assert dict(res.non_border) == {"AGO-ZAF": 1}
 
 
 def test_an_mie_backtest_never_reads_the_world_lines():
