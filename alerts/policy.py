@@ -29,6 +29,7 @@ from borderwatch.errors import BorderwatchError
 from alerts.access import AccessError, Principal
 from alerts.model import alert_labels
 from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE
+from alerts.notify.sinks import sink_types
 
 #: The labels every alert carries (alerts.model.alert_labels); matchers and group_by may name only these.
 LABEL_NAMES = tuple(alert_labels({"segment_id": "A-B", "border": "A-B", "level": "watch"}))
@@ -477,9 +478,6 @@ class _Parser:
         return out
 
     def sinks(self, items: list, path: str) -> tuple[SinkConfig, ...]:
-        # Late: the sinks import the notices, which import this module.
-        from alerts.notify.sinks import sink_types
-
         kinds = sink_types()
         out: list[SinkConfig] = []
         names: set[str] = set()

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.run import metric_sum, start_worker
+from bench.harness import metric_sum, start_worker
 from streams.broker import EmbeddedBroker, free_port
 from streams.demo import IDLE_SECONDS, TICK_SECONDS
 from streams.replay import replay

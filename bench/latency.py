@@ -1,6 +1,6 @@
 """Event-to-alert latency at a sustained rate (part of ``make bench``).
 
-A real ``borderwatch worker`` runs on the embedded broker. The bench's incidents (``bench.run``)
+A real ``borderwatch worker`` runs on the embedded broker. The bench's incidents (``bench.harness``)
 are produced at a steady ``RATE`` records a second for ``SECONDS`` seconds, each stamped with the
 wall clock as it is sent (the Kafka record's timestamp). The worker stamps each alert transition
 the same way when it sends it to the alerts topic. A transition an incident raised carries that
@@ -24,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.harness import payloads, start_worker
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import Topics, ensure_topics
 
@@ -106,8 +107,6 @@ def wait_ready(port: int, proc, deadline_s: float = 120) -> None:
 
 
 def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
-    from bench.run import payloads, start_worker
-
     items = payloads(rate * seconds, seed=23)
     topics = Topics("latency")
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(port=free_port()) as broker:

@@ -287,7 +287,7 @@ class Probe:
             raise SoakError(f"the worker's {path.split('?')[0]} did not answer in {timeout:.0f} s: {exc}") from None
 
     def counters(self) -> dict[str, int]:
-        from bench.run import metric_sum
+        from bench.harness import metric_sum
 
         text = self.get("/metrics").decode()
         names = {"events": "borderwatch_events_total", "incidents_counted": "borderwatch_incidents_total",
@@ -331,7 +331,7 @@ def say(text: str) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from kafka import KafkaProducer
 
-    from bench.run import start_worker
+    from bench.harness import start_worker
     from streams.broker import EmbeddedBroker, free_port
     from streams.topics import Topics, ensure_topics
 
@@ -341,7 +341,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     say(f"{n} records generated in {time.monotonic() - t_build:.1f} s "
         f"({sum(k == 'arms-transfers' for k, _, _ in items)} arms transfers)")
     topics = Topics("soak")
-    group = f"{topics.prefix}-worker"  # bench.run.start_worker's app id: the worker's consumer group
+    group = f"{topics.prefix}-worker"  # bench.harness.start_worker's app id: the worker's consumer group
     with tempfile.TemporaryDirectory(prefix="borderwatch-soak-") as tmp_name:
         tmp = Path(tmp_name)
         broker = EmbeddedBroker(port=free_port(), log_path=str(tmp / "broker.log"))

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alerts.notify.notices import NoticeRenderer  # noqa: E402
+from alerts.notify.pdf import notice_pdf  # noqa: E402
 from tests.notice_fixtures import BASE_URL, NOW, SECRET, WITH_LINE, request  # noqa: E402
 
 
@@ -27,7 +28,7 @@ def main() -> int:
     renderer = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW,
                               languages={"secretariat-KGZ": "ru"})
     pdf = out / "notice-ru.pdf"
-    pdf.write_bytes(renderer(request(), None).to_pdf())
+    pdf.write_bytes(notice_pdf(renderer(request(), None)))
     if shutil.which("pdftoppm") is None:
         print(f"wrote {pdf}; install poppler-utils for the PNG", file=sys.stderr)
         return 1

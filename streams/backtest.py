@@ -7,8 +7,6 @@ advances every open alert past its end, as the live worker's idle ticks do.
 
 from __future__ import annotations
 
-import csv
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,9 +23,11 @@ from detectors.field_rules import FIELD_RULES, RuleIncident, run_rule
 from streams.errors import SourceRowError
 from streams.segments import is_land_border
 from streams.pipeline import Pipeline, day_start
-from streams.records import IncidentEvent, encode
+from streams.records import IncidentEvent
+from streams.routing import Routed, route_records
 from streams.segment_state import SegmentState
-from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Envelope
+from streams.training import forecasts, labelled_rows
+from streams.topics import Envelope
 
 #: Far enough past any data for every alert to resolve (advance() stops at retention anyway).
 _END_OF_TIME = 10**7
@@ -50,35 +50,6 @@ class BacktestResult:
     non_border: Counter = field(default_factory=Counter)
     #: with ``trace=True``: (segment key, day number, score, level index) at every scoring
     trace: list[tuple[str, int, float, int]] = field(default_factory=list, repr=False)
-
-
-@dataclass
-class Routed:
-    """Stage 1 over a whole input: the envelopes, as bytes, that the ingest agents would forward.
-
-    Routing is stateless and depends on the segment registry only, not on the detector, so one
-    routing serves every detector run over the same input (``make eval``).
-    """
-
-    envelopes: list[bytes]
-    dead_letters: int = 0
-    #: pair -> incidents between states that share no land border (routed nowhere)
-    non_border: Counter = field(default_factory=Counter)
-
-
-def route_records(pipeline: Pipeline, records) -> Routed:
-    out = Routed([])
-    prior = pipeline.on_non_border
-    pipeline.on_non_border = lambda pair: out.non_border.update((pair,))
-    try:
-        for rec in records:
-            kind = KIND_INCIDENTS if isinstance(rec, IncidentEvent) else KIND_TRANSFERS
-            envs, dead = pipeline.route(kind, encode(rec))
-            out.dead_letters += dead is not None
-            out.envelopes.extend(env.encode() for env in envs)
-    finally:
-        pipeline.on_non_border = prior
-    return out
 
 
 def run_records(pipeline: Pipeline, records, rejected=(), *, trace: bool = False,
@@ -120,54 +91,6 @@ def run_backtest(paths: Sequence[str], fmt: str, pipeline: Pipeline, *, trace: b
     res = run_records(pipeline, loaded.records, loaded.errors, trace=trace)
     res.out_of_scope = loaded.out_of_scope_text()
     return res
-
-
-LABEL_COLUMNS = ("episode_id", "border", "start", "end", "kind")
-LABEL_KINDS = ("escalation", "negative_control")
-_PAIR = re.compile(r"^([A-Z]{3})-([A-Z]{3})$")
-
-
-def read_labels(path: str) -> list[dict]:
-    """Labelled episodes (``episode_id,border,start,end,kind``; more columns are kept).
-
-    An escalation's border is a sorted ISO3 pair (``KGZ-TJK``), a negative control's one ISO3
-    state. A bad row raises SourceRowError naming the file, line and column.
-    """
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise SourceRowError(path, 1, missing[0], f"missing column (need {','.join(LABEL_COLUMNS)})")
-            rows = list(reader)
-    except OSError as exc:
-        raise SourceRowError(path, 0, None, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise SourceRowError(path, 0, None, f"not UTF-8: {exc.reason}") from None
-    ids: set[str] = set()
-    for line, row in enumerate(rows, 2):
-        for col in LABEL_COLUMNS:
-            if not (row.get(col) or "").strip():
-                raise SourceRowError(path, line, col, "missing")
-        days = {}
-        for col in ("start", "end"):
-            try:
-                days[col] = date.fromisoformat(row[col])
-            except ValueError:
-                raise SourceRowError(path, line, col, f"{row[col]!r} is not a date (YYYY-MM-DD)") from None
-        if days["end"] < days["start"]:
-            raise SourceRowError(path, line, "end", f"{row['end']} is before start {row['start']}")
-        if row["kind"] not in LABEL_KINDS:
-            raise SourceRowError(path, line, "kind", f"{row['kind']!r} is not one of {', '.join(LABEL_KINDS)}")
-        m = _PAIR.match(row["border"])
-        if row["kind"] == "escalation" and not (m and m.group(1) < m.group(2)):
-            raise SourceRowError(path, line, "border", f"{row['border']!r} is not a sorted ISO3 pair like KGZ-TJK")
-        if row["kind"] == "negative_control" and not re.fullmatch(r"[A-Z]{3}", row["border"]):
-            raise SourceRowError(path, line, "border", f"{row['border']!r}: a negative control names one ISO3 state")
-        if row["episode_id"] in ids:
-            raise SourceRowError(path, line, "episode_id", f"{row['episode_id']!r} appears twice")
-        ids.add(row["episode_id"])
-    return rows
 
 
 def incident_days(records: Iterable) -> Iterable[tuple[str, date]]:
@@ -267,7 +190,6 @@ def forecast_reliability(records: Sequence, labels: Sequence[dict], pipeline: Pi
     """The reliability bins of the stack's hazard forecasts on the labelled borders (none without a model)."""
     from detectors.calibration import reliability
     from detectors.hazard import model_of
-    from streams.training import forecasts, labelled_rows
 
     model = model_of(pipeline.detector)
     if model is None or not any(lab["kind"] == "escalation" for lab in labels):

@@ -426,7 +426,7 @@ def _policy_verb(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from alerts.evaluation.scoring import normalise_border, real_line, report_lines
     from alerts.history import write_csv
-    from streams.backtest import read_labels
+    from streams.labels import read_labels
 
     labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
     scope = sorted({normalise_border(b) for b in args.borders.split(",") if b.strip()}) if args.borders else None

@@ -50,11 +50,11 @@ from streams.backtest import (
     evaluate_result,
     field_rule_report_html,
     field_rule_rows,
-    read_labels,
     report_html,
-    route_records,
     run_records,
 )
+from streams.labels import read_labels
+from streams.routing import route_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "streams" / "data"

@@ -45,7 +45,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from alerts.timefmt import iso
-from streams.backtest import LABEL_COLUMNS
+from streams.labels import LABEL_COLUMNS
 from streams.records import border_of, encode, incident_from_dict, transfer_from_dict
 
 

@@ -39,7 +39,8 @@ from alerts.notify.archive import NoticeArchive
 from alerts.notify.delivery import DeliveryIndex, Notifier, Renderer
 from alerts.notify.dispatch import Dispatch, Dispatcher
 from alerts.notify.notices import NoticeRenderer, NoticeRequest, SegmentContext
-from alerts.notify.sinks import SinkConfigError, build_sink
+from alerts.notify.sinks import build_sink
+from alerts.notify.sinks.base import SinkConfigError
 from alerts.policy import Policy, PolicyError, load_policy
 from alerts.state import AlertStore
 from alerts.timefmt import utcnow

@@ -28,8 +28,10 @@ from detectors.hazard import INPUTS, HazardModel, inputs
 from detectors.rules import FatalityHighRule
 from detectors import features as F
 from streams.pipeline import EPOCH, Pipeline, PipelineSettings, day_start
+from streams.labels import read_labels
 from streams.topics import Envelope
 from streams.records import IncidentEvent
+from streams.routing import route_records
 
 #: The level probabilities a trained model states unless told otherwise: watch from an 8.5 % chance
 #: of a deadly clash within 60 days (on the development borders about the rate on an ordinary day
@@ -51,8 +53,6 @@ class Row:
 
 def collect(records: Sequence, registry, settings: PipelineSettings | None = None) -> list[Row]:
     """Per key and day with counted incidents and no deaths: the features of the day's last scoring."""
-    from streams.backtest import route_records
-
     pipeline = Pipeline(registry, FatalityHighRule(), settings=settings)
     states: dict = {}
     last: dict[tuple[str, int], dict] = {}
@@ -167,7 +167,6 @@ def train(paths: Sequence[str], fmt: str, labels_path: str, *, registry, grace_d
           levels: Mapping[str, float] | None = None, C: float = DEFAULT_C, pool: bool = True) -> HazardModel:
     """Load, collect, label and fit; the artifact records what it was trained on."""
     from streams.adapters import load
-    from streams.backtest import read_labels
 
     loaded = load(paths, fmt)
     labels = read_labels(labels_path)

@@ -123,7 +123,7 @@ def labels_from_rows(rows: Sequence[Mapping[str, str]]) -> list[Label]:
 
     ``major`` is the ``major`` column (1, true or yes) where the file has it, else
     ``fatalities_reported >= MAJOR_DEATHS``. The rows are expected to have passed the reader's
-    checks (``streams.backtest.read_labels``); a date that still does not parse raises
+    checks (``streams.labels.read_labels``); a date that still does not parse raises
     :class:`ScoringInputError` naming the row and column.
     """
     out = []

@@ -31,7 +31,9 @@ from alerts.access import NOTICE_HIDDEN, NOTICE_OWN, Principal
 from alerts.fsio import atomic_write
 from alerts.notify.acks import UnknownNotice
 from alerts.notify.cap import default_sender, to_cap
-from alerts.notify.notices import Notice, NoticeRequest
+from alerts.notify.brief import notice_json
+from alerts.notify.model import Notice
+from alerts.notify.notices import NoticeRequest
 
 log = logging.getLogger(__name__)
 ARCHIVE_DIR = "notices/archive"
@@ -57,7 +59,7 @@ class NoticeArchive:
             return
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, notice.to_json())
+            atomic_write(path, notice_json(notice))
         except OSError as exc:
             log.warning("notice %s not archived (its CAP download will answer 404): %s", notice.notice_id, exc)
 

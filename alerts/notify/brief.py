@@ -1,6 +1,6 @@
 """A notice as a brief a secretariat reads in 30 seconds, in the receiver's language.
 
-:func:`brief` turns a :class:`~alerts.notify.notices.Notice` into every string a reader sees,
+:func:`brief` turns a :class:`~alerts.notify.model.Notice` into every string a reader sees,
 translated through the gettext catalog of ``notice.lang`` (alerts/notify/i18n.py), in the
 order the reader needs them: the headline (level, what, where), what happened, the trend
 against normal, the context (arms deliveries explained), what is asked, the evidence
@@ -16,16 +16,17 @@ own language, and the notice says so.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import jinja2
 
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import ARMS_RACE
-from alerts.notify.i18n import translations
-from alerts.notify.map_excerpt import excerpt_svg
-from alerts.notify.notices import Notice, Section, level_name
+from alerts.notify.i18n import level_name, translations
+from alerts.notify.map_excerpt import excerpt_layout
+from alerts.notify.model import Notice, Section
 from alerts.timefmt import human
 
 #: How far the last days' rate may stray from the baseline and still be "about normal".
@@ -366,3 +367,44 @@ def render_html(b: Brief) -> str:
 
 def render_text(b: Brief) -> str:
     return templates().get_template("notice.txt.j2").render(b=b)
+
+
+def excerpt_svg(line: Sequence[Sequence[float]], level: str, name_of: Callable[[str | None, str], str],
+                place: str = "", km: str = "km") -> str:
+    """The map excerpt around ``line`` ((lon, lat) pairs) as SVG, laid out by
+    :func:`alerts.notify.map_excerpt.excerpt_layout` (which says what the arguments mean); empty
+    without a line.
+
+        >>> svg = excerpt_svg(((70.5, 40.0), (70.7, 40.1)), "critical", lambda iso3, name: name)
+        >>> svg.startswith("<svg") and 'stroke="#d32f2f"' in svg and " km</text>" in svg
+        True
+    """
+    layout = excerpt_layout(line, level, name_of, place, km)
+    return "" if layout is None else templates().get_template("map_excerpt.svg.j2").render(m=layout)
+
+
+def brief_of(n: Notice) -> Brief:
+    """The notice's words (:func:`brief`), made once per notice."""
+    return n.once("brief", lambda: brief(n))
+
+
+def notice_title(n: Notice) -> str:
+    """The headline in the receiver's language: level, what, where."""
+    return brief_of(n).title
+
+
+def notice_text(n: Notice) -> str:
+    return n.once("text", lambda: render_text(brief_of(n)))
+
+
+def notice_html(n: Notice) -> str:
+    return n.once("html", lambda: render_html(brief_of(n)))
+
+
+def notice_dict(n: Notice) -> dict[str, Any]:
+    """The notice as plain data with its headline (the JSON the webhook, the file sink and the archive carry)."""
+    return dict(n.to_dict(), title=notice_title(n))
+
+
+def notice_json(n: Notice) -> bytes:
+    return json.dumps(notice_dict(n), separators=(",", ":"), sort_keys=True).encode()

@@ -1,7 +1,7 @@
 """A notice as an OASIS CAP 1.2 message (Common Alerting Protocol): one ``<alert>`` per notice.
 
 The CAP document says what the notice says, to the same receiver, built from the same
-:class:`~alerts.notify.notices.Notice` (already redacted for the receiver) and the same translated
+:class:`~alerts.notify.model.Notice` (already redacted for the receiver) and the same translated
 strings (alerts/notify/brief.py), so no withheld incident can reach it. The choices, per
 element (docs/SINKS.md has them as a table):
 
@@ -44,7 +44,8 @@ from urllib.parse import urlsplit
 from alerts.escalation import EscalationPolicy
 from alerts.model import ARMS_RACE
 from alerts.notify.i18n import SOURCE_LANGUAGE, translations
-from alerts.notify.notices import Notice
+from alerts.notify.brief import brief_of
+from alerts.notify.model import Notice
 from alerts.timefmt import cap_time, parse_iso
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -103,7 +104,7 @@ def to_cap(notice: Notice, sender: str | None = None) -> bytes:
     _add(alert, "scope", "Private")
     _add(alert, "addresses", notice.receiver)
     if notice.demo:
-        _add(alert, "note", notice.brief.demo_line)
+        _add(alert, "note", brief_of(notice).demo_line)
     if notice.previous:
         earlier, at = notice.previous
         _add(alert, "references", f"{sender},{earlier},{cap_time(at)}")
@@ -121,7 +122,7 @@ def languages(lang: str) -> tuple[str, ...]:
 
 def _info(alert: ET.Element, n: Notice) -> None:
     _ = translations(n.lang).gettext
-    b = n.brief
+    b = brief_of(n)
     urgency, severity, certainty, response = CAP_LEVELS[n.level]
     sent = parse_iso(n.created_at)
     info = ET.SubElement(alert, f"{{{CAP_NS}}}info")

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from alerts.fsio import fsync_dir
-from alerts.notify.notices import Notice, NoticeError, NoticeRequest
-from alerts.notify.sinks import Sink, SinkError
+from alerts.notify.model import Notice
+from alerts.notify.notices import NoticeError, NoticeRequest
+from alerts.notify.sinks.base import Sink, SinkError
 from alerts.timefmt import iso, utcnow
 
 log = logging.getLogger(__name__)

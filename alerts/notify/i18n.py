@@ -26,3 +26,11 @@ def translations(lang: str) -> gettext.NullTranslations:
         return gettext.NullTranslations()
     with resources.as_file(resources.files("alerts.notify").joinpath("locale")) as localedir:
         return gettext.translation(DOMAIN, str(localedir), languages=[lang])
+
+
+def level_name(level: str, lang: str = SOURCE_LANGUAGE) -> str:
+    """An alert level as the receiver reads it (the Russian terms: docs/SINKS.md)."""
+    _ = translations(lang).gettext
+    names = {"watch": _("watch"), "warning": _("warning"), "critical": _("critical"),
+             "resolved": _("resolved"), "none": _("resolved")}
+    return names.get(level, level)

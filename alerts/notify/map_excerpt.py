@@ -1,13 +1,11 @@
 """A notice's map excerpt: where the alert's stretch of border lies, among the states around it.
 
 The same bundled geometry as the console's map (:mod:`alerts.geomap`, Natural Earth, offline),
-drawn as a standalone SVG with its colours inline: a notice carries no stylesheet of the
-console's, and the PDF embeds the same SVG (fpdf2 draws paths, lines and text). Country names are
-in the receiver's language where the notice's catalog names the state; the scale bar says km.
-
-    >>> svg = excerpt_svg(((70.5, 40.0), (70.7, 40.1)), "critical", lambda iso3, name: name)
-    >>> svg.startswith("<svg") and 'stroke="#d32f2f"' in svg and " km</text>" in svg
-    True
+laid out here as plain data for a standalone SVG with its colours inline (the notices' template
+``map_excerpt.svg.j2`` draws it: :func:`alerts.notify.brief.excerpt_svg`): a notice carries no
+stylesheet of the console's, and the PDF embeds the same SVG (fpdf2 draws paths, lines and text).
+Country names are in the receiver's language where the notice's catalog names the state; the
+scale bar says km.
 """
 
 from __future__ import annotations
@@ -26,21 +24,11 @@ FONT_FAMILY = "DejaVu"
 NAME_SIZE = 13.0
 
 
-def excerpt_svg(line: Sequence[Sequence[float]], level: str, name_of: Callable[[str | None, str], str],
-                place: str = "", km: str = "km", width: float = WIDTH, height: float = HEIGHT) -> str:
-    """The excerpt around ``line`` ((lon, lat) pairs), the line in ``level``'s colour, ``place``
-    (its towns) beside it; ``name_of(iso3, English name)`` names a state. Empty without a line."""
-    layout = excerpt_layout(line, level, name_of, place, km, width, height)
-    if layout is None:
-        return ""
-    from alerts.notify.brief import templates  # the notices' templates; the brief imports this module
-
-    return templates().get_template("map_excerpt.svg.j2").render(m=layout)
-
-
 def excerpt_layout(line: Sequence[Sequence[float]], level: str, name_of: Callable[[str | None, str], str],
                    place: str = "", km: str = "km", width: float = WIDTH, height: float = HEIGHT) -> dict | None:
-    """What :func:`excerpt_svg` draws, as plain data (None without a line)."""
+    """What the excerpt around ``line`` ((lon, lat) pairs) draws, as plain data (None without a
+    line): the line in ``level``'s colour, ``place`` (its towns) beside it; ``name_of(iso3, English
+    name)`` names a state."""
     bounds = geomap.bounds_of(line)
     if bounds is None:
         return None

@@ -1,4 +1,6 @@
-"""Escalation notices: what one receiver is told about one alert group, as HTML, PDF, text and JSON.
+"""Escalation notices built: what one receiver is told about one alert group (the
+:class:`~alerts.notify.model.Notice`, rendered as HTML, text and JSON by :mod:`alerts.notify.brief`
+and as a PDF by :mod:`alerts.notify.pdf`).
 
 A notice is built for a receiver's :class:`~alerts.access.Principal`: alerts the
 principal may not see are dropped, and each alert's evidence incidents are
@@ -9,14 +11,13 @@ ack link and the segment data come in); rendering is pure too.
 >>> req = NoticeRequest("secretariat-KGZ", "{}:{border=KGZ-TJK}", (alert,), "new", "nt-1")   # doctest: +SKIP
 >>> notice = build_notice(req, principal_for("secretariat-KGZ"), contexts.get, previous=None,
 ...                       ack_url="https://bw.example/notices/nt-1/confirm?token=...", created_at=now)  # doctest: +SKIP
->>> notice.to_html(), notice.to_pdf()                                                            # doctest: +SKIP
+>>> notice_html(notice), notice_pdf(notice)                                                      # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import functools
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
@@ -25,7 +26,8 @@ from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import INCIDENT
 from alerts.notify.acks import ack_link, link_expiry
-from alerts.notify.i18n import SOURCE_LANGUAGE, translations
+from alerts.notify.i18n import SOURCE_LANGUAGE, level_name, translations
+from alerts.notify.model import Notice, Section
 from alerts.policy import AckRules
 from alerts.timefmt import iso, utcnow
 
@@ -141,140 +143,6 @@ class SegmentContext:
                    {c: {int(y): float(t) for y, t in ys.items()} for c, ys in d.get("pressure", {}).items()},
                    name, place, place_ru, tuple(int(n) for n in d.get("deaths", ())),
                    tuple((float(lon), float(lat)) for lon, lat in line))
-
-
-@dataclass(frozen=True)
-class Section:
-    """One alert of the group as this receiver may see it."""
-
-    alert_id: str
-    segment_id: str
-    border: str
-    level: str
-    peak_level: str
-    trend: str
-    summary: str
-    opened_at: str
-    resolved_at: str | None
-    evidence: tuple[Mapping[str, Any], ...]
-    activity: tuple[tuple[str, int], ...]
-    baseline: float
-    pressure: tuple[tuple[str, tuple[tuple[int, float], ...], float], ...]  # (ISO3, ((year, tiv), ...), total)
-    #: What deviated from baseline, from the alert's explanation: "feature: baseline -> now" lines.
-    why: tuple[str, ...] = ()
-    #: the segment's name with its towns, when the notifier knows it
-    name: str = ""
-    #: the towns alone, in English and Russian, for the headline
-    place: str = ""
-    place_ru: str = ""
-    #: the two states of the border, as the alert lists them
-    countries: tuple[str, ...] = ()
-    #: ``incident`` or ``arms-race`` (alerts.model.AlertEvent.kind)
-    kind: str = INCIDENT
-    #: arms-race alerts: each side as the assessment found it (explanation "sides")
-    sides: tuple[Mapping[str, Any], ...] = ()
-    #: the segment's border line, (lon, lat) pairs (``SegmentContext.line``)
-    line: tuple[tuple[float, float], ...] = ()
-    #: the hazard forecast behind the level, when one set it: probability, horizon_days and the
-    #: level's probability band (``band_from``, ``band_to``; None above the top line)
-    forecast: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Notice:
-    notice_id: str
-    receiver: str
-    group_key: str
-    reason: str
-    audience: str  # the principal's role string, e.g. secretariat:KGZ
-    created_at: str
-    ack_url: str
-    sections: tuple[Section, ...]
-    changes: tuple[str, ...]
-    #: kept in the delivery log; the next notice to this receiver for this group compares with it
-    summary: dict[str, Any]
-    #: the receiver's language (alerts/notify/i18n.py LANGUAGES)
-    lang: str = SOURCE_LANGUAGE
-    #: some evidence comes from the demo's made-up incident: the notice says DEMO in title and body
-    demo: bool = False
-    #: (notice_id, created_at) of the last other notice to this receiver for this group, if one went out
-    previous: tuple[str, str] | None = None
-
-    @property
-    def level(self) -> str:
-        open_levels = [s.level for s in self.sections if not s.resolved_at]
-        return max(open_levels, key=LEVEL_INDEX.__getitem__) if open_levels else "resolved"
-
-    @property
-    def title(self) -> str:
-        """The headline in the receiver's language: level, what, where."""
-        return self.brief.title
-
-    # A notice is frozen: its words and each rendering are made once, however many sinks and retries send it.
-    @functools.cached_property
-    def brief(self) -> Any:
-        """Every human string of the notice, translated (alerts/notify/brief.py)."""
-        from alerts.notify.brief import brief
-
-        return brief(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["level"], d["title"] = self.level, self.title
-        for s in d["sections"]:
-            s["evidence"] = [dict(i) for i in s["evidence"]]
-            s["pressure"] = [{"country": c, "years": {str(y): t for y, t in ys}, "total_tiv": tot}
-                             for c, ys, tot in s["pressure"]]
-            s["activity"] = [{"date": day, "incidents": n} for day, n in s["activity"]]
-        return d
-
-    def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Notice":
-        """Back from :meth:`to_dict` (and so from :meth:`to_json`): the notice as it was rendered."""
-        sections = tuple(Section(
-            **{k: v for k, v in s.items() if k in _SECTION_PLAIN},
-            evidence=tuple(dict(i) for i in s.get("evidence", ())),
-            activity=tuple((a["date"], int(a["incidents"])) for a in s.get("activity", ())),
-            pressure=tuple((p["country"], tuple((int(y), float(t)) for y, t in p["years"].items()), p["total_tiv"])
-                           for p in s.get("pressure", ())),
-            why=tuple(s.get("why", ())), countries=tuple(s.get("countries", ())),
-            sides=tuple(dict(x) for x in s.get("sides", ())),
-            line=tuple((float(lon), float(lat)) for lon, lat in s.get("line", ())),
-            forecast=dict(s.get("forecast") or {})) for s in d["sections"])
-        plain = {k: v for k, v in d.items() if k in _NOTICE_PLAIN}
-        previous = tuple(d["previous"]) if d.get("previous") else None
-        return cls(**plain, sections=sections, changes=tuple(d.get("changes", ())), previous=previous)
-
-    def to_text(self) -> str:
-        from alerts.notify.brief import render_text
-
-        return render_text(self.brief)
-
-    @functools.cached_property
-    def _html(self) -> str:
-        from alerts.notify.brief import render_html
-
-        return render_html(self.brief)
-
-    @functools.cached_property
-    def _pdf(self) -> bytes:
-        from alerts.notify.pdf import render_pdf  # fpdf2 loads only where PDFs are made
-
-        return render_pdf(self)
-
-    def to_html(self) -> str:
-        return self._html
-
-    def to_pdf(self) -> bytes:
-        return self._pdf
-
-
-_SECTION_PLAIN = {f.name for f in fields(Section)} - {"evidence", "activity", "pressure", "why", "countries", "sides",
-                                                      "line", "forecast"}
-_NOTICE_PLAIN = {f.name for f in fields(Notice)} - {"sections", "changes", "previous"}
 
 
 def build_notice(request: NoticeRequest, principal: Principal,
@@ -395,14 +263,6 @@ def changes_since(previous: Mapping[str, Any] | None, current: Mapping[str, Any]
         if aid not in cur:
             out.append(_("%(segment)s: alert no longer in this group.") % {"segment": p["segment_id"]})
     return out or [_("No change in level or evidence since the last notice.")]
-
-
-def level_name(level: str, lang: str = SOURCE_LANGUAGE) -> str:
-    """An alert level as the receiver reads it (the Russian terms: docs/SINKS.md)."""
-    _ = translations(lang).gettext
-    names = {"watch": _("watch"), "warning": _("warning"), "critical": _("critical"),
-             "resolved": _("resolved"), "none": _("resolved")}
-    return names.get(level, level)
 
 
 def forecast_band(explanation: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from importlib import resources
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from alerts.notify.brief import Chart
-from alerts.notify.notices import Notice
+from alerts.notify.brief import Brief, Chart, brief_of
+from alerts.notify.model import Notice
 
 FONT = "DejaVu"
 _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -32,9 +32,13 @@ def _with_fonts(pdf: FPDF) -> FPDF:
     return pdf
 
 
-def render_pdf(n: Notice) -> bytes:
+def notice_pdf(n: Notice) -> bytes:
+    """The notice as a PDF, made once per notice."""
+    return n.once("pdf", lambda: render_pdf(brief_of(n)))
+
+
+def render_pdf(b: Brief) -> bytes:
     """Every string from the notice's brief (alerts/notify/brief.py), so it says what the HTML says."""
-    b = n.brief
     pdf = _with_fonts(FPDF(format="A4"))
     pdf.set_title(b.title)
     pdf.set_lang(b.lang)

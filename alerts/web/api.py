@@ -1,5 +1,6 @@
-"""The JSON API: alerts, segments, silences, acknowledgements, notices, and the operational routes
-(``/health``, ``/metrics``, ``/openapi.json``, ``/whoami``). Each handler is
+"""The JSON API: alerts, segments, silences, acknowledgements, notices, the operational routes
+(``/health``, ``/metrics``, ``/openapi.json``, ``/whoami``), and the live feed's stream of alert
+events (``/events``, server-sent events, filtered by the same query as ``/alerts``). Each handler is
 ``handler(ctx, request)`` over the app's :class:`~alerts.web.context.WebContext`; what a caller
 sees is decided by its :class:`~alerts.access.Principal` alone: alerts through ``sees``, evidence
 through ``redact``, actions through ``refusal``.
@@ -19,17 +20,13 @@ from alerts.escalation import LEVELS
 from alerts.notify.acks import OnBehalf
 from alerts.notify.cap import MEDIA_TYPE as CAP_MEDIA_TYPE
 from alerts.timefmt import ISO_TIME, parse_time
-from alerts.web.context import Problem, WebContext, maybe_await, principal_of
+from alerts.web.context import TOKEN, Problem, WebContext, maybe_await, principal_of
 
 #: Labels a silence may match on (exact values).
 SILENCE_LABELS = ("segment_id", "border", "level", "detector", "classification")
 MAX_COMMENT = 2000
 ALERT_QUERY = frozenset({"status", "level", "border", "segment", "segment_id", "since", "until"})
 EVENT_QUERY = frozenset({"level", "border", "segment", "segment_id"})
-
-
-def error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
 
 
 def may(p: Principal, action: str) -> None:
@@ -105,13 +102,6 @@ async def json_body(request: web.Request) -> dict:
     if not isinstance(body, dict):
         raise Problem(400, "the body must be a JSON object")
     return body
-
-
-async def form_of(request: web.Request) -> Mapping[str, Any]:
-    try:
-        return await request.post()
-    except (ValueError, LookupError):  # no multipart boundary, bytes not in the charset, unknown charset
-        raise Problem(400, "the form cannot be read: send it as application/x-www-form-urlencoded") from None
 
 
 def text_of(body: dict, name: str, required: bool) -> str:
@@ -263,3 +253,54 @@ async def segments_list(ctx: WebContext, request: web.Request) -> web.Response:
 
 async def segment_one(ctx: WebContext, request: web.Request) -> web.Response:
     return web.json_response(await ctx.segment_view(principal_of(request), request.match_info["segment_id"]))
+
+
+# ---------------------------------------------------------------------- the live feed
+async def events(ctx: WebContext, request: web.Request) -> web.StreamResponse:
+    p = principal_of(request)
+    q = {k: v for k, v in request.query.items()}
+    select_alerts([], q, EVENT_QUERY)  # validates the filters before the stream opens
+    live = ctx.live
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
+                                       "X-Accel-Buffering": "no"})
+    client: asyncio.Queue = asyncio.Queue()
+    live.clients.add(client)  # before the headers go out: nothing published after "open" is missed
+    tok = request[TOKEN]
+
+    def wanted(entry: dict) -> bool:
+        v = entry["view"]
+        return p.sees(v) and bool(select_alerts([v], dict(q, status="all"), EVENT_QUERY | {"status"}))
+
+    async def send(entry: dict) -> None:
+        await resp.write(f"id: {entry['id']}\nevent: alert\ndata: {entry['data']}\n\n".encode())
+
+    try:
+        await resp.prepare(request)
+        await resp.write(b"retry: 3000\n: connected\n\n")
+        last = request.headers.get("Last-Event-ID")
+        if last:
+            backlog = live.since(last)
+            if backlog is None:
+                await resp.write(f"id: {live.boot}-{live.buffer[-1]['seq'] if live.buffer else 0}\n"
+                                 f"event: resync\ndata: {{}}\n\n".encode())
+            else:
+                for entry in backlog:
+                    if wanted(entry):
+                        await send(entry)
+        while True:
+            try:
+                entry = await asyncio.wait_for(client.get(), ctx.heartbeat)
+            except asyncio.TimeoutError:
+                if ctx.auth.authenticate(tok) is None:  # revoked or expired while watching
+                    break
+                await resp.write(b": heartbeat\n\n")
+                continue
+            if entry is None:
+                break
+            if wanted(entry):
+                await send(entry)
+    except ConnectionResetError:
+        pass
+    finally:
+        live.clients.discard(client)
+    return resp

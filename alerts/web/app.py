@@ -1,13 +1,14 @@
 """The operator's HTTP surface as one aiohttp app: the routes table, the middlewares, the limits.
 
 Handlers are module functions ``handler(ctx, request)`` over one
-:class:`~alerts.web.context.WebContext` (the app's collaborators): the JSON API in
-:mod:`alerts.web.api`, the live feed in :mod:`alerts.web.live`, the pages in :mod:`alerts.web.pages`,
+:class:`~alerts.web.context.WebContext` (the app's collaborators): the JSON API and the live feed's
+stream in :mod:`alerts.web.api`, the pages in :mod:`alerts.web.pages`,
 signing in in :mod:`alerts.web.auth`, which also says what needs a token (everything but /health,
 sign-in and the page's static assets). :data:`ROUTES` lists them all.
 
-Limits, in one place: a body over ``MAX_BODY_BYTES`` answers 413, a request line or header over
-``MAX_LINE_BYTES`` 400 (from aiohttp's parser, before any route), a path id that is not an id
+Limits, set in :mod:`alerts.web.context` beside ``PATH_ID`` and applied here: a body over
+``MAX_BODY_BYTES`` answers 413, a request line or header over ``MAX_LINE_BYTES`` 400 (from
+aiohttp's parser, before any route), a path id that is not an id
 (``PATH_ID``: no ``/``, no leading dot, so no ``..``) 404 from the router; no route reads a file
 named by the request (the static assets are a fixed list).
 """
@@ -26,14 +27,10 @@ from alerts.policy import Policy
 from alerts.timefmt import utcnow
 from alerts.web import api, live, pages
 from alerts.web.auth import authenticate, login, login_form, logout
-from alerts.web.context import (PATH_ID, PRINCIPAL, Actions, NoticeActions, NoticeFiles, Problem, SegmentDetail,
-                                WebContext)
+from alerts.web.context import (MAX_BODY_BYTES, MAX_LINE_BYTES, PATH_ID, PRINCIPAL, Actions, NoticeActions, NoticeFiles,
+                                Problem, SegmentDetail, WebContext, error)
 from alerts.web.tokens import LEGACY_NAME, Authenticator
 
-#: The largest request body read; the biggest real one is a silence with a 2000-character comment.
-MAX_BODY_BYTES = 64 * 1024
-#: The longest request line (path and query) and header line aiohttp's parser takes; longer is 400.
-MAX_LINE_BYTES = 8190
 LIVE = web.AppKey("live", live.LiveFeed)
 CONTEXT = web.AppKey("context", WebContext)
 
@@ -56,7 +53,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", f"/n/{{notice_id:{PATH_ID}}}", pages.notice_confirm),  # the short link notices carry
     ("GET", "/segments", api.segments_list),
     ("GET", f"/segments/{{segment_id:{PATH_ID}}}", api.segment_one),
-    ("GET", "/events", live.events),
+    ("GET", "/events", api.events),
     ("GET", "/login", login_form),
     ("POST", "/login", login),
     ("POST", "/logout", logout),
@@ -77,7 +74,7 @@ def wants_html(request: web.Request) -> bool:
 def problem(request: web.Request, status: int, message: str) -> web.Response:
     if status in (403, 404) and wants_html(request):
         return pages.error_page(status, message, request.get(PRINCIPAL))
-    return api.error(status, message)
+    return error(status, message)
 
 
 async def problems(ctx: WebContext, request: web.Request, handler) -> web.StreamResponse:
@@ -88,11 +85,11 @@ async def problems(ctx: WebContext, request: web.Request, handler) -> web.Stream
     except Problem as exc:
         return problem(request, exc.status, exc.message)
     except web.HTTPRequestEntityTooLarge:
-        return api.error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        return error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
     except web.HTTPNotFound:  # the router's: no route, or a path id that is not an id
         return problem(request, 404, "not found")
     except web.HTTPMethodNotAllowed as exc:
-        resp = api.error(405, f"{request.method} is not allowed here")
+        resp = error(405, f"{request.method} is not allowed here")
         resp.headers["Allow"] = exc.headers["Allow"]
         return resp
 

@@ -20,8 +20,7 @@ import re
 from aiohttp import web
 
 from alerts.web import pages
-from alerts.web.api import error, form_of
-from alerts.web.context import PATH_ID, PRINCIPAL, TOKEN, WebContext
+from alerts.web.context import PATH_ID, PRINCIPAL, TOKEN, WebContext, error, form_of
 from alerts.web.tokens import bearer_token
 
 COOKIE = "borderwatch_token"

@@ -1,6 +1,7 @@
 """The one object every web handler works over: the app's collaborators (:class:`WebContext`),
-what the caller of a request may see through them, and how a handler answers with an error
-(:class:`Problem`).
+what the caller of a request may see through them, how a handler answers with an error
+(:class:`Problem`, or :func:`error`'s JSON body) and reads a form, and the request limits every
+route and the API's description share.
 
 The app changes nothing itself. Acknowledging and silencing go through an injected
 :class:`Actions` (the worker's produces events to the alerts topic, the audit log); notice
@@ -13,7 +14,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, Protocol
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol
 
 from aiohttp import web
 
@@ -23,16 +24,18 @@ from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
 from alerts.notify.acks import OnBehalf
 from alerts.policy import Policy
+from alerts.web.live import LiveFeed
 from alerts.web.tokens import Authenticator
-
-if TYPE_CHECKING:
-    from alerts.web.live import LiveFeed
 
 #: What an id in a path may be (alert, notice, segment ids): a route whose id does not match answers 404.
 PATH_ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"
 # aiohttp >= 3.13 types request storage; older ones take strings.
 PRINCIPAL: Any = web.RequestKey("principal", Principal) if hasattr(web, "RequestKey") else "principal"
 TOKEN: Any = web.RequestKey("token", str) if hasattr(web, "RequestKey") else "token"
+#: The largest request body read; the biggest real one is a silence with a 2000-character comment.
+MAX_BODY_BYTES = 64 * 1024
+#: The longest request line (path and query) and header line aiohttp's parser takes; longer is 400.
+MAX_LINE_BYTES = 8190
 
 
 class Actions(Protocol):
@@ -84,6 +87,17 @@ class Problem(BorderwatchError):
 def principal_of(request: web.Request) -> Principal:
     """Who is calling (set by :func:`alerts.web.auth.authenticate`)."""
     return request[PRINCIPAL]
+
+
+def error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+async def form_of(request: web.Request) -> Mapping[str, Any]:
+    try:
+        return await request.post()
+    except (ValueError, LookupError):  # no multipart boundary, bytes not in the charset, unknown charset
+        raise Problem(400, "the form cannot be read: send it as application/x-www-form-urlencoded") from None
 
 
 async def maybe_await(value: Any) -> Any:

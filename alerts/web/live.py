@@ -1,8 +1,7 @@
-"""The live feed: the alert events the caller may see, as server-sent events (``GET /events``).
-
-:class:`LiveFeed` takes the feed's alert events once and fans them out to every open stream, each
-filtered by its caller's principal and query; a browser that reconnects resumes from its
-``Last-Event-ID``.
+"""The live feed behind ``GET /events``: :class:`LiveFeed` takes the feed's alert events once and
+fans them out to every open stream, keeping the latest for a browser that reconnects with its
+``Last-Event-ID``. The stream itself, filtered by its caller's principal and query, is
+:func:`alerts.web.api.events`; a :class:`~alerts.web.context.WebContext` carries the feed.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ from typing import Any, Callable
 from aiohttp import web
 
 from alerts.history import AlertHistory
-from alerts.web.api import EVENT_QUERY, select_alerts
-from alerts.web.context import TOKEN, WebContext, principal_of
 
 log = logging.getLogger("borderwatch.web")
 
@@ -93,53 +90,3 @@ class LiveFeed:
         if self.buffer and n_ < self.buffer[0]["seq"] - 1:
             return None
         return [e for e in self.buffer if e["seq"] > n_]
-
-
-async def events(ctx: WebContext, request: web.Request) -> web.StreamResponse:
-    p = principal_of(request)
-    q = {k: v for k, v in request.query.items()}
-    select_alerts([], q, EVENT_QUERY)  # validates the filters before the stream opens
-    live = ctx.live
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
-                                       "X-Accel-Buffering": "no"})
-    client: asyncio.Queue = asyncio.Queue()
-    live.clients.add(client)  # before the headers go out: nothing published after "open" is missed
-    tok = request[TOKEN]
-
-    def wanted(entry: dict) -> bool:
-        v = entry["view"]
-        return p.sees(v) and bool(select_alerts([v], dict(q, status="all"), EVENT_QUERY | {"status"}))
-
-    async def send(entry: dict) -> None:
-        await resp.write(f"id: {entry['id']}\nevent: alert\ndata: {entry['data']}\n\n".encode())
-
-    try:
-        await resp.prepare(request)
-        await resp.write(b"retry: 3000\n: connected\n\n")
-        last = request.headers.get("Last-Event-ID")
-        if last:
-            backlog = live.since(last)
-            if backlog is None:
-                await resp.write(f"id: {live.boot}-{live.buffer[-1]['seq'] if live.buffer else 0}\n"
-                                 f"event: resync\ndata: {{}}\n\n".encode())
-            else:
-                for entry in backlog:
-                    if wanted(entry):
-                        await send(entry)
-        while True:
-            try:
-                entry = await asyncio.wait_for(client.get(), ctx.heartbeat)
-            except asyncio.TimeoutError:
-                if ctx.auth.authenticate(tok) is None:  # revoked or expired while watching
-                    break
-                await resp.write(b": heartbeat\n\n")
-                continue
-            if entry is None:
-                break
-            if wanted(entry):
-                await send(entry)
-    except ConnectionResetError:
-        pass
-    finally:
-        live.clients.discard(client)
-    return resp

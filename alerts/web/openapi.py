@@ -12,8 +12,7 @@ from typing import Any
 
 from alerts.escalation import LEVELS
 from alerts.timefmt import ISO_TIME
-from alerts.web.app import MAX_BODY_BYTES
-from alerts.web.context import PATH_ID
+from alerts.web.context import MAX_BODY_BYTES, PATH_ID
 
 _LEVELS_NONE = list(LEVELS)
 _ALERT_LEVELS = [lv for lv in LEVELS if lv != "none"]

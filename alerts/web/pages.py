@@ -24,8 +24,7 @@ from alerts.notify.acks import ExpiredAckLink
 from alerts.policy import format_duration
 from alerts.timefmt import human, iso, parse_time
 from alerts.web import views
-from alerts.web.api import form_of
-from alerts.web.context import WebContext, principal_of
+from alerts.web.context import WebContext, form_of, principal_of
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")

@@ -193,6 +193,7 @@ def test_arms_race_alerts_do_not_depend_on_the_order_the_two_sides_transfers_com
 
 
 def test_a_secretariat_reads_an_arms_race_notice_in_plain_words_in_its_language():
+    from alerts.notify.brief import notice_text
     from alerts.notify.notices import NoticeRequest, SegmentContext
     from alerts.state import AlertStore
     from tests.notice_fixtures import renderer
@@ -203,10 +204,10 @@ def test_a_secretariat_reads_an_arms_race_notice_in_plain_words_in_its_language(
     alert = dict(store.alerts[opened.alert_id], status="firing", labels={}, acknowledged=False)
     notices = renderer(languages={"secretariat-KGZ": "ru"})
     notices.context_for = {"KGZ-TJK:arms": SegmentContext("KGZ-TJK:arms", name="Kyrgyzstan–Tajikistan")}.get
-    ru = notices(NoticeRequest("secretariat-KGZ", "g", (alert,), "new", "nt-arms"), None).to_text()
+    ru = notice_text(notices(NoticeRequest("secretariat-KGZ", "g", (alert,), "new", "nt-arms"), None))
     assert "Предупреждение: гонка вооружений: обе стороны наращивают вооружения" in ru
     assert "Bayraktar TB2 armed UAV from Turkiye" in ru and "Ababil-T armed UAV from Iran" in ru
     assert ru.count("Новый вид вооружения: ударные беспилотники.") == 2  # each side: armed drones
-    en = notices(NoticeRequest("operator", "g", (alert,), "new", "nt-arms-en"), None).to_text()
+    en = notice_text(notices(NoticeRequest("operator", "g", (alert,), "new", "nt-arms-en"), None))
     assert "Warning: arms race, both sides arming on the Kyrgyzstan–Tajikistan border" in en
     assert "No incident behind this alert" not in en

@@ -8,9 +8,10 @@ import pytest
 
 from alerts.escalation import LEVEL_INDEX
 from streams.adapters import load
-from streams.backtest import evaluate_result, read_labels, report_html, run_records
+from streams.backtest import evaluate_result, report_html, run_records
 from streams.errors import SourceRowError
 from streams.generate import labels_path_for, write
+from streams.labels import read_labels
 from streams.pipeline import Pipeline, day_of
 from streams.segments import SegmentRegistry
 

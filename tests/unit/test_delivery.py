@@ -10,7 +10,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.notify.delivery import DeliveryLog, Notifier, RetryPolicy
-from alerts.notify.sinks import Sink, SinkConfigError, SinkError, build_sink
+from alerts.notify.sinks import build_sink
+from alerts.notify.sinks.base import Sink, SinkConfigError, SinkError
 from alerts.notify.sinks.file import FileSink
 from streams.metrics import Metrics
 from tests.notice_fixtures import NOW, renderer, request

@@ -11,10 +11,13 @@ import pytest
 
 from alerts.notify.acks import UnknownNotice
 from alerts.notify.archive import NoticeDownloads
+from alerts.notify.brief import notice_title
 from alerts.notify.cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, haversine_km, to_cap
 from alerts.notify.delivery import DeliveryLog, Notifier
-from alerts.notify.notices import DEMO_SOURCE, Notice, NoticeRenderer
-from alerts.notify.sinks import SinkConfigError, build_sink
+from alerts.notify.model import Notice
+from alerts.notify.notices import DEMO_SOURCE, NoticeRenderer
+from alerts.notify.sinks import build_sink
+from alerts.notify.sinks.base import SinkConfigError
 from alerts.notify.sinks.cap import CapSink
 from alerts.policy import PolicyError, load_policy, parse_policy
 from alerts.timefmt import cap_time
@@ -49,7 +52,7 @@ def test_each_level_is_a_valid_cap_alert_with_the_declared_mapping(level):
     assert [text(i, "category"), text(i, "urgency"), text(i, "severity"), text(i, "certainty"),
             text(i, "responseType")] == ["Security", urgency, severity, certainty, response]
     assert text(i, "onset") == "2025-11-18T06:00:00-00:00" and text(i, "expires") > text(root, "sent")
-    assert text(i, "headline") == n.title and text(i, "web") == n.ack_url
+    assert text(i, "headline") == notice_title(n) and text(i, "web") == n.ack_url
     assert "Acknowledge this notice" in text(i, "instruction") and n.ack_url in text(i, "instruction")
     assert "contact the secretariat of Tajikistan and the regional desk" in text(i, "instruction")
     params = dict(parameters(i))

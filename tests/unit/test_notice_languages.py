@@ -10,7 +10,9 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from alerts.notify.brief import brief_of, notice_html, notice_text, notice_title
 from alerts.notify.notices import DEMO_SOURCE, NoticeRenderer, SegmentContext
+from alerts.notify.pdf import notice_pdf
 from alerts.policy import PolicyError, load_policy, parse_policy
 from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, NOW, SECRET, renderer, request
 from tests.unit.test_notices import pdf_text
@@ -21,7 +23,7 @@ CYRILLIC = re.compile("[А-Яа-яЁё]")
 
 
 def formats(notice) -> dict[str, str]:
-    return {"text": notice.to_text(), "html": notice.to_html(), "pdf": pdf_text(notice.to_pdf()).replace("\n", " ")}
+    return {"text": notice_text(notice), "html": notice_html(notice), "pdf": pdf_text(notice_pdf(notice)).replace("\n", " ")}
 
 
 def test_a_russian_receiver_reads_russian_in_every_format():
@@ -30,8 +32,8 @@ def test_a_russian_receiver_reads_russian_in_every_format():
         for word in RUSSIAN_WORDS:
             assert word in out, (fmt, word)
         assert "What happened" not in out, fmt
-    assert '<html lang="ru">' in n.to_html() and n.to_dict()["lang"] == "ru"
-    assert n.title.startswith("Критический: столкновение с погибшими около Исфара и Баткен")
+    assert '<html lang="ru">' in notice_html(n) and n.to_dict()["lang"] == "ru"
+    assert notice_title(n).startswith("Критический: столкновение с погибшими около Исфара и Баткен")
 
 
 def test_an_english_receiver_reads_no_russian():
@@ -39,19 +41,19 @@ def test_an_english_receiver_reads_no_russian():
     for fmt, out in formats(n).items():
         assert not CYRILLIC.search(out), fmt
         assert "What happened" in out and "What is asked of you" in out, fmt
-    assert '<html lang="en">' in n.to_html() and n.to_dict()["lang"] == "en"
+    assert '<html lang="en">' in notice_html(n) and n.to_dict()["lang"] == "en"
 
 
 def test_each_secretariat_is_asked_to_contact_the_other_side():
     kgz = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
     tjk = renderer(languages=LANGUAGES)(request("secretariat-TJK", "nt-tjk-1"), None)
-    assert any("секретариатом Таджикистана" in line for line in kgz.brief.asked)
-    assert any("секретариатом Кыргызстана" in line for line in tjk.brief.asked)
-    assert not any("Кыргызстана" in line for line in kgz.brief.asked)
+    assert any("секретариатом Таджикистана" in line for line in brief_of(kgz).asked)
+    assert any("секретариатом Кыргызстана" in line for line in brief_of(tjk).asked)
+    assert not any("Кыргызстана" in line for line in brief_of(kgz).asked)
     # each reads its own state first
-    assert "граница Кыргызстан–Таджикистан" in kgz.title and "граница Таджикистан–Кыргызстан" in tjk.title
+    assert "граница Кыргызстан–Таджикистан" in notice_title(kgz) and "граница Таджикистан–Кыргызстан" in notice_title(tjk)
     english = renderer()(request("secretariat-KGZ"), None)
-    assert any("contact the secretariat of Tajikistan" in line for line in english.brief.asked)
+    assert any("contact the secretariat of Tajikistan" in line for line in brief_of(english).asked)
 
 
 def test_a_demo_notice_says_demo_in_title_and_body():
@@ -62,18 +64,18 @@ def test_a_demo_notice_says_demo_in_title_and_body():
     render = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, languages=LANGUAGES, clock=lambda: NOW)
     ru = render(request("secretariat-KGZ", evidence=("demo-1",)), None)
     en = render(request("operators", "nt-ops-1", evidence=("demo-1",)), None)
-    assert ru.title.startswith("ДЕМО — ") and en.title.startswith("DEMO — ")
+    assert notice_title(ru).startswith("ДЕМО — ") and notice_title(en).startswith("DEMO — ")
     for out in formats(ru).values():
         assert "Это демонстрационное уведомление: реального события не было." in out
     for out in formats(en).values():
         assert "This is a demonstration notice: not a real event." in out
     real = render(request("operators", "nt-ops-2", evidence=("inc-public",)), None)
-    assert not real.demo and "DEMO" not in real.to_text()
+    assert not real.demo and "DEMO" not in notice_text(real)
 
 
 def test_the_detectors_words_stay_english_and_are_marked_so():
     n = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
-    text = n.to_text()
+    text = notice_text(n)
     assert "Технические подробности (вывод детектора, на английском)" in text
     assert "critical on Batken-Isfara" in text  # the detector's summary, as it wrote it
     assert text.index("Доказательства") < text.index("Технические подробности")  # detail comes last

@@ -3,8 +3,9 @@ the receiver's language, with a scale; the same SVG in the HTML and in the PDF."
 
 import re
 
-from alerts.notify.map_excerpt import excerpt_svg
+from alerts.notify.brief import excerpt_svg, notice_html
 from alerts.notify.notices import NoticeRenderer
+from alerts.notify.pdf import notice_pdf
 from tests.notice_fixtures import BASE_URL, LANGUAGES, LINE, NOW, SECRET, WITH_LINE, request
 from tests.unit.test_notices import pdf_text
 
@@ -25,8 +26,8 @@ def test_the_excerpt_draws_the_stretch_in_its_level_colour_among_named_states_wi
 
 def test_a_russian_desk_reads_the_states_and_the_scale_in_russian_in_the_html_and_the_pdf():
     notice = renderer()(request(), None)  # the Kyrgyz secretariat reads Russian
-    html = notice.to_html()
+    html = notice_html(notice)
     assert '<figure class="map"><svg' in html and ">Кыргызстан</text>" in html and ">Таджикистан</text>" in html
     assert re.search(r">\d+ км</text>", html) and ">около Исфара и Баткен</text>" in html
-    text = pdf_text(notice.to_pdf())
+    text = pdf_text(notice_pdf(notice))
     assert "Узбекистан" in text and "около Исфара и Баткен" in text

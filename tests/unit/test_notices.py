@@ -13,8 +13,10 @@ from pypdf import PdfReader
 from alerts.access import AccessError
 from alerts.notify.acks import (ExpiredAckLink, InvalidAckToken, NoticeAcks, UnknownNotice, ack_link, ack_token,
                                 acknowledgement, read_ack_token)
+from alerts.notify.brief import notice_html, notice_json, notice_text, notice_title
 from alerts.notify.delivery import DeliveryLog
 from alerts.notify.notices import NoticeError, NoticeRequest, SegmentContext, changes_since, principal_for
+from alerts.notify.pdf import notice_pdf
 from streams.metrics import Metrics
 from tests.notice_fixtures import BASE_URL, NOW, SECRET, alert, renderer, request
 
@@ -25,7 +27,7 @@ def pdf_text(data: bytes) -> str:
 
 def test_secretariat_notice_shows_released_evidence_only_in_every_format():
     n = renderer()(request("secretariat-KGZ"), None)
-    outputs = {"html": n.to_html(), "pdf": pdf_text(n.to_pdf()), "text": n.to_text(), "json": n.to_json().decode()}
+    outputs = {"html": notice_html(n), "pdf": pdf_text(notice_pdf(n)), "text": notice_text(n), "json": notice_json(n).decode()}
     for fmt, out in outputs.items():
         assert "inc-public" in out and "inc-kgz-only" in out, fmt
         assert "Kok-Tash" in out, fmt
@@ -35,7 +37,7 @@ def test_secretariat_notice_shows_released_evidence_only_in_every_format():
 
 def test_regional_desk_sees_only_what_is_released_to_all():
     n = renderer()(request("regional-desk", "nt-desk-1"), None)
-    html = n.to_html()
+    html = notice_html(n)
     assert "inc-public" in html and "inc-kgz-only" not in html and "inc-tjk-only" not in html
     assert n.summary["alerts"]["al-0001"]["evidence"] == ["inc-public"]
 
@@ -56,24 +58,24 @@ def test_alerts_the_receiver_may_not_see_are_never_rendered():
 
 def test_html_has_an_inline_svg_chart_level_trend_and_arms_context():
     n = renderer()(request(), None)
-    html = n.to_html()
+    html = notice_html(n)
     assert "<svg" in html and "stroke-dasharray" in html  # bars and the dashed baseline
     assert html.count("<rect") == 19
     assert "critical, rising" in html and "KGZ-TJK-07 (KGZ-TJK)" in html
     assert "Kyrgyzstan: 42.5 TIV over 2020-2024" in html and "Tajikistan: 8 TIV" in html
     assert "not its price" in html  # what a TIV is, said in plain words
-    assert n.title == "Critical: deadly clash near Isfara and Batken, Kyrgyzstan–Tajikistan border"
+    assert notice_title(n) == "Critical: deadly clash near Isfara and Batken, Kyrgyzstan–Tajikistan border"
 
 
 def test_every_format_names_the_segment_by_its_towns():
     n = renderer()(request(), None)
-    assert "near Isfara and Batken" in n.to_text() and "near Isfara and Batken" in n.to_html()
-    assert "near Isfara and Batken" in pdf_text(n.to_pdf()).replace("\n", " ")
+    assert "near Isfara and Batken" in notice_text(n) and "near Isfara and Batken" in notice_html(n)
+    assert "near Isfara and Batken" in pdf_text(notice_pdf(n)).replace("\n", " ")
 
 
 def test_pdf_parses_and_carries_chart_dates_and_ack_link():
     n = renderer()(request(), None)
-    text = pdf_text(n.to_pdf())
+    text = pdf_text(notice_pdf(n))
     assert "2025-11-01" in text and "2025-11-19" in text and "baseline of 0.10/day" in text
     assert n.ack_url in text.replace("\n", "")  # short: the whole link on one line
 
@@ -85,9 +87,9 @@ def test_pdf_prints_cyrillic_and_typography_as_they_are():
     from alerts.notify.notices import NoticeRenderer
     n = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, clock=lambda: NOW)(
         request(evidence=("inc-cyr",)), None)
-    text = pdf_text(n.to_pdf())
+    text = pdf_text(notice_pdf(n))
     assert "Ворух — Vorukh \u2192 Isfara" in text and "?" not in text.replace(n.ack_url, "")
-    assert "Ворух" in n.to_html()
+    assert "Ворух" in notice_html(n)
 
 
 def test_the_pdfs_acknowledgement_link_is_on_one_line():
@@ -97,7 +99,7 @@ def test_the_pdfs_acknowledgement_link_is_on_one_line():
 
     base = "https://borderwatch.security-council-secretariat.example.gov.kg/regional-dialogue-desk/api"
     n = NoticeRenderer({"KGZ-TJK-07": CONTEXT}.get, SECRET, base, clock=lambda: NOW)(request(), None)
-    assert len(n.ack_url) > 110 and n.ack_url in pdf_text(n.to_pdf()).splitlines()
+    assert len(n.ack_url) > 110 and n.ack_url in pdf_text(notice_pdf(n)).splitlines()
 
 
 def test_what_changed_since_the_last_notice():
@@ -200,7 +202,7 @@ def test_notice_acks_record_once_observe_the_histogram_and_survive_a_restart(tmp
 
 
 def test_notice_json_is_plain_data():
-    d = json.loads(renderer()(request(), None).to_json())
+    d = json.loads(notice_json(renderer()(request(), None)))
     assert d["level"] == "critical" and d["sections"][0]["activity"][-1] == {"date": "2025-11-19", "incidents": 2}
     assert d["sections"][0]["pressure"][0]["country"] == "KGZ"
 
@@ -212,7 +214,7 @@ def test_markup_in_incident_text_is_escaped():
                                          "fatalities": 0, "severity": 1, "releasable_to": ["ALL"],
                                          "description": '<script>alert(1)</script> "quoted"'},))
     n = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, clock=lambda: NOW)(request(evidence=("inc-x",)), None)
-    assert "<script>" not in n.to_html() and "&lt;script&gt;" in n.to_html()
+    assert "<script>" not in notice_html(n) and "&lt;script&gt;" in notice_html(n)
 
 
 def test_trend_from_an_alert_event_dict():
@@ -228,12 +230,12 @@ def test_every_format_says_what_deviated_from_baseline():
         "deviations": [{"feature": "violent_7d", "baseline": 0.1, "now": 3}]})
     base = request("secretariat-KGZ")
     n = renderer()(NoticeRequest(base.receiver, base.group_key, (explained,), base.reason, "nt-why-1"), None)
-    outputs = {"html": n.to_html(), "pdf": pdf_text(n.to_pdf()), "text": n.to_text(), "json": n.to_json().decode()}
+    outputs = {"html": notice_html(n), "pdf": pdf_text(notice_pdf(n)), "text": notice_text(n), "json": notice_json(n).decode()}
     for fmt, out in outputs.items():
         assert "violent 7d: baseline 0.1, now 3" in out, fmt
         assert "0.01% chance" in out, fmt
     plain = renderer()(request("secretariat-KGZ"), None)
-    assert "What deviated" not in plain.to_html()  # nothing to say without an explanation
+    assert "What deviated" not in notice_html(plain)  # nothing to say without an explanation
 
 
 def test_a_notice_says_the_forecast_beside_the_reading_that_raised_the_alert():

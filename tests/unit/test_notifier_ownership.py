@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from alerts.notify.acks import NoticeAcks, ack_token
 from alerts.notify.delivery import Notifier, RetryPolicy
 from alerts.notify.notices import SegmentContext
-from alerts.notify.sinks import Sink, SinkError
+from alerts.notify.sinks.base import Sink, SinkError
 from streams.evidence import SegmentContexts, context_snapshot
 from streams.metrics import Metrics
 from streams.notice_log import KafkaDeliveryLog, encode_record

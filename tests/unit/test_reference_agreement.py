@@ -16,7 +16,8 @@ from alerts.evaluation.scoring import real_line
 from alerts.history import write_csv
 from detectors.field_rules import FIELD_RULES
 from streams.adapters import load
-from streams.backtest import evaluate_records, field_rule_rows, read_labels
+from streams.backtest import evaluate_records, field_rule_rows
+from streams.labels import read_labels
 from tests.conftest import DATA, DEV_LABELS, DEV_MIE
 
 COVERAGE_END = date(2014, 12, 31)

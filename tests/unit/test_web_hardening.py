@@ -10,8 +10,8 @@ import re
 import pytest
 from aiohttp.test_utils import TestServer
 
-from alerts.web.app import MAX_BODY_BYTES, MAX_LINE_BYTES
 from alerts.web.auth import PUBLIC
+from alerts.web.context import MAX_BODY_BYTES, MAX_LINE_BYTES
 from alerts.web.tokens import MAX_TOKEN_LENGTH
 from tests.webfakes import Env
 

@@ -7,8 +7,10 @@ which either returns (the channel accepted the notice) or raises
 
 Sink configs are dicts from the policy file, checked strictly: unknown keys,
 missing keys and wrong types are errors naming the key. Each sink declares its
-keys once (``REQUIRED``, ``OPTIONAL``); :func:`check_keys` and the policy check
-(alerts/policy.py) both read them there.
+keys once (``REQUIRED``, ``OPTIONAL``); :func:`~alerts.notify.sinks.base.check_keys`
+and the policy check (alerts/policy.py) both read them there. What every sink
+shares (:class:`~alerts.notify.sinks.base.Sink`, its errors, the key check) is
+in :mod:`alerts.notify.sinks.base`; this module finds a config's sink.
 
 >>> build_sink({"type": "file", "dir": "drop/kgz"}).name
 'file:drop/kgz'
@@ -16,63 +18,9 @@ keys once (``REQUIRED``, ``OPTIONAL``); :func:`check_keys` and the policy check
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
-from borderwatch.errors import BorderwatchError
-
-if TYPE_CHECKING:  # the sinks import the notices, which import alerts.policy, which reads the sinks' keys
-    from alerts.notify.notices import Notice
-
-#: A config key's value type(s).
-KeyType = type | tuple[type, ...]
-
-
-class SinkError(BorderwatchError):
-    """A failed send. ``retryable``: a later attempt may succeed (5xx, connection refused, timeouts)."""
-
-    def __init__(self, message: str, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-class SinkConfigError(BorderwatchError, ValueError):
-    """A sink config with an unknown type, an unknown or missing key, or a value of the wrong type."""
-
-
-class Sink:
-    type: str = ""
-    name: str = ""
-    #: The config keys besides ``type`` and ``name``, with their value types.
-    REQUIRED: Mapping[str, KeyType] = {}
-    OPTIONAL: Mapping[str, KeyType] = {}
-
-    def send(self, notice: Notice) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-def check_keys(config: Mapping[str, Any], sink: type[Sink]) -> None:
-    """Strict validation shared by every sink, against its declared keys: unknown keys are errors,
-    and so are missing ones and wrong types."""
-    kind, required, optional = config.get("type"), sink.REQUIRED, sink.OPTIONAL
-    allowed = {"type", "name", *required, *optional}
-    unknown = sorted(set(config) - allowed)
-    if unknown:
-        raise SinkConfigError(f"{kind} sink: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-    for key, typ in required.items():
-        if key not in config:
-            raise SinkConfigError(f"{kind} sink: missing key {key!r}")
-    for key, typ in {**required, **optional, "name": str}.items():
-        if key not in config:
-            continue
-        value, types = config[key], typ if isinstance(typ, tuple) else (typ,)
-        # bool is an int to isinstance; a port of True is a mistake
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise SinkConfigError(f"{kind} sink: {key!r} must be {_type_name(typ)}, not {value!r}")
-
-
-def _type_name(typ: type | tuple[type, ...]) -> str:
-    return " or ".join(t.__name__ for t in typ) if isinstance(typ, tuple) else typ.__name__
-
+from alerts.notify.sinks.base import Sink, SinkConfigError
 
 def sink_types() -> dict[str, type[Sink]]:
     """type -> its class (``from_config``, ``REQUIRED``, ``OPTIONAL``); imported lazily so each channel's

@@ -23,8 +23,8 @@ from typing import Any, Mapping
 
 from alerts.escalation import LEVELS
 from alerts.model import ALERTNAME
-from alerts.notify.notices import Notice, Section
-from alerts.notify.sinks import Sink, SinkConfigError, check_keys
+from alerts.notify.model import Notice, Section
+from alerts.notify.sinks.base import Sink, SinkConfigError, check_keys
 from alerts.notify.sinks.http import post
 from alerts.timefmt import parse_iso, rfc3339_millis
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from alerts.fsio import atomic_write, fsync_dir
-from alerts.notify.sinks import Sink, SinkConfigError, SinkError, check_keys
-
-if TYPE_CHECKING:
-    from alerts.notify.notices import Notice
+from alerts.notify.cap import check_sender, to_cap
+from alerts.notify.model import Notice
+from alerts.notify.sinks.base import Sink, SinkConfigError, SinkError, check_keys
 
 SUFFIX = ".cap.xml"
 
@@ -32,8 +31,6 @@ class CapSink(Sink):
 
     def __init__(self, directory: str | os.PathLike[str], sender: str | None = None, name: str | None = None) -> None:
         if sender is not None:
-            from alerts.notify.cap import check_sender  # alerts.policy reads this module's keys
-
             try:
                 check_sender(sender)
             except ValueError as exc:
@@ -50,8 +47,6 @@ class CapSink(Sink):
         return self.dir / f"{_SAFE.sub('_', notice_id)}{SUFFIX}"
 
     def send(self, notice: Notice) -> None:
-        from alerts.notify.cap import to_cap
-
         path = self.path(notice.notice_id)
         if path.exists():
             return  # written by an earlier send whose log record was lost in a crash

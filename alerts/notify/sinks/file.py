@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from alerts.fsio import atomic_write, fsync_dir
-from alerts.notify.notices import Notice
-from alerts.notify.sinks import Sink, SinkConfigError, SinkError, check_keys
+from alerts.notify.brief import notice_html, notice_json
+from alerts.notify.model import Notice
+from alerts.notify.sinks.base import Sink, SinkConfigError, SinkError, check_keys
 
 #: Readable renderings a file sink can write besides the JSON.
 FORMATS = ("html", "pdf")
@@ -56,10 +57,12 @@ class FileSink(Sink):
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             if "html" in self.formats:
-                atomic_write(paths["html"], notice.to_html().encode())
+                atomic_write(paths["html"], notice_html(notice).encode())
             if "pdf" in self.formats:
-                atomic_write(paths["pdf"], notice.to_pdf())
-            atomic_write(paths["json"], notice.to_json())
+                from alerts.notify.pdf import notice_pdf  # fpdf2 loads only where PDFs are made
+
+                atomic_write(paths["pdf"], notice_pdf(notice))
+            atomic_write(paths["json"], notice_json(notice))
             fsync_dir(self.dir)  # the renames themselves
         except OSError as exc:
             # A full disk or a missing mount may clear up; a permission error usually will not.

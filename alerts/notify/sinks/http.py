@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Mapping
 
-from alerts.notify.sinks import SinkError
+from alerts.notify.sinks.base import SinkError
 
 #: 4xx that mean "try later" rather than "this request is wrong".
 RETRYABLE_4XX = frozenset({408, 429})

@@ -21,8 +21,9 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from alerts.notify.notices import Notice
-from alerts.notify.sinks import Sink, SinkConfigError, SinkError, check_keys
+from alerts.notify.brief import notice_html, notice_text, notice_title
+from alerts.notify.model import Notice
+from alerts.notify.sinks.base import Sink, SinkConfigError, SinkError, check_keys
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +62,18 @@ class SmtpSink(Sink):
                    name=config.get("name"))
 
     def message(self, notice: Notice) -> EmailMessage:
+        from alerts.notify.pdf import notice_pdf  # fpdf2 loads only where PDFs are made
+
         msg = EmailMessage()
-        msg["Subject"] = notice.title
+        msg["Subject"] = notice_title(notice)
         msg["From"] = self.sender
         msg["To"] = ", ".join(self.to)
         msg["Date"] = formatdate(localtime=False, usegmt=True)
         msg["Message-ID"] = f"<{notice.notice_id}@borderwatch>"
         msg["X-Borderwatch-Notice"] = notice.notice_id
-        msg.set_content(notice.to_text())
-        msg.add_alternative(notice.to_html(), subtype="html")
-        msg.add_attachment(notice.to_pdf(), maintype="application", subtype="pdf",
+        msg.set_content(notice_text(notice))
+        msg.add_alternative(notice_html(notice), subtype="html")
+        msg.add_attachment(notice_pdf(notice), maintype="application", subtype="pdf",
                            filename=f"{notice.notice_id}.pdf")
         return msg
 

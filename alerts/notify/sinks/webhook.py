@@ -19,8 +19,9 @@ import hmac
 from pathlib import Path
 from typing import Any, Mapping
 
-from alerts.notify.notices import Notice
-from alerts.notify.sinks import Sink, SinkConfigError, check_keys
+from alerts.notify.brief import notice_json
+from alerts.notify.model import Notice
+from alerts.notify.sinks.base import Sink, SinkConfigError, check_keys
 from alerts.notify.sinks.http import post
 
 SIGNATURE_HEADER = "X-Borderwatch-Signature"
@@ -63,6 +64,6 @@ class WebhookSink(Sink):
                    name=config.get("name"))
 
     def send(self, notice: Notice) -> None:
-        body = notice.to_json()
+        body = notice_json(notice)
         post(self.url, body, {SIGNATURE_HEADER: sign(self._secret, body), "Idempotency-Key": notice.notice_id},
              self.timeout, "webhook")

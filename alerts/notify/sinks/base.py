@@ -1,0 +1,60 @@
+"""What every sink shares: the :class:`Sink` interface, its errors and the strict check of a
+config's keys. Each channel's module stands on this one; the package's :func:`build_sink` finds
+the channel a config names."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from borderwatch.errors import BorderwatchError
+from alerts.notify.model import Notice
+
+#: A config key's value type(s).
+KeyType = type | tuple[type, ...]
+
+
+class SinkError(BorderwatchError):
+    """A failed send. ``retryable``: a later attempt may succeed (5xx, connection refused, timeouts)."""
+
+    def __init__(self, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class SinkConfigError(BorderwatchError, ValueError):
+    """A sink config with an unknown type, an unknown or missing key, or a value of the wrong type."""
+
+
+class Sink:
+    type: str = ""
+    name: str = ""
+    #: The config keys besides ``type`` and ``name``, with their value types.
+    REQUIRED: Mapping[str, KeyType] = {}
+    OPTIONAL: Mapping[str, KeyType] = {}
+
+    def send(self, notice: Notice) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def check_keys(config: Mapping[str, Any], sink: type[Sink]) -> None:
+    """Strict validation shared by every sink, against its declared keys: unknown keys are errors,
+    and so are missing ones and wrong types."""
+    kind, required, optional = config.get("type"), sink.REQUIRED, sink.OPTIONAL
+    allowed = {"type", "name", *required, *optional}
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise SinkConfigError(f"{kind} sink: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    for key, typ in required.items():
+        if key not in config:
+            raise SinkConfigError(f"{kind} sink: missing key {key!r}")
+    for key, typ in {**required, **optional, "name": str}.items():
+        if key not in config:
+            continue
+        value, types = config[key], typ if isinstance(typ, tuple) else (typ,)
+        # bool is an int to isinstance; a port of True is a mistake
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise SinkConfigError(f"{kind} sink: {key!r} must be {_type_name(typ)}, not {value!r}")
+
+
+def _type_name(typ: type | tuple[type, ...]) -> str:
+    return " or ".join(t.__name__ for t in typ) if isinstance(typ, tuple) else typ.__name__
