@@ -45,12 +45,13 @@ import faust
 from streams.errors import InvalidEvent, bounded
 from streams.evidence import context_snapshot
 from streams.metrics import Metrics
-from streams.pipeline import Pipeline, day_of
+from streams.pipeline import Pipeline
 from streams.segment_state import SegmentState
 from streams.records import DeadLetter, decode_json
 from streams.settings import Settings
 from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope, Topics, encode_within, pack
 from streams.watermarks import PartitionIdleness
+from streams.windows import day_of
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,13 @@ from detectors.field_rules import FIELD_RULES, RuleIncident, run_rule
 
 from streams.errors import SourceRowError
 from streams.segments import is_land_border
-from streams.pipeline import Pipeline, day_start
+from streams.pipeline import Pipeline
 from streams.records import IncidentEvent
 from streams.routing import Routed, route_records
 from streams.segment_state import SegmentState
 from streams.training import forecasts, labelled_rows
 from streams.topics import Envelope
+from streams.windows import day_start
 
 #: Far enough past any data for every alert to resolve (advance() stops at retention anyway).
 _END_OF_TIME = 10**7

@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy, move, note_peak
@@ -54,10 +54,8 @@ from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, land_neighbours, state_name
 from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope
 from streams.windows import (BUCKET_WIDTH, DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT,
-                             Before)
+                             Before, day_of, day_start)
 
-DAY_SECONDS = 86400
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: The bounded category groups the features count (the rest -- fortification, threat, protest,
 #: other -- is ``count - violent - intrusion``).
 VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
@@ -90,15 +88,6 @@ def is_arms_key(key: str) -> bool:
     return key.endswith(ARMS_KEY_SUFFIX)
 
 
-
-
-def day_of(dt: datetime) -> int:
-    """Days since 1970-01-01 (negative before): the daily bucket an instant falls in."""
-    return (dt - EPOCH).days
-
-
-def day_start(day: int) -> datetime:
-    return EPOCH + timedelta(days=day)
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,12 @@ from typing import Iterable, Mapping, Sequence
 from detectors.hazard import INPUTS, HazardModel, inputs
 from detectors.rules import FatalityHighRule
 from detectors import features as F
-from streams.pipeline import EPOCH, Pipeline, PipelineSettings, day_start
+from streams.pipeline import Pipeline, PipelineSettings
 from streams.labels import read_labels
 from streams.topics import Envelope
 from streams.records import IncidentEvent
 from streams.routing import route_records
+from streams.windows import EPOCH, day_start
 
 #: The level probabilities a trained model states unless told otherwise: watch from an 8.5 % chance
 #: of a deadly clash within 60 days (on the development borders about the rate on an ordinary day

@@ -18,6 +18,7 @@ the same features as one that did not.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 from typing import NamedTuple, Sequence
 
@@ -35,6 +36,17 @@ MAX_CURSORS = 4
 
 #: A day with nothing counted.
 EMPTY_BUCKET: tuple[int, ...] = (0,) * BUCKET_WIDTH
+#: Day 0 of the day numbers that key the buckets.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def day_of(dt: datetime) -> int:
+    """Days since 1970-01-01 (negative before): the daily bucket an instant falls in."""
+    return (dt - EPOCH).days
+
+
+def day_start(day: int) -> datetime:
+    return EPOCH + timedelta(days=day)
 
 
 def days_by_column(days: dict[int, list[int]]) -> list[list[int]]:

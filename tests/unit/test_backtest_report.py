@@ -12,8 +12,9 @@ from streams.backtest import evaluate_result, report_html, run_records
 from streams.errors import SourceRowError
 from streams.generate import labels_path_for, write
 from streams.labels import read_labels
-from streams.pipeline import Pipeline, day_of
+from streams.pipeline import Pipeline
 from streams.segments import SegmentRegistry
+from streams.windows import day_of
 
 LABEL_HEADER = "episode_id,border,start,end,kind\n"
 

@@ -125,7 +125,7 @@ def test_principal_for_receivers():
 
 
 def test_segment_context_from_pipeline_state():
-    from streams.pipeline import day_of
+    from streams.windows import day_of
     from streams.segment_state import SegmentState
     from datetime import datetime, timezone
 

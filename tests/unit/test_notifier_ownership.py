@@ -19,7 +19,7 @@ from streams.evidence import SegmentContexts, context_snapshot
 from streams.metrics import Metrics
 from streams.notice_log import KafkaDeliveryLog, encode_record
 from streams.notify import Baton, NotifierOwnership, NotifyStage
-from streams.pipeline import day_of
+from streams.windows import day_of
 from streams.segment_state import SegmentState
 from streams.topics import Topics
 from tests.notice_fixtures import CONTEXT, NOW, SECRET, renderer, request

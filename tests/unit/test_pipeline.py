@@ -11,11 +11,12 @@ import pytest
 from alerts.history import AlertHistory
 from detectors import features as F
 from streams.backtest import run_records
-from streams.pipeline import Pipeline, day_of
+from streams.pipeline import Pipeline
 from streams.segment_state import SegmentState
 from streams.records import decode_incident
 from streams.segments import SegmentRegistry
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Envelope, pack
+from streams.windows import day_of
 
 T0 = datetime(2012, 7, 17, tzinfo=timezone.utc)
 
