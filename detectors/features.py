@@ -44,7 +44,7 @@ def windowed(column: str, days: int) -> str:
     return f"{column}_{days}d"
 
 
-#: The rolling features (streams.pipeline computes them; every detector reads them by these names).
+#: The rolling features (streams.segment_features assembles them; every detector reads them by these names).
 COUNT_1D, COUNT_7D, COUNT_30D, COUNT_365D = "count_1d", "count_7d", "count_30d", "count_365d"
 VIOLENT_1D, VIOLENT_7D, VIOLENT_30D, VIOLENT_365D = "violent_1d", "violent_7d", "violent_30d", "violent_365d"
 INTRUSION_7D, INTRUSION_30D, INTRUSION_365D = "intrusion_7d", "intrusion_30d", "intrusion_365d"

@@ -50,11 +50,11 @@ from streams.records import (
     parse_time,
 )
 from streams.explanation import explain, releasable_to_all
+from streams import segment_features
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, land_neighbours, state_name
 from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope
-from streams.windows import (BUCKET_WIDTH, DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT,
-                             Before, day_of, day_start)
+from streams.windows import BUCKET_WIDTH, SPILL, day_of, day_start
 
 #: The bounded category groups the features count (the rest -- fortification, threat, protest,
 #: other -- is ``count - violent - intrusion``).
@@ -455,57 +455,8 @@ class Pipeline:
 
     # ------------------------------------------------------------------ scoring
     def features(self, state: SegmentState, day: int) -> dict[str, float]:
-        """Rolling views at ``day`` (inclusive): the window sums of the days before it
-        (streams.windows, kept incrementally) plus the incidents of ``day`` itself."""
-        return self._assemble(state, day, state.windows.before(state.days, day))
-
-    def _assemble(self, state: SegmentState, day: int, base: Before) -> dict[str, float]:
-        today = state.days.get(day) or EMPTY_BUCKET
-        w7, w30, w365 = ([a + b for a, b in zip(sums, today)] for sums in base.sums)
-        c7, c365 = w7[N], w365[N]
-        last_fatal = day if today[FATAL] else base.last_fatal
-        if last_fatal is None and state.last_fatal_day is not None and state.last_fatal_day <= day:
-            last_fatal = state.last_fatal_day  # a death older than the buckets' retention
-        feats = {
-            F.COUNT_1D: today[N], F.COUNT_7D: c7, F.COUNT_30D: w30[N], F.COUNT_365D: c365,
-            F.WEEKLY_MEAN_PRIOR: (c365 - c7) / F.PRIOR_WEEKS,
-            F.VIOLENT_1D: today[VIOLENT], F.VIOLENT_7D: w7[VIOLENT], F.VIOLENT_30D: w30[VIOLENT],
-            F.VIOLENT_365D: w365[VIOLENT],
-            F.INTRUSION_7D: w7[INTRUSION], F.INTRUSION_30D: w30[INTRUSION], F.INTRUSION_365D: w365[INTRUSION],
-            F.FATALITIES_7D: w7[FATAL], F.FATALITIES_30D: w30[FATAL], F.FATALITIES_365D: w365[FATAL],
-            F.FATALITIES_30D_PRIOR_MAX: base.prior_max,
-            F.INJURIES_30D: w30[INJ], F.SEVERITY_7D: w7[SEV], F.SEVERITY_30D: w30[SEV],
-            F.SEVERITY_365D: w365[SEV],
-            F.SPILL_7D: w7[SPILL], F.SPILL_30D: w30[SPILL], F.SPILL_365D: w365[SPILL],
-            F.FORCE_7D: w7[FORCE], F.FORCE_30D: w30[FORCE], F.FORCE_365D: w365[FORCE],
-            F.DEADLY_7D: w7[DEADLY], F.DEADLY_30D: w30[DEADLY], F.DEADLY_365D: w365[DEADLY],
-            F.DISPLAY_30D: w30[N] - w30[FORCE] - w30[DEADLY],
-            F.DAYS_SINCE_FATAL: (day - last_fatal) if last_fatal is not None else F.NEVER,
-            F.PRESSURE_TIV_5Y: state.pressure_before(day_start(day).year, self.settings.pressure_years),
-        }
-        # Decayed counts are a view of the segment as of its newest incident onwards: a day before
-        # that (a closed day being learned) cannot be told apart from the incidents after it.
-        if state.decayed_day is not None and day >= state.decayed_day:
-            feats.update(F.as_features(F.decay(state.decayed, day - state.decayed_day)))
-        return feats
-
-    def detector_input(self, state: SegmentState, day: int) -> dict[str, float]:
-        """The features, plus the daily counts of the days the detector has not learned yet.
-
-        ``pending_days`` days (today first) as ``count_lag_k`` / ``violent_lag_k``: a
-        detector with a recursion (the CUSUM) carries it over them at scoring time.
-        """
-        feats = self.features(state, day)
-        if not self._stateful:
-            return feats
-        first = state.learned_day + 1 if state.learned_day is not None else min(state.days, default=day)
-        pending = max(0, min(day - first + 1, F.MAX_LAGS))
-        feats["pending_days"] = pending
-        for k in range(pending):
-            b = state.days.get(day - k)
-            feats[F.COUNT_LAGS[k]] = b[N] if b else 0
-            feats[F.VIOLENT_LAGS[k]] = b[VIOLENT] if b else 0
-        return feats
+        """The segment's rolling views at ``day`` under this pipeline's settings (what training reads)."""
+        return segment_features.features(state, day, self.settings.pressure_years)
 
     def border_of(self, key: str) -> str:
         """The border pair a state key (cut segment, pair-level segment or arms-race key) belongs to."""
@@ -545,17 +496,13 @@ class Pipeline:
         if start > through:
             return
         for day in range(start, through + 1):
-            feats = self.features(state, day)
-            feats["pending_days"] = 1
-            b = state.days.get(day)
-            feats[F.COUNT_LAGS[0]], feats[F.VIOLENT_LAGS[0]] = (b[N], b[VIOLENT]) if b else (0, 0)
-            det.learn_one(feats)
+            det.learn_one(segment_features.learning_input(state, day, self.settings.pressure_years))
         state.learned_day = through
         state.model = get_state(det)
 
     def _score(self, state: SegmentState, day: int, at: str, *, may_raise: bool) -> list[AlertEvent]:
         detector = self._detector(state)
-        feats = self.detector_input(state, day)
+        feats = segment_features.detector_input(state, day, self.settings.pressure_years, learns=self._stateful)
         score = detector.score_one(feats)
         out = []
         if self.policy.expires(state, day, feats[F.FATALITIES_30D] > 0):
