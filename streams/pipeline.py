@@ -25,7 +25,6 @@ Nothing here reads a clock or does I/O. Time is event time (``occurred_at``).
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,7 +35,6 @@ from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
 from alerts.timefmt import iso
 from detectors import arms_race as AR
 from detectors import features as F
-from detectors.base import GUARD_LEVEL, bind, get_state, guards, identity, is_stateful, set_state
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
 from streams.records import (
@@ -51,6 +49,7 @@ from streams.records import (
 )
 from streams.explanation import explain, releasable_to_all
 from streams import segment_features
+from streams.segment_detectors import SegmentDetectors
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, land_neighbours, state_name
 from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope
@@ -135,16 +134,10 @@ class Pipeline:
             detector = make_detector(DEFAULT_DETECTOR, default_model())
         self.detector = detector
         self.policy = policy or EscalationPolicy()
-        # One rule keeps every learning detector from learning an escalation under way: a day at
-        # the policy's warning clear line or above (detectors.base.Guarded), whatever the detector.
-        for guard in guards(detector):
-            guard.line = self.policy.clear_below[LEVELS.index(GUARD_LEVEL)]
-        self.detector_id = identity(detector)
-        self._bound: dict[str, Any] = {}
         self.settings = settings or PipelineSettings()
-        # A detector that learns gets one instance per segment, stored in the segment's state:
-        # a baseline shared across segments would depend on how partitions interleave.
-        self._stateful = is_stateful(self.detector)
+        self.segment_detectors = SegmentDetectors(detector, self.policy, self.border_of,
+                                                  retention_days=self.settings.retention_days,
+                                                  pressure_years=self.settings.pressure_years)
 
     # ------------------------------------------------------------------ stage 1
     def route(self, kind: str, raw: bytes, ingested_at: float | None = None,
@@ -274,7 +267,7 @@ class Pipeline:
         now_day = d if state.max_day is None else max(d, state.max_day)
         state.max_day = now_day
         # Days before the grace horizon can no longer change: they are what the detector learns.
-        self._learn(state, now_day - self.settings.grace_days - 1)
+        self.segment_detectors.learn(state, now_day - self.settings.grace_days - 1)
         at = occurred if d == now_day else day_start(now_day)
         out.alerts.extend(self._score(state, now_day, iso(at), may_raise=True))
         self._prune(state)
@@ -467,42 +460,10 @@ class Pipeline:
         except KeyError:
             return key
 
-    def _detector(self, state: SegmentState):
-        if state.detector is not None:
-            return state.detector
-        if state.detector_id != self.detector_id:
-            # learned by another detector or model: rebuilt from the buckets, never read into this one
-            state.model, state.learned_day, state.detector_id = None, None, self.detector_id
-        border = self.border_of(state.key)
-        if not self._stateful:
-            det = self._bound.get(border)
-            if det is None:
-                det = self._bound[border] = bind(self.detector, border)
-        else:
-            det = copy.deepcopy(bind(self.detector, border))
-            if state.model:
-                set_state(det, state.model)
-        state.detector = det
-        return det
-
-    def _learn(self, state: SegmentState, through: int) -> None:
-        """Fold every closed day up to ``through`` into the segment's detector, once each."""
-        if not self._stateful or not state.days:
-            return
-        det = self._detector(state)  # first: it resets what another detector learned
-        start = state.learned_day + 1 if state.learned_day is not None else min(state.days)
-        # A gap longer than the retention is all empty days: learn the last stretch of it only.
-        start = max(start, through - self.settings.retention_days)
-        if start > through:
-            return
-        for day in range(start, through + 1):
-            det.learn_one(segment_features.learning_input(state, day, self.settings.pressure_years))
-        state.learned_day = through
-        state.model = get_state(det)
-
     def _score(self, state: SegmentState, day: int, at: str, *, may_raise: bool) -> list[AlertEvent]:
-        detector = self._detector(state)
-        feats = segment_features.detector_input(state, day, self.settings.pressure_years, learns=self._stateful)
+        detector = self.segment_detectors.of(state)
+        feats = segment_features.detector_input(state, day, self.settings.pressure_years,
+                                                learns=self.segment_detectors.learns)
         score = detector.score_one(feats)
         out = []
         if self.policy.expires(state, day, feats[F.FATALITIES_30D] > 0):

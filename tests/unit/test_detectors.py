@@ -122,7 +122,7 @@ def test_one_guard_line_for_every_learning_detector_from_the_policy():
     forest = make_detector("forest")
     stricter = replace(policy, clear_below=(0.0, 0.4, 0.6, 0.82))
     pipeline = Pipeline(SegmentRegistry.default(), forest, policy=stricter)
-    assert [g.line for g in guards(forest)] == [0.6] and pipeline.detector_id.endswith("~0.6,fatality_high)")
+    assert [g.line for g in guards(forest)] == [0.6] and pipeline.segment_detectors.id.endswith("~0.6,fatality_high)")
 
 
 def test_violent_tail_flags_first_violence_on_a_quiet_border_only():

@@ -431,11 +431,11 @@ def test_state_learned_by_another_detector_is_rebuilt_not_misread():
     first = Pipeline(SegmentRegistry.default(), make_detector("change"))
     _, _, states = feed(first, raws)
     st = states["KGZ-UZB"]
-    assert st.detector_id == first.detector_id and "members" in st.model  # the stack's members' state
+    assert st.detector_id == first.segment_detectors.id and "members" in st.model  # the stack's members' state
     restored = SegmentState.decode(st.encode(), "KGZ-UZB")  # as after a restart with --detector cusum
     second = Pipeline(SegmentRegistry.default(), make_detector("cusum"))
     feed(second, [incident(99, T0 + timedelta(days=100), category="detention", severity=3)], {"KGZ-UZB": restored})
-    assert restored.detector_id == second.detector_id and restored.model != st.model
+    assert restored.detector_id == second.segment_detectors.id and restored.model != st.model
     # rebuilt from the buckets: what a fresh run of the second detector learns over the same incidents
     _, _, fresh = feed(second, raws + [incident(99, T0 + timedelta(days=100), category="detention", severity=3)])
     assert restored.model == fresh["KGZ-UZB"].model
@@ -493,11 +493,11 @@ def test_state_learned_under_other_parameters_is_rebuilt_not_reused():
     _, _, states = feed(first, raws)
     restored = SegmentState.decode(states["KGZ-UZB"].encode(), "KGZ-UZB")
     other = Pipeline(SegmentRegistry.default(), PoissonCusum(discount=0.99))
-    assert other.detector_id != first.detector_id and other.detector_id.startswith("cusum[")
+    assert other.segment_detectors.id != first.segment_detectors.id and other.segment_detectors.id.startswith("cusum[")
     late = incident(99, T0 + timedelta(days=100), category="detention", severity=3)
     feed(other, [late], {"KGZ-UZB": restored})
     _, _, fresh = feed(other, raws + [late])
-    assert restored.detector_id == other.detector_id
+    assert restored.detector_id == other.segment_detectors.id
     assert restored.model == fresh["KGZ-UZB"].model != states["KGZ-UZB"].model
 
 
