@@ -42,6 +42,7 @@ from typing import Any, Awaitable, Callable
 
 import faust
 
+from streams.arms_keys import arms_pending
 from streams.errors import InvalidEvent, bounded
 from streams.evidence import context_snapshot
 from streams.metrics import Metrics
@@ -394,7 +395,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                     # fall with time; arms-race keys are assessed only here, on all their input.
                     for key in sorted(set(table.keys()) | set(batch.states)):
                         st = batch.peek(key)
-                        if st.partition == partition and (st.level > 0 or pipeline.arms_pending(st)):
+                        if st.partition == partition and (st.level > 0 or arms_pending(st)):
                             st = batch.touch(key, event)
                             out.extend((a, None) for a in pipeline.advance(st, until))
                 continue

@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy, move, note_peak
-from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
+from alerts.model import AlertEvent, alert_id_for
 from alerts.timefmt import iso
-from detectors import arms_race as AR
 from detectors import features as F
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams.errors import InvalidEvent
@@ -49,9 +47,10 @@ from streams.records import (
 )
 from streams.explanation import explain, releasable_to_all
 from streams import segment_features
+from streams.arms_keys import advance_arms, arms_border, arms_key, is_arms_key, record_arms_transfer
 from streams.segment_detectors import SegmentDetectors
 from streams.segment_state import SegmentState
-from streams.segments import SegmentRegistry, land_neighbours, state_name
+from streams.segments import SegmentRegistry, land_neighbours
 from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope
 from streams.windows import BUCKET_WIDTH, SPILL, day_of, day_start
 
@@ -68,25 +67,6 @@ SOURCE_MAX = 64
 #: counting it made every count detector alert on a protest wave (the synthetic negative controls
 #: of `make eval`).
 UNCOUNTED_CATEGORIES = frozenset({"protest", INTERNAL_CATEGORY})
-#: The arms-race state key of a land border is ``<pair>:arms`` (``KGZ-TJK:arms``). A segment id
-#: is ``<pair>-`` then letters, digits, '_' or '.', never ':', so it cannot collide with one.
-ARMS_KEY_SUFFIX = ":arms"
-
-
-def _acquisition_order(row: list) -> str:
-    """A total order of acquisition rows (they hold None), so a key's list does not depend on the
-    order its transfers came in."""
-    return json.dumps(row)
-
-
-def arms_key(border: str) -> str:
-    return border + ARMS_KEY_SUFFIX
-
-
-def is_arms_key(key: str) -> bool:
-    return key.endswith(ARMS_KEY_SUFFIX)
-
-
 
 
 @dataclass(frozen=True)
@@ -211,7 +191,7 @@ class Pipeline:
                "spill": lambda rec: self._apply_spill(state, rec),
                "transfer": lambda rec: self._apply_transfer(state, rec, out, counted=True),
                "pressure": lambda rec: self._apply_transfer(state, rec, out, counted=False),
-               "arms": lambda rec: self._apply_arms(state, rec, out)}.get(env.kind)
+               "arms": lambda rec: record_arms_transfer(state, rec)}.get(env.kind)
         if one is None:
             raise ValueError(f"apply() takes incident, spill, transfer, pressure or arms envelopes, not {env.kind!r}")
         for i, rec in enumerate(env.records):
@@ -314,114 +294,6 @@ class Pipeline:
         sides = state.pressure.setdefault(tr["recipient"], {})
         sides[occurred.year] = sides.get(occurred.year, 0.0) + tr["tiv"]
 
-    def _apply_arms(self, state: SegmentState, tr: dict[str, Any], out: Applied) -> None:
-        """A transfer on an arms-race key: recorded, not assessed (:meth:`_advance_arms` assesses).
-
-        The two sides' transfers reach this key from different input partitions, so the order in
-        which they come differs from run to run. What is kept is a function of the *set* received
-        (acquisitions in a canonical order, first years by ``min``, the trim by the newest year),
-        and the pair is assessed only when its partition has gone idle (all input produced before
-        has arrived) or at the end of a backtest: the same alerts in every driver.
-        """
-        # A copy, like pressure's: the transfer and its duplicates are counted on its "transfer" key.
-        if tr["transfer_id"] in state.seen:
-            return
-        occurred = parse_time(tr["occurred_at"], "occurred_at")
-        state.seen[tr["transfer_id"]] = day_of(occurred)
-        arms = state.arms or {"acq": {}, "held": {}, "year": None, "assessed": None}
-        state.arms = arms
-        year = occurred.year
-        order = not tr["delivery_years"]
-        acq = AR.Acquisition(tr["recipient"], tr["supplier"], tr.get("order_year"), None if order else year,
-                             float(tr.get("order_tiv") or 0.0) if order else float(tr["tiv"]), tr["designation"],
-                             tr["weapon_category"], int(tr["quantity"]),
-                             AR.capability_of(tr["weapon_category"], tr["designation"]))
-        rows = arms["acq"].setdefault(acq.recipient, [])
-        rows.append(acq.to_list())
-        rows.sort(key=_acquisition_order)
-        if acq.capability is not None:
-            held = arms["held"].setdefault(acq.recipient, {})
-            held[acq.capability] = min(held.get(acq.capability, acq.year), acq.year)
-        newest = year if arms["year"] is None else max(year, arms["year"])
-        arms["year"] = newest
-        # Keep what the assessments of the last HISTORY_YEARS years need; the rest is in "held".
-        oldest = newest - AR.HISTORY_YEARS - AR.KEEP_YEARS
-        for iso3, kept in arms["acq"].items():
-            arms["acq"][iso3] = [r for r in kept if AR.Acquisition.from_list(r).year > oldest]
-        state.seen = {k: d for k, d in state.seen.items() if day_start(d).year > oldest}
-
-    def _advance_arms(self, state: SegmentState, until_day: int) -> list[AlertEvent]:
-        """Assess an arms-race key at each year not yet assessed, up to the year of ``until_day``.
-
-        Year Y is assessed on the acquisitions of the window ending with Y and stamped 1 July of Y
-        (the event time SIPRI gives that year's records); the first assessment goes back
-        ``HISTORY_YEARS`` from the newest year received, and none goes past the year the window
-        has left every acquisition (nothing can change after it).
-        """
-        arms = state.arms
-        out: list[AlertEvent] = []
-        if not arms or arms["year"] is None:
-            return out
-        first = arms["year"] - AR.HISTORY_YEARS if arms["assessed"] is None else arms["assessed"] + 1
-        pair = tuple(state.key[: -len(ARMS_KEY_SUFFIX)].split("-"))
-        for year in range(first, arms["year"] + AR.WINDOW_YEARS + 1):
-            at = datetime(year, 7, 1, tzinfo=timezone.utc)
-            if day_of(at) > until_day:
-                break
-            found = self._assess_arms(state, pair, year)
-            arms["assessed"] = year
-            if found.level != state.level:
-                out.append(self._arms_transition(state, found, iso(at)))
-        return out
-
-    def arms_pending(self, state: SegmentState) -> bool:
-        """Whether an arms-race key has years left to assess (an idle tick should advance it)."""
-        arms = state.arms
-        return bool(arms) and arms["year"] is not None and (
-            arms["assessed"] is None or arms["assessed"] < arms["year"] + AR.WINDOW_YEARS)
-
-    @staticmethod
-    def _assess_arms(state: SegmentState, pair: tuple[str, ...], year: int) -> AR.Assessment:
-        arms = state.arms
-        acquisitions = {iso3: [AR.Acquisition.from_list(r) for r in rows] for iso3, rows in arms["acq"].items()}
-        return AR.assess((pair[0], pair[1]), acquisitions, year, arms["held"],
-                         names={iso3: state_name(iso3) or iso3 for iso3 in pair})
-
-    def _arms_transition(self, state: SegmentState, found: AR.Assessment, at: str) -> AlertEvent:
-        """An arms-race alert's transition: its own slot, seq and clock on the arms key.
-
-        Not _alert_event: the arms key is no segment of the registry, and its evidence is
-        acquisitions, not incidents. ``score`` is the level (1 watch, 2 warning): the rule has
-        no score of its own.
-        """
-        new = found.level
-        state.arms["at"] = at
-        m = move(state, new, alert_id=alert_id_for(state.key, at), at=at, day=None, score=float(new))
-        old, transition, alert = m.old, m.transition, m.alert
-        alert["peak_level"] = max(alert["peak_level"], new)
-        alert["peak_score"] = float(alert["peak_level"])
-        border = state.key[: -len(ARMS_KEY_SUFFIX)]
-        a, b = border.split("-")
-        name = f"{state_name(a) or a}\u2013{state_name(b) or b}"
-        if new == 0:
-            summary = f"resolved on {name}: arms race over ({AR.MEANING[AR.NONE]}); {found.headline}"
-            explanation = None
-        else:
-            summary = f"{LEVELS[new]} on {name}: {found.headline}"
-            explanation = {"detector": ARMS_RACE, "score": float(new), "text": found.text, "deviations": [],
-                           "detector_view": None, "forecast": None, "context": {}, "top_incidents": [],
-                           "sides": [{"state": s.iso3, "arming": s.arming, "window_tiv": s.window_tiv,
-                                      "baseline_tiv": s.baseline_tiv, "new_capabilities": list(s.new_capabilities),
-                                      "acquisitions": [x.words() for x in s.acquisitions]} for s in found.sides]}
-        ev = AlertEvent(
-            alert_id=alert["alert_id"], transition=transition, segment_id=state.key, border=border,
-            countries=(a, b), level=LEVELS[new], previous_level=LEVELS[old], score=float(new), at=at,
-            opened_at=alert["opened_at"], seq=state.seq, peak_level=LEVELS[alert["peak_level"]],
-            peak_score=alert["peak_score"], summary=summary, detector=ARMS_RACE,
-            resolved_at=at if new == 0 else None, explanation=explanation, kind=ARMS_RACE,
-        )
-        return ev
-
     def advance(self, state: SegmentState, until_day: int) -> list[AlertEvent]:
         """Evaluate each day boundary up to ``until_day`` while an alert is open.
 
@@ -431,7 +303,7 @@ class Pipeline:
         change what it finds.
         """
         if is_arms_key(state.key):
-            return self._advance_arms(state, until_day)
+            return advance_arms(state, until_day)
         out: list[AlertEvent] = []
         if state.level == 0 or state.evaluated_day is None:
             return out
@@ -454,7 +326,7 @@ class Pipeline:
     def border_of(self, key: str) -> str:
         """The border pair a state key (cut segment, pair-level segment or arms-race key) belongs to."""
         if is_arms_key(key):
-            return key[: -len(ARMS_KEY_SUFFIX)]
+            return arms_border(key)
         try:
             return self.registry.get(key).border
         except KeyError:
@@ -485,7 +357,7 @@ class Pipeline:
     def _alert_event(self, state: SegmentState, alert: dict[str, Any], transition: str, old: int, new: int,
                      score: float, at: str, feats: dict[str, float], detector: Any, *,
                      expired: bool = False) -> AlertEvent:
-        if is_arms_key(state.key):  # not a segment: its alerts are _arms_transition's
+        if is_arms_key(state.key):  # not a segment: its alerts are streams.arms_keys'
             raise ValueError(f"{state.key} is an arms-race key: incident alerts are never raised on it")
         seg = self.registry.get(state.key) if "-" in state.key else None
         countries = seg.countries if seg else tuple(state.key.split("-")[:2])

@@ -18,6 +18,7 @@ from alerts.web.tokens import Authenticator, TokenFile, TokenFileError, configur
 from detectors.registry import MODEL_DETECTORS, make_detector
 from streams.actions import WorkerActions
 from streams.app import build_app
+from streams.arms_keys import is_arms_key
 from streams.broker import port_free
 from streams.errors import ConfigError
 from streams.evidence import SegmentContexts
@@ -26,7 +27,7 @@ from streams.metrics import Metrics
 from streams.models import load_model
 from streams.notice_log import KafkaDeliveryLog
 from streams.notify import load_worker_policy, notice_renderer, notice_secret, notifier_ownership
-from streams.pipeline import Pipeline, PipelineSettings, is_arms_key
+from streams.pipeline import Pipeline, PipelineSettings
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
