@@ -15,7 +15,7 @@ Rules:
   on every border, and only evidence released to all.
 
 An alert's ``releasable_to`` is the intersection over the incidents that made it
-(``streams.pipeline``), so showing an alert never reveals an incident the
+(``streams.explanation``), so showing an alert never reveals an incident the
 viewer may not see.
 
 Who acknowledges and silences what is decided here too (``refusal``, ``notice_right``):

@@ -1,17 +1,24 @@
 """What an alert says about itself: the explanation it carries and who may read it.
 
-The explanation (:func:`explain`) sets each rolling view against its baseline, adds the
-detector's own view and forecast and the incidents that weighed most; the releasability of a
-group of incidents (:func:`releasable_to_all`) is where every one of them may go.
+A segment's alert transition (:func:`segment_alert_event`) shows the incidents that weighed most
+in the last 30 days as its evidence, is classified as its most restricted one and releasable only
+where every one of them is (:func:`releasable_to_all`), and says why in a summary and an
+explanation (:func:`explain`), which sets each rolling view against its baseline and adds the
+detector's own view and forecast. An arms-race key's transitions are streams.arms_keys'.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from alerts.escalation import LEVELS, Move
+from alerts.model import AlertEvent
 from detectors.base import deviations, forecast
 from detectors import features as F
-from streams.records import RELEASABLE_ALL
+from streams.arms_keys import is_arms_key
+from streams.records import CLASSIFICATIONS, RELEASABLE_ALL, border_of
+from streams.segment_state import SegmentState
+from streams.segments import SegmentRegistry
 
 #: Rolling view -> (the yearly view it is compared with, window length in days).
 _BASELINES = {F.COUNT_7D: (F.COUNT_365D, F.WEEK), F.VIOLENT_30D: (F.VIOLENT_365D, F.MONTH),
@@ -53,3 +60,40 @@ def releasable_to_all(lists: list[list[str]]) -> tuple[str, ...]:
             continue
         allowed = set(rel) if allowed is None else allowed & set(rel)
     return (RELEASABLE_ALL,) if allowed is None else tuple(sorted(allowed))
+
+
+def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: Move, score: float, at: str,
+                        feats: dict[str, float], detector: Any, *, detector_name: str, evidence_max: int,
+                        expire_after_days: int | None, expired: bool = False) -> AlertEvent:
+    """The alert event of a segment's move of level, scored ``score`` by ``detector`` on ``feats``;
+    ``expired``: resolved because its warning window (``expire_after_days``) passed without deaths."""
+    if is_arms_key(state.key):  # not a segment: its alerts are streams.arms_keys'
+        raise ValueError(f"{state.key} is an arms-race key: incident alerts are never raised on it")
+    alert, transition, old, new = moved.alert, moved.transition, moved.old, moved.new
+    seg = registry.get(state.key) if "-" in state.key else None
+    countries = seg.countries if seg else tuple(state.key.split("-")[:2])
+    window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]
+    evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[:evidence_max]
+    classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
+    releasable = releasable_to_all([r["releasable_to"] for r in window])
+    name = seg.name if seg else state.key
+    explanation = None
+    if transition == "resolved" and expired:
+        summary = (f"resolved on {name}: {expire_after_days} days since it opened without deaths "
+                   f"(its warning window has passed)")
+    elif transition == "resolved":
+        summary = f"resolved on {name}: score {score:.2f} below the clear line"
+    else:
+        explanation = explain(detector, feats, score, evidence)
+        summary = f"{LEVELS[new]} on {name}: {explanation['text']}"
+    return AlertEvent(
+        alert_id=alert["alert_id"], transition=transition, segment_id=state.key,
+        border=seg.border if seg else border_of(*countries), countries=tuple(countries),
+        level=LEVELS[new], previous_level=LEVELS[old], score=round(score, 6), at=at,
+        opened_at=alert["opened_at"], seq=state.seq, peak_level=LEVELS[alert["peak_level"]],
+        peak_score=round(alert["peak_score"], 6), summary=summary, detector=detector_name,
+        classification=classification, releasable_to=releasable,
+        evidence=tuple(r["event_id"] for r in evidence),
+        resolved_at=at if transition == "resolved" else None,
+        explanation=explanation,
+    )

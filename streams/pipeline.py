@@ -29,14 +29,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from alerts.escalation import LEVELS, EscalationPolicy, move, note_peak
+from alerts.escalation import EscalationPolicy, move, note_peak
 from alerts.model import AlertEvent, alert_id_for
 from alerts.timefmt import iso
 from detectors import features as F
 from detectors.registry import DEFAULT_DETECTOR, make_detector
+from streams import segment_features
+from streams.arms_keys import advance_arms, arms_border, arms_key, is_arms_key, record_arms_transfer
 from streams.errors import InvalidEvent
+from streams.explanation import segment_alert_event
 from streams.records import (
-    CLASSIFICATIONS,
     INTERNAL_CATEGORY,
     RELEASABLE_ALL,
     DeadLetter,
@@ -45,9 +47,6 @@ from streams.records import (
     decode_transfer,
     parse_time,
 )
-from streams.explanation import explain, releasable_to_all
-from streams import segment_features
-from streams.arms_keys import advance_arms, arms_border, arms_key, is_arms_key, record_arms_transfer
 from streams.segment_detectors import SegmentDetectors
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, land_neighbours
@@ -352,40 +351,9 @@ class Pipeline:
     def _transition(self, state: SegmentState, new: int, score: float, at: str, day: int, feats: dict[str, float],
                     detector: Any, *, expired: bool = False) -> AlertEvent:
         m = move(state, new, alert_id=alert_id_for(state.key, at), at=at, day=day, score=score)
-        return self._alert_event(state, m.alert, m.transition, m.old, new, score, at, feats, detector, expired=expired)
-
-    def _alert_event(self, state: SegmentState, alert: dict[str, Any], transition: str, old: int, new: int,
-                     score: float, at: str, feats: dict[str, float], detector: Any, *,
-                     expired: bool = False) -> AlertEvent:
-        if is_arms_key(state.key):  # not a segment: its alerts are streams.arms_keys'
-            raise ValueError(f"{state.key} is an arms-race key: incident alerts are never raised on it")
-        seg = self.registry.get(state.key) if "-" in state.key else None
-        countries = seg.countries if seg else tuple(state.key.split("-")[:2])
-        window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]
-        evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[: self.settings.evidence_max]
-        classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
-        releasable = releasable_to_all([r["releasable_to"] for r in window])
-        name = seg.name if seg else state.key
-        explanation = None
-        if transition == "resolved" and expired:
-            summary = (f"resolved on {name}: {self.policy.expire_after_days} days since it opened without deaths "
-                       f"(its warning window has passed)")
-        elif transition == "resolved":
-            summary = f"resolved on {name}: score {score:.2f} below the clear line"
-        else:
-            explanation = explain(detector, feats, score, evidence)
-            summary = f"{LEVELS[new]} on {name}: {explanation['text']}"
-        return AlertEvent(
-            alert_id=alert["alert_id"], transition=transition, segment_id=state.key,
-            border=seg.border if seg else border_of(*countries), countries=tuple(countries),
-            level=LEVELS[new], previous_level=LEVELS[old], score=round(score, 6), at=at,
-            opened_at=alert["opened_at"], seq=state.seq, peak_level=LEVELS[alert["peak_level"]],
-            peak_score=round(alert["peak_score"], 6), summary=summary, detector=self.detector.name,
-            classification=classification, releasable_to=releasable,
-            evidence=tuple(r["event_id"] for r in evidence),
-            resolved_at=at if transition == "resolved" else None,
-            explanation=explanation,
-        )
+        return segment_alert_event(state, self.registry, m, score, at, feats, detector, detector_name=self.detector.name,
+                                   evidence_max=self.settings.evidence_max,
+                                   expire_after_days=self.policy.expire_after_days, expired=expired)
 
     def _prune(self, state: SegmentState) -> None:
         if state.max_day is None:

@@ -19,7 +19,7 @@ COLOURS = geomap.LEVEL_COLOURS
 STROKES = geomap.LEVEL_STROKES
 #: What a segment's colour and width mean, for the map's legend.
 LEGEND = (("critical", "critical"), ("warning", "warning"), ("watch", "watch"), ("none", "no open alert"))
-#: The rolling views the explanation's ``deviations`` compare (streams.pipeline.explain), in words.
+#: The rolling views the explanation's ``deviations`` compare (streams.explanation.explain), in words.
 FEATURE_WORDS = {"count_7d": ("incidents", 7), "violent_30d": ("violent incidents", 30),
                  "intrusion_30d": ("border intrusions", 30), "fatalities_30d": ("deaths", 30),
                  "severity_index_7d": ("severity points", 7), "spill_30d": ("spill-over incidents", 30)}
