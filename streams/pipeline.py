@@ -13,6 +13,11 @@ methods, so they give the same alerts for the same input:
 
 Nothing here reads a clock or does I/O. Time is event time (``occurred_at``).
 
+The pipeline orchestrates; what it works with lives in modules of their own: a segment's
+features (:mod:`streams.segment_features`), its detector (:mod:`streams.segment_detectors`),
+the arms-race keys (:mod:`streams.arms_keys`) and a segment's alert event
+(:mod:`streams.explanation`).
+
 >>> from streams.segments import SegmentRegistry, land_neighbours, state_name
 >>> p = Pipeline(SegmentRegistry.default())
 >>> raw = (b'{"event_id":"e1","occurred_at":"2012-07-17T00:00:00Z","reported_at":"2012-07-17T00:00:00Z",'
