@@ -124,9 +124,9 @@ def _assess(state: SegmentState, pair: tuple[str, ...], year: int) -> AR.Assessm
 def _transition(state: SegmentState, found: AR.Assessment, at: str) -> AlertEvent:
     """An arms-race alert's transition: its own slot, seq and clock on the arms key.
 
-    Not streams.explanation.segment_alert_event: the arms key is no segment of the registry, and its evidence is
-    acquisitions, not incidents. ``score`` is the level (1 watch, 2 warning): the rule has
-    no score of its own.
+    Not streams.explanation.segment_alert_event: the arms key is no segment of the registry,
+    and its evidence is acquisitions, not incidents. ``score`` is the level (1 watch,
+    2 warning): the rule has no score of its own.
     """
     new = found.level
     state.arms["at"] = at
