@@ -325,8 +325,11 @@ class SegmentRegistry:
             raise KeyError(f"{a}-{b}: a pair needs two different ISO3 codes")
         border = border_of(a, b)
         x, y = border.split("-")
-        name = f"{self._pair_names.get(border, border)} (whole border)"
-        return Segment(border, border, (x, y), name, 0.0, (), True)
+        known = self._pair_names.get(border)
+        if known is None:  # no line loaded for the pair: its states' names, as the world lines name theirs
+            names = (state_name(x), state_name(y))
+            known = f"{names[0]}–{names[1]}" if all(names) else border
+        return Segment(border, border, (x, y), f"{known} (whole border)", 0.0, (), True)
 
     def assign(self, countries: tuple[str, str], latitude: float | None, longitude: float | None,
                segment_id: str | None = None) -> str:

@@ -132,6 +132,8 @@ def test_pair_level_segment_exists_for_any_sorted_pair(reg):
     unlisted = reg.get("AFG-USA")
     assert unlisted.pair_level and unlisted.countries == ("AFG", "USA") and unlisted.coords == ()
     assert reg.get("KGZ-TJK").name == "Kyrgyzstan–Tajikistan (whole border)"
+    # a pair with no line loaded is named by its states, not by their codes
+    assert reg.get("AGO-ZAF").name == "Angola–South Africa (whole border)"
     assert reg.pair_segment("TJK", "KGZ") == reg.get("KGZ-TJK")
     for bad in ("USA-AFG", "KGZ-KGZ", "kgz-tjk", "KGZ-TJK-999"):
         with pytest.raises(KeyError):
