@@ -61,7 +61,7 @@ from typing import NamedTuple, TextIO
 
 from alerts.timefmt import iso
 from detectors.features import FORCE_SEVERITY
-from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, whole_number
+from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, site_reader, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
@@ -524,26 +524,16 @@ def _csv_rows(lines: Iterator[str], where: str, counts: Counter
                 width = len(header)
                 index = {name: i for i, name in enumerate(header)}  # a repeated name: its last column, as dict(zip())
                 columns = Columns(index, READ_COLUMNS, OWN_COLUMNS, SITE_COLUMNS, _SITES)  # ACLED has 31: read 21
-                own, site_key, sites = columns.own, columns.key, columns.table
+                row_item = site_reader(columns, _SITES, _site, _own_fields, _FIELD_COLUMN)
                 continue
             elif len(cells) < width or any(c.strip() for c in cells[width:]):
                 rows += 1
                 yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}")
                 continue
             rows += 1
-            key = site_key(cells)
-            site = sites.get(key)
-            try:
-                if site is None:  # every cell is read in order: the first bad one raises
-                    site = _SITES.of(sites, key, _site, columns.row(cells))
-                values = _own_fields(site, *own(cells))
-                if values is None:
-                    out_of_scope[site.out_of_scope] += 1
-                    continue
-                item = site.make(*values)
-            except InvalidEvent as exc:
-                item = SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
-            yield line, item
+            item = row_item(cells, where, line, out_of_scope)
+            if item is not None:
+                yield line, item
     finally:
         add_counts(counts, rows, out_of_scope)
 

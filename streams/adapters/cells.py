@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from streams.adapters.place import OUT_OF_SCOPE
-from streams.errors import InvalidEvent
+from streams.errors import InvalidEvent, SourceRowError
 from streams.records import INCIDENT_FIELDS, CheckedPart, IncidentEvent
 
 
@@ -121,6 +121,35 @@ class Columns:
         return dict(zip(self.names, self._all(cells)))
 
 
+def site_reader(columns: Columns, sites: Sites, make_site: Callable[..., Any], own_fields: Callable[..., tuple | None],
+                field_column: Mapping[str, str], *args: Any
+                ) -> Callable[[list[str], str, int, Counter], IncidentEvent | SourceRowError | None]:
+    """A CSV row to its record, as every sited source reads it: ``read(cells, where, line, out_of_scope)``
+    finds the row's site in ``columns``' table, worked out by ``make_site(row, *args)`` on the first row
+    at it, then makes the record from the row's own cells (``own_fields(site, *own cells)``: None for a
+    site out of scope, which ``read`` counts by reason and answers None). A bad value is the row's error,
+    named by the file's column (``field_column``: record field -> column). A closure, not a class: it
+    runs once per row of the hot loops, and its parts are bound here rather than looked up per row."""
+    key_of, own, table, row = columns.key, columns.own, columns.table, columns.row
+    keep = sites.of
+
+    def read(cells: list[str], where: str, line: int, out_of_scope: Counter) -> IncidentEvent | SourceRowError | None:
+        key = key_of(cells)
+        site = table.get(key)
+        try:
+            if site is None:  # every cell is read in order: the first bad one raises
+                site = keep(table, key, make_site, row(cells), *args)
+            values = own_fields(site, *own(cells))
+            if values is None:
+                out_of_scope[site.out_of_scope] += 1
+                return None
+            return site.make(*values)
+        except InvalidEvent as exc:
+            return SourceRowError(where, line, field_column.get(exc.field, exc.field), exc.reason)
+
+    return read
+
+
 def add_counts(counts: Counter, rows: int, out_of_scope: Counter) -> None:
     """Add a file's ``rows`` and its rows out of scope by reason to a reader's ``counts``
     (``streams.adapters.FORMATS``), which the readers bring up to date when their rows end."""
@@ -140,4 +169,4 @@ def _cells_at(positions: list[int | None]) -> Callable[[list[str]], tuple[str, .
     return operator.itemgetter(*positions)
 
 
-__all__ = ["Columns", "Site", "Sites", "add_counts", "coordinate", "fit", "whole_number"]
+__all__ = ["Columns", "Site", "Sites", "add_counts", "coordinate", "fit", "site_reader", "whole_number"]

@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from alerts.timefmt import iso
-from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, fit, whole_number
+from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, fit, site_reader, whole_number
 from streams.adapters.files import open_text
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE, place
@@ -386,7 +386,7 @@ def _csv_rows(reader: Iterator[list[str]], where: str, source: str, counts: Coun
                 width = len(cells)
                 columns = Columns(index, (*REQUIRED, *COUNTRY_COLUMNS, *OPTIONAL), OWN_COLUMNS, SITE_COLUMNS, _SITES,
                                   source)
-                own, site_key, sites = columns.own, columns.key, columns.table
+                row_item = site_reader(columns, _SITES, _site, _own_fields, _FIELD_COLUMN, source)
                 continue
             rows += 1
             if len(cells) != width and (len(cells) < width or any(c.strip() for c in cells[width:])):
@@ -394,18 +394,8 @@ def _csv_rows(reader: Iterator[list[str]], where: str, source: str, counts: Coun
                     if reader.line_num > line else ""
                 yield line, SourceRowError(where, line, None, f"expected {width} columns, got {len(cells)}{spans}")
                 continue
-            key = site_key(cells)
-            site = sites.get(key)
-            try:
-                if site is None:  # every cell is read in order: the first bad one raises
-                    site = _SITES.of(sites, key, _site, columns.row(cells), source)
-                values = _own_fields(site, *own(cells))
-                if values is None:
-                    out_of_scope[site.out_of_scope] += 1
-                    continue
-                item = site.make(*values)
-            except InvalidEvent as exc:
-                item = SourceRowError(where, line, _FIELD_COLUMN.get(exc.field, exc.field), exc.reason)
-            yield line, item
+            item = row_item(cells, where, line, out_of_scope)
+            if item is not None:
+                yield line, item
     finally:
         add_counts(counts, rows, out_of_scope)
