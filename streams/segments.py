@@ -156,8 +156,9 @@ def dependency_borders() -> dict[str, tuple[DependencyBorder, ...]]:
 
 
 def land_neighbours(iso3: str) -> frozenset[str]:
-    """The states that share a land border with ``iso3``: GeoNames' country neighbours and the
-    pairs of the bundled world lines (see ``_neighbours`` for why both)."""
+    """The states that share a land border with ``iso3`` today: GeoNames' country neighbours, the
+    pairs of the bundled world lines (see ``_neighbours`` for why both) and the dependency borders
+    that still hold (Gibraltar)."""
     return _neighbours().get(iso3, frozenset())
 
 
