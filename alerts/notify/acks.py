@@ -43,9 +43,13 @@ from urllib.parse import quote
 
 from borderwatch.errors import BorderwatchError
 from alerts.access import NOTICE_HIDDEN, NOTICE_ON_BEHALF, NOTICE_OWN, NOTICE_READ, Principal
+from alerts.notify.i18n import SOURCE_LANGUAGE
 from alerts.timefmt import iso, parse_iso, utcnow
 
 _CONTEXT = b"borderwatch notice ack v2\x00"
+#: The link's query parameter (and its page's form field) naming the page's language: unsigned, as
+#: it only decides how the page reads.
+LINK_LANG_FIELD = "l"
 #: The token: the last good day (days since 1970-01-01, 3 bytes) and that many bytes of the HMAC.
 _DAY_BYTES, _MAC_BYTES = 3, 9
 _EPOCH = date(1970, 1, 1)
@@ -122,8 +126,11 @@ def link_expiry(made: datetime, good_for: timedelta) -> date:
     return (made.astimezone(timezone.utc) + good_for).date()
 
 
-def ack_link(base_url: str, secret: bytes | str, notice_id: str, expires: date) -> str:
-    return f"{base_url.rstrip('/')}/n/{quote(notice_id, safe='')}?t={ack_token(secret, notice_id, expires)}"
+def ack_link(base_url: str, secret: bytes | str, notice_id: str, expires: date, lang: str = SOURCE_LANGUAGE) -> str:
+    """The notice's link; one in another language than English names it (``&l=ru``), so its page
+    reads like the notice (``alerts.notify.link_page``)."""
+    link = f"{base_url.rstrip('/')}/n/{quote(notice_id, safe='')}?t={ack_token(secret, notice_id, expires)}"
+    return link if lang == SOURCE_LANGUAGE else f"{link}&{LINK_LANG_FIELD}={quote(lang, safe='')}"
 
 
 def _parse(ts: str | datetime) -> datetime:

@@ -201,11 +201,12 @@ class NoticeRenderer:
 
     def __call__(self, request: NoticeRequest, previous: Mapping[str, Any] | None) -> Notice:
         made = self.clock()
+        lang = self.languages.get(request.receiver, SOURCE_LANGUAGE)
         return build_notice(request, principal_for(request.receiver, self.roles.get(request.receiver)),
                             self.context_for, previous=previous,
                             ack_url=ack_link(self.base_url, self.ack_secret, request.notice_id,
-                                             link_expiry(made, self.link_good_for)),
-                            created_at=made, lang=self.languages.get(request.receiver, SOURCE_LANGUAGE))
+                                             link_expiry(made, self.link_good_for), lang),
+                            created_at=made, lang=lang)
 
 
 def _trend(alert: Mapping[str, Any]) -> str:

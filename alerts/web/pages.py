@@ -20,7 +20,9 @@ from aiohttp import web
 from alerts.access import Principal
 from alerts.escalation import LEVELS
 from alerts.model import alert_labels
-from alerts.notify.acks import ExpiredAckLink
+from alerts.notify import link_page
+from alerts.notify.acks import LINK_LANG_FIELD, ExpiredAckLink
+from alerts.notify.i18n import SOURCE_LANGUAGE
 from alerts.policy import format_duration
 from alerts.timefmt import human, iso, parse_time
 from alerts.web import views
@@ -102,11 +104,13 @@ def login_page(next_path: str = "/", error: str = "", status: int = 200) -> web.
     return _page("login.html.j2", status, title="borderwatch — sign in", next_path=next_path, error=error)
 
 
-def notice_confirm_page(notice_id: str, token: str, *, message: str = "", done: bool = False,
-                        status: int = 200) -> web.Response:
-    """The page a notice's acknowledgement link opens: one button, no sign-in (the link is signed)."""
-    return _page("notice_confirm.html.j2", status, title="borderwatch — acknowledge notice", notice_id=notice_id,
-                 token=token, message=message, done=done, status=status)
+def notice_confirm_page(notice_id: str, token: str, *, lang: str = SOURCE_LANGUAGE, message: str = "",
+                        done: bool = False, status: int = 200) -> web.Response:
+    """The page a notice's acknowledgement link opens: one button, no sign-in (the link is signed), in
+    the notice's language."""
+    words = link_page.words(lang, notice_id)
+    return _page("notice_confirm.html.j2", status, title=words.title, lang=lang, words=words, notice_id=notice_id,
+                 token=token, lang_field=LINK_LANG_FIELD, message=message, done=done, status=status)
 
 
 def error_page(status: int, message: str, p: Principal | None = None) -> web.Response:
@@ -176,40 +180,47 @@ async def static(ctx: WebContext, request: web.Request) -> web.Response:
 
 async def notice_confirm(ctx: WebContext, request: web.Request) -> web.Response:
     """The link in a notice (``/n/{id}?t=``, or the older ``/notices/{id}/confirm?token=``): its
-    signed token authorises acknowledging that one notice until its last day, no sign-in."""
+    signed token authorises acknowledging that one notice until its last day, no sign-in. The page
+    reads in the link's language (``l``), else the browser's, else English."""
     notice_id = request.match_info["notice_id"]
+    accept = request.headers.get("Accept-Language")
     if request.method == "GET":
+        lang = link_page.page_language(request.query.get(LINK_LANG_FIELD), accept)
         token = request.query.get("t") or request.query.get("token", "")
         if not token:
-            return notice_confirm_page(notice_id, "", message="this link is incomplete: it has no "
-                                       "token; open the whole link from the notice", status=400)
+            return notice_confirm_page(notice_id, "", lang=lang, status=400,
+                                       message=link_page.refusal(lang, notice_id, link_page.INCOMPLETE))
         check = getattr(ctx.notice_actions, "check_link", None)
 
         async def show():
             if check is not None:
                 check(notice_id, token)
-            return notice_confirm_page(notice_id, token)
-        return await _link_page(notice_id, show)
+            return notice_confirm_page(notice_id, token, lang=lang)
+        return await _link_page(notice_id, lang, show)
     form = await form_of(request)
+    lang = link_page.page_language(str(form.get(LINK_LANG_FIELD, "")), accept)
     handler = getattr(ctx.notice_actions, "acknowledge_link", None)
     if handler is None:
-        return notice_confirm_page(notice_id, "", message="this server does not take notice "
-                                   "acknowledgements", status=501)
+        return notice_confirm_page(notice_id, "", lang=lang, status=501,
+                                   message=link_page.refusal(lang, notice_id, link_page.NOT_TAKEN))
 
     async def record():
         ack = await handler(notice_id, str(form.get("token", "")))
-        when = "already acknowledged" if ack.get("repeated") else "acknowledged"
-        return notice_confirm_page(notice_id, "", done=True, message=f"notice {notice_id} {when} at {ack.get('at', '')}")
-    return await _link_page(notice_id, record)
+        return notice_confirm_page(notice_id, "", lang=lang, done=True, message=link_page.acknowledged(
+            lang, notice_id, human(str(ack.get("at", ""))), bool(ack.get("repeated"))))
+    return await _link_page(notice_id, lang, record)
 
 
-async def _link_page(notice_id: str, page: Callable[[], Awaitable[web.Response]]) -> web.Response:
+async def _link_page(notice_id: str, lang: str, page: Callable[[], Awaitable[web.Response]]) -> web.Response:
     """``page()``'s answer, or the page that says why the link was refused."""
     try:
         return await page()
     except ExpiredAckLink as exc:
-        return notice_confirm_page(notice_id, "", message=str(exc), status=410)
+        return notice_confirm_page(notice_id, "", lang=lang, message=link_page.refusal(lang, notice_id, exc),
+                                   status=410)
     except PermissionError:
-        return notice_confirm_page(notice_id, "", message="this link is not valid for that notice", status=403)
-    except LookupError as exc:
-        return notice_confirm_page(notice_id, "", message=str(exc), status=404)
+        return notice_confirm_page(notice_id, "", lang=lang, status=403,
+                                   message=link_page.refusal(lang, notice_id, link_page.NOT_THIS_NOTICE))
+    except LookupError:
+        return notice_confirm_page(notice_id, "", lang=lang, status=404,
+                                   message=link_page.refusal(lang, notice_id, link_page.UNKNOWN))

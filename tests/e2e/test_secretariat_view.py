@@ -69,10 +69,17 @@ def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_o
     link = browser.find_element(By.CSS_SELECTOR, "a.ack")
     assert link.text == "Подтвердить получение"
     browser.get(link.get_attribute("href"))
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    # the page behind it reads like the notice: Russian, heading, button and answer
+    assert browser.find_element(By.TAG_NAME, "h2").text == "Уведомление об эскалации"
+    button = browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+    assert button.text.startswith("Подтвердить получение уведомления ")
+    browser.save_screenshot(str(tmp_path / "confirm-kgz.png"))
+    button.click()
     # the form posts and the next page replaces this one: an element found meanwhile may be stale
     WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: "acknowledged at" in d.find_element(By.ID, "confirm-result").text)
+        lambda d: " подтверждено: " in d.find_element(By.ID, "confirm-result").text)
+    assert "acknowledged" not in browser.find_element(By.TAG_NAME, "body").text
+    browser.save_screenshot(str(tmp_path / "confirmed-kgz.png"))
 
     # The desk's console: its own border's alert, with the place; the Uzbek desk sees none of it.
     browser.get(w.base + "/")

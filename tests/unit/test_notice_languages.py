@@ -139,7 +139,7 @@ def test_every_string_the_code_marks_is_in_the_catalog():
     with messages.joinpath("borderwatch.po").open("rb") as f:
         po_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f, locale="ru") if m.id}
     marked = set()
-    for module in ("notices.py", "brief.py", "cap.py"):
+    for module in ("notices.py", "brief.py", "cap.py", "i18n.py", "link_page.py"):
         with resources.as_file(resources.files("alerts.notify").joinpath(module)) as path:
             for _line, msg, _comments, _context in extract_from_file("python", str(path)):
                 marked.add(msg if isinstance(msg, str) else msg[0])

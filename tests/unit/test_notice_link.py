@@ -85,3 +85,43 @@ def test_a_link_past_its_last_day_says_so_and_records_nothing(tmp_path):
         assert late.status == 410 and "acknowledged at" not in await late.text()
         assert 'borderwatch_notice_ack_seconds_count{receiver="secretariat-KGZ"}' not in metrics.exposition().decode()
     run(tmp_path, check)
+
+
+def test_a_russian_notice_links_to_a_russian_page_and_its_answers_are_russian(tmp_path):
+    async def check(c, now, metrics):
+        link = ack_link("http://127.0.0.1", SECRET, "nt-1", GOOD_TO, lang="ru")
+        assert link.endswith("&l=ru")
+        page = await c.get(link.split("127.0.0.1", 1)[1])
+        html = await page.text()
+        assert page.status == 200 and '<html lang="ru">' in html
+        for seen in ("Уведомление об эскалации", "Подтвердить получение уведомления nt-1",
+                     "borderwatch — подтверждение получения"):
+            assert seen in html, seen
+        assert "Acknowledge" not in html and "Escalation notice" not in html
+        token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+        assert re.search(r'name="l" value="ru"', html)  # the answer to the form reads the same
+        first = await c.post("/notices/nt-1/confirm", data={"token": token, "l": "ru"})
+        assert "Получение уведомления nt-1 подтверждено: 2026-11-23 08:00 UTC." in await first.text()
+        again = await c.post("/notices/nt-1/confirm", data={"token": token, "l": "ru"})
+        assert "уже было подтверждено" in await again.text()
+        now[0] = datetime(2026, 12, 8, 0, 1, tzinfo=timezone.utc)
+        late = await c.get(link.split("127.0.0.1", 1)[1])
+        assert late.status == 410 and "Ссылка уведомления nt-1 действовала до 2026-12-07" in await late.text()
+    run(tmp_path, check)
+
+
+def test_the_page_language_comes_from_the_link_then_the_browser_then_english(tmp_path):
+    async def check(c, now, metrics):
+        path = ack_link("http://h", SECRET, "nt-1", GOOD_TO).split("http://h", 1)[1]
+        browser_ru = await c.get(path, headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"})
+        assert "Уведомление об эскалации" in await browser_ru.text()
+        unknown = await c.get(path + "&l=xx", headers={"Accept-Language": "de"})
+        assert unknown.status == 200 and "Escalation notice" in await unknown.text()
+        missing = await c.get("/n/nt-1?l=ru")
+        assert missing.status == 400 and "Ссылка неполная" in await missing.text()
+        other = ack_link("http://h", SECRET, "nt-2", GOOD_TO).rsplit("t=", 1)[1]
+        refused = await c.post("/notices/nt-1/confirm", data={"token": other, "l": "ru"})
+        assert refused.status == 403 and "Эта ссылка не подходит" in await refused.text()
+        unknown_notice = await c.post("/notices/nt-2/confirm", data={"token": other, "l": "ru"})
+        assert unknown_notice.status == 404 and "Уведомления nt-2 нет в журнале доставки" in await unknown_notice.text()
+    run(tmp_path, check)
