@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from datetime import datetime, timezone
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -119,7 +119,8 @@ def test_two_workers_one_notifier_each_notice_once_with_evidence_and_the_killed_
     # A desk's link reaches the worker that did not send the notice: it has the delivery log too.
     notice = json.loads(wait_for(lambda: next((notices / "secretariat-KGZ").glob("*.json"), None), timeout=30,
                                  message="a notice to the KGZ desk").read_text())
-    notice_id, token = notice["ack_url"].split("/n/", 1)[1].split("?t=")
+    link = urlsplit(notice["ack_url"])
+    notice_id, token = link.path.rsplit("/n/", 1)[1], parse_qs(link.query)["t"][0]
     wait_for(lambda: confirm(other, notice_id, token) == 200, timeout=30, message="the other worker to take the ack")
     acks = [json.loads(m.value) for m in topic_reader(topics.notice_log)]
     assert [a["by"] for a in acks if a["kind"] == "ack" and a["notice_id"] == notice["notice_id"]] == ["link"]
