@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from alerts.notify.delivery import DeliveryIndex
+from alerts.notify.delivery import DeliveryIndex, DeliveryLogUnavailable
 from streams.follow import follow
 from streams.topics import bootstrap
 
@@ -35,8 +35,9 @@ log = logging.getLogger("borderwatch.notice_log")
 #: How long one produce waits for the broker's acknowledgement.
 APPEND_TIMEOUT = 30.0
 #: How long ``append`` keeps trying while the broker is away (paused, restarting) before it gives
-#: up and the notify chain logs the error: a delivery the log does not hold is one a new notifier
-#: would send again, so the record is worth waiting for.
+#: up with ``DeliveryLogUnavailable`` (the notify stage then holds the notice and tries it again):
+#: a delivery the log does not hold is one a new notifier would send again, so the record is worth
+#: waiting for.
 APPEND_PATIENCE = 300.0
 
 
@@ -87,7 +88,8 @@ class KafkaDeliveryLog(DeliveryIndex):
                 break
             except Exception as exc:  # noqa: BLE001 -- whatever kept the broker from taking it, try again
                 if self.clock() + delay > deadline:
-                    raise
+                    raise DeliveryLogUnavailable(f"topic {self.topic} took no record for {self.patience:.0f} s: "
+                                                 f"{exc!r}") from exc
                 log.warning("delivery-log record not written yet (%r); again in %.1f s", exc, delay)
                 self.sleep(delay)
                 delay = min(delay * 2, 5.0)

@@ -36,7 +36,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 from borderwatch.errors import BorderwatchError
 from alerts.model import AlertAction, AlertEvent
 from alerts.notify.archive import NoticeArchive
-from alerts.notify.delivery import DeliveryIndex, Notifier, Renderer
+from alerts.notify.delivery import DeliveryIndex, DeliveryLogUnavailable, Notifier, Renderer
 from alerts.notify.dispatch import Dispatch, Dispatcher
 from alerts.notify.notices import NoticeRenderer, NoticeRequest, SegmentContext
 from alerts.notify.sinks import build_sink
@@ -49,6 +49,9 @@ from streams.settings import Settings, read_secret_file
 from streams.topics import bootstrap
 
 log = logging.getLogger("borderwatch.notify")
+#: The first wait before a notice held for the delivery log is tried again, and the longest: each
+#: try takes up to the log's own patience (``streams.notice_log.APPEND_PATIENCE``) before it fails.
+LOG_RETRY_FIRST_SECONDS, LOG_RETRY_MAX_SECONDS = 5.0, 60.0
 
 
 def load_worker_policy(settings: Settings) -> Policy:
@@ -111,13 +114,16 @@ class NotifyStage:
     Made fresh each time the worker gains the notifier, with an alert store of its own that a
     reader of the alert log fills from its start (:meth:`on_record`), as after a restart. It sends
     only while its ``baton`` is open; a dispatch cut short by a revocation is held and sent first
-    if the baton opens again.
+    if the baton opens again. A dispatch the delivery log could not record is held too and tried
+    again after ``LOG_RETRY_FIRST_SECONDS``, doubling to ``LOG_RETRY_MAX_SECONDS`` (``wait``), until
+    the log takes records: nothing is dropped while the broker or the disk is away.
     """
 
     def __init__(self, policy: Policy, delivery_log: DeliveryIndex, sinks: Mapping[str, Sequence[Any]],
                  renderer: Renderer, metrics: Any = None, clock: Callable[[], datetime] = utcnow,
-                 keep_resolved: int = 1000, baton: Baton | None = None) -> None:
-        self.clock, self.metrics = clock, metrics
+                 keep_resolved: int = 1000, baton: Baton | None = None,
+                 wait: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+        self.clock, self.metrics, self._wait = clock, metrics, wait
         self.baton = baton or Baton()
         self.store = AlertStore(keep_resolved=keep_resolved, clock=clock)
         self.dispatcher = Dispatcher(policy, clock=clock, store=self.store)
@@ -158,6 +164,7 @@ class NotifyStage:
                 await asyncio.sleep(tick_seconds)
 
         tick = asyncio.ensure_future(ticker())
+        log_wait = 0.0  # the wait before a notice held for the delivery log is tried again
         try:
             while True:
                 d = self._held.popleft() if self._held else await self.queue.get()
@@ -166,16 +173,26 @@ class NotifyStage:
                 try:
                     self._inflight = self._executor.submit(self.notifier.notify, NoticeRequest.from_dispatch(d))
                     outcomes = await asyncio.shield(asyncio.wrap_future(self._inflight))
+                    log_wait = 0.0
                     for o in outcomes:
                         if o.status == "failed":
                             log.warning("notice %s to %s via %s failed after %d attempts: %s",
                                         o.notice_id, o.receiver, o.sink, o.attempts, o.error)
                 except NotifierRevoked:
                     self._held.appendleft(d)  # its next attempt, if the baton comes back here
+                except DeliveryLogUnavailable as exc:
+                    # Nothing is wrong with the notice: hold it (and, behind it, the queue) until the
+                    # log takes records again; a sink that already took it dedups by the notice id.
+                    self._held.appendleft(d)
+                    log_wait = min(max(2 * log_wait, LOG_RETRY_FIRST_SECONDS), LOG_RETRY_MAX_SECONDS)
+                    log.error("the delivery log takes no record (%s): notice %s to %s is held and tried "
+                              "again in %.0f s", exc, d.notice_id, d.receiver, log_wait)
                 except Exception:  # noqa: BLE001 -- one bad notice must not stop the others
                     log.exception("notice %s to %s could not be delivered", d.notice_id, d.receiver)
                 finally:
                     self._idle.set()
+                if self._held and log_wait:
+                    await self._wait(log_wait)
         finally:
             tick.cancel()
 

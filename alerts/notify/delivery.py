@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from borderwatch.errors import BorderwatchError
 from alerts.fsio import fsync_dir
 from alerts.notify.model import Notice
 from alerts.notify.notices import NoticeError, NoticeRequest
@@ -40,6 +41,12 @@ log = logging.getLogger(__name__)
 LOG_NAME = "notices/delivery-log.jsonl"
 
 
+class DeliveryLogUnavailable(BorderwatchError):
+    """The delivery log took no record: the broker stayed away longer than the log's patience, or
+    the disk refused the write. Nothing about the notice is wrong: the notify stage holds it and
+    tries it again (``streams.notify.NotifyStage``), where a bad notice is logged and passed over."""
+
+
 class DeliveryIndex:
     """What the notify chain and the acknowledgements ask of a delivery log, over its records.
 
@@ -47,7 +54,8 @@ class DeliveryIndex:
     summary, from which the next notice to that receiver says what changed),
     ``failed`` (one per failed attempt, for the audit) and ``ack``. Storage is the
     subclass's: :class:`DeliveryLog` (a file) or ``streams.notice_log.KafkaDeliveryLog``
-    (a topic every worker reads). ``append`` returns once the record is durable.
+    (a topic every worker reads). ``append`` returns once the record is durable, or raises
+    :class:`DeliveryLogUnavailable`.
     """
 
     def __init__(self) -> None:
@@ -139,12 +147,15 @@ class DeliveryLog(DeliveryIndex):
         line = json.dumps(rec, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         with self._lock:
             new = not self.path.exists()
-            with open(self.path, "ab") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
-            if new:  # the file's directory entry must survive a crash too
-                fsync_dir(self.path.parent)
+            try:
+                with open(self.path, "ab") as f:
+                    f.write(line)
+                    f.flush()
+                    os.fsync(f.fileno())
+                if new:  # the file's directory entry must survive a crash too
+                    fsync_dir(self.path.parent)
+            except OSError as exc:  # a full disk, a lost mount: a torn line is cut at the next start
+                raise DeliveryLogUnavailable(f"{self.path}: {exc.strerror or exc}") from exc
             self._index(rec)
 
     def records(self) -> list[dict[str, Any]]:

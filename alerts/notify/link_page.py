@@ -55,7 +55,8 @@ def acknowledged(lang: str, notice_id: str, at: str, repeated: bool) -> str:
 
 
 #: Why a link page cannot acknowledge, by the reason the handler found.
-INCOMPLETE, NOT_TAKEN, NOT_THIS_NOTICE, UNKNOWN = "incomplete", "not_taken", "not_this_notice", "unknown"
+INCOMPLETE, NOT_TAKEN, NOT_THIS_NOTICE, UNKNOWN, UNAVAILABLE = (
+    "incomplete", "not_taken", "not_this_notice", "unknown", "unavailable")
 
 
 def refusal(lang: str, notice_id: str, reason: str | ExpiredAckLink) -> str:
@@ -69,5 +70,7 @@ def refusal(lang: str, notice_id: str, reason: str | ExpiredAckLink) -> str:
         NOT_TAKEN: _("This server does not take notice acknowledgements."),
         NOT_THIS_NOTICE: _("This link is not valid for that notice."),
         UNKNOWN: _("No notice %(id)s is on record.") % {"id": notice_id},
+        UNAVAILABLE: _("Your acknowledgement could not be recorded just now, and nothing was recorded. "
+                       "Open the link again in a few minutes."),
     }
     return messages[reason]

@@ -19,6 +19,7 @@ from alerts.access import ACK_ALERTS, READ_METRICS, READ_SILENCES, SILENCE, Prin
 from alerts.escalation import LEVELS
 from alerts.notify.acks import OnBehalf
 from alerts.notify.cap import MEDIA_TYPE as CAP_MEDIA_TYPE
+from alerts.notify.delivery import DeliveryLogUnavailable
 from alerts.timefmt import ISO_TIME, parse_time
 from alerts.web.context import TOKEN, Problem, WebContext, maybe_await, principal_of
 
@@ -139,9 +140,13 @@ def until_of(ctx: WebContext, body: dict, required: bool) -> datetime | None:
 
 
 async def act(coro: Awaitable[dict]) -> dict:
-    """An injected action's result; its LookupError, PermissionError and ValueError as 404, 403, 400."""
+    """An injected action's result; its LookupError, PermissionError and ValueError as 404, 403, 400,
+    a delivery log that took no record as 503 (nothing was recorded: the same request again later)."""
     try:
         return await coro
+    except DeliveryLogUnavailable:
+        raise Problem(503, "the acknowledgement could not be recorded now (the delivery log is unavailable): "
+                           "nothing was recorded; try again in a few minutes") from None
     except LookupError as exc:
         raise Problem(404, str(exc).strip("'\"") or "not found") from None
     except PermissionError as exc:

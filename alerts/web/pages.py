@@ -22,6 +22,7 @@ from alerts.escalation import LEVELS
 from alerts.model import alert_labels
 from alerts.notify import link_page
 from alerts.notify.acks import LINK_LANG_FIELD, ExpiredAckLink
+from alerts.notify.delivery import DeliveryLogUnavailable
 from alerts.notify.i18n import SOURCE_LANGUAGE
 from alerts.policy import format_duration
 from alerts.timefmt import human, iso, parse_time
@@ -215,6 +216,9 @@ async def _link_page(notice_id: str, lang: str, page: Callable[[], Awaitable[web
     """``page()``'s answer, or the page that says why the link was refused."""
     try:
         return await page()
+    except DeliveryLogUnavailable:
+        return notice_confirm_page(notice_id, "", lang=lang, status=503,
+                                   message=link_page.refusal(lang, notice_id, link_page.UNAVAILABLE))
     except ExpiredAckLink as exc:
         return notice_confirm_page(notice_id, "", lang=lang, message=link_page.refusal(lang, notice_id, exc),
                                    status=410)

@@ -125,3 +125,35 @@ def test_the_page_language_comes_from_the_link_then_the_browser_then_english(tmp
         unknown_notice = await c.post("/notices/nt-2/confirm", data={"token": other, "l": "ru"})
         assert unknown_notice.status == 404 and "Уведомления nt-2 нет в журнале доставки" in await unknown_notice.text()
     run(tmp_path, check)
+
+
+def test_a_delivery_log_that_takes_no_record_answers_503_and_records_nothing(tmp_path):
+    async def check(c, now, metrics):
+        link = ack_link("http://h", SECRET, "nt-1", GOOD_TO, lang="ru")
+        token = link.split("t=", 1)[1].split("&", 1)[0]
+        log_file = tmp_path / "delivery.jsonl"
+        kept = log_file.read_bytes()
+        log_file.unlink()
+        log_file.mkdir()  # the log can no longer be written: what a lost mount does
+        page = await c.post("/notices/nt-1/confirm", data={"token": token, "l": "ru"})
+        assert page.status == 503 and "Подтверждение сейчас не удалось записать" in await page.text()
+        log_file.rmdir()
+        log_file.write_bytes(kept)
+        again = await c.post("/notices/nt-1/confirm", data={"token": token, "l": "ru"})
+        assert again.status == 200 and "уже было" not in await again.text()  # the first that was recorded
+    run(tmp_path, check)
+
+
+def test_the_api_answers_503_when_the_delivery_log_takes_no_record():
+    import pytest
+
+    from alerts.notify.delivery import DeliveryLogUnavailable
+    from alerts.web.api import act
+    from alerts.web.context import Problem
+
+    async def unavailable():
+        raise DeliveryLogUnavailable("topic bw.notice-log took no record for 300 s")
+
+    with pytest.raises(Problem) as caught:
+        asyncio.run(act(unavailable()))
+    assert caught.value.status == 503 and "nothing was recorded" in caught.value.message

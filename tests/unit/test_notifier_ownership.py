@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.notify.acks import NoticeAcks, ack_token
-from alerts.notify.delivery import Notifier, RetryPolicy
+from alerts.notify.delivery import DeliveryLogUnavailable, Notifier, RetryPolicy
 from alerts.notify.notices import SegmentContext
 from alerts.notify.sinks.base import Sink, SinkError
 from streams.evidence import SegmentContexts, context_snapshot
@@ -317,5 +317,76 @@ def test_a_broker_away_past_the_patience_fails_the_append():
 
     log = KafkaDeliveryLog("kafka://127.0.0.1:1", "t", producer_factory=factory, patience=1.0,
                            sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0])
-    with pytest.raises(ConnectionError):
+    with pytest.raises(DeliveryLogUnavailable, match="no broker"):
         log.append({"kind": "failed", "notice_id": "nt-1", "sink": "s", "receiver": "r", "at": "x", "attempt": 1})
+
+
+class UnwritableFirst(FakeProducer):
+    """A broker that takes no record for the first ``refusals`` sends (each past the log's patience)."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    def send(self, topic, value, partition=None):
+        if self.refusals:
+            self.refusals -= 1
+            raise ConnectionError("no broker")
+        return super().send(topic, value, partition)
+
+
+def test_a_notice_the_delivery_log_cannot_record_is_held_and_sent_once_the_log_takes_records():
+    """The broker away past the log's patience: the notice is not dropped but held, tried again after
+    a doubling wait, and recorded once the log takes records; the sink dedups the repeat by notice id."""
+    from alerts.policy import load_policy
+
+    producer = UnwritableFirst(refusals=3)
+    log = KafkaDeliveryLog("kafka://127.0.0.1:1", "bw.notice-log", producer_factory=lambda: producer,
+                           patience=0.0, sleep=lambda s: None)
+    sink = AcceptingSink()
+    waits: list[float] = []
+
+    async def main():
+        tried_again = asyncio.Event()
+
+        async def wait(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 3:
+                tried_again.set()
+
+        stage = NotifyStage(load_policy(), log, {"secretariat-KGZ": [sink]}, renderer(), clock=lambda: NOW,
+                            wait=wait)
+        stage.queue.put_nowait(request())
+        run = asyncio.ensure_future(stage.run(tick_seconds=3600))
+        await asyncio.wait_for(tried_again.wait(), 10)
+        for _ in range(200):  # the fourth try runs in the stage's thread
+            if log.delivered("nt-kgz-1", "accepting:1"):
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(stage.stop(), 10)
+        run.cancel()
+
+    asyncio.run(main())
+    assert waits == [5.0, 10.0, 20.0]
+    assert log.delivered("nt-kgz-1", "accepting:1")
+    assert sink.accepted == ["nt-kgz-1"] * 4  # the sink took it on every try; the log recorded it once
+    assert [json.loads(v)["kind"] for _, v in producer.sent] == ["delivered"]
+
+
+def test_a_broker_away_past_the_patience_raises_that_the_log_is_unavailable():
+
+    log = KafkaDeliveryLog("kafka://127.0.0.1:1", "t", producer_factory=lambda: UnwritableFirst(1), patience=0.0,
+                           sleep=lambda s: None)
+    with pytest.raises(DeliveryLogUnavailable, match="topic t took no record"):
+        log.append({"kind": "failed", "notice_id": "nt-1", "sink": "s", "receiver": "r", "at": "x", "attempt": 1})
+
+
+
+def test_a_delivery_file_that_cannot_be_written_raises_that_the_log_is_unavailable(tmp_path):
+    from alerts.notify.delivery import DeliveryLog
+
+    log = DeliveryLog(tmp_path / "delivery.jsonl")
+    (tmp_path / "delivery.jsonl").mkdir()  # what a lost mount or a full disk does to open/write/fsync
+    with pytest.raises(DeliveryLogUnavailable, match="delivery.jsonl"):
+        log.append({"kind": "failed", "notice_id": "nt-1", "sink": "s", "receiver": "r", "at": "x", "attempt": 1})
+    assert log.failures("nt-1", "s") == 0  # not indexed: it was never written
