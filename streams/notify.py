@@ -383,15 +383,19 @@ def _partition(tp: Any) -> int:
     return tp if isinstance(tp, int) else tp.partition
 
 
-def notice_renderer(settings: Settings, policy: Policy, secret: bytes,
-                    context_for: Callable[[str], SegmentContext | None]) -> Renderer:
-    """The notices, each kept as rendered for its CAP download (alerts/notify/archive.py)."""
+def notice_maker(settings: Settings, policy: Policy, secret: bytes,
+                 context_for: Callable[[str], SegmentContext | None]) -> NoticeRenderer:
+    """What renders the worker's notices and makes their acknowledgement links."""
     base_url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     roles = {name: r.principal.role_string for name, r in policy.receivers.items()}
     languages = {name: r.lang for name, r in policy.receivers.items()}
-    return NoticeArchive.in_data_dir(settings.data_dir).keeping(
-        NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages,
-                       link_good_for=policy.acknowledgements.link_expiry))
+    return NoticeRenderer(context_for, secret, base_url, roles=roles, languages=languages,
+                          link_good_for=policy.acknowledgements.link_expiry)
+
+
+def notice_renderer(settings: Settings, maker: NoticeRenderer) -> Renderer:
+    """The notices, each kept as rendered for its CAP download (alerts/notify/archive.py)."""
+    return NoticeArchive.in_data_dir(settings.data_dir).keeping(maker)
 
 
 def notifier_ownership(settings: Settings, policy: Policy, delivery_log: Any, renderer: Renderer,

@@ -26,7 +26,7 @@ from streams.feed import AlertFeed
 from streams.metrics import Metrics
 from streams.models import load_model
 from streams.notice_log import KafkaDeliveryLog
-from streams.notify import load_worker_policy, notice_renderer, notice_secret, notifier_ownership
+from streams.notify import load_worker_policy, notice_maker, notice_renderer, notice_secret, notifier_ownership
 from streams.pipeline import Pipeline, PipelineSettings
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, state_name
@@ -122,8 +122,8 @@ def run_worker(settings: Settings) -> int:
 
     secret = notice_secret(settings)
     acks = NoticeAcks(secret, notice_log, metrics)
-    ownership = (notifier_ownership(settings, policy, notice_log,
-                                    notice_renderer(settings, policy, secret, segment_context), metrics)
+    maker = notice_maker(settings, policy, secret, segment_context)
+    ownership = (notifier_ownership(settings, policy, notice_log, notice_renderer(settings, maker), metrics)
                  if settings.notify else None)
 
     def segment_name(segment_id: str) -> str:
@@ -161,7 +161,7 @@ def run_worker(settings: Settings) -> int:
                             segments=pipeline.registry, subscribers=feed.subscribers, segment_detail=segment_detail,
                             actions=actions, notice_actions=actions, policy=policy,
                             notice_files=NoticeDownloads(notice_log, NoticeArchive.in_data_dir(settings.data_dir),
-                                                         policy.receiver_principal))
+                                                         policy.receiver_principal, link_for=maker.link_for))
 
     @app.task
     async def alert_feed():

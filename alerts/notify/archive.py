@@ -31,6 +31,7 @@ from alerts.access import NOTICE_HIDDEN, NOTICE_OWN, Principal
 from alerts.fsio import atomic_write
 from alerts.notify.acks import UnknownNotice
 from alerts.notify.cap import default_sender, to_cap
+from alerts.notify.delivery import NOTICE_FIELD
 from alerts.notify.brief import notice_json
 from alerts.notify.model import Notice
 from alerts.notify.notices import NoticeRequest
@@ -84,10 +85,13 @@ class NoticeArchive:
 class NoticeDownloads:
     """A delivered notice, again, for a caller who may know of it. ``log`` is the delivery log
     (``first_delivery``); ``desk_of(receiver)`` the policy receiver's principal
-    (``Policy.receiver_principal``). Raises :class:`~alerts.notify.acks.UnknownNotice` (404)."""
+    (``Policy.receiver_principal``). The notice is this worker's archived rendering, else the one
+    its first delivery record carries (any worker's), whose acknowledgement link ``link_for(notice)``
+    makes again. Raises :class:`~alerts.notify.acks.UnknownNotice` (404)."""
 
-    def __init__(self, log: Any, archive: NoticeArchive, desk_of: Callable[[str], Principal | None]) -> None:
-        self.log, self.archive, self.desk_of = log, archive, desk_of
+    def __init__(self, log: Any, archive: NoticeArchive, desk_of: Callable[[str], Principal | None],
+                 link_for: Callable[[Notice], str] | None = None) -> None:
+        self.log, self.archive, self.desk_of, self.link_for = log, archive, desk_of, link_for
 
     def cap(self, notice_id: str, principal: Principal) -> bytes:
         """The notice as CAP 1.2 XML (alerts/notify/cap.py), from the sender its links name; without the
@@ -102,6 +106,12 @@ class NoticeDownloads:
         if right == NOTICE_HIDDEN:
             raise UnknownNotice(f"no notice {notice_id}")  # missing and another desk's alike
         notice = self.archive.get(notice_id)
+        if notice is None and delivery.get(NOTICE_FIELD):
+            # rendered on another worker: the log has it, without the desk's link, made again here
+            notice = Notice.from_dict(delivery[NOTICE_FIELD])
+            if self.link_for is not None:
+                notice = replace(notice, ack_url=self.link_for(notice))
         if notice is None:
-            raise UnknownNotice(f"notice {notice_id} was delivered but is not in this worker's archive")
+            raise UnknownNotice(f"notice {notice_id} was delivered but is neither in the delivery log nor in "
+                                f"this worker's archive")
         return notice, right == NOTICE_OWN

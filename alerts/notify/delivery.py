@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -41,6 +41,28 @@ log = logging.getLogger(__name__)
 LOG_NAME = "notices/delivery-log.jsonl"
 
 
+#: The field of a notice's first ``delivered`` record that holds the notice as rendered, so every
+#: worker reading the log can serve it again (``alerts.notify.archive.NoticeDownloads``).
+NOTICE_FIELD = "notice"
+#: A notice larger than this as JSON is not put in the record (a notice is a few kilobytes; the
+#: log's records must stay well under the broker's 1 MB message limit, and every worker keeps the
+#: log's index in memory): only the worker that rendered it can serve it again.
+LOGGED_NOTICE_MAX_BYTES = 128 * 1024
+
+
+def logged_notice(notice: Notice) -> dict[str, Any] | None:
+    """The notice as its first delivery record keeps it: without its acknowledgement link, which is
+    the desk's authority and has no place in an audit log (the link is made again for the desk);
+    None for one over :data:`LOGGED_NOTICE_MAX_BYTES`."""
+    kept = replace(notice, ack_url="").to_dict()
+    size = len(json.dumps(kept, separators=(",", ":")).encode())
+    if size > LOGGED_NOTICE_MAX_BYTES:
+        log.warning("notice %s is %d bytes: kept in this worker's archive only, not in the delivery log",
+                    notice.notice_id, size)
+        return None
+    return kept
+
+
 class DeliveryLogUnavailable(BorderwatchError):
     """The delivery log took no record: the broker stayed away longer than the log's patience, or
     the disk refused the write. Nothing about the notice is wrong: the notify stage holds it and
@@ -51,7 +73,8 @@ class DeliveryIndex:
     """What the notify chain and the acknowledgements ask of a delivery log, over its records.
 
     Record kinds: ``delivered`` (with the receiver, group key and the notice's
-    summary, from which the next notice to that receiver says what changed),
+    summary, from which the next notice to that receiver says what changed; a
+    notice's first one also the notice itself, :data:`NOTICE_FIELD`),
     ``failed`` (one per failed attempt, for the audit) and ``ack``. Storage is the
     subclass's: :class:`DeliveryLog` (a file) or ``streams.notice_log.KafkaDeliveryLog``
     (a topic every worker reads). ``append`` returns once the record is durable, or raises
@@ -256,10 +279,15 @@ class Notifier:
                     return DeliveryOutcome(request.notice_id, request.receiver, sink.name, "failed", attempt, str(exc))
                 self.sleep(delay)
                 continue
-            self.log.append({"kind": "delivered", "notice_id": request.notice_id, "sink": sink.name,
-                             "receiver": request.receiver, "group_key": request.group_key,
-                             "at": iso(self.clock()), "attempts": attempt, "summary": notice.summary,
-                             "previous_summary": previous})
+            rec = {"kind": "delivered", "notice_id": request.notice_id, "sink": sink.name,
+                   "receiver": request.receiver, "group_key": request.group_key,
+                   "at": iso(self.clock()), "attempts": attempt, "summary": notice.summary,
+                   "previous_summary": previous}
+            if self.log.first_delivery(request.notice_id) is None:
+                kept = logged_notice(notice)
+                if kept is not None:
+                    rec[NOTICE_FIELD] = kept
+            self.log.append(rec)
             return DeliveryOutcome(request.notice_id, request.receiver, sink.name, "delivered", attempt)
 
     def _count(self, sink: Sink, outcome: DeliveryOutcome) -> DeliveryOutcome:

@@ -29,7 +29,7 @@ from alerts.notify.acks import ack_link, link_expiry
 from alerts.notify.i18n import SOURCE_LANGUAGE, level_name, translations
 from alerts.notify.model import Notice, Section
 from alerts.policy import AckRules
-from alerts.timefmt import iso, utcnow
+from alerts.timefmt import iso, parse_iso, utcnow
 
 #: What the last transition of an alert says about where it is going.
 TRENDS = {"opened": "new", "escalated": "rising", "de-escalated": "easing", "resolved": "resolved"}
@@ -204,9 +204,15 @@ class NoticeRenderer:
         lang = self.languages.get(request.receiver, SOURCE_LANGUAGE)
         return build_notice(request, principal_for(request.receiver, self.roles.get(request.receiver)),
                             self.context_for, previous=previous,
-                            ack_url=ack_link(self.base_url, self.ack_secret, request.notice_id,
-                                             link_expiry(made, self.link_good_for), lang),
-                            created_at=made, lang=lang)
+                            ack_url=self._link(request.notice_id, made, lang), created_at=made, lang=lang)
+
+    def link_for(self, notice: Notice) -> str:
+        """The acknowledgement link ``notice`` was made with (the same token: its day comes from the
+        notice's making), for a notice kept without it."""
+        return self._link(notice.notice_id, parse_iso(notice.created_at), notice.lang)
+
+    def _link(self, notice_id: str, made: datetime, lang: str) -> str:
+        return ack_link(self.base_url, self.ack_secret, notice_id, link_expiry(made, self.link_good_for), lang)
 
 
 def _trend(alert: Mapping[str, Any]) -> str:

@@ -122,6 +122,10 @@ def test_two_workers_one_notifier_each_notice_once_with_evidence_and_the_killed_
     link = urlsplit(notice["ack_url"])
     notice_id, token = link.path.rsplit("/n/", 1)[1], parse_qs(link.query)["t"][0]
     wait_for(lambda: confirm(other, notice_id, token) == 200, timeout=30, message="the other worker to take the ack")
+    # ...and serves the notice's CAP download, from the delivery log (the notice is not in its archive)
+    assert not list(other.tmp.glob(f"data-*/notices/archive/{notice_id}.json"))
+    with other.get(f"/notices/{notice_id}/cap") as resp:
+        assert resp.status == 200 and notice_id.encode() in resp.read()
     acks = [json.loads(m.value) for m in topic_reader(topics.notice_log)]
     assert [a["by"] for a in acks if a["kind"] == "ack" and a["notice_id"] == notice["notice_id"]] == ["link"]
 

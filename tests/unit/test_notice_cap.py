@@ -12,12 +12,12 @@ import pytest
 from alerts.notify.acks import UnknownNotice
 from alerts.notify.archive import NoticeDownloads
 from alerts.notify.brief import notice_title
-from alerts.notify.cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, haversine_km, to_cap
+from alerts.notify.cap import AREA_MARGIN_KM, CAP_LEVELS, MEDIA_TYPE, area_circle, default_sender, haversine_km, to_cap
 from alerts.notify.delivery import DeliveryLog, Notifier
 from alerts.notify.model import Notice
 from alerts.notify.notices import DEMO_SOURCE, NoticeRenderer
 from alerts.notify.sinks import build_sink
-from alerts.notify.sinks.base import SinkConfigError
+from alerts.notify.sinks.base import Sink, SinkConfigError
 from alerts.notify.sinks.cap import CapSink
 from alerts.policy import PolicyError, load_policy, parse_policy
 from alerts.timefmt import cap_time
@@ -367,3 +367,49 @@ def test_the_download_route_without_notices_wired_answers_501(tmp_path):
 def test_the_namespace_is_cap_1_2():
     assert ET.fromstring(to_cap(render())).tag == f"{{{CAP}}}alert"
     assert to_cap(render()).startswith(b"<?xml version='1.0' encoding='utf-8'?>\n<alert xmlns=\"" + CAP.encode())
+
+
+def test_any_worker_serves_a_notice_another_rendered_from_the_delivery_log_with_the_desks_own_link(tmp_path):
+    """Several workers: the one that rendered a notice keeps it in its archive; the others find it in
+    the notice's first delivery record, which every worker reads. The record holds no link (the
+    desk's authority has no place in an audit log): the link is made again, the very same one."""
+    from alerts.access import Principal
+    from alerts.notify.archive import NoticeArchive
+    from alerts.notify.delivery import NOTICE_FIELD
+
+    class AcceptingSink(Sink):
+        type = "accepting"
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def send(self, notice) -> None:
+            pass
+
+    log = DeliveryLog(tmp_path / "delivery.jsonl")
+    maker = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, languages=LANGUAGES, clock=lambda: NOW)
+    sinks = [AcceptingSink("a:1"), AcceptingSink("b:2")]
+    rendering_worker = NoticeArchive(tmp_path / "worker-1")
+    Notifier(log, {"secretariat-KGZ": sinks}, rendering_worker.keeping(maker)).notify(request("secretariat-KGZ", "n-kgz"))
+    records = [r for r in log.records() if r["kind"] == "delivered"]
+    assert [NOTICE_FIELD in r for r in records] == [True, False]  # the first delivery's record only
+    assert records[0][NOTICE_FIELD]["ack_url"] == "" and b"?t=" not in (tmp_path / "delivery.jsonl").read_bytes()
+
+    other_worker = NoticeDownloads(log, NoticeArchive(tmp_path / "worker-2"), load_policy().receiver_principal,
+                                   link_for=maker.link_for)
+    kept = rendering_worker.get("n-kgz")
+    kgz = Principal.parse("kg", "secretariat:KGZ")
+    served = other_worker.cap("n-kgz", kgz)
+    assert served == to_cap(kept, default_sender(kept))  # byte for byte what the rendering worker serves
+    assert kept.ack_url.endswith("&l=ru") and kept.ack_url.encode().replace(b"&", b"&amp;") in served
+    centre = other_worker.cap("n-kgz", Principal.parse("c", "operator"))
+    assert b"?t=" not in centre
+
+
+def test_a_notice_too_large_for_the_log_stays_in_the_rendering_workers_archive_only():
+    from alerts.notify.delivery import LOGGED_NOTICE_MAX_BYTES, logged_notice
+
+    notice = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW)(request(), None)
+    assert logged_notice(notice)["notice_id"] == "nt-kgz-1"
+    huge = replace(notice, changes=("x" * LOGGED_NOTICE_MAX_BYTES,))
+    assert logged_notice(huge) is None
