@@ -38,7 +38,7 @@ import os
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable
 
 import faust
 
@@ -333,16 +333,24 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             await aggregate_owned(events)
 
     async def resend_outboxes() -> None:
-        """Send again what the last owner of our partitions may have written and not sent.
+        """Send again what the last owner of our partitions may have written and not sent: the
+        transitions, and the evidence snapshot of each segment they belong to.
 
         Readers drop a transition they have (same alert id and seq, byte for byte), and an outbox
-        only ever holds its key's latest transitions, so sending them twice changes nothing.
+        only ever holds its key's latest transitions, so sending them twice changes nothing. The
+        snapshot is made from the state that recorded them, as the batch that wrote it made its
+        own, so a notice rendered elsewhere about them shows the evidence they came with.
         """
         owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == segment_events.get_topic_name()}
-        pending = [await alerts.send(key=key.encode(), value=value) for key, value in unsent(table, owned)]
+        outboxes = unsent(table, owned)
+        pending = [await alerts.send(key=key.encode(), value=value) for key, value in outboxes]
+        contexts = [await produce(segment_context, snapshot, key=key.encode())
+                    for key, snapshot in outbox_contexts(table, {key for key, _ in outboxes}, pipeline.border_of)]
+        await failures(contexts, "segment-context")
         if pending:
             await asyncio.gather(*pending)
-            log.info("sent again %d alert transitions from the outboxes of the last owner", len(pending))
+            log.info("sent again %d alert transitions and %d evidence snapshots from the outboxes of the "
+                     "last owner", len(pending), len(contexts))
 
     def take_up_clocks() -> None:
         """The idle clocks of our partitions, where their last batch (ours or another worker's) left them."""
@@ -549,6 +557,15 @@ class TouchedStates:
             self.table.data[key] = raw
             sent.append(self.table.send_changelog(st.partition, key, raw))
         await asyncio.gather(*sent)
+
+
+def outbox_contexts(table, keys: Iterable[str], border_of: Callable[[str], str]) -> list[tuple[str, bytes]]:
+    """(key, evidence snapshot) of each segment whose outbox is sent again, keys in order: made from
+    the state that recorded the transitions and its border pair's, as the batch that wrote them made
+    its own (``TouchedStates.peek``), so the snapshot is the one that batch would have sent."""
+    return [(key, context_snapshot(SegmentState.decode(table.get(key), key),
+                                   SegmentState.decode(table.get(border_of(key)), border_of(key))))
+            for key in sorted(keys)]
 
 
 def unsent(table, partitions: set[int]) -> list[tuple[str, bytes]]:

@@ -22,8 +22,10 @@ log = logging.getLogger("borderwatch.evidence")
 
 def context_snapshot(state: Any, pair_state: Any = None) -> bytes:
     """A ``SegmentState``'s context as the topic carries it; ``pair_state`` its border pair's state,
-    whose arms deliveries it shows (as ``SegmentContext.from_state``)."""
-    return json.dumps(SegmentContext.from_state(state, pair_state).to_dict(), separators=(",", ":")).encode()
+    whose arms deliveries it shows (as ``SegmentContext.from_state``). Keys sorted: a state held in
+    memory and the same state decoded from the table give the same bytes."""
+    return json.dumps(SegmentContext.from_state(state, pair_state).to_dict(), separators=(",", ":"),
+                      sort_keys=True).encode()
 
 
 class SegmentContexts:

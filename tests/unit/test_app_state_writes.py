@@ -185,3 +185,30 @@ def test_the_fetch_wait_follows_the_input(monkeypatch):
     assert consumer._fetcher._fetch_max_wait_ms == 10  # input 4 s ago: still busy
     pace.on_tick(110.0, idle_after=10.0)
     assert consumer._fetch_max_wait_ms == consumer._fetcher._fetch_max_wait_ms == 2000
+
+
+def test_the_evidence_snapshot_sent_again_with_an_outbox_is_the_one_its_batch_would_have_sent():
+    """After a crash between the state write and the sends, the next owner sends the outboxes again
+    and, from the states that recorded them, the segments' evidence snapshots: the same bytes the
+    batch would have sent, so a notice rendered on another worker shows the evidence of the
+    transitions it tells."""
+    from bench.harness import payloads
+    from streams.app import outbox_contexts
+    from streams.evidence import context_snapshot
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+    from streams.topics import KIND_INCIDENTS
+
+    pipeline = Pipeline(SegmentRegistry.default())
+    table = BrokerTable()
+    batch = TouchedStates(table)
+    for _, raw in payloads(300, seed=3):
+        envs, _ = pipeline.route(KIND_INCIDENTS, raw)
+        for env in envs:
+            pipeline.apply(batch.touch(env.key, event(0, 0)), env)
+    keys = set(batch.states)
+    sent_by_the_batch = [(k, context_snapshot(batch.peek(k), batch.peek(pipeline.border_of(k)))) for k in sorted(keys)]
+    for key, st in batch.states.items():
+        table.data[key] = st.encode()
+    assert any(b'"incidents":[{' in snapshot for _, snapshot in sent_by_the_batch)  # evidence to compare
+    assert outbox_contexts(table, keys, pipeline.border_of) == sent_by_the_batch
