@@ -74,11 +74,13 @@ class KafkaDeliveryLog(DeliveryIndex):
         return KafkaProducer(bootstrap_servers=bootstrap(self.broker_url), acks="all", linger_ms=0,
                              retries=5, client_id="borderwatch-notice-log")
 
-    def append(self, rec: dict[str, Any]) -> None:
-        """Produce the record and wait for the broker's acknowledgement; then index it."""
+    def append(self, rec: dict[str, Any], *, patience: float | None = None) -> None:
+        """Produce the record and wait for the broker's acknowledgement; then index it. While the
+        broker is away, try again for ``patience`` seconds (None: the log's own)."""
         if self._loop is not None and _running_loop() is self._loop:
             raise RuntimeError("KafkaDeliveryLog.append blocks: call it in a thread (asyncio.to_thread)")
-        value, delay, deadline = encode_record(rec), 0.2, self.clock() + self.patience
+        patience = self.patience if patience is None else patience
+        value, delay, deadline = encode_record(rec), 0.2, self.clock() + patience
         while True:
             try:
                 with self._producer_lock:
@@ -88,7 +90,7 @@ class KafkaDeliveryLog(DeliveryIndex):
                 break
             except Exception as exc:  # noqa: BLE001 -- whatever kept the broker from taking it, try again
                 if self.clock() + delay > deadline:
-                    raise DeliveryLogUnavailable(f"topic {self.topic} took no record for {self.patience:.0f} s: "
+                    raise DeliveryLogUnavailable(f"topic {self.topic} took no record for {patience:.0f} s: "
                                                  f"{exc!r}") from exc
                 log.warning("delivery-log record not written yet (%r); again in %.1f s", exc, delay)
                 self.sleep(delay)

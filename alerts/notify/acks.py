@@ -47,6 +47,9 @@ from alerts.notify.i18n import SOURCE_LANGUAGE
 from alerts.timefmt import iso, parse_iso, utcnow
 
 _CONTEXT = b"borderwatch notice ack v2\x00"
+#: How long recording an acknowledgement waits for a delivery log that is away: someone is waiting
+#: for the answer (a 503 asks them to try again), unlike a delivery, which can wait for minutes.
+ACK_PATIENCE = 20.0
 #: The link's query parameter (and its page's form field) naming the page's language: unsigned, as
 #: it only decides how the page reads.
 LINK_LANG_FIELD = "l"
@@ -246,7 +249,8 @@ class NoticeAcks:
         ack = _build(notice_id, delivery["receiver"], by, at or self.clock(), delivery["at"], role=role,
                      on_behalf_of=on_behalf.desk if on_behalf else None,
                      reason=on_behalf.reason.strip() if on_behalf else "", comment=comment)
-        self.log.append({"kind": "ack", **{k: v for k, v in ack.to_dict().items() if k != "repeated"}})
+        self.log.append({"kind": "ack", **{k: v for k, v in ack.to_dict().items() if k != "repeated"}},
+                        patience=ACK_PATIENCE)
         if self.metrics is not None:
             if on_behalf is None:
                 self.metrics.notice_ack.labels(ack.receiver).observe(ack.seconds)

@@ -90,7 +90,9 @@ class DeliveryIndex:
         self._own_acks: dict[str, dict[str, Any]] = {}  # the desk's own (link or signed in)
         self._acks_on_behalf: dict[str, dict[str, Any]] = {}  # by the centre, for the desk
 
-    def append(self, rec: dict[str, Any]) -> None:
+    def append(self, rec: dict[str, Any], *, patience: float | None = None) -> None:
+        """Make ``rec`` durable; ``patience``: at most so many seconds of waiting for storage that is
+        away (None: the log's own), then :class:`DeliveryLogUnavailable`."""
         raise NotImplementedError
 
     def _index(self, rec: dict[str, Any]) -> None:
@@ -166,7 +168,7 @@ class DeliveryLog(DeliveryIndex):
             if line.strip():
                 self._index(json.loads(line))
 
-    def append(self, rec: dict[str, Any]) -> None:
+    def append(self, rec: dict[str, Any], *, patience: float | None = None) -> None:
         line = json.dumps(rec, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         with self._lock:
             new = not self.path.exists()

@@ -390,3 +390,27 @@ def test_a_delivery_file_that_cannot_be_written_raises_that_the_log_is_unavailab
     with pytest.raises(DeliveryLogUnavailable, match="delivery.jsonl"):
         log.append({"kind": "failed", "notice_id": "nt-1", "sink": "s", "receiver": "r", "at": "x", "attempt": 1})
     assert log.failures("nt-1", "s") == 0  # not indexed: it was never written
+
+
+def test_an_acknowledgement_waits_for_an_absent_broker_seconds_not_minutes():
+    """Someone waits for the answer to an acknowledgement: it gives up after ACK_PATIENCE (then 503,
+    try again), where a delivery record waits out the log's own patience (minutes)."""
+    from alerts.notify.acks import ACK_PATIENCE
+
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        now[0] += s
+
+    producer = UnwritableFirst(refusals=10 ** 6)
+    log = KafkaDeliveryLog("kafka://127.0.0.1:1", "bw.notice-log", producer_factory=lambda: producer,
+                           sleep=sleep, clock=lambda: now[0])
+    log._index_at(0, {"kind": "delivered", "notice_id": "nt-1", "sink": "s", "receiver": "secretariat-KGZ",
+                      "group_key": "g", "at": "2026-11-23T08:00:00Z", "attempts": 1, "summary": {}})
+    acks = NoticeAcks(SECRET, log, clock=lambda: NOW)
+    with pytest.raises(DeliveryLogUnavailable, match=f"took no record for {ACK_PATIENCE:.0f} s"):
+        acks.acknowledge("nt-1", ack_token(SECRET, "nt-1", date(2026, 12, 7)))
+    assert ACK_PATIENCE - 5 <= sum(waits) <= ACK_PATIENCE < log.patience
+    assert log.own_ack("nt-1") is None
