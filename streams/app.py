@@ -61,6 +61,11 @@ TICK_KEY = "__tick__"
 TICK_KEY_BYTES = TICK_KEY.encode()
 #: The aggregate agent gives the event loop a turn every this many envelopes of a batch.
 YIELD_EVERY = 50
+#: Decoded segment states the aggregate keeps between batches (the most recently written): a state
+#: decoded afresh rebuilds its rolling sums and its detector on first use, which costs many times
+#: the batch's own work on the key. A decoded state takes tens of times the memory of its encoded
+#: bytes (the table's), hence the bound.
+DECODED_KEEP = 256
 #: Exit status when an agent failed (sysexits' EX_SOFTWARE): the supervisor should restart us.
 EXIT_AGENT_FAILED = 70
 #: After an agent fails, /health answers 503 with the reason this long before the process exits.
@@ -192,6 +197,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     failure = AgentFailure()
 
     gate = RebalanceGate()
+    decoded = DecodedStates()
     #: partition -> the day its open alerts were last advanced to while idle. Until new input
     #: reaches the partition (or a rebalance), a scan to the same day would find nothing to do.
     advanced: dict[int, int] = {}
@@ -204,6 +210,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         # takes up every owned partition's clock from the table (take_up_clocks).
         idleness.forget()
         advanced.clear()
+        decoded.clear()  # whatever comes back is read from the restored table
 
     @app.on_rebalance_complete.connect
     async def release_batches_when_restored(sender, **kwargs) -> None:
@@ -373,7 +380,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             gate.fresh = False
         # Events fetched before a rebalance, of partitions that went to another worker: theirs now.
         events = [e for e in events if e.message.tp not in gate.moved]
-        batch = TouchedStates(table)
+        batch = TouchedStates(table, decoded)
         out = []
         dead = []
         for n, event in enumerate(events, 1):
@@ -528,17 +535,22 @@ class TouchedStates:
     would restart from state older than its committed offsets, and lose what lies between.
     """
 
-    def __init__(self, table) -> None:
+    def __init__(self, table, decoded: "DecodedStates | None" = None) -> None:
         self.table = table
+        self.decoded = decoded if decoded is not None else DecodedStates()
         self.states: dict[str, SegmentState] = {}
 
+    def _read(self, key: str) -> SegmentState:
+        raw = self.table.get(key)
+        return self.decoded.get(key, raw) or SegmentState.decode(raw, key)
+
     def peek(self, key: str) -> SegmentState:
-        return self.states.get(key) or SegmentState.decode(self.table.get(key), key)
+        return self.states.get(key) or self._read(key)
 
     def touch(self, key: str, event) -> SegmentState:
         st = self.states.get(key)
         if st is None:
-            st = self.states[key] = SegmentState.decode(self.table.get(key), key)
+            st = self.states[key] = self._read(key)
         st.partition = event.message.partition
         return st
 
@@ -555,8 +567,37 @@ class TouchedStates:
         for key, st in self.states.items():
             raw = st.encode()
             self.table.data[key] = raw
+            self.decoded.put(key, raw, st)
             sent.append(self.table.send_changelog(st.partition, key, raw))
         await asyncio.gather(*sent)
+
+
+class DecodedStates:
+    """The aggregate's decoded states as it last wrote them, the last ``keep`` keys written.
+
+    A state is taken from here only while the table holds exactly the bytes it was written as:
+    the pipeline changes a state only inside a batch that writes it back, so those bytes decode
+    to this state (``SegmentState`` round-trips exactly; a restored state scores as the one kept
+    in memory would, tests/unit/test_pipeline.py). A restore from the changelog or another
+    worker's write leaves other bytes, and the state is decoded afresh.
+    """
+
+    def __init__(self, keep: int = DECODED_KEEP) -> None:
+        self.keep = keep
+        self._states: dict[str, tuple[bytes, SegmentState]] = {}
+
+    def get(self, key: str, raw: bytes | None) -> SegmentState | None:
+        kept = self._states.get(key)
+        return kept[1] if kept is not None and raw is not None and kept[0] == raw else None
+
+    def put(self, key: str, raw: bytes, state: SegmentState) -> None:
+        self._states.pop(key, None)  # to the end: the most recently written
+        self._states[key] = (raw, state)
+        while len(self._states) > self.keep:
+            del self._states[next(iter(self._states))]
+
+    def clear(self) -> None:
+        self._states.clear()
 
 
 def outbox_contexts(table, keys: Iterable[str], border_of: Callable[[str], str]) -> list[tuple[str, bytes]]:

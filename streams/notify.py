@@ -407,6 +407,10 @@ def notifier_ownership(settings: Settings, policy: Policy, delivery_log: Any, re
     from streams.topics import Topics
 
     sinks = build_sinks(policy, settings.data_dir)
+    if any(sink.makes_pdf for receiver in sinks.values() for sink in receiver):
+        from alerts.notify.pdf import draw_elsewhere
+
+        draw_elsewhere()
     alerts_topic = Topics(settings.topic_prefix).alerts
 
     async def own(ownership: NotifierOwnership) -> None:

@@ -8,6 +8,13 @@ fonts cover Latin-1 only.
 from __future__ import annotations
 
 import io
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from importlib import resources
 from fpdf import FPDF
@@ -15,6 +22,8 @@ from fpdf.enums import XPos, YPos
 
 from alerts.notify.brief import Brief, Chart, brief_of
 from alerts.notify.model import Notice
+
+log = logging.getLogger(__name__)
 
 FONT = "DejaVu"
 _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -32,9 +41,52 @@ def _with_fonts(pdf: FPDF) -> FPDF:
     return pdf
 
 
+#: Where notice PDFs are drawn: None, in the calling thread; the worker gives a process of its own
+#: (:func:`draw_elsewhere`).
+_drawer: Executor | None = None
+
+
+def draw_elsewhere() -> None:
+    """Draw every PDF from now on in a process of this one's own, fonts loaded at its start.
+
+    A PDF is about a tenth of a second of pure Python, half of it reading the fonts (which fpdf2
+    does for each document and then subsets in place, so they cannot be kept). In the worker's
+    notifier thread that time was taken from the live path, which shares the interpreter lock: a
+    profile of the worker under ``bench.latency`` found the notices' PDFs running about a quarter
+    of the time, and the alerts waited. Should the process die, PDFs are drawn here again.
+    """
+    global _drawer
+    _drawer = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_start_drawing, initargs=(os.getpid(),))
+    _drawer.submit(int)  # starts the process now, not at the first notice
+
+
+def _start_drawing(parent: int) -> None:
+    _with_fonts(FPDF(format="A4"))  # fontTools' table modules load with the first fonts read
+
+    def orphaned() -> None:  # the worker was killed (SIGKILL): nothing tells this process so
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, name="pdf-parent-watch", daemon=True).start()
+
+
+def _draw(b: Brief) -> bytes:
+    global _drawer
+    drawer = _drawer
+    if drawer is not None:
+        try:
+            return drawer.submit(render_pdf, b).result()
+        except BrokenProcessPool:
+            log.warning("the PDF process has gone; notice PDFs are drawn in this process from now on")
+            _drawer = None
+    return render_pdf(b)
+
+
 def notice_pdf(n: Notice) -> bytes:
     """The notice as a PDF, made once per notice."""
-    return n.once("pdf", lambda: render_pdf(brief_of(n)))
+    return n.once("pdf", lambda: _draw(brief_of(n)))
 
 
 def render_pdf(b: Brief) -> bytes:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from streams.app import RebalanceGate, TouchedStates, unsent
+from streams.app import DecodedStates, RebalanceGate, TouchedStates, unsent
 from streams.segment_state import SegmentState
 from tests.webfakes import alert_event
 
@@ -56,6 +56,46 @@ def test_each_touched_key_is_written_once_to_its_own_partition():
         await writing
 
     asyncio.run(run())
+
+
+def test_the_next_batch_takes_the_state_as_written_until_the_table_holds_other_bytes():
+    async def write(batch, table):
+        writing = asyncio.ensure_future(batch.write_back())
+        await asyncio.sleep(0)
+        for _, _, fut in table.sends:
+            if not fut.done():
+                fut.set_result("ok")
+        await writing
+
+    async def run():
+        table, decoded = BrokerTable(), DecodedStates()
+        first = TouchedStates(table, decoded)
+        st = first.touch("KGZ-TJK-01", event(3, 10))
+        st.level = 1
+        await write(first, table)
+        # the same object, its rolling sums and detector built: not decoded again
+        assert TouchedStates(table, decoded).touch("KGZ-TJK-01", event(3, 11)) is st
+        assert TouchedStates(table, decoded).peek("KGZ-TJK-01") is st
+        # a restore (or another worker) left other bytes: read from the table
+        other = SegmentState("KGZ-TJK-01", level=2)
+        table.data["KGZ-TJK-01"] = other.encode()
+        again = TouchedStates(table, decoded).touch("KGZ-TJK-01", event(3, 12))
+        assert again is not st and again.level == 2
+        decoded.put("KGZ-TJK-01", table.data["KGZ-TJK-01"], again)
+        decoded.clear()  # a rebalance forgets them all
+        assert TouchedStates(table, decoded).touch("KGZ-TJK-01", event(3, 13)) is not again
+
+    asyncio.run(run())
+
+
+def test_decoded_states_keep_the_most_recently_written():
+    decoded = DecodedStates(keep=2)
+    states = {k: SegmentState(k) for k in ("a", "b", "c")}
+    for k in ("a", "b", "a", "c"):
+        decoded.put(k, k.encode(), states[k])
+    assert decoded.get("b", b"b") is None  # written least recently: dropped
+    assert decoded.get("a", b"a") is states["a"] and decoded.get("c", b"c") is states["c"]
+    assert decoded.get("a", None) is None and decoded.get("a", b"other") is None
 
 
 def test_a_changelog_record_the_broker_refuses_fails_the_batch():

@@ -31,6 +31,8 @@ class Sink:
     #: The config keys besides ``type`` and ``name``, with their value types.
     REQUIRED: Mapping[str, KeyType] = {}
     OPTIONAL: Mapping[str, KeyType] = {}
+    #: Whether the sink's notices carry a PDF (the worker then starts the process that draws them).
+    makes_pdf: bool = False
 
     def send(self, notice: Notice) -> None:  # pragma: no cover - interface
         raise NotImplementedError

@@ -40,6 +40,7 @@ class FileSink(Sink):
         self.dir = Path(directory)
         self.name = name or f"file:{self.dir}"
         self.formats = tuple(f for f in FORMATS if f in formats)
+        self.makes_pdf = "pdf" in self.formats
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "FileSink":

@@ -32,6 +32,7 @@ class SmtpSink(Sink):
     type = "smtp"
     REQUIRED = {"host": str, "port": int, "from": str, "to": list, "starttls": bool}
     OPTIONAL = {"username": str, "password_file": str, "timeout": (int, float)}
+    makes_pdf = True  # attached to every message
 
     def __init__(self, host: str, port: int, sender: str, to: Sequence[str], *, starttls: bool = True,
                  username: str | None = None, password: str | None = None, timeout: float = 30.0,
