@@ -236,6 +236,8 @@ class Notifier:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = utcnow
     metrics: Any = None  # streams.metrics.Metrics, or None
+    #: (notice_id, sink) -> the ``delivered`` record of a send the log refused to record (``_record``)
+    _unrecorded: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def notify(self, request: NoticeRequest) -> list[DeliveryOutcome]:
         sinks = list(self.sinks.get(request.receiver, ()))
@@ -246,6 +248,13 @@ class Notifier:
         pending = [s for s in sinks if not self.log.delivered(request.notice_id, s.name)]
         out = [self._count(s, DeliveryOutcome(request.notice_id, request.receiver, s.name, "duplicate"))
                for s in sinks if s not in pending]
+        for sink in [s for s in pending if (request.notice_id, s.name) in self._unrecorded]:
+            # the sink took it on a try whose record the log refused: record it, do not send it again
+            rec = self._unrecorded[(request.notice_id, sink.name)]
+            self._record(rec)
+            pending.remove(sink)
+            out.append(self._count(sink, DeliveryOutcome(request.notice_id, request.receiver, sink.name,
+                                                         "delivered", rec["attempts"])))
         if not pending:
             return out
         previous = self.log.previous_summary(request.receiver, request.group_key, request.notice_id)
@@ -289,8 +298,20 @@ class Notifier:
                 kept = logged_notice(notice)
                 if kept is not None:
                     rec[NOTICE_FIELD] = kept
-            self.log.append(rec)
+            self._record(rec)
             return DeliveryOutcome(request.notice_id, request.receiver, sink.name, "delivered", attempt)
+
+    def _record(self, rec: dict[str, Any]) -> None:
+        """Append a ``delivered`` record; one the log refuses is kept, so the next try of the notice
+        records it without sending the notice to that sink again (in memory: after a restart the
+        sink gets it again, and dedups it by the notice id)."""
+        key = (rec["notice_id"], rec["sink"])
+        try:
+            self.log.append(rec)
+        except DeliveryLogUnavailable:
+            self._unrecorded[key] = rec
+            raise
+        self._unrecorded.pop(key, None)
 
     def _count(self, sink: Sink, outcome: DeliveryOutcome) -> DeliveryOutcome:
         if self.metrics is not None:
