@@ -352,7 +352,8 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         outboxes = unsent(table, owned)
         pending = [await alerts.send(key=key.encode(), value=value) for key, value in outboxes]
         contexts = [await produce(segment_context, snapshot, key=key.encode())
-                    for key, snapshot in outbox_contexts(table, {key for key, _ in outboxes}, pipeline.border_of)]
+                    for key, snapshot in segment_contexts(lambda key: SegmentState.decode(table.get(key), key),
+                                                          {key for key, _ in outboxes}, pipeline.border_of)]
         await failures(contexts, "segment-context")
         if pending:
             await asyncio.gather(*pending)
@@ -448,10 +449,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         # Evidence for notices, whichever worker notifies (streams/evidence.py): each alerting segment's
         # context (with its border pair's arms deliveries when this worker has them). A snapshot the
         # broker refuses costs that snapshot, never the batch.
-        contexts = [await produce(segment_context, context_snapshot(batch.peek(key),
-                                                                    batch.peek(pipeline.border_of(key))),
-                                  key=key.encode())
-                    for key in sorted({alert.segment_id for alert, _ in out})]
+        contexts = [await produce(segment_context, snapshot, key=key.encode())
+                    for key, snapshot in segment_contexts(batch.peek, {alert.segment_id for alert, _ in out},
+                                                          pipeline.border_of)]
         await failures(contexts, "segment-context")
         if pending:
             await asyncio.gather(*pending)
@@ -600,13 +600,13 @@ class DecodedStates:
         self._states.clear()
 
 
-def outbox_contexts(table, keys: Iterable[str], border_of: Callable[[str], str]) -> list[tuple[str, bytes]]:
-    """(key, evidence snapshot) of each segment whose outbox is sent again, keys in order: made from
-    the state that recorded the transitions and its border pair's, as the batch that wrote them made
-    its own (``TouchedStates.peek``), so the snapshot is the one that batch would have sent."""
-    return [(key, context_snapshot(SegmentState.decode(table.get(key), key),
-                                   SegmentState.decode(table.get(border_of(key)), border_of(key))))
-            for key in sorted(keys)]
+def segment_contexts(read: Callable[[str], SegmentState], keys: Iterable[str],
+                     border_of: Callable[[str], str]) -> list[tuple[str, bytes]]:
+    """(key, evidence snapshot) of each segment, keys in order: its state and its border pair's as
+    ``read`` gives them. A batch reads its own states (``TouchedStates.peek``); the next owner,
+    sending a crashed batch's outboxes again, reads the table that recorded them, and so sends the
+    snapshot that batch would have sent."""
+    return [(key, context_snapshot(read(key), read(border_of(key)))) for key in sorted(keys)]
 
 
 def unsent(table, partitions: set[int]) -> list[tuple[str, bytes]]:

@@ -233,7 +233,7 @@ def test_the_evidence_snapshot_sent_again_with_an_outbox_is_the_one_its_batch_wo
     batch would have sent, so a notice rendered on another worker shows the evidence of the
     transitions it tells."""
     from bench.harness import payloads
-    from streams.app import outbox_contexts
+    from streams.app import segment_contexts
     from streams.evidence import context_snapshot
     from streams.pipeline import Pipeline
     from streams.segments import SegmentRegistry
@@ -248,7 +248,9 @@ def test_the_evidence_snapshot_sent_again_with_an_outbox_is_the_one_its_batch_wo
             pipeline.apply(batch.touch(env.key, event(0, 0)), env)
     keys = set(batch.states)
     sent_by_the_batch = [(k, context_snapshot(batch.peek(k), batch.peek(pipeline.border_of(k)))) for k in sorted(keys)]
+    assert segment_contexts(batch.peek, keys, pipeline.border_of) == sent_by_the_batch
     for key, st in batch.states.items():
         table.data[key] = st.encode()
     assert any(b'"incidents":[{' in snapshot for _, snapshot in sent_by_the_batch)  # evidence to compare
-    assert outbox_contexts(table, keys, pipeline.border_of) == sent_by_the_batch
+    from_the_table = segment_contexts(lambda key: SegmentState.decode(table.get(key), key), keys, pipeline.border_of)
+    assert from_the_table == sent_by_the_batch
