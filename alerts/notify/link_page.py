@@ -32,7 +32,6 @@ def page_language(asked: str | None, accept_language: str | None = None) -> str:
 class LinkPageWords:
     """The fixed words of the page in one language."""
 
-    lang: str
     title: str
     heading: str
     hint: str
@@ -41,7 +40,7 @@ class LinkPageWords:
 
 def words(lang: str, notice_id: str) -> LinkPageWords:
     _ = translations(lang).gettext
-    return LinkPageWords(lang=lang, title=_("borderwatch — acknowledge notice"), heading=_("Escalation notice"),
+    return LinkPageWords(title=_("borderwatch — acknowledge notice"), heading=_("Escalation notice"),
                          hint=_("Acknowledging tells the monitoring centre your desk has read this notice."),
                          button=_("Acknowledge notice %(id)s") % {"id": notice_id})
 
