@@ -8,7 +8,11 @@ ten years, through the pipeline in-process. Reported:
 * ``state_bytes_1y`` / ``state_bytes_10y``: the segment's encoded state (what the table and its
   changelog hold) after one and after ten years;
 * ``table_mb_10k_segments_1y`` / ``_10y``: the memory 10,000 segments' encoded states take in a
-  table (each segment's state is this one's under its own key), measured with tracemalloc.
+  table (each segment's state is this one's under its own key), measured with tracemalloc;
+* ``decoded_state_kb_10y``: the same state decoded and scored once (its rolling sums and detector
+  built), as the aggregate keeps the states it last wrote (``streams.app.DecodedStates``);
+  ``decoded_cache_mb``: the most those take, ``DECODED_KEEP`` of them whatever the number of
+  segments. A worker's state memory is the table's plus this bound.
 
 ``python -m bench.state`` prints the JSON object alone.
 """
@@ -21,6 +25,8 @@ import sys
 import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
+
+from streams.app import DECODED_KEEP
 
 YEARS = 10
 PER_DAY = 4.5
@@ -56,6 +62,23 @@ def table_mb(encoded: bytes) -> float:
     return used / 1e6
 
 
+def decoded_kb_of(pipeline, encoded: bytes, key: str, raw: bytes) -> float:
+    """Memory of ``encoded`` decoded and then scoring ``raw`` (which builds its sums and detector)."""
+    from streams.segment_state import SegmentState
+    from streams.topics import KIND_INCIDENTS
+
+    envs, _ = pipeline.route(KIND_INCIDENTS, raw)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    state = SegmentState.decode(encoded, key)
+    for env in envs:
+        if env.key == key:
+            pipeline.apply(state, env)
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return used / 1e3
+
+
 def measure() -> dict:
     from streams.pipeline import Pipeline
     from streams.segments import SegmentRegistry
@@ -66,7 +89,9 @@ def measure() -> dict:
     spent = [0.0] * YEARS
     counts = [0] * YEARS
     sizes = {}
-    for year, raw in stream():
+    items = stream()
+    *items, (_, last) = items  # the last record is scored on a state decoded afresh (decoded_kb_of)
+    for year, raw in items:
         if year not in sizes and year > 0:  # the first event of a year: the state at the end of the last
             sizes[year] = max(len(st.encode()) for st in states.values())
         t0 = time.process_time()  # CPU time: other work on the machine moves it less than the wall clock
@@ -80,6 +105,7 @@ def measure() -> dict:
     one_year_state = sizes[1]
     rates = [round(c / s) for c, s in zip(counts, spent)]
     ten = largest.encode()
+    decoded_kb = decoded_kb_of(pipeline, ten, largest.key, last)
     return {
         "rate_by_year": rates,
         "year4_over_year1": round(rates[3] / rates[0], 3),
@@ -87,6 +113,8 @@ def measure() -> dict:
         "state_bytes_10y": len(ten),
         "table_mb_10k_segments_1y": round(table_mb(b"x" * one_year_state), 1),
         "table_mb_10k_segments_10y": round(table_mb(ten), 1),
+        "decoded_state_kb_10y": round(decoded_kb, 1),
+        "decoded_cache_mb": round(decoded_kb * DECODED_KEEP / 1e3, 1),
     }
 
 
