@@ -276,7 +276,7 @@ class HazardDetector:
         return None
 
     def score_one(self, features: Features) -> float:
-        return self.model.score(self.probability(features))
+        return self.model.score(self.probability(features)) if grounded(features) else 0.0
 
     def deviations(self, features: Features) -> list[dict]:
         """The inputs that pushed the probability most, as the model's own view (engineering detail)."""
@@ -289,7 +289,8 @@ class HazardDetector:
     def forecast(self, features: Features) -> dict[str, Any]:
         """What the alert explanation carries: the probability, its horizon and what each level means."""
         p = self.probability(features)
-        return {"probability": round(p, 4), "horizon_days": self.model.horizon_days, "level": self.model.level_of(p),
+        level = self.model.level_of(p) if grounded(features) else None
+        return {"probability": round(p, 4), "horizon_days": self.model.horizon_days, "level": level,
                 "levels": {name: {"from": lo, "to": hi} for name, (lo, hi) in self.model.level_ranges().items()},
                 "text": self.explain(features), "model": self.model.digest[:16]}
 
@@ -298,7 +299,9 @@ class HazardDetector:
         p = self.probability(features)
         level = self.model.level_of(p)
         lo_hi = self.model.level_ranges().get(level) if level else None
-        if lo_hi is None:
+        if not grounded(features):
+            meaning = f"no level: {UNGROUNDED}"
+        elif lo_hi is None:
             meaning = f"below the watch line of {percent(self.model.levels[LEVEL_NAMES[0]])}"
         elif lo_hi[1] is None:
             meaning = f"{level}: {percent(lo_hi[0])} or more"
@@ -306,6 +309,25 @@ class HazardDetector:
             meaning = f"{level}: {percent(lo_hi[0])} to {percent(lo_hi[1])}"
         return (f"a {percent(p)} chance of a deadly clash on this border within {self.model.horizon_days} days "
                 f"({meaning}); {precursors(features)}")
+
+
+#: Why a forecast raises no level where :func:`grounded` is false, in the explanation's words.
+UNGROUNDED = "no deaths on record and no use of force in the last 30 days"
+
+
+def grounded(features: Features) -> bool:
+    """Whether the forecast may raise a level: deaths are on record on the segment, or force was
+    used there in the last 30 days (hostility 4 or more, or a clash, shelling or drone strike).
+
+    Where neither holds, the forecast stays below watch whatever its probability. The alerts it
+    opened on segments with no deaths on record were nearly all false alarms on every input they
+    were counted on (docs/DETECTION.md): none of 27 alert groups on Central Asia led to an episode,
+    none of 47 over the synthetic scenarios, about one of 24 on the development borders. A border
+    that has never seen deaths has to see force used before a forecast of deaths warns on it (a
+    wave of shows of force on such a border is left to the surge view and the operators).
+    """
+    quiet = features.get(F.DAYS_SINCE_FATAL)
+    return (quiet is not None and quiet < NEVER) or bool(features.get(F.FORCE_30D) or features.get(F.VIOLENT_30D))
 
 
 def model_of(detector: Any) -> HazardModel | None:
@@ -345,5 +367,5 @@ def level_table(model: HazardModel) -> list[tuple[str, str]]:
     return out
 
 
-__all__ = ["CLASSES", "HORIZON_DAYS", "INPUTS", "HazardDetector", "HazardModel", "ModelError", "inputs",
+__all__ = ["CLASSES", "HORIZON_DAYS", "INPUTS", "HazardDetector", "HazardModel", "ModelError", "grounded", "inputs",
            "level_table", "model_of", "percent", "precursors"]

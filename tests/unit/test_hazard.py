@@ -11,7 +11,7 @@ import pytest
 
 from detectors import features as F
 from detectors.calibration import LEVEL_SCORES, brier, reliability
-from detectors.hazard import INPUTS, HazardDetector, HazardModel, ModelError, inputs
+from detectors.hazard import INPUTS, HazardDetector, HazardModel, ModelError, grounded, inputs
 from streams.training import Row, fit, target_windows, with_targets
 
 LEVELS = {"watch": 0.085, "warning": 0.2, "critical": 0.4}
@@ -90,6 +90,20 @@ def test_the_explanation_says_the_chance_what_the_level_means_and_the_precursors
     fc = det.forecast(f)
     assert fc["probability"] == pytest.approx(det.probability(f), abs=1e-4)
     assert fc["levels"]["watch"] == {"from": 0.085, "to": 0.2} and fc["levels"]["critical"]["to"] is None
+
+
+def test_the_forecast_raises_no_level_where_no_deaths_are_on_record_and_no_force_was_used():
+    det = HazardDetector(model(intercept=0.0))  # every probability here is far above watch
+    calm_never = feats(display30=4.0, display_30d=4, quiet=F.NEVER)
+    assert det.probability(calm_never) > LEVELS["watch"]
+    assert det.score_one(calm_never) == 0.0 and det.forecast(calm_never)["level"] is None
+    assert "no level: no deaths on record and no use of force in the last 30 days" in det.explain(calm_never)
+    assert not grounded({})  # nothing known: no deaths on record
+    # force used in the last 30 days, or deaths on record (even today's), and the forecast speaks
+    for f in (dict(calm_never, force_30d=1), dict(calm_never, violent_30d=2), feats(display30=4.0, quiet=0),
+              feats(display30=4.0, quiet=4000)):
+        assert grounded(f) and det.score_one(f) == det.model.score(det.probability(f)) > 0.5
+        assert det.forecast(f)["level"] is not None
 
 
 def synthetic_rows(seed=3, borders=8, n=400, effect_sd=1.0):
