@@ -10,7 +10,8 @@
    CSV read+write of the same rows.
 6. the source adapters' parse rates (``bench.sources``), and a segment's state and per-event
    cost over ten years of history (``bench.state``);
-7. event-to-alert latency of a worker at a sustained 1,000 incidents a second (``bench.latency``).
+7. event-to-alert latency of a worker at a sustained 1,000 incidents a second (``bench.latency``),
+   and at 100 a second (``latency_low_rate``: the path's floor, with the CPU mostly idle).
 
 Prints one JSON object. Only the ratios compare across machines.
 """
@@ -180,9 +181,10 @@ def main() -> int:
     from bench.state import measure as state_figures
 
     state = state_figures()
-    from bench.latency import measure as latency_figures
+    from bench.latency import LOW_RATE, measure as latency_figures
 
     latency = latency_figures()
+    latency_low = latency_figures(rate=LOW_RATE)
     print(json.dumps({
         "events": N,
         "partitions": PARTITIONS,
@@ -201,6 +203,7 @@ def main() -> int:
         "sources": sources,
         "state": state,
         "latency": latency,
+        "latency_low_rate": latency_low,
     }, indent=2))
     return 0
 

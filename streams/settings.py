@@ -63,9 +63,13 @@ class Settings:
     #: model that ships with the package (streams/data/hazard-model.json).
     model: str = setting("", "trained model file from 'borderwatch train' (empty: the packaged model)",
                          WORKER, BACKTEST)
-    #: Agents take up to batch_size events or wait batch_seconds, then write state once per key.
+    #: Agents take up to batch_size events or wait batch_seconds, then write state once per key. Each
+    #: of the two hops waits out the window whenever input is slower than batch_size per window, so
+    #: at a desk's usual rates it is latency; 0.01 against 0.05 halved event-to-alert time at 100
+    #: incidents/s at no cost to throughput a bench could see, 0.005 cost about a quarter of it
+    #: (docs/BENCHMARKS.md, Latency).
     batch_size: int = setting(2000, "events an agent takes at most before it writes state", WORKER)
-    batch_seconds: float = setting(0.05, "seconds an agent waits for a batch to fill", WORKER)
+    batch_seconds: float = setting(0.01, "seconds an agent waits for a batch to fill", WORKER)
     #: How long the broker may hold a fetch of the worker's consumer while nothing is new: the
     #: price of each Kafka hop in an alert's latency, against fetches a second on an idle worker.
     fetch_wait_seconds: float = setting(0.01, "seconds the broker may hold a fetch with nothing new while input "
