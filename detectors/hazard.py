@@ -326,8 +326,12 @@ def grounded(features: Features) -> bool:
     that has never seen deaths has to see force used before a forecast of deaths warns on it (a
     wave of shows of force on such a border is left to the surge view and the operators).
     """
+    return deaths_on_record(features) or bool(features.get(F.FORCE_30D) or features.get(F.VIOLENT_30D))
+
+
+def deaths_on_record(features: Features) -> bool:
     quiet = features.get(F.DAYS_SINCE_FATAL)
-    return (quiet is not None and quiet < NEVER) or bool(features.get(F.FORCE_30D) or features.get(F.VIOLENT_30D))
+    return quiet is not None and quiet < NEVER
 
 
 def model_of(detector: Any) -> HazardModel | None:
@@ -351,10 +355,9 @@ def precursors(features: Features) -> str:
         if n:
             parts.append(f"{n} {one if n == 1 else many}")
     recent = "in the last 30 days: " + ", ".join(parts) if parts else "no incident in the last 30 days"
-    quiet = features.get(F.DAYS_SINCE_FATAL)
-    if quiet is None or quiet >= NEVER:
+    if not deaths_on_record(features):
         return f"{recent}; no deaths on record"
-    quiet = int(quiet)
+    quiet = int(features[F.DAYS_SINCE_FATAL])
     return f"{recent}; last deaths {'today' if quiet == 0 else f'{quiet} days ago'}"
 
 
