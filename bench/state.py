@@ -26,8 +26,6 @@ import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 
-from streams.app import DECODED_KEEP
-
 YEARS = 10
 PER_DAY = 4.5
 SEGMENTS = 10_000
@@ -80,6 +78,7 @@ def decoded_kb_of(pipeline, encoded: bytes, key: str, raw: bytes) -> float:
 
 
 def measure() -> dict:
+    from streams.app import DECODED_KEEP
     from streams.pipeline import Pipeline
     from streams.segments import SegmentRegistry
     from streams.topics import KIND_INCIDENTS
