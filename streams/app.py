@@ -43,6 +43,7 @@ from typing import Any, Awaitable, Callable, Iterable
 import faust
 
 from streams.arms_keys import arms_pending
+from streams.batches import take_batches
 from streams.errors import InvalidEvent, bounded
 from streams.evidence import context_snapshot
 from streams.metrics import Metrics
@@ -319,7 +320,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     async def run_batches(stream, agent: str, handle: Callable[[list], Awaitable[None]]) -> None:
         try:
-            async for events in stream.take_events(settings.batch_size, within=settings.batch_seconds):
+            async for events in take_batches(stream, settings.batch_size, settings.batch_seconds):
                 try:
                     await handle(events)
                 except Exception as exc:  # noqa: BLE001 -- any failure: report it and let the supervisor restart us

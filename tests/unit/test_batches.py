@@ -1,0 +1,82 @@
+"""take_batches on a real Faust stream (an agent's test context, no broker): a batch is handed over
+at most ``within`` after its first event or as soon as it is full, never larger than ``max_``, every
+event in order, each acknowledged only once the agent has handled its batch; and an agent with
+nothing to take is not woken."""
+
+import asyncio
+
+import faust
+
+from streams.batches import take_batches
+
+#: A bound on waiting for what must happen at once: the test fails past it, it never waits it out.
+PATIENCE = 10.0
+
+
+def taker(max_: int, within: float):
+    app = faust.App("test-batches", broker="kafka://127.0.0.1:9", store="memory://", web_enabled=False)
+    seen: list[list[int]] = []
+    acked_when_handed: list[list[bool]] = []
+    handed = asyncio.Event()
+
+    @app.agent()
+    async def agent(stream):
+        async for events in take_batches(stream, max_, within):
+            acked_when_handed.append([e.message.acked for e in events])
+            seen.append([e.value for e in events])
+            handed.set()
+
+    return agent, seen, acked_when_handed, handed
+
+
+async def until(cond) -> None:
+    async def poll():
+        while not cond():
+            await asyncio.sleep(0.001)
+    await asyncio.wait_for(poll(), PATIENCE)
+
+
+def test_a_full_batch_goes_at_once_and_no_batch_is_larger_than_max():
+    async def run():
+        # a window far longer than the test: only "full" can hand these batches over
+        agent, seen, acked, _ = taker(max_=3, within=3600)
+        async with agent.test_context() as ctx:
+            for i in range(6):
+                await ctx.put(i)
+            await until(lambda: sum(map(len, seen)) == 6)
+        assert seen == [[0, 1, 2], [3, 4, 5]]
+        assert not any(a for batch in acked for a in batch)  # none acknowledged before it was handled
+
+    asyncio.run(run())
+
+
+def test_a_lone_event_waits_at_most_the_window_from_its_arrival():
+    async def run():
+        agent, seen, _, handed = taker(max_=1000, within=0.05)
+        async with agent.test_context() as ctx:
+            loop = asyncio.get_running_loop()
+            # idle first, for many windows: a window counted from the last wake-up would be under way
+            await asyncio.sleep(0.23)
+            t0 = loop.time()
+            await ctx.put("one")
+            await asyncio.wait_for(handed.wait(), PATIENCE)
+            waited = loop.time() - t0
+        assert seen == [["one"]]
+        # a window that started at the event: about 0.05 s, never less
+        assert 0.045 <= waited < 0.5
+
+    asyncio.run(run())
+
+
+def test_events_of_a_handled_batch_are_acknowledged_before_the_next_is_handed_over():
+    async def run():
+        agent, seen, _, _ = taker(max_=2, within=3600)
+        events = []
+        async with agent.test_context() as ctx:
+            for i in range(4):
+                events.append(await ctx.put(i))
+            await until(lambda: sum(map(len, seen)) == 4)
+            await until(lambda: events[0].message.acked and events[1].message.acked)
+            assert events[0].message.acked and events[1].message.acked
+
+    asyncio.run(run())
