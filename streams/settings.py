@@ -63,13 +63,13 @@ class Settings:
     #: model that ships with the package (streams/data/hazard-model.json).
     model: str = setting("", "trained model file from 'borderwatch train' (empty: the packaged model)",
                          WORKER, BACKTEST)
-    #: Agents take up to batch_size events or wait batch_seconds, then write state once per key. Each
-    #: of the two hops waits out the window whenever input is slower than batch_size per window, so
-    #: at a desk's usual rates it is latency: 0.01 halved event-to-alert time at 100 incidents/s, but
-    #: Faust's take wakes every window even with nothing to take, and an idle worker then used 8 %
-    #: of a core against 4.7 % (issue 10's line is 5 %; docs/BENCHMARKS.md, Latency).
+    #: Agents take up to batch_size events, or what came within batch_seconds of the first one, then
+    #: write state once per key (streams.batches). At a desk's usual rates each of the two hops waits
+    #: out the window, so it is latency: 0.01 against 0.05 halved event-to-alert time at 100
+    #: incidents/s; an idle agent does not wake at all (docs/BENCHMARKS.md, Latency).
     batch_size: int = setting(2000, "events an agent takes at most before it writes state", WORKER)
-    batch_seconds: float = setting(0.05, "seconds an agent waits for a batch to fill", WORKER)
+    batch_seconds: float = setting(0.01, "seconds an agent waits, from a batch's first event, for the batch to fill",
+                                   WORKER)
     #: How long the broker may hold a fetch of the worker's consumer while nothing is new: the
     #: price of each Kafka hop in an alert's latency, against fetches a second on an idle worker.
     fetch_wait_seconds: float = setting(0.01, "seconds the broker may hold a fetch with nothing new while input "
