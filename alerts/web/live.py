@@ -25,7 +25,7 @@ class LiveFeed:
     """Fans the feed's alert events out to the SSE clients, keeping the last ``size`` for resume.
 
     One queue sits in the feed's ``subscribers``; each event is encoded once, with the alert as
-    folded at that moment, and each client gets what its principal may see. Event ids are
+    folded at that moment (all but its transitions), and each client gets what its principal may see. Event ids are
     ``<boot>-<n>``: a ``Last-Event-ID`` from this run within the buffer resumes exactly; any
     other gets a ``resync`` event (reload the snapshot).
     """
@@ -65,8 +65,13 @@ class LiveFeed:
         event = ev.to_dict() if hasattr(ev, "to_dict") else dict(ev)
         h = self.history()
         folded = h.alerts.get(event.get("alert_id", ""))
-        if folded is not None and hasattr(h, "view"):
-            folded = h.view(folded)  # with its ack and silence status
+        if folded is not None:
+            # Without its transitions: the event is the newest, GET /alerts/{id} has them all. An
+            # alert open for months gathers hundreds, and encoding them all for every event made
+            # a quarter of a busy worker's time (docs/BENCHMARKS.md).
+            folded = {k: v for k, v in folded.items() if k != "transitions"}
+            if hasattr(h, "view"):
+                folded = h.view(folded)  # with its ack and silence status
         seq = next(self._seq)
         # The alert is encoded once: its text goes into the data as is, and read back it is the copy
         # the entry keeps (the folded alert changes later). One encoding less of the larger half:

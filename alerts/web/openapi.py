@@ -272,9 +272,10 @@ def openapi_document() -> dict[str, Any]:
         "/events": {"get": {
             "summary": "live feed of alert events the caller may see (server-sent events)", "tags": ["alerts"],
             "description": "Each message is `event: alert`, `id: <boot>-<n>`, `data: {\"event\": <the alert event>, "
-                           "\"alert\": <the alert as folded after it>}`. A comment line `: heartbeat` comes every 15 s "
-                           "of quiet. Reconnecting with `Last-Event-ID` resumes from the last 1000 events of this "
-                           "worker run; otherwise an `event: resync` asks the client to reload `/alerts`.",
+                           "\"alert\": <the alert as folded after it, without its transitions: GET /alerts/{alert_id} "
+                           "has them>}`. A comment line `: heartbeat` comes every 15 s of quiet. Reconnecting with "
+                           "`Last-Event-ID` resumes from the last 1000 events of this worker run; otherwise an "
+                           "`event: resync` asks the client to reload `/alerts`.",
             "parameters": [*_FILTERS, _param("Last-Event-ID", "header", "resume after this event id")],
             "responses": {"200": {"description": "an event stream", "content": {"text/event-stream": {"schema": {
                 "type": "object", "description": "one server-sent event",

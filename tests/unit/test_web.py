@@ -271,6 +271,35 @@ def test_sse_delivers_only_what_the_principal_may_see_with_heartbeats(env):
     env.run(check)
 
 
+def test_sse_sends_the_alert_as_it_is_now_without_its_transitions(env):
+    """An alert open for months gathers hundreds of transitions; each event carries the alert's
+    state, and its timeline stays one request away."""
+    seg, opened = "KGZ-TJK-03", "2012-09-01T00:00:00Z"
+    evs = [alert_event(seg, transition="opened", level="watch", seq=1, opened_at=opened, at=opened),
+           alert_event(seg, transition="escalated", level="warning", seq=2, opened_at=opened, at="2012-09-02T00:00:00Z"),
+           alert_event(seg, transition="escalated", level="critical", seq=3, opened_at=opened,
+                       at="2012-09-03T00:00:00Z")]
+
+    async def check(c):
+        h = env.h("operator")
+        stream = await c.get("/events", headers=h)
+        await wait_for_clients(env.app)
+        assert (await read_events(stream, 1))[0][0] == "comment"  # connected
+        got = []
+        for ev in evs:
+            env.history.add(ev)
+            for q in list(env.subscribers):
+                q.put_nowait(ev)
+            got.extend(m[2] for m in await read_events(stream, 1) if m[0] == "alert")
+        stream.close()
+        assert [(m["event"]["seq"], m["alert"]["level"]) for m in got] == [(1, "watch"), (2, "warning"),
+                                                                            (3, "critical")]
+        assert all("transitions" not in m["alert"] for m in got)
+        one = await c.get(f"/alerts/{evs[0].alert_id}", headers=h)
+        assert [t["seq"] for t in (await one.json())["transitions"]] == [1, 2, 3]
+    env.run(check)
+
+
 def test_sse_resumes_after_last_event_id_and_asks_unknown_ids_to_resync(env):
     evs = [alert_event(f"KGZ-TJK-{i:02d}", opened_at=f"2012-09-0{i}T00:00:00Z", at=f"2012-09-0{i}T00:00:00Z")
            for i in (3, 4, 5)]
