@@ -1,6 +1,6 @@
 """Change detection on a segment's daily incident index: a Poisson CUSUM.
 
-The daily index is ``x = violent + calm_weight * (other incidents)`` of one day (violent =
+The daily index is ``x = violent + CALM_WEIGHT * (other incidents)`` of one day (violent =
 armed clash, shelling, drone strike). Against a baseline rate ``lam0`` the CUSUM looks for a
 shift to ``lam1 = lam0 + max(2 * lam0, min_shift)``:
 
@@ -26,14 +26,35 @@ from detectors.features import COUNT_LAGS, MAX_LAGS, VIOLENT_LAGS
 from detectors import features as F
 
 
-def daily_index(f: Features, k: int | None = None, calm_weight: float = 0.3) -> float:
+#: What a calm incident (not violent) weighs in the daily index against a violent one.
+CALM_WEIGHT = 0.3
+
+
+def daily_index(f: Features, k: int | None = None) -> float:
     """The weighted index of day lag ``k`` (pipeline features ``count_lag_k``, ``violent_lag_k``),
     or of the row itself (``count_1d``, ``violent_1d``) when there are no lags."""
     if k is not None and k < MAX_LAGS and f.get(COUNT_LAGS[k]) is not None:
         n, v = feature(f, COUNT_LAGS[k]), feature(f, VIOLENT_LAGS[k])
     else:
         n, v = feature(f, F.COUNT_1D), feature(f, F.VIOLENT_1D)
-    return v + calm_weight * max(n - v, 0.0)
+    return v + CALM_WEIGHT * max(n - v, 0.0)
+
+
+def pending_indices(f: Features, pending: int) -> list[float]:
+    """:func:`daily_index` of lags ``pending - 1`` down to 0 (oldest first), in one pass: the
+    CUSUM reads them for every incident."""
+    get = f.get
+    out = []
+    for k in range(pending - 1, -1, -1):
+        n = get(COUNT_LAGS[k]) if k < MAX_LAGS else None
+        if n is None:
+            out.append(daily_index(f, k))
+            continue
+        n = float(n) if n else 0.0
+        v = get(VIOLENT_LAGS[k])
+        v = float(v) if v else 0.0
+        out.append(v + CALM_WEIGHT * max(n - v, 0.0))
+    return out
 
 
 @dataclass
@@ -84,8 +105,8 @@ class PoissonCusum:
             return self._step(s, daily_index(f), lam0, lam1)
         # _step's arithmetic, its constants taken out of the loop (the same floats, in the same order)
         gain, drift, cap = math.log(lam1 / lam0), lam1 - lam0, self.cap
-        for k in range(pending - 1, -1, -1):
-            s = min(cap, max(0.0, s + daily_index(f, k) * gain - drift))
+        for x in pending_indices(f, pending):
+            s = min(cap, max(0.0, s + x * gain - drift))
         return s
 
     def _score_raw(self, s: float) -> float:

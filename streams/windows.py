@@ -142,12 +142,20 @@ class Windows:
             self._fatal_days = None
 
     def drop_before(self, days: dict[int, list[int]], horizon: int) -> dict[int, list[int]]:
-        """The buckets from ``horizon`` on; the cursors lose the days dropped."""
+        """Drop the buckets before ``horizon`` from ``days`` (in place; returned); the cursors lose
+        the days dropped."""
         if self._oldest is None:
             self._oldest = min(days, default=None)
         if self._oldest is None or self._oldest >= horizon:
             return days
-        dropped = [(d, b) for d, b in days.items() if d < horizon]
+        # Usually a day or two leave (the newest incident moved the horizon on): walk those days
+        # rather than every bucket; a sparse segment's few buckets are walked instead.
+        if horizon - self._oldest <= len(days):
+            dropped = [(d, days.pop(d)) for d in range(self._oldest, horizon) if d in days]
+        else:
+            dropped = [(d, b) for d, b in days.items() if d < horizon]
+            for d, _ in dropped:
+                del days[d]
         for d, b in dropped:
             for c in self.cursors:
                 for w, acc in zip(WINDOW_DAYS, c.sums):
@@ -155,9 +163,8 @@ class Windows:
                         _add(acc, b, -1)
             if b[FATAL]:
                 self._fatal_days = None
-        kept = {d: b for d, b in days.items() if d >= horizon}
-        self._oldest = min(kept, default=None)
-        return kept
+        self._oldest = min(days, default=None)
+        return days
 
     def before(self, days: dict[int, list[int]], day: int) -> Before:
         """The window sums and death history of the buckets before ``day``."""
