@@ -54,14 +54,15 @@ def days_by_column(days: dict[int, list[int]]) -> list[list[int]]:
     per column. Compresses well: a column is mostly small numbers and repeats."""
     ordered = sorted(days)
     gaps = [d - p for p, d in zip([0, *ordered], ordered)]
-    return [gaps, *([days[d][i] for d in ordered] for i in range(BUCKET_WIDTH))]
+    if not ordered:
+        return [gaps, *([] for _ in range(BUCKET_WIDTH))]
+    return [gaps, *map(list, zip(*(days[d] for d in ordered)))]  # the buckets transposed
 
 
 def days_from_columns(columns: list[list[int]]) -> dict[int, list[int]]:
     """What :func:`days_by_column` stored, as buckets by day."""
     gaps, *cols = columns
-    ordered = list(accumulate(gaps))
-    return {d: [col[i] for col in cols] for i, d in enumerate(ordered)}
+    return dict(zip(accumulate(gaps), map(list, zip(*cols, strict=True)), strict=True))
 
 
 class Before(NamedTuple):
