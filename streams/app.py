@@ -174,7 +174,10 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         # was merely ahead (seen in the two-workers chaos test). A memory store has nothing persisted
         # to be inconsistent with; recovery reads on from the store's offset either way.
         recovery_consistency_check=False,
-        producer_linger=0.005,
+        # No linger: an alert crosses three produce steps in turn (segment-events, the changelog,
+        # the alerts topic), and 5 ms at each was a fifth of the latency at a desk's rates
+        # (docs/BENCHMARKS.md, Latency); a busy worker's batches fill requests without it.
+        producer_linger=0.0,
     )
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
                partitions=settings.partitions)
