@@ -66,12 +66,12 @@ class LiveFeed:
         h = self.history()
         folded = h.alerts.get(event.get("alert_id", ""))
         if folded is not None:
+            # a copy, with its ack and silence status where the history keeps them
+            folded = h.view(folded) if hasattr(h, "view") else dict(folded)
             # Without its transitions: the event is the newest, GET /alerts/{id} has them all. An
             # alert open for months gathers hundreds, and encoding them all for every event made
             # a quarter of a busy worker's time (docs/BENCHMARKS.md).
-            folded = {k: v for k, v in folded.items() if k != "transitions"}
-            if hasattr(h, "view"):
-                folded = h.view(folded)  # with its ack and silence status
+            folded.pop("transitions", None)
         seq = next(self._seq)
         # The alert is encoded once: its text goes into the data as is, and read back it is the copy
         # the entry keeps (the folded alert changes later). One encoding less of the larger half:
