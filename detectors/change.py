@@ -37,7 +37,11 @@ def daily_index(f: Features, k: int | None = None) -> float:
         n, v = feature(f, COUNT_LAGS[k]), feature(f, VIOLENT_LAGS[k])
     else:
         n, v = feature(f, F.COUNT_1D), feature(f, F.VIOLENT_1D)
-    return v + CALM_WEIGHT * max(n - v, 0.0)
+    return _index(n, v)
+
+
+def _index(incidents: float, violent: float) -> float:
+    return violent + CALM_WEIGHT * max(incidents - violent, 0.0)
 
 
 def pending_indices(f: Features, pending: int) -> list[float]:
@@ -50,10 +54,8 @@ def pending_indices(f: Features, pending: int) -> list[float]:
         if n is None:
             out.append(daily_index(f, k))
             continue
-        n = float(n) if n else 0.0
         v = get(VIOLENT_LAGS[k])
-        v = float(v) if v else 0.0
-        out.append(v + CALM_WEIGHT * max(n - v, 0.0))
+        out.append(_index(float(n) if n else 0.0, float(v) if v else 0.0))
     return out
 
 

@@ -10,8 +10,8 @@ window.
 Everything else is ``take_events``'s, on purpose: the events are acknowledged only after the
 caller has handled the batch (as the generator resumes, or closes), never more than ``max_`` at a
 time, and the generator is tracked by the stream so that stopping the stream closes it
-(faust-streaming 0.15.3, ``faust/streams.py``). The reliability suite (``tests/test_reliability*``)
-holds both to the same guarantees.
+(faust-streaming 0.15.3, ``faust/streams.py``). ``tests/unit/test_batches.py`` holds it to that, and
+the chaos and integration suites (``tests/chaos``, ``tests/integration``) run the worker over it.
 """
 
 from __future__ import annotations

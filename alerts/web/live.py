@@ -25,9 +25,9 @@ class LiveFeed:
     """Fans the feed's alert events out to the SSE clients, keeping the last ``size`` for resume.
 
     One queue sits in the feed's ``subscribers``; each event is encoded once, with the alert as
-    folded at that moment (all but its transitions), and each client gets what its principal may see. Event ids are
-    ``<boot>-<n>``: a ``Last-Event-ID`` from this run within the buffer resumes exactly; any
-    other gets a ``resync`` event (reload the snapshot).
+    folded at that moment (all but its transitions), and each client gets what its principal may
+    see. Event ids are ``<boot>-<n>``: a ``Last-Event-ID`` from this run within the buffer resumes
+    exactly; any other gets a ``resync`` event (reload the snapshot).
     """
 
     def __init__(self, source: set, history: Callable[[], AlertHistory], size: int = 1000) -> None:
