@@ -42,6 +42,7 @@ from typing import Any, Awaitable, Callable, Iterable
 
 import faust
 
+from streams import log_end
 from streams.arms_keys import arms_pending
 from streams.batches import take_batches
 from streams.errors import InvalidEvent, bounded
@@ -51,7 +52,8 @@ from streams.pipeline import Pipeline
 from streams.segment_state import SegmentState
 from streams.records import DeadLetter, decode_json
 from streams.settings import Settings
-from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope, Topics, encode_within, pack
+from streams.topics import (INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope, Topics, bootstrap, encode_within,
+                            pack)
 from streams.watermarks import PartitionIdleness
 from streams.windows import day_of
 
@@ -155,6 +157,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     """Build the Faust app. ``clock`` is wall time, used only for ticks, idleness and latency."""
     pace = FetchPace(settings.fetch_wait_seconds, settings.fetch_wait_idle_seconds)
     pace.install()
+    log_end.install(bootstrap(settings.broker))  # table recovery reads changelogs to their true ends
     app = faust.App(
         settings.app_id,
         broker=settings.broker,

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 from alerts.notify.delivery import DeliveryIndex, DeliveryLogUnavailable
 from streams.follow import follow
+from streams.log_end import log_end_offsets
 from streams.topics import bootstrap
 
 log = logging.getLogger("borderwatch.notice_log")
@@ -140,7 +141,7 @@ class KafkaDeliveryLog(DeliveryIndex):
 
         await self._started.wait()
         tp = TopicPartition(self.topic, 0)
-        end = (await self._consumer.end_offsets([tp]))[tp]
+        end = (await log_end_offsets(bootstrap(self.broker_url), [tp]))[tp]
         assert self._progress is not None
         async with self._progress:
             await self._progress.wait_for(lambda: self._position >= end)
