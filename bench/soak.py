@@ -27,6 +27,7 @@ when interrupted. Progress goes to stderr. The pure analysis is at the top (test
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any, Hashable, Mapping, Sequence
 
 from borderwatch.errors import BorderwatchError
+from streams.log_end import log_end_offsets
 
 PARTITIONS = 8
 #: Records of one generated event-day over every bundled border, about (to size the scenario).
@@ -235,6 +237,7 @@ class Probe:
         from kafka import KafkaConsumer, TopicPartition
 
         self.pid = pid
+        self.bootstrap = bootstrap
         self.base_url, self.token = base_url, token
         # A group id for committed(), but no subscribe() and no poll(): it never joins the group.
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
@@ -273,10 +276,15 @@ class Probe:
 
     def offsets(self) -> Offsets:
         """In the order :class:`Backlog` needs: the input's, then the internal topic's."""
-        inputs_end = self.consumer.end_offsets(self.inputs)
+        inputs_end = self._ends(self.inputs)
         inputs_committed = self._committed(self.inputs)
-        internal_end = self.consumer.end_offsets(self.internal)
+        internal_end = self._ends(self.internal)
         return Offsets(inputs_end, inputs_committed, internal_end, self._committed(self.internal))
+
+    def _ends(self, tps) -> dict:
+        # Not the consumer's end_offsets(): the embedded broker's ListOffsets can fall short of a
+        # partition's last records (streams/log_end.py), which would understate the lag.
+        return asyncio.run(log_end_offsets(self.bootstrap, tps))
 
     def get(self, path: str, timeout: float = 10) -> bytes:
         req = urllib.request.Request(self.base_url + path, headers={"Authorization": f"Bearer {self.token}"})
