@@ -11,7 +11,7 @@ It matters wherever something reads a log "to its end":
 * Faust restores a table after a rebalance by reading its changelog partitions up to the ends
   ListOffsets gives. Against tansu a worker that kept a partition through a rebalance restored the
   states of its last batch before it as they were one batch earlier, and went on from them: two
-  workers on one app id then disagreed with the backtest in about one run in three on a loaded
+  workers on one app id then disagreed with the backtest in about one run in four on a loaded
   machine (docs/RELIABILITY.md). :func:`install` gives Faust's recovery these ends instead.
 * the notifier that takes over reads the delivery log to its end before sending anything
   (``streams.notice_log``).
