@@ -276,15 +276,12 @@ class Probe:
 
     def offsets(self) -> Offsets:
         """In the order :class:`Backlog` needs: the input's, then the internal topic's."""
-        inputs_end = self._ends(self.inputs)
-        inputs_committed = self._committed(self.inputs)
-        internal_end = self._ends(self.internal)
-        return Offsets(inputs_end, inputs_committed, internal_end, self._committed(self.internal))
-
-    def _ends(self, tps) -> dict:
         # Not the consumer's end_offsets(): the embedded broker's ListOffsets can fall short of a
-        # partition's last records (streams/log_end.py), which would understate the lag.
-        return asyncio.run(log_end_offsets(self.bootstrap, tps))
+        # partition's last records (streams/log_end.py), which would understate the lag. One probe
+        # for both topics.
+        ends = asyncio.run(log_end_offsets(self.bootstrap, [*self.inputs, *self.internal]))
+        return Offsets({tp: ends[tp] for tp in self.inputs}, self._committed(self.inputs),
+                       {tp: ends[tp] for tp in self.internal}, self._committed(self.internal))
 
     def get(self, path: str, timeout: float = 10) -> bytes:
         req = urllib.request.Request(self.base_url + path, headers={"Authorization": f"Bearer {self.token}"})
