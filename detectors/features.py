@@ -123,5 +123,6 @@ def as_features(values: Sequence[float]) -> dict[str, float]:
 
 
 def log_counts(features: Mapping[str, float], names: Sequence[str]) -> list[float]:
-    """``log1p`` of the named features (missing = 0), the scale the hazard model reads counts on."""
-    return [math.log1p(max(float(features.get(n) or 0.0), 0.0)) for n in names]
+    """``log1p`` of the named features (missing or below 0: 0), the scale the hazard model reads counts on."""
+    get, log1p = features.get, math.log1p
+    return [log1p(v) if (v := get(n)) and v > 0 else 0.0 for n in names]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable
 
 from alerts.escalation import EscalationPolicy, move, note_peak
@@ -253,7 +254,7 @@ class Pipeline:
         # Days before the grace horizon can no longer change: they are what the detector learns.
         self.segment_detectors.learn(state, now_day - self.settings.grace_days - 1)
         at = occurred if d == now_day else day_start(now_day)
-        out.alerts.extend(self._score(state, now_day, iso(at), may_raise=True))
+        out.alerts.extend(self._score(state, now_day, at, may_raise=True))
         self._prune(state)
 
     @staticmethod
@@ -314,7 +315,7 @@ class Pipeline:
         day = state.evaluated_day + 1
         limit = min(until_day, state.evaluated_day + self.settings.retention_days)
         while day <= limit and state.level > 0:
-            out.extend(self._score(state, day, iso(day_start(day)), may_raise=False))
+            out.extend(self._score(state, day, day_start(day), may_raise=False))
             day += 1
         if state.level == 0:
             state.evaluated_day = None
@@ -336,7 +337,9 @@ class Pipeline:
         except KeyError:
             return key
 
-    def _score(self, state: SegmentState, day: int, at: str, *, may_raise: bool) -> list[AlertEvent]:
+    def _score(self, state: SegmentState, day: int, when: datetime, *, may_raise: bool) -> list[AlertEvent]:
+        """Score ``state`` at ``day``; any transition is stamped ``when`` (formatted only then: most
+        scorings change nothing, and formatting a time costs as much as some detectors)."""
         detector = self.segment_detectors.of(state)
         feats = segment_features.detector_input(state, day, self.settings.pressure_years,
                                                 learns=self.segment_detectors.learns)
@@ -344,13 +347,13 @@ class Pipeline:
         out = []
         if self.policy.expires(state, day, feats[F.FATALITIES_30D] > 0):
             # A forecast whose window has passed without deaths resolves; what follows is a new opening.
-            out.append(self._transition(state, 0, score, at, day, feats, detector, expired=True))
+            out.append(self._transition(state, 0, score, iso(when), day, feats, detector, expired=True))
         new = self.policy.decide(state, day, score, may_raise=may_raise)
         if self.observer is not None:
             self.observer(state.key, day, score, new)
         note_peak(state, score, new)
         if new != state.level:
-            out.append(self._transition(state, new, score, at, day, feats, detector))
+            out.append(self._transition(state, new, score, iso(when), day, feats, detector))
         return out
 
     def _transition(self, state: SegmentState, new: int, score: float, at: str, day: int, feats: dict[str, float],

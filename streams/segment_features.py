@@ -17,8 +17,16 @@ def features(state: SegmentState, day: int, pressure_years: int) -> dict[str, fl
     """Rolling views at ``day`` (inclusive): the window sums of the days before it plus the
     incidents of ``day`` itself; arms pressure over the ``pressure_years`` before its year."""
     base = state.windows.before(state.days, day)
-    today = state.days.get(day) or EMPTY_BUCKET
-    w7, w30, w365 = ([a + b for a, b in zip(sums, today)] for sums in base.sums)
+    w7, w30, w365 = base.sums  # copies of the window sums: the day's own incidents are added in place
+    today = state.days.get(day)
+    if today is None:
+        today = EMPTY_BUCKET
+    else:
+        for i, v in enumerate(today):
+            if v:
+                w7[i] += v
+                w30[i] += v
+                w365[i] += v
     c7, c365 = w7[N], w365[N]
     last_fatal = day if today[FATAL] else base.last_fatal
     if last_fatal is None and state.last_fatal_day is not None and state.last_fatal_day <= day:

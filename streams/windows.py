@@ -140,7 +140,29 @@ class Windows:
                 if c.day - w < day < c.day:
                     _add(acc, delta)
         if delta[FATAL]:
+            self._add_fatal(day, delta[FATAL])
+
+    def _add_fatal(self, day: int, deaths: int) -> None:
+        """Deaths on ``day``: extend the fatal days in place when ``day`` is their newest (incidents
+        mostly come in order), else read them again from the buckets when next asked."""
+        fdays = self._fatal_days
+        if fdays is None:
+            return
+        if deaths < 0:  # a correction: a day may leave the fatal days
             self._fatal_days = None
+            return
+        prefix = self._fatal_prefix
+        if fdays and day == fdays[-1]:
+            prefix[-1] += deaths
+            self._fatal_tolls[-1] += deaths
+        elif not fdays or day > fdays[-1]:
+            fdays.append(day)
+            prefix.append(prefix[-1] + deaths)
+            self._fatal_tolls.append(prefix[-1] - prefix[bisect_right(fdays, day - MONTH)])
+        else:
+            self._fatal_days = None
+            return
+        self._fatal_at.clear()
 
     def drop_before(self, days: dict[int, list[int]], horizon: int) -> dict[int, list[int]]:
         """Drop the buckets before ``horizon`` from ``days`` (in place; returned); the cursors lose

@@ -80,3 +80,16 @@ def test_reading_does_not_hand_out_the_cursors_own_sums():
     got = windows.before(days, 6)
     got.sums[0][0] += 100
     assert windows.before(days, 6).sums == from_scratch(days, 6)[0]
+
+
+def test_deaths_coming_in_order_are_counted_as_from_scratch():
+    """Incidents mostly come in day order: each new day with deaths extends the death history in
+    place (``Windows.add``), and what a later day reads is still the definition's."""
+    days: dict[int, list[int]] = {}
+    windows = Windows()
+    for n, day in enumerate(range(0, 900, 11)):
+        windows.add(days, day, bucket(n))
+        if n % 3 == 1:  # a second deadly incident the same day
+            windows.add(days, day, bucket(n + 1))
+        got = windows.before(days, day + 1 + n % 40)
+        assert (got.sums, got.last_fatal, got.prior_max) == from_scratch(days, day + 1 + n % 40)
