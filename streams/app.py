@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import json
 import logging
 import math
@@ -205,6 +206,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     gate = RebalanceGate()
     decoded = DecodedStates()
+    written = WrittenStates()
     #: partition -> the day its open alerts were last advanced to while idle. Until new input
     #: reaches the partition (or a rebalance), a scan to the same day would find nothing to do.
     advanced: dict[int, int] = {}
@@ -221,7 +223,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     @app.on_rebalance_complete.connect
     async def release_batches_when_restored(sender, **kwargs) -> None:
-        gate.open(app.consumer.assignment())
+        assigned = app.consumer.assignment()
+        written.keep_only(tp.partition for tp in assigned if tp.topic == segment_events.get_topic_name())
+        gate.open(assigned)
 
     async def produce(topic, value: bytes, key: Any = None, partition: int | None = None):
         """Hand one message to the producer: its delivery future, or the error if it was refused at
@@ -367,6 +371,18 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             log.info("sent again %d alert transitions and %d evidence snapshots from the outboxes of the "
                      "last owner", len(pending), len(contexts))
 
+    def check_restored() -> None:
+        """The kept partitions' states are what this worker last wrote (WrittenStates)."""
+        checked, lost = written.lost(table.get)
+        metrics.restored_checked.inc(checked)
+        if lost:
+            n = sum(map(len, lost.values()))
+            metrics.restored_lost.inc(n)
+            log.error("the rebalance restored %d of %d states this worker kept to other bytes than it wrote "
+                      "(partitions %s; e.g. %s): their segments go on from older states, and their alerts may "
+                      "differ from a backtest's", n, checked, ", ".join(map(str, sorted(lost))),
+                      ", ".join(sorted(k for keys in lost.values() for k in keys)[:5]))
+
     def take_up_clocks() -> None:
         """The idle clocks of our partitions, where their last batch (ours or another worker's) left them."""
         for tp in app.consumer.assignment():
@@ -383,12 +399,13 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     async def aggregate_owned(events: list) -> None:
         if gate.fresh:  # the first batch since start-up or a rebalance, the tables restored
+            check_restored()
             await resend_outboxes()
             take_up_clocks()
             gate.fresh = False
         # Events fetched before a rebalance, of partitions that went to another worker: theirs now.
         events = [e for e in events if e.message.tp not in gate.moved]
-        batch = TouchedStates(table, decoded)
+        batch = TouchedStates(table, decoded, written)
         out = []
         dead = []
         for n, event in enumerate(events, 1):
@@ -542,9 +559,10 @@ class TouchedStates:
     would restart from state older than its committed offsets, and lose what lies between.
     """
 
-    def __init__(self, table, decoded: "DecodedStates | None" = None) -> None:
+    def __init__(self, table, decoded: "DecodedStates | None" = None, written: "WrittenStates | None" = None) -> None:
         self.table = table
         self.decoded = decoded if decoded is not None else DecodedStates()
+        self.written = written
         self.states: dict[str, SegmentState] = {}
 
     def _read(self, key: str) -> SegmentState:
@@ -570,13 +588,17 @@ class TouchedStates:
             self.states[alert.segment_id].outbox.append(alert.encode().decode())
 
     async def write_back(self) -> None:
-        sent = []
+        sent, wrote = [], []
         for key, st in self.states.items():
             raw = st.encode()
             self.table.data[key] = raw
             self.decoded.put(key, raw, st)
             sent.append(self.table.send_changelog(st.partition, key, raw))
+            wrote.append((st.partition, key, raw))
         await asyncio.gather(*sent)
+        if self.written is not None:  # acknowledged: what a restore of these partitions must give back
+            for partition, key, raw in wrote:
+                self.written.record(partition, key, raw)
 
 
 class DecodedStates:
@@ -605,6 +627,49 @@ class DecodedStates:
 
     def clear(self) -> None:
         self._states.clear()
+
+
+class WrittenStates:
+    """A digest of each state this worker wrote and the broker acknowledged, by partition: what a
+    partition this worker keeps through a rebalance must restore to.
+
+    With eager rebalancing a worker gives up every partition and gets some back; Faust then
+    restores their tables from the changelogs. If a restore stops short of the last writes (as the
+    embedded broker's ListOffsets once made it: ``streams.log_end``), the worker goes on from older
+    states, nothing fails, and its alerts part from the backtest's. So the first batch after a
+    rebalance compares the restored bytes of the kept partitions with what this worker wrote, and
+    says so if they differ (``borderwatch_restored_states_lost_total``). A partition that went to
+    another worker is forgotten at the rebalance: whatever it holds when it comes back was written
+    elsewhere.
+    """
+
+    def __init__(self) -> None:
+        self._by_partition: dict[int, dict[str, bytes]] = {}
+
+    @staticmethod
+    def digest(raw: bytes | None) -> bytes | None:
+        return None if raw is None else hashlib.blake2b(raw, digest_size=16).digest()
+
+    def record(self, partition: int, key: str, raw: bytes) -> None:
+        self._by_partition.setdefault(partition, {})[key] = self.digest(raw)
+
+    def keep_only(self, partitions: Iterable[int]) -> None:
+        """Forget every partition but ``partitions`` (those this worker holds after a rebalance)."""
+        keep = set(partitions)
+        for p in [p for p in self._by_partition if p not in keep]:
+            del self._by_partition[p]
+
+    def lost(self, read: Callable[[str], bytes | None]) -> tuple[int, dict[int, list[str]]]:
+        """(keys checked, partition -> keys whose bytes as ``read`` gives them are not what this
+        worker wrote). Each key is checked once: after a check what it holds is the table's."""
+        checked, lost = 0, {}
+        for p, written in self._by_partition.items():
+            for key, digest in written.items():
+                checked += 1
+                if self.digest(read(key)) != digest:
+                    lost.setdefault(p, []).append(key)
+        self._by_partition.clear()
+        return checked, lost
 
 
 def segment_contexts(read: Callable[[str], SegmentState], keys: Iterable[str],

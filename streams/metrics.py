@@ -63,6 +63,12 @@ class Metrics:
         self.notices_pending = Gauge("borderwatch_notices_pending",
                                      "On the notifier: aggregation groups it holds plus notices queued or in "
                                      "delivery (0: nothing left to tell).", registry=r)
+        self.restored_checked = Counter("borderwatch_restored_states_checked",
+                                        "States of partitions this worker kept through a rebalance, checked "
+                                        "against what it last wrote.", registry=r)
+        self.restored_lost = Counter("borderwatch_restored_states_lost",
+                                     "Of those, states the rebalance restored to other bytes than this worker "
+                                     "wrote: a restore that lost writes (docs/RELIABILITY.md).", registry=r)
         self.segment_contexts = Counter("borderwatch_segment_context_lookups",
                                         "Segment evidence looked up for a notice or a segment page, by where it "
                                         "came from: table (this worker owns the segment), snapshot (another does: "

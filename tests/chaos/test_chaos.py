@@ -281,6 +281,9 @@ def test_two_workers_on_one_app_id_one_killed_mid_stream(stream, notices, policy
     assert_same_as_backtest(got, expected, topic_reader, first.topics)
     assert_same_notices(topic_reader, first.topics, notices)
     assert first.proc.poll() is None
+    # the partitions the first kept through both rebalances were restored to exactly what it wrote
+    assert metric(first, "borderwatch_restored_states_checked_total") > 0
+    assert metric(first, "borderwatch_restored_states_lost_total") == 0
 
 
 def test_a_paused_broker_under_load_delays_but_changes_nothing(stream, notices, policy_file, worker_factory,
