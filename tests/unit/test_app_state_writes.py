@@ -32,6 +32,16 @@ class BrokerTable:
         return fut
 
 
+async def written_back(batch, table) -> None:
+    """``batch.write_back()`` with every changelog record acknowledged by the broker."""
+    writing = asyncio.ensure_future(batch.write_back())
+    await asyncio.sleep(0)
+    for _, _, fut in table.sends:
+        if not fut.done():
+            fut.set_result("ok")
+    await writing
+
+
 def test_each_touched_key_is_written_once_to_its_own_partition():
     async def scenario():
         table = BrokerTable()
@@ -59,20 +69,12 @@ def test_each_touched_key_is_written_once_to_its_own_partition():
 
 
 def test_the_next_batch_takes_the_state_as_written_until_the_table_holds_other_bytes():
-    async def write(batch, table):
-        writing = asyncio.ensure_future(batch.write_back())
-        await asyncio.sleep(0)
-        for _, _, fut in table.sends:
-            if not fut.done():
-                fut.set_result("ok")
-        await writing
-
     async def run():
         table, decoded = BrokerTable(), DecodedStates()
         first = TouchedStates(table, decoded)
         st = first.touch("KGZ-TJK-01", event(3, 10))
         st.level = 1
-        await write(first, table)
+        await written_back(first, table)
         # the same object, its rolling sums and detector built: not decoded again
         assert TouchedStates(table, decoded).touch("KGZ-TJK-01", event(3, 11)) is st
         assert TouchedStates(table, decoded).peek("KGZ-TJK-01") is st
@@ -261,12 +263,7 @@ def test_a_restore_that_gives_back_older_states_is_told_apart_from_one_that_does
         batch = TouchedStates(table, written=written)
         for key, partition, level in touches:
             batch.touch(key, event(partition, 0)).level = level
-        writing = asyncio.ensure_future(batch.write_back())
-        await asyncio.sleep(0)
-        for _, _, fut in table.sends:
-            if not fut.done():
-                fut.set_result("ok")
-        await writing
+        await written_back(batch, table)
 
     async def run():
         table, written = BrokerTable(), WrittenStates()
