@@ -77,9 +77,73 @@ def detector_input(state: SegmentState, day: int, pressure_years: int, *, learns
 
 def learning_input(state: SegmentState, day: int, pressure_years: int) -> dict[str, float]:
     """What a learning detector folds in for the closed ``day``: its features, and that day alone
-    as the days pending."""
-    feats = features(state, day, pressure_years)
-    feats["pending_days"] = 1
+    as the days pending. The features are worked out when first read (:class:`ClosedDay`)."""
     b = state.days.get(day)
-    feats[F.COUNT_LAGS[0]], feats[F.VIOLENT_LAGS[0]] = (b[N], b[VIOLENT]) if b else (0, 0)
-    return feats
+    count, violent = (b[N], b[VIOLENT]) if b else (0, 0)
+    return ClosedDay({"pending_days": 1, F.COUNT_LAGS[0]: count, F.VIOLENT_LAGS[0]: violent},
+                     lambda: features(state, day, pressure_years))
+
+
+_MISSING = object()
+
+
+class ClosedDay(dict):
+    """A closed day's learning input: the day's own counts at once, the rest of its features
+    (:func:`features`) the first time anything else is read.
+
+    A detector learns every closed day of every segment, and the CUSUM, the only learner of the
+    default stack, reads the day's counts alone: building every window feature for it was a tenth
+    of the pipeline's time. A learner that reads more (the isolation forest) gets the same values
+    as from :func:`features`, which must be taken before the state moves on (the pipeline learns
+    a day at once, before the next incident is applied).
+    """
+
+    __slots__ = ("_rest",)
+
+    def __init__(self, own: dict, rest) -> None:
+        super().__init__(own)
+        self._rest = rest
+
+    def _complete(self) -> bool:
+        rest, self._rest = self._rest, None
+        if rest is None:
+            return False
+        full = rest()
+        full.update(self)  # after the features, as features() + the lags would have them
+        self.clear()
+        self.update(full)
+        return True
+
+    def __missing__(self, key):
+        if self._complete():
+            return self[key]
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        v = dict.get(self, key, _MISSING)
+        if v is _MISSING:
+            return dict.get(self, key, default) if self._complete() else default
+        return v
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or (self._complete() and dict.__contains__(self, key))
+
+    def __iter__(self):
+        self._complete()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._complete()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._complete()
+        return dict.keys(self)
+
+    def values(self):
+        self._complete()
+        return dict.values(self)
+
+    def items(self):
+        self._complete()
+        return dict.items(self)
