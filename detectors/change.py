@@ -33,30 +33,34 @@ CALM_WEIGHT = 0.3
 def daily_index(f: Features, k: int | None = None) -> float:
     """The weighted index of day lag ``k`` (pipeline features ``count_lag_k``, ``violent_lag_k``),
     or of the row itself (``count_1d``, ``violent_1d``) when there are no lags."""
+    return _indices([_day_counts(f, k)])[0]
+
+
+def _day_counts(f: Features, k: int | None) -> tuple[float, float]:
     if k is not None and k < MAX_LAGS and f.get(COUNT_LAGS[k]) is not None:
-        n, v = feature(f, COUNT_LAGS[k]), feature(f, VIOLENT_LAGS[k])
-    else:
-        n, v = feature(f, F.COUNT_1D), feature(f, F.VIOLENT_1D)
-    return _index(n, v)
+        return feature(f, COUNT_LAGS[k]), feature(f, VIOLENT_LAGS[k])
+    return feature(f, F.COUNT_1D), feature(f, F.VIOLENT_1D)
 
 
-def _index(incidents: float, violent: float) -> float:
-    return violent + CALM_WEIGHT * max(incidents - violent, 0.0)
+def _indices(days: list[tuple[float, float]]) -> list[float]:
+    """The index of each day's (incidents, violent): the one place its formula is written."""
+    w = CALM_WEIGHT
+    return [v + w * (n - v if n > v else 0.0) for n, v in days]
 
 
 def pending_indices(f: Features, pending: int) -> list[float]:
     """:func:`daily_index` of lags ``pending - 1`` down to 0 (oldest first), in one pass: the
     CUSUM reads them for every incident."""
     get = f.get
-    out = []
+    days = []
     for k in range(pending - 1, -1, -1):
         n = get(COUNT_LAGS[k]) if k < MAX_LAGS else None
         if n is None:
-            out.append(daily_index(f, k))
-            continue
-        v = get(VIOLENT_LAGS[k])
-        out.append(_index(float(n) if n else 0.0, float(v) if v else 0.0))
-    return out
+            days.append(_day_counts(f, k))
+        else:
+            v = get(VIOLENT_LAGS[k])
+            days.append((float(n) if n else 0.0, float(v) if v else 0.0))
+    return _indices(days)
 
 
 @dataclass
@@ -108,7 +112,8 @@ class PoissonCusum:
         # _step's arithmetic, its constants taken out of the loop (the same floats, in the same order)
         gain, drift, cap = math.log(lam1 / lam0), lam1 - lam0, self.cap
         for x in pending_indices(f, pending):
-            s = min(cap, max(0.0, s + x * gain - drift))
+            t = s + x * gain - drift
+            s = cap if t > cap else t if t > 0.0 else 0.0  # min(cap, max(0.0, t)), without the calls
         return s
 
     def _score_raw(self, s: float) -> float:
