@@ -9,10 +9,11 @@ from scratch, never misread.
 
 from __future__ import annotations
 
-import json
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from detectors import features as F
 from streams.windows import Windows, days_by_column, days_from_columns
@@ -88,14 +89,17 @@ class SegmentState:
         del d["windows"], d["detector"]
         d["days"] = days_by_column(self.days)
         d["pressure"] = {c: {str(y): t for y, t in ys.items()} for c, ys in self.pressure.items()}
-        return zlib.compress(json.dumps(d, separators=(",", ":"), sort_keys=True).encode(), STATE_DEFLATE_LEVEL)
+        # orjson: a state is encoded for every key a batch touches, and json.dumps was most of it
+        # (a tenth of the worker's time at 1,000 incidents a second). The same JSON, keys sorted,
+        # but for the spelling of small floats (1e-7 for 1e-07) and UTF-8 for \u escapes.
+        return zlib.compress(orjson.dumps(d, option=orjson.OPT_SORT_KEYS), STATE_DEFLATE_LEVEL)
 
     @classmethod
     def decode(cls, raw: bytes | None, key: str) -> "SegmentState":
         if not raw:
             return cls(key)
         try:
-            d = json.loads(zlib.decompress(raw))
+            d = orjson.loads(zlib.decompress(raw))
         except zlib.error:
             return cls(key)  # an older layout (plain JSON): rebuilt from scratch rather than misread
         if d.get("version") != STATE_VERSION:
