@@ -105,6 +105,12 @@ def _sum_range(days: dict[int, list[int]], lo: int, hi: int) -> list[int]:
     return acc
 
 
+def _toll(fatal_days: list[int], prefix: list[int], i: int) -> int:
+    """The deaths of the MONTH days ending on ``fatal_days[i]`` (``prefix``: running sums of the
+    fatal days' deaths, ``prefix[0] = 0``)."""
+    return prefix[i + 1] - prefix[bisect_right(fatal_days, fatal_days[i] - MONTH)]
+
+
 class Windows:
     """The rolling sums of one segment's buckets (memory only; see the module's docstring).
 
@@ -154,11 +160,11 @@ class Windows:
         prefix = self._fatal_prefix
         if fdays and day == fdays[-1]:
             prefix[-1] += deaths
-            self._fatal_tolls[-1] += deaths
+            self._fatal_tolls[-1] = _toll(fdays, prefix, len(fdays) - 1)
         elif not fdays or day > fdays[-1]:
             fdays.append(day)
             prefix.append(prefix[-1] + deaths)
-            self._fatal_tolls.append(prefix[-1] - prefix[bisect_right(fdays, day - MONTH)])
+            self._fatal_tolls.append(_toll(fdays, prefix, len(fdays) - 1))
         else:
             self._fatal_days = None
             return
@@ -234,7 +240,7 @@ class Windows:
             self._fatal_days = [d for d, _ in fatal]
             self._fatal_prefix = prefix = [0, *accumulate(f for _, f in fatal)]
             fdays = self._fatal_days
-            self._fatal_tolls = [prefix[i + 1] - prefix[bisect_right(fdays, d - MONTH)] for i, d in enumerate(fdays)]
+            self._fatal_tolls = [_toll(fdays, prefix, i) for i in range(len(fdays))]
             self._fatal_at.clear()
         known = self._fatal_at.get(day)
         if known is None:
