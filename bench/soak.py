@@ -10,7 +10,8 @@
    runs forward about 17 days a second at the default rate, so alerts open and resolve all along.
 3. Every ``--sample`` seconds: the worker's RSS (``VmRSS``) and CPU from /proc; its consumer lag from
    the broker's offsets (end offsets of the input topics and ``segment-events`` minus the committed
-   offsets of the worker's consumer group, read without joining the group); its counters from /metrics.
+   offsets of the worker's consumer groups, the ingest group's for the input and the app's for
+   ``segment-events``, read without joining them); its counters from /metrics.
 4. After the last record the measuring goes on, every second, until every offset that existed when
    production ended has been committed by the worker (the *backlog* is 0), or ``--drain-deadline``.
 
@@ -43,6 +44,7 @@ from pathlib import Path
 from typing import Any, Hashable, Mapping, Sequence
 
 from borderwatch.errors import BorderwatchError
+from streams.ingest import ingest_group_id
 from streams.log_end import log_end_offsets
 
 PARTITIONS = 8
@@ -86,7 +88,7 @@ class Backlog:
 
     ``inputs_end`` is the input topics' end offsets right after the last record was produced. The
     worker's internal topic (``segment-events``) keeps growing while its input is read; its end is
-    frozen at the first reading that finds the input all committed (the ingest agent forwards a
+    frozen at the first reading that finds the input all committed (ingest forwards a
     batch before it commits the batch's offsets, so by then everything derived from the input is in
     it). Ticks written later do not count: the backlog reaches 0 exactly when the worker caught up.
     """
@@ -232,16 +234,19 @@ class Offsets:
 class Probe:
     """Reads one worker from outside: /proc, the broker's offsets for its group, its /metrics."""
 
-    def __init__(self, pid: int, bootstrap: str, group: str, inputs: Sequence[str], internal: str,
+    def __init__(self, pid: int, bootstrap: str, app_id: str, inputs: Sequence[str], internal: str,
                  base_url: str, token: str) -> None:
         from kafka import KafkaConsumer, TopicPartition
 
         self.pid = pid
         self.bootstrap = bootstrap
         self.base_url, self.token = base_url, token
-        # A group id for committed(), but no subscribe() and no poll(): it never joins the group.
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+        # Group ids for committed(), but no subscribe() and no poll(): they never join the groups.
+        # The input is read by the worker's ingest group, segment-events by the app's own group.
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=app_id, enable_auto_commit=False,
                                       client_id="borderwatch-soak-probe")
+        self.input_consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=ingest_group_id(app_id),
+                                            enable_auto_commit=False, client_id="borderwatch-soak-probe")
         self.inputs = [TopicPartition(t, p) for t in inputs for p in self._partitions(t)]
         self.internal = [TopicPartition(internal, p) for p in self._partitions(internal)]
         self.clock_ticks = os.sysconf("SC_CLK_TCK")
@@ -252,6 +257,7 @@ class Probe:
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
+        self.input_consumer.close(autocommit=False)
 
     def rss_mb(self) -> float:
         try:
@@ -271,8 +277,9 @@ class Probe:
             return None
         return round((ticks - last[1]) / self.clock_ticks / (now - last[0]) * 100, 1)
 
-    def _committed(self, tps) -> dict:
-        return {tp: self.consumer.committed(tp) for tp in tps}
+    @staticmethod
+    def _committed(consumer, tps) -> dict:
+        return {tp: consumer.committed(tp) for tp in tps}
 
     def offsets(self) -> Offsets:
         """In the order :class:`Backlog` needs: the input's, then the internal topic's."""
@@ -280,8 +287,8 @@ class Probe:
         # partition's last records (streams/log_end.py), which would understate the lag. One probe
         # for both topics.
         ends = asyncio.run(log_end_offsets(self.bootstrap, [*self.inputs, *self.internal]))
-        return Offsets({tp: ends[tp] for tp in self.inputs}, self._committed(self.inputs),
-                       {tp: ends[tp] for tp in self.internal}, self._committed(self.internal))
+        return Offsets({tp: ends[tp] for tp in self.inputs}, self._committed(self.input_consumer, self.inputs),
+                       {tp: ends[tp] for tp in self.internal}, self._committed(self.consumer, self.internal))
 
     def get(self, path: str, timeout: float = 10) -> bytes:
         req = urllib.request.Request(self.base_url + path, headers={"Authorization": f"Bearer {self.token}"})
@@ -346,7 +353,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     say(f"{n} records generated in {time.monotonic() - t_build:.1f} s "
         f"({sum(k == 'arms-transfers' for k, _, _ in items)} arms transfers)")
     topics = Topics("soak")
-    group = f"{topics.prefix}-worker"  # bench.harness.start_worker's app id: the worker's consumer group
+    app_id = f"{topics.prefix}-worker"  # bench.harness.start_worker's app id
     with tempfile.TemporaryDirectory(prefix="borderwatch-soak-") as tmp_name:
         tmp = Path(tmp_name)
         broker = EmbeddedBroker(port=free_port(), log_path=str(tmp / "broker.log"))
@@ -362,7 +369,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             wait_ready(worker, base_url, tmp / "worker.log", args.ready_timeout)
             say(f"worker pid {worker.pid} ready in {time.monotonic() - t_start:.1f} s; producing {n} records "
                 f"at {args.rate:g}/s for {args.seconds:g} s")
-            probe = Probe(worker.pid, broker.bootstrap, group, [topics.incidents, topics.transfers],
+            probe = Probe(worker.pid, broker.bootstrap, app_id, [topics.incidents, topics.transfers],
                           topics.segment_events, base_url, token)
             producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5,
                                      client_id="borderwatch-soak")

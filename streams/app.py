@@ -48,6 +48,7 @@ from streams.arms_keys import arms_pending
 from streams.batches import take_batches
 from streams.errors import InvalidEvent, bounded
 from streams.evidence import context_snapshot
+from streams.ingest import InputReader
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
 from streams.segment_state import SegmentState
@@ -257,14 +258,14 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         metrics.dead_letters.labels(dl.code).inc()
         return await produce(dead_letter, dl.to_json())
 
-    async def ingest_batch(events: list, kind: str) -> None:
+    async def ingest_batch(records: list, kind: str) -> None:
+        """``records``: the input's ConsumerRecords (topic, partition, offset, key, value), in order."""
         now = clock()
         routed, ticks, dead = [], {}, []
         read_input = False
-        for event in events:
-            msg = event.message
-            raw = event.value if event.value is not None else b""  # a null value (tombstone) is empty
-            if event.key == TICK_KEY_BYTES:
+        for msg in records:
+            raw = msg.value if msg.value is not None else b""  # a null value (tombstone) is empty
+            if msg.key == TICK_KEY_BYTES:
                 try:
                     ticks[f"{msg.topic}/{msg.partition}"] = tick_time(raw)
                 except InvalidEvent as exc:
@@ -338,13 +339,12 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         except Exception as exc:  # noqa: BLE001 -- the stream itself failed
             await stop_for_supervisor(agent, exc)
 
-    @app.agent(incidents, name="ingest-incidents")
-    async def ingest_incidents(stream):
-        await run_batches(stream, "ingest-incidents", lambda events: ingest_batch(events, KIND_INCIDENTS))
+    ingest = InputReader(settings, pace, {names.incidents: KIND_INCIDENTS, names.transfers: KIND_TRANSFERS},
+                         ingest_batch, lambda exc: stop_for_supervisor("ingest", exc))
 
-    @app.agent(transfers, name="ingest-arms-transfers")
-    async def ingest_transfers(stream):
-        await run_batches(stream, "ingest-arms-transfers", lambda events: ingest_batch(events, KIND_TRANSFERS))
+    @app.task
+    async def ingest_input():
+        await ingest.run()
 
     async def aggregate_batch(events: list) -> None:
         async with gate.batch():
@@ -498,6 +498,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     app.alerts_topic = alerts  # the worker's web API produces people's actions to the same log
     app.agent_failure = failure  # the worker's /health reports it
     app.fetch_pace = pace
+    app.ingest = ingest
     return app
 
 

@@ -139,7 +139,7 @@ def run_worker(settings: Settings) -> int:
             return app.agent_failure.reason
         try:
             return (not app.rebalancing and app.tables.recovery.completed.is_set()
-                    and bool(app.consumer.assignment()))
+                    and bool(app.consumer.assignment()) and app.ingest.joined)
         except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
             return False
 

@@ -1,0 +1,144 @@
+"""The input topics read in batches by a consumer of their own, outside Faust's per-event iteration.
+
+Faust hands an agent one event at a time through its conductor, a queue, the stream's processors
+and an acknowledgement each: about a tenth of a millisecond an event, which on the live path was
+more than routing the record costs (``make bench``, docs/BENCHMARKS.md). Ingest keeps no state
+of its own (it routes each record and produces it to ``segment-events``), so nothing of Faust's
+is needed to read its input: :class:`InputReader` is a plain aiokafka consumer group,
+``<app id>-ingest``, that takes what each fetch brought as one batch. The aggregate stays a Faust
+agent, with its tables and changelogs.
+
+Delivery stays at least once, as with Faust's agents:
+
+* a batch's offsets are committed only after the batch was handled, which includes the broker
+  acknowledging everything it produced (``handle`` returns only then);
+* commits go every ``commit_seconds``, when partitions are revoked (after the batch in hand
+  ends: a revocation waits for it) and when the reader stops;
+* a batch whose handling fails is never committed: ``on_failure`` (the worker's supervisor exit)
+  is called with the lock held, so the next owner reads the batch again.
+
+Reading a record again is harmless: the aggregate drops what it has applied, by event id and by
+input position (``Pipeline._first_reading``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Awaitable, Callable, Mapping
+
+from streams.settings import Settings
+from streams.topics import bootstrap
+
+log = logging.getLogger("borderwatch.ingest")
+
+def ingest_group_id(app_id: str) -> str:
+    """The consumer group that reads the input topics, beside the app's own (``app_id``) that reads
+    ``segment-events``: whoever reads the input's committed offsets from outside asks this one."""
+    return f"{app_id}-ingest"
+
+
+#: How long one fetch call waits for records before the reader looks at its commit clock again.
+POLL_MS = 1000
+
+
+class InputReader:
+    """Reads ``kinds``' topics (topic name -> input kind) as a member of ``<app id>-ingest`` and
+    hands each fetch's records to ``handle(records, kind)``, a kind at a time, in offset order."""
+
+    def __init__(self, settings: Settings, pace: Any, kinds: Mapping[str, str],
+                 handle: Callable[[list, str], Awaitable[None]],
+                 on_failure: Callable[[BaseException], Awaitable[None]], *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.settings, self.pace, self.kinds = settings, pace, dict(kinds)
+        self.handle, self.on_failure, self.monotonic = handle, on_failure, monotonic
+        self.group_id = ingest_group_id(settings.app_id)
+        #: the member has joined its group (it may hold no partition: more workers than partitions)
+        self.joined = False
+        self._lock = asyncio.Lock()
+        #: partition -> the next offset to read, of batches handled and not yet committed
+        self._handled: dict[Any, int] = {}
+        self._consumer: Any = None
+
+    async def _commit(self) -> None:
+        if not self._handled or self._consumer is None:
+            return
+        offsets, self._handled = self._handled, {}
+        await self._consumer.commit(offsets)
+
+    def _aiokafka_consumer(self) -> Any:
+        from aiokafka import AIOKafkaConsumer
+
+        s = self.settings
+        session_ms = int(s.session_timeout * 1000)
+        return AIOKafkaConsumer(bootstrap_servers=bootstrap(s.broker), group_id=self.group_id,
+                                client_id=f"{self.group_id}-member", enable_auto_commit=False,
+                                auto_offset_reset="earliest", session_timeout_ms=session_ms,
+                                rebalance_timeout_ms=session_ms,
+                                heartbeat_interval_ms=max(100, min(3000, session_ms // 4)),
+                                fetch_max_wait_ms=self.pace.wait_ms, max_poll_records=s.batch_size)
+
+    async def on_revoked(self) -> None:
+        """The group takes partitions away: the batch in hand ends first, then what was handled is
+        committed, so the next owner starts after it."""
+        async with self._lock:
+            await self._commit()
+
+    def on_assigned(self) -> None:
+        self.joined = True
+
+    async def run(self, consumer: Any = None) -> None:
+        """Read until cancelled (the worker stops) or ``on_failure`` ends the process."""
+        from aiokafka.abc import ConsumerRebalanceListener
+
+        reader = self
+
+        class Listener(ConsumerRebalanceListener):
+            async def on_partitions_revoked(self, revoked):
+                await reader.on_revoked()
+
+            async def on_partitions_assigned(self, assigned):
+                reader.on_assigned()
+
+        consumer = consumer if consumer is not None else self._aiokafka_consumer()
+        self._consumer = consumer
+        self.pace.consumers.append(consumer)  # the fetch wait follows the input, as Faust's does
+        last_commit = self.monotonic()
+        try:
+            await consumer.start()
+            consumer.subscribe(list(self.kinds), listener=Listener())
+            while True:
+                try:
+                    fetched = await consumer.getmany(timeout_ms=POLL_MS, max_records=self.settings.batch_size)
+                except Exception as exc:  # noqa: BLE001 -- the consumer itself failed
+                    await self.on_failure(exc)
+                    return
+                async with self._lock:
+                    if fetched:
+                        await self._handle(fetched)
+                    if self.monotonic() - last_commit >= self.settings.commit_seconds:
+                        await self._commit()
+                        last_commit = self.monotonic()
+        finally:
+            try:
+                async with self._lock:
+                    await self._commit()
+            except Exception:  # noqa: BLE001 -- stopping: what is not committed is read again
+                log.warning("could not commit the input offsets on the way out; they are read again",
+                            exc_info=True)
+            self.pace.consumers.remove(consumer)
+            await consumer.stop()
+
+    async def _handle(self, fetched: Mapping[Any, list]) -> None:
+        by_kind: dict[str, list] = {}
+        for tp, records in fetched.items():
+            by_kind.setdefault(self.kinds[tp.topic], []).extend(records)
+        try:
+            for kind, records in by_kind.items():
+                await self.handle(records, kind)
+        except Exception as exc:  # noqa: BLE001 -- the batch is not committed; the supervisor restarts us
+            await self.on_failure(exc)
+            raise
+        for tp, records in fetched.items():
+            self._handled[tp] = records[-1].offset + 1

@@ -1,0 +1,164 @@
+"""InputReader's delivery rules with a scripted consumer: offsets are committed only for batches
+handled to the end, on the commit clock, at a revocation (after the batch in hand) and on the way
+out. The live path over a real broker, kill -9 and two workers included, is in tests/integration
+and tests/chaos."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+from aiokafka.structs import TopicPartition
+
+from streams.ingest import InputReader
+from streams.settings import Settings
+
+INCIDENTS, TRANSFERS = "t.incidents", "t.transfers"
+KINDS = {INCIDENTS: "incidents", TRANSFERS: "arms_transfers"}
+
+
+def rec(topic: str, partition: int, offset: int) -> SimpleNamespace:
+    return SimpleNamespace(topic=topic, partition=partition, offset=offset, key=None, value=b"{}")
+
+
+class ScriptedConsumer:
+    """Hands out ``fetches`` in turn, then waits (as a consumer with nothing new does)."""
+
+    def __init__(self, fetches: list[dict]) -> None:
+        self.fetches = list(fetches)
+        self.commits: list[dict] = []
+        self.listener = None
+        self.stopped = False
+        self.drained = asyncio.Event()
+
+    async def start(self) -> None:
+        pass
+
+    def subscribe(self, topics, listener) -> None:
+        assert sorted(topics) == sorted(KINDS)
+        self.listener = listener
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict:
+        if self.fetches:
+            return self.fetches.pop(0)
+        self.drained.set()
+        await asyncio.Event().wait()
+
+    async def commit(self, offsets: dict) -> None:
+        self.commits.append(dict(offsets))
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def reader(handle, on_failure=None, clock=None) -> InputReader:
+    async def fail(exc):
+        raise AssertionError(f"unexpected failure: {exc!r}")
+
+    return InputReader(Settings(commit_seconds=2.0), SimpleNamespace(wait_ms=10, consumers=[]), KINDS, handle,
+                       on_failure or fail, monotonic=clock or Clock())
+
+
+async def run_until_drained(r: InputReader, consumer: ScriptedConsumer) -> None:
+    task = asyncio.ensure_future(r.run(consumer))
+    await asyncio.wait([task, asyncio.ensure_future(consumer.drained.wait())], return_when=asyncio.FIRST_COMPLETED)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+TP0, TP1, TT0 = TopicPartition(INCIDENTS, 0), TopicPartition(INCIDENTS, 1), TopicPartition(TRANSFERS, 0)
+
+
+def test_each_fetch_goes_to_its_kind_in_order_and_is_committed_on_the_clock_and_on_the_way_out():
+    handled = []
+    clock = Clock()
+
+    async def handle(records, kind):
+        handled.append((kind, [(r.partition, r.offset) for r in records]))
+        clock.now += 0.75  # each kind's batch takes time: the second fetch crosses commit_seconds
+
+    consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 5), rec(INCIDENTS, 0, 6)], TT0: [rec(TRANSFERS, 0, 0)]},
+                                 {TP1: [rec(INCIDENTS, 1, 9)]},
+                                 {TP0: [rec(INCIDENTS, 0, 7)]}])
+    asyncio.run(run_until_drained(reader(handle, clock=clock), consumer))
+    assert handled == [("incidents", [(0, 5), (0, 6)]), ("arms_transfers", [(0, 0)]),
+                       ("incidents", [(1, 9)]), ("incidents", [(0, 7)])]
+    # at 2.25 s the first two fetches; the third on the way out; each the next offset to read
+    assert consumer.commits == [{TP0: 7, TT0: 1, TP1: 10}, {TP0: 8}]
+    assert consumer.stopped
+
+
+def test_a_batch_that_fails_is_never_committed_and_the_failure_is_reported():
+    failures = []
+
+    async def handle(records, kind):
+        if records[0].offset == 3:
+            raise ValueError("bad batch")
+
+    async def on_failure(exc):
+        failures.append(exc)
+
+    consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 2)]}, {TP0: [rec(INCIDENTS, 0, 3)]}])
+    with pytest.raises(ValueError):
+        asyncio.run(reader(handle, on_failure).run(consumer))
+    assert [str(e) for e in failures] == ["bad batch"]
+    assert consumer.commits == [{TP0: 3}]  # the first batch only: the failed one is read again
+    assert consumer.stopped
+
+
+def test_a_revocation_waits_for_the_batch_in_hand_then_commits_it():
+    order = []
+
+    async def main():
+        release = asyncio.Event()
+
+        async def handle(records, kind):
+            order.append("batch starts")
+            await release.wait()
+            order.append("batch ends")
+
+        consumer = ScriptedConsumer([{TP1: [rec(INCIDENTS, 1, 0), rec(INCIDENTS, 1, 1)]}])
+        r = reader(handle)
+        task = asyncio.ensure_future(r.run(consumer))
+        while not order:
+            await asyncio.sleep(0)
+        revoking = asyncio.ensure_future(consumer.listener.on_partitions_revoked({TP1}))
+        await asyncio.sleep(0)
+        assert not revoking.done() and consumer.commits == []  # held by the batch in hand
+        release.set()
+        await revoking
+        order.append("revoked")
+        assert consumer.commits == [{TP1: 2}]
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert consumer.commits == [{TP1: 2}]  # nothing handled since: nothing more to commit
+
+    asyncio.run(main())
+    assert order == ["batch starts", "batch ends", "revoked"]
+
+
+def test_joined_once_the_group_assigns():
+    async def main():
+        consumer = ScriptedConsumer([])
+        r = reader(lambda records, kind: None)
+        task = asyncio.ensure_future(r.run(consumer))
+        await consumer.drained.wait()
+        assert not r.joined
+        await consumer.listener.on_partitions_assigned(set())  # more workers than partitions: none
+        assert r.joined
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
