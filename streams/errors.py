@@ -1,6 +1,6 @@
 """The typed errors the edges act on, under the one root (borderwatch.errors.BorderwatchError).
 
-Edges (the ingest agent, the CLI) catch :class:`InvalidEvent` and turn it into a
+Edges (ingest, the CLI) catch :class:`InvalidEvent` and turn it into a
 dead-letter record or a ``file:line: field: reason`` message; nothing else is
 expected to be caught deep inside the pipeline.
 """

@@ -1,14 +1,14 @@
 """The bounds every input record must keep, and the bounds of what borderwatch produces.
 
 One owner: the record schema (``streams/records.py``, published by ``borderwatch schema``),
-the decoder, the file adapters, the ingest agent and the dead letters all take their limits
+the decoder, the file adapters, ingest and the dead letters all take their limits
 from here; docs/FORMATS.md lists them. Each limit is far above anything a real source sends
 (the bundled data's largest values are noted) and far below what would hurt the stream.
 
 Why these numbers:
 
 * Kafka refuses a message over about 1 MB by default (the broker's ``message.max.bytes``, the
-  producer's ``max_request_size``). One oversized incident used to crash both ingest agents
+  producer's ``max_request_size``). One oversized incident used to crash both ingest agents of the time
   with ``MessageSizeTooLargeError``; with a record limit well under it, and what we produce
   split or cut below :data:`MAX_MESSAGE_BYTES`, no input can make us produce a message the
   broker refuses.

@@ -13,7 +13,7 @@ from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
 
 @dataclass
 class Routed:
-    """Stage 1 over a whole input: the envelopes, as bytes, that the ingest agents would forward.
+    """Stage 1 over a whole input: the envelopes, as bytes, that ingest would forward.
 
     Routing is stateless and depends on the segment registry only, not on the detector, so one
     routing serves every detector run over the same input (``make eval``).

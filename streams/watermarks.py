@@ -1,7 +1,7 @@
 """When may a quiet partition advance by wall clock? Measured on tick time, not processing time.
 
 The worker's timer writes a tick (its wall-clock time) into every partition of every input
-topic. A tick travels through the ingest agent behind all input written before it and is
+topic. A tick travels through ingest behind all input written before it and is
 forwarded to every partition of ``segment-events``, so when partition P has seen ticks from
 *every* input partition, the smallest of their times -- P's watermark -- is a time by which
 everything produced earlier for P has reached P. P is idle when its watermark has moved
