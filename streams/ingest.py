@@ -29,7 +29,7 @@ import time
 from typing import Any, Awaitable, Callable, Mapping
 
 from streams.settings import Settings
-from streams.topics import bootstrap
+from streams.topics import bootstrap, group_timing
 
 log = logging.getLogger("borderwatch.ingest")
 
@@ -71,12 +71,9 @@ class InputReader:
         from aiokafka import AIOKafkaConsumer
 
         s = self.settings
-        session_ms = int(s.session_timeout * 1000)
         return AIOKafkaConsumer(bootstrap_servers=bootstrap(s.broker), group_id=self.group_id,
                                 client_id=f"{self.group_id}-member", enable_auto_commit=False,
-                                auto_offset_reset="earliest", session_timeout_ms=session_ms,
-                                rebalance_timeout_ms=session_ms,
-                                heartbeat_interval_ms=max(100, min(3000, session_ms // 4)),
+                                auto_offset_reset="earliest", **group_timing(s.session_timeout),
                                 fetch_max_wait_ms=self.pace.wait_ms, max_poll_records=s.batch_size)
 
     async def on_revoked(self) -> None:

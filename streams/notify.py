@@ -46,7 +46,7 @@ from alerts.state import AlertStore
 from alerts.timefmt import utcnow
 from streams.errors import ConfigError
 from streams.settings import Settings, read_secret_file
-from streams.topics import bootstrap
+from streams.topics import bootstrap, group_timing
 
 log = logging.getLogger("borderwatch.notify")
 #: The first wait before a notice held for the delivery log is tried again, and the longest: each
@@ -307,13 +307,10 @@ class NotifierOwnership:
             async def on_partitions_assigned(self, assigned):
                 await ownership.assigned(assigned)
 
-        session_ms = int(session_timeout * 1000)
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
                                     client_id=f"{group_id}-member", enable_auto_commit=False,
                                     partition_assignment_strategy=(KeepTheNotifier(),),
-                                    auto_offset_reset="latest", session_timeout_ms=session_ms,
-                                    rebalance_timeout_ms=session_ms,
-                                    heartbeat_interval_ms=max(100, min(3000, session_ms // 4)))
+                                    auto_offset_reset="latest", **group_timing(session_timeout))
         await consumer.start()
         try:
             consumer.subscribe([topic], listener=Listener())

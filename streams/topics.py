@@ -84,6 +84,14 @@ def bootstrap(broker_url: str) -> str:
     return ",".join(p.split("://", 1)[-1] for p in parts)
 
 
+def group_timing(session_timeout: float) -> dict:
+    """An aiokafka group member's session, rebalance and heartbeat settings from one session
+    timeout (seconds): the worker's own groups (ingest, notifier) all keep the same timing."""
+    session_ms = int(session_timeout * 1000)
+    return {"session_timeout_ms": session_ms, "rebalance_timeout_ms": session_ms,
+            "heartbeat_interval_ms": max(100, min(3000, session_ms // 4))}
+
+
 def ensure_topics(broker_url: str, partitions: int, topics: Topics = Topics(), timeout: float = 20.0) -> None:
     """Create missing topics with ``partitions`` partitions (existing ones are left alone)."""
     asyncio.run(_ensure_topics(broker_url, partitions, topics, timeout))
