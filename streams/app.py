@@ -46,7 +46,7 @@ import faust
 from streams import log_end
 from streams.arms_keys import arms_pending
 from streams.batches import take_batches
-from streams.errors import InvalidEvent, bounded
+from streams.errors import InvalidEvent, WorkerStalled, bounded
 from streams.evidence import context_snapshot
 from streams.ingest import InputReader
 from streams.metrics import Metrics
@@ -82,6 +82,69 @@ class AgentFailure:
 
     def __init__(self) -> None:
         self.reason: str | None = None
+
+
+#: How often the stall watch looks (seconds; more often under a shorter stall_seconds): a stall is
+#: reported at most this late.
+STALL_CHECK_SECONDS = 5.0
+
+
+def settled(app: Any) -> bool:
+    """No rebalance under way, table state recovered, the ingest group joined: the worker gets on
+    with whatever partitions it holds (maybe none, with more workers than partitions)."""
+    try:
+        return not app.rebalancing and app.tables.recovery.completed.is_set() and app.ingest.joined
+    except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
+        return False
+
+
+def processing(app: Any) -> bool:
+    """Whether the worker processes input: settled, with partitions assigned. /health calls this ready."""
+    try:
+        return settled(app) and bool(app.consumer.assignment())
+    except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
+        return False
+
+
+def progress(app: Any) -> tuple:
+    """What moves while Faust gets on with a rebalance and its table recovery: the rebalances begun,
+    the changelog offsets recovered, the partitions held, the ingest group's join. Compared, never read."""
+    try:
+        recovery = app.tables.recovery
+        return (app.rebalancing, app.rebalancing_count, recovery.in_recovery, recovery.completed.is_set(),
+                sorted(recovery.active_offsets.items()), sorted(app.consumer.assignment()), app.ingest.joined)
+    except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
+        return ("starting",)
+
+
+class StallWatch:
+    """A worker that stopped getting anywhere is a failed worker.
+
+    Faust users report rebalances that hang, and here one table recovery waited for ever on
+    changelog records its fetcher never delivered (docs/RELIABILITY.md, "A stalled worker"). Such a
+    worker stays up and processes nothing: /health says it is not ready, and nothing restarts it.
+    So when it has not been :func:`settled` for ``stall_s`` seconds and nothing :func:`progress`
+    shows has moved meanwhile, it fails as an agent does: /health 503 with the reason, then exit
+    status EXIT_AGENT_FAILED for the supervisor to restart it, which starts the rebalance and
+    recovery afresh. A slow recovery moves its offsets, a slow rebalance its count, so neither trips
+    it; a settled worker that holds no partition (more workers than partitions) is idle, not stalled.
+    """
+
+    def __init__(self, stall_s: float) -> None:
+        self.stall_s = stall_s
+        self._since: float | None = None
+        self._progress: tuple | None = None
+
+    def observe(self, now: float, is_settled: bool, progress_now: tuple) -> float | None:
+        """The seconds stalled once they reach ``stall_s``, else None. ``now`` is monotonic."""
+        if is_settled:
+            self._since = self._progress = None
+            return None
+        if self._since is None or progress_now != self._progress:
+            self._since, self._progress = now, progress_now
+            return None
+        stalled = now - self._since
+        return stalled if stalled >= self.stall_s else None
 
 
 def tick_time(raw: bytes | None) -> str:
@@ -307,7 +370,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                                                                              "envelope": part.kind})))
         await failures(dead, "dead-letter")  # nowhere left to put these: counted and logged
 
-    async def stop_for_supervisor(agent: str, exc: BaseException) -> None:
+    async def stop_for_supervisor(agent: str, exc: BaseException, reason: str | None = None) -> None:
         """Say on /health why, then exit without acknowledging the batch in hand.
 
         Faust 0.15 "restarts" a crashed agent in-process on the same stream: ``take_events``
@@ -319,7 +382,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         again from the last commit (at least once, as after any crash).
         """
         if failure.reason is None:
-            failure.reason = bounded(f"agent {agent} crashed: {exc!r}")
+            failure.reason = bounded(reason or f"agent {agent} crashed: {exc!r}")
         log.critical("%s; exiting with status %d in %.0f s", failure.reason, EXIT_AGENT_FAILED, FAILING_SECONDS,
                      exc_info=exc)
         try:
@@ -494,6 +557,16 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         for topic in (incidents, transfers):
             for p in range(settings.partitions):
                 await topic.send(key=TICK_KEY_BYTES, value=value, partition=p)
+
+    stall = StallWatch(settings.stall_seconds)
+
+    @app.timer(min(STALL_CHECK_SECONDS, settings.stall_seconds / 4))
+    async def stall_watch():
+        stalled = stall.observe(time.monotonic(), settled(app), progress(app))
+        if stalled is not None:
+            reason = (f"the worker has processed nothing for {stalled:.0f} s and its rebalance and table recovery "
+                      f"made no progress (stall_seconds {settings.stall_seconds:g})")
+            await stop_for_supervisor("stall watch", WorkerStalled(reason), reason)
 
     app.alerts_topic = alerts  # the worker's web API produces people's actions to the same log
     app.agent_failure = failure  # the worker's /health reports it

@@ -50,3 +50,8 @@ class ConfigError(BorderwatchError):
 
 class BrokerError(BorderwatchError):
     """The embedded broker cannot start or cannot be reached; the message says the fix."""
+
+
+class WorkerStalled(BorderwatchError):
+    """The worker processed nothing while its rebalance and table recovery made no progress
+    (streams.app.StallWatch): it exits for its supervisor to restart it."""

@@ -85,6 +85,12 @@ class Settings:
     #: How often consumed offsets are committed: a crash reads again up to this much input, which
     #: the state recognises as read (docs/RELIABILITY.md). Faust's own default.
     commit_seconds: float = setting(2.8, "seconds between offset commits", WORKER)
+    #: Faust's rebalances and table recovery can hang (StallWatch in streams/app.py): a worker that has
+    #: not processed input for this long, while nothing of a rebalance or a recovery moved, exits for
+    #: its supervisor to restart it. Far above a healthy rebalance (seconds) and session_timeout.
+    stall_seconds: float = setting(300.0, "seconds a worker may go without processing input while its rebalance and "
+                                          "table recovery make no progress, before it exits (status 70) to be "
+                                          "restarted", WORKER)
     log_level: str = setting("warn", "log level (debug, info, warn, error)", WORKER)
     #: Alert policy (receivers, routes, silences): docs/ALERTING.md. Empty: the bundled policy.
     policy_file: str = setting("", "alert policy YAML (empty: the bundled deploy/borderwatch/policy.yml)", WORKER)
@@ -202,6 +208,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         raise ConfigError("partitions must be at least 1")
     if not 0 < s.fetch_wait_seconds <= s.fetch_wait_idle_seconds <= 30:
         raise ConfigError("need 0 < fetch_wait_seconds <= fetch_wait_idle_seconds <= 30")
+    if not s.stall_seconds > 0:
+        raise ConfigError("stall_seconds must be more than 0")
     if s.history_keep_resolved < 0:
         raise ConfigError("history_keep_resolved must be 0 or more")
     return s

@@ -17,7 +17,7 @@ from alerts.web.app import build_web_app
 from alerts.web.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from detectors.registry import MODEL_DETECTORS, make_detector
 from streams.actions import WorkerActions
-from streams.app import build_app
+from streams.app import build_app, processing
 from streams.arms_keys import is_arms_key
 from streams.broker import port_free
 from streams.errors import ConfigError
@@ -137,11 +137,7 @@ def run_worker(settings: Settings) -> int:
         why it is not and will not be (an agent failed; the process is about to exit)."""
         if app.agent_failure.reason is not None:
             return app.agent_failure.reason
-        try:
-            return (not app.rebalancing and app.tables.recovery.completed.is_set()
-                    and bool(app.consumer.assignment()) and app.ingest.joined)
-        except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
-            return False
+        return processing(app)
 
     def segment_detail(segment_id: str) -> dict:
         """Recent incidents (newest first) and a daily series; the web API redacts per caller."""

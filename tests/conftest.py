@@ -59,11 +59,11 @@ class WorkerProcess:
         would: consumer-group rejoins after a restart occasionally stall against the embedded
         broker (see the session notes); a second stall fails the test.
         """
-        self._launch(timeout)
+        self.launch(timeout)
         if not self._wait_ready(ready_timeout):
             print(f"worker {self.app_id} not ready after {ready_timeout}s; restarting it once")
             self.stop()
-            self._launch(timeout)
+            self.launch(timeout)
             assert self._wait_ready(ready_timeout), f"worker not ready twice:\n{self.log()}"
         return self
 
@@ -85,7 +85,19 @@ class WorkerProcess:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
 
-    def _launch(self, timeout: float) -> None:
+    def failing(self, timeout: float = 60) -> dict:
+        """Wait until /health answers 503 (a failure the worker reports before it exits); its body."""
+        def answer():
+            try:
+                status, body = self.health()
+            except urllib.error.URLError:
+                raise AssertionError(f"the worker exited before /health said why:\n{self.log()}") from None
+            return body if status == 503 else None
+
+        return wait_for(answer, timeout=timeout, interval=0.1, message="/health to answer 503")
+
+    def launch(self, timeout: float = 60) -> None:
+        """Start the process and wait until it serves /health (ready or not)."""
         env = dict(os.environ, BORDERWATCH_API_TOKEN=self.token, BORDERWATCH_SESSION_TIMEOUT="6",
                    BORDERWATCH_TICK_SECONDS="0.5", BORDERWATCH_IDLE_SECONDS="2")
         env.update(self.extra)

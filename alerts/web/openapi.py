@@ -188,7 +188,8 @@ def openapi_document() -> dict[str, Any]:
                          "200 while the stream runs; ready once partitions are assigned and state recovered"),
             "503": _json({"type": "object", "properties": {"status": {"type": "string", "enum": ["failing"]},
                                                             "ready": {"type": "boolean"}, "reason": {"type": "string"}}},
-                         "an agent failed (reason); the process exits for its supervisor to restart it")}}},
+                         "an agent failed, or the worker stalled in a rebalance or recovery (reason); the "
+                         "process exits for its supervisor to restart it")}}},
         "/metrics": {"get": {"summary": "Prometheus exposition (centre roles)", "tags": ["ops"], "responses": {
             "200": {"description": "text exposition format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}},
             **_401, "403": _err("a role outside the centre: metrics cover every border")}}},

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import urllib.error
 from collections import Counter
 
 import pytest
@@ -128,14 +127,7 @@ def test_a_failed_agent_answers_503_with_the_reason_exits_70_and_its_batch_is_no
     producer.send(w.topics.incidents, dumps(incident(MARK, fatalities=2)), key=b"KGZ-UZB")
     producer.flush()
 
-    def failing():
-        try:
-            status, body = w.health()
-        except urllib.error.URLError:
-            raise AssertionError(f"the worker exited before /health said why:\n{w.log()}") from None
-        return body if status == 503 else None
-
-    body = wait_for(failing, timeout=60, interval=0.1, message="/health to answer 503")
+    body = w.failing()
     assert body == {"status": "failing", "ready": False,
                     "reason": "agent aggregate crashed: RuntimeError('injected failure')"}
     assert w.proc.wait(timeout=30) == EXIT_AGENT_FAILED
