@@ -69,6 +69,9 @@ class Metrics:
         self.restored_lost = Counter("borderwatch_restored_states_lost",
                                      "Of those, states the rebalance restored to other bytes than this worker "
                                      "wrote: a restore that lost writes (docs/RELIABILITY.md).", registry=r)
+        self.started = Gauge("borderwatch_worker_start_time_seconds",
+                             "Unix time this worker process started: a change of value is a restart (an agent "
+                             "failure or a stall exits for the supervisor, docs/RELIABILITY.md).", registry=r)
         self.segment_contexts = Counter("borderwatch_segment_context_lookups",
                                         "Segment evidence looked up for a notice or a segment page, by where it "
                                         "came from: table (this worker owns the segment), snapshot (another does: "

@@ -72,6 +72,7 @@ def run_worker(settings: Settings) -> int:
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, settings.partitions, topics)
     metrics = Metrics()
+    metrics.started.set(utcnow().timestamp())
     pipeline.on_non_border = lambda pair: metrics.non_border.labels(pair).inc()
     app = build_app(settings, pipeline, metrics)
     store = AlertStore(keep_resolved=settings.history_keep_resolved)

@@ -124,6 +124,7 @@ def test_a_failed_agent_answers_503_with_the_reason_exits_70_and_its_batch_is_no
         worker_factory, producer, topic_reader):
     quiet = {"BORDERWATCH_IDLE_SECONDS": "100000"}  # no idle advance: the alert must come from the incident
     w = worker_factory(module="tests.integration.failing_worker", **quiet).start()
+    started = metric(w, "borderwatch_worker_start_time_seconds")
     producer.send(w.topics.incidents, dumps(incident(MARK, fatalities=2)), key=b"KGZ-UZB")
     producer.flush()
 
@@ -138,3 +139,5 @@ def test_a_failed_agent_answers_503_with_the_reason_exits_70_and_its_batch_is_no
                       message="the held incident's alert after the restart")
     assert [(e.segment_id, e.level) for e in events] == [("KGZ-UZB", "warning")]
     assert again.health() == (200, {"status": "ok", "ready": True})
+    # what BorderwatchWorkerRestarting counts: each start sets the start time anew
+    assert metric(again, "borderwatch_worker_start_time_seconds") > started > 0

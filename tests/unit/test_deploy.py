@@ -116,7 +116,7 @@ def test_prometheus_config_checks(tmp_path):
     (tmp_path / "prometheus.yml").write_text(cfg)
     res = run(promtool, "check", "config", str(tmp_path / "prometheus.yml"))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "7 rules found" in res.stdout
+    assert "8 rules found" in res.stdout
 
 
 def test_prometheus_rules_fire_as_their_unit_tests_say():
@@ -150,6 +150,9 @@ def test_alertmanager_routes_segment_alerts_to_the_desks_and_pipeline_alerts_to_
     assert res.stdout.split() == ["platform"], res.stdout
     res = run(amtool, "config", "routes", "test", "--config.file", cfg,
               "alertname=BorderwatchStateRestoreLost", "severity=critical", "component=pipeline")
+    assert res.stdout.split() == ["platform"], res.stdout
+    res = run(amtool, "config", "routes", "test", "--config.file", cfg,
+              "alertname=BorderwatchWorkerRestarting", "severity=warning", "component=pipeline")
     assert res.stdout.split() == ["platform"], res.stdout
 
 
