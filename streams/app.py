@@ -100,10 +100,7 @@ def settled(app: Any) -> bool:
 
 def processing(app: Any) -> bool:
     """Whether the worker processes input: settled, with partitions assigned. /health calls this ready."""
-    try:
-        return settled(app) and bool(app.consumer.assignment())
-    except Exception:  # noqa: BLE001 -- before start-up the consumer does not exist yet
-        return False
+    return settled(app) and bool(app.consumer.assignment())  # settled: the consumer exists
 
 
 def progress(app: Any) -> tuple:
@@ -121,7 +118,7 @@ class StallWatch:
     """A worker that stopped getting anywhere is a failed worker.
 
     Faust users report rebalances that hang, and here one table recovery waited for ever on
-    changelog records its fetcher never delivered (docs/RELIABILITY.md, "A stalled worker"). Such a
+    changelog records its fetcher never delivered (docs/RELIABILITY.md, "A worker that gets nowhere exits"). Such a
     worker stays up and processes nothing: /health says it is not ready, and nothing restarts it.
     So when it has not been :func:`settled` for ``stall_s`` seconds and nothing :func:`progress`
     shows has moved meanwhile, it fails as an agent does: /health 503 with the reason, then exit
