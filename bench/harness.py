@@ -3,11 +3,13 @@ subprocess to run them through, with the reading of its /metrics."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,6 +39,65 @@ def payloads(n: int, seed: int = 11) -> list[tuple[bytes, bytes]]:
             rec["latitude"], rec["longitude"] = 39.9 + rng.random() * 0.5, 69.6 + rng.random() * 1.5
         out.append((f"{a}-{b}".encode(), json.dumps(rec, separators=(",", ":")).encode()))
     return out
+
+
+def parse_cpu_ticks(stat: str) -> int:
+    """utime + stime (clock ticks) of a /proc/<pid>/stat line; the command name may hold spaces and ``)``."""
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of the line, counted from 1
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out.extend(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
+def cpu_seconds(pid: int, *, tree: bool = False) -> float:
+    """CPU seconds (user + system) the process has used so far; with ``tree``, its live descendants'
+    too (a worker draws its PDFs in a child process). A process gone meanwhile counts nothing."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += parse_cpu_ticks(Path(f"/proc/{p}/stat").read_text())
+            if tree:
+                todo.extend(_children(p))
+        except OSError:
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Cores each named process used between :meth:`start` and :meth:`cores`: what a rate or a
+    latency measured on a shared machine cost, and which process held the cores meanwhile.
+
+    Each process counts with its descendants, except those named in ``alone`` (the bench's own
+    process, whose children are the broker and the workers measured beside it)."""
+
+    def __init__(self, pids: dict[str, int], *, alone: tuple[str, ...] = (), clock=time.monotonic,
+                 read=cpu_seconds) -> None:
+        self.pids, self.alone, self.clock, self.read = dict(pids), set(alone), clock, read
+        self._start: tuple[float, dict[str, float]] | None = None
+
+    def _read(self) -> dict[str, float]:
+        return {name: self.read(pid, tree=name not in self.alone) for name, pid in self.pids.items()}
+
+    def start(self) -> None:
+        self._start = (self.clock(), self._read())
+
+    def cores(self) -> dict[str, float]:
+        """Name -> CPU seconds over wall seconds since :meth:`start` (1.0 is one core held throughout),
+        and ``machine_cores``, how many the machine has."""
+        if self._start is None:
+            raise RuntimeError("CpuMeter.cores before start")
+        t0, before = self._start
+        wall, now = self.clock() - t0, self._read()
+        out = {name: round((now[name] - before[name]) / wall, 2) if wall > 0 else 0.0 for name in self.pids}
+        out["machine_cores"] = os.cpu_count() or 1
+        return out
 
 
 def metric_sum(text: str, name: str) -> float:

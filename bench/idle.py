@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.harness import metric_sum, start_worker
+from bench.harness import cpu_seconds, metric_sum, start_worker
 from streams.broker import EmbeddedBroker, free_port
 from streams.demo import IDLE_SECONDS, TICK_SECONDS
 from streams.replay import replay
@@ -25,11 +25,6 @@ from streams.topics import Topics
 
 DATA = Path(__file__).resolve().parent.parent / "streams" / "data"
 DEMO_CLOCK = {"BORDERWATCH_TICK_SECONDS": str(TICK_SECONDS), "BORDERWATCH_IDLE_SECONDS": str(IDLE_SECONDS)}
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def core_share(pid: int, seconds: float) -> float:

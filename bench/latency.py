@@ -10,6 +10,9 @@ ingest -> ``segment-events`` -> aggregate -> alerts). Transitions of a day bound
 falling as days pass) have no incident behind them and are not counted; nor are incidents sent
 in the first ``WARMUP`` seconds, while the worker's consumers settle.
 
+``cpu_cores`` says what the worker, the broker and the bench's own producer used while the incidents
+were sent (cores, 1.0 being one core held throughout), beside ``machine_cores``.
+
 ``python -m bench.latency`` prints the JSON object alone.
 """
 
@@ -24,7 +27,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.harness import payloads, start_worker
+from bench.harness import CpuMeter, payloads, start_worker
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import Topics, ensure_topics
 
@@ -119,9 +122,13 @@ def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
         proc = start_worker(broker, topics.prefix, Path(tmp), port, "bench-token")
         try:
             wait_ready(port, proc)
+            meter = CpuMeter({"worker": proc.pid, "broker": broker.proc.pid, "bench_producer": os.getpid()},
+                             alone=("bench_producer",))
+            meter.start()
             t_start = time.time()
             stamps = asyncio.run(produce_paced(broker.bootstrap, topics.incidents, items, rate))
             sent_s = time.time() - t_start
+            cores = meter.cores()
             alerts = asyncio.run(alert_records(broker.bootstrap, topics.alerts))
         finally:
             proc.terminate()
@@ -131,7 +138,8 @@ def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
         raise SystemExit("bench: no alert was raised by an incident after the warm-up")
     return {"rate_per_s": rate, "achieved_rate_per_s": round(len(items) / sent_s), "seconds": seconds,
             "alerts_measured": len(got), "p50_ms": round(percentile(got, 0.5) * 1000, 1),
-            "p99_ms": round(percentile(got, 0.99) * 1000, 1), "max_ms": round(max(got) * 1000, 1)}
+            "p99_ms": round(percentile(got, 0.99) * 1000, 1), "max_ms": round(max(got) * 1000, 1),
+            "cpu_cores": cores}
 
 
 def main() -> int:

@@ -13,6 +13,10 @@
 7. event-to-alert latency of a worker at a sustained 1,000 incidents a second (``bench.latency``),
    and at 100 a second (``latency_low_rate``: the path's floor, with the CPU mostly idle).
 
+Beside each live figure, the cores each process used while it was measured (``*cpu_cores``: the
+workers, the broker, the bench's producer, and how many cores the machine has): on a small machine
+the broker and the workers share the cores, and that is what bounds the rates and the latency.
+
 Prints one JSON object. Only the ratios compare across machines.
 """
 
@@ -28,7 +32,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.harness import metric_sum, payloads, start_worker
+from bench.harness import CpuMeter, metric_sum, payloads, start_worker
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import Topics, ensure_topics
 
@@ -70,14 +74,16 @@ async def raw_consume_rate(bootstrap: str, topic: str, n: int) -> float:
         await c.stop()
 
 
-def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path, workers: int = 1) -> float:
+def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path, workers: int = 1) -> tuple[float, dict]:
     """Events a second through the live path of ``workers`` workers of one app id, from the first
-    event any of them processed to the last, read off their /metrics (summed)."""
+    event any of them processed to the last, read off their /metrics (summed); and the cores each
+    worker and the broker used meanwhile (``CpuMeter``)."""
     token = "bench-token"
     ports = [free_port() for _ in range(workers)]
     procs = [start_worker(broker, prefix, tmp, port, token, name=f"worker{i}") for i, port in enumerate(ports)]
     reqs = [urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
             for port in ports]
+    meter = CpuMeter({"broker": broker.proc.pid, **{f"worker{i}": proc.pid for i, proc in enumerate(procs)}})
     try:
         t_first = None
         deadline = time.monotonic() + 600
@@ -94,8 +100,9 @@ def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path, workers:
                        + metric_sum(text, "borderwatch_dead_letters_total") for text in texts)
             if t_first is None and any(metric_sum(text, "borderwatch_events_total") > 0 for text in texts):
                 t_first = time.perf_counter()
+                meter.start()
             if done >= n:
-                return n / (time.perf_counter() - t_first)
+                return n / (time.perf_counter() - t_first), meter.cores()
             time.sleep(0.1)
         raise SystemExit("bench: the workers did not finish within 600 s")
     finally:
@@ -164,14 +171,14 @@ def main() -> int:
         ensure_topics(broker.url, PARTITIONS, topics)
         asyncio.run(produce(broker.bootstrap, topics.incidents, items))
         raw = asyncio.run(raw_consume_rate(broker.bootstrap, topics.incidents, N))
-        live = worker_rate(broker, topics.prefix, N, Path(tmp))
+        live, live_cpu = worker_rate(broker, topics.prefix, N, Path(tmp))
         # Two workers of one app id share the partitions: a second copy of the input under its own
         # prefix, so neither run reads the other's segment-events.
         pair = Topics("bench2")
         ensure_topics(broker.url, PARTITIONS, pair)
         asyncio.run(produce(broker.bootstrap, pair.incidents, items))
         (Path(tmp) / "two").mkdir()
-        two = worker_rate(broker, pair.prefix, N, Path(tmp) / "two", workers=2)
+        two, two_cpu = worker_rate(broker, pair.prefix, N, Path(tmp) / "two", workers=2)
     offline = backtest_rate(items)
     loads = json_loads_rate(items)
     scored, passthrough = score_rates()
@@ -191,8 +198,10 @@ def main() -> int:
         "raw_aiokafka_consume_decode_per_s": round(raw),
         "worker_pipeline_per_s": round(live),
         "worker_over_raw": round(live / raw, 4),
+        "worker_cpu_cores": live_cpu,
         "two_workers_per_s": round(two),
         "two_workers_over_one": round(two / live, 3),
+        "two_workers_cpu_cores": two_cpu,
         "backtest_in_process_per_s": round(offline),
         "backtest_over_raw": round(offline / raw, 4),
         "json_loads_per_s": round(loads),

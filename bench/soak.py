@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Hashable, Mapping, Sequence
 
+from bench.harness import parse_cpu_ticks
 from borderwatch.errors import BorderwatchError
 from streams.ingest import ingest_group_id
 from streams.log_end import log_end_offsets
@@ -70,12 +71,6 @@ def parse_vmrss_mb(status: str) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise SoakError("no VmRSS in /proc/<pid>/status: the process has exited")
-
-
-def parse_cpu_ticks(stat: str) -> int:
-    """utime + stime (clock ticks) of a /proc/<pid>/stat line; the command name may hold spaces and ``)``."""
-    fields = stat[stat.rindex(")") + 2:].split()
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of the line, counted from 1
 
 
 def lag(end: Mapping[Hashable, int], committed: Mapping[Hashable, int | None]) -> int:

@@ -12,7 +12,6 @@ from bench.soak import (
     drain_seconds,
     growth_per_alerts,
     lag,
-    parse_cpu_ticks,
     parse_vmrss_mb,
     rss_after_warmup,
     to_json,
@@ -29,12 +28,6 @@ def test_vmrss_is_read_in_mib():
 def test_a_status_without_vmrss_is_a_gone_process():
     with pytest.raises(SoakError, match="exited"):
         parse_vmrss_mb("Name:\tzombie\nState:\tZ (zombie)\n")
-
-
-def test_cpu_ticks_are_utime_plus_stime_even_with_spaces_and_parens_in_the_name():
-    rest = "S 1 2 3 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 12345 0 0"
-    assert parse_cpu_ticks(f"4242 (python) {rest}") == 300
-    assert parse_cpu_ticks(f"4242 (a (b) c) {rest}") == 300
 
 
 def test_lag_sums_each_partition_from_its_committed_offset_and_none_committed_is_zero():

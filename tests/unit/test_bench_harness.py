@@ -1,0 +1,68 @@
+"""The bench's CPU accounting (bench/harness.py): what its figures say each process cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bench.harness import CpuMeter, cpu_seconds, parse_cpu_ticks
+
+
+def test_cpu_ticks_are_utime_plus_stime_even_with_spaces_and_parens_in_the_name():
+    rest = "S 1 2 3 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 12345 0 0"
+    assert parse_cpu_ticks(f"4242 (python) {rest}") == 300
+    assert parse_cpu_ticks(f"4242 (a (b) c) {rest}") == 300
+
+
+def test_cores_are_cpu_seconds_over_wall_seconds_per_process():
+    used = {10: [1.0, 2.5], 20: [4.0, 4.2]}
+    clock = iter([100.0, 102.0])
+    meter = CpuMeter({"worker": 10, "broker": 20}, clock=lambda: next(clock),
+                     read=lambda pid, tree: used[pid].pop(0))
+    meter.start()
+    cores = meter.cores()
+    assert cores["worker"] == 0.75 and cores["broker"] == 0.1
+    assert cores["machine_cores"] >= 1
+
+
+def test_a_process_named_alone_is_read_without_its_children():
+    trees = []
+    meter = CpuMeter({"bench": 1, "worker": 2}, alone=("bench",), clock=lambda: 0.0,
+                     read=lambda pid, tree: trees.append((pid, tree)) or 0.0)
+    meter.start()
+    assert sorted(trees) == [(1, False), (2, True)]
+
+
+def test_cores_before_start_is_a_mistake():
+    with pytest.raises(RuntimeError, match="before start"):
+        CpuMeter({"x": 1}).cores()
+
+
+BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+
+
+def test_a_tree_counts_the_live_children_a_process_alone_does_not():
+    # A parent burns 0.3 s of CPU and starts a child that burns as much, then both wait on stdin:
+    # CPU time, not sleeps, decides when they are ready to be read.
+    child = BURN + "print('burnt', flush=True)\nimport sys\nsys.stdin.read()\n"
+    parent = (f"import subprocess, sys\nc = subprocess.Popen([sys.executable, '-c', {child!r}], "
+              "stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)\n"
+              "c.stdout.readline()\n" + BURN + "print('burnt', flush=True)\nsys.stdin.read()\n"
+              "c.stdin.close(); c.wait()\n")
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "burnt"
+        alone, tree = cpu_seconds(proc.pid), cpu_seconds(proc.pid, tree=True)
+        assert alone >= 0.29
+        assert tree >= alone + 0.29
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+
+
+def test_a_process_gone_counts_nothing():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait(30)
+    assert cpu_seconds(proc.pid, tree=True) == 0.0
