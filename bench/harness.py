@@ -88,14 +88,18 @@ class CpuMeter:
     def start(self) -> None:
         self._start = (self.clock(), self._read())
 
-    def cores(self) -> dict[str, float]:
+    def cores(self) -> dict[str, float | None]:
         """Name -> CPU seconds over wall seconds since :meth:`start` (1.0 is one core held throughout),
-        and ``machine_cores``, how many the machine has."""
+        None for a process that ended meanwhile (what it used is gone with it), and ``machine_cores``,
+        how many the machine has."""
         if self._start is None:
             raise RuntimeError("CpuMeter.cores before start")
         t0, before = self._start
         wall, now = self.clock() - t0, self._read()
-        out = {name: round((now[name] - before[name]) / wall, 2) if wall > 0 else 0.0 for name in self.pids}
+        out: dict[str, float | None] = {}
+        for name in self.pids:
+            used = now[name] - before[name]
+            out[name] = None if used < 0 else round(used / wall, 2) if wall > 0 else 0.0
         out["machine_cores"] = os.cpu_count() or 1
         return out
 

@@ -35,6 +35,14 @@ def test_a_process_named_alone_is_read_without_its_children():
     assert sorted(trees) == [(1, False), (2, True)]
 
 
+def test_a_process_that_ended_meanwhile_has_no_figure_rather_than_a_negative_one():
+    used = {10: [3.0, 0.0]}  # /proc forgets a process's CPU time with the process
+    clock = iter([0.0, 1.0])
+    meter = CpuMeter({"worker": 10}, clock=lambda: next(clock), read=lambda pid, tree: used[pid].pop(0))
+    meter.start()
+    assert meter.cores()["worker"] is None
+
+
 def test_cores_before_start_is_a_mistake():
     with pytest.raises(RuntimeError, match="before start"):
         CpuMeter({"x": 1}).cores()
