@@ -36,18 +36,46 @@ def border_folds(borders: Sequence[str], k: int | None = None) -> list[tuple[str
     return [tuple(ordered[i::k]) for i in range(k)]
 
 
+def state_folds(borders: Sequence[str]) -> list[tuple[str, ...]]:
+    """One fold per group of borders linked by a state they share (``EGY-ISR`` and ``ISR-SYR`` go
+    together, and so does ``SYR-TUR`` through Syria), deterministic. Holding a border out alone
+    still lets the model learn its states from their other borders; a held-out border shares no
+    state with the training set only when its whole group is held out with it."""
+    ordered = sorted(set(borders))
+    parent = {b: b for b in ordered}
+
+    def root(b: str) -> str:
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        return b
+
+    first_with: dict[str, str] = {}
+    for b in ordered:
+        for state in b.split("-"):
+            other = first_with.setdefault(state, b)
+            parent[root(b)] = root(other)
+    groups: dict[str, list[str]] = {}
+    for b in ordered:
+        groups.setdefault(root(b), []).append(b)
+    return sorted(tuple(g) for g in groups.values())
+
+
 def cross_validate(records: Sequence, rows: Sequence[Row], run_fold: Callable[[HazardModel, list], list[dict]], *,
                    levels: Mapping[str, float] | None = None, C: float = DEFAULT_C, k: int | None = None,
+                   folds: Callable[[Sequence[str]], list[tuple[str, ...]]] | None = None,
                    border_of: Callable[[object], str] = lambda r: r.border) -> CrossValidation:
     """Train without each fold's borders, run the stack over them with ``run_fold(model, records)``.
 
     ``rows`` are the training rows of all borders (``streams.training.collect`` + ``with_targets``);
     ``records`` are the input records in stream order. Records of borders without training rows
-    (nothing labelled there) are left out: no fold can hold them out.
+    (nothing labelled there) are left out: no fold can hold them out. ``folds`` splits the labelled
+    borders (default: ``border_folds`` into ``k``; :func:`state_folds` holds out borders that
+    share a state together).
     """
     out = CrossValidation()
     labelled = sorted({r.border for r in rows})
-    for held_out in border_folds(labelled, k):
+    for held_out in (folds(labelled) if folds is not None else border_folds(labelled, k)):
         model = fit([r for r in rows if r.border not in held_out], levels=levels, C=C)
         model = replace(model, training=dict(model.training, held_out=list(held_out)))
         held = [r for r in records if not isinstance(r, IncidentEvent) or border_of(r) in held_out]

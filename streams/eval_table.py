@@ -36,7 +36,7 @@ import re
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -221,6 +221,9 @@ class Generalisation:
     reliability_cross_validated: list
     brier_in_sample: float
     brier_cross_validated: float
+    #: the same with the borders that share a state held out together (streams.crossval.state_folds)
+    state_grouped: Figures | None = None
+    state_groups: list[tuple[str, ...]] = field(default_factory=list)
 
 
 def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> Generalisation | None:
@@ -228,7 +231,7 @@ def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> 
     from detectors.calibration import brier, reliability
     from detectors.hazard import model_of
     from detectors.registry import MODEL_DETECTORS, make_detector
-    from streams.crossval import cross_validate
+    from streams.crossval import cross_validate, state_folds
     from streams.pipeline import Pipeline
     from streams.training import DEFAULT_C, forecasts, labelled_rows
 
@@ -245,12 +248,16 @@ def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> 
                         settings=pipeline.settings)
         return run_records(fold, held).history.rows()
 
-    cv = cross_validate(records, rows, run_fold, levels=model.levels, C=model.training.get("C", DEFAULT_C))
+    C = model.training.get("C", DEFAULT_C)
+    cv = cross_validate(records, rows, run_fold, levels=model.levels, C=C)
     ev = evaluate_records(records, cv.alert_rows, labels, coverage_end=inp.coverage_end, scope=inp.scope)
+    grouped = cross_validate(records, rows, run_fold, levels=model.levels, C=C, folds=state_folds)
+    ev_grouped = evaluate_records(records, grouped.alert_rows, labels, coverage_end=inp.coverage_end, scope=inp.scope)
     in_sample = forecasts(rows, model)
     return Generalisation(inp.name, default, mine.figures, ev.figures(), len(cv.folds),
                           {r.name: r.figures for r in results if r.input == inp.name and r.kind == FIELD_RULE},
-                          reliability(in_sample), reliability(cv.predictions), brier(in_sample), brier(cv.predictions))
+                          reliability(in_sample), reliability(cv.predictions), brier(in_sample), brier(cv.predictions),
+                          ev_grouped.figures(), list(grouped.folds))
 
 
 def render_generalisation(g: Generalisation | None) -> str:
@@ -260,10 +267,17 @@ def render_generalisation(g: Generalisation | None) -> str:
     lines = [f"**Does it generalise? {g.input}, in-sample against leave-borders-out cross-validation**", "",
              f"In-sample: the packaged model, trained on all of these borders. Cross-validated: {g.folds} folds, each "
              "training the model without one border and running the whole default stack over that border with it, "
-             "so every border is scored once by a model that never saw it. Field rule `d` (an alert on every day "
+             "so every border is scored once by a model that never saw it."
+             + (f" Cross-validated by state: {len(g.state_groups)} folds, each holding out together the borders "
+                f"linked by a state they share (the largest: {', '.join(max(g.state_groups, key=len))}), so no "
+                "state of a held-out border is in its model's training: the harder test, of a border in a region "
+                "the model never saw." if g.state_grouped is not None and g.state_groups else "")
+             + " Field rule `d` (an alert on every day "
              "with a display of force or more) marks the ceiling of the early rate for a detector that reacts to "
              "incidents; `c` (every deadly incident) the recall any detector can have with no false alarm.", ""]
     rows = [(f"`{g.default}` in-sample", g.in_sample), (f"`{g.default}` cross-validated", g.cross_validated)]
+    if g.state_grouped is not None:
+        rows.append((f"`{g.default}` cross-validated by state", g.state_grouped))
     rows += [(f"field rule `{name}` ({FIELD_RULES[name].title})", g.rules[name]) for name in ("d", "c", "a2z")
              if name in g.rules]
     lines += _table("run", rows)
@@ -272,7 +286,10 @@ def render_generalisation(g: Generalisation | None) -> str:
                       f"cross-validated {g.cross_validated.early_rate / ceiling.early_rate:.0%} of rule d's early "
                       f"rate, at {_fmt(g.in_sample.false_alarms_per_border_year)} and "
                       f"{_fmt(g.cross_validated.false_alarms_per_border_year)} false alarms per border-year against "
-                      f"its {_fmt(ceiling.false_alarms_per_border_year)}."]
+                      f"its {_fmt(ceiling.false_alarms_per_border_year)}"
+                      + (f"; cross-validated by state {g.state_grouped.early_rate / ceiling.early_rate:.0%} at "
+                         f"{_fmt(g.state_grouped.false_alarms_per_border_year)}" if g.state_grouped is not None else "")
+                      + "."]
     lines += ["", "*Reliability of the forecast chance of a deadly clash within 60 days, on every incident day of "
                   "the labelled borders (days with deaths left out): forecast against observed frequency*", "",
               "| forecast band | days (in-sample) | forecast | observed | days (cross-validated) | forecast | observed |",

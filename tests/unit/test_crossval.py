@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from streams.crossval import border_folds, cross_validate
+from dataclasses import replace
+
+from streams.crossval import border_folds, cross_validate, state_folds
 from tests.unit.test_hazard import LEVELS, synthetic_rows
 
 
@@ -37,3 +39,28 @@ def test_each_fold_trains_without_its_borders_and_runs_only_them(monkeypatch):
     for trained, held_out, ran in seen:
         assert not trained & held_out and ran == held_out
     assert len(out.alert_rows) == len(records)
+
+
+def test_borders_that_share_a_state_are_held_out_together_even_through_a_chain():
+    folds = state_folds(["ISR-SYR", "EGY-ISR", "SYR-TUR", "KOR-PRK", "IRN-IRQ", "IRQ-KWT", "ECU-PER"])
+    assert folds == [("ECU-PER",), ("EGY-ISR", "ISR-SYR", "SYR-TUR"), ("IRN-IRQ", "IRQ-KWT"), ("KOR-PRK",)]
+
+
+def test_state_folds_hold_no_state_on_both_sides_of_any_fold(monkeypatch):
+    import streams.crossval as cv
+
+    monkeypatch.setattr(cv, "IncidentEvent", Incident)
+    borders = ["A-B", "B-C", "D-E", "E-F", "G-H"]
+    rows = [replace(row, key=b, border=b) for i, b in enumerate(borders)
+            for row in synthetic_rows(borders=1, n=80, seed=i)]
+    seen = []
+
+    def run_fold(model, held):
+        seen.append((set(model.training["borders"]), set(model.training["held_out"])))
+        return []
+
+    out = cross_validate([], rows, run_fold, levels=LEVELS, folds=state_folds)
+    assert out.folds == [("A-B", "B-C"), ("D-E", "E-F"), ("G-H",)]
+    for trained, held_out in seen:
+        states = lambda bs: {s for b in bs for s in b.split("-")}  # noqa: E731
+        assert not states(trained) & states(held_out)

@@ -139,4 +139,23 @@ def test_the_generalisation_section_sets_in_sample_beside_cross_validated_and_th
     assert "| field rule `d` (d-any-incident) |" in text and "3 folds" in text
     assert "| 10.0% to 15.0% | 1 | 10.0% | 100.0% | 1 | 12.0% | 0.0% |" in text
     assert "Brier score: in-sample 0.2000, cross-validated 0.3000." in text
+    assert "by state" not in text  # only when it was run
     assert render_generalisation(None) == ""
+
+
+def test_the_generalisation_section_adds_the_state_grouped_run_and_names_its_largest_group(results):
+    from dataclasses import replace
+
+    from detectors.calibration import reliability
+    from streams.eval_table import Generalisation, render_generalisation
+
+    figures = {r.name: r.figures for r in results if r.figures is not None}
+    g = Generalisation("tiny", "count", figures["count"], figures["reference"], 3,
+                       {"d": figures["d"], "c": figures["c"]}, reliability([(0.1, 1)]), reliability([(0.1, 1)]),
+                       0.2, 0.3, figures["surge"], [("A-B", "B-C"), ("D-E",)])
+    text = render_generalisation(g)
+    assert "| `count` cross-validated by state |" in text
+    assert "Cross-validated by state: 2 folds" in text and "(the largest: A-B, B-C)" in text
+    d = figures["d"]
+    assert f"cross-validated by state {figures['surge'].early_rate / d.early_rate:.0%} at" in text
+    assert "by state" not in render_generalisation(replace(g, state_grouped=None))
