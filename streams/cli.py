@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "as the reference does (severity read as MIE hostility): "
                           + "; ".join(f"{r.name}: {r.description}" for r in FIELD_RULES.values()))
 
-    from streams.training import DEFAULT_LEVELS
+    from streams.training import DEFAULT_C, DEFAULT_LEVELS
 
     p = sub.add_parser("train", help="fit the deadly-clash hazard model across labelled borders and write it")
     p.add_argument("--input", nargs="+", required=True, metavar="FILE", help="incident files, all in one format")
@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_flags(p, TRAIN)
     p.add_argument("--no-pooling", action="store_true",
                    help="one intercept for every border instead of partially pooled border intercepts")
+    p.add_argument("--c", type=float, default=DEFAULT_C, metavar="C",
+                   help=f"inverse strength of the L2 penalty (scikit-learn's C; default {DEFAULT_C:g}; smaller is "
+                        "a simpler model)")
+    p.add_argument("--cross-validate", action="store_true",
+                   help="also print the forecast's skill on borders each fit never saw: one border held out at a "
+                        "time, and borders that share a state held out together (log-loss, AUC, Brier)")
 
     p = sub.add_parser("score", help="score a univariate timestamp,value CSV (streaming, causal)")
     p.add_argument("--detector", default="default", help="univariate detector (default: default; see --list)")
@@ -280,14 +286,17 @@ def _train(args: argparse.Namespace) -> int:
     from detectors.hazard import ModelError
     from streams.errors import ConfigError
     from streams.segments import SegmentRegistry
-    from streams.training import DEFAULT_LEVELS, train
+    from streams.training import DEFAULT_LEVELS, fit, training_rows
 
     settings = load_settings(flag_values(args, TRAIN))
     registry = SegmentRegistry.with_files(settings.segment_files, max_distance_km=settings.max_distance_km)
     levels = {level: getattr(args, level) for level in DEFAULT_LEVELS}
+    if not args.c > 0:
+        raise ConfigError(f"--c must be above 0, got {args.c:g}")
     try:
-        model = train(args.input, args.format, args.labels, registry=registry, grace_days=settings.grace_days,
-                      levels=levels, pool=not args.no_pooling)
+        rows, meta = training_rows(args.input, args.format, args.labels, registry=registry,
+                                   grace_days=settings.grace_days)
+        model = fit(rows, levels=levels, C=args.c, pool=not args.no_pooling, training=meta)
     except (ModelError, ValueError) as exc:
         raise ConfigError(f"cannot train: {exc}") from None
     try:
@@ -298,7 +307,25 @@ def _train(args: argparse.Namespace) -> int:
     t = model.training
     print(f"train: {t['rows']} incident days on {len(t['borders'])} borders, {t['positive_rows']} within 60 days "
           f"before an onset; border spread {model.border_sd:.2f} (log-odds); model {model.digest[:16]} -> {args.out}")
+    if args.cross_validate:
+        _print_forecast_skill(rows, model, C=args.c, pool=not args.no_pooling)
     return 0
+
+
+def _print_forecast_skill(rows, model, *, C: float, pool: bool) -> None:
+    from streams.crossval import forecast_skill
+
+    skills = forecast_skill(rows, model, C=C, pool=pool)
+    said = {"none": "in-sample", "border": "one border held out at a time", "state": "borders sharing a state held out"}
+    print("forecast skill on the training days (lower log-loss and Brier, higher AUC are better; held out = "
+          "scored by a fit that never saw the border):")
+    print(f"  {'':34s} {'folds':>5s} {'days':>6s} {'log-loss':>8s} {'AUC':>6s} {'Brier':>7s}")
+    for k in skills:
+        if k.unavailable is not None:
+            print(f"  {said[k.held_out]:34s} {k.folds:>5} not scored: {k.unavailable}")
+            continue
+        auc = f"{k.auc:.3f}" if k.auc is not None else "-"
+        print(f"  {said[k.held_out]:34s} {k.folds or '-':>5} {k.days:>6d} {k.log_loss:>8.4f} {auc:>6s} {k.brier:>7.4f}")
 
 
 def _segments_build(args: argparse.Namespace) -> int:

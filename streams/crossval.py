@@ -63,7 +63,7 @@ def state_folds(borders: Sequence[str]) -> list[tuple[str, ...]]:
 
 def cross_validate(records: Sequence, rows: Sequence[Row], run_fold: Callable[[HazardModel, list], list[dict]], *,
                    levels: Mapping[str, float] | None = None, C: float = DEFAULT_C, k: int | None = None,
-                   folds: Callable[[Sequence[str]], list[tuple[str, ...]]] | None = None,
+                   folds: Callable[[Sequence[str]], list[tuple[str, ...]]] | None = None, pool: bool = True,
                    border_of: Callable[[object], str] = lambda r: r.border) -> CrossValidation:
     """Train without each fold's borders, run the stack over them with ``run_fold(model, records)``.
 
@@ -76,11 +76,59 @@ def cross_validate(records: Sequence, rows: Sequence[Row], run_fold: Callable[[H
     out = CrossValidation()
     labelled = sorted({r.border for r in rows})
     for held_out in (folds(labelled) if folds is not None else border_folds(labelled, k)):
-        model = fit([r for r in rows if r.border not in held_out], levels=levels, C=C)
+        model = fit([r for r in rows if r.border not in held_out], levels=levels, C=C, pool=pool)
         model = replace(model, training=dict(model.training, held_out=list(held_out)))
         held = [r for r in records if not isinstance(r, IncidentEvent) or border_of(r) in held_out]
         out.alert_rows.extend(run_fold(model, held))
         out.predictions.extend((model.probability(r.features, r.border), r.target)
                                for r in rows if r.border in held_out)
         out.folds.append(held_out)
+    return out
+
+
+@dataclass(frozen=True)
+class ForecastSkill:
+    """How well the forecast chance told the training days that an onset followed from those it did not."""
+
+    held_out: str  # "none" (in-sample), "border" (one at a time) or "state" (borders sharing a state together)
+    folds: int
+    days: int
+    log_loss: float | None
+    auc: float | None  # None when every day had the same outcome
+    brier: float | None
+    #: why this way of holding out could not be scored (a fold left nothing to train on), else None
+    unavailable: str | None = None
+
+
+def forecast_skill(rows: Sequence[Row], model: HazardModel, *, C: float = DEFAULT_C,
+                   pool: bool = True) -> list[ForecastSkill]:
+    """``model``'s skill on its own training ``rows``, then that of models fitted without each border, and
+    without each group of borders that share a state, on the days they never saw (``borderwatch train
+    --cross-validate``): forecasts only, fast enough to read at every training."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from detectors.calibration import brier
+    from streams.training import forecasts
+
+    def skill(held_out: str, folds: int, pairs: list[tuple[float, int]]) -> ForecastSkill:
+        p, y = [q for q, _ in pairs], [o for _, o in pairs]
+        auc = roc_auc_score(y, p) if 0 < sum(y) < len(y) else None
+        return ForecastSkill(held_out, folds, len(pairs), float(log_loss(y, p, labels=[0, 1])), auc, brier(pairs))
+
+    out = [skill("none", 0, forecasts(rows, model))]
+    borders = sorted({r.border for r in rows})
+    for held_out, folds in (("border", border_folds), ("state", state_folds)):
+        split = folds(borders)
+        if len(split) < 2:
+            out.append(ForecastSkill(held_out, len(split), 0, None, None, None, unavailable=(
+                "one fold would hold out every border: they are all linked by states they share"
+                if len(borders) > 1 else "one labelled border only")))
+            continue
+        try:
+            cv = cross_validate([], rows, lambda fold_model, held: [], levels=model.levels, C=C,
+                                folds=lambda _: split, pool=pool)
+        except ValueError as exc:  # a fold whose training days all had one outcome
+            out.append(ForecastSkill(held_out, len(split), 0, None, None, None, unavailable=str(exc)))
+            continue
+        out.append(skill(held_out, len(cv.folds), cv.predictions))
     return out

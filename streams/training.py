@@ -169,6 +169,13 @@ def file_digest(path: str | Path) -> str:
 def train(paths: Sequence[str], fmt: str, labels_path: str, *, registry, grace_days: int,
           levels: Mapping[str, float] | None = None, C: float = DEFAULT_C, pool: bool = True) -> HazardModel:
     """Load, collect, label and fit; the artifact records what it was trained on."""
+    rows, meta = training_rows(paths, fmt, labels_path, registry=registry, grace_days=grace_days)
+    return fit(rows, levels=levels, C=C, pool=pool, training=meta)
+
+
+def training_rows(paths: Sequence[str], fmt: str, labels_path: str, *, registry,
+                  grace_days: int) -> tuple[list[Row], dict]:
+    """The labelled rows ``train`` fits, and what the artifact records of the data they came from."""
     from streams.adapters import load
 
     loaded = load(paths, fmt)
@@ -186,7 +193,8 @@ def train(paths: Sequence[str], fmt: str, labels_path: str, *, registry, grace_d
             "rows_span": span, "rejected_rows": len(loaded.errors)}
     meta["data_sha256"] = hashlib.sha256("".join(i["sha256"] for i in meta["inputs"]).encode()
                                          + meta["labels"]["sha256"].encode()).hexdigest()
-    return fit(rows, levels=levels, C=C, pool=pool, training=meta)
+    return rows, meta
 
 
-__all__ = ["DEFAULT_C", "DEFAULT_LEVELS", "Row", "collect", "fit", "forecasts", "labelled_rows", "target_windows", "train", "with_targets"]
+__all__ = ["DEFAULT_C", "DEFAULT_LEVELS", "Row", "collect", "fit", "forecasts", "labelled_rows", "target_windows", "train",
+           "training_rows", "with_targets"]

@@ -209,6 +209,49 @@ def test_a_missing_or_broken_model_file_is_a_clear_error(tmp_path):
     assert res.returncode == 2 and "not a usable model" in res.stderr and "Traceback" not in res.stderr
 
 
+DEV = ROOT / "streams" / "data" / "mie-1.0-dev-borders.csv"
+DEV_LABELS = ROOT / "streams" / "data" / "escalations-mie-dev-borders.csv"
+
+
+def _skill_rows(stdout: str) -> dict[str, list[str]]:
+    heads = ("in-sample", "one border held out at a time", "borders sharing a state held out")
+    return {h: line[len("  " + h):].split() for line in stdout.splitlines() for h in heads
+            if line.startswith("  " + h)}
+
+
+def test_train_cross_validates_the_forecast_on_borders_each_fit_never_saw(tmp_path):
+    res = cli("train", "--input", DEV, "--format", "mie", "--labels", DEV_LABELS, "--out", tmp_path / "m.json",
+              "--cross-validate")
+    assert res.returncode == 0, res.stderr
+    rows = _skill_rows(res.stdout)
+    assert rows["one border held out at a time"][:2] == ["18", "2461"]
+    assert rows["borders sharing a state held out"][:2] == ["11", "2461"]
+    loss = {h: float(cells[2]) for h, cells in rows.items()}
+    # a fit reads its own days best, and a border whose states it never saw worst
+    assert loss["in-sample"] < loss["one border held out at a time"] < loss["borders sharing a state held out"]
+    # the model written is the one trained on everything, as without the flag
+    plain = tmp_path / "plain.json"
+    cli("train", "--input", DEV, "--format", "mie", "--labels", DEV_LABELS, "--out", plain)
+    assert plain.read_text() == (tmp_path / "m.json").read_text()
+
+
+def test_train_says_which_holding_out_it_cannot_score_and_why(tmp_path):
+    # Central Asia's labelled borders are all linked by states they share: no fold by state is possible
+    res = cli("train", "--input", MIE, "--format", "mie", "--labels", LABELS, "--out", tmp_path / "m.json",
+              "--cross-validate")
+    assert res.returncode == 0, res.stderr
+    assert "borders sharing a state held out" in res.stdout and "all linked by states they share" in res.stdout
+    assert _skill_rows(res.stdout)["one border held out at a time"][0] == "5"
+
+
+def test_train_takes_a_penalty_and_refuses_a_meaningless_one(tmp_path):
+    res = cli("train", "--input", MIE, "--format", "mie", "--labels", LABELS, "--out", tmp_path / "m.json", "--c", "0")
+    assert res.returncode == 2 and "--c must be above 0" in res.stderr and "Traceback" not in res.stderr
+    res = cli("train", "--input", MIE, "--format", "mie", "--labels", LABELS, "--out", tmp_path / "m.json",
+              "--c", "0.05")
+    assert res.returncode == 0 and json.loads((tmp_path / "m.json").read_text())["training"]["C"] == 0.05
+
+
 def test_train_says_why_it_cannot_fit(tmp_path):
     labels = tmp_path / "labels.csv"
     labels.write_text("episode_id,border,start,end,kind\nx,AAA-BBB,2000-01-01,2000-01-02,escalation\n")

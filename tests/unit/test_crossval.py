@@ -64,3 +64,17 @@ def test_state_folds_hold_no_state_on_both_sides_of_any_fold(monkeypatch):
     for trained, held_out in seen:
         states = lambda bs: {s for b in bs for s in b.split("-")}  # noqa: E731
         assert not states(trained) & states(held_out)
+
+
+def test_forecast_skill_is_worse_held_out_and_says_when_it_cannot_hold_out():
+    from streams.crossval import forecast_skill
+    from streams.training import fit
+
+    rows = synthetic_rows(borders=6, n=150)  # every border shares the state AAA
+    skills = forecast_skill(rows, fit(rows, levels=LEVELS))
+    inside, by_border, by_state = skills
+    assert (inside.held_out, inside.folds, inside.days) == ("none", 0, len(rows))
+    assert by_border.folds == 6 and by_border.days == len(rows) and by_border.log_loss > inside.log_loss
+    assert by_state.unavailable is not None and "all linked" in by_state.unavailable and by_state.log_loss is None
+    one = [r for r in rows if r.border == rows[0].border]
+    assert all(k.unavailable == "one labelled border only" for k in forecast_skill(one, fit(one, levels=LEVELS))[1:])
