@@ -46,7 +46,7 @@ from typing import Any, Mapping
 from borderwatch.errors import BorderwatchError
 from detectors.base import Features
 from detectors.calibration import LEVEL_NAMES, LEVEL_SCORES
-from detectors.features import CLASSES, DECAYED_FEATURES, NEVER, log_counts
+from detectors.features import CLASSES, NEVER, decayed_name, log_counts
 from detectors import features as F
 
 #: Version of the artifact's layout; a model file of another version is refused, not misread.
@@ -60,9 +60,14 @@ QUIET_INPUTS: tuple[str, ...] = ("quiet_lt30", "quiet_30_89", "quiet_90_364", "q
 #: the display counts), and telling them apart gave one more early warning and fewer false alarms,
 #: cross-validated.
 INTRUSION_INPUTS: tuple[str, ...] = (F.INTRUSION_7D,)
-#: The model's inputs, in order: log1p of each decayed count, the quiet band indicators, then
-#: log1p of the recent intrusions.
-INPUTS: tuple[str, ...] = DECAYED_FEATURES + QUIET_INPUTS + INTRUSION_INPUTS
+#: Half-lives of the decayed counts the model reads, of those the pipeline keeps
+#: (detectors.features.HALF_LIVES): the 90-day count is left out, as the fit without it ranks and
+#: calibrates better on borders it never saw, held out one at a time or by state (docs/DETECTION.md).
+MODEL_HALF_LIVES: tuple[int, ...] = (7, 30, 365, 1825)
+DECAYED_INPUTS: tuple[str, ...] = tuple(decayed_name(c, h) for c in CLASSES for h in MODEL_HALF_LIVES)
+#: The model's inputs, in order: log1p of each decayed count it reads, the quiet band indicators,
+#: then log1p of the recent intrusions.
+INPUTS: tuple[str, ...] = DECAYED_INPUTS + QUIET_INPUTS + INTRUSION_INPUTS
 #: What the model forecasts: an onset within this many days (the reference scorer's early window).
 HORIZON_DAYS = 60
 #: Probability at the score scale's ends (below: 0, above: 1); the level anchors sit between.
@@ -75,7 +80,7 @@ class ModelError(BorderwatchError, ValueError):
 
 def inputs(features: Features) -> list[float]:
     """The model's input vector from pipeline features (missing decayed counts read as 0)."""
-    x = log_counts(features, DECAYED_FEATURES)
+    x = log_counts(features, DECAYED_INPUTS)
     quiet = features.get(F.DAYS_SINCE_FATAL)
     quiet = NEVER if quiet is None else float(quiet)
     band = sum(quiet >= edge for edge in QUIET_EDGES)

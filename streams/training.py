@@ -40,8 +40,8 @@ from streams.windows import EPOCH, day_start
 #: 20 %, critical from 40 %. Desk policy, chosen once; not fitted by train.
 DEFAULT_LEVELS = {"watch": 0.085, "warning": 0.20, "critical": 0.40}
 #: Inverse L2 strength of the logistic fit on standardised inputs (sklearn's C). Leave one border
-#: out, the fit's log-loss and ranking are flat from 0.1 to 1 and worse outside; held out by state,
-#: smaller values do better (docs/DETECTION.md, "Tried and not kept").
+#: out, the fit's log-loss is flat from 0.1 up and worse below; held out by state, smaller values
+#: do better (docs/DETECTION.md, "Tried and not kept").
 DEFAULT_C = 0.3
 
 
