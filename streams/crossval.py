@@ -17,7 +17,7 @@ from typing import Callable, Mapping, Sequence
 
 from detectors.hazard import HazardModel
 from streams.records import IncidentEvent
-from streams.training import DEFAULT_C, Row, fit
+from streams.training import DEFAULT_C, Row, fit, forecasts
 
 
 @dataclass
@@ -108,7 +108,6 @@ def forecast_skill(rows: Sequence[Row], model: HazardModel, *, C: float = DEFAUL
     from sklearn.metrics import log_loss, roc_auc_score
 
     from detectors.calibration import brier
-    from streams.training import forecasts
 
     def skill(held_out: str, folds: int, pairs: list[tuple[float, int]]) -> ForecastSkill:
         p, y = [q for q, _ in pairs], [o for _, o in pairs]

@@ -248,16 +248,18 @@ def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> 
                         settings=pipeline.settings)
         return run_records(fold, held).history.rows()
 
-    C = model.training.get("C", DEFAULT_C)
-    cv = cross_validate(records, rows, run_fold, levels=model.levels, C=C)
-    ev = evaluate_records(records, cv.alert_rows, labels, coverage_end=inp.coverage_end, scope=inp.scope)
-    grouped = cross_validate(records, rows, run_fold, levels=model.levels, C=C, folds=state_folds)
-    ev_grouped = evaluate_records(records, grouped.alert_rows, labels, coverage_end=inp.coverage_end, scope=inp.scope)
+    def held_out(folds=None):
+        cv = cross_validate(records, rows, run_fold, levels=model.levels, C=model.training.get("C", DEFAULT_C),
+                            folds=folds)
+        return cv, evaluate_records(records, cv.alert_rows, labels, coverage_end=inp.coverage_end,
+                                    scope=inp.scope).figures()
+
+    (cv, figures), (grouped, grouped_figures) = held_out(), held_out(state_folds)
     in_sample = forecasts(rows, model)
-    return Generalisation(inp.name, default, mine.figures, ev.figures(), len(cv.folds),
+    return Generalisation(inp.name, default, mine.figures, figures, len(cv.folds),
                           {r.name: r.figures for r in results if r.input == inp.name and r.kind == FIELD_RULE},
                           reliability(in_sample), reliability(cv.predictions), brier(in_sample), brier(cv.predictions),
-                          ev_grouped.figures(), list(grouped.folds))
+                          grouped_figures, list(grouped.folds))
 
 
 def render_generalisation(g: Generalisation | None) -> str:
