@@ -40,12 +40,13 @@ False
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from alerts.borders import is_iso3
 from borderwatch.errors import BorderwatchError
 
+#: ``releasable_to`` value that releases a record to every state and desk.
 RELEASABLE_ALL = "ALL"
 #: Roles, least to most powerful among the centre's staff; secretariat and regional-desk are outside.
 ROLES = ("secretariat", "regional-desk", "engineer", "operator", "admin")
@@ -70,7 +71,6 @@ SILENCE = "silence alerts"
 END_SILENCE = "end silences"
 READ_SILENCES = "read silences"
 READ_METRICS = "read metrics"
-_ISO3 = re.compile(r"^[A-Z]{3}$")
 
 
 class AccessError(BorderwatchError, ValueError):
@@ -93,7 +93,7 @@ class Principal:
             raise AccessError(f"unknown role {role!r}: use one of operator, engineer, admin, "
                               f"regional-desk, secretariat:<ISO3>")
         if base == "secretariat":
-            if not _ISO3.match(country):
+            if not is_iso3(country):
                 raise AccessError(f"role {role!r}: a secretariat needs its state's ISO3 code, e.g. secretariat:KGZ")
             return cls(name, base, country)
         if country:

@@ -27,6 +27,7 @@ import yaml
 
 from borderwatch.errors import BorderwatchError
 from alerts.access import AccessError, Principal
+from alerts.borders import border_of_segment, states_of
 from alerts.model import alert_labels
 from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE
 from alerts.notify.sinks import sink_types
@@ -316,9 +317,9 @@ def complete_labels(partial: Mapping[str, str]) -> dict[str, str]:
     if unknown:
         raise ValueError(f"unknown label {unknown[0]!r} (labels: {', '.join(LABEL_NAMES)})")
     segment = partial.get("segment_id") or partial.get("border") or ""
-    border = partial.get("border") or "-".join(segment.split("-")[:2])
+    border = partial.get("border") or border_of_segment(segment)
     alert = {"segment_id": segment, "border": border, "level": partial.get("level", ""),
-             "countries": [c for c in (partial.get("countries") or border.replace("-", ",")).split(",") if c],
+             "countries": [c for c in (partial.get("countries") or ",".join(states_of(border))).split(",") if c],
              "releasable_to": (partial.get("releasable_to") or "ALL").split(",")}
     return {**alert_labels(alert), **partial}
 

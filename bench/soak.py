@@ -174,12 +174,13 @@ def soak_records(n: int, seed: int = 0, geolocated: float = 0.5) -> list[tuple[s
     segment of its border (the same point for every report of one event)."""
     from streams.generate import START, generate
     from streams.limits import YEAR_MAX
-    from streams.records import border_of, encode, incident_from_dict
+    from alerts.borders import border_id, states_of
+    from streams.records import encode, incident_from_dict
     from streams.segments import SegmentRegistry
     from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS
 
     registry = SegmentRegistry.default()
-    borders = [tuple(b.split("-")) for b in registry.borders()]
+    borders = [states_of(b) for b in registry.borders()]
     days = math.ceil(n / RECORDS_PER_DAY) + 60
     while True:
         if START.year + days / 365.25 >= YEAR_MAX:
@@ -198,7 +199,7 @@ def soak_records(n: int, seed: int = 0, geolocated: float = 0.5) -> list[tuple[s
         if "transfer_id" in rec:
             out.append((KIND_TRANSFERS, rec["recipient"].encode(), raw))
             continue
-        border = border_of(*rec["countries"])
+        border = border_id(*rec["countries"])
         place = random.Random(f"{seed}:{rec['event_id']}")
         if border in lines and place.random() < geolocated:
             lon, lat = place.choice(place.choice(lines[border]).coords)

@@ -12,6 +12,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from alerts.borders import states_of
 from alerts.escalation import LEVELS, move
 from alerts.model import ARMS_RACE, AlertEvent, alert_id_for
 from alerts.timefmt import iso
@@ -95,7 +96,7 @@ def advance_arms(state: SegmentState, until_day: int) -> list[AlertEvent]:
     if not arms or arms["year"] is None:
         return out
     first = arms["year"] - AR.HISTORY_YEARS if arms["assessed"] is None else arms["assessed"] + 1
-    pair = tuple(arms_border(state.key).split("-"))
+    pair = states_of(arms_border(state.key))
     for year in range(first, arms["year"] + AR.WINDOW_YEARS + 1):
         at = datetime(year, 7, 1, tzinfo=timezone.utc)
         if day_of(at) > until_day:
@@ -135,7 +136,7 @@ def _transition(state: SegmentState, found: AR.Assessment, at: str) -> AlertEven
     alert["peak_level"] = max(alert["peak_level"], new)
     alert["peak_score"] = float(alert["peak_level"])
     border = arms_border(state.key)
-    a, b = border.split("-")
+    a, b = states_of(border)
     name = f"{state_name(a) or a}\u2013{state_name(b) or b}"
     if new == 0:
         summary = f"resolved on {name}: arms race over ({AR.MEANING[AR.NONE]}); {found.headline}"

@@ -330,10 +330,8 @@ def _print_forecast_skill(rows, model, *, C: float, pool: bool) -> None:
 
 def _segments_build(args: argparse.Namespace) -> int:
     """``segments build``: cut land borders into a segment file; a bad flag is one line naming it."""
-    import re
-
+    from alerts.borders import PAIR, border_id
     from streams.errors import ConfigError
-    from streams.records import border_of
     from streams.segments import WorldBorders, build_segments, land_neighbours, positive_km, segment_file, state_name
 
     try:
@@ -342,11 +340,11 @@ def _segments_build(args: argparse.Namespace) -> int:
         raise ConfigError(f"--km must be a positive number of km, got {args.km!r}") from None
     world = WorldBorders.bundled()
     if args.pair is not None:
-        m = re.fullmatch(r"([A-Z]{3})-([A-Z]{3})", args.pair.strip().upper())
+        m = PAIR.match(args.pair.strip().upper())
         if not m or m.group(1) == m.group(2) or not (state_name(m.group(1)) and state_name(m.group(2))):
             raise ConfigError(f"--pair {args.pair}: not a pair of two states' ISO3 codes; write e.g. IND-PAK")
         a, b = m.groups()
-        border = border_of(a, b)
+        border = border_id(a, b)
         if border not in world.lines:
             why = ("a land border, but its line is not in the bundled lines (streams/data/SOURCES.md, what is skipped)"
                    if b in land_neighbours(a) else "not a land border")
@@ -451,7 +449,8 @@ def _policy_verb(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from alerts.evaluation.scoring import normalise_border, real_line, report_lines
+    from alerts.borders import normalise_border
+    from alerts.evaluation.scoring import real_line, report_lines
     from alerts.history import write_csv
     from streams.labels import read_labels
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
+from alerts.borders import states_of
 from detectors.hazard import HazardModel
 from streams.records import IncidentEvent
 from streams.training import DEFAULT_C, Row, fit, forecasts
@@ -52,7 +53,7 @@ def state_folds(borders: Sequence[str]) -> list[tuple[str, ...]]:
 
     first_with: dict[str, str] = {}
     for b in ordered:
-        for state in b.split("-"):
+        for state in states_of(b):
             other = first_with.setdefault(state, b)
             parent[root(b)] = root(other)
     groups: dict[str, list[str]] = {}

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerts.borders import SEPARATOR, border_id, border_of_segment, states_of
 from alerts.escalation import LEVELS, Move
 from alerts.model import AlertEvent
 from detectors.base import deviations, forecast
 from detectors import features as F
 from streams.arms_keys import is_arms_key
-from streams.records import CLASSIFICATIONS, RELEASABLE_ALL, border_of
+from streams.records import CLASSIFICATIONS, RELEASABLE_ALL
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry
 
@@ -70,8 +71,8 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
     if is_arms_key(state.key):  # not a segment: its alerts are streams.arms_keys'
         raise ValueError(f"{state.key} is an arms-race key: incident alerts are never raised on it")
     alert, transition, old, new = moved.alert, moved.transition, moved.old, moved.new
-    seg = registry.get(state.key) if "-" in state.key else None
-    countries = seg.countries if seg else tuple(state.key.split("-")[:2])
+    seg = registry.get(state.key) if SEPARATOR in state.key else None
+    countries = seg.countries if seg else states_of(border_of_segment(state.key))
     window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]
     evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[:evidence_max]
     classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
@@ -88,7 +89,7 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
         summary = f"{LEVELS[new]} on {name}: {explanation['text']}"
     return AlertEvent(
         alert_id=alert["alert_id"], transition=transition, segment_id=state.key,
-        border=seg.border if seg else border_of(*countries), countries=tuple(countries),
+        border=seg.border if seg else border_id(*countries), countries=tuple(countries),
         level=LEVELS[new], previous_level=LEVELS[old], score=round(score, 6), at=at,
         opened_at=alert["opened_at"], seq=state.seq, peak_level=LEVELS[alert["peak_level"]],
         peak_score=round(alert["peak_score"], 6), summary=summary, detector=detector_name,

@@ -44,9 +44,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from alerts.borders import border_id, states_of
 from alerts.timefmt import iso
 from streams.labels import LABEL_COLUMNS
-from streams.records import border_of, encode, incident_from_dict, transfer_from_dict
+from streams.records import encode, incident_from_dict, transfer_from_dict
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class _Builder:
         sc, rng = self.sc, self.rng
         phases: dict[str, list[tuple[int, int]]] = {}
         for b_index, (a, b) in enumerate(sc.borders[:sc.escalating_borders]):
-            border = border_of(a, b)
+            border = border_id(a, b)
             for k in range(sc.escalations):
                 lo = WARM_UP_DAYS + k * (sc.days - 150) // sc.escalations
                 hi = lo + (sc.days - 150) // sc.escalations - 60
@@ -161,7 +162,7 @@ class _Builder:
         spans: dict[str, list[tuple[int, int]]] = {}
         for k in range(sc.unrest):
             state = rng.choice(states)
-            borders = [border_of(a, b) for a, b in sc.borders if state in (a, b)]
+            borders = [border_id(a, b) for a, b in sc.borders if state in (a, b)]
             busy = [(on - 60, end + 3) for bd in borders for on, end in phases.get(bd, [])]
             busy += [span for bd in borders for span in spans.get(bd, [])]
             length = rng.randint(3, 10)
@@ -247,7 +248,7 @@ class _Builder:
         for lab in self.labels:
             if lab["kind"] == "escalation":
                 year = int(lab["start"][:4])
-                for s in lab["border"].split("-"):
+                for s in states_of(lab["border"]):
                     first_onset[s] = min(first_onset.get(s, year), year)
         for s in states:
             for y in range(START.year, START.year + sc.days // 365 + 1):
@@ -274,7 +275,7 @@ def generate(scenario: str | Scenario, seed: int = 0, name: str | None = None) -
     phases = build.escalations()
     unrest = build.unrest(phases)
     for a, b in scenario.borders:
-        build.border(a, b, phases.get(border_of(a, b), []), unrest.get(border_of(a, b), []))
+        build.border(a, b, phases.get(border_id(a, b), []), unrest.get(border_id(a, b), []))
     if scenario.arms:
         build.arms()
     build.reports.sort(key=lambda t: (t[0], t[1]))

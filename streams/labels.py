@@ -4,14 +4,13 @@ which every command that evaluates or trains against labels reads it through."""
 from __future__ import annotations
 
 import csv
-import re
 from datetime import date
 
+from alerts.borders import is_border_id, is_iso3
 from streams.errors import SourceRowError
 
 LABEL_COLUMNS = ("episode_id", "border", "start", "end", "kind")
 LABEL_KINDS = ("escalation", "negative_control")
-_PAIR = re.compile(r"^([A-Z]{3})-([A-Z]{3})$")
 
 
 def read_labels(path: str) -> list[dict]:
@@ -46,10 +45,9 @@ def read_labels(path: str) -> list[dict]:
             raise SourceRowError(path, line, "end", f"{row['end']} is before start {row['start']}")
         if row["kind"] not in LABEL_KINDS:
             raise SourceRowError(path, line, "kind", f"{row['kind']!r} is not one of {', '.join(LABEL_KINDS)}")
-        m = _PAIR.match(row["border"])
-        if row["kind"] == "escalation" and not (m and m.group(1) < m.group(2)):
+        if row["kind"] == "escalation" and not is_border_id(row["border"]):
             raise SourceRowError(path, line, "border", f"{row['border']!r} is not a sorted ISO3 pair like KGZ-TJK")
-        if row["kind"] == "negative_control" and not re.fullmatch(r"[A-Z]{3}", row["border"]):
+        if row["kind"] == "negative_control" and not is_iso3(row["border"]):
             raise SourceRowError(path, line, "border", f"{row['border']!r}: a negative control names one ISO3 state")
         if row["episode_id"] in ids:
             raise SourceRowError(path, line, "episode_id", f"{row['episode_id']!r} appears twice")

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+from alerts.borders import border_id
 from alerts.escalation import EscalationPolicy, move, note_peak
 from alerts.model import AlertEvent, alert_id_for
 from alerts.timefmt import iso
@@ -48,7 +49,6 @@ from streams.records import (
     INTERNAL_CATEGORY,
     RELEASABLE_ALL,
     DeadLetter,
-    border_of,
     decode_incident,
     decode_transfer,
     parse_time,
@@ -168,7 +168,7 @@ class Pipeline:
                                 for sid in self.registry.segments_of(b))
                 # The arms race: its own key per land border of the recipient (deliveries and orders),
                 # which takes transfers only, so its alerts are the same whatever the incidents do.
-                envs.extend(Envelope("arms", arms_key(border_of(tr.recipient, n)), [rec], ingested_at=ingested_at,
+                envs.extend(Envelope("arms", arms_key(border_id(tr.recipient, n)), [rec], ingested_at=ingested_at,
                                      positions=pos) for n in sorted(land_neighbours(tr.recipient)))
                 return envs, None
             raise ValueError(f"route() takes {KIND_INCIDENTS} or {KIND_TRANSFERS}, not {kind!r}")

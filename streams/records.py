@@ -23,6 +23,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from alerts import timefmt
+from alerts.access import RELEASABLE_ALL
+from alerts.borders import ISO3, ISO3_PATTERN, border_id
 from alerts.timefmt import iso
 from streams.errors import InvalidEvent, bounded
 from streams.limits import (
@@ -61,16 +63,7 @@ INCIDENT_CATEGORIES = (
 #: streams/adapters/place.py): context of the segment, never interstate escalation.
 INTERNAL_CATEGORY = "internal_conflict"
 CLASSIFICATIONS = ("public", "restricted", "confidential")
-#: ``releasable_to`` value that releases a record to every state and desk.
-RELEASABLE_ALL = "ALL"
 SEVERITY_MIN, SEVERITY_MAX = 1, 5
-_ISO3 = re.compile(r"^[A-Z]{3}$")
-
-
-def border_of(a: str, b: str) -> str:
-    """The border-pair id: the two ISO3 codes sorted and joined, e.g. ``KGZ-TJK``."""
-    x, y = sorted((a, b))
-    return f"{x}-{y}"
 
 
 def parse_time(value: Any, name: str) -> datetime:
@@ -121,7 +114,7 @@ def _count(maximum: int | float = MAX_COUNT, kind: str = "integer") -> dict[str,
     return {"type": kind, "minimum": 0, "maximum": maximum}
 
 
-_ISO3_SCHEMA = {"type": "string", "pattern": _ISO3.pattern}
+_ISO3_SCHEMA = {"type": "string", "pattern": ISO3.pattern}
 _TIME = {"type": "string", "format": "date-time", "maxLength": 64}
 _YEAR = {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}
 
@@ -151,7 +144,7 @@ INCIDENT_FIELDS: dict[str, tuple[bool, dict[str, Any]]] = {
         False,
         {
             "type": "array",
-            "items": {"type": "string", "pattern": f"^([A-Z]{{3}}|{RELEASABLE_ALL})$"},
+            "items": {"type": "string", "pattern": f"^({ISO3_PATTERN}|{RELEASABLE_ALL})$"},
             "minItems": 1,
             "maxItems": MAX_LIST_ITEMS,
         },
@@ -205,7 +198,7 @@ class IncidentEvent:
 
     @property
     def border(self) -> str:
-        return border_of(*self.countries)
+        return border_id(*self.countries)
 
     def to_dict(self) -> dict[str, Any]:
         # Built by hand: dataclasses.asdict deep-copies every field and was a third of the pipeline's time.

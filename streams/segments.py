@@ -53,16 +53,14 @@ from typing import Any
 
 import numpy as np
 
+from alerts.borders import PAIR, border_id, is_iso3, states_of
 from streams import places
 from streams.errors import ConfigError
-from streams.records import border_of
 
 DEFAULT_MAX_DISTANCE_KM = 25.0
 TARGET_SEGMENT_KM = 60.0
 EARTH_RADIUS_KM = 6371.0088
 _KM_PER_DEG = math.pi / 180 * EARTH_RADIUS_KM
-_ISO3 = re.compile(r"^[A-Z]{3}$")
-_PAIR = re.compile(r"^([A-Z]{3})-([A-Z]{3})$")
 _BUNDLED = "data/central-asia-borders.geojson"
 _WORLD = "data/world-land-borders.geojson"
 #: The pairs of _WORLD, one ``AAA-BBB`` a line: written beside it by scripts/derive_world_borders.py
@@ -122,7 +120,7 @@ def _neighbours() -> dict[str, frozenset[str]]:
     pairs = resources.files("streams").joinpath(_WORLD_PAIRS).read_text(encoding="utf-8").split()
     # a dependency's border that still holds (Gibraltar) is as much today's border as a line on the map
     pairs += [pair for pair, spans in dependency_borders().items() if any(s.until is None for s in spans)]
-    for a, b in (pair.split("-") for pair in pairs):
+    for a, b in map(states_of, pairs):
         out.setdefault(a, set()).add(b)
         out.setdefault(b, set()).add(a)
     return {iso3: frozenset(n) for iso3, n in out.items()}
@@ -173,7 +171,7 @@ def is_land_border(a: str, b: str, on: date | None = None) -> bool:
     """
     if b in land_neighbours(a) or a in land_neighbours(b):
         return True
-    return on is not None and any(span.holds_on(on) for span in dependency_borders().get(border_of(a, b), ()))
+    return on is not None and any(span.holds_on(on) for span in dependency_borders().get(border_id(a, b), ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,11 +294,11 @@ class SegmentRegistry:
         """Whether ``a``-``b`` is a border borderwatch watches (on the day ``on``; None: today): a pair
         with geometry here, or two states that share a land border. Incidents of any other pair (an
         intervention from afar) open no border alert."""
-        return border_of(a, b) in self._index or is_land_border(a, b, on)
+        return border_id(a, b) in self._index or is_land_border(a, b, on)
 
     def pairs_with(self, iso3: str) -> list[str]:
         """Border pairs with geometry that ``iso3`` is one side of."""
-        return [b for b in self.borders() if iso3 in b.split("-")]
+        return [b for b in self.borders() if iso3 in states_of(b)]
 
     def segments_of(self, border: str) -> tuple[str, ...]:
         """The cut segments of a border pair, in id order (none: the border is one whole segment)."""
@@ -315,17 +313,17 @@ class SegmentRegistry:
         seg = self._by_id.get(segment_id)
         if seg is not None:
             return seg
-        m = _PAIR.match(segment_id)
+        m = PAIR.match(segment_id)
         if m and m.group(1) < m.group(2):
             return self.pair_segment(m.group(1), m.group(2))
         raise KeyError(segment_id)
 
     def pair_segment(self, a: str, b: str) -> Segment:
         """The pair-level segment of two states, in either order; it has no geometry."""
-        if not (_ISO3.match(a) and _ISO3.match(b)) or a == b:
+        if not (is_iso3(a) and is_iso3(b)) or a == b:
             raise KeyError(f"{a}-{b}: a pair needs two different ISO3 codes")
-        border = border_of(a, b)
-        x, y = border.split("-")
+        border = border_id(a, b)
+        x, y = states_of(border)
         known = self._pair_names.get(border)
         if known is None:  # no line loaded for the pair: its states' names, as the world lines name theirs
             names = (state_name(x), state_name(y))
@@ -340,7 +338,7 @@ class SegmentRegistry:
         nothing, so coordinates may refine it). Else the nearest cut segment of this pair within
         ``max_distance_km`` of the coordinates. Else the pair-level id.
         """
-        border = border_of(*countries)
+        border = border_id(*countries)
         if segment_id is not None:
             seg = self._by_id.get(segment_id)
             if seg is not None and seg.border == border:
@@ -470,7 +468,7 @@ class WorldBorders:
         self.names = dict(names)
         self._by_state: dict[str, list[str]] = {}
         for border in sorted(self.lines):
-            for iso3 in border.split("-"):
+            for iso3 in states_of(border):
                 self._by_state.setdefault(iso3, []).append(border)
 
     @classmethod
@@ -657,12 +655,12 @@ def _with_places(segments: list[Segment], names: Mapping[str, Mapping[str, str]]
 def _pair(props: dict[str, Any], where: str, i: int) -> str:
     for key in ("a", "b"):
         value = props.get(key)
-        if not (isinstance(value, str) and _ISO3.match(value)):
+        if not (isinstance(value, str) and is_iso3(value)):
             raise _bad(where, i, key, f"{value!r} is not an ISO3 code",
                        "use an upper-case ISO 3166 alpha-3 code such as KGZ")
     if props["a"] == props["b"]:
         raise _bad(where, i, "b", f"same state as a ({props['a']})", "a and b must be the two states of the border")
-    return border_of(props["a"], props["b"])
+    return border_id(props["a"], props["b"])
 
 
 def _optional_name(props: dict[str, Any], where: str, i: int) -> str | None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from aiohttp import web
 from faust.types import TP
 
+from alerts.borders import states_of
 from alerts.notify.acks import NoticeAcks
 from alerts.notify.archive import NoticeArchive, NoticeDownloads
 from alerts.notify.notices import SegmentContext
@@ -83,7 +84,7 @@ def run_worker(settings: Settings) -> int:
         """(name, place, place_ru) of a state key: a segment's from the registry; an arms-race key
         is named by its pair's states."""
         if is_arms_key(segment_id):
-            return "\u2013".join(state_name(c) or c for c in pipeline.border_of(segment_id).split("-")), "", ""
+            return "\u2013".join(state_name(c) or c for c in states_of(pipeline.border_of(segment_id))), "", ""
         segment = pipeline.registry.get(segment_id)
         return segment.title, segment.place or "", segment.place_ru or ""
 

@@ -37,6 +37,7 @@ from alerts.evaluation.scoring import (
     Label,
     figure_cells,
     opening_day,
+    touches,
 )
 from detectors.calibration import ReliabilityBin
 
@@ -105,7 +106,7 @@ def report_layout(*, title: str, period: tuple[date, date], incidents: Iterable[
     sections = []
     for border in borders:
         esc = [lab for lab in labels if lab.border == border and lab.kind == ESCALATION]
-        controls = [lab for lab in labels if lab.kind == NEGATIVE_CONTROL and _touches(lab.border, border)]
+        controls = [lab for lab in labels if lab.kind == NEGATIVE_CONTROL and touches(lab.border, border)]
         covered = [lab for lab in esc if period[0] <= lab.start <= period[1]]
         starts = [min(days[border], default=period[0])]
         starts += [lab.start - timedelta(days=EARLY_DAYS) for lab in covered]
@@ -169,10 +170,6 @@ def _legend(thresholds: Sequence[Threshold]) -> list[dict]:
 
 def _cell(v) -> str:
     return "–" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def _touches(state_or_pair: str, border: str) -> bool:
-    return set(state_or_pair.split("-")) <= set(border.split("-"))
 
 
 def _marks(ev: Evaluation) -> dict[str, str]:

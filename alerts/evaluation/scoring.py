@@ -59,6 +59,7 @@ from datetime import date, timedelta
 from typing import Iterable, Mapping, Sequence
 
 from borderwatch.errors import BorderwatchError
+from alerts.borders import normalise_border, states_of
 from alerts.escalation import LEVEL_INDEX
 from alerts.timefmt import parse_iso
 from detectors.nab import MAX_TP, NAB_PROFILES, NabTally, scaled_sigmoid
@@ -111,11 +112,6 @@ class Opening:
     day: date
     #: 1-based position among the alert rows: breaks ties between openings of one day
     row: int
-
-
-def normalise_border(text: str) -> str:
-    """``TJK-KGZ`` -> ``KGZ-TJK``: a border is the sorted ISO3 pair (one state for a control)."""
-    return "-".join(sorted(p.strip().upper() for p in text.split("-") if p.strip()))
 
 
 def labels_from_rows(rows: Sequence[Mapping[str, str]]) -> list[Label]:
@@ -413,7 +409,7 @@ def evaluate(alert_rows: Sequence[Mapping[str, str]], labels: Sequence[Label],
 
     for lab in labels:
         if lab.kind == NEGATIVE_CONTROL:
-            touching = tuple(b for b in sorted(scope) if _touches(lab.border, b))
+            touching = tuple(b for b in sorted(scope) if touches(lab.border, b))
             evaluable = any(spans[b][0] <= lab.end and lab.start <= spans[b][1] for b in touching)
             ev.controls.append(ControlOutcome(lab.episode_id, lab.border, lab.start, lab.end, touching, evaluable))
 
@@ -489,10 +485,10 @@ def _groups(openings: list[Opening]) -> list[list[Opening]]:
     return groups
 
 
-def _touches(control_border: str, border: str) -> bool:
+def touches(control_border: str, border: str) -> bool:
     """A control on one state touches every border of that state; one on a pair, that border only."""
-    states = set(control_border.split("-"))
-    return states <= set(border.split("-")) if len(states) == 1 else control_border == border
+    states = set(states_of(control_border))
+    return states <= set(states_of(border)) if len(states) == 1 else control_border == border
 
 
 def _hit_control(group: list[Opening], border: str, controls: list[ControlOutcome]) -> bool:

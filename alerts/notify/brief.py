@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import jinja2
 
+from alerts.borders import states_of
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import ARMS_RACE
 from alerts.notify.i18n import level_name, translations
@@ -150,7 +151,7 @@ def _headline(s: Section, notice_level: str, own: str | None, lang: str) -> str:
         what = _("unusual incident activity")
     place = (s.place_ru if lang == "ru" else "") or s.place
     values = {"level": level_name(notice_level, lang).capitalize(), "what": what, "place": place,
-              "border": border_name(s.countries or tuple(s.border.split("-")), own, lang)}
+              "border": border_name(s.countries or states_of(s.border), own, lang)}
     if place:
         return _("%(level)s: %(what)s %(place)s, %(border)s border") % values
     return _("%(level)s: %(what)s on the %(border)s border") % values
@@ -159,7 +160,7 @@ def _headline(s: Section, notice_level: str, own: str | None, lang: str) -> str:
 def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSection:
     t = translations(lang)
     _, level = t.gettext, functools.partial(level_name, lang=lang)
-    countries = _own_first(s.countries or tuple(s.border.split("-")), own)
+    countries = _own_first(s.countries or states_of(s.border), own)
     # The registry's segment names are English; in another language the stretch is named by its
     # border, id and towns in that language.
     segment = (s.name or s.segment_id) if lang == "en" or not s.place_ru else \
@@ -272,7 +273,7 @@ def _context(s: Section, countries: Sequence[str], lang: str) -> tuple[str, ...]
 def _asked(n: Notice, own: str | None) -> tuple[str, ...]:
     _ = translations(n.lang).gettext
     ack = _("Acknowledge this notice by the link below, so the other desks see it has been read.")
-    pairs = dict.fromkeys(c for s in n.sections for c in (s.countries or tuple(s.border.split("-"))))
+    pairs = dict.fromkeys(c for s in n.sections for c in (s.countries or states_of(s.border)))
     if own is not None:
         others = [c for c in pairs if c != own]
         return (ack, *[_("Please contact %(other)s and the regional desk: agree what each side checks on the "

@@ -41,6 +41,7 @@ from datetime import timedelta
 from typing import Any, Iterable, Sequence
 from urllib.parse import urlsplit
 
+from alerts.borders import states_of
 from alerts.escalation import EscalationPolicy
 from alerts.model import ARMS_RACE
 from alerts.notify.i18n import SOURCE_LANGUAGE, translations
@@ -154,7 +155,7 @@ def _info(alert: ET.Element, n: Notice) -> None:
         if circle:
             _add(area, "circle", circle)
         else:  # a whole border: its two states
-            for country in s.countries or tuple(s.border.split("-")):
+            for country in s.countries or states_of(s.border):
                 g = ET.SubElement(area, f"{{{CAP_NS}}}geocode")
                 _add(g, "valueName", "ISO 3166-1 alpha-3")
                 _add(g, "value", country)

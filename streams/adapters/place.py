@@ -33,6 +33,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from alerts.borders import states_of
 from streams.records import INTERNAL_CATEGORY
 from streams.segments import SegmentRegistry, is_land_border
 
@@ -85,7 +86,7 @@ def _place(country: str, latitude: float | None, longitude: float | None, coarse
             return Placement((country, neighbours[0]), interstate=True)
         nearest = registry.nearest_border(country, latitude, longitude)
         if nearest is not None:
-            pair = nearest[0].split("-")
+            pair = states_of(nearest[0])
             other = pair[1] if pair[0] == country else pair[0]
             if other in neighbours:
                 return Placement((country, other), latitude, longitude, interstate=True)
@@ -99,7 +100,7 @@ def _place(country: str, latitude: float | None, longitude: float | None, coarse
     nearest = registry.nearest_border(country, latitude, longitude)
     if nearest is None:
         return Placement(None, reason="far_from_border")
-    pair = nearest[0].split("-")
+    pair = states_of(nearest[0])
     return Placement((pair[0], pair[1]), latitude, longitude, interstate=False)
 
 
