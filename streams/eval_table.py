@@ -156,7 +156,7 @@ def run(inputs: Sequence[EvalInput], detectors: Iterable[str], *,
     detector runs in a child process (``jobs`` at a time) and one that has not finished all
     inputs within ``budget`` seconds is stopped and reported as over budget.
     """
-    pipeline_for = pipeline_for or _worker_pipeline
+    pipeline_for = pipeline_for or worker_pipeline
     names = list(detectors)
     results = [r for rule in rules for r in _run_rule(rule, inputs, reports)]
     if not names:
@@ -238,7 +238,7 @@ def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> 
     mine = next((r for r in results if r.input == inp.name and r.kind == DETECTOR and r.name == default), None)
     if default not in MODEL_DETECTORS or mine is None or mine.evaluation is None or len(inp.runs) != 1:
         return None
-    pipeline = _worker_pipeline(default)
+    pipeline = worker_pipeline(default)
     model = model_of(pipeline.detector)
     (records, labels), = inp.runs
     rows = labelled_rows(records, labels, pipeline.registry, pipeline.settings)
@@ -366,7 +366,7 @@ def _child(one, name: str, send) -> None:
 FORMER_DEFAULT = "ensemble, former policy"
 
 
-def _worker_pipeline(name: str):
+def worker_pipeline(name: str):
     from alerts.escalation import EscalationPolicy
     from streams.pipeline import Pipeline
     from streams.settings import load_settings
