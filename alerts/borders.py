@@ -26,9 +26,12 @@ import re
 SEPARATOR = "-"
 #: One state: an upper-case ISO 3166-1 alpha-3 code (the pattern, for schemas that embed it).
 ISO3_PATTERN = "[A-Z]{3}"
+#: One state, anchored as a JSON schema's pattern is written (``streams/records.py``).
 ISO3 = re.compile(f"^{ISO3_PATTERN}$")
-#: A border id as written (two ISO3 codes; :func:`is_border_id` also asks for their order).
-PAIR = re.compile(f"^({ISO3_PATTERN}){SEPARATOR}({ISO3_PATTERN})$")
+_ISO3_WHOLE = re.compile(ISO3_PATTERN)
+#: Two ISO3 codes as a border id writes them; match it with ``fullmatch`` (:func:`is_border_id`
+#: also asks for their order).
+PAIR = re.compile(f"({ISO3_PATTERN}){SEPARATOR}({ISO3_PATTERN})")
 
 
 def border_id(a: str, b: str) -> str:
@@ -53,10 +56,10 @@ def normalise_border(text: str) -> str:
 
 
 def is_iso3(code: str) -> bool:
-    return bool(ISO3.match(code))
+    return bool(_ISO3_WHOLE.fullmatch(code))
 
 
 def is_border_id(text: str) -> bool:
     """Whether ``text`` is a border id as this module writes it: two different ISO3 codes, sorted."""
-    m = PAIR.match(text)
+    m = PAIR.fullmatch(text)
     return bool(m) and m.group(1) < m.group(2)

@@ -340,7 +340,7 @@ def _segments_build(args: argparse.Namespace) -> int:
         raise ConfigError(f"--km must be a positive number of km, got {args.km!r}") from None
     world = WorldBorders.bundled()
     if args.pair is not None:
-        m = PAIR.match(args.pair.strip().upper())
+        m = PAIR.fullmatch(args.pair.strip().upper())
         if not m or m.group(1) == m.group(2) or not (state_name(m.group(1)) and state_name(m.group(2))):
             raise ConfigError(f"--pair {args.pair}: not a pair of two states' ISO3 codes; write e.g. IND-PAK")
         a, b = m.groups()

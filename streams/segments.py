@@ -313,7 +313,7 @@ class SegmentRegistry:
         seg = self._by_id.get(segment_id)
         if seg is not None:
             return seg
-        m = PAIR.match(segment_id)
+        m = PAIR.fullmatch(segment_id)
         if m and m.group(1) < m.group(2):
             return self.pair_segment(m.group(1), m.group(2))
         raise KeyError(segment_id)
