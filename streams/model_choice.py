@@ -73,7 +73,8 @@ def render(outcomes: Sequence[Outcome], episodes: int) -> str:
     return "\n".join(lines)
 
 
-def evaluate(candidates: Sequence[Candidate], *, log: Callable[[str], None] = lambda msg: None) -> tuple[list[Outcome], int]:
+def evaluate(candidates: Sequence[Candidate], *,
+             log: Callable[[str], None] = lambda msg: None) -> tuple[list[Outcome], int]:
     """Every candidate's :class:`Outcome`, and the number of labelled episodes on the development set."""
     from detectors.registry import DEFAULT_DETECTOR, make_detector
     from streams.backtest import evaluate_records, evaluate_result, run_records
