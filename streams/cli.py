@@ -269,7 +269,7 @@ def _run(args: argparse.Namespace) -> int:
 
         settings = load_settings(flag_values(args, REPLAY))
         res = replay(args.files, args.format, settings.broker, speed=speed, partitions=settings.partitions,
-                     topics=Topics(settings.topic_prefix))
+                     topics=Topics(settings.topic_prefix), broker_wait=settings.broker_wait_seconds)
         print(f"replay done: sent {res.sent}, rejected {res.rejected}{res.out_of_scope} in {res.seconds:.1f}s "
               f"to {settings.broker}")
         return 0

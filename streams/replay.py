@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from streams.adapters import load, require_records
 from streams.records import IncidentEvent, encode
-from streams.topics import Topics, bootstrap, ensure_topics
+from streams.topics import BROKER_WAIT_SECONDS, Topics, bootstrap, ensure_topics
 
 
 @dataclass
@@ -65,7 +65,7 @@ def parse_speed(text: str) -> float | None:
 
 
 def replay(paths: Sequence[str], fmt: str, broker_url: str, *, speed: float | None = None, partitions: int = 8,
-           topics: Topics = Topics(),
+           topics: Topics = Topics(), broker_wait: float = BROKER_WAIT_SECONDS,
            err=sys.stderr, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
            ) -> ReplayResult:
     from kafka import KafkaProducer
@@ -74,7 +74,7 @@ def replay(paths: Sequence[str], fmt: str, broker_url: str, *, speed: float | No
     for e in loaded.errors:
         err.write(f"rejected: {e}\n")
     require_records(loaded.records, loaded.errors, paths)  # before any broker is asked
-    ensure_topics(broker_url, partitions, topics)
+    ensure_topics(broker_url, partitions, topics, timeout=broker_wait)
     producer = KafkaProducer(bootstrap_servers=bootstrap(broker_url), acks="all", linger_ms=5,
                              batch_size=256 * 1024, client_id="borderwatch-replay")
     progress = Progress(len(loaded.records), err)

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from detectors.registry import DEFAULT_DETECTOR
 from streams.errors import ConfigError
+from streams.topics import BROKER_WAIT_SECONDS
 
 ENV_PREFIX = "BORDERWATCH_"
 
@@ -34,6 +35,8 @@ def setting(default: Any, help: str, *verbs: str, secret: bool = False, choices:
 @dataclass(frozen=True)
 class Settings:
     broker: str = setting("kafka://127.0.0.1:9092", "Kafka broker URL", WORKER, REPLAY)
+    broker_wait_seconds: float = setting(BROKER_WAIT_SECONDS, "seconds to wait at start for the broker to answer "
+                                                              "before giving up", WORKER, REPLAY)
     #: Faust application id: consumer group and changelog topic prefix.
     app_id: str = setting("borderwatch", "Faust app id / consumer group", WORKER)
     #: Topics are ``<prefix>.incidents``, ``<prefix>.alerts``, ...
@@ -206,6 +209,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     s = replace(Settings(), **values)
     if s.partitions < 1:
         raise ConfigError("partitions must be at least 1")
+    if not s.broker_wait_seconds > 0:
+        raise ConfigError("broker_wait_seconds must be more than 0")
     if not 0 < s.fetch_wait_seconds <= s.fetch_wait_idle_seconds <= 30:
         raise ConfigError("need 0 < fetch_wait_seconds <= fetch_wait_idle_seconds <= 30")
     if not s.stall_seconds > 0:

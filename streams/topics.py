@@ -92,8 +92,15 @@ def group_timing(session_timeout: float) -> dict:
             "heartbeat_interval_ms": max(100, min(3000, session_ms // 4))}
 
 
-def ensure_topics(broker_url: str, partitions: int, topics: Topics = Topics(), timeout: float = 20.0) -> None:
-    """Create missing topics with ``partitions`` partitions (existing ones are left alone)."""
+#: How long a command waits at start for the broker to answer before it gives up with what to do: a
+#: broker started at the same moment (the demo, a compose file) takes a few seconds to listen.
+BROKER_WAIT_SECONDS = 20.0
+
+
+def ensure_topics(broker_url: str, partitions: int, topics: Topics = Topics(),
+                  timeout: float = BROKER_WAIT_SECONDS) -> None:
+    """Create missing topics with ``partitions`` partitions (existing ones are left alone); give up
+    with :class:`BrokerError` if no broker answers within ``timeout`` seconds."""
     asyncio.run(_ensure_topics(broker_url, partitions, topics, timeout))
 
 

@@ -71,7 +71,7 @@ def run_worker(settings: Settings) -> int:
     pipeline = build_pipeline(settings)
     policy = load_worker_policy(settings)  # fail fast on a bad policy, before joining the group
     topics = Topics(settings.topic_prefix)
-    ensure_topics(settings.broker, settings.partitions, topics)
+    ensure_topics(settings.broker, settings.partitions, topics, timeout=settings.broker_wait_seconds)
     metrics = Metrics()
     metrics.started.set(utcnow().timestamp())
     pipeline.on_non_border = lambda pair: metrics.non_border.labels(pair).inc()

@@ -88,9 +88,15 @@ def test_segments_build_refuses_bad_flags_in_one_line(tmp_path, args, flag):
 
 
 def test_replay_without_a_broker_says_what_to_do():
-    res = cli("replay", MIE, "--format", "mie", "--broker", f"kafka://127.0.0.1:{free_port()}", timeout=120)
+    res = cli("replay", MIE, "--format", "mie", "--broker", f"kafka://127.0.0.1:{free_port()}",
+              "--broker-wait-seconds", "1", timeout=120)
     assert res.returncode == 2
     assert "borderwatch broker" in res.stderr and "--broker" in res.stderr
+
+
+def test_the_wait_for_a_broker_must_be_some_time():
+    res = cli("replay", MIE, "--format", "mie", "--broker-wait-seconds", "0")
+    assert res.returncode == 2 and "broker_wait_seconds must be more than 0" in res.stderr
 
 
 def test_bad_speed_is_refused():
