@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerts.access import RELEASABLE_ALL
 from alerts.borders import SEPARATOR, border_id, border_of_segment, states_of
 from alerts.escalation import LEVELS, Move
 from alerts.model import AlertEvent
 from detectors.base import deviations, forecast
 from detectors import features as F
 from streams.arms_keys import is_arms_key
-from streams.records import CLASSIFICATIONS, RELEASABLE_ALL
+from streams.records import CLASSIFICATIONS
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+from alerts.access import RELEASABLE_ALL
 from alerts.borders import border_id
 from alerts.escalation import EscalationPolicy, move, note_peak
 from alerts.model import AlertEvent, alert_id_for
@@ -47,7 +48,6 @@ from streams.errors import InvalidEvent
 from streams.explanation import segment_alert_event
 from streams.records import (
     INTERNAL_CATEGORY,
-    RELEASABLE_ALL,
     DeadLetter,
     decode_incident,
     decode_transfer,
