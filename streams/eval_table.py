@@ -226,13 +226,36 @@ class Generalisation:
     state_groups: list[tuple[str, ...]] = field(default_factory=list)
 
 
+def with_model(pipeline, name: str, model):
+    """``pipeline`` (the worker's) with the detector ``name`` built on ``model`` instead of its own."""
+    from detectors.registry import make_detector
+    from streams.pipeline import Pipeline
+
+    return Pipeline(pipeline.registry, make_detector(name, model), policy=pipeline.policy, settings=pipeline.settings)
+
+
+def held_out(inp: EvalInput, rows, pipeline, name: str, *, levels, C: float, folds=None):
+    """Leave-borders-out cross-validation of the stack ``name`` on ``inp`` (one run), each fold's model
+    fitted on ``rows`` without its borders (streams.crossval; ``folds`` as there): the run and its
+    figures by the reference rules."""
+    from streams.crossval import cross_validate
+
+    (records, labels), = inp.runs
+
+    def run_fold(fold_model, held):
+        return run_records(with_model(pipeline, name, fold_model), held).history.rows()
+
+    cv = cross_validate(records, rows, run_fold, levels=levels, C=C, folds=folds)
+    return cv, evaluate_records(records, cv.alert_rows, labels, coverage_end=inp.coverage_end,
+                                scope=inp.scope).figures()
+
+
 def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> Generalisation | None:
     """Leave-borders-out cross-validation of the default stack's trained model (streams.crossval)."""
     from detectors.calibration import brier, reliability
     from detectors.hazard import model_of
-    from detectors.registry import MODEL_DETECTORS, make_detector
-    from streams.crossval import cross_validate, state_folds
-    from streams.pipeline import Pipeline
+    from detectors.registry import MODEL_DETECTORS
+    from streams.crossval import state_folds
     from streams.training import DEFAULT_C, forecasts, labelled_rows
 
     mine = next((r for r in results if r.input == inp.name and r.kind == DETECTOR and r.name == default), None)
@@ -242,19 +265,10 @@ def cross_validated(inp: EvalInput, default: str, results: Sequence[Result]) -> 
     model = model_of(pipeline.detector)
     (records, labels), = inp.runs
     rows = labelled_rows(records, labels, pipeline.registry, pipeline.settings)
-
-    def run_fold(fold_model, held):
-        fold = Pipeline(pipeline.registry, make_detector(default, fold_model), policy=pipeline.policy,
-                        settings=pipeline.settings)
-        return run_records(fold, held).history.rows()
-
-    def held_out(folds=None):
-        cv = cross_validate(records, rows, run_fold, levels=model.levels, C=model.training.get("C", DEFAULT_C),
-                            folds=folds)
-        return cv, evaluate_records(records, cv.alert_rows, labels, coverage_end=inp.coverage_end,
-                                    scope=inp.scope).figures()
-
-    (cv, figures), (grouped, grouped_figures) = held_out(), held_out(state_folds)
+    fit_as_shipped = {"levels": model.levels, "C": model.training.get("C", DEFAULT_C)}
+    (cv, figures), (grouped, grouped_figures) = (held_out(inp, rows, pipeline, default, **fit_as_shipped),
+                                                 held_out(inp, rows, pipeline, default, folds=state_folds,
+                                                          **fit_as_shipped))
     in_sample = forecasts(rows, model)
     return Generalisation(inp.name, default, mine.figures, figures, len(cv.folds),
                           {r.name: r.figures for r in results if r.input == inp.name and r.kind == FIELD_RULE},

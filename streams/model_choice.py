@@ -76,11 +76,10 @@ def render(outcomes: Sequence[Outcome], episodes: int) -> str:
 def evaluate(candidates: Sequence[Candidate], *,
              log: Callable[[str], None] = lambda msg: None) -> tuple[list[Outcome], int]:
     """Every candidate's :class:`Outcome`, and the number of labelled episodes on the development set."""
-    from detectors.registry import DEFAULT_DETECTOR, make_detector
-    from streams.backtest import evaluate_records, evaluate_result, run_records
-    from streams.crossval import cross_validate, state_folds
-    from streams.eval_table import central_asia, dev_set, worker_pipeline
-    from streams.pipeline import Pipeline
+    from detectors.registry import DEFAULT_DETECTOR
+    from streams.backtest import evaluate_result, run_records
+    from streams.crossval import state_folds
+    from streams.eval_table import central_asia, dev_set, held_out, with_model, worker_pipeline
     from streams.training import DEFAULT_LEVELS, fit, labelled_rows
 
     base = worker_pipeline(DEFAULT_DETECTOR)
@@ -88,30 +87,19 @@ def evaluate(candidates: Sequence[Candidate], *,
     (records, labels), = dev.runs
     rows = labelled_rows(records, labels, base.registry, base.settings)
 
-    def pipeline(model):
-        return Pipeline(base.registry, make_detector(DEFAULT_DETECTOR, model), policy=base.policy,
-                        settings=base.settings)
-
     def figures(inp, model) -> Figures:
-        p = pipeline(model)
+        p = with_model(base, DEFAULT_DETECTOR, model)
         return Evaluation.merge([evaluate_result(run_records(p, recs), labs, coverage_end=inp.coverage_end,
                                                  scope=inp.scope) for recs, labs in inp.runs]).figures()
-
-    def run_fold(model, held):
-        return run_records(pipeline(model), held).history.rows()
 
     outcomes = []
     for cand in candidates:
         log(f"model_choice: {cand}")
-        levels = {**DEFAULT_LEVELS, "watch": cand.watch}
-
-        def held_out(folds=None) -> Figures:
-            cv = cross_validate(records, rows, run_fold, levels=levels, C=cand.C, folds=folds)
-            return evaluate_records(records, cv.alert_rows, labels, coverage_end=dev.coverage_end,
-                                    scope=dev.scope).figures()
-
-        model = fit(rows, levels=levels, C=cand.C)
-        outcomes.append(Outcome(cand, figures(dev, model), held_out(), held_out(state_folds), figures(asia, model)))
+        fit_with = {"levels": {**DEFAULT_LEVELS, "watch": cand.watch}, "C": cand.C}
+        model = fit(rows, **fit_with)
+        _, by_border = held_out(dev, rows, base, DEFAULT_DETECTOR, **fit_with)
+        _, by_state = held_out(dev, rows, base, DEFAULT_DETECTOR, folds=state_folds, **fit_with)
+        outcomes.append(Outcome(cand, figures(dev, model), by_border, by_state, figures(asia, model)))
     episodes = sum(1 for lab in labels if lab["kind"] == "escalation")
     return outcomes, episodes
 
