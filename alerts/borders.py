@@ -26,9 +26,7 @@ import re
 SEPARATOR = "-"
 #: One state: an upper-case ISO 3166-1 alpha-3 code (the pattern, for schemas that embed it).
 ISO3_PATTERN = "[A-Z]{3}"
-#: One state, anchored as a JSON schema's pattern is written (``streams/records.py``).
-ISO3 = re.compile(f"^{ISO3_PATTERN}$")
-_ISO3_WHOLE = re.compile(ISO3_PATTERN)
+_ISO3 = re.compile(ISO3_PATTERN)
 #: Two ISO3 codes as a border id writes them; match it with ``fullmatch`` (:func:`is_border_id`
 #: also asks for their order).
 PAIR = re.compile(f"({ISO3_PATTERN}){SEPARATOR}({ISO3_PATTERN})")
@@ -56,7 +54,7 @@ def normalise_border(text: str) -> str:
 
 
 def is_iso3(code: str) -> bool:
-    return bool(_ISO3_WHOLE.fullmatch(code))
+    return bool(_ISO3.fullmatch(code))
 
 
 def is_border_id(text: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from alerts import timefmt
 from alerts.access import RELEASABLE_ALL
-from alerts.borders import ISO3, ISO3_PATTERN, border_id
+from alerts.borders import ISO3_PATTERN, border_id
 from alerts.timefmt import iso
 from streams.errors import InvalidEvent, bounded
 from streams.limits import (
@@ -114,7 +114,7 @@ def _count(maximum: int | float = MAX_COUNT, kind: str = "integer") -> dict[str,
     return {"type": kind, "minimum": 0, "maximum": maximum}
 
 
-_ISO3_SCHEMA = {"type": "string", "pattern": ISO3.pattern}
+_ISO3_SCHEMA = {"type": "string", "pattern": f"^{ISO3_PATTERN}$"}
 _TIME = {"type": "string", "format": "date-time", "maxLength": 64}
 _YEAR = {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}
 
