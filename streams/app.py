@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable
 
 import faust
+from mode import Service
 
 from streams import log_end
 from streams.arms_keys import arms_pending
@@ -75,6 +76,33 @@ DECODED_KEEP = 256
 EXIT_AGENT_FAILED = 70
 #: After an agent fails, /health answers 503 with the reason this long before the process exits.
 FAILING_SECONDS = 5.0
+
+
+class EarlyJoin(Service):
+    """A consumer group of the worker's own joined as the app starts, beside Faust's own group.
+
+    The broker holds a member's first join for about half a session (the embedded one: 3 s at a
+    6 s session). Asked from an ``app.task``, which Faust starts only after its own join and the
+    tables' recovery, the ingest and notifier groups added a whole join to every start and restart;
+    asked here, the two waits overlap. ``join`` only asks (nothing is read before the task runs);
+    ``leave`` lets the group go if the app stops before the task took it over.
+    """
+
+    def __init__(self, join: Callable[[], Awaitable[None]], leave: Callable[[], Awaitable[None]]) -> None:
+        super().__init__()
+        self._join, self._leave = join, leave
+
+    async def on_start(self) -> None:
+        await self._join()
+
+    async def on_stop(self) -> None:
+        await self._leave()
+
+
+def join_early(app: faust.App, join: Callable[[], Awaitable[None]], leave: Callable[[], Awaitable[None]]) -> None:
+    """Start ``join`` with the app, before any of Faust's own services (a dependency added before
+    the app starts is started first), and ``leave`` as it stops."""
+    app.add_dependency(EarlyJoin(join, leave))
 
 
 class AgentFailure:
@@ -168,15 +196,18 @@ class FetchPace:
     embedded broker (tansu) holds a fetch for most of that wait even when records arrive in the
     meantime, so each of the live path's two Kafka hops (input, ``segment-events``) added up to
     1.5 s to the time from an incident to its alert (``bench.latency``). A short wait costs an idle
-    worker a fetch every few milliseconds, though. So the wait follows the input: ``busy_s`` from
-    the first input record on, ``idle_s`` once no input has come for the idle time (the tick timer
-    looks). aiokafka's fetcher reads the wait afresh for every fetch it sends.
+    worker a fetch every few milliseconds, though. So the wait follows the input: ``busy_s`` at
+    start and whenever input comes, ``idle_s`` once no input has come for the idle time (the tick
+    timer looks). aiokafka's fetcher reads the wait afresh for every fetch it sends.
     """
 
     def __init__(self, busy_s: float, idle_s: float) -> None:
         self.busy_ms, self.idle_ms = max(1, int(busy_s * 1000)), max(1, int(idle_s * 1000))
         self.consumers: list = []
-        self.wait_ms = self.idle_ms
+        #: busy until the tick timer finds no input: while Faust recovers its tables at start a long
+        #: fetch in flight holds the recovery's offset requests on the same connection behind it
+        #: (about a second of every start), and a restarted worker usually has input waiting
+        self.wait_ms = self.busy_ms
         self.last_input: float | None = None
 
     def install(self) -> None:
@@ -401,6 +432,8 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     ingest = InputReader(settings, pace, {names.incidents: KIND_INCIDENTS, names.transfers: KIND_TRANSFERS},
                          ingest_batch, lambda exc: stop_for_supervisor("ingest", exc))
+
+    join_early(app, ingest.join, ingest.leave_if_not_run)
 
     @app.task
     async def ingest_input():

@@ -60,6 +60,8 @@ class InputReader:
         #: partition -> the next offset to read, of batches handled and not yet committed
         self._handled: dict[Any, int] = {}
         self._consumer: Any = None
+        self._running = False
+        self._joining = asyncio.Lock()
 
     async def _commit(self) -> None:
         if not self._handled or self._consumer is None:
@@ -85,26 +87,50 @@ class InputReader:
     def on_assigned(self) -> None:
         self.joined = True
 
-    async def run(self, consumer: Any = None) -> None:
-        """Read until cancelled (the worker stops) or ``on_failure`` ends the process."""
+    async def join(self, consumer: Any = None) -> None:
+        """Start the member and ask to join the group, without reading yet.
+
+        The join goes on in the background: the broker holds a first join for about half a session,
+        so a worker that asks while Faust joins its own group and recovers its tables is ready one
+        join sooner than one that asks afterwards. Nothing is read before :meth:`run`.
+        """
         from aiokafka.abc import ConsumerRebalanceListener
 
-        reader = self
+        async with self._joining:  # once, whoever asks first
+            if self._consumer is not None:
+                return
+            reader = self
 
-        class Listener(ConsumerRebalanceListener):
-            async def on_partitions_revoked(self, revoked):
-                await reader.on_revoked()
+            class Listener(ConsumerRebalanceListener):
+                async def on_partitions_revoked(self, revoked):
+                    await reader.on_revoked()
 
-            async def on_partitions_assigned(self, assigned):
-                reader.on_assigned()
+                async def on_partitions_assigned(self, assigned):
+                    reader.on_assigned()
 
-        consumer = consumer if consumer is not None else self._aiokafka_consumer()
-        self._consumer = consumer
-        self.pace.consumers.append(consumer)  # the fetch wait follows the input, as Faust's does
-        last_commit = self.monotonic()
-        try:
+            consumer = consumer if consumer is not None else self._aiokafka_consumer()
             await consumer.start()
             consumer.subscribe(list(self.kinds), listener=Listener())
+            self.pace.consumers.append(consumer)  # the fetch wait follows the input, as Faust's does
+            self._consumer = consumer
+
+    async def leave_if_not_run(self) -> None:
+        """Leave the group if :meth:`join` ran and :meth:`run` never did (the worker stopped first);
+        a reader that runs leaves on its own way out."""
+        if self._consumer is None or self._running:
+            return
+        consumer, self._consumer = self._consumer, None
+        self.pace.consumers.remove(consumer)
+        await consumer.stop()
+
+    async def run(self, consumer: Any = None) -> None:
+        """Read until cancelled (the worker stops) or ``on_failure`` ends the process (joining first,
+        unless :meth:`join` has)."""
+        self._running = True
+        await self.join(consumer)
+        consumer = self._consumer
+        last_commit = self.monotonic()
+        try:
             while True:
                 try:
                     fetched = await consumer.getmany(timeout_ms=POLL_MS, max_records=self.settings.batch_size)

@@ -230,6 +230,9 @@ class NotifierOwnership:
         self.baton = Baton(open_=False)
         self._task: asyncio.Task | None = None
         self.generation = 0  # ownerships begun by this worker
+        self._consumer: Any = None
+        self._joining = asyncio.Lock()
+        self._running = False
 
     @property
     def owner(self) -> bool:
@@ -293,8 +296,10 @@ class NotifierOwnership:
             if not value:
                 self.metrics.notices_pending.set(0)  # what is pending is the next owner's (or ours, later)
 
-    async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
-        """Be a member of the notifier group for as long as the worker runs."""
+    async def join(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
+        """Become a member of the notifier group: the join goes on in the background (the broker holds
+        a first join for about half a session), so the worker asks as it starts, beside Faust's own
+        join, and :meth:`run` keeps the membership alive."""
         from aiokafka import AIOKafkaConsumer
         from aiokafka.abc import ConsumerRebalanceListener
 
@@ -307,18 +312,40 @@ class NotifierOwnership:
             async def on_partitions_assigned(self, assigned):
                 await ownership.assigned(assigned)
 
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
-                                    client_id=f"{group_id}-member", enable_auto_commit=False,
-                                    partition_assignment_strategy=(KeepTheNotifier(),),
-                                    auto_offset_reset="latest", **group_timing(session_timeout))
-        await consumer.start()
-        try:
+        async with self._joining:  # once, whoever asks first
+            if self._consumer is not None:
+                return
+            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
+                                        client_id=f"{group_id}-member", enable_auto_commit=False,
+                                        partition_assignment_strategy=(KeepTheNotifier(),),
+                                        auto_offset_reset="latest", **group_timing(session_timeout))
+            await consumer.start()
             consumer.subscribe([topic], listener=Listener())
-            while True:  # nothing is ever written there; polling keeps us a live member
-                await consumer.getmany(timeout_ms=1000)
-        finally:
-            await self._drop()
+            self._consumer = consumer
+
+    async def leave_if_not_run(self) -> None:
+        """Leave the group if :meth:`join` ran and :meth:`run` never did (the worker stopped first);
+        a membership that runs ends with it."""
+        if self._consumer is None or self._running:
+            return
+        await self._leave()
+
+    async def _leave(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        await self._drop()
+        if consumer is not None:
             await consumer.stop()
+
+    async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
+        """Be a member of the notifier group for as long as the worker runs (joining first, unless
+        :meth:`join` has)."""
+        self._running = True
+        await self.join(broker_url, group_id, topic, session_timeout)
+        try:
+            while True:  # nothing is ever written there; polling keeps us a live member
+                await self._consumer.getmany(timeout_ms=1000)
+        finally:
+            await self._leave()
 
 
 class KeepTheNotifier:

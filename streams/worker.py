@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import replace
 
@@ -18,7 +19,7 @@ from alerts.web.app import build_web_app
 from alerts.web.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from detectors.registry import MODEL_DETECTORS, make_detector
 from streams.actions import WorkerActions
-from streams.app import build_app, processing
+from streams.app import build_app, join_early, processing
 from streams.arms_keys import is_arms_key
 from streams.broker import port_free
 from streams.errors import ConfigError
@@ -174,10 +175,12 @@ def run_worker(settings: Settings) -> int:
         await contexts.run()
 
     if ownership is not None:
+        notifier_group = (settings.broker, f"{settings.app_id}-notifier", topics.notifier, settings.session_timeout)
+        join_early(app, functools.partial(ownership.join, *notifier_group), ownership.leave_if_not_run)
+
         @app.task
         async def notifier():
-            await ownership.run(settings.broker, f"{settings.app_id}-notifier", topics.notifier,
-                                settings.session_timeout)
+            await ownership.run(*notifier_group)
 
     @app.task
     async def web_server():

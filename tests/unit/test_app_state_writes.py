@@ -203,7 +203,7 @@ def test_the_gate_says_when_a_batch_is_the_first_since_start_up_or_a_rebalance()
 
 def test_the_fetch_wait_follows_the_input(monkeypatch):
     """Faust hard-codes a 1.5 s fetch wait; the pace sets its own on the consumer Faust builds (once
-    wrapped), short from the first input on, long again once the input has been idle."""
+    wrapped), short at start and from each input on, long once the input has been idle."""
     from types import SimpleNamespace
 
     from faust.transport.drivers import aiokafka as driver
@@ -219,8 +219,10 @@ def test_the_fetch_wait_follows_the_input(monkeypatch):
     pace.install()  # a second app in the process: its own pace, not a wrapper of the first
     consumer = driver.AIOKafkaConsumerThread._create_worker_consumer(None, None)
     assert driver.AIOKafkaConsumerThread._create_worker_consumer.__wrapped__ is built_by_faust
-    assert consumer._fetch_max_wait_ms == 2000  # idle until input comes
-    consumer._fetcher = SimpleNamespace(_fetch_max_wait_ms=2000)  # as after the consumer started
+    assert consumer._fetch_max_wait_ms == 10  # busy at start: a worker starting or restarting has input waiting
+    consumer._fetcher = SimpleNamespace(_fetch_max_wait_ms=10)  # as after the consumer started
+    pace.on_tick(100.0, idle_after=10.0)
+    assert consumer._fetch_max_wait_ms == consumer._fetcher._fetch_max_wait_ms == 2000  # no input yet: idle
     pace.on_input(100.0)
     assert consumer._fetch_max_wait_ms == consumer._fetcher._fetch_max_wait_ms == 10
     pace.on_tick(104.0, idle_after=10.0)

@@ -162,3 +162,56 @@ def test_joined_once_the_group_assigns():
             await task
 
     asyncio.run(main())
+
+
+def test_a_reader_asked_to_join_early_reads_nothing_until_it_runs_then_runs_on_the_same_member():
+    """The worker asks the group to join as it starts and runs the reader after Faust's recovery:
+    one member, started and subscribed once, nothing fetched or handled in between."""
+    handled = []
+
+    async def handle(records, kind):
+        handled.append([r.offset for r in records])
+
+    class Counting(ScriptedConsumer):
+        starts = subscribes = polls = 0
+
+        async def start(self):
+            self.starts += 1
+
+        def subscribe(self, topics, listener):
+            self.subscribes += 1
+            super().subscribe(topics, listener)
+
+        async def getmany(self, timeout_ms, max_records):
+            self.polls += 1
+            return await super().getmany(timeout_ms, max_records)
+
+    async def main():
+        consumer = Counting([{TP0: [rec(INCIDENTS, 0, 4)]}])
+        r = reader(handle)
+        await r.join(consumer)
+        await consumer.listener.on_partitions_assigned({TP0})
+        assert r.joined and consumer.polls == 0 and handled == []
+        task = asyncio.ensure_future(r.run(Counting([])))  # the member already joined is the one that reads
+        await consumer.drained.wait()
+        await r.leave_if_not_run()  # a running reader leaves on its own way out
+        assert not consumer.stopped
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (consumer.starts, consumer.subscribes) == (1, 1) and handled == [[4]]
+        assert consumer.stopped and consumer.commits == [{TP0: 5}]
+
+    asyncio.run(main())
+
+
+def test_a_reader_that_joined_and_never_ran_leaves_the_group_when_the_worker_stops():
+    async def main():
+        consumer = ScriptedConsumer([])
+        r = reader(lambda records, kind: None)
+        await r.join(consumer)
+        assert r.pace.consumers == [consumer]
+        await r.leave_if_not_run()
+        assert consumer.stopped and r.pace.consumers == []
+
+    asyncio.run(main())
