@@ -11,7 +11,8 @@
 6. the source adapters' parse rates (``bench.sources``), and a segment's state and per-event
    cost over ten years of history (``bench.state``);
 7. event-to-alert latency of a worker at a sustained 1,000 incidents a second (``bench.latency``),
-   and at 100 a second (``latency_low_rate``: the path's floor, with the CPU mostly idle).
+   and at 100 a second (``latency_low_rate``: the path's floor, with the CPU mostly idle);
+8. how long a worker takes to be ready, at its first start and at a restart (``bench.ready``).
 
 Beside each live figure, the cores each process used while it was measured (``*cpu_cores``: the
 workers, the broker, the bench's producer, and how many cores the machine has): on a small machine
@@ -192,6 +193,9 @@ def main() -> int:
 
     latency = latency_figures()
     latency_low = latency_figures(rate=LOW_RATE)
+    from bench.ready import measure as ready_figures
+
+    ready = ready_figures()
     print(json.dumps({
         "events": N,
         "partitions": PARTITIONS,
@@ -213,6 +217,7 @@ def main() -> int:
         "state": state,
         "latency": latency,
         "latency_low_rate": latency_low,
+        "worker_ready": ready,
     }, indent=2))
     return 0
 

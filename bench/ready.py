@@ -1,0 +1,71 @@
+"""How long a worker takes to be ready (part of ``make bench``).
+
+A real ``borderwatch worker`` with the worker's default session timeout starts on the embedded
+broker with empty topics; the clock runs from its launch until ``/health`` says ready (its
+consumer groups joined, its tables recovered). Then it is stopped (SIGTERM) and started again
+under the same app id: a restart, which rejoins groups the first left and recovers what it wrote.
+Readiness is what a supervisor waits for after a crash, and what each restart of the test suite's
+workers costs.
+
+``python -m bench.ready`` prints the JSON object alone.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bench.harness import start_worker
+from streams.broker import EmbeddedBroker, free_port
+from streams.settings import Settings
+from streams.topics import Topics, ensure_topics
+
+#: Starts measured (the median is reported): one process start varies by a few tenths of a second.
+RUNS = 3
+
+
+def _ready_seconds(broker: EmbeddedBroker, prefix: str, tmp: Path, name: str, session: float) -> float:
+    port = free_port()
+    t0 = time.monotonic()
+    proc = start_worker(broker, prefix, tmp, port, "bench-token", name=name,
+                        BORDERWATCH_SESSION_TIMEOUT=f"{session:g}")
+    try:
+        deadline = t0 + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"bench: the worker exited; see {tmp / (name + '.log')}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+                    if json.load(resp).get("ready"):
+                        return time.monotonic() - t0
+            except (OSError, urllib.error.HTTPError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise SystemExit("bench: the worker was not ready within 120 s")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+
+
+def measure(runs: int = RUNS) -> dict:
+    session = Settings().session_timeout
+    first, again = [], []
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(port=free_port()) as broker:
+        for i in range(runs):
+            topics = Topics(f"ready{i}")
+            ensure_topics(broker.url, 8, topics)
+            first.append(_ready_seconds(broker, topics.prefix, Path(tmp), f"ready{i}", session))
+            again.append(_ready_seconds(broker, topics.prefix, Path(tmp), f"ready{i}", session))
+    return {"session_timeout_s": session, "runs": runs, "first_start_s": round(sorted(first)[runs // 2], 2),
+            "restart_s": round(sorted(again)[runs // 2], 2)}
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure()))
+    sys.exit(0)
