@@ -68,20 +68,9 @@ def test_mie_replay_raises_alerts_around_the_2012_kgz_uzb_clash_and_none_on_quie
 
 
 @pytest.mark.skipif(os.environ.get("BORDERWATCH_SKIP_DEMO_TEST") == "1", reason="BORDERWATCH_SKIP_DEMO_TEST=1")
-def test_bounded_demo_prints_urls_and_a_summary(tmp_path):
-    env = dict(os.environ, DEMO_SECONDS="1", DEMO_BROKER_PORT="0", DEMO_WEB_PORT="0")
-    res = subprocess.run([sys.executable, "-m", "streams.demo"], capture_output=True, text=True, timeout=300,
-                         cwd=tmp_path, env=dict(env, PYTHONPATH=str(ROOT)))
-    assert res.returncode == 0, res.stdout + res.stderr
-    out = res.stdout
-    assert "alerts raised from real history:" in out
-    assert "feed (page):  http://127.0.0.1:" in out and "/metrics" in out
-    assert "KGZ-UZB" in out
-    assert "demo stopped" in out
-
-
-@pytest.mark.skipif(os.environ.get("BORDERWATCH_SKIP_DEMO_TEST") == "1", reason="BORDERWATCH_SKIP_DEMO_TEST=1")
-def test_sigterm_stops_the_demo_with_its_worker_and_broker(tmp_path):
+def test_the_demo_prints_its_urls_and_a_summary_and_sigterm_stops_it_with_its_worker_and_broker(tmp_path):
+    """The demo as ``make demo`` runs it (until a signal). A bounded demo (``DEMO_SECONDS``) is
+    run by ``test_the_demo_takes_another_source``."""
     import re
     import signal
     import socket
@@ -96,6 +85,8 @@ def test_sigterm_stops_the_demo_with_its_worker_and_broker(tmp_path):
             if "running until Ctrl-C" in line:
                 break
         text = "".join(out)
+        assert "alerts raised from real history:" in text and "KGZ-UZB" in text
+        assert "/metrics" in text
         web = int(re.search(r"feed \(page\):  http://127\.0\.0\.1:(\d+)/", text).group(1))
         broker = int(re.search(r"broker: kafka://127\.0\.0\.1:(\d+)", text).group(1))
         # tokens for exactly the desks the live notices go to
