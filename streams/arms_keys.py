@@ -8,6 +8,7 @@ assessed when its partition goes idle or a backtest ends, on all its input.
 
 from __future__ import annotations
 
+import bisect
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -69,18 +70,26 @@ def record_arms_transfer(state: SegmentState, tr: dict[str, Any]) -> None:
                          tr["weapon_category"], int(tr["quantity"]),
                          AR.capability_of(tr["weapon_category"], tr["designation"]))
     rows = arms["acq"].setdefault(acq.recipient, [])
-    rows.append(acq.to_list())
-    rows.sort(key=_acquisition_order)
+    row = acq.to_list()
+    bisect.insort(rows, row, key=_acquisition_order)  # kept in order: a sort per transfer cost O(n log n)
     if acq.capability is not None:
         held = arms["held"].setdefault(acq.recipient, {})
         held[acq.capability] = min(held.get(acq.capability, acq.year), acq.year)
-    newest = year if arms["year"] is None else max(year, arms["year"])
+    moved = arms["year"] is None or year > arms["year"]
+    newest = year if moved else arms["year"]
     arms["year"] = newest
     # Keep what the assessments of the last HISTORY_YEARS years need; the rest is in "held".
     oldest = newest - AR.HISTORY_YEARS - AR.KEEP_YEARS
-    for iso3, kept in arms["acq"].items():
-        arms["acq"][iso3] = [r for r in kept if AR.Acquisition.from_list(r).year > oldest]
-    state.seen = {k: d for k, d in state.seen.items() if day_start(d).year > oldest}
+    if moved:  # the window moved: whatever left it goes
+        for iso3, kept in arms["acq"].items():
+            arms["acq"][iso3] = [r for r in kept if AR.Acquisition.from_list(r).year > oldest]
+        state.seen = {k: d for k, d in state.seen.items() if day_start(d).year > oldest}
+        return
+    # The window stayed: everything kept was inside it already; only this transfer may be older.
+    if acq.year <= oldest:
+        rows.remove(row)
+    if occurred.year <= oldest:
+        del state.seen[tr["transfer_id"]]
 
 
 def advance_arms(state: SegmentState, until_day: int) -> list[AlertEvent]:
