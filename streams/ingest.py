@@ -92,7 +92,9 @@ class InputReader:
 
         The join goes on in the background: the broker holds a first join for about half a session,
         so a worker that asks while Faust joins its own group and recovers its tables is ready one
-        join sooner than one that asks afterwards. Nothing is read before :meth:`run`.
+        join sooner than one that asks afterwards. Nothing is read before :meth:`run`. A member that
+        reads nothing for aiokafka's ``max_poll_interval_ms`` (5 minutes: a very long recovery)
+        leaves the group, and joins it again at its first read.
         """
         from aiokafka.abc import ConsumerRebalanceListener
 
