@@ -414,3 +414,64 @@ def test_an_acknowledgement_waits_for_an_absent_broker_seconds_not_minutes():
         acks.acknowledge("nt-1", ack_token(SECRET, "nt-1", date(2026, 12, 7)))
     assert ACK_PATIENCE - 5 <= sum(waits) <= ACK_PATIENCE < log.patience
     assert log.own_ack("nt-1") is None
+
+
+class GroupMember:
+    """aiokafka's consumer, as far as the notifier's membership uses it."""
+
+    made: list["GroupMember"] = []
+
+    def __init__(self, **config) -> None:
+        self.config, self.started, self.stopped, self.subscribed = config, 0, False, None
+        self.listener = None
+        GroupMember.made.append(self)
+
+    async def start(self) -> None:
+        self.started += 1
+
+    def subscribe(self, topics, listener) -> None:
+        self.subscribed, self.listener = list(topics), listener
+
+    async def getmany(self, timeout_ms: int) -> dict:
+        await asyncio.Event().wait()
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+def test_the_notifier_membership_asked_early_is_the_one_that_runs_and_leaves_if_it_never_ran(monkeypatch):
+    """The worker asks to join as it starts and runs the membership after Faust's recovery: one
+    member, started once; a worker that stops before the run leaves the group all the same."""
+    import aiokafka
+    from aiokafka.structs import TopicPartition
+
+    monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", GroupMember)
+    group = ("kafka://127.0.0.1:9", "app-notifier", "app.notifier", 6.0)
+
+    async def never_own(ownership):
+        await asyncio.Event().wait()
+
+    async def main():
+        GroupMember.made.clear()
+        o = NotifierOwnership(never_own)
+        await asyncio.gather(o.join(*group), o.join(*group))  # asked twice at once: one member
+        member, = GroupMember.made
+        assert member.started == 1 and member.subscribed == ["app.notifier"]
+        await member.listener.on_partitions_assigned([TopicPartition("app.notifier", 0)])
+        assert o.owner  # the partition came while Faust still recovers: owned from then on
+        running = asyncio.ensure_future(o.run(*group))
+        await asyncio.sleep(0)
+        await o.leave_if_not_run()  # it runs: it leaves with the run, not before
+        assert not member.stopped and GroupMember.made == [member]
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        assert member.stopped and not o.owner
+
+        GroupMember.made.clear()
+        idle = NotifierOwnership(never_own)
+        await idle.join(*group)
+        await idle.leave_if_not_run()
+        assert GroupMember.made[0].stopped
+
+    asyncio.run(main())
