@@ -10,6 +10,11 @@ ingest -> ``segment-events`` -> aggregate -> alerts). Transitions of a day bound
 falling as days pass) have no incident behind them and are not counted; nor are incidents sent
 in the first ``WARMUP`` seconds, while the worker's consumers settle.
 
+``hops`` splits the same path where each incident was produced to ``segment-events`` (that
+record's timestamp, the ingest stage's send): input -> ``segment-events`` (the input's fetch,
+ingest's batch and its produce) and ``segment-events`` -> alert (that topic's fetch, the aggregate's
+batch, its state written and acknowledged, the alert's produce).
+
 ``cpu_cores`` says what the worker, the broker and the bench's own producer used while the incidents
 were sent (cores, 1.0 being one core held throughout), beside ``machine_cores``.
 
@@ -26,10 +31,11 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bench.harness import CpuMeter, payloads, start_worker
 from streams.broker import EmbeddedBroker, free_port
-from streams.topics import Topics, ensure_topics
+from streams.topics import Envelope, Topics, ensure_topics
 
 RATE = int(os.environ.get("BENCH_LATENCY_RATE", "1000"))
 #: The rate ``make bench`` also measures at: a desk's input is far slower than RATE, and there the
@@ -69,8 +75,8 @@ async def produce_paced(bootstrap: str, topic: str, items, rate: int) -> dict[st
     return stamps
 
 
-async def alert_records(bootstrap: str, topic: str, idle_s: float = 5.0) -> list[tuple[float, dict]]:
-    """(timestamp in seconds, transition) of every record in ``topic``, read until ``idle_s`` brings none."""
+async def topic_records(bootstrap: str, topic: str, decode=json.loads, idle_s: float = 5.0) -> list[tuple[float, Any]]:
+    """(timestamp in seconds, decoded value) of every record in ``topic``, read until ``idle_s`` brings none."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
@@ -84,19 +90,44 @@ async def alert_records(bootstrap: str, topic: str, idle_s: float = 5.0) -> list
             batch = await c.getmany(timeout_ms=int(idle_s * 1000), max_records=10000)
             if not batch:
                 return out
-            out.extend((m.timestamp / 1000, json.loads(m.value)) for msgs in batch.values() for m in msgs)
+            out.extend((m.timestamp / 1000, decode(m.value)) for msgs in batch.values() for m in msgs)
     finally:
         await c.stop()
 
 
+def measured(stamps: dict[str, float], alerts: list[tuple[float, dict]], since: float) -> list[tuple[float, dict]]:
+    """The transitions an incident raised, with its send (after ``since``): (incident sent, (alert
+    sent, transition))."""
+    return [(stamps[tr["at"]], (at_s, tr)) for at_s, tr in alerts
+            if stamps.get(tr.get("at"), -1.0) >= since and tr.get("transition") in ("opened", "escalated")]
+
+
 def latencies(stamps: dict[str, float], alerts: list[tuple[float, dict]], since: float) -> list[float]:
     """Seconds from an incident's send to the send of each transition it raised (sent after ``since``)."""
-    out = []
-    for at_s, tr in alerts:
-        sent = stamps.get(tr.get("at"))
-        if sent is not None and sent >= since and tr.get("transition") in ("opened", "escalated"):
-            out.append(at_s - sent)
-    return out
+    return [at_s - sent for sent, (at_s, _) in measured(stamps, alerts, since)]
+
+
+def hops(stamps: dict[str, float], alerts: list[tuple[float, dict]], routed: list[tuple[float, Envelope]],
+         since: float) -> tuple[list[float], list[float]]:
+    """The same latencies split where the incident was produced to ``segment-events`` (the ingest
+    stage's send, read off that record's timestamp): (input -> segment-events, segment-events ->
+    alert), for the transitions whose incident is found there."""
+    to_segment: dict[str, float] = {}
+    for ts, env in routed:
+        if env.kind == "incident":
+            for rec in env.records:
+                to_segment.setdefault(rec.get("occurred_at"), ts)
+    first, second = [], []
+    for sent, (at_s, tr) in measured(stamps, alerts, since):
+        routed_at = to_segment.get(tr["at"])
+        if routed_at is not None:
+            first.append(routed_at - sent)
+            second.append(at_s - routed_at)
+    return first, second
+
+
+def ms(values: list[float], q: float) -> float | None:
+    return round(percentile(values, q) * 1000, 1) if values else None
 
 
 def wait_ready(port: int, proc, deadline_s: float = 120) -> None:
@@ -129,16 +160,21 @@ def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
             stamps = asyncio.run(produce_paced(broker.bootstrap, topics.incidents, items, rate))
             sent_s = time.time() - t_start
             cores = meter.cores()
-            alerts = asyncio.run(alert_records(broker.bootstrap, topics.alerts))
+            alerts = asyncio.run(topic_records(broker.bootstrap, topics.alerts))
+            routed = asyncio.run(topic_records(broker.bootstrap, topics.segment_events, decode=Envelope.decode))
         finally:
             proc.terminate()
             proc.wait(30)
     got = latencies(stamps, alerts, t_start + WARMUP)
     if not got:
         raise SystemExit("bench: no alert was raised by an incident after the warm-up")
+    to_segment, to_alert = hops(stamps, alerts, routed, t_start + WARMUP)
     return {"rate_per_s": rate, "achieved_rate_per_s": round(len(items) / sent_s), "seconds": seconds,
-            "alerts_measured": len(got), "p50_ms": round(percentile(got, 0.5) * 1000, 1),
-            "p99_ms": round(percentile(got, 0.99) * 1000, 1), "max_ms": round(max(got) * 1000, 1),
+            "alerts_measured": len(got), "p50_ms": ms(got, 0.5), "p99_ms": ms(got, 0.99),
+            "max_ms": round(max(got) * 1000, 1),
+            "hops": {"input_to_segment_events": {"p50_ms": ms(to_segment, 0.5), "p99_ms": ms(to_segment, 0.99)},
+                     "segment_events_to_alert": {"p50_ms": ms(to_alert, 0.5), "p99_ms": ms(to_alert, 0.99)},
+                     "measured": len(to_segment)},
             "cpu_cores": cores}
 
 

@@ -74,3 +74,21 @@ def test_a_process_gone_counts_nothing():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait(30)
     assert cpu_seconds(proc.pid, tree=True) == 0.0
+
+
+def test_the_latency_splits_at_segment_events_and_the_two_hops_add_up_to_the_whole():
+    from bench.latency import hops, latencies
+    from streams.topics import Envelope
+
+    stamps = {"2020-01-01T00:00:00Z": 100.0, "2020-01-02T00:00:00Z": 101.0, "2019-12-31T00:00:00Z": 90.0}
+    alerts = [(100.25, {"at": "2020-01-01T00:00:00Z", "transition": "opened"}),
+              (101.5, {"at": "2020-01-02T00:00:00Z", "transition": "escalated"}),
+              (101.6, {"at": "2020-01-02T00:00:00Z", "transition": "resolved"}),  # not raised by an incident
+              (90.5, {"at": "2019-12-31T00:00:00Z", "transition": "opened"})]  # sent in the warm-up
+    routed = [(100.05, Envelope("spill", "B-1", [{"occurred_at": "2020-01-01T00:00:00Z"}])),  # a copy: not the hop
+              (100.1, Envelope("incident", "A-1", [{"occurred_at": "2020-01-01T00:00:00Z"}])),
+              (101.2, Envelope("incident", "A-1", [{"occurred_at": "2020-01-02T00:00:00Z"}]))]
+    whole = latencies(stamps, alerts, since=95.0)
+    first, second = hops(stamps, alerts, routed, since=95.0)
+    assert [round(x, 3) for x in whole] == [0.25, 0.5]
+    assert [round(x, 3) for x in first] == [0.1, 0.2] and [round(x, 3) for x in second] == [0.15, 0.3]
