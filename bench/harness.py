@@ -10,6 +10,8 @@ import random
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -120,3 +122,30 @@ def start_worker(broker: EmbeddedBroker, prefix: str, tmp: Path, port: int, toke
                                  str(port), "--app-id", f"{prefix}-worker", "--topic-prefix", prefix,
                                  "--data-dir", str(tmp / name)],
                                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+
+
+def wait_ready(proc: subprocess.Popen, base_url: str, log_path: Path, timeout: float, *,
+               error: type[BaseException] = SystemExit, interval: float = 0.2) -> None:
+    """Until the worker's /health says ready (its groups joined, its tables recovered); ``error``
+    with the worker's log tail if it exits, fails (503) or is not ready within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise error(f"the worker exited at start with status {proc.returncode}:\n{tail(log_path)}")
+        try:
+            with urllib.request.urlopen(base_url + "/health", timeout=2) as resp:
+                if json.loads(resp.read()).get("ready"):
+                    return
+        except urllib.error.HTTPError as exc:
+            raise error(f"the worker is failing at start: {exc.read().decode(errors='replace')}") from None
+        except OSError:
+            pass
+        time.sleep(interval)
+    raise error(f"the worker was not ready within {timeout:.0f} s:\n{tail(log_path)}")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no worker log)"

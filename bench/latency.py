@@ -29,11 +29,10 @@ import os
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.harness import CpuMeter, payloads, start_worker
+from bench.harness import CpuMeter, payloads, start_worker, wait_ready
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import Envelope, Topics, ensure_topics
 
@@ -130,20 +129,6 @@ def ms(values: list[float], q: float) -> float | None:
     return round(percentile(values, q) * 1000, 1) if values else None
 
 
-def wait_ready(port: int, proc, deadline_s: float = 120) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("bench: the worker exited before it was ready")
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("bench: the worker was not ready within 120 s")
-
-
 def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
     items = payloads(rate * seconds, seed=23)
     topics = Topics("latency")
@@ -152,7 +137,7 @@ def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
         port = free_port()
         proc = start_worker(broker, topics.prefix, Path(tmp), port, "bench-token")
         try:
-            wait_ready(port, proc)
+            wait_ready(proc, f"http://127.0.0.1:{port}", Path(tmp) / "worker.log", 120)
             meter = CpuMeter({"worker": proc.pid, "broker": broker.proc.pid, "bench_producer": os.getpid()},
                              alone=("bench_producer",))
             meter.start()

@@ -17,10 +17,9 @@ import signal
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench.harness import start_worker
+from bench.harness import start_worker, wait_ready
 from streams.broker import EmbeddedBroker, free_port
 from streams.settings import Settings
 from streams.topics import Topics, ensure_topics
@@ -35,18 +34,8 @@ def _ready_seconds(broker: EmbeddedBroker, prefix: str, tmp: Path, name: str, se
     proc = start_worker(broker, prefix, tmp, port, "bench-token", name=name,
                         BORDERWATCH_SESSION_TIMEOUT=f"{session:g}")
     try:
-        deadline = t0 + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"bench: the worker exited; see {tmp / (name + '.log')}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
-                    if json.load(resp).get("ready"):
-                        return time.monotonic() - t0
-            except (OSError, ValueError):  # not serving yet (a 503 is an OSError too), or a partial body
-                pass
-            time.sleep(0.05)
-        raise SystemExit("bench: the worker was not ready within 120 s")
+        wait_ready(proc, f"http://127.0.0.1:{port}", tmp / f"{name}.log", 120, interval=0.05)
+        return time.monotonic() - t0
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Hashable, Mapping, Sequence
 
-from bench.harness import parse_cpu_ticks
+from bench.harness import parse_cpu_ticks, tail, wait_ready
 from borderwatch.errors import BorderwatchError
 from streams.ingest import ingest_group_id
 from streams.log_end import log_end_offsets
@@ -305,31 +305,6 @@ class Probe:
         return {k: int(metric_sum(text, name)) for k, name in names.items()}
 
 
-def wait_ready(proc, base_url: str, log_path: Path, timeout: float) -> None:
-    """Until the worker's /health says ready (partitions assigned, state recovered)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SoakError(f"the worker exited at start with status {proc.returncode}:\n{tail(log_path)}")
-        try:
-            with urllib.request.urlopen(base_url + "/health", timeout=2) as resp:
-                if json.loads(resp.read()).get("ready"):
-                    return
-        except urllib.error.HTTPError as exc:
-            raise SoakError(f"the worker is failing at start: {exc.read().decode(errors='replace')}") from None
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SoakError(f"the worker was not ready within {timeout:.0f} s:\n{tail(log_path)}")
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no worker log)"
-
-
 def say(text: str) -> None:
     print(f"soak: {text}", file=sys.stderr, flush=True)
 
@@ -362,7 +337,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t_start = time.monotonic()
             worker = start_worker(broker, topics.prefix, tmp, port, token, BORDERWATCH_SESSION_TIMEOUT="6",
                                   BORDERWATCH_TICK_SECONDS="0.5", BORDERWATCH_IDLE_SECONDS="2")
-            wait_ready(worker, base_url, tmp / "worker.log", args.ready_timeout)
+            wait_ready(worker, base_url, tmp / "worker.log", args.ready_timeout, error=SoakError)
             say(f"worker pid {worker.pid} ready in {time.monotonic() - t_start:.1f} s; producing {n} records "
                 f"at {args.rate:g}/s for {args.seconds:g} s")
             probe = Probe(worker.pid, broker.bootstrap, app_id, [topics.incidents, topics.transfers],
