@@ -37,6 +37,7 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable
@@ -44,6 +45,7 @@ from typing import Any, Awaitable, Callable, Iterable
 import faust
 from mode import Service
 
+from alerts.timefmt import iso
 from streams import log_end
 from streams.arms_keys import arms_pending
 from streams.batches import take_batches
@@ -74,6 +76,9 @@ YIELD_EVERY = 50
 DECODED_KEEP = 256
 #: Exit status when an agent failed (sysexits' EX_SOFTWARE): the supervisor should restart us.
 EXIT_AGENT_FAILED = 70
+#: The exit status of a worker that did not stop within ``stop_seconds`` of SIGTERM or SIGINT and
+#: left as kill -9 would (EX_TEMPFAIL: the stop was asked for, its clean part did not finish).
+EXIT_STOP_TIMEOUT = 75
 #: After an agent fails, /health answers 503 with the reason this long before the process exits.
 FAILING_SECONDS = 5.0
 
@@ -103,6 +108,50 @@ def join_early(app: faust.App, join: Callable[[], Awaitable[None]], leave: Calla
     """Start ``join`` with the app, before any of Faust's own services (a dependency added before
     the app starts is started first), and ``leave`` as it stops."""
     app.add_dependency(EarlyJoin(join, leave))
+
+
+class StopDeadline:
+    """A stop asked for by a signal ends within ``seconds``, cleanly or not.
+
+    A clean stop commits, leaves the groups and flushes the producer, which all wait on the
+    broker: with the broker gone they would wait for ever, and the process would outlive every
+    supervisor's patience. Past the deadline the process exits at once (``EXIT_STOP_TIMEOUT``), as
+    kill -9 would, which loses nothing: what was not committed is read again on the next start
+    (docs/RELIABILITY.md). The timer is a thread: the event loop may be the one that is stuck.
+    """
+
+    def __init__(self, seconds: float, exit=os._exit) -> None:
+        self.seconds, self._exit = seconds, exit
+        self._timer: threading.Timer | None = None
+
+    def start(self, why: str) -> None:
+        """Start the countdown (once; a second signal does not reset it)."""
+        if self._timer is not None:
+            return
+        self._timer = threading.Timer(self.seconds, self._give_up, args=(why,))
+        self._timer.daemon = True  # a stop that finishes ends the process, countdown and all
+        self._timer.start()
+
+    def _give_up(self, why: str) -> None:
+        log.critical("the worker did not stop within %g s of %s (the broker may not be answering); exiting now "
+                     "with status %d: what it had not committed is read again at its next start",
+                     self.seconds, why, EXIT_STOP_TIMEOUT)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._exit(EXIT_STOP_TIMEOUT)
+
+
+def bounded_stop_worker(worker_class: type, seconds: float) -> type:
+    """``worker_class`` (Faust's Worker) whose stop on SIGTERM or SIGINT ends within ``seconds``."""
+
+    class BoundedStopWorker(worker_class):
+        deadline = StopDeadline(seconds)
+
+        def _schedule_shutdown(self, signal) -> None:  # mode's one path from SIGTERM and SIGINT to stop
+            self.deadline.start(getattr(signal, "name", str(signal)))
+            super()._schedule_shutdown(signal)
+
+    return BoundedStopWorker
 
 
 class AgentFailure:
@@ -170,6 +219,40 @@ class StallWatch:
             return None
         stalled = now - self._since
         return stalled if stalled >= self.stall_s else None
+
+
+class BrokerContact:
+    """Whether the broker still answers this worker.
+
+    A worker cut off from its broker keeps its partitions (no coordinator is left to take them
+    away), so it looks settled and ready while it reads no input and sends no alert, and its
+    clients retry for ever. So the worker asks the broker for metadata now and then
+    (:meth:`InputReader.broker_answers`); once no answer has come for ``lost_after`` seconds it is
+    cut off until the next answer: /health says not ready, with the reason. Nothing restarts it;
+    a restart would not bring the broker back.
+    """
+
+    def __init__(self, lost_after: float, utc=time.time) -> None:
+        self.lost_after, self.utc = lost_after, utc
+        self._last_answer: float | None = None
+        self._since: float | None = None  # monotonic time of the first unanswered probe since an answer
+        self._since_utc = 0.0
+        self.reason: str | None = None
+
+    def observe(self, now: float, answered: bool | None) -> str | None:
+        """Record a probe's outcome (``None``: none could be made); the reason the worker is cut off,
+        or None. ``now`` is monotonic."""
+        if answered:
+            self._since = self.reason = None
+        elif answered is False:
+            if self._since is None:
+                self._since, self._since_utc = now, self.utc()
+            silent = now - self._since
+            if silent >= self.lost_after:
+                since = iso(datetime.fromtimestamp(self._since_utc, timezone.utc))
+                self.reason = (f"the broker has not answered for {silent:.0f} s (since {since}): no input is "
+                               "read and no alert is sent until it does")
+        return self.reason
 
 
 def tick_time(raw: bytes | None) -> str:
@@ -598,6 +681,20 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                       f"made no progress (stall_seconds {settings.stall_seconds:g})")
             await stop_for_supervisor("stall watch", WorkerStalled(reason), reason)
 
+    contact = BrokerContact(settings.session_timeout)
+
+    @app.timer(min(STALL_CHECK_SECONDS, settings.session_timeout / 4))
+    async def broker_watch():
+        answered = await ingest.broker_answers(timeout=min(STALL_CHECK_SECONDS, settings.session_timeout / 4))
+        was_cut_off = contact.reason is not None
+        reason = contact.observe(time.monotonic(), answered)
+        metrics.broker_reachable.set(0 if reason else 1)
+        if reason and not was_cut_off:
+            log.error("%s", reason)
+        elif was_cut_off and not reason:
+            log.warning("the broker answers again")
+
+    app.broker_contact = contact  # the worker's /health reports it
     app.alerts_topic = alerts  # the worker's web API produces people's actions to the same log
     app.agent_failure = failure  # the worker's /health reports it
     app.fetch_pace = pace

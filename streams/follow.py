@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable
 
-from streams.topics import bootstrap
+from streams.topics import bootstrap, start_or_close
 
 log = logging.getLogger("borderwatch.follow")
 
@@ -22,7 +22,7 @@ async def follow(broker_url: str, topic: str, fold: Callable[[Any], None], *,
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), enable_auto_commit=False,
                                 auto_offset_reset="earliest")
-    await consumer.start()
+    await start_or_close(consumer)
     try:
         parts = None
         while not parts:

@@ -29,7 +29,7 @@ import time
 from typing import Any, Awaitable, Callable, Mapping
 
 from streams.settings import Settings
-from streams.topics import bootstrap, group_timing
+from streams.topics import bootstrap, group_timing, start_or_close
 
 log = logging.getLogger("borderwatch.ingest")
 
@@ -111,10 +111,25 @@ class InputReader:
                     reader.on_assigned()
 
             consumer = consumer if consumer is not None else self._aiokafka_consumer()
-            await consumer.start()
+            await start_or_close(consumer)
             consumer.subscribe(list(self.kinds), listener=Listener())
             self.pace.consumers.append(consumer)  # the fetch wait follows the input, as Faust's does
             self._consumer = consumer
+
+    async def broker_answers(self, timeout: float) -> bool | None:
+        """Whether the broker answers a metadata request within ``timeout`` seconds; None before
+        :meth:`join` (nothing to ask with). A refused connection answers at once, a broker that
+        hangs (paused, cut off) by the timeout."""
+        from aiokafka.errors import KafkaError
+
+        consumer = self._consumer
+        if consumer is None:
+            return None
+        try:
+            await asyncio.wait_for(consumer.topics(), timeout)
+        except (KafkaError, OSError, asyncio.TimeoutError):
+            return False
+        return True
 
     async def leave_if_not_run(self) -> None:
         """Leave the group if :meth:`join` ran and :meth:`run` never did (the worker stopped first);

@@ -24,6 +24,8 @@ import functools
 import logging
 from typing import Iterable, Mapping
 
+from streams.topics import start_or_close
+
 log = logging.getLogger(__name__)
 
 #: How long the broker may hold the probe's fetch when nothing follows the offset asked for.
@@ -48,7 +50,7 @@ async def log_end_offsets(bootstrap: str, partitions: Iterable) -> dict:
     tps = [TopicPartition(tp.topic, tp.partition) for tp in given]  # aiokafka checks the type
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 fetch_max_wait_ms=PROBE_WAIT_MS, max_partition_fetch_bytes=64 * 1024)
-    await consumer.start()
+    await start_or_close(consumer)
     try:
         reported = await consumer.end_offsets(tps)
         consumer.assign(tps)

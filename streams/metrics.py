@@ -69,6 +69,11 @@ class Metrics:
         self.restored_lost = Counter("borderwatch_restored_states_lost",
                                      "Of those, states the rebalance restored to other bytes than this worker "
                                      "wrote: a restore that lost writes (docs/RELIABILITY.md).", registry=r)
+        self.broker_reachable = Gauge("borderwatch_broker_reachable",
+                                      "0 once the broker has not answered this worker for a session timeout (no "
+                                      "input is read and no alert is sent meanwhile; /health says so), else 1.",
+                                      registry=r)
+        self.broker_reachable.set(1)
         self.started = Gauge("borderwatch_worker_start_time_seconds",
                              "Unix time this worker process started: a change of value is a restart (an agent "
                              "failure or a stall exits for the supervisor, docs/RELIABILITY.md).", registry=r)

@@ -46,7 +46,7 @@ from alerts.state import AlertStore
 from alerts.timefmt import utcnow
 from streams.errors import ConfigError
 from streams.settings import Settings, read_secret_file
-from streams.topics import bootstrap, group_timing
+from streams.topics import bootstrap, group_timing, start_or_close
 
 log = logging.getLogger("borderwatch.notify")
 #: The first wait before a notice held for the delivery log is tried again, and the longest: each
@@ -319,7 +319,7 @@ class NotifierOwnership:
                                         client_id=f"{group_id}-member", enable_auto_commit=False,
                                         partition_assignment_strategy=(KeepTheNotifier(),),
                                         auto_offset_reset="latest", **group_timing(session_timeout))
-            await consumer.start()
+            await start_or_close(consumer)
             consumer.subscribe([topic], listener=Listener())
             self._consumer = consumer
 

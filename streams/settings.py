@@ -94,6 +94,11 @@ class Settings:
     stall_seconds: float = setting(300.0, "seconds a worker may go without processing input while its rebalance and "
                                           "table recovery make no progress, before it exits (status 70) to be "
                                           "restarted", WORKER)
+    #: A stop normally takes a second or two; one that waits on a broker that does not answer
+    #: would wait for ever. Past this the worker exits as kill -9 would (docs/RELIABILITY.md, "A
+    #: stop that cannot finish"): below the 30 s docker-compose.yml grants before its own kill.
+    stop_seconds: float = setting(20.0, "seconds a worker may take to stop cleanly after SIGTERM or SIGINT before it "
+                                        "exits anyway (status 75; what it had not committed is read again)", WORKER)
     log_level: str = setting("warn", "log level (debug, info, warn, error)", WORKER)
     #: Alert policy (receivers, routes, silences): docs/ALERTING.md. Empty: the bundled policy.
     policy_file: str = setting("", "alert policy YAML (empty: the bundled deploy/borderwatch/policy.yml)", WORKER)
@@ -215,6 +220,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         raise ConfigError("need 0 < fetch_wait_seconds <= fetch_wait_idle_seconds <= 30")
     if not s.stall_seconds > 0:
         raise ConfigError("stall_seconds must be more than 0")
+    if not s.stop_seconds > 0:
+        raise ConfigError("stop_seconds must be more than 0")
     if s.history_keep_resolved < 0:
         raise ConfigError("history_keep_resolved must be 0 or more")
     return s

@@ -92,6 +92,16 @@ def group_timing(session_timeout: float) -> dict:
             "heartbeat_interval_ms": max(100, min(3000, session_ms // 4))}
 
 
+async def start_or_close(client: Any) -> None:
+    """Start an aiokafka consumer or producer; one that cannot (no broker answers) is closed before
+    the error goes on, not left open to be retried beside a new one."""
+    try:
+        await client.start()
+    except BaseException:
+        await client.stop()
+        raise
+
+
 #: How long a command waits at start for the broker to answer before it gives up with what to do: a
 #: broker started at the same moment (the demo, a compose file) takes a few seconds to listen.
 BROKER_WAIT_SECONDS = 20.0

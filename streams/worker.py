@@ -16,10 +16,11 @@ from alerts.notify.notices import SegmentContext
 from alerts.state import AlertStore
 from alerts.timefmt import utcnow
 from alerts.web.app import build_web_app
+from alerts.web.context import Waiting
 from alerts.web.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from detectors.registry import MODEL_DETECTORS, make_detector
 from streams.actions import WorkerActions
-from streams.app import build_app, join_early, processing
+from streams.app import bounded_stop_worker, build_app, join_early, processing
 from streams.arms_keys import is_arms_key
 from streams.broker import port_free
 from streams.errors import ConfigError
@@ -135,11 +136,14 @@ def run_worker(settings: Settings) -> int:
         except KeyError:
             return segment_id
 
-    def ready() -> bool | str:
+    def ready() -> bool | str | Waiting:
         """Partitions assigned and table state recovered: input is being processed. A string:
-        why it is not and will not be (an agent failed; the process is about to exit)."""
+        why it is not and will not be (an agent failed; the process is about to exit). Waiting: why
+        it cannot be for now (the broker does not answer)."""
         if app.agent_failure.reason is not None:
             return app.agent_failure.reason
+        if app.broker_contact.reason is not None:
+            return Waiting(app.broker_contact.reason)
         return processing(app)
 
     def segment_detail(segment_id: str) -> dict:
@@ -192,7 +196,8 @@ def run_worker(settings: Settings) -> int:
               flush=True)
 
     logging.basicConfig(level=logging.WARNING)
-    worker = Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker = bounded_stop_worker(Worker, settings.stop_seconds)(app, loglevel=settings.log_level, quiet=True,
+                                                                redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG, so every library's debug
     # record gets built: a fifth of the worker's CPU before this line.
     worker.spinner = None

@@ -21,7 +21,7 @@ from alerts.notify.acks import OnBehalf
 from alerts.notify.cap import MEDIA_TYPE as CAP_MEDIA_TYPE
 from alerts.notify.delivery import DeliveryLogUnavailable
 from alerts.timefmt import ISO_TIME, parse_time
-from alerts.web.context import TOKEN, Problem, WebContext, maybe_await, principal_of
+from alerts.web.context import TOKEN, Problem, Waiting, WebContext, maybe_await, principal_of
 
 #: Labels a silence may match on (exact values).
 SILENCE_LABELS = ("segment_id", "border", "level", "detector", "classification")
@@ -160,6 +160,8 @@ async def health(ctx: WebContext, request: web.Request) -> web.Response:
     state = ctx.ready()
     if isinstance(state, str):  # the stream processor failed: a supervisor should act on it
         return web.json_response({"status": "failing", "ready": False, "reason": state}, status=503)
+    if isinstance(state, Waiting):  # it cannot go on for now; a restart would not help
+        return web.json_response({"status": "waiting", "ready": False, "reason": state.reason})
     return web.json_response({"status": "ok", "ready": bool(state)})
 
 

@@ -28,7 +28,7 @@ from alerts.timefmt import utcnow
 from alerts.web import api, live, pages
 from alerts.web.auth import authenticate, login, login_form, logout
 from alerts.web.context import (MAX_BODY_BYTES, MAX_LINE_BYTES, PATH_ID, PRINCIPAL, Actions, NoticeActions, NoticeFiles,
-                                Problem, SegmentDetail, WebContext, error)
+                                Problem, SegmentDetail, Waiting, WebContext, error)
 from alerts.web.tokens import LEGACY_NAME, Authenticator
 
 LIVE = web.AppKey("live", live.LiveFeed)
@@ -108,7 +108,7 @@ async def security_headers(ctx: WebContext, request: web.Request, handler) -> we
 
 def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[], bytes], token: str = "",
                   segment_names: Callable[[str], str] = lambda s: s,
-                  ready: Callable[[], bool | str] = lambda: True, *,
+                  ready: Callable[[], bool | str | Waiting] = lambda: True, *,
                   auth: Authenticator | None = None,
                   segments: Any = None,
                   segment_detail: SegmentDetail | None = None,
@@ -123,7 +123,8 @@ def build_web_app(history: Callable[[], AlertHistory], metrics_text: Callable[[]
     tokens file. ``segments`` is a :class:`streams.segments.SegmentRegistry` (geometry for the map);
     ``subscribers`` is the feed's set of queues (``AlertFeed.subscribers``) for ``/events``;
     ``ready`` tells /health whether the stream processor has its partitions and state, or (a
-    string) why it failed: /health then answers 503. ``policy`` (the worker's alerting policy) lets
+    string) why it failed: /health then answers 503; a :class:`Waiting` says why it cannot go on for
+    now (not ready, 200). ``policy`` (the worker's alerting policy) lets
     the console say who was notified of each alert and by when an acknowledgement is expected.
     """
     if auth is None:

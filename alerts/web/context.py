@@ -27,6 +27,14 @@ from alerts.policy import Policy
 from alerts.web.live import LiveFeed
 from alerts.web.tokens import Authenticator
 
+@dataclass(frozen=True)
+class Waiting:
+    """What ``ready`` gives while the worker cannot process input for a reason it does not fail for
+    (its broker does not answer): /health answers 200, not ready, with the reason."""
+
+    reason: str
+
+
 #: What an id in a path may be (alert, notice, segment ids): a route whose id does not match answers 404.
 PATH_ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"
 # aiohttp >= 3.13 types request storage; older ones take strings.
@@ -115,7 +123,7 @@ class WebContext:
     live: LiveFeed
     clock: Callable[[], datetime]
     segment_names: Callable[[str], str] = lambda s: s
-    ready: Callable[[], bool | str] = lambda: True
+    ready: Callable[[], bool | str | Waiting] = lambda: True
     segments: Any = None
     segment_detail: SegmentDetail | None = None
     actions: Actions | None = None

@@ -184,8 +184,10 @@ def openapi_document() -> dict[str, Any]:
     seg_id = _param("segment_id", "path", "segment id, e.g. KGZ-TJK-07, or a pair such as KGZ-TJK")
     paths: dict[str, Any] = {
         "/health": {"get": {"summary": "liveness and readiness", "security": [], "tags": ["ops"], "responses": {
-            "200": _json({"type": "object", "properties": {"status": {"type": "string"}, "ready": {"type": "boolean"}}},
-                         "200 while the stream runs; ready once partitions are assigned and state recovered"),
+            "200": _json({"type": "object", "properties": {"status": {"type": "string", "enum": ["ok", "waiting"]},
+                                                            "ready": {"type": "boolean"}, "reason": {"type": "string"}}},
+                         "200 while the stream runs; ready once partitions are assigned and state recovered; "
+                         "status waiting, not ready, with the reason while the broker does not answer"),
             "503": _json({"type": "object", "properties": {"status": {"type": "string", "enum": ["failing"]},
                                                             "ready": {"type": "boolean"}, "reason": {"type": "string"}}},
                          "an agent failed, or the worker stalled in a rebalance or recovery (reason); the "

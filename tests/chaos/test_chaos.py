@@ -304,6 +304,8 @@ def test_a_paused_broker_under_load_delays_but_changes_nothing(stream, notices, 
                 os.kill(broker.proc.pid, signal.SIGCONT)
     finally:
         os.kill(broker.proc.pid, signal.SIGCONT)
+    # /health may have said the broker was not answering; it answers again, and so does /health
+    wait_for(lambda: w.health()[1].get("ready"), timeout=RUN_TIMEOUT, interval=0.2, message="/health ready again")
     got = run_to_end(topic_reader, w.topics, expected, w)  # ... and afterwards it all comes through
     assert_same_as_backtest(got, expected, topic_reader, w.topics)
     assert_same_notices(topic_reader, w.topics, notices)

@@ -619,3 +619,24 @@ def test_the_chart_legend_counts_what_the_bars_show_and_names_the_baseline():
     assert pages.chart_legend([]) == ""
 
 
+
+
+def test_health_says_ready_failing_or_waiting_with_the_reason(tmp_path):
+    from alerts.web.context import Waiting
+
+    states = {"ready": lambda: True, "starting": lambda: False, "failing": lambda: "agent aggregate crashed",
+              "waiting": lambda: Waiting("the broker has not answered for 12 s")}
+    got = {}
+    for name, ready in states.items():
+        env = Env(tmp_path / name, ready=ready)
+
+        async def check(c):
+            r = await c.get("/health")
+            return r.status, await r.json()
+        got[name] = env.run(check)
+    assert got["ready"] == (200, {"status": "ok", "ready": True})
+    assert got["starting"] == (200, {"status": "ok", "ready": False})
+    assert got["failing"] == (503, {"status": "failing", "ready": False, "reason": "agent aggregate crashed"})
+    # a broker that does not answer: not ready, and why, but no 503 (a restart would not help)
+    assert got["waiting"] == (200, {"status": "waiting", "ready": False,
+                                    "reason": "the broker has not answered for 12 s"})
