@@ -26,6 +26,7 @@ from streams.broker import port_free
 from streams.errors import ConfigError
 from streams.evidence import SegmentContexts
 from streams.feed import AlertFeed
+from streams.log_repeats import quiet_repeats
 from streams.metrics import Metrics
 from streams.models import load_model
 from streams.notice_log import KafkaDeliveryLog
@@ -196,6 +197,7 @@ def run_worker(settings: Settings) -> int:
               flush=True)
 
     logging.basicConfig(level=logging.WARNING)
+    quiet_repeats()  # a broker that does not answer: a line a minute per complaint, not hundreds a second
     worker = bounded_stop_worker(Worker, settings.stop_seconds)(app, loglevel=settings.log_level, quiet=True,
                                                                 redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG, so every library's debug
