@@ -18,6 +18,10 @@ batch, its state written and acknowledged, the alert's produce).
 ``cpu_cores`` says what the worker, the broker and the bench's own producer used while the incidents
 were sent (cores, 1.0 being one core held throughout), beside ``machine_cores``.
 
+``drift`` gives the same latency and cores over the first and the last third of the measured
+time: the embedded broker's work per fetch grows with the batches a partition holds
+(``bench.broker``), so on it a longer run is a slower one, and the drift says by how much.
+
 ``python -m bench.latency`` prints the JSON object alone.
 """
 
@@ -28,6 +32,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -129,6 +134,58 @@ def ms(values: list[float], q: float) -> float | None:
     return round(percentile(values, q) * 1000, 1) if values else None
 
 
+def thirds(since: float, until: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The first and the last third of [since, until)."""
+    third = (until - since) / 3
+    return (since, since + third), (until - third, until)
+
+
+def within(stamps: dict[str, float], alerts: list[tuple[float, dict]], span: tuple[float, float]) -> list[float]:
+    """Latencies of the incidents sent within ``span`` (seconds, [start, end))."""
+    return [at_s - sent for sent, (at_s, _) in measured(stamps, alerts, span[0]) if sent < span[1]]
+
+
+class ThirdsMeter:
+    """Cores each process used over the first and the last third of the ``seconds`` that follow
+    ``delay`` from :meth:`start` (a thread reads a :class:`CpuMeter` at those times)."""
+
+    def __init__(self, meter: CpuMeter, seconds: float, delay: float = 0.0, wait=None) -> None:
+        self.meter, self.seconds, self.delay = meter, seconds, delay
+        self.cores: dict[str, dict] = {}
+        self._last_started = False
+        self._stop = threading.Event()
+        #: waits so long unless stopped first (True: stopped)
+        self._wait = wait or self._stop.wait
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        third = self.seconds / 3
+        if self._wait(self.delay):
+            return
+        self.meter.start()
+        if self._wait(third):
+            return
+        self.cores["first_third"] = self.meter.cores()
+        if self._wait(third):
+            return
+        self.meter.start()
+        self._last_started = True
+        if self._wait(third):
+            return
+        self.cores["last_third"] = self.meter.cores()
+
+    def stop(self) -> dict[str, dict]:
+        """The figures so far; a last third cut short by the sending's end is read up to now."""
+        self._stop.set()
+        self._thread.join()
+        if self._last_started and "last_third" not in self.cores:
+            self.cores["last_third"] = self.meter.cores()
+        return self.cores
+
+
 def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
     items = payloads(rate * seconds, seed=23)
     topics = Topics("latency")
@@ -138,13 +195,17 @@ def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
         proc = start_worker(broker, topics.prefix, Path(tmp), port, "bench-token")
         try:
             wait_ready(proc, f"http://127.0.0.1:{port}", Path(tmp) / "worker.log", 120)
-            meter = CpuMeter({"worker": proc.pid, "broker": broker.proc.pid, "bench_producer": os.getpid()},
-                             alone=("bench_producer",))
+            pids = {"worker": proc.pid, "broker": broker.proc.pid, "bench_producer": os.getpid()}
+            meter = CpuMeter(pids, alone=("bench_producer",))
             meter.start()
             t_start = time.time()
+            # the thirds of the measured time (after the warm-up), as `drift` reports its latencies
+            by_third = ThirdsMeter(CpuMeter(pids, alone=("bench_producer",)), seconds - WARMUP, delay=WARMUP)
+            by_third.start()
             stamps = asyncio.run(produce_paced(broker.bootstrap, topics.incidents, items, rate))
             sent_s = time.time() - t_start
             cores = meter.cores()
+            third_cores = by_third.stop()
             alerts = asyncio.run(topic_records(broker.bootstrap, topics.alerts))
             routed = asyncio.run(topic_records(broker.bootstrap, topics.segment_events, decode=Envelope.decode))
         finally:
@@ -154,13 +215,18 @@ def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
     if not got:
         raise SystemExit("bench: no alert was raised by an incident after the warm-up")
     to_segment, to_alert = hops(stamps, alerts, routed, t_start + WARMUP)
+    drift = {}
+    for name, span in zip(("first_third", "last_third"), thirds(t_start + WARMUP, t_start + seconds)):
+        part = within(stamps, alerts, span)
+        drift[name] = {"p50_ms": ms(part, 0.5), "p99_ms": ms(part, 0.99), "alerts_measured": len(part),
+                       "cpu_cores": third_cores.get(name)}
     return {"rate_per_s": rate, "achieved_rate_per_s": round(len(items) / sent_s), "seconds": seconds,
             "alerts_measured": len(got), "p50_ms": ms(got, 0.5), "p99_ms": ms(got, 0.99),
             "max_ms": round(max(got) * 1000, 1),
             "hops": {"input_to_segment_events": {"p50_ms": ms(to_segment, 0.5), "p99_ms": ms(to_segment, 0.99)},
                      "segment_events_to_alert": {"p50_ms": ms(to_alert, 0.5), "p99_ms": ms(to_alert, 0.99)},
                      "measured": len(to_segment)},
-            "cpu_cores": cores}
+            "cpu_cores": cores, "drift": drift}
 
 
 def main() -> int:

@@ -12,7 +12,9 @@
    cost over ten years of history (``bench.state``);
 7. event-to-alert latency of a worker at a sustained 1,000 incidents a second (``bench.latency``),
    and at 100 a second (``latency_low_rate``: the path's floor, with the CPU mostly idle);
-8. how long a worker takes to be ready, at its first start and at a restart (``bench.ready``).
+8. how long a worker takes to be ready, at its first start and at a restart (``bench.ready``);
+9. what a fetch costs the embedded broker as a partition fills with batches (``bench.broker``): on
+   it the latency drifts over a run (``latency.drift``).
 
 Beside each live figure, the cores each process used while it was measured (``*cpu_cores``: the
 workers, the broker, the bench's producer, and how many cores the machine has): on a small machine
@@ -196,6 +198,9 @@ def main() -> int:
     from bench.ready import measure as ready_figures
 
     ready = ready_figures()
+    from bench.broker import measure as broker_figures
+
+    broker_fetch = broker_figures()
     print(json.dumps({
         "events": N,
         "partitions": PARTITIONS,
@@ -218,6 +223,7 @@ def main() -> int:
         "latency": latency,
         "latency_low_rate": latency_low,
         "worker_ready": ready,
+        "broker_fetch": broker_fetch,
     }, indent=2))
     return 0
 

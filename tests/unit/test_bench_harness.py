@@ -92,3 +92,41 @@ def test_the_latency_splits_at_segment_events_and_the_two_hops_add_up_to_the_who
     first, second = hops(stamps, alerts, routed, since=95.0)
     assert [round(x, 3) for x in whole] == [0.25, 0.5]
     assert [round(x, 3) for x in first] == [0.1, 0.2] and [round(x, 3) for x in second] == [0.15, 0.3]
+
+
+def test_the_drift_compares_the_first_and_the_last_third_of_the_measured_time():
+    from bench.latency import thirds, within
+
+    first, last = thirds(10.0, 40.0)
+    assert first == (10.0, 20.0) and last == (30.0, 40.0)
+    stamps = {f"t{i}": float(i) for i in range(5, 41, 5)}  # sent at 5, 10, ..., 40
+    alerts = [(sent + sent / 100, {"at": at, "transition": "opened"}) for at, sent in stamps.items()]
+    assert [round(x, 2) for x in within(stamps, alerts, first)] == [0.1, 0.15]  # 5 is before, 20 after
+    assert [round(x, 2) for x in within(stamps, alerts, last)] == [0.3, 0.35]  # the end is excluded
+
+
+def test_the_cores_by_third_keep_a_last_third_cut_short_by_the_end_of_sending():
+    from bench.latency import ThirdsMeter
+
+    now = [0.0]
+    used = {0.0: 0.0, 10.0: 5.0, 20.0: 9.0, 25.0: 14.0}  # the worker's CPU seconds at each time
+
+    def waits(seconds):  # time passes at once; the last third is cut short 5 s in
+        stopping = now[0] == 20.0
+        now[0] += 5.0 if stopping else seconds
+        return stopping
+
+    third = ThirdsMeter(CpuMeter({"worker": 1}, clock=lambda: now[0], read=lambda pid, tree: used[now[0]]),
+                        seconds=30.0, wait=waits)
+    third.start()
+    cores = third.stop()
+    assert cores["first_third"]["worker"] == 0.5  # 5 CPU seconds over 10
+    assert cores["last_third"]["worker"] == 1.0  # 5 CPU seconds over the 5 before the end
+
+
+def test_the_cores_by_third_are_not_made_up_when_sending_ends_before_a_third():
+    from bench.latency import ThirdsMeter
+
+    third = ThirdsMeter(CpuMeter({"worker": 1}, read=lambda pid, tree: 0.0), seconds=3000.0)
+    third.start()
+    assert third.stop() == {}
