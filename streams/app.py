@@ -234,7 +234,6 @@ class BrokerContact:
 
     def __init__(self, lost_after: float, utc=time.time) -> None:
         self.lost_after, self.utc = lost_after, utc
-        self._last_answer: float | None = None
         self._since: float | None = None  # monotonic time of the first unanswered probe since an answer
         self._since_utc = 0.0
         self.reason: str | None = None
@@ -682,10 +681,11 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             await stop_for_supervisor("stall watch", WorkerStalled(reason), reason)
 
     contact = BrokerContact(settings.session_timeout)
+    probe_seconds = min(STALL_CHECK_SECONDS, settings.session_timeout / 4)  # also the probe's timeout
 
-    @app.timer(min(STALL_CHECK_SECONDS, settings.session_timeout / 4))
+    @app.timer(probe_seconds)
     async def broker_watch():
-        answered = await ingest.broker_answers(timeout=min(STALL_CHECK_SECONDS, settings.session_timeout / 4))
+        answered = await ingest.broker_answers(timeout=probe_seconds)
         was_cut_off = contact.reason is not None
         reason = contact.observe(time.monotonic(), answered)
         metrics.broker_reachable.set(0 if reason else 1)

@@ -1,8 +1,8 @@
-"""One line per minute for a Kafka client's repeated complaint, not hundreds a second.
+"""One line a minute for a Kafka client's repeated complaint, not one per attempt.
 
 While the broker does not answer, aiokafka logs every failed connection attempt and every failed
-fetch of every client at ERROR: about 300 lines a second from one worker (its consumers, its
-producer, the followers of its topics), which fills a disk and buries the one line that says
+fetch of every client at ERROR, several a second from each of a worker's clients (its consumers,
+its producer, the followers of its topics), which fills a disk and buries the one line that says
 what is wrong ("the broker has not answered for ..."; docs/RELIABILITY.md). The first of each
 kind still shows at once; the next one a window later carries how many were left out.
 """

@@ -96,7 +96,7 @@ class Settings:
                                           "restarted", WORKER)
     #: A stop normally takes a second or two; one that waits on a broker that does not answer
     #: would wait for ever. Past this the worker exits as kill -9 would (docs/RELIABILITY.md, "A
-    #: stop that cannot finish"): below the 30 s docker-compose.yml grants before its own kill.
+    #: broker that does not answer"): below the 30 s docker-compose.yml grants before its own kill.
     stop_seconds: float = setting(20.0, "seconds a worker may take to stop cleanly after SIGTERM or SIGINT before it "
                                         "exits anyway (status 75; what it had not committed is read again)", WORKER)
     log_level: str = setting("warn", "log level (debug, info, warn, error)", WORKER)
