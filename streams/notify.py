@@ -46,7 +46,7 @@ from alerts.state import AlertStore
 from alerts.timefmt import utcnow
 from streams.errors import ConfigError
 from streams.settings import Settings, read_secret_file
-from streams.topics import bootstrap, group_timing, start_or_close
+from streams.topics import bootstrap, broker_unreachable, group_timing, start_or_close
 
 log = logging.getLogger("borderwatch.notify")
 #: The first wait before a notice held for the delivery log is tried again, and the longest: each
@@ -283,8 +283,11 @@ class NotifierOwnership:
             try:
                 await self._own(self)
                 return
-            except Exception:  # noqa: BLE001 -- logged; the next attempt starts from the logs again
-                log.exception("the notify stage failed; starting it again in %.0f s", retry_seconds)
+            except Exception as exc:  # noqa: BLE001 -- logged; the next attempt starts from the logs again
+                if broker_unreachable(exc):  # /health and the broker watch say the rest
+                    log.warning("the notify stage cannot reach the broker; starting it again in %.0f s", retry_seconds)
+                else:
+                    log.exception("the notify stage failed; starting it again in %.0f s", retry_seconds)
             stage, self.stage = self.stage, None
             if stage is not None:
                 await stage.stop()

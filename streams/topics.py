@@ -102,6 +102,16 @@ async def start_or_close(client: Any) -> None:
         raise
 
 
+def broker_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says only that the broker could not be reached (an aiokafka connection error,
+    or a group of them from a task group): what a retry may cure, told in a line, not a traceback."""
+    from aiokafka.errors import KafkaConnectionError
+
+    if isinstance(exc, BaseExceptionGroup):
+        return all(broker_unreachable(e) for e in exc.exceptions)
+    return isinstance(exc, KafkaConnectionError)
+
+
 #: How long a command waits at start for the broker to answer before it gives up with what to do: a
 #: broker started at the same moment (the demo, a compose file) takes a few seconds to listen.
 BROKER_WAIT_SECONDS = 20.0

@@ -133,3 +133,16 @@ def test_the_workers_signal_path_starts_the_countdown_before_the_stop():
     worker_class.deadline.start = lambda why: started.append(why) or calls.append(("countdown", why))
     worker_class()._schedule_shutdown(signal.SIGTERM)
     assert calls == [("countdown", "SIGTERM"), ("stop", signal.SIGTERM)]
+
+
+def test_only_connection_errors_count_as_an_unreachable_broker_groups_included():
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+    from streams.topics import broker_unreachable
+
+    refused = KafkaConnectionError("Unable to bootstrap")
+    assert broker_unreachable(refused)
+    assert broker_unreachable(ExceptionGroup("task group", [refused, KafkaConnectionError("closed")]))
+    assert not broker_unreachable(ExceptionGroup("task group", [refused, ValueError("a bug")]))
+    assert not broker_unreachable(KafkaTimeoutError())
+    assert not broker_unreachable(RuntimeError("a bug"))
