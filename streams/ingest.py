@@ -29,7 +29,7 @@ import time
 from typing import Any, Awaitable, Callable, Mapping
 
 from streams.settings import Settings
-from streams.topics import bootstrap, group_timing, start_or_close
+from streams.topics import GroupMember, bootstrap, group_timing
 
 log = logging.getLogger("borderwatch.ingest")
 
@@ -59,15 +59,13 @@ class InputReader:
         self._lock = asyncio.Lock()
         #: partition -> the next offset to read, of batches handled and not yet committed
         self._handled: dict[Any, int] = {}
-        self._consumer: Any = None
-        self._running = False
-        self._joining = asyncio.Lock()
+        self.member = GroupMember(self._revoked, self._assigned, on_joined=self._paced, on_leaving=self._unpaced)
 
     async def _commit(self) -> None:
-        if not self._handled or self._consumer is None:
+        if not self._handled or self.member.consumer is None:
             return
         offsets, self._handled = self._handled, {}
-        await self._consumer.commit(offsets)
+        await self.member.consumer.commit(offsets)
 
     def _aiokafka_consumer(self) -> Any:
         from aiokafka import AIOKafkaConsumer
@@ -87,6 +85,18 @@ class InputReader:
     def on_assigned(self) -> None:
         self.joined = True
 
+    async def _revoked(self, partitions: Any) -> None:
+        await self.on_revoked()
+
+    async def _assigned(self, partitions: Any) -> None:
+        self.on_assigned()
+
+    def _paced(self, consumer: Any) -> None:
+        self.pace.consumers.append(consumer)  # the fetch wait follows the input, as Faust's does
+
+    async def _unpaced(self, consumer: Any) -> None:
+        self.pace.consumers.remove(consumer)
+
     async def join(self, consumer: Any = None) -> None:
         """Start the member and ask to join the group, without reading yet.
 
@@ -96,25 +106,8 @@ class InputReader:
         reads nothing for aiokafka's ``max_poll_interval_ms`` (5 minutes: a very long recovery)
         leaves the group, and joins it again at its first read.
         """
-        from aiokafka.abc import ConsumerRebalanceListener
-
-        async with self._joining:  # once, whoever asks first
-            if self._consumer is not None:
-                return
-            reader = self
-
-            class Listener(ConsumerRebalanceListener):
-                async def on_partitions_revoked(self, revoked):
-                    await reader.on_revoked()
-
-                async def on_partitions_assigned(self, assigned):
-                    reader.on_assigned()
-
-            consumer = consumer if consumer is not None else self._aiokafka_consumer()
-            await start_or_close(consumer)
-            consumer.subscribe(list(self.kinds), listener=Listener())
-            self.pace.consumers.append(consumer)  # the fetch wait follows the input, as Faust's does
-            self._consumer = consumer
+        await self.member.join(lambda: consumer if consumer is not None else self._aiokafka_consumer(),
+                               list(self.kinds))
 
     async def broker_answers(self, timeout: float) -> bool | None:
         """Whether the broker answers a metadata request within ``timeout`` seconds; None before
@@ -122,7 +115,7 @@ class InputReader:
         hangs (paused, cut off) by the timeout."""
         from aiokafka.errors import KafkaError
 
-        consumer = self._consumer
+        consumer = self.member.consumer
         if consumer is None:
             return None
         try:
@@ -134,18 +127,14 @@ class InputReader:
     async def leave_if_not_run(self) -> None:
         """Leave the group if :meth:`join` ran and :meth:`run` never did (the worker stopped first);
         a reader that runs leaves on its own way out."""
-        if self._consumer is None or self._running:
-            return
-        consumer, self._consumer = self._consumer, None
-        self.pace.consumers.remove(consumer)
-        await consumer.stop()
+        await self.member.leave_if_not_run()
 
     async def run(self, consumer: Any = None) -> None:
         """Read until cancelled (the worker stops) or ``on_failure`` ends the process (joining first,
         unless :meth:`join` has)."""
-        self._running = True
+        self.member.running = True
         await self.join(consumer)
-        consumer = self._consumer
+        consumer = self.member.consumer
         last_commit = self.monotonic()
         try:
             while True:
@@ -167,8 +156,7 @@ class InputReader:
             except Exception:  # noqa: BLE001 -- stopping: what is not committed is read again
                 log.warning("could not commit the input offsets on the way out; they are read again",
                             exc_info=True)
-            self.pace.consumers.remove(consumer)
-            await consumer.stop()
+            await self.member.leave()
 
     async def _handle(self, fetched: Mapping[Any, list]) -> None:
         by_kind: dict[str, list] = {}

@@ -46,7 +46,7 @@ from alerts.state import AlertStore
 from alerts.timefmt import utcnow
 from streams.errors import ConfigError
 from streams.settings import Settings, read_secret_file
-from streams.topics import bootstrap, broker_unreachable, group_timing, start_or_close
+from streams.topics import GroupMember, bootstrap, broker_unreachable, group_timing
 
 log = logging.getLogger("borderwatch.notify")
 #: The first wait before a notice held for the delivery log is tried again, and the longest: each
@@ -230,9 +230,7 @@ class NotifierOwnership:
         self.baton = Baton(open_=False)
         self._task: asyncio.Task | None = None
         self.generation = 0  # ownerships begun by this worker
-        self._consumer: Any = None
-        self._joining = asyncio.Lock()
-        self._running = False
+        self.member = GroupMember(self.revoked, self.assigned, on_leaving=self._leaving)
 
     @property
     def owner(self) -> bool:
@@ -304,51 +302,33 @@ class NotifierOwnership:
         a first join for about half a session), so the worker asks as it starts, beside Faust's own
         join, and :meth:`run` keeps the membership alive."""
         from aiokafka import AIOKafkaConsumer
-        from aiokafka.abc import ConsumerRebalanceListener
 
-        ownership = self
+        def consumer():
+            return AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
+                                    client_id=f"{group_id}-member", enable_auto_commit=False,
+                                    partition_assignment_strategy=(KeepTheNotifier(),),
+                                    auto_offset_reset="latest", **group_timing(session_timeout))
 
-        class Listener(ConsumerRebalanceListener):
-            async def on_partitions_revoked(self, revoked):
-                await ownership.revoked(revoked)
-
-            async def on_partitions_assigned(self, assigned):
-                await ownership.assigned(assigned)
-
-        async with self._joining:  # once, whoever asks first
-            if self._consumer is not None:
-                return
-            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
-                                        client_id=f"{group_id}-member", enable_auto_commit=False,
-                                        partition_assignment_strategy=(KeepTheNotifier(),),
-                                        auto_offset_reset="latest", **group_timing(session_timeout))
-            await start_or_close(consumer)
-            consumer.subscribe([topic], listener=Listener())
-            self._consumer = consumer
+        await self.member.join(consumer, [topic])
 
     async def leave_if_not_run(self) -> None:
         """Leave the group if :meth:`join` ran and :meth:`run` never did (the worker stopped first);
         a membership that runs ends with it."""
-        if self._consumer is None or self._running:
-            return
-        await self._leave()
+        await self.member.leave_if_not_run()
 
-    async def _leave(self) -> None:
-        consumer, self._consumer = self._consumer, None
-        await self._drop()
-        if consumer is not None:
-            await consumer.stop()
+    async def _leaving(self, consumer: Any) -> None:
+        await self._drop()  # the notifier is the next holder's from here
 
     async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
         """Be a member of the notifier group for as long as the worker runs (joining first, unless
         :meth:`join` has)."""
-        self._running = True
+        self.member.running = True
         await self.join(broker_url, group_id, topic, session_timeout)
         try:
             while True:  # nothing is ever written there; polling keeps us a live member
-                await self._consumer.getmany(timeout_ms=1000)
+                await self.member.consumer.getmany(timeout_ms=1000)
         finally:
-            await self._leave()
+            await self.member.leave()
 
 
 class KeepTheNotifier:

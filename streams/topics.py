@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from streams.errors import BrokerError
 from streams.limits import MAX_MESSAGE_BYTES
@@ -100,6 +100,63 @@ async def start_or_close(client: Any) -> None:
     except BaseException:
         await client.stop()
         raise
+
+
+class GroupMember:
+    """A consumer-group member that may ask to join before its owner reads: the worker's own groups
+    (ingest, the notifier) join as the app starts, beside Faust's (streams.app.EarlyJoin), since
+    the broker holds a first join for about half a session.
+
+    :meth:`join` starts the consumer and subscribes it once, whoever asks first; the group's
+    rebalances call ``on_revoked`` and ``on_assigned`` (async, with the partitions). ``on_joined``
+    and ``on_leaving`` see the consumer just after it joins and just before it stops. The owner
+    reads with :attr:`consumer`, sets :attr:`running` as it starts, and leaves on its way out;
+    :meth:`leave_if_not_run` covers an owner that never ran (the worker stopped first).
+    """
+
+    def __init__(self, on_revoked: Callable[[Any], Awaitable[None]], on_assigned: Callable[[Any], Awaitable[None]],
+                 *, on_joined: Callable[[Any], None] | None = None,
+                 on_leaving: Callable[[Any], Awaitable[None]] | None = None) -> None:
+        self.on_revoked, self.on_assigned = on_revoked, on_assigned
+        self.on_joined, self.on_leaving = on_joined, on_leaving
+        self.consumer: Any = None
+        self.running = False
+        self._joining = asyncio.Lock()
+
+    async def join(self, make: Callable[[], Any], topics: list[str]) -> None:
+        from aiokafka.abc import ConsumerRebalanceListener
+
+        member = self
+
+        class Listener(ConsumerRebalanceListener):
+            async def on_partitions_revoked(self, revoked):
+                await member.on_revoked(revoked)
+
+            async def on_partitions_assigned(self, assigned):
+                await member.on_assigned(assigned)
+
+        async with self._joining:  # once, whoever asks first
+            if self.consumer is not None:
+                return
+            consumer = make()
+            await start_or_close(consumer)
+            consumer.subscribe(list(topics), listener=Listener())
+            self.consumer = consumer
+            if self.on_joined is not None:
+                self.on_joined(consumer)
+
+    async def leave(self) -> None:
+        consumer, self.consumer = self.consumer, None
+        if consumer is None:
+            return
+        if self.on_leaving is not None:
+            await self.on_leaving(consumer)
+        await consumer.stop()
+
+    async def leave_if_not_run(self) -> None:
+        """Leave if :meth:`join` ran and the owner never did; an owner that runs leaves on its way out."""
+        if self.consumer is not None and not self.running:
+            await self.leave()
 
 
 def broker_unreachable(exc: BaseException) -> bool:

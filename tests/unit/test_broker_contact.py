@@ -1,6 +1,6 @@
 """A worker cut off from its broker says so, and a stop that waits on the broker still ends
 (streams/app.py: BrokerContact, StopDeadline; streams/ingest.py: InputReader.broker_answers;
-streams/topics.py: start_or_close). The same on a real worker and broker:
+streams/topics.py: start_or_close, GroupMember). The same on a real worker and broker:
 tests/integration/test_broker_lost.py."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class FakeConsumer:
 
 def reader_with(consumer) -> InputReader:
     reader = InputReader(Settings(), pace=None, kinds={}, handle=None, on_failure=None)
-    reader._consumer = consumer
+    reader.member.consumer = consumer
     return reader
 
 
@@ -146,3 +146,55 @@ def test_only_connection_errors_count_as_an_unreachable_broker_groups_included()
     assert not broker_unreachable(ExceptionGroup("task group", [refused, ValueError("a bug")]))
     assert not broker_unreachable(KafkaTimeoutError())
     assert not broker_unreachable(RuntimeError("a bug"))
+
+
+class Member:
+    """A consumer as GroupMember uses it: start, subscribe, stop."""
+
+    def __init__(self, log):
+        self.log = log
+
+    async def start(self):
+        self.log.append("start")
+        await asyncio.sleep(0)  # another join may ask meanwhile
+
+    def subscribe(self, topics, listener):
+        self.log.append(("subscribe", tuple(topics)))
+        self.listener = listener
+
+    async def stop(self):
+        self.log.append("stop")
+
+
+def test_a_group_member_joins_once_whoever_asks_and_leaves_through_its_hooks():
+    from streams.topics import GroupMember
+
+    log = []
+    made = []
+
+    async def hook(what, value):
+        log.append((what, value))
+
+    member = GroupMember(lambda p: hook("revoked", p), lambda p: hook("assigned", p),
+                         on_joined=lambda c: log.append("joined"), on_leaving=lambda c: hook("leaving", c is made[0]))
+
+    def make():
+        made.append(Member(log))
+        return made[-1]
+
+    async def main():
+        await asyncio.gather(member.join(make, ["a", "b"]), member.join(make, ["a", "b"]))
+        assert len(made) == 1 and member.consumer is made[0]
+        await made[0].listener.on_partitions_assigned(["a/0"])  # the group's callbacks reach the owner
+        await made[0].listener.on_partitions_revoked(["a/0"])
+        member.running = True
+        await member.leave_if_not_run()  # a running owner leaves on its own way out
+        assert member.consumer is made[0]
+        member.running = False
+        await member.leave_if_not_run()
+        assert member.consumer is None
+        await member.leave()  # nothing left to leave
+
+    asyncio.run(main())
+    assert log == ["start", ("subscribe", ("a", "b")), "joined", ("assigned", ["a/0"]), ("revoked", ["a/0"]),
+                   ("leaving", True), "stop"]
