@@ -303,11 +303,20 @@ class FetchPace:
         @functools.wraps(create)
         def create_paced(thread, transport):
             consumer = create(thread, transport)
-            consumer._fetch_max_wait_ms = pace.wait_ms
-            pace.consumers.append(consumer)
+            pace.follow(consumer)
             return consumer
 
         driver.AIOKafkaConsumerThread._create_worker_consumer = create_paced
+
+    def follow(self, consumer) -> None:
+        """``consumer``'s fetch wait is this pace's from now on, whether it has started or not."""
+        self._wait(consumer, self.wait_ms)
+        self.consumers.append(consumer)
+
+    def forget(self, consumer) -> None:
+        """A consumer that stopped: the pace no longer sets its wait."""
+        if consumer in self.consumers:
+            self.consumers.remove(consumer)
 
     def on_input(self, now: float) -> None:
         self.last_input = now
@@ -322,10 +331,14 @@ class FetchPace:
             return
         self.wait_ms = ms
         for consumer in self.consumers:
-            consumer._fetch_max_wait_ms = ms  # read when the fetcher is made (at start)
-            fetcher = getattr(consumer, "_fetcher", None)
-            if fetcher is not None:
-                fetcher._fetch_max_wait_ms = ms  # read by the running fetcher for each fetch request
+            self._wait(consumer, ms)
+
+    @staticmethod
+    def _wait(consumer, ms: int) -> None:
+        consumer._fetch_max_wait_ms = ms  # read when the fetcher is made (at start)
+        fetcher = getattr(consumer, "_fetcher", None)
+        if fetcher is not None:
+            fetcher._fetch_max_wait_ms = ms  # read by the running fetcher for each fetch request
 
 
 def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock=time.time) -> faust.App:

@@ -92,10 +92,10 @@ class InputReader:
         self.on_assigned()
 
     def _paced(self, consumer: Any) -> None:
-        self.pace.consumers.append(consumer)  # the fetch wait follows the input, as Faust's does
+        self.pace.follow(consumer)  # the fetch wait follows the input, as Faust's consumer's does
 
     async def _unpaced(self, consumer: Any) -> None:
-        self.pace.consumers.remove(consumer)
+        self.pace.forget(consumer)
 
     async def join(self, consumer: Any = None) -> None:
         """Start the member and ask to join the group, without reading yet.

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from aiokafka.structs import TopicPartition
 
+from streams.app import FetchPace
 from streams.ingest import InputReader
 from streams.settings import Settings
 
@@ -64,7 +65,7 @@ def reader(handle, on_failure=None, clock=None) -> InputReader:
     async def fail(exc):
         raise AssertionError(f"unexpected failure: {exc!r}")
 
-    return InputReader(Settings(commit_seconds=2.0), SimpleNamespace(wait_ms=10, consumers=[]), KINDS, handle,
+    return InputReader(Settings(commit_seconds=2.0), FetchPace(0.01, 1.0), KINDS, handle,
                        on_failure or fail, monotonic=clock or Clock())
 
 
@@ -210,7 +211,9 @@ def test_a_reader_that_joined_and_never_ran_leaves_the_group_when_the_worker_sto
         consumer = ScriptedConsumer([])
         r = reader(lambda records, kind: None)
         await r.join(consumer)
-        assert r.pace.consumers == [consumer]
+        assert r.pace.consumers == [consumer] and consumer._fetch_max_wait_ms == 10  # the pace sets its wait
+        r.pace.on_tick(100.0, idle_after=10.0)
+        assert consumer._fetch_max_wait_ms == 1000
         await r.leave_if_not_run()
         assert consumer.stopped and r.pace.consumers == []
 
