@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import sys
 import tempfile
@@ -108,7 +109,7 @@ def measured(stamps: dict[str, float], alerts: list[tuple[float, dict]], since: 
 
 def latencies(stamps: dict[str, float], alerts: list[tuple[float, dict]], since: float) -> list[float]:
     """Seconds from an incident's send to the send of each transition it raised (sent after ``since``)."""
-    return [at_s - sent for sent, (at_s, _) in measured(stamps, alerts, since)]
+    return within(stamps, alerts, (since, math.inf))
 
 
 def hops(stamps: dict[str, float], alerts: list[tuple[float, dict]], routed: list[tuple[float, Envelope]],
