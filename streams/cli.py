@@ -81,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "field rule looks no further (default: the input's last incident day; MIE 1.0 covers "
                         "to 2014-12-31)")
     p.add_argument("--borders", metavar="B1,B2,...",
-                   help="with --labels: score only these borders (sorted ISO3 pairs; default: the borders of the "
-                        "escalation labels and every border with incidents)")
+                   help="with --labels or --report: score and draw only these borders (sorted ISO3 pairs; default: the "
+                        "borders of the escalation labels and every border with incidents)")
     p.add_argument("--evaluation-json", metavar="FILE",
                    help="with --labels: also write everything the evaluation found (per episode too) as JSON")
     p.add_argument("--report", help="HTML report to write: per-border timelines of incidents, scores, thresholds, "
@@ -454,6 +454,14 @@ def _backtest(args: argparse.Namespace) -> int:
     from alerts.history import write_csv
     from streams.labels import read_labels
 
+    from streams.errors import ConfigError
+
+    # Flags that only shape the scoring or the report would otherwise be dropped without a word.
+    if args.evaluation_json and not args.labels:
+        raise ConfigError("--evaluation-json writes the evaluation against labelled episodes: add --labels FILE")
+    if args.borders and not (args.labels or args.report):
+        raise ConfigError("--borders chooses the borders to score or to draw: add --labels FILE or --report FILE "
+                          "(alerts.csv always holds every border)")
     labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
     scope = sorted({normalise_border(b) for b in args.borders.split(",") if b.strip()}) if args.borders else None
     if args.field_rule:

@@ -289,3 +289,17 @@ def test_the_verbs_that_build_the_pipeline_read_its_settings_alike():
     res = subprocess.run([sys.executable, "-m", "streams.cli", "backtest", str(MIE), "--format", "mie",
                           "--alerts-out", "-"], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     assert res.returncode == 2 and "no-such-detector" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--evaluation-json", "ev.json"], "--evaluation-json writes the evaluation against labelled episodes: add --labels"),
+    (["--borders", "KGZ-TJK"], "--borders chooses the borders to score or to draw: add --labels FILE or --report"),
+])
+def test_backtest_refuses_a_flag_it_would_ignore(tmp_path, flags, says):
+    out = tmp_path / "alerts.csv"
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", out,
+              *[tmp_path / f if f.endswith(".json") else f for f in flags])
+    assert res.returncode == 2
+    assert f"borderwatch backtest: error: {says}" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not out.exists()  # refused before the run, nothing half-written
