@@ -454,14 +454,19 @@ def _backtest(args: argparse.Namespace) -> int:
     from alerts.history import write_csv
     from streams.labels import read_labels
 
-    from streams.errors import ConfigError
-
-    # Flags that only shape the scoring or the report would otherwise be dropped without a word.
-    if args.evaluation_json and not args.labels:
-        raise ConfigError("--evaluation-json writes the evaluation against labelled episodes: add --labels FILE")
-    if args.borders and not (args.labels or args.report):
-        raise ConfigError("--borders chooses the borders to score or to draw: add --labels FILE or --report FILE "
-                          "(alerts.csv always holds every border)")
+    # Flags that only shape the scoring or the report would otherwise be dropped without a word. A
+    # note, not a refusal: a script that passes one of them always (the reference comparison passes
+    # extra flags through) still gets its alerts.
+    for flag, used, needed, without in (
+            ("--evaluation-json", args.evaluation_json, args.labels,
+             "--labels: it writes the evaluation against labelled episodes"),
+            ("--coverage-end", args.coverage_end, args.labels or args.field_rule,
+             "--labels or --field-rule: it ends the spans they read"),
+            ("--borders", args.borders, args.labels or args.report,
+             "--labels or --report: it chooses the borders to score or to draw (alerts.csv always holds every "
+             "border)")):
+        if used and not needed:
+            print(f"borderwatch backtest: note: {flag} does nothing without {without}", file=sys.stderr)
     labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
     scope = sorted({normalise_border(b) for b in args.borders.split(",") if b.strip()}) if args.borders else None
     if args.field_rule:
