@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,37 @@ class ThirdsMeter:
         return self.cores
 
 
+@dataclass
+class Sent:
+    """What :func:`send_metered` sent and measured meanwhile."""
+
+    #: occurred_at -> the send's wall-clock time (seconds)
+    stamps: dict[str, float]
+    #: wall-clock time the sending started, and how long it took
+    started: float
+    seconds: float
+    #: cores each process used over the sending, and over its thirds after the warm-up
+    cores: dict
+    third_cores: dict[str, dict]
+
+
+def send_metered(broker: EmbeddedBroker, measured: dict[str, int], topic: str, items, rate: int,
+                 seconds: int) -> Sent:
+    """Send ``items`` to ``topic`` at ``rate`` while reading the cores of the ``measured`` processes
+    (name -> pid), the broker and the bench itself."""
+    pids = {**measured, "broker": broker.proc.pid, "bench_producer": os.getpid()}
+    meter = CpuMeter(pids, alone=("bench_producer",))
+    meter.start()
+    started = time.time()
+    # the thirds of the measured time (after the warm-up), as `drift` reports its latencies
+    by_third = ThirdsMeter(CpuMeter(pids, alone=("bench_producer",)), seconds - WARMUP, delay=WARMUP)
+    by_third.start()
+    stamps = asyncio.run(produce_paced(broker.bootstrap, topic, items, rate))
+    took = time.time() - started
+    cores = meter.cores()
+    return Sent(stamps, started, took, cores, by_third.stop())
+
+
 def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
     items = payloads(rate * seconds, seed=23)
     topics = Topics("latency")
@@ -196,17 +228,8 @@ def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
         proc = start_worker(broker, topics.prefix, Path(tmp), port, "bench-token")
         try:
             wait_ready(proc, f"http://127.0.0.1:{port}", Path(tmp) / "worker.log", 120)
-            pids = {"worker": proc.pid, "broker": broker.proc.pid, "bench_producer": os.getpid()}
-            meter = CpuMeter(pids, alone=("bench_producer",))
-            meter.start()
-            t_start = time.time()
-            # the thirds of the measured time (after the warm-up), as `drift` reports its latencies
-            by_third = ThirdsMeter(CpuMeter(pids, alone=("bench_producer",)), seconds - WARMUP, delay=WARMUP)
-            by_third.start()
-            stamps = asyncio.run(produce_paced(broker.bootstrap, topics.incidents, items, rate))
-            sent_s = time.time() - t_start
-            cores = meter.cores()
-            third_cores = by_third.stop()
+            sent = send_metered(broker, {"worker": proc.pid}, topics.incidents, items, rate, seconds)
+            stamps, t_start, cores, third_cores = sent.stamps, sent.started, sent.cores, sent.third_cores
             alerts = asyncio.run(topic_records(broker.bootstrap, topics.alerts))
             routed = asyncio.run(topic_records(broker.bootstrap, topics.segment_events, decode=Envelope.decode))
         finally:
@@ -221,7 +244,7 @@ def measure(rate: int = RATE, seconds: int = SECONDS) -> dict:
         part = within(stamps, alerts, span)
         drift[name] = {"p50_ms": ms(part, 0.5), "p99_ms": ms(part, 0.99), "alerts_measured": len(part),
                        "cpu_cores": third_cores.get(name)}
-    return {"rate_per_s": rate, "achieved_rate_per_s": round(len(items) / sent_s), "seconds": seconds,
+    return {"rate_per_s": rate, "achieved_rate_per_s": round(len(items) / sent.seconds), "seconds": seconds,
             "alerts_measured": len(got), "p50_ms": ms(got, 0.5), "p99_ms": ms(got, 0.99),
             "max_ms": round(max(got) * 1000, 1),
             "hops": {"input_to_segment_events": {"p50_ms": ms(to_segment, 0.5), "p99_ms": ms(to_segment, 0.99)},

@@ -195,6 +195,9 @@ def main() -> int:
 
     latency = latency_figures()
     latency_low = latency_figures(rate=LOW_RATE)
+    from bench.relay import measure as floor_figures
+
+    floor = floor_figures()
     from bench.ready import measure as ready_figures
 
     ready = ready_figures()
@@ -222,6 +225,8 @@ def main() -> int:
         "state": state,
         "latency": latency,
         "latency_low_rate": latency_low,
+        "latency_floor": floor,
+        "latency_p99_over_floor": round(latency["p99_ms"] / floor["p99_ms"], 2),
         "worker_ready": ready,
         "broker_fetch": broker_fetch,
     }, indent=2))

@@ -130,3 +130,15 @@ def test_the_cores_by_third_are_not_made_up_when_sending_ends_before_a_third():
     third = ThirdsMeter(CpuMeter({"worker": 1}, read=lambda pid, tree: 0.0), seconds=3000.0)
     third.start()
     assert third.stop() == {}
+
+
+def test_the_relay_floor_times_each_record_from_its_send_to_its_relayed_copy_within_the_span():
+    from bench.relay import latencies
+
+    stamps = {"2020-01-01T00:00:00Z": 100.0, "2020-01-02T00:00:00Z": 101.0, "2019-12-31T00:00:00Z": 90.0}
+    relayed = [(100.05, {"occurred_at": "2020-01-01T00:00:00Z"}),
+               (101.25, {"occurred_at": "2020-01-02T00:00:00Z"}),
+               (90.5, {"occurred_at": "2019-12-31T00:00:00Z"}),  # sent in the warm-up
+               (102.0, {"occurred_at": "2021-01-01T00:00:00Z"})]  # not one the bench sent
+    assert [round(x, 3) for x in latencies(stamps, relayed, (95.0, float("inf")))] == [0.05, 0.25]
+    assert [round(x, 3) for x in latencies(stamps, relayed, (95.0, 101.0))] == [0.05]
