@@ -142,3 +142,18 @@ def test_the_relay_floor_times_each_record_from_its_send_to_its_relayed_copy_wit
                (102.0, {"occurred_at": "2021-01-01T00:00:00Z"})]  # not one the bench sent
     assert [round(x, 3) for x in latencies(stamps, relayed, (95.0, float("inf")))] == [0.05, 0.25]
     assert [round(x, 3) for x in latencies(stamps, relayed, (95.0, 101.0))] == [0.05]
+
+
+def test_the_flatness_pairs_the_years_so_a_machine_slowing_down_between_them_does_not_count():
+    from bench.state import PAIRS, paired_flatness
+
+    items = [(0, b"a")] * 10 + [(1, b"b")] * 5 + [(3, b"d")] * 20
+    calls = []
+
+    def replay(pipeline, raws, encoded):  # year 4 costs 1.25x year 1; the machine halves its speed after two pairs
+        calls.append((raws[0], encoded))
+        per_event = (1.25 if raws[0] == b"d" else 1.0) * (1.0 if len(calls) <= 4 else 2.0)
+        return per_event * len(raws)
+
+    assert paired_flatness(None, items, {"KAZ-UZB": b"state"}, replay=replay) == 0.8
+    assert calls == [(b"a", {}), (b"d", {"KAZ-UZB": b"state"})] * PAIRS
