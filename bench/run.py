@@ -198,6 +198,7 @@ def main() -> int:
     from bench.relay import measure as floor_figures
 
     floor = floor_figures()
+    floor_low = floor_figures(rate=LOW_RATE)
     from bench.ready import measure as ready_figures
 
     ready = ready_figures()
@@ -227,6 +228,8 @@ def main() -> int:
         "latency_low_rate": latency_low,
         "latency_floor": floor,
         "latency_p99_over_floor": round(latency["p99_ms"] / floor["p99_ms"], 2),
+        "latency_floor_low_rate": floor_low,
+        "latency_low_rate_p99_over_floor": round(latency_low["p99_ms"] / floor_low["p99_ms"], 2),
         "worker_ready": ready,
         "broker_fetch": broker_fetch,
     }, indent=2))
