@@ -43,6 +43,16 @@ def payloads(n: int, seed: int = 11) -> list[tuple[bytes, bytes]]:
     return out
 
 
+def feed(pipeline, states: dict, raw: bytes) -> None:
+    """Route one raw incident and apply what it routes to ``states`` (key -> state, new keys added):
+    the pipeline in-process, as the backtest drives it, one record at a time."""
+    from streams.topics import KIND_INCIDENTS
+
+    envs, _ = pipeline.route(KIND_INCIDENTS, raw)
+    for env in envs:
+        st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
+        pipeline.apply(st, env)
+
 def parse_cpu_ticks(stat: str) -> int:
     """utime + stime (clock ticks) of a /proc/<pid>/stat line; the command name may hold spaces and ``)``."""
     fields = stat[stat.rindex(")") + 2:].split()

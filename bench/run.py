@@ -35,7 +35,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.harness import CpuMeter, metric_sum, payloads, start_worker
+from bench.harness import CpuMeter, feed, metric_sum, payloads, start_worker
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import Topics, ensure_topics
 
@@ -118,16 +118,12 @@ def worker_rate(broker: EmbeddedBroker, prefix: str, n: int, tmp: Path, workers:
 def backtest_rate(items) -> float:
     from streams.pipeline import Pipeline
     from streams.segments import SegmentRegistry
-    from streams.topics import KIND_INCIDENTS
 
     pipeline = Pipeline(SegmentRegistry.default())
     states = {}
     t0 = time.perf_counter()
     for _, raw in items:
-        envs, _ = pipeline.route(KIND_INCIDENTS, raw)
-        for env in envs:
-            st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
-            pipeline.apply(st, env)
+        feed(pipeline, states, raw)
     return len(items) / (time.perf_counter() - t0)
 
 

@@ -29,6 +29,8 @@ import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 
+from bench.harness import feed
+
 YEARS = 10
 PER_DAY = 4.5
 SEGMENTS = 10_000
@@ -87,15 +89,11 @@ def decoded_kb_of(pipeline, encoded: bytes, key: str, raw: bytes) -> float:
 def replay_seconds(pipeline, raws: list[bytes], encoded: dict[str, bytes]) -> float:
     """CPU seconds to apply ``raws`` to the states ``encoded`` (key -> state; none: empty states)."""
     from streams.segment_state import SegmentState
-    from streams.topics import KIND_INCIDENTS
 
     states = {key: SegmentState.decode(raw, key) for key, raw in encoded.items()}
     t0 = time.process_time()
     for raw in raws:
-        envs, _ = pipeline.route(KIND_INCIDENTS, raw)
-        for env in envs:
-            st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
-            pipeline.apply(st, env)
+        feed(pipeline, states, raw)
     return time.process_time() - t0
 
 
@@ -118,7 +116,6 @@ def measure() -> dict:
     from streams.app import DECODED_KEEP
     from streams.pipeline import Pipeline
     from streams.segments import SegmentRegistry
-    from streams.topics import KIND_INCIDENTS
 
     pipeline = Pipeline(SegmentRegistry.default())
     states: dict = {}
@@ -134,10 +131,7 @@ def measure() -> dict:
             if year == FLAT_YEARS[1]:
                 at_year4 = {key: st.encode() for key, st in states.items()}
         t0 = time.process_time()  # CPU time: other work on the machine moves it less than the wall clock
-        envs, _ = pipeline.route(KIND_INCIDENTS, raw)
-        for env in envs:
-            st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
-            pipeline.apply(st, env)
+        feed(pipeline, states, raw)
         spent[year] += time.process_time() - t0
         counts[year] += 1
     largest = max(states.values(), key=lambda st: len(st.encode()))
