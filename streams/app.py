@@ -79,35 +79,48 @@ EXIT_AGENT_FAILED = 70
 #: The exit status of a worker that did not stop within ``stop_seconds`` of SIGTERM or SIGINT and
 #: left as kill -9 would (EX_TEMPFAIL: the stop was asked for, its clean part did not finish).
 EXIT_STOP_TIMEOUT = 75
+#: What a stopping worker gives the event loop once everything has stopped (mode's default: 1 s).
+LAST_TURNS_SECONDS = 0.1
 #: After an agent fails, /health answers 503 with the reason this long before the process exits.
 FAILING_SECONDS = 5.0
 
 
-class EarlyJoin(Service):
-    """A consumer group of the worker's own joined as the app starts, beside Faust's own group.
+class AppHooks(Service):
+    """Two callables of the worker's own: ``start`` as the app starts, before any of Faust's own
+    services (a dependency added before the app starts is started first), ``stop`` as it stops,
+    after them."""
+
+    def __init__(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
+        super().__init__()
+        self._start, self._stop = start, stop
+
+    async def on_start(self) -> None:
+        await self._start()
+
+    async def on_stop(self) -> None:
+        await self._stop()
+
+
+def join_early(app: faust.App, join: Callable[[], Awaitable[None]], leave: Callable[[], Awaitable[None]]) -> None:
+    """Join a consumer group of the worker's own as the app starts, beside Faust's own group;
+    ``leave`` lets the group go if the app stops before the task that reads it took it over.
 
     The broker holds a member's first join for about half a session (the embedded one: 3 s at a
     6 s session). Asked from an ``app.task``, which Faust starts only after its own join and the
     tables' recovery, the ingest and notifier groups added a whole join to every start and restart;
-    asked here, the two waits overlap. ``join`` only asks (nothing is read before the task runs);
-    ``leave`` lets the group go if the app stops before the task took it over.
+    asked here, the two waits overlap. ``join`` only asks (nothing is read before the task runs).
     """
-
-    def __init__(self, join: Callable[[], Awaitable[None]], leave: Callable[[], Awaitable[None]]) -> None:
-        super().__init__()
-        self._join, self._leave = join, leave
-
-    async def on_start(self) -> None:
-        await self._join()
-
-    async def on_stop(self) -> None:
-        await self._leave()
+    app.add_dependency(AppHooks(join, leave))
 
 
-def join_early(app: faust.App, join: Callable[[], Awaitable[None]], leave: Callable[[], Awaitable[None]]) -> None:
-    """Start ``join`` with the app, before any of Faust's own services (a dependency added before
-    the app starts is started first), and ``leave`` as it stops."""
-    app.add_dependency(EarlyJoin(join, leave))
+async def _nothing() -> None:
+    return None
+
+
+def close_last(app: faust.App, close: Callable[[], Awaitable[None]]) -> None:
+    """Run ``close`` as the app stops, after Faust's own services (the worker's web server: /health
+    answers through a stop, and the server's open streams end before the process does)."""
+    app.add_dependency(AppHooks(_nothing, close))
 
 
 class StopDeadline:
@@ -150,6 +163,11 @@ def bounded_stop_worker(worker_class: type, seconds: float) -> type:
         def _schedule_shutdown(self, signal) -> None:  # mode's one path from SIGTERM and SIGINT to stop
             self.deadline.start(getattr(signal, "name", str(signal)))
             super()._schedule_shutdown(signal)
+
+        async def _sentinel_task(self) -> None:
+            # mode gives the loop a last whole second once every service has stopped and every task
+            # left has been cancelled: a few turns are what the transports closed last need.
+            await asyncio.sleep(LAST_TURNS_SECONDS)
 
     return BoundedStopWorker
 

@@ -104,7 +104,7 @@ async def start_or_close(client: Any) -> None:
 
 class GroupMember:
     """A consumer-group member that may ask to join before its owner reads: the worker's own groups
-    (ingest, the notifier) join as the app starts, beside Faust's (streams.app.EarlyJoin), since
+    (ingest, the notifier) join as the app starts, beside Faust's (streams.app.join_early), since
     the broker holds a first join for about half a session.
 
     :meth:`join` starts the consumer and subscribes it once, whoever asks first; the group's

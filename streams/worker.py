@@ -20,7 +20,7 @@ from alerts.web.context import Waiting
 from alerts.web.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from detectors.registry import MODEL_DETECTORS, make_detector
 from streams.actions import WorkerActions
-from streams.app import bounded_stop_worker, build_app, join_early, processing
+from streams.app import bounded_stop_worker, build_app, close_last, join_early, processing
 from streams.arms_keys import is_arms_key
 from streams.broker import port_free
 from streams.errors import ConfigError
@@ -36,6 +36,10 @@ from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
 from streams.topics import Topics, ensure_topics
+
+#: How long a request still being served gets to finish as the worker stops (aiohttp's default:
+#: 60 s, longer than the worker's whole ``stop_seconds``).
+WEB_SHUTDOWN_SECONDS = 2.0
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
@@ -187,9 +191,18 @@ def run_worker(settings: Settings) -> int:
         async def notifier():
             await ownership.run(*notifier_group)
 
+    # Closed as the worker stops: the live feed's open streams end (alerts.web.live), and nothing
+    # of the server is left for the loop's last turns to wait on.
+    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=WEB_SHUTDOWN_SECONDS)
+
+    async def close_web() -> None:
+        if runner.server is not None:  # it was set up
+            await runner.cleanup()
+
+    close_last(app, close_web)
+
     @app.task
     async def web_server():
-        runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
         base = f"http://{settings.web_host}:{settings.web_port}"

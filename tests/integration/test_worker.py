@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import urllib.error
@@ -95,6 +96,21 @@ def test_api_needs_the_token_except_health(worker_factory, producer):
     page = w.get("/").read().decode()
     assert "KGZ-UZB" in page and "warning" in page
     assert w.get_json("/alerts?border=KAZ-TKM")["count"] == 0
+
+
+def test_a_stopping_worker_ends_an_open_live_stream_cleanly_and_exits_0(worker_factory):
+    # The web server closes as the worker stops: an operator's open /events stream gets its end
+    # (the last chunk), not a connection cut mid-stream, and the stop waits on nothing it left open.
+    w = worker_factory().start()
+    conn = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
+    conn.request("GET", "/events", headers={"Authorization": f"Bearer {w.token}"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    assert b": connected" in resp.read1()
+    assert w.stop() == 0
+    resp.read()  # the rest, to the stream's end; a cut stream raises IncompleteRead here
+    assert resp.isclosed()
+    conn.close()
 
 
 def test_state_survives_a_worker_restart(worker_factory, producer, topic_reader):
