@@ -5,6 +5,10 @@ fetch of every client at ERROR, several a second from each of a worker's clients
 its producer, the followers of its topics), which fills a disk and buries the one line that says
 what is wrong ("the broker has not answered for ..."; docs/RELIABILITY.md). The first of each
 kind still shows at once; the next one a window later carries how many were left out.
+
+Only warnings and errors are held back. Info and debug lines show only when an engineer asked for
+them (``--log-level info``), and then every one counts: a group's second "(Re-)joining group" of
+the minute is how a rebalance is followed, and holding it back hid exactly that.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ WINDOW_SECONDS = 60.0
 
 
 class RepeatFilter(logging.Filter):
-    """Lets a record through if no record of the same logger and message template (its text before
+    """Lets a warning or an error through if no record of the same logger and message template (its text before
     the arguments are put in: a node id or an error differs from one attempt to the next) went
     through within ``window`` seconds; the one that goes through next says how many were held back."""
 
@@ -30,6 +34,8 @@ class RepeatFilter(logging.Filter):
         self._held: dict[tuple[str, str], int] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
         key = (record.name, str(record.msg))
         now = self.clock()
         shown = self._shown.get(key)

@@ -8,8 +8,8 @@ import logging
 from streams.log_repeats import RepeatFilter, quiet_repeats
 
 
-def record(name: str, msg: str, *args) -> logging.LogRecord:
-    return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, None)
+def record(name: str, msg: str, *args, level: int = logging.ERROR) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, msg, args, None)
 
 
 def test_the_first_of_a_kind_shows_the_rest_of_its_window_are_counted_and_told_with_the_next():
@@ -36,6 +36,16 @@ def test_kinds_are_told_apart_by_logger_and_message_not_by_their_arguments():
     assert repeat.filter(record("aiokafka.consumer.fetcher", "Unable to update metadata from %s", [111]))
     assert repeat.filter(record("aiokafka", "Failed fetch messages from %s: %s", 111, "x"))
     assert not repeat.filter(record("aiokafka", "Unable to update metadata from %s", [222]))
+
+
+def test_info_lines_all_show_only_warnings_and_errors_are_held_back():
+    # Info lines show only when asked for, and then a group's every rejoin is what is being followed.
+    repeat = RepeatFilter(window=60.0, clock=lambda: 0.0)
+    for _ in range(3):
+        assert repeat.filter(record("aiokafka.consumer.group_coordinator", "(Re-)joining group %s", "g",
+                                    level=logging.INFO))
+    assert repeat.filter(record("aiokafka", "Heartbeat failed for group %s", "g", level=logging.WARNING))
+    assert not repeat.filter(record("aiokafka", "Heartbeat failed for group %s", "h", level=logging.WARNING))
 
 
 def test_every_client_logger_gets_the_filter_and_other_loggers_do_not():
