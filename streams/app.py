@@ -87,16 +87,17 @@ FAILING_SECONDS = 5.0
 
 
 class AppHooks(Service):
-    """Two callables of the worker's own: ``start`` as the app starts, before any of Faust's own
-    services (a dependency added before the app starts is started first), ``stop`` as it stops,
-    after them."""
+    """Two callables of the worker's own: ``start`` (if any) as the app starts, before any of
+    Faust's own services (a dependency added before the app starts is started first), ``stop`` as
+    it stops, after them."""
 
-    def __init__(self, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, start: Callable[[], Awaitable[None]] | None, stop: Callable[[], Awaitable[None]]) -> None:
         super().__init__()
         self._start, self._stop = start, stop
 
     async def on_start(self) -> None:
-        await self._start()
+        if self._start is not None:
+            await self._start()
 
     async def on_stop(self) -> None:
         await self._stop()
@@ -114,14 +115,10 @@ def join_early(app: faust.App, join: Callable[[], Awaitable[None]], leave: Calla
     app.add_dependency(AppHooks(join, leave))
 
 
-async def _nothing() -> None:
-    return None
-
-
 def close_last(app: faust.App, close: Callable[[], Awaitable[None]]) -> None:
     """Run ``close`` as the app stops, after Faust's own services (the worker's web server: /health
     answers through a stop, and the server's open streams end before the process does)."""
-    app.add_dependency(AppHooks(_nothing, close))
+    app.add_dependency(AppHooks(None, close))
 
 
 class PromptTableManager(TableManager):

@@ -23,9 +23,10 @@ WINDOW_SECONDS = 60.0
 
 
 class RepeatFilter(logging.Filter):
-    """Lets a warning or an error through if no record of the same logger and message template (its text before
-    the arguments are put in: a node id or an error differs from one attempt to the next) went
-    through within ``window`` seconds; the one that goes through next says how many were held back."""
+    """Lets a warning or an error through if no record of the same logger and message template
+    (its text before the arguments are put in: a node id or an error differs from one attempt to
+    the next) went through within ``window`` seconds; the one that goes through next says how many
+    were held back. Info and debug records always go through."""
 
     def __init__(self, window: float = WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
