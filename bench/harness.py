@@ -53,6 +53,7 @@ def feed(pipeline, states: dict, raw: bytes) -> None:
         st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
         pipeline.apply(st, env)
 
+
 def parse_cpu_ticks(stat: str) -> int:
     """utime + stime (clock ticks) of a /proc/<pid>/stat line; the command name may hold spaces and ``)``."""
     fields = stat[stat.rindex(")") + 2:].split()
