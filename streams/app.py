@@ -43,7 +43,6 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable
 
 import faust
-from faust.tables import TableManager
 from mode import Service
 
 from alerts.timefmt import iso
@@ -119,26 +118,6 @@ def close_last(app: faust.App, close: Callable[[], Awaitable[None]]) -> None:
     """Run ``close`` as the app stops, after Faust's own services (the worker's web server: /health
     answers through a stop, and the server's open streams end before the process does)."""
     app.add_dependency(AppHooks(None, close))
-
-
-class PromptTableManager(TableManager):
-    """Faust's table manager without the second it waits as it starts.
-
-    Faust sleeps a second before it registers the tables' changelogs, in case code that runs as the
-    app starts adds a table; its consumer subscribes only after that, so every start and restart
-    of a worker waited that second before its group's join even began. Every table of ours is
-    declared when the app is built (``build_app``). A Faust without the step this calls gets its
-    own start, second and all.
-    """
-
-    async def on_start(self) -> None:
-        register = getattr(self, "_update_channels", None)
-        if register is None:
-            await super().on_start()
-            return
-        if not self.should_stop:
-            await register()
-            await self.recovery.start()
 
 
 class StopDeadline:
@@ -405,7 +384,6 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         # the alerts topic), and 5 ms at each was a fifth of the latency at a desk's rates
         # (docs/BENCHMARKS.md, Latency); a busy worker's batches fill requests without it.
         producer_linger=0.0,
-        TableManager=PromptTableManager,
     )
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
                partitions=settings.partitions)
