@@ -62,10 +62,34 @@ class InputReader:
         self.member = GroupMember(self._revoked, self._assigned, on_joined=self._paced, on_leaving=self._unpaced)
 
     async def _commit(self) -> None:
-        if not self._handled or self.member.consumer is None:
+        """Commit what was handled, of the partitions this member still holds.
+
+        A member can lose partitions without having committed them: its group rebalanced while a
+        batch was in hand (the batch ends, and is forwarded, after its partitions went away), or a
+        pause longer than the session timeout (a starved machine) had it taken for dead. Its
+        records are in ``segment-events`` already; the partitions' next owner reads them again
+        from the last commit and the aggregate drops them by input position, as after a crash.
+        So a commit the group refuses is said in a warning, never a crash, and the consumer joins
+        the group again at its next fetch.
+        """
+        from aiokafka.errors import CommitFailedError, IllegalStateError
+
+        consumer = self.member.consumer
+        if not self._handled or consumer is None:
             return
         offsets, self._handled = self._handled, {}
-        await self.member.consumer.commit(offsets)
+        held = consumer.assignment()
+        mine = {tp: offset for tp, offset in offsets.items() if tp in held}
+        try:
+            if mine:
+                await consumer.commit(mine)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning("the ingest group moved on before this member committed %d input partitions (%s): "
+                        "their next owner reads those records again", len(mine), type(exc).__name__)
+            return
+        if len(mine) < len(offsets):
+            log.warning("%d input partitions went to another member before this one committed them: their "
+                        "next owner reads those records again", len(offsets) - len(mine))
 
     def _aiokafka_consumer(self) -> Any:
         from aiokafka import AIOKafkaConsumer

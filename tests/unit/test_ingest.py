@@ -9,6 +9,7 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import TopicPartition
 
 from streams.app import FetchPace
@@ -26,9 +27,13 @@ def rec(topic: str, partition: int, offset: int) -> SimpleNamespace:
 class ScriptedConsumer:
     """Hands out ``fetches`` in turn, then waits (as a consumer with nothing new does)."""
 
-    def __init__(self, fetches: list[dict]) -> None:
+    def __init__(self, fetches: list[dict], refuse_commits: int = 0) -> None:
         self.fetches = list(fetches)
         self.commits: list[dict] = []
+        #: the partitions the group gives this member (all of them unless a test takes some away)
+        self.held = {TP0, TP1, TT0}
+        #: the next this many commits are refused as by a group that rebalanced without this member
+        self.refuse_commits = refuse_commits
         self.listener = None
         self.stopped = False
         self.drained = asyncio.Event()
@@ -46,7 +51,14 @@ class ScriptedConsumer:
         self.drained.set()
         await asyncio.Event().wait()
 
+    def assignment(self) -> set:
+        return set(self.held)
+
     async def commit(self, offsets: dict) -> None:
+        if self.refuse_commits:
+            self.refuse_commits -= 1
+            raise CommitFailedError("the group has already rebalanced")
+        assert set(offsets) <= self.held, "aiokafka refuses to commit a partition the member does not hold"
         self.commits.append(dict(offsets))
 
     async def stop(self) -> None:
@@ -218,3 +230,33 @@ def test_a_reader_that_joined_and_never_ran_leaves_the_group_when_the_worker_sto
         assert consumer.stopped and r.pace.consumers == []
 
     asyncio.run(main())
+
+
+def test_a_commit_the_group_refuses_is_a_warning_and_reading_goes_on(caplog):
+    """A member the group took for dead (a pause past the session timeout) cannot commit: what it
+    handled is read again by the partitions' next owner. The worker must not stop over it."""
+    clock = Clock()
+
+    async def handle(records, kind):
+        clock.now += 2.0  # every batch reaches the commit clock
+
+    consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 0)]}, {TP0: [rec(INCIDENTS, 0, 1)]}], refuse_commits=1)
+    with caplog.at_level("WARNING", logger="borderwatch.ingest"):
+        asyncio.run(run_until_drained(reader(handle, clock=clock), consumer))
+    assert consumer.commits == [{TP0: 2}]  # the refused one is gone; the next batch commits as usual
+    assert "moved on before this member committed" in caplog.text
+    assert consumer.stopped
+
+
+def test_offsets_of_partitions_gone_to_another_member_are_left_out_of_the_commit(caplog):
+    clock = Clock()
+    consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 4)], TP1: [rec(INCIDENTS, 1, 8)]}])
+
+    async def handle(records, kind):
+        consumer.held.discard(TP1)  # the group gave TP1 away while the batch was in hand
+        clock.now += 2.0
+
+    with caplog.at_level("WARNING", logger="borderwatch.ingest"):
+        asyncio.run(run_until_drained(reader(handle, clock=clock), consumer))
+    assert consumer.commits == [{TP0: 5}]
+    assert "1 input partitions went to another member" in caplog.text
