@@ -7,11 +7,14 @@ window. :func:`take_batches` sleeps until an event comes and then waits at most 
 the batch to fill, so an idle agent does not wake at all and no event waits longer than the
 window.
 
-Everything else is ``take_events``'s, on purpose: the events are acknowledged only after the
-caller has handled the batch (as the generator resumes, or closes), never more than ``max_`` at a
-time, and the generator is tracked by the stream so that stopping the stream closes it
-(faust-streaming 0.15.3, ``faust/streams.py``). ``tests/unit/test_batches.py`` holds it to that, and
-the chaos and integration suites (``tests/chaos``, ``tests/integration``) run the worker over it.
+Everything else is ``take_events``'s, on purpose, but for one thing: the events are acknowledged
+only after the caller has handled the batch, as the generator resumes. ``take_events`` also
+acknowledges them when the generator is closed with the batch in hand (a stop), and the consumer's
+commit on its way out then skips a batch that was never handled; here they stay unacknowledged and
+are read again. Never more than ``max_`` are taken at a time, and the generator is tracked by the
+stream so that stopping the stream closes it (faust-streaming 0.15.3, ``faust/streams.py``).
+``tests/unit/test_batches.py`` holds it to that, and the chaos and integration suites
+(``tests/chaos``, ``tests/integration``) run the worker over it.
 """
 
 from __future__ import annotations
@@ -74,11 +77,17 @@ async def _take(stream: Any, max_: int, within: float) -> AsyncGenerator[Sequenc
             if not events:
                 continue
             consuming = stream.loop.create_future()
+            handled = False
             try:
                 yield list(events)
+                handled = True  # the caller asked for the next batch: this one is done
             finally:
-                for event in events:
-                    await stream.ack(event)
+                # Closed at the yield instead (a stop, or a crash's stop, while the batch was in
+                # hand): not acknowledged, or the consumer's commit on its way out would skip a
+                # batch whose state may never have been written. The next owner reads it again.
+                if handled:
+                    for event in events:
+                        await stream.ack(event)
                 events.clear()
                 first_came.clear()
                 notify(consuming)

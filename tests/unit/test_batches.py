@@ -80,3 +80,24 @@ def test_events_of_a_handled_batch_are_acknowledged_before_the_next_is_handed_ov
             assert events[0].message.acked and events[1].message.acked
 
     asyncio.run(run())
+
+
+def test_a_batch_cut_short_by_a_stop_is_not_acknowledged():
+    """A stop (or a crash's stop) while a batch is in hand closes the generator: the consumer then
+    commits what was acknowledged, so acknowledging the unfinished batch would skip it for good."""
+    async def run():
+        app = faust.App("test-batches-stop", broker="kafka://127.0.0.1:9", store="memory://", web_enabled=False)
+        in_hand = asyncio.Event()
+
+        @app.agent()
+        async def agent(stream):
+            async for _ in take_batches(stream, 2, 3600):
+                in_hand.set()
+                await asyncio.Event().wait()  # handling never ends: the stop cuts it short
+
+        async with agent.test_context() as ctx:
+            events = [await ctx.put(i) for i in range(2)]
+            await asyncio.wait_for(in_hand.wait(), PATIENCE)
+        assert not any(e.message.acked for e in events)
+
+    asyncio.run(run())
