@@ -547,7 +547,10 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     @app.task
     async def ingest_input():
-        await ingest.run()
+        try:
+            await ingest.run()
+        except Exception as exc:  # noqa: BLE001 -- whatever else the reader raised: a failure, as an agent's
+            await stop_for_supervisor("ingest", exc)
 
     async def aggregate_batch(events: list) -> None:
         async with gate.batch():
