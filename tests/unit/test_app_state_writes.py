@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from streams.app import DecodedStates, RebalanceGate, TouchedStates, WrittenStates, unsent
+from streams.app import DecodedStates, RebalanceGate, TouchedStates, WrittenStates, read_uncommitted_from_start, unsent
 from streams.segment_state import SegmentState
 from tests.webfakes import alert_event
 
@@ -300,3 +300,27 @@ def test_a_write_the_broker_did_not_acknowledge_is_not_what_a_restore_owes():
         assert written.lost(table.get) == (0, {})
 
     asyncio.run(run())
+
+
+def test_partitions_with_no_committed_offset_are_read_from_their_first_record_after_a_rebalance():
+    """aiokafka's seek to committed offsets leaves a partition with none where its fetcher had got
+    to; records fetched before the rebalance and never handled would be skipped for good."""
+    from faust.types import TP
+
+    kept, none, zero, other = TP("se", 0), TP("se", 1), TP("se", 2), TP("se", 3)
+
+    class Consumer:
+        def __init__(self):
+            self.seeks = []
+
+        async def seek_to_committed(self):
+            from aiokafka.structs import TopicPartition
+            return {TopicPartition("se", 0): 57, TopicPartition("se", 1): None, TopicPartition("se", 2): 0}
+
+        async def seek(self, tp, offset):
+            self.seeks.append((tp, offset))
+
+    consumer = Consumer()
+    fresh = asyncio.run(read_uncommitted_from_start(consumer, {kept, none, zero, other}))
+    assert fresh == [none, zero, other]  # "other": the group has nothing for it at all
+    assert consumer.seeks == [(none, 0), (zero, 0), (other, 0)]  # the committed one is Faust's to seek
