@@ -81,6 +81,9 @@ EXIT_AGENT_FAILED = 70
 EXIT_STOP_TIMEOUT = 75
 #: What a stopping worker gives the event loop once everything has stopped (mode's default: 1 s).
 LAST_TURNS_SECONDS = 0.1
+#: A segment-events partition whose next record does not come this long after the aggregate sought
+#: back to it is taken to have a hole in its log (DeliveryOrder).
+HOLE_WAIT_SECONDS = 60.0
 #: After an agent fails, /health answers 503 with the reason this long before the process exits.
 FAILING_SECONDS = 5.0
 
@@ -407,6 +410,16 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     failure = AgentFailure()
 
     gate = RebalanceGate()
+    order = DeliveryOrder()
+    #: partition -> the offset the aggregate last sought it back to (DeliveryOrder)
+    sought_back: dict[int, int] = {}
+
+    def forget_gaps(partitions) -> None:
+        """Faust's record of jumps in fetched offsets, counted as acknowledged at its next commit
+        (DeliveryOrder): on segment-events a jump is records to read again, never a gap."""
+        gaps = getattr(app.consumer, "_gap", None)
+        for tp in partitions if gaps is not None else ():
+            gaps.pop(tp, None)
     decoded = DecodedStates()
     written = WrittenStates()
     #: partition -> the day its open alerts were last advanced to while idle. Until new input
@@ -426,16 +439,19 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     @app.on_rebalance_complete.connect
     async def release_batches_when_restored(sender, **kwargs) -> None:
         assigned = app.consumer.assignment()
+        held = {tp for tp in assigned if tp.topic == segment_events.get_topic_name()}
+        forget_gaps(held)
         try:
-            fresh = await read_uncommitted_from_start(app.consumer, {
-                tp for tp in assigned if tp.topic == segment_events.get_topic_name()})
-        except Exception:  # noqa: BLE001 -- the rebalance goes on; only a kept, never-committed partition is at risk
+            starts = await start_positions(app.consumer, held)
+        except Exception:  # noqa: BLE001 -- the rebalance goes on; order is then checked from the first record seen
             log.exception("could not read the committed offsets of segment-events after a rebalance: a partition "
                           "kept with none goes on from where it was fetched to")
+            order.start({})
         else:
-            if fresh:
+            order.start({tp.partition: offset for tp, offset in starts.items()})
+            if fresh := sorted(tp.partition for tp, offset in starts.items() if offset == 0):
                 log.info("segment-events partitions %s have no committed offset: read from their first record",
-                         ", ".join(str(tp.partition) for tp in fresh))
+                         ", ".join(map(str, fresh)))
         written.keep_only(tp.partition for tp in assigned if tp.topic == segment_events.get_topic_name())
         gate.open(assigned)
 
@@ -613,6 +629,28 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             sent.append(clocks.send_changelog(p, str(p), raw))
         await asyncio.gather(*sent)
 
+    async def in_order(batch, events: list) -> list:
+        """``events`` that are their partitions' next records (DeliveryOrder). Those past the next are
+        left unacknowledged in ``batch``, and their partitions sought back to it."""
+        handle, back = [], {}
+        for event in events:
+            msg = event.message
+            verdict = order.admit(msg.partition, msg.offset)
+            if verdict == DeliveryOrder.HANDLE:
+                handle.append(event)
+            elif verdict == DeliveryOrder.AHEAD:
+                batch.leave(event)
+                back.setdefault(msg.tp, (order.next_offset(msg.partition), msg.offset))
+        for tp, (offset, came) in back.items():
+            # Records fetched before the seek keep coming for a while: one warning per jump is enough.
+            level = logging.DEBUG if sought_back.get(tp.partition) == offset else logging.WARNING
+            sought_back[tp.partition] = offset
+            log.log(level, "segment-events partition %d: record %d came where %d was next; reading again from %d",
+                    tp.partition, came, offset, offset)
+            forget_gaps([tp])
+            await app.consumer.seek(tp, offset)
+        return handle
+
     async def aggregate_owned(events: list) -> None:
         if gate.fresh:  # the first batch since start-up or a rebalance, the tables restored
             check_restored()
@@ -620,7 +658,8 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             take_up_clocks()
             gate.fresh = False
         # Events fetched before a rebalance, of partitions that went to another worker: theirs now.
-        events = [e for e in events if e.message.tp not in gate.moved]
+        # Of the rest, each partition's next records only, in offset order (DeliveryOrder).
+        events = await in_order(events, [e for e in events if e.message.tp not in gate.moved])
         batch = TouchedStates(table, decoded, written)
         out = []
         dead = []
@@ -743,9 +782,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     return app
 
 
-async def read_uncommitted_from_start(consumer, partitions: set) -> list:
-    """Seek each of ``partitions`` with no committed offset (or 0) back to its first record; the
-    partitions sought, in order.
+async def start_positions(consumer, partitions: set) -> dict:
+    """partition (a TP of ``partitions``) -> the offset its next record is read from: the committed
+    offset, or 0 for a partition with none (or 0 committed), which this seeks back to 0.
 
     After a rebalance Faust seeks its partitions to their committed offsets, and aiokafka does not
     seek one with none (``seek_to_committed``: only an offset above 0): a worker that kept such a
@@ -757,11 +796,62 @@ async def read_uncommitted_from_start(consumer, partitions: set) -> list:
     these partitions where this put them.
     """
     committed = {(tp.topic, tp.partition): offset for tp, offset in (await consumer.seek_to_committed()).items()}
-    fresh = sorted((tp for tp in partitions if (committed.get((tp.topic, tp.partition)) or 0) <= 0),
-                   key=lambda tp: (tp.topic, tp.partition))
-    for tp in fresh:
+    starts = {tp: max(committed.get((tp.topic, tp.partition)) or 0, 0) for tp in partitions}
+    for tp in sorted((tp for tp, offset in starts.items() if offset == 0), key=lambda tp: (tp.topic, tp.partition)):
         await consumer.seek(tp, 0)
-    return fresh
+    return starts
+
+
+class DeliveryOrder:
+    """Per ``segment-events`` partition this worker holds: the offset of the next record its aggregate
+    is to handle. Records are handled strictly in offset order from the committed offset.
+
+    Faust can hand the aggregate a partition's records out of order after a rebalance that kept the
+    partition here: records its fetcher had fetched before the rebalance, past the committed offset,
+    come first; its seek to the committed offset follows; and it then drops the records it fetches
+    again below the offset it last delivered, and counts the jump as a gap already acknowledged
+    (``Consumer._add_gap``, meant for compacted and transactional topics; ``segment-events`` is
+    neither). Seen in the two-workers chaos test on a starved machine: a partition's first records
+    after a rebalance came from offset 22 with 13 committed, and a commit then passed 13 to 21,
+    never handled. Handled out of order, a key would also apply input before input that precedes it
+    (and then skip the earlier as read before, by position).
+
+    So :meth:`admit` says, per record: ``HANDLE`` (the next one), ``AGAIN`` (handled before: skip
+    it) or ``AHEAD`` (past the next: leave it unacknowledged, and the caller seeks the partition
+    back to :meth:`next_offset`). A partition still ahead :data:`HOLE_WAIT_SECONDS` after its first
+    jump is taken to have a hole in its log and goes on from there (logged as an error): none is
+    expected, but a worker must not stop on one.
+    """
+
+    HANDLE, AGAIN, AHEAD = "handle", "again", "ahead"
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self._next: dict[int, int] = {}
+        self._ahead_since: dict[int, float] = {}
+
+    def start(self, offsets: dict[int, int]) -> None:
+        """After a rebalance: partition -> the offset it is read from (``start_positions``)."""
+        self._next = dict(offsets)
+        self._ahead_since.clear()
+
+    def next_offset(self, partition: int) -> int:
+        return self._next[partition]
+
+    def admit(self, partition: int, offset: int) -> str:
+        expected = self._next.get(partition)
+        if expected is not None and offset < expected:
+            return self.AGAIN
+        if expected is not None and offset > expected:
+            since = self._ahead_since.setdefault(partition, self.monotonic())
+            if self.monotonic() - since < HOLE_WAIT_SECONDS:
+                return self.AHEAD
+            log.error("segment-events partition %d: offsets %d to %d never came in %.0f s of seeking back: taken "
+                      "as a hole in the log, and read on from %d", partition, expected, offset - 1,
+                      HOLE_WAIT_SECONDS, offset)
+        self._next[partition] = offset + 1
+        self._ahead_since.pop(partition, None)
+        return self.HANDLE
 
 
 class RebalanceGate:

@@ -25,15 +25,31 @@ from typing import Any, AsyncGenerator, Sequence
 from mode.utils.futures import notify
 
 
-def take_batches(stream: Any, max_: int, within: float) -> AsyncGenerator[Sequence[Any], None]:
-    """Lists of up to ``max_`` of ``stream``'s events: each handed over once ``max_`` have come or
-    ``within`` seconds after the first of them, and acknowledged once the caller asks for the next."""
+class Batch(list):
+    """One batch of events, in order. The caller may :meth:`leave` some of them unhandled: those are
+    not acknowledged with the rest, so no commit passes them (they must come again, by a seek)."""
+
+    def __init__(self, events: Sequence[Any]) -> None:
+        super().__init__(events)
+        self._left: set[int] = set()
+
+    def leave(self, event: Any) -> None:
+        self._left.add(id(event))
+
+    def handled(self) -> list[Any]:
+        return [event for event in self if id(event) not in self._left]
+
+
+def take_batches(stream: Any, max_: int, within: float) -> AsyncGenerator[Batch, None]:
+    """Batches of up to ``max_`` of ``stream``'s events: each handed over once ``max_`` have come or
+    ``within`` seconds after the first of them, and its events (but those the caller left)
+    acknowledged once the caller asks for the next."""
     agen = _take(stream, max_, within)
     stream._active_agens.add(agen)  # Stream.on_stop closes it, as it closes take_events' generators
     return agen
 
 
-async def _take(stream: Any, max_: int, within: float) -> AsyncGenerator[Sequence[Any], None]:
+async def _take(stream: Any, max_: int, within: float) -> AsyncGenerator[Batch, None]:
     events: list[Any] = []
     first_came = asyncio.Event()
     buffer_full = asyncio.Event()
@@ -78,15 +94,16 @@ async def _take(stream: Any, max_: int, within: float) -> AsyncGenerator[Sequenc
                 continue
             consuming = stream.loop.create_future()
             handled = False
+            batch = Batch(events)
             try:
-                yield list(events)
+                yield batch
                 handled = True  # the caller asked for the next batch: this one is done
             finally:
                 # Closed at the yield instead (a stop, or a crash's stop, while the batch was in
                 # hand): not acknowledged, or the consumer's commit on its way out would skip a
                 # batch whose state may never have been written. The next owner reads it again.
                 if handled:
-                    for event in events:
+                    for event in batch.handled():
                         await stream.ack(event)
                 events.clear()
                 first_came.clear()

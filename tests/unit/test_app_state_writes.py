@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from streams.app import DecodedStates, RebalanceGate, TouchedStates, WrittenStates, read_uncommitted_from_start, unsent
+from streams.app import DecodedStates, RebalanceGate, TouchedStates, WrittenStates, DeliveryOrder, start_positions, unsent
 from streams.segment_state import SegmentState
 from tests.webfakes import alert_event
 
@@ -305,6 +305,7 @@ def test_a_write_the_broker_did_not_acknowledge_is_not_what_a_restore_owes():
 def test_partitions_with_no_committed_offset_are_read_from_their_first_record_after_a_rebalance():
     """aiokafka's seek to committed offsets leaves a partition with none where its fetcher had got
     to; records fetched before the rebalance and never handled would be skipped for good."""
+    from aiokafka.structs import TopicPartition
     from faust.types import TP
 
     kept, none, zero, other = TP("se", 0), TP("se", 1), TP("se", 2), TP("se", 3)
@@ -314,13 +315,38 @@ def test_partitions_with_no_committed_offset_are_read_from_their_first_record_af
             self.seeks = []
 
         async def seek_to_committed(self):
-            from aiokafka.structs import TopicPartition
             return {TopicPartition("se", 0): 57, TopicPartition("se", 1): None, TopicPartition("se", 2): 0}
 
         async def seek(self, tp, offset):
             self.seeks.append((tp, offset))
 
     consumer = Consumer()
-    fresh = asyncio.run(read_uncommitted_from_start(consumer, {kept, none, zero, other}))
-    assert fresh == [none, zero, other]  # "other": the group has nothing for it at all
+    starts = asyncio.run(start_positions(consumer, {kept, none, zero, other}))
+    assert starts == {kept: 57, none: 0, zero: 0, other: 0}  # "other": the group has nothing for it at all
     assert consumer.seeks == [(none, 0), (zero, 0), (other, 0)]  # the committed one is Faust's to seek
+
+
+def test_a_partition_s_records_are_handled_in_offset_order_from_where_it_starts():
+    clock = [0.0]
+    order = DeliveryOrder(monotonic=lambda: clock[0])
+    order.start({5: 13})
+    verdicts = [order.admit(5, offset) for offset in (12, 13, 22, 23)]
+    # 12 was committed; 22 and 23 came before 14 (records fetched before a rebalance): read again from 14
+    assert verdicts == ["again", "handle", "ahead", "ahead"] and order.next_offset(5) == 14
+    assert [order.admit(5, offset) for offset in (14, 15, 14)] == ["handle", "handle", "again"]
+    assert order.admit(7, 40) == "handle" and order.next_offset(7) == 41  # not started: from the first seen
+
+
+def test_a_partition_ahead_past_the_hole_wait_goes_on_from_where_it_is(caplog):
+    from streams.app import HOLE_WAIT_SECONDS
+
+    clock = [0.0]
+    order = DeliveryOrder(monotonic=lambda: clock[0])
+    order.start({2: 10})
+    assert order.admit(2, 12) == "ahead"
+    clock[0] = HOLE_WAIT_SECONDS - 1
+    assert order.admit(2, 12) == "ahead"
+    clock[0] = HOLE_WAIT_SECONDS
+    with caplog.at_level("ERROR"):
+        assert order.admit(2, 12) == "handle"
+    assert order.next_offset(2) == 13 and "taken as a hole" in caplog.text

@@ -13,8 +13,13 @@ from streams.batches import take_batches
 PATIENCE = 10.0
 
 
+def agent_app(name: str) -> faust.App:
+    """An app for an agent's test context: no broker is reached."""
+    return faust.App(name, broker="kafka://127.0.0.1:9", store="memory://", web_enabled=False)
+
+
 def taker(max_: int, within: float):
-    app = faust.App("test-batches", broker="kafka://127.0.0.1:9", store="memory://", web_enabled=False)
+    app = agent_app("test-batches")
     seen: list[list[int]] = []
     acked_when_handed: list[list[bool]] = []
     handed = asyncio.Event()
@@ -86,7 +91,7 @@ def test_a_batch_cut_short_by_a_stop_is_not_acknowledged():
     """A stop (or a crash's stop) while a batch is in hand closes the generator: the consumer then
     commits what was acknowledged, so acknowledging the unfinished batch would skip it for good."""
     async def run():
-        app = faust.App("test-batches-stop", broker="kafka://127.0.0.1:9", store="memory://", web_enabled=False)
+        app = agent_app("test-batches-stop")
         in_hand = asyncio.Event()
 
         @app.agent()
@@ -99,5 +104,25 @@ def test_a_batch_cut_short_by_a_stop_is_not_acknowledged():
             events = [await ctx.put(i) for i in range(2)]
             await asyncio.wait_for(in_hand.wait(), PATIENCE)
         assert not any(e.message.acked for e in events)
+
+    asyncio.run(run())
+
+
+def test_events_the_agent_leaves_unhandled_are_not_acknowledged():
+    async def run():
+        app = agent_app("test-batches-leave")
+        handed = asyncio.Event()
+
+        @app.agent()
+        async def agent(stream):
+            async for batch in take_batches(stream, 3, 3600):
+                batch.leave(batch[2])
+                handed.set()
+
+        async with agent.test_context() as ctx:
+            events = [await ctx.put(i) for i in range(6)]  # two full batches, each leaving its third
+            await asyncio.wait_for(handed.wait(), PATIENCE)
+            await until(lambda: all(events[i].message.acked for i in (0, 1, 3, 4)))
+            assert not events[2].message.acked and not events[5].message.acked
 
     asyncio.run(run())
