@@ -452,7 +452,8 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             if fresh := sorted(tp.partition for tp, offset in starts.items() if offset == 0):
                 log.info("segment-events partitions %s have no committed offset: read from their first record",
                          ", ".join(map(str, fresh)))
-        written.keep_only(tp.partition for tp in assigned if tp.topic == segment_events.get_topic_name())
+        sought_back.clear()
+        written.keep_only(tp.partition for tp in held)
         gate.open(assigned)
 
     async def produce(topic, value: bytes, key: Any = None, partition: int | None = None):
@@ -640,8 +641,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                 handle.append(event)
             elif verdict == DeliveryOrder.AHEAD:
                 batch.leave(event)
-                back.setdefault(msg.tp, (order.next_offset(msg.partition), msg.offset))
-        for tp, (offset, came) in back.items():
+                back.setdefault(msg.tp, msg.offset)
+        for tp, came in back.items():
+            offset = order.next_offset(tp.partition)  # after the whole batch: the next may have come behind
             # Records fetched before the seek keep coming for a while: one warning per jump is enough.
             level = logging.DEBUG if sought_back.get(tp.partition) == offset else logging.WARNING
             sought_back[tp.partition] = offset
