@@ -87,19 +87,29 @@ def test_events_of_a_handled_batch_are_acknowledged_before_the_next_is_handed_ov
     asyncio.run(run())
 
 
+def batch_agent(name: str, max_: int, handle):
+    """An agent that takes batches of ``max_`` (no window) and awaits ``handle(batch)`` on each; the
+    event is set as each batch is handed over."""
+    app = agent_app(name)
+    handed = asyncio.Event()
+
+    @app.agent()
+    async def agent(stream):
+        async for batch in take_batches(stream, max_, 3600):
+            handed.set()
+            await handle(batch)
+
+    return agent, handed
+
+
 def test_a_batch_cut_short_by_a_stop_is_not_acknowledged():
     """A stop (or a crash's stop) while a batch is in hand closes the generator: the consumer then
     commits what was acknowledged, so acknowledging the unfinished batch would skip it for good."""
+    async def never_done(batch):
+        await asyncio.Event().wait()  # handling never ends: the stop cuts it short
+
     async def run():
-        app = agent_app("test-batches-stop")
-        in_hand = asyncio.Event()
-
-        @app.agent()
-        async def agent(stream):
-            async for _ in take_batches(stream, 2, 3600):
-                in_hand.set()
-                await asyncio.Event().wait()  # handling never ends: the stop cuts it short
-
+        agent, in_hand = batch_agent("test-batches-stop", 2, never_done)
         async with agent.test_context() as ctx:
             events = [await ctx.put(i) for i in range(2)]
             await asyncio.wait_for(in_hand.wait(), PATIENCE)
@@ -109,16 +119,11 @@ def test_a_batch_cut_short_by_a_stop_is_not_acknowledged():
 
 
 def test_events_the_agent_leaves_unhandled_are_not_acknowledged():
+    async def leave_third(batch):
+        batch.leave(batch[2])
+
     async def run():
-        app = agent_app("test-batches-leave")
-        handed = asyncio.Event()
-
-        @app.agent()
-        async def agent(stream):
-            async for batch in take_batches(stream, 3, 3600):
-                batch.leave(batch[2])
-                handed.set()
-
+        agent, handed = batch_agent("test-batches-leave", 3, leave_third)
         async with agent.test_context() as ctx:
             events = [await ctx.put(i) for i in range(6)]  # two full batches, each leaving its third
             await asyncio.wait_for(handed.wait(), PATIENCE)
