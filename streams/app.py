@@ -48,7 +48,7 @@ from mode import Service
 from alerts.timefmt import iso
 from streams import log_end
 from streams.arms_keys import arms_pending
-from streams.batches import take_batches
+from streams.batches import Turns, take_batches
 from streams.errors import InvalidEvent, WorkerStalled, bounded
 from streams.evidence import context_snapshot
 from streams.ingest import InputReader
@@ -67,8 +67,9 @@ log = logging.getLogger(__name__)
 #: Key of tick records in the input topics and segment-events. Input with this key is a tick, not an event.
 TICK_KEY = "__tick__"
 TICK_KEY_BYTES = TICK_KEY.encode()
-#: The aggregate agent gives the event loop a turn every this many envelopes of a batch.
-YIELD_EVERY = 50
+#: The aggregate agent gives the event loop a turn every this many records of a batch (tens of
+#: milliseconds of work): counted in records, since one envelope can hold a busy key's whole batch.
+YIELD_EVERY = 100
 #: Decoded segment states the aggregate keeps between batches (the most recently written): a state
 #: decoded afresh rebuilds its rolling sums and its detector on first use, which costs many times
 #: the batch's own work on the key. A decoded state takes tens of times the memory of its encoded
@@ -665,12 +666,12 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         batch = TouchedStates(table, decoded, written)
         out = []
         dead = []
-        for n, event in enumerate(events, 1):
-            if n % YIELD_EVERY == 0:
-                # A batch can take seconds (arms transfers fan out to every segment of a
-                # border): let heartbeats, the web API and the feed run meanwhile, or the
-                # group would see a dead member and rebalance. State is written at the end.
-                await asyncio.sleep(0)
+        # A batch can take seconds (a replayed history packs thousands of records per key, arms
+        # transfers fan out to every segment of a border): the loop gets its turns meanwhile.
+        # State is written at the end.
+        turns = Turns(YIELD_EVERY)
+        for event in events:
+            await turns.spend()
             try:
                 env = Envelope.decode(event.value)
             except Exception as exc:  # noqa: BLE001 -- not ours (the topic is internal), whatever it is
@@ -695,23 +696,26 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
                         if st.partition == partition and (st.level > 0 or arms_pending(st)):
                             st = batch.touch(key, event)
                             out.extend((a, None) for a in pipeline.advance(st, until))
+                        await turns.spend()
                 continue
             idleness.on_input(partition)
             advanced.pop(partition, None)
             st = batch.touch(env.key, event)
-            applied = pipeline.apply(st, env)
-            for dl in applied.late:
-                dead.append(await send_dead_letter(dl))
-            if applied.reread:
-                metrics.reread.labels(INPUT_OF_KIND[env.kind]).inc(applied.reread)
-            if applied.duplicates:
-                metrics.duplicates.labels(KIND_INCIDENTS if env.kind == "incident" else KIND_TRANSFERS
-                                          ).inc(applied.duplicates)
-            if applied.incidents:
-                metrics.incidents.labels(pipeline.registry.get(env.key).border).inc(applied.incidents)
-            if applied.transfers:
-                metrics.pressure.labels(env.key).set(st.pressure_tiv(pipeline.settings.pressure_years))
-            out.extend((a, env.ingested_at) for a in applied.alerts)
+            for part in env.parts(YIELD_EVERY):
+                applied = pipeline.apply(st, part)
+                for dl in applied.late:
+                    dead.append(await send_dead_letter(dl))
+                if applied.reread:
+                    metrics.reread.labels(INPUT_OF_KIND[env.kind]).inc(applied.reread)
+                if applied.duplicates:
+                    metrics.duplicates.labels(KIND_INCIDENTS if env.kind == "incident" else KIND_TRANSFERS
+                                              ).inc(applied.duplicates)
+                if applied.incidents:
+                    metrics.incidents.labels(pipeline.registry.get(env.key).border).inc(applied.incidents)
+                if applied.transfers:
+                    metrics.pressure.labels(env.key).set(st.pressure_tiv(pipeline.settings.pressure_years))
+                out.extend((a, env.ingested_at) for a in applied.alerts)
+                await turns.spend(len(part.records))
         # The batch's transitions go into each key's outbox, written with the state, and are sent
         # only once the broker has the state. A crash before the write-back replays the batch against
         # the old state, nothing of it sent; a crash after it leaves them in the outboxes, sent

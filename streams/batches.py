@@ -40,6 +40,25 @@ class Batch(list):
         return [event for event in self if id(event) not in self._left]
 
 
+class Turns:
+    """Gives the event loop a turn once every ``every`` units of work: a batch's handling can take
+    seconds, and meanwhile heartbeats, the web API and the feed must run, or the group would see a
+    dead member and rebalance. Work is counted in records, not in time, so where the turns fall
+    depends on the input alone."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.done = 0
+        self.given = 0
+
+    async def spend(self, units: int = 1) -> None:
+        self.done += units
+        if self.done >= self.every:
+            self.done = 0
+            self.given += 1
+            await asyncio.sleep(0)
+
+
 def take_batches(stream: Any, max_: int, within: float) -> AsyncGenerator[Batch, None]:
     """Batches of up to ``max_`` of ``stream``'s events: each handed over once ``max_`` have come or
     ``within`` seconds after the first of them, and its events (but those the caller left)

@@ -243,6 +243,16 @@ class Envelope:
             d["pos"] = self.positions
         return json.dumps(d, separators=(",", ":")).encode()
 
+    def parts(self, size: int) -> list["Envelope"]:
+        """This envelope as consecutive envelopes of at most ``size`` records each (itself if it
+        has no more), in order: applying them in order equals applying it (the aggregate gives
+        the event loop a turn between them, where one busy key's records take seconds)."""
+        if len(self.records) <= size:
+            return [self]
+        pos = self.positions
+        return [replace(self, records=self.records[i:i + size], positions=None if pos is None else pos[i:i + size])
+                for i in range(0, len(self.records), size)]
+
     @classmethod
     def decode(cls, raw: bytes | str) -> "Envelope":
         d = json.loads(raw)

@@ -7,7 +7,7 @@ import asyncio
 
 import faust
 
-from streams.batches import take_batches
+from streams.batches import Turns, take_batches
 
 #: A bound on waiting for what must happen at once: the test fails past it, it never waits it out.
 PATIENCE = 10.0
@@ -131,3 +131,30 @@ def test_events_the_agent_leaves_unhandled_are_not_acknowledged():
             assert not events[2].message.acked and not events[5].message.acked
 
     asyncio.run(run())
+
+
+def test_turns_give_the_loop_one_turn_per_every_units_of_work_wherever_they_fall():
+    """The aggregate's long batches: another task runs once per ``every`` records handled, whether
+    the records come one envelope at a time or a hundred in one."""
+    async def run(spent: list[int]) -> tuple[list[int], int]:
+        turns, ran, other_ran = Turns(100), [], 0
+
+        async def other():
+            nonlocal other_ran
+            while True:
+                other_ran += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.ensure_future(other())
+        await asyncio.sleep(0)
+        for units in spent:
+            before = other_ran
+            await turns.spend(units)
+            ran.append(other_ran - before)
+        task.cancel()
+        return ran, turns.given
+
+    ran, given = asyncio.run(run([1] * 250))
+    assert given == 2 and [i for i, r in enumerate(ran) if r] == [99, 199]
+    ran, given = asyncio.run(run([150, 30, 70, 1]))
+    assert given == 2 and ran == [1, 0, 1, 0]

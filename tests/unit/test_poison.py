@@ -95,6 +95,23 @@ def test_a_packed_batch_too_big_for_one_message_is_split_in_order():
         (Envelope("incident", "KGZ-UZB", recs[:3]), Envelope("incident", "KGZ-UZB", recs[:3]).encode())]
 
 
+def test_an_envelope_applied_in_parts_does_what_it_does_whole(pipeline):
+    """The aggregate applies a busy key's envelope in parts, the loop getting a turn between them."""
+    recs = [r for r in valid_incidents(400, seed=5) if r["countries"] == ["KGZ", "UZB"]]
+    whole = None
+    for rec in recs:
+        envs, _ = pipeline.route(KIND_INCIDENTS, dumps(rec), position=(0, len(whole.records) if whole else 0))
+        whole = envs[0] if whole is None else pack([whole, envs[0]])[0]
+    parts = whole.parts(40)
+    assert len(parts) == -(-len(whole.records) // 40) > 2 and whole.parts(len(whole.records)) == [whole]
+    assert [r for p in parts for r in p.records] == whole.records
+    assert [q for p in parts for q in p.positions] == whole.positions
+    at_once, in_parts = pipeline.new_state(whole.key), pipeline.new_state(whole.key)
+    alerts = [a.encode() for a in pipeline.apply(at_once, whole).alerts]
+    assert alerts and [a.encode() for p in parts for a in pipeline.apply(in_parts, p).alerts] == alerts
+    assert in_parts.encode() == at_once.encode()
+
+
 def test_only_a_tick_may_carry_the_tick_key():
     assert tick_time(Envelope("tick", "__tick__", at="1700000000.5").encode()) == "1700000000.5"
     for raw in (None, b"", b"{", b"[" * 5000, dumps({"kind": "tick"}), dumps({"kind": "tick", "at": "soon"}),
