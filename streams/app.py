@@ -573,6 +573,10 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
 
     join_early(app, ingest.join, ingest.leave_if_not_run)
 
+    @app.on_before_shutdown.connect
+    async def stop_reading_input(sender, **kwargs) -> None:
+        await ingest.stop()  # while the producer still runs: see InputReader.stop
+
     @app.task
     async def ingest_input():
         try:

@@ -59,6 +59,8 @@ class InputReader:
         self._lock = asyncio.Lock()
         #: partition -> the next offset to read, of batches handled and not yet committed
         self._handled: dict[Any, int] = {}
+        #: the worker is stopping (:meth:`stop`): no fetch is handled any more
+        self._stopping = False
         self.member = GroupMember(self._revoked, self._assigned, on_joined=self._paced, on_leaving=self._unpaced)
 
     async def _commit(self) -> None:
@@ -168,6 +170,8 @@ class InputReader:
                     await self.on_failure(exc)
                     return
                 async with self._lock:
+                    if self._stopping:
+                        return  # fetched, not handled, not committed: the next reader reads it
                     if fetched:
                         await self._handle(fetched)
                     if self.monotonic() - last_commit >= self.settings.commit_seconds:
@@ -181,6 +185,19 @@ class InputReader:
                 log.warning("could not commit the input offsets on the way out; they are read again",
                             exc_info=True)
             await self.member.leave()
+
+    async def stop(self) -> None:
+        """The worker is stopping: the batch in hand ends, what was handled is committed, and
+        nothing fetched after is handled.
+
+        Called before the worker's producer stops. Faust stops its services (the producer among
+        them) before it cancels the app's tasks, and a reader still running meanwhile handed its
+        fetches on: their envelopes, refused by the stopped producer, and their dead letters with
+        them, were counted and logged, and the batch committed as handled, lost to every reader.
+        """
+        async with self._lock:
+            self._stopping = True
+            await self._commit()
 
     async def _handle(self, fetched: Mapping[Any, list]) -> None:
         by_kind: dict[str, list] = {}

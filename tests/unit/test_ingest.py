@@ -161,6 +161,35 @@ def test_a_revocation_waits_for_the_batch_in_hand_then_commits_it():
     assert order == ["batch starts", "batch ends", "revoked"]
 
 
+def test_a_stop_waits_for_the_batch_in_hand_commits_it_and_handles_nothing_fetched_after():
+    """The worker stops its producer after this: a fetch handled then would fail and be committed."""
+    handled = []
+
+    async def main():
+        release = asyncio.Event()
+
+        async def handle(records, kind):
+            handled.append([r.offset for r in records])
+            await release.wait()
+
+        consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 0), rec(INCIDENTS, 0, 1)]},
+                                     {TP0: [rec(INCIDENTS, 0, 2)]}])
+        r = reader(handle)
+        task = asyncio.ensure_future(r.run(consumer))
+        while not handled:
+            await asyncio.sleep(0)
+        stopping = asyncio.ensure_future(r.stop())
+        await asyncio.sleep(0)
+        assert not stopping.done() and consumer.commits == []  # held by the batch in hand
+        release.set()
+        await stopping
+        assert consumer.commits == [{TP0: 2}]
+        await asyncio.wait_for(task, 5)  # the reader ends on its own at its next fetch, and leaves
+        assert handled == [[0, 1]] and consumer.commits == [{TP0: 2}] and consumer.stopped
+
+    asyncio.run(main())
+
+
 def test_joined_once_the_group_assigns():
     async def main():
         consumer = ScriptedConsumer([])
