@@ -2,11 +2,11 @@
 
 One input for all: a generated five-year `mixed` scenario and the bundled MIE rows of Central
 Asia, as one JSONL stream replayed into the real broker. Each test runs the live path under one
-fault -- repeated clean runs, kill -9 of the worker at several points of the stream, a second
-worker on the same app id killed mid-stream, the broker paused under load -- and asserts that
-the alert log holds exactly the backtest's transitions (each ``(alert_id, seq)`` once in content;
-a crash may leave a byte-identical re-send, which readers drop), that every alert resolves where
-the backtest's does, that nothing is dead-lettered (the input is clean: input read again
+fault -- repeated clean runs, kill -9 and clean stops of the worker at several points of the
+stream, a second worker on the same app id killed mid-stream, the broker paused under load -- and
+asserts that the alert log holds exactly the backtest's transitions (each ``(alert_id, seq)`` once
+in content; a crash may leave a byte-identical re-send, which readers drop), that every alert
+resolves where the backtest's does, that nothing is dead-lettered (the input is clean: input read again
 after a restart is recognised as already applied, never ``late``), and that the notices are
 exactly those the backtest's alert log gives under the same policy, each delivered once
 (``POLICY``: a notice per change of an alert, so which notices there are is not a matter of timing).
@@ -243,18 +243,20 @@ def test_repeated_clean_runs_give_the_backtests_transitions_every_time(stream, n
         w.stop()
 
 
-def test_kill_9_at_four_points_of_the_stream_loses_and_changes_nothing(stream, notices, policy_file, worker_factory,
-                                                                      topic_reader):
+def test_kill_9_and_clean_stops_at_four_points_of_the_stream_lose_and_change_nothing(stream, notices, policy_file,
+                                                                                    worker_factory, topic_reader):
+    """A kill -9 and a clean stop (SIGTERM: a deploy's restart) twice each, mid-stream."""
     path, expected = stream
     w = worker_factory(**IDLE, **SELDOM_COMMITS, BORDERWATCH_POLICY_FILE=policy_file)
     replay([path], "jsonl", w.broker.url, topics=w.topics)
     w.start()
     reread = 0.0
-    for share in (0.1, 0.35, 0.6, 0.85):
+    for share, sig in ((0.1, signal.SIGKILL), (0.35, signal.SIGTERM), (0.6, signal.SIGKILL), (0.85, signal.SIGTERM)):
         wait_for(lambda: progress(topic_reader, w.topics, expected, share), timeout=RUN_TIMEOUT, interval=0.5,
-                 message=f"{share:.0%} of the transitions before the kill")
+                 message=f"{share:.0%} of the transitions before the stop")
         reread += metric(w, 'borderwatch_input_reread_total{topic="incidents"}')
-        w.stop(sig=signal.SIGKILL)
+        status = w.stop(sig=sig)
+        assert sig == signal.SIGKILL or status == 0, f"a clean stop exited {status}:\n{w.log()}"
         w = worker_factory(app_id=w.app_id, **IDLE, **SELDOM_COMMITS,  # same group
                            BORDERWATCH_POLICY_FILE=policy_file).start()  # same group, changelog, topics and data directory
     got = run_to_end(topic_reader, w.topics, expected, w)
