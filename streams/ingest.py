@@ -192,8 +192,9 @@ class InputReader:
 
         Called before the worker's producer stops. Faust stops its services (the producer among
         them) before it cancels the app's tasks, and a reader still running meanwhile handed its
-        fetches on: their envelopes, refused by the stopped producer, and their dead letters with
-        them, were counted and logged, and the batch committed as handled, lost to every reader.
+        fetches on (seen: ticks refused by the stopped producer). An input batch there would have
+        its envelopes refused, and its dead letters with them, only counted and logged, and be
+        committed as handled on the way out: lost to every reader.
         """
         async with self._lock:
             self._stopping = True
