@@ -249,9 +249,12 @@ class Envelope:
         the event loop a turn between them, where one busy key's records take seconds)."""
         if len(self.records) <= size:
             return [self]
+        return [self.between(i, i + size) for i in range(0, len(self.records), size)]
+
+    def between(self, start: int, end: int) -> "Envelope":
+        """This envelope with its records ``start`` to ``end`` (their positions with them)."""
         pos = self.positions
-        return [replace(self, records=self.records[i:i + size], positions=None if pos is None else pos[i:i + size])
-                for i in range(0, len(self.records), size)]
+        return replace(self, records=self.records[start:end], positions=None if pos is None else pos[start:end])
 
     @classmethod
     def decode(cls, raw: bytes | str) -> "Envelope":
@@ -308,7 +311,6 @@ def encode_within(env: Envelope, limit: int = MAX_MESSAGE_BYTES) -> list[tuple[E
             out.append((cur, raw))
             continue
         half = len(cur.records) // 2
-        pos = cur.positions
-        todo.append(replace(cur, records=cur.records[half:], positions=None if pos is None else pos[half:]))
-        todo.append(replace(cur, records=cur.records[:half], positions=None if pos is None else pos[:half]))
+        todo.append(cur.between(half, len(cur.records)))
+        todo.append(cur.between(0, half))
     return out
