@@ -53,7 +53,7 @@ from streams.errors import InvalidEvent, WorkerStalled, bounded
 from streams.evidence import context_snapshot
 from streams.ingest import InputReader
 from streams.metrics import Metrics
-from streams.pipeline import Pipeline
+from streams.pipeline import Applied, Pipeline
 from streams.segment_state import SegmentState
 from streams.records import DeadLetter, decode_json
 from streams.settings import Settings
@@ -705,21 +705,22 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             idleness.on_input(partition)
             advanced.pop(partition, None)
             st = batch.touch(env.key, event)
+            applied = Applied()
             for part in env.parts(YIELD_EVERY):
-                applied = pipeline.apply(st, part)
-                for dl in applied.late:
-                    dead.append(await send_dead_letter(dl))
-                if applied.reread:
-                    metrics.reread.labels(INPUT_OF_KIND[env.kind]).inc(applied.reread)
-                if applied.duplicates:
-                    metrics.duplicates.labels(KIND_INCIDENTS if env.kind == "incident" else KIND_TRANSFERS
-                                              ).inc(applied.duplicates)
-                if applied.incidents:
-                    metrics.incidents.labels(pipeline.registry.get(env.key).border).inc(applied.incidents)
-                if applied.transfers:
-                    metrics.pressure.labels(env.key).set(st.pressure_tiv(pipeline.settings.pressure_years))
-                out.extend((a, env.ingested_at) for a in applied.alerts)
+                applied.add(pipeline.apply(st, part))
                 await turns.spend(len(part.records))
+            for dl in applied.late:
+                dead.append(await send_dead_letter(dl))
+            if applied.reread:
+                metrics.reread.labels(INPUT_OF_KIND[env.kind]).inc(applied.reread)
+            if applied.duplicates:
+                metrics.duplicates.labels(KIND_INCIDENTS if env.kind == "incident" else KIND_TRANSFERS
+                                          ).inc(applied.duplicates)
+            if applied.incidents:
+                metrics.incidents.labels(pipeline.registry.get(env.key).border).inc(applied.incidents)
+            if applied.transfers:
+                metrics.pressure.labels(env.key).set(st.pressure_tiv(pipeline.settings.pressure_years))
+            out.extend((a, env.ingested_at) for a in applied.alerts)
         # The batch's transitions go into each key's outbox, written with the state, and are sent
         # only once the broker has the state. A crash before the write-back replays the batch against
         # the old state, nothing of it sent; a crash after it leaves them in the outboxes, sent

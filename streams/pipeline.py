@@ -101,6 +101,15 @@ class Applied:
     #: records this key had applied already, read again after a restart or a rebalance
     reread: int = 0
 
+    def add(self, other: "Applied") -> None:
+        """Count ``other`` (what the next part of the same envelope did) in with this."""
+        self.alerts.extend(other.alerts)
+        self.late.extend(other.late)
+        self.incidents += other.incidents
+        self.transfers += other.transfers
+        self.duplicates += other.duplicates
+        self.reread += other.reread
+
 
 class Pipeline:
     #: Optional ``observer(key, day, score, level)``, called on every scoring with the level
