@@ -8,7 +8,8 @@ released to this receiver, and last the engineering detail. The HTML and text te
 (``alerts/notify/templates``) and the PDF (alerts/notify/pdf.py) only lay these strings out, so
 the three formats cannot say different things.
 
-Numbers and ISO dates are written as they are in every language. What sources and
+Numbers are written as the receiver's language writes them (``i18n.number``: 0,25 in Russian,
+0.25 in English); dates stay ISO in every language, the one form no desk misreads. What sources and
 detectors wrote (incident descriptions, the detector's summary and reading) stays in its
 own language, and the notice says so.
 """
@@ -25,7 +26,7 @@ import jinja2
 from alerts.borders import states_of
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import ARMS_RACE
-from alerts.notify.i18n import level_name, translations
+from alerts.notify.i18n import level_name, number, translations
 from alerts.notify.map_excerpt import excerpt_layout
 from alerts.notify.model import Notice, Section
 from alerts.timefmt import human
@@ -34,6 +35,8 @@ from alerts.timefmt import human
 NORMAL_BAND = (0.67, 1.5)
 #: From this many times the baseline on, "well above normal".
 FAR_ABOVE = 3.0
+#: Decimals of an incident rate per day (0.03/day): a quiet border's rate is a few hundredths.
+RATE_DIGITS = 2
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ class Chart:
     bars: tuple[Bar, ...]
     baseline: float
     baseline_y: float
+    #: the baseline line's caption and the y axis' top, written in the receiver's language
     label: str
+    top_label: str
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
         map_svg=excerpt_svg(s.line, "none" if s.resolved_at else s.level,
                             lambda iso3, name: country_name(iso3, lang, default=name),
                             place=(s.place_ru if lang == "ru" else "") or s.place, km=_("km")),
-        happened=_happened(s, lang), trend=_trend_line(s, lang), chart=chart(s.activity, s.baseline, _("baseline")),
+        happened=_happened(s, lang), trend=_trend_line(s, lang), chart=chart(s.activity, s.baseline, lang),
         context=_context(s, countries, lang),
         evidence_heading=_("Evidence released to you: %(segment)s") % {"segment": segment},
         evidence=tuple(_evidence_row(i, lang) for i in s.evidence),
@@ -211,8 +216,8 @@ def _arming(side: Mapping[str, Any], lang: str) -> str:
     """One side of an arms race in plain words: what it took (SIPRI's own designations), its
     volume against its own past, and the new kinds of weapon."""
     _ = translations(lang).gettext
-    values = {"country": country_name(side["state"], lang), "tiv": f"{side['window_tiv']:g}",
-              "baseline": f"{side['baseline_tiv']:g}",
+    values = {"country": country_name(side["state"], lang), "tiv": number(side["window_tiv"], lang),
+              "baseline": number(side["baseline_tiv"], lang),
               "items": "; ".join(side.get("acquisitions") or ()) or _("nothing recorded")}
     line = _("%(country)s took %(items)s: %(tiv)s TIV in three years against %(baseline)s in an average three "
              "years before.") % values
@@ -240,12 +245,12 @@ def _trend_line(s: Section, lang: str) -> str:
         word = _("below normal")
     else:
         word = _("about normal")
-    return (t.ngettext("%(n)d incident in the %(days)d days to %(date)s (%(rate).2f/day) against a baseline "
-                       "of %(baseline).2f/day: %(word)s (bars: incidents per day; dashed line: baseline).",
-                       "%(n)d incidents in the %(days)d days to %(date)s (%(rate).2f/day) against a baseline "
-                       "of %(baseline).2f/day: %(word)s (bars: incidents per day; dashed line: baseline).", total)
-            % {"n": total, "days": days, "date": s.activity[-1][0], "rate": rate, "baseline": s.baseline,
-               "word": word})
+    return (t.ngettext("%(n)d incident in the %(days)d days to %(date)s (%(rate)s/day) against a baseline "
+                       "of %(baseline)s/day: %(word)s (bars: incidents per day; dashed line: baseline).",
+                       "%(n)d incidents in the %(days)d days to %(date)s (%(rate)s/day) against a baseline "
+                       "of %(baseline)s/day: %(word)s (bars: incidents per day; dashed line: baseline).", total)
+            % {"n": total, "days": days, "date": s.activity[-1][0], "rate": number(rate, lang, RATE_DIGITS),
+               "baseline": number(s.baseline, lang, RATE_DIGITS), "word": word})
 
 
 def _context(s: Section, countries: Sequence[str], lang: str) -> tuple[str, ...]:
@@ -258,15 +263,16 @@ def _context(s: Section, countries: Sequence[str], lang: str) -> tuple[str, ...]
              "a comparable volume of major arms (aircraft, armoured vehicles, artillery, air defence), in millions "
              "of TIV. Deliveries in the last five years:")]
     for country, per_year, total in rows:
-        years = ", ".join(f"{y}: {tiv:g}" for y, tiv in per_year)
+        # "; " between the years: in a language with a decimal comma ", " would run into the figures
+        years = "; ".join(f"{y}: {number(tiv, lang)}" for y, tiv in per_year)
         out.append(_("%(country)s: %(total)s TIV over %(first)d-%(last)d (%(years)s)")
-                   % {"country": country_name(country, lang), "total": f"{total:g}", "first": per_year[0][0],
+                   % {"country": country_name(country, lang), "total": number(total, lang), "first": per_year[0][0],
                       "last": per_year[-1][0], "years": years})
     totals = {c: tot for c, _ys, tot in rows}
     if len(totals) == 2 and min(totals.values()) > 0:
         (more, hi), (less, lo) = sorted(totals.items(), key=lambda kv: -kv[1])
-        out.append(_("%(more)s received %(ratio).1f times the volume %(less)s did.")
-                   % {"more": country_name(more, lang), "ratio": hi / lo, "less": country_name(less, lang)})
+        out.append(_("%(more)s received %(ratio)s times the volume %(less)s did.")
+                   % {"more": country_name(more, lang), "ratio": number(hi / lo, lang, 1), "less": country_name(less, lang)})
     return tuple(out)
 
 
@@ -298,7 +304,7 @@ def _evidence_row(i: Mapping[str, Any], lang: str) -> EvidenceRow:
     return EvidenceRow(*cells, line)
 
 
-def chart(activity: Sequence[tuple[str, int]], baseline: float, baseline_word: str,
+def chart(activity: Sequence[tuple[str, int]], baseline: float, lang: str,
           width: int = 600, height: int = 160) -> Chart:
     left, bottom, top_pad = 30, 20, 10
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
@@ -307,8 +313,10 @@ def chart(activity: Sequence[tuple[str, int]], baseline: float, baseline_word: s
     bw = plot_w / len(activity) if activity else 0
     bars = tuple(Bar(round(left + k * bw + 1, 1), y_of(n), round(max(bw - 2, 1), 1),
                      round(top_pad + plot_h - y_of(n), 1), day, n) for k, (day, n) in enumerate(activity))
+    _ = translations(lang).gettext
+    caption = _("baseline %(rate)s/day") % {"rate": number(baseline, lang, RATE_DIGITS)}
     return Chart(width, height, left, top_pad, plot_w, top_pad + plot_h, y_max, bars, baseline, y_of(baseline),
-                 f"{baseline_word} {baseline:.2f}/day")
+                 caption, number(y_max, lang))
 
 
 def trend_word(trend: str, lang: str) -> str:

@@ -11,6 +11,8 @@ import functools
 import gettext
 from importlib import resources
 
+from babel.numbers import format_decimal
+
 DOMAIN = "borderwatch"
 SOURCE_LANGUAGE = "en"
 #: What a receiver's ``lang`` may say (alerts/policy.py validates against it).
@@ -34,3 +36,15 @@ def level_name(level: str, lang: str = SOURCE_LANGUAGE) -> str:
     names = {"watch": _("watch"), "warning": _("warning"), "critical": _("critical"),
              "resolved": _("resolved"), "none": _("resolved")}
     return names.get(level, level)
+
+
+def number(value: float, lang: str = SOURCE_LANGUAGE, digits: int | None = None) -> str:
+    """``value`` written as a reader of ``lang`` writes numbers (CLDR, through babel): a Russian
+    notice reads 0,25 and 1 234,5 where an English one reads 0.25 and 1,234.5.
+
+    ``digits`` fixes the decimals (a rate per day: 2); None writes up to three, as many as the
+    value needs (a SIPRI TIV figure: 8, 42.5, 7.56).
+    """
+    if digits is None:
+        return format_decimal(value, locale=lang)
+    return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0", locale=lang)

@@ -170,7 +170,7 @@ def _chart(pdf: FPDF, chart: Chart, height: float = 35.0) -> None:
     pdf.line(x0, y0 + height, x0 + w, y0 + height)
     pdf.set_font(FONT, "", 7)
     pdf.set_text_color(0, 0, 0)
-    pdf.text(pdf.l_margin, y0 + 2, f"{top:g}")
+    pdf.text(pdf.l_margin, y0 + 2, chart.top_label)
     pdf.text(pdf.l_margin, y0 + height, "0")
     if activity:
         bw = w / len(activity)

@@ -44,6 +44,21 @@ def test_an_english_receiver_reads_no_russian():
     assert '<html lang="en">' in notice_html(n) and n.to_dict()["lang"] == "en"
 
 
+def test_numbers_are_written_as_the_receivers_language_writes_them():
+    """A Russian secretariat reads a decimal comma (0,16; 42,5; 5,3 раза), an English desk a decimal point,
+    in every format; the years of a delivery list stay apart from a decimal comma."""
+    ru = formats(renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None))
+    en = formats(renderer(languages=LANGUAGES)(request("regional-desk", "nt-desk-1"), None))
+    for fmt, out in ru.items():
+        assert "(0,16 в день) при норме 0,10 в день" in out, fmt
+        assert "Кыргызстан: 42,5 TIV" in out and "2023: 30,5; 2024: 0" in out, fmt
+        assert "в 5,3 раза больше" in out and "0.16" not in out and "42.5" not in out, fmt
+    assert "<title>норма 0,10 в день</title>" in ru["html"]
+    for fmt, out in en.items():
+        assert "(0.16/day) against a baseline of 0.10/day" in out and "Kyrgyzstan: 42.5 TIV" in out, fmt
+        assert "5.3 times the volume" in out and "0,16" not in out, fmt
+
+
 def test_each_secretariat_is_asked_to_contact_the_other_side():
     kgz = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
     tjk = renderer(languages=LANGUAGES)(request("secretariat-TJK", "nt-tjk-1"), None)
