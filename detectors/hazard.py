@@ -247,9 +247,14 @@ class HazardModel:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def percent_digits(p: float) -> int:
+    """Decimals a probability is written with, in percent: one below 9.5 % (0.6 %, 9.0 %), none from there (14 %)."""
+    return 1 if p < 0.095 else 0
+
+
 def percent(p: float) -> str:
-    """A probability as people read it: 14 %, 0.6 %, 35 %."""
-    return f"{p * 100:.1f} %" if p < 0.095 else f"{p * 100:.0f} %"
+    """A probability as people read it: 14 %, 0.6 %, 35 % (the engineering text, in English)."""
+    return f"{p * 100:.{percent_digits(p)}f} %"
 
 
 @dataclass

@@ -26,7 +26,7 @@ import jinja2
 from alerts.borders import states_of
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import ARMS_RACE
-from alerts.notify.i18n import level_name, number, translations
+from alerts.notify.i18n import level_name, number, percent, translations
 from alerts.notify.map_excerpt import excerpt_layout
 from alerts.notify.model import Notice, Section
 from alerts.timefmt import human
@@ -195,6 +195,8 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
            % {"at": human(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
     if s.resolved_at:
         out.append(_("Resolved %(at)s.") % {"at": human(s.resolved_at)})
+    elif s.kind != ARMS_RACE and s.forecast.get("level"):
+        out.append(_forecast_line(s.forecast, lang))
     if s.kind == ARMS_RACE:
         return tuple(out + [_arming(side, lang) for side in s.sides])
     if s.evidence:
@@ -210,6 +212,24 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
     else:
         out.append(_("No incident behind this alert is released to you; the level is the detector's reading."))
     return tuple(out)
+
+
+def _forecast_line(forecast: Mapping[str, Any], lang: str) -> str:
+    """What a level set by the hazard forecast stands for, in the reader's words: the probability of a
+    deadly clash within the horizon and the range its level covers (``notices.forecast_band``)."""
+    t = translations(lang)
+    days = int(forecast.get("horizon_days") or 0)
+    values = {"p": percent(forecast["probability"], lang), "days": days, "level": level_name(forecast["level"], lang),
+              "low": percent(forecast["band_from"], lang) if forecast.get("band_from") is not None else "",
+              "high": percent(forecast["band_to"], lang) if forecast.get("band_to") is not None else ""}
+    chance = t.ngettext("The model gives a %(p)s chance of a deadly clash on this border within %(days)d day.",
+                        "The model gives a %(p)s chance of a deadly clash on this border within %(days)d days.",
+                        days) % values
+    if not values["low"]:
+        return chance
+    if not values["high"]:
+        return chance + " " + t.gettext("Level %(level)s stands for %(low)s or more.") % values
+    return chance + " " + t.gettext("Level %(level)s stands for %(low)s to %(high)s.") % values
 
 
 def _arming(side: Mapping[str, Any], lang: str) -> str:

@@ -13,6 +13,8 @@ from importlib import resources
 
 from babel.numbers import format_decimal
 
+from detectors.hazard import percent_digits
+
 DOMAIN = "borderwatch"
 SOURCE_LANGUAGE = "en"
 #: What a receiver's ``lang`` may say (alerts/policy.py validates against it).
@@ -48,3 +50,8 @@ def number(value: float, lang: str = SOURCE_LANGUAGE, digits: int | None = None)
     if digits is None:
         return format_decimal(value, locale=lang)
     return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0", locale=lang)
+
+
+def percent(p: float, lang: str = SOURCE_LANGUAGE) -> str:
+    """A probability in percent as a reader of ``lang`` writes it: 14 %, 0,6 % (Russian), 0.6 % (English)."""
+    return number(p * 100, lang, percent_digits(p)) + "\u00a0%"

@@ -4,6 +4,7 @@ itself; DEMO notices say so; the catalog shipped is the catalog translated."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from importlib import resources
 
 import pytest
@@ -14,7 +15,7 @@ from alerts.notify.brief import brief_of, notice_html, notice_text, notice_title
 from alerts.notify.notices import DEMO_SOURCE, NoticeRenderer, SegmentContext
 from alerts.notify.pdf import notice_pdf
 from alerts.policy import PolicyError, load_policy, parse_policy
-from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, NOW, SECRET, renderer, request
+from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, NOW, SECRET, alert, renderer, request
 from tests.unit.test_notices import pdf_text
 
 RUSSIAN_WORDS = ("Критический", "столкновение с погибшими", "Что произошло", "Динамика относительно нормы",
@@ -57,6 +58,48 @@ def test_numbers_are_written_as_the_receivers_language_writes_them():
     for fmt, out in en.items():
         assert "(0.16/day) against a baseline of 0.10/day" in out and "Kyrgyzstan: 42.5 TIV" in out, fmt
         assert "5.3 times the volume" in out and "0,16" not in out, fmt
+
+
+WARNING_FORECAST = {"probability": 0.27, "horizon_days": 60, "level": "warning",
+                    "levels": {"watch": {"from": 0.093, "to": 0.2}, "warning": {"from": 0.2, "to": 0.4},
+                               "critical": {"from": 0.4, "to": None}},
+                    "text": "a 27 % chance of a deadly clash on this border within 60 days (warning: 20 % to 40 %)"}
+
+
+def forecast_notice(receiver: str, forecast: dict, level: str = "warning"):
+    a = alert(level=level)
+    a["explanation"] = {"text": "clash_hazard: " + forecast["text"], "forecast": forecast}
+    req = request(receiver, "nt-fc-1")
+    return renderer(languages=LANGUAGES)(replace(req, alerts=(a,)), None)
+
+
+def test_a_level_the_forecast_set_says_its_probability_and_range_in_the_readers_words():
+    ru = formats(forecast_notice("secretariat-KGZ", WARNING_FORECAST))
+    en = formats(forecast_notice("regional-desk", WARNING_FORECAST))
+    said = {"ru": ("По оценке модели, вероятность столкновения с погибшими на этой границе в течение 60 дней — "
+                   "27\u00a0%. Уровень «предупреждение» означает вероятность от 20\u00a0% до 40\u00a0%."),
+            "en": ("The model gives a 27\u00a0% chance of a deadly clash on this border within 60 days. "
+                   "Level warning stands for 20\u00a0% to 40\u00a0%.")}
+    for lang, outs in (("ru", ru), ("en", en)):
+        for fmt, out in outs.items():
+            # the PDF's text layer gives the no-break space between a figure and its % as a plain one
+            assert (said[lang].replace("\u00a0", " ") if fmt == "pdf" else said[lang]) in out, (lang, fmt)
+    top = dict(WARNING_FORECAST, probability=0.45, level="critical")
+    assert "Уровень «критический» означает вероятность 40\u00a0% и выше." in notice_text(
+        forecast_notice("secretariat-KGZ", top, level="critical"))
+    low = dict(WARNING_FORECAST, probability=0.093, level="watch")
+    assert "— 9,3\u00a0%. Уровень «наблюдение» означает вероятность от 9,3\u00a0% до 20\u00a0%." in notice_text(
+        forecast_notice("secretariat-KGZ", low, level="watch"))
+
+
+def test_no_forecast_line_where_the_forecast_did_not_set_a_level():
+    """A deadly clash's alert carries a forecast below the watch line: the notice does not quote it
+    beside the deaths (a low chance of a *new* clash read beside a clash today misleads)."""
+    below = dict(WARNING_FORECAST, probability=0.003, level=None)
+    for receiver in ("secretariat-KGZ", "regional-desk"):
+        out = notice_text(forecast_notice(receiver, below, level="critical"))
+        assert "По оценке модели" not in out and "The model gives" not in out
+    assert "По оценке модели" not in notice_text(renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None))
 
 
 def test_each_secretariat_is_asked_to_contact_the_other_side():
