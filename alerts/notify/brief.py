@@ -317,7 +317,8 @@ def _asked(n: Notice, own: str | None) -> tuple[str, ...]:
 def _evidence_row(i: Mapping[str, Any], lang: str) -> EvidenceRow:
     _ = translations(lang).gettext
     cells = (str(i.get("at", ""))[:10], category_name(str(i.get("category", "")), lang), str(i.get("fatalities", 0)),
-             str(i.get("severity", 0)), str(i.get("classification", "public")), str(i["event_id"]),
+             str(i.get("severity", 0)), classification_name(str(i.get("classification") or "public"), lang),
+             str(i["event_id"]),
              str(i.get("description") or ""))
     line = "  ".join(x for x in (cells[0], cells[1], _("deaths %(n)s, severity %(severity)s")
                                  % {"n": cells[2], "severity": cells[3]}, f"[{cells[4]}]", cells[5], cells[6]) if x)
@@ -368,6 +369,14 @@ def category_name(category: str, lang: str) -> str:
             "incursion": _("incursion"), "detention": _("detention"),
             "smuggling_interdiction": _("smuggling interdiction"), "protest": _("protest")
             }.get(category.replace(" ", "_"), category.replace("_", " "))
+
+
+def classification_name(classification: str, lang: str) -> str:
+    """A release marking (streams.records.CLASSIFICATIONS) as the receiver's desk writes it; "restricted"
+    is the Russian-speaking states' ДСП (for official use)."""
+    _ = translations(lang).gettext
+    return {"public": _("public"), "restricted": _("restricted"), "confidential": _("confidential")
+            }.get(classification, classification)
 
 
 def border_name(countries: Sequence[str], own: str | None, lang: str) -> str:

@@ -102,6 +102,16 @@ def test_no_forecast_line_where_the_forecast_did_not_set_a_level():
     assert "По оценке модели" not in notice_text(renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None))
 
 
+def test_release_markings_are_written_in_the_readers_words():
+    """The evidence table's marking column: the Kyrgyz desk reads открыто and ДСП (restricted), not English."""
+    ru = formats(renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None))
+    assert "[открыто]" in ru["text"] and "[ДСП]" in ru["text"] and "[public]" not in ru["text"]
+    assert "<td>открыто</td>" in ru["html"] and "<td>ДСП</td>" in ru["html"] and "<td>public</td>" not in ru["html"]
+    assert "открыто" in ru["pdf"] and "ДСП" in ru["pdf"] and "restricted" not in ru["pdf"]
+    html = notice_html(renderer(languages=LANGUAGES)(request("regional-desk", "nt-desk-1"), None))
+    assert "<td>public</td>" in html
+
+
 def test_each_secretariat_is_asked_to_contact_the_other_side():
     kgz = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
     tjk = renderer(languages=LANGUAGES)(request("secretariat-TJK", "nt-tjk-1"), None)
