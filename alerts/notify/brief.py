@@ -170,8 +170,10 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
     # border, id and towns in that language.
     segment = (s.name or s.segment_id) if lang == "en" or not s.place_ru else \
         f"{border_name(countries, own, lang)} ({s.segment_id}), {s.place_ru}"
-    heading = (_("%(border)s border: %(level)s, %(trend)s")
-               % {"border": border_name(countries, own, lang), "level": level(s.level), "trend": trend_word(s.trend, lang)})
+    words = {"border": border_name(countries, own, lang), "level": level(s.level), "trend": trend_word(s.trend, lang)}
+    # a resolved alert's trend is "resolved" too: said once
+    heading = (_("%(border)s border: %(level)s") if words["trend"] == words["level"]
+               else _("%(border)s border: %(level)s, %(trend)s")) % words
     return BriefSection(
         level=s.level if not s.resolved_at else "resolved",
         heading=heading if not several else f"{heading} ({s.segment_id})",
@@ -191,12 +193,15 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
 def _happened(s: Section, lang: str) -> tuple[str, ...]:
     t = translations(lang)
     _ = t.gettext
-    out = [_("Alert opened %(at)s at level %(level)s (peak %(peak)s).")
-           % {"at": human(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
-    if s.resolved_at:
-        out.append(_("Resolved %(at)s.") % {"at": human(s.resolved_at)})
-    elif s.kind != ARMS_RACE and s.forecast.get("level"):
-        out.append(_forecast_line(s.forecast, lang))
+    if s.resolved_at:  # its level now is "resolved": the level it reached is what the reader needs
+        out = [_("Alert opened %(at)s; its highest level was %(peak)s.")
+               % {"at": human(s.opened_at), "peak": level_name(s.peak_level, lang)},
+               _("Resolved %(at)s.") % {"at": human(s.resolved_at)}]
+    else:
+        out = [_("Alert opened %(at)s at level %(level)s (peak %(peak)s).")
+               % {"at": human(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
+        if s.kind != ARMS_RACE and s.forecast.get("level"):
+            out.append(_forecast_line(s.forecast, lang))
     if s.kind == ARMS_RACE:
         return tuple(out + [_arming(side, lang) for side in s.sides])
     if s.evidence:

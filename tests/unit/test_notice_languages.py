@@ -112,6 +112,19 @@ def test_release_markings_are_written_in_the_readers_words():
     assert "<td>public</td>" in html
 
 
+def test_a_resolved_alert_says_resolved_once_and_the_level_it_reached():
+    render = renderer(languages=LANGUAGES)
+    for who, said, heading, twice in (
+            ("secretariat-KGZ", "Тревога открыта 2025-11-18 06:00 UTC; наивысший уровень — «критический».",
+             "Граница Кыргызстан–Таджикистан: снята\n", "снята, снята"),
+            ("regional-desk", "Alert opened 2025-11-18 06:00 UTC; its highest level was critical.",
+             "Kyrgyzstan–Tajikistan border: resolved\n", "resolved, resolved")):
+        first = render(request(who, "nt-1", level="warning"), None)
+        text = notice_text(render(request(who, "nt-2", resolved_at="2025-12-20T00:00:00Z"), first.summary))
+        assert said in text and heading in text, who
+        assert twice not in text and "«снята»" not in text and "at level resolved" not in text, who
+
+
 def test_each_secretariat_is_asked_to_contact_the_other_side():
     kgz = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
     tjk = renderer(languages=LANGUAGES)(request("secretariat-TJK", "nt-tjk-1"), None)
