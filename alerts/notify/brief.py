@@ -26,7 +26,7 @@ import jinja2
 from alerts.borders import states_of
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import ARMS_RACE
-from alerts.notify.i18n import level_name, number, percent, translations
+from alerts.notify.i18n import SOURCE_LANGUAGE, level_name, number, percent, translations
 from alerts.notify.map_excerpt import excerpt_layout
 from alerts.notify.model import Notice, Section
 from alerts.timefmt import human
@@ -167,9 +167,13 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
     _, level = t.gettext, functools.partial(level_name, lang=lang)
     countries = _own_first(s.countries or states_of(s.border), own)
     # The registry's segment names are English; in another language the stretch is named by its
-    # border, id and towns in that language.
-    segment = (s.name or s.segment_id) if lang == "en" or not s.place_ru else \
-        f"{border_name(countries, own, lang)} ({s.segment_id}), {s.place_ru}"
+    # border, id and towns in that language (an arms race is the whole border's: its name alone).
+    if lang == SOURCE_LANGUAGE:
+        segment = s.name or s.segment_id
+    elif s.kind == ARMS_RACE:
+        segment = border_name(countries, own, lang)
+    else:
+        segment = f"{border_name(countries, own, lang)} ({s.segment_id})" + (f", {s.place_ru}" if s.place_ru else "")
     words = {"border": border_name(countries, own, lang), "level": level(s.level), "trend": trend_word(s.trend, lang)}
     # a resolved alert's trend is "resolved" too: said once
     heading = (_("%(border)s border: %(level)s") if words["trend"] == words["level"]

@@ -208,6 +208,8 @@ def test_a_secretariat_reads_an_arms_race_notice_in_plain_words_in_its_language(
     assert "Предупреждение: гонка вооружений: обе стороны наращивают вооружения" in ru
     assert "Bayraktar TB2 armed UAV from Turkiye" in ru and "Ababil-T armed UAV from Iran" in ru
     assert ru.count("Новый вид вооружения: ударные беспилотники.") == 2  # each side: armed drones
+    assert "Доказательства, переданные вам: Кыргызстан–Таджикистан:" in ru  # the border named in Russian
+    assert "Kyrgyzstan–Tajikistan" not in ru.split("Технические подробности")[0]  # English only in the detail
     en = notice_text(notices(NoticeRequest("operator", "g", (alert,), "new", "nt-arms-en"), None))
     assert "Warning: arms race, both sides arming on the Kyrgyzstan–Tajikistan border" in en
     assert "No incident behind this alert" not in en
