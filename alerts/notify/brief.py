@@ -308,6 +308,9 @@ def _context(s: Section, countries: Sequence[str], lang: str) -> tuple[str, ...]
 def _asked(n: Notice, own: str | None) -> tuple[str, ...]:
     _ = translations(n.lang).gettext
     ack = _("Acknowledge this notice by the link below, so the other desks see it has been read.")
+    if all(s.resolved_at for s in n.sections):  # nothing to check on the ground, nobody to call
+        return (ack, _("Every alert in this notice is resolved: nothing more is asked of you, unless what you know "
+                       "on the ground says otherwise."))
     pairs = dict.fromkeys(c for s in n.sections for c in (s.countries or states_of(s.border)))
     if own is not None:
         others = [c for c in pairs if c != own]

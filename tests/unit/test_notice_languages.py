@@ -123,6 +123,9 @@ def test_a_resolved_alert_says_resolved_once_and_the_level_it_reached():
         text = notice_text(render(request(who, "nt-2", resolved_at="2025-12-20T00:00:00Z"), first.summary))
         assert said in text and heading in text, who
         assert twice not in text and "«снята»" not in text and "at level resolved" not in text, who
+        # nothing to check on the ground and nobody to call about a resolved alert
+        assert ("больше от вас ничего не требуется" in text or "nothing more is asked of you" in text), who
+        assert "Просим связаться" not in text and "Please contact" not in text, who
 
 
 def test_each_secretariat_is_asked_to_contact_the_other_side():
