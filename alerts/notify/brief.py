@@ -204,7 +204,7 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
     else:
         out = [_("Alert opened %(at)s at level %(level)s (peak %(peak)s).")
                % {"at": human(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
-        if s.kind != ARMS_RACE and s.forecast.get("level"):
+        if s.kind != ARMS_RACE and s.forecast.get("level") == s.level:  # the forecast is what set this level
             out.append(_forecast_line(s.forecast, lang))
     if s.kind == ARMS_RACE:
         return tuple(out + [_arming(side, lang) for side in s.sides])

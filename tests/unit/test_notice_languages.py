@@ -92,7 +92,7 @@ def test_a_level_the_forecast_set_says_its_probability_and_range_in_the_readers_
         forecast_notice("secretariat-KGZ", low, level="watch"))
 
 
-def test_no_forecast_line_where_the_forecast_did_not_set_a_level():
+def test_no_forecast_line_where_the_forecast_did_not_set_the_level():
     """A deadly clash's alert carries a forecast below the watch line: the notice does not quote it
     beside the deaths (a low chance of a *new* clash read beside a clash today misleads)."""
     below = dict(WARNING_FORECAST, probability=0.003, level=None)
@@ -100,6 +100,9 @@ def test_no_forecast_line_where_the_forecast_did_not_set_a_level():
         out = notice_text(forecast_notice(receiver, below, level="critical"))
         assert "По оценке модели" not in out and "The model gives" not in out
     assert "По оценке модели" not in notice_text(renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None))
+    # deaths set this critical; the forecast's own watch would read as the alert's meaning
+    watch = dict(WARNING_FORECAST, probability=0.12, level="watch")
+    assert "По оценке модели" not in notice_text(forecast_notice("secretariat-KGZ", watch, level="critical"))
 
 
 def test_release_markings_are_written_in_the_readers_words():
