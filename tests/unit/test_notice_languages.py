@@ -231,3 +231,17 @@ def test_every_string_the_code_marks_is_in_the_catalog():
             for _line, msg, _comments, _context in extract_from_file("python", str(path)):
                 marked.add(msg if isinstance(msg, str) else msg[0])
     assert marked - po_ids == set()
+
+
+def test_a_mail_says_its_language_and_carries_the_title_in_it():
+    import email
+    import email.policy
+
+    from alerts.notify.sinks.smtp import SmtpSink
+
+    sink = SmtpSink("127.0.0.1", 25, "borderwatch@bw.example", ["secretariat@kg.example"], starttls=False)
+    for receiver, lang, title in (("secretariat-KGZ", "ru", "Критический: столкновение с погибшими"),
+                                  ("regional-desk", "en", "Critical: deadly clash")):
+        notice = renderer(languages=LANGUAGES)(request(receiver, f"nt-{lang}"), None)
+        msg = email.message_from_bytes(sink.message(notice).as_bytes(), policy=email.policy.default)
+        assert msg["Content-Language"] == lang and msg["Subject"].startswith(title), receiver

@@ -76,6 +76,9 @@ class SmtpSink(Sink):
         msg.add_alternative(notice_html(notice), subtype="html")
         msg.add_attachment(notice_pdf(notice), maintype="application", subtype="pdf",
                            filename=f"{notice.notice_id}.pdf")
+        # RFC 3282, so a mail client offers the right spelling and translation; after the parts, as
+        # set_content() drops the Content-* headers it finds
+        msg["Content-Language"] = notice.lang
         return msg
 
     def send(self, notice: Notice) -> None:
