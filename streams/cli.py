@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="score a univariate timestamp,value CSV (streaming, causal)")
     p.add_argument("--detector", default="default", help="univariate detector (default: default; see --list)")
     p.add_argument("--input", help="CSV with columns timestamp,value (ISO 8601 or epoch seconds, in time order)")
-    p.add_argument("--output", help="CSV to write: timestamp,value,anomaly_score")
+    p.add_argument("--output", default="-",
+                   help="CSV to write: timestamp,value,anomaly_score (default -: standard output)")
     p.add_argument("--list", action="store_true", help="list the detectors and exit")
 
     p = sub.add_parser("generate", help="write a seeded synthetic labelled stream (JSONL + labels CSV)")
@@ -207,8 +208,8 @@ def _run(args: argparse.Namespace) -> int:
                 mark = " (default)" if name == DEFAULT_UNIVARIATE else ""
                 print(f"{name}{mark}: {cls.__doc__.strip().splitlines()[0]}")
             return 0
-        if not args.input or not args.output:
-            print("borderwatch score: error: --input and --output are required (or --list)", file=sys.stderr)
+        if not args.input:
+            print("borderwatch score: error: --input is required (or --list)", file=sys.stderr)
             return 2
         try:
             detector = make_univariate(args.detector)
@@ -216,7 +217,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"borderwatch score: error: {exc}", file=sys.stderr)
             return 2
         n = score_csv(args.input, args.output, detector)
-        print(f"scored {n} rows with {detector.name} -> {args.output}", file=sys.stderr)
+        where = "standard output" if args.output == "-" else args.output
+        print(f"scored {n} rows with {detector.name} -> {where}", file=sys.stderr)
         return 0
 
     if args.verb == "generate":

@@ -11,8 +11,10 @@ that is not UTF-8 CSV text (line 0 for the file as a whole: empty, UTF-16, a dir
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,26 +54,38 @@ def _text_lines(fin, where: str) -> Iterator[str]:
 
 
 def score_csv(input_path: str | Path, output_path: str | Path, detector) -> int:
+    """Score ``input_path`` into ``output_path`` (``-``: standard output); the number of rows. The
+    output appears whole or not at all: a bad row stops the run before anything is written."""
     src = Path(input_path)
-    dst = Path(output_path)
     try:
         fin = open(src, "rb")
     except OSError as exc:
         raise SourceRowError(str(src), 0, None, f"cannot read: {exc.strerror}") from None
+    if str(output_path) == "-":  # the CLI's spelling of standard output, as backtest's --alerts-out
+        out = io.StringIO(newline="")
+        with fin:
+            rows = _score_file(fin, out, str(src), detector)
+        sys.stdout.write(out.getvalue())
+        return rows
+    dst = Path(output_path)
     fd, tmp = tempfile.mkstemp(dir=dst.parent if str(dst.parent) else ".", prefix=f".{dst.name}.")
     rows = 0
     try:
         with fin, os.fdopen(fd, "w", newline="", encoding="utf-8") as fout:
-            reader = csv.reader(_text_lines(fin, str(src)))
-            try:
-                rows = _score_rows(reader, csv.writer(fout, lineterminator="\n"), str(src), detector)
-            except csv.Error as exc:  # e.g. a cell over the csv module's size limit
-                raise SourceRowError(str(src), reader.line_num, None, f"not CSV: {exc}") from None
+            rows = _score_file(fin, fout, str(src), detector)
         os.replace(tmp, dst)
     except BaseException:
         os.unlink(tmp)
         raise
     return rows
+
+
+def _score_file(fin, fout, where: str, detector) -> int:
+    reader = csv.reader(_text_lines(fin, where))
+    try:
+        return _score_rows(reader, csv.writer(fout, lineterminator="\n"), where, detector)
+    except csv.Error as exc:  # e.g. a cell over the csv module's size limit
+        raise SourceRowError(where, reader.line_num, None, f"not CSV: {exc}") from None
 
 
 def _score_rows(reader, writer, where: str, detector) -> int:

@@ -191,3 +191,17 @@ def test_the_default_learns_a_daily_rhythm_and_flags_a_missing_peak(hours_apart)
     assert max(v for v, d in zip(s, days) if d == missing_day) >= 0.9
     normal_days = [v for v, d in zip(s, days) if 10 <= d < missing_day]
     assert sum(v >= 0.5 for v in normal_days) <= 0.02 * len(normal_days)  # p = 1 % is the watch line
+
+
+def test_cli_writes_standard_output_without_output_and_nothing_when_a_row_is_bad(tmp_path):
+    src = series(tmp_path / "in.csv", [1, 2, 1, 9])
+    res = run_cli("--input", src)
+    assert res.returncode == 0 and "-> standard output" in res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "timestamp,value,anomaly_score" and len(lines) == 5
+    assert res.stdout == run_cli("--input", src, "--output", "-").stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,value\n2022-01-01,1\n2022-01-02,x\n")
+    res = run_cli("--input", bad)
+    assert res.returncode == 2 and res.stdout == "" and f"{bad}:3: value" in res.stderr
+    assert run_cli().stderr == "borderwatch score: error: --input is required (or --list)\n"
