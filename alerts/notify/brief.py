@@ -175,8 +175,8 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
     else:
         segment = f"{border_name(countries, own, lang)} ({s.segment_id})" + (f", {s.place_ru}" if s.place_ru else "")
     words = {"border": border_name(countries, own, lang), "level": level(s.level), "trend": trend_word(s.trend, lang)}
-    # a resolved alert's trend is "resolved" too: said once
-    heading = (_("%(border)s border: %(level)s") if words["trend"] == words["level"]
+    # a resolved alert's level and trend are both "resolved": said once
+    heading = (_("%(border)s border: %(level)s") if s.resolved_at
                else _("%(border)s border: %(level)s, %(trend)s")) % words
     return BriefSection(
         level=s.level if not s.resolved_at else "resolved",
