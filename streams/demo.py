@@ -29,6 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 from alerts.notify.notices import DEMO_SOURCE
+from alerts.policy import DEFAULT_POLICY
 from alerts.timefmt import iso, utcnow
 from alerts.web.tokens import TokenFile
 from streams.broker import EmbeddedBroker, free_port, port_free
@@ -123,9 +124,11 @@ def _live_incident(broker_url: str) -> str:
     return event_id
 
 
-def _wait_notices(root: Path, worker: subprocess.Popen, timeout: float = 60) -> dict[str, list[str]]:
-    """Notices per desk once the operators' and the Kyrgyz desk's have arrived (or the timeout)."""
-    deadline = time.monotonic() + timeout
+def _wait_notices(root: Path, worker: subprocess.Popen, until: float | None = None,
+                  timeout: float = 60) -> dict[str, list[str]]:
+    """Notices per desk once the operators' and the Kyrgyz desk's have arrived, or at the timeout
+    or the monotonic time ``until`` (the end of a bounded demo), whichever comes first."""
+    deadline = min(time.monotonic() + timeout, until if until is not None else float("inf"))
     found: dict[str, list[str]] = {}
     while time.monotonic() < deadline and worker.poll() is None:
         found = {d.name: sorted(str(p) for p in d.glob("*.html")) for d in root.glob("*") if d.is_dir()}
@@ -195,12 +198,8 @@ def main() -> int:
             print(f"  {border:8s} {n}")
         for a in sorted(alerts, key=lambda a: a["opened_at"], reverse=True)[:5]:
             print(f"  latest: {a['opened_at'][:10]} {a['peak_level']:8s} {a['summary']}")
-        notices = _wait_notices(run_dir / "worker-data" / "notices", worker)
-        print(f"\nlive demo incident {live}: a critical alert on KGZ-TJK-01; notices so far:")
-        for desk, files in sorted(notices.items()):
-            print(f"  {desk:18s} {len(files)}  e.g. {files[0]}")
-        if not notices:
-            print("  none yet (group_wait in deploy/borderwatch/policy.yml); see .demo/worker-data/notices")
+        # Where to look first, then the live incident's notices: they wait for the policy's
+        # group_wait (half a minute), time enough to open the console.
         print(f"\nfeed (page):  {base}/  sign in with a token:")
         print(f"  admin (API token)       {token}")
         for name, (role, tok) in roles.items():
@@ -209,8 +208,17 @@ def main() -> int:
         print(f"alerts JSON:  curl -H 'Authorization: Bearer {token}' '{base}/alerts?status=all'")
         print(f"metrics:      curl -H 'Authorization: Bearer {token}' {base}/metrics")
         seconds = float(os.environ.get("DEMO_SECONDS", "0") or 0)
-        print("\nrunning until Ctrl-C" if not seconds else f"\nrunning for {seconds:.0f}s (DEMO_SECONDS)", flush=True)
         deadline = time.monotonic() + seconds if seconds else None
+        policy_file = os.path.relpath(os.environ.get("BORDERWATCH_POLICY_FILE") or DEFAULT_POLICY)
+        print(f"\nlive demo incident {live}: a critical alert on KGZ-TJK-01; its notices wait for the policy's "
+              f"group_wait ({policy_file}) ...", flush=True)
+        notices = _wait_notices(run_dir / "worker-data" / "notices", worker, deadline)
+        for desk, files in sorted(notices.items()):
+            print(f"  {desk:18s} {len(files)}  e.g. {files[0]}")
+        if not notices:
+            print("  none yet; see .demo/worker-data/notices")
+        print("\nrunning until Ctrl-C" if not seconds else f"\nrunning until {seconds:g}s after the summary (DEMO_SECONDS)",
+              flush=True)
         while deadline is None or time.monotonic() < deadline:
             if worker.poll() is not None:
                 raise SystemExit(f"demo: the worker exited with code {worker.returncode}; see .demo/worker.log")

@@ -80,9 +80,11 @@ def test_the_demo_prints_its_urls_and_a_summary_and_sigterm_stops_it_with_its_wo
                             stderr=subprocess.STDOUT, text=True, cwd=tmp_path, env=env)
     out = []
     try:
-        for line in demo.stdout:  # the demo prints its summary, then waits for a signal
+        # the demo prints its summary and where to look, then waits for the live incident's notices
+        # (the policy's group_wait) and for a signal: this one comes while it waits for the notices
+        for line in demo.stdout:
             out.append(line)
-            if "running until Ctrl-C" in line:
+            if "its notices wait for the policy's group_wait" in line:
                 break
         text = "".join(out)
         assert "alerts raised from real history:" in text and "KGZ-UZB" in text
