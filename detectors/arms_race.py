@@ -128,6 +128,11 @@ class Acquisition:
     def from_list(cls, row: Sequence) -> "Acquisition":
         return cls(*row)
 
+    def parts(self) -> dict:
+        """What :meth:`words` says, as data, for a reader of another language (alerts/notify/arms_words.py)."""
+        return {"year": self.year, "order": self.is_order, "quantity": self.quantity,
+                "designation": self.designation, "description": self.description, "supplier": self.supplier}
+
     def words(self) -> str:
         """``"2021 order of 3 Bayraktar TB2 armed UAV from Turkiye"``."""
         what = f"{self.quantity} {self.designation}" if self.quantity else self.designation

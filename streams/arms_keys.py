@@ -156,7 +156,8 @@ def _transition(state: SegmentState, found: AR.Assessment, at: str) -> AlertEven
                        "detector_view": None, "forecast": None, "context": {}, "top_incidents": [],
                        "sides": [{"state": s.iso3, "arming": s.arming, "window_tiv": s.window_tiv,
                                   "baseline_tiv": s.baseline_tiv, "new_capabilities": list(s.new_capabilities),
-                                  "acquisitions": [x.words() for x in s.acquisitions]} for s in found.sides]}
+                                  "acquisitions": [x.words() for x in s.acquisitions],
+                                  "acquired": [x.parts() for x in s.acquisitions]} for s in found.sides]}
     ev = AlertEvent(
         alert_id=alert["alert_id"], transition=transition, segment_id=state.key, border=border,
         countries=(a, b), level=LEVELS[new], previous_level=LEVELS[old], score=float(new), at=at,

@@ -26,6 +26,7 @@ import jinja2
 from alerts.borders import states_of
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import ARMS_RACE
+from alerts.notify.arms_words import acquisition_words
 from alerts.notify.i18n import SOURCE_LANGUAGE, level_name, number, percent, translations
 from alerts.notify.map_excerpt import excerpt_layout
 from alerts.notify.model import Notice, Section
@@ -89,8 +90,9 @@ class BriefSection:
     #: where it is: a map excerpt as SVG markup (alerts/notify/map_excerpt.py; empty without the segment's line)
     map_svg: str
     happened: tuple[str, ...]
+    #: incidents against the baseline; none for an arms race, which no incident is behind
     trend: str
-    chart: Chart
+    chart: Chart | None
     context: tuple[str, ...]
     evidence_heading: str
     evidence: tuple[EvidenceRow, ...]
@@ -185,7 +187,9 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
         map_svg=excerpt_svg(s.line, "none" if s.resolved_at else s.level,
                             lambda iso3, name: country_name(iso3, lang, default=name),
                             place=(s.place_ru if lang == "ru" else "") or s.place, km=_("km")),
-        happened=_happened(s, lang), trend=_trend_line(s, lang), chart=chart(s.activity, s.baseline, lang),
+        happened=_happened(s, lang),
+        trend="" if s.kind == ARMS_RACE else _trend_line(s, lang),
+        chart=None if s.kind == ARMS_RACE else chart(s.activity, s.baseline, lang),
         context=_context(s, countries, lang),
         evidence_heading=_("Evidence released to you: %(segment)s") % {"segment": segment},
         evidence=tuple(_evidence_row(i, lang) for i in s.evidence),
@@ -242,12 +246,12 @@ def _forecast_line(forecast: Mapping[str, Any], lang: str) -> str:
 
 
 def _arming(side: Mapping[str, Any], lang: str) -> str:
-    """One side of an arms race in plain words: what it took (SIPRI's own designations), its
-    volume against its own past, and the new kinds of weapon."""
+    """One side of an arms race in plain words: what it took (SIPRI's own designations, the
+    descriptions and suppliers in ``lang``), its volume against its own past, and the new kinds of weapon."""
     _ = translations(lang).gettext
     values = {"country": country_name(side["state"], lang), "tiv": number(side["window_tiv"], lang),
               "baseline": number(side["baseline_tiv"], lang),
-              "items": "; ".join(side.get("acquisitions") or ()) or _("nothing recorded")}
+              "items": "; ".join(_acquisitions(side, lang)) or _("nothing recorded")}
     line = _("%(country)s took %(items)s: %(tiv)s TIV in three years against %(baseline)s in an average three "
              "years before.") % values
     if side.get("new_capabilities"):
@@ -256,6 +260,14 @@ def _arming(side: Mapping[str, Any], lang: str) -> str:
         line += " " + _("New kind of weapon: %(kinds)s.") % {
             "kinds": ", ".join(names.get(c, c) for c in side["new_capabilities"])}
     return line
+
+
+def _acquisitions(side: Mapping[str, Any], lang: str) -> list[str]:
+    """What a side acquired, in ``lang``: from the data where the alert carries it (alerts written
+    before it did carry SIPRI's English words only)."""
+    if "acquired" in side:
+        return [acquisition_words(a, lang) for a in side["acquired"]]
+    return list(side.get("acquisitions") or ())
 
 
 def _trend_line(s: Section, lang: str) -> str:

@@ -19,6 +19,8 @@ DOMAIN = "borderwatch"
 SOURCE_LANGUAGE = "en"
 #: What a receiver's ``lang`` may say (alerts/policy.py validates against it).
 LANGUAGES = ("en", "ru")
+#: The modules of ``alerts.notify`` whose marked strings the catalogs hold (docs/SINKS.md).
+CATALOG_MODULES = ("notices.py", "brief.py", "cap.py", "i18n.py", "link_page.py", "arms_words.py")
 
 
 @functools.lru_cache(maxsize=None)

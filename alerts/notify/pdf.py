@@ -124,9 +124,10 @@ def render_pdf(b: Brief) -> bytes:
         heading(b.labels["happened"])
         for line in s.happened:
             para(f"- {line}", 9.5)
-        heading(b.labels["trend"])
-        _chart(pdf, s.chart)
-        para(s.trend, 9)
+        if s.chart:  # none for an arms race
+            heading(b.labels["trend"])
+            _chart(pdf, s.chart)
+            para(s.trend, 9)
         heading(b.labels["context"])
         for line in s.context:
             para(line, 9)

@@ -206,10 +206,36 @@ def test_a_secretariat_reads_an_arms_race_notice_in_plain_words_in_its_language(
     notices.context_for = {"KGZ-TJK:arms": SegmentContext("KGZ-TJK:arms", name="Kyrgyzstan–Tajikistan")}.get
     ru = notice_text(notices(NoticeRequest("secretariat-KGZ", "g", (alert,), "new", "nt-arms"), None))
     assert "Предупреждение: гонка вооружений: обе стороны наращивают вооружения" in ru
-    assert "Bayraktar TB2 armed UAV from Turkiye" in ru and "Ababil-T armed UAV from Iran" in ru
+    # SIPRI's designations as they are, its descriptions and the suppliers in Russian
+    assert "поставка 2021 г.: Bayraktar TB2 (ударный беспилотник), 2 шт., поставщик — Турция" in ru
+    assert "заказ 2021 г.: Ababil-T (ударный беспилотник), поставщик — Иран" in ru
+    assert "armed UAV" not in ru.split("Технические подробности")[0]
+    # no incident is behind an arms race: no incident chart, no "no recent incidents"
+    assert "Динамика относительно нормы" not in ru and "инцидентов не зарегистрировано" not in ru
     assert ru.count("Новый вид вооружения: ударные беспилотники.") == 2  # each side: armed drones
     assert "Доказательства, переданные вам: Кыргызстан–Таджикистан:" in ru  # the border named in Russian
     assert "Kyrgyzstan–Tajikistan" not in ru.split("Технические подробности")[0]  # English only in the detail
     en = notice_text(notices(NoticeRequest("operator", "g", (alert,), "new", "nt-arms-en"), None))
     assert "Warning: arms race, both sides arming on the Kyrgyzstan–Tajikistan border" in en
+    assert "2021 delivery of 2 Bayraktar TB2 armed UAV from Turkiye" in en
     assert "No incident behind this alert" not in en
+
+
+def test_an_acquisition_reads_in_english_as_the_detector_words_it_and_in_russian_in_russian():
+    from alerts.notify.arms_words import acquisition_words, supplier_name
+
+    acquisitions = [
+        Acquisition("KGZ", "Turkiye", 2021, None, 0.0, "Bayraktar TB2", "armed UAV", 3),
+        Acquisition("KGZ", "Soviet Union", 1985, 1986, 4.0, "Mi-8", "transport helicopter", 2),
+        Acquisition("TJK", "Bosnia-Herzegovina", 2019, 2020, 0.5, "M-84", "mortar"),
+        Acquisition("TJK", "Ruritania", 2019, None, 0.5, "X-1", "hovercraft"),
+    ]
+    for a in acquisitions:
+        assert acquisition_words(a.parts(), "en") == a.words()
+    assert [acquisition_words(a.parts(), "ru") for a in acquisitions] == [
+        "заказ 2021 г.: Bayraktar TB2 (ударный беспилотник), 3 шт., поставщик — Турция",
+        "поставка 1986 г.: Mi-8 (транспортный вертолёт), 2 шт., поставщик — СССР",
+        "поставка 2020 г.: M-84 (миномёт), поставщик — Босния и Герцеговина",
+        "заказ 2019 г.: X-1 (hovercraft), поставщик — Ruritania",  # unknown to the catalogs: as SIPRI wrote it
+    ]
+    assert supplier_name("United States", "ru") == "Соединенные Штаты" and supplier_name("UAE", "ru") == "ОАЭ"

@@ -12,6 +12,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from alerts.notify.brief import brief_of, notice_html, notice_text, notice_title
+from alerts.notify.i18n import CATALOG_MODULES
 from alerts.notify.notices import DEMO_SOURCE, NoticeRenderer, SegmentContext
 from alerts.notify.pdf import notice_pdf
 from alerts.policy import PolicyError, load_policy, parse_policy
@@ -226,7 +227,7 @@ def test_every_string_the_code_marks_is_in_the_catalog():
     with messages.joinpath("borderwatch.po").open("rb") as f:
         po_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f, locale="ru") if m.id}
     marked = set()
-    for module in ("notices.py", "brief.py", "cap.py", "i18n.py", "link_page.py"):
+    for module in CATALOG_MODULES:
         with resources.as_file(resources.files("alerts.notify").joinpath(module)) as path:
             for _line, msg, _comments, _context in extract_from_file("python", str(path)):
                 marked.add(msg if isinstance(msg, str) else msg[0])
