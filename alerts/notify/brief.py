@@ -193,7 +193,10 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
         context=_context(s, countries, lang),
         evidence_heading=_("Evidence released to you: %(segment)s") % {"segment": segment},
         evidence=tuple(_evidence_row(i, lang) for i in s.evidence),
-        no_evidence="" if s.evidence else _("No evidence incident is released to you."),
+        no_evidence="" if s.evidence else (
+            _("No incident is behind an arms race: its evidence is the public SIPRI Arms Transfers Database's "
+              "record of the deliveries and orders above.") if s.kind == ARMS_RACE
+            else _("No evidence incident is released to you.")),
         engineering=(*([s.summary] if s.summary else []), *s.why,
                      f"alert {s.alert_id}, segment {s.segment_id} ({s.border}), peak {s.peak_level}"))
 

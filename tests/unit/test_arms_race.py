@@ -219,6 +219,9 @@ def test_a_secretariat_reads_an_arms_race_notice_in_plain_words_in_its_language(
     assert "Warning: arms race, both sides arming on the Kyrgyzstan–Tajikistan border" in en
     assert "2021 delivery of 2 Bayraktar TB2 armed UAV from Turkiye" in en
     assert "No incident behind this alert" not in en
+    # its evidence is SIPRI's public record, not incidents withheld from the reader
+    assert "No evidence incident is released to you" not in en and "public SIPRI Arms Transfers Database" in en
+    assert "открытые данные базы SIPRI о передачах вооружений" in ru
 
 
 def test_an_acquisition_reads_in_english_as_the_detector_words_it_and_in_russian_in_russian():
