@@ -253,7 +253,8 @@ def _arming(side: Mapping[str, Any], lang: str) -> str:
     descriptions and suppliers in ``lang``), its volume against its own past, and the new kinds of weapon."""
     _ = translations(lang).gettext
     values = {"country": country_name(side["state"], lang), "tiv": number(side["window_tiv"], lang),
-              "baseline": number(side["baseline_tiv"], lang),
+              # an average over years: a tenth is as fine as it means anything (SIPRI's own figures as they are)
+              "baseline": number(side["baseline_tiv"], lang, 1),
               "items": "; ".join(_acquisitions(side, lang)) or _("nothing recorded")}
     line = _("%(country)s took %(items)s: %(tiv)s TIV in three years against %(baseline)s in an average three "
              "years before.") % values
