@@ -137,8 +137,8 @@ def run_worker(settings: Settings) -> int:
 
     def segment_name(segment_id: str) -> str:
         try:
-            return pipeline.registry.get(segment_id).title
-        except KeyError:
+            return names(segment_id)[0]
+        except KeyError:  # a segment of another registry: its id is all there is
             return segment_id
 
     def ready() -> bool | str | Waiting:

@@ -12,7 +12,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 from alerts import geomap
 from alerts.escalation import LEVEL_INDEX, LEVELS
+from alerts.model import ARMS_RACE
 from alerts.timefmt import human
+from detectors import arms_race as AR
 
 COLOURS = geomap.LEVEL_COLOURS
 #: Stroke width of a segment by level: an open alert's segment must stand out at a glance.
@@ -75,8 +77,40 @@ def filtered(alerts: Iterable[Mapping[str, Any]], filters: Mapping[str, str]) ->
 
 
 def headline(a: Mapping[str, Any], names: Callable[[str], str]) -> str:
-    """``Critical — Kyrgyzstan–Tajikistan km 0–60, near Isfara``: the level shown, then the place."""
+    """``Critical — Kyrgyzstan–Tajikistan km 0–60, near Isfara``: the level shown, then the place;
+    ``Warning — arms race on Kyrgyzstan–Tajikistan`` for an arms race (a whole border's)."""
+    if is_arms_race(a):
+        return f"{shown_level(a).capitalize()} — arms race on {names(a['segment_id'])}"
     return f"{shown_level(a).capitalize()} — {names(a['segment_id'])}"
+
+
+def is_arms_race(a: Mapping[str, Any]) -> bool:
+    return a.get("kind") == ARMS_RACE
+
+
+def _sides(a: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list((a.get("explanation") or {}).get("sides") or ())
+
+
+def arms_acquired(a: Mapping[str, Any]) -> list[str]:
+    """An arms race's "what happened": what each side ordered or received in the window, in SIPRI's words."""
+    return [f"{s.get('name') or s['state']}: {'; '.join(s.get('acquisitions') or ()) or 'nothing recorded'}"
+            for s in _sides(a)]
+
+
+def arms_against_past(a: Mapping[str, Any]) -> list[str]:
+    """An arms race's "against what normal": each side's volume against its own past, and its new kinds of weapon."""
+    out = []
+    for s in _sides(a):
+        years = f" in {s['year'] - AR.WINDOW_YEARS + 1}-{s['year']}" if s.get("year") else ""
+        base = float(s.get("baseline_tiv") or 0)
+        ratio = f" ({float(s['window_tiv']) / base:.1f}x)" if base else " (nothing before)"
+        line = (f"{s.get('name') or s['state']}: {float(s['window_tiv']):g} TIV{years} against {base:.1f} in an "
+                f"average {AR.WINDOW_YEARS} years of the {AR.BASELINE_YEARS} before{ratio}")
+        if s.get("new_capabilities"):
+            line += f"; new kind of weapon: {', '.join(s['new_capabilities'])}"
+        out.append(line)
+    return out
 
 
 def deviation_text(d: Mapping[str, Any]) -> str:
@@ -98,6 +132,8 @@ def _rule_of(text: str) -> tuple[str, str]:
 
 def level_meaning(a: Mapping[str, Any]) -> str:
     """What the level means: the forecast's probability when the forecast is what set it, else the rule."""
+    if is_arms_race(a):
+        return f"{a['peak_level'].capitalize()} because {AR.MEANING[LEVEL_INDEX[a['peak_level']]]}."
     ex = a.get("explanation") or {}
     fc = ex.get("forecast") or {}
     if fc.get("text") and fc.get("level") == a["peak_level"]:

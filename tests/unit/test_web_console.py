@@ -153,3 +153,26 @@ route:
         assert "Notified: operators, secretariat-KGZ" in frag and "within 1h of opening" in frag
         assert "open:" in frag.split('<section id="open-alerts"')[0]
     env.run(check)
+
+
+def test_an_arms_race_card_says_what_each_side_acquired_against_its_past_and_what_its_level_means():
+    """From the bundled SIPRI register: Kyrgyzstan-Tajikistan's warning of 2021."""
+    from alerts.state import AlertStore
+    from tests.unit.test_arms_race import _sipri_run
+
+    store = AlertStore()
+    for e in _sipri_run().events:
+        if e.segment_id == "KGZ-TJK:arms":
+            store.add(e)
+    a = next(dict(x, acknowledged=False) for x in store.alerts.values() if x["peak_level"] == "warning")
+    names = {"KGZ-TJK:arms": "Kyrgyzstan–Tajikistan"}.get
+    assert headline(a, names).endswith("— arms race on Kyrgyzstan–Tajikistan")
+    assert level_meaning(a) == ("Warning because both sides are arming and each with a new kind of weapon, or both "
+                                "far above their own past.")  # not a score reaching a line: no score is behind it
+    card = alert_card(a, names, may_act=True)
+    outside = card.split('<details class="engineering">')[0]
+    assert "Kyrgyzstan: 2019 delivery of 4 Mi-17 transport helicopter from Russia;" in outside
+    assert "2021 delivery of 2 Bayraktar TB2 armed UAV from Turkiye" in outside
+    assert ("Kyrgyzstan: 18.8 TIV in 2019-2021 against 7.6 in an average 3 years of the 10 before (2.5x); "
+            "new kind of weapon: armed drones") in outside
+    assert "no incidents listed" not in outside and "no baseline to compare" not in outside
