@@ -66,6 +66,15 @@ def test_mie_replay_raises_alerts_around_the_2012_kgz_uzb_clash_and_none_on_quie
 
     assert wait_for(pressure, message="KGZ-TJK pressure gauge") > 0
 
+    # ... and the arms race of 2019-2021 on the console, named by its border and its own meaning
+    def arms_race():
+        return [a for a in w.get_json("/alerts?status=all")["alerts"] if a["segment_id"] == "KGZ-TJK:arms"]
+
+    assert any(a["peak_level"] == "warning" for a in wait_for(arms_race, message="the KGZ-TJK arms race"))
+    page = w.get("/").read().decode()
+    assert ">Kyrgyzstan–Tajikistan</a>" in page
+    assert "Warning because both sides are arming and each with a new kind of weapon" in page
+
 
 @pytest.mark.skipif(os.environ.get("BORDERWATCH_SKIP_DEMO_TEST") == "1", reason="BORDERWATCH_SKIP_DEMO_TEST=1")
 def test_the_demo_prints_its_urls_and_a_summary_and_sigterm_stops_it_with_its_worker_and_broker(tmp_path):
