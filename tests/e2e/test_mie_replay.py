@@ -74,6 +74,9 @@ def test_mie_replay_raises_alerts_around_the_2012_kgz_uzb_clash_and_none_on_quie
     page = w.get("/").read().decode()
     assert ">Kyrgyzstan–Tajikistan</a>" in page
     assert "Warning because both sides are arming and each with a new kind of weapon" in page
+    arms_page = w.get("/ui/segments/KGZ-TJK:arms").read().decode()
+    assert "Kyrgyzstan–Tajikistan: arms race" in arms_page and "What each side acquired (SIPRI)" in arms_page
+    assert "Bayraktar TB2 armed UAV from Turkiye" in arms_page and "Recent incidents" not in arms_page
 
 
 @pytest.mark.skipif(os.environ.get("BORDERWATCH_SKIP_DEMO_TEST") == "1", reason="BORDERWATCH_SKIP_DEMO_TEST=1")
