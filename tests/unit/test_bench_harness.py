@@ -157,3 +157,12 @@ def test_the_flatness_pairs_the_years_so_a_machine_slowing_down_between_them_doe
 
     assert paired_flatness(None, items, {"KAZ-UZB": b"state"}, replay=replay) == 0.8
     assert calls == [(b"a", {}), (b"d", {"KAZ-UZB": b"state"})] * PAIRS
+
+
+def test_bench_ab_refuses_what_it_cannot_measure_in_one_line():
+    from bench.ab import main
+
+    with pytest.raises(SystemExit, match="--runs must be 1 or more"):
+        main(["HEAD", "--runs", "0"])
+    with pytest.raises(SystemExit, match="cannot check out 'no-such-commit-anywhere'"):
+        main(["no-such-commit-anywhere"])
