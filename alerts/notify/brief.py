@@ -117,7 +117,7 @@ class Brief:
 def brief(n: Notice) -> Brief:
     t = translations(n.lang)
     _ = t.gettext
-    own = n.audience.removeprefix("secretariat:") if n.audience.startswith("secretariat:") else None
+    own = own_state(n.audience)
     top = max(n.sections, key=lambda s: (not s.resolved_at, LEVEL_INDEX.get(s.level, 0)))
     headline = _headline(top, n.level, own, n.lang)
     labels = {
@@ -164,18 +164,28 @@ def _headline(s: Section, notice_level: str, own: str | None, lang: str) -> str:
     return _("%(level)s: %(what)s on the %(border)s border") % values
 
 
+def own_state(audience: str) -> str | None:
+    """The receiver's own state (``secretariat:KGZ`` -> ``KGZ``): its name comes first in a border's."""
+    return audience.removeprefix("secretariat:") if audience.startswith("secretariat:") else None
+
+
+def stretch_name(s: Section, own: str | None, lang: str) -> str:
+    """What a notice in ``lang`` calls the alert's stretch. The registry's segment names are
+    English; in another language the stretch is named by its border, id and towns in that language
+    (an arms race is the whole border's: its name alone)."""
+    if lang == SOURCE_LANGUAGE:
+        return s.name or s.segment_id
+    countries = s.countries or states_of(s.border)
+    if s.kind == ARMS_RACE:
+        return border_name(countries, own, lang)
+    return f"{border_name(countries, own, lang)} ({s.segment_id})" + (f", {s.place_ru}" if s.place_ru else "")
+
+
 def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSection:
     t = translations(lang)
     _, level = t.gettext, functools.partial(level_name, lang=lang)
     countries = _own_first(s.countries or states_of(s.border), own)
-    # The registry's segment names are English; in another language the stretch is named by its
-    # border, id and towns in that language (an arms race is the whole border's: its name alone).
-    if lang == SOURCE_LANGUAGE:
-        segment = s.name or s.segment_id
-    elif s.kind == ARMS_RACE:
-        segment = border_name(countries, own, lang)
-    else:
-        segment = f"{border_name(countries, own, lang)} ({s.segment_id})" + (f", {s.place_ru}" if s.place_ru else "")
+    segment = stretch_name(s, own, lang)
     words = {"border": border_name(countries, own, lang), "level": level(s.level), "trend": trend_word(s.trend, lang)}
     # a resolved alert's level and trend are both "resolved": said once
     heading = (_("%(border)s border: %(level)s") if s.resolved_at

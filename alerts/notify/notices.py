@@ -26,6 +26,7 @@ from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import INCIDENT
 from alerts.notify.acks import ack_link, link_expiry
+from alerts.notify.brief import own_state, stretch_name
 from alerts.notify.i18n import SOURCE_LANGUAGE, level_name, translations
 from alerts.notify.model import Notice, Section
 from alerts.policy import AckRules
@@ -176,11 +177,13 @@ def build_notice(request: NoticeRequest, principal: Principal,
     summary = {"notice_id": request.notice_id, "created_at": iso(created_at),
                "alerts": {s.alert_id: {"segment_id": s.segment_id, "level": s.level, "resolved": bool(s.resolved_at),
                                        "evidence": [i["event_id"] for i in s.evidence]} for s in sections}}
+    # each alert named in what changed as its section names it
+    names = {s.alert_id: stretch_name(s, own_state(principal.role_string), lang) for s in sections}
     earlier = (str(previous["notice_id"]), str(previous["created_at"])) \
         if previous and previous.get("notice_id") and previous.get("created_at") else None
     return Notice(request.notice_id, request.receiver, request.group_key, request.reason, principal.role_string,
                   iso(created_at), ack_url, tuple(sections),
-                  tuple(changes_since(previous, summary, lang)), summary, lang, demo, earlier)
+                  tuple(changes_since(previous, summary, lang, names)), summary, lang, demo, earlier)
 
 
 class NoticeRenderer:
@@ -240,8 +243,10 @@ def pressure_rows(pressure: Mapping[str, Mapping[int, float]], years: int = PRES
 
 
 def changes_since(previous: Mapping[str, Any] | None, current: Mapping[str, Any],
-                  lang: str = SOURCE_LANGUAGE) -> list[str]:
-    """What changed for this receiver since its last notice for the group, in plain sentences in ``lang``."""
+                  lang: str = SOURCE_LANGUAGE, names: Mapping[str, str] | None = None) -> list[str]:
+    """What changed for this receiver since its last notice for the group, in plain sentences in
+    ``lang``; each alert named by ``names`` (alert id -> its stretch's name), else by its segment id."""
+    names = names or {}
     t = translations(lang)
     _, level = t.gettext, functools.partial(level_name, lang=lang)
     if previous is None:
@@ -249,7 +254,7 @@ def changes_since(previous: Mapping[str, Any] | None, current: Mapping[str, Any]
     prev, cur = previous.get("alerts", {}), current.get("alerts", {})
     out = []
     for aid, a in cur.items():
-        seg = a["segment_id"]
+        seg = names.get(aid) or a["segment_id"]
         p = prev.get(aid)
         if p is None:
             out.append(_("%(segment)s: new alert at level %(level)s.") % {"segment": seg, "level": level(a["level"])})

@@ -123,7 +123,7 @@ def test_the_next_notice_says_what_changed_since_the_last_one_delivered(tmp_path
     n.notify(request(level="warning", notice_id="nt-1", evidence=("inc-public",)))
     restarted, _ = notifier(tmp_path, [sink])
     restarted.notify(request(level="critical", notice_id="nt-2"))
-    assert "KGZ-TJK-07: escalated from warning to critical." in sink.accepted[1].changes
+    assert "Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken: escalated from warning to critical." in sink.accepted[1].changes
 
 
 def test_a_notice_completed_on_another_sink_keeps_its_own_comparison(tmp_path):
@@ -133,7 +133,7 @@ def test_a_notice_completed_on_another_sink_keeps_its_own_comparison(tmp_path):
     n.notify(request(level="critical", notice_id="nt-2"))
     n.notify(request(level="critical", notice_id="nt-2"))  # b gets nt-2 now
     assert b.accepted[-1].notice_id == "nt-2"
-    assert "KGZ-TJK-07: escalated from warning to critical." in b.accepted[-1].changes
+    assert "Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken: escalated from warning to critical." in b.accepted[-1].changes
 
 
 def test_delivery_log_cuts_a_torn_last_line(tmp_path):

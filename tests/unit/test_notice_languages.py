@@ -246,3 +246,12 @@ def test_a_mail_says_its_language_and_carries_the_title_in_it():
         notice = renderer(languages=LANGUAGES)(request(receiver, f"nt-{lang}"), None)
         msg = email.message_from_bytes(sink.message(notice).as_bytes(), policy=email.policy.default)
         assert msg["Content-Language"] == lang and msg["Subject"].startswith(title), receiver
+
+
+def test_what_changed_names_each_stretch_as_its_section_does_in_the_readers_language():
+    r = renderer(languages=LANGUAGES)
+    first = r(request(level="warning", notice_id="nt-ru-1"), None)
+    second = r(request(level="critical", notice_id="nt-ru-2"), first.summary)
+    assert ("Кыргызстан–Таджикистан (KGZ-TJK-07), около Исфара и Баткен: уровень повышен с «предупреждение» "
+            "до «критический».") in second.changes
+    assert not [line for line in second.changes if line.startswith("KGZ-TJK-07:")]

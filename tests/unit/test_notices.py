@@ -106,10 +106,10 @@ def test_what_changed_since_the_last_notice():
     first = renderer()(request(level="warning", notice_id="nt-1", evidence=("inc-public",)), None)
     assert first.changes == ("First notice to you for this alert.",)
     second = renderer()(request(level="critical", notice_id="nt-2"), first.summary)
-    assert "KGZ-TJK-07: escalated from warning to critical." in second.changes
-    assert "KGZ-TJK-07: 1 new evidence incident." in second.changes  # the TJK-only one is not counted
+    assert "Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken: escalated from warning to critical." in second.changes
+    assert "Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken: 1 new evidence incident." in second.changes  # the TJK-only one is not counted
     third = renderer()(request(level="critical", notice_id="nt-3", resolved_at="2025-12-01T00:00:00Z"), second.summary)
-    assert third.changes == ("KGZ-TJK-07: resolved (was critical).",) and third.level == "resolved"
+    assert third.changes == ("Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken: resolved (was critical).",) and third.level == "resolved"
     assert changes_since(third.summary, third.summary) == ["No change in level or evidence since the last notice."]
 
 
