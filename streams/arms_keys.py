@@ -154,8 +154,8 @@ def _transition(state: SegmentState, found: AR.Assessment, at: str) -> AlertEven
         summary = f"{LEVELS[new]} on {name}: {found.headline}"
         explanation = {"detector": ARMS_RACE, "score": float(new), "text": found.text, "deviations": [],
                        "detector_view": None, "forecast": None, "context": {}, "top_incidents": [],
-                       "sides": [{"state": s.iso3, "name": state_name(s.iso3) or s.iso3, "year": s.year,
-                                  "arming": s.arming, "window_tiv": s.window_tiv,
+                       "sides": [{"state": s.iso3, "name": state_name(s.iso3) or s.iso3,
+                                  "volume": AR.volume_words(s), "arming": s.arming, "window_tiv": s.window_tiv,
                                   "baseline_tiv": s.baseline_tiv, "new_capabilities": list(s.new_capabilities),
                                   "acquisitions": [x.words() for x in s.acquisitions],
                                   "acquired": [x.parts() for x in s.acquisitions]} for s in found.sides]}

@@ -99,14 +99,11 @@ def arms_acquired(a: Mapping[str, Any]) -> list[str]:
 
 
 def arms_against_past(a: Mapping[str, Any]) -> list[str]:
-    """An arms race's "against what normal": each side's volume against its own past, and its new kinds of weapon."""
+    """An arms race's "against what normal": each side's volume against its own past, in the
+    detector's words (``detectors.arms_race.volume_words``), and its new kinds of weapon."""
     out = []
     for s in _sides(a):
-        years = f" in {s['year'] - AR.WINDOW_YEARS + 1}-{s['year']}" if s.get("year") else ""
-        base = float(s.get("baseline_tiv") or 0)
-        ratio = f" ({float(s['window_tiv']) / base:.1f}x)" if base else " (nothing before)"
-        line = (f"{s.get('name') or s['state']}: {float(s['window_tiv']):g} TIV{years} against {base:.1f} in an "
-                f"average {AR.WINDOW_YEARS} years of the {AR.BASELINE_YEARS} before{ratio}")
+        line = f"{s.get('name') or s['state']}: {s.get('volume') or 'TIV %g' % float(s['window_tiv'])}"
         if s.get("new_capabilities"):
             line += f"; new kind of weapon: {', '.join(s['new_capabilities'])}"
         out.append(line)

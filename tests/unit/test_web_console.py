@@ -173,6 +173,6 @@ def test_an_arms_race_card_says_what_each_side_acquired_against_its_past_and_wha
     outside = card.split('<details class="engineering">')[0]
     assert "Kyrgyzstan: 2019 delivery of 4 Mi-17 transport helicopter from Russia;" in outside
     assert "2021 delivery of 2 Bayraktar TB2 armed UAV from Turkiye" in outside
-    assert ("Kyrgyzstan: 18.8 TIV in 2019-2021 against 7.6 in an average 3 years of the 10 before (2.5x); "
+    assert ("Kyrgyzstan: TIV 18.8 in 2019-2021 against 7.587 in an average 3 years of the 10 before (2.5x); "
             "new kind of weapon: armed drones") in outside
     assert "no incidents listed" not in outside and "no baseline to compare" not in outside
