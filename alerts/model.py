@@ -198,3 +198,8 @@ def alert_labels(alert: Mapping[str, Any]) -> dict[str, str]:
         "detector": alert.get("detector") or "",
         "kind": alert.get("kind") or INCIDENT,
     }
+
+
+def is_arms_race(alert: Mapping[str, Any]) -> bool:
+    """Whether an alert (as the store and the API hold it) is a border's arms race, not incidents."""
+    return alert.get("kind") == ARMS_RACE

@@ -186,6 +186,7 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
     _, level = t.gettext, functools.partial(level_name, lang=lang)
     countries = _own_first(s.countries or states_of(s.border), own)
     segment = stretch_name(s, own, lang)
+    arms = s.kind == ARMS_RACE  # no incident is behind it: no incident chart, its evidence is SIPRI's record
     words = {"border": border_name(countries, own, lang), "level": level(s.level), "trend": trend_word(s.trend, lang)}
     # a resolved alert's level and trend are both "resolved": said once
     heading = (_("%(border)s border: %(level)s") if s.resolved_at
@@ -198,14 +199,14 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
                             lambda iso3, name: country_name(iso3, lang, default=name),
                             place=(s.place_ru if lang == "ru" else "") or s.place, km=_("km")),
         happened=_happened(s, lang),
-        trend="" if s.kind == ARMS_RACE else _trend_line(s, lang),
-        chart=None if s.kind == ARMS_RACE else chart(s.activity, s.baseline, lang),
+        trend="" if arms else _trend_line(s, lang),
+        chart=None if arms else chart(s.activity, s.baseline, lang),
         context=_context(s, countries, lang),
         evidence_heading=_("Evidence released to you: %(segment)s") % {"segment": segment},
         evidence=tuple(_evidence_row(i, lang) for i in s.evidence),
         no_evidence="" if s.evidence else (
             _("No incident is behind an arms race: its evidence is the public SIPRI Arms Transfers Database's "
-              "record of the deliveries and orders above.") if s.kind == ARMS_RACE
+              "record of the deliveries and orders above.") if arms
             else _("No evidence incident is released to you.")),
         engineering=(*([s.summary] if s.summary else []), *s.why,
                      f"alert {s.alert_id}, segment {s.segment_id} ({s.border}), peak {s.peak_level}"))

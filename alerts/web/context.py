@@ -22,7 +22,7 @@ from borderwatch.errors import BorderwatchError
 from alerts.access import Principal
 from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
-from alerts.model import ARMS_RACE
+from alerts.model import is_arms_race
 from alerts.notify.acks import OnBehalf
 from alerts.policy import Policy
 from alerts.web.live import LiveFeed
@@ -222,7 +222,7 @@ def segment_table(registry: Any, alerts: list[dict], p: Principal,
                 name = registry.get(sid).name
             except KeyError:
                 pass
-        if a.get("kind") == ARMS_RACE:  # the whole border's, beside any alert on the border itself
+        if is_arms_race(a):  # the whole border's, beside any alert on the border itself
             name = f"{name}: arms race"
         rows[sid] = {"segment_id": sid, "border": a["border"], "countries": list(a.get("countries") or ()),
                      "name": name, "length_km": 0.0, "pair_level": sid == a["border"], "coords": []}

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from alerts.access import Principal
 from alerts.escalation import LEVELS
-from alerts.model import alert_labels
+from alerts.model import alert_labels, is_arms_race
 from alerts.notify import link_page
 from alerts.notify.acks import LINK_LANG_FIELD, ExpiredAckLink
 from alerts.notify.delivery import DeliveryLogUnavailable
@@ -45,7 +45,7 @@ def templates() -> jinja2.Environment:
                        chart_totals=views.chart_totals, shown_level=views.shown_level, headline=views.headline,
                        level_meaning=views.level_meaning, deviation_text=views.deviation_text,
                        incident_text=views.incident_text, incident_cells=views.incident_cells,
-                       is_arms_race=views.is_arms_race, arms_acquired=views.arms_acquired,
+                       is_arms_race=is_arms_race, arms_acquired=views.arms_acquired,
                        arms_against_past=views.arms_against_past,
                        incident_columns=views.INCIDENT_COLUMNS)
     return env

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from alerts import geomap
 from alerts.escalation import LEVEL_INDEX, LEVELS
-from alerts.model import ARMS_RACE
+from alerts.model import is_arms_race
 from alerts.timefmt import human
 from detectors import arms_race as AR
 
@@ -82,10 +82,6 @@ def headline(a: Mapping[str, Any], names: Callable[[str], str]) -> str:
     if is_arms_race(a):
         return f"{shown_level(a).capitalize()} — arms race on {names(a['segment_id'])}"
     return f"{shown_level(a).capitalize()} — {names(a['segment_id'])}"
-
-
-def is_arms_race(a: Mapping[str, Any]) -> bool:
-    return a.get("kind") == ARMS_RACE
 
 
 def _sides(a: Mapping[str, Any]) -> list[Mapping[str, Any]]:
