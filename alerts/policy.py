@@ -288,6 +288,12 @@ class Policy:
         routes, after which an unacknowledged alert's notices go out again."""
         return min(r.repeat_interval for r in self.routes_for(labels))
 
+    def language_of(self, p: Principal) -> str | None:
+        """The language this policy writes the caller's desk's notices in (the ``lang`` of its
+        receivers that are that desk), so its pages can read the same; None if none is, or they differ."""
+        langs = {r.lang for r in self.receivers.values() if r.principal.role_string == p.role_string}
+        return langs.pop() if len(langs) == 1 else None
+
     def receiver_principal(self, name: str) -> Principal | None:
         """Who the receiver ``name`` is (secretariat-KGZ -> secretariat:KGZ), so whose notices it gets;
         None for a receiver this policy does not have."""

@@ -1,6 +1,8 @@
-"""The README's picture of the operator console: docs/img/console.png, a 1280x800 page.
+"""The README's pictures of the console: docs/img/console.png, a 1280x800 page, as an operator sees
+it; with ``--desk secretariat:KGZ``, as the Kyrgyz secretariat does (in Russian, as the bundled
+policy writes its notices: docs/img/console-ru.png).
 
-    .venv/bin/python scripts/console_screenshot.py [OUT_PNG]   (default docs/img/console.png)
+    .venv/bin/python scripts/console_screenshot.py [OUT_PNG] [--desk ROLE]   (default docs/img/console.png, operator)
 
 What the demo shows, made without a broker: the MIE history for Central Asia through the
 backtest (every alert resolved), then the demo's deadly clash near Dostuk two hours ago, whose
@@ -69,7 +71,13 @@ def serve(app, ready: threading.Event, box: dict) -> None:
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "img" / "console.png"
+    import argparse
+
+    ap = argparse.ArgumentParser(description="a picture of the console with the demo's data")
+    ap.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "img" / "console.png")
+    ap.add_argument("--desk", default="operator", help="the role signed in (operator, secretariat:KGZ, ...)")
+    args = ap.parse_args()
+    out = args.out
     problem = chromium.missing()
     if problem:
         print(problem, file=sys.stderr)
@@ -85,7 +93,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tokens = TokenFile(Path(tmp) / "tokens.json")
-        operator = tokens.add("duty-officer", "operator")
+        operator = tokens.add("duty-officer" if args.desk == "operator" else "desk", args.desk)
         app = build_web_app(lambda: history, lambda: b"", "", title, auth=Authenticator(tokens),
                             segments=registry, policy=load_policy())
         ready, box = threading.Event(), {}

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import jinja2
+from babel import Locale
+from babel.core import get_global
 
 from alerts.borders import states_of
 from alerts.escalation import LEVEL_INDEX
@@ -175,10 +177,17 @@ def stretch_name(s: Section, own: str | None, lang: str) -> str:
     (an arms race is the whole border's: its name alone)."""
     if lang == SOURCE_LANGUAGE:
         return s.name or s.segment_id
-    countries = s.countries or states_of(s.border)
-    if s.kind == ARMS_RACE:
+    return stretch_title(s.segment_id, s.countries or states_of(s.border), s.place_ru, lang, own,
+                         whole_border=s.kind == ARMS_RACE)
+
+
+def stretch_title(segment_id: str, countries: Sequence[str], place_ru: str | None, lang: str,
+                  own: str | None = None, *, whole_border: bool = False) -> str:
+    """A stretch's name in a language other than the registry's English, as notices and the
+    console's pages write it: ``Кыргызстан–Таджикистан (KGZ-TJK-07), около Исфара``."""
+    if whole_border:
         return border_name(countries, own, lang)
-    return f"{border_name(countries, own, lang)} ({s.segment_id})" + (f", {s.place_ru}" if s.place_ru else "")
+    return f"{border_name(countries, own, lang)} ({segment_id})" + (f", {place_ru}" if place_ru else "")
 
 
 def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSection:
@@ -223,7 +232,7 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
         out = [_("Alert opened %(at)s at level %(level)s (peak %(peak)s).")
                % {"at": human(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
         if s.kind != ARMS_RACE and s.forecast.get("level") == s.level:  # the forecast is what set this level
-            out.append(_forecast_line(s.forecast, lang))
+            out.append(forecast_line(s.forecast, lang))
     if s.kind == ARMS_RACE:
         return tuple(out + [_arming(side, lang) for side in s.sides])
     if s.evidence:
@@ -241,7 +250,7 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _forecast_line(forecast: Mapping[str, Any], lang: str) -> str:
+def forecast_line(forecast: Mapping[str, Any], lang: str) -> str:
     """What a level set by the hazard forecast stands for, in the reader's words: the probability of a
     deadly clash within the horizon and the range its level covers (``notices.forecast_band``)."""
     t = translations(lang)
@@ -266,18 +275,23 @@ def _arming(side: Mapping[str, Any], lang: str) -> str:
     values = {"country": country_name(side["state"], lang), "tiv": number(side["window_tiv"], lang),
               # an average over years: a tenth is as fine as it means anything (SIPRI's own figures as they are)
               "baseline": number(side["baseline_tiv"], lang, 1),
-              "items": "; ".join(_acquisitions(side, lang)) or _("nothing recorded")}
+              "items": "; ".join(acquisitions(side, lang)) or _("nothing recorded")}
     line = _("%(country)s took %(items)s: %(tiv)s TIV in three years against %(baseline)s in an average three "
              "years before.") % values
     if side.get("new_capabilities"):
-        names = {"armed drones": _("armed drones"), "rocket artillery": _("rocket artillery"),
-                 "air defence": _("air defence")}  # detectors/arms_race.py CAPABILITIES
         line += " " + _("New kind of weapon: %(kinds)s.") % {
-            "kinds": ", ".join(names.get(c, c) for c in side["new_capabilities"])}
+            "kinds": ", ".join(capability_name(c, lang) for c in side["new_capabilities"])}
     return line
 
 
-def _acquisitions(side: Mapping[str, Any], lang: str) -> list[str]:
+def capability_name(capability: str, lang: str) -> str:
+    """A kind of weapon the arms-race rule tells apart (``detectors.arms_race.CAPABILITIES``) in ``lang``."""
+    _ = translations(lang).gettext
+    return {"armed drones": _("armed drones"), "rocket artillery": _("rocket artillery"),
+            "air defence": _("air defence")}.get(capability, capability)
+
+
+def acquisitions(side: Mapping[str, Any], lang: str) -> list[str]:
     """What a side acquired, in ``lang``: from the data where the alert carries it (alerts written
     before it did carry SIPRI's English words only)."""
     if "acquired" in side:
@@ -386,10 +400,21 @@ def trend_word(trend: str, lang: str) -> str:
 
 
 def country_name(iso3: str | None, lang: str, default: str | None = None) -> str:
-    """The state's name in ``lang`` where the catalogs have it; else ``default`` (its code if none)."""
+    """The state's name in ``lang``: the catalog's for the states a desk writes to (their secretariats
+    are named with them), else CLDR's (through babel) outside English, else ``default`` (its code if none)."""
     _ = translations(lang).gettext
-    return {"KAZ": _("Kazakhstan"), "KGZ": _("Kyrgyzstan"), "TJK": _("Tajikistan"), "TKM": _("Turkmenistan"),
-            "UZB": _("Uzbekistan"), "AFG": _("Afghanistan")}.get(iso3, iso3 if default is None else default)
+    named = {"KAZ": _("Kazakhstan"), "KGZ": _("Kyrgyzstan"), "TJK": _("Tajikistan"), "TKM": _("Turkmenistan"),
+             "UZB": _("Uzbekistan"), "AFG": _("Afghanistan")}.get(iso3)
+    if named is None and iso3 and lang != SOURCE_LANGUAGE:
+        named = cldr_country_name(iso3, lang)
+    return named or (iso3 if default is None else default)
+
+
+@functools.lru_cache(maxsize=4096)
+def cldr_country_name(iso3: str, lang: str) -> str | None:
+    """CLDR's name of the state ``iso3`` in ``lang`` (``CHN`` -> ``Китай``), None for a code it has not."""
+    alpha2 = (get_global("territory_aliases").get(iso3) or [None])[0]
+    return Locale(lang).territories.get(alpha2) if alpha2 else None
 
 
 def secretariat_of(iso3: str, lang: str) -> str:

@@ -13,19 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from alerts.notify.acks import ExpiredAckLink
-from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
+from alerts.notify.i18n import language_of_request, translations
 
 
 def page_language(asked: str | None, accept_language: str | None = None) -> str:
     """The link's ``l`` when it names a notice language; else the browser's first such language;
     else English. An unknown value is not an error: the page still works, in English."""
-    if asked in LANGUAGES:
-        return asked
-    for part in (accept_language or "").split(","):
-        primary = part.split(";", 1)[0].strip().split("-", 1)[0].lower()
-        if primary in LANGUAGES:
-            return primary
-    return SOURCE_LANGUAGE
+    return language_of_request(asked, None, None, accept_language)
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,11 @@ def wants_html(request: web.Request) -> bool:
     return request.method == "GET" and html_at >= 0 and (json_at < 0 or html_at < json_at)
 
 
-def problem(request: web.Request, status: int, message: str) -> web.Response:
+def problem(request: web.Request, status: int, message: str, ctx: WebContext | None = None) -> web.Response:
     if status in (403, 404) and wants_html(request):
-        return pages.error_page(status, message, request.get(PRINCIPAL))
+        p = request.get(PRINCIPAL)
+        lang = pages.page_language(ctx, request, p)
+        return pages.error_page(status, message, p, lang, pages.language_links(request, lang))
     return error(status, message)
 
 
@@ -83,11 +85,11 @@ async def problems(ctx: WebContext, request: web.Request, handler) -> web.Stream
     try:
         return await handler(request)
     except Problem as exc:
-        return problem(request, exc.status, exc.message)
+        return problem(request, exc.status, exc.message, ctx)
     except web.HTTPRequestEntityTooLarge:
         return error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
     except web.HTTPNotFound:  # the router's: no route, or a path id that is not an id
-        return problem(request, 404, "not found")
+        return problem(request, 404, "not found", ctx)
     except web.HTTPMethodNotAllowed as exc:
         resp = error(405, f"{request.method} is not allowed here")
         resp.headers["Allow"] = exc.headers["Allow"]

@@ -11,6 +11,7 @@ injected ``segment_detail``. Routes whose collaborator is not wired answer 501.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,10 +21,13 @@ from aiohttp import web
 
 from borderwatch.errors import BorderwatchError
 from alerts.access import Principal
+from alerts.borders import border_of_segment, is_iso3, states_of
 from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
 from alerts.model import is_arms_race
 from alerts.notify.acks import OnBehalf
+from alerts.notify.brief import stretch_title
+from alerts.notify.i18n import SOURCE_LANGUAGE, translations
 from alerts.policy import Policy
 from alerts.web.live import LiveFeed
 from alerts.web.tokens import Authenticator
@@ -145,8 +149,16 @@ class WebContext:
             raise Problem(404, f"no alert {alert_id}")  # the same answer whether hidden or absent
         return _shown(h, a)
 
-    def segment_rows(self, p: Principal) -> list[dict]:
-        return segment_table(self.segments, self.visible(p), p, self.segment_names)
+    def segment_rows(self, p: Principal, lang: str = SOURCE_LANGUAGE) -> list[dict]:
+        """The segments ``p`` may look at (:func:`segment_table`), named in ``lang``."""
+        return segment_table(self.segments, self.visible(p), p, self.names_in(lang), lang)
+
+    def names_in(self, lang: str) -> Callable[[str], str]:
+        """What a page in ``lang`` calls a segment: the registry's English title, or in another
+        language the notices' name for the stretch (``alerts.notify.brief.stretch_title``)."""
+        if lang == SOURCE_LANGUAGE:
+            return self.segment_names
+        return functools.partial(local_segment_name, self.segments, lang)
 
     async def segment_view(self, p: Principal, segment_id: str) -> dict:
         """One segment as ``p`` may see it: its row, its alerts, its incidents and daily series."""
@@ -197,8 +209,24 @@ def _levels(alerts: Iterable[dict]) -> tuple[dict[str, str], dict[str, int]]:
     return level, n_open
 
 
+def local_segment_name(registry: Any, lang: str, segment_id: str) -> str:
+    """A segment (or an arms-race key, ``KGZ-TJK:arms``: its border) named in ``lang`` as the notices
+    name it; from the registry where it has the segment, else from the states in its id."""
+    key = segment_id.split(":", 1)[0]
+    try:
+        s = registry.get(key)
+    except (KeyError, AttributeError):
+        s = None
+    if s is not None:
+        return stretch_title(s.segment_id, s.countries, s.place_ru, lang, whole_border=s.pair_level or key != segment_id)
+    states = states_of(border_of_segment(key))
+    if not all(is_iso3(c) for c in states):
+        return segment_id
+    return stretch_title(key, states, None, lang, whole_border=key == border_of_segment(key))
+
+
 def segment_table(registry: Any, alerts: list[dict], p: Principal,
-                  names: Callable[[str], str] = lambda s: s) -> list[dict]:
+                  names: Callable[[str], str] = lambda s: s, lang: str = SOURCE_LANGUAGE) -> list[dict]:
     """The segments ``p`` may look at, each with its level now from the alerts ``p`` sees.
 
     A secretariat gets the segments of its own borders. Pair-level segments (no geometry)
@@ -206,10 +234,11 @@ def segment_table(registry: Any, alerts: list[dict], p: Principal,
     """
     level, n_open = _levels(alerts)
     rows: dict[str, dict] = {}
+    local = lang != SOURCE_LANGUAGE
     for s in (registry.segments() if registry is not None else []):
         if p.sees_border(s.countries):
             rows[s.segment_id] = {"segment_id": s.segment_id, "border": s.border, "countries": list(s.countries),
-                                  "name": s.title, "place": s.place, "place_ru": s.place_ru,
+                                  "name": names(s.segment_id) if local else s.title, "place": s.place, "place_ru": s.place_ru,
                                   "length_km": round(s.length_km, 1), "pair_level": False,
                                   "coords": [[round(x, 4), round(y, 4)] for x, y in s.coords]}
     for a in alerts:
@@ -217,13 +246,13 @@ def segment_table(registry: Any, alerts: list[dict], p: Principal,
         if sid in rows or not p.sees_border(a.get("countries") or ()):
             continue
         name = names(sid)
-        if registry is not None:
+        if registry is not None and not local:
             try:
                 name = registry.get(sid).name
             except KeyError:
                 pass
         if is_arms_race(a):  # the whole border's, beside any alert on the border itself
-            name = f"{name}: arms race"
+            name = translations(lang).gettext("%(name)s: arms race") % {"name": name}
         rows[sid] = {"segment_id": sid, "border": a["border"], "countries": list(a.get("countries") or ()),
                      "name": name, "length_km": 0.0, "pair_level": sid == a["border"], "coords": []}
     for sid, row in rows.items():

@@ -23,8 +23,7 @@ from alerts.model import alert_labels, is_arms_race
 from alerts.notify import link_page
 from alerts.notify.acks import LINK_LANG_FIELD, ExpiredAckLink
 from alerts.notify.delivery import DeliveryLogUnavailable
-from alerts.notify.i18n import SOURCE_LANGUAGE
-from alerts.policy import format_duration
+from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE, language_of_request, number, translations
 from alerts.timefmt import human, iso, parse_time
 from alerts.web import views
 from alerts.web.context import WebContext, form_of, principal_of
@@ -35,19 +34,27 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 ASSETS = {"app.js": "application/javascript", "style.css": "text/css"}
 
 
+#: The cookie that keeps the language a reader picked (``?lang=``) for the pages that follow.
+LANG_COOKIE = "bw_lang"
+#: Each language as its readers name it, for the header's switch.
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
 @functools.cache
-def templates() -> jinja2.Environment:
+def templates(lang: str = SOURCE_LANGUAGE) -> jinja2.Environment:
+    """The pages' templates in ``lang``: gettext from the notices' catalog, and the words of
+    :mod:`alerts.web.views` bound to the same language (one environment per language)."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("alerts.web", "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(lang), newstyle=True)
     env.policies["json.dumps_kwargs"] = {"separators": (",", ":")}
     env.filters["when"] = human
-    env.globals.update(legend_keys=views.legend_keys, map_layout=views.map_layout, chart_layout=views.chart_layout,
-                       chart_totals=views.chart_totals, shown_level=views.shown_level, headline=views.headline,
-                       level_meaning=views.level_meaning, deviation_text=views.deviation_text,
-                       incident_text=views.incident_text, incident_cells=views.incident_cells,
-                       is_arms_race=is_arms_race, arms_acquired=views.arms_acquired,
-                       arms_against_past=views.arms_against_past,
-                       incident_columns=views.INCIDENT_COLUMNS)
+    in_lang = {name: functools.partial(getattr(views, name), lang=lang) for name in (
+        "legend_keys", "map_layout", "chart_layout", "chart_totals", "headline", "level_meaning", "deviation_text",
+        "incident_text", "incident_cells", "arms_acquired", "arms_against_past", "level_word")}
+    env.globals.update(in_lang, shown_level=views.shown_level, is_arms_race=is_arms_race,
+                       incident_columns=views.incident_columns(lang), lang=lang,
+                       number=functools.partial(number, lang=lang))
     return env
 
 
@@ -56,55 +63,83 @@ def asset(name: str) -> str:
     return resources.files("alerts.web").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def _page(template: str, code: int = 200, **context: Any) -> web.Response:
-    text = templates().get_template(template).render(**context)
+def _page(template: str, code: int = 200, lang: str = SOURCE_LANGUAGE, **context: Any) -> web.Response:
+    text = templates(lang).get_template(template).render(**context)
     return web.Response(text=text, content_type="text/html", status=code)
 
 
-def _macro(name: str) -> Callable[..., Any]:
-    return getattr(templates().get_template("macros.html.j2").module, name)
+def _macro(name: str, lang: str = SOURCE_LANGUAGE) -> Callable[..., Any]:
+    return getattr(templates(lang).get_template("macros.html.j2").module, name)
+
+
+def page_language(ctx: WebContext | None, request: web.Request, p: Principal | None = None) -> str:
+    """The language a page reads in (``alerts.notify.i18n.language_of_request``): the reader's pick
+    (``?lang=``, then the cookie), their desk's in the policy, their browser's, English."""
+    desk = ctx.policy.language_of(p) if ctx is not None and ctx.policy is not None and p is not None else None
+    return language_of_request(request.query.get("lang"), request.cookies.get(LANG_COOKIE), desk,
+                               request.headers.get("Accept-Language"))
+
+
+def language_links(request: web.Request, lang: str) -> list[tuple[str, str, str]]:
+    """(code, name, link) per language, ``lang`` first: the header's switch keeps the page's query."""
+    codes = [lang] + [c for c in LANGUAGES if c != lang]
+    return [(c, LANGUAGE_NAMES.get(c, c), str(request.rel_url.update_query(lang=c))) for c in codes]
+
+
+def _remember_language(request: web.Request, resp: web.Response, lang: str) -> web.Response:
+    """A reader who picked a language (``?lang=``) keeps it on the next pages (a cookie for a year)."""
+    if request.query.get("lang") == lang:
+        resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path="/", httponly=True, samesite="Lax")
+    return resp
 
 
 # ---------------------------------------------------------------------- pieces (the tests look at them alone)
 def alert_card(a: Mapping[str, Any], names: Callable[[str], str], may_act: bool,
-               plan: Mapping[str, Any] | None = None) -> str:
+               plan: Mapping[str, Any] | None = None, lang: str = SOURCE_LANGUAGE) -> str:
     """One open alert: what happened where, against what normal, what its level means, what happens next."""
-    return str(_macro("alert_card")(a, names, may_act, plan))
+    return str(_macro("alert_card", lang)(a, names, may_act, plan))
 
 
 def svg_map(rows: list[dict], width: float = 560.0, height: float = 450.0, svg_id: str = "map",
-            highlight: str | None = None, border: str = "", border_towns: bool = True) -> str:
+            highlight: str | None = None, border: str = "", border_towns: bool = True,
+            lang: str = SOURCE_LANGUAGE) -> str:
     """The map (:func:`alerts.web.views.map_layout`) as inline SVG, and its legend."""
-    return str(_macro("svg_map")(rows, width, height, svg_id, highlight, border, border_towns))
+    return str(_macro("svg_map", lang)(rows, width, height, svg_id, highlight, border, border_towns))
 
 
-def chart_legend(daily: list[Mapping[str, Any]]) -> str:
-    return str(_macro("chart_legend")(daily)).strip()
+def chart_legend(daily: list[Mapping[str, Any]], lang: str = SOURCE_LANGUAGE) -> str:
+    return str(_macro("chart_legend", lang)(daily)).strip()
 
 
 def console_section(p: Principal, alerts: list[dict], names: Callable[[str], str], filters: Mapping[str, str],
-                    plans: Mapping[str, Mapping[str, Any]] | None = None, segments: list[dict] | None = None) -> str:
+                    plans: Mapping[str, Mapping[str, Any]] | None = None, segments: list[dict] | None = None,
+                    lang: str = SOURCE_LANGUAGE) -> str:
     """The part of the page a live event or a filter re-renders: banner, open alerts, history
     (collapsed), and the map beside them (zoomed to the border the filter chose)."""
-    return templates().get_template("console_section.html.j2").render(**_console(p, alerts, names, filters, plans,
-                                                                                  segments))
+    return templates(lang).get_template("console_section.html.j2").render(
+        **_console(p, alerts, names, filters, plans, segments, lang))
 
 
 def _console(p: Principal, alerts: list[dict], names: Callable[[str], str], filters: Mapping[str, str],
-             plans: Mapping[str, Mapping[str, Any]] | None, segments: list[dict] | None) -> dict:
+             plans: Mapping[str, Mapping[str, Any]] | None, segments: list[dict] | None,
+             lang: str = SOURCE_LANGUAGE) -> dict:
     shown = views.console_order(views.filtered(alerts, filters))
     open_ = [a for a in shown if views.is_open(a)]
     since = filters.get("since", "")
     return {"p": p, "names": names, "filters": filters, "plans": plans or {}, "segments": segments or [],
             "open_alerts": open_, "past": views.history_filter(shown, since), "since": since,
-            "top": open_[0]["level"] if open_ else "none", "banner": views.open_banner(open_)}
+            "top": open_[0]["level"] if open_ else "none", "banner": views.open_banner(open_, lang)}
 
 
 # ---------------------------------------------------------------------- whole pages
-def login_page(next_path: str = "/", error: str = "", status: int = 200) -> web.Response:
+def login_page(next_path: str = "/", *, invalid: bool = False, status: int = 200,
+               lang: str = SOURCE_LANGUAGE) -> web.Response:
+    """Sign-in; ``invalid``: the token given was refused."""
     if not next_path.startswith("/") or next_path.startswith("//") or next_path.startswith("/login"):
         next_path = "/"
-    return _page("login.html.j2", status, title="borderwatch — sign in", next_path=next_path, error=error)
+    _ = translations(lang).gettext
+    return _page("login.html.j2", status, lang, title=_("borderwatch — sign in"), next_path=next_path,
+                 error=_("That token is not valid (wrong, revoked or expired).") if invalid else "")
 
 
 def notice_confirm_page(notice_id: str, token: str, *, lang: str = SOURCE_LANGUAGE, message: str = "",
@@ -116,11 +151,14 @@ def notice_confirm_page(notice_id: str, token: str, *, lang: str = SOURCE_LANGUA
                  token=token, lang_field=LINK_LANG_FIELD, message=message, done=done, status=status)
 
 
-def error_page(status: int, message: str, p: Principal | None = None) -> web.Response:
-    """A browser's answer to a missing or forbidden page: what happened and the way back."""
-    heading = {403: "Not allowed", 404: "Not found"}.get(status, "Error")
-    return _page("error.html.j2", status, title=f"borderwatch — {heading.lower()}", heading=heading,
-                 message=message, p=p, status=status)
+def error_page(status: int, message: str, p: Principal | None = None, lang: str = SOURCE_LANGUAGE,
+               langs: list | None = None) -> web.Response:
+    """A browser's answer to a missing or forbidden page: what happened and the way back (the
+    handler's ``message`` is the API's, in English)."""
+    _ = translations(lang).gettext
+    heading = {403: _("Not allowed"), 404: _("Not found")}.get(status, _("Error"))
+    return _page("error.html.j2", status, lang, title=f"borderwatch — {heading.lower()}", heading=heading,
+                 message=message, p=p, status=status, langs=langs or ())
 
 
 # ---------------------------------------------------------------------- handlers
@@ -132,9 +170,14 @@ def notification_plan(ctx: WebContext, a: dict) -> dict | None:
     labels = a.get("labels") or alert_labels(a)
     within = policy.ack_expected_within(labels)
     rules = policy.acknowledgements
-    return {"notified": policy.notified(labels, a), "ack_within": format_duration(within),
-            "ack_by": iso(parse_time(a["opened_at"]) + within),
-            "ack_default": format_duration(rules.default_expiry), "ack_max": format_duration(rules.max_expiry)}
+    return {"notified": policy.notified(labels, a), "ack_within": within, "ack_by": iso(parse_time(a["opened_at"]) + within),
+            "ack_default": rules.default_expiry, "ack_max": rules.max_expiry}
+
+
+def localised_plans(plans: Mapping[str, Mapping[str, Any] | None], lang: str) -> dict:
+    """The plans with their durations in words of ``lang`` (``4 hours``, ``4 часа``)."""
+    return {k: plan and {**plan, **{f: views.duration_text(plan[f], lang) for f in ("ack_within", "ack_default", "ack_max")}}
+            for k, plan in plans.items()}
 
 
 def console_input(ctx: WebContext, request: web.Request) -> tuple[Principal, list[dict], dict[str, str], dict]:
@@ -154,25 +197,34 @@ def console_input(ctx: WebContext, request: web.Request) -> tuple[Principal, lis
 
 async def page(ctx: WebContext, request: web.Request) -> web.Response:
     p, shown, q, plans = console_input(ctx, request)
-    segments = ctx.segment_rows(p)
+    lang = page_language(ctx, request, p)
+    segments = ctx.segment_rows(p, lang)
     borders = sorted({r["border"] for r in segments} | {a["border"] for a in shown})
-    return _page("console.html.j2", title="borderwatch — alerts", script=True, levels=LEVELS[1:], borders=borders,
-                 data={"alert_ids": [a["alert_id"] for a in shown], "may_act": p.may_act},
-                 **_console(p, shown, ctx.segment_names, q, plans, segments))
+    resp = _page("console.html.j2", 200, lang, title=translations(lang).gettext("borderwatch — alerts"), script=True,
+                 levels=LEVELS[1:], borders=borders, langs=language_links(request, lang),
+                 data={"alert_ids": [a["alert_id"] for a in shown], "may_act": p.may_act, "words": views.ui_words(lang)},
+                 **_console(p, shown, ctx.names_in(lang), q, localised_plans(plans, lang), segments, lang))
+    return _remember_language(request, resp, lang)
 
 
 async def console(ctx: WebContext, request: web.Request) -> web.Response:
     """The console section alone, for the page's script to swap in on a live event or a filter."""
     p, shown, q, plans = console_input(ctx, request)
-    return web.Response(text=console_section(p, shown, ctx.segment_names, q, plans, ctx.segment_rows(p)),
-                        content_type="text/html")
+    lang = page_language(ctx, request, p)
+    return web.Response(text=console_section(p, shown, ctx.names_in(lang), q, localised_plans(plans, lang),
+                                             ctx.segment_rows(p, lang), lang), content_type="text/html")
 
 
 async def segment_page(ctx: WebContext, request: web.Request) -> web.Response:
     p = principal_of(request)
+    lang = page_language(ctx, request, p)
     view = await ctx.segment_view(p, request.match_info["segment_id"])
-    border = [r for r in ctx.segment_rows(p) if r["border"] == view["border"]]
-    return _page("segment.html.j2", title=f"borderwatch — {view['name']}", p=p, view=view, border_rows=border)
+    if lang != SOURCE_LANGUAGE:
+        view = {**view, "name": ctx.names_in(lang)(view["segment_id"])}
+    border = [r for r in ctx.segment_rows(p, lang) if r["border"] == view["border"]]
+    resp = _page("segment.html.j2", 200, lang, title=f"borderwatch — {view['name']}", p=p, view=view,
+                 border_rows=border, langs=language_links(request, lang))
+    return _remember_language(request, resp, lang)
 
 
 async def static(ctx: WebContext, request: web.Request) -> web.Response:

@@ -1,36 +1,85 @@
 """What the pages say and draw, as plain data: the console's order and words, the map's and the
 chart's layout. Pure; the templates (``templates/``) turn it into markup, escaping every value.
 
+Every function that speaks takes the reader's language (``lang``, :data:`alerts.notify.i18n.LANGUAGES`)
+and says it through the notices' catalog, with the notices' words for levels, countries, incident
+categories and release markings (:mod:`alerts.notify.brief`): a Russian desk reads the same terms
+on its console as in its notices.
+
 >>> open_banner([{"level": "critical", "resolved_at": None}])
 '1 open: 1 critical'
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
+
+from babel.units import format_unit
 
 from alerts import geomap
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.model import is_arms_race
+from alerts.notify.arms_words import N_
+from alerts.notify.brief import (acquisitions, capability_name, category_name, classification_name, country_name,
+                                 forecast_line)
+from alerts.notify.i18n import SOURCE_LANGUAGE, level_name, number, translations
+from alerts.notify.notices import forecast_band
 from alerts.timefmt import human
 from detectors import arms_race as AR
 
 COLOURS = geomap.LEVEL_COLOURS
 #: Stroke width of a segment by level: an open alert's segment must stand out at a glance.
 STROKES = geomap.LEVEL_STROKES
-#: What a segment's colour and width mean, for the map's legend.
-LEGEND = (("critical", "critical"), ("warning", "warning"), ("watch", "watch"), ("none", "no open alert"))
-#: The rolling views the explanation's ``deviations`` compare (streams.explanation.explain), in words.
-FEATURE_WORDS = {"count_7d": ("incidents", 7), "violent_30d": ("violent incidents", 30),
-                 "intrusion_30d": ("border intrusions", 30), "fatalities_30d": ("deaths", 30),
-                 "severity_index_7d": ("severity points", 7), "spill_30d": ("spill-over incidents", 30)}
-#: What each rule of the detector stack means when it, not the forecast, set the level.
-RULE_WORDS = {"fatality_high": "the rule is deaths in 30 days above the past year's highest 30-day count",
-              "surge": "the rule is incidents in the last days far above the past year's rate",
-              "clash_hazard": "the hazard model's forecast reached this level"}
-#: The segment page's incident table: what the segment keeps of each incident (SegmentState.recent).
-INCIDENT_COLUMNS = ("date (UTC)", "category", "deaths", "severity (1-5)", "source", "released as", "description")
+#: The levels the map's legend draws, the highest first ("none": no open alert).
+LEGEND_LEVELS = ("critical", "warning", "watch", "none")
+#: The rolling views the explanation's ``deviations`` compare (streams.explanation.explain): the
+#: days each counts over (the words are :func:`_amount`'s).
+FEATURE_DAYS = {"count_7d": 7, "violent_30d": 30, "intrusion_30d": 30, "fatalities_30d": 30,
+                "severity_index_7d": 7, "spill_30d": 30}
+#: What the segment keeps of each incident (SegmentState.recent), in the segment page's table order.
+INCIDENT_FIELDS = ("at", "category", "fatalities", "severity", "source", "classification", "description")
+
+
+def _t(lang: str):
+    return translations(lang)
+
+
+def level_word(level: str, lang: str = SOURCE_LANGUAGE) -> str:
+    """A level's name on a badge or in a sentence: the notices' own terms (``level_name``), "none" as itself."""
+    if lang == SOURCE_LANGUAGE:
+        return level
+    if level == "none":
+        return _t(lang).gettext("none")
+    return level_name(level, lang) if level in LEVELS else level
+
+
+def ui_words(lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """What the page's script says (``static/app.js``), in ``lang``; ``{id}`` stands for an id."""
+    _ = _t(lang).gettext
+    return {"live": _("live"), "reconnecting": _("reconnecting…"), "none": _("none"),
+            "refresh_failed": _("could not refresh the alerts: {error}"),
+            "ack_sent": _("acknowledgement of {id} sent"), "ack_failed": _("acknowledge failed: {error}"),
+            "silence_sent": _("silence sent"), "silence_failed": _("silence failed: {error}"),
+            "silences_unavailable": _("unavailable (HTTP {status})"),
+            "notice_acked": _("notice {id} acknowledged"),
+            "notice_failed": _("notice acknowledgement failed: {error}")}
+
+
+def duration_text(td: timedelta | str, lang: str = SOURCE_LANGUAGE) -> str:
+    """A policy's duration in words of ``lang`` (CLDR units, through babel): ``1 day 12 hours``,
+    ``4 часа``; a string is already words."""
+    if isinstance(td, str):
+        return td
+    secs, parts = int(td.total_seconds()), []
+    for unit, size in (("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60),
+                       ("duration-second", 1)):
+        if secs >= size:
+            parts.append(format_unit(secs // size, unit, length="long", locale=lang))
+            secs %= size
+    return " ".join(parts) or format_unit(0, "duration-second", length="long", locale=lang)
 
 
 # ---------------------------------------------------------------------- console
@@ -52,16 +101,18 @@ def console_order(alerts: Iterable[Mapping[str, Any]]) -> list:
     return open_ + done
 
 
-def open_banner(alerts: Iterable[Mapping[str, Any]]) -> str:
+def open_banner(alerts: Iterable[Mapping[str, Any]], lang: str = SOURCE_LANGUAGE) -> str:
     """``2 open: 1 critical, 1 warning``; levels from the highest down."""
+    t = _t(lang)
     counts = {lv: 0 for lv in reversed(LEVELS[1:])}
     for a in alerts:
         if is_open(a):
             counts[a["level"]] += 1
     total = sum(counts.values())
     if not total:
-        return "No open alerts"
-    return f"{total} open: " + ", ".join(f"{n} {lv}" for lv, n in counts.items() if n)
+        return t.gettext("No open alerts")
+    levels = ", ".join(f"{n} {level_word(lv, lang)}" for lv, n in counts.items() if n)
+    return t.ngettext("%(n)d open: %(levels)s", "%(n)d open: %(levels)s", total) % {"n": total, "levels": levels}
 
 
 def history_filter(alerts: Iterable[Mapping[str, Any]], since: str = "", level: str = "") -> list:
@@ -76,45 +127,74 @@ def filtered(alerts: Iterable[Mapping[str, Any]], filters: Mapping[str, str]) ->
             if (not level or level in (a["level"], a["peak_level"])) and (not border or a["border"] == border)]
 
 
-def headline(a: Mapping[str, Any], names: Callable[[str], str]) -> str:
+def headline(a: Mapping[str, Any], names: Callable[[str], str], lang: str = SOURCE_LANGUAGE) -> str:
     """``Critical — Kyrgyzstan–Tajikistan km 0–60, near Isfara``: the level shown, then the place;
     ``Warning — arms race on Kyrgyzstan–Tajikistan`` for an arms race (a whole border's)."""
+    values = {"level": level_word(shown_level(a), lang).capitalize(), "place": names(a["segment_id"])}
     if is_arms_race(a):
-        return f"{shown_level(a).capitalize()} — arms race on {names(a['segment_id'])}"
-    return f"{shown_level(a).capitalize()} — {names(a['segment_id'])}"
+        return _t(lang).gettext("%(level)s — arms race on %(place)s") % values
+    return "%(level)s — %(place)s" % values
 
 
 def _sides(a: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list((a.get("explanation") or {}).get("sides") or ())
 
 
-def arms_acquired(a: Mapping[str, Any]) -> list[str]:
-    """An arms race's "what happened": what each side ordered or received in the window, in SIPRI's words."""
-    return [f"{s.get('name') or s['state']}: {'; '.join(s.get('acquisitions') or ()) or 'nothing recorded'}"
-            for s in _sides(a)]
+def _side_name(s: Mapping[str, Any], lang: str) -> str:
+    return (s.get("name") or s["state"]) if lang == SOURCE_LANGUAGE else country_name(s["state"], lang)
 
 
-def arms_against_past(a: Mapping[str, Any]) -> list[str]:
+def arms_acquired(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> list[str]:
+    """An arms race's "what happened": what each side ordered or received in the window, in SIPRI's
+    words (in another language: the notices' words for them, ``brief.acquisitions``)."""
+    nothing = _t(lang).gettext("nothing recorded")
+    if lang == SOURCE_LANGUAGE:
+        return [f"{_side_name(s, lang)}: {'; '.join(s.get('acquisitions') or ()) or nothing}" for s in _sides(a)]
+    return [f"{_side_name(s, lang)}: {'; '.join(acquisitions(s, lang)) or nothing}" for s in _sides(a)]
+
+
+def arms_against_past(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> list[str]:
     """An arms race's "against what normal": each side's volume against its own past, in the
-    detector's words (``detectors.arms_race.volume_words``), and its new kinds of weapon."""
+    detector's words (``detectors.arms_race.volume_words``) or the reader's, and its new kinds of weapon."""
+    _ = _t(lang).gettext
     out = []
     for s in _sides(a):
-        line = f"{s.get('name') or s['state']}: {s.get('volume') or 'TIV %g' % float(s['window_tiv'])}"
+        if lang == SOURCE_LANGUAGE:
+            volume = s.get("volume") or "TIV %g" % float(s["window_tiv"])
+        else:
+            volume = _("%(tiv)s TIV in three years against %(baseline)s in an average three years before") % {
+                "tiv": number(float(s["window_tiv"]), lang), "baseline": number(float(s.get("baseline_tiv") or 0), lang, 1)}
+        line = f"{_side_name(s, lang)}: {volume}"
         if s.get("new_capabilities"):
-            line += f"; new kind of weapon: {', '.join(s['new_capabilities'])}"
+            line += "; " + _("new kind of weapon: %(kinds)s") % {"kinds": ", ".join(
+                capability_name(c, lang) for c in s["new_capabilities"])}
         out.append(line)
     return out
 
 
-def deviation_text(d: Mapping[str, Any]) -> str:
-    what, days = FEATURE_WORDS.get(d["feature"], (d["feature"].replace("_", " "), 0))
+def _amount(feature: str, n: float, lang: str) -> str | None:
+    """``3 incidents``: a count of what ``feature`` counts, as ``lang`` says it; None for another feature."""
+    t, k, values = _t(lang), int(n), {"n": number(n, lang)}
+    said = {"count_7d": lambda: t.ngettext("%(n)s incident", "%(n)s incidents", k),
+            "violent_30d": lambda: t.ngettext("%(n)s violent incident", "%(n)s violent incidents", k),
+            "intrusion_30d": lambda: t.ngettext("%(n)s border intrusion", "%(n)s border intrusions", k),
+            "fatalities_30d": lambda: t.ngettext("%(n)s death", "%(n)s deaths", k),
+            "severity_index_7d": lambda: t.ngettext("%(n)s severity point", "%(n)s severity points", k),
+            "spill_30d": lambda: t.ngettext("%(n)s spill-over incident", "%(n)s spill-over incidents", k)
+            }.get(feature)
+    return None if said is None else said() % values
+
+
+def deviation_text(d: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> str:
+    _ = _t(lang).gettext
     now, base = float(d["now"]), float(d["baseline"])
-    if not days:
-        return f"{what}: {now:g}, usually {base:.1f}"
-    if now == 1:
-        what = what.replace("incidents", "incident").replace("deaths", "death").replace("points", "point")
-    usual = "none" if base < 0.05 else f"{base:.1f}"
-    return f"{now:g} {what} in the last {days} days; usually {usual} in {days} days over the past year"
+    amount, days = _amount(d["feature"], now, lang), FEATURE_DAYS.get(d["feature"], 0)
+    if amount is None or not days:
+        return _("%(what)s: %(now)s, usually %(usual)s") % {
+            "what": d["feature"].replace("_", " "), "now": number(now, lang), "usual": number(base, lang, 1)}
+    usual = _("none") if base < 0.05 else number(base, lang, 1)
+    return _("%(amount)s in the last %(days)d days; usually %(usual)s in %(days)d days over the past year") % {
+        "amount": amount, "days": days, "usual": usual}
 
 
 def _rule_of(text: str) -> tuple[str, str]:
@@ -123,39 +203,77 @@ def _rule_of(text: str) -> tuple[str, str]:
     return (name, rest) if sep and name.isidentifier() else ("", text)
 
 
-def level_meaning(a: Mapping[str, Any]) -> str:
+def _rule_words(rule: str, lang: str) -> str | None:
+    """What a rule of the detector stack means when it, not the forecast, set the level."""
+    _ = _t(lang).gettext
+    return {"fatality_high": _("the rule is deaths in 30 days above the past year's highest 30-day count"),
+            "surge": _("the rule is incidents in the last days far above the past year's rate")}.get(rule)
+
+
+def level_meaning(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> str:
     """What the level means: the forecast's probability when the forecast is what set it, else the rule."""
+    _ = _t(lang).gettext
+    level = a["peak_level"]
+    values = {"level": level_word(level, lang).capitalize(), "line": level_word(level, lang)}
     if is_arms_race(a):
-        return f"{a['peak_level'].capitalize()} because {AR.MEANING[LEVEL_INDEX[a['peak_level']]]}."
+        return _("%(level)s because %(why)s.") % {**values, "why": arms_meaning(LEVEL_INDEX[level], lang)}
     ex = a.get("explanation") or {}
     fc = ex.get("forecast") or {}
-    if fc.get("text") and fc.get("level") == a["peak_level"]:
+    if fc.get("text") and fc.get("level") == level:
+        if lang != SOURCE_LANGUAGE and fc.get("probability") is not None:
+            return forecast_line(forecast_band(ex), lang)
         text = fc["text"]
         return text[:1].upper() + text[1:] + "."
     rule, detail = _rule_of(str(ex.get("text", "")))
-    if rule in RULE_WORDS and rule != "clash_hazard":
-        plain = RULE_WORDS[rule]
-        said = f": {detail}" if rule == "fatality_high" else ""
-        return f"{a['peak_level'].capitalize()} because {plain}{said}."
-    return f"{a['peak_level'].capitalize()} because the segment's unusualness score reached the {a['peak_level']} line."
+    plain = _rule_words(rule, lang)
+    if plain is not None:
+        # the rule's own figures are the detector's English: said in English only
+        said = f": {detail}" if rule == "fatality_high" and lang == SOURCE_LANGUAGE else ""
+        return _("%(level)s because %(why)s.") % {**values, "why": plain + said}
+    return _("%(level)s because the segment's unusualness score reached the %(line)s line.") % values
 
 
-def incident_text(i: Mapping[str, Any], place: str) -> str:
+def arms_meaning(level_index: int, lang: str) -> str:
+    """:data:`detectors.arms_race.MEANING` in ``lang`` (the rule owns the English)."""
+    return _t(lang).gettext(AR.MEANING[level_index])
+
+
+#: The arms-race rule's meanings (detectors.arms_race.MEANING), marked here for the catalog: a test
+#: holds them to the rule's own words.
+ARMS_MEANINGS_MARKED = (N_("not both sides are arming above their own past"),
+                        N_("both sides are arming above their own past"),
+                        N_("both sides are arming and each with a new kind of weapon, or both far above their own past"))
+
+
+def incident_text(i: Mapping[str, Any], place: str, lang: str = SOURCE_LANGUAGE) -> str:
+    t = _t(lang)
     deaths = int(i.get("fatalities") or 0)
-    died = f", {deaths} killed" if deaths else ", no deaths"
-    return f"{human(i.get('at'))}: {str(i.get('category', 'incident')).replace('_', ' ')}{died}, {place}"
+    died = (t.ngettext("%(n)d killed", "%(n)d killed", deaths) % {"n": deaths}) if deaths else t.gettext("no deaths")
+    return f"{human(i.get('at'))}: {category_name(str(i.get('category', 'incident')), lang)}, {died}, {place}"
 
 
 # ---------------------------------------------------------------------- segment view
-def incident_cells(i: Mapping[str, Any]) -> tuple[str, ...]:
-    """One incident's row, in the order of :data:`INCIDENT_COLUMNS`."""
-    return (human(i.get("at")).removesuffix(" UTC"), str(i.get("category") or "").replace("_", " "),
+def incident_columns(lang: str = SOURCE_LANGUAGE) -> tuple[str, ...]:
+    """The segment page's incident table's headings, in the order of :data:`INCIDENT_FIELDS`."""
+    _ = _t(lang).gettext
+    return (_("date (UTC)"), _("category"), _("deaths"), _("severity (1-5)"), _("source"), _("released as"),
+            _("description"))
+
+
+#: The headings in English (the tests and the API's readers compare with them).
+INCIDENT_COLUMNS = incident_columns()
+
+
+def incident_cells(i: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> tuple[str, ...]:
+    """One incident's row, in the order of :data:`INCIDENT_FIELDS`."""
+    _ = _t(lang).gettext
+    return (human(i.get("at")).removesuffix(" UTC"), category_name(str(i.get("category") or ""), lang),
             str(int(i.get("fatalities") or 0)), str(i.get("severity") if i.get("severity") is not None else ""),
-            str(i.get("source") or "not recorded"), str(i.get("classification") or "public"),
-            str(i.get("description") or "no description"))
+            str(i.get("source") or _("not recorded")), classification_name(str(i.get("classification") or "public"), lang),
+            str(i.get("description") or _("no description")))
 
 
-def chart_totals(daily: list[Mapping[str, Any]]) -> dict | None:
+def chart_totals(daily: list[Mapping[str, Any]], lang: str = SOURCE_LANGUAGE) -> dict | None:
     """What the chart's legend says, counted from the same series as its bars (None without one)."""
     if not daily:
         return None
@@ -163,10 +281,11 @@ def chart_totals(daily: list[Mapping[str, Any]]) -> dict | None:
     return {"days": len(daily), "last": str(daily[-1]["date"]),
             "incidents": sum(int(d.get("incidents") or 0) for d in daily),
             "deaths": sum(int(d.get("fatalities") or 0) for d in daily),
-            "baseline": None if base is None else f"{float(base):.2f}"}
+            "baseline": None if base is None else number(float(base), lang, 2)}
 
 
-def chart_layout(daily: list[Mapping[str, Any]], width: float = 720.0, height: float = 200.0) -> dict | None:
+def chart_layout(daily: list[Mapping[str, Any]], width: float = 720.0, height: float = 200.0,
+                 lang: str = SOURCE_LANGUAGE) -> dict | None:
     """Bars of incidents per day, with the baseline as a line where the series carries one."""
     if not daily:
         return None
@@ -181,7 +300,8 @@ def chart_layout(daily: list[Mapping[str, Any]], width: float = 720.0, height: f
         x = left + i * bw
         bars.append({"x": f"{x:.1f}", "y": f"{pad + plot_h - h:.1f}", "width": f"{max(bw - 1, 0.5):.1f}",
                      "height": f"{h:.1f}", "date": str(d["date"]), "incidents": int(n),
-                     "tip": f'{d["date"]}: {int(n)} incidents, {int(d.get("fatalities") or 0)} deaths'})
+                     "tip": _t(lang).gettext("%(date)s: %(n)d incidents, %(deaths)d deaths") % {
+                         "date": d["date"], "n": int(n), "deaths": int(d.get("fatalities") or 0)}})
         if d.get("baseline") is not None:
             base.append(f"{x + bw / 2:.1f},{pad + plot_h - float(d['baseline']) / top * plot_h:.1f}")
     return {"width": f"{width:.0f}", "height": f"{height:.0f}", "left": f"{left}", "pad": f"{pad}",
@@ -193,10 +313,12 @@ def chart_layout(daily: list[Mapping[str, Any]], width: float = 720.0, height: f
 
 # ---------------------------------------------------------------------- map
 @lru_cache(maxsize=64)
-def _country_layer(view: geomap.View) -> tuple[tuple[dict, ...], tuple[geomap.Spot, ...]]:
-    """The countries drawn in ``view``, and what their labels are placed in (cached per view: the
-    same border gives the same view)."""
+def _country_layer(view: geomap.View, lang: str = SOURCE_LANGUAGE) -> tuple[tuple[dict, ...], tuple[geomap.Spot, ...]]:
+    """The countries drawn in ``view``, named in ``lang``, and what their labels are placed in
+    (cached per view: the same border gives the same view)."""
     shown = geomap.countries_in(view)
+    if lang != SOURCE_LANGUAGE:
+        shown = [(replace(c, name=country_name(c.iso3, lang, default=c.name)), parts) for c, parts in shown]
     paths = tuple({"fill": c.fill, "colour": geomap.COUNTRY_FILLS[c.fill % len(geomap.COUNTRY_FILLS)],
                    "key": c.iso3 or c.name, "name": c.name, "d": d}
                   for c, d in geomap.country_paths(view, shown))
@@ -207,24 +329,41 @@ def _label(lb: geomap.Label) -> dict:
     return {"x": f"{lb.x:.1f}", "y": f"{lb.y:.1f}", "anchor": lb.anchor, "text": lb.text}
 
 
-def map_view(rows: list[dict], width: float, height: float, border: str = "") -> tuple[geomap.View | None, str]:
+def map_view(rows: list[dict], width: float, height: float, border: str = "",
+             lang: str = SOURCE_LANGUAGE) -> tuple[geomap.View | None, str]:
     """The view of the map (``border``: that border's extent) and what it shows, in words."""
     shown, what = geomap.view_rows(rows, border)
+    if lang != SOURCE_LANGUAGE:
+        what = _view_words(what, lang)
     box = geomap.bounds_of(p for r in shown for p in r["coords"])
     if box is None:
         return None, what
     return geomap.fit(box, width, height, margin=0.12, min_span=1.5), what
 
 
+def _view_words(what: str, lang: str) -> str:
+    """:func:`alerts.geomap.view_rows`'s name of a view (``border KGZ-TJK``, ``borders with open
+    alerts: …``, ``all segments``) in ``lang``."""
+    _ = _t(lang).gettext
+    if what.startswith("border "):
+        return _("border %(border)s") % {"border": what.removeprefix("border ")}
+    if what.startswith("borders with open alerts: "):
+        return _("borders with open alerts: %(borders)s") % {"borders": what.split(": ", 1)[1]}
+    return _("all segments")
+
+
 def map_layout(rows: list[dict], width: float = 560.0, height: float = 450.0, highlight: str | None = None,
-               border: str = "", border_towns: bool = True) -> dict | None:
+               border: str = "", border_towns: bool = True, lang: str = SOURCE_LANGUAGE) -> dict | None:
     """Countries with their names, segments coloured by level on top, the towns of open alerts'
     segments, a scale bar; ``border`` zooms to that border (and, with ``border_towns``, names a few
     of its towns), ``highlight`` draws one segment bolder and names its towns. None without geometry."""
-    view, what = map_view(rows, width, height, border)
+    view, what = map_view(rows, width, height, border, lang)
     if view is None:
         return None
-    countries, spots = _country_layer(view)
+    countries, spots = _country_layer(view, lang)
+    if lang != SOURCE_LANGUAGE:  # the towns and the segments' titles in the reader's language
+        rows = [{**r, "place": r.get("place_ru") or r.get("place"), "name": r.get("name_local") or r["name"]}
+                for r in rows]
     lon0, lat0, lon1, lat1 = view.bounds
     drawn = [r for r in rows if r.get("coords") and any(lon0 <= x <= lon1 and lat0 <= y <= lat1 for x, y in r["coords"])]
     drawn.sort(key=lambda r: (r["segment_id"] == highlight, LEVEL_INDEX[r["level"]]))
@@ -236,7 +375,7 @@ def map_layout(rows: list[dict], width: float = 560.0, height: float = 450.0, hi
         width_ = STROKES[r["level"]] + (2.5 if sid == highlight else 1.0 if r["border"] == border else 0)
         lines.append({"segment_id": sid, "here": sid == highlight, "level": r["level"], "colour": COLOURS[r["level"]],
                       "width": f"{width_:g}", "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts),
-                      "title": f'{r["name"]}{", " + r["place"] if r.get("place") else ""} ({r["level"]})'})
+                      "title": f'{r["name"]} ({level_word(r["level"], lang)})'})
     # Towns first (they say where the alert is), then those of the chosen border, then the
     # countries' names, each clear of the labels before it and of the alerts' lines.
     wanted = sorted((r for r in drawn if r.get("place") and (r["level"] != "none" or r["segment_id"] == highlight)),
@@ -261,9 +400,12 @@ def map_layout(rows: list[dict], width: float = 560.0, height: float = 450.0, hi
             "scale": {"bg_x": f"{x0 - 6:.0f}", "bg_y": f"{y0 - 17:.0f}", "bg_width": f"{px + 12:.1f}",
                       "points": f"{x0},{y0 - 5} {x0},{y0} {x0 + px:.1f},{y0} {x0 + px:.1f},{y0 - 5}",
                       "text_x": f"{x0 + px / 2:.1f}", "text_y": f"{y0 - 5}", "km": f"{km:g}"},
-            "latitude": f'{abs(mid):.1f}°{"N" if mid >= 0 else "S"}'}
+            "latitude": (_t(lang).gettext("%(degrees)s°N") if mid >= 0 else _t(lang).gettext("%(degrees)s°S"))
+            % {"degrees": number(abs(mid), lang, 1)}, "km": _t(lang).gettext("km")}
 
 
-def legend_keys() -> list[dict]:
+def legend_keys(lang: str = SOURCE_LANGUAGE) -> list[dict]:
     """The legend's line samples, drawn as the map draws each level."""
-    return [{"colour": COLOURS[lv], "width": f"{STROKES[lv]:g}", "text": text} for lv, text in LEGEND]
+    words = {"none": _t(lang).gettext("no open alert")}
+    return [{"colour": COLOURS[lv], "width": f"{STROKES[lv]:g}", "text": words.get(lv) or level_word(lv, lang)}
+            for lv in LEGEND_LEVELS]

@@ -3,8 +3,9 @@
 A real worker with the bundled policy (the Central Asian secretariats read Russian), its notices
 delivered by the file sink: a deadly clash near Dostuk reaches the Kyrgyz desk as a Russian brief,
 which the desk opens in a browser and acknowledges by its link; signed in to the console, the
-desk sees its own border's alert, and its segment page fills every column of the incident; the
-Uzbek desk sees none of it.
+desk sees its own border's alert in Russian too, and its segment page fills every column of the
+incident; a click on "English" turns the pages English and they stay so; the Uzbek desk sees
+none of it.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_o
     assert "acknowledged" not in browser.find_element(By.TAG_NAME, "body").text
     browser.save_screenshot(str(tmp_path / "confirmed-kgz.png"))
 
-    # The desk's console: its own border's alert, with the place; the Uzbek desk sees none of it.
+    # The desk's console reads as its notices do (the policy writes them in Russian): its own border's
+    # alert, with the place; the Uzbek desk sees none of it.
     browser.get(w.base + "/")
     sign_in(browser, w.base, kg)
     # cards are re-rendered on each live event: read them in one go, again if one went stale
@@ -89,16 +91,32 @@ def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_o
         lambda d: [(a.get_attribute("data-border"), a.text) for a in d.find_elements(By.CSS_SELECTOR,
                                                                                      "#open-alerts article")])[0]
     assert card[0] == "KGZ-TJK"
-    assert "Kyrgyzstan–Tajikistan" in card[1] and "near " in card[1]
+    assert "Критический — Кыргызстан–Таджикистан (KGZ-TJK-01), около " in card[1], card[1]
+    for seen in ("ЧТО ПРОИЗОШЛО", "вооружённое столкновение, 12 погибших", "ЧТО ОЗНАЧАЕТ УРОВЕНЬ", "ЧТО ДАЛЬШЕ",
+                 "Срок подтверждения — "):  # the headings as the page sets them, in capitals
+        assert seen in card[1], seen
+    assert "What happened" not in card[1] and "killed" not in card[1]
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
+    assert browser.find_element(By.ID, "open-banner").text == "1 открытая тревога: 1 критический"
+    browser.save_screenshot(str(tmp_path / "console-kgz.png"))
     # its segment page: every column of the incident filled, and the chart counts the same incident
     browser.get(f"{w.base}/ui/segments/KGZ-TJK-01")
+    assert browser.find_element(By.ID, "segment-title").text.startswith("Кыргызстан–Таджикистан (KGZ-TJK-01), около ")
     cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#segment-incidents tbody tr:first-child td")]
     assert len(cells) == 7 and all(cells), cells
-    assert cells[1:5] == ["armed clash", "12", "5", "e2e"] and cells[6] == "Exchange of fire at the Dostuk crossing"
+    assert cells[1:5] == ["вооружённое столкновение", "12", "5", "e2e"], cells
+    assert cells[6] == "Exchange of fire at the Dostuk crossing"  # the source's own words, as released
     assert browser.find_elements(By.CSS_SELECTOR, '#chart rect.bar[data-incidents="1"]')
-    assert "1 incident(s), 12 death(s)" in browser.find_element(By.ID, "chart-legend").text
+    assert "инцидентов — 1, погибших — 12" in browser.find_element(By.ID, "chart-legend").text
     browser.save_screenshot(str(tmp_path / "segment-kgz.png"))
+    # English at a click, and it stays English on the pages that follow
+    browser.find_element(By.CSS_SELECTOR, '#languages a[lang="en"]').click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+    assert browser.find_element(By.ID, "segment-title").text.startswith("Kyrgyzstan–Tajikistan km 0–")
+    assert "1 incident(s), 12 death(s)" in browser.find_element(By.ID, "chart-legend").text
+    browser.get(w.base + "/")
+    assert WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "open-banner").text) == "1 open: 1 critical"
     browser.delete_all_cookies()
     sign_in(browser, w.base, uz)
-    assert browser.find_element(By.ID, "open-banner").text == "No open alerts"
+    assert browser.find_element(By.ID, "open-banner").text == "Открытых тревог нет"
     assert not browser.find_elements(By.CSS_SELECTOR, "#open-alerts article")

@@ -12,7 +12,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from alerts.notify.brief import brief_of, notice_html, notice_text, notice_title
-from alerts.notify.i18n import CATALOG_MODULES
+from alerts.notify.i18n import marked_messages, write_template
 from alerts.notify.notices import DEMO_SOURCE, NoticeRenderer, SegmentContext
 from alerts.notify.pdf import notice_pdf
 from alerts.policy import PolicyError, load_policy, parse_policy
@@ -220,18 +220,24 @@ def test_the_compiled_catalog_is_the_translated_catalog():
 
 
 def test_every_string_the_code_marks_is_in_the_catalog():
-    """A new _() in the notice code without `pybabel extract` + translation would print English to a Russian desk."""
-    from babel.messages.extract import extract_from_file
-
+    """A new _() in the notice code or the pages without `python -m alerts.notify.i18n` + translation
+    would print English to a Russian desk."""
     messages = resources.files("alerts.notify").joinpath("locale/ru/LC_MESSAGES")
     with messages.joinpath("borderwatch.po").open("rb") as f:
         po_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f, locale="ru") if m.id}
-    marked = set()
-    for module in CATALOG_MODULES:
-        with resources.as_file(resources.files("alerts.notify").joinpath(module)) as path:
-            for _line, msg, _comments, _context in extract_from_file("python", str(path)):
-                marked.add(msg if isinstance(msg, str) else msg[0])
+    marked = {msg if isinstance(msg, str) else msg[0] for msg, _comments in marked_messages()}
+    assert {"Escalation alerts", "%(num)d open alert", "No open alerts"} <= marked  # templates and views are read
     assert marked - po_ids == set()
+
+
+def test_the_template_in_the_repo_is_what_the_sources_mark():
+    """``borderwatch.pot`` is written by ``python -m alerts.notify.i18n`` from CATALOG_SOURCES: a stale
+    one would hide new strings from ``pybabel update``."""
+    import io
+
+    out = io.BytesIO()
+    write_template(out)
+    assert out.getvalue() == resources.files("alerts.notify").joinpath("locale/borderwatch.pot").read_bytes()
 
 
 def test_a_mail_says_its_language_and_carries_the_title_in_it():

@@ -150,7 +150,7 @@ route:
 
     async def check(c):
         frag = await (await c.get("/ui/console", headers=env.h("operator"))).text()
-        assert "Notified: operators, secretariat-KGZ" in frag and "within 1h of opening" in frag
+        assert "Notified: operators, secretariat-KGZ" in frag and "within 1 hour of opening" in frag
         assert "open:" in frag.split('<section id="open-alerts"')[0]
     env.run(check)
 
@@ -176,3 +176,112 @@ def test_an_arms_race_card_says_what_each_side_acquired_against_its_past_and_wha
     assert ("Kyrgyzstan: TIV 18.8 in 2019-2021 against 7.587 in an average 3 years of the 10 before (2.5x); "
             "new kind of weapon: armed drones") in outside
     assert "no incidents listed" not in outside and "no baseline to compare" not in outside
+
+
+# ---------------------------------------------------------------------- in the reader's language
+NAMES_RU = {"KGZ-TJK-01": "Кыргызстан–Таджикистан (KGZ-TJK-01), около Исфара и Канибадам"}.get
+
+
+def test_a_russian_card_says_what_happened_against_what_normal_and_the_plan_in_russian_detectors_in_the_fold():
+    from datetime import timedelta
+
+    from alerts.web.pages import localised_plans
+
+    a = alert("x", "critical", "2022-09-14T06:00:00Z", explanation=CRIT_EXPLANATION)
+    plan = localised_plans({"x": {"notified": ["operators", "secretariat-KGZ"], "ack_within": timedelta(hours=1),
+                                  "ack_by": "2022-09-14T07:00:00Z", "ack_default": timedelta(hours=4),
+                                  "ack_max": timedelta(days=7)}}, "ru")["x"]
+    card = alert_card(a, NAMES_RU, may_act=True, plan=plan, lang="ru")
+    outside, fold = card.split('<details class="engineering">')
+    assert "Критический — Кыргызстан–Таджикистан (KGZ-TJK-01), около Исфара и Канибадам" in outside
+    assert "2022-09-14 06:00 UTC: вооружённое столкновение, 12 погибших, Кыргызстан–Таджикистан" in outside
+    assert "12 погибших за последние 30 дней; обычно ни одного" not in outside  # "none" is "нет" here
+    assert "12 погибших за последние 30 дней; обычно нет за 30 дней" in outside
+    assert ("Критический: по правилу, погибших за 30 дней больше, чем за любые 30 дней прошлого года."
+            in outside)  # the rule's own figures are the detector's English: in the fold only
+    # a duration in the nominative, where no preposition asks for another case
+    assert "Срок подтверждения — 1 час с момента открытия (до 2022-09-14 07:00 UTC)" in outside
+    assert "Подтверждение действует 4 часа, если не указан иной срок (максимум — 7 дней)." in outside
+    for english in ("What happened", "killed", "Notified", "because"):
+        assert english not in outside, english
+    assert "Технические подробности (на английском)" in card and "fatality_high" in fold
+
+
+def test_russian_words_agree_with_their_numbers():
+    assert open_banner([alert("a", "critical", "2022-09-14T06:00:00Z")], "ru") == "1 открытая тревога: 1 критический"
+    three = [alert(x, "warning", "2022-09-14T06:00:00Z") for x in "abc"]
+    assert open_banner(three, "ru") == "3 открытые тревоги: 3 предупреждение"
+    assert open_banner([], "ru") == "Открытых тревог нет"
+    assert deviation_text({"feature": "count_7d", "baseline": 0.25, "now": 5}, "ru").startswith(
+        "5 инцидентов за последние 7 дней; обычно 0,2 за 7 дней")
+    assert deviation_text({"feature": "count_7d", "baseline": 0.25, "now": 2}, "ru").startswith("2 инцидента ")
+    assert deviation_text({"feature": "intrusion_30d", "baseline": 0, "now": 1}).startswith("1 border intrusion in")
+
+
+def test_a_forecast_level_means_its_probability_in_the_readers_words():
+    ex = dict(CRIT_EXPLANATION, text="clash_hazard: …", forecast={
+        "probability": 0.27, "level": "warning", "horizon_days": 60, "model": "m",
+        "levels": {"watch": {"from": 0.09, "to": 0.2}, "warning": {"from": 0.2, "to": 0.4}},
+        "text": "a 27 % chance of a deadly clash (warning: 20 % to 40 %)"})
+    a = alert("x", "warning", "2022-09-14T06:00:00Z", explanation=ex)
+    said = level_meaning(a, "ru")  # the notices' own sentence for it
+    assert said.startswith("По оценке модели, вероятность столкновения с погибшими на этой границе в течение 60 "
+                           "дней — 27\u00a0%."), said
+    assert "«предупреждение»" in said and "20\u00a0%" in said and "40\u00a0%" in said, said
+
+
+def test_the_arms_race_rules_meanings_are_in_the_catalog_as_the_rule_words_them():
+    from alerts.web.views import ARMS_MEANINGS_MARKED, arms_meaning
+    from detectors import arms_race as AR
+
+    assert tuple(AR.MEANING[i] for i in sorted(AR.MEANING)) == ARMS_MEANINGS_MARKED
+    assert all(arms_meaning(i, "ru") != AR.MEANING[i] for i in AR.MEANING)
+
+
+def test_a_page_reads_in_the_language_picked_then_the_desks_then_the_browsers():
+    from alerts.notify.i18n import language_of_request
+
+    assert language_of_request("ru", "en", "en", "en") == "ru"  # just picked
+    assert language_of_request(None, "en", "ru", "ru") == "en"  # picked before (the cookie)
+    assert language_of_request("xx", None, "ru", "en-GB,en") == "ru"  # the desk's, an unknown pick ignored
+    assert language_of_request(None, None, None, "ru-RU,ru;q=0.9,en;q=0.8") == "ru"
+    assert language_of_request(None, None, None, "de-DE") == "en"
+
+
+def test_the_policy_gives_a_desk_the_language_of_its_notices():
+    from alerts.access import Principal
+    from alerts.policy import load_policy
+
+    policy = load_policy()
+    assert policy.language_of(Principal("kg", "secretariat", "KGZ")) == "ru"
+    assert policy.language_of(Principal("op", "operator")) == "en"
+    assert policy.language_of(Principal("eng", "engineer")) is None  # no receiver is that desk
+
+
+def test_the_pages_follow_the_pick_and_keep_it_in_a_cookie(tmp_path):
+    from tests.webfakes import Env
+
+    env = Env(tmp_path)
+    browser = {"Accept": "text/html"}
+
+    async def check(c):
+        r = await c.get("/?lang=ru", headers={**env.h("operator"), **browser})
+        page = await r.text()
+        assert r.status == 200 and '<html lang="ru">' in page and "Тревоги об эскалации" in page
+        assert r.cookies["bw_lang"].value == "ru" and r.cookies["bw_lang"]["httponly"]
+        assert '<a href="/?lang=en" lang="en" hreflang="en">English</a>' in page
+        # the cookie: the console's fragment and the segment page follow it
+        frag = await (await c.get("/ui/console", headers=env.h("operator"))).text()
+        assert "Показать историю" in frag and "Show history" not in frag
+        seg = await (await c.get("/ui/segments/KGZ-TJK-01", headers={**env.h("operator"), **browser})).text()
+        assert '<html lang="ru">' in seg and "Недавние инциденты" in seg
+        assert "Кыргызстан–Таджикистан (KGZ-TJK-01)" in seg
+        c.session.cookie_jar.clear()
+        en = await (await c.get("/", headers={**env.h("operator"), **browser, "Accept-Language": "de"})).text()
+        assert '<html lang="en">' in en and "Escalation alerts" in en
+        ru = await (await c.get("/no/such/page", headers={**env.h("operator"), **browser,
+                                                          "Accept-Language": "ru-RU,ru"})).text()
+        assert '<h1 id="error-title">Не найдено</h1>' in ru
+        login = await (await c.get("/login", headers={"Accept-Language": "ru"})).text()
+        assert "Войти" in login and "API-токен" in login
+    env.run(check)

@@ -6,6 +6,12 @@
   var dataEl = document.getElementById('bw-data');
   if (!dataEl) return;
   var D = JSON.parse(dataEl.textContent);
+  // The page's words in the reader's language (alerts/web/views.py ui_words); {id}, {error} and
+  // {status} stand for what is put in.
+  var W = D.words || {};
+  function word(key, values) {
+    return (W[key] || key).replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? values[k] : m; });
+  }
   var HEADERS = {'Content-Type': 'application/json', 'X-Borderwatch-Request': '1'};
   var consoleEl = document.getElementById('console');
   var statusEl = document.getElementById('status');
@@ -59,7 +65,7 @@
           if (card) { card.classList.add('flash'); setTimeout(function () { card.classList.remove('flash'); }, 3000); }
         }
       })
-      .catch(function (err) { say('could not refresh the alerts: ' + err.message, true); })
+      .catch(function (err) { say(word('refresh_failed', {error: err.message}), true); })
       .then(function () { pending = null; if (state.again) render(); });
     pending = state;
     return state.p;
@@ -91,15 +97,15 @@
     if (hours > 0) body.until = new Date(Date.now() + hours * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
     f.querySelector('button').disabled = true;
     post('/alerts/' + encodeURIComponent(id) + '/ack', body)
-      .then(function () { say('acknowledgement of ' + id + ' sent'); return render(id); })
-      .catch(function (err) { say('acknowledge failed: ' + err.message, true); f.querySelector('button').disabled = false; });
+      .then(function () { say(word('ack_sent', {id: id})); return render(id); })
+      .catch(function (err) { say(word('ack_failed', {error: err.message}), true); f.querySelector('button').disabled = false; });
   });
 
   var silenceForm = document.getElementById('silence-form');
   function loadSilences() {
     var body = document.querySelector('#silence-list tbody');
     return fetch('/silences', {credentials: 'same-origin'})
-      .then(function (r) { return r.ok ? r.json() : {silences: [], error: 'unavailable (HTTP ' + r.status + ')'}; })
+      .then(function (r) { return r.ok ? r.json() : {silences: [], error: word('silences_unavailable', {status: r.status})}; })
       .then(function (j) {
         var rows = (j.silences || []).map(function (s) {
           var tr = el('tr', {'data-silence-id': s.silence_id || ''});
@@ -109,7 +115,7 @@
         });
         if (!rows.length) {
           var tr = el('tr');
-          tr.appendChild(el('td', {colspan: '4'}, j.error || 'none'));
+          tr.appendChild(el('td', {colspan: '4'}, j.error || word('none')));
           rows = [tr];
         }
         body.replaceChildren.apply(body, rows);
@@ -126,8 +132,8 @@
       var hours = Number(silenceForm.hours.value || 4);
       var until = new Date(Date.now() + hours * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
       post('/silences', {matchers: matchers, until: until, comment: silenceForm.comment.value})
-        .then(function () { say('silence sent'); silenceForm.reset(); return loadSilences(); })
-        .catch(function (err) { say('silence failed: ' + err.message, true); });
+        .then(function () { say(word('silence_sent')); silenceForm.reset(); return loadSilences(); })
+        .catch(function (err) { say(word('silence_failed', {error: err.message}), true); });
     });
   }
   var noticeForm = document.getElementById('notice-form');
@@ -136,14 +142,14 @@
       ev.preventDefault();
       var id = noticeForm.notice_id.value.trim();
       post('/notices/' + encodeURIComponent(id) + '/ack', {comment: noticeForm.comment.value})
-        .then(function () { say('notice ' + id + ' acknowledged'); noticeForm.reset(); })
-        .catch(function (err) { say('notice acknowledgement failed: ' + err.message, true); });
+        .then(function () { say(word('notice_acked', {id: id})); noticeForm.reset(); })
+        .catch(function (err) { say(word('notice_failed', {error: err.message}), true); });
     });
   }
 
   var es = new EventSource('/events');
-  es.addEventListener('open', function () { live.textContent = 'live'; live.classList.add('on'); });
-  es.addEventListener('error', function () { live.textContent = 'reconnecting…'; live.classList.remove('on'); });
+  es.addEventListener('open', function () { live.textContent = word('live'); live.classList.add('on'); });
+  es.addEventListener('error', function () { live.textContent = word('reconnecting'); live.classList.remove('on'); });
   es.addEventListener('alert', function (m) {
     var msg = JSON.parse(m.data);
     if (msg.alert) render(msg.alert.alert_id);
