@@ -157,6 +157,9 @@ def error_page(status: int, message: str, p: Principal | None = None, lang: str 
     handler's ``message`` is the API's, in English)."""
     _ = translations(lang).gettext
     heading = {403: _("Not allowed"), 404: _("Not found")}.get(status, _("Error"))
+    if lang != SOURCE_LANGUAGE:  # the API's message is English: the page says what it means instead
+        message = {403: _("Your desk's role does not allow this page."),
+                   404: _("There is no such page, or it is not one your desk may see.")}.get(status, message)
     return _page("error.html.j2", status, lang, title=f"borderwatch — {heading.lower()}", heading=heading,
                  message=message, p=p, status=status, langs=langs or ())
 
