@@ -60,8 +60,7 @@ async def authenticate(ctx: WebContext, request: web.Request, handler) -> web.St
     p = ctx.auth.authenticate(tok)
     if p is None:
         if is_page(request):
-            return pages.login_page(request.path_qs, invalid=tok is not None, status=401,
-                                    lang=pages.page_language(ctx, request))
+            return pages.sign_in_page(ctx, request, request.path_qs, invalid=tok is not None, status=401)
         return web.json_response({"error": "unauthorized", "hint": "send Authorization: Bearer <token>"},
                                  status=401, headers={"WWW-Authenticate": 'Bearer realm="borderwatch"'})
     if request.method not in ("GET", "HEAD", "OPTIONS") and from_cookie:
@@ -73,7 +72,7 @@ async def authenticate(ctx: WebContext, request: web.Request, handler) -> web.St
 
 
 async def login_form(ctx: WebContext, request: web.Request) -> web.Response:
-    return pages.login_page(request.query.get("next", "/"), lang=pages.page_language(ctx, request))
+    return pages.sign_in_page(ctx, request, request.query.get("next", "/"))
 
 
 async def login(ctx: WebContext, request: web.Request) -> web.Response:
@@ -85,7 +84,7 @@ async def login(ctx: WebContext, request: web.Request) -> web.Response:
     if not nxt.startswith("/") or nxt.startswith("//"):
         nxt = "/"
     if ctx.auth.authenticate(tok) is None:
-        return pages.login_page(nxt, invalid=True, status=401, lang=pages.page_language(ctx, request))
+        return pages.sign_in_page(ctx, request, nxt, invalid=True, status=401)
     resp = web.HTTPSeeOther(nxt)
     resp.set_cookie(COOKIE, tok, httponly=True, samesite="Strict", path="/", secure=request.secure)
     raise resp

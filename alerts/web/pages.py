@@ -133,13 +133,13 @@ def _console(p: Principal, alerts: list[dict], names: Callable[[str], str], filt
 
 # ---------------------------------------------------------------------- whole pages
 def login_page(next_path: str = "/", *, invalid: bool = False, status: int = 200,
-               lang: str = SOURCE_LANGUAGE) -> web.Response:
-    """Sign-in; ``invalid``: the token given was refused."""
+               lang: str = SOURCE_LANGUAGE, langs: list | None = None) -> web.Response:
+    """Sign-in; ``invalid``: the token given was refused; ``langs``: the language switch's links."""
     if not next_path.startswith("/") or next_path.startswith("//") or next_path.startswith("/login"):
         next_path = "/"
     _ = translations(lang).gettext
     return _page("login.html.j2", status, lang, title=_("borderwatch — sign in"), next_path=next_path,
-                 error=_("That token is not valid (wrong, revoked or expired).") if invalid else "")
+                 error=_("That token is not valid (wrong, revoked or expired).") if invalid else "", langs=langs or ())
 
 
 def notice_confirm_page(notice_id: str, token: str, *, lang: str = SOURCE_LANGUAGE, message: str = "",
@@ -196,6 +196,14 @@ def console_input(ctx: WebContext, request: web.Request) -> tuple[Principal, lis
     recent = sorted(items, key=lambda a: a["opened_at"], reverse=True)[:200]
     shown = list({a["alert_id"]: a for a in open_ + recent}.values())
     return p, shown, q, {a["alert_id"]: notification_plan(ctx, a) for a in open_}
+
+
+def sign_in_page(ctx: WebContext, request: web.Request, next_path: str, *, invalid: bool = False,
+                 status: int = 200) -> web.Response:
+    """The sign-in page in the language the request asks for (nobody is signed in: no desk's)."""
+    lang = page_language(ctx, request)
+    resp = login_page(next_path, invalid=invalid, status=status, lang=lang, langs=language_links(request, lang))
+    return _remember_language(request, resp, lang)
 
 
 async def page(ctx: WebContext, request: web.Request) -> web.Response:

@@ -285,3 +285,18 @@ def test_the_pages_follow_the_pick_and_keep_it_in_a_cookie(tmp_path):
         login = await (await c.get("/login", headers={"Accept-Language": "ru"})).text()
         assert "Войти" in login and "API-токен" in login
     env.run(check)
+
+
+def test_the_sign_in_page_offers_the_languages_and_follows_the_pick(tmp_path):
+    from tests.webfakes import Env
+
+    env = Env(tmp_path)
+
+    async def check(c):
+        r = await c.get("/login?lang=ru")
+        page = await r.text()
+        assert '<html lang="ru">' in page and "Войти" in page and r.cookies["bw_lang"].value == "ru"
+        assert '<a href="/login?lang=en" lang="en" hreflang="en">English</a>' in page
+        refused = await c.post("/login", data={"token": "wrong", "next": "/"})
+        assert refused.status == 401 and "Этот токен недействителен" in await refused.text()  # the cookie kept it
+    env.run(check)
