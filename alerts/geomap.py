@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -90,8 +90,16 @@ def fit(bounds: Box, width: float, height: float, margin: float = 0.0, min_span:
                 width=width, height=height)
 
 
-def view_rows(rows: Sequence[Mapping], border: str = "") -> tuple[list[Mapping], str]:
-    """The segments a view must show, and what to call the view.
+class ViewScope(NamedTuple):
+    """What a view shows: ``border`` (the one chosen), ``open`` (the borders with open alerts) or
+    ``all`` (every segment), and those borders; the pages put it in words."""
+
+    kind: str
+    borders: tuple[str, ...] = ()
+
+
+def view_rows(rows: Sequence[Mapping], border: str = "") -> tuple[list[Mapping], ViewScope]:
+    """The segments a view must show, and what the view is of.
 
     A chosen border: its segments. Otherwise the borders with open alerts, where the duty officer
     looks first; with none open, every segment."""
@@ -99,13 +107,13 @@ def view_rows(rows: Sequence[Mapping], border: str = "") -> tuple[list[Mapping],
     if border:
         mine = [r for r in drawn if r["border"] == border]
         if mine:
-            return mine, f"border {border}"
+            return mine, ViewScope("border", (border,))
     # an alert on a whole border (no line of its own) counts for its border's segments
     hot = sorted({r["border"] for r in rows if r.get("level", "none") != "none"})
     shown = [r for r in drawn if r["border"] in hot]
     if shown:
-        return shown, "borders with open alerts: " + ", ".join(sorted({r["border"] for r in shown}))
-    return drawn, "all segments"
+        return shown, ViewScope("open", tuple(sorted({r["border"] for r in shown})))
+    return drawn, ViewScope("all")
 
 
 # ---------------------------------------------------------------------- countries

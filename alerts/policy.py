@@ -71,14 +71,23 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s, milliseconds=ms)
 
 
-def format_duration(td: timedelta) -> str:
-    secs = int(td.total_seconds())
-    out = ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+#: The units a duration is written in, the largest first, with their seconds.
+DURATION_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def duration_parts(td: timedelta) -> list[tuple[str, int]]:
+    """``1d12h`` as ``[("d", 1), ("h", 12)]``: each unit of :data:`DURATION_UNITS` it holds, whole."""
+    secs, out = int(td.total_seconds()), []
+    for unit, size in DURATION_UNITS:
         if secs >= size:
-            out += f"{secs // size}{unit}"
+            out.append((unit, secs // size))
             secs %= size
-    return out or "0s"
+    return out
+
+
+def format_duration(td: timedelta) -> str:
+    """The policy file's own way of writing a duration: ``1d12h``, ``0s``."""
+    return "".join(f"{n}{unit}" for unit, n in duration_parts(td)) or "0s"
 
 
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^"\s]*))\s*$')

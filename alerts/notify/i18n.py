@@ -27,7 +27,7 @@ LANGUAGES = ("en", "ru")
 #: babel reads each (docs/SINKS.md): the notices' modules, the pages' words and their templates.
 CATALOG_SOURCES = tuple([(f"notify/{m}", "python") for m in ("notices.py", "brief.py", "cap.py", "i18n.py",
                                                                "link_page.py", "arms_words.py")]
-                        + [("web/views.py", "python"), ("web/pages.py", "python")]
+                        + [("web/views.py", "python"), ("web/pages.py", "python"), ("web/context.py", "python")]
                         + [(f"web/templates/{t}", "jinja2") for t in (
                             "base.html.j2", "console.html.j2", "console_section.html.j2", "error.html.j2",
                             "login.html.j2", "macros.html.j2", "segment.html.j2")])

@@ -160,9 +160,12 @@ class WebContext:
             return self.segment_names
         return functools.partial(local_segment_name, self.segments, lang)
 
-    async def segment_view(self, p: Principal, segment_id: str) -> dict:
-        """One segment as ``p`` may see it: its row, its alerts, its incidents and daily series."""
-        row = next((r for r in self.segment_rows(p) if r["segment_id"] == segment_id), None)
+    async def segment_view(self, p: Principal, segment_id: str, lang: str = SOURCE_LANGUAGE,
+                           rows: list[dict] | None = None) -> dict:
+        """One segment as ``p`` may see it: its row, its alerts, its incidents and daily series;
+        named in ``lang``. ``rows``: :meth:`segment_rows` in ``lang``, when the caller has them."""
+        rows = self.segment_rows(p, lang) if rows is None else rows
+        row = next((r for r in rows if r["segment_id"] == segment_id), None)
         if row is None and self.segments is not None:
             try:  # a pair-level segment nobody has alerted on yet
                 s = self.segments.get(segment_id)
@@ -170,7 +173,8 @@ class WebContext:
                 s = None
             if s is not None and s.pair_level and p.sees_border(s.countries):
                 row = {"segment_id": s.segment_id, "border": s.border, "countries": list(s.countries),
-                       "name": s.title, "place": s.place, "place_ru": s.place_ru,
+                       "name": self.names_in(lang)(s.segment_id) if lang != SOURCE_LANGUAGE else s.title,
+                       "place": s.place, "place_ru": s.place_ru,
                        "length_km": round(s.length_km, 1), "pair_level": s.pair_level,
                        "coords": [], "level": "none", "open_alerts": 0}
         if row is None:
@@ -209,6 +213,7 @@ def _levels(alerts: Iterable[dict]) -> tuple[dict[str, str], dict[str, int]]:
     return level, n_open
 
 
+@functools.lru_cache(maxsize=16384)
 def local_segment_name(registry: Any, lang: str, segment_id: str) -> str:
     """A segment (or an arms-race key, ``KGZ-TJK:arms``: its border) named in ``lang`` as the notices
     name it; from the registry where it has the segment, else from the states in its id."""

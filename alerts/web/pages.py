@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from urllib.parse import urlencode
 from importlib import resources
 from typing import Any, Awaitable, Callable, Mapping
 
@@ -81,9 +82,11 @@ def page_language(ctx: WebContext | None, request: web.Request, p: Principal | N
 
 
 def language_links(request: web.Request, lang: str) -> list[tuple[str, str, str]]:
-    """(code, name, link) per language, ``lang`` first: the header's switch keeps the page's query."""
+    """(code, name, link) per language, ``lang`` first: the header's switch keeps the page's query.
+    A link is its query alone (``?level=critical&lang=ru``): the path a request came by is not
+    written back into the page (``//elsewhere.example/`` would be another site's)."""
     codes = [lang] + [c for c in LANGUAGES if c != lang]
-    return [(c, LANGUAGE_NAMES.get(c, c), str(request.rel_url.update_query(lang=c))) for c in codes]
+    return [(c, LANGUAGE_NAMES.get(c, c), "?" + urlencode({**request.query, "lang": c})) for c in codes]
 
 
 def _remember_language(request: web.Request, resp: web.Response, lang: str) -> web.Response:
@@ -165,27 +168,26 @@ def error_page(status: int, message: str, p: Principal | None = None, lang: str 
 
 
 # ---------------------------------------------------------------------- handlers
-def notification_plan(ctx: WebContext, a: dict) -> dict | None:
-    """Who the policy notified of ``a`` and by when the centre should acknowledge it."""
+def notification_plan(ctx: WebContext, a: dict, lang: str = SOURCE_LANGUAGE) -> dict | None:
+    """Who the policy notified of ``a`` and by when the centre should acknowledge it (durations in
+    words of ``lang``: ``4 hours``, ``4 часа``)."""
     policy = ctx.policy
     if policy is None:
         return None
     labels = a.get("labels") or alert_labels(a)
     within = policy.ack_expected_within(labels)
     rules = policy.acknowledgements
-    return {"notified": policy.notified(labels, a), "ack_within": within, "ack_by": iso(parse_time(a["opened_at"]) + within),
-            "ack_default": rules.default_expiry, "ack_max": rules.max_expiry}
+    words = functools.partial(views.duration_text, lang=lang)
+    return {"notified": policy.notified(labels, a), "ack_within": words(within),
+            "ack_by": iso(parse_time(a["opened_at"]) + within),
+            "ack_default": words(rules.default_expiry), "ack_max": words(rules.max_expiry)}
 
 
-def localised_plans(plans: Mapping[str, Mapping[str, Any] | None], lang: str) -> dict:
-    """The plans with their durations in words of ``lang`` (``4 hours``, ``4 часа``)."""
-    return {k: plan and {**plan, **{f: views.duration_text(plan[f], lang) for f in ("ack_within", "ack_default", "ack_max")}}
-            for k, plan in plans.items()}
-
-
-def console_input(ctx: WebContext, request: web.Request) -> tuple[Principal, list[dict], dict[str, str], dict]:
-    """What the console shows the caller: open alerts and the latest 200, the filters, the plans."""
+def console_input(ctx: WebContext, request: web.Request) -> tuple[Principal, str, list[dict], dict[str, str], dict]:
+    """What the console shows the caller, and in which language: open alerts and the latest 200,
+    the filters, the plans."""
     p = principal_of(request)
+    lang = page_language(ctx, request, p)
     q = {k: v for k, v in request.query.items() if k in ("level", "border", "since")}
     if q.get("level") not in LEVELS[1:]:
         q.pop("level", None)  # a stale bookmark shows every level rather than an empty feed
@@ -195,7 +197,7 @@ def console_input(ctx: WebContext, request: web.Request) -> tuple[Principal, lis
     open_ = [a for a in items if not a.get("resolved_at")]
     recent = sorted(items, key=lambda a: a["opened_at"], reverse=True)[:200]
     shown = list({a["alert_id"]: a for a in open_ + recent}.values())
-    return p, shown, q, {a["alert_id"]: notification_plan(ctx, a) for a in open_}
+    return p, lang, shown, q, {a["alert_id"]: notification_plan(ctx, a, lang) for a in open_}
 
 
 def sign_in_page(ctx: WebContext, request: web.Request, next_path: str, *, invalid: bool = False,
@@ -207,32 +209,29 @@ def sign_in_page(ctx: WebContext, request: web.Request, next_path: str, *, inval
 
 
 async def page(ctx: WebContext, request: web.Request) -> web.Response:
-    p, shown, q, plans = console_input(ctx, request)
-    lang = page_language(ctx, request, p)
+    p, lang, shown, q, plans = console_input(ctx, request)
     segments = ctx.segment_rows(p, lang)
     borders = sorted({r["border"] for r in segments} | {a["border"] for a in shown})
     resp = _page("console.html.j2", 200, lang, title=translations(lang).gettext("borderwatch — alerts"), script=True,
                  levels=LEVELS[1:], borders=borders, langs=language_links(request, lang),
                  data={"alert_ids": [a["alert_id"] for a in shown], "may_act": p.may_act, "words": views.ui_words(lang)},
-                 **_console(p, shown, ctx.names_in(lang), q, localised_plans(plans, lang), segments, lang))
+                 **_console(p, shown, ctx.names_in(lang), q, plans, segments, lang))
     return _remember_language(request, resp, lang)
 
 
 async def console(ctx: WebContext, request: web.Request) -> web.Response:
     """The console section alone, for the page's script to swap in on a live event or a filter."""
-    p, shown, q, plans = console_input(ctx, request)
-    lang = page_language(ctx, request, p)
-    return web.Response(text=console_section(p, shown, ctx.names_in(lang), q, localised_plans(plans, lang),
-                                             ctx.segment_rows(p, lang), lang), content_type="text/html")
+    p, lang, shown, q, plans = console_input(ctx, request)
+    return web.Response(text=console_section(p, shown, ctx.names_in(lang), q, plans, ctx.segment_rows(p, lang), lang),
+                        content_type="text/html")
 
 
 async def segment_page(ctx: WebContext, request: web.Request) -> web.Response:
     p = principal_of(request)
     lang = page_language(ctx, request, p)
-    view = await ctx.segment_view(p, request.match_info["segment_id"])
-    if lang != SOURCE_LANGUAGE:
-        view = {**view, "name": ctx.names_in(lang)(view["segment_id"])}
-    border = [r for r in ctx.segment_rows(p, lang) if r["border"] == view["border"]]
+    rows = ctx.segment_rows(p, lang)
+    view = await ctx.segment_view(p, request.match_info["segment_id"], lang, rows)
+    border = [r for r in rows if r["border"] == view["border"]]
     resp = _page("segment.html.j2", 200, lang, title=f"borderwatch — {view['name']}", p=p, view=view,
                  border_rows=border, langs=language_links(request, lang))
     return _remember_language(request, resp, lang)

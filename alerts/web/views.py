@@ -22,9 +22,10 @@ from babel.units import format_unit
 from alerts import geomap
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.model import is_arms_race
+from alerts.policy import duration_parts
 from alerts.notify.arms_words import N_
 from alerts.notify.brief import (acquisitions, capability_name, category_name, classification_name, country_name,
-                                 forecast_line)
+                                 forecast_line, volume_line)
 from alerts.notify.i18n import SOURCE_LANGUAGE, level_name, number, translations
 from alerts.notify.notices import forecast_band
 from alerts.timefmt import human
@@ -39,12 +40,6 @@ LEGEND_LEVELS = ("critical", "warning", "watch", "none")
 #: days each counts over (the words are :func:`_amount`'s).
 FEATURE_DAYS = {"count_7d": 7, "violent_30d": 30, "intrusion_30d": 30, "fatalities_30d": 30,
                 "severity_index_7d": 7, "spill_30d": 30}
-#: What the segment keeps of each incident (SegmentState.recent), in the segment page's table order.
-INCIDENT_FIELDS = ("at", "category", "fatalities", "severity", "source", "classification", "description")
-
-
-def _t(lang: str):
-    return translations(lang)
 
 
 def level_word(level: str, lang: str = SOURCE_LANGUAGE) -> str:
@@ -52,13 +47,13 @@ def level_word(level: str, lang: str = SOURCE_LANGUAGE) -> str:
     if lang == SOURCE_LANGUAGE:
         return level
     if level == "none":
-        return _t(lang).gettext("none")
+        return translations(lang).gettext("none")
     return level_name(level, lang) if level in LEVELS else level
 
 
 def ui_words(lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
     """What the page's script says (``static/app.js``), in ``lang``; ``{id}`` stands for an id."""
-    _ = _t(lang).gettext
+    _ = translations(lang).gettext
     return {"live": _("live"), "reconnecting": _("reconnecting…"), "none": _("none"),
             "refresh_failed": _("could not refresh the alerts: {error}"),
             "ack_sent": _("acknowledgement of {id} sent"), "ack_failed": _("acknowledge failed: {error}"),
@@ -68,18 +63,14 @@ def ui_words(lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
             "notice_failed": _("notice acknowledgement failed: {error}")}
 
 
-def duration_text(td: timedelta | str, lang: str = SOURCE_LANGUAGE) -> str:
-    """A policy's duration in words of ``lang`` (CLDR units, through babel): ``1 day 12 hours``,
-    ``4 часа``; a string is already words."""
-    if isinstance(td, str):
-        return td
-    secs, parts = int(td.total_seconds()), []
-    for unit, size in (("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60),
-                       ("duration-second", 1)):
-        if secs >= size:
-            parts.append(format_unit(secs // size, unit, length="long", locale=lang))
-            secs %= size
-    return " ".join(parts) or format_unit(0, "duration-second", length="long", locale=lang)
+#: CLDR's units for the policy's (alerts.policy.DURATION_UNITS)
+_CLDR_UNITS = {"d": "duration-day", "h": "duration-hour", "m": "duration-minute", "s": "duration-second"}
+
+
+def duration_text(td: timedelta, lang: str = SOURCE_LANGUAGE) -> str:
+    """A policy's duration in words of ``lang`` (CLDR units, through babel): ``1 day 12 hours``, ``4 часа``."""
+    parts = duration_parts(td) or [("s", 0)]
+    return " ".join(format_unit(n, _CLDR_UNITS[unit], length="long", locale=lang) for unit, n in parts)
 
 
 # ---------------------------------------------------------------------- console
@@ -103,7 +94,7 @@ def console_order(alerts: Iterable[Mapping[str, Any]]) -> list:
 
 def open_banner(alerts: Iterable[Mapping[str, Any]], lang: str = SOURCE_LANGUAGE) -> str:
     """``2 open: 1 critical, 1 warning``; levels from the highest down."""
-    t = _t(lang)
+    t = translations(lang)
     counts = {lv: 0 for lv in reversed(LEVELS[1:])}
     for a in alerts:
         if is_open(a):
@@ -111,7 +102,9 @@ def open_banner(alerts: Iterable[Mapping[str, Any]], lang: str = SOURCE_LANGUAGE
     total = sum(counts.values())
     if not total:
         return t.gettext("No open alerts")
-    levels = ", ".join(f"{n} {level_word(lv, lang)}" for lv, n in counts.items() if n)
+    # "%(n)d %(level)s": Russian puts the level first ("критический — 2"), no case to agree with the number
+    levels = ", ".join(t.gettext("%(n)d %(level)s") % {"n": n, "level": level_word(lv, lang)}
+                       for lv, n in counts.items() if n)
     return t.ngettext("%(n)d open: %(levels)s", "%(n)d open: %(levels)s", total) % {"n": total, "levels": levels}
 
 
@@ -132,7 +125,7 @@ def headline(a: Mapping[str, Any], names: Callable[[str], str], lang: str = SOUR
     ``Warning — arms race on Kyrgyzstan–Tajikistan`` for an arms race (a whole border's)."""
     values = {"level": level_word(shown_level(a), lang).capitalize(), "place": names(a["segment_id"])}
     if is_arms_race(a):
-        return _t(lang).gettext("%(level)s — arms race on %(place)s") % values
+        return translations(lang).gettext("%(level)s — arms race on %(place)s") % values
     return "%(level)s — %(place)s" % values
 
 
@@ -145,25 +138,22 @@ def _side_name(s: Mapping[str, Any], lang: str) -> str:
 
 
 def arms_acquired(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> list[str]:
-    """An arms race's "what happened": what each side ordered or received in the window, in SIPRI's
-    words (in another language: the notices' words for them, ``brief.acquisitions``)."""
-    nothing = _t(lang).gettext("nothing recorded")
-    if lang == SOURCE_LANGUAGE:
-        return [f"{_side_name(s, lang)}: {'; '.join(s.get('acquisitions') or ()) or nothing}" for s in _sides(a)]
+    """An arms race's "what happened": what each side ordered or received in the window, as the
+    notices say it (``brief.acquisitions``: SIPRI's own words in English)."""
+    nothing = translations(lang).gettext("nothing recorded")
     return [f"{_side_name(s, lang)}: {'; '.join(acquisitions(s, lang)) or nothing}" for s in _sides(a)]
 
 
 def arms_against_past(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> list[str]:
     """An arms race's "against what normal": each side's volume against its own past, in the
     detector's words (``detectors.arms_race.volume_words``) or the reader's, and its new kinds of weapon."""
-    _ = _t(lang).gettext
+    _ = translations(lang).gettext
     out = []
     for s in _sides(a):
         if lang == SOURCE_LANGUAGE:
             volume = s.get("volume") or "TIV %g" % float(s["window_tiv"])
         else:
-            volume = _("%(tiv)s TIV in three years against %(baseline)s in an average three years before") % {
-                "tiv": number(float(s["window_tiv"]), lang), "baseline": number(float(s.get("baseline_tiv") or 0), lang, 1)}
+            volume = volume_line(s, lang)
         line = f"{_side_name(s, lang)}: {volume}"
         if s.get("new_capabilities"):
             line += "; " + _("new kind of weapon: %(kinds)s") % {"kinds": ", ".join(
@@ -174,7 +164,7 @@ def arms_against_past(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> list
 
 def _amount(feature: str, n: float, lang: str) -> str | None:
     """``3 incidents``: a count of what ``feature`` counts, as ``lang`` says it; None for another feature."""
-    t, k, values = _t(lang), int(n), {"n": number(n, lang)}
+    t, k, values = translations(lang), int(n), {"n": number(n, lang)}
     said = {"count_7d": lambda: t.ngettext("%(n)s incident", "%(n)s incidents", k),
             "violent_30d": lambda: t.ngettext("%(n)s violent incident", "%(n)s violent incidents", k),
             "intrusion_30d": lambda: t.ngettext("%(n)s border intrusion", "%(n)s border intrusions", k),
@@ -186,15 +176,17 @@ def _amount(feature: str, n: float, lang: str) -> str | None:
 
 
 def deviation_text(d: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> str:
-    _ = _t(lang).gettext
+    _ = translations(lang).gettext
     now, base = float(d["now"]), float(d["baseline"])
     amount, days = _amount(d["feature"], now, lang), FEATURE_DAYS.get(d["feature"], 0)
     if amount is None or not days:
         return _("%(what)s: %(now)s, usually %(usual)s") % {
             "what": d["feature"].replace("_", " "), "now": number(now, lang), "usual": number(base, lang, 1)}
-    usual = _("none") if base < 0.05 else number(base, lang, 1)
+    if base < 0.05:
+        return _("%(amount)s in the last %(days)d days; usually none in %(days)d days over the past year") % {
+            "amount": amount, "days": days}
     return _("%(amount)s in the last %(days)d days; usually %(usual)s in %(days)d days over the past year") % {
-        "amount": amount, "days": days, "usual": usual}
+        "amount": amount, "days": days, "usual": number(base, lang, 1)}
 
 
 def _rule_of(text: str) -> tuple[str, str]:
@@ -205,14 +197,14 @@ def _rule_of(text: str) -> tuple[str, str]:
 
 def _rule_words(rule: str, lang: str) -> str | None:
     """What a rule of the detector stack means when it, not the forecast, set the level."""
-    _ = _t(lang).gettext
+    _ = translations(lang).gettext
     return {"fatality_high": _("the rule is deaths in 30 days above the past year's highest 30-day count"),
             "surge": _("the rule is incidents in the last days far above the past year's rate")}.get(rule)
 
 
 def level_meaning(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> str:
     """What the level means: the forecast's probability when the forecast is what set it, else the rule."""
-    _ = _t(lang).gettext
+    _ = translations(lang).gettext
     level = a["peak_level"]
     values = {"level": level_word(level, lang).capitalize(), "line": level_word(level, lang)}
     if is_arms_race(a):
@@ -220,10 +212,11 @@ def level_meaning(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> str:
     ex = a.get("explanation") or {}
     fc = ex.get("forecast") or {}
     if fc.get("text") and fc.get("level") == level:
-        if lang != SOURCE_LANGUAGE and fc.get("probability") is not None:
+        if lang == SOURCE_LANGUAGE:
+            text = fc["text"]
+            return text[:1].upper() + text[1:] + "."
+        if fc.get("probability") is not None:  # the model's text is English: the notices' sentence for it
             return forecast_line(forecast_band(ex), lang)
-        text = fc["text"]
-        return text[:1].upper() + text[1:] + "."
     rule, detail = _rule_of(str(ex.get("text", "")))
     plain = _rule_words(rule, lang)
     if plain is not None:
@@ -235,7 +228,7 @@ def level_meaning(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> str:
 
 def arms_meaning(level_index: int, lang: str) -> str:
     """:data:`detectors.arms_race.MEANING` in ``lang`` (the rule owns the English)."""
-    return _t(lang).gettext(AR.MEANING[level_index])
+    return translations(lang).gettext(AR.MEANING[level_index])
 
 
 #: The arms-race rule's meanings (detectors.arms_race.MEANING), marked here for the catalog: a test
@@ -246,7 +239,7 @@ ARMS_MEANINGS_MARKED = (N_("not both sides are arming above their own past"),
 
 
 def incident_text(i: Mapping[str, Any], place: str, lang: str = SOURCE_LANGUAGE) -> str:
-    t = _t(lang)
+    t = translations(lang)
     deaths = int(i.get("fatalities") or 0)
     died = (t.ngettext("%(n)d killed", "%(n)d killed", deaths) % {"n": deaths}) if deaths else t.gettext("no deaths")
     return f"{human(i.get('at'))}: {category_name(str(i.get('category', 'incident')), lang)}, {died}, {place}"
@@ -254,8 +247,9 @@ def incident_text(i: Mapping[str, Any], place: str, lang: str = SOURCE_LANGUAGE)
 
 # ---------------------------------------------------------------------- segment view
 def incident_columns(lang: str = SOURCE_LANGUAGE) -> tuple[str, ...]:
-    """The segment page's incident table's headings, in the order of :data:`INCIDENT_FIELDS`."""
-    _ = _t(lang).gettext
+    """The segment page's incident table's headings: what the segment keeps of each incident
+    (SegmentState.recent), in the order of :func:`incident_cells`."""
+    _ = translations(lang).gettext
     return (_("date (UTC)"), _("category"), _("deaths"), _("severity (1-5)"), _("source"), _("released as"),
             _("description"))
 
@@ -265,8 +259,8 @@ INCIDENT_COLUMNS = incident_columns()
 
 
 def incident_cells(i: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> tuple[str, ...]:
-    """One incident's row, in the order of :data:`INCIDENT_FIELDS`."""
-    _ = _t(lang).gettext
+    """One incident's row, in the order of :func:`incident_columns`."""
+    _ = translations(lang).gettext
     return (human(i.get("at")).removesuffix(" UTC"), category_name(str(i.get("category") or ""), lang),
             str(int(i.get("fatalities") or 0)), str(i.get("severity") if i.get("severity") is not None else ""),
             str(i.get("source") or _("not recorded")), classification_name(str(i.get("classification") or "public"), lang),
@@ -300,7 +294,7 @@ def chart_layout(daily: list[Mapping[str, Any]], width: float = 720.0, height: f
         x = left + i * bw
         bars.append({"x": f"{x:.1f}", "y": f"{pad + plot_h - h:.1f}", "width": f"{max(bw - 1, 0.5):.1f}",
                      "height": f"{h:.1f}", "date": str(d["date"]), "incidents": int(n),
-                     "tip": _t(lang).gettext("%(date)s: %(n)d incidents, %(deaths)d deaths") % {
+                     "tip": translations(lang).gettext("%(date)s: %(n)d incidents, %(deaths)d deaths") % {
                          "date": d["date"], "n": int(n), "deaths": int(d.get("fatalities") or 0)}})
         if d.get("baseline") is not None:
             base.append(f"{x + bw / 2:.1f},{pad + plot_h - float(d['baseline']) / top * plot_h:.1f}")
@@ -332,23 +326,23 @@ def _label(lb: geomap.Label) -> dict:
 def map_view(rows: list[dict], width: float, height: float, border: str = "",
              lang: str = SOURCE_LANGUAGE) -> tuple[geomap.View | None, str]:
     """The view of the map (``border``: that border's extent) and what it shows, in words."""
-    shown, what = geomap.view_rows(rows, border)
-    if lang != SOURCE_LANGUAGE:
-        what = _view_words(what, lang)
+    shown, scope = geomap.view_rows(rows, border)
+    what = view_words(scope, lang)
     box = geomap.bounds_of(p for r in shown for p in r["coords"])
     if box is None:
         return None, what
     return geomap.fit(box, width, height, margin=0.12, min_span=1.5), what
 
 
-def _view_words(what: str, lang: str) -> str:
-    """:func:`alerts.geomap.view_rows`'s name of a view (``border KGZ-TJK``, ``borders with open
-    alerts: …``, ``all segments``) in ``lang``."""
-    _ = _t(lang).gettext
-    if what.startswith("border "):
-        return _("border %(border)s") % {"border": what.removeprefix("border ")}
-    if what.startswith("borders with open alerts: "):
-        return _("borders with open alerts: %(borders)s") % {"borders": what.split(": ", 1)[1]}
+def view_words(scope: geomap.ViewScope, lang: str = SOURCE_LANGUAGE) -> str:
+    """What a view shows (:func:`alerts.geomap.view_rows`), in words of ``lang``: ``border KGZ-TJK``,
+    ``borders with open alerts: KGZ-TJK``, ``all segments``."""
+    _ = translations(lang).gettext
+    borders = ", ".join(scope.borders)
+    if scope.kind == "border":
+        return _("border %(border)s") % {"border": borders}
+    if scope.kind == "open":
+        return _("borders with open alerts: %(borders)s") % {"borders": borders}
     return _("all segments")
 
 
@@ -361,9 +355,8 @@ def map_layout(rows: list[dict], width: float = 560.0, height: float = 450.0, hi
     if view is None:
         return None
     countries, spots = _country_layer(view, lang)
-    if lang != SOURCE_LANGUAGE:  # the towns and the segments' titles in the reader's language
-        rows = [{**r, "place": r.get("place_ru") or r.get("place"), "name": r.get("name_local") or r["name"]}
-                for r in rows]
+    if lang != SOURCE_LANGUAGE:  # the towns in the reader's language (the rows' names are already)
+        rows = [{**r, "place": r.get("place_ru") or r.get("place")} for r in rows]
     lon0, lat0, lon1, lat1 = view.bounds
     drawn = [r for r in rows if r.get("coords") and any(lon0 <= x <= lon1 and lat0 <= y <= lat1 for x, y in r["coords"])]
     drawn.sort(key=lambda r: (r["segment_id"] == highlight, LEVEL_INDEX[r["level"]]))
@@ -400,12 +393,12 @@ def map_layout(rows: list[dict], width: float = 560.0, height: float = 450.0, hi
             "scale": {"bg_x": f"{x0 - 6:.0f}", "bg_y": f"{y0 - 17:.0f}", "bg_width": f"{px + 12:.1f}",
                       "points": f"{x0},{y0 - 5} {x0},{y0} {x0 + px:.1f},{y0} {x0 + px:.1f},{y0 - 5}",
                       "text_x": f"{x0 + px / 2:.1f}", "text_y": f"{y0 - 5}", "km": f"{km:g}"},
-            "latitude": (_t(lang).gettext("%(degrees)s°N") if mid >= 0 else _t(lang).gettext("%(degrees)s°S"))
-            % {"degrees": number(abs(mid), lang, 1)}, "km": _t(lang).gettext("km")}
+            "latitude": (translations(lang).gettext("%(degrees)s°N") if mid >= 0 else translations(lang).gettext("%(degrees)s°S"))
+            % {"degrees": number(abs(mid), lang, 1)}, "km": translations(lang).gettext("km")}
 
 
 def legend_keys(lang: str = SOURCE_LANGUAGE) -> list[dict]:
     """The legend's line samples, drawn as the map draws each level."""
-    words = {"none": _t(lang).gettext("no open alert")}
+    words = {"none": translations(lang).gettext("no open alert")}
     return [{"colour": COLOURS[lv], "width": f"{STROKES[lv]:g}", "text": words.get(lv) or level_word(lv, lang)}
             for lv in LEGEND_LEVELS]

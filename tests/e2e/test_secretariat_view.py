@@ -97,7 +97,7 @@ def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_o
         assert seen in card[1], seen
     assert "What happened" not in card[1] and "killed" not in card[1]
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
-    assert browser.find_element(By.ID, "open-banner").text == "1 открытая тревога: 1 критический"
+    assert browser.find_element(By.ID, "open-banner").text == "1 открытая тревога: критический — 1"
     browser.save_screenshot(str(tmp_path / "console-kgz.png"))
     # its segment page: every column of the incident filled, and the chart counts the same incident
     browser.get(f"{w.base}/ui/segments/KGZ-TJK-01")

@@ -36,15 +36,17 @@ def test_the_projection_puts_north_up_west_left_and_keeps_proportions_at_the_cen
 def test_the_view_is_the_chosen_borders_extent_or_the_open_alerts_borders_or_everything():
     rows = rows_with({"KGZ-TJK-01": "critical"})
     chosen, what = geomap.view_rows(rows, "KAZ-RUS")
-    assert {r["border"] for r in chosen} == {"KAZ-RUS"} and what == "border KAZ-RUS"
+    assert {r["border"] for r in chosen} == {"KAZ-RUS"} and views.view_words(what) == "border KAZ-RUS"
+    assert views.view_words(what, "ru") == "граница KAZ-RUS"
     hot, what = geomap.view_rows(rows)
-    assert {r["border"] for r in hot} == {"KGZ-TJK"} and "KGZ-TJK" in what
+    assert {r["border"] for r in hot} == {"KGZ-TJK"} and what == geomap.ViewScope("open", ("KGZ-TJK",))
     assert len(geomap.view_rows(rows_with())[0]) == len(rows)  # nothing open: the whole registry
     assert len(geomap.view_rows(rows, "XXX-YYY")[0]) == len(hot)  # an unknown border: as if none were chosen
     # an alert on a whole border (arms race, no coordinates) shows that border's segments
     pair = [*rows_with(), {"segment_id": "KGZ-UZB:arms", "border": "KGZ-UZB", "coords": [], "level": "watch"}]
     shown, what = geomap.view_rows(pair)
-    assert {r["border"] for r in shown} == {"KGZ-UZB"} and what == "borders with open alerts: KGZ-UZB"
+    assert {r["border"] for r in shown} == {"KGZ-UZB"} and views.view_words(what) == "borders with open alerts: KGZ-UZB"
+    assert views.view_words(geomap.view_rows(rows_with())[1]) == "all segments"
 
     # every segment of the border is inside the view, and the view is not much wider than needed
     view, _ = views.map_view(rows, 560, 500, "KGZ-TJK")

@@ -185,18 +185,17 @@ NAMES_RU = {"KGZ-TJK-01": "Кыргызстан–Таджикистан (KGZ-TJ
 def test_a_russian_card_says_what_happened_against_what_normal_and_the_plan_in_russian_detectors_in_the_fold():
     from datetime import timedelta
 
-    from alerts.web.pages import localised_plans
+    from alerts.web.views import duration_text
 
     a = alert("x", "critical", "2022-09-14T06:00:00Z", explanation=CRIT_EXPLANATION)
-    plan = localised_plans({"x": {"notified": ["operators", "secretariat-KGZ"], "ack_within": timedelta(hours=1),
-                                  "ack_by": "2022-09-14T07:00:00Z", "ack_default": timedelta(hours=4),
-                                  "ack_max": timedelta(days=7)}}, "ru")["x"]
+    plan = {"notified": ["operators", "secretariat-KGZ"], "ack_within": duration_text(timedelta(hours=1), "ru"),
+            "ack_by": "2022-09-14T07:00:00Z", "ack_default": duration_text(timedelta(hours=4), "ru"),
+            "ack_max": duration_text(timedelta(days=7), "ru")}
     card = alert_card(a, NAMES_RU, may_act=True, plan=plan, lang="ru")
     outside, fold = card.split('<details class="engineering">')
     assert "Критический — Кыргызстан–Таджикистан (KGZ-TJK-01), около Исфара и Канибадам" in outside
     assert "2022-09-14 06:00 UTC: вооружённое столкновение, 12 погибших, Кыргызстан–Таджикистан" in outside
-    assert "12 погибших за последние 30 дней; обычно ни одного" not in outside  # "none" is "нет" here
-    assert "12 погибших за последние 30 дней; обычно нет за 30 дней" in outside
+    assert "12 погибших за последние 30 дней; обычно ни одного за 30 дней в течение прошлого года" in outside
     assert ("Критический: по правилу, погибших за 30 дней больше, чем за любые 30 дней прошлого года."
             in outside)  # the rule's own figures are the detector's English: in the fold only
     # a duration in the nominative, where no preposition asks for another case
@@ -208,14 +207,20 @@ def test_a_russian_card_says_what_happened_against_what_normal_and_the_plan_in_r
 
 
 def test_russian_words_agree_with_their_numbers():
-    assert open_banner([alert("a", "critical", "2022-09-14T06:00:00Z")], "ru") == "1 открытая тревога: 1 критический"
-    three = [alert(x, "warning", "2022-09-14T06:00:00Z") for x in "abc"]
-    assert open_banner(three, "ru") == "3 открытые тревоги: 3 предупреждение"
+    assert open_banner([alert("a", "critical", "2022-09-14T06:00:00Z")], "ru") == "1 открытая тревога: критический — 1"
+    # the level before its count: a level's name need not agree with the number
+    seven = [alert(x, "warning", "2022-09-14T06:00:00Z") for x in "abcde"] + [alert("f", "critical", "2022-09-14")]
+    assert open_banner(seven, "ru") == "6 открытых тревог: критический — 1, предупреждение — 5"
     assert open_banner([], "ru") == "Открытых тревог нет"
     assert deviation_text({"feature": "count_7d", "baseline": 0.25, "now": 5}, "ru").startswith(
         "5 инцидентов за последние 7 дней; обычно 0,2 за 7 дней")
     assert deviation_text({"feature": "count_7d", "baseline": 0.25, "now": 2}, "ru").startswith("2 инцидента ")
     assert deviation_text({"feature": "intrusion_30d", "baseline": 0, "now": 1}).startswith("1 border intrusion in")
+    from datetime import timedelta
+
+    from alerts.web.views import duration_text
+    assert duration_text(timedelta(days=1, hours=12)) == "1 day 12 hours"
+    assert duration_text(timedelta(days=3), "ru") == "3 дня" and duration_text(timedelta(hours=5), "ru") == "5 часов"
 
 
 def test_a_forecast_level_means_its_probability_in_the_readers_words():
@@ -269,7 +274,7 @@ def test_the_pages_follow_the_pick_and_keep_it_in_a_cookie(tmp_path):
         page = await r.text()
         assert r.status == 200 and '<html lang="ru">' in page and "Тревоги об эскалации" in page
         assert r.cookies["bw_lang"].value == "ru" and r.cookies["bw_lang"]["httponly"]
-        assert '<a href="/?lang=en" lang="en" hreflang="en">English</a>' in page
+        assert '<a href="?lang=en" lang="en" hreflang="en">English</a>' in page
         # the cookie: the console's fragment and the segment page follow it
         frag = await (await c.get("/ui/console", headers=env.h("operator"))).text()
         assert "Показать историю" in frag and "Show history" not in frag
@@ -296,7 +301,30 @@ def test_the_sign_in_page_offers_the_languages_and_follows_the_pick(tmp_path):
         r = await c.get("/login?lang=ru")
         page = await r.text()
         assert '<html lang="ru">' in page and "Войти" in page and r.cookies["bw_lang"].value == "ru"
-        assert '<a href="/login?lang=en" lang="en" hreflang="en">English</a>' in page
+        assert '<a href="?lang=en" lang="en" hreflang="en">English</a>' in page
         refused = await c.post("/login", data={"token": "wrong", "next": "/"})
         assert refused.status == 401 and "Этот токен недействителен" in await refused.text()  # the cookie kept it
     env.run(check)
+
+
+def test_the_language_switch_keeps_the_query_and_is_the_query_alone():
+    """A path such as //elsewhere.example/ is not written back into the page: a link made of it
+    would lead a reader to another site."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from alerts.web.pages import language_links
+
+    links = language_links(make_mocked_request("GET", "//elsewhere.example/x?level=critical&lang=en"), "ru")
+    assert links == [("ru", "Русский", "?level=critical&lang=ru"), ("en", "English", "?level=critical&lang=en")]
+
+
+def test_an_arms_race_is_listed_by_its_border_in_the_readers_language():
+    from alerts.web.context import WebContext, segment_table
+    from streams.segments import SegmentRegistry
+
+    race = alert("ar", "warning", "2021-07-01T00:00:00Z", kind="arms-race", segment_id="KGZ-TJK:arms")
+    ctx = WebContext(history=None, metrics_text=None, auth=None, live=None, clock=None,
+                     segments=SegmentRegistry.default())
+    rows = segment_table(ctx.segments, [race], Principal("op", "operator"), ctx.names_in("ru"), "ru")
+    assert next(r["name"] for r in rows if r["segment_id"] == "KGZ-TJK:arms") == "Кыргызстан–Таджикистан: гонка вооружений"
+    assert next(r["name"] for r in rows if r["segment_id"] == "KGZ-TJK-01").startswith("Кыргызстан–Таджикистан (KGZ-TJK-01)")
