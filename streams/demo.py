@@ -205,6 +205,7 @@ def main() -> int:
         for name, (role, tok) in roles.items():
             sees = {"operator": "everything", "regional-desk": "what is released to all"}.get(role, "its borders only")
             print(f"  {name:13s} {role:15s} {tok}   (sees {sees})")
+        print("  the secretariats read the pages in Russian, as their notices; English or Русский at the top switches")
         print(f"alerts JSON:  curl -H 'Authorization: Bearer {token}' '{base}/alerts?status=all'")
         print(f"metrics:      curl -H 'Authorization: Bearer {token}' {base}/metrics")
         seconds = float(os.environ.get("DEMO_SECONDS", "0") or 0)
