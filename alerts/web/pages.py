@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 import jinja2
 from aiohttp import web
+from babel import Locale
 
 from alerts.access import Principal
 from alerts.escalation import LEVELS
@@ -37,8 +38,6 @@ ASSETS = {"app.js": "application/javascript", "style.css": "text/css"}
 
 #: The cookie that keeps the language a reader picked (``?lang=``) for the pages that follow.
 LANG_COOKIE = "bw_lang"
-#: Each language as its readers name it, for the header's switch.
-LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
 
 @functools.cache
@@ -86,7 +85,15 @@ def language_links(request: web.Request, lang: str) -> list[tuple[str, str, str]
     A link is its query alone (``?level=critical&lang=ru``): the path a request came by is not
     written back into the page (``//elsewhere.example/`` would be another site's)."""
     codes = [lang] + [c for c in LANGUAGES if c != lang]
-    return [(c, LANGUAGE_NAMES.get(c, c), "?" + urlencode({**request.query, "lang": c})) for c in codes]
+    return [(c, language_name(c), "?" + urlencode({**request.query, "lang": c})) for c in codes]
+
+
+@functools.cache
+def language_name(lang: str) -> str:
+    """A language as its own readers name it (CLDR, through babel): English, Русский; so a language
+    added to ``LANGUAGES`` is named without a table of its own."""
+    name = Locale(lang).get_display_name(lang)
+    return name[:1].upper() + name[1:]
 
 
 def _remember_language(request: web.Request, resp: web.Response, lang: str) -> web.Response:
