@@ -73,9 +73,12 @@ def serve(app, ready: threading.Event, box: dict) -> None:
 def main() -> int:
     import argparse
 
+    from selenium.webdriver.support.ui import WebDriverWait
+
     ap = argparse.ArgumentParser(description="a picture of the console with the demo's data")
     ap.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "img" / "console.png")
     ap.add_argument("--desk", default="operator", help="the role signed in (operator, secretariat:KGZ, ...)")
+    ap.add_argument("--page", default="/", help="the page to draw once signed in (/, /ui/segments/KGZ-TJK-01, ...)")
     args = ap.parse_args()
     out = args.out
     problem = chromium.missing()
@@ -112,7 +115,10 @@ def main() -> int:
             driver.get(base + "/login")
             driver.find_element("id", "token").send_keys(operator)
             driver.find_element("css selector", "#login button[type=submit]").click()
-            driver.find_element("id", "map")
+            # The sign-in's redirect loads the console after click() returns: wait for its map.
+            WebDriverWait(driver, 30).until(lambda d: d.find_elements("id", "map"))
+            if args.page != "/":
+                driver.get(base + args.page)  # get() returns once the page has loaded
             out.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(out))
         finally:

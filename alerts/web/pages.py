@@ -51,7 +51,7 @@ def templates(lang: str = SOURCE_LANGUAGE) -> jinja2.Environment:
     env.filters["when"] = human
     in_lang = {name: functools.partial(getattr(views, name), lang=lang) for name in (
         "legend_keys", "map_layout", "chart_layout", "chart_totals", "headline", "level_meaning", "deviation_text",
-        "incident_text", "incident_cells", "arms_acquired", "arms_against_past", "level_word")}
+        "incident_text", "incident_cells", "arms_acquired", "arms_against_past", "level_word", "desk_words")}
     env.globals.update(in_lang, shown_level=views.shown_level, is_arms_race=is_arms_race,
                        incident_columns=views.incident_columns(lang), lang=lang,
                        number=functools.partial(number, lang=lang))
@@ -185,7 +185,8 @@ def notification_plan(ctx: WebContext, a: dict, lang: str = SOURCE_LANGUAGE) -> 
     within = policy.ack_expected_within(labels)
     rules = policy.acknowledgements
     words = functools.partial(views.duration_text, lang=lang)
-    return {"notified": policy.notified(labels, a), "ack_within": words(within),
+    notified = [views.receiver_words(n, policy.receivers[n].principal, lang) for n in policy.notified(labels, a)]
+    return {"notified": list(dict.fromkeys(notified)), "ack_within": words(within),
             "ack_by": iso(parse_time(a["opened_at"]) + within),
             "ack_default": words(rules.default_expiry), "ack_max": words(rules.max_expiry)}
 
@@ -218,9 +219,10 @@ def sign_in_page(ctx: WebContext, request: web.Request, next_path: str, *, inval
 async def page(ctx: WebContext, request: web.Request) -> web.Response:
     p, lang, shown, q, plans = console_input(ctx, request)
     segments = ctx.segment_rows(p, lang)
-    borders = sorted({r["border"] for r in segments} | {a["border"] for a in shown})
+    border_names = {b: views.border_words(b, lang, p.country) for b in {r["border"] for r in segments} | {a["border"] for a in shown}}
+    borders = sorted(border_names, key=lambda b: (border_names[b], b))
     resp = _page("console.html.j2", 200, lang, title=translations(lang).gettext("borderwatch — alerts"), script=True,
-                 levels=LEVELS[1:], borders=borders, langs=language_links(request, lang),
+                 levels=LEVELS[1:], borders=borders, border_names=border_names, langs=language_links(request, lang),
                  data={"alert_ids": [a["alert_id"] for a in shown], "may_act": p.may_act, "words": views.ui_words(lang)},
                  **_console(p, shown, ctx.names_in(lang), q, plans, segments, lang))
     return _remember_language(request, resp, lang)

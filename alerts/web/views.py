@@ -20,12 +20,14 @@ from typing import Any, Callable, Iterable, Mapping
 from babel.units import format_unit
 
 from alerts import geomap
+from alerts.access import Principal
+from alerts.borders import states_of
 from alerts.escalation import LEVEL_INDEX, LEVELS
 from alerts.model import is_arms_race
 from alerts.policy import duration_parts
 from alerts.notify.arms_words import N_
-from alerts.notify.brief import (acquisitions, capability_name, category_name, classification_name, country_name,
-                                 forecast_line, volume_line)
+from alerts.notify.brief import (acquisitions, border_name, capability_name, category_name, classification_name,
+                                 country_name, forecast_line, volume_line)
 from alerts.notify.i18n import SOURCE_LANGUAGE, level_name, number, translations
 from alerts.notify.notices import forecast_band
 from alerts.timefmt import human
@@ -334,11 +336,44 @@ def map_view(rows: list[dict], width: float, height: float, border: str = "",
     return geomap.fit(box, width, height, margin=0.12, min_span=1.5), what
 
 
+def border_words(border: str, lang: str = SOURCE_LANGUAGE, own: str | None = None) -> str:
+    """A border as the page names it: its id in English (``KGZ-TJK``, what the API, the policy and
+    the filters' links use), its states' names in another language (``Кыргызстан–Таджикистан``,
+    ``own`` first, as the notices write it)."""
+    if lang == SOURCE_LANGUAGE:
+        return border
+    return border_name(states_of(border), own, lang)
+
+
+def desk_words(p: Principal, lang: str = SOURCE_LANGUAGE) -> str:
+    """The caller's desk in the header: its role string in English (``secretariat:KGZ``, as tokens
+    and the policy write it); in another language the role in words, with its state the same way
+    (``секретариат: Кыргызстан``)."""
+    if lang == SOURCE_LANGUAGE:
+        return p.role_string
+    _ = translations(lang).gettext
+    role = {"operator": _("operator"), "engineer": _("engineer"), "admin": _("administrator"),
+            "regional-desk": _("regional desk"), "secretariat": _("secretariat")}[p.role]
+    return f"{role}: {country_name(p.country, lang)}" if p.country else role
+
+
+def receiver_words(name: str, p: Principal, lang: str = SOURCE_LANGUAGE) -> str:
+    """A receiver the policy notified, on the console: its name in the policy in English
+    (``secretariat-KGZ``); in another language the desk it is, in words (``секретариат
+    (Кыргызстан)``, ``операторы``): the policy's names are the operators' ids, not the reader's words."""
+    if lang == SOURCE_LANGUAGE:
+        return name
+    _ = translations(lang).gettext
+    desks = {"operator": _("operators"), "engineer": _("engineers"), "admin": _("administrators"),
+             "regional-desk": _("regional desk"), "secretariat": _("secretariat")}
+    return f"{desks[p.role]} ({country_name(p.country, lang)})" if p.country else desks[p.role]
+
+
 def view_words(scope: geomap.ViewScope, lang: str = SOURCE_LANGUAGE) -> str:
     """What a view shows (:func:`alerts.geomap.view_rows`), in words of ``lang``: ``border KGZ-TJK``,
     ``borders with open alerts: KGZ-TJK``, ``all segments``."""
     _ = translations(lang).gettext
-    borders = ", ".join(scope.borders)
+    borders = ", ".join(border_words(b, lang) for b in scope.borders)
     if scope.kind == "border":
         return _("border %(border)s") % {"border": borders}
     if scope.kind == "open":

@@ -96,6 +96,10 @@ def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_o
                  "Срок подтверждения — "):  # the headings as the page sets them, in capitals
         assert seen in card[1], seen
     assert "What happened" not in card[1] and "killed" not in card[1]
+    # who was notified, and who is signed in, in words rather than the policy's ids
+    assert "Уведомлены: операторы, региональный центр, секретариат (Кыргызстан), секретариат (Таджикистан)." in card[1]
+    assert browser.find_element(By.ID, "role").text == "секретариат: Кыргызстан"
+    assert browser.find_element(By.CSS_SELECTOR, '#filter-border option[value="KGZ-TJK"]').text == "Кыргызстан–Таджикистан"
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ru"
     assert browser.find_element(By.ID, "open-banner").text == "1 открытая тревога: критический — 1"
     browser.save_screenshot(str(tmp_path / "console-kgz.png"))

@@ -328,3 +328,48 @@ def test_an_arms_race_is_listed_by_its_border_in_the_readers_language():
     rows = segment_table(ctx.segments, [race], Principal("op", "operator"), ctx.names_in("ru"), "ru")
     assert next(r["name"] for r in rows if r["segment_id"] == "KGZ-TJK:arms") == "Кыргызстан–Таджикистан: гонка вооружений"
     assert next(r["name"] for r in rows if r["segment_id"] == "KGZ-TJK-01").startswith("Кыргызстан–Таджикистан (KGZ-TJK-01)")
+
+
+def test_a_russian_console_names_the_desk_the_receivers_and_the_borders_in_words(tmp_path):
+    """The header, "Notified:" and the border filter speak the reader's language; in English they keep
+    the role strings, the policy's receiver names and the border ids, as the API and the policy write them."""
+    from tests.unit.alertdata import RECEIVERS, policy_from
+    from tests.webfakes import Env
+
+    policy = policy_from(RECEIVERS + """
+route:
+  receiver: operators
+  routes:
+    - {receiver: operators, continue: true}
+    - {receiver: regional-desk, continue: true}
+    - {receiver: secretariat-KGZ, matchers: ['countries=~".*KGZ.*"'], continue: true}
+    - {receiver: secretariat-TJK, matchers: ['countries=~".*TJK.*"']}
+""")
+    env = Env(tmp_path, policy=policy)
+    browser = {"Accept": "text/html"}
+
+    async def check(c):
+        ru = await (await c.get("/?lang=ru", headers={**env.h("secretariat:KGZ"), **browser})).text()
+        assert '(<span id="role">секретариат: Кыргызстан</span>)' in ru
+        assert "Уведомлены: операторы, региональный центр, секретариат (Кыргызстан), секретариат (Таджикистан)." in ru
+        assert '<option value="KGZ-TJK">Кыргызстан–Таджикистан</option>' in ru
+        assert "границы с открытыми тревогами: Кыргызстан–Таджикистан" in ru
+        assert "secretariat-TJK" not in ru and "secretariat:KGZ" not in ru  # (the token holder is named secretariat-KGZ)
+        en = await (await c.get("/?lang=en", headers={**env.h("secretariat:KGZ"), **browser})).text()
+        assert '(<span id="role">secretariat:KGZ</span>)' in en
+        assert "Notified: operators, regional-desk, secretariat-KGZ, secretariat-TJK." in en
+        assert '<option value="KGZ-TJK">KGZ-TJK</option>' in en
+    env.run(check)
+
+
+def test_desks_and_borders_in_words():
+    from alerts.web.views import border_words, desk_words, receiver_words
+
+    assert desk_words(Principal("d", "regional-desk"), "ru") == "региональный центр"
+    assert desk_words(Principal("d", "secretariat", "UZB"), "ru") == "секретариат: Узбекистан"
+    assert desk_words(Principal("d", "secretariat", "UZB"), "en") == "secretariat:UZB"
+    assert receiver_words("ops", Principal("ops", "operator"), "ru") == "операторы"
+    assert receiver_words("ops", Principal("ops", "operator"), "en") == "ops"
+    assert border_words("KGZ-TJK", "ru", own="TJK") == "Таджикистан–Кыргызстан"
+    assert border_words("IND-PAK", "ru") == "Индия–Пакистан"  # CLDR's names beyond the catalog's states
+    assert border_words("IND-PAK", "en") == "IND-PAK"
