@@ -31,12 +31,13 @@ class InvalidEvent(BorderwatchError):
 
 
 class SourceRowError(BorderwatchError):
-    """A bad row in a source file, located by file, line and field."""
+    """A bad row in a source file, located by file, line and field: ``FILE:LINE: FIELD: reason``.
+    Line 0 is the file as a whole (empty, UTF-16, unreadable), said as ``FILE: reason``."""
 
     def __init__(self, path: str, line: int, field: str | None, reason: str) -> None:
         self.path, self.line, self.field, self.reason = path, line, bounded(field), bounded(reason)
         field, reason = self.field, self.reason
-        where = f"{path}:{line}"
+        where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
 
 

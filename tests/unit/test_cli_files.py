@@ -56,16 +56,16 @@ def files(tmp_path_factory):
 
 # (file, --format, what stderr must say, with {f} for the file's path)
 BACKTEST_CASES = [
-    ("empty.jsonl", "jsonl", "{f}:0: empty file"),
-    ("a-directory", "jsonl", "{f}:0: cannot read: Is a directory"),
-    ("missing.jsonl", "jsonl", "{f}:0: cannot read: No such file or directory"),
+    ("empty.jsonl", "jsonl", "{f}: empty file"),
+    ("a-directory", "jsonl", "{f}: cannot read: Is a directory"),
+    ("missing.jsonl", "jsonl", "{f}: cannot read: No such file or directory"),
     ("binary.jsonl", "jsonl", "{f}:1: not UTF-8 text: invalid start byte at byte 0"),
-    ("utf16.jsonl", "jsonl", "{f}:0: UTF-16 text (byte-order mark): save it as UTF-8"),
+    ("utf16.jsonl", "jsonl", "{f}: UTF-16 text (byte-order mark): save it as UTF-8"),
     ("cp1252.jsonl", "jsonl", "{f}:1: not UTF-8 text: invalid continuation byte"),
     ("nested.jsonl", "jsonl", "{f}:1: arrays and objects nest deeper than 32"),
     ("nul.jsonl", "mie", "{f}:1: micnum: missing column(s) micnum"),  # the wrong --format
-    ("nul.jsonl", "sipri", "{f}:0: no header line whose first cell is 'Recipient'"),
-    ("header-only.csv", "mie", "{f}:0: no data rows"),
+    ("nul.jsonl", "sipri", "{f}: no header line whose first cell is 'Recipient'"),
+    ("header-only.csv", "mie", "{f}: no data rows"),
 ]
 
 
@@ -95,7 +95,7 @@ def test_nul_bytes_are_reported_and_the_good_rows_still_load(files, tmp_path):
 
 def test_replay_of_nothing_usable_fails_before_asking_a_broker(files):
     broker = f"kafka://127.0.0.1:{free_port()}"  # nothing listens: reaching it would fail differently
-    for name, says in (("empty.jsonl", "{f}:0: empty file"), ("utf16.jsonl", "{f}:0: UTF-16 text"),
+    for name, says in (("empty.jsonl", "{f}: empty file"), ("utf16.jsonl", "{f}: UTF-16 text"),
                        ("binary.jsonl", "{f}:1: not UTF-8 text")):
         res = run("replay", files[name], "--format", "jsonl", "--broker", broker)
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
@@ -104,11 +104,11 @@ def test_replay_of_nothing_usable_fails_before_asking_a_broker(files):
 
 
 SCORE_CASES = [
-    ("empty.jsonl", "{f}:0: no rows"),
-    ("a-directory", "{f}:0: cannot read: Is a directory"),
-    ("missing.jsonl", "{f}:0: cannot read: No such file or directory"),
+    ("empty.jsonl", "{f}: no rows"),
+    ("a-directory", "{f}: cannot read: Is a directory"),
+    ("missing.jsonl", "{f}: cannot read: No such file or directory"),
     ("binary.jsonl", "{f}:1: not UTF-8 text"),
-    ("series-utf16.csv", "{f}:0: UTF-16 text (byte-order mark)"),
+    ("series-utf16.csv", "{f}: UTF-16 text (byte-order mark)"),
     ("series-cp1252.csv", "{f}:2: not UTF-8 text"),
     ("series-nul.csv", "{f}:2: value: not a finite number: '1\\x00'"),
     ("nested.jsonl", "{f}:1: the header must be 'timestamp,value'"),

@@ -154,7 +154,7 @@ def test_cli_bad_row_is_one_line_naming_file_line_and_field_without_a_traceback(
     assert res.returncode == 2
     assert res.stderr == f"borderwatch score: error: {src}:3: value: missing\n"
     missing = run_cli("--input", tmp_path / "nope.csv", "--output", tmp_path / "o.csv")
-    assert missing.returncode == 2 and "nope.csv:0: cannot read" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 2 and "nope.csv: cannot read" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def _scores(detector, rows):
