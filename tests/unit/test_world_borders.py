@@ -133,7 +133,10 @@ def test_a_border_through_a_dependency_counts_while_it_held():
     assert not is_land_border("HUN", "RUS", on=date(1945, 6, 28)) and is_land_border("HUN", "RUS", on=date(1956, 11, 4))
     # one that still holds is today's border, on any day and in the neighbours (Gibraltar)
     assert is_land_border("ESP", "GBR") and "GBR" in land_neighbours("ESP")
+    assert is_land_border("CUB", "USA") and "CUB" in land_neighbours("USA")  # Guantánamo's fence line
     assert not is_land_border("AFG", "USA", on=date(2001, 10, 7))
+    # a state's own region before it seceded: Sudan and Uganda until South Sudan's independence
+    assert is_land_border("SDN", "UGA", on=date(1997, 3, 1)) and not is_land_border("SDN", "UGA", on=date(2011, 7, 9))
     reg = SegmentRegistry.default()
     assert reg.watches("AGO", "ZAF", on=date(1981, 8, 24)) and not reg.watches("AGO", "ZAF")
 
