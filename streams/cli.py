@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score a univariate timestamp,value CSV (streaming, causal)")
     p.add_argument("--detector", default="default", help="univariate detector (default: default; see --list)")
+    p.add_argument("input_file", nargs="?", metavar="FILE", help="the CSV to score (or --input FILE)")
     p.add_argument("--input", help="CSV with columns timestamp,value (ISO 8601 or epoch seconds, in time order)")
     p.add_argument("--output", default="-",
                    help="CSV to write: timestamp,value,anomaly_score (default -: standard output)")
@@ -208,8 +209,13 @@ def _run(args: argparse.Namespace) -> int:
                 mark = " (default)" if name == DEFAULT_UNIVARIATE else ""
                 print(f"{name}{mark}: {cls.__doc__.strip().splitlines()[0]}")
             return 0
+        if args.input and args.input_file:
+            print("borderwatch score: error: name the CSV once: FILE or --input FILE", file=sys.stderr)
+            return 2
+        args.input = args.input or args.input_file
         if not args.input:
-            print("borderwatch score: error: --input is required (or --list)", file=sys.stderr)
+            print("borderwatch score: error: a CSV to score is required: FILE or --input FILE (or --list)",
+                  file=sys.stderr)
             return 2
         try:
             detector = make_univariate(args.detector)

@@ -204,4 +204,8 @@ def test_cli_writes_standard_output_without_output_and_nothing_when_a_row_is_bad
     bad.write_text("timestamp,value\n2022-01-01,1\n2022-01-02,x\n")
     res = run_cli("--input", bad)
     assert res.returncode == 2 and res.stdout == "" and f"{bad}:3: value" in res.stderr
-    assert run_cli().stderr == "borderwatch score: error: --input is required (or --list)\n"
+    assert run_cli().stderr == ("borderwatch score: error: a CSV to score is required: FILE or --input FILE "
+                                "(or --list)\n")
+    # the file may also be named as the other verbs name theirs, but once
+    assert run_cli(src).stdout.splitlines() == lines
+    assert run_cli(src, "--input", src).returncode == 2
