@@ -51,7 +51,8 @@ def templates(lang: str = SOURCE_LANGUAGE) -> jinja2.Environment:
     env.filters["when"] = human
     in_lang = {name: functools.partial(getattr(views, name), lang=lang) for name in (
         "legend_keys", "map_layout", "chart_layout", "chart_totals", "headline", "level_meaning", "deviation_text",
-        "incident_text", "incident_cells", "arms_acquired", "arms_against_past", "level_word", "desk_words")}
+        "incident_text", "incident_cells", "arms_acquired", "arms_against_past", "level_word", "desk_words",
+        "border_words")}
     env.globals.update(in_lang, shown_level=views.shown_level, is_arms_race=is_arms_race,
                        incident_columns=views.incident_columns(lang), lang=lang,
                        number=functools.partial(number, lang=lang))

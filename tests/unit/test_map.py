@@ -37,7 +37,7 @@ def test_the_view_is_the_chosen_borders_extent_or_the_open_alerts_borders_or_eve
     rows = rows_with({"KGZ-TJK-01": "critical"})
     chosen, what = geomap.view_rows(rows, "KAZ-RUS")
     assert {r["border"] for r in chosen} == {"KAZ-RUS"} and views.view_words(what) == "border KAZ-RUS"
-    assert views.view_words(what, "ru") == "граница KAZ-RUS"
+    assert views.view_words(what, "ru") == "граница Казахстан–Россия"
     hot, what = geomap.view_rows(rows)
     assert {r["border"] for r in hot} == {"KGZ-TJK"} and what == geomap.ViewScope("open", ("KGZ-TJK",))
     assert len(geomap.view_rows(rows_with())[0]) == len(rows)  # nothing open: the whole registry

@@ -280,6 +280,7 @@ def test_the_pages_follow_the_pick_and_keep_it_in_a_cookie(tmp_path):
         assert "Показать историю" in frag and "Show history" not in frag
         seg = await (await c.get("/ui/segments/KGZ-TJK-01", headers={**env.h("operator"), **browser})).text()
         assert '<html lang="ru">' in seg and "Недавние инциденты" in seg
+        assert "граница Кыргызстан–Таджикистан," in seg and "граница KGZ-TJK" not in seg
         assert "Кыргызстан–Таджикистан (KGZ-TJK-01)" in seg
         c.session.cookie_jar.clear()
         en = await (await c.get("/", headers={**env.h("operator"), **browser, "Accept-Language": "de"})).text()
