@@ -221,7 +221,7 @@ async def page(ctx: WebContext, request: web.Request) -> web.Response:
     p, lang, shown, q, plans = console_input(ctx, request)
     segments = ctx.segment_rows(p, lang)
     shown_borders = {r["border"] for r in segments} | {a["border"] for a in shown}
-    border_names = {b: views.border_words(b, lang, p.country) for b in shown_borders}
+    border_names = {b: views.border_words(b, lang) for b in shown_borders}
     borders = sorted(border_names, key=lambda b: (border_names[b], b))
     resp = _page("console.html.j2", 200, lang, title=translations(lang).gettext("borderwatch — alerts"), script=True,
                  levels=LEVELS[1:], borders=borders, border_names=border_names, langs=language_links(request, lang),

@@ -336,13 +336,13 @@ def map_view(rows: list[dict], width: float, height: float, border: str = "",
     return geomap.fit(box, width, height, margin=0.12, min_span=1.5), what
 
 
-def border_words(border: str, lang: str = SOURCE_LANGUAGE, own: str | None = None) -> str:
+def border_words(border: str, lang: str = SOURCE_LANGUAGE) -> str:
     """A border as the page names it: its id in English (``KGZ-TJK``, what the API, the policy and
-    the filters' links use), its states' names in another language (``Кыргызстан–Таджикистан``,
-    ``own`` first, as the notices write it)."""
+    the filters' links use), its states' names in another language (``Кыргызстан–Таджикистан``),
+    in the id's order, as the page's cards name its stretches (:func:`alerts.web.context.local_segment_name`)."""
     if lang == SOURCE_LANGUAGE:
         return border
-    return border_name(states_of(border), own, lang)
+    return border_name(states_of(border), None, lang)
 
 
 def desk_words(p: Principal, lang: str = SOURCE_LANGUAGE) -> str:
