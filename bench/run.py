@@ -5,7 +5,8 @@
 3. worker: a real ``borderwatch worker`` subprocess consumes the same records through the whole
    live path (ingest -> repartition -> aggregate/score -> state); the clock runs from its first
    processed event to its last, read from its own /metrics;
-4. backtest: the same records through the pipeline object in-process (no Kafka);
+4. backtest: the same records through the pipeline object in-process (no Kafka); beside it the floor
+   of a per-event core in CPython over them (``bench.floor``: the least work of the default stack);
 5. ``borderwatch score`` with the default univariate detector on 200k rows, against a plain
    CSV read+write of the same rows.
 6. the source adapters' parse rates (``bench.sources``), and a segment's state and per-event
@@ -180,6 +181,9 @@ def main() -> int:
         two, two_cpu = worker_rate(broker, pair.prefix, N, Path(tmp) / "two", workers=2)
     offline = backtest_rate(items)
     loads = json_loads_rate(items)
+    from bench.floor import floor_rate
+
+    lean = floor_rate(items)
     scored, passthrough = score_rates()
     from bench.sources import source_rates
 
@@ -215,6 +219,8 @@ def main() -> int:
         "backtest_over_raw": round(offline / raw, 4),
         "json_loads_per_s": round(loads),
         "backtest_over_json_loads": round(offline / loads, 4),
+        "backtest_floor_per_s": round(lean),
+        "backtest_floor_over_json_loads": round(lean / loads, 4),
         "score_default_rows_per_s": round(scored),
         "csv_passthrough_rows_per_s": round(passthrough),
         "score_over_passthrough": round(scored / passthrough, 4),
