@@ -345,15 +345,23 @@ def border_words(border: str, lang: str = SOURCE_LANGUAGE) -> str:
     return border_name(states_of(border), None, lang)
 
 
+def _role_words(role: str, lang: str, *, people: bool) -> str:
+    """A role in words of ``lang``: the desk (``operator``) or, for ``people``, who staffs it (``operators``)."""
+    _ = translations(lang).gettext
+    if people:
+        words = {"operator": _("operators"), "engineer": _("engineers"), "admin": _("administrators")}
+    else:
+        words = {"operator": _("operator"), "engineer": _("engineer"), "admin": _("administrator")}
+    return words.get(role) or {"regional-desk": _("regional desk"), "secretariat": _("secretariat")}[role]
+
+
 def desk_words(p: Principal, lang: str = SOURCE_LANGUAGE) -> str:
     """The caller's desk in the header: its role string in English (``secretariat:KGZ``, as tokens
     and the policy write it); in another language the role in words, with its state the same way
     (``секретариат: Кыргызстан``)."""
     if lang == SOURCE_LANGUAGE:
         return p.role_string
-    _ = translations(lang).gettext
-    role = {"operator": _("operator"), "engineer": _("engineer"), "admin": _("administrator"),
-            "regional-desk": _("regional desk"), "secretariat": _("secretariat")}[p.role]
+    role = _role_words(p.role, lang, people=False)
     return f"{role}: {country_name(p.country, lang)}" if p.country else role
 
 
@@ -363,10 +371,8 @@ def receiver_words(name: str, p: Principal, lang: str = SOURCE_LANGUAGE) -> str:
     (Кыргызстан)``, ``операторы``): the policy's names are the operators' ids, not the reader's words."""
     if lang == SOURCE_LANGUAGE:
         return name
-    _ = translations(lang).gettext
-    desks = {"operator": _("operators"), "engineer": _("engineers"), "admin": _("administrators"),
-             "regional-desk": _("regional desk"), "secretariat": _("secretariat")}
-    return f"{desks[p.role]} ({country_name(p.country, lang)})" if p.country else desks[p.role]
+    role = _role_words(p.role, lang, people=True)
+    return f"{role} ({country_name(p.country, lang)})" if p.country else role
 
 
 def view_words(scope: geomap.ViewScope, lang: str = SOURCE_LANGUAGE) -> str:
