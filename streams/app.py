@@ -376,6 +376,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         broker_session_timeout=settings.session_timeout,
         broker_rebalance_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 4),
+        consumer_group_instance_id=settings.instance_id or None,  # the aggregate's group knows the worker again
         broker_commit_interval=settings.commit_seconds,
         stream_wait_empty=False,
         # Faust's check compares the offset a table's store last took (our own changelog writes, see

@@ -99,7 +99,7 @@ class InputReader:
         s = self.settings
         return AIOKafkaConsumer(bootstrap_servers=bootstrap(s.broker), group_id=self.group_id,
                                 client_id=f"{self.group_id}-member", enable_auto_commit=False,
-                                auto_offset_reset="earliest", **group_timing(s.session_timeout),
+                                auto_offset_reset="earliest", **group_timing(s.session_timeout, s.instance_id),
                                 fetch_max_wait_ms=self.pace.wait_ms, max_poll_records=s.batch_size)
 
     async def on_revoked(self) -> None:

@@ -297,7 +297,8 @@ class NotifierOwnership:
             if not value:
                 self.metrics.notices_pending.set(0)  # what is pending is the next owner's (or ours, later)
 
-    async def join(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
+    async def join(self, broker_url: str, group_id: str, topic: str, session_timeout: float,
+                   instance_id: str = "") -> None:
         """Become a member of the notifier group: the join goes on in the background (the broker holds
         a first join for about half a session), so the worker asks as it starts, beside Faust's own
         join, and :meth:`run` keeps the membership alive."""
@@ -307,7 +308,7 @@ class NotifierOwnership:
             return AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
                                     client_id=f"{group_id}-member", enable_auto_commit=False,
                                     partition_assignment_strategy=(KeepTheNotifier(),),
-                                    auto_offset_reset="latest", **group_timing(session_timeout))
+                                    auto_offset_reset="latest", **group_timing(session_timeout, instance_id))
 
         await self.member.join(consumer, [topic])
 
@@ -319,11 +320,12 @@ class NotifierOwnership:
     async def _leaving(self, consumer: Any) -> None:
         await self._drop()  # the notifier is the next holder's from here
 
-    async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float) -> None:
+    async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float,
+                  instance_id: str = "") -> None:
         """Be a member of the notifier group for as long as the worker runs (joining first, unless
         :meth:`join` has)."""
         self.member.running = True
-        await self.join(broker_url, group_id, topic, session_timeout)
+        await self.join(broker_url, group_id, topic, session_timeout, instance_id)
         try:
             while True:  # nothing is ever written there; polling keeps us a live member
                 await self.member.consumer.getmany(timeout_ms=1000)

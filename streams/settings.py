@@ -7,6 +7,7 @@ Every field has an environment variable ``BORDERWATCH_<NAME>``.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from streams.errors import ConfigError
 from streams.topics import BROKER_WAIT_SECONDS
 
 ENV_PREFIX = "BORDERWATCH_"
+#: What Kafka accepts as a group instance id (as a topic name: its legal characters and length).
+INSTANCE_ID = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 #: The verbs whose flags a setting has (``add_setting_flags``); a setting with none is read from
@@ -85,6 +88,13 @@ class Settings:
     idle_seconds: float = setting(10.0, "a partition quiet this long advances its open alerts by wall clock", WORKER)
     #: Consumer-group timeouts. tansu completes a join after about half the rebalance timeout.
     session_timeout: float = setting(10.0, "consumer-group session timeout in seconds", WORKER)
+    #: Static group membership (Kafka's group.instance.id) for the worker's three consumer groups
+    #: (the aggregate's, ingest's, the notifier's): a worker restarted under the same name takes its
+    #: place in each group at once, where a new member waits out the old one's session first
+    #: (docs/RELIABILITY.md, "A worker's name"). Empty: members are anonymous, as before.
+    instance_id: str = setting("", "a stable name for this worker, unique among the workers of its app id: a "
+                                   "restart under the same name rejoins its consumer groups without waiting out the "
+                                   "crashed or stopped process's session (empty: anonymous members)", WORKER)
     #: How often consumed offsets are committed: a crash reads again up to this much input, which
     #: the state recognises as read (docs/RELIABILITY.md). Faust's own default.
     commit_seconds: float = setting(2.8, "seconds between offset commits", WORKER)
@@ -224,6 +234,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         raise ConfigError("stop_seconds must be more than 0")
     if s.history_keep_resolved < 0:
         raise ConfigError("history_keep_resolved must be 0 or more")
+    if s.instance_id and not INSTANCE_ID.fullmatch(s.instance_id):
+        raise ConfigError(f"instance_id {s.instance_id!r}: letters, digits, '.', '_' and '-' only, at most 249 of them")
     return s
 
 

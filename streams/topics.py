@@ -84,12 +84,14 @@ def bootstrap(broker_url: str) -> str:
     return ",".join(p.split("://", 1)[-1] for p in parts)
 
 
-def group_timing(session_timeout: float) -> dict:
+def group_timing(session_timeout: float, instance_id: str = "") -> dict:
     """An aiokafka group member's session, rebalance and heartbeat settings from one session
-    timeout (seconds): the worker's own groups (ingest, notifier) all keep the same timing."""
+    timeout (seconds), and its static instance id if it has one (``Settings.instance_id``): the
+    worker's own groups (ingest, notifier) all keep the same timing and the same name."""
     session_ms = int(session_timeout * 1000)
     return {"session_timeout_ms": session_ms, "rebalance_timeout_ms": session_ms,
-            "heartbeat_interval_ms": max(100, min(3000, session_ms // 4))}
+            "heartbeat_interval_ms": max(100, min(3000, session_ms // 4)),
+            "group_instance_id": instance_id or None}
 
 
 async def start_or_close(client: Any) -> None:

@@ -184,7 +184,8 @@ def run_worker(settings: Settings) -> int:
         await contexts.run()
 
     if ownership is not None:
-        notifier_group = (settings.broker, f"{settings.app_id}-notifier", topics.notifier, settings.session_timeout)
+        notifier_group = (settings.broker, f"{settings.app_id}-notifier", topics.notifier, settings.session_timeout,
+                          settings.instance_id)
         join_early(app, functools.partial(ownership.join, *notifier_group), ownership.leave_if_not_run)
 
         @app.task

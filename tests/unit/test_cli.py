@@ -304,3 +304,18 @@ def test_backtest_says_when_a_flag_does_nothing_and_still_writes_the_alerts(tmp_
     assert f"borderwatch backtest: note: {says}" in res.stderr
     assert not (tmp_path / "ev.json").exists()
     assert len(list(csv.DictReader(open(out)))) > 0
+
+
+def test_a_worker_name_is_each_of_its_groups_static_member_id_and_a_bad_one_is_refused():
+    from streams.errors import ConfigError
+    from streams.settings import load_settings
+    from streams.topics import group_timing
+
+    s = load_settings({}, environ={"BORDERWATCH_INSTANCE_ID": "kgz-desk.worker_1"})
+    assert group_timing(s.session_timeout, s.instance_id)["group_instance_id"] == "kgz-desk.worker_1"
+    assert group_timing(10.0)["group_instance_id"] is None  # no name: anonymous members, as before
+    for bad in ("two words", "x" * 250, "кгз"):
+        with pytest.raises(ConfigError, match="instance_id"):
+            load_settings({"instance_id": bad}, environ={})
+    res = cli("worker", "--instance-id", "two words")
+    assert res.returncode == 2 and "instance_id 'two words'" in res.stderr and "Traceback" not in res.stderr

@@ -88,6 +88,9 @@ def test_compose_runs_two_workers_on_one_app_id_that_share_the_notifier_not_thei
         assert w["environment"]["BORDERWATCH_NOTICE_SECRET_FILE"] == "/run/secrets/borderwatch_notice_secret"
         assert "notices:/var/lib/borderwatch/notices" in w["volumes"]
         assert "BORDERWATCH_NOTIFY" not in w["environment"], "both may notify; Kafka picks one"
+        assert w["environment"]["BORDERWATCH_PUBLIC_URL"] == "http://127.0.0.1:6066"
+    names = [w["environment"]["BORDERWATCH_INSTANCE_ID"] for w in workers]
+    assert names[0] != names[1], "each worker its own name in the consumer groups (static membership)"
     assert compose["secrets"]["borderwatch_notice_secret"]["file"].startswith("./deploy/secrets/")
     topics_cmd = compose["services"]["topics"]["command"][0]
     single = re.search(r"for t in ([^;]+); do\s+\S+ --bootstrap-server \S+ --create --if-not-exists \\\s+"
