@@ -46,7 +46,7 @@ import faust
 from mode import Service
 
 from alerts.timefmt import iso
-from streams import log_end
+from streams import group_leave, log_end
 from streams.arms_keys import arms_pending
 from streams.batches import Turns, take_batches
 from streams.errors import InvalidEvent, WorkerStalled, bounded
@@ -365,6 +365,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     pace = FetchPace(settings.fetch_wait_seconds, settings.fetch_wait_idle_seconds)
     pace.install()
     log_end.install(bootstrap(settings.broker))  # table recovery reads changelogs to their true ends
+    group_leave.install()  # a stopping member leaves its groups in their first generation too
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
