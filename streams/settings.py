@@ -86,7 +86,8 @@ class Settings:
     #: advances its open alerts by wall clock.
     tick_seconds: float = setting(5.0, "watermark tick interval", WORKER)
     idle_seconds: float = setting(10.0, "a partition quiet this long advances its open alerts by wall clock", WORKER)
-    #: Consumer-group timeouts. tansu completes a join after about half the rebalance timeout.
+    #: Consumer-group timeouts. tansu completes a join after about half the session timeout (a member
+    #: with a 30 s session and a 6 s rebalance timeout joined after 15 s; ad-hoc, 2026-12-03).
     session_timeout: float = setting(10.0, "consumer-group session timeout in seconds", WORKER)
     #: Static group membership (Kafka's group.instance.id) for the worker's three consumer groups
     #: (the aggregate's, ingest's, the notifier's): a worker restarted under the same name takes its

@@ -142,8 +142,8 @@ def test_state_survives_a_worker_restart(worker_factory, producer, topic_reader)
 def test_a_named_worker_killed_and_restarted_does_not_wait_out_its_old_session(worker_factory, producer, topic_reader):
     """Static membership (``instance_id``): the broker keeps a killed member's place in each group
     until its session expires, and a new anonymous member joins only after that (the session, then
-    the join: about 48 s with this 30 s session); the same worker under its name takes the place at
-    once (about the join alone, half the session, plus the process's start)."""
+    the join: about a minute with this 30 s session); the same worker under its name takes the
+    place at once (the join alone, half the session, plus the process's start: about 20 s)."""
     session = 30
     named = {"BORDERWATCH_INSTANCE_ID": "kgz-desk-worker-1", "BORDERWATCH_SESSION_TIMEOUT": str(session),
              "BORDERWATCH_IDLE_SECONDS": "100000"}
