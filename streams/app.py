@@ -46,7 +46,7 @@ import faust
 from mode import Service
 
 from alerts.timefmt import iso
-from streams import group_leave, log_end
+from streams import consumer_seek, group_leave, log_end
 from streams.arms_keys import arms_pending
 from streams.batches import Turns, take_batches
 from streams.errors import InvalidEvent, WorkerStalled, bounded
@@ -366,6 +366,7 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
     pace.install()
     log_end.install(bootstrap(settings.broker))  # table recovery reads changelogs to their true ends
     group_leave.install()  # a stopping member leaves its groups in their first generation too
+    consumer_seek.install()  # a seek back (in_order) on the consumer's thread, not beside its fetch
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
