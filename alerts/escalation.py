@@ -11,21 +11,24 @@ threshold does not flap.
 
 Alarm post-rules live here too, not in the detectors (which only say how unusual): an
 alert that would open at watch level needs the score at watch on ``watch_min_hits``
-distinct days within ``hits_window_days``, and for ``suppress_days`` after an alert on
-the segment resolved a new one opens only at warning or above. Warning and critical
-always open at once: a deadly clash must alert on the event itself.
+distinct days within ``hits_window_days``; for ``suppress_days`` after an alert on
+the segment resolved a new one opens only at warning or above, and for
+``surge_quiet_days`` a surge alone (no death, no forecast at watch) opens none at watch.
+Warning and critical always open at once: a deadly clash must alert on the event itself.
 
 >>> q = EscalationPolicy(watch_min_hits=2, suppress_days=30)
 >>> q.may_open(1, [100], 100, None), q.may_open(1, [95, 100], 100, None), q.may_open(2, [100], 100, None)
 (False, True, True)
 >>> q.may_open(1, [95, 100], 100, 80)
 False
+>>> p.may_open(1, [100], 100, 80, surge_only=lambda: True), p.may_open(1, [100], 100, 80, surge_only=lambda: False)
+(False, True)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from detectors.calibration import CLEAR_SCORES, LEVEL_NAMES, LEVEL_SCORES
 
@@ -98,6 +101,13 @@ class EscalationPolicy:
     watch_min_hits: int = 1
     hits_window_days: int = 14
     suppress_days: int = 0
+    #: For this many days after an alert on the segment resolved, a surge alone -- the stack's
+    #: score beside its surge views below watch (detectors.base.score_beside_surges) -- opens no
+    #: alert at watch: a surge that outlives its alert (one expired after ``expire_after_days``)
+    #: is the same surge, not news. Deaths and forecasts open at once. On the development
+    #: borders 10 false alarms fewer and no early warning lost; on the synthetic scenarios one
+    #: in eight fewer (docs/DETECTION.md, "Deciding").
+    surge_quiet_days: int = 30
     #: An alert resolves once it is this old, unless people died on the segment within the last
     #: 30 days: a warning is a forecast for the weeks ahead (the hazard model's 60-day horizon),
     #: and one left open for months would not warn of the next episode. None: never.
@@ -109,8 +119,10 @@ class EscalationPolicy:
                 raise ValueError(f"{LEVELS[i]}: need 0 < clear ({self.clear_below[i]}) <= raise ({self.raise_at[i]}) <= 1")
         if not self.raise_at[1] < self.raise_at[2] < self.raise_at[3]:
             raise ValueError("raise thresholds must increase watch < warning < critical")
-        if self.watch_min_hits < 1 or self.hits_window_days < 1 or self.suppress_days < 0:
-            raise ValueError("need watch_min_hits >= 1, hits_window_days >= 1, suppress_days >= 0")
+        if self.watch_min_hits < 1 or self.hits_window_days < 1 or self.suppress_days < 0 \
+                or self.surge_quiet_days < 0:
+            raise ValueError("need watch_min_hits >= 1, hits_window_days >= 1, suppress_days >= 0, "
+                             "surge_quiet_days >= 0")
         if self.expire_after_days is not None and self.expire_after_days < 1:
             raise ValueError("need expire_after_days >= 1 (or None: alerts never expire)")
 
@@ -138,10 +150,12 @@ class EscalationPolicy:
         """Whether the alarm's open alert resolves on ``day`` for its age (see ``expire_after_days``)."""
         return alarm.alert is not None and self.expired(day - alarm.alert["opened_day"], recent_deaths)
 
-    def decide(self, alarm: Alarm, day: int, score: float, *, may_raise: bool) -> int:
+    def decide(self, alarm: Alarm, day: int, score: float, *, may_raise: bool,
+               surge_only: Callable[[], bool] | None = None) -> int:
         """The level scoring ``score`` on ``day`` takes the alarm to, with the post-rules; a day the
         score reached watch with no alert open is recorded as a hit. ``may_raise`` False: a day
-        boundary, where levels only fall."""
+        boundary, where levels only fall. ``surge_only()``: whether a surge alone made the score
+        (asked only when the surge quiet period could keep an alert shut)."""
         new = self.next_level(alarm.level, score)
         if not may_raise:
             return min(new, alarm.level)
@@ -149,18 +163,24 @@ class EscalationPolicy:
             if not alarm.hits or alarm.hits[-1] != day:
                 alarm.hits.append(day)
             del alarm.hits[:-max(self.watch_min_hits, 1)]
-            if not self.may_open(new, alarm.hits, day, alarm.resolved_day):
+            if not self.may_open(new, alarm.hits, day, alarm.resolved_day, surge_only=surge_only):
                 return 0
         return new
 
-    def may_open(self, level: int, hit_days: Sequence[int], day: int, resolved_day: int | None) -> bool:
+    def may_open(self, level: int, hit_days: Sequence[int], day: int, resolved_day: int | None, *,
+                 surge_only: Callable[[], bool] | None = None) -> bool:
         """Whether a new alert may open at ``level`` on ``day``.
 
         ``hit_days``: the days (including ``day``) on which the segment's score reached watch
-        while no alert was open; ``resolved_day``: when its last alert resolved, if ever.
+        while no alert was open; ``resolved_day``: when its last alert resolved, if ever;
+        ``surge_only()``: whether a surge alone made the score (None: not a surge).
         """
         if level >= 2:
             return True
-        if resolved_day is not None and day - resolved_day < self.suppress_days:
-            return False
+        if resolved_day is not None:
+            since = day - resolved_day
+            if since < self.suppress_days:
+                return False
+            if since < self.surge_quiet_days and surge_only is not None and surge_only():
+                return False
         return len({d for d in hit_days if day - d < self.hits_window_days}) >= self.watch_min_hits

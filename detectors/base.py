@@ -200,6 +200,28 @@ def identity(detector: Any) -> str:
     return tag + (f"({','.join(identity(m) for m in members)})" if members else "")
 
 
+def is_surge(detector: Any) -> bool:
+    """Whether the detector is a surge view (``surge`` true): its alarm, once resolved, is the
+    same surge if it comes back within the policy's surge quiet period (alerts.escalation)."""
+    return bool(getattr(detector, "surge", False))
+
+
+def has_surge(detector: Any) -> bool:
+    return is_surge(detector) or any(has_surge(m) for m in getattr(detector, "members", ()))
+
+
+def score_beside_surges(detector: Any, features: Features) -> float:
+    """What the stack scores without its surge views: deaths and forecasts alone. A stack that
+    holds surge views combines its members by ``score_beside_surges`` of its own (detectors.rules.MaxOf);
+    one that cannot say is taken at its whole score."""
+    if is_surge(detector):
+        return 0.0
+    fn = getattr(detector, "score_beside_surges", None)
+    if fn is not None and has_surge(detector):
+        return fn(features)
+    return detector.score_one(features)
+
+
 def forecast(detector: Any, features: Features) -> dict[str, Any] | None:
     """The stack's forecast, if a member makes one (``forecast(features)``): probability, horizon, level meaning."""
     fn = getattr(detector, "forecast", None)

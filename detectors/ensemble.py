@@ -73,19 +73,29 @@ class Corroborated:
 
 @dataclass
 class WithBaseline:
-    """``inner`` speaks only on a segment with a baseline to depart from: at least ``min_past``
-    incidents in the year before the current week (it always learns).
+    """``inner`` speaks at full voice on a segment with a baseline to depart from: at least
+    ``min_past`` incidents in the year before the current week. On a sparse segment with at least
+    a year on record it speaks only from ``sparse_min`` up; on a segment with less than a year on
+    record it is silent (it always learns).
 
     A surge detector on a border with three incidents a year flags every small cluster, and on
     the development borders those clusters are mostly followed by nothing; there the hazard
-    model, which has learned what such clusters lead to across borders, speaks instead. On a busy
-    border the surge view sees what the hazard model was never trained on: a build-up far above
-    the border's own normal.
+    model, which has learned what such clusters lead to across borders, speaks instead, and the
+    surge only when it is far out of the segment's quiet year (a build-up after a long quiet,
+    which the hazard model, reading few incidents, puts low). A segment with less than a year on
+    record has no normal yet, busy or quiet. On a busy border the surge view sees what the hazard
+    model was never trained on: a build-up far above the border's own normal.
     """
 
     inner: object
     min_past: float = 20.0
+    #: the score a surge needs on a sparse segment (one with a year on record but no baseline)
+    sparse_min: float = 0.65
+    #: days on record before a sparse segment's surge may speak at all
+    min_record_days: int = F.YEAR
     name: str = "surge"
+    #: a surge view: after an alert resolved it reopens only past the policy's surge quiet period
+    surge = True
 
     @property
     def members(self) -> tuple:
@@ -98,17 +108,34 @@ class WithBaseline:
     def has_baseline(self, features: Features) -> bool:
         return feature(features, F.COUNT_365D) - feature(features, F.COUNT_7D) >= self.min_past
 
+    def _floor(self, features: Features) -> float | None:
+        """The score the inner view must reach to speak (None: it may not speak)."""
+        if self.has_baseline(features):
+            return 0.0
+        if feature(features, F.DAYS_ON_RECORD) >= self.min_record_days:
+            return self.sparse_min
+        return None
+
     def learn_one(self, features: Features) -> None:
         self.inner.learn_one(features)
 
     def score_one(self, features: Features) -> float:
-        return self.inner.score_one(features) if self.has_baseline(features) else 0.0
+        floor = self._floor(features)
+        if floor is None:
+            return 0.0
+        score = self.inner.score_one(features)
+        return score if score >= floor else 0.0
 
     def deviations(self, features: Features) -> list[dict]:
         fn = getattr(self.inner, "deviations", None)
-        return list(fn(features)) if fn is not None and self.has_baseline(features) else []
+        return list(fn(features)) if fn is not None and self.score_one(features) > 0 else []
 
     def explain(self, features: Features) -> str:
-        if not self.has_baseline(features):
-            return f"fewer than {self.min_past:g} incidents in the past year: no baseline for a surge"
+        floor = self._floor(features)
+        if floor is None:
+            return (f"fewer than {self.min_past:g} incidents in the past year and less than a year on record: "
+                    "no baseline for a surge")
+        if floor and self.inner.score_one(features) < floor:
+            return (f"fewer than {self.min_past:g} incidents in the past year: a surge needs a score of "
+                    f"{floor:g} here ({self.inner.explain(features)})")
         return self.inner.explain(features)

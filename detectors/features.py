@@ -60,6 +60,8 @@ WEEKLY_MEAN_PRIOR = "weekly_mean_prior"
 FATALITIES_30D_PRIOR_MAX = "fatalities_30d_prior_max"
 #: days since the last death on the segment (NEVER if none is on record)
 DAYS_SINCE_FATAL = "days_since_fatal"
+#: days since the segment's first incident on record (0 on that day and before any)
+DAYS_ON_RECORD = "days_on_record"
 #: arms delivered to both sides of the border in the five years before (SIPRI TIV)
 PRESSURE_TIV_5Y = "pressure_tiv_5y"
 #: Every rolling feature, in the order the pipeline builds them.
@@ -68,7 +70,7 @@ WINDOW_FEATURES: tuple[str, ...] = (
     INTRUSION_7D, INTRUSION_30D, INTRUSION_365D, FATALITIES_7D, FATALITIES_30D, FATALITIES_365D,
     FATALITIES_30D_PRIOR_MAX, INJURIES_30D, SEVERITY_7D, SEVERITY_30D, SEVERITY_365D, SPILL_7D, SPILL_30D, SPILL_365D,
     FORCE_7D, FORCE_30D, FORCE_365D, DEADLY_7D, DEADLY_30D, DEADLY_365D, DISPLAY_30D, DAYS_SINCE_FATAL,
-    PRESSURE_TIV_5Y)
+    DAYS_ON_RECORD, PRESSURE_TIV_5Y)
 #: How many days before the scored one the pipeline may hand a detector as daily lags: the days
 #: it has not learned yet (the late-event grace), which a recursion carries itself over.
 MAX_LAGS = 60

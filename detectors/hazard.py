@@ -321,22 +321,39 @@ class HazardDetector:
                 f"({meaning}); {precursors(features)}")
 
 
+#: The five-year record a segment with no deaths on record needs before a forecast speaks there:
+#: the incidents of the last five years, each decayed at the five-year half-life (about 2.5
+#: incidents, so a segment's first two or three never raise a forecast).
+RECORD_MIN = 2.5
+#: The half-life (days) of the record :data:`RECORD_MIN` reads.
+RECORD_HALF_LIFE = 1825
 #: Why a forecast raises no level where :func:`grounded` is false, in the explanation's words.
-UNGROUNDED = "no deaths on record and no use of force in the last 30 days"
+UNGROUNDED = "no deaths on record, and no use of force in the last 30 days or too few incidents in five years"
+
+
+def record(features: Features) -> float:
+    """The segment's five-year record: its incidents, each decayed at :data:`RECORD_HALF_LIFE`."""
+    return sum(float(features.get(decayed_name(c, RECORD_HALF_LIFE)) or 0.0) for c in CLASSES)
 
 
 def grounded(features: Features) -> bool:
     """Whether the forecast may raise a level: deaths are on record on the segment, or force was
-    used there in the last 30 days (hostility 4 or more, or a clash, shelling or drone strike).
+    used there in the last 30 days (hostility 4 or more, or a clash, shelling or drone strike) on
+    a segment with a record (:data:`RECORD_MIN`).
 
     Where neither holds, the forecast stays below watch whatever its probability. The alerts it
     opened on segments with no deaths on record were nearly all false alarms on every input they
     were counted on (docs/DETECTION.md): none of 27 alert groups on Central Asia led to an episode,
     none of 47 over the synthetic scenarios, about one of 24 on the development borders. A border
-    that has never seen deaths has to see force used before a forecast of deaths warns on it (a
-    wave of shows of force on such a border is left to the surge view and the operators).
+    that has never seen deaths has to see force used before a forecast of deaths warns on it, and
+    more than its first encounters: the model is calibrated on borders with a history, and on
+    Central Asia's borders a first use of force on record (Kyrgyzstan-Uzbekistan 1999,
+    Afghanistan-Turkmenistan 2014) led to nothing. A wave of shows of force on such a border is
+    left to the surge view and the operators.
     """
-    return deaths_on_record(features) or bool(features.get(F.FORCE_30D) or features.get(F.VIOLENT_30D))
+    if deaths_on_record(features):
+        return True
+    return bool(features.get(F.FORCE_30D) or features.get(F.VIOLENT_30D)) and record(features) >= RECORD_MIN
 
 
 def deaths_on_record(features: Features) -> bool:

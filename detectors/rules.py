@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from detectors.base import Features, bind, clamp01
+from detectors.base import Features, bind, clamp01, score_beside_surges
 from detectors.calibration import LEVEL_SCORES, nb_upper_tail, surprise
 from detectors import features as F
 
@@ -98,6 +98,9 @@ class MaxOf:
 
     def score_one(self, features: Features) -> float:
         return max(m.score_one(features) for m in self.members)
+
+    def score_beside_surges(self, features: Features) -> float:
+        return max(score_beside_surges(m, features) for m in self.members)
 
     def for_border(self, border: str) -> "MaxOf":
         bound = tuple(bind(m, border) for m in self.members)

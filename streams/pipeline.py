@@ -41,6 +41,7 @@ from alerts.escalation import EscalationPolicy, move, note_peak
 from alerts.model import AlertEvent, alert_id_for
 from alerts.timefmt import iso
 from detectors import features as F
+from detectors.base import score_beside_surges
 from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams import segment_features
 from streams.arms_keys import advance_arms, arms_border, arms_key, is_arms_key, record_arms_transfer
@@ -273,6 +274,8 @@ class Pipeline:
                 state.decayed = F.decay(state.decayed, d - state.decayed_day)
             state.decayed_day = d
         F.add_incident(state.decayed, state.decayed_day, d, cls)
+        if state.first_day is None or d < state.first_day:
+            state.first_day = d
         if fatalities > 0 and (state.last_fatal_day is None or d > state.last_fatal_day):
             state.last_fatal_day = d
 
@@ -357,7 +360,8 @@ class Pipeline:
         if self.policy.expires(state, day, feats[F.FATALITIES_30D] > 0):
             # A forecast whose window has passed without deaths resolves; what follows is a new opening.
             out.append(self._transition(state, 0, score, iso(when), day, feats, detector, expired=True))
-        new = self.policy.decide(state, day, score, may_raise=may_raise)
+        new = self.policy.decide(state, day, score, may_raise=may_raise,
+                                 surge_only=lambda: score_beside_surges(detector, feats) < self.policy.raise_at[1])
         if self.observer is not None:
             self.observer(state.key, day, score, new)
         note_peak(state, score, new)

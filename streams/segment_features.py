@@ -46,6 +46,7 @@ def features(state: SegmentState, day: int, pressure_years: int) -> dict[str, fl
         F.DEADLY_7D: w7[DEADLY], F.DEADLY_30D: w30[DEADLY], F.DEADLY_365D: w365[DEADLY],
         F.DISPLAY_30D: w30[N] - w30[FORCE] - w30[DEADLY],
         F.DAYS_SINCE_FATAL: (day - last_fatal) if last_fatal is not None else F.NEVER,
+        F.DAYS_ON_RECORD: max(day - state.first_day, 0) if state.first_day is not None else 0,
         F.PRESSURE_TIV_5Y: state.pressure_before(day_start(day).year, pressure_years),
     }
     # Decayed counts are a view of the segment as of its newest incident onwards: a day before

@@ -24,7 +24,8 @@ from streams.windows import Windows, days_by_column, days_from_columns
 #: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id,
 #:    the input position read last per input partition.
 #: 5: encoded compactly: the buckets by column, the whole deflated (SegmentState.encode).
-STATE_VERSION = 5
+#: 6: the first counted incident's day (a surge on a sparse segment needs a year on record).
+STATE_VERSION = 6
 #: zlib level of an encoded state: ten years of a busy segment in under 3 KB (``make bench``,
 #: ``state_bytes_ten_years``) at about a twentieth of a millisecond.
 STATE_DEFLATE_LEVEL = 3
@@ -64,6 +65,8 @@ class SegmentState:
     decayed_day: int | None = None
     #: the newest day with a death, kept beyond the bucket retention
     last_fatal_day: int | None = None
+    #: the oldest day with a counted incident, kept beyond the bucket retention
+    first_day: int | None = None
     #: which detector (name and trained model) ``model`` was learned by: another one's is rebuilt
     detector_id: str | None = None
     #: "incidents/3" -> the highest offset of that input partition applied to this key (live only):

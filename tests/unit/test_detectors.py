@@ -172,3 +172,50 @@ def test_the_fatality_rule_speaks_in_the_default_stack():
     deadly = {"count_1d": 1, "violent_1d": 1, "count_7d": 1, "violent_7d": 1, "violent_365d": 30,
               "fatalities_30d": 3, "fatalities_30d_prior_max": 0}
     assert d.score_one(deadly) >= FatalityHighRule().score_one(deadly) >= 0.75
+
+
+class Fixed:
+    """A detector that always says ``s`` (pure-code fake)."""
+
+    name = "fixed"
+
+    def __init__(self, s):
+        self.s = s
+
+    def score_one(self, f):
+        return self.s
+
+    def learn_one(self, f):
+        pass
+
+    def explain(self, f):
+        return "fixed"
+
+
+def test_a_surge_speaks_in_full_on_a_busy_segment_only_far_out_on_a_quiet_one_and_not_on_a_new_one():
+    from detectors import features as F
+    from detectors.ensemble import WithBaseline
+
+    busy = {F.COUNT_365D: 45, F.COUNT_7D: 5, F.DAYS_ON_RECORD: 400}
+    quiet_year = {F.COUNT_365D: 6, F.COUNT_7D: 4, F.DAYS_ON_RECORD: 400}
+    new = {F.COUNT_365D: 6, F.COUNT_7D: 4, F.DAYS_ON_RECORD: F.YEAR - 1}
+    mild, far = WithBaseline(Fixed(0.55)), WithBaseline(Fixed(0.8))
+    assert mild.score_one(busy) == 0.55 and far.score_one(busy) == 0.8
+    assert mild.score_one(quiet_year) == 0.0 and far.score_one(quiet_year) == 0.8
+    assert mild.sparse_min == 0.65 and WithBaseline(Fixed(0.65)).score_one(quiet_year) == 0.65
+    assert far.score_one(new) == 0.0 and WithBaseline(Fixed(1.0)).score_one(new) == 0.0
+    assert "a surge needs a score of 0.65" in mild.explain(quiet_year)
+    assert "less than a year on record" in far.explain(new) and far.explain(busy) == "fixed"
+
+
+def test_what_a_stack_scores_beside_its_surge_views_is_deaths_and_forecasts_alone():
+    from detectors.base import score_beside_surges
+    from detectors.ensemble import WithBaseline
+    from detectors.rules import MaxOf
+
+    busy = {"count_365d": 45, "count_7d": 5, "days_on_record": 400}
+    stack = MaxOf((Fixed(0.3), WithBaseline(Fixed(0.9))), name="stack")
+    assert stack.score_one(busy) == 0.9 and score_beside_surges(stack, busy) == 0.3
+    assert score_beside_surges(WithBaseline(Fixed(0.9)), busy) == 0.0
+    assert score_beside_surges(Fixed(0.7), busy) == 0.7  # a detector with no surge view is all of itself
+    assert score_beside_surges(MaxOf((Fixed(0.2), Fixed(0.4))), busy) == 0.4

@@ -11,7 +11,8 @@ import pytest
 
 from detectors import features as F
 from detectors.calibration import LEVEL_SCORES, brier, reliability
-from detectors.hazard import INPUTS, HazardDetector, HazardModel, ModelError, grounded, inputs
+from detectors.hazard import (INPUTS, RECORD_HALF_LIFE, RECORD_MIN, UNGROUNDED, HazardDetector, HazardModel, ModelError,
+                              grounded, inputs)
 from streams.training import Row, fit, target_windows, with_targets
 
 LEVELS = {"watch": 0.085, "warning": 0.2, "critical": 0.4}
@@ -92,16 +93,21 @@ def test_the_explanation_says_the_chance_what_the_level_means_and_the_precursors
     assert fc["levels"]["watch"] == {"from": 0.085, "to": 0.2} and fc["levels"]["critical"]["to"] is None
 
 
-def test_the_forecast_raises_no_level_where_no_deaths_are_on_record_and_no_force_was_used():
+def test_the_forecast_raises_no_level_where_no_deaths_are_on_record_unless_force_was_used_on_a_segment_with_a_record():
     det = HazardDetector(model(intercept=0.0))  # every probability here is far above watch
     calm_never = feats(display30=4.0, display_30d=4, quiet=F.NEVER)
     assert det.probability(calm_never) > LEVELS["watch"]
     assert det.score_one(calm_never) == 0.0 and det.forecast(calm_never)["level"] is None
-    assert "no level: no deaths on record and no use of force in the last 30 days" in det.explain(calm_never)
+    assert f"no level: {UNGROUNDED}" in det.explain(calm_never)
     assert not grounded({})  # nothing known: no deaths on record
-    # force used in the last 30 days, or deaths on record (even today's), and the forecast speaks
-    for f in (dict(calm_never, force_30d=1), dict(calm_never, violent_30d=2), feats(display30=4.0, quiet=0),
-              feats(display30=4.0, quiet=4000)):
+    record = {F.decayed_name("display", RECORD_HALF_LIFE): 2.0, F.decayed_name("force", RECORD_HALF_LIFE): 0.5}
+    assert sum(record.values()) == RECORD_MIN
+    # force used on a segment's first incidents (too short a record): still no level
+    for f in (dict(calm_never, force_30d=1), dict(calm_never, violent_30d=2, **{F.decayed_name("force", 1825): 2.4})):
+        assert not grounded(f) and det.score_one(f) == 0.0 and det.forecast(f)["level"] is None
+    # force used in the last 30 days on a segment with a record, or deaths on record (even today's): it speaks
+    for f in (dict(calm_never, force_30d=1, **record), dict(calm_never, violent_30d=2, **record),
+              feats(display30=4.0, quiet=0), feats(display30=4.0, quiet=4000)):
         assert grounded(f) and det.score_one(f) == det.model.score(det.probability(f)) > 0.5
         assert det.forecast(f)["level"] is not None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import datetime, timedelta, timezone
@@ -62,7 +63,8 @@ def test_deadly_clash_opens_an_alert_on_the_event_itself(pipeline):
 
 
 def test_duplicate_event_ids_are_dropped(pipeline):
-    alerts, _, states = feed(pipeline, [incident(1), incident(1), incident(1)])
+    deadly = incident(1, fatalities=1)
+    alerts, _, states = feed(pipeline, [deadly, deadly, deadly])
     st = states["KGZ-UZB"]
     assert st.days[day_of(T0)][0] == 1
     assert len([a for a in alerts if a.transition == "opened"]) == 1
@@ -125,6 +127,39 @@ def test_deaths_keep_an_alert_open_past_the_expiry():
     raws = [incident(n, T0 + timedelta(days=20 * n), fatalities=1) for n in range(4)]  # a death every 20 days
     alerts, _, _ = feed(p, raws)
     assert [a.transition for a in alerts] == ["opened"]  # 60 days on, still the same alert
+
+
+class ConstantSurge(Constant):
+    """A surge view that stays at the same score (a busy border's surge that outlives its alert)."""
+
+    name = "surge"
+    surge = True
+
+
+def test_a_surge_that_outlives_its_expired_alert_reopens_only_after_the_quiet_period_but_a_death_at_once():
+    from alerts.escalation import EscalationPolicy
+    from detectors.rules import FatalityHighRule, MaxOf
+
+    def expired_surge(policy):
+        p = Pipeline(SegmentRegistry.default(), MaxOf((ConstantSurge(0.6), FatalityHighRule()), name="stack"),
+                     policy=policy)
+        first, _, states = feed(p, [incident(1, category="incursion", severity=3)])
+        assert [a.transition for a in first] == ["opened"]
+        [expired] = p.advance(states["KGZ-UZB"], day_of(T0) + 45)
+        assert expired.transition == "resolved"
+        return p, states
+
+    policy = EscalationPolicy(expire_after_days=45, surge_quiet_days=30)
+    within, after = T0 + timedelta(days=45 + 29), T0 + timedelta(days=45 + 30)
+    p, states = expired_surge(policy)
+    assert feed(p, [incident(2, within, category="incursion", severity=3)], states)[0] == []  # the same surge
+    deadly, _, _ = feed(p, [incident(3, within + timedelta(hours=1), fatalities=1)], states)
+    assert [(a.transition, a.level) for a in deadly][:1] == [("opened", "warning")]  # deaths open at once
+    p, states = expired_surge(policy)
+    reopened, _, _ = feed(p, [incident(2, after, category="incursion", severity=3)], states)
+    assert [a.transition for a in reopened] == ["opened"]  # once the quiet period is over
+    p, states = expired_surge(dataclasses.replace(policy, surge_quiet_days=0))
+    assert feed(p, [incident(2, within, category="incursion", severity=3)], states)[0]  # no quiet period: at once
 
 
 def test_a_deadly_clash_raises_a_watch_the_same_day_however_violent_the_border_was(pipeline):
@@ -288,6 +323,7 @@ def naive_features(days: dict[int, list[int]], day: int, counted: list[tuple[int
             **views("force", 7), **views("deadly", 8),
             "display_30d": total(0, day - 29, day) - total(7, day - 29, day) - total(8, day - 29, day),
             "days_since_fatal": day - max(fatal) if fatal else F.NEVER, "pressure_tiv_5y": 0.0,
+            "days_on_record": max(day - min(d for d, _ in counted), 0) if counted else 0,
             **{F.decayed_name(c, h): sum(2 ** (-(day - d) / h) for d, k in counted if F.CLASSES[k] == c and d <= day)
                for c in F.CLASSES for h in F.HALF_LIVES}}
 
@@ -413,14 +449,14 @@ def test_after_an_alert_resolves_a_new_watch_waits_but_a_warning_does_not():
 
 def test_a_protest_wave_is_recorded_but_raises_no_border_alert(pipeline):
     # Internal unrest is not an interstate escalation: the same wave as clashes does alert.
-    wave = [incident(f"p{i}", T0 + timedelta(hours=6 * i), category="protest", severity=3) for i in range(20)]
+    wave = [incident(f"p{i}", T0 + timedelta(hours=6 * i), category="protest", severity=4) for i in range(20)]
     alerts, dead, states = feed(pipeline, wave)
     assert not alerts and not dead
     st = states["KGZ-UZB"]
     assert [r["category"] for r in st.recent][-1] == "protest"  # kept among the recent incidents
     again, _, _ = feed(pipeline, wave[:1], states)
     assert not again  # and remembered: a repeat is a duplicate
-    clashes = [incident(f"c{i}", T0 + timedelta(hours=6 * i), severity=3) for i in range(20)]
+    clashes = [incident(f"c{i}", T0 + timedelta(hours=6 * i), severity=4) for i in range(20)]
     assert feed(pipeline, clashes)[0], "the same wave of clashes must alert"
 
 
