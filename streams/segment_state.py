@@ -24,7 +24,8 @@ from streams.windows import Windows, days_by_column, days_from_columns
 #: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id,
 #:    the input position read last per input partition.
 #: 5: encoded compactly: the buckets by column, the whole deflated (SegmentState.encode).
-#: 6: the first counted incident's day (a surge on a sparse segment needs a year on record).
+#: 6: the first counted incident's day (a surge on a sparse segment needs a year on record);
+#:    version 5 is read on: the oldest day it still holds stands for that day (SegmentState.decode).
 STATE_VERSION = 6
 #: zlib level of an encoded state: ten years of a busy segment in under 3 KB (``make bench``,
 #: ``state_bytes_ten_years``) at about a twentieth of a millisecond.
@@ -105,9 +106,17 @@ class SegmentState:
             d = orjson.loads(zlib.decompress(raw))
         except zlib.error:
             return cls(key)  # an older layout (plain JSON): rebuilt from scratch rather than misread
-        if d.get("version") != STATE_VERSION:
+        version = d.get("version")
+        if version not in (STATE_VERSION, 5):
             return cls(key)  # older layout: rebuild from scratch rather than misread it
         d["days"] = days_from_columns(d["days"])
+        if version == 5:
+            # Version 6 only added the first incident's day. The oldest day version 5 still holds
+            # (a bucket within the retention, or the last death) is no earlier than it: the segment
+            # may look younger than it is -- its sparse surge then waits -- never older, and an
+            # upgrade needs no replay.
+            known = [*d["days"], *([d["last_fatal_day"]] if d.get("last_fatal_day") is not None else [])]
+            d.update(version=STATE_VERSION, first_day=min(known, default=None))
         d["pressure"] = {c: {int(y): t for y, t in ys.items()} for c, ys in d["pressure"].items()}
         return cls(**d)
 

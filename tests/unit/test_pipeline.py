@@ -17,7 +17,7 @@ from streams.segment_state import SegmentState
 from streams.records import decode_incident
 from streams.segments import SegmentRegistry
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Envelope, pack
-from streams.windows import day_of
+from streams.windows import day_of, days_by_column
 
 T0 = datetime(2012, 7, 17, tzinfo=timezone.utc)
 
@@ -405,6 +405,26 @@ def test_state_of_an_older_version_is_rebuilt_not_misread():
     v4 = json.dumps({"key": "KGZ-UZB", "version": 4, "days": {"15000": [1, 0, 0, 3, 0, 0, 0, 0, 0]}}).encode()
     assert SegmentState.decode(v4, "KGZ-UZB") == SegmentState("KGZ-UZB")
     assert SegmentState.decode(zlib.compress(v4), "KGZ-UZB") == SegmentState("KGZ-UZB")
+
+
+def test_state_of_version_5_is_read_on_with_its_oldest_known_day_as_the_first(pipeline):
+    import zlib
+
+    import orjson
+
+    raws = [incident(n, T0 + timedelta(days=40 * n), fatalities=int(n == 1)) for n in range(4)]
+    _, _, states = feed(pipeline, raws)
+    st = states["KGZ-UZB"]
+    assert st.first_day == day_of(T0)
+    stored = orjson.loads(zlib.decompress(st.encode()))
+    del stored["first_day"]
+    stored["version"] = 5
+    older = SegmentState.decode(zlib.compress(orjson.dumps(stored)), "KGZ-UZB")
+    assert older == st  # the oldest bucket is the first incident's day
+    # with the first buckets pruned, the last death (kept beyond the retention) is the oldest known
+    stored["days"] = days_by_column({d: v for d, v in st.days.items() if d > day_of(T0) + 40})
+    pruned = SegmentState.decode(zlib.compress(orjson.dumps(stored)), "KGZ-UZB")
+    assert pruned.version == 6 and pruned.first_day == st.last_fatal_day == day_of(T0) + 40
 
 
 def test_an_alert_carries_its_explanation(pipeline):
