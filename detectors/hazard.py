@@ -46,7 +46,7 @@ from typing import Any, Mapping
 from borderwatch.errors import BorderwatchError
 from detectors.base import Features
 from detectors.calibration import LEVEL_NAMES, LEVEL_SCORES
-from detectors.features import CLASSES, NEVER, decayed_name, log_counts
+from detectors.features import CLASSES, HALF_LIVES, NEVER, decayed_name, log_counts
 from detectors import features as F
 
 #: Version of the artifact's layout; a model file of another version is refused, not misread.
@@ -325,8 +325,8 @@ class HazardDetector:
 #: the incidents of the last five years, each decayed at the five-year half-life (about 2.5
 #: incidents, so a segment's first two or three never raise a forecast).
 RECORD_MIN = 2.5
-#: The half-life (days) of the record :data:`RECORD_MIN` reads.
-RECORD_HALF_LIFE = 1825
+#: The half-life (days) of the record :data:`RECORD_MIN` reads: the longest the pipeline keeps.
+RECORD_HALF_LIFE = HALF_LIVES[-1]
 #: Why a forecast raises no level where :func:`grounded` is false, in the explanation's words.
 UNGROUNDED = "no deaths on record, and no use of force in the last 30 days or too few incidents in five years"
 
