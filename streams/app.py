@@ -52,6 +52,7 @@ from streams.batches import Turns, take_batches
 from streams.errors import InvalidEvent, WorkerStalled, bounded
 from streams.evidence import context_snapshot
 from streams.ingest import InputReader
+from streams.library_patches import unpatched
 from streams.metrics import Metrics
 from streams.pipeline import Applied, Pipeline
 from streams.segment_state import SegmentState
@@ -315,8 +316,7 @@ class FetchPace:
         """Faust's consumers are built with this pace's wait and follow it (set before each starts)."""
         from faust.transport.drivers import aiokafka as driver
 
-        create = getattr(driver.AIOKafkaConsumerThread._create_worker_consumer, "__wrapped__",
-                         driver.AIOKafkaConsumerThread._create_worker_consumer)
+        create = unpatched(driver.AIOKafkaConsumerThread, "_create_worker_consumer")
         pace = self
 
         @functools.wraps(create)

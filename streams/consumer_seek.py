@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import functools
 
+from streams.library_patches import unpatched
+
 
 def install() -> None:
     """Replace ``ThreadDelegateConsumer._seek`` with one that seeks on the consumer's thread."""
     from faust.transport.consumer import ThreadDelegateConsumer
 
-    original = getattr(ThreadDelegateConsumer._seek, "__wrapped__", ThreadDelegateConsumer._seek)
+    original = unpatched(ThreadDelegateConsumer, "_seek")
 
     @functools.wraps(original)
     async def seek(consumer: ThreadDelegateConsumer, partition, offset: int) -> None:

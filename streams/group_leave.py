@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import logging
 
+from streams.library_patches import unpatched
+
 log = logging.getLogger(__name__)
 
 
@@ -26,7 +28,7 @@ def install() -> None:
     from aiokafka.consumer.group_coordinator import GroupCoordinator
     from aiokafka.protocol.group import LeaveGroupRequest
 
-    original = getattr(GroupCoordinator._maybe_leave_group, "__wrapped__", GroupCoordinator._maybe_leave_group)
+    original = unpatched(GroupCoordinator, "_maybe_leave_group")
 
     @functools.wraps(original)
     async def maybe_leave_group(coordinator: GroupCoordinator) -> None:

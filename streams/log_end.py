@@ -24,6 +24,7 @@ import functools
 import logging
 from typing import Iterable, Mapping
 
+from streams.library_patches import unpatched
 from streams.topics import start_or_close
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,7 @@ def install(bootstrap: str) -> None:
     """
     from faust.transport.drivers import aiokafka as driver
 
-    original = getattr(driver.AIOKafkaConsumerThread._highwaters, "__wrapped__",
-                       driver.AIOKafkaConsumerThread._highwaters)
+    original = unpatched(driver.AIOKafkaConsumerThread, "_highwaters")
 
     @functools.wraps(original)
     async def highwaters(thread, partitions) -> Mapping:
