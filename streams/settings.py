@@ -93,9 +93,10 @@ class Settings:
     #: (the aggregate's, ingest's, the notifier's): a worker restarted under the same name takes its
     #: place in each group at once, where a new member waits out the old one's session first
     #: (docs/RELIABILITY.md, "A worker's name"). Empty: members are anonymous, as before.
-    instance_id: str = setting("", "a stable name for this worker, unique among the workers of its app id: a "
-                                   "restart under the same name rejoins its consumer groups without waiting out the "
-                                   "crashed or stopped process's session (empty: anonymous members)", WORKER)
+    instance_id: str = setting("", "a stable name for this worker, unique among the workers of its app id (a "
+                                   "second live process under it is refused at start): a restart under the same "
+                                   "name rejoins its consumer groups without waiting out the crashed or stopped "
+                                   "process's session (empty: anonymous members)", WORKER)
     #: How often consumed offsets are committed: a crash reads again up to this much input, which
     #: the state recognises as read (docs/RELIABILITY.md). Faust's own default.
     commit_seconds: float = setting(2.8, "seconds between offset commits", WORKER)

@@ -28,7 +28,9 @@ class Topics:
     * ``notice-log``: one partition, the delivery log (deliveries, failed attempts, notice
       acknowledgements) that every worker reads;
     * ``segment-context``: keyed by segment id, a segment's evidence as of its latest alert
-      transition, so a notice has it whichever worker owns the segment.
+      transition, so a notice has it whichever worker owns the segment;
+    * ``worker-names``: one partition, written at named workers' starts: the probes and answers by
+      which one live process holds each worker name (streams.worker_names).
     """
 
     prefix: str = "borderwatch"
@@ -68,14 +70,18 @@ class Topics:
     def segment_context(self) -> str:
         return self.name("segment-context")
 
+    @property
+    def worker_names(self) -> str:
+        return self.name("worker-names")
+
     def all(self) -> tuple[str, ...]:
         return (self.incidents, self.transfers, self.segment_events, self.alerts, self.dead_letter,
-                self.notifier, self.notice_log, self.segment_context)
+                self.notifier, self.notice_log, self.segment_context, self.worker_names)
 
     def partitions(self, topic: str, default: int) -> int:
-        """A topic's partition count: one for the notifier baton and the delivery log (one order for
-        every reader, one owner), ``default`` for the rest (co-partitioned with the table)."""
-        return 1 if topic in (self.notifier, self.notice_log) else default
+        """A topic's partition count: one for the notifier baton, the delivery log and the worker names
+        (one order for every reader, one owner), ``default`` for the rest (co-partitioned with the table)."""
+        return 1 if topic in (self.notifier, self.notice_log, self.worker_names) else default
 
 
 def bootstrap(broker_url: str) -> str:

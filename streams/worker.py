@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from dataclasses import replace
@@ -36,6 +37,7 @@ from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
 from streams.topics import Topics, ensure_topics
+from streams.worker_names import NameClaim, claim_name, hold_name, identity
 
 #: How long a request still being served gets to finish as the worker stops (aiohttp's default:
 #: 60 s, longer than the worker's whole ``stop_seconds``).
@@ -79,6 +81,11 @@ def run_worker(settings: Settings) -> int:
     policy = load_worker_policy(settings)  # fail fast on a bad policy, before joining the group
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, settings.partitions, topics, timeout=settings.broker_wait_seconds)
+    name_claim = None
+    if settings.instance_id:  # before any group hears the name (streams.worker_names)
+        name_claim = NameClaim(settings.app_id, settings.instance_id,
+                               identity=identity(f"http://{settings.web_host}:{settings.web_port}"))
+        asyncio.run(claim_name(name_claim, settings.broker, topics.worker_names))
     metrics = Metrics()
     metrics.started.set(utcnow().timestamp())
     pipeline.on_non_border = lambda pair: metrics.non_border.labels(pair).inc()
@@ -182,6 +189,11 @@ def run_worker(settings: Settings) -> int:
     @app.task
     async def segment_contexts():
         await contexts.run()
+
+    if name_claim is not None:
+        @app.task
+        async def worker_name():
+            await hold_name(name_claim, settings.broker, topics.worker_names)
 
     if ownership is not None:
         notifier_group = (settings.broker, f"{settings.app_id}-notifier", topics.notifier, settings.session_timeout,

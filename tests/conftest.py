@@ -96,15 +96,21 @@ class WorkerProcess:
 
         return wait_for(answer, timeout=timeout, interval=0.1, message="/health to answer 503")
 
-    def launch(self, timeout: float = 60) -> None:
-        """Start the process and wait until it serves /health (ready or not)."""
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, "worker", "--broker", self.broker.url, "--web-port", str(self.port),
+                "--app-id", self.app_id, "--topic-prefix", self.topics.prefix,
+                "--data-dir", str(self.tmp / f"data-{self.app_id}")]
+
+    def env(self) -> dict[str, str]:
         env = dict(os.environ, BORDERWATCH_API_TOKEN=self.token, BORDERWATCH_SESSION_TIMEOUT="6",
                    BORDERWATCH_TICK_SECONDS="0.5", BORDERWATCH_IDLE_SECONDS="2")
         env.update(self.extra)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module, "worker", "--broker", self.broker.url, "--web-port", str(self.port),
-             "--app-id", self.app_id, "--topic-prefix", self.topics.prefix, "--data-dir", str(self.tmp / f"data-{self.app_id}")],
-            env=env, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT, cwd=ROOT)
+        return env
+
+    def launch(self, timeout: float = 60) -> None:
+        """Start the process and wait until it serves /health (ready or not)."""
+        self.proc = subprocess.Popen(self.command(), env=self.env(), stdout=open(self.log_path, "ab"),
+                                     stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"worker exited early:\n{self.log()}"

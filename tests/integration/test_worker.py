@@ -164,6 +164,29 @@ def test_a_named_worker_killed_and_restarted_does_not_wait_out_its_old_session(w
              message="the second alert after the restart")
 
 
+def test_a_second_worker_under_a_name_in_use_is_refused_and_the_first_goes_on_alone(worker_factory, producer,
+                                                                                      topic_reader):
+    """The embedded broker fences no static member: two processes under one name both got every
+    partition, and every alert transition went out twice (tried 2026-12-03). The second is refused
+    before it joins a group, naming the holder; the first's alerts go out once."""
+    import subprocess
+
+    named = {"BORDERWATCH_INSTANCE_ID": "kgz-desk-worker-1"}
+    first = worker_factory(**named).start(ready_timeout=90)
+    second = worker_factory(app_id=first.app_id, **named)
+    refused = subprocess.run(second.command(), env=second.env(), capture_output=True, text=True, timeout=90)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "'kgz-desk-worker-1' is in use" in refused.stderr
+    assert f"pid {first.proc.pid} " in refused.stderr and first.base in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert first.proc.poll() is None
+    producer.send(first.topics.incidents, incident(1, fatalities=2), key=b"KGZ-UZB")
+    producer.flush()
+    wait_for(lambda: opened(alert_events(topic_reader, first.topics)), message="the alert")
+    transitions = [(e.alert_id, e.seq) for e in alert_events(topic_reader, first.topics)]
+    assert len(transitions) == len(set(transitions)), transitions
+
+
 def test_a_killed_worker_loses_no_event_and_readers_see_no_duplicate(worker_factory, producer, topic_reader):
     slow_idle = {"BORDERWATCH_IDLE_SECONDS": "10"}  # the restart must not look like a quiet border
     w = worker_factory(**slow_idle).start()
