@@ -46,7 +46,7 @@ from alerts.state import AlertStore
 from alerts.timefmt import utcnow
 from streams.errors import ConfigError
 from streams.settings import Settings, read_secret_file
-from streams.topics import GroupMember, bootstrap, broker_unreachable, group_timing
+from streams.topics import GroupMember, bootstrap, broker_unreachable
 
 log = logging.getLogger("borderwatch.notify")
 #: The first wait before a notice held for the delivery log is tried again, and the longest: each
@@ -297,18 +297,18 @@ class NotifierOwnership:
             if not value:
                 self.metrics.notices_pending.set(0)  # what is pending is the next owner's (or ours, later)
 
-    async def join(self, broker_url: str, group_id: str, topic: str, session_timeout: float,
-                   instance_id: str = "") -> None:
+    async def join(self, broker_url: str, group_id: str, topic: str, timing: Mapping[str, Any]) -> None:
         """Become a member of the notifier group: the join goes on in the background (the broker holds
         a first join for about half a session), so the worker asks as it starts, beside Faust's own
-        join, and :meth:`run` keeps the membership alive."""
+        join, and :meth:`run` keeps the membership alive. ``timing``: the member's session and name
+        (``streams.topics.group_timing``), as the worker's other groups have them."""
         from aiokafka import AIOKafkaConsumer
 
         def consumer():
             return AIOKafkaConsumer(bootstrap_servers=bootstrap(broker_url), group_id=group_id,
                                     client_id=f"{group_id}-member", enable_auto_commit=False,
                                     partition_assignment_strategy=(KeepTheNotifier(),),
-                                    auto_offset_reset="latest", **group_timing(session_timeout, instance_id))
+                                    auto_offset_reset="latest", **timing)
 
         await self.member.join(consumer, [topic])
 
@@ -320,12 +320,11 @@ class NotifierOwnership:
     async def _leaving(self, consumer: Any) -> None:
         await self._drop()  # the notifier is the next holder's from here
 
-    async def run(self, broker_url: str, group_id: str, topic: str, session_timeout: float,
-                  instance_id: str = "") -> None:
+    async def run(self, broker_url: str, group_id: str, topic: str, timing: Mapping[str, Any]) -> None:
         """Be a member of the notifier group for as long as the worker runs (joining first, unless
         :meth:`join` has)."""
         self.member.running = True
-        await self.join(broker_url, group_id, topic, session_timeout, instance_id)
+        await self.join(broker_url, group_id, topic, timing)
         try:
             while True:  # nothing is ever written there; polling keeps us a live member
                 await self.member.consumer.getmany(timeout_ms=1000)

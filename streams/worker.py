@@ -36,7 +36,7 @@ from streams.pipeline import Pipeline, PipelineSettings
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, state_name
 from streams.settings import Settings, new_token
-from streams.topics import Topics, ensure_topics
+from streams.topics import Topics, ensure_topics, group_timing
 from streams.worker_names import NameClaim, claim_name, hold_name, identity
 
 #: How long a request still being served gets to finish as the worker stops (aiohttp's default:
@@ -196,8 +196,8 @@ def run_worker(settings: Settings) -> int:
             await hold_name(name_claim, settings.broker, topics.worker_names)
 
     if ownership is not None:
-        notifier_group = (settings.broker, f"{settings.app_id}-notifier", topics.notifier, settings.session_timeout,
-                          settings.instance_id)
+        notifier_group = (settings.broker, f"{settings.app_id}-notifier", topics.notifier,
+                          group_timing(settings.session_timeout, settings.instance_id))
         join_early(app, functools.partial(ownership.join, *notifier_group), ownership.leave_if_not_run)
 
         @app.task

@@ -21,7 +21,7 @@ from streams.notice_log import KafkaDeliveryLog, encode_record
 from streams.notify import Baton, NotifierOwnership, NotifyStage
 from streams.windows import day_of
 from streams.segment_state import SegmentState
-from streams.topics import Topics
+from streams.topics import Topics, group_timing
 from tests.notice_fixtures import CONTEXT, NOW, SECRET, renderer, request
 
 
@@ -446,7 +446,7 @@ def test_the_notifier_membership_asked_early_is_the_one_that_runs_and_leaves_if_
     from aiokafka.structs import TopicPartition
 
     monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", GroupMember)
-    group = ("kafka://127.0.0.1:9", "app-notifier", "app.notifier", 6.0)
+    group = ("kafka://127.0.0.1:9", "app-notifier", "app.notifier", group_timing(6.0))
 
     async def never_own(ownership):
         await asyncio.Event().wait()
