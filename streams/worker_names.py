@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from alerts.timefmt import iso, utcnow
-from streams.errors import ConfigError
+from streams.errors import BrokerError, ConfigError
 from streams.topics import bootstrap, start_or_close
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ FOLLOW_WAIT_MS = 250
 #: The exit status of a running worker whose name turned out to be held by another live process:
 #: the same as a refusal at start (a configuration to fix, not a crash to restart from).
 EXIT_NAME_TAKEN = 2
+#: How long the holder waits before following the names topic again after losing the broker.
+HOLD_RETRY_SECONDS = 5.0
 
 PROBE, HELD = "probe", "held"
 
@@ -77,7 +79,8 @@ class NameClaim:
     identity: dict = field(default_factory=dict)
     #: the offset of this worker's probe, once written
     probe_offset: int | None = None
-    _answered: set = field(default_factory=set)
+    #: the offsets of the probes it has answered (the answer acknowledged by the broker)
+    answered: set = field(default_factory=set)
 
     def record(self, kind: str, **extra: Any) -> bytes:
         return json.dumps({"kind": kind, "app_id": self.app_id, "name": self.name, "nonce": self.nonce,
@@ -94,8 +97,7 @@ class NameClaim:
         if (not isinstance(rec, dict) or rec.get("app_id") != self.app_id or rec.get("name") != self.name
                 or rec.get("nonce") == self.nonce or self.probe_offset is None):
             return "ignore", None
-        if rec.get("kind") == PROBE and offset > self.probe_offset and offset not in self._answered:
-            self._answered.add(offset)
+        if rec.get("kind") == PROBE and offset > self.probe_offset and offset not in self.answered:
             return "answer", self.record(HELD, answers=offset)
         if rec.get("kind") == HELD and rec.get("answers") == self.probe_offset:
             return "taken", rec
@@ -138,42 +140,70 @@ async def _read(claim: NameClaim, consumer, producer, topic: str, until: float |
                 what, arg = claim.see(m.offset, m.value)
                 if what == "answer":
                     await producer.send_and_wait(topic, arg, partition=0)
+                    claim.answered.add(m.offset)  # once taken: a holder that lost the broker answers again
                 elif what == "taken":
                     return arg
     return None
 
 
 async def claim_name(claim: NameClaim, broker_url: str, topic: str, seconds: float = PROBE_SECONDS) -> None:
-    """Probe for the name and listen ``seconds``; :class:`NameInUse` if a live worker holds it."""
+    """Probe for the name and listen ``seconds``; :class:`NameInUse` if a live worker holds it,
+    :class:`BrokerError` if the broker did not take the probe."""
+    from aiokafka.errors import KafkaError
+
+    try:
+        holder = await _probe(claim, broker_url, topic, seconds)
+    except KafkaError as exc:
+        raise BrokerError(f"the broker at {broker_url} did not take the probe for the worker name "
+                          f"{claim.name!r} ({exc.__class__.__name__}): is it still up?") from None
+    if holder is not None:
+        raise NameInUse(claim.refusal(holder))
+
+
+async def _probe(claim: NameClaim, broker_url: str, topic: str, seconds: float) -> dict | None:
     producer = await _producer(broker_url)
     try:
         meta = await producer.send_and_wait(topic, claim.record(PROBE), partition=0)
         claim.probe_offset = meta.offset
         consumer = await _names_consumer(broker_url, topic, meta.offset + 1)
         try:
-            holder = await _read(claim, consumer, producer, topic, asyncio.get_running_loop().time() + seconds)
+            return await _read(claim, consumer, producer, topic, asyncio.get_running_loop().time() + seconds)
         finally:
             await consumer.stop()
     finally:
         await producer.stop()
-    if holder is not None:
-        raise NameInUse(claim.refusal(holder))
 
 
 async def hold_name(claim: NameClaim, broker_url: str, topic: str) -> None:
     """For as long as the worker runs: answer later probes for the name; if a live worker answers
-    this one's probe after all (late), stop the process at once with :data:`EXIT_NAME_TAKEN`."""
-    consumer = await _names_consumer(broker_url, topic, (claim.probe_offset or 0) + 1)
-    producer = await _producer(broker_url)
-    try:
-        holder = await _read(claim, consumer, producer, topic, None)
-    finally:
-        await consumer.stop()
-        await producer.stop()
+    this one's probe after all (late), stop the process at once with :data:`EXIT_NAME_TAKEN`. A
+    broker lost meanwhile is waited for (the worker's broker watch reports it)."""
+    from aiokafka.errors import KafkaError
+
+    while True:
+        try:
+            holder = await _hold(claim, broker_url, topic)
+            break
+        except KafkaError as exc:
+            log.warning("the worker name's holder lost the broker (%r); following again in %.0f s", exc,
+                        HOLD_RETRY_SECONDS)
+            await asyncio.sleep(HOLD_RETRY_SECONDS)
     log.critical("%s; exiting with status %d", claim.refusal(holder), EXIT_NAME_TAKEN)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(EXIT_NAME_TAKEN)  # as a fenced member: nothing more acknowledged, the holder goes on
+
+
+async def _hold(claim: NameClaim, broker_url: str, topic: str) -> dict:
+    consumer = await _names_consumer(broker_url, topic, (claim.probe_offset or 0) + 1)
+    try:
+        producer = await _producer(broker_url)
+        try:
+            return await _read(claim, consumer, producer, topic, None)
+        finally:
+            await producer.stop()
+    finally:
+        await consumer.stop()
 
 
 def identity(web: str) -> dict:

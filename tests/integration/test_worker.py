@@ -7,6 +7,7 @@ import json
 import signal
 import time
 import urllib.error
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -185,6 +186,43 @@ def test_a_second_worker_under_a_name_in_use_is_refused_and_the_first_goes_on_al
     wait_for(lambda: opened(alert_events(topic_reader, first.topics)), message="the alert")
     transitions = [(e.alert_id, e.seq) for e in alert_events(topic_reader, first.topics)]
     assert len(transitions) == len(set(transitions)), transitions
+
+
+@pytest.mark.slow
+def test_a_holder_that_answers_too_late_still_keeps_its_name(worker_factory, producer, topic_reader):
+    """A holder stalled past a newcomer's window (SIGSTOP) answers once it resumes; the newcomer,
+    started meanwhile, stops then with status 2 as a fenced member would, and the holder goes on."""
+    import subprocess
+
+    named = {"BORDERWATCH_INSTANCE_ID": "kgz-desk-worker-1", "BORDERWATCH_SESSION_TIMEOUT": "30"}
+    first = worker_factory(**named).start(ready_timeout=90)
+    second = worker_factory(app_id=first.app_id, **named)
+
+    def serves(base: str) -> bool:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=1):
+                return True
+        except urllib.error.HTTPError:
+            return True  # 503: serving, not ready yet
+        except OSError:
+            return False
+
+    first.proc.send_signal(signal.SIGSTOP)
+    try:
+        late = subprocess.Popen(second.command(), env=second.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        wait_for(lambda: serves(second.base) or late.poll() is not None, timeout=60,
+                 message="the newcomer past its window")
+        assert late.poll() is None, late.communicate()[0]
+    finally:
+        first.proc.send_signal(signal.SIGCONT)
+    output, _ = late.communicate(timeout=60)
+    assert late.returncode == 2, output
+    assert "'kgz-desk-worker-1' is in use" in output and f"pid {first.proc.pid} " in output
+    assert first.proc.poll() is None
+    producer.send(first.topics.incidents, incident(1, fatalities=2), key=b"KGZ-UZB")
+    producer.flush()
+    wait_for(lambda: opened(alert_events(topic_reader, first.topics)), timeout=90, message="the holder's alert")
 
 
 def test_a_killed_worker_loses_no_event_and_readers_see_no_duplicate(worker_factory, producer, topic_reader):

@@ -1,8 +1,13 @@
 """How a named worker reads the worker-names topic (streams.worker_names): pure, no broker."""
 
+import asyncio
 import json
 
-from streams.worker_names import HELD, PROBE, NameClaim, describe
+import pytest
+
+from streams.broker import free_port
+from streams.errors import BrokerError
+from streams.worker_names import HELD, PROBE, NameClaim, claim_name, describe
 
 
 def other(kind, offset_answered=None, **kw):
@@ -25,6 +30,8 @@ def test_a_later_probe_for_the_name_is_answered_once_with_who_holds_it():
     assert what == "answer"
     assert json.loads(raw) == {"kind": HELD, "app_id": "bw", "name": "desk-1", "nonce": "mine", "pid": 7,
                                "host": "h1", "answers": 12}
+    assert c.see(12, other(PROBE))[0] == "answer"  # until the answer is taken
+    c.answered.add(12)
     assert c.see(12, other(PROBE)) == ("ignore", None)  # read again after the window: not answered twice
 
 
@@ -51,3 +58,8 @@ def test_describe_says_what_a_held_record_tells():
     assert describe({"pid": 3, "host": "h"}) == "pid 3 on host h"
     assert describe(json.loads(other(HELD, 1))) == ("pid 41 on host h2, web http://127.0.0.1:6067, "
                                                     "since 2026-12-03T12:00:00Z")
+
+
+def test_a_probe_the_broker_does_not_take_is_a_broker_error_not_a_traceback():
+    with pytest.raises(BrokerError, match="did not take the probe for the worker name 'desk-1'"):
+        asyncio.run(claim_name(claim(None), f"kafka://127.0.0.1:{free_port()}", "bw.worker-names", seconds=0.1))
