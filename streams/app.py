@@ -490,8 +490,11 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
         metrics.dead_letters.labels(dl.code).inc()
         return await produce(dead_letter, dl.to_json())
 
-    async def ingest_batch(records: list, kind: str) -> None:
-        """``records``: the input's ConsumerRecords (topic, partition, offset, key, value), in order."""
+    async def ingest_batch(records: list, kind: str) -> Awaitable[None]:
+        """``records``: the input's ConsumerRecords (topic, partition, offset, key, value), in order.
+        Returns once the batch is handed to the producer, with its delivery: awaited (by the input
+        reader, which reads on meanwhile), it ends once the broker has acknowledged all of it, what
+        did not reach ``segment-events`` dead-lettered."""
         now = clock()
         routed, ticks, dead = [], {}, []
         read_input = False
@@ -527,6 +530,9 @@ def build_app(settings: Settings, pipeline: Pipeline, metrics: Metrics, *, clock
             value = Envelope("tick", TICK_KEY, at=at, source=source).encode()
             for p in range(settings.partitions):
                 sent.append(await produce(segment_events, value, key=TICK_KEY, partition=p))
+        return delivered(kind, parts, sent, dead)
+
+    async def delivered(kind: str, parts: list, sent: list, dead: list) -> None:
         # Routed records that did not reach segment-events are dead-lettered one by one, as validated.
         # Spill and pressure copies are derived from an incident or a transfer: only counted.
         for part, err in zip(parts, await failures(sent, "segment-events")):

@@ -10,12 +10,18 @@ agent, with its tables and changelogs.
 
 Delivery stays at least once, as with Faust's agents:
 
-* a batch's offsets are committed only after the batch was handled, which includes the broker
-  acknowledging everything it produced (``handle`` returns only then);
+* a batch's offsets are committed only after the batch was delivered: the broker acknowledged
+  everything it produced, and every batch read before it was delivered too. ``handle`` hands a
+  batch to the producer and returns its delivery; the reader reads on meanwhile, with up to
+  :data:`MAX_IN_FLIGHT` batches awaiting theirs (waiting for each batch's acknowledgement before
+  the next fetch held the input's records back by a produce round trip, on a busy broker most of
+  the first hop's latency: docs/BENCHMARKS.md, "Latency");
 * commits go every ``commit_seconds``, when partitions are revoked (after the batch in hand
-  ends: a revocation waits for it) and when the reader stops;
-* a batch whose handling fails is never committed: ``on_failure`` (the worker's supervisor exit)
-  is called with the lock held, so the next owner reads the batch again.
+  ends and every batch in flight is delivered: a revocation waits for them) and when the reader
+  stops (the same);
+* a batch whose handling or delivery fails is never committed, nor any read after it:
+  ``on_failure`` (the worker's supervisor exit) is called with the lock held, so the next owner
+  reads them again.
 
 Reading a record again is harmless: the aggregate drops what it has applied, by event id and by
 input position (``Pipeline._first_reading``).
@@ -24,6 +30,7 @@ input position (``Pipeline._first_reading``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from typing import Any, Awaitable, Callable, Mapping
@@ -41,14 +48,22 @@ def ingest_group_id(app_id: str) -> str:
 
 #: How long one fetch call waits for records before the reader looks at its commit clock again.
 POLL_MS = 1000
+#: Input batches handed to the producer whose delivery is still awaited while the reader reads on;
+#: with more, the reader waits for the oldest. At 1,000 incidents/s a fetch every ~10 ms meets a
+#: produce round trip of tens to hundreds of milliseconds on the embedded broker; 4 held the reader
+#: back as waiting for each batch had (docs/BENCHMARKS.md, "Ingest reads on"). A crash reads the
+#: batches in flight again (the aggregate drops them by input position).
+MAX_IN_FLIGHT = 64
 
 
 class InputReader:
     """Reads ``kinds``' topics (topic name -> input kind) as a member of ``<app id>-ingest`` and
-    hands each fetch's records to ``handle(records, kind)``, a kind at a time, in offset order."""
+    hands each fetch's records to ``handle(records, kind)``, a kind at a time, in offset order;
+    ``handle`` returns once the records are handed to the producer, with their delivery (an
+    awaitable that ends once the broker has acknowledged all the batch produced)."""
 
     def __init__(self, settings: Settings, pace: Any, kinds: Mapping[str, str],
-                 handle: Callable[[list, str], Awaitable[None]],
+                 handle: Callable[[list, str], Awaitable[Awaitable[None]]],
                  on_failure: Callable[[BaseException], Awaitable[None]], *,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.settings, self.pace, self.kinds = settings, pace, dict(kinds)
@@ -57,8 +72,10 @@ class InputReader:
         #: the member has joined its group (it may hold no partition: more workers than partitions)
         self.joined = False
         self._lock = asyncio.Lock()
-        #: partition -> the next offset to read, of batches handled and not yet committed
+        #: partition -> the next offset to read, of batches delivered and not yet committed
         self._handled: dict[Any, int] = {}
+        #: batches handed to the producer, oldest first: (partition -> next offset, their delivery)
+        self._in_flight: collections.deque[tuple[dict, asyncio.Future]] = collections.deque()
         #: the worker is stopping (:meth:`stop`): no fetch is handled any more
         self._stopping = False
         self.member = GroupMember(self._revoked, self._assigned, on_joined=self._paced, on_leaving=self._unpaced)
@@ -103,9 +120,10 @@ class InputReader:
                                 fetch_max_wait_ms=self.pace.wait_ms, max_poll_records=s.batch_size)
 
     async def on_revoked(self) -> None:
-        """The group takes partitions away: the batch in hand ends first, then what was handled is
-        committed, so the next owner starts after it."""
+        """The group takes partitions away: the batch in hand ends first and the batches in flight
+        are delivered, then they are committed, so the next owner starts after them."""
         async with self._lock:
+            await self._settle(keep=0)
             await self._commit()
 
     def on_assigned(self) -> None:
@@ -174,12 +192,16 @@ class InputReader:
                         return  # fetched, not handled, not committed: the next reader reads it
                     if fetched:
                         await self._handle(fetched)
+                    await self._settle(keep=MAX_IN_FLIGHT)
                     if self.monotonic() - last_commit >= self.settings.commit_seconds:
                         await self._commit()
                         last_commit = self.monotonic()
         finally:
             try:
                 async with self._lock:
+                    # What is delivered by now, without waiting: after :meth:`stop` nothing is in
+                    # flight, and a reader cancelled without it must not hang on a broker gone.
+                    await self._settle(keep=len(self._in_flight))
                     await self._commit()
             except Exception:  # noqa: BLE001 -- stopping: what is not committed is read again
                 log.warning("could not commit the input offsets on the way out; they are read again",
@@ -198,6 +220,7 @@ class InputReader:
         """
         async with self._lock:
             self._stopping = True
+            await self._settle(keep=0)
             await self._commit()
 
     async def _handle(self, fetched: Mapping[Any, list]) -> None:
@@ -205,10 +228,31 @@ class InputReader:
         for tp, records in fetched.items():
             by_kind.setdefault(self.kinds[tp.topic], []).extend(records)
         try:
-            for kind, records in by_kind.items():
-                await self.handle(records, kind)
+            deliveries = [await self.handle(records, kind) for kind, records in by_kind.items()]
         except Exception as exc:  # noqa: BLE001 -- the batch is not committed; the supervisor restarts us
             await self.on_failure(exc)
             raise
-        for tp, records in fetched.items():
-            self._handled[tp] = records[-1].offset + 1
+        offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
+        self._in_flight.append((offsets, asyncio.ensure_future(_all(deliveries))))
+
+    async def _settle(self, keep: int) -> None:
+        """Take the delivered batches, oldest first, into what may be committed, and wait for the
+        oldest while more than ``keep`` are in flight. A delivery that failed is reported as a
+        batch that failed: neither it nor any batch after it is committed."""
+        while self._in_flight:
+            offsets, delivery = self._in_flight[0]
+            if not delivery.done() and len(self._in_flight) <= keep:
+                return
+            try:
+                await delivery
+            except Exception as exc:  # noqa: BLE001 -- not committed; the supervisor restarts us
+                self._in_flight.clear()  # neither this batch nor any read after it is committed
+                await self.on_failure(exc)
+                raise
+            self._in_flight.popleft()
+            self._handled.update(offsets)
+
+
+async def _all(deliveries: list) -> None:
+    for delivery in deliveries:
+        await delivery

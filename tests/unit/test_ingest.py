@@ -13,7 +13,7 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import TopicPartition
 
 from streams.app import FetchPace
-from streams.ingest import InputReader
+from streams.ingest import MAX_IN_FLIGHT, InputReader
 from streams.settings import Settings
 
 INCIDENTS, TRANSFERS = "t.incidents", "t.transfers"
@@ -46,6 +46,7 @@ class ScriptedConsumer:
         self.listener = listener
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict:
+        await asyncio.sleep(0)  # a fetch lets the loop turn: the deliveries in flight go on meanwhile
         if self.fetches:
             return self.fetches.pop(0)
         self.drained.set()
@@ -63,6 +64,10 @@ class ScriptedConsumer:
 
     async def stop(self) -> None:
         self.stopped = True
+
+
+async def acknowledged() -> None:
+    """A batch's delivery the broker acknowledged at once."""
 
 
 class Clock:
@@ -99,6 +104,7 @@ def test_each_fetch_goes_to_its_kind_in_order_and_is_committed_on_the_clock_and_
     async def handle(records, kind):
         handled.append((kind, [(r.partition, r.offset) for r in records]))
         clock.now += 0.75  # each kind's batch takes time: the second fetch crosses commit_seconds
+        return acknowledged()
 
     consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 5), rec(INCIDENTS, 0, 6)], TT0: [rec(TRANSFERS, 0, 0)]},
                                  {TP1: [rec(INCIDENTS, 1, 9)]},
@@ -106,8 +112,9 @@ def test_each_fetch_goes_to_its_kind_in_order_and_is_committed_on_the_clock_and_
     asyncio.run(run_until_drained(reader(handle, clock=clock), consumer))
     assert handled == [("incidents", [(0, 5), (0, 6)]), ("arms_transfers", [(0, 0)]),
                        ("incidents", [(1, 9)]), ("incidents", [(0, 7)])]
-    # at 2.25 s the first two fetches; the third on the way out; each the next offset to read
-    assert consumer.commits == [{TP0: 7, TT0: 1, TP1: 10}, {TP0: 8}]
+    # at 2.25 s the first fetch, delivered by then (the second's delivery still in flight); the
+    # second and third on the way out; each the next offset to read
+    assert consumer.commits == [{TP0: 7, TT0: 1}, {TP1: 10, TP0: 8}]
     assert consumer.stopped
 
 
@@ -117,6 +124,7 @@ def test_a_batch_that_fails_is_never_committed_and_the_failure_is_reported():
     async def handle(records, kind):
         if records[0].offset == 3:
             raise ValueError("bad batch")
+        return acknowledged()
 
     async def on_failure(exc):
         failures.append(exc)
@@ -139,6 +147,7 @@ def test_a_revocation_waits_for_the_batch_in_hand_then_commits_it():
             order.append("batch starts")
             await release.wait()
             order.append("batch ends")
+            return acknowledged()
 
         consumer = ScriptedConsumer([{TP1: [rec(INCIDENTS, 1, 0), rec(INCIDENTS, 1, 1)]}])
         r = reader(handle)
@@ -171,6 +180,7 @@ def test_a_stop_waits_for_the_batch_in_hand_commits_it_and_handles_nothing_fetch
         async def handle(records, kind):
             handled.append([r.offset for r in records])
             await release.wait()
+            return acknowledged()
 
         consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 0), rec(INCIDENTS, 0, 1)]},
                                      {TP0: [rec(INCIDENTS, 0, 2)]}])
@@ -213,6 +223,7 @@ def test_a_reader_asked_to_join_early_reads_nothing_until_it_runs_then_runs_on_t
 
     async def handle(records, kind):
         handled.append([r.offset for r in records])
+        return acknowledged()
 
     class Counting(ScriptedConsumer):
         starts = subscribes = polls = 0
@@ -268,6 +279,7 @@ def test_a_commit_the_group_refuses_is_a_warning_and_reading_goes_on(caplog):
 
     async def handle(records, kind):
         clock.now += 2.0  # every batch reaches the commit clock
+        return acknowledged()
 
     consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 0)]}, {TP0: [rec(INCIDENTS, 0, 1)]}], refuse_commits=1)
     with caplog.at_level("WARNING", logger="borderwatch.ingest"):
@@ -284,8 +296,141 @@ def test_offsets_of_partitions_gone_to_another_member_are_left_out_of_the_commit
     async def handle(records, kind):
         consumer.held.discard(TP1)  # the group gave TP1 away while the batch was in hand
         clock.now += 2.0
+        return acknowledged()
 
     with caplog.at_level("WARNING", logger="borderwatch.ingest"):
         asyncio.run(run_until_drained(reader(handle, clock=clock), consumer))
     assert consumer.commits == [{TP0: 5}]
     assert "1 input partitions went to another member" in caplog.text
+
+
+
+class Polling(ScriptedConsumer):
+    """Hands out ``fetches`` in turn, and an empty fetch whenever it has none (a fetch wait that
+    ran out): the reader looks at its deliveries and its commit clock again."""
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict:
+        await asyncio.sleep(0)
+        return self.fetches.pop(0) if self.fetches else {}
+
+
+class Deliveries:
+    """Batch deliveries the test acknowledges (or fails) by hand, by the order they were handled."""
+
+    def __init__(self) -> None:
+        self.pending: list[asyncio.Future] = []
+        #: each batch handled: its (partition, first offset)
+        self.handled: list[tuple[int, int]] = []
+
+    async def handle(self, records, kind):
+        self.handled.append((records[0].partition, records[0].offset))
+        self.pending.append(asyncio.get_running_loop().create_future())
+        return self.pending[-1]
+
+    def ack(self, *batches: int) -> None:
+        for n in batches:
+            self.pending[n].set_result(None)
+
+
+async def turns(n: int = 20) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+def fetches(*offsets: tuple[TopicPartition, int]) -> list[dict]:
+    return [{tp: [rec(tp.topic, tp.partition, offset)]} for tp, offset in offsets]
+
+
+async def cancelled(task) -> None:
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_the_reader_reads_on_while_batches_await_delivery_and_commits_only_delivered_ones_in_order():
+    """The next fetch is handled while the broker has not acknowledged the last one; a batch is
+    committed only once it and every batch read before it are delivered."""
+
+    async def main():
+        d, clock = Deliveries(), Clock()
+        consumer = Polling(fetches((TP0, 0), (TP0, 1), (TP0, 2)))
+        task = asyncio.ensure_future(reader(d.handle, clock=clock).run(consumer))
+        await turns()
+        assert d.handled == [(0, 0), (0, 1), (0, 2)]  # all read, none delivered yet
+        clock.now = 5.0  # past the commit clock
+        d.ack(1)  # delivered out of order: the first is still awaited
+        await turns()
+        assert consumer.commits == []  # the clock came round, with nothing delivered to commit
+        d.ack(0)
+        await turns()
+        clock.now = 10.0
+        await turns()
+        assert consumer.commits == [{TP0: 2}]  # the first two, in order; the third still in flight
+        await cancelled(task)
+
+    asyncio.run(main())
+
+
+def test_with_more_batches_in_flight_than_allowed_the_reader_waits_for_the_oldest():
+    async def main():
+        d = Deliveries()
+        consumer = Polling(fetches(*((TP0, i) for i in range(MAX_IN_FLIGHT + 3))))
+        task = asyncio.ensure_future(reader(d.handle).run(consumer))
+        await turns(4 * MAX_IN_FLIGHT)
+        assert len(d.handled) == MAX_IN_FLIGHT + 1  # the last one handled waits for the oldest's delivery
+        d.ack(0)
+        await turns(4 * MAX_IN_FLIGHT)
+        assert len(d.handled) == MAX_IN_FLIGHT + 2
+        await cancelled(task)
+
+    asyncio.run(main())
+
+
+def test_a_delivery_that_fails_is_reported_and_neither_it_nor_a_later_batch_is_committed():
+    failures = []
+
+    async def on_failure(exc):
+        failures.append(exc)
+
+    async def main():
+        d = Deliveries()
+        consumer = Polling(fetches((TP0, 0), (TP0, 1), (TP0, 2)))
+        task = asyncio.ensure_future(reader(d.handle, on_failure).run(consumer))
+        await turns()
+        d.ack(0)
+        d.pending[1].set_exception(RuntimeError("the broker refused the batch"))
+        d.ack(2)
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(task, 5)
+        assert [str(e) for e in failures] == ["the broker refused the batch"]
+        # the first only, on the way out: the failed one and the one after it are read again
+        assert consumer.commits == [{TP0: 1}] and consumer.stopped
+
+    asyncio.run(main())
+
+
+def test_a_revocation_and_a_stop_wait_for_the_batches_in_flight_then_commit_them():
+    async def main():
+        d = Deliveries()
+        consumer = Polling(fetches((TP0, 0), (TP1, 0)))
+        r = reader(d.handle)
+        task = asyncio.ensure_future(r.run(consumer))
+        await turns()
+        revoking = asyncio.ensure_future(consumer.listener.on_partitions_revoked({TP0}))
+        await turns()
+        assert not revoking.done() and consumer.commits == []  # the deliveries are awaited first
+        d.ack(0, 1)
+        await revoking
+        assert consumer.commits == [{TP0: 1, TP1: 1}]
+        consumer.fetches.extend(fetches((TP1, 1)))
+        await turns()
+        stopping = asyncio.ensure_future(r.stop())
+        await turns()
+        assert not stopping.done() and len(d.handled) == 3
+        d.ack(2)
+        await stopping
+        assert consumer.commits == [{TP0: 1, TP1: 1}, {TP1: 2}]
+        await asyncio.wait_for(task, 5)  # the reader ends on its own at its next fetch, and leaves
+        assert consumer.stopped
+
+    asyncio.run(main())
