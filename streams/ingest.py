@@ -15,7 +15,7 @@ Delivery stays at least once, as with Faust's agents:
   batch to the producer and returns its delivery; the reader reads on meanwhile, with up to
   :data:`MAX_IN_FLIGHT` batches awaiting theirs (waiting for each batch's acknowledgement before
   the next fetch held the input's records back by a produce round trip, on a busy broker most of
-  the first hop's latency: docs/BENCHMARKS.md, "Latency");
+  the first hop's latency: docs/BENCHMARKS.md, "Ingest reads on while its batches are delivered");
 * commits go every ``commit_seconds``, when partitions are revoked (after the batch in hand
   ends and every batch in flight is delivered: a revocation waits for them) and when the reader
   stops (the same);
@@ -51,7 +51,7 @@ POLL_MS = 1000
 #: Input batches handed to the producer whose delivery is still awaited while the reader reads on;
 #: with more, the reader waits for the oldest. At 1,000 incidents/s a fetch every ~10 ms meets a
 #: produce round trip of tens to hundreds of milliseconds on the embedded broker; 4 held the reader
-#: back as waiting for each batch had (docs/BENCHMARKS.md, "Ingest reads on"). A crash reads the
+#: back as waiting for each batch had (docs/BENCHMARKS.md, the same section). A crash reads the
 #: batches in flight again (the aggregate drops them by input position).
 MAX_IN_FLIGHT = 64
 
