@@ -15,7 +15,9 @@ It never decides whether something *is* an alert: that is the policy's job.
 * A detector that learns keeps all it learns in the dataclass fields listed in
   ``state_fields`` (plain JSON values), so the pipeline can store it per segment in the
   segment's own state: that is what keeps live, replay and backtest identical under
-  Kafka partitioning. Randomness only from a ``seed`` field.
+  Kafka partitioning. Randomness only from a ``seed`` field. A detector may keep a field's
+  value in a working form and write it there in ``before_save`` (called before the fields are
+  read), and read it back in ``after_load`` (called after they are set).
 
 Detectors import nothing of borderwatch's and do no I/O.
 """
@@ -79,6 +81,9 @@ def is_stateful(detector: Any) -> bool:
 
 def get_state(detector: Any) -> dict[str, Any]:
     """What the detector has learned, as plain JSON values (members by position)."""
+    hook = getattr(detector, "before_save", None)
+    if hook is not None:
+        hook()
     d = {k: getattr(detector, k) for k in getattr(detector, "state_fields", ())}
     members = getattr(detector, "members", ())
     if members:

@@ -96,6 +96,13 @@ class PoissonCusum:
         self._cal = TailCalibrator()
         self._cal.load(self.calibration)
 
+    def before_save(self) -> None:
+        # Written when the state is read rather than at every day learned: rounding the histogram
+        # for each of a sparse segment's quiet days was a fifth of a backtest over decades. A
+        # calibrator that has learned nothing leaves the field as loaded.
+        if self._cal.counts:
+            self.calibration = self._cal.state()
+
     def _rates(self) -> tuple[float, float]:
         lam0 = max(self.shape / self.rate, 1e-4)
         return lam0, lam0 + max(2.0 * lam0, self.min_shift)
@@ -134,7 +141,6 @@ class PoissonCusum:
             self.shape = self.discount * self.shape + (1 - self.discount) * self.shape0 + x
             self.rate = self.discount * self.rate + (1 - self.discount) * self.rate0 + 1.0
             self._cal.learn(s)
-            self.calibration = self._cal.state()
 
     def deviations(self, f: Features) -> list[dict]:
         lam0, _ = self._rates()
