@@ -150,6 +150,35 @@ class Guarded:
         return self.inner.explain(features)
 
 
+def learns_quiet(detector: Any) -> bool:
+    """Whether every learner in ``detector``'s stack learns a run of closed days without an
+    incident in one call (its own ``learn_quiet(days, guard_line)``), so :func:`learn_quiet` may
+    stand for ``learn_one`` of each of those days. A container's learning is its members'."""
+    if isinstance(detector, Guarded):
+        return learns_quiet(detector.inner)
+    if hasattr(detector, "learn_quiet"):
+        return True
+    members = getattr(detector, "members", ())
+    if members:
+        return all(learns_quiet(m) for m in members)
+    return not getattr(detector, "state_fields", ())  # learns nothing
+
+
+def learn_quiet(detector: Any, days: int, guard_line: float | None = None) -> None:
+    """Learn ``days`` closed days without an incident into a stack that :func:`learns_quiet`, as
+    ``learn_one`` of each day's input would: each learner's own ``learn_quiet``, a :class:`Guarded`
+    one told its line."""
+    if isinstance(detector, Guarded):
+        learn_quiet(detector.inner, days, detector.line)
+        return
+    own = getattr(detector, "learn_quiet", None)
+    if own is not None:
+        own(days, guard_line)
+        return
+    for m in getattr(detector, "members", ()):
+        learn_quiet(m, days, guard_line)
+
+
 def guards(detector: Any) -> list[Guarded]:
     """Every :class:`Guarded` in a detector stack."""
     found = [detector] if isinstance(detector, Guarded) else []

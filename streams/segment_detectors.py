@@ -11,7 +11,8 @@ import copy
 from typing import Any, Callable
 
 from alerts.escalation import LEVELS, EscalationPolicy
-from detectors.base import GUARD_LEVEL, bind, get_state, guards, identity, is_stateful, set_state
+from detectors.base import (GUARD_LEVEL, bind, get_state, guards, identity, is_stateful, learn_quiet,
+                            learns_quiet, set_state)
 from streams import segment_features
 from streams.segment_state import SegmentState
 
@@ -31,6 +32,8 @@ class SegmentDetectors:
         #: what a segment's learned state was learned by (SegmentState.detector_id)
         self.id = identity(detector)
         self.learns = is_stateful(detector)
+        #: a run of days without a bucket is learned in one call (detectors.base.learn_quiet)
+        self.learns_quiet = learns_quiet(detector)
         self.border_of = border_of
         self.retention_days = retention_days
         self.pressure_years = pressure_years
@@ -65,7 +68,16 @@ class SegmentDetectors:
         start = max(start, through - self.retention_days)
         if start > through:
             return
-        for day in range(start, through + 1):
+        days, day = state.days, start
+        while day <= through:
+            if self.learns_quiet and day not in days:
+                end = day
+                while end < through and end + 1 not in days:
+                    end += 1
+                learn_quiet(det, end - day + 1)
+                day = end + 1
+                continue
             det.learn_one(segment_features.learning_input(state, day, self.pressure_years))
+            day += 1
         state.learned_day = through
         state.model = get_state(det)

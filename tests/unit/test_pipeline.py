@@ -566,3 +566,38 @@ def test_the_features_the_pipeline_builds_are_the_declared_vocabulary(pipeline):
     st = states["KGZ-UZB"]
     built = pipeline.features(st, st.max_day)
     assert set(built) == set(F.WINDOW_FEATURES) | set(F.DECAYED_FEATURES)
+
+
+@pytest.mark.parametrize("name", ["hazard", "change", "ensemble"])
+def test_a_run_of_days_without_incidents_is_learned_as_each_day_alone_would_be(name):
+    """Quiet stretches are learned in one call (detectors.base.learn_quiet); what the stack then
+    scores, raises and keeps is what learning each empty day by itself gives, to the last bit."""
+    from detectors.registry import make_detector
+    from streams.models import default_model
+
+    rng = random.Random(5)
+    raws, day = [], 0
+    for i in range(120):  # bursts, and gaps of up to two years between them
+        day += rng.choice([0, 0, 1, 2, 9, 40, 300, 700])
+        raws.append(incident(i, T0 + timedelta(days=day, hours=rng.randint(0, 23)),
+                             fatalities=rng.choice([0] * 8 + [1]),
+                             category=rng.choice(["armed_clash", "detention", "threat", "incursion"])))
+    runs = []
+    for quiet in (True, False):
+        p = Pipeline(SegmentRegistry.default(), make_detector(name, default_model()))
+        assert p.segment_detectors.learns_quiet
+        p.segment_detectors.learns_quiet = quiet
+        trace = []
+        p.observer = lambda key, d, score, level: trace.append((key, d, score, level))
+        alerts, _, states = feed(p, raws)
+        runs.append(([a.to_dict() for a in alerts], trace, {k: s.encode() for k, s in states.items()}))
+    assert runs[0][0] and runs[0][1]
+    assert runs[0] == runs[1]
+
+
+def test_a_learner_that_reads_every_feature_learns_each_quiet_day_by_itself():
+    from detectors.base import learns_quiet
+    from detectors.registry import make_detector
+
+    assert not learns_quiet(make_detector("forest"))  # a quiet day's 30- and 365-day views differ day to day
+    assert not Pipeline(SegmentRegistry.default(), make_detector("forest")).segment_detectors.learns_quiet
