@@ -139,7 +139,12 @@ class PoissonCusum:
         ``guard_line`` or above is escalating, as :class:`~detectors.base.Guarded` decides): a
         sparse segment's history is mostly such days, and walking the stack for each was a third
         of a backtest over the dev borders."""
-        for _ in range(days):
+        for left in range(days, 0, -1):
+            if self.S == 0.0:
+                # At rest the statistic stays at 0 (a quiet day only drifts it down) and scores 0:
+                # what is left of the run is the baseline and the calibration taking zeros.
+                self._rest(left, guard_line is not None and 0.0 >= guard_line)
+                return
             if guard_line is None:
                 self._learn(0.0, False)
                 continue
@@ -147,6 +152,17 @@ class PoissonCusum:
             # the statistic Guarded scores the day by: score_one of the day's index 0 (statistic's
             # arithmetic is _step's)
             self._learn(0.0, self._score_raw(self._step(self.S, 0.0, lam0, lam1)) >= guard_line)
+
+    def _rest(self, days: int, escalating: bool) -> None:
+        """``_learn(0.0, escalating)`` ``days`` times from a statistic at 0."""
+        self.days += days
+        if escalating:
+            return
+        a, shape0, rate0 = self.discount, self.shape0, self.rate0
+        for _ in range(days):
+            self.shape = a * self.shape + (1 - a) * shape0
+            self.rate = a * self.rate + (1 - a) * rate0 + 1.0
+            self._cal.learn(0.0)
 
     def _learn(self, x: float, escalating: bool) -> None:
         lam0, lam1 = self._rates()
