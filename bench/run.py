@@ -9,8 +9,9 @@
    of a per-event core in CPython over them (``bench.floor``: the least work of the default stack);
 5. ``borderwatch score`` with the default univariate detector on 200k rows, against a plain
    CSV read+write of the same rows.
-6. the source adapters' parse rates (``bench.sources``), and a segment's state and per-event
-   cost over ten years of history (``bench.state``);
+6. the source adapters' parse rates (``bench.sources``), a segment's state and per-event
+   cost over ten years of history (``bench.state``), and the backtest over the bundled real
+   borders, where most days pass without an incident (``bench.sparse``);
 7. event-to-alert latency of a worker at a sustained 1,000 incidents a second (``bench.latency``),
    and at 100 a second (``latency_low_rate``: the path's floor, with the CPU mostly idle);
 8. how long a worker takes to be ready, at its first start and at a restart (``bench.ready``);
@@ -191,6 +192,9 @@ def main() -> int:
     from bench.state import measure as state_figures
 
     state = state_figures()
+    from bench.sparse import measure as sparse_figures
+
+    sparse = sparse_figures()
     from bench.latency import LOW_RATE, measure as latency_figures
 
     latency = latency_figures()
@@ -226,6 +230,7 @@ def main() -> int:
         "score_over_passthrough": round(scored / passthrough, 4),
         "sources": sources,
         "state": state,
+        "backtest_sparse": sparse,
         "latency": latency,
         "latency_low_rate": latency_low,
         "latency_floor": floor,
