@@ -227,9 +227,14 @@ class InputReader:
         by_kind: dict[str, list] = {}
         for tp, records in fetched.items():
             by_kind.setdefault(self.kinds[tp.topic], []).extend(records)
+        deliveries = []
         try:
-            deliveries = [await self.handle(records, kind) for kind, records in by_kind.items()]
+            for kind, records in by_kind.items():
+                deliveries.append(await self.handle(records, kind))
         except Exception as exc:  # noqa: BLE001 -- the batch is not committed; the supervisor restarts us
+            for delivery in deliveries:
+                if asyncio.iscoroutine(delivery):
+                    delivery.close()  # an earlier kind's, never to be awaited: the batch is read again
             await self.on_failure(exc)
             raise
         offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}

@@ -137,6 +137,39 @@ def test_a_batch_that_fails_is_never_committed_and_the_failure_is_reported():
     assert consumer.stopped
 
 
+def test_a_fetch_whose_second_kind_fails_drops_the_first_kinds_delivery_unawaited_without_a_warning():
+    """The arms transfers of a fetch fail after its incidents were handed on: the whole fetch is
+    read again, and the incidents' delivery, never awaited, is closed rather than left to the
+    garbage collector's "never awaited" warning."""
+    import gc
+    import warnings
+
+    closed = []
+
+    async def delivery():
+        closed.append("awaited")  # never runs: the delivery is closed unawaited
+
+    async def handle(records, kind):
+        if kind == "arms_transfers":
+            raise ValueError("bad transfers")
+        d = delivery()
+        closed.append(d)
+        return d
+
+    async def on_failure(exc):
+        pass
+
+    consumer = ScriptedConsumer([{TP0: [rec(INCIDENTS, 0, 2)], TT0: [rec(TRANSFERS, 0, 0)]}])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError):
+            asyncio.run(reader(handle, on_failure).run(consumer))
+        gc.collect()
+    assert len(closed) == 1 and closed[0].cr_frame is None  # closed, never started
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+    assert consumer.commits == []
+
+
 def test_a_revocation_waits_for_the_batch_in_hand_then_commits_it():
     order = []
 
