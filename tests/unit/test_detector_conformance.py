@@ -2,7 +2,8 @@
 
 In the manner of river's check suite: input not mutated, missing and unknown features
 tolerated, scores in [0, 1], pickle round-trip, JSON state round-trip (how the pipeline keeps a
-detector per segment), same input and seed -> same scores, causal.
+detector per segment), same input and seed -> same scores, causal; a run of quiet days learned
+at once (``learn_quiet``) as day by day.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 import pytest
 
 from detectors import features as F
-from detectors.base import Detector, get_state, is_stateful, set_state
+from detectors.base import Detector, get_state, is_stateful, learn_quiet, learns_quiet, set_state
 from detectors.registry import DEFAULT_DETECTOR, detector_names
 from detectors.registry import make_detector as _make
 from streams.models import default_model
@@ -117,6 +118,23 @@ def test_a_learning_detector_learns(name):
     before = json.dumps(get_state(d), sort_keys=True)
     run(d, stream(6, 150))
     assert json.dumps(get_state(d), sort_keys=True) != before
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if is_stateful(make_detector(n)) and learns_quiet(make_detector(n))])
+def test_a_run_of_quiet_days_learned_at_once_is_learned_as_day_by_day(name):
+    """``learn_quiet(days)`` stands for ``learn_one`` of that many days without an incident (the
+    pipeline's learning input of such a day), from a burst's aftermath down to rest, bit for bit."""
+    empty = {"pending_days": 1, F.COUNT_LAGS[0]: 0, F.VIOLENT_LAGS[0]: 0}
+    burst = [{"count_1d": 8.0, "violent_1d": 8.0}] * 6
+    at_once, day_by_day = make_detector(name), make_detector(name)
+    for d in (at_once, day_by_day):
+        run(d, stream(7, 100) + burst)
+    assert json.dumps(get_state(at_once)) == json.dumps(get_state(day_by_day))
+    learn_quiet(at_once, 120)
+    for _ in range(120):
+        day_by_day.learn_one(empty)
+    assert json.dumps(get_state(at_once)) == json.dumps(get_state(day_by_day))
+    assert run(at_once, stream(8, 30)) == run(day_by_day, stream(8, 30))
 
 
 def test_the_default_is_registered():
