@@ -145,13 +145,9 @@ class PoissonCusum:
                 # what is left of the run is the baseline and the calibration taking zeros.
                 self._rest(left, guard_line is not None and 0.0 >= guard_line)
                 return
-            if guard_line is None:
-                self._learn(0.0, False)
-                continue
-            lam0, lam1 = self._rates()
-            # the statistic Guarded scores the day by: score_one of the day's index 0 (statistic's
-            # arithmetic is _step's)
-            self._learn(0.0, self._score_raw(self._step(self.S, 0.0, lam0, lam1)) >= guard_line)
+            # Guarded's question, score_one of the day (index 0; statistic's arithmetic is _step's)
+            s = self._step(self.S, 0.0, *self._rates())
+            self._learn(0.0, guard_line is not None and self._score_raw(s) >= guard_line)
 
     def _rest(self, days: int, escalating: bool) -> None:
         """``_learn(0.0, escalating)`` ``days`` times from a statistic at 0."""
