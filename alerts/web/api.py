@@ -98,7 +98,7 @@ async def json_body(request: web.Request) -> dict:
         raise Problem(415, "send a JSON object with Content-Type: application/json")
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise Problem(400, "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise Problem(400, "the body must be a JSON object")
@@ -264,7 +264,6 @@ async def segment_one(ctx: WebContext, request: web.Request) -> web.Response:
 
 # ---------------------------------------------------------------------- the live feed
 async def events(ctx: WebContext, request: web.Request) -> web.StreamResponse:
-    p = principal_of(request)
     q = {k: v for k, v in request.query.items()}
     select_alerts([], q, EVENT_QUERY)  # validates the filters before the stream opens
     live = ctx.live
@@ -274,12 +273,19 @@ async def events(ctx: WebContext, request: web.Request) -> web.StreamResponse:
     live.clients.add(client)  # before the headers go out: nothing published after "open" is missed
     tok = request[TOKEN]
 
-    def wanted(entry: dict) -> bool:
+    def wanted(entry: dict, p) -> bool:
         v = entry["view"]
         return p.sees(v) and bool(select_alerts([v], dict(q, status="all"), EVENT_QUERY | {"status"}))
 
-    async def send(entry: dict) -> None:
-        await resp.write(f"id: {entry['id']}\nevent: alert\ndata: {entry['data']}\n\n".encode())
+    async def send(entry: dict) -> bool:
+        """Send the entry if the caller may still see it; False once the token is revoked or expired
+        (checked at every event, not only when the feed is quiet: a busy feed is never quiet)."""
+        now = ctx.auth.authenticate(tok)
+        if now is None:
+            return False
+        if wanted(entry, now):
+            await resp.write(f"id: {entry['id']}\nevent: alert\ndata: {entry['data']}\n\n".encode())
+        return True
 
     try:
         await resp.prepare(request)
@@ -292,8 +298,8 @@ async def events(ctx: WebContext, request: web.Request) -> web.StreamResponse:
                                  f"event: resync\ndata: {{}}\n\n".encode())
             else:
                 for entry in backlog:
-                    if wanted(entry):
-                        await send(entry)
+                    if not await send(entry):
+                        return resp
         while True:
             try:
                 entry = await asyncio.wait_for(client.get(), ctx.heartbeat)
@@ -302,10 +308,8 @@ async def events(ctx: WebContext, request: web.Request) -> web.StreamResponse:
                     break
                 await resp.write(b": heartbeat\n\n")
                 continue
-            if entry is None:
+            if entry is None or not await send(entry):
                 break
-            if wanted(entry):
-                await send(entry)
     except ConnectionResetError:
         pass
     finally:

@@ -378,6 +378,28 @@ def test_sse_rejects_bad_filters_and_closes_when_the_token_is_revoked(env):
     env.run(check)
 
 
+def test_a_busy_feed_sends_nothing_more_once_its_token_is_revoked(env):
+    """A feed that is never quiet never reaches a heartbeat: the token is checked at every event."""
+    before = alert_event("KGZ-TJK-03", opened_at="2012-09-01T00:00:00Z", at="2012-09-01T00:00:00Z")
+    after = alert_event("KGZ-TJK-04", opened_at="2012-09-02T00:00:00Z", at="2012-09-02T00:00:00Z")
+
+    async def check(c):
+        r = await c.get("/events", headers=env.h("engineer"))
+        await wait_for_clients(env.app)
+        assert (await read_events(r, 1))[0][0] == "comment"  # connected
+        env.history.add(before)
+        for q in list(env.subscribers):
+            q.put_nowait(before)
+        assert [m[2]["alert"]["alert_id"] for m in await read_events(r, 1)] == [before.alert_id]
+        env.file.revoke("engineer")
+        env.history.add(after)
+        for q in list(env.subscribers):
+            q.put_nowait(after)
+        rest = await asyncio.wait_for(r.content.read(), 5)
+        assert after.alert_id.encode() not in rest and rest == b""
+    env.run(check)
+
+
 # ---------------------------------------------------------------------- actions
 def test_acknowledge_reaches_actions_and_shows_in_the_api_and_the_stream(env):
     alert = next(a["alert_id"] for a in env.history.all() if a["segment_id"] == "KGZ-TJK-07" and not a["resolved_at"])

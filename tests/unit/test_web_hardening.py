@@ -165,6 +165,21 @@ def test_a_body_over_the_limit_gets_413_on_every_route_that_reads_one(env):
     assert env.actions.calls == []
 
 
+def test_json_nested_past_the_parser_s_depth_gets_400_on_every_route_that_reads_json(env):
+    deep = b"[" * 30000 + b"]" * 30000  # within the size limit, past any parser's recursion
+    auth = f"Authorization: Bearer {env.tokens['admin']}".encode()
+
+    async def check(port):
+        for path in post_routes(env):
+            if path in ("/logout", "/login") or path.endswith("/confirm"):  # no JSON body
+                continue
+            status, answer = await raw_status(port, post(path, deep, auth))
+            assert status == 400, (path, answer[:300])
+            assert b'"error": "the body is not valid JSON"' in answer
+    serve(env, check)
+    assert env.actions.calls == []
+
+
 def test_over_long_request_lines_and_headers_are_refused_cleanly(env):
     auth = f"Authorization: Bearer {env.tokens['admin']}".encode()
 
