@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol
 
 from aiohttp import web
@@ -188,7 +188,7 @@ class WebContext:
         incidents = p.redact(detail.get("incidents") or [])
         daily = list(detail.get("daily") or [])
         if not p.sees_all:
-            daily = daily_from(incidents, [d["date"] for d in daily])
+            daily = daily_from(incidents, len(daily))
         alerts = sorted((a for a in self.visible(p) if a["segment_id"] == segment_id),
                         key=lambda a: a["opened_at"], reverse=True)
         return dict(row, alerts=alerts, incidents=list(incidents), daily=daily,
@@ -266,18 +266,24 @@ def segment_table(registry: Any, alerts: list[dict], p: Principal,
     return sorted(rows.values(), key=lambda r: r["segment_id"])
 
 
-def daily_from(incidents: Iterable[Mapping[str, Any]], dates: list[str]) -> list[dict]:
-    """A daily series counted from ``incidents`` alone, over ``dates`` (or the incidents' own days).
+def daily_from(incidents: Iterable[Mapping[str, Any]], days: int) -> list[dict]:
+    """A daily series counted from ``incidents`` alone, over the ``days`` days ending on the latest
+    of their days (empty without incidents).
 
-    Callers who may not see every incident get this instead of the stored series, so a count
-    never reveals an incident withheld from them.
+    Callers who may not see every incident get this instead of the stored series, so neither a
+    count nor the series' dates (the stored one ends on the segment's latest incident, seen or
+    not) reveal an incident withheld from them.
     """
-    counts: dict[str, list[int]] = {d: [0, 0] for d in dates}
-    for i in incidents:
-        day = str(i.get("at", ""))[:10]  # an incident as the segment keeps it (SegmentState.recent)
-        if not day or (dates and day not in counts):
+    seen = [str(i.get("at", ""))[:10] for i in incidents]  # incidents as the segment keeps them (SegmentState.recent)
+    seen_days = [d for d in seen if d]
+    if not seen_days or days <= 0:
+        return []
+    last = date.fromisoformat(max(seen_days))
+    counts: dict[str, list[int]] = {(last - timedelta(days=k)).isoformat(): [0, 0] for k in range(days)}
+    for i, day in zip(incidents, seen):
+        c = counts.get(day)
+        if c is None:
             continue
-        c = counts.setdefault(day, [0, 0])
         c[0] += 1
         c[1] += int(i.get("fatalities") or 0)
     return [{"date": d, "incidents": c[0], "fatalities": c[1]} for d, c in sorted(counts.items())]

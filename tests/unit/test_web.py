@@ -168,7 +168,10 @@ def test_segment_detail_redacts_incidents_and_rebuilds_the_series_from_what_is_r
                                {"date": "2012-07-15", "incidents": 1, "fatalities": 2},
                                {"date": "2012-07-16", "incidents": 1, "fatalities": 1}]
         assert [i["event_id"] for i in rd["incidents"]] == ["i-all"]
-        assert sum(d["incidents"] for d in rd["daily"]) == 1
+        # the series ends on the desk's own latest incident: the stored one's last day is a withheld incident's
+        assert rd["daily"] == [{"date": "2012-07-13", "incidents": 0, "fatalities": 0},
+                               {"date": "2012-07-14", "incidents": 0, "fatalities": 0},
+                               {"date": "2012-07-15", "incidents": 1, "fatalities": 2}]
         assert [a["opened_at"] for a in op["alerts"]] == ["2012-07-17T00:00:00Z", "2012-05-01T00:00:00Z"]
         assert op["level"] == "warning" and op["detail_available"] is True
         pair = await c.get("/segments/KGZ-UZB", headers=env.h("operator"))
@@ -177,11 +180,12 @@ def test_segment_detail_redacts_incidents_and_rebuilds_the_series_from_what_is_r
     env.run(check)
 
 
-def test_daily_from_counts_only_given_incidents_over_the_given_days():
-    assert daily_from(INCIDENTS[:1], ["2012-07-15", "2012-07-16"]) == [
-        {"date": "2012-07-15", "incidents": 1, "fatalities": 2}, {"date": "2012-07-16", "incidents": 0, "fatalities": 0}]
-    assert daily_from(INCIDENTS, []) == [{"date": "2012-07-15", "incidents": 1, "fatalities": 2},
-                                         {"date": "2012-07-16", "incidents": 2, "fatalities": 1}]
+def test_daily_from_counts_only_given_incidents_over_the_days_ending_on_their_latest():
+    assert daily_from(INCIDENTS[:1], 2) == [
+        {"date": "2012-07-14", "incidents": 0, "fatalities": 0}, {"date": "2012-07-15", "incidents": 1, "fatalities": 2}]
+    assert daily_from(INCIDENTS, 2) == [{"date": "2012-07-15", "incidents": 1, "fatalities": 2},
+                                        {"date": "2012-07-16", "incidents": 2, "fatalities": 1}]
+    assert daily_from([], 30) == [] and daily_from(INCIDENTS, 0) == []
 
 
 # ---------------------------------------------------------------------- filters
