@@ -41,6 +41,7 @@ False
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
 from alerts.borders import is_iso3
@@ -182,3 +183,28 @@ class Principal:
     def redact(self, incidents: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The incidents (dicts with ``releasable_to``) this principal may see, in order."""
         return [i for i in incidents if self.released_to_me(i.get("releasable_to") or (RELEASABLE_ALL,))]
+
+
+def daily_from(incidents: Iterable[Mapping[str, Any]], days: int) -> list[dict]:
+    """A daily series counted from ``incidents`` alone, over the ``days`` days ending on the latest
+    of their days (empty without incidents).
+
+    Callers who may not see every incident (the segment page, notices) get this from the incidents
+    :meth:`Principal.redact` leaves them instead of the stored series, so neither a count nor the
+    series' dates (the stored one ends on the segment's latest incident, seen or not) reveal an
+    incident withheld from them.
+    """
+    incidents = list(incidents)
+    seen = [str(i.get("at", ""))[:10] for i in incidents]  # incidents as the segment keeps them (SegmentState.recent)
+    seen_days = [d for d in seen if d]
+    if not seen_days or days <= 0:
+        return []
+    last = date.fromisoformat(max(seen_days))
+    counts: dict[str, list[int]] = {(last - timedelta(days=k)).isoformat(): [0, 0] for k in range(days)}
+    for i, day in zip(incidents, seen):
+        c = counts.get(day)
+        if c is None:
+            continue
+        c[0] += 1
+        c[1] += int(i.get("fatalities") or 0)
+    return [{"date": d, "incidents": c[0], "fatalities": c[1]} for d, c in sorted(counts.items())]

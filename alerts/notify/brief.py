@@ -77,8 +77,11 @@ class Chart:
     axis_y: float
     y_max: float
     bars: tuple[Bar, ...]
-    baseline: float
-    baseline_y: float
+    #: what the chart shows, for readers who cannot see it (the SVG's aria-label)
+    title: str
+    #: None (and no dashed line) where the receiver may not see every incident (Section.baseline)
+    baseline: float | None
+    baseline_y: float | None
     #: the baseline line's caption and the y axis' top, written in the receiver's language
     label: str
     top_label: str
@@ -94,6 +97,8 @@ class BriefSection:
     happened: tuple[str, ...]
     #: incidents against the baseline; none for an arms race, which no incident is behind
     trend: str
+    #: the trend's heading: against normal, or (a receiver who may not see every incident) what is released to it
+    trend_heading: str
     chart: Chart | None
     context: tuple[str, ...]
     evidence_heading: str
@@ -125,14 +130,12 @@ def brief(n: Notice) -> Brief:
     labels = {
         "changes": _("What changed since the last notice"),
         "happened": _("What happened"),
-        "trend": _("Trend against normal"),
         "context": _("Context: arms deliveries to each side"),
         "asked": _("What is asked of you"),
         "ack": _("Acknowledge this notice"),
         "engineering": _("Engineering detail (detector output, in English)"),
         "columns": (_("date"), _("category"), _("deaths"), _("severity"), _("classification"), _("incident"),
                     _("description (as the source reported it)")),
-        "chart": _("incidents per day against baseline"),
     }
     return Brief(
         lang=n.lang, level=n.level,
@@ -209,6 +212,7 @@ def _section(s: Section, own: str | None, lang: str, several: bool) -> BriefSect
                             place=(s.place_ru if lang == "ru" else "") or s.place, km=_("km")),
         happened=_happened(s, lang),
         trend="" if arms else _trend_line(s, lang),
+        trend_heading=_("Recent incidents released to you") if s.baseline is None else _("Trend against normal"),
         chart=None if arms else chart(s.activity, s.baseline, lang),
         context=_context(s, countries, lang),
         evidence_heading=_("Evidence released to you: %(segment)s") % {"segment": segment},
@@ -311,6 +315,12 @@ def _trend_line(s: Section, lang: str) -> str:
     if not s.activity:
         return _("No recent activity recorded.")
     total, days = sum(n for _day, n in s.activity), len(s.activity)
+    if s.baseline is None:  # counted from what is released to the receiver: no normal to hold it against
+        return (t.ngettext("%(n)d of the segment's latest incidents released to you falls in the %(days)d days "
+                           "to %(date)s (bars: incidents per day).",
+                           "%(n)d of the segment's latest incidents released to you fall in the %(days)d days "
+                           "to %(date)s (bars: incidents per day).", total)
+                % {"n": total, "days": days, "date": s.activity[-1][0]})
     rate = total / days
     ratio = rate / s.baseline if s.baseline else (float("inf") if total else 1.0)
     if ratio >= FAR_ABOVE:
@@ -384,19 +394,22 @@ def _evidence_row(i: Mapping[str, Any], lang: str) -> EvidenceRow:
     return EvidenceRow(*cells, line)
 
 
-def chart(activity: Sequence[tuple[str, int]], baseline: float, lang: str,
+def chart(activity: Sequence[tuple[str, int]], baseline: float | None, lang: str,
           width: int = 600, height: int = 160) -> Chart:
     left, bottom, top_pad = 30, 20, 10
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
-    y_max = max([n for _day, n in activity] + [baseline, 1.0])
+    y_max = max([n for _day, n in activity] + [baseline or 0.0, 1.0])
     y_of = lambda v: round(top_pad + plot_h - plot_h * v / y_max, 1)  # noqa: E731
     bw = plot_w / len(activity) if activity else 0
     bars = tuple(Bar(round(left + k * bw + 1, 1), y_of(n), round(max(bw - 2, 1), 1),
                      round(top_pad + plot_h - y_of(n), 1), day, n) for k, (day, n) in enumerate(activity))
     _ = translations(lang).gettext
+    if baseline is None:
+        return Chart(width, height, left, top_pad, plot_w, top_pad + plot_h, y_max, bars,
+                     _("incidents released to you per day"), None, None, "", number(y_max, lang))
     caption = _("baseline %(rate)s/day") % {"rate": number(baseline, lang, RATE_DIGITS)}
-    return Chart(width, height, left, top_pad, plot_w, top_pad + plot_h, y_max, bars, baseline, y_of(baseline),
-                 caption, number(y_max, lang))
+    return Chart(width, height, left, top_pad, plot_w, top_pad + plot_h, y_max, bars,
+                 _("incidents per day against baseline"), baseline, y_of(baseline), caption, number(y_max, lang))
 
 
 def trend_word(trend: str, lang: str) -> str:

@@ -165,7 +165,7 @@ def _description(b: Any) -> str:
     lines = [b.demo_line] if b.demo_line else []
     for s in b.sections:
         lines += [s.heading, s.segment, f"{b.labels['happened']}:", *s.happened,
-                  *([f"{b.labels['trend']}:", s.trend] if s.trend else []),
+                  *([f"{s.trend_heading}:", s.trend] if s.trend else []),
                   f"{s.evidence_heading}:", *(row.line for row in s.evidence), *([s.no_evidence] if s.no_evidence else [])]
     return "\n".join(lines)
 

@@ -31,7 +31,9 @@ class Section:
     resolved_at: str | None
     evidence: tuple[Mapping[str, Any], ...]
     activity: tuple[tuple[str, int], ...]
-    baseline: float
+    #: the mean daily count over the year before the chart; None for a receiver who may not see every
+    #: incident (its chart counts the recent incidents released to it: notices._activity_for)
+    baseline: float | None
     pressure: tuple[tuple[str, tuple[tuple[int, float], ...], float], ...]  # (ISO3, ((year, tiv), ...), total)
     #: What deviated from baseline, from the alert's explanation: "feature: baseline -> now" lines.
     why: tuple[str, ...] = ()

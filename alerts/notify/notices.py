@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from borderwatch.errors import BorderwatchError
-from alerts.access import Principal
+from alerts.access import Principal, daily_from
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import INCIDENT
 from alerts.notify.acks import ack_link, link_expiry
@@ -161,11 +161,12 @@ def build_notice(request: NoticeRequest, principal: Principal,
         demo = demo or any(by_id[e].get("source") == DEMO_SOURCE for e in alert.get("evidence") or () if e in by_id)
         # Evidence no longer in the segment's recent incidents cannot be checked for release: left out.
         evidence = principal.redact([by_id[e] for e in alert.get("evidence") or () if e in by_id])
+        activity, baseline = _activity_for(principal, ctx)
         sections.append(Section(
             alert_id=alert["alert_id"], segment_id=alert["segment_id"], border=alert["border"],
             level=alert["level"], peak_level=alert.get("peak_level") or alert["level"], trend=_trend(alert),
             summary=alert.get("summary") or "", opened_at=alert["opened_at"], resolved_at=alert.get("resolved_at"),
-            evidence=tuple(dict(i) for i in evidence), activity=tuple(ctx.activity), baseline=ctx.baseline,
+            evidence=tuple(dict(i) for i in evidence), activity=activity, baseline=baseline,
             pressure=pressure_rows(ctx.pressure), why=why_lines(alert.get("explanation")), name=ctx.name,
             place=ctx.place, place_ru=ctx.place_ru, countries=tuple(alert.get("countries") or ()),
             kind=alert.get("kind") or INCIDENT,
@@ -184,6 +185,16 @@ def build_notice(request: NoticeRequest, principal: Principal,
     return Notice(request.notice_id, request.receiver, request.group_key, request.reason, principal.role_string,
                   iso(created_at), ack_url, tuple(sections),
                   tuple(changes_since(previous, summary, lang, names)), summary, lang, demo, earlier)
+
+
+def _activity_for(principal: Principal, ctx: SegmentContext) -> tuple[tuple[tuple[str, int], ...], float | None]:
+    """The chart's days and baseline as ``principal`` may see them. The stored series and baseline count
+    every incident, withheld ones too: a receiver who may not see them all gets the days counted from
+    the segment's recent incidents released to it, and no baseline (nothing released to it counts a year)."""
+    if principal.sees_all:
+        return tuple(ctx.activity), ctx.baseline
+    released = daily_from(principal.redact(ctx.incidents), CHART_DAYS)
+    return tuple((d["date"], d["incidents"]) for d in released), None
 
 
 class NoticeRenderer:

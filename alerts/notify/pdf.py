@@ -125,7 +125,7 @@ def render_pdf(b: Brief) -> bytes:
         for line in s.happened:
             para(f"- {line}", 9.5)
         if s.chart:  # none for an arms race
-            heading(b.labels["trend"])
+            heading(s.trend_heading)
             _chart(pdf, s.chart)
             para(s.trend, 9)
         heading(b.labels["context"])
@@ -181,8 +181,9 @@ def _chart(pdf: FPDF, chart: Chart, height: float = 35.0) -> None:
                 pdf.rect(x0 + k * bw + 0.3, y_of(n), max(bw - 0.6, 0.2), y0 + height - y_of(n), style="F")
         pdf.text(x0, y0 + height + 4, activity[0][0])
         pdf.text(x0 + w - pdf.get_string_width(activity[-1][0]), y0 + height + 4, activity[-1][0])
-    pdf.set_draw_color(44, 62, 80)
-    pdf.set_dash_pattern(dash=1.5, gap=1)
-    pdf.line(x0, y_of(chart.baseline), x0 + w, y_of(chart.baseline))
-    pdf.set_dash_pattern()
+    if chart.baseline is not None:
+        pdf.set_draw_color(44, 62, 80)
+        pdf.set_dash_pattern(dash=1.5, gap=1)
+        pdf.line(x0, y_of(chart.baseline), x0 + w, y_of(chart.baseline))
+        pdf.set_dash_pattern()
     pdf.set_y(y0 + height + 6)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol
 
 from aiohttp import web
 
 from borderwatch.errors import BorderwatchError
-from alerts.access import Principal
+from alerts.access import Principal, daily_from
 from alerts.borders import border_of_segment, is_iso3, states_of
 from alerts.escalation import LEVEL_INDEX
 from alerts.history import AlertHistory
@@ -265,25 +265,3 @@ def segment_table(registry: Any, alerts: list[dict], p: Principal,
         row["open_alerts"] = n_open.get(sid, 0)
     return sorted(rows.values(), key=lambda r: r["segment_id"])
 
-
-def daily_from(incidents: Iterable[Mapping[str, Any]], days: int) -> list[dict]:
-    """A daily series counted from ``incidents`` alone, over the ``days`` days ending on the latest
-    of their days (empty without incidents).
-
-    Callers who may not see every incident get this instead of the stored series, so neither a
-    count nor the series' dates (the stored one ends on the segment's latest incident, seen or
-    not) reveal an incident withheld from them.
-    """
-    seen = [str(i.get("at", ""))[:10] for i in incidents]  # incidents as the segment keeps them (SegmentState.recent)
-    seen_days = [d for d in seen if d]
-    if not seen_days or days <= 0:
-        return []
-    last = date.fromisoformat(max(seen_days))
-    counts: dict[str, list[int]] = {(last - timedelta(days=k)).isoformat(): [0, 0] for k in range(days)}
-    for i, day in zip(incidents, seen):
-        c = counts.get(day)
-        if c is None:
-            continue
-        c[0] += 1
-        c[1] += int(i.get("fatalities") or 0)
-    return [{"date": d, "incidents": c[0], "fatalities": c[1]} for d, c in sorted(counts.items())]

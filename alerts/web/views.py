@@ -201,7 +201,9 @@ def _rule_words(rule: str, lang: str) -> str | None:
     """What a rule of the detector stack means when it, not the forecast, set the level."""
     _ = translations(lang).gettext
     return {"fatality_high": _("the rule is deaths in 30 days above the past year's highest 30-day count"),
-            "surge": _("the rule is incidents in the last days far above the past year's rate")}.get(rule)
+            "surge": _("the rule is incidents in the last days far above the past year's rate"),
+            "violence": _("the rule is armed clashes, shelling or drone strikes in the last 7 days far above "
+                          "the past year's rate")}.get(rule)
 
 
 def level_meaning(a: Mapping[str, Any], lang: str = SOURCE_LANGUAGE) -> str:

@@ -60,7 +60,7 @@ def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_o
     # "Critical: a deadly clash near <towns>, Kyrgyzstan-Tajikistan border", the desk's own state first
     assert headline.startswith("Критический: столкновение с погибшими около "), headline
     assert headline.endswith(", граница Кыргызстан–Таджикистан"), headline
-    for seen in ("Что произошло", "Динамика относительно нормы", "Что от вас требуется",
+    for seen in ("Что произошло", "Недавние инциденты, переданные вам", "Что от вас требуется",
                  "Подтвердить получение", "Exchange of fire at the Dostuk crossing"):
         assert seen in page, seen
     assert "What happened" not in page and "Acknowledge this notice" not in page

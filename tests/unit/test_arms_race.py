@@ -213,7 +213,8 @@ def test_a_secretariat_reads_an_arms_race_notice_in_plain_words_in_its_language(
     assert "Таджикистан — заказы и поставки: поставка 2019 г.: BRDM-2" in ru  # orders are not "received"
     assert "armed UAV" not in ru.split("Технические подробности")[0]
     # no incident is behind an arms race: no incident chart, no "no recent incidents"
-    assert "Динамика относительно нормы" not in ru and "инцидентов не зарегистрировано" not in ru
+    assert "Динамика относительно нормы" not in ru and "Недавние инциденты, переданные вам" not in ru
+    assert "инцидентов не зарегистрировано" not in ru
     assert ru.count("Новый вид вооружения: ударные беспилотники.") == 2  # each side: armed drones
     assert "Доказательства, переданные вам: Кыргызстан–Таджикистан:" in ru  # the border named in Russian
     assert "Kyrgyzstan–Tajikistan" not in ru.split("Технические подробности")[0]  # English only in the detail

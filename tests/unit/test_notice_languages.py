@@ -19,7 +19,7 @@ from alerts.policy import PolicyError, load_policy, parse_policy
 from tests.notice_fixtures import BASE_URL, CONTEXT, LANGUAGES, NOW, SECRET, alert, renderer, request
 from tests.unit.test_notices import pdf_text
 
-RUSSIAN_WORDS = ("Критический", "столкновение с погибшими", "Что произошло", "Динамика относительно нормы",
+RUSSIAN_WORDS = ("Критический", "столкновение с погибшими", "Что произошло", "Недавние инциденты, переданные вам",
                  "Что от вас требуется", "Контекст: поставки вооружений", "Доказательства, переданные вам")
 CYRILLIC = re.compile("[А-Яа-яЁё]")
 
@@ -49,8 +49,9 @@ def test_an_english_receiver_reads_no_russian():
 def test_numbers_are_written_as_the_receivers_language_writes_them():
     """A Russian secretariat reads a decimal comma (0,16; 42,5; 5,3 раза), an English desk a decimal point,
     in every format; the years of a delivery list stay apart from a decimal comma."""
-    ru = formats(renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None))
-    en = formats(renderer(languages=LANGUAGES)(request("regional-desk", "nt-desk-1"), None))
+    # operators: a receiver who sees every incident gets the baseline (notices._activity_for)
+    ru = formats(renderer(languages={"operators": "ru"})(request("operators", "nt-ops-ru"), None))
+    en = formats(renderer()(request("operators", "nt-ops-1"), None))
     for fmt, out in ru.items():
         assert "(0,16 в день) при норме 0,10 в день" in out, fmt
         assert "Кыргызстан: 42,5 TIV" in out and "2023: 30,5; 2024: 0" in out, fmt

@@ -42,6 +42,23 @@ def test_regional_desk_sees_only_what_is_released_to_all():
     assert n.summary["alerts"]["al-0001"]["evidence"] == ["inc-public"]
 
 
+def test_a_receiver_who_may_not_see_every_incident_gets_a_chart_of_what_is_released_to_it_and_no_baseline():
+    """The stored series (3 incidents to 2025-11-19) and its baseline count withheld incidents too."""
+    kg = renderer()(request("secretariat-KGZ"), None)
+    desk = renderer()(request("regional-desk", "nt-desk-1"), None)
+    assert kg.sections[0].baseline is None and desk.sections[0].baseline is None
+    assert len(kg.sections[0].activity) == 30 and kg.sections[0].activity[-2:] == (("2025-11-18", 1), ("2025-11-19", 1))
+    assert len(desk.sections[0].activity) == 30 and desk.sections[0].activity[-1] == ("2025-11-18", 1)
+    assert sum(n for _, n in desk.sections[0].activity) == 1
+    said = "1 of the segment's latest incidents released to you falls in the 30 days to 2025-11-18"
+    for fmt, out in {"html": notice_html(desk), "pdf": pdf_text(notice_pdf(desk)).replace("\n", " "),
+                     "text": notice_text(desk)}.items():
+        assert said in out.replace("&#39;", "'") and "baseline" not in out, fmt
+    assert "<title>baseline" not in notice_html(desk) and notice_json(desk).count(b'"baseline":null') == 1
+    assert "Recent incidents released to you" in notice_html(desk) and "Trend against normal" not in notice_html(desk)
+    assert "2 of the segment's latest incidents released to you fall in the 30 days to 2025-11-19" in notice_text(kg)
+
+
 def test_operators_see_all_evidence():
     n = renderer()(request("operators", "nt-ops-1"), None)
     assert [i["event_id"] for i in n.sections[0].evidence] == ["inc-public", "inc-kgz-only", "inc-tjk-only"]
@@ -57,7 +74,7 @@ def test_alerts_the_receiver_may_not_see_are_never_rendered():
 
 
 def test_html_has_an_inline_svg_chart_level_trend_and_arms_context():
-    n = renderer()(request(), None)
+    n = renderer()(request("operators", "nt-ops-1"), None)
     html = notice_html(n)
     assert "<svg" in html and "stroke-dasharray" in html  # bars and the dashed baseline
     assert html.count("<rect") == 19
@@ -74,7 +91,7 @@ def test_every_format_names_the_segment_by_its_towns():
 
 
 def test_pdf_parses_and_carries_chart_dates_and_ack_link():
-    n = renderer()(request(), None)
+    n = renderer()(request("operators", "nt-ops-1"), None)
     text = pdf_text(notice_pdf(n))
     assert "2025-11-01" in text and "2025-11-19" in text and "baseline of 0.10/day" in text
     assert n.ack_url in text.replace("\n", "")  # short: the whole link on one line
@@ -202,7 +219,7 @@ def test_notice_acks_record_once_observe_the_histogram_and_survive_a_restart(tmp
 
 
 def test_notice_json_is_plain_data():
-    d = json.loads(notice_json(renderer()(request(), None)))
+    d = json.loads(notice_json(renderer()(request("operators", "nt-ops-1"), None)))
     assert d["level"] == "critical" and d["sections"][0]["activity"][-1] == {"date": "2025-11-19", "incidents": 2}
     assert d["sections"][0]["pressure"][0]["country"] == "KGZ"
 

@@ -14,7 +14,7 @@ from alerts.history import AlertHistory
 from alerts.web import pages, views
 from alerts.web.app import build_web_app
 from alerts.web.auth import COOKIE, CSRF_HEADER, PUBLIC
-from alerts.web.context import daily_from
+from alerts.access import daily_from
 from alerts.web.views import COLOURS
 from streams.segments import SegmentRegistry
 from tests.webfakes import DAILY, INCIDENTS, NOTICES, NOW, ROLES, Env, alert_event

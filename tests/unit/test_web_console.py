@@ -94,6 +94,15 @@ def test_level_meaning_is_the_forecast_when_it_set_the_level():
     assert deviation_text({"feature": "count_7d", "baseline": 0.25, "now": 3}).startswith("3 incidents in the last 7 days")
 
 
+def test_level_meaning_names_the_violence_rule_in_the_reader_s_language_when_it_set_the_level():
+    ex = dict(CRIT_EXPLANATION, text="violence: 2 violent incidents in 7 days has a 0.01% chance …", forecast=dict(
+        CRIT_EXPLANATION["forecast"], level="watch", text="a 6.0 % chance of a deadly clash (below the watch line)"))
+    a = alert("x", "warning", "2022-09-14T06:00:00Z", explanation=ex)
+    assert level_meaning(a) == ("Warning because the rule is armed clashes, shelling or drone strikes in the last "
+                                "7 days far above the past year's rate.")
+    assert "вооружённых столкновений, обстрелов или ударов дронов" in level_meaning(a, "ru")
+
+
 def test_an_acknowledgement_shows_who_why_and_until_when():
     ack = {"by": "duty-officer", "at": "2022-09-14T06:30:00Z", "until": "2022-09-14T10:30:00Z",
            "comment": "patrol informed"}
