@@ -11,8 +11,10 @@ unpacking it first and without holding the whole file in memory.
 * anything else: read as it is.
 
 Text is UTF-8 (a leading byte-order mark is dropped); a byte that is not UTF-8 becomes U+FFFD,
-so the cell it is in fails its field's check and names the line, rather than the whole file
-failing. Lines keep their endings for the ``csv`` module (``newline=""``).
+so a cell that must be a date, number or code fails its field's check and names the line, rather
+than the whole file failing; free text (a place name, the notes) keeps the U+FFFD. Lines keep
+their endings for the ``csv`` module (``newline=""``). A compressed file that is damaged or ends
+early fails as it is read, as a file error (line 0).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import gzip
 import io
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TextIO
 
@@ -43,7 +46,34 @@ def open_text(path: str | Path) -> TextIO:
             raw = open(path, "rb")
     except OSError as exc:
         raise SourceRowError(where, 0, None, f"cannot read: {exc.strerror or exc}") from None
+    if path.suffix.lower() in (".gz", ".zip"):
+        raw = _Unpacking(raw, where)
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+class _Unpacking(io.RawIOBase):
+    """A compressed member read through, its damage said as a file error: an interrupted download
+    (a ``.gz`` that ends early, a zip member failing its checksum) fails as it is read, not when
+    opened."""
+
+    def __init__(self, raw, where: str) -> None:
+        self.raw, self.where = raw, where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self.raw.read(len(buffer))
+        except (EOFError, OSError, zlib.error, zipfile.BadZipFile) as exc:
+            raise SourceRowError(self.where, 0, None, f"the compressed file is damaged or ends early "
+                                                      f"(an interrupted download?): {exc}") from None
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def _check_gzip(raw, where: str) -> None:

@@ -1,6 +1,7 @@
 """Placing single-country events (ACLED, UCDP GED, GDELT) on land borders, and reading
 compressed source files (streams/adapters/place.py, streams/adapters/files.py)."""
 
+import gzip
 import zipfile
 
 import pytest
@@ -82,3 +83,21 @@ def test_a_zip_with_several_data_files_or_a_broken_gzip_names_the_problem(tmp_pa
     bad.write_bytes(b"not gzip at all")
     with pytest.raises(SourceRowError, match="not a readable gzip file"):
         open_text(bad)
+
+
+def test_a_gzip_that_ends_early_or_a_zip_member_failing_its_checksum_is_a_file_error_as_it_is_read(tmp_path):
+    """What an interrupted download looks like: both open fine and fail part-way through."""
+    text = "".join(f"{i},row {i}\n" for i in range(20000)).encode()
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(gzip.compress(text)[:5000])
+    with open_text(cut) as fh, pytest.raises(SourceRowError, match="damaged or ends early") as err:
+        fh.read()
+    assert err.value.path == str(cut) and err.value.line == 0
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ged.csv", text)
+    raw = bytearray(damaged.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # inside the compressed member
+    damaged.write_bytes(bytes(raw))
+    with open_text(damaged) as fh, pytest.raises(SourceRowError, match=r"damaged or ends early.*(CRC|invalid)"):
+        fh.read()
