@@ -355,6 +355,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:  # saved as UTF-16 or a legacy code page
+        raise PolicyError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8"]) from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -20,7 +20,7 @@ def read_labels(path: str) -> list[dict]:
     state. A bad row raises SourceRowError naming the file, line and column.
     """
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or ())]
             if missing:

@@ -160,6 +160,8 @@ class TokenFile:
             return []
         except OSError as exc:
             raise TokenFileError(f"cannot read the tokens file {where}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise TokenFileError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -71,6 +71,12 @@ def test_labels_without_a_needed_column_are_refused_at_the_header(tmp_path):
         read_labels(str(path))
 
 
+def test_labels_saved_with_a_byte_order_mark_load(tmp_path):
+    path = tmp_path / "labels.csv"  # as a spreadsheet saves "CSV UTF-8"
+    path.write_bytes(b"\xef\xbb\xbf" + (LABEL_HEADER + "E1,KGZ-TJK,2021-01-01,2021-01-02,escalation\n").encode())
+    assert [r["episode_id"] for r in read_labels(str(path))] == ["E1"]
+
+
 def test_the_bundled_labels_load():
     rows = read_labels("streams/data/escalations-central-asia.csv")
     assert {r["kind"] for r in rows} == {"escalation", "negative_control"}

@@ -30,6 +30,14 @@ def test_check_config_names_file_and_path_of_each_mistake(capsys, tmp_path, monk
     assert run(capsys, "check-config")[0] == 1
 
 
+def test_a_policy_saved_as_utf16_is_named_not_a_traceback(capsys, tmp_path):
+    bad = tmp_path / "policy.yml"
+    bad.write_bytes(DEFAULT_POLICY.read_text().encode("utf-16"))  # as Notepad saves "Unicode"
+    rc, out, err = run(capsys, "check-config", "--policy", str(bad))
+    assert rc == 1 and out == "" and "Traceback" not in err
+    assert err.startswith(f"{bad}: not UTF-8 text (invalid start byte at byte 0): save it as UTF-8")
+
+
 @pytest.mark.parametrize("labels", [
     ["border=KGZ-TJK", "level=critical"],
     ["border=KGZ-TJK", "level=warning", "releasable_to=KGZ"],

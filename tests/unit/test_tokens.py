@@ -61,6 +61,13 @@ def test_bad_names_and_roles_are_refused(tmp_path, name, role, problem):
         TokenFile(tmp_path / "t.json").add(name, role, now=NOW)
 
 
+def test_a_tokens_file_that_is_not_utf8_is_refused_by_name(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_bytes('{"version": 1, "tokens": []}'.encode("utf-16"))
+    with pytest.raises(TokenFileError, match=r"t.json: not UTF-8 text"):
+        TokenFile(path).read()
+
+
 def test_duplicate_names_and_past_expiry_are_refused(tmp_path):
     f = TokenFile(tmp_path / "t.json")
     f.add("a", "operator", now=NOW)
