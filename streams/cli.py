@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from borderwatch.errors import BorderwatchError
@@ -475,6 +476,12 @@ def _backtest(args: argparse.Namespace) -> int:
              "border)")):
         if used and not needed:
             print(f"borderwatch backtest: note: {flag} does nothing without {without}", file=sys.stderr)
+    for flag, out in (("--alerts-out", args.alerts_out), ("--evaluation-json", args.evaluation_json),
+                      ("--report", args.report)):
+        if out and out != "-" and any(_same_file(out, f) for f in args.files):
+            print(f"borderwatch backtest: error: {flag} {out} is an input file: it would be overwritten",
+                  file=sys.stderr)
+            return 2
     labels = read_labels(args.labels) if args.labels else None  # a bad labels file fails before the run
     scope = sorted({normalise_border(b) for b in args.borders.split(",") if b.strip()}) if args.borders else None
     if args.field_rule:
@@ -519,9 +526,20 @@ def _backtest(args: argparse.Namespace) -> int:
     for r in rows:
         by_level[r["level"]] = by_level.get(r["level"], 0) + 1
     rule = f", field rule {args.field_rule}" if args.field_rule else ""
+    if res is not None and res.duplicates:
+        out_of_scope += f", {res.duplicates} dropped as repeats of an event_id seen before"
+    if res is not None and res.dead_letters:
+        out_of_scope += f", {res.dead_letters} dead letters (invalid, or later than the grace)"
     print(f"backtest: {len(records)} records ({len(rejected)} rejected{out_of_scope}){rule}, {len(rows)} alerts "
           f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
     return 0
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).exists() and Path(a).samefile(b)
+    except OSError:
+        return False
 
 
 def _write(path: str, write) -> None:

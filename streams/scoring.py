@@ -68,7 +68,14 @@ def score_csv(input_path: str | Path, output_path: str | Path, detector) -> int:
         sys.stdout.write(out.getvalue())
         return rows
     dst = Path(output_path)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent if str(dst.parent) else ".", prefix=f".{dst.name}.")
+    if dst.exists() and dst.samefile(src):
+        fin.close()
+        raise SourceRowError(str(dst), 0, None, "is the input: the scores would replace it (give another --output)")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=dst.parent if str(dst.parent) else ".", prefix=f".{dst.name}.")
+    except OSError as exc:
+        fin.close()
+        raise SourceRowError(str(dst), 0, None, f"cannot write: {exc.strerror or exc}") from None
     rows = 0
     try:
         with fin, os.fdopen(fd, "w", newline="", encoding="utf-8") as fout:
@@ -100,6 +107,11 @@ def _score_rows(reader, writer, where: str, detector) -> int:
     last_t, last_line, rows = -math.inf, 0, 0
     for row in reader:
         line = reader.line_num
+        if not row:  # a blank line, as a file's last often is
+            continue
+        if len(row) > len(header):  # a decimal comma (1,5) splits a value in two
+            raise SourceRowError(where, line, None, f"{len(row)} cells where the header has {len(header)}: "
+                                                    "a decimal comma? write 1.5")
         stamp, value = (row + ["", ""])[:2]
         if not stamp.strip():
             raise SourceRowError(where, line, "timestamp", "missing")

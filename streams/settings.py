@@ -236,6 +236,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         raise ConfigError("stop_seconds must be more than 0")
     if s.history_keep_resolved < 0:
         raise ConfigError("history_keep_resolved must be 0 or more")
+    if s.grace_days < 0:  # a negative grace would drop every incident as late
+        raise ConfigError("grace_days must be 0 or more")
     if s.instance_id and not INSTANCE_ID.fullmatch(s.instance_id):
         raise ConfigError(f"instance_id {s.instance_id!r}: letters, digits, '.', '_' and '-' only, at most 249 of them")
     return s

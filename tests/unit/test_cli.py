@@ -87,6 +87,28 @@ def test_segments_build_refuses_bad_flags_in_one_line(tmp_path, args, flag):
     assert line.startswith("borderwatch segments: error: ") and flag in line
 
 
+def test_backtest_will_not_write_over_its_input_nor_take_a_negative_grace(tmp_path):
+    mine = tmp_path / "mine.csv"
+    mine.write_bytes(MIE.read_bytes())
+    res = cli("backtest", mine, "--format", "mie", "--alerts-out", mine)
+    assert res.returncode == 2 and mine.read_bytes() == MIE.read_bytes()
+    assert res.stderr == f"borderwatch backtest: error: --alerts-out {mine} is an input file: it would be overwritten\n"
+    res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--grace-days", "-1")
+    assert res.returncode == 2 and "grace_days must be 0 or more" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_backtest_says_how_many_records_it_dropped_as_repeats(tmp_path):
+    rec = {"event_id": "x1", "occurred_at": "2021-04-28T10:00:00Z", "reported_at": "2021-04-28T12:00:00Z",
+           "source": "t", "category": "armed_clash", "severity": 3, "fatalities": 0, "injuries": 0,
+           "countries": ["KGZ", "TJK"]}
+    again = dict(rec, reported_at="2021-04-28T13:00:00Z", fatalities=12)  # a correction under the same id
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(rec) + "\n" + json.dumps(again) + "\n")
+    res = cli("backtest", src, "--format", "jsonl", "--alerts-out", tmp_path / "a.csv")
+    assert res.returncode == 0, res.stderr
+    assert "2 records (0 rejected, 1 dropped as repeats of an event_id seen before)" in res.stderr
+
+
 def test_replay_without_a_broker_says_what_to_do():
     res = cli("replay", MIE, "--format", "mie", "--broker", f"kafka://127.0.0.1:{free_port()}",
               "--broker-wait-seconds", "1", timeout=120)

@@ -108,6 +108,29 @@ def test_blank_nan_bad_or_backward_rows_are_errors_naming_file_line_and_field(tm
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_a_decimal_comma_is_an_error_not_a_truncated_value_and_a_trailing_blank_line_is_no_row(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("timestamp,value\n2024-01-01,1,5\n")
+    with pytest.raises(SourceRowError) as info:
+        score_csv(src, tmp_path / "out.csv", make_univariate("default"))
+    assert str(info.value) == f"{src}:2: 3 cells where the header has 2: a decimal comma? write 1.5"
+    src.write_text('timestamp,value\n2024-01-01,"1,5"\n2024-01-02,2\n\n')
+    with pytest.raises(SourceRowError, match=r":2: value: not a finite number: '1,5'"):
+        score_csv(src, tmp_path / "out.csv", make_univariate("default"))
+    src.write_text("timestamp,value\n2024-01-01,1.5\n2024-01-02,2\n\n")
+    assert score_csv(src, tmp_path / "out.csv", make_univariate("default")) == 2
+
+
+def test_an_output_that_is_the_input_or_in_no_directory_is_refused_and_the_input_kept(tmp_path):
+    src = series(tmp_path / "in.csv", [1, 2, 3])
+    before = src.read_bytes()
+    with pytest.raises(SourceRowError, match="is the input"):
+        score_csv(src, src, make_univariate("default"))
+    assert src.read_bytes() == before
+    with pytest.raises(SourceRowError, match=r"nowhere/x.csv: cannot write: No such file or directory"):
+        score_csv(src, tmp_path / "nowhere" / "x.csv", make_univariate("default"))
+
+
 def test_timestamps_may_be_dates_times_with_or_without_zone_or_epoch_seconds_and_repeat(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("\ufefftimestamp,value\n2022-01-01,1\n2022-01-01 06:00,2\n2022-01-01T12:00:00+06:00,3\n"
