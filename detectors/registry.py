@@ -10,7 +10,7 @@ from detectors.ensemble import Corroborated, WithBaseline
 from detectors.forest import IsolationForestDetector
 from detectors.hazard import HazardDetector, HazardModel
 from detectors.rules import (CountTail, FatalityHighRule, MaxOf, SurgeRule, count_stack, reference_stack,
-                             violent_tail)
+                             violence_cluster, violent_tail)
 
 
 def cusum() -> Guarded:
@@ -45,8 +45,9 @@ def surge_votes() -> WithBaseline:
 
 def hazard_stack(model: HazardModel) -> MaxOf:
     """The deadly clash itself (fatality rule), the chance of one within 60 days (hazard model on the
-    precursors), and a surge far above a busy segment's own normal."""
-    return MaxOf((FatalityHighRule(), HazardDetector(model), surge_votes()), name="hazard")
+    precursors), a surge far above a busy segment's own normal, and a cluster of violence where
+    violence is rare (a warning, deaths or not)."""
+    return MaxOf((FatalityHighRule(), HazardDetector(model), surge_votes(), violence_cluster()), name="hazard")
 
 
 #: Detectors made from a trained model (``borderwatch train``); the rest need nothing.

@@ -114,6 +114,38 @@ class MaxOf:
         return f"{m.name}: {m.explain(features)}"
 
 
+@dataclass
+class FromLine:
+    """``inner``'s score where it reaches ``line``, else 0: a view that may set a level on its own
+    only where it is sure (a stack's other members speak below it)."""
+
+    inner: object
+    line: float
+    name: str = "from_line"
+
+    @property
+    def members(self) -> tuple:
+        return (self.inner,)
+
+    def for_border(self, border: str) -> "FromLine":
+        inner = bind(self.inner, border)
+        return self if inner is self.inner else replace(self, inner=inner)
+
+    def learn_one(self, features: Features) -> None:
+        self.inner.learn_one(features)
+
+    def score_one(self, features: Features) -> float:
+        score = self.inner.score_one(features)
+        return score if score >= self.line else 0.0
+
+    def deviations(self, features: Features) -> list[dict]:
+        fn = getattr(self.inner, "deviations", None)
+        return list(fn(features)) if fn is not None and self.score_one(features) > 0 else []
+
+    def explain(self, features: Features) -> str:
+        return self.inner.explain(features)
+
+
 def reference_stack() -> MaxOf:
     """The worker's first detector: the surge rule and the fatality rule together."""
     return MaxOf((SurgeRule(), FatalityHighRule()))
@@ -190,11 +222,18 @@ class CountTail:
 def violent_tail() -> CountTail:
     """:class:`CountTail` on violent incidents (armed clash, shelling, drone strike) only.
 
-    Prior Gamma(0.5, 52 weeks): one violent incident in two years, with a year's weight. So
-    the first armed clash after a violence-free year is a watch (p about 0.5 %), a second
+    Prior Gamma(0.5, 104 weeks): one violent incident in four years, with two years' weight. So
+    the first armed clash after a violence-free year is a watch (p about 0.3 %), a second
     within the week a warning; on a border that sees clashes every month neither is news.
     """
     return CountTail(shape0=0.5, rate0=104.0, column="violent", name="violent_tail")
+
+
+def violence_cluster() -> FromLine:
+    """:func:`violent_tail` from the warning line up: a cluster of armed clashes, shelling or drone
+    strikes where they are rare, deaths or not. A lone clash stays with the forecast, which has
+    learned across borders how often one is followed by a deadly clash."""
+    return FromLine(violent_tail(), LEVEL_SCORES[1], name="violence")
 
 
 def count_stack() -> MaxOf:

@@ -133,6 +133,25 @@ def test_violent_tail_flags_first_violence_on_a_quiet_border_only():
     assert d.score_one({"violent_7d": 3, "violent_365d": 3}) > d.score_one(quiet_border)
 
 
+def test_in_the_default_stack_a_cluster_of_violence_raises_a_warning_deaths_or_not_a_lone_clash_does_not():
+    from detectors.registry import DEFAULT_DETECTOR, make_detector
+    from detectors.rules import violence_cluster
+    from streams.models import default_model
+
+    stack = make_detector(DEFAULT_DETECTOR, default_model())
+    cluster = violence_cluster()
+    assert any(m is not None and getattr(m, "name", "") == "violence" for m in stack.members)
+    # two armed clashes in two days, nobody killed, on a border with no violence in the year before
+    two = {"count_1d": 1, "violent_1d": 1, "count_7d": 2, "violent_7d": 2, "count_365d": 6, "violent_365d": 2,
+           "force_7d": 1, "force_30d": 1, "days_on_record": 300}
+    lone = dict(two, count_7d=1, violent_7d=1, violent_365d=1)
+    assert violent_tail().score_one(two) >= 0.75 and cluster.score_one(two) == violent_tail().score_one(two)
+    assert stack.score_one(two) >= 0.75 and stack.explain(two).startswith("violence: ")
+    assert 0.5 <= violent_tail().score_one(lone) < 0.75 and cluster.score_one(lone) == 0.0
+    # on a border that sees violence every month the same cluster is no news
+    assert cluster.score_one(dict(two, violent_365d=30)) == 0.0
+
+
 def test_empirical_bayes_prior_recovers_the_rate_distribution():
     rng = np.random.default_rng(6)
     weeks = 51.0
