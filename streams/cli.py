@@ -341,10 +341,10 @@ def _segments_build(args: argparse.Namespace) -> int:
     """``segments build``: cut land borders into a segment file; a bad flag is one line naming it."""
     from alerts.borders import PAIR, border_id
     from streams.errors import ConfigError
-    from streams.segments import WorldBorders, build_segments, land_neighbours, positive_km, segment_file, state_name
+    from streams.segments import WorldBorders, build_segments, land_neighbours, segment_file, segment_km, state_name
 
     try:
-        km = positive_km(float(args.km), "--km")
+        km = segment_km(float(args.km), "--km")
     except ValueError:
         raise ConfigError(f"--km must be a positive number of km, got {args.km!r}") from None
     world = WorldBorders.bundled()
@@ -526,12 +526,13 @@ def _backtest(args: argparse.Namespace) -> int:
     for r in rows:
         by_level[r["level"]] = by_level.get(r["level"], 0) + 1
     rule = f", field rule {args.field_rule}" if args.field_rule else ""
+    dropped = ""
     if res is not None and res.duplicates:
-        out_of_scope += f", {res.duplicates} dropped as repeats of an event_id seen before"
+        dropped += f", {res.duplicates} dropped as repeats of an event_id seen before"
     if res is not None and res.dead_letters:
-        out_of_scope += f", {res.dead_letters} dead letters (invalid, or later than the grace)"
-    print(f"backtest: {len(records)} records ({len(rejected)} rejected{out_of_scope}){rule}, {len(rows)} alerts "
-          f"{json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
+        dropped += f", {res.dead_letters} dead letters (invalid, or later than the grace)"
+    print(f"backtest: {len(records)} records ({len(rejected)} rejected{out_of_scope}{dropped}){rule}, "
+          f"{len(rows)} alerts {json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
     return 0
 
 

@@ -59,6 +59,10 @@ from streams.errors import ConfigError
 
 DEFAULT_MAX_DISTANCE_KM = 25.0
 TARGET_SEGMENT_KM = 60.0
+#: The shortest segments one may cut: the border lines are 1:10m (a few km between vertices) and an
+#: incident's place is rarely better than that, so shorter segments split what cannot be told
+#: apart (and cutting a continent's borders into metres never ends).
+MIN_SEGMENT_KM = 5.0
 EARTH_RADIUS_KM = 6371.0088
 _KM_PER_DEG = math.pi / 180 * EARTH_RADIUS_KM
 _BUNDLED = "data/central-asia-borders.geojson"
@@ -86,6 +90,14 @@ def positive_km(value: Any, name: str) -> float:
     if not (isinstance(value, (int, float)) and 0 < value < math.inf):
         raise ConfigError(f"{name} must be a positive number of km, got {value!r}")
     return float(value)
+
+
+def segment_km(value: Any, name: str) -> float:
+    """A segment length in km: a positive number no shorter than MIN_SEGMENT_KM; else a ConfigError naming ``name``."""
+    km = positive_km(value, name)
+    if km < MIN_SEGMENT_KM:
+        raise ConfigError(f"{name} must be at least {MIN_SEGMENT_KM:g} km (the border lines' precision), got {value!r}")
+    return km
 
 
 @functools.lru_cache(maxsize=1)
@@ -234,7 +246,7 @@ class SegmentRegistry:
         segment file: each feature is one segment, used as given. Otherwise the features are border
         lines (``a``, ``b``, optional ``name``), one per pair, cut every ~``target_km``.
         """
-        positive_km(target_km, "target_km")
+        segment_km(target_km, "target_km")
         source = resources.files("streams").joinpath(_BUNDLED) if path is None else Path(path)
         where = str(source)
         features = _read_features(source, where)
@@ -500,7 +512,7 @@ def build_segments(borders: Iterable[str], target_km: float = TARGET_SEGMENT_KM)
     the default ``target_km`` the segments, ids and enclave names are those of the bundled
     registry. Any other pair is cut from its world line. KeyError for a pair with neither.
     """
-    positive_km(target_km, "target_km")
+    segment_km(target_km, "target_km")
     source = resources.files("streams").joinpath(_BUNDLED)
     central_asia = {_pair(props, str(source), i): props for i, props in enumerate(_read_features(source, str(source)))}
     features = [central_asia.get(b) or WorldBorders.bundled().feature(b) for b in borders]

@@ -273,7 +273,7 @@ async def events(ctx: WebContext, request: web.Request) -> web.StreamResponse:
     live.clients.add(client)  # before the headers go out: nothing published after "open" is missed
     tok = request[TOKEN]
 
-    def wanted(entry: dict, p) -> bool:
+    def wanted(entry: dict, p: Principal) -> bool:
         v = entry["view"]
         return p.sees(v) and bool(select_alerts([v], dict(q, status="all"), EVENT_QUERY | {"status"}))
 

@@ -79,6 +79,7 @@ def test_segments_build_cuts_a_pair_or_every_border_of_a_country_into_a_segment_
     (("--pair", "IND"), "--pair IND: not a pair"),
     (("--country", "XYZ"), "--country XYZ: not a state"),
     (("--pair", "IND-PAK", "--km", "-5"), "--km must be a positive number"),
+    (("--country", "KGZ", "--km", "0.001"), "--km must be at least 5 km (the border lines' precision), got 0.001"),
 ])
 def test_segments_build_refuses_bad_flags_in_one_line(tmp_path, args, flag):
     res = cli("segments", "build", *args, "--out", tmp_path / "x.geojson")
