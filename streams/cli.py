@@ -382,6 +382,7 @@ def _token(args: argparse.Namespace) -> int:
 
     from alerts.timefmt import parse_time, utcnow
     from alerts.web.tokens import TokenFile, TokenFileError
+    from streams.segments import state_name
 
     path = load_settings({"tokens_file": args.tokens_file}).tokens_file
     if not path:
@@ -402,6 +403,10 @@ def _token(args: argparse.Namespace) -> int:
                     expires = parse_time(args.expires)
                 except ValueError:
                     raise TokenFileError(f"--expires {args.expires!r} is not an ISO 8601 time or date") from None
+            base, _, country = args.role.partition(":")
+            if base == "secretariat" and country and state_name(country) is None:
+                # the role's syntax is the tokens file's to check; that a code names a state is the gazetteer's
+                raise TokenFileError(f"role {args.role!r}: {country} is no state's ISO3 code (Kyrgyzstan's is KGZ)")
             token = tokens.add(args.name, args.role, expires, now=now)
             print(token)
             print(f"token for {args.name} ({args.role}) stored hashed in {path}; this is the only time it is shown",

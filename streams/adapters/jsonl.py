@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from streams.errors import InvalidEvent, SourceRowError
+from streams.limits import MAX_RECORD_BYTES
 from streams.records import (
     ArmsTransferEvent,
     IncidentEvent,
@@ -42,14 +43,36 @@ def read(path: Path, counts: Counter | None = None
     """(line, record or error) for each non-blank line, in file order; ``counts["rows"]`` counts them."""
     counts = Counter() if counts is None else counts
     where = str(path)
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    for line, raw in enumerate(data.split(b"\n"), 1):
-        if not raw.strip():
+    with open(path, "rb") as fh:
+        for line, (raw, size) in enumerate(_lines(fh), 1):
+            if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if size is None and not raw.strip():
+                continue
+            counts["rows"] += 1
+            if size is not None:
+                yield line, SourceRowError(where, line, None, f"{size} bytes, more than the limit of {MAX_RECORD_BYTES}")
+                continue
+            try:
+                yield line, decode_line(raw)
+            except InvalidEvent as exc:
+                yield line, SourceRowError(where, line, exc.field, exc.reason)
+
+
+def _lines(fh) -> Iterator[tuple[bytes, int | None]]:
+    """Each line without its ending, as (bytes, None); a line over MAX_RECORD_BYTES as (b"", its
+    length), read through without being held (a 300 MB line once took twice its size in memory)."""
+    while True:
+        raw = fh.readline(MAX_RECORD_BYTES + 3)  # room for a BOM or "\r\n" around a line at the limit
+        if not raw:
+            return
+        if raw.endswith(b"\n") or len(raw) <= MAX_RECORD_BYTES + 2:
+            yield raw.rstrip(b"\n").rstrip(b"\r"), None
             continue
-        counts["rows"] += 1
-        try:
-            yield line, decode_line(raw.rstrip(b"\r"))
-        except InvalidEvent as exc:
-            yield line, SourceRowError(where, line, exc.field, exc.reason)
+        size = len(raw)
+        while not raw.endswith(b"\n"):
+            raw = fh.readline(1 << 20)
+            if not raw:
+                break
+            size += len(raw)
+        yield b"", size - (2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0)

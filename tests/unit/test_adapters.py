@@ -435,6 +435,25 @@ def test_jsonl_errors_name_line_and_field_and_the_rest_loads(tmp_path):
     assert loaded.rows == 7
 
 
+def test_jsonl_lines_over_the_record_limit_are_row_errors_read_through_not_held(tmp_path):
+    from streams.limits import MAX_RECORD_BYTES
+
+    good = load([MIE], "mie").records[:2]
+    big = MAX_RECORD_BYTES * 40 + 7  # a line no reader should hold whole
+    f = tmp_path / "x.jsonl"
+    f.write_bytes(b"\xef\xbb\xbf" + encode(good[0]) + b"\n"                     # 1, after a BOM
+                  + b'{"event_id": "' + b"x" * (big - 16) + b'"}\r\n'          # 2: big bytes, CRLF
+                  + b'{"event_id": "' + b"y" * (MAX_RECORD_BYTES - 15) + b'"}\n'  # 3: the limit + 1
+                  + b"z" * (MAX_RECORD_BYTES * 3)                                   # 4: no newline at the end
+                  + b"\n" + encode(good[1]))                                        # 5
+    loaded = load([f], "jsonl")
+    assert [(e.line, e.field, e.reason) for e in loaded.errors] == [
+        (2, None, f"{big} bytes, more than the limit of {MAX_RECORD_BYTES}"),
+        (3, None, f"{MAX_RECORD_BYTES + 1} bytes, more than the limit of {MAX_RECORD_BYTES}"),
+        (4, None, f"{MAX_RECORD_BYTES * 3} bytes, more than the limit of {MAX_RECORD_BYTES}")]
+    assert loaded.records == sorted(good, key=lambda r: (r.occurred_at, r.event_id)) and loaded.rows == 5
+
+
 # --------------------------------------------------------------------------- load()
 
 def test_load_sorts_by_event_time_then_id_across_files(tmp_path):

@@ -121,6 +121,12 @@ def test_cli_adds_lists_and_revokes_without_ever_printing_a_hash(tmp_path, capsy
     assert main(["token", "revoke", "--name", "kg-desk", "--tokens-file", path]) == 2
 
 
+def test_cli_refuses_a_secretariat_of_no_state(tmp_path, capsys):
+    path = tmp_path / "tokens.json"
+    assert main(["token", "add", "--name", "kg", "--role", "secretariat:KYR", "--tokens-file", str(path)]) == 2
+    assert "KYR is no state's ISO3 code" in capsys.readouterr().err and not path.exists()
+
+
 def test_cli_token_needs_a_file(monkeypatch, capsys):
     monkeypatch.delenv("BORDERWATCH_TOKENS_FILE", raising=False)
     assert main(["token", "list"]) == 2
