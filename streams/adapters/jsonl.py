@@ -3,7 +3,8 @@
 A line with ``"transfer_id"`` is an ArmsTransferEvent; any other object is read as an
 IncidentEvent (``event_id``). Lines are UTF-8 (a leading byte-order mark is
 allowed) and split on ``\\n``; blank lines are skipped. Each line is decoded as a Kafka
-message is (``streams.records.decode_json``: the same size, nesting and strictness limits).
+message is (``streams.records.decode_json``: the same size, nesting and strictness limits); the
+file is read line by line, and a line over the size limit is read through without being held.
 A line that is not UTF-8, not JSON, not an object, or fails validation is a row error
 with the field that failed (None when the line as a whole is unreadable).
 """
