@@ -1,4 +1,5 @@
-"""Crash-safe file writes shared by the tokens file, the delivery log and the file sink."""
+"""Crash-safe file writes shared by the tokens file, the delivery log and the file sink, and the
+check that an output does not write over an input."""
 
 from __future__ import annotations
 
@@ -30,3 +31,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether writing ``a`` would write over the existing file ``b`` (an output named as an input)."""
+    try:
+        return os.path.exists(a) and os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -10,9 +10,9 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Sequence
 
+from alerts.fsio import same_file
 from borderwatch.errors import BorderwatchError
 from streams.adapters import FORMAT_HELP, FORMATS
 from streams.settings import BACKTEST, REPLAY, SEGMENTS, TRAIN, WORKER, add_setting_flags, flag_values, load_settings
@@ -483,7 +483,7 @@ def _backtest(args: argparse.Namespace) -> int:
             print(f"borderwatch backtest: note: {flag} does nothing without {without}", file=sys.stderr)
     for flag, out in (("--alerts-out", args.alerts_out), ("--evaluation-json", args.evaluation_json),
                       ("--report", args.report)):
-        if out and out != "-" and any(_same_file(out, f) for f in args.files):
+        if out and out != "-" and any(same_file(out, f) for f in args.files):
             print(f"borderwatch backtest: error: {flag} {out} is an input file: it would be overwritten",
                   file=sys.stderr)
             return 2
@@ -539,13 +539,6 @@ def _backtest(args: argparse.Namespace) -> int:
     print(f"backtest: {len(records)} records ({len(rejected)} rejected{out_of_scope}{dropped}){rule}, "
           f"{len(rows)} alerts {json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
     return 0
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return Path(a).exists() and Path(a).samefile(b)
-    except OSError:
-        return False
 
 
 def _write(path: str, write) -> None:

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from alerts.fsio import same_file
 from streams.adapters import text_problem
 from streams.errors import InvalidEvent, SourceRowError
 from streams.records import parse_time
@@ -68,7 +69,7 @@ def score_csv(input_path: str | Path, output_path: str | Path, detector) -> int:
         sys.stdout.write(out.getvalue())
         return rows
     dst = Path(output_path)
-    if dst.exists() and dst.samefile(src):
+    if same_file(dst, src):
         fin.close()
         raise SourceRowError(str(dst), 0, None, "is the input: the scores would replace it (give another --output)")
     try:
