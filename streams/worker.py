@@ -16,7 +16,7 @@ from alerts.notify.archive import NoticeArchive, NoticeDownloads
 from alerts.notify.notices import SegmentContext
 from alerts.state import AlertStore
 from alerts.timefmt import utcnow
-from alerts.web.app import build_web_app
+from alerts.web.app import HTTP_LOG, SERVER_OPTIONS, build_web_app
 from alerts.web.context import Waiting
 from alerts.web.tokens import Authenticator, TokenFile, TokenFileError, configured_token
 from detectors.registry import MODEL_DETECTORS, make_detector
@@ -27,7 +27,7 @@ from streams.broker import port_free
 from streams.errors import ConfigError
 from streams.evidence import SegmentContexts
 from streams.feed import AlertFeed
-from streams.log_repeats import quiet_repeats
+from streams.log_repeats import CLIENT_LOGGERS, quiet_repeats
 from streams.metrics import Metrics
 from streams.models import load_model
 from streams.notice_log import KafkaDeliveryLog
@@ -206,7 +206,7 @@ def run_worker(settings: Settings) -> int:
 
     # Closed as the worker stops: the live feed's open streams end (alerts.web.live), and nothing
     # of the server is left for the loop's last turns to wait on.
-    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=WEB_SHUTDOWN_SECONDS)
+    runner = web.AppRunner(web_app, shutdown_timeout=WEB_SHUTDOWN_SECONDS, **SERVER_OPTIONS)
 
     async def close_web() -> None:
         if runner.server is not None:  # it was set up
@@ -223,7 +223,9 @@ def run_worker(settings: Settings) -> int:
               flush=True)
 
     logging.basicConfig(level=logging.WARNING)
-    quiet_repeats()  # a broker that does not answer: a line a minute per complaint, not hundreds a second
+    # a broker that does not answer, a client sending malformed requests: a line a minute per
+    # complaint, not hundreds a second
+    quiet_repeats((*CLIENT_LOGGERS, HTTP_LOG.name))
     worker = bounded_stop_worker(Worker, settings.stop_seconds)(app, loglevel=settings.log_level, quiet=True,
                                                                 redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG, so every library's debug

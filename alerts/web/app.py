@@ -11,15 +11,22 @@ Limits, set in :mod:`alerts.web.context` beside ``PATH_ID`` and applied here: a 
 aiohttp's parser, before any route), a path id that is not an id
 (``PATH_ID``: no ``/``, no leading dot, so no ``..``) 404 from the router; no route reads a file
 named by the request (the static assets are a fixed list).
+
+A request aiohttp's parser refuses (a malformed request line, a character a URL may not hold) is
+answered 400 by aiohttp before any of this runs; it is logged as one warning line on
+``borderwatch.web.http`` (:data:`SERVER_OPTIONS`; the worker shows at most one a minute), not an
+ERROR with a traceback for every such request anyone cares to send.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from alerts.access import Principal
 from alerts.history import AlertHistory
@@ -30,6 +37,29 @@ from alerts.web.auth import authenticate, login, login_form, logout
 from alerts.web.context import (MAX_BODY_BYTES, MAX_LINE_BYTES, PATH_ID, PRINCIPAL, Actions, NoticeActions, NoticeFiles,
                                 Problem, SegmentDetail, Waiting, WebContext, error)
 from alerts.web.tokens import LEGACY_NAME, Authenticator
+
+class RefusedRequests(logging.Filter):
+    """A request the HTTP parser refused is the client's error, not the server's: aiohttp logs it as
+    an exception ("Error handling request") with its traceback; this makes it a warning that names
+    the client and the parser's reason, without the traceback or the request line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            reason = (exc.message or "").strip().splitlines()[0].rstrip(":") if exc.message else "malformed"
+            client = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            record.msg, record.args = "refused a malformed HTTP request from %s (%s): answered 400", (client, reason)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+#: The HTTP server's own log (aiohttp's ``logger``): a refused request is a warning (the worker holds
+#: back its repeats, streams.log_repeats).
+HTTP_LOG = logging.getLogger("borderwatch.web.http")
+HTTP_LOG.addFilter(RefusedRequests())
+#: How the web app is served (``web.AppRunner``'s options), by the worker and by the tests alike.
+SERVER_OPTIONS: dict[str, Any] = {"access_log": None, "logger": HTTP_LOG}
 
 LIVE = web.AppKey("live", live.LiveFeed)
 CONTEXT = web.AppKey("context", WebContext)

@@ -5,11 +5,13 @@ library would refuse to send them."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 
 import pytest
 from aiohttp.test_utils import TestServer
 
+from alerts.web.app import HTTP_LOG, SERVER_OPTIONS
 from alerts.web.auth import PUBLIC
 from alerts.web.context import MAX_BODY_BYTES, MAX_LINE_BYTES
 from alerts.web.tokens import MAX_TOKEN_LENGTH
@@ -46,8 +48,12 @@ def protected_routes(env: Env) -> list[tuple[str, str]]:
 
 def serve(env: Env, check):
     async def main():
-        async with TestServer(env.app, host="127.0.0.1") as server:
+        server = TestServer(env.app, host="127.0.0.1")
+        await server.start_server(**SERVER_OPTIONS)  # served as the worker serves it
+        try:
             return await check(server.port)
+        finally:
+            await server.close()
     return asyncio.run(main())
 
 
@@ -112,6 +118,25 @@ def test_control_characters_the_http_parser_refuses_get_400_not_500(env):
             status, _ = await raw_status(port, get("/alerts", b"Authorization: Bearer abc" + bad + b"def"))
             assert status == 400, bad
     serve(env, check)
+
+
+def test_a_request_the_parser_refuses_is_one_warning_line_without_the_request_or_a_traceback(env, caplog):
+    # a full-width digit in the query, a space in the path: answered 400 by aiohttp before any route
+    refused = [b"GET /alerts?since=\xef\xbc\x91 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+               b"GET /al erts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"]
+
+    async def check(port):
+        return [(await raw_status(port, request))[0] for request in refused]
+
+    with caplog.at_level(logging.WARNING):
+        assert serve(env, check) == [400, 400]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    lines = [r for r in caplog.records if r.name == HTTP_LOG.name]
+    assert [r.levelname for r in lines] == ["WARNING", "WARNING"]
+    assert all(r.exc_info is None and "refused a malformed HTTP request from 127.0.0.1" in r.getMessage()
+               for r in lines)
+    assert "Invalid char in url query" in lines[0].getMessage()
+    assert "/alerts" not in caplog.text  # the request itself is not written to the log
 
 
 def test_health_stays_open_and_never_looks_at_credentials(env):
