@@ -509,11 +509,11 @@ def _backtest(args: argparse.Namespace) -> int:
         if res.non_border:
             pairs = ", ".join(f"{p} {n}" for p, n in sorted(res.non_border.items()))
             out_of_scope += f", {sum(res.non_border.values())} between states with no land border ({pairs})"
-    for e in rejected:
-        print(f"rejected: {e}", file=sys.stderr)
-    from streams.adapters import require_records
+    from streams.adapters import rejection_lines, require_records
 
-    require_records(records, rejected, args.files)
+    for line in rejection_lines(records, rejected):
+        print(line, file=sys.stderr)
+    require_records(records, rejected, args.files, args.format)
     if args.alerts_out == "-":
         write_csv(rows, sys.stdout)
     else:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from streams.adapters import load, require_records
+from streams.adapters import load, rejection_lines, require_records
 from streams.records import IncidentEvent, encode
 from streams.topics import BROKER_WAIT_SECONDS, Topics, bootstrap, ensure_topics
 
@@ -71,9 +71,9 @@ def replay(paths: Sequence[str], fmt: str, broker_url: str, *, speed: float | No
     from kafka import KafkaProducer
 
     loaded = load(paths, fmt)
-    for e in loaded.errors:
-        err.write(f"rejected: {e}\n")
-    require_records(loaded.records, loaded.errors, paths)  # before any broker is asked
+    for line in rejection_lines(loaded.records, loaded.errors):
+        err.write(line + "\n")
+    require_records(loaded.records, loaded.errors, paths, fmt)  # before any broker is asked
     ensure_topics(broker_url, partitions, topics, timeout=broker_wait)
     producer = KafkaProducer(bootstrap_servers=bootstrap(broker_url), acks="all", linger_ms=5,
                              batch_size=256 * 1024, client_id="borderwatch-replay")

@@ -26,6 +26,8 @@ A file-level problem found while reading, such as a missing header, an empty fil
 UTF-16 text, is reported as an error at line 0, or at the header line if the header
 is there but wrong; the other files still load. A run that gets no record at all from
 its files stops with :class:`~streams.errors.NothingUsable` (:func:`require_records`).
+The rejected rows are listed by :func:`rejection_lines`: every one, unless no row was usable,
+when the first few stand for the rest.
 """
 
 from __future__ import annotations
@@ -169,9 +171,28 @@ def load(paths: Sequence[str | Path], fmt: str) -> Loaded:
     return out
 
 
-def require_records(records: Sequence, errors: Sequence[SourceRowError], paths: Sequence[str | Path]) -> None:
+#: Rejected rows listed when no row of the files was usable. Then they are almost always one mistake
+#: (a file given under another ``--format``: a CSV read as JSON Lines rejects every line), and a
+#: line for each of thousands of rows would bury the one that says so.
+SHOWN_WHEN_NOTHING_USABLE = 10
+
+
+def rejection_lines(records: Sequence, errors: Sequence[SourceRowError]) -> list[str]:
+    """The lines that report the rejected rows: one for each, or, when no row gave a record, one for
+    each of the first :data:`SHOWN_WHEN_NOTHING_USABLE` and one that counts the rest."""
+    shown = errors if records or len(errors) <= SHOWN_WHEN_NOTHING_USABLE else errors[:SHOWN_WHEN_NOTHING_USABLE]
+    lines = [f"rejected: {e}" for e in shown]
+    if len(shown) < len(errors):
+        lines.append(f"rejected: ... and {len(errors) - len(shown)} more rows, not listed")
+    return lines
+
+
+def require_records(records: Sequence, errors: Sequence[SourceRowError], paths: Sequence[str | Path],
+                    fmt: str | None = None) -> None:
     """Raise NothingUsable when the files gave no record: a run over nothing is an error, not a result."""
     if records:
         return
-    rejected = f" ({len(errors)} rows rejected, reported above)" if errors else ""
-    raise NothingUsable(f"no usable record in {', '.join(map(str, paths))}{rejected}")
+    listed = "the first few listed above" if len(errors) > SHOWN_WHEN_NOTHING_USABLE else "listed above"
+    rejected = f" ({len(errors)} rows rejected, {listed})" if errors else ""
+    hint = f": check that --format {fmt} is their format" if fmt and errors else ""
+    raise NothingUsable(f"no usable record in {', '.join(map(str, paths))}{rejected}{hint}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.adapters import SHOWN_WHEN_NOTHING_USABLE
 from streams.broker import free_port
 from tests.hostile import incident
 
@@ -77,11 +78,24 @@ def test_backtest_of_a_file_with_nothing_usable_says_where_and_fails(files, tmp_
     assert "Traceback" not in res.stderr
 
 
-def test_the_wrong_format_rejects_every_row_and_fails(tmp_path):
+def test_the_wrong_format_rejects_every_row_and_fails_naming_the_format_without_a_line_for_each_row(tmp_path):
     res = run("backtest", MIE, "--format", "jsonl", "--alerts-out", tmp_path / "alerts.csv")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert f"{MIE}:2: not JSON: Extra data" in res.stderr
-    assert f"no usable record in {MIE} (483 rows rejected, reported above)" in res.stderr
+    listed = [line for line in res.stderr.splitlines() if line.startswith(f"rejected: {MIE}:")]
+    assert len(listed) == SHOWN_WHEN_NOTHING_USABLE  # not 483 lines
+    assert f"rejected: ... and {483 - SHOWN_WHEN_NOTHING_USABLE} more rows, not listed" in res.stderr
+    assert (f"no usable record in {MIE} (483 rows rejected, the first few listed above): "
+            f"check that --format jsonl is their format") in res.stderr
+
+
+def test_every_rejected_row_is_listed_when_some_rows_are_usable(tmp_path):
+    f = tmp_path / "mixed.jsonl"
+    f.write_text("".join(["not json\n"] * (SHOWN_WHEN_NOTHING_USABLE + 5) + [json.dumps(incident("ok-1")) + "\n"]))
+    res = run("backtest", f, "--format", "jsonl", "--alerts-out", tmp_path / "alerts.csv")
+    assert res.returncode == 0, res.stderr
+    listed = [line for line in res.stderr.splitlines() if line.startswith(f"rejected: {f}:")]
+    assert len(listed) == SHOWN_WHEN_NOTHING_USABLE + 5 and "not listed" not in res.stderr
 
 
 def test_nul_bytes_are_reported_and_the_good_rows_still_load(files, tmp_path):
