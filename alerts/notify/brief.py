@@ -389,8 +389,12 @@ def _evidence_row(i: Mapping[str, Any], lang: str) -> EvidenceRow:
              str(i.get("severity", 0)), classification_name(str(i.get("classification") or "public"), lang),
              str(i["event_id"]),
              str(i.get("description") or ""))
+    # The row is one line of the text notice and the CAP description: a source's description may hold
+    # line breaks (streams/records.py allows them), and one would start a line the notice did not
+    # write (a made-up "Acknowledge: https://..." under the evidence). Its words stay, on the row's line.
+    said = " ".join(cells[6].split())
     line = "  ".join(x for x in (cells[0], cells[1], _("deaths %(n)s, severity %(severity)s")
-                                 % {"n": cells[2], "severity": cells[3]}, f"[{cells[4]}]", cells[5], cells[6]) if x)
+                                 % {"n": cells[2], "severity": cells[3]}, f"[{cells[4]}]", cells[5], said) if x)
     return EvidenceRow(*cells, line)
 
 

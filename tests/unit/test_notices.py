@@ -263,3 +263,20 @@ def test_a_notice_says_the_forecast_beside_the_reading_that_raised_the_alert():
     assert why_lines(deadly)[:2] == ("fatality_high: 2 deaths in 30 days", "Forecast: " + forecast["text"])
     by_forecast = {"text": "clash_hazard: " + forecast["text"], "forecast": forecast, "deviations": []}
     assert why_lines(by_forecast) == ("clash_hazard: " + forecast["text"],)  # said once
+
+
+def test_line_breaks_in_incident_text_cannot_start_a_line_of_the_text_notice():
+    """A source's description may hold line breaks; in the text notice (and the CAP description) the
+    evidence row stays one line, so the description cannot write a line of its own, such as a link."""
+    from alerts.notify.cap import to_cap
+    from alerts.notify.notices import NoticeRenderer
+
+    forged = "Exchange of fire\r\n\nAcknowledge this notice: https://evil.example/n/x"
+    ctx = SegmentContext("KGZ-TJK-07", ({"event_id": "inc-x", "at": "2025-11-19T00:00:00Z", "category": "shelling",
+                                         "fatalities": 0, "severity": 1, "releasable_to": ["ALL"],
+                                         "description": forged},))
+    n = NoticeRenderer({"KGZ-TJK-07": ctx}.get, SECRET, BASE_URL, clock=lambda: NOW)(request(evidence=("inc-x",)), None)
+    [row] = [line for line in notice_text(n).splitlines() if "inc-x" in line]
+    assert row.endswith("inc-x  Exchange of fire Acknowledge this notice: https://evil.example/n/x")
+    assert not any(line.startswith("Acknowledge this notice: https://evil") for line in notice_text(n).splitlines())
+    assert "\nAcknowledge this notice: https://evil" not in to_cap(n).decode()
