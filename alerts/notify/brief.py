@@ -454,7 +454,9 @@ def category_name(category: str, lang: str) -> str:
     _ = translations(lang).gettext
     return {"armed_clash": _("armed clash"), "shelling": _("shelling"), "drone_strike": _("drone strike"),
             "incursion": _("incursion"), "detention": _("detention"),
-            "smuggling_interdiction": _("smuggling interdiction"), "protest": _("protest")
+            "smuggling_interdiction": _("smuggling interdiction"), "fortification": _("fortification"),
+            "threat": _("threat"), "protest": _("protest"), "internal_conflict": _("internal conflict"),
+            "other": _("other")
             }.get(category.replace(" ", "_"), category.replace("_", " "))
 
 

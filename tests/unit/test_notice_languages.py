@@ -117,6 +117,22 @@ def test_release_markings_are_written_in_the_readers_words():
     assert "<td>public</td>" in html
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_every_incident_category_is_written_in_the_readers_words(lang):
+    """Every category a source may give (streams.records.INCIDENT_CATEGORIES: GDELT and MIE give threats,
+    ACLED fortifications) is a word of the reader's language: a Russian notice and the console name no
+    category in English."""
+    from alerts.notify.brief import category_name
+    from streams.records import INCIDENT_CATEGORIES
+
+    words = {c: category_name(c, lang) for c in INCIDENT_CATEGORIES}
+    if lang == "ru":
+        assert all(re.search("[а-яё]", w) and not re.search("[a-z]", w) for w in words.values()), words
+    else:
+        assert words["threat"] == "threat" and words["internal_conflict"] == "internal conflict"
+    assert len(set(words.values())) == len(words)
+
+
 def test_a_resolved_alert_says_resolved_once_and_the_level_it_reached():
     render = renderer(languages=LANGUAGES)
     for who, said, heading, twice in (
