@@ -31,6 +31,7 @@ from alerts.borders import border_of_segment, states_of
 from alerts.model import alert_labels
 from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE
 from alerts.notify.sinks import sink_types
+from alerts.notify.sinks.base import SinkConfigError
 
 #: The labels every alert carries (alerts.model.alert_labels); matchers and group_by may name only these.
 LABEL_NAMES = tuple(alert_labels({"segment_id": "A-B", "border": "A-B", "level": "watch"}))
@@ -511,16 +512,20 @@ class _Parser:
                     self.err(_join(p, k), f"secrets go by reference only: put it in a file and write "
                                           f"'{k.removesuffix('_secret')}_file: /run/secrets/...'")
             sink = kinds[s["type"]]
+            before = len(self.problems)
             d = self.obj({k: v for k, v in s.items() if not (isinstance(k, str) and _INLINE_SECRET.search(k))},
                          p, {**sink.REQUIRED, "type": str}, {**sink.OPTIONAL, "name": str})
             if d is None:
                 continue
+            if len(self.problems) == before:  # keys and types right: what the sink itself asks of the values
+                try:
+                    sink.check_values(d)
+                except SinkConfigError as exc:
+                    self.err(_join(p, exc.key) if exc.key else p, str(exc))
             name = d.get("name", d["type"])
             if name in names:
                 self.err(f"{p}.name", f"duplicate sink name {name!r} in this receiver (name them)")
             names.add(name)
-            if "url" in d and not re.match(r"^https?://", d["url"]):
-                self.err(f"{p}.url", f"expected an http(s) URL, got {d['url']!r}")
             out.append(SinkConfig(d["type"], name, {k: v for k, v in d.items() if k not in ("type", "name")}))
         return tuple(out)
 

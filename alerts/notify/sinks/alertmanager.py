@@ -24,7 +24,7 @@ from typing import Any, Mapping
 from alerts.escalation import LEVELS
 from alerts.model import ALERTNAME
 from alerts.notify.model import Notice, Section
-from alerts.notify.sinks.base import Sink, SinkConfigError, check_keys
+from alerts.notify.sinks.base import Sink, check_keys, check_positive, check_url
 from alerts.notify.sinks.http import post
 from alerts.timefmt import parse_iso, rfc3339_millis
 
@@ -37,10 +37,13 @@ class AlertmanagerSink(Sink):
     OPTIONAL = {"ttl": (int, float), "timeout": (int, float)}
 
     def __init__(self, url: str, *, ttl: float = 86400.0, timeout: float = 10.0, name: str | None = None) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise SinkConfigError(f"alertmanager sink: url must be http(s), not {url!r}")
         self.url, self.ttl, self.timeout = url.rstrip("/"), ttl, timeout
         self.name = name or f"alertmanager:{self.url}"
+
+    @classmethod
+    def check_values(cls, config: Mapping[str, Any]) -> None:
+        check_url(config)
+        check_positive(config, "ttl", "timeout")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "AlertmanagerSink":

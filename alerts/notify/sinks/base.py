@@ -22,7 +22,12 @@ class SinkError(BorderwatchError):
 
 
 class SinkConfigError(BorderwatchError, ValueError):
-    """A sink config with an unknown type, an unknown or missing key, or a value of the wrong type."""
+    """A sink config with an unknown type, an unknown or missing key, or a value of the wrong type;
+    ``key``: the config key at fault, when one is (the policy check names its path)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class Sink:
@@ -36,6 +41,13 @@ class Sink:
 
     def send(self, notice: Notice) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    @classmethod
+    def check_values(cls, config: Mapping[str, Any]) -> None:
+        """What the values of a config whose keys and types are right must also be (an address, a
+        known format, a timeout above zero); raises :class:`SinkConfigError` naming the key. Reads no
+        file: ``borderwatch check-config`` runs it too (alerts/policy.py), where the secrets may not be,
+        so a policy the check passes is one the worker can build."""
 
 
 def check_keys(config: Mapping[str, Any], sink: type[Sink]) -> None:
@@ -55,7 +67,23 @@ def check_keys(config: Mapping[str, Any], sink: type[Sink]) -> None:
         value, types = config[key], typ if isinstance(typ, tuple) else (typ,)
         # bool is an int to isinstance; a port of True is a mistake
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise SinkConfigError(f"{kind} sink: {key!r} must be {_type_name(typ)}, not {value!r}")
+            raise SinkConfigError(f"{kind} sink: {key!r} must be {_type_name(typ)}, not {value!r}", key)
+    sink.check_values(config)
+
+
+def check_url(config: Mapping[str, Any]) -> None:
+    """A sink that posts over HTTP takes an ``http://`` or ``https://`` ``url``."""
+    if not config["url"].startswith(("http://", "https://")):
+        raise SinkConfigError(f"{config.get('type')} sink: url must be http(s), not {config['url']!r}", "url")
+
+
+def check_positive(config: Mapping[str, Any], *keys: str) -> None:
+    """Seconds (a timeout, a ttl) must be more than zero: a timeout of 0 makes every socket call fail
+    at once, and a negative one is refused by the socket itself."""
+    for key in keys:
+        if key in config and not config[key] > 0:
+            raise SinkConfigError(f"{config.get('type')} sink: {key!r} must be more than zero seconds, "
+                                  f"not {config[key]!r}", key)
 
 
 def _type_name(typ: type | tuple[type, ...]) -> str:

@@ -30,13 +30,16 @@ class CapSink(Sink):
     OPTIONAL = {"sender": str}
 
     def __init__(self, directory: str | os.PathLike[str], sender: str | None = None, name: str | None = None) -> None:
-        if sender is not None:
-            try:
-                check_sender(sender)
-            except ValueError as exc:
-                raise SinkConfigError(f"cap sink: {exc}") from None
         self.dir, self.sender = Path(directory), sender
         self.name = name or f"cap:{self.dir}"
+
+    @classmethod
+    def check_values(cls, config: Mapping[str, Any]) -> None:
+        if "sender" in config:
+            try:
+                check_sender(config["sender"])
+            except ValueError as exc:
+                raise SinkConfigError(f"cap sink: {exc}", "sender") from None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "CapSink":

@@ -34,13 +34,17 @@ class FileSink(Sink):
 
     def __init__(self, directory: str | os.PathLike[str], name: str | None = None,
                  formats: Sequence[str] = FORMATS) -> None:
-        unknown = sorted(set(formats) - set(FORMATS) - {"json"})
-        if unknown:
-            raise SinkConfigError(f"file sink: unknown format(s) {', '.join(unknown)}; use html, pdf, json")
         self.dir = Path(directory)
         self.name = name or f"file:{self.dir}"
         self.formats = tuple(f for f in FORMATS if f in formats)
         self.makes_pdf = "pdf" in self.formats
+
+    @classmethod
+    def check_values(cls, config: Mapping[str, Any]) -> None:
+        formats = config.get("formats", FORMATS)
+        unknown = sorted({str(f) for f in formats if not isinstance(f, str) or f not in (*FORMATS, "json")})
+        if unknown:
+            raise SinkConfigError(f"file sink: unknown format(s) {', '.join(unknown)}; use html, pdf, json", "formats")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "FileSink":

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from alerts.notify.brief import notice_html, notice_text, notice_title
 from alerts.notify.model import Notice
-from alerts.notify.sinks.base import Sink, SinkConfigError, SinkError, check_keys
+from alerts.notify.sinks.base import Sink, SinkConfigError, SinkError, check_keys, check_positive
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +37,25 @@ class SmtpSink(Sink):
     def __init__(self, host: str, port: int, sender: str, to: Sequence[str], *, starttls: bool = True,
                  username: str | None = None, password: str | None = None, timeout: float = 30.0,
                  name: str | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
-        if not to:
-            raise SinkConfigError("smtp sink: 'to' needs at least one address")
-        if (username is None) != (password is None):
-            raise SinkConfigError("smtp sink: give both username and password_file, or neither")
         self.host, self.port, self.sender, self.to = host, port, sender, list(to)
         self.starttls, self.username, self._password, self.timeout = starttls, username, password, timeout
         self.ssl_context = ssl_context
         self.name = name or f"smtp:{host}:{port}:{','.join(sorted(self.to))}"
 
     @classmethod
+    def check_values(cls, config: Mapping[str, Any]) -> None:
+        if not config["to"]:
+            raise SinkConfigError("smtp sink: 'to' needs at least one address", "to")
+        if not all(isinstance(a, str) and "@" in a for a in config["to"]):
+            raise SinkConfigError(f"smtp sink: 'to' must be a list of addresses, not {config['to']!r}", "to")
+        if ("username" in config) != ("password_file" in config):
+            raise SinkConfigError("smtp sink: give both username and password_file, or neither",
+                                  "password_file" if "username" in config else "username")
+        check_positive(config, "timeout")
+
+    @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "SmtpSink":
         check_keys(config, cls)
-        if not all(isinstance(a, str) and "@" in a for a in config["to"]):
-            raise SinkConfigError(f"smtp sink: 'to' must be a list of addresses, not {config['to']!r}")
         password = None
         if "password_file" in config:
             try:

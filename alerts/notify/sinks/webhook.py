@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from alerts.notify.brief import notice_json
 from alerts.notify.model import Notice
-from alerts.notify.sinks.base import Sink, SinkConfigError, check_keys
+from alerts.notify.sinks.base import Sink, SinkConfigError, check_keys, check_positive, check_url
 from alerts.notify.sinks.http import post
 
 SIGNATURE_HEADER = "X-Borderwatch-Signature"
@@ -52,10 +52,13 @@ class WebhookSink(Sink):
     OPTIONAL = {"timeout": (int, float)}
 
     def __init__(self, url: str, secret: bytes, *, timeout: float = 10.0, name: str | None = None) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise SinkConfigError(f"webhook sink: url must be http(s), not {url!r}")
         self.url, self._secret, self.timeout = url, secret, timeout
         self.name = name or f"webhook:{url}"
+
+    @classmethod
+    def check_values(cls, config: Mapping[str, Any]) -> None:
+        check_url(config)
+        check_positive(config, "timeout")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "WebhookSink":
