@@ -78,8 +78,8 @@ def check_url(config: Mapping[str, Any]) -> None:
 
 
 def check_positive(config: Mapping[str, Any], *keys: str) -> None:
-    """Seconds (a timeout, a ttl) must be more than zero: a timeout of 0 makes every socket call fail
-    at once, and a negative one is refused by the socket itself."""
+    """Seconds (a timeout, a ttl) must be more than zero: smtplib refuses a timeout of 0 and the socket a
+    negative one, with a ValueError on every send (a bug to the notifier: a traceback, never retried)."""
     for key in keys:
         if key in config and not config[key] > 0:
             raise SinkConfigError(f"{config.get('type')} sink: {key!r} must be more than zero seconds, "
