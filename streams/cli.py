@@ -15,7 +15,9 @@ from typing import Sequence
 from alerts.fsio import same_file
 from borderwatch.errors import BorderwatchError
 from streams.adapters import FORMAT_HELP, FORMATS
-from streams.settings import BACKTEST, REPLAY, SEGMENTS, TRAIN, WORKER, add_setting_flags, flag_values, load_settings
+from streams.settings import (BACKTEST, PORTS, REPLAY, SEGMENTS, TRAIN, WORKER, add_setting_flags, flag_values,
+                              load_settings)
+
 
 def _env(name: str) -> str:
     return f"env BORDERWATCH_{name.upper()}"
@@ -30,6 +32,16 @@ def _day(text: str):
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = None
+    if port is None or not PORTS[0] <= port <= PORTS[1]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port ({PORTS[0]}-{PORTS[1]})")
+    return port
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="input files, all in one format")
     p.add_argument("--format", required=True, choices=list(FORMATS),
@@ -41,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (memory only) on loopback")
-    p.add_argument("--port", type=int, default=9092, help="port to listen on (default 9092)")
+    p.add_argument("--port", type=_port, default=9092, help="port to listen on (default 9092)")
 
     p = sub.add_parser("worker", help="run the Faust worker with its web API and /metrics")
     add_setting_flags(p, WORKER)

@@ -6,6 +6,7 @@ Every field has an environment variable ``BORDERWATCH_<NAME>``.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -25,28 +26,36 @@ INSTANCE_ID = re.compile(r"[A-Za-z0-9._-]{1,249}")
 #: The verbs whose flags a setting has (``add_setting_flags``); a setting with none is read from
 #: the environment only.
 WORKER, REPLAY, BACKTEST, TRAIN, SEGMENTS = "worker", "replay", "backtest", "train", "segments"
+#: The TCP ports a listener may take (0 would be any free one, which nobody could then find).
+PORTS = (1, 65535)
+#: What the worker's logging (mode, over the standard library's) takes as a level.
+LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "critical")
 
 
-def setting(default: Any, help: str, *verbs: str, secret: bool = False, choices: tuple | None = None) -> Any:
+def setting(default: Any, help: str, *verbs: str, secret: bool = False, choices: tuple | None = None,
+            least: float | None = None, above: float | None = None, most: float | None = None) -> Any:
     """A settings field: its default, what it is for (the flag's help) and the verbs it is a flag
     of. Every field is also ``BORDERWATCH_<NAME>``; a secret is never a flag (a process list shows
-    flags) and never printed."""
+    flags) and never printed. ``choices``, ``least`` (at least), ``above`` (more than) and ``most``
+    (at most) bound its value, however it was given (:func:`load_settings`); a number is finite."""
     return field(default=default, repr=not secret,
-                 metadata={"help": help, "verbs": () if secret else verbs, "choices": choices})
+                 metadata={"help": help, "verbs": () if secret else verbs, "choices": choices,
+                           "least": least, "above": above, "most": most})
 
 
 @dataclass(frozen=True)
 class Settings:
     broker: str = setting("kafka://127.0.0.1:9092", "Kafka broker URL", WORKER, REPLAY)
     broker_wait_seconds: float = setting(BROKER_WAIT_SECONDS, "seconds to wait at start for the broker to answer "
-                                                              "before giving up", WORKER, REPLAY)
+                                                              "before giving up", WORKER, REPLAY, above=0)
     #: Faust application id: consumer group and changelog topic prefix.
     app_id: str = setting("borderwatch", "Faust app id / consumer group", WORKER)
     #: Topics are ``<prefix>.incidents``, ``<prefix>.alerts``, ...
     topic_prefix: str = setting("borderwatch", "topics are <prefix>.incidents, ...", WORKER, REPLAY)
-    partitions: int = setting(8, "partitions of every topic (replay: of the topics it creates)", WORKER, REPLAY)
+    partitions: int = setting(8, "partitions of every topic (replay: of the topics it creates)", WORKER, REPLAY,
+                              least=1)
     web_host: str = setting("127.0.0.1", "address the web API binds", WORKER)
-    web_port: int = setting(6066, "web API port", WORKER)
+    web_port: int = setting(6066, "web API port", WORKER, least=PORTS[0], most=PORTS[1])
     #: Bearer token for every endpoint but /health. Set it, or a file holding it;
     #: with neither, the worker makes one up at start and prints it.
     api_token: str = setting("", "the API bearer token, an admin's", secret=True)
@@ -63,7 +72,8 @@ class Settings:
                                      "of that pair", WORKER, BACKTEST, TRAIN, SEGMENTS)
     max_distance_km: float = setting(25.0, "furthest an incident may be from a segment to be assigned to it",
                                      WORKER, BACKTEST, TRAIN, SEGMENTS)
-    grace_days: int = setting(14, "late-event grace in days", WORKER, BACKTEST, TRAIN)
+    grace_days: int = setting(14, "late-event grace in days", WORKER, BACKTEST, TRAIN,
+                              least=0)  # a negative grace would drop every incident as late
     detector: str = setting(DEFAULT_DETECTOR, "detector stack", WORKER, BACKTEST)
     #: Trained model file (``borderwatch train``) for the detectors built on one; empty: the
     #: model that ships with the package (streams/data/hazard-model.json).
@@ -73,22 +83,25 @@ class Settings:
     #: write state once per key (streams.batches). At a desk's usual rates each of the two hops waits
     #: out the window, so it is latency: 0.01 against 0.05 halved event-to-alert time at 100
     #: incidents/s; an idle agent does not wake at all (docs/BENCHMARKS.md, Latency).
-    batch_size: int = setting(2000, "events an agent takes at most before it writes state", WORKER)
+    batch_size: int = setting(2000, "events an agent takes at most before it writes state", WORKER, least=1)
     batch_seconds: float = setting(0.01, "seconds an agent waits, from a batch's first event, for the batch to fill",
-                                   WORKER)
+                                   WORKER, least=0)
     #: How long the broker may hold a fetch of the worker's consumer while nothing is new: the
     #: price of each Kafka hop in an alert's latency, against fetches a second on an idle worker.
     fetch_wait_seconds: float = setting(0.01, "seconds the broker may hold a fetch with nothing new while input "
-                                              "flows (each Kafka hop's share of an alert's latency)", WORKER)
+                                              "flows (each Kafka hop's share of an alert's latency)", WORKER,
+                                        above=0, most=30)
     fetch_wait_idle_seconds: float = setting(1.5, "the same once no input has come for idle_seconds (fewer "
-                                                  "fetches on an idle worker)", WORKER)
+                                                  "fetches on an idle worker)", WORKER, above=0, most=30)
     #: Every tick_seconds a tick goes to each partition; a partition quiet for idle_seconds
     #: advances its open alerts by wall clock.
-    tick_seconds: float = setting(5.0, "watermark tick interval", WORKER)
-    idle_seconds: float = setting(10.0, "a partition quiet this long advances its open alerts by wall clock", WORKER)
-    #: Consumer-group timeouts. tansu completes a join after about half the session timeout (a member
+    tick_seconds: float = setting(5.0, "watermark tick interval", WORKER, above=0)
+    idle_seconds: float = setting(10.0, "a partition quiet this long advances its open alerts by wall clock", WORKER,
+                                  above=0)
+    #: Consumer-group timeouts (at least a second: the heartbeat is a quarter of it, and Kafka's
+    #: brokers refuse sessions under 6 s by default). tansu completes a join after about half the session timeout (a member
     #: with a 30 s session and a 6 s rebalance timeout joined after 15 s; ad-hoc, 2026-12-03).
-    session_timeout: float = setting(10.0, "consumer-group session timeout in seconds", WORKER)
+    session_timeout: float = setting(10.0, "consumer-group session timeout in seconds", WORKER, least=1)
     #: Static group membership (Kafka's group.instance.id) for the worker's three consumer groups
     #: (the aggregate's, ingest's, the notifier's): a worker restarted under the same name takes its
     #: place in each group at once, where a new member waits out the old one's session first
@@ -99,19 +112,20 @@ class Settings:
                                    "process's session (empty: anonymous members)", WORKER)
     #: How often consumed offsets are committed: a crash reads again up to this much input, which
     #: the state recognises as read (docs/RELIABILITY.md). Faust's own default.
-    commit_seconds: float = setting(2.8, "seconds between offset commits", WORKER)
+    commit_seconds: float = setting(2.8, "seconds between offset commits", WORKER, above=0)
     #: Faust's rebalances and table recovery can hang (StallWatch in streams/app.py): a worker that has
     #: not processed input for this long, while nothing of a rebalance or a recovery moved, exits for
     #: its supervisor to restart it. Far above a healthy rebalance (seconds) and session_timeout.
     stall_seconds: float = setting(300.0, "seconds a worker may go without processing input while its rebalance and "
                                           "table recovery make no progress, before it exits (status 70) to be "
-                                          "restarted", WORKER)
+                                          "restarted", WORKER, above=0)
     #: A stop normally takes a second or two; one that waits on a broker that does not answer
     #: would wait for ever. Past this the worker exits as kill -9 would (docs/RELIABILITY.md, "A
     #: broker that does not answer"): below the 30 s docker-compose.yml grants before its own kill.
     stop_seconds: float = setting(20.0, "seconds a worker may take to stop cleanly after SIGTERM or SIGINT before it "
-                                        "exits anyway (status 75; what it had not committed is read again)", WORKER)
-    log_level: str = setting("warn", "log level (debug, info, warn, error)", WORKER)
+                                        "exits anyway (status 75; what it had not committed is read again)", WORKER,
+                                  above=0)
+    log_level: str = setting("warn", "log level", WORKER, choices=LOG_LEVELS)
     #: Alert policy (receivers, routes, silences): docs/ALERTING.md. Empty: the bundled policy.
     policy_file: str = setting("", "alert policy YAML (empty: the bundled deploy/borderwatch/policy.yml)", WORKER)
     #: Whether this worker may send notices. Of the workers of one app id that may, exactly one
@@ -130,7 +144,7 @@ class Settings:
     #: Resolved alerts the worker keeps in memory for the console and /alerts, the most recently
     #: resolved; open alerts are always kept. Older history is in the alerts topic (docs/API.md).
     history_keep_resolved: int = setting(1000, "resolved alerts kept in memory for the console and /alerts (open "
-                                               "ones always are)", WORKER)
+                                               "ones always are)", WORKER, least=0)
 
     @property
     def segment_files(self) -> tuple[str, ...]:
@@ -212,6 +226,33 @@ def _coerce(name: str, raw: str, typ: Any) -> Any:
     return raw
 
 
+def _where(name: str) -> str:
+    """Where a setting is given: its flag (if it has one) and its environment variable."""
+    f = next(f for f in fields(Settings) if f.name == name)
+    env = ENV_PREFIX + name.upper()
+    return f"{flag_of(name)} or {env}" if f.metadata.get("verbs") else env
+
+
+def _check(f: Any, value: Any) -> None:
+    """``value`` within the bounds ``setting`` declared for field ``f``; else a ConfigError naming the
+    setting, the value and where it is set. A number must be finite: NaN passes no comparison, so
+    it would pass every bound, and an infinite interval stops timers and overflows milliseconds."""
+    m, name = f.metadata, f.name
+    problem = None
+    if m.get("choices") is not None and value not in m["choices"]:
+        problem = "one of " + ", ".join(map(str, m["choices"]))
+    elif isinstance(value, float) and not math.isfinite(value):
+        problem = "a finite number"
+    elif m.get("above") is not None and not value > m["above"]:
+        problem = f"more than {m['above']:g}"
+    elif m.get("least") is not None and not value >= m["least"]:
+        problem = "0 or more" if m["least"] == 0 else f"at least {m['least']:g}"
+    elif m.get("most") is not None and not value <= m["most"]:
+        problem = f"at most {m['most']:g}"
+    if problem:
+        raise ConfigError(f"{name} must be {problem}, got {value!r} ({_where(name)})")
+
+
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then ``BORDERWATCH_*`` environment variables, then explicit overrides (CLI flags)."""
     environ = os.environ if environ is None else environ
@@ -224,20 +265,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         if v is not None:
             values[k] = v
     s = replace(Settings(), **values)
-    if s.partitions < 1:
-        raise ConfigError("partitions must be at least 1")
-    if not s.broker_wait_seconds > 0:
-        raise ConfigError("broker_wait_seconds must be more than 0")
-    if not 0 < s.fetch_wait_seconds <= s.fetch_wait_idle_seconds <= 30:
-        raise ConfigError("need 0 < fetch_wait_seconds <= fetch_wait_idle_seconds <= 30")
-    if not s.stall_seconds > 0:
-        raise ConfigError("stall_seconds must be more than 0")
-    if not s.stop_seconds > 0:
-        raise ConfigError("stop_seconds must be more than 0")
-    if s.history_keep_resolved < 0:
-        raise ConfigError("history_keep_resolved must be 0 or more")
-    if s.grace_days < 0:  # a negative grace would drop every incident as late
-        raise ConfigError("grace_days must be 0 or more")
+    for f in fields(Settings):
+        _check(f, getattr(s, f.name))
+    if not s.fetch_wait_seconds <= s.fetch_wait_idle_seconds:
+        raise ConfigError(f"fetch_wait_seconds must be at most fetch_wait_idle_seconds, got {s.fetch_wait_seconds!r} "
+                          f"and {s.fetch_wait_idle_seconds!r} ({_where('fetch_wait_seconds')})")
     if s.instance_id and not INSTANCE_ID.fullmatch(s.instance_id):
         raise ConfigError(f"instance_id {s.instance_id!r}: letters, digits, '.', '_' and '-' only, at most 249 of them")
     return s

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import logging
+import os
 from dataclasses import replace
+from pathlib import Path
 
 from aiohttp import web
 from faust.types import TP
@@ -23,7 +26,7 @@ from detectors.registry import MODEL_DETECTORS, make_detector
 from streams.actions import WorkerActions
 from streams.app import bounded_stop_worker, build_app, close_last, join_early, processing
 from streams.arms_keys import is_arms_key
-from streams.broker import port_free
+from streams.broker import bind_problem
 from streams.errors import ConfigError
 from streams.evidence import SegmentContexts
 from streams.feed import AlertFeed
@@ -57,9 +60,19 @@ def build_pipeline(settings: Settings) -> Pipeline:
 def run_worker(settings: Settings) -> int:
     from faust import Worker
 
-    if not port_free(settings.web_host, settings.web_port):
-        raise ConfigError(f"web port {settings.web_port} on {settings.web_host} is taken: "
-                          f"pass --web-port N or stop what uses it")
+    problem = bind_problem(settings.web_host, settings.web_port)
+    if problem is not None:
+        fix = ("it is taken: pass --web-port N or stop what uses it" if problem.errno == errno.EADDRINUSE else
+               f"{problem.strerror or problem}: check --web-host / BORDERWATCH_WEB_HOST")
+        raise ConfigError(f"cannot serve the web API on {settings.web_host} port {settings.web_port}: {fix}")
+    try:  # the state, the notice secret and the notice files all live under it
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot make the data directory {settings.data_dir}: {exc.strerror or exc}; "
+                          f"check --data-dir / BORDERWATCH_DATA_DIR") from None
+    if not os.access(settings.data_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write in the data directory {settings.data_dir}; "
+                          f"check its owner and mode, or --data-dir / BORDERWATCH_DATA_DIR")
     token = settings.token()
     if token:
         try:

@@ -1,0 +1,76 @@
+"""Settings a deployment gets wrong: each refused in one line that names the setting, the value, the
+flag and the environment variable, before the worker starts anything (no traceback, no busy loop,
+no silent default)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streams.broker import free_port
+from streams.errors import ConfigError
+from streams.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args, env=None, timeout=60):
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BORDERWATCH_")}
+    return subprocess.run([sys.executable, "-m", "streams.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, env={**environ, **(env or {})})
+
+
+@pytest.mark.parametrize("name, value, says", [
+    ("batch_size", "0", "batch_size must be at least 1, got 0"),  # was aiokafka's traceback at start
+    ("batch_seconds", "-1", "batch_seconds must be 0 or more, got -1.0"),
+    ("tick_seconds", "0", "tick_seconds must be more than 0, got 0.0"),  # was a timer firing without pause
+    ("commit_seconds", "0", "commit_seconds must be more than 0, got 0.0"),
+    ("idle_seconds", "-1", "idle_seconds must be more than 0, got -1.0"),
+    ("session_timeout", "-1", "session_timeout must be at least 1, got -1.0"),  # was joins that never ended
+    ("session_timeout", "nan", "session_timeout must be a finite number, got nan"),
+    ("stall_seconds", "inf", "stall_seconds must be a finite number, got inf"),
+    ("web_port", "0", "web_port must be at least 1, got 0"),  # was a worker announcing http://...:0/
+    ("web_port", "99999", "web_port must be at most 65535, got 99999"),  # was an OverflowError traceback
+    ("log_level", "loud", "log_level must be one of debug, info, warn, warning, error, critical, got 'loud'"),
+    ("notify", "5", "notify must be one of 0, 1, got 5"),  # the flag refused it, the variable took it
+    ("fetch_wait_seconds", "2", "fetch_wait_seconds must be at most fetch_wait_idle_seconds, got 2.0 and 1.5"),
+])
+def test_a_bad_setting_names_itself_its_value_its_flag_and_its_variable(name, value, says):
+    env = "BORDERWATCH_" + name.upper()
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={env: value})
+    assert str(err.value) == f"{says} (--{name.replace('_', '-')} or {env})"
+
+
+def test_the_defaults_and_the_compose_files_values_pass():
+    load_settings(environ={})
+    load_settings({"web_host": "0.0.0.0", "web_port": 6066, "partitions": 8, "instance_id": "worker-1"}, environ={})
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--batch-size", "0"), "borderwatch worker: error: batch_size must be at least 1, got 0 "
+                            "(--batch-size or BORDERWATCH_BATCH_SIZE)"),
+    (("--web-port", "99999"), "borderwatch worker: error: web_port must be at most 65535, got 99999 "
+                              "(--web-port or BORDERWATCH_WEB_PORT)"),
+    (("--web-host", "no-such-host.invalid"), "borderwatch worker: error: cannot serve the web API on "
+                                             "no-such-host.invalid port {port}: "),
+    (("--data-dir", "/proc/no-such-dir"), "borderwatch worker: error: cannot make the data directory "
+                                          "/proc/no-such-dir: No such file or directory; check --data-dir"),
+])
+def test_the_worker_refuses_what_it_cannot_run_with_in_one_line(tmp_path, args, says):
+    port = free_port()
+    res = cli("worker", "--web-port", port, "--data-dir", tmp_path / "data", *args,
+              env={"BORDERWATCH_BROKER": f"kafka://127.0.0.1:{free_port()}", "BORDERWATCH_BROKER_WAIT_SECONDS": "1"})
+    assert res.returncode == 2
+    (line,) = [x for x in res.stderr.splitlines() if x]  # one line, no traceback
+    assert line.startswith(says.format(port=port)), line
+    assert "taken" not in line or "--web-host" not in args  # an unknown host is not a port in use
+
+
+def test_the_broker_refuses_a_port_that_is_not_one():
+    res = cli("broker", "--port", "99999")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.splitlines()[-1] == "borderwatch broker: error: argument --port: '99999' is not a port (1-65535)"
