@@ -161,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"length of the pieces to aim at, in km (default {TARGET_SEGMENT_KM:g})")
     build.add_argument("--out", required=True, metavar="FILE", help="segment file (GeoJSON) to write")
 
-    policy_help = "alerting policy YAML (default: env BORDERWATCH_POLICY, else the bundled deploy/borderwatch/policy.yml)"
+    policy_help = ("alerting policy YAML (default: env BORDERWATCH_POLICY_FILE, as the worker reads it, else the "
+                   "bundled deploy/borderwatch/policy.yml)")
     p = sub.add_parser("check-config", help="validate the alerting policy file and print a one-line summary")
     p.add_argument("--policy", help=policy_help)
     p = sub.add_parser("routes", help="alerting policy routes (see 'routes test')")
@@ -444,12 +445,11 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _policy_verb(args: argparse.Namespace) -> int:
-    import os
-
     from alerts.policy import PolicyError, complete_labels, load_policy
 
+    path = load_settings({"policy_file": args.policy}).policy_file  # the file the worker would load
     try:
-        policy = load_policy(args.policy or os.environ.get("BORDERWATCH_POLICY") or None)
+        policy = load_policy(path or None)
     except PolicyError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1

@@ -253,9 +253,18 @@ def _check(f: Any, value: Any) -> None:
         raise ConfigError(f"{name} must be {problem}, got {value!r} ({_where(name)})")
 
 
+#: Variables that look like settings but are not read, with the setting meant: a deployment that
+#: sets one would run on the default without a word. docs/ALERTING.md once named BORDERWATCH_POLICY
+#: for the policy, which only check-config read; the worker reads BORDERWATCH_POLICY_FILE.
+MISNAMED = {"BORDERWATCH_POLICY": "policy_file"}
+
+
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then ``BORDERWATCH_*`` environment variables, then explicit overrides (CLI flags)."""
     environ = os.environ if environ is None else environ
+    for wrong, name in MISNAMED.items():
+        if environ.get(wrong):
+            raise ConfigError(f"{wrong} is not read: the variable is {ENV_PREFIX}{name.upper()}")
     values: dict[str, Any] = {}
     for f in fields(Settings):
         env = environ.get(ENV_PREFIX + f.name.upper())

@@ -14,7 +14,7 @@ def run(capsys, *argv):
 
 
 def test_check_config_prints_one_summary_line(capsys, monkeypatch):
-    monkeypatch.delenv("BORDERWATCH_POLICY", raising=False)
+    monkeypatch.delenv("BORDERWATCH_POLICY_FILE", raising=False)
     rc, out, err = run(capsys, "check-config")
     assert rc == 0 and err == ""
     assert out.splitlines() == [load_policy().summary()] and out.startswith(f"{DEFAULT_POLICY}: ok:")
@@ -26,8 +26,30 @@ def test_check_config_names_file_and_path_of_each_mistake(capsys, tmp_path, monk
     rc, out, err = run(capsys, "check-config", "--policy", str(bad))
     assert rc == 1 and out == ""
     assert err.startswith(f"{bad}: route.routes[1].grup_wait: unknown key")
-    monkeypatch.setenv("BORDERWATCH_POLICY", str(bad))
+    monkeypatch.setenv("BORDERWATCH_POLICY_FILE", str(bad))
     assert run(capsys, "check-config")[0] == 1
+
+
+def test_check_config_checks_the_policy_the_worker_would_load(capsys, tmp_path, monkeypatch):
+    """The worker reads BORDERWATCH_POLICY_FILE; check-config read BORDERWATCH_POLICY and so passed
+    the bundled policy while the worker was about to load a broken one. The old name, which
+    docs/ALERTING.md gave, is refused with the right one, by the worker as by check-config."""
+    from streams.errors import ConfigError
+    from streams.settings import load_settings
+
+    bad = tmp_path / "policy.yml"
+    bad.write_text("route: [\n")
+    monkeypatch.setenv("BORDERWATCH_POLICY_FILE", str(bad))
+    rc, out, err = run(capsys, "check-config")
+    assert rc == 1 and out == "" and err.startswith(str(bad))
+    monkeypatch.delenv("BORDERWATCH_POLICY_FILE")
+    monkeypatch.setenv("BORDERWATCH_POLICY", str(bad))
+    rc, out, err = run(capsys, "check-config")
+    assert rc == 2 and out == ""
+    assert err == ("borderwatch check-config: error: BORDERWATCH_POLICY is not read: the variable is "
+                   "BORDERWATCH_POLICY_FILE\n")
+    with pytest.raises(ConfigError, match="BORDERWATCH_POLICY_FILE"):
+        load_settings(environ={"BORDERWATCH_POLICY": str(bad)})
 
 
 def test_a_policy_saved_as_utf16_is_named_not_a_traceback(capsys, tmp_path):
