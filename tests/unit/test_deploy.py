@@ -176,6 +176,21 @@ def test_grafana_dashboard_uses_only_exported_metrics_and_recording_rules():
         assert used and used <= METRICS | recorded, expr
 
 
+def test_the_rules_read_only_exported_metrics_and_the_deploy_docs_list_every_one():
+    """promtool's rule tests feed the rules made-up series, so a metric renamed in streams/metrics.py
+    would leave them green and the alerts silent; and DEPLOY.md is where an operator looks a metric up."""
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "rules" / "borderwatch.rules.yml").read_text())
+    for rule in (r for g in rules["groups"] for r in g["rules"]):
+        used = set(re.findall(r"(?<![:\w])(borderwatch_[a-z0-9_]+)", rule["expr"]))
+        assert used <= METRICS, (rule.get("alert") or rule.get("record"), used - METRICS)
+    from streams.metrics import Metrics
+
+    listed = set(re.findall(r"^\| `(borderwatch_[a-z0-9_]+)` \|", (ROOT / "docs" / "DEPLOY.md").read_text(), re.M))
+    families = {m._name + ("_total" if m._type == "counter" else "") for m in vars(Metrics()).values()
+                if hasattr(m, "_type")}
+    assert listed == families, (sorted(families - listed), sorted(listed - families))
+
+
 def test_grafana_loads_the_dashboard_the_rules_link_to_and_shows_time_to_acknowledge(compose):
     """Provisioning reads where compose mounts the dashboards; the rules' links set a variable the
     dashboard has and its panels filter on; the desks' own number, time to acknowledge, is there."""
