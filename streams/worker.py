@@ -85,6 +85,12 @@ def run_worker(settings: Settings) -> int:
             auth = Authenticator(TokenFile(settings.tokens_file))
         except TokenFileError as exc:
             raise ConfigError(str(exc)) from None
+        if not Path(settings.tokens_file).exists():
+            # Read as empty, so that 'token add' can make it while the worker runs; but a mistyped
+            # path would otherwise lock every named desk (and, with no API token, everyone) out unsaid.
+            print(f"the tokens file {settings.tokens_file} does not exist: no named token works until "
+                  f"'borderwatch token add --tokens-file {settings.tokens_file}' makes it"
+                  + ("" if token else ", and no API token is set: nobody can sign in meanwhile"), flush=True)
     if not token and auth is None:
         token = new_token()
         print(f"no API token configured (BORDERWATCH_API_TOKEN / BORDERWATCH_API_TOKEN_FILE); "

@@ -74,3 +74,14 @@ def test_the_broker_refuses_a_port_that_is_not_one():
     res = cli("broker", "--port", "99999")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.splitlines()[-1] == "borderwatch broker: error: argument --port: '99999' is not a port (1-65535)"
+
+
+def test_a_tokens_file_that_does_not_exist_is_said_at_start(tmp_path):
+    """Read as empty (token add may make it while the worker runs), so a mistyped path locked every
+    named desk out, and with no API token everyone, without a word."""
+    missing = tmp_path / "tokns.json"
+    res = cli("worker", "--web-port", free_port(), "--data-dir", tmp_path / "data", "--tokens-file", missing,
+              env={"BORDERWATCH_BROKER": f"kafka://127.0.0.1:{free_port()}", "BORDERWATCH_BROKER_WAIT_SECONDS": "1"})
+    assert res.returncode == 2  # no broker; what matters is what it said before it looked for one
+    assert (f"the tokens file {missing} does not exist: no named token works until 'borderwatch token add "
+            f"--tokens-file {missing}' makes it, and no API token is set: nobody can sign in meanwhile") in res.stdout
