@@ -410,7 +410,11 @@ def _token(args: argparse.Namespace) -> int:
             now = utcnow()
             expires = None
             if args.days is not None:
-                expires = now + timedelta(days=args.days)
+                try:
+                    expires = now + timedelta(days=args.days)
+                except OverflowError:  # past year 9999, or more days than a timedelta holds
+                    raise TokenFileError(f"--days {args.days} is past the last date there is; use fewer days, "
+                                         f"or leave out --days and --expires for a token that never expires") from None
             elif args.expires:
                 try:
                     expires = parse_time(args.expires)

@@ -7,6 +7,7 @@ always comes from the record's ``occurred_at``, never from the Kafka timestamp.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ def parse_speed(text: str) -> float | None:
         speed = float(text)
     except ValueError:
         speed = 0.0
-    if speed <= 0:
+    if not 0 < speed < math.inf:  # NaN too: it passes no comparison, so it would pace nothing
         raise ValueError(f"--speed must be 'max' or a positive number of event-seconds per second, not {text!r}")
     return speed
 

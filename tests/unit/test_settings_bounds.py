@@ -85,3 +85,18 @@ def test_a_tokens_file_that_does_not_exist_is_said_at_start(tmp_path):
     assert res.returncode == 2  # no broker; what matters is what it said before it looked for one
     assert (f"the tokens file {missing} does not exist: no named token works until 'borderwatch token add "
             f"--tokens-file {missing}' makes it, and no API token is set: nobody can sign in meanwhile") in res.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (("replay", ROOT / "streams/data/mie-1.0-central-asia.csv", "--format", "mie", "--speed", "nan"),
+     "borderwatch replay: error: --speed must be 'max' or a positive number of event-seconds per second, not 'nan'"),
+    (("token", "add", "--name", "x", "--role", "operator", "--days", "99999999999"),
+     "borderwatch token: error: --days 99999999999 is past the last date there is"),  # was an OverflowError
+])
+def test_numbers_past_any_meaning_are_refused_in_one_line(tmp_path, args, says):
+    res = cli(*args, env={"BORDERWATCH_TOKENS_FILE": str(tmp_path / "t.json"),
+                          "BORDERWATCH_BROKER": f"kafka://127.0.0.1:{free_port()}",
+                          "BORDERWATCH_BROKER_WAIT_SECONDS": "1"})
+    assert res.returncode == 2
+    (line,) = [x for x in res.stderr.splitlines() if x]
+    assert line.startswith(says), line
