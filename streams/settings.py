@@ -201,8 +201,14 @@ def add_setting_flags(parser: Any, verb: str, groups: Mapping[str, Any] | None =
             where.add_argument(flag_of(f.name), action="append", metavar="FILE[,FILE...]",
                                help=f"{f.metadata['help']} (env {env}, comma-separated)")
             continue
-        where.add_argument(flag_of(f.name), type=_TYPES[f.type], choices=f.metadata.get("choices"),
+        choices = f.metadata.get("choices")
+        where.add_argument(flag_of(f.name), type=str.lower if _words(choices) else _TYPES[f.type], choices=choices,
                            help=f"{f.metadata['help']} ({shown}env {env})")
+
+
+def _words(choices: tuple | None) -> bool:
+    """Choices that are words, taken in any case (``--log-level INFO``, as log levels are often written)."""
+    return bool(choices) and all(isinstance(c, str) for c in choices)
 
 
 def flag_values(args: Any, verb: str) -> dict[str, Any]:
@@ -273,6 +279,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     for k, v in (overrides or {}).items():
         if v is not None:
             values[k] = v
+    for f in fields(Settings):
+        if _words(f.metadata.get("choices")) and isinstance(values.get(f.name), str):
+            values[f.name] = values[f.name].lower()
     s = replace(Settings(), **values)
     for f in fields(Settings):
         _check(f, getattr(s, f.name))

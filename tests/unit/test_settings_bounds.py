@@ -45,6 +45,13 @@ def test_a_bad_setting_names_itself_its_value_its_flag_and_its_variable(name, va
     assert str(err.value) == f"{says} (--{name.replace('_', '-')} or {env})"
 
 
+def test_a_log_level_is_taken_in_any_case_from_the_variable_and_the_flag():
+    assert load_settings(environ={"BORDERWATCH_LOG_LEVEL": "INFO"}).log_level == "info"
+    assert load_settings({"log_level": "Debug"}, environ={}).log_level == "debug"
+    res = cli("worker", "--log-level", "INFO", "--web-port", "0")
+    assert "invalid choice" not in res.stderr and "web_port must be at least 1" in res.stderr  # got past the level
+
+
 def test_the_defaults_and_the_compose_files_values_pass():
     load_settings(environ={})
     load_settings({"web_host": "0.0.0.0", "web_port": 6066, "partitions": 8, "instance_id": "worker-1"}, environ={})
