@@ -16,7 +16,10 @@ Rules:
 
 An alert's ``releasable_to`` is the intersection over the incidents that made it
 (``streams.explanation``), so showing an alert never reveals an incident the
-viewer may not see.
+viewer may not see. An empty ``releasable_to`` (incidents released to disjoint
+states, e.g. one to KGZ only and one to TJK only) releases to nobody outside the
+centre; only a record without the field at all (written before it existed) reads
+as ``ALL``.
 
 Who acknowledges and silences what is decided here too (``refusal``, ``notice_right``):
 the web handlers, :mod:`alerts.state` and :mod:`alerts.notify.acks` ask, none decides
@@ -163,26 +166,30 @@ class Principal:
             return NOTICE_ON_BEHALF
         return NOTICE_READ
 
-    def released_to_me(self, releasable_to: Iterable[str]) -> bool:
-        rel = set(releasable_to or (RELEASABLE_ALL,))
+    def released_to_me(self, releasable_to: Iterable[str] | None) -> bool:
+        """Whether a record with this ``releasable_to`` is released to this principal. None (no such
+        field) is ``ALL``; an empty one is released to the centre alone: it is what incidents
+        released to disjoint states intersect to, and reading it as "unrestricted" released the
+        alert to every desk."""
+        rel = {RELEASABLE_ALL} if releasable_to is None else set(releasable_to)
         if self.sees_all:
             return True
         if RELEASABLE_ALL in rel:
             return True
         return self.role == "secretariat" and self.country in rel
 
-    def sees_alert(self, countries: Iterable[str], releasable_to: Iterable[str]) -> bool:
+    def sees_alert(self, countries: Iterable[str], releasable_to: Iterable[str] | None) -> bool:
         if self.sees_all:
             return True
         return self.sees_border(countries) and self.released_to_me(releasable_to)
 
     def sees(self, alert: Mapping[str, Any]) -> bool:
         """For a dict with ``countries`` and ``releasable_to`` (a folded alert, an AlertEvent's dict)."""
-        return self.sees_alert(alert.get("countries") or (), alert.get("releasable_to") or (RELEASABLE_ALL,))
+        return self.sees_alert(alert.get("countries") or (), alert.get("releasable_to"))
 
     def redact(self, incidents: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The incidents (dicts with ``releasable_to``) this principal may see, in order."""
-        return [i for i in incidents if self.released_to_me(i.get("releasable_to") or (RELEASABLE_ALL,))]
+        return [i for i in incidents if self.released_to_me(i.get("releasable_to"))]
 
 
 def daily_from(incidents: Iterable[Mapping[str, Any]], days: int) -> list[dict]:

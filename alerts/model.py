@@ -82,7 +82,8 @@ class AlertEvent:
     def from_dict(cls, d: dict[str, Any]) -> "AlertEvent":
         d = _known(cls, d)
         d["countries"] = tuple(d["countries"])
-        d["releasable_to"] = tuple(d.get("releasable_to") or ("ALL",))
+        # Only a record without the field is ALL: an empty one releases to the centre alone (alerts.access).
+        d["releasable_to"] = tuple(d["releasable_to"]) if d.get("releasable_to") is not None else ("ALL",)
         d["evidence"] = tuple(d.get("evidence") or ())
         return cls(**d)
 
@@ -193,7 +194,7 @@ def alert_labels(alert: Mapping[str, Any]) -> dict[str, str]:
         "level": alert["level"],
         "peak_level": alert.get("peak_level") or alert["level"],
         "classification": alert.get("classification") or "public",
-        "releasable_to": ",".join(sorted(alert.get("releasable_to") or ("ALL",))),
+        "releasable_to": ",".join(sorted(("ALL",) if alert.get("releasable_to") is None else alert["releasable_to"])),
         "scope": "border" if segment == border else "segment",
         "detector": alert.get("detector") or "",
         "kind": alert.get("kind") or INCIDENT,

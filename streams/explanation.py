@@ -55,7 +55,8 @@ def explain(detector: Any, feats: dict[str, float], score: float, evidence: list
 
 
 def releasable_to_all(lists: list[list[str]]) -> tuple[str, ...]:
-    """A group of incidents is releasable only where every one of them is."""
+    """A group of incidents is releasable only where every one of them is: ``()`` when they are
+    released to disjoint states, which releases to the centre alone (alerts.access)."""
     allowed: set[str] | None = None
     for rel in lists:
         if RELEASABLE_ALL in rel:

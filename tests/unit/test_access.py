@@ -9,21 +9,22 @@ from alerts.access import (NOTICE_HIDDEN, NOTICE_ON_BEHALF, NOTICE_OWN, NOTICE_R
 
 STATES = ("KGZ", "TJK", "UZB")
 BORDERS = [("KGZ", "TJK"), ("KGZ", "UZB"), ("TJK", "UZB")]
-RELEASES = [("ALL",), ("KGZ",), ("TJK",), ("KGZ", "TJK"), ()]
+#: None: a record without the field (unmarked: public); (): released to disjoint states, the centre alone
+RELEASES = [("ALL",), ("KGZ",), ("TJK",), ("KGZ", "TJK"), (), None]
 
 
 @pytest.mark.parametrize("state,border,rel", list(itertools.product(STATES, BORDERS, RELEASES)))
 def test_a_secretariat_sees_only_its_borders_and_what_is_released_to_it(state, border, rel):
     p = Principal.parse("desk", f"secretariat:{state}")
     on_my_border = state in border
-    released = (rel == ("ALL",)) or (not rel) or state in rel  # () means unmarked: public
+    released = rel in (("ALL",), None) or state in (rel or ())
     assert p.sees_alert(border, rel) == (on_my_border and released)
 
 
 @pytest.mark.parametrize("rel", RELEASES)
 def test_the_regional_desk_sees_only_what_is_released_to_all(rel):
     p = Principal.parse("desk", "regional-desk")
-    assert p.sees_alert(("KGZ", "TJK"), rel) == (rel in (("ALL",), ()))
+    assert p.sees_alert(("KGZ", "TJK"), rel) == (rel in (("ALL",), None))
 
 
 @pytest.mark.parametrize("role", ["operator", "engineer", "admin"])
@@ -40,6 +41,22 @@ def test_evidence_is_redacted_per_principal():
     assert ids(Principal.parse("t", "secretariat:TJK")) == ["a", "c", "d"]
     assert ids(Principal.parse("r", "regional-desk")) == ["a", "d"]
     assert ids(Principal.parse("o", "operator")) == ["a", "b", "c", "d"]
+
+
+def test_incidents_released_to_disjoint_states_make_an_alert_for_the_centre_alone():
+    from alerts.model import AlertEvent, alert_labels
+    from streams.explanation import releasable_to_all
+
+    rel = releasable_to_all([["KGZ"], ["TJK"]])
+    assert rel == ()
+    alert = {"countries": ["KGZ", "TJK"], "releasable_to": list(rel)}
+    assert [r for r in ("secretariat:KGZ", "secretariat:TJK", "regional-desk", "operator")
+            if Principal.parse("x", r).sees(alert)] == ["operator"]
+    # and it stays so through the alerts topic and the routing labels
+    ev = AlertEvent("al-1", "opened", "KGZ-TJK", "KGZ-TJK", ("KGZ", "TJK"), "warning", "none", 0.9,
+                    "2012-07-17T00:00:00Z", "2012-07-17T00:00:00Z", 1, "warning", 0.9, "s", "d", releasable_to=rel)
+    assert AlertEvent.decode(ev.encode()).releasable_to == ()
+    assert alert_labels(ev.to_dict())["releasable_to"] == ""
 
 
 @pytest.mark.parametrize("role", ["secretariat", "secretariat:kg", "root", "operator:KGZ", ""])
