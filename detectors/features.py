@@ -36,6 +36,10 @@ NEVER = 99999
 #: included), and the weeks of the year before a 7-day window (its baseline: 358 / 7).
 WEEK, MONTH, YEAR = 7, 30, 365
 WINDOW_DAYS: tuple[int, ...] = (WEEK, MONTH, YEAR)
+#: How far back (days before the scored day) the rolling views read at the most: the earliest
+#: window of ``fatalities_30d_prior_max`` ends a YEAR before and is a MONTH long. An incident this
+#: old or newer may be in the figures an alert quotes (streams.explanation, figures_releasable_to).
+VIEW_REACH = YEAR + MONTH
 PRIOR_WEEKS = (YEAR - WEEK) / WEEK
 
 

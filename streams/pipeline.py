@@ -158,6 +158,8 @@ class Pipeline:
                 # share the incident's border pair, and input is keyed by border pair, so each copy
                 # reaches its key in the same order relative to that key's own incidents in every driver.
                 spill = {"event_id": ev.event_id, "occurred_at": rec["occurred_at"], "category": ev.category}
+                if RELEASABLE_ALL not in ev.releasable_to:  # the neighbour's figures count it (spill_*)
+                    spill["releasable_to"] = list(ev.releasable_to)
                 for nb in (() if ev.category in UNCOUNTED_CATEGORIES else self._spill_targets(key)):
                     envs.append(Envelope("spill", nb, [spill], ingested_at=ingested_at, positions=pos))
                 return envs, None
@@ -257,6 +259,7 @@ class Pipeline:
                                           int(ev["category"] in INTRUSION_CATEGORIES), 0,
                                           int(cls == F.FORCE), int(cls == F.DEADLY)))
         self._count_decayed(state, d, cls, ev["fatalities"])
+        state.count_release(ev.get("releasable_to") or (RELEASABLE_ALL,), d)
         state.seen[ev["event_id"]] = d
         self._remember(state, ev, d)
         now_day = d if state.max_day is None else max(d, state.max_day)
@@ -300,6 +303,7 @@ class Pipeline:
             return  # that day is closed and learned here; the neighbour dead-letters or counts its own copy
         state.seen[sid] = d
         state.windows.add(state.days, d, _SPILL_ONE)
+        state.count_release(ev.get("releasable_to") or (RELEASABLE_ALL,), d)
 
     def _apply_transfer(self, state: SegmentState, tr: dict[str, Any], out: Applied, counted: bool = True) -> None:
         if tr["transfer_id"] in state.seen:
@@ -381,6 +385,7 @@ class Pipeline:
             return
         horizon = state.max_day - self.settings.retention_days
         state.days = state.windows.drop_before(state.days, horizon)
+        state.prune_restricted()
         # An id older than the grace period cannot come back as a duplicate: it would be late.
         seen_horizon = state.max_day - self.settings.grace_days - 1
         if len(state.seen) > 64 and min(state.seen.values()) < seen_horizon:

@@ -15,8 +15,9 @@ from typing import Any
 
 import orjson
 
+from alerts.access import RELEASABLE_ALL
 from detectors import features as F
-from streams.windows import Windows, days_by_column, days_from_columns
+from streams.windows import N, SPILL, Windows, days_by_column, days_from_columns
 
 #: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
 #: 2: buckets gained violent / intrusion / spill-over columns; per-segment detector state.
@@ -26,7 +27,11 @@ from streams.windows import Windows, days_by_column, days_from_columns
 #: 5: encoded compactly: the buckets by column, the whole deflated (SegmentState.encode).
 #: 6: the first counted incident's day (a surge on a sparse segment needs a year on record);
 #:    version 5 is read on: the oldest day it still holds stands for that day (SegmentState.decode).
-STATE_VERSION = 6
+#: 7: the restricted incidents counted within the views' reach (``restricted``): whose figures an
+#:    alert may quote to whom. Versions 5 and 6 are read on (:func:`_restricted_of_older`).
+STATE_VERSION = 7
+#: The key of ``SegmentState.restricted`` for "not known to be released to anyone but the centre".
+CENTRE_ONLY = ""
 #: zlib level of an encoded state: ten years of a busy segment in under 3 KB (``make bench``,
 #: ``state_bytes_ten_years``) at about a twentieth of a millisecond.
 STATE_DEFLATE_LEVEL = 3
@@ -82,6 +87,12 @@ class SegmentState:
     #: year assessed, "at": the newest transition time}. A new field with an empty default: old
     #: state has no arms keys and reads as before, so STATE_VERSION stays.
     arms: dict[str, Any] = field(default_factory=dict)
+    #: releasable_to ("KGZ,TJK": sorted, comma-joined; CENTRE_ONLY for none) -> the newest day an
+    #: incident or spill-over released only there was counted, for the days the rolling views still
+    #: read (F.VIEW_REACH before ``max_day``). An alert's figures are released only where all of
+    #: these are (streams.explanation): its own releasable_to covers the last 30 days' incidents
+    #: alone. A few distinct sets, not one entry per incident: the state stays small.
+    restricted: dict[str, int] = field(default_factory=dict)
     #: the rolling sums of ``days`` (memory only, rebuilt on demand; streams.windows)
     windows: Windows = field(default_factory=Windows, repr=False, compare=False)
     #: the live detector built from ``model`` (memory only)
@@ -107,7 +118,7 @@ class SegmentState:
         except zlib.error:
             return cls(key)  # an older layout (plain JSON): rebuilt from scratch rather than misread
         version = d.get("version")
-        if version not in (STATE_VERSION, 5):
+        if version not in (STATE_VERSION, 6, 5):
             return cls(key)  # older layout: rebuild from scratch rather than misread it
         d["days"] = days_from_columns(d["days"])
         if version == 5:
@@ -116,9 +127,31 @@ class SegmentState:
             # may look younger than it is -- its sparse surge then waits -- never older, and an
             # upgrade needs no replay.
             known = [*d["days"], *([d["last_fatal_day"]] if d.get("last_fatal_day") is not None else [])]
-            d.update(version=STATE_VERSION, first_day=min(known, default=None))
+            d.update(first_day=min(known, default=None))
+        if version in (5, 6):
+            d.update(version=STATE_VERSION, restricted=_restricted_of_older(d))
         d["pressure"] = {c: {int(y): t for y, t in ys.items()} for c, ys in d["pressure"].items()}
         return cls(**d)
+
+    def count_release(self, releasable_to: list[str] | tuple[str, ...], day: int) -> None:
+        """Note an incident (or a neighbour's, as spill-over) counted on ``day``: released to all, nothing."""
+        if RELEASABLE_ALL in releasable_to:
+            return
+        key = ",".join(sorted(set(releasable_to)))
+        if day > self.restricted.get(key, day - 1):
+            self.restricted[key] = day
+
+    def prune_restricted(self) -> None:
+        """Forget the restricted sets past the views' reach of ``max_day``: no figure counts them any more."""
+        if self.restricted and self.max_day is not None:
+            horizon = self.max_day - F.VIEW_REACH
+            if min(self.restricted.values()) < horizon:
+                self.restricted = {k: d for k, d in self.restricted.items() if d >= horizon}
+
+    def restricted_within_reach(self, day: int) -> list[list[str]]:
+        """The releasable_to of every restricted incident the rolling views of ``day`` may count."""
+        return [k.split(",") if k != CENTRE_ONLY else [] for k, d in self.restricted.items()
+                if d >= day - F.VIEW_REACH]
 
     def pressure_tiv(self, years: int) -> float:
         """TIV delivered to both sides over the trailing ``years`` up to the latest delivery year."""
@@ -130,3 +163,29 @@ class SegmentState:
     def pressure_before(self, year: int, years: int) -> float:
         """TIV delivered to both sides in the ``years`` completed years before ``year``."""
         return sum(t for ys in self.pressure.values() for y, t in ys.items() if year - years <= y < year)
+
+
+def _restricted_of_older(d: dict[str, Any]) -> dict[str, int]:
+    """``restricted`` for a state of version 5 or 6 (``d`` as decoded), which did not record it.
+
+    Never read as "nothing restricted": an alert would then quote a year of figures from incidents
+    withheld from its readers. The recent incidents (``recent``, with their releasable_to) stand
+    for the record when they hold every incident counted within the views' reach -- as many as the
+    buckets count, and no spill-over, whose releasability only the neighbour knew. Otherwise the
+    whole reach is marked released to the centre alone (CENTRE_ONLY on the newest day): the
+    segment's alerts withhold their figures from the desks until it has passed, at most
+    F.VIEW_REACH days; an exact record would need a replay of a year of input.
+    """
+    from streams.pipeline import UNCOUNTED_CATEGORIES  # the pipeline imports this module
+
+    if d.get("max_day") is None:
+        return {}
+    horizon = d["max_day"] - F.VIEW_REACH
+    reach = [b for day, b in d["days"].items() if day >= horizon]
+    counted = [r for r in d.get("recent") or () if r["day"] >= horizon and r["category"] not in UNCOUNTED_CATEGORIES]
+    if any(b[SPILL] for b in reach) or sum(b[N] for b in reach) != len(counted):
+        return {CENTRE_ONLY: d["max_day"]}
+    older = SegmentState(d["key"], max_day=d["max_day"])
+    for r in counted:
+        older.count_release(r["releasable_to"], r["day"])
+    return older.restricted

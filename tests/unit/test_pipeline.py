@@ -13,7 +13,7 @@ from alerts.history import AlertHistory
 from detectors import features as F
 from streams.backtest import run_records
 from streams.pipeline import Pipeline
-from streams.segment_state import SegmentState
+from streams.segment_state import STATE_VERSION, SegmentState
 from streams.records import decode_incident
 from streams.segments import SegmentRegistry
 from streams.topics import KIND_INCIDENTS, KIND_TRANSFERS, Envelope, pack
@@ -424,7 +424,53 @@ def test_state_of_version_5_is_read_on_with_its_oldest_known_day_as_the_first(pi
     # with the first buckets pruned, the last death (kept beyond the retention) is the oldest known
     stored["days"] = days_by_column({d: v for d, v in st.days.items() if d > day_of(T0) + 40})
     pruned = SegmentState.decode(zlib.compress(orjson.dumps(stored)), "KGZ-UZB")
-    assert pruned.version == 6 and pruned.first_day == st.last_fatal_day == day_of(T0) + 40
+    assert pruned.version == STATE_VERSION and pruned.first_day == st.last_fatal_day == day_of(T0) + 40
+
+
+def test_restricted_incidents_are_recorded_within_the_views_reach_and_round_trip(pipeline):
+    day = day_of(T0)
+    raws = [incident(1, T0 - timedelta(days=500), releasable_to=["UZB"]),
+            incident(2, T0 - timedelta(days=40), fatalities=3, releasable_to=["UZB", "KGZ"]),
+            incident(3, T0 - timedelta(days=39), releasable_to=["KGZ", "UZB"]),
+            incident(4, T0, releasable_to=["ALL"]), incident(5, T0, category="protest", releasable_to=["UZB"])]
+    _, _, states = feed(pipeline, raws)
+    st = states["KGZ-UZB"]
+    # one entry per distinct set, its newest day; the one 500 days back is past the reach; protests count nowhere
+    assert st.restricted == {"KGZ,UZB": day - 39}
+    assert st.restricted_within_reach(day) == [["KGZ", "UZB"]]
+    assert st.restricted_within_reach(day - 39 + F.VIEW_REACH + 1) == []
+    assert SegmentState.decode(st.encode(), "KGZ-UZB") == st
+
+
+def test_a_neighbours_restricted_incident_is_recorded_as_spill_over(pipeline):
+    raw = incident(1, countries=("KGZ", "TJK"), latitude=40.05229068, longitude=70.63277194, releasable_to=["TJK"])
+    _, _, states = feed(pipeline, [raw])
+    # its own segment counts it; the segments beside it and the whole border's key as spill-over
+    assert len(states) > 2 and "KGZ-TJK" in states
+    assert all(st.restricted == {"TJK": day_of(T0)} for st in states.values())
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_state_of_version_6_never_reads_as_nothing_restricted(pipeline, complete):
+    import zlib
+
+    import orjson
+
+    raws = [incident(n, T0 + timedelta(days=10 * n), releasable_to=["KGZ"] if n == 2 else ["ALL"]) for n in range(5)]
+    _, _, states = feed(pipeline, raws)
+    st = states["KGZ-UZB"]
+    stored = orjson.loads(zlib.decompress(st.encode()))
+    del stored["restricted"]
+    stored["version"] = 6
+    if not complete:  # the recent incidents no longer hold every one the buckets count
+        stored["recent"] = stored["recent"][1:]
+    older = SegmentState.decode(zlib.compress(orjson.dumps(stored)), "KGZ-UZB")
+    assert older.version == STATE_VERSION
+    if complete:  # the recent incidents are the whole record: read exactly
+        assert older == st and older.restricted == {"KGZ": day_of(T0) + 20}
+    else:  # otherwise the reach is the centre's alone until it passes
+        assert older.restricted == {"": st.max_day}
+        assert older.restricted_within_reach(st.max_day) == [[]]
 
 
 def test_an_alert_carries_its_explanation(pipeline):
