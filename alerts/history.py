@@ -49,6 +49,8 @@ class AlertHistory:
         if ev.transition in ("opened", "escalated"):
             cur["summary"] = ev.summary  # the summary (and explanation) of the alert's peak
             cur["explanation"] = getattr(ev, "explanation", None)
+            # and where their figures may go: that transition's, not the latest one's
+            cur["figures_releasable_to"] = list(ev.figures_releasable_to)
         cur.update(level=ev.level, score=ev.score, peak_level=ev.peak_level, peak_score=ev.peak_score,
                    detector=ev.detector, classification=ev.classification,
                    releasable_to=list(ev.releasable_to), evidence=list(ev.evidence), updated_at=ev.at,
@@ -56,8 +58,10 @@ class AlertHistory:
         if ev.transition == "resolved":
             cur["resolved_at"] = ev.resolved_at or ev.at
             cur["level"] = "none"
+        # each with its own release: the alert is shown by its latest, a transition by its own
+        # (alerts.access.Principal.shown)
         cur["transitions"].append({"transition": ev.transition, "level": ev.level, "at": ev.at, "score": ev.score,
-                                   "seq": ev.seq})
+                                   "seq": ev.seq, "releasable_to": list(ev.releasable_to)})
         if ev.transition == "resolved" and self.keep_resolved is not None:
             self._resolved.append(ev.alert_id)
             while len(self._resolved) > self.keep_resolved:

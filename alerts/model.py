@@ -62,6 +62,12 @@ class AlertEvent:
     #: ALERT_KINDS: "incident", or "arms-race" (its own state key, seq and clock: transfers only).
     #: Records written before it decode as "incident". Never "action": that tells AlertAction apart.
     kind: str = INCIDENT
+    #: where the figures its summary and explanation quote may go: ``releasable_to`` covers the
+    #: incidents of the last 30 days, the figures read up to a year and a month back (baselines,
+    #: yearly highs), so they are released only where every incident in that reach is
+    #: (streams.explanation). ``Principal.shown`` withholds them elsewhere. Records written before
+    #: it decode as released to the centre alone (:func:`figures_release_of_old_record`).
+    figures_releasable_to: tuple[str, ...] = ("ALL",)
 
     def to_dict(self) -> dict[str, Any]:
         """The event as plain JSON values, a copy the caller may change. Not ``asdict``: it deep-copies
@@ -69,6 +75,7 @@ class AlertEvent:
         d = {name: getattr(self, name) for name in _EVENT_FIELDS}
         d["countries"] = list(self.countries)
         d["releasable_to"] = list(self.releasable_to)
+        d["figures_releasable_to"] = list(self.figures_releasable_to)
         d["evidence"] = list(self.evidence)
         d["explanation"] = _plain(self.explanation)
         if self.kind == INCIDENT:
@@ -85,6 +92,8 @@ class AlertEvent:
         # Only a record without the field is ALL: an empty one releases to the centre alone (alerts.access).
         d["releasable_to"] = tuple(d["releasable_to"]) if d.get("releasable_to") is not None else ("ALL",)
         d["evidence"] = tuple(d.get("evidence") or ())
+        figures = d.get("figures_releasable_to")
+        d["figures_releasable_to"] = tuple(figures) if figures is not None else figures_release_of_old_record(d)
         return cls(**d)
 
     @classmethod
@@ -93,6 +102,17 @@ class AlertEvent:
 
 
 _EVENT_FIELDS = tuple(f.name for f in fields(AlertEvent))
+
+
+def figures_release_of_old_record(alert: Mapping[str, Any]) -> tuple[str, ...]:
+    """``figures_releasable_to`` of an alert (a record, a folded alert) written before the field.
+
+    An incident alert's: ``()``, the centre alone. Its figures may come from incidents of the
+    past year withheld from a desk that sees the alert, and what they were cannot be worked out
+    again from the record; withholding them costs a desk the numbers of old alerts, never an
+    incident. An arms race's: ``ALL``, its figures are SIPRI's public register.
+    """
+    return ("ALL",) if alert.get("kind") == ARMS_RACE else ()
 
 
 def _plain(value: Any) -> Any:

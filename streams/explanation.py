@@ -4,7 +4,9 @@ A segment's alert transition (:func:`segment_alert_event`) shows the incidents t
 in the last 30 days as its evidence, is classified as its most restricted one and releasable only
 where every one of them is (:func:`releasable_to_all`), and says why in a summary and an
 explanation (:func:`explain`), which sets each rolling view against its baseline and adds the
-detector's own view and forecast. An arms-race key's transitions are streams.arms_keys'.
+detector's own view and forecast. Those figures count incidents up to a year and a month back,
+so they carry their own release (``figures_releasable_to``): where every incident in that reach is.
+An arms-race key's transitions are streams.arms_keys'.
 """
 
 from __future__ import annotations
@@ -79,6 +81,11 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
     evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[:evidence_max]
     classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
     releasable = releasable_to_all([r["releasable_to"] for r in window])
+    # The summary and explanation quote figures the rolling views count up to F.VIEW_REACH days back
+    # (a yearly high, a baseline), of incidents the window above may not hold: they go only where
+    # every incident in that reach is released (alerts.access.Principal.shown withholds them elsewhere).
+    figures = releasable_to_all([r["releasable_to"] for r in window]
+                                + state.restricted_within_reach(state.max_day or 0))
     name = seg.name if seg else state.key
     explanation = None
     if transition == "resolved" and expired:
@@ -98,5 +105,5 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
         classification=classification, releasable_to=releasable,
         evidence=tuple(r["event_id"] for r in evidence),
         resolved_at=at if transition == "resolved" else None,
-        explanation=explanation,
+        explanation=explanation, figures_releasable_to=figures,
     )

@@ -61,7 +61,9 @@ _SCHEMAS: dict[str, Any] = {
               "properties": {"error": {"type": "string"}, "hint": {"type": "string"}}},
     "Transition": {"type": "object", "required": ["transition", "at"], "properties": {
         "transition": {"type": "string", "description": "opened, escalated, de-escalated, resolved, acknowledged, ..."},
-        "level": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "score": {"type": "number"}}},
+        "level": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "score": {"type": "number"},
+        "releasable_to": {"type": "array", "items": {"type": "string"},
+                          "description": "this transition's; one not released to the caller is left out"}}},
     "Acknowledgement": {"type": "object", "nullable": True, "properties": {
         "by": {"type": "string"}, "until": {"type": "string", "format": "date-time", "nullable": True},
         "comment": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}},
@@ -78,7 +80,16 @@ _SCHEMAS: dict[str, Any] = {
                   "score": {"type": "number"}, "peak_score": {"type": "number"},
                   "summary": {"type": "string"}, "detector": {"type": "string"},
                   "classification": {"type": "string"},
-                  "releasable_to": {"type": "array", "items": {"type": "string"}},
+                  "releasable_to": {"type": "array", "items": {"type": "string"},
+                                    "description": "ALL or ISO3 codes; empty: the centre alone"},
+                  "figures_releasable_to": {
+                      "type": "array", "items": {"type": "string"},
+                      "description": "where the figures of summary and explanation may go (they count incidents "
+                                     "of the past year and a month); empty: the centre alone"},
+                  "figures_withheld": {
+                      "type": "boolean",
+                      "description": "true when the figures are not released to the caller: summary says so, "
+                                     "explanation keeps the detector, score and evidence only"},
                   "evidence": {"type": "array", "items": {"type": "string"}, "description": "incident event ids"},
                   "updated_at": {"type": "string", "format": "date-time"},
                   "acknowledged": _ref("Acknowledgement"),

@@ -243,6 +243,19 @@ def test_alert_is_releasable_only_where_every_contributing_incident_is(pipeline)
     assert alerts[-1].classification == "restricted"
 
 
+def test_an_alerts_figures_are_released_only_where_every_incident_they_count_is(pipeline):
+    # a deadly clash released to TJK alone 40 days before: out of the alert's 30-day window (the
+    # alert is released to all), but in its figures (the yearly high its deaths are set against)
+    raws = [incident(1, T0 - timedelta(days=40), ("KGZ", "TJK"), fatalities=25, releasable_to=["TJK"]),
+            incident(2, T0, ("KGZ", "TJK"), fatalities=20), incident(3, T0 + timedelta(hours=2), ("KGZ", "TJK"),
+                                                                      fatalities=10)]
+    alerts, _, _ = feed(pipeline, raws)
+    later = [a for a in alerts if a.at >= "2012-07-17"]
+    assert later and all(a.releasable_to == ("ALL",) for a in later)
+    assert all(a.figures_releasable_to == ("TJK",) for a in later)
+    assert all(a.figures_releasable_to == ("ALL",) for a in feed(pipeline, raws[1:])[0])
+
+
 def test_arms_transfers_fan_out_to_the_recipients_borders(pipeline):
     tr = {"transfer_id": "s-1", "supplier": "Turkiye", "recipient": "KGZ", "order_year": 2021,
           "delivery_years": [2022], "quantity": 3, "weapon_category": "UAV", "designation": "TB-2", "tiv": 12.5,
