@@ -16,7 +16,18 @@ Rules:
 
 An alert's ``releasable_to`` is the intersection over the incidents that made it
 (``streams.explanation``), so showing an alert never reveals an incident the
-viewer may not see. An empty ``releasable_to`` (incidents released to disjoint
+viewer may not see.
+
+* An alert's *figures* -- the numbers its summary and explanation quote: deaths
+  against the past year's highest, baselines, the detector's view and forecast --
+  count incidents up to a year and a month back, beyond the 30 days its
+  ``releasable_to`` covers. They go only where ``figures_releasable_to`` releases
+  them (every incident in that reach). Anyone else who sees the alert gets it
+  from :meth:`Principal.shown`: its level, score, segment and evidence, and a
+  summary saying the figures are withheld (``figures_withheld``). The alert's own
+  visibility is not narrowed to the figures': that would hide a state's own
+  border for a year after any incident withheld from it.
+* In an alert's history each transition is shown by its own ``releasable_to``. An empty ``releasable_to`` (incidents released to disjoint
 states, e.g. one to KGZ only and one to TJK only) releases to nobody outside the
 centre; only a record without the field at all (written before it existed) reads
 as ``ALL``.
@@ -39,6 +50,9 @@ or words a refusal on its own.
 False
 >>> p.refusal(SILENCE)
 'role secretariat:KGZ may not silence alerts'
+>>> p.shown({"summary": "warning on KGZ-TJK-07: 30 deaths in 30 days (previous yearly high 25)",
+...          "releasable_to": ["ALL"], "figures_releasable_to": ["TJK"]})["summary"]
+"warning on KGZ-TJK-07: figures withheld: the segment's past year includes incidents not released to you"
 """
 
 from __future__ import annotations
@@ -48,6 +62,7 @@ from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
 from alerts.borders import is_iso3
+from alerts.model import figures_release_of_old_record
 from borderwatch.errors import BorderwatchError
 
 #: ``releasable_to`` value that releases a record to every state and desk.
@@ -68,6 +83,13 @@ NOTICE_HIDDEN = "hidden"  # may not learn that it exists: answered like a notice
 NOTICE_READ = "read"  # knows of it, may not acknowledge it (403)
 NOTICE_OWN = "own"  # its own desk's: acknowledges it
 NOTICE_ON_BEHALF = "on-behalf"  # another desk's: acknowledges it only on behalf of that desk, with a reason
+
+#: What an alert's summary says after its place when its figures are withheld from the reader
+#: (:meth:`Principal.shown`); pages and notices say it in the reader's language.
+FIGURES_WITHHELD = "figures withheld: the segment's past year includes incidents not released to you"
+#: What an explanation keeps when its figures are withheld: who scored it and how high (the level's
+#: reason, already released with the alert); its incidents are the evidence (:meth:`Principal.shown`).
+_EXPLANATION_KEPT = ("detector", "score")
 
 #: The guarded actions on alerts (:meth:`Principal.refusal`).
 ACK_ALERTS = "acknowledge alerts"
@@ -190,6 +212,38 @@ class Principal:
     def redact(self, incidents: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The incidents (dicts with ``releasable_to``) this principal may see, in order."""
         return [i for i in incidents if self.released_to_me(i.get("releasable_to"))]
+
+    def shown(self, alert: Mapping[str, Any]) -> Mapping[str, Any]:
+        """An alert this principal :meth:`sees` (a folded alert, an AlertEvent's dict, a notice's
+        payload) as it may read it: ``alert`` itself when nothing in it is withheld, else a copy.
+
+        The copy leaves out the transitions not released to it, and, when the figures are not
+        (``figures_releasable_to``), says so in the summary after the level and place, keeps of the
+        explanation the detector, the score and the top incidents that are the alert's evidence,
+        and is marked ``figures_withheld``. Every surface shows alerts through this.
+        """
+        steps = alert.get("transitions")
+        hidden = [t for t in steps or () if not self.released_to_me(t.get("releasable_to"))]
+        figures = alert.get("figures_releasable_to")
+        released = self.released_to_me(figures if figures is not None else figures_release_of_old_record(alert))
+        if released and not hidden:
+            return alert
+        out = dict(alert)
+        if hidden:
+            out["transitions"] = [t for t in steps if t not in hidden]
+        if not released:
+            # "<level> on <place>: <figures>": the level and place are released with the alert
+            head, said, _ = str(alert.get("summary") or "").partition(": ")
+            out["summary"] = f"{head}: {FIGURES_WITHHELD}" if said else FIGURES_WITHHELD
+            ex = alert.get("explanation")
+            if ex:
+                # The explanation may be an earlier transition's (the peak's): of its incidents only
+                # those still the alert's evidence are released with the alert.
+                evidence = set(alert.get("evidence") or ())
+                out["explanation"] = {**{k: ex[k] for k in _EXPLANATION_KEPT if k in ex}, "top_incidents": [
+                    i for i in ex.get("top_incidents") or () if i.get("event_id") in evidence]}
+            out["figures_withheld"] = True
+        return out
 
 
 def daily_from(incidents: Iterable[Mapping[str, Any]], days: int) -> list[dict]:

@@ -152,8 +152,8 @@ class AlertStore(AlertHistory):
     def current(self, now: datetime | None = None, principal: Principal | None = None) -> list[dict]:
         """Open alerts with their ack and silence status, those ``principal`` may see."""
         now = now or self.clock()
-        return [self.view(a, now) for a in self.open_alerts()
-                if principal is None or principal.sees(a)]
+        return [self.view(a, now) if principal is None else principal.shown(self.view(a, now))
+                for a in self.open_alerts() if principal is None or principal.sees(a)]
 
     def query(self, *, segment_id: str | None = None, border: str | None = None, since: datetime | None = None,
               until: datetime | None = None, level: str | None = None, principal: Principal | None = None,
@@ -175,7 +175,7 @@ class AlertStore(AlertHistory):
                 continue
             if principal is not None and not principal.sees(a):
                 continue
-            out.append(self.view(a, now))
+            out.append(self.view(a, now) if principal is None else principal.shown(self.view(a, now)))
         return out
 
     def timeline(self, alert_id: str) -> list[dict]:

@@ -30,6 +30,7 @@ def alert(level: str = "critical", transition: str = "escalated", evidence=("inc
             "level": "none" if resolved_at else level, "peak_level": level, "score": 0.93,
             "summary": f"{level} on Batken-Isfara: 3 incidents, 4 fatalities in 7 days",
             "evidence": list(evidence), "classification": "public", "releasable_to": ["ALL"],
+            "figures_releasable_to": ["ALL"],
             "opened_at": "2025-11-18T06:00:00Z", "resolved_at": resolved_at,
             "transitions": [{"transition": "opened", "level": "watch", "at": "2025-11-18T06:00:00Z", "score": 0.7},
                             {"transition": transition, "level": level, "at": "2025-11-19T05:00:00Z", "score": 0.93}]}

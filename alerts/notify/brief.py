@@ -237,6 +237,8 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
                % {"at": human(s.opened_at), "level": level_name(s.level, lang), "peak": level_name(s.peak_level, lang)}]
         if s.kind != ARMS_RACE and s.forecast.get("level") == s.level:  # the forecast is what set this level
             out.append(forecast_line(s.forecast, lang))
+    if s.figures_withheld:
+        out.append(figures_withheld_line(lang))
     if s.kind == ARMS_RACE:
         return tuple(out + [_arming(side, lang) for side in s.sides])
     if s.evidence:
@@ -252,6 +254,14 @@ def _happened(s: Section, lang: str) -> tuple[str, ...]:
     else:
         out.append(_("No incident behind this alert is released to you; the level is the detector's reading."))
     return tuple(out)
+
+
+def figures_withheld_line(lang: str) -> str:
+    """What a notice and the console say in place of an alert's figures withheld from the reader
+    (``alerts.access.Principal.shown``), and why."""
+    return translations(lang).gettext(
+        "Figures withheld: the segment's past year includes incidents not released to you, so the counts and "
+        "baselines behind this alert are not shown. Its level stands.")
 
 
 def forecast_line(forecast: Mapping[str, Any], lang: str) -> str:

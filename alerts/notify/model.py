@@ -53,6 +53,9 @@ class Section:
     #: the hazard forecast behind the level, when one set it: probability, horizon_days and the
     #: level's probability band (``band_from``, ``band_to``; None above the top line)
     forecast: Mapping[str, Any] = field(default_factory=dict)
+    #: the alert's figures are withheld from this receiver (alerts.access.Principal.shown): the
+    #: notice says so instead of a reading it may not have
+    figures_withheld: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 and as a PDF by :mod:`alerts.notify.pdf`).
 
 A notice is built for a receiver's :class:`~alerts.access.Principal`: alerts the
-principal may not see are dropped, and each alert's evidence incidents are
-passed through ``Principal.redact`` before anything is rendered, so no output
-format can carry a non-releasable incident. Building is pure (the clock, the
+principal may not see are dropped, each alert is read as ``Principal.shown`` gives it
+(its figures withheld where they count incidents not released to the receiver), and
+each alert's evidence incidents are passed through ``Principal.redact`` before anything
+is rendered, so no output format can carry a non-releasable incident or a figure made from one. Building is pure (the clock, the
 ack link and the segment data come in); rendering is pure too.
 
 >>> req = NoticeRequest("secretariat-KGZ", "{}:{border=KGZ-TJK}", (alert,), "new", "nt-1")   # doctest: +SKIP
@@ -155,6 +156,7 @@ def build_notice(request: NoticeRequest, principal: Principal,
     for alert in request.alerts:
         if not principal.sees(alert):
             continue  # routing should not have sent it; never render it anyway
+        alert = principal.shown(alert)  # its figures too may be withheld from this receiver
         ctx = context_for(alert["segment_id"]) or SegmentContext(alert["segment_id"])
         by_id = {i["event_id"]: i for i in ctx.incidents}
         # Before redaction: a receiver the demo incident is not released to still must not take it for real.
@@ -171,7 +173,8 @@ def build_notice(request: NoticeRequest, principal: Principal,
             place=ctx.place, place_ru=ctx.place_ru, countries=tuple(alert.get("countries") or ()),
             kind=alert.get("kind") or INCIDENT,
             sides=tuple(dict(x) for x in (alert.get("explanation") or {}).get("sides") or ()),
-            line=tuple(ctx.line), forecast=forecast_band(alert.get("explanation"))))
+            line=tuple(ctx.line), forecast=forecast_band(alert.get("explanation")),
+            figures_withheld=bool(alert.get("figures_withheld"))))
     if not sections:
         raise NoticeError(f"notice {request.notice_id}: {request.receiver} may see none of its alerts")
     # The id and time go in the summary too: the next notice of the group refers back to this one (CAP <references>).

@@ -284,7 +284,7 @@ async def events(ctx: WebContext, request: web.Request) -> web.StreamResponse:
         if now is None:
             return False
         if wanted(entry, now):
-            await resp.write(f"id: {entry['id']}\nevent: alert\ndata: {entry['data']}\n\n".encode())
+            await resp.write(f"id: {entry['id']}\nevent: alert\ndata: {live.data_for(entry, now)}\n\n".encode())
         return True
 
     try:

@@ -138,16 +138,17 @@ class WebContext:
     policy: Policy | None = None
 
     def visible(self, p: Principal) -> list[dict]:
-        """The alerts ``p`` may see, each with its ack and silence status now (with an AlertStore)."""
+        """The alerts ``p`` may see, as it may read them (``Principal.shown``), each with its ack and
+        silence status now (with an AlertStore)."""
         h = self.history()
-        return [_shown(h, a) for a in h.all() if p.sees(a)]
+        return [p.shown(_shown(h, a)) for a in h.all() if p.sees(a)]
 
     def find_alert(self, p: Principal, alert_id: str) -> dict:
         h = self.history()
         a = h.alerts.get(alert_id)
         if a is None or not p.sees(a):
             raise Problem(404, f"no alert {alert_id}")  # the same answer whether hidden or absent
-        return _shown(h, a)
+        return p.shown(_shown(h, a))
 
     def segment_rows(self, p: Principal, lang: str = SOURCE_LANGUAGE) -> list[dict]:
         """The segments ``p`` may look at (:func:`segment_table`), named in ``lang``."""

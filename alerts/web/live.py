@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from alerts.access import Principal
 from alerts.history import AlertHistory
 
 log = logging.getLogger("borderwatch.web")
@@ -79,7 +80,8 @@ class LiveFeed:
         alert_json = json.dumps(folded, separators=(",", ":"))
         alert = json.loads(alert_json) if folded is not None else None
         data = '{"event":' + json.dumps(event, separators=(",", ":")) + ',"alert":' + alert_json + "}"
-        entry = {"seq": seq, "id": f"{self.boot}-{seq}", "view": alert or event, "data": data}
+        entry = {"seq": seq, "id": f"{self.boot}-{seq}", "view": alert or event, "data": data,
+                 "event": event, "alert": alert}
         self.buffer.append(entry)
         for c in list(self.clients):
             if c.qsize() >= 1000:
@@ -89,6 +91,15 @@ class LiveFeed:
             else:
                 c.put_nowait(entry)
         return entry
+
+    @staticmethod
+    def data_for(entry: dict, p: Principal) -> str:
+        """An entry's data as ``p`` may read it (``Principal.shown``): the encoding shared by every
+        client when nothing in it is withheld from ``p``, else its own."""
+        event, alert = p.shown(entry["event"]), entry["alert"] and p.shown(entry["alert"])
+        if event is entry["event"] and alert is entry["alert"]:
+            return entry["data"]
+        return json.dumps({"event": event, "alert": alert}, separators=(",", ":"))
 
     def since(self, last_id: str) -> list[dict] | None:
         """Entries after ``last_id``, or None when it cannot be resumed from here."""

@@ -24,6 +24,7 @@ from alerts.escalation import LEVELS
 from alerts.model import alert_labels, is_arms_race
 from alerts.notify import link_page
 from alerts.notify.acks import LINK_LANG_FIELD, ExpiredAckLink
+from alerts.notify.brief import figures_withheld_line
 from alerts.notify.delivery import DeliveryLogUnavailable
 from alerts.notify.i18n import LANGUAGES, SOURCE_LANGUAGE, language_of_request, number, translations
 from alerts.timefmt import human, iso, parse_time
@@ -55,7 +56,8 @@ def templates(lang: str = SOURCE_LANGUAGE) -> jinja2.Environment:
         "border_words")}
     env.globals.update(in_lang, shown_level=views.shown_level, is_arms_race=is_arms_race,
                        incident_columns=views.incident_columns(lang), lang=lang,
-                       number=functools.partial(number, lang=lang))
+                       number=functools.partial(number, lang=lang),
+                       figures_withheld_line=functools.partial(figures_withheld_line, lang=lang))
     return env
 
 

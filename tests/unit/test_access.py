@@ -97,3 +97,53 @@ def test_only_the_centre_acknowledges_alerts_and_each_desk_is_its_own():
 def test_who_may_do_what_with_a_notice(caller, receiver, right):
     desk = Principal.parse("r", receiver) if receiver else None
     assert Principal.parse("c", caller).notice_right(desk) == right
+
+
+def _alert(**kw):
+    """A folded alert whose figures count a deadly clash released to TJK alone, 40 days before."""
+    return {"alert_id": "al-1", "segment_id": "KGZ-TJK-07", "countries": ["KGZ", "TJK"], "level": "warning",
+            "score": 0.9, "summary": "warning on KGZ-TJK-07: 30 deaths in 30 days (previous yearly high 25)",
+            "releasable_to": ["ALL"], "figures_releasable_to": ["TJK"], "evidence": ["e2"],
+            "explanation": {"detector": "fatality_high", "score": 0.9, "text": "30 deaths in 30 days (previous yearly "
+                            "high 25)", "deviations": [{"feature": "fatalities_30d", "baseline": 2.1, "now": 30}],
+                            "detector_view": [{"feature": "fatalities_30d_prior_max", "baseline": 25, "now": 30}],
+                            "forecast": {"probability": 0.4, "text": "a 40% chance"},
+                            "context": {"fatalities_30d_prior_max": 25, "days_since_fatal": 0},
+                            "top_incidents": [{"event_id": "e2", "fatalities": 30}, {"event_id": "e1", "fatalities": 25}]},
+            "transitions": [{"transition": "opened", "level": "warning", "score": 0.9, "releasable_to": ["TJK"]},
+                            {"transition": "de-escalated", "level": "watch", "score": 0.5, "releasable_to": ["ALL"]}],
+            **kw}
+
+
+def test_figures_withheld_from_a_desk_the_incidents_behind_them_are_not_released_to():
+    alert = _alert()
+    for role in ("secretariat:KGZ", "regional-desk"):
+        p = Principal.parse("x", role)
+        assert p.sees(alert)  # the alert itself is released to all: its level is not withheld
+        shown = p.shown(alert)
+        assert shown["figures_withheld"] is True and shown["level"] == "warning" and shown["score"] == 0.9
+        assert shown["summary"] == ("warning on KGZ-TJK-07: figures withheld: the segment's past year includes "
+                                    "incidents not released to you")
+        # the detector and score stay; no figure, and no incident that is not the alert's evidence
+        assert shown["explanation"] == {"detector": "fatality_high", "score": 0.9,
+                                        "top_incidents": [{"event_id": "e2", "fatalities": 30}]}
+        assert "25" not in str({k: v for k, v in shown.items() if k != "transitions"})
+        # the opening, released to TJK alone, is not in its history
+        assert [t["transition"] for t in shown["transitions"]] == ["de-escalated"]
+        assert p.shown(shown) == shown  # showing it again changes nothing (a notice of a dispatch's payload)
+    assert alert == _alert()  # a copy: the history's alert is untouched
+
+
+@pytest.mark.parametrize("role", ["secretariat:TJK", "operator", "engineer", "admin"])
+def test_figures_go_unchanged_to_whom_they_are_released(role):
+    alert = _alert()
+    assert Principal.parse("x", role).shown(alert) is alert
+
+
+def test_figures_of_an_alert_written_before_they_had_a_release_go_to_the_centre_alone():
+    old = {k: v for k, v in _alert(figures_releasable_to=None).items() if k != "transitions"}
+    del old["figures_releasable_to"]
+    assert Principal.parse("x", "secretariat:TJK").shown(old)["figures_withheld"] is True
+    assert Principal.parse("x", "operator").shown(old) is old
+    arms = dict(old, kind="arms-race")  # SIPRI's public register: released to all
+    assert Principal.parse("x", "secretariat:TJK").shown(arms) is arms
