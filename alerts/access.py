@@ -16,7 +16,10 @@ Rules:
 
 An alert's ``releasable_to`` is the intersection over the incidents that made it
 (``streams.explanation``), so showing an alert never reveals an incident the
-viewer may not see.
+viewer may not see. An empty ``releasable_to`` (incidents released to disjoint
+states, e.g. one to KGZ only and one to TJK only) releases to nobody outside the
+centre; only a record without the field at all (written before it existed) reads
+as ``ALL``.
 
 * An alert's *figures* -- the numbers its summary and explanation quote: deaths
   against the past year's highest, baselines, the detector's view and forecast --
@@ -27,10 +30,7 @@ viewer may not see.
   summary saying the figures are withheld (``figures_withheld``). The alert's own
   visibility is not narrowed to the figures': that would hide a state's own
   border for a year after any incident withheld from it.
-* In an alert's history each transition is shown by its own ``releasable_to``. An empty ``releasable_to`` (incidents released to disjoint
-states, e.g. one to KGZ only and one to TJK only) releases to nobody outside the
-centre; only a record without the field at all (written before it existed) reads
-as ``ALL``.
+* In an alert's history each transition is shown by its own ``releasable_to``.
 
 Who acknowledges and silences what is decided here too (``refusal``, ``notice_right``):
 the web handlers, :mod:`alerts.state` and :mod:`alerts.notify.acks` ask, none decides
