@@ -70,7 +70,7 @@ class ExpiredAckLink(AckError, PermissionError):
     """The token is this notice's, but its last day has passed (HTTP 410)."""
 
     def __init__(self, notice_id: str, expired: date) -> None:
-        super().__init__(f"the link of notice {notice_id} was good until {expired.isoformat()}; acknowledge "
+        super().__init__(f"the link of notice {notice_id} was good to the end of {expired.isoformat()} (UTC); acknowledge "
                          f"from the console, or ask the regional desk to record it")
         self.expired = expired
 

@@ -56,7 +56,7 @@ def refusal(lang: str, notice_id: str, reason: str | ExpiredAckLink) -> str:
     """The page's message when it cannot acknowledge; an :class:`ExpiredAckLink` says until when it was good."""
     _ = translations(lang).gettext
     if isinstance(reason, ExpiredAckLink):
-        return (_("The link of notice %(id)s was good until %(day)s: acknowledge it from the console, or ask "
+        return (_("The link of notice %(id)s was good to the end of %(day)s (UTC): acknowledge it from the console, or ask "
                   "the regional desk to record it.") % {"id": notice_id, "day": reason.expired.isoformat()})
     messages: Mapping[str, str] = {
         INCOMPLETE: _("This link is incomplete: it has no token. Open the whole link from the notice."),

@@ -79,7 +79,7 @@ def test_a_link_past_its_last_day_says_so_and_records_nothing(tmp_path):
         path = link.split("127.0.0.1", 1)[1]
         now[0] = datetime(2026, 12, 8, 0, 1, tzinfo=timezone.utc)
         page = await c.get(path)
-        assert page.status == 410 and "good until 2026-12-07" in await page.text()
+        assert page.status == 410 and "good to the end of 2026-12-07 (UTC)" in await page.text()
         token = link.rsplit("t=", 1)[1]
         late = await c.post("/notices/nt-1/confirm", data={"token": token})
         assert late.status == 410 and "acknowledged at" not in await late.text()
@@ -106,7 +106,7 @@ def test_a_russian_notice_links_to_a_russian_page_and_its_answers_are_russian(tm
         assert "уже было подтверждено" in await again.text()
         now[0] = datetime(2026, 12, 8, 0, 1, tzinfo=timezone.utc)
         late = await c.get(link.split("127.0.0.1", 1)[1])
-        assert late.status == 410 and "Ссылка уведомления nt-1 действовала до 2026-12-07" in await late.text()
+        assert late.status == 410 and "Ссылка уведомления nt-1 действовала по 2026-12-07 включительно (UTC)" in await late.text()
     run(tmp_path, check)
 
 
