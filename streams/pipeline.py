@@ -259,7 +259,7 @@ class Pipeline:
                                           int(ev["category"] in INTRUSION_CATEGORIES), 0,
                                           int(cls == F.FORCE), int(cls == F.DEADLY)))
         self._count_decayed(state, d, cls, ev["fatalities"])
-        state.count_release(ev.get("releasable_to") or (RELEASABLE_ALL,), d)
+        state.count_release(ev.get("releasable_to") or (RELEASABLE_ALL,), d, deaths=ev["fatalities"] > 0)
         state.seen[ev["event_id"]] = d
         self._remember(state, ev, d)
         now_day = d if state.max_day is None else max(d, state.max_day)

@@ -17,7 +17,7 @@ import orjson
 
 from alerts.access import RELEASABLE_ALL
 from detectors import features as F
-from streams.windows import N, SPILL, Windows, days_by_column, days_from_columns
+from streams.windows import DEADLY, N, SPILL, Windows, days_by_column, days_from_columns
 
 #: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
 #: 2: buckets gained violent / intrusion / spill-over columns; per-segment detector state.
@@ -27,8 +27,9 @@ from streams.windows import N, SPILL, Windows, days_by_column, days_from_columns
 #: 5: encoded compactly: the buckets by column, the whole deflated (SegmentState.encode).
 #: 6: the first counted incident's day (a surge on a sparse segment needs a year on record);
 #:    version 5 is read on: the oldest day it still holds stands for that day (SegmentState.decode).
-#: 7: the restricted incidents counted within the views' reach (``restricted``): whose figures an
-#:    alert may quote to whom. Versions 5 and 6 are read on (:func:`_restricted_of_older`).
+#: 7: the restricted incidents counted within the views' reach (``restricted``) and among the last
+#:    deaths (``fatal_restricted``): whose figures an alert may quote to whom. Versions 5 and 6 are
+#:    read on (:func:`_restricted_of_older`, :func:`_fatal_restricted_of_older`).
 STATE_VERSION = 7
 #: The key of ``SegmentState.restricted`` for "not known to be released to anyone but the centre".
 CENTRE_ONLY = ""
@@ -93,6 +94,10 @@ class SegmentState:
     #: these are (streams.explanation): its own releasable_to covers the last 30 days' incidents
     #: alone. A few distinct sets, not one entry per incident: the state stays small.
     restricted: dict[str, int] = field(default_factory=dict)
+    #: the same for the deaths of ``last_fatal_day`` alone, whatever its age: the explanation says how
+    #: long ago the last deaths were ("last deaths 700 days ago"), which dates a withheld deadly incident
+    #: long after ``restricted`` has let it go. Dropped when a newer day has deaths.
+    fatal_restricted: dict[str, int] = field(default_factory=dict)
     #: the rolling sums of ``days`` (memory only, rebuilt on demand; streams.windows)
     windows: Windows = field(default_factory=Windows, repr=False, compare=False)
     #: the live detector built from ``model`` (memory only)
@@ -129,17 +134,23 @@ class SegmentState:
             known = [*d["days"], *([d["last_fatal_day"]] if d.get("last_fatal_day") is not None else [])]
             d.update(first_day=min(known, default=None))
         if version in (5, 6):
-            d.update(version=STATE_VERSION, restricted=_restricted_of_older(d))
+            d.update(version=STATE_VERSION, restricted=_restricted_of_older(d),
+                     fatal_restricted=_fatal_restricted_of_older(d))
         d["pressure"] = {c: {int(y): t for y, t in ys.items()} for c, ys in d["pressure"].items()}
         return cls(**d)
 
-    def count_release(self, releasable_to: list[str] | tuple[str, ...], day: int) -> None:
-        """Note an incident (or a neighbour's, as spill-over) counted on ``day``: released to all, nothing."""
+    def count_release(self, releasable_to: list[str] | tuple[str, ...], day: int, deaths: bool = False) -> None:
+        """Note an incident (or a neighbour's, as spill-over) counted on ``day``, after ``last_fatal_day``
+        has counted it (``deaths``: it killed someone); released to all, it restricts nothing."""
+        if deaths and day == self.last_fatal_day and any(d < day for d in self.fatal_restricted.values()):
+            self.fatal_restricted = {}  # a newer day with deaths: the older one is no longer "the last"
         if RELEASABLE_ALL in releasable_to:
             return
         key = ",".join(sorted(set(releasable_to)))
         if day > self.restricted.get(key, day - 1):
             self.restricted[key] = day
+        if deaths and day == self.last_fatal_day:
+            self.fatal_restricted[key] = day
 
     def prune_restricted(self) -> None:
         """Forget the restricted sets past the views' reach of ``max_day``: no figure counts them any more."""
@@ -149,9 +160,11 @@ class SegmentState:
                 self.restricted = {k: d for k, d in self.restricted.items() if d >= horizon}
 
     def restricted_within_reach(self, day: int) -> list[list[str]]:
-        """The releasable_to of every restricted incident the rolling views of ``day`` may count."""
-        return [k.split(",") if k != CENTRE_ONLY else [] for k, d in self.restricted.items()
-                if d >= day - F.VIEW_REACH]
+        """The releasable_to of every restricted incident the figures of ``day`` may count: those the
+        rolling views read, and the last deaths, however old (``fatal_restricted``)."""
+        within = {k for k, d in self.restricted.items() if d >= day - F.VIEW_REACH}
+        within.update(k for k, d in self.fatal_restricted.items() if d == self.last_fatal_day and d <= day)
+        return [k.split(",") if k != CENTRE_ONLY else [] for k in sorted(within)]
 
     def pressure_tiv(self, years: int) -> float:
         """TIV delivered to both sides over the trailing ``years`` up to the latest delivery year."""
@@ -163,6 +176,24 @@ class SegmentState:
     def pressure_before(self, year: int, years: int) -> float:
         """TIV delivered to both sides in the ``years`` completed years before ``year``."""
         return sum(t for ys in self.pressure.values() for y, t in ys.items() if year - years <= y < year)
+
+
+def _fatal_restricted_of_older(d: dict[str, Any]) -> dict[str, int]:
+    """``fatal_restricted`` for a state of version 5 or 6 (``d`` as decoded): from the recent
+    incidents when they hold every deadly incident of the last day with deaths (as many as that
+    day's bucket counts), else that day marked released to the centre alone (the figures then wait
+    for a newer day with deaths), never read as "released to all"."""
+    last = d.get("last_fatal_day")
+    if last is None:
+        return {}
+    deadly = [r for r in d.get("recent") or () if r["day"] == last and r["fatalities"] > 0]
+    bucket = d["days"].get(last)
+    if bucket is None or bucket[DEADLY] != len(deadly):  # pruned past the retention, or not all recent
+        return {CENTRE_ONLY: last}
+    older = SegmentState(d["key"], last_fatal_day=last)
+    for r in deadly:
+        older.count_release(r["releasable_to"], last, deaths=True)
+    return older.fatal_restricted
 
 
 def _restricted_of_older(d: dict[str, Any]) -> dict[str, int]:

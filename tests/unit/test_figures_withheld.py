@@ -140,3 +140,16 @@ def _request(dispatch):
     from alerts.notify.notices import NoticeRequest
 
     return NoticeRequest.from_dispatch(dispatch)
+
+
+def test_an_alert_never_dates_withheld_deaths_older_than_the_views_reach():
+    """The last deaths, 700 days back and released to TJK alone, are past every rolling view, but the
+    explanation still says how long ago they were ("last deaths 700 days ago"): the figures stay TJK's."""
+    pipeline, states, events = Pipeline(SegmentRegistry.default()), {}, []
+    for raw in (incident(1, T0 - timedelta(days=700), 2, ["TJK"]), incident(2, T0, 0, ["ALL"]),
+                incident(3, T0 + timedelta(days=1), 0, ["ALL"])):
+        for env in pipeline.route(KIND_INCIDENTS, raw)[0]:
+            events += pipeline.apply(states.setdefault(env.key, pipeline.new_state(env.key)), env).alerts
+    raised = [e for e in events if e.transition != "resolved" and e.at >= T0.strftime("%Y-%m-%d")]
+    assert raised, "two clashes in two days on a quiet segment raise an alert"
+    assert all(e.releasable_to == ("ALL",) and e.figures_releasable_to == ("TJK",) for e in raised)

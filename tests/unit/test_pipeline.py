@@ -451,7 +451,9 @@ def test_restricted_incidents_are_recorded_within_the_views_reach_and_round_trip
     # one entry per distinct set, its newest day; the one 500 days back is past the reach; protests count nowhere
     assert st.restricted == {"KGZ,UZB": day - 39}
     assert st.restricted_within_reach(day) == [["KGZ", "UZB"]]
-    assert st.restricted_within_reach(day - 39 + F.VIEW_REACH + 1) == []
+    # past the reach only the last deaths' release is left (fatal_restricted: incident 2)
+    assert st.fatal_restricted == {"KGZ,UZB": day - 40}
+    assert st.restricted_within_reach(day - 39 + F.VIEW_REACH + 1) == [["KGZ", "UZB"]]
     assert SegmentState.decode(st.encode(), "KGZ-UZB") == st
 
 
@@ -660,3 +662,38 @@ def test_a_learner_that_reads_every_feature_learns_each_quiet_day_by_itself():
 
     assert not learns_quiet(make_detector("forest"))  # a quiet day's 30- and 365-day views differ day to day
     assert not Pipeline(SegmentRegistry.default(), make_detector("forest")).segment_detectors.learns_quiet
+
+
+def test_the_release_of_the_last_deaths_is_kept_past_the_views_reach_until_a_newer_day_has_deaths(pipeline):
+    day = day_of(T0)
+    raws = [incident(1, T0 - timedelta(days=700), fatalities=2, releasable_to=["UZB"]),
+            incident(2, T0 - timedelta(days=700), fatalities=1, releasable_to=["KGZ", "UZB"]),
+            incident(3, T0, releasable_to=["ALL"])]
+    _, _, states = feed(pipeline, raws)
+    st = states["KGZ-UZB"]
+    # "last deaths 700 days ago" dates the withheld deaths: their release still bounds the figures
+    assert st.restricted == {} and st.fatal_restricted == {"UZB": day - 700, "KGZ,UZB": day - 700}
+    assert sorted(st.restricted_within_reach(day)) == [["KGZ", "UZB"], ["UZB"]]
+    assert SegmentState.decode(st.encode(), "KGZ-UZB") == st
+    _, _, states = feed(pipeline, [*raws, incident(4, T0 + timedelta(days=1), fatalities=1, releasable_to=["ALL"])])
+    newer = states["KGZ-UZB"]
+    assert newer.fatal_restricted == {} and newer.restricted_within_reach(day + 1) == []
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_state_of_version_6_reads_the_release_of_its_last_deaths_or_withholds_them(pipeline, complete):
+    import zlib
+
+    import orjson
+
+    raws = [incident(1, T0, fatalities=1, releasable_to=["KGZ"]), incident(2, T0, fatalities=1),
+            *[incident(n, T0 + timedelta(days=n)) for n in range(3, 6)]]
+    _, _, states = feed(pipeline, raws)
+    st = states["KGZ-UZB"]
+    stored = orjson.loads(zlib.decompress(st.encode()))
+    del stored["restricted"], stored["fatal_restricted"]
+    stored["version"] = 6
+    if not complete:  # one of the day's deaths no longer among the recent incidents
+        stored["recent"] = [r for r in stored["recent"] if r["event_id"] != "ev-2"]
+    older = SegmentState.decode(zlib.compress(orjson.dumps(stored)), "KGZ-UZB")
+    assert older.fatal_restricted == ({"KGZ": day_of(T0)} if complete else {"": day_of(T0)})
