@@ -30,7 +30,9 @@ as ``ALL``.
   summary saying the figures are withheld (``figures_withheld``). The alert's own
   visibility is not narrowed to the figures': that would hide a state's own
   border for a year after any incident withheld from it.
-* In an alert's history each transition is shown by its own ``releasable_to``.
+* In an alert's history each transition is shown by its own ``releasable_to``, and
+  a reader not released every one (``history_releasable_to``) reads its opening and
+  peak from the ones it was: they would date and size the others.
 
 Who acknowledges and silences what is decided here too (``refusal``, ``notice_right``):
 the web handlers, :mod:`alerts.state` and :mod:`alerts.notify.acks` ask, none decides
@@ -62,6 +64,7 @@ from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
 from alerts.borders import is_iso3
+from alerts.escalation import LEVELS
 from alerts.model import figures_release_of_old_record
 from borderwatch.errors import BorderwatchError
 
@@ -226,9 +229,15 @@ class Principal:
         hidden = [t for t in steps or () if not self.released_to_me(t.get("releasable_to"))]
         figures = alert.get("figures_releasable_to")
         released = self.released_to_me(figures if figures is not None else figures_release_of_old_record(alert))
-        if released and not hidden:
+        history = alert.get("history_releasable_to")
+        # without its steps (an event, a notice's payload) the alert says whether all were released
+        steps_released = not hidden if steps is not None else self.released_to_me(
+            history if history is not None else figures_release_of_old_record(alert))
+        if released and steps_released:
             return alert
         out = dict(alert)
+        if not steps_released:
+            out.update(_as_of_released_steps(alert, [t for t in steps if t not in hidden] if steps is not None else None))
         if hidden:
             out["transitions"] = [t for t in steps if t not in hidden]
         if not released:
@@ -244,6 +253,27 @@ class Principal:
                     i for i in ex.get("top_incidents") or () if i.get("event_id") in evidence]}
             out["figures_withheld"] = True
         return out
+
+
+def _as_of_released_steps(alert: Mapping[str, Any], steps: list[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """The opening and peak of an alert as its released steps tell them, for a reader some of its
+    earlier steps were not released to: "opened on 7 June" with every incident it was shown from
+    7 July would date a withheld one, and a peak it never saw would size it. From the first released
+    step and the highest of them; an alert without its steps (an event, a notice's payload) from
+    itself, as of its own time."""
+    now = {"at": alert.get("at") or alert.get("updated_at") or alert.get("opened_at"),
+           "level": alert.get("level"), "score": alert.get("score")}  # released with the alert itself
+    steps = steps or [now]
+    peak = max([*steps, now], key=lambda t: (LEVELS.index(t["level"]) if t.get("level") in LEVELS else -1,
+                                             t.get("score") or 0.0))
+    # the history this copy tells is its released steps': where they all go (read again, it is as is)
+    told: set[str] | None = None
+    for t in steps:
+        rel = t.get("releasable_to", alert.get("releasable_to"))
+        if rel is not None and RELEASABLE_ALL not in rel:
+            told = set(rel) if told is None else told & set(rel)
+    return {"opened_at": steps[0].get("at"), "peak_level": peak.get("level"), "peak_score": peak.get("score"),
+            "history_releasable_to": [RELEASABLE_ALL] if told is None else sorted(told)}
 
 
 def daily_from(incidents: Iterable[Mapping[str, Any]], days: int) -> list[dict]:

@@ -54,6 +54,7 @@ class AlertHistory:
         cur.update(level=ev.level, score=ev.score, peak_level=ev.peak_level, peak_score=ev.peak_score,
                    detector=ev.detector, classification=ev.classification,
                    releasable_to=list(ev.releasable_to), evidence=list(ev.evidence), updated_at=ev.at,
+                   history_releasable_to=list(ev.history_releasable_to),
                    seq=ev.seq)
         if ev.transition == "resolved":
             cur["resolved_at"] = ev.resolved_at or ev.at

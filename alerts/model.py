@@ -68,6 +68,11 @@ class AlertEvent:
     #: (streams.explanation). ``Principal.shown`` withholds them elsewhere. Records written before
     #: it decode as released to the centre alone (:func:`figures_release_of_old_record`).
     figures_releasable_to: tuple[str, ...] = ("ALL",)
+    #: where the alert's history may go: the intersection of every transition's ``releasable_to``
+    #: from its opening to this one. Its ``opened_at`` and peak date and size the steps before, so a
+    #: reader not released every step reads them from the steps it was (``Principal.shown``). Records
+    #: written before it decode as :func:`figures_release_of_old_record` says.
+    history_releasable_to: tuple[str, ...] = ("ALL",)
 
     def to_dict(self) -> dict[str, Any]:
         """The event as plain JSON values, a copy the caller may change. Not ``asdict``: it deep-copies
@@ -76,6 +81,7 @@ class AlertEvent:
         d["countries"] = list(self.countries)
         d["releasable_to"] = list(self.releasable_to)
         d["figures_releasable_to"] = list(self.figures_releasable_to)
+        d["history_releasable_to"] = list(self.history_releasable_to)
         d["evidence"] = list(self.evidence)
         d["explanation"] = _plain(self.explanation)
         if self.kind == INCIDENT:
@@ -94,6 +100,8 @@ class AlertEvent:
         d["evidence"] = tuple(d.get("evidence") or ())
         figures = d.get("figures_releasable_to")
         d["figures_releasable_to"] = tuple(figures) if figures is not None else figures_release_of_old_record(d)
+        history = d.get("history_releasable_to")
+        d["history_releasable_to"] = tuple(history) if history is not None else figures_release_of_old_record(d)
         return cls(**d)
 
     @classmethod
@@ -105,7 +113,8 @@ _EVENT_FIELDS = tuple(f.name for f in fields(AlertEvent))
 
 
 def figures_release_of_old_record(alert: Mapping[str, Any]) -> tuple[str, ...]:
-    """``figures_releasable_to`` of an alert (a record, a folded alert) written before the field.
+    """``figures_releasable_to`` (and ``history_releasable_to``) of an alert (a record, a folded
+    alert) written before the field.
 
     An incident alert's: ``()``, the centre alone. Its figures may come from incidents of the
     past year withheld from a desk that sees the alert, and what they were cannot be worked out

@@ -86,6 +86,14 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
     # every incident in that reach is released (alerts.access.Principal.shown withholds them elsewhere).
     figures = releasable_to_all([r["releasable_to"] for r in window]
                                 + state.restricted_within_reach(state.max_day or 0))
+    # The alert's history goes only where each of its transitions did: its opened_at and peak date
+    # and size the earlier ones. Kept with the alert in the state; an alert of a state written before
+    # it may have had steps released elsewhere, so its history is the centre's alone.
+    if transition == "opened":
+        history = releasable
+    else:
+        history = releasable_to_all([alert.get("history_releasable_to", []), releasable])
+    alert["history_releasable_to"] = list(history)
     name = seg.name if seg else state.key
     explanation = None
     if transition == "resolved" and expired:
@@ -105,5 +113,5 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
         classification=classification, releasable_to=releasable,
         evidence=tuple(r["event_id"] for r in evidence),
         resolved_at=at if transition == "resolved" else None,
-        explanation=explanation, figures_releasable_to=figures,
+        explanation=explanation, figures_releasable_to=figures, history_releasable_to=history,
     )

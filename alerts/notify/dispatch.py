@@ -187,9 +187,10 @@ class Dispatcher:
             g.repeats += 1
         else:
             return None
-        # as the receiver may read them: a sink that sends the payload as it is (a webhook) too
-        alerts = tuple([principal.shown(self._payload(a, "firing", labels, acked)) for a in firing]
-                       + [principal.shown(self._payload(a, "resolved", labels, acked)) for a in resolved])
+        # as the receiver may read them (from the folded alert, whose steps say which were released to
+        # it): a sink that sends the payload as it is (a webhook) too
+        alerts = tuple([self._payload(principal.shown(a), "firing", labels, acked) for a in firing]
+                       + [self._payload(principal.shown(a), "resolved", labels, acked) for a in resolved])
         for a in resolved:
             g.alerts.discard(a["alert_id"])
         g.notified = now_firing
@@ -209,8 +210,10 @@ class Dispatcher:
         """An alert as a notice carries it; evidence ids still go through Principal.redact in the notice."""
         keys = ("alert_id", "segment_id", "border", "countries", "level", "peak_level", "score", "peak_score",
                 "opened_at", "resolved_at", "updated_at", "summary", "detector", "classification", "releasable_to",
-                "evidence", "seq", "explanation", "kind", "figures_releasable_to")
+                "evidence", "seq", "explanation", "kind", "figures_releasable_to", "history_releasable_to")
         out = {k: a.get(k) for k in keys}
+        if a.get("figures_withheld"):
+            out["figures_withheld"] = True
         out.update(status=status, labels=labels[a["alert_id"]], acknowledged=acked[a["alert_id"]])
         return out
 

@@ -90,6 +90,11 @@ _SCHEMAS: dict[str, Any] = {
                       "type": "boolean",
                       "description": "true when the figures are not released to the caller: summary says so, "
                                      "explanation keeps the detector, score and evidence only"},
+                  "history_releasable_to": {
+                      "type": "array", "items": {"type": "string"},
+                      "description": "where every transition of the alert so far may go; a caller some were not "
+                                     "released to gets opened_at, peak_level and peak_score as the transitions "
+                                     "released to it tell them, and only those transitions; empty: the centre alone"},
                   "evidence": {"type": "array", "items": {"type": "string"}, "description": "incident event ids"},
                   "updated_at": {"type": "string", "format": "date-time"},
                   "acknowledged": _ref("Acknowledgement"),

@@ -110,8 +110,12 @@ def _alert(**kw):
                             "forecast": {"probability": 0.4, "text": "a 40% chance"},
                             "context": {"fatalities_30d_prior_max": 25, "days_since_fatal": 0},
                             "top_incidents": [{"event_id": "e2", "fatalities": 30}, {"event_id": "e1", "fatalities": 25}]},
-            "transitions": [{"transition": "opened", "level": "warning", "score": 0.9, "releasable_to": ["TJK"]},
-                            {"transition": "de-escalated", "level": "watch", "score": 0.5, "releasable_to": ["ALL"]}],
+            "opened_at": "2012-06-07T00:00:00Z", "peak_level": "critical", "peak_score": 0.95,
+            "history_releasable_to": ["TJK"],
+            "transitions": [{"transition": "opened", "level": "critical", "score": 0.95, "releasable_to": ["TJK"],
+                             "at": "2012-06-07T00:00:00Z"},
+                            {"transition": "de-escalated", "level": "warning", "score": 0.9, "releasable_to": ["ALL"],
+                             "at": "2012-07-17T00:00:00Z"}],
             **kw}
 
 
@@ -128,8 +132,9 @@ def test_figures_withheld_from_a_desk_the_incidents_behind_them_are_not_released
         assert shown["explanation"] == {"detector": "fatality_high", "score": 0.9,
                                         "top_incidents": [{"event_id": "e2", "fatalities": 30}]}
         assert "25" not in str({k: v for k, v in shown.items() if k != "transitions"})
-        # the opening, released to TJK alone, is not in its history
+        # the opening, released to TJK alone, is not in its history, nor its date and peak: as the steps shown say
         assert [t["transition"] for t in shown["transitions"]] == ["de-escalated"]
+        assert (shown["opened_at"], shown["peak_level"], shown["peak_score"]) == ("2012-07-17T00:00:00Z", "warning", 0.9)
         assert p.shown(shown) == shown  # showing it again changes nothing (a notice of a dispatch's payload)
     assert alert == _alert()  # a copy: the history's alert is untouched
 
@@ -138,6 +143,16 @@ def test_figures_withheld_from_a_desk_the_incidents_behind_them_are_not_released
 def test_figures_go_unchanged_to_whom_they_are_released(role):
     alert = _alert()
     assert Principal.parse("x", role).shown(alert) is alert
+
+
+def test_an_event_whose_earlier_steps_were_withheld_is_dated_and_sized_as_of_itself():
+    # an alert event (the live feed's) has no steps: its history_releasable_to says they were not all released
+    event = {k: v for k, v in _alert(figures_releasable_to=["ALL"], at="2012-07-17T00:00:00Z").items()
+             if k != "transitions"}
+    shown = Principal.parse("x", "secretariat:KGZ").shown(event)
+    assert "figures_withheld" not in shown and shown["summary"] == event["summary"]
+    assert (shown["opened_at"], shown["peak_level"], shown["peak_score"]) == ("2012-07-17T00:00:00Z", "warning", 0.9)
+    assert Principal.parse("x", "secretariat:TJK").shown(event) is event  # every step was released to TJK
 
 
 def test_figures_of_an_alert_written_before_they_had_a_release_go_to_the_centre_alone():

@@ -28,6 +28,8 @@ from tests.unit.test_web import read_events, wait_for_clients
 from tests.webfakes import Env
 
 T0 = datetime(2012, 7, 17, tzinfo=timezone.utc)
+#: The day of the clash released to TJK alone, which opened the alert: KGZ may not learn of it.
+WITHHELD_DAY = (T0 - timedelta(days=40)).date().isoformat()
 #: What the alert says to whom its figures are released; none of it may reach KGZ.
 QUOTED = "30 deaths in 30 days (previous yearly high 25)"
 
@@ -75,8 +77,11 @@ def test_the_api_and_the_console_withhold_the_figures_from_kgz_not_from_the_oper
         assert kg["level"] == "critical" and kg["figures_withheld"] is True
         assert kg["summary"].endswith(FIGURES_WITHHELD)
         assert set(kg["explanation"]) == {"detector", "score", "top_incidents"}
-        # the opening and its de-escalation were released to TJK alone: only the escalation is shown
+        # the opening and its de-escalation were released to TJK alone: only the escalation is shown, and
+        # the alert is dated and sized by it, not by the TJK-only clash that opened it
         assert [t["transition"] for t in kg["transitions"]] == ["escalated"]
+        assert op["opened_at"] == WITHHELD_DAY + "T00:00:00Z" and WITHHELD_DAY not in json.dumps(kg)
+        assert kg["opened_at"] == events[-1].at and kg["peak_level"] == "critical"
         listed = await (await c.get("/alerts?status=all", headers=env.h("secretariat:KGZ"))).text()
         withheld_everywhere(json.dumps(kg), full)
         withheld_everywhere(listed, full)
@@ -111,6 +116,7 @@ def test_the_live_feed_withholds_the_figures_from_kgz(run, tmp_path):
     assert QUOTED in theirs["event"]["summary"] and QUOTED in theirs["alert"]["summary"]
     assert mine["event"]["figures_withheld"] and mine["alert"]["figures_withheld"]
     withheld_everywhere(json.dumps(mine), events[-1].explanation)
+    assert WITHHELD_DAY in json.dumps(theirs) and WITHHELD_DAY not in json.dumps(mine)  # the opening's day
 
 
 def test_a_notice_to_kgz_withholds_the_figures_in_every_format(run):
@@ -126,6 +132,7 @@ def test_a_notice_to_kgz_withholds_the_figures_in_every_format(run):
     kg = render(_request(sent["secretariat-KGZ"]), None)
     for out in (notice_text(kg), notice_html(kg), to_cap(kg).decode()):  # the PDF lays out the same words
         withheld_everywhere(out, events[-1].explanation)
+        assert WITHHELD_DAY not in out  # "opened 2012-06-07" would date the TJK-only clash
         assert figures_withheld_line("ru") in out
     as_json = notice_json(kg).decode()
     withheld_everywhere(as_json, events[-1].explanation)
