@@ -21,6 +21,8 @@ from streams.topics import BROKER_WAIT_SECONDS
 ENV_PREFIX = "BORDERWATCH_"
 #: What Kafka accepts as a group instance id (as a topic name: its legal characters and length).
 INSTANCE_ID = re.compile(r"[A-Za-z0-9._-]{1,249}")
+#: The web API's address as desks reach it (``public_url``): scheme, host, optional port and path.
+PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#]*)?")
 
 
 #: The verbs whose flags a setting has (``add_setting_flags``); a setting with none is read from
@@ -290,6 +292,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
                           f"and {s.fetch_wait_idle_seconds!r} ({_where('fetch_wait_seconds')})")
     if s.instance_id and not INSTANCE_ID.fullmatch(s.instance_id):
         raise ConfigError(f"instance_id {s.instance_id!r}: letters, digits, '.', '_' and '-' only, at most 249 of them")
+    if s.public_url and not PUBLIC_URL.fullmatch(s.public_url):
+        # every notice's acknowledgement link starts with it: a wrong one breaks them all, silently
+        raise ConfigError(f"public_url must be an http(s) URL such as https://borderwatch.example.org, got "
+                          f"{s.public_url!r} ({_where('public_url')})")
     return s
 
 

@@ -52,6 +52,16 @@ def test_a_log_level_is_taken_in_any_case_from_the_variable_and_the_flag():
     assert "invalid choice" not in res.stderr and "web_port must be at least 1" in res.stderr  # got past the level
 
 
+@pytest.mark.parametrize("url", ["notaurl", "ftp://bw.example", "https://bw example.org", "bw.example.org"])
+def test_a_public_url_that_no_acknowledgement_link_could_start_with_is_refused(url):
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"BORDERWATCH_PUBLIC_URL": url})
+    assert str(err.value) == (f"public_url must be an http(s) URL such as https://borderwatch.example.org, got "
+                              f"{url!r} (--public-url or BORDERWATCH_PUBLIC_URL)")
+    for good in ("https://bw.example.org", "http://127.0.0.1:6066", "https://bw.example.org/desk/", "http://[::1]:6066"):
+        assert load_settings({"public_url": good}, environ={}).public_url == good
+
+
 def test_the_defaults_and_the_compose_files_values_pass():
     load_settings(environ={})
     load_settings({"web_host": "0.0.0.0", "web_port": 6066, "partitions": 8, "instance_id": "worker-1"}, environ={})
