@@ -68,7 +68,9 @@ def run_worker(settings: Settings) -> int:
     try:  # the state, the notice secret and the notice files all live under it
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot make the data directory {settings.data_dir}: {exc.strerror or exc}; "
+        # mkdir of an existing file says "File exists", which reads as if all were well
+        why = "it is a file, not a directory" if Path(settings.data_dir).is_file() else exc.strerror or exc
+        raise ConfigError(f"cannot make the data directory {settings.data_dir}: {why}; "
                           f"check --data-dir / BORDERWATCH_DATA_DIR") from None
     if not os.access(settings.data_dir, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write in the data directory {settings.data_dir}; "

@@ -87,6 +87,14 @@ def test_the_worker_refuses_what_it_cannot_run_with_in_one_line(tmp_path, args, 
     assert "taken" not in line or "--web-host" not in args  # an unknown host is not a port in use
 
 
+def test_a_data_dir_that_is_a_file_is_said_to_be_one(tmp_path):
+    (tmp_path / "state").write_text("not a directory")
+    res = cli("worker", "--web-port", free_port(), "--data-dir", tmp_path / "state",
+              env={"BORDERWATCH_BROKER": f"kafka://127.0.0.1:{free_port()}", "BORDERWATCH_BROKER_WAIT_SECONDS": "1"})
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"cannot make the data directory {tmp_path / 'state'}: it is a file, not a directory" in res.stderr
+
+
 def test_the_broker_refuses_a_port_that_is_not_one():
     res = cli("broker", "--port", "99999")
     assert res.returncode == 2 and "Traceback" not in res.stderr
