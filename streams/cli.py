@@ -184,6 +184,10 @@ EXIT_BROKEN_PIPE = 141
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from streams.settings import unknown_variables
+
+    for line in unknown_variables(os.environ):
+        print(f"borderwatch {args.verb}: warning: {line}", file=sys.stderr)
     try:
         code = _run(args)
         sys.stdout.flush()  # a closed pipe shows here, not as a traceback at interpreter exit

@@ -6,6 +6,7 @@ Every field has an environment variable ``BORDERWATCH_<NAME>``.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -265,6 +266,26 @@ def _check(f: Any, value: Any) -> None:
 #: sets one would run on the default without a word. docs/ALERTING.md once named BORDERWATCH_POLICY
 #: for the policy, which only check-config read; the worker reads BORDERWATCH_POLICY_FILE.
 MISNAMED = {"BORDERWATCH_POLICY": "policy_file"}
+
+
+#: Variables under the prefix that are not settings, and what reads them.
+OTHER_VARIABLES = {
+    "BORDERWATCH_TANSU_BIN": "the embedded broker's binary (streams.broker)",
+    "BORDERWATCH_ALLOW_MISSING_TOOLS": "the tests: skip what needs Debian's Prometheus tools",
+    "BORDERWATCH_SKIP_DEMO_TEST": "the tests: skip the demo's replays",
+}
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """What to say of each ``BORDERWATCH_*`` variable nothing reads (a typo such as
+    BORDERWATCH_PARTITION runs on the default without a word), with the name it may stand for."""
+    known = sorted({ENV_PREFIX + f.name.upper() for f in fields(Settings)} | set(OTHER_VARIABLES) | set(MISNAMED))
+    out = []
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            out.append(f"{name} is not a variable borderwatch reads" + (f" (did you mean {close[0]}?)" if close else ""))
+    return out
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:

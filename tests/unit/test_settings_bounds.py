@@ -62,6 +62,14 @@ def test_a_public_url_that_no_acknowledgement_link_could_start_with_is_refused(u
         assert load_settings({"public_url": good}, environ={}).public_url == good
 
 
+def test_a_variable_nothing_reads_is_said_with_the_setting_it_may_stand_for():
+    res = cli("schema", "incident", env={"BORDERWATCH_PARTITION": "4", "BORDERWATCH_TANSU_BIN": "/x",
+                                         "BORDERWATCH_PARTITIONS": "4"})
+    assert res.returncode == 0
+    assert res.stderr.splitlines() == ["borderwatch schema: warning: BORDERWATCH_PARTITION is not a variable "
+                                       "borderwatch reads (did you mean BORDERWATCH_PARTITIONS?)"]
+
+
 def test_the_defaults_and_the_compose_files_values_pass():
     load_settings(environ={})
     load_settings({"web_host": "0.0.0.0", "web_port": 6066, "partitions": 8, "instance_id": "worker-1"}, environ={})
