@@ -16,7 +16,7 @@ from alerts.fsio import same_file
 from borderwatch.errors import BorderwatchError
 from streams.adapters import FORMAT_HELP, FORMATS
 from streams.settings import (BACKTEST, PORTS, REPLAY, SEGMENTS, TRAIN, WORKER, add_setting_flags, flag_values,
-                              load_settings)
+                              load_settings, unknown_variables)
 
 
 def _env(name: str) -> str:
@@ -184,8 +184,6 @@ EXIT_BROKEN_PIPE = 141
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from streams.settings import unknown_variables
-
     for line in unknown_variables(os.environ):
         print(f"borderwatch {args.verb}: warning: {line}", file=sys.stderr)
     try:
