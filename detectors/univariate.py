@@ -131,11 +131,26 @@ class WindowedGaussian:
         n = len(self.values)
         if n < self.warmup or not math.isfinite(x):
             return 0.0
+        if not (math.isfinite(self.total) and math.isfinite(self.total_sq)):
+            return self._score_scaled(x)
         mean = self.total / n
         std = math.sqrt(max((self.total_sq - n * mean * mean) / (n - 1), 0.0))
         dev = abs(x - self.origin - mean)
         tiny = _tiny(self.origin + mean)
         if std <= tiny:  # a constant window: any change is as unusual as it gets
+            return 0.0 if dev <= tiny else 1.0
+        return surprise(math.erfc(dev / std * _SQRT_HALF))
+
+    def _score_scaled(self, x: float) -> float:
+        """The same score from the window itself in units of its largest value: finite values whose
+        squares (or differences) overflow a float, such as 1e300, still have a finite z."""
+        scale = max(abs(x), *(abs(v) for v in self.values)) or 1.0
+        u = [v / scale for v in self.values]
+        mean = math.fsum(u) / len(u)
+        std = math.sqrt(math.fsum((v - mean) * (v - mean) for v in u) / (len(u) - 1))
+        dev = abs(x / scale - mean)
+        tiny = _tiny(mean)
+        if std <= tiny:
             return 0.0 if dev <= tiny else 1.0
         return surprise(math.erfc(dev / std * _SQRT_HALF))
 
@@ -154,8 +169,11 @@ class WindowedGaussian:
         if self.since_exact >= self.window or len(self.values) == 1:
             # running sums drift by rounding: start them again from the window itself now and then
             self.origin = self.values[0]
-            self.total = math.fsum(v - self.origin for v in self.values)
-            self.total_sq = math.fsum((v - self.origin) ** 2 for v in self.values)
+            try:
+                self.total = math.fsum(v - self.origin for v in self.values)
+                self.total_sq = math.fsum((v - self.origin) ** 2 for v in self.values)
+            except (OverflowError, ValueError):  # values near the float range: score_one rescales
+                self.total = self.total_sq = math.inf
             self.since_exact = 0
 
 

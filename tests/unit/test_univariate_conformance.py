@@ -51,10 +51,12 @@ def test_scores_in_unit_interval_on_varied_series(name):
         "constant then a step": [(T0 + i, 5.0 if i < 60 else 6.0) for i in range(100)],
         "sparse counts": [(T0 + 86400 * i, float(rng.random() < 0.05)) for i in range(300)],
         "huge level": [(T0 + 60 * i, 1e12 + rng.gauss(0, 1e-3)) for i in range(200)],
+        # finite values whose squares overflow a float: a score, not an OverflowError
+        "near the float range": [(T0 + 60 * i, rng.gauss(0, 1) * 1e300) for i in range(250)] + [(T0 + 15000, 1.7e308)],
         "no timestamps": [(None, rng.gauss(0, 1)) for _ in range(200)],
     }
     if name == "gamma-poisson":  # a count model: its negative-binomial tail sums one term per count
-        del series["huge level"]
+        del series["huge level"], series["near the float range"]
     for label, rows in series.items():
         scores = run(make_univariate(name), rows)
         assert all(0.0 <= s <= 1.0 for s in scores), label
@@ -120,3 +122,12 @@ def test_the_default_is_registered_and_named_by_default():
     assert make_univariate("default").name == DEFAULT_UNIVARIATE
     with pytest.raises(ValueError, match="windowed-gaussian"):
         make_univariate("magic")
+
+
+def test_windowed_gaussian_scores_values_near_the_float_range_as_it_scores_them_scaled_down():
+    # The window's sums of squares overflow at 1e300; the score is a z, which does not depend on units.
+    rng = random.Random(3)
+    values = [rng.gauss(0, 1) for _ in range(300)] + [6.0, -4.0, 0.5]
+    small = run(make_univariate("windowed-gaussian"), [(T0 + i, v) for i, v in enumerate(values)])
+    huge = run(make_univariate("windowed-gaussian"), [(T0 + i, v * 1e300) for i, v in enumerate(values)])
+    assert huge == pytest.approx(small, abs=1e-6)
