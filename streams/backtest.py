@@ -173,7 +173,7 @@ def report_html(res: BacktestResult, pipeline: Pipeline, *, title: str, labels: 
     thresholds = [Threshold(LEVELS[i], policy.raise_at[i], policy.clear_below[i]) for i in (1, 2, 3)]
     return _page(res.records_seen, res.history.rows(), title=title, labels=labels, evaluation=evaluation,
                  borders=borders, trace=trace, thresholds=thresholds,
-                 reliability=forecast_reliability(res.records_seen, labels, pipeline),
+                 reliability=forecast_reliability(res.records_seen, labels, pipeline, borders),
                  notes=[f"Detector {pipeline.detector.name}; {res.records} records, "
                         f"{len(res.rejected)} rejected, {res.duplicates} duplicates dropped, "
                         f"{res.dead_letters} dead letters.", *notes])
@@ -187,15 +187,20 @@ def field_rule_report_html(records: Sequence, rows: list[dict], rule: str, *, ti
                  notes=[f"Field rule {rule}: {FIELD_RULES[rule].description}; {len(records)} records."])
 
 
-def forecast_reliability(records: Sequence, labels: Sequence[dict], pipeline: Pipeline) -> list:
-    """The reliability bins of the stack's hazard forecasts on the labelled borders (none without a model)."""
+def forecast_reliability(records: Sequence, labels: Sequence[dict], pipeline: Pipeline,
+                         borders: Sequence[str] | None = None) -> list:
+    """The reliability bins of the stack's hazard forecasts on the labelled borders (none without a
+    model); ``borders``: only those, as the rest of the page (``--borders``)."""
     from detectors.calibration import reliability
     from detectors.hazard import model_of
 
     model = model_of(pipeline.detector)
     if model is None or not any(lab["kind"] == "escalation" for lab in labels):
         return []
-    return reliability(forecasts(labelled_rows(records, labels, pipeline.registry, pipeline.settings), model))
+    rows = labelled_rows(records, labels, pipeline.registry, pipeline.settings)
+    if borders is not None:
+        rows = [r for r in rows if r.border in borders]
+    return reliability(forecasts(rows, model))
 
 
 def _page(records: Sequence, rows: list[dict], *, title: str, labels: Sequence[dict], evaluation: Evaluation | None,

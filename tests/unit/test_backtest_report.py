@@ -161,6 +161,22 @@ def test_report_draws_the_reliability_of_the_hazard_forecast(stream):
     assert "Reliability" not in report_html(res, plain, title="t", labels=labels)
 
 
+def test_the_reliability_diagram_keeps_to_the_borders_of_the_report(stream):
+    """``--borders`` scopes the page: the diagram counts the scoped borders' days, not every labelled one's."""
+    from streams.training import labelled_rows
+
+    records, labels = stream
+    pipeline = Pipeline(SegmentRegistry.default())
+    res = run_records(pipeline, records, trace=True)
+    rows = labelled_rows(records, labels, pipeline.registry, pipeline.settings)
+    border = sorted({r.border for r in rows})[0]
+    assert len({r.border for r in rows}) > 1  # the scope leaves some out: the test can fail
+    page = report_html(res, pipeline, title="t", labels=labels, borders=[border],
+                       evaluation=evaluate_result(res, labels, scope=[border]))
+    counts = [int(n) for n in re.findall(r"<td>[\d.]+% to [\d.]+%</td><td>(\d+)</td>", page)]
+    assert sum(counts) == sum(r.border == border for r in rows) > 0
+
+
 def test_a_pair_that_shares_no_land_border_gets_no_section():
     """MIE codes Afghanistan with the USA or the UK; such a pair is no border, on this page either."""
     from pathlib import Path
