@@ -127,6 +127,15 @@ class HazardModel:
             raise ModelError(f"coef, mean and scale need {n} values each")
         if any(s <= 0 for s in self.scale):
             raise ModelError("every scale must be positive")
+        # JSON's NaN and Infinity parse as floats: a NaN coefficient made every forecast NaN, which
+        # read as certain (every incident day critical) instead of as a broken file.
+        numbers = {"coef": self.coef, "intercept": (self.intercept,), "mean": self.mean, "scale": self.scale,
+                   "border_effects": tuple(self.border_effects.values()), "border_sd": (self.border_sd,)}
+        broken = [name for name, values in numbers.items() if not all(math.isfinite(v) for v in values)]
+        if broken:
+            raise ModelError(f"{', '.join(broken)} must be finite numbers (not NaN or Infinity)")
+        if self.horizon_days < 1:
+            raise ModelError(f"horizon_days must be a positive number of days, got {self.horizon_days}")
         probs = [self.levels.get(name) for name in LEVEL_NAMES]
         if None in probs or not all(_P_FLOOR < a < b < _P_CEIL for a, b in zip(probs, probs[1:])) \
                 or not _P_FLOOR < probs[0]:

@@ -46,12 +46,18 @@ def test_the_artifact_round_trips_and_its_digest_names_it():
     (lambda d: d.update(coef=[1.0]), "need"),
     (lambda d: d.update(levels={"watch": 0.3, "warning": 0.2, "critical": 0.4}), "increasing"),
     (lambda d: d.update(inputs=["count_7d"]), "inputs"),
+    # json.loads reads NaN and Infinity: a NaN coefficient scored every incident day critical
+    (lambda d: d["coef"].__setitem__(0, float("nan")), "coef must be finite"),
+    (lambda d: d.update(intercept=float("inf")), "intercept must be finite"),
+    (lambda d: d["scale"].__setitem__(1, float("nan")), "scale must be finite"),
+    (lambda d: d.update(border_effects={"KGZ-TJK": float("nan")}), "border_effects must be finite"),
+    (lambda d: d.update(horizon_days=-5), "horizon_days must be a positive"),
 ])
 def test_a_bad_artifact_is_refused_with_the_reason(change, message):
     d = json.loads(model().to_json())
     change(d)
     with pytest.raises(ModelError, match=message):
-        HazardModel.from_dict(d)
+        HazardModel.from_json(json.dumps(d))
 
 
 def test_level_probabilities_land_on_the_escalation_thresholds():
