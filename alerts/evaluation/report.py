@@ -292,8 +292,19 @@ class _View:
                           for deadly in (False, True) if ticks[deadly]],
                 "axis_y": axis_y0, "axis_tick_y": axis_y0 + 3, "axis_text_y": axis_y0 + 13,
                 "axis_colour": TICK_COLOURS[False],
-                "axis_ticks": [{"x": f"{x(d):.1f}", "text": label}
+                "axis_ticks": [{"x": f"{x(d):.1f}", "text": label, "anchor": _anchor(x(d), label, width)}
                                for d, label in _ticks(lo, hi, max(2, plot_w // 70))]}
+
+
+#: Width of a character of the axis labels (10 px type, report.css), a little generous.
+AXIS_CHAR_W = 6.0
+
+
+def _anchor(x: float, text: str, width: float) -> str:
+    """A tick's label is centred on it unless that would run off the drawing (a month tick on the
+    last day of a short span read 'Jul 196')."""
+    half = AXIS_CHAR_W * len(text) / 2
+    return "start" if x - half < 0 else "end" if x + half > width else "middle"
 
 
 def _ticks(lo: date, hi: date, most: int) -> list[tuple[date, str]]:

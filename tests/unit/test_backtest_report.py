@@ -189,3 +189,23 @@ def test_a_pair_that_shares_no_land_border_gets_no_section():
     page = report_html(res, pipeline, title="Central Asia")
     assert "AFG-USA" not in page and "AFG-GBR" not in page
     assert "KGZ-TJK" in page
+
+
+def test_axis_labels_stay_inside_the_drawing():
+    """A short span whose month tick falls on its last day: the label is drawn inside, not cut ('Jul 196')."""
+    from datetime import date
+
+    from alerts.evaluation.report import render_report
+
+    incidents = [("EGY-ISR", date(1961, 6, 25), 0), ("EGY-ISR", date(1961, 7, 1), 0)]
+    page = render_report(title="t", period=(date(1961, 6, 25), date(1961, 7, 1)), incidents=incidents,
+                         trace=[], alert_rows=[])
+    [svg] = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    root = ET.fromstring(svg)
+    width = float(root.get("width"))
+    labels = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text == "Jul 1961"]
+    assert labels  # the tick is drawn: the test can fail
+    for t in labels:
+        x, w = float(t.get("x")), 6.0 * len(t.text)  # 10 px type
+        left = {"start": x, "middle": x - w / 2, "end": x - w}[t.get("text-anchor")]
+        assert 0 <= left and left + w <= width
