@@ -35,6 +35,7 @@ from alerts.evaluation.scoring import (
     NEGATIVE_CONTROL,
     Evaluation,
     Label,
+    NotScored,
     figure_cells,
     opening_day,
     touches,
@@ -176,11 +177,15 @@ def _marks(ev: Evaluation) -> dict[str, str]:
     """Episode or control id -> how the reference rules count it, e.g. ``early, lead 12 d``."""
     marks = {e.episode_id: e.status + (f", lead {e.lead_days} d" if e.lead_days is not None else "")
              for e in ev.episodes}
-    marks.update((x.episode_id, "not scored (onset outside the data span)" if x.reason == "onset_out_of_span"
-                  else "not scored (border out of scope)") for x in ev.not_scored)
+    marks.update((x.episode_id, _not_scored(x)) for x in ev.not_scored)
     marks.update((c.episode_id, f"hit by {', '.join(c.hit_by)}" if c.hit else "clean" if c.evaluable
                   else "not evaluable (outside the data)") for c in ev.controls)
     return marks
+
+
+def _not_scored(x: NotScored) -> str:
+    return ("not scored (onset outside the data span)" if x.reason == "onset_out_of_span"
+            else "not scored (border out of scope)")
 
 
 def _results(ev: Evaluation, borders: Sequence[str]) -> dict:
@@ -190,7 +195,9 @@ def _results(ev: Evaluation, borders: Sequence[str]) -> dict:
                for key in keys]
     episodes = [[e.episode_id, e.border, str(e.onset), e.status, _cell(e.lead_days), _cell(e.alert_id)]
                 for e in ev.episodes]
-    episodes += [[x.episode_id, x.border, str(x.onset), "not scored", "–", "–"] for x in ev.not_scored]
+    # the table says why, as the CLI's summary counts it: an onset after the data ends reads otherwise
+    # like a scorer's omission
+    episodes += [[x.episode_id, x.border, str(x.onset), _not_scored(x), "–", "–"] for x in ev.not_scored]
     controls = [[c.episode_id, c.border, str(c.start), str(c.end),
                  "hit" if c.hit else "clean" if c.evaluable else "not evaluable", ", ".join(c.hit_by) or "–"]
                 for c in ev.controls]

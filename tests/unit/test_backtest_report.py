@@ -209,3 +209,18 @@ def test_axis_labels_stay_inside_the_drawing():
         x, w = float(t.get("x")), 6.0 * len(t.text)  # 10 px type
         left = {"start": x, "middle": x - w / 2, "end": x - w}[t.get("text-anchor")]
         assert 0 <= left and left + w <= width
+
+
+def test_the_episode_table_says_why_an_episode_was_not_scored(stream):
+    records, labels = stream
+    pipeline = Pipeline(SegmentRegistry.default())
+    res = run_records(pipeline, records, trace=True)
+    border = next(lab["border"] for lab in labels if lab["kind"] == "escalation")
+    later = max(r.occurred_at for r in records).date() + timedelta(days=400)
+    after = {"episode_id": "AFTER-THE-DATA", "border": border, "start": later.isoformat(),
+             "end": later.isoformat(), "kind": "escalation"}
+    ev = evaluate_result(res, labels + [after])
+    assert [x.episode_id for x in ev.not_scored] == ["AFTER-THE-DATA"]
+    page = report_html(res, pipeline, title="t", labels=labels + [after], evaluation=ev)
+    assert (f"<td>AFTER-THE-DATA</td><td>{border}</td><td>{later}</td>"
+            "<td>not scored (onset outside the data span)</td>") in page
