@@ -317,9 +317,18 @@ def _train(args: argparse.Namespace) -> int:
     levels = {level: getattr(args, level) for level in DEFAULT_LEVELS}
     if not args.c > 0:
         raise ConfigError(f"--c must be above 0, got {args.c:g}")
+    from streams.adapters import load, rejection_lines, require_records
+
+    # What cannot be read is said as backtest says it: a model trained on part of the input
+    # without a word (only the file's rejected_rows counted it), or "no incidents were loaded"
+    # for a CSV given as --format jsonl, left the engineer guessing.
+    loaded = load(args.input, args.format)
+    for line in rejection_lines(loaded.records, loaded.errors):
+        print(line, file=sys.stderr)
+    require_records(loaded.records, loaded.errors, args.input, args.format)
     try:
         rows, meta = training_rows(args.input, args.format, args.labels, registry=registry,
-                                   grace_days=settings.grace_days)
+                                   grace_days=settings.grace_days, loaded=loaded)
         model = fit(rows, levels=levels, C=args.c, pool=not args.no_pooling, training=meta)
     except (ModelError, ValueError) as exc:
         raise ConfigError(f"cannot train: {exc}") from None

@@ -176,12 +176,20 @@ def train(paths: Sequence[str], fmt: str, labels_path: str, *, registry, grace_d
 
 
 def training_rows(paths: Sequence[str], fmt: str, labels_path: str, *, registry,
-                  grace_days: int) -> tuple[list[Row], dict]:
-    """The labelled rows ``train`` fits, and what the artifact records of the data they came from."""
+                  grace_days: int, loaded=None) -> tuple[list[Row], dict]:
+    """The labelled rows ``train`` fits, and what the artifact records of the data they came from;
+    ``loaded``: ``paths`` as ``streams.adapters.load`` already read them (the CLI reports their
+    rejected rows first)."""
     from streams.adapters import load
 
-    loaded = load(paths, fmt)
     labels = read_labels(labels_path)
+    if not any(lab["kind"] == "escalation" for lab in labels):
+        # said before the run: without escalations every border is unlabelled, and the error after
+        # it blamed the input ("no days with incidents on labelled borders")
+        raise ValueError(f"{Path(labels_path).name} has no escalation episodes: the model learns what "
+                         "precedes their onsets")
+    if loaded is None:
+        loaded = load(paths, fmt)
     incidents = [r for r in loaded.records if isinstance(r, IncidentEvent)]
     if not incidents:
         raise ValueError("no incidents were loaded")

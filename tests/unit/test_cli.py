@@ -288,6 +288,24 @@ def test_train_says_why_it_cannot_fit(tmp_path):
     assert res.returncode == 2 and "cannot train" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_train_says_which_rows_it_could_not_read_as_backtest_does(tmp_path):
+    part = tmp_path / "part.csv"
+    part.write_text(MIE.read_text() + "1,2,999,365,1,1,2000,1,1,2000,1,16,4,0,0,0,0,mie-1.0\n")
+    res = cli("train", "--input", part, "--format", "mie", "--labels", LABELS, "--out", tmp_path / "m.json")
+    lines = len(MIE.read_text().splitlines()) + 1
+    assert res.returncode == 0 and f"rejected: {part}:{lines}: ccode1:" in res.stderr
+    res = cli("train", "--input", MIE, "--format", "jsonl", "--labels", LABELS, "--out", tmp_path / "j.json")
+    assert res.returncode == 2 and "check that --format jsonl" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "j.json").exists()
+
+
+def test_train_says_the_labels_have_no_escalation_to_learn_from(tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("episode_id,border,start,end,kind\nnc,KGZ,2010-01-01,2010-01-02,negative_control\n")
+    res = cli("train", "--input", MIE, "--format", "mie", "--labels", labels, "--out", tmp_path / "m.json")
+    assert res.returncode == 2 and "labels.csv has no escalation episodes" in res.stderr
+
+
 def test_the_verbs_that_build_the_pipeline_read_its_settings_alike():
     """One declaration: worker and backtest take the pipeline's settings by the same flags, and the
     environment applies to backtest as it does to the worker (it once ignored BORDERWATCH_DETECTOR)."""
