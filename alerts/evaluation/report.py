@@ -20,6 +20,7 @@ This module lays the page out as plain data (positions, path data, the words); t
 from __future__ import annotations
 
 import functools
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -47,6 +48,8 @@ WIDTH, LEFT, RIGHT = 960, 46, 10
 SCORE_H, ALERT_H, INCIDENT_H, AXIS_H, TOP = 96, 14, 30, 16, 14
 ZOOM_WIDTH = 460
 ZOOM_BEFORE, ZOOM_AFTER = 90, 30
+#: Tick steps of the reliability diagram's axes, finest first (the top is 10 % or more).
+RELIABILITY_STEPS = (0.02, 0.05, 0.1, 0.2)
 #: The legend's swatches beside the levels' colours: the label bands and the deadly days' ticks.
 WINDOW_FILL, EPISODE_FILL, CONTROL_FILL = "#dbeafe", "#93c5fd", "#bcc3cb"
 TICK_COLOURS = {False: "#7b8794", True: "#7f1d1d"}
@@ -132,9 +135,12 @@ def report_layout(*, title: str, period: tuple[date, date], incidents: Iterable[
 
 def reliability_layout(bins: Sequence[ReliabilityBin], size: int = 320) -> dict:
     """The reliability diagram and its table: predicted against observed frequency, both axes 0 to
-    the largest value seen (rounded up)."""
-    top = max([0.1] + [b.observed_hi for b in bins] + [b.predicted for b in bins])
-    top = min(1.0, -(-top * 10 // 1) / 10)
+    the largest value seen, rounded up to a tick."""
+    seen = max([0.1] + [b.observed_hi for b in bins] + [b.predicted for b in bins])
+    # round steps, at most five of them: a fifth of the top (16 %, 32 %, 48 % for 80 %) matched
+    # neither the bands' edges nor anything a reader counts in
+    step = next(s for s in RELIABILITY_STEPS if math.ceil(seen / s - 1e-9) <= 5)
+    top = min(1.0, step * math.ceil(seen / step - 1e-9))
     pad, inner = 40, size - 50
 
     def x(p: float) -> float:
@@ -144,8 +150,8 @@ def reliability_layout(bins: Sequence[ReliabilityBin], size: int = 320) -> dict:
         return 10 + inner - inner * p / top
 
     most = max(b.n for b in bins)
-    axis_ticks = [{"text": f"{v:.0%}", "x": f"{x(v):.1f}", "y": f"{y(v) + 3:.1f}"}
-                  for v in (top * k / 5 for k in range(0, 6))]
+    axis_ticks = [{"text": f"{v:.0%}", "x": f"{x(v):.1f}", "y": f"{y(v) + 3:.1f}", "anchor": _anchor(x(v), f"{v:.0%}", size)}
+                  for v in (step * k for k in range(round(top / step) + 1))]
     dots = []
     for b in bins:
         dots.append({"x": f"{x(b.predicted):.1f}", "y": f"{y(b.observed):.1f}", "lo": f"{y(b.observed_lo):.1f}",
@@ -309,7 +315,7 @@ AXIS_CHAR_W = 6.0
 
 def _anchor(x: float, text: str, width: float) -> str:
     """A tick's label is centred on it unless that would run off the drawing (a month tick on the
-    last day of a short span read 'Jul 196')."""
+    last day of a short span read 'Jul 196', the reliability diagram's 100 % read '100')."""
     half = AXIS_CHAR_W * len(text) / 2
     return "start" if x - half < 0 else "end" if x + half > width else "middle"
 

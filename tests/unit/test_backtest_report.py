@@ -224,3 +224,23 @@ def test_the_episode_table_says_why_an_episode_was_not_scored(stream):
     page = report_html(res, pipeline, title="t", labels=labels + [after], evaluation=ev)
     assert (f"<td>AFTER-THE-DATA</td><td>{border}</td><td>{later}</td>"
             "<td>not scored (onset outside the data span)</td>") in page
+
+
+@pytest.mark.parametrize("highest, ticks", [
+    (0.08, ["0%", "2%", "4%", "6%", "8%", "10%"]),
+    (0.3, ["0%", "10%", "20%", "30%"]),
+    (0.73, ["0%", "20%", "40%", "60%", "80%"]),  # was 0 %, 16 %, 32 %, 48 %, 64 %, 80 %
+    (0.879, ["0%", "20%", "40%", "60%", "80%", "100%"]),  # was 0 %, 18 %, 36 %, ...
+])
+def test_the_reliability_axes_count_in_round_steps_and_reach_every_interval(highest, ticks):
+    from alerts.evaluation.report import reliability_layout
+    from detectors.calibration import ReliabilityBin
+
+    layout = reliability_layout([ReliabilityBin(0.0, 0.1, 10, 0.05, 0.04, 0.0, highest)])
+    assert [t["text"] for t in layout["axis_ticks"]] == ticks
+    top_y = float(layout["axis_ticks"][-1]["y"]) - 3
+    assert all(float(d["hi"]) >= top_y - 1e-6 for d in layout["dots"])  # the interval stays on the plot
+    for t in layout["axis_ticks"]:  # and every label on the drawing ('100%' at the right edge read '100')
+        x, w = float(t["x"]), 6.0 * len(t["text"])  # 10 px type
+        left = {"start": x, "middle": x - w / 2, "end": x - w}[t["anchor"]]
+        assert 0 <= left and left + w <= layout["size"]
