@@ -107,9 +107,24 @@ def pot_tail(train: Sequence[float], raw: float, q: float = 0.9, min_sigma: floa
     return (n - k) / n * math.exp(-(raw - u) / sigma)
 
 
+#: Counts up to which :func:`nb_upper_tail` sums the series (a step per count); above, and where
+#: the series cannot start, it takes the closed form.
+NB_SERIES_MAX = 10_000
+
+
 def nb_upper_tail(k: int, r: float, q: float) -> float:
-    """P(X >= k) for the negative binomial NB(r, q) (the Gamma-Poisson predictive), k >= 1."""
+    """P(X >= k) for the negative binomial NB(r, q) (the Gamma-Poisson predictive), k >= 1.
+
+    The series from P(X = 0) = q**r, where that is a normal float and k is small: every count a
+    segment sees. Otherwise the regularized incomplete beta I_{1-q}(k, r): with a large shape q**r
+    underflows to 0 and the series summed zeros to "P = 1, nothing unusual" (a series of counts in
+    the hundreds never alarmed), and with a huge count it took a step per count (1e12 hung).
+    """
     pmf = q ** r
+    if pmf < 1e-290 or k > NB_SERIES_MAX:
+        from scipy.special import betainc  # scikit-learn's own dependency, imported only here
+
+        return max(float(betainc(k, r, 1.0 - q)), 1e-300)
     cdf = pmf
     for j in range(1, k):
         pmf *= (r + j - 1) / j * (1.0 - q)

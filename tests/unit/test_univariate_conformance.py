@@ -131,3 +131,17 @@ def test_windowed_gaussian_scores_values_near_the_float_range_as_it_scores_them_
     small = run(make_univariate("windowed-gaussian"), [(T0 + i, v) for i, v in enumerate(values)])
     huge = run(make_univariate("windowed-gaussian"), [(T0 + i, v * 1e300) for i, v in enumerate(values)])
     assert huge == pytest.approx(small, abs=1e-6)
+
+
+def test_gamma_poisson_scores_counts_in_the_thousands_and_huge_ones_without_stepping_through_each():
+    # A segment-sized count is summed as a series from P(0) = q**r; with counts in the thousands the
+    # shape passes 1e5, q**r is 0.0, and the series said "P(X >= k) = 1": a doubling scored 0.
+    rng = random.Random(1)
+    d = make_univariate("gamma-poisson")
+    for _ in range(200):
+        d.learn_one(round(rng.gauss(2000, 45)))
+    assert d.score_one(4000) == 1.0 and d.score_one(2010) < 0.5
+    # a count of 1e12 took a step per count (it hung); now it is the closed form, at once
+    big = make_univariate("gamma-poisson")
+    big.learn_one(1e12)
+    assert 0.0 <= big.score_one(1e12) <= 1.0
