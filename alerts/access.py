@@ -267,13 +267,22 @@ def _as_of_released_steps(alert: Mapping[str, Any], steps: list[Mapping[str, Any
     peak = max([*steps, now], key=lambda t: (LEVELS.index(t["level"]) if t.get("level") in LEVELS else -1,
                                              t.get("score") or 0.0))
     # the history this copy tells is its released steps': where they all go (read again, it is as is)
-    told: set[str] | None = None
-    for t in steps:
-        rel = t.get("releasable_to", alert.get("releasable_to"))
-        if rel is not None and RELEASABLE_ALL not in rel:
-            told = set(rel) if told is None else told & set(rel)
+    told = releasable_to_all([rel if rel is not None else [RELEASABLE_ALL]
+                              for rel in (t.get("releasable_to", alert.get("releasable_to")) for t in steps)])
     return {"opened_at": steps[0].get("at"), "peak_level": peak.get("level"), "peak_score": peak.get("score"),
-            "history_releasable_to": [RELEASABLE_ALL] if told is None else sorted(told)}
+            "history_releasable_to": list(told)}
+
+
+def releasable_to_all(lists: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    """A group of records (incidents, an alert's steps) is releasable only where every one of them
+    is: ``()`` when they are released to disjoint states, which releases to the centre alone."""
+    allowed: set[str] | None = None
+    for rel in lists:
+        rel = set(rel)
+        if RELEASABLE_ALL in rel:
+            continue
+        allowed = rel if allowed is None else allowed & rel
+    return (RELEASABLE_ALL,) if allowed is None else tuple(sorted(allowed))
 
 
 def daily_from(incidents: Iterable[Mapping[str, Any]], days: int) -> list[dict]:

@@ -2,7 +2,7 @@
 
 A segment's alert transition (:func:`segment_alert_event`) shows the incidents that weighed most
 in the last 30 days as its evidence, is classified as its most restricted one and releasable only
-where every one of them is (:func:`releasable_to_all`), and says why in a summary and an
+where every one of them is (:func:`alerts.access.releasable_to_all`), and says why in a summary and an
 explanation (:func:`explain`), which sets each rolling view against its baseline and adds the
 detector's own view and forecast. Those figures count incidents up to a year and a month back,
 so they carry their own release (``figures_releasable_to``): where every incident in that reach is.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.access import RELEASABLE_ALL
+from alerts.access import releasable_to_all
 from alerts.borders import SEPARATOR, border_id, border_of_segment, states_of
 from alerts.escalation import LEVELS, Move
 from alerts.model import AlertEvent
@@ -54,17 +54,6 @@ def explain(detector: Any, feats: dict[str, float], score: float, evidence: list
         "top_incidents": [{k: r[k] for k in ("event_id", "at", "category", "fatalities", "severity")}
                           for r in evidence],
     }
-
-
-def releasable_to_all(lists: list[list[str]]) -> tuple[str, ...]:
-    """A group of incidents is releasable only where every one of them is: ``()`` when they are
-    released to disjoint states, which releases to the centre alone (alerts.access)."""
-    allowed: set[str] | None = None
-    for rel in lists:
-        if RELEASABLE_ALL in rel:
-            continue
-        allowed = set(rel) if allowed is None else allowed & set(rel)
-    return (RELEASABLE_ALL,) if allowed is None else tuple(sorted(allowed))
 
 
 def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: Move, score: float, at: str,

@@ -45,7 +45,7 @@ def test_evidence_is_redacted_per_principal():
 
 def test_incidents_released_to_disjoint_states_make_an_alert_for_the_centre_alone():
     from alerts.model import AlertEvent, alert_labels
-    from streams.explanation import releasable_to_all
+    from alerts.access import releasable_to_all
 
     rel = releasable_to_all([["KGZ"], ["TJK"]])
     assert rel == ()
