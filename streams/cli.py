@@ -481,7 +481,8 @@ def _policy_verb(args: argparse.Namespace) -> int:
         print(f"borderwatch routes test: error: {exc}", file=sys.stderr)
         return 2
     reached = policy.receivers_for(labels)
-    alert = {"countries": labels["countries"].split(","), "releasable_to": labels["releasable_to"].split(",")}
+    alert = {"countries": labels["countries"].split(","),
+             "releasable_to": [c for c in labels["releasable_to"].split(",") if c]}
     withheld = [r for r in reached if r not in policy.notified(labels, alert)]
     print(",".join(r for r in reached if r not in withheld))
     if withheld:

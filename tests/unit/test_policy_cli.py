@@ -89,6 +89,15 @@ def test_routes_test_prints_who_would_get_it(capsys, labels):
         assert (f"secretariat-{state}" in reached) == expected
 
 
+def test_routes_test_reads_an_empty_release_list_as_the_centres_alone(capsys):
+    # as an alert whose releasable_to is empty: only the centre may see it, so no desk is notified
+    rc, out, err = run(capsys, "routes", "test", "border=KGZ-TJK", "level=critical", "releasable_to=")
+    assert rc == 0, err
+    reached, withheld = out.splitlines()
+    assert "secretariat" not in reached and reached.split(",")[0] == "operators"
+    assert set(withheld.removeprefix("withheld by releasability: ").split(",")) == {"regional-desk", "secretariat-KGZ", "secretariat-TJK"}
+
+
 def test_routes_test_refuses_unknown_labels(capsys):
     rc, out, err = run(capsys, "routes", "test", "segment=KGZ-TJK-07")
     assert rc == 2 and "unknown label 'segment'" in err
