@@ -4,6 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Test processes: the integration and chaos tests mostly wait on workers and brokers, so two share
+# a 2-core machine well (PYTEST_WORKERS=0: one process, as pytest runs alone).
+PYTEST_WORKERS ?= 2
 EVAL_ARGS ?=
 SOAK_ARGS ?=
 
@@ -33,10 +36,10 @@ demo: install
 	$(BIN)/python -m streams.demo
 
 test: install sysdeps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-unit: install
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/unit $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench.run
