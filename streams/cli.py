@@ -310,7 +310,7 @@ def _train(args: argparse.Namespace) -> int:
     from detectors.hazard import ModelError
     from streams.errors import ConfigError
     from streams.segments import SegmentRegistry
-    from streams.training import DEFAULT_LEVELS, fit, training_rows
+    from streams.training import DEFAULT_LEVELS, fit, thin_data_warning, training_rows
 
     settings = load_settings(flag_values(args, TRAIN))
     registry = SegmentRegistry.with_files(settings.segment_files, max_distance_km=settings.max_distance_km)
@@ -340,6 +340,9 @@ def _train(args: argparse.Namespace) -> int:
     t = model.training
     print(f"train: {t['rows']} incident days on {len(t['borders'])} borders, {t['positive_rows']} within 60 days "
           f"before an onset; border spread {model.border_sd:.2f} (log-odds); model {model.digest[:16]} -> {args.out}")
+    thin = thin_data_warning(model)
+    if thin:
+        print(f"train: warning: {thin}", file=sys.stderr)
     if args.cross_validate:
         _print_forecast_skill(rows, model, C=args.c, pool=not args.no_pooling)
     return 0

@@ -101,6 +101,23 @@ def labelled_rows(records: Sequence, label_rows: Sequence[Mapping[str, str]], re
     return [r for r in with_targets(collect(records, registry, settings), label_rows) if r.border in labelled]
 
 
+#: Fewer onset-preceding rows than this per model input, and a logistic regression's coefficients
+#: are unstable and its probabilities overconfident away from its data (the rule of ten events per
+#: variable: Peduzzi et al., J. Clin. Epidemiol. 49 (1996) 1373-9): ``train`` says so.
+POSITIVE_ROWS_PER_INPUT = 10
+
+
+def thin_data_warning(model: HazardModel) -> str | None:
+    """What to tell the engineer when ``model`` learned from too few days before an onset; None if enough."""
+    positive, needed = model.training["positive_rows"], POSITIVE_ROWS_PER_INPUT * len(model.inputs)
+    if positive >= needed:
+        return None
+    return (f"only {positive} incident {'day precedes' if positive == 1 else 'days precede'} an onset, fewer than "
+            f"{POSITIVE_ROWS_PER_INPUT} for each of the model's {len(model.inputs)} inputs ({needed}): its "
+            f"probabilities will not hold on other borders: label more episodes, or train across more borders "
+            f"as the packaged model is (make model)")
+
+
 def forecasts(rows: Sequence[Row], model: HazardModel) -> list[tuple[float, int]]:
     """(forecast chance, what followed) on every row: the reliability diagram's input."""
     return [(model.probability(r.features, r.border), r.target) for r in rows]

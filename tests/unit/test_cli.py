@@ -228,6 +228,18 @@ def test_train_writes_a_model_that_backtest_and_the_worker_settings_load(tmp_pat
     assert any("watch: 5.0 % to 20 %" in s for s in summaries)  # this model's stated level ranges
 
 
+def test_train_warns_when_few_days_precede_an_onset_and_not_on_the_development_borders(tmp_path):
+    # Central Asia's five labelled borders give three such days for the model's 18 inputs
+    res = cli("train", "--input", MIE, "--format", "mie", "--labels", LABELS, "--out", tmp_path / "m.json")
+    assert res.returncode == 0 and (tmp_path / "m.json").exists()
+    positive = json.loads((tmp_path / "m.json").read_text())["training"]["positive_rows"]
+    assert 0 < positive < 180
+    assert (f"train: warning: only {positive} incident days precede an onset, fewer than 10 for each of the "
+            f"model's 18 inputs (180)") in res.stderr
+    res = cli("train", "--input", DEV, "--format", "mie", "--labels", DEV_LABELS, "--out", tmp_path / "dev.json")
+    assert res.returncode == 0 and "warning" not in res.stderr
+
+
 def test_a_missing_or_broken_model_file_is_a_clear_error(tmp_path):
     res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "a.csv", "--model", tmp_path / "none.json")
     assert res.returncode == 2 and "Traceback" not in res.stderr
