@@ -2,7 +2,8 @@
 
 One output row per input row, in input order; each score uses only the rows up to it.
 A timestamp is ISO 8601 (a date, or a date and time; without a zone it is UTC) or a number of
-seconds since 1970-01-01 UTC; rows must be in time order (equal times are fine). A bad row
+seconds since 1970-01-01 UTC (milliseconds are refused: as seconds they are past the year 9999);
+rows must be in time order (equal times are fine). A bad row
 (a timestamp that is not a time or goes back, a value that is blank or not a finite number)
 stops the run with ``file:line: field: reason`` and leaves no partial output; so does a file
 that is not UTF-8 CSV text (line 0 for the file as a whole: empty, UTF-16, a directory).
@@ -17,6 +18,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 from alerts.fsio import same_file
@@ -25,10 +27,24 @@ from streams.errors import InvalidEvent, SourceRowError
 from streams.records import parse_time
 
 
+#: The seconds a calendar date can have (years 1 to 9999, as ISO 8601 writes them). A count past
+#: the last is almost always milliseconds (or micro-) since 1970 given as seconds: read as seconds
+#: it is a time some 50,000 years on, whose daily and weekly phases are noise to a seasonal detector.
+FIRST_SECOND = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
+LAST_SECOND = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+
+
+def series_number(text: str) -> float:
+    """A cell's number as a CSV writes one; Python's own spellings (``1_000``) are not numbers here."""
+    if "_" in text:
+        raise ValueError(text)
+    return float(text)
+
+
 def series_time(text: str) -> float:
     """Seconds since 1970-01-01 UTC of a ``timestamp`` cell; ``ValueError`` says why it is not one."""
     try:
-        seconds = float(text)
+        seconds = series_number(text)
     except ValueError:
         try:
             return parse_time(text, "timestamp").timestamp()
@@ -36,6 +52,9 @@ def series_time(text: str) -> float:
             raise ValueError(f"not an ISO 8601 time or a number of seconds: {text!r}") from None
     if not math.isfinite(seconds):
         raise ValueError(f"not a finite number of seconds: {text!r}")
+    if not FIRST_SECOND <= seconds <= LAST_SECOND:
+        raise ValueError(f"{text.strip()} seconds since 1970 is outside the years 1 to 9999: milliseconds? "
+                         "give seconds, or an ISO 8601 time")
     return seconds
 
 
@@ -127,7 +146,7 @@ def _score_rows(reader, writer, where: str, detector) -> int:
         if not value.strip():
             raise SourceRowError(where, line, "value", "missing")
         try:
-            x = float(value)
+            x = series_number(value)
         except ValueError:
             x = math.nan
         if not math.isfinite(x):

@@ -95,6 +95,10 @@ def test_bad_rows_name_file_line_and_field_and_leave_no_output(tmp_path):
     ("2022-01-01,1\n2022-01-02\n", 3, "value", "missing"),
     ("2022-01-01,1\n,2\n", 3, "timestamp", "missing"),
     ("2022-01-01,1\nyesterday,2\n", 3, "timestamp", "not an ISO 8601 time or a number of seconds: 'yesterday'"),
+    ("1700000000,1\n1700000000000,2\n", 3, "timestamp",
+     "1700000000000 seconds since 1970 is outside the years 1 to 9999: milliseconds? give seconds, or an ISO 8601 time"),
+    ("2022-01-01,1\n2022-01-02,1_000\n", 3, "value", "not a finite number: '1_000'"),
+    ("1_700_000_000,1\n", 2, "timestamp", "not an ISO 8601 time or a number of seconds: '1_700_000_000'"),
     ("2022-01-02,1\n2022-01-03,1\n2022-01-01,2\n", 4, "timestamp",
      "'2022-01-01' is earlier than line 3's: rows must be in time order"),
 ])
