@@ -141,8 +141,8 @@ def brief(n: Notice) -> Brief:
         lang=n.lang, level=n.level,
         title=(_("DEMO") + " — " if n.demo else "") + headline,
         demo_line=_("This is a demonstration notice: not a real event.") if n.demo else "",
-        meta=_("Notice %(id)s for %(receiver)s, %(at)s.") % {"id": n.notice_id, "receiver": n.receiver,
-                                                            "at": human(n.created_at)},
+        meta=_("Notice %(id)s %(for_whom)s, %(at)s.") % {"id": n.notice_id, "for_whom": addressee(n),
+                                                        "at": human(n.created_at)},
         labels=labels, changes=n.changes, asked=_asked(n, own), ack_url=n.ack_url,
         sections=tuple(_section(s, own, n.lang, len(n.sections) > 1) for s in n.sections))
 
@@ -448,6 +448,22 @@ def cldr_country_name(iso3: str, lang: str) -> str | None:
     """CLDR's name of the state ``iso3`` in ``lang`` (``CHN`` -> ``Китай``), None for a code it has not."""
     alpha2 = (get_global("territory_aliases").get(iso3) or [None])[0]
     return Locale(lang).territories.get(alpha2) if alpha2 else None
+
+
+def addressee(n: Notice) -> str:
+    """"for" whom a notice is, in its reader's words: a secretariat by its state's name ("для
+    секретариата Кыргызстана"), with the policy's receiver name after it, as the delivery log and the
+    centre know the desk; any other receiver by that name alone."""
+    own = own_state(n.audience)
+    _ = translations(n.lang).gettext
+    if own is None:
+        return _("for %(receiver)s") % {"receiver": n.receiver}
+    # after "for": Russian needs the genitive, so each state is its own msgid (as secretariat_of)
+    named = {"KAZ": _("for the secretariat of Kazakhstan"), "KGZ": _("for the secretariat of Kyrgyzstan"),
+             "TJK": _("for the secretariat of Tajikistan"), "TKM": _("for the secretariat of Turkmenistan"),
+             "UZB": _("for the secretariat of Uzbekistan"), "AFG": _("for the secretariat of Afghanistan")
+             }.get(own) or _("for the secretariat (%(country)s)") % {"country": country_name(own, n.lang)}
+    return f"{named} ({n.receiver})"
 
 
 def secretariat_of(iso3: str, lang: str) -> str:

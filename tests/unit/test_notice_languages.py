@@ -161,6 +161,16 @@ def test_each_secretariat_is_asked_to_contact_the_other_side():
     assert any("contact the secretariat of Tajikistan" in line for line in brief_of(english).asked)
 
 
+def test_a_notice_names_the_desk_it_is_for_in_its_readers_words():
+    kgz = renderer(languages=LANGUAGES)(request("secretariat-KGZ"), None)
+    assert brief_of(kgz).meta == "Уведомление nt-kgz-1 для секретариата Кыргызстана (secretariat-KGZ), 2026-11-23 09:00 UTC."
+    assert "для секретариата Кыргызстана (secretariat-KGZ)" in notice_text(kgz)
+    english = renderer()(request("secretariat-TJK", "nt-tjk-1"), None)
+    assert brief_of(english).meta.startswith("Notice nt-tjk-1 for the secretariat of Tajikistan (secretariat-TJK), ")
+    # a receiver that is no state's desk is named as the policy names it
+    assert brief_of(renderer()(request("operators"), None)).meta.startswith("Notice nt-kgz-1 for operators, ")
+
+
 def test_a_demo_notice_says_demo_in_title_and_body():
     demo_incident = {"event_id": "demo-1", "at": "2025-11-19T00:00:00Z", "category": "armed_clash",
                      "fatalities": 12, "severity": 5, "releasable_to": ["ALL"], "source": DEMO_SOURCE,
