@@ -92,7 +92,7 @@ def record_arms_transfer(state: SegmentState, tr: dict[str, Any]) -> None:
         del state.seen[tr["transfer_id"]]
 
 
-def advance_arms(state: SegmentState, until_day: int) -> list[AlertEvent]:
+def advance_arms(state: SegmentState, until_day: int, id_key: bytes = b"") -> list[AlertEvent]:
     """Assess an arms-race key at each year not yet assessed, up to the year of ``until_day``.
 
     Year Y is assessed on the acquisitions of the window ending with Y and stamped 1 July of Y
@@ -113,7 +113,7 @@ def advance_arms(state: SegmentState, until_day: int) -> list[AlertEvent]:
         found = _assess(state, pair, year)
         arms["assessed"] = year
         if found.level != state.level:
-            out.append(_transition(state, found, iso(at)))
+            out.append(_transition(state, found, iso(at), id_key))
     return out
 
 
@@ -131,7 +131,7 @@ def _assess(state: SegmentState, pair: tuple[str, ...], year: int) -> AR.Assessm
                      names={iso3: state_name(iso3) or iso3 for iso3 in pair})
 
 
-def _transition(state: SegmentState, found: AR.Assessment, at: str) -> AlertEvent:
+def _transition(state: SegmentState, found: AR.Assessment, at: str, id_key: bytes) -> AlertEvent:
     """An arms-race alert's transition: its own slot, seq and clock on the arms key.
 
     Not streams.explanation.segment_alert_event: the arms key is no segment of the registry,
@@ -140,7 +140,7 @@ def _transition(state: SegmentState, found: AR.Assessment, at: str) -> AlertEven
     """
     new = found.level
     state.arms["at"] = at
-    m = move(state, new, alert_id=alert_id_for(state.key, at), at=at, day=None, score=float(new))
+    m = move(state, new, alert_id=alert_id_for(state.key, at, id_key), at=at, day=None, score=float(new))
     old, transition, alert = m.old, m.transition, m.alert
     alert["peak_level"] = max(alert["peak_level"], new)
     alert["peak_score"] = float(alert["peak_level"])

@@ -175,7 +175,12 @@ def main() -> int:
     broker = EmbeddedBroker(port=_port("DEMO_BROKER_PORT", 9092, "broker"), log_path=str(run_dir / "broker.log")).start()
     web_port = _port("DEMO_WEB_PORT", 6066, "web API")
     base = f"http://127.0.0.1:{web_port}"
-    env = dict(os.environ, BORDERWATCH_API_TOKEN=token, BORDERWATCH_TOKENS_FILE=str(tokens_path))
+    # Desks see its alerts, so it keys their ids as a deployment with desks does (docs/DEPLOY.md).
+    id_key = run_dir / "alert-id-key"
+    id_key.write_text(secrets.token_urlsafe(32) + "\n")
+    id_key.chmod(0o600)
+    env = dict(os.environ, BORDERWATCH_API_TOKEN=token, BORDERWATCH_TOKENS_FILE=str(tokens_path),
+               BORDERWATCH_ALERT_ID_KEY_FILE=str(id_key))
     worker_log = open(run_dir / "worker.log", "ab")
     worker = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "worker", "--broker", broker.url, "--web-port", str(web_port),

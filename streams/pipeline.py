@@ -88,6 +88,9 @@ class PipelineSettings:
     evidence_max: int = 5
     recent_max: int = 20
     pressure_years: int = 5
+    #: keys alert ids (alerts.model.alert_id_for); not part of the state's version: an open alert
+    #: keeps the id it has, a new opening takes the key in force
+    alert_id_key: bytes = field(default=b"", repr=False)
 
 
 @dataclass
@@ -324,7 +327,7 @@ class Pipeline:
         change what it finds.
         """
         if is_arms_key(state.key):
-            return advance_arms(state, until_day)
+            return advance_arms(state, until_day, self.settings.alert_id_key)
         out: list[AlertEvent] = []
         if state.level == 0 or state.evaluated_day is None:
             return out
@@ -375,7 +378,8 @@ class Pipeline:
 
     def _transition(self, state: SegmentState, new: int, score: float, at: str, day: int, feats: dict[str, float],
                     detector: Any, *, expired: bool = False) -> AlertEvent:
-        m = move(state, new, alert_id=alert_id_for(state.key, at), at=at, day=day, score=score)
+        m = move(state, new, alert_id=alert_id_for(state.key, at, self.settings.alert_id_key), at=at, day=day,
+                 score=score)
         return segment_alert_event(state, self.registry, m, score, at, feats, detector, detector_name=self.detector.name,
                                    evidence_max=self.settings.evidence_max,
                                    expire_after_days=self.policy.expire_after_days, expired=expired)

@@ -142,6 +142,13 @@ class Settings:
     notice_secret_file: str = setting("", "file with the secret that signs notice acknowledgement links (default: "
                                           "made at first start in <data-dir>/notice-secret; workers of one app id "
                                           "must share it)", WORKER)
+    #: Key of the alert ids. Unkeyed, an id is a hash of its segment and opening time, which a desk
+    #: shown an alert from a later step could recompute from guesses and so date the opening
+    #: withheld from it (alerts.model.alert_id_for). Every worker of an app id, and a backtest meant
+    #: to give their ids, reads the same file; changing it changes the ids of alerts opened after.
+    alert_id_key_file: str = setting("", "file with a secret that keys alert ids, so that an id does not give away "
+                                         "when its alert opened (every worker of one app id, and a backtest meant "
+                                         "to match them, reads the same)", WORKER, BACKTEST)
     #: Base URL of the web API as secretariats reach it (for acknowledgement links).
     public_url: str = setting("", "web API base URL as secretariats reach it, for acknowledgement links", WORKER)
     #: Resolved alerts the worker keeps in memory for the console and /alerts, the most recently

@@ -38,7 +38,7 @@ from streams.notify import load_worker_policy, notice_maker, notice_renderer, no
 from streams.pipeline import Pipeline, PipelineSettings
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry, state_name
-from streams.settings import Settings, new_token
+from streams.settings import Settings, new_token, read_secret_file
 from streams.topics import Topics, ensure_topics, group_timing
 from streams.worker_names import NameClaim, claim_name, hold_name, identity
 
@@ -54,7 +54,9 @@ def build_pipeline(settings: Settings) -> Pipeline:
         detector = make_detector(settings.detector, model)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    return Pipeline(registry, detector, settings=PipelineSettings(grace_days=settings.grace_days))
+    key = read_secret_file(settings.alert_id_key_file, "alert id key", "alert_id_key_file", 16) \
+        if settings.alert_id_key_file else b""
+    return Pipeline(registry, detector, settings=PipelineSettings(grace_days=settings.grace_days, alert_id_key=key))
 
 
 def run_worker(settings: Settings) -> int:

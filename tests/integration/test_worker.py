@@ -251,15 +251,21 @@ def test_a_killed_worker_loses_no_event_and_readers_see_no_duplicate(worker_fact
     assert again.proc.poll() is None
 
 
-def test_live_path_and_backtest_give_the_same_alerts_for_the_mie_file(worker_factory, topic_reader):
+def test_live_path_and_backtest_give_the_same_alerts_for_the_mie_file(worker_factory, topic_reader, tmp_path):
     # Idle partitions advance by wall clock; a replay that stalls longer than idle_seconds on a
     # loaded machine is, to the worker, a live stream that paused (docs/ARCHITECTURE.md, Time).
-    w = worker_factory(BORDERWATCH_IDLE_SECONDS="10").start()
+    # Both key the alert ids with one file, as a deployment with desks does: the same ids live.
+    key = tmp_path / "alert-id-key"
+    key.write_text("this deployment's alert id key\n")
+    w = worker_factory(BORDERWATCH_IDLE_SECONDS="10", BORDERWATCH_ALERT_ID_KEY_FILE=str(key)).start()
     mie = str(DATA / "mie-1.0-central-asia.csv")
     res = replay([mie], "mie", w.broker.url, topics=w.topics)
     assert res.sent > 400
-    expected = run_backtest([mie], "mie", build_pipeline(load_settings({}, environ={}))).history.rows()
+    keyed = build_pipeline(load_settings({"alert_id_key_file": str(key)}, environ={}))
+    expected = run_backtest([mie], "mie", keyed).history.rows()
     assert len(expected) > 10
+    unkeyed = run_backtest([mie], "mie", build_pipeline(load_settings({}, environ={}))).history.rows()
+    assert {r["alert_id"] for r in expected}.isdisjoint(r["alert_id"] for r in unkeyed)
     try:
         wait_for(lambda: all_resolved(topic_reader, w.topics, len(expected)), timeout=120,
                  message="live alerts to match the backtest's count, all resolved")

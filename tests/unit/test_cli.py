@@ -331,17 +331,43 @@ def test_the_verbs_that_build_the_pipeline_read_its_settings_alike():
         parser = argparse.ArgumentParser()
         add_setting_flags(parser, verb)
         flags[verb] = {a.dest for a in parser._actions if a.dest != "help"}
-    assert {"detector", "model", "grace_days", "segments_file", "max_distance_km"} <= flags[BACKTEST] <= flags[WORKER]
+    assert {"detector", "model", "grace_days", "segments_file", "max_distance_km",
+            "alert_id_key_file"} <= flags[BACKTEST] <= flags[WORKER]
     parser = argparse.ArgumentParser()
     add_setting_flags(parser, BACKTEST)
     assert flag_values(parser.parse_args(["--grace-days", "3", "--segments-file", "a.geojson,b.geojson",
                                           "--segments-file", "c.geojson"]), BACKTEST) == {
         "segments_file": "a.geojson,b.geojson,c.geojson", "max_distance_km": None, "grace_days": 3,
-        "detector": None, "model": None}
+        "detector": None, "model": None, "alert_id_key_file": None}
     env = dict(os.environ, BORDERWATCH_DETECTOR="no-such-detector")
     res = subprocess.run([sys.executable, "-m", "streams.cli", "backtest", str(MIE), "--format", "mie",
                           "--alerts-out", "-"], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     assert res.returncode == 2 and "no-such-detector" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_keyed_backtest_gives_ids_no_one_recomputes_without_the_key_and_the_same_alerts(tmp_path):
+    from alerts.model import alert_id_for
+
+    plain, keyed, again = (tmp_path / f"{n}.csv" for n in ("plain", "keyed", "again"))
+    key = tmp_path / "alert-id-key"
+    key.write_text("a deployment's own secret, 32 bytes\n")
+    assert cli("backtest", MIE, "--format", "mie", "--alerts-out", plain).returncode == 0
+    for out in (keyed, again):
+        res = cli("backtest", MIE, "--format", "mie", "--alerts-out", out, "--alert-id-key-file", key)
+        assert res.returncode == 0, res.stderr
+    assert keyed.read_text() == again.read_text()  # the same key, the same ids: runs still agree
+    rows = {n: list(csv.DictReader(open(p))) for n, p in (("plain", plain), ("keyed", keyed))}
+    assert len(rows["plain"]) == len(rows["keyed"]) > 0
+    for a, b in zip(rows["plain"], rows["keyed"]):
+        assert {k: v for k, v in a.items() if k != "alert_id"} == {k: v for k, v in b.items() if k != "alert_id"}
+        # unkeyed, the id is the hash of what a reader can guess; keyed, it is not
+        assert a["alert_id"] == alert_id_for(a["segment_id"], a["opened_at"]) != b["alert_id"]
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    for bad, says in ((tmp_path / "missing", "cannot read the alert id key file"),
+                      (short, "is shorter than 16 bytes")):
+        res = cli("backtest", MIE, "--format", "mie", "--alerts-out", tmp_path / "x.csv", "--alert-id-key-file", bad)
+        assert res.returncode == 2 and says in res.stderr and "Traceback" not in res.stderr
 
 
 @pytest.mark.parametrize("flags, says", [

@@ -88,12 +88,16 @@ def test_compose_runs_two_workers_on_one_app_id_that_share_the_notifier_not_thei
     for w in workers:
         # one acknowledgement secret (links from either notifier work on both), one notice drop
         assert w["environment"]["BORDERWATCH_NOTICE_SECRET_FILE"] == "/run/secrets/borderwatch_notice_secret"
+        # one alert id key: the two key the ids of the alerts they open alike
+        assert w["environment"]["BORDERWATCH_ALERT_ID_KEY_FILE"] == "/run/secrets/borderwatch_alert_id_key"
+        assert "borderwatch_alert_id_key" in w["secrets"]
         assert "notices:/var/lib/borderwatch/notices" in w["volumes"]
         assert "BORDERWATCH_NOTIFY" not in w["environment"], "both may notify; Kafka picks one"
         assert w["environment"]["BORDERWATCH_PUBLIC_URL"] == "http://127.0.0.1:6066"
     names = [w["environment"]["BORDERWATCH_INSTANCE_ID"] for w in workers]
     assert names[0] != names[1], "each worker its own name in the consumer groups (static membership)"
     assert compose["secrets"]["borderwatch_notice_secret"]["file"].startswith("./deploy/secrets/")
+    assert compose["secrets"]["borderwatch_alert_id_key"]["file"].startswith("./deploy/secrets/")
     topics_cmd = compose["services"]["topics"]["command"][0]
     single = re.search(r"for t in ([^;]+); do\s+\S+ --bootstrap-server \S+ --create --if-not-exists \\\s+"
                        r"--topic borderwatch\.\$\$t --partitions 1 ", topics_cmd)
