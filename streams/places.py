@@ -32,6 +32,9 @@ MAX_NAMED = 2
 #: Smallest town GeoNames' cache offers at this size (its 5,000-people list).
 MIN_POPULATION = 5000
 _BUNDLED = "data/segment-places.json"
+#: "населённый пункт" as Russian abbreviates it before a town's name, with no-break spaces: a line
+#: may not end at "н." and leave "п." to the next.
+SETTLEMENT_RU = "н.\u00a0п.\u00a0"
 _RUSSIAN = re.compile(r"^[А-Яа-яЁё][А-Яа-яЁё\- .']*$")
 _EARTH_RADIUS_KM = 6371.0088
 
@@ -78,7 +81,11 @@ def distance_to_line_km(town: Town, coords: Sequence[tuple[float, float]]) -> fl
 
 
 def describe(coords: Sequence[tuple[float, float]], candidates: Sequence[Town]) -> dict[str, str] | None:
-    """``{"en": "near Isfara and Batken", "ru": "около Исфара и Баткен"}``, or "N km from X", or None."""
+    """``{"en": "near Isfara and Batken", "ru": "в районе н. п. Исфара и Баткен"}``, or "N km from X", or None.
+
+    Russian declines a town's name after "около" or "от" (около Исфары, от Хорога), which no list
+    of Central Asian names here can do reliably: "около Исфара" reads as a mistake. Official Russian
+    puts the name beside "населённый пункт" (н. п.) instead, where it stands as it is written."""
     lons = [lon for lon, _ in coords]
     lats = [lat for _, lat in coords]
     pad = FROM_KM / 111.0
@@ -89,10 +96,10 @@ def describe(coords: Sequence[tuple[float, float]], candidates: Sequence[Town]) 
     near = sorted((t for d, t in dist if d <= NEAR_KM), key=lambda t: (-t.population, t.name))[:MAX_NAMED]
     if near:
         return {"en": "near " + " and ".join(t.name for t in near),
-                "ru": "около " + " и ".join(t.name_ru for t in near)}
+                "ru": f"в районе {SETTLEMENT_RU}" + " и ".join(t.name_ru for t in near)}
     if dist and dist[0][0] <= FROM_KM:
         d, t = dist[0]
-        return {"en": f"{round(d)} km from {t.name}", "ru": f"{round(d)} км от {t.name_ru}"}
+        return {"en": f"{round(d)} km from {t.name}", "ru": f"в {round(d)} км от {SETTLEMENT_RU}{t.name_ru}"}
     return None
 
 

@@ -41,7 +41,7 @@ CONTEXT = SegmentContext(
     activity=tuple((f"2025-11-{d:02d}", n) for d, n in zip(range(1, 20), [0] * 16 + [0, 1, 2])),
     baseline=0.1, pressure={"KGZ": {2021: 12.0, 2023: 30.5}, "TJK": {2024: 8.0}},
     name="Kyrgyzstan–Tajikistan km 360–420, near Isfara and Batken",
-    place="near Isfara and Batken", place_ru="около Исфара и Баткен")
+    place="near Isfara and Batken", place_ru="в районе н.\u00a0п.\u00a0Исфара и Баткен")
 #: The stretch's border line near Batken, (lon, lat) as the segment registry keeps it: the CAP area.
 LINE = ((70.50, 39.95), (70.70, 40.00), (70.90, 40.05))
 WITH_LINE = replace(CONTEXT, line=LINE)

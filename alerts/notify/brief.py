@@ -187,7 +187,7 @@ def stretch_name(s: Section, own: str | None, lang: str) -> str:
 def stretch_title(segment_id: str, countries: Sequence[str], place_ru: str | None, lang: str,
                   own: str | None = None, *, whole_border: bool = False) -> str:
     """A stretch's name in a language other than the registry's English, as notices and the
-    console's pages write it: ``Кыргызстан–Таджикистан (KGZ-TJK-07), около Исфара``."""
+    console's pages write it: ``Кыргызстан–Таджикистан (KGZ-TJK-07), в районе н. п. Исфара``."""
     if whole_border:
         return border_name(countries, own, lang)
     return f"{border_name(countries, own, lang)} ({segment_id})" + (f", {place_ru}" if place_ru else "")

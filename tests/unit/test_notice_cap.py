@@ -84,9 +84,9 @@ def test_a_russian_receiver_reads_russian_first_then_english():
     assert [text(i, "language") for i in find(root, "info")] == ["ru-RU", "en-US"]
     ru, en = info(root, "ru-RU"), info(root, "en-US")
     assert text(ru, "event") == "Эскалация на границе"
-    assert text(ru, "headline").startswith("Критический: столкновение с погибшими около Исфара и Баткен")
+    assert text(ru, "headline").startswith("Критический: столкновение с погибшими в районе н.\u00a0п.\u00a0Исфара и Баткен")
     assert "Что произошло" in text(ru, "description") and "секретариатом Таджикистана" in text(ru, "instruction")
-    assert text(ru, "area/areaDesc") == "Кыргызстан–Таджикистан (KGZ-TJK-07), около Исфара и Баткен"
+    assert text(ru, "area/areaDesc") == "Кыргызстан–Таджикистан (KGZ-TJK-07), в районе н.\u00a0п.\u00a0Исфара и Баткен"
     for el in en.iter():
         assert not CYRILLIC.search(el.text or ""), (el.tag, el.text)
     assert text(en, "headline").startswith("Critical: deadly clash near Isfara and Batken")

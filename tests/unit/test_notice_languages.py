@@ -35,7 +35,7 @@ def test_a_russian_receiver_reads_russian_in_every_format():
             assert word in out, (fmt, word)
         assert "What happened" not in out, fmt
     assert '<html lang="ru">' in notice_html(n) and n.to_dict()["lang"] == "ru"
-    assert notice_title(n).startswith("Критический: столкновение с погибшими около Исфара и Баткен")
+    assert notice_title(n).startswith("Критический: столкновение с погибшими в районе н.\u00a0п.\u00a0Исфара и Баткен")
 
 
 def test_an_english_receiver_reads_no_russian():
@@ -285,6 +285,6 @@ def test_what_changed_names_each_stretch_as_its_section_does_in_the_readers_lang
     r = renderer(languages=LANGUAGES)
     first = r(request(level="warning", notice_id="nt-ru-1"), None)
     second = r(request(level="critical", notice_id="nt-ru-2"), first.summary)
-    assert ("Кыргызстан–Таджикистан (KGZ-TJK-07), около Исфара и Баткен: уровень повышен с «предупреждение» "
+    assert ("Кыргызстан–Таджикистан (KGZ-TJK-07), в районе н.\u00a0п.\u00a0Исфара и Баткен: уровень повышен с «предупреждение» "
             "до «критический».") in second.changes
     assert not [line for line in second.changes if line.startswith("KGZ-TJK-07:")]

@@ -28,6 +28,6 @@ def test_a_russian_desk_reads_the_states_and_the_scale_in_russian_in_the_html_an
     notice = renderer()(request(), None)  # the Kyrgyz secretariat reads Russian
     html = notice_html(notice)
     assert '<figure class="map"><svg' in html and ">Кыргызстан</text>" in html and ">Таджикистан</text>" in html
-    assert re.search(r">\d+ км</text>", html) and ">около Исфара и Баткен</text>" in html
+    assert re.search(r">\d+ км</text>", html) and ">в районе н.\u00a0п.\u00a0Исфара и Баткен</text>" in html
     text = pdf_text(notice_pdf(notice))
-    assert "Узбекистан" in text and "около Исфара и Баткен" in text
+    assert "Узбекистан" in text and "в районе н. п. Исфара и Баткен" in text.replace("\u00a0", " ")  # as extracted

@@ -10,13 +10,13 @@ LINE = ((70.60, 40.05), (70.70, 40.06), (70.80, 40.08))
 
 
 def test_a_stretch_is_named_by_its_largest_nearby_towns_in_english_and_russian():
-    assert describe(LINE, [BATKEN, ISFARA, KHOROG]) == {"en": "near Isfara and Batken", "ru": "около Исфара и Баткен"}
+    assert describe(LINE, [BATKEN, ISFARA, KHOROG]) == {"en": "near Isfara and Batken", "ru": "в районе н.\u00a0п.\u00a0Исфара и Баткен"}
 
 
 def test_with_no_town_close_the_nearest_gives_a_distance_and_none_far_gives_no_name():
     far_line = ((71.50, 38.20), (71.55, 38.25))
     named = describe(far_line, [KHOROG])
-    assert named["en"].endswith("km from Khorugh") and named["ru"].endswith("км от Хорог")
+    assert named["en"].endswith("km from Khorugh") and named["ru"].endswith("км от н.\u00a0п.\u00a0Хорог")
     assert describe(((10.0, 10.0), (10.1, 10.1)), [KHOROG]) is None
 
 
@@ -46,7 +46,7 @@ def test_segments_carry_their_towns_from_the_bundled_names_and_from_a_segment_fi
     path = tmp_path / "mine.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
         "type": "Feature", "properties": {"segment_id": "KGZ-TJK-X", "a": "KGZ", "b": "TJK", "name": "Batken pass",
-                                          "place": "near Batken", "place_ru": "около Баткен"},
+                                          "place": "near Batken", "place_ru": "в районе н.\u00a0п.\u00a0Баткен"},
         "geometry": {"type": "LineString", "coordinates": [[70.6, 40.0], [70.8, 40.05]]}}]}), encoding="utf-8")
     mine = SegmentRegistry.from_geojson(path).get("KGZ-TJK-X")
-    assert (mine.title, mine.place_ru) == ("Batken pass, near Batken", "около Баткен")
+    assert (mine.title, mine.place_ru) == ("Batken pass, near Batken", "в районе н.\u00a0п.\u00a0Баткен")

@@ -188,7 +188,7 @@ def test_an_arms_race_card_says_what_each_side_acquired_against_its_past_and_wha
 
 
 # ---------------------------------------------------------------------- in the reader's language
-NAMES_RU = {"KGZ-TJK-01": "Кыргызстан–Таджикистан (KGZ-TJK-01), около Исфара и Канибадам"}.get
+NAMES_RU = {"KGZ-TJK-01": "Кыргызстан–Таджикистан (KGZ-TJK-01), в районе н.\u00a0п.\u00a0Исфара и Канибадам"}.get
 
 
 def test_a_russian_card_says_what_happened_against_what_normal_and_the_plan_in_russian_detectors_in_the_fold():
@@ -202,7 +202,7 @@ def test_a_russian_card_says_what_happened_against_what_normal_and_the_plan_in_r
             "ack_max": duration_text(timedelta(days=7), "ru")}
     card = alert_card(a, NAMES_RU, may_act=True, plan=plan, lang="ru")
     outside, fold = card.split('<details class="engineering">')
-    assert "Критический — Кыргызстан–Таджикистан (KGZ-TJK-01), около Исфара и Канибадам" in outside
+    assert "Критический — Кыргызстан–Таджикистан (KGZ-TJK-01), в районе н.\u00a0п.\u00a0Исфара и Канибадам" in outside
     assert "2022-09-14 06:00 UTC: вооружённое столкновение, 12 погибших, Кыргызстан–Таджикистан" in outside
     assert "12 погибших за последние 30 дней; обычно ни одного за 30 дней в течение прошлого года" in outside
     assert ("Критический: по правилу, погибших за 30 дней больше, чем за любые 30 дней прошлого года."
