@@ -451,9 +451,9 @@ def cldr_country_name(iso3: str, lang: str) -> str | None:
 
 
 def addressee(n: Notice) -> str:
-    """"for" whom a notice is, in its reader's words: a secretariat by its state's name ("для
-    секретариата Кыргызстана"), with the policy's receiver name after it, as the delivery log and the
-    centre know the desk; any other receiver by that name alone."""
+    """Whom a notice is for, with the preposition, in its reader's words: a secretariat by its
+    state's name ("для секретариата Кыргызстана"), with the policy's receiver name after it, as the
+    delivery log and the centre know the desk; any other receiver by that name alone."""
     own = own_state(n.audience)
     _ = translations(n.lang).gettext
     if own is None:
