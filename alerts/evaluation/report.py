@@ -38,6 +38,7 @@ from alerts.evaluation.scoring import (
     Label,
     NotScored,
     figure_cells,
+    figure_text,
     opening_day,
     touches,
 )
@@ -197,7 +198,8 @@ def _not_scored(x: NotScored) -> str:
 def _results(ev: Evaluation, borders: Sequence[str]) -> dict:
     """The tables of the reference figures: per border and overall, per episode, per control."""
     keys = ["overall"] + [b for b in sorted(ev.borders) if b in borders]
-    figures = [[key] + [_cell(v) for v in figure_cells(ev.figures(None if key == "overall" else key))]
+    figures = [[key] + [figure_text(column, v) for (column, _), v
+                        in zip(FIGURE_COLUMNS, figure_cells(ev.figures(None if key == "overall" else key)))]
                for key in keys]
     episodes = [[e.episode_id, e.border, str(e.onset), e.status, _cell(e.lead_days), _cell(e.alert_id)]
                 for e in ev.episodes]

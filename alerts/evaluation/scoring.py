@@ -549,6 +549,19 @@ FIGURE_COLUMNS = (
     ("false_alarms_per_border_year", "false alarms / border-year"), ("precision", "precision"),
     ("controls", "controls hit"), ("not_scored", "not scored"), ("nab_standard", "NAB std"),
 )
+#: decimals a float column of :data:`FIGURE_COLUMNS` is read to (2 unless named; a median lead is a
+#: whole day or a half)
+FIGURE_DIGITS = {"border_years": 1, "nab_standard": 1, "median_lead_days": 1}
+
+
+def figure_text(key: str, v) -> str:
+    """One cell of :func:`figure_cells` as a table shows it: a rate always with its decimals, so a
+    column of them lines up (``1.00`` beside ``0.42``, not ``1``); a median lead as a day count."""
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:g}" if key == "median_lead_days" else f"{v:.{FIGURE_DIGITS.get(key, 2)}f}"
+    return str(v)
 
 
 def figure_cells(f: Figures) -> list:
@@ -565,7 +578,7 @@ def figure_cells(f: Figures) -> list:
     out = []
     for key, _ in FIGURE_COLUMNS:
         v = cells[key]
-        out.append(round(v, 1 if key in ("border_years", "nab_standard") else 2) if isinstance(v, float) else v)
+        out.append(round(v, FIGURE_DIGITS.get(key, 2)) if isinstance(v, float) else v)
     return out
 
 

@@ -15,21 +15,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from alerts.web.tokens import TokenFile
-from tests import chromium
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def browser(tmp_path):
-    problem = chromium.missing()
-    if problem:
-        pytest.fail(problem)
-    driver = chromium.start(tmp_path)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def api(base: str, path: str, token: str):

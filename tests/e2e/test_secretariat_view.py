@@ -18,7 +18,7 @@ import pytest
 
 from alerts.web.tokens import TokenFile
 from tests.conftest import ROOT, wait_for
-from tests.e2e.test_operator_page import browser, sign_in  # noqa: F401 -- browser is a fixture
+from tests.e2e.test_operator_page import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +32,7 @@ def fast_policy(tmp_path: Path) -> Path:
 
 
 def test_the_kyrgyz_secretariat_reads_a_russian_brief_acknowledges_it_and_sees_only_its_borders(
-        worker_factory, producer, browser, tmp_path):  # noqa: F811 -- the fixture
+        worker_factory, producer, browser, tmp_path):
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
