@@ -8,12 +8,13 @@ import io
 import json
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -185,6 +186,59 @@ def test_smtp_refused_connection_is_retried(tmp_path):
     n, slept = chain(tmp_path, sink, retry=RetryPolicy(attempts=2, initial=3))
     [out] = n.notify(request())
     assert (out.status, out.attempts, slept) == ("failed", 2, [3])
+
+
+def self_signed(tmp_path) -> ssl.SSLContext:
+    """A server context whose certificate no client trusts: a key and a certificate made here."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return ctx
+
+
+@pytest.mark.parametrize("offers_tls", [False, True], ids=["starttls-not-offered", "untrusted-certificate"])
+def test_smtp_errors_no_retry_can_fix_fail_at_once_with_the_reason(tmp_path, offers_tls):
+    """A server without STARTTLS, or with a certificate the sink does not trust, needs a person: the
+    notice fails on its first attempt, the delivery log says why, and nothing went out in clear."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[bytes] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope.original_content)
+            return "250 Message accepted for delivery"
+
+    inbox = Inbox()
+    tls = {"tls_context": self_signed(tmp_path)} if offers_tls else {}
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **tls)
+    controller.start()
+    try:
+        sink = build_sink({"type": "smtp", "host": "127.0.0.1", "port": controller.port, "from": "a@bw.example",
+                           "to": ["b@kg.example"], "starttls": True, "timeout": 10})
+        n, slept = chain(tmp_path, sink, retry=RetryPolicy(attempts=4, initial=3))
+        [out] = n.notify(request())
+    finally:
+        controller.stop()
+    assert (out.status, out.attempts, slept, inbox.messages) == ("failed", 1, [], [])
+    reason = "STARTTLS extension not supported" if not offers_tls else "certificate is not trusted"
+    assert reason in out.error
+    [failed] = [json.loads(line) for line in (tmp_path / "delivery.jsonl").read_text().splitlines()]
+    assert failed["kind"] == "failed" and failed["retryable"] is False and reason in failed["error"]
 
 
 # --- Prometheus Alertmanager ---------------------------------------------------------------------

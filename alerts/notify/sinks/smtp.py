@@ -4,7 +4,9 @@ The ``Message-ID`` is derived from the notice id, so a mail resent after a
 crash in the window between the server's acceptance and the delivery log's
 record carries the same id and mail clients and archives can fold it.
 Transient SMTP replies (4xx) and connection errors are retried; permanent
-ones (5xx: bad address, rejected sender, failed login) are not. If the server
+ones (5xx: bad address, rejected sender, failed login) are not, nor is a server that does
+not offer what the sink's settings require (STARTTLS, AUTH) or whose certificate does not verify:
+those need a person, and retrying them only delays the failure. If the server
 accepts some recipients and refuses others the notice counts as delivered
 (retrying would mail the accepted ones twice) and the refused ones are logged.
 
@@ -95,6 +97,14 @@ class SmtpSink(Sink):
                 if self.username is not None:
                     smtp.login(self.username, self._password or "")
                 refused = smtp.send_message(msg)
+        except smtplib.SMTPNotSupportedError as exc:
+            # STARTTLS or AUTH not offered: the server's configuration or ours is wrong, and trying
+            # again the same way cannot help (sending without TLS would put the notice on the wire)
+            raise SinkError(f"smtp {self.host}:{self.port}: {exc}; the sink's starttls/username settings do not "
+                            "match the server", retryable=False) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise SinkError(f"smtp {self.host}:{self.port}: the server's certificate is not trusted: "
+                            f"{exc.verify_message or exc}", retryable=False) from None
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise SinkError(f"smtp {self.host}:{self.port}: all recipients refused: {exc.recipients}",
