@@ -240,7 +240,7 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         n = score_csv(args.input, args.output, detector)
         where = "standard output" if args.output == "-" else args.output
-        print(f"scored {n} rows with {detector.name} -> {where}", file=sys.stderr)
+        print(f"scored {n} row{'' if n == 1 else 's'} with {detector.name} -> {where}", file=sys.stderr)
         return 0
 
     if args.verb == "generate":

@@ -35,6 +35,8 @@ _BUNDLED = "data/segment-places.json"
 #: "населённый пункт" as Russian abbreviates it before a town's name, with no-break spaces: a line
 #: may not end at "н." and leave "п." to the next.
 SETTLEMENT_RU = "н.\u00a0п.\u00a0"
+#: between a distance and its unit, so that "67" and "km" never fall on two lines
+NO_BREAK = "\u00a0"
 _RUSSIAN = re.compile(r"^[А-Яа-яЁё][А-Яа-яЁё\- .']*$")
 _EARTH_RADIUS_KM = 6371.0088
 
@@ -99,7 +101,8 @@ def describe(coords: Sequence[tuple[float, float]], candidates: Sequence[Town]) 
                 "ru": f"в районе {SETTLEMENT_RU}" + " и ".join(t.name_ru for t in near)}
     if dist and dist[0][0] <= FROM_KM:
         d, t = dist[0]
-        return {"en": f"{round(d)} km from {t.name}", "ru": f"в {round(d)} км от {SETTLEMENT_RU}{t.name_ru}"}
+        return {"en": f"{round(d)}{NO_BREAK}km from {t.name}",
+                "ru": f"в {round(d)}{NO_BREAK}км от {SETTLEMENT_RU}{t.name_ru}"}
     return None
 
 

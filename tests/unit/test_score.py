@@ -172,6 +172,8 @@ def test_cli_lists_detectors_and_scores(tmp_path):
                   tmp_path / "o.csv")
     assert res.returncode == 0 and f"scored 4 rows with {DEFAULT_UNIVARIATE}" in res.stderr
     assert run_cli("--detector", "magic", "--input", tmp_path / "in.csv", "--output", tmp_path / "o.csv").returncode == 2
+    one = run_cli("--input", series(tmp_path / "one.csv", [3]), "--output", tmp_path / "o1.csv")
+    assert one.returncode == 0 and f"scored 1 row with {DEFAULT_UNIVARIATE}" in one.stderr
 
 
 def test_cli_bad_row_is_one_line_naming_file_line_and_field_without_a_traceback(tmp_path):
