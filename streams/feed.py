@@ -15,6 +15,7 @@ from typing import Callable
 from alerts.escalation import LEVEL_INDEX
 from alerts.model import AlertAction, AlertEvent, decode_record
 from alerts.state import AlertStore
+from streams.arms_keys import is_arms_key
 from streams.metrics import Metrics
 from streams.follow import follow
 
@@ -39,7 +40,10 @@ class AlertFeed:
         if not self.history.add(record):
             return
         if self.metrics is not None and isinstance(record, AlertEvent):
-            self.metrics.level.labels(record.segment_id, record.border).set(LEVEL_INDEX[record.level])
+            if is_arms_key(record.segment_id):
+                self.metrics.arms_level.labels(record.border).set(LEVEL_INDEX[record.level])
+            else:
+                self.metrics.level.labels(record.segment_id, record.border).set(LEVEL_INDEX[record.level])
         for listener in self.listeners:
             try:
                 listener(record)

@@ -37,6 +37,11 @@ class Metrics:
         self.level = Gauge("borderwatch_segment_escalation_level",
                            "Current escalation level per segment: 0 none, 1 watch, 2 warning, 3 critical.",
                            ["segment_id", "border"], registry=r)
+        # the arms race is a border's, from SIPRI deliveries, not a segment's incidents: a gauge of its
+        # own, so segment alerts, dashboards and counts of segments at a level never include it
+        self.arms_level = Gauge("borderwatch_arms_race_level",
+                                "Current arms-race level per land border (SIPRI deliveries and orders to both "
+                                "sides): 0 none, 1 watch, 2 warning.", ["border"], registry=r)
         self.alerts_opened = Counter("borderwatch_alerts_opened", "Alerts opened, by level at opening.",
                                      ["level"], registry=r)
         self.latency = Histogram("borderwatch_event_to_alert_latency_seconds",

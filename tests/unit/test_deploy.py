@@ -128,7 +128,7 @@ def test_prometheus_config_checks(tmp_path):
     (tmp_path / "prometheus.yml").write_text(cfg)
     res = run(promtool, "check", "config", str(tmp_path / "prometheus.yml"))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "9 rules found" in res.stdout
+    assert "10 rules found" in res.stdout
 
 
 def test_prometheus_rules_fire_as_their_unit_tests_say():
