@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from streams.adapters.files import NOT_UTF8, REPLACED
 from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import InvalidEvent, SourceRowError
 from streams.records import INCIDENT_FIELDS, CheckedPart, IncidentEvent
@@ -114,6 +115,7 @@ class Columns:
         site_names = tuple(c for c in site if c in index)
         self._all = _cells_at([index[c] for c in self.names])
         self.own: Callable[[list[str]], tuple[str, ...]] = _cells_at([index.get(c) for c in own])
+        self.own_names, self.site_names = tuple(own), site_names
         self.key: Callable[[list[str]], tuple[str, ...]] = _cells_at([index[c] for c in site_names])
         self.table = sites.table(site_names, *tell)
 
@@ -133,13 +135,20 @@ def site_reader(columns: Columns, sites: Sites, make_site: Callable[..., Any], o
     key_of, own, table, row = columns.key, columns.own, columns.table, columns.row
     keep = sites.of
 
+    own_names, site_names = columns.own_names, columns.site_names
+
     def read(cells: list[str], where: str, line: int, out_of_scope: Counter) -> IncidentEvent | SourceRowError | None:
         key = key_of(cells)
         site = table.get(key)
+        mine = own(cells)
+        # a site is kept only once made, so a key holding the mark is looked at on every row it is on
+        if REPLACED in "".join(mine) or (site is None and REPLACED in "".join(key)):
+            column = next(n for n, v in (*zip(site_names, key), *zip(own_names, mine)) if REPLACED in v)
+            return SourceRowError(where, line, column, NOT_UTF8)
         try:
             if site is None:  # every cell is read in order: the first bad one raises
                 site = keep(table, key, make_site, row(cells), *args)
-            values = own_fields(site, *own(cells))
+            values = own_fields(site, *mine)
             if values is None:
                 out_of_scope[site.out_of_scope] += 1
                 return None

@@ -28,12 +28,20 @@ from typing import TextIO
 
 from streams.errors import SourceRowError
 
+#: What a byte that is not UTF-8 becomes as :func:`open_text` reads it. A record is never made from
+#: a cell holding one (its text would carry the mark where a letter was: a Windows export in cp1251
+#: turns every Russian place name into marks): the row is refused, its column named, with
+#: :data:`NOT_UTF8`.
+REPLACED = "\ufffd"
+NOT_UTF8 = "bytes that are not UTF-8 text: save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\")"
+
 #: Members of a zip archive that can hold the data, by extension.
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".export.csv")
 
 
 def open_text(path: str | Path) -> TextIO:
-    """The file's text, decoded as it is read; SourceRowError (line 0) when it cannot be opened."""
+    """The file's text, decoded as it is read (a byte that is not UTF-8 as :data:`REPLACED`, for the
+    reader to refuse the row it is in); SourceRowError (line 0) when it cannot be opened."""
     path = Path(path)
     where = str(path)
     try:
@@ -100,4 +108,4 @@ def _zip_member(path: Path, where: str):
     return archive.open(members[0])
 
 
-__all__ = ["DATA_SUFFIXES", "open_text"]
+__all__ = ["DATA_SUFFIXES", "NOT_UTF8", "REPLACED", "open_text"]

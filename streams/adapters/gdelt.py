@@ -55,7 +55,7 @@ from pathlib import Path
 
 from alerts.timefmt import iso
 from streams.adapters.cells import Site, Sites, add_counts, coordinate, fit
-from streams.adapters.files import open_text
+from streams.adapters.files import NOT_UTF8, REPLACED, open_text
 from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, place
 from streams.errors import InvalidEvent, SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
@@ -223,6 +223,8 @@ _SITE_CELLS = operator.itemgetter(*(_AT[c] for c in SITE_COLUMNS))
 OWN_FIELDS = ("event_id", "occurred_at", "reported_at", "description")
 _ID, _SQLDATE, _DATEADDED, _URL = _AT["GLOBALEVENTID"], _AT["SQLDATE"], _AT["DATEADDED"], _AT["SOURCEURL"]
 _MENTIONS, _SOURCES = _AT["NumMentions"], _AT["NumSources"]
+#: every column a record is made from: a byte that is not UTF-8 elsewhere in a row harms nothing
+_READ_COLUMNS = (*SITE_COLUMNS, "GLOBALEVENTID", "SQLDATE", "DATEADDED", "NumMentions", "NumSources", "SOURCEURL")
 #: A record's fields in the order :func:`to_dict` gives them.
 _DICT_FIELDS = ("event_id", "occurred_at", "reported_at", "source", "category", "severity", "fatalities", "injuries",
                 "countries", "latitude", "longitude", "location_name", "actors", "description", "classification",
@@ -337,6 +339,11 @@ def read(path: Path, counts: Counter | None = None
                     not_material += 1
                     continue
                 cells = physical.rstrip("\r\n").split("\t")
+                if REPLACED in physical:
+                    column = next((c for c in _READ_COLUMNS if REPLACED in cells[_AT[c]]), None)
+                    if column is not None:
+                        yield line, SourceRowError(where, line, column, NOT_UTF8)
+                        continue
                 try:
                     occurred, reported = _times(cells[_SQLDATE], cells[_DATEADDED])
                     site = _ROW_SITES.get(_SITE_CELLS(cells)) or _site_of(cells)

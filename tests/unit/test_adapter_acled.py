@@ -176,6 +176,25 @@ def test_bad_rows_name_file_line_and_column_and_the_rest_loads(export):
     assert "31 February 2022" in errors[0].reason and "-1" in errors[1].reason and "95.5" in errors[2].reason
 
 
+def test_a_windows_export_in_cp1251_refuses_the_rows_whose_read_cells_it_garbled_naming_the_column(tmp_path):
+    """Saved by a spreadsheet on a Russian Windows: Cyrillic in cp1251, not UTF-8. A record is never
+    made with marks where the letters were; a row whose garbled cell is one borderwatch does not read
+    loads as it is."""
+    rows = [row("KGZ1", location="Достук"), row("KGZ2", notes="Перестрелка на границе."), row("KGZ3"),
+            dict(row("KGZ4"), my_extra_column="не читается")]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS + ("my_extra_column",), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows([dict({"my_extra_column": ""}, **r) for r in rows])
+    path = tmp_path / "acled-cp1251.csv"
+    path.write_bytes(out.getvalue().encode("cp1251"))
+    records, errors, counts = read_all(path)
+    assert sorted(r.event_id for _, r in records) == ["acled-KGZ3", "acled-KGZ4"]
+    assert [(e.line, e.field) for e in errors] == [(2, "location"), (3, "notes")]
+    assert all("not UTF-8" in e.reason and "save the file as UTF-8" in e.reason for e in errors)
+    assert counts["rows"] == 4 and not any("\ufffd" in str(r.to_dict()) for _, r in records)
+
+
 def test_multi_line_notes_keep_the_later_line_numbers_right(export):
     records, errors, _ = read_all(export)
     lines = export.read_text().splitlines()

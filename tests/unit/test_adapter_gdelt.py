@@ -65,6 +65,17 @@ def only(path, counts=None):
 
 # --------------------------------------------------------------------------- tables
 
+def test_a_line_in_cp1251_is_refused_where_it_garbled_a_cell_that_is_read(tmp_path):
+    """A byte that is not UTF-8 in a place name refuses the row, naming the column; in a cell
+    borderwatch does not read (Actor1Code is read only through its parts), the row loads."""
+    path = tmp_path / "20210428.export.CSV"
+    lines = [row(ActionGeo_FullName="Кок-Таш, Баткен"), row(GLOBALEVENTID="1000002", Actor1Code="КГЗ")]
+    path.write_bytes("".join(line + "\n" for line in lines).encode("cp1251"))
+    items = list(read(path))
+    assert [(line, type(x).__name__) for line, x in items] == [(1, "SourceRowError"), (2, "IncidentEvent")]
+    assert items[0][1].field == "ActionGeo_FullName" and "not UTF-8" in items[0][1].reason
+
+
 def test_cameo_table_covers_the_material_roots_and_stays_in_the_record_categories():
     assert MATERIAL_ROOTS == {"15", "18", "19", "20"}
     assert all(code[:2] in MATERIAL_ROOTS for code in CAMEO)

@@ -84,6 +84,20 @@ def one(tmp_path: Path, row: dict, name="ged.csv") -> IncidentEvent:
     return rec
 
 
+def test_a_file_in_cp1251_refuses_the_rows_it_garbled_naming_the_column(tmp_path):
+    """Cyrillic saved as cp1251, not UTF-8: no record carries marks where a place name was; a garbled
+    cell borderwatch does not read (the headline) leaves the row as it is."""
+    path = write_ged(tmp_path / "ged.csv", [dict(KGZ_TJK, id="1", where_coordinates="Достук"),
+                                            dict(KGZ_TJK, id="2", source_headline="Перестрелка"),
+                                            dict(KGZ_TJK, id="3", adm_1="Баткенская область")])
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1251"))
+    items, counts = read_all(path)
+    assert [(line, x.field) for line, x in items if isinstance(x, SourceRowError)] == [(2, "where_coordinates"),
+                                                                                      (4, "adm_1")]
+    assert [(line, x.event_id) for line, x in items if isinstance(x, IncidentEvent)] == [(3, "ged-2")]
+    assert all("not UTF-8" in x.reason for _, x in items if isinstance(x, SourceRowError)) and counts["rows"] == 3
+
+
 # --------------------------------------------------------------------------- interstate by actors
 
 def test_a_kgz_tjk_battle_is_an_armed_clash_on_their_border(tmp_path):
