@@ -2,7 +2,9 @@
 
 A segment's alert transition (:func:`segment_alert_event`) shows the incidents that weighed most
 in the last 30 days as its evidence, is classified as its most restricted one and releasable only
-where every one of them is (:func:`alerts.access.releasable_to_all`), and says why in a summary and an
+where every incident of those days is (:func:`alerts.access.releasable_to_all`; on a busy segment
+more than the recent ones the state keeps, so the state's ``restricted`` days stand for the rest),
+and says why in a summary and an
 explanation (:func:`explain`), which sets each rolling view against its baseline and adds the
 detector's own view and forecast. Those figures count incidents up to a year and a month back,
 so they carry their own release (``figures_releasable_to``): where every incident in that reach is.
@@ -66,10 +68,13 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
     alert, transition, old, new = moved.alert, moved.transition, moved.old, moved.new
     seg = registry.get(state.key) if SEPARATOR in state.key else None
     countries = seg.countries if seg else states_of(border_of_segment(state.key))
-    window = [r for r in state.recent if int(r["day"]) > (state.max_day or 0) - 30]
+    first_day = (state.max_day or 0) - F.MONTH + 1
+    window = [r for r in state.recent if int(r["day"]) >= first_day]
     evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[:evidence_max]
     classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
-    releasable = releasable_to_all([r["releasable_to"] for r in window])
+    # every incident of the window, not only the recent ones the state keeps (a busy segment's 30 days
+    # hold more): an incident released to one desk alone, further back than those, still restricts it
+    releasable = releasable_to_all([r["releasable_to"] for r in window] + state.restricted_since(first_day))
     # The summary and explanation quote figures the rolling views count up to F.VIEW_REACH days back
     # (a yearly high, a baseline), of incidents the window above may not hold: they go only where
     # every incident in that reach is released (alerts.access.Principal.shown withholds them elsewhere).

@@ -164,7 +164,12 @@ class SegmentState:
         rolling views read, and the last deaths, however old (``fatal_restricted``)."""
         within = {k for k, d in self.restricted.items() if d >= day - F.VIEW_REACH}
         within.update(k for k, d in self.fatal_restricted.items() if d == self.last_fatal_day and d <= day)
-        return [k.split(",") if k != CENTRE_ONLY else [] for k in sorted(within)]
+        return _release_lists(within)
+
+    def restricted_since(self, first_day: int) -> list[list[str]]:
+        """The releasable_to of every restricted incident (or spill-over) counted on ``first_day`` or
+        later: on a busy segment the recent incidents kept with the state do not reach that far."""
+        return _release_lists(k for k, d in self.restricted.items() if d >= first_day)
 
     def pressure_tiv(self, years: int) -> float:
         """TIV delivered to both sides over the trailing ``years`` up to the latest delivery year."""
@@ -176,6 +181,11 @@ class SegmentState:
     def pressure_before(self, year: int, years: int) -> float:
         """TIV delivered to both sides in the ``years`` completed years before ``year``."""
         return sum(t for ys in self.pressure.values() for y, t in ys.items() if year - years <= y < year)
+
+
+def _release_lists(keys) -> list[list[str]]:
+    """``restricted``'s keys as releasable_to lists (:data:`CENTRE_ONLY` as none), in a fixed order."""
+    return [k.split(",") if k != CENTRE_ONLY else [] for k in sorted(keys)]
 
 
 def _fatal_restricted_of_older(d: dict[str, Any]) -> dict[str, int]:
