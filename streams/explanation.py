@@ -22,7 +22,7 @@ from alerts.model import AlertEvent
 from detectors.base import deviations, forecast
 from detectors import features as F
 from streams.arms_keys import is_arms_key
-from streams.records import CLASSIFICATIONS
+from streams.records import CLASSIFICATIONS, PUBLIC
 from streams.segment_state import SegmentState
 from streams.segments import SegmentRegistry
 
@@ -71,9 +71,11 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
     first_day = (state.max_day or 0) - F.MONTH + 1
     window = [r for r in state.recent if int(r["day"]) >= first_day]
     evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[:evidence_max]
-    classification = max((r["classification"] for r in window), key=CLASSIFICATIONS.index, default="public")
     # every incident of the window, not only the recent ones the state keeps (a busy segment's 30 days
-    # hold more): an incident released to one desk alone, further back than those, still restricts it
+    # hold more): an incident released to one desk alone, or marked confidential, further back than
+    # those, still restricts or marks the alert
+    classification = max([r["classification"] for r in window] + state.classified_since(first_day),
+                         key=CLASSIFICATIONS.index, default=PUBLIC)
     releasable = releasable_to_all([r["releasable_to"] for r in window] + state.restricted_since(first_day))
     # The summary and explanation quote figures the rolling views count up to F.VIEW_REACH days back
     # (a yearly high, a baseline), of incidents the window above may not hold: they go only where

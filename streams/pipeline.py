@@ -49,6 +49,7 @@ from streams.errors import InvalidEvent
 from streams.explanation import segment_alert_event
 from streams.records import (
     INTERNAL_CATEGORY,
+    PUBLIC,
     DeadLetter,
     decode_incident,
     decode_transfer,
@@ -263,6 +264,7 @@ class Pipeline:
                                           int(cls == F.FORCE), int(cls == F.DEADLY)))
         self._count_decayed(state, d, cls, ev["fatalities"])
         state.count_release(ev.get("releasable_to") or (RELEASABLE_ALL,), d, deaths=ev["fatalities"] > 0)
+        state.count_classification(ev.get("classification") or PUBLIC, d)
         state.seen[ev["event_id"]] = d
         self._remember(state, ev, d)
         now_day = d if state.max_day is None else max(d, state.max_day)
@@ -289,7 +291,7 @@ class Pipeline:
         """Keep the incident among the segment's recent ones (the evidence alerts and notices show)."""
         state.recent.append({"event_id": ev["event_id"], "day": d, "at": ev["occurred_at"],
                              "category": ev["category"], "fatalities": ev["fatalities"], "severity": ev["severity"],
-                             "classification": ev.get("classification", "public"),
+                             "classification": ev.get("classification", PUBLIC),
                              "releasable_to": list(ev.get("releasable_to") or (RELEASABLE_ALL,)),
                              "description": ev.get("description") or ev.get("location_name") or "",
                              # which feed reported it: a notice tells the demo's made-up incident by it

@@ -62,7 +62,9 @@ INCIDENT_CATEGORIES = (
 #: One state's own armed conflict near its border (a single-country source placed by geometry,
 #: streams/adapters/place.py): context of the segment, never interstate escalation.
 INTERNAL_CATEGORY = "internal_conflict"
-CLASSIFICATIONS = ("public", "restricted", "confidential")
+#: the marking an incident has unless its source sets one, and the lowest of :data:`CLASSIFICATIONS`
+PUBLIC = "public"
+CLASSIFICATIONS = (PUBLIC, "restricted", "confidential")
 SEVERITY_MIN, SEVERITY_MAX = 1, 5
 
 

@@ -17,6 +17,7 @@ import orjson
 
 from alerts.access import RELEASABLE_ALL
 from detectors import features as F
+from streams.records import PUBLIC
 from streams.windows import DEADLY, N, SPILL, Windows, days_by_column, days_from_columns
 
 #: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
@@ -98,6 +99,11 @@ class SegmentState:
     #: long ago the last deaths were ("last deaths 700 days ago"), which dates a withheld deadly incident
     #: long after ``restricted`` has let it go. Dropped when a newer day has deaths.
     fatal_restricted: dict[str, int] = field(default_factory=dict)
+    #: classification (restricted, confidential) -> the newest day an incident so marked was counted,
+    #: for the alert window (F.MONTH before ``max_day``): an alert is marked as its most restricted
+    #: incident of those days, which on a busy segment ``recent`` does not hold. A new field with an
+    #: empty default: an older state reads as before (marked from ``recent``), so STATE_VERSION stays.
+    classified: dict[str, int] = field(default_factory=dict)
     #: the rolling sums of ``days`` (memory only, rebuilt on demand; streams.windows)
     windows: Windows = field(default_factory=Windows, repr=False, compare=False)
     #: the live detector built from ``model`` (memory only)
@@ -152,12 +158,28 @@ class SegmentState:
         if deaths and day == self.last_fatal_day:
             self.fatal_restricted[key] = day
 
+    def count_classification(self, classification: str, day: int) -> None:
+        """Note an incident marked ``classification`` counted on ``day`` (a public one marks nothing)."""
+        if classification != PUBLIC and day > self.classified.get(classification, day - 1):
+            self.classified[classification] = day
+
     def prune_restricted(self) -> None:
-        """Forget the restricted sets past the views' reach of ``max_day``: no figure counts them any more."""
-        if self.restricted and self.max_day is not None:
+        """Forget the restricted sets past the views' reach of ``max_day`` (no figure counts them any
+        more) and the markings past the alert window."""
+        if self.max_day is None:
+            return
+        if self.restricted:
             horizon = self.max_day - F.VIEW_REACH
             if min(self.restricted.values()) < horizon:
                 self.restricted = {k: d for k, d in self.restricted.items() if d >= horizon}
+        if self.classified:
+            horizon = self.max_day - F.MONTH
+            if min(self.classified.values()) < horizon:
+                self.classified = {k: d for k, d in self.classified.items() if d >= horizon}
+
+    def classified_since(self, first_day: int) -> list[str]:
+        """The markings of the incidents counted on ``first_day`` or later that were not public."""
+        return sorted(k for k, d in self.classified.items() if d >= first_day)
 
     def restricted_within_reach(self, day: int) -> list[list[str]]:
         """The releasable_to of every restricted incident the figures of ``day`` may count: those the

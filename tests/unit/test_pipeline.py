@@ -244,20 +244,22 @@ def test_alert_is_releasable_only_where_every_contributing_incident_is(pipeline)
 
 
 def test_on_a_busy_segment_an_incident_older_than_the_recent_ones_kept_still_restricts_the_alert(pipeline):
-    # five calm incidents released to UZB alone, then twenty-five public ones in the same 30 days: the
-    # state keeps the last 20 (recent_max), none of them restricted, and a deadly clash opens an alert
+    # five calm incidents released to UZB alone (one marked confidential), then twenty-five public ones in
+    # the same 30 days: the state keeps the last 20 (recent_max), none of them restricted, and a deadly
+    # clash opens an alert
     assert pipeline.settings.recent_max == 20
-    raws = [incident(n, T0 - timedelta(days=20, hours=-n), category="incursion", severity=2, releasable_to=["UZB"])
-            for n in range(5)]
+    raws = [incident(n, T0 - timedelta(days=20, hours=-n), category="incursion", severity=2, releasable_to=["UZB"],
+                     classification="confidential" if n == 0 else "restricted") for n in range(5)]
     raws += [incident(n, T0 - timedelta(days=10, hours=-n), category="incursion", severity=2) for n in range(5, 30)]
     alerts, _, states = feed(pipeline, [*raws, incident(30, T0, fatalities=3)])
     opened = [a for a in alerts if a.at >= "2012-07-17"]
     [state] = [st for key, st in states.items() if key == opened[0].segment_id]
     assert all(r["releasable_to"] == ["ALL"] for r in state.recent) and len(state.recent) == 20
-    assert opened and all(a.releasable_to == ("UZB",) for a in opened)
-    # a month on, the restricted ones have left the window: the next alert is released to all
+    assert opened and all(a.releasable_to == ("UZB",) and a.classification == "confidential" for a in opened)
+    # a month on, the restricted ones have left the window: the next alert is released to all, public
     later, _, _ = feed(pipeline, [incident(31, T0 + timedelta(days=25), fatalities=2)], states)
-    assert later and later[-1].releasable_to == ("ALL",)
+    assert later and later[-1].releasable_to == ("ALL",) and later[-1].classification == "public"
+    assert state.classified == {} and SegmentState.decode(state.encode(), state.key) == state
 
 
 def test_an_alerts_figures_are_released_only_where_every_incident_they_count_is(pipeline):
