@@ -29,6 +29,7 @@ from streams.segment_state import SegmentState
 from streams.training import forecasts, labelled_rows
 from streams.topics import Envelope
 from streams.windows import day_start
+from streams.wording import counted
 
 #: Far enough past any data for every alert to resolve (advance() stops at retention anyway).
 _END_OF_TIME = 10**7
@@ -174,9 +175,9 @@ def report_html(res: BacktestResult, pipeline: Pipeline, *, title: str, labels: 
     return _page(res.records_seen, res.history.rows(), title=title, labels=labels, evaluation=evaluation,
                  borders=borders, trace=trace, thresholds=thresholds,
                  reliability=forecast_reliability(res.records_seen, labels, pipeline, borders),
-                 notes=[f"Detector {pipeline.detector.name}; {res.records} records, "
-                        f"{len(res.rejected)} rejected, {res.duplicates} duplicates dropped, "
-                        f"{res.dead_letters} dead letters.", *notes])
+                 notes=[f"Detector {pipeline.detector.name}; {counted(res.records, 'record')}, "
+                        f"{len(res.rejected)} rejected, {counted(res.duplicates, 'duplicate')} dropped, "
+                        f"{counted(res.dead_letters, 'dead letter')}.", *notes])
 
 
 def field_rule_report_html(records: Sequence, rows: list[dict], rule: str, *, title: str,
@@ -184,7 +185,7 @@ def field_rule_report_html(records: Sequence, rows: list[dict], rule: str, *, ti
                            borders: Sequence[str] | None = None) -> str:
     """The HTML report of a field rule's alerts (a rule fires, it does not score: no score dots)."""
     return _page(records, rows, title=title, labels=labels, evaluation=evaluation, borders=borders,
-                 notes=[f"Field rule {rule}: {FIELD_RULES[rule].description}; {len(records)} records."])
+                 notes=[f"Field rule {rule}: {FIELD_RULES[rule].description}; {counted(len(records), 'record')}."])
 
 
 def forecast_reliability(records: Sequence, labels: Sequence[dict], pipeline: Pipeline,

@@ -17,6 +17,7 @@ from borderwatch.errors import BorderwatchError
 from streams.adapters import FORMAT_HELP, FORMATS
 from streams.settings import (BACKTEST, PORTS, REPLAY, SEGMENTS, TRAIN, WORKER, add_setting_flags, flag_values,
                               load_settings, unknown_variables)
+from streams.wording import counted
 
 
 def _env(name: str) -> str:
@@ -240,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         n = score_csv(args.input, args.output, detector)
         where = "standard output" if args.output == "-" else args.output
-        print(f"scored {n} row{'' if n == 1 else 's'} with {detector.name} -> {where}", file=sys.stderr)
+        print(f"scored {counted(n, 'row')} with {detector.name} -> {where}", file=sys.stderr)
         return 0
 
     if args.verb == "generate":
@@ -255,7 +256,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"borderwatch generate: error: {exc.filename or args.out}: cannot write: {exc.strerror or exc}",
                   file=sys.stderr)
             return 2
-        print(f"wrote {n} records to {args.out} and {episodes} episodes to {labels_path_for(args.out)}")
+        print(f"wrote {counted(n, 'record')} to {args.out} and {counted(episodes, 'episode')} to {labels_path_for(args.out)}")
         return 0
 
     if args.verb == "segments":
@@ -567,8 +568,8 @@ def _backtest(args: argparse.Namespace) -> int:
         dropped += f", {res.duplicates} dropped as repeats of an event_id seen before"
     if res is not None and res.dead_letters:
         dropped += f", {res.dead_letters} dead letters (invalid, or later than the grace)"
-    print(f"backtest: {len(records)} records ({len(rejected)} rejected{out_of_scope}{dropped}){rule}, "
-          f"{len(rows)} alerts {json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
+    print(f"backtest: {counted(len(records), 'record')} ({len(rejected)} rejected{out_of_scope}{dropped}){rule}, "
+          f"{counted(len(rows), 'alert')} {json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
     return 0
 
 

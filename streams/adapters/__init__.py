@@ -41,6 +41,7 @@ from streams.adapters import acled, gdelt, jsonl, mie, sipri, ucdp_ged
 from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
+from streams.wording import counted
 
 Record = IncidentEvent | ArmsTransferEvent
 Row = tuple[int, Record | SourceRowError]
@@ -183,7 +184,7 @@ def rejection_lines(records: Sequence, errors: Sequence[SourceRowError]) -> list
     shown = errors if records or len(errors) <= SHOWN_WHEN_NOTHING_USABLE else errors[:SHOWN_WHEN_NOTHING_USABLE]
     lines = [f"rejected: {e}" for e in shown]
     if len(shown) < len(errors):
-        lines.append(f"rejected: ... and {len(errors) - len(shown)} more rows, not listed")
+        lines.append(f"rejected: ... and {counted(len(errors) - len(shown), 'more row')}, not listed")
     return lines
 
 
@@ -193,6 +194,6 @@ def require_records(records: Sequence, errors: Sequence[SourceRowError], paths: 
     if records:
         return
     listed = "the first few listed above" if len(errors) > SHOWN_WHEN_NOTHING_USABLE else "listed above"
-    rejected = f" ({len(errors)} rows rejected, {listed})" if errors else ""
+    rejected = f" ({counted(len(errors), 'row')} rejected, {listed})" if errors else ""
     hint = f": check that --format {fmt} is their format" if fmt and errors else ""
     raise NothingUsable(f"no usable record in {', '.join(map(str, paths))}{rejected}{hint}")

@@ -48,6 +48,17 @@ def test_backtest_reports_bad_rows_with_file_line_and_field(tmp_path):
     assert "4 records (1 rejected)" in res.stderr
 
 
+def test_counts_of_one_read_in_the_singular(tmp_path):
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n")
+    res = cli("backtest", wrong, "--format", "mie", "--alerts-out", tmp_path / "a.csv")
+    assert res.returncode != 0 and "(1 row rejected, listed above)" in res.stderr and "1 rows" not in res.stderr
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join(MIE.read_text().splitlines()[:2]) + "\n")
+    res = cli("backtest", one, "--format", "mie", "--alerts-out", tmp_path / "a.csv")
+    assert res.returncode == 0 and "backtest: 1 record (0 rejected)" in res.stderr, res.stderr
+
+
 def test_schema_and_segments_commands():
     res = cli("schema", "incident")
     schema = json.loads(res.stdout)
