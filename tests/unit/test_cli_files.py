@@ -104,7 +104,7 @@ def test_nul_bytes_are_reported_and_the_good_rows_still_load(files, tmp_path):
     assert res.returncode == 0, res.stderr
     assert f"rejected: {f}:1: not JSON: Invalid control character" in res.stderr
     assert f"rejected: {f}:2: source: contains a control character (such as NUL)" in res.stderr
-    assert "1 records (2 rejected)" in res.stderr
+    assert "1 record (2 rejected)" in res.stderr
 
 
 def test_replay_of_nothing_usable_fails_before_asking_a_broker(files):
