@@ -58,6 +58,12 @@ def explain(detector: Any, feats: dict[str, float], score: float, evidence: list
     }
 
 
+def evidence_order(incident: dict[str, Any]) -> tuple:
+    """How an alert ranks the incidents of its window as evidence: the deadliest, then the most
+    severe, then the earliest first."""
+    return -incident["fatalities"], -incident["severity"], incident["at"]
+
+
 def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: Move, score: float, at: str,
                         feats: dict[str, float], detector: Any, *, detector_name: str, evidence_max: int,
                         expire_after_days: int | None, expired: bool = False) -> AlertEvent:
@@ -70,7 +76,7 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
     countries = seg.countries if seg else states_of(border_of_segment(state.key))
     first_day = (state.max_day or 0) - F.MONTH + 1
     window = [r for r in state.recent if int(r["day"]) >= first_day]
-    evidence = sorted(window, key=lambda r: (-r["fatalities"], -r["severity"], r["at"]))[:evidence_max]
+    evidence = sorted(window, key=evidence_order)[:evidence_max]
     # every incident of the window, not only the recent ones the state keeps (a busy segment's 30 days
     # hold more): an incident released to one desk alone, or marked confidential, further back than
     # those, still restricts or marks the alert

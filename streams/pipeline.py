@@ -46,7 +46,7 @@ from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams import segment_features
 from streams.arms_keys import advance_arms, arms_border, arms_key, is_arms_key, record_arms_transfer
 from streams.errors import InvalidEvent
-from streams.explanation import segment_alert_event
+from streams.explanation import evidence_order, segment_alert_event
 from streams.records import (
     INTERNAL_CATEGORY,
     PUBLIC,
@@ -296,7 +296,16 @@ class Pipeline:
                              "description": ev.get("description") or ev.get("location_name") or "",
                              # which feed reported it: a notice tells the demo's made-up incident by it
                              "source": str(ev.get("source") or "")[:SOURCE_MAX]})
-        del state.recent[:-self.settings.recent_max]
+        keep = self.settings.recent_max
+        if len(state.recent) > keep:
+            # Beside the newest, the window's strongest evidence: on a busy segment the deadliest
+            # incident of an alert's 30 days may be older than the newest kept, and the alert would
+            # show lesser ones in its place. At most ``evidence_max`` more, only while in the window.
+            first_day = max(d, state.max_day or d) - F.MONTH + 1
+            older = state.recent[:-keep]
+            strongest = sorted((r for r in older if r["day"] >= first_day), key=evidence_order)
+            held = {id(r) for r in strongest[:self.settings.evidence_max]}
+            state.recent = [r for r in older if id(r) in held] + state.recent[-keep:]
 
     def _apply_spill(self, state: SegmentState, ev: dict[str, Any]) -> None:
         """A neighbour's incident: counted as spill-over only; it neither scores nor moves the clock."""

@@ -244,22 +244,39 @@ def test_alert_is_releasable_only_where_every_contributing_incident_is(pipeline)
 
 
 def test_on_a_busy_segment_an_incident_older_than_the_recent_ones_kept_still_restricts_the_alert(pipeline):
-    # five calm incidents released to UZB alone (one marked confidential), then twenty-five public ones in
-    # the same 30 days: the state keeps the last 20 (recent_max), none of them restricted, and a deadly
-    # clash opens an alert
+    # five detentions released to UZB alone (one marked confidential), then twenty-five public incursions
+    # in the same 30 days: the state keeps the last 20 (recent_max) and the 5 strongest of the rest as
+    # evidence, none of them restricted, and a deadly clash opens an alert
     assert pipeline.settings.recent_max == 20
-    raws = [incident(n, T0 - timedelta(days=20, hours=-n), category="incursion", severity=2, releasable_to=["UZB"],
+    raws = [incident(n, T0 - timedelta(days=20, hours=-n), category="detention", severity=1, releasable_to=["UZB"],
                      classification="confidential" if n == 0 else "restricted") for n in range(5)]
     raws += [incident(n, T0 - timedelta(days=10, hours=-n), category="incursion", severity=2) for n in range(5, 30)]
     alerts, _, states = feed(pipeline, [*raws, incident(30, T0, fatalities=3)])
     opened = [a for a in alerts if a.at >= "2012-07-17"]
     [state] = [st for key, st in states.items() if key == opened[0].segment_id]
-    assert all(r["releasable_to"] == ["ALL"] for r in state.recent) and len(state.recent) == 20
+    assert all(r["releasable_to"] == ["ALL"] for r in state.recent) and len(state.recent) == 25  # 5 as evidence
     assert opened and all(a.releasable_to == ("UZB",) and a.classification == "confidential" for a in opened)
     # a month on, the restricted ones have left the window: the next alert is released to all, public
     later, _, _ = feed(pipeline, [incident(31, T0 + timedelta(days=25), fatalities=2)], states)
     assert later and later[-1].releasable_to == ("ALL",) and later[-1].classification == "public"
     assert state.classified == {} and SegmentState.decode(state.encode(), state.key) == state
+
+
+def test_on_a_busy_segment_the_strongest_incidents_of_the_window_stay_the_alerts_evidence(pipeline):
+    # shelling (severity 5), then thirty calm incidents in the same 30 days (more than the 20 newest
+    # the state keeps), then a clash with one death: its alert's evidence is the clash, then the shelling
+    raws = [incident(0, T0 - timedelta(days=20), category="shelling", severity=5)]
+    raws += [incident(n, T0 - timedelta(days=15, hours=-n), category="incursion", severity=2) for n in range(1, 31)]
+    alerts, _, states = feed(pipeline, [*raws, incident(31, T0, fatalities=1)])
+    last = alerts[-1]
+    assert (last.at, last.transition) == ("2012-07-17T00:00:00Z", "opened") and last.evidence[:2] == ("ev-31", "ev-0")
+    state = states[last.segment_id]
+    assert len(state.recent) <= pipeline.settings.recent_max + pipeline.settings.evidence_max
+    # once out of the window they are let go: 40 days on, the newest 20 and the strongest 5 of the rest
+    # in the window (the earliest of equals)
+    feed(pipeline, [incident(32 + n, T0 + timedelta(days=40, hours=n), category="incursion", severity=2)
+                    for n in range(30)], states)
+    assert [r["event_id"] for r in state.recent] == [f"ev-{n}" for n in (*range(32, 37), *range(42, 62))]
 
 
 def test_an_alerts_figures_are_released_only_where_every_incident_they_count_is(pipeline):
