@@ -58,6 +58,12 @@ def explain(detector: Any, feats: dict[str, float], score: float, evidence: list
     }
 
 
+def window_start(last_day: int) -> int:
+    """The first day of an alert's window, which ends on the segment's newest day: the incidents its
+    evidence, marking and release are drawn from."""
+    return last_day - F.MONTH + 1
+
+
 def evidence_order(incident: dict[str, Any]) -> tuple:
     """How an alert ranks the incidents of its window as evidence: the deadliest, then the most
     severe, then the earliest first."""
@@ -74,7 +80,7 @@ def segment_alert_event(state: SegmentState, registry: SegmentRegistry, moved: M
     alert, transition, old, new = moved.alert, moved.transition, moved.old, moved.new
     seg = registry.get(state.key) if SEPARATOR in state.key else None
     countries = seg.countries if seg else states_of(border_of_segment(state.key))
-    first_day = (state.max_day or 0) - F.MONTH + 1
+    first_day = window_start(state.max_day or 0)
     window = [r for r in state.recent if int(r["day"]) >= first_day]
     evidence = sorted(window, key=evidence_order)[:evidence_max]
     # every incident of the window, not only the recent ones the state keeps (a busy segment's 30 days

@@ -46,7 +46,7 @@ from detectors.registry import DEFAULT_DETECTOR, make_detector
 from streams import segment_features
 from streams.arms_keys import advance_arms, arms_border, arms_key, is_arms_key, record_arms_transfer
 from streams.errors import InvalidEvent
-from streams.explanation import evidence_order, segment_alert_event
+from streams.explanation import evidence_order, segment_alert_event, window_start
 from streams.records import (
     INTERNAL_CATEGORY,
     PUBLIC,
@@ -301,7 +301,7 @@ class Pipeline:
             # Beside the newest, the window's strongest evidence: on a busy segment the deadliest
             # incident of an alert's 30 days may be older than the newest kept, and the alert would
             # show lesser ones in its place. At most ``evidence_max`` more, only while in the window.
-            first_day = max(d, state.max_day or d) - F.MONTH + 1
+            first_day = window_start(max(d, state.max_day or d))
             older = state.recent[:-keep]
             strongest = sorted((r for r in older if r["day"] >= first_day), key=evidence_order)
             held = {id(r) for r in strongest[:self.settings.evidence_max]}
