@@ -361,7 +361,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PolicyError([f"{path}: not valid YAML: {exc}"]) from None
+        # the file's line and column, and the parser's words without its "<unicode string>" excerpt
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        what = "; ".join(p for p in (getattr(exc, "context", None), getattr(exc, "problem", None)) if p)
+        raise PolicyError([f"{where}: not valid YAML: {what or exc}"]) from None
     return parse_policy(doc, str(path))
 
 

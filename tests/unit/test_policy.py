@@ -207,7 +207,12 @@ def test_all_problems_are_reported_at_once():
 def test_unreadable_files_say_which(tmp_path):
     bad = tmp_path / "policy.yml"
     bad.write_text("route: [unclosed\n")
-    with pytest.raises(PolicyError, match=f"^{bad}: not valid YAML"):
+    with pytest.raises(PolicyError, match=f"^{re.escape(str(bad))}:2:1: not valid YAML: while parsing a flow "
+                                          "sequence; expected ',' or ']', but got '<stream end>'$"):
+        load_policy(bad)
+    bad.write_text("receivers:\n  - name: a\n   country: KGZ\n")
+    with pytest.raises(PolicyError, match=f"^{re.escape(str(bad))}:3:4: not valid YAML: while parsing a block "
+                                          "collection; expected <block end>, but found '<block mapping start>'$"):
         load_policy(bad)
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy(tmp_path / "missing.yml")
