@@ -195,6 +195,22 @@ def test_a_windows_export_in_cp1251_refuses_the_rows_whose_read_cells_it_garbled
     assert counts["rows"] == 4 and not any("\ufffd" in str(r.to_dict()) for _, r in records)
 
 
+@pytest.mark.parametrize("shape", ["list", "lines"])
+def test_api_json_in_cp1251_refuses_the_rows_whose_read_cells_it_garbled_naming_the_column(tmp_path, shape):
+    """JSON rows saved in cp1251 rather than UTF-8 are refused as the CSV's are, naming the column."""
+    rows = [row("KGZ1", location="Достук"), row("KGZ2", notes="Перестрелка на границе."), row("KGZ3"),
+            dict(row("KGZ4"), my_extra_column="не читается")]
+    text = (json.dumps(rows, ensure_ascii=False, indent=1) if shape == "list"
+            else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    path = tmp_path / "acled.json"
+    path.write_bytes(text.encode("cp1251"))
+    records, errors, counts = read_all(path)
+    assert sorted(r.event_id for _, r in records) == ["acled-KGZ3", "acled-KGZ4"]
+    assert [e.field for e in errors] == ["location", "notes"]
+    assert all("not UTF-8" in e.reason for e in errors)
+    assert counts["rows"] == 4 and not any("\ufffd" in str(r.to_dict()) for _, r in records)
+
+
 def test_multi_line_notes_keep_the_later_line_numbers_right(export):
     records, errors, _ = read_all(export)
     lines = export.read_text().splitlines()
