@@ -41,7 +41,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from alerts.evaluation.scoring import FIGURE_COLUMNS, Evaluation, Figures, figure_cells
+from alerts.evaluation.scoring import FIGURE_COLUMNS, Evaluation, Figures, figure_cells, figure_text
 from detectors.field_rules import FIELD_RULES
 
 from streams import series_suite
@@ -300,11 +300,11 @@ def render_generalisation(g: Generalisation | None) -> str:
     if ceiling is not None and ceiling.early_rate:
         lines += ["", f"Share of the ceiling: in-sample {g.in_sample.early_rate / ceiling.early_rate:.0%}, "
                       f"cross-validated {g.cross_validated.early_rate / ceiling.early_rate:.0%} of rule d's early "
-                      f"rate, at {_fmt(g.in_sample.false_alarms_per_border_year)} and "
-                      f"{_fmt(g.cross_validated.false_alarms_per_border_year)} false alarms per border-year against "
-                      f"its {_fmt(ceiling.false_alarms_per_border_year)}"
+                      f"rate, at {_per_year(g.in_sample.false_alarms_per_border_year)} and "
+                      f"{_per_year(g.cross_validated.false_alarms_per_border_year)} false alarms per border-year against "
+                      f"its {_per_year(ceiling.false_alarms_per_border_year)}"
                       + (f"; cross-validated by state {g.state_grouped.early_rate / ceiling.early_rate:.0%} at "
-                         f"{_fmt(g.state_grouped.false_alarms_per_border_year)}" if g.state_grouped is not None else "")
+                         f"{_per_year(g.state_grouped.false_alarms_per_border_year)}" if g.state_grouped is not None else "")
                       + "."]
     lines += ["", "*Reliability of the forecast chance of a deadly clash within 60 days, on every incident day of "
                   "the labelled borders (days with deaths left out): forecast against observed frequency*", "",
@@ -397,12 +397,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.2f}".rstrip("0").rstrip(".") if v != int(v) else str(int(v))
-    return str(v)
+def _per_year(v: float | None) -> str:
+    """False alarms per border-year as the tables show them."""
+    return figure_text("false_alarms_per_border_year", v)
 
 
 def _label(r: Result, default: str) -> str:
@@ -419,7 +416,7 @@ def _table(first: str, rows: Sequence[tuple[str, Figures | None]]) -> list[str]:
              "|---|" + "---:|" * len(FIGURE_COLUMNS)]
     for label, figures in rows:
         cells = figure_cells(figures) if figures is not None else [None] * len(FIGURE_COLUMNS)
-        lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(figure_text(key, v) for (key, _), v in zip(FIGURE_COLUMNS, cells)) + " |")
     return lines
 
 
@@ -460,20 +457,21 @@ def _verdict(rows: Sequence[Result], default: str) -> str:
         return (f"The default `{default}` has no result here, so there is no verdict." if finished else
                 "No detector finished within the budget.")
     rules = [(r.name, r.figures) for r in rows if r.kind == FIELD_RULE]
-    fa = _fmt(mine.false_alarms_per_border_year)
+    fa = _per_year(mine.false_alarms_per_border_year)
     if mine.episodes:
-        bits = [f"Default `{default}`: recall {_fmt(mine.recall)}, early {_fmt(mine.early_rate)}, {fa} false alarms "
+        recall, early = figure_text("recall", mine.recall), figure_text("early_rate", mine.early_rate)
+        bits = [f"Default `{default}`: recall {recall}, early {early}, {fa} false alarms "
                 "per border-year."]
         why = "as many early warnings or more at no more false alarms per border-year"
 
         def seen(f: Figures) -> str:
-            return f"early {_fmt(f.early_rate)} at {_fmt(f.false_alarms_per_border_year)}"
+            return f"early {figure_text('early_rate', f.early_rate)} at {_per_year(f.false_alarms_per_border_year)}"
     else:  # nothing to warn of: only the false alarms tell detectors apart
         bits = [f"Default `{default}`: no labelled escalation; {fa} false alarms per border-year."]
         why = "fewer false alarms per border-year"
 
         def seen(f: Figures) -> str:
-            return _fmt(f.false_alarms_per_border_year)
+            return _per_year(f.false_alarms_per_border_year)
     beaten = [f"`{name}`" for name, f in rules if _beats(mine, f)]
     better = [f"`{name}` ({seen(f)})" for name, f in rules if _beats(f, mine)]
     bits.append(f"It beats the field rules {', '.join(beaten)} ({why})." if beaten else

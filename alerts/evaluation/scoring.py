@@ -566,7 +566,7 @@ def figure_text(key: str, v) -> str:
 
 def figure_cells(f: Figures) -> list:
     """The values of :data:`FIGURE_COLUMNS` for one row: a rate without a denominator is None,
-    controls are "hit of evaluable" (None for one border), floats rounded for reading."""
+    controls are "hit of evaluable" (None for one border and where there are none), floats rounded for reading."""
     cells = asdict(f)
     if not f.episodes:
         cells.update(recall=None, early_rate=None)
@@ -574,7 +574,7 @@ def figure_cells(f: Figures) -> list:
         cells["precision"] = None
     if not f.border_years:
         cells["false_alarms_per_border_year"] = None
-    cells["controls"] = None if f.controls_hit is None else f"{f.controls_hit} of {f.controls_evaluable}"
+    cells["controls"] = None if not f.controls_evaluable else f"{f.controls_hit} of {f.controls_evaluable}"
     out = []
     for key, _ in FIGURE_COLUMNS:
         v = cells[key]

@@ -98,9 +98,9 @@ def test_the_verdict_names_the_field_rules_that_beat_the_default_and_those_it_be
     assert not _beats(figures["d"], figures["a"]) and not _beats(figures["a"], figures["d"])  # a trade-off
     assert not _beats(figures["a2z"], figures["d"])  # a tie
     line = verdict(results, "ensemble")
-    assert line.startswith("Default `ensemble`: recall 1, early 0, 2.73 false alarms per border-year.")
+    assert line.startswith("Default `ensemble`: recall 1.00, early 0.00, 2.73 false alarms per border-year.")
     assert "It beats none of the field rules." in line and "It hit 1 of 1 negative controls." in line
-    assert "`a2z` (early 1 at 2.73)" in line.split("Field rules that beat it: ")[1]
+    assert "`a2z` (early 1.00 at 2.73)" in line.split("Field rules that beat it: ")[1]
     assert "Field rules that beat it" not in verdict(results, "surge")  # ties a2z and d, beats none, none beats it
 
 
@@ -123,7 +123,7 @@ def test_without_escalations_the_verdict_speaks_of_false_alarms_only():
     # with nothing to warn of, every rule that raises fewer false alarms than surge beats it
     assert line.startswith("Default `surge`: no labelled escalation; ")
     assert "It beats none of the field rules." in line
-    assert "Field rules that beat it: `a` (0), `a2` (0.91), `b` (0), `b2` (0.91), `c` (0.91)." in line
+    assert "Field rules that beat it: `a` (0.00), `a2` (0.91), `b` (0.00), `b2` (0.91), `c` (0.91)." in line
 
 
 def test_the_generalisation_section_sets_in_sample_beside_cross_validated_and_the_ceiling(results):
@@ -159,3 +159,18 @@ def test_the_generalisation_section_adds_the_state_grouped_run_and_names_its_lar
     d = figures["d"]
     assert f"cross-validated by state {figures['surge'].early_rate / d.early_rate:.0%} at" in text
     assert "by state" not in render_generalisation(replace(g, state_grouped=None))
+
+
+def test_the_tables_show_rates_with_their_decimals_and_no_controls_as_a_dash(results):
+    """A column of rates lines up (``1.00`` beside ``0.42``), and an input without negative controls
+    shows none ("–"), not "0 of 0"."""
+    table = render(results, [TINY], default="ensemble")
+    row = next(line for line in table.splitlines() if line.startswith("| `ensemble`")).split(" | ")
+    heading = next(line for line in table.splitlines() if line.startswith("| detector")).split(" | ")
+    cell = dict(zip(heading, row))
+    assert cell["recall"] == "1.00" and cell["early rate"] == "0.00" and cell["controls hit"] == "1 of 1"
+    quiet = EvalInput("quiet", [(RECORDS, [])], coverage_end=date(2020, 12, 31))
+    quiet_table = render(run([quiet], ["surge"]), [quiet], "surge")
+    assert "0 of 0" not in quiet_table
+    quiet_row = next(line for line in quiet_table.splitlines() if line.startswith("| `surge`")).split(" | ")
+    assert dict(zip(heading, quiet_row))["controls hit"] == "–"
