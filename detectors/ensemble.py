@@ -75,24 +75,27 @@ class Corroborated:
 class WithBaseline:
     """``inner`` speaks at full voice on a segment with a baseline to depart from: at least
     ``min_past`` incidents in the year before the current week. On a sparse segment with at least
-    a year on record it speaks only from ``sparse_min`` up; on a segment with less than a year on
-    record it is silent (it always learns).
+    ``min_record_days`` (four months) on record it speaks only from ``sparse_min`` up; on a segment
+    with less than that on record it is silent (it always learns).
 
     A surge detector on a border with three incidents a year flags every small cluster, and on
     the development borders those clusters are mostly followed by nothing; there the hazard
     model, which has learned what such clusters lead to across borders, speaks instead, and the
-    surge only when it is far out of the segment's quiet year (a build-up after a long quiet,
-    which the hazard model, reading few incidents, puts low). A segment with less than a year on
-    record has no normal yet, busy or quiet. On a busy border the surge view sees what the hazard
+    surge only when it is far out of the segment's quiet past (a build-up after a long quiet,
+    which the hazard model, reading few incidents, puts low). A segment with less than four months
+    on record has no normal yet, busy or quiet: a surge over its first weeks is any cluster of its
+    first incidents. Four months, not a year: on a new segment (a stream's first months, a border
+    newly watched) a build-up after a quiet spring is as far out of its normal as one after a quiet
+    year, and the far-out score it needs keeps the clusters of a sparse past silent. On a busy border the surge view sees what the hazard
     model was never trained on: a build-up far above the border's own normal.
     """
 
     inner: object
     min_past: float = 20.0
-    #: the score a surge needs on a sparse segment (one with a year on record but no baseline)
+    #: the score a surge needs on a sparse segment (one with ``min_record_days`` on record but no baseline)
     sparse_min: float = 0.65
     #: days on record before a sparse segment's surge may speak at all
-    min_record_days: int = F.YEAR
+    min_record_days: int = 120
     name: str = "surge"
     #: a surge view: after an alert resolved it reopens only past the policy's surge quiet period
     surge = True
@@ -133,7 +136,8 @@ class WithBaseline:
     def explain(self, features: Features) -> str:
         floor = self._floor(features)
         if floor is None:
-            return (f"fewer than {self.min_past:g} incidents in the past year and less than a year on record: "
+            return (f"fewer than {self.min_past:g} incidents in the past year and less than "
+                    f"{self.min_record_days} days on record: "
                     "no baseline for a surge")
         if floor and self.inner.score_one(features) < floor:
             return (f"fewer than {self.min_past:g} incidents in the past year: a surge needs a score of "

@@ -26,7 +26,7 @@ from streams.windows import DEADLY, N, SPILL, Windows, days_by_column, days_from
 #: 4: decayed counts per incident class, the last deadly day beyond the retention, detector id,
 #:    the input position read last per input partition.
 #: 5: encoded compactly: the buckets by column, the whole deflated (SegmentState.encode).
-#: 6: the first counted incident's day (a surge on a sparse segment needs a year on record);
+#: 6: the first counted incident's day (a surge on a sparse segment needs months on record);
 #:    version 5 is read on: the oldest day it still holds stands for that day (SegmentState.decode).
 #: 7: the restricted incidents counted within the views' reach (``restricted``) and among the last
 #:    deaths (``fatal_restricted``): whose figures an alert may quote to whom. Versions 5 and 6 are

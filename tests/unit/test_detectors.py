@@ -217,14 +217,16 @@ def test_a_surge_speaks_in_full_on_a_busy_segment_only_far_out_on_a_quiet_one_an
 
     busy = {F.COUNT_365D: 45, F.COUNT_7D: 5, F.DAYS_ON_RECORD: 400}
     quiet_year = {F.COUNT_365D: 6, F.COUNT_7D: 4, F.DAYS_ON_RECORD: 400}
-    new = {F.COUNT_365D: 6, F.COUNT_7D: 4, F.DAYS_ON_RECORD: F.YEAR - 1}
+    new = {F.COUNT_365D: 6, F.COUNT_7D: 4, F.DAYS_ON_RECORD: 119}
+    months = {F.COUNT_365D: 6, F.COUNT_7D: 4, F.DAYS_ON_RECORD: 120}
     mild, far = WithBaseline(Fixed(0.55)), WithBaseline(Fixed(0.8))
     assert mild.score_one(busy) == 0.55 and far.score_one(busy) == 0.8
     assert mild.score_one(quiet_year) == 0.0 and far.score_one(quiet_year) == 0.8
     assert mild.sparse_min == 0.65 and WithBaseline(Fixed(0.65)).score_one(quiet_year) == 0.65
     assert far.score_one(new) == 0.0 and WithBaseline(Fixed(1.0)).score_one(new) == 0.0
     assert "a surge needs a score of 0.65" in mild.explain(quiet_year)
-    assert "less than a year on record" in far.explain(new) and far.explain(busy) == "fixed"
+    assert far.score_one(months) == 0.8 and mild.score_one(months) == 0.0
+    assert "less than 120 days on record" in far.explain(new) and far.explain(busy) == "fixed"
 
 
 def test_what_a_stack_scores_beside_its_surge_views_is_deaths_and_forecasts_alone():
