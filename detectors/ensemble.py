@@ -86,8 +86,9 @@ class WithBaseline:
     on record has no normal yet, busy or quiet: a surge over its first weeks is any cluster of its
     first incidents. Four months, not a year: on a new segment (a stream's first months, a border
     newly watched) a build-up after a quiet spring is as far out of its normal as one after a quiet
-    year, and the far-out score it needs keeps the clusters of a sparse past silent. On a busy border the surge view sees what the hazard
-    model was never trained on: a build-up far above the border's own normal.
+    year, and the far-out score it needs keeps the clusters of a sparse past silent. On a busy
+    border the surge view sees what the hazard model was never trained on: a build-up far above the
+    border's own normal.
     """
 
     inner: object

@@ -301,10 +301,12 @@ def render_generalisation(g: Generalisation | None) -> str:
         lines += ["", f"Share of the ceiling: in-sample {g.in_sample.early_rate / ceiling.early_rate:.0%}, "
                       f"cross-validated {g.cross_validated.early_rate / ceiling.early_rate:.0%} of rule d's early "
                       f"rate, at {_per_year(g.in_sample.false_alarms_per_border_year)} and "
-                      f"{_per_year(g.cross_validated.false_alarms_per_border_year)} false alarms per border-year against "
+                      f"{_per_year(g.cross_validated.false_alarms_per_border_year)} false alarms per border-year "
+                      "against "
                       f"its {_per_year(ceiling.false_alarms_per_border_year)}"
                       + (f"; cross-validated by state {g.state_grouped.early_rate / ceiling.early_rate:.0%} at "
-                         f"{_per_year(g.state_grouped.false_alarms_per_border_year)}" if g.state_grouped is not None else "")
+                         f"{_per_year(g.state_grouped.false_alarms_per_border_year)}"
+                         if g.state_grouped is not None else "")
                       + "."]
     lines += ["", "*Reliability of the forecast chance of a deadly clash within 60 days, on every incident day of "
                   "the labelled borders (days with deaths left out): forecast against observed frequency*", "",
@@ -416,7 +418,8 @@ def _table(first: str, rows: Sequence[tuple[str, Figures | None]]) -> list[str]:
              "|---|" + "---:|" * len(FIGURE_COLUMNS)]
     for label, figures in rows:
         cells = figure_cells(figures) if figures is not None else [None] * len(FIGURE_COLUMNS)
-        lines.append(f"| {label} | " + " | ".join(figure_text(key, v) for (key, _), v in zip(FIGURE_COLUMNS, cells)) + " |")
+        texts = (figure_text(key, v) for (key, _), v in zip(FIGURE_COLUMNS, cells))
+        lines.append(f"| {label} | " + " | ".join(texts) + " |")
     return lines
 
 
