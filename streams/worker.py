@@ -47,6 +47,12 @@ from streams.worker_names import NameClaim, claim_name, hold_name, identity
 WEB_SHUTDOWN_SECONDS = 2.0
 
 
+#: Said at start by a worker whose alert ids are not keyed: the default, and fine where every desk
+#: is released everything, but a leak where releasability withholds an alert's opening.
+UNKEYED_IDS = ("alert ids are not keyed (--alert-id-key-file / BORDERWATCH_ALERT_ID_KEY_FILE): a desk shown a "
+               "later step of an alert whose opening was withheld from it can work out when the alert opened")
+
+
 def build_pipeline(settings: Settings) -> Pipeline:
     registry = SegmentRegistry.with_files(settings.segment_files, max_distance_km=settings.max_distance_km)
     model = load_model(settings.model) if settings.detector in MODEL_DETECTORS else None
@@ -101,6 +107,8 @@ def run_worker(settings: Settings) -> int:
               f"this run's token: {token}", flush=True)
     print("worker settings: " + ", ".join(f"{k}={v}" for k, v in settings.masked().items() if v != ""), flush=True)
     pipeline = build_pipeline(settings)
+    if not pipeline.settings.alert_id_key:
+        print(UNKEYED_IDS, flush=True)
     policy = load_worker_policy(settings)  # fail fast on a bad policy, before joining the group
     topics = Topics(settings.topic_prefix)
     ensure_topics(settings.broker, settings.partitions, topics, timeout=settings.broker_wait_seconds)

@@ -120,6 +120,21 @@ def test_a_tokens_file_that_does_not_exist_is_said_at_start(tmp_path):
             f"--tokens-file {missing}' makes it, and no API token is set: nobody can sign in meanwhile") in res.stdout
 
 
+def test_a_worker_whose_alert_ids_are_not_keyed_says_so_at_start(tmp_path):
+    """Unkeyed ids are the default; a deployment that releases alerts selectively needs a key, so the
+    worker says what it leaves open, and says nothing once keyed."""
+    from streams.worker import UNKEYED_IDS
+
+    env = {"BORDERWATCH_BROKER": f"kafka://127.0.0.1:{free_port()}", "BORDERWATCH_BROKER_WAIT_SECONDS": "1"}
+    res = cli("worker", "--web-port", free_port(), "--data-dir", tmp_path / "data", env=env)
+    assert res.returncode == 2 and UNKEYED_IDS in res.stdout  # no broker; what it said before it looked
+    key = tmp_path / "alert-id.key"
+    key.write_text("k" * 32)
+    res = cli("worker", "--web-port", free_port(), "--data-dir", tmp_path / "data", "--alert-id-key-file", key,
+              env=env)
+    assert res.returncode == 2 and "alert ids are not keyed" not in res.stdout and "worker settings:" in res.stdout
+
+
 @pytest.mark.parametrize("args, says", [
     (("replay", ROOT / "streams/data/mie-1.0-central-asia.csv", "--format", "mie", "--speed", "nan"),
      "borderwatch replay: error: --speed must be 'max' or a positive number of event-seconds per second, not 'nan'"),
