@@ -169,6 +169,9 @@ class CountTail:
     #: which incidents it counts: ``count`` (all) or a category group such as ``violent``
     column: str = "count"
     name: str = "count_tail"
+    #: a week is news only if it is also surprising at the segment's own past-year rate, without the
+    #: prior (see :func:`violent_tail`)
+    against_own_year: bool = False
 
     def past(self, features: Features) -> float:
         """Incidents in the 358 days before the 7-day window."""
@@ -182,8 +185,12 @@ class CountTail:
         if k <= 0:
             return 1.0
         prior_weeks = F.PRIOR_WEEKS
+        past = self.past(features)
         q = (self.rate0 + prior_weeks) / (self.rate0 + prior_weeks + 1.0)
-        return nb_upper_tail(k, self.shape0 + self.past(features), q)
+        tail = nb_upper_tail(k, self.shape0 + past, q)
+        if self.against_own_year and past > 0:
+            tail = max(tail, nb_upper_tail(k, past, prior_weeks / (prior_weeks + 1.0)))
+        return tail
 
     @classmethod
     def fit_prior(cls, weekly_rates: Sequence[float], weeks: float = F.PRIOR_WEEKS) -> "CountTail":
@@ -219,21 +226,31 @@ class CountTail:
                 f"chance at the past year's rate ({self.past(features) / F.PRIOR_WEEKS:.2f} a week)")
 
 
-def violent_tail() -> CountTail:
+def violent_tail(against_own_year: bool = False) -> CountTail:
     """:class:`CountTail` on violent incidents (armed clash, shelling, drone strike) only.
 
     Prior Gamma(0.5, 104 weeks): one violent incident in four years, with two years' weight. So
     the first armed clash after a violence-free year is a watch (p about 0.3 %), a second
     within the week a warning; on a border that sees clashes every month neither is news.
+
+    With ``against_own_year`` (as :func:`violence_cluster` has it) a week must also be surprising
+    at the segment's own past-year rate: the prior's two years' weight pulls a violent border's
+    rate down to a third of what its past year shows (540 clashes in a year read as 3.5 a week,
+    not 10.6), so an ordinary week of a border at war scored as a cluster. After a year without
+    violence the prior alone decides, as without it; where violence is the normal, the year does;
+    in between the year tempers it (two clashes in a week after two in the year: a watch, at the
+    prior alone a warning).
     """
-    return CountTail(shape0=0.5, rate0=104.0, column="violent", name="violent_tail")
+    return CountTail(shape0=0.5, rate0=104.0, column="violent", name="violent_tail",
+                     against_own_year=against_own_year)
 
 
 def violence_cluster() -> FromLine:
     """:func:`violent_tail` from the warning line up: a cluster of armed clashes, shelling or drone
     strikes where they are rare, deaths or not. A lone clash stays with the forecast, which has
-    learned across borders how often one is followed by a deadly clash."""
-    return FromLine(violent_tail(), LEVEL_SCORES[1], name="violence")
+    learned across borders how often one is followed by a deadly clash. Against the segment's own
+    year too: on a steadily violent border the warning otherwise came and went all year."""
+    return FromLine(violent_tail(against_own_year=True), LEVEL_SCORES[1], name="violence")
 
 
 def count_stack() -> MaxOf:

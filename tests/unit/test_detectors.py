@@ -152,6 +152,46 @@ def test_in_the_default_stack_a_cluster_of_violence_raises_a_warning_deaths_or_n
     assert cluster.score_one(dict(two, violent_365d=30)) == 0.0
 
 
+def test_on_a_border_at_war_an_ordinary_week_of_violence_is_no_cluster():
+    """The prior's two years' weight read 540 clashes in a year as 3.5 a week: the ten of an ordinary
+    week were a cluster, and on a steadily violent border the warning came and went all year. A week
+    as violent as the year's own rate is no news; one far above it still is."""
+    from detectors.rules import LEVEL_SCORES, violence_cluster
+
+    war = {"violent_7d": 13, "violent_365d": 553}  # 540 in the 51 weeks before: 10.6 a week
+    own = violent_tail(against_own_year=True)
+    assert own.score_one(war) < LEVEL_SCORES[0] and violence_cluster().score_one(war) == 0.0
+    prior_only = violent_tail()  # the former default's gate keeps the prior alone
+    assert prior_only.score_one(war) >= LEVEL_SCORES[1]  # what the cluster scored before
+    surge = dict(war, violent_7d=40, violent_365d=580)
+    assert violence_cluster().score_one(surge) >= LEVEL_SCORES[1]
+    # after a year without violence the prior alone decides, as before: one clash a watch, two a warning
+    for week in (1, 2, 3):
+        first = {"violent_7d": week, "violent_365d": week}
+        assert own.score_one(first) == prior_only.score_one(first)
+    # after two in the year, two in a week are news at either rate, but less so at the border's own
+    after_two = {"violent_7d": 2, "violent_365d": 4}
+    assert LEVEL_SCORES[0] <= own.score_one(after_two) < LEVEL_SCORES[1] <= prior_only.score_one(after_two)
+
+
+def test_a_steadily_violent_border_s_alert_does_not_come_and_go():
+    """bench.state's border: 4.5 incidents a day, a third of them clashes or shelling, every day
+    alike for two years. Its second year is its normal; with the cluster read against the prior
+    alone its alert went from watch to warning and back 186 times in it, now it stays as it is."""
+    from bench.state import stream
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+    from streams.topics import KIND_INCIDENTS
+
+    pipeline, states, steps = Pipeline(SegmentRegistry.default()), {}, [0, 0]
+    for year, raw in stream(years=2):
+        envs, _ = pipeline.route(KIND_INCIDENTS, raw)
+        for env in envs:
+            st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
+            steps[year] += len(pipeline.apply(st, env).alerts)
+    assert steps[1] <= 10, steps
+
+
 def test_empirical_bayes_prior_recovers_the_rate_distribution():
     rng = np.random.default_rng(6)
     weeks = 51.0
