@@ -62,7 +62,7 @@ from typing import NamedTuple, TextIO
 from alerts.timefmt import iso
 from detectors.features import FORCE_SEVERITY
 from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, site_reader, whole_number
-from streams.adapters.files import NOT_UTF8, REPLACED, open_text
+from streams.adapters.files import NOT_UTF8, garbled_column, open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS, MAX_RECORD_BYTES
@@ -604,7 +604,7 @@ def _json_row(value: object, where: str, line: int, counts: Counter, suffix: str
     # The API writes numbers as text, or as numbers: the cells are read as the CSV's are.
     row = {k: v if isinstance(v, str) else "" if v is None else str(v) for k, v in value.items()}
     # as in a CSV file: a cell the file's bytes garbled is the row's error, never a record's text
-    garbled = next((c for c in READ_COLUMNS if REPLACED in row.get(c, "")), None)
+    garbled = garbled_column((c, row.get(c, "")) for c in READ_COLUMNS)
     if garbled is not None:
         counts["rows"] += 1
         return SourceRowError(where, line, garbled, NOT_UTF8 + suffix)

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from streams.adapters.files import NOT_UTF8, REPLACED
+from streams.adapters.files import NOT_UTF8, REPLACED, garbled_column
 from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import InvalidEvent, SourceRowError
 from streams.records import INCIDENT_FIELDS, CheckedPart, IncidentEvent
@@ -143,8 +143,7 @@ def site_reader(columns: Columns, sites: Sites, make_site: Callable[..., Any], o
         mine = own(cells)
         # a site is kept only once made, so a key holding the mark is looked at on every row it is on
         if REPLACED in "".join(mine) or (site is None and REPLACED in "".join(key)):
-            column = next(n for n, v in (*zip(site_names, key), *zip(own_names, mine)) if REPLACED in v)
-            return SourceRowError(where, line, column, NOT_UTF8)
+            return SourceRowError(where, line, garbled_column((*zip(site_names, key), *zip(own_names, mine))), NOT_UTF8)
         try:
             if site is None:  # every cell is read in order: the first bad one raises
                 site = keep(table, key, make_site, row(cells), *args)

@@ -23,6 +23,7 @@ import gzip
 import io
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -34,6 +35,12 @@ from streams.errors import SourceRowError
 #: :data:`NOT_UTF8`.
 REPLACED = "\ufffd"
 NOT_UTF8 = "bytes that are not UTF-8 text: save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\")"
+
+
+def garbled_column(named_cells: Iterable[tuple[str, str]]) -> str | None:
+    """The first column, of (column, cell) pairs, whose cell holds :data:`REPLACED` (None: none does).
+    Every reader names the column of a garbled row with it; each looks for the mark in the row first."""
+    return next((name for name, cell in named_cells if REPLACED in cell), None)
 
 #: Members of a zip archive that can hold the data, by extension.
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".export.csv")
@@ -108,4 +115,4 @@ def _zip_member(path: Path, where: str):
     return archive.open(members[0])
 
 
-__all__ = ["DATA_SUFFIXES", "NOT_UTF8", "REPLACED", "open_text"]
+__all__ = ["DATA_SUFFIXES", "NOT_UTF8", "REPLACED", "garbled_column", "open_text"]

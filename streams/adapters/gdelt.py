@@ -55,7 +55,7 @@ from pathlib import Path
 
 from alerts.timefmt import iso
 from streams.adapters.cells import Site, Sites, add_counts, coordinate, fit
-from streams.adapters.files import NOT_UTF8, REPLACED, open_text
+from streams.adapters.files import NOT_UTF8, REPLACED, garbled_column, open_text
 from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, place
 from streams.errors import InvalidEvent, SourceRowError
 from streams.limits import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
@@ -340,7 +340,7 @@ def read(path: Path, counts: Counter | None = None
                     continue
                 cells = physical.rstrip("\r\n").split("\t")
                 if REPLACED in physical:
-                    column = next((c for c in _READ_COLUMNS if REPLACED in cells[_AT[c]]), None)
+                    column = garbled_column((c, cells[_AT[c]]) for c in _READ_COLUMNS)
                     if column is not None:
                         yield line, SourceRowError(where, line, column, NOT_UTF8)
                         continue
