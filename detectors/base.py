@@ -30,6 +30,7 @@ import json
 from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 from detectors.calibration import CLEAR_SCORES, LEVEL_NAMES
+from detectors.features import YEAR
 
 Features = Mapping[str, float]
 
@@ -105,6 +106,13 @@ def set_state(detector: Any, state: Mapping[str, Any]) -> None:
 
 #: The level whose clear line marks an escalation under way for a learning detector: warning.
 GUARD_LEVEL = "warning"
+#: Closed days in a row a learning detector is kept from learning as escalating before what it
+#: sees becomes its normal: a year, the span of every normal the stack reads (the past year's rate,
+#: the yearly high of deaths). A border that has stayed at a new level that long (a war's daily
+#: shelling, a new source's volume) is no longer an escalation of itself; every escalation of the
+#: labelled sets ends well within it. A season (90 days) was tried: the CUSUM then learned a
+#: four-month build-up of a synthetic `mixed` border and missed the next episode's warning.
+ADAPT_AFTER_DAYS = YEAR
 
 
 @dataclasses.dataclass
@@ -116,10 +124,20 @@ class Guarded:
     as *escalating*. What that means is the detector's own: the CUSUM carries its statistic on
     but keeps the day out of its baseline and calibration; the forest learns the day clipped to
     its usual range. ``inner.learn_one(features, escalating=...)`` takes the flag.
+
+    Past ``adapt_after_days`` escalating days in a row the guard lets go: the days are learned as
+    normal until ``inner`` scores under the line again. Without that a segment busy from its first
+    day (or one that stays at a new level) never taught the detector its normal: the CUSUM of a
+    border with two incidents a day kept the baseline of its prior, two in 100 days, and scored
+    1.0 for years, so every ordinary week's count went from watch to critical and back.
     """
 
     inner: Any
     line: float = CLEAR_SCORES[LEVEL_NAMES.index(GUARD_LEVEL)]
+    adapt_after_days: int = ADAPT_AFTER_DAYS
+    #: closed days in a row learned at or above the line
+    run: int = 0
+    state_fields = ("run",)
 
     @property
     def name(self) -> str:
@@ -131,7 +149,7 @@ class Guarded:
 
     @property
     def identity(self) -> str:
-        return f"{identity(self.inner)}~{self.line:g}"
+        return f"{identity(self.inner)}~{self.line:g}/{self.adapt_after_days}"
 
     def for_border(self, border: str) -> "Guarded":
         inner = bind(self.inner, border)
@@ -140,8 +158,27 @@ class Guarded:
     def score_one(self, features: Features) -> float:
         return self.inner.score_one(features)
 
+    def _held(self, escalating: bool) -> bool:
+        """Count a closed day; whether it is still kept out of the normal."""
+        self.run = self.run + 1 if escalating else 0
+        return escalating and self.run <= self.adapt_after_days
+
     def learn_one(self, features: Features) -> None:
-        self.inner.learn_one(features, escalating=self.inner.score_one(features) >= self.line)
+        self.inner.learn_one(features, escalating=self._held(self.inner.score_one(features) >= self.line))
+
+    def learn_quiet(self, days: int) -> None:
+        """``learn_one`` of ``days`` days without an incident: while a run goes on, day by day (the
+        inner learner's ``quiet_score`` says whether the next such day is escalating); once a quiet
+        day is under the line the rest are too (a quiet day only lowers a statistic), in one call."""
+        while days > 0 and self.run > 0:
+            escalating = self.inner.quiet_score() >= self.line
+            if not escalating:
+                break
+            self.inner.learn_quiet(1, self.line if self._held(True) else None)
+            days -= 1
+        if days > 0:
+            self.run = 0
+            self.inner.learn_quiet(days, self.line)
 
     def deviations(self, features: Features) -> list[dict[str, Any]]:
         return deviations(self.inner, features)
@@ -155,7 +192,8 @@ def learns_quiet(detector: Any) -> bool:
     incident in one call (its own ``learn_quiet(days, guard_line)``), so :func:`learn_quiet` may
     stand for ``learn_one`` of each of those days. A container's learning is its members'."""
     if isinstance(detector, Guarded):
-        return learns_quiet(detector.inner)
+        # the guard counts a run of escalating quiet days by asking what the next one scores
+        return learns_quiet(detector.inner) and hasattr(detector.inner, "quiet_score")
     if hasattr(detector, "learn_quiet"):
         return True
     members = getattr(detector, "members", ())
@@ -169,7 +207,7 @@ def learn_quiet(detector: Any, days: int, guard_line: float | None = None) -> No
     ``learn_one`` of each day's input would: each learner's own ``learn_quiet``, a :class:`Guarded`
     one told its line."""
     if isinstance(detector, Guarded):
-        learn_quiet(detector.inner, days, detector.line)
+        detector.learn_quiet(days)
         return
     own = getattr(detector, "learn_quiet", None)
     if own is not None:

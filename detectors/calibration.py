@@ -82,7 +82,9 @@ class TailCalibrator:
         return max(p_theory, self.exceedance(raw))
 
     def state(self) -> dict:
-        return {"counts": [round(c, 9) for c in self.counts], "n": round(self.n, 9)}
+        # Exact, not rounded: a segment's state is stored after every batch and read back after a
+        # restart, and a count rounded there scored a hair apart from the run that never stopped.
+        return {"counts": list(self.counts), "n": self.n}
 
     def load(self, d: dict) -> None:
         self.counts, self.n = list(d.get("counts") or []), float(d.get("n") or 0.0)

@@ -134,6 +134,10 @@ class PoissonCusum:
         is neither the baseline nor the calibration's idea of normal."""
         self._learn(daily_index(features, 0), escalating)
 
+    def quiet_score(self) -> float:
+        """What the next closed day without an incident scores (``learn_quiet``'s question)."""
+        return self._score_raw(self._step(self.S, 0.0, *self._rates()))
+
     def learn_quiet(self, days: int, guard_line: float | None = None) -> None:
         """Learn ``days`` closed days without an incident, as ``learn_one`` learns each (one at
         ``guard_line`` or above is escalating, as :class:`~detectors.base.Guarded` decides): a
@@ -145,9 +149,7 @@ class PoissonCusum:
                 # what is left of the run is the baseline and the calibration taking zeros.
                 self._rest(left, guard_line is not None and 0.0 >= guard_line)
                 return
-            # Guarded's question, score_one of the day (index 0; statistic's arithmetic is _step's)
-            s = self._step(self.S, 0.0, *self._rates())
-            self._learn(0.0, guard_line is not None and self._score_raw(s) >= guard_line)
+            self._learn(0.0, guard_line is not None and self.quiet_score() >= guard_line)
 
     def _rest(self, days: int, escalating: bool) -> None:
         """``_learn(0.0, escalating)`` ``days`` times from a statistic at 0."""

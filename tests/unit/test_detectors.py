@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
 import pytest
 
+from detectors import features as F
+from detectors.base import ADAPT_AFTER_DAYS, Guarded, get_state
 from detectors.calibration import TailCalibrator, p_from_score, pot_tail, surprise
 from detectors.change import PoissonCusum
 from detectors.registry import cusum
@@ -122,7 +125,7 @@ def test_one_guard_line_for_every_learning_detector_from_the_policy():
     forest = make_detector("forest")
     stricter = replace(policy, clear_below=(0.0, 0.4, 0.6, 0.82))
     pipeline = Pipeline(SegmentRegistry.default(), forest, policy=stricter)
-    assert [g.line for g in guards(forest)] == [0.6] and pipeline.segment_detectors.id.endswith("~0.6,fatality_high)")
+    assert [g.line for g in guards(forest)] == [0.6] and pipeline.segment_detectors.id.endswith("~0.6/365,fatality_high)")
 
 
 def test_violent_tail_flags_first_violence_on_a_quiet_border_only():
@@ -190,6 +193,92 @@ def test_a_steadily_violent_border_s_alert_does_not_come_and_go():
             st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
             steps[year] += len(pipeline.apply(st, env).alerts)
     assert steps[1] <= 10, steps
+
+
+def test_a_calibration_read_back_from_json_is_the_one_that_was_saved():
+    """A segment's state is stored after each batch and read back after a restart: the histogram
+    must come back as it was (rounded, a restarted worker scored a hair apart from one that ran on)."""
+    cal = TailCalibrator()
+    for raw in [0.0] * 50 + [0.3, 2.7, 7.1, 9.9, 10.0] * 20:
+        cal.learn(raw)
+    back = TailCalibrator()
+    back.load(json.loads(json.dumps(cal.state())))
+    assert back.counts == cal.counts and back.n == cal.n
+    assert [back.exceedance(r) for r in (0.3, 2.7, 9.9)] == [cal.exceedance(r) for r in (0.3, 2.7, 9.9)]
+
+
+def _cusum_day(count: int, violent: int) -> dict[str, float]:
+    return {"count_1d": float(count), "violent_1d": float(violent)}
+
+
+def test_a_level_kept_for_a_year_becomes_the_learners_normal():
+    """A guarded learner keeps an escalation out of its normal, but not for ever: two incidents a
+    day after a quiet start stay an escalation for the year (the guard holds), and once they have
+    lasted longer than that the CUSUM learns them and falls silent. Before the guard let go it
+    scored 1.0 for good: a border busy from its first day stayed in a surge all its life."""
+    rng = random.Random(3)
+    guarded = Guarded(PoissonCusum(), line=0.6)
+    scores = []
+    for day in range(200):
+        c = int(rng.random() < 0.05)
+        scores.append(guarded.score_one(_cusum_day(c, 0)))
+        guarded.learn_one(_cusum_day(c, 0))
+    for day in range(3 * 365):
+        f = _cusum_day(rng.choice([1, 2, 2, 3]), rng.randint(0, 1))
+        scores.append(guarded.score_one(f))
+        guarded.learn_one(f)
+    shifted = scores[200:]
+    assert min(shifted[30:ADAPT_AFTER_DAYS - 10]) >= 0.9  # the year: an escalation, not learned
+    assert max(shifted[ADAPT_AFTER_DAYS + 60:]) < 0.5  # after it: the border's normal
+    assert guarded.run == 0
+
+
+def test_quiet_days_learned_at_once_keep_the_guard_s_count():
+    """``learn_quiet`` inside an escalation counts its days as ``learn_one`` would, through the
+    guard letting go, bit for bit."""
+    at_once, day_by_day = (Guarded(PoissonCusum(), line=0.6, adapt_after_days=5) for _ in range(2))
+    for g in (at_once, day_by_day):
+        for _ in range(30):
+            g.learn_one(_cusum_day(0, 0))
+        for _ in range(3):
+            g.learn_one(_cusum_day(6, 6))
+    assert at_once.run == 3
+    at_once.learn_quiet(40)
+    for _ in range(40):
+        day_by_day.learn_one({"pending_days": 1, F.COUNT_LAGS[0]: 0, F.VIOLENT_LAGS[0]: 0})
+    assert json.dumps(get_state(at_once)) == json.dumps(get_state(day_by_day))
+    assert at_once.run == 0
+
+
+def test_a_border_busy_from_its_first_day_is_not_in_a_surge_for_ever():
+    """One to four calm incidents every day for three years, no deaths: by the third year the
+    border's alert has long resolved. With the CUSUM's guard holding for good it was open on 275
+    days of that year, going from watch to warning and back 29 times."""
+    from datetime import datetime, timedelta, timezone
+
+    from alerts.timefmt import iso
+    from streams.pipeline import Pipeline
+    from streams.segments import SegmentRegistry
+    from streams.topics import KIND_INCIDENTS
+
+    rng = random.Random(5)
+    t0 = datetime(2019, 1, 1, tzinfo=timezone.utc)
+    pipeline, states = Pipeline(SegmentRegistry.default()), {}
+    steps, open_days, i = [0, 0, 0], [0, 0, 0], 0
+    for day in range(3 * 365):
+        for k in range(rng.choice([1, 2, 2, 3, 3, 4])):
+            when = iso(t0 + timedelta(days=day, hours=2 + 5 * k))
+            rec = {"event_id": f"busy-{i}", "occurred_at": when, "reported_at": when, "source": "test",
+                   "category": rng.choice(["incursion", "detention", "fortification", "shelling"]), "severity": 2,
+                   "fatalities": 0, "injuries": 0, "countries": ["KAZ", "UZB"]}
+            i += 1
+            envs, _ = pipeline.route(KIND_INCIDENTS, json.dumps(rec).encode())
+            for env in envs:
+                st = states.get(env.key) or states.setdefault(env.key, pipeline.new_state(env.key))
+                steps[day // 365] += len(pipeline.apply(st, env).alerts)
+        open_days[day // 365] += any(st.level > 0 for st in states.values())
+    assert steps[0] > 10 and open_days[0] > 300  # a first year has no normal to depart from
+    assert steps[2] <= 2 and open_days[2] <= 10, (steps, open_days)
 
 
 def test_empirical_bayes_prior_recovers_the_rate_distribution():
