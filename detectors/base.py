@@ -134,7 +134,8 @@ class Guarded:
 
     inner: Any
     line: float = CLEAR_SCORES[LEVEL_NAMES.index(GUARD_LEVEL)]
-    adapt_after_days: int = ADAPT_AFTER_DAYS
+    #: None: the guard never lets go (the former default's stack, as it ran: streams.eval_table)
+    adapt_after_days: int | None = ADAPT_AFTER_DAYS
     #: closed days in a row learned at or above the line
     run: int = 0
     state_fields = ("run",)
@@ -161,7 +162,7 @@ class Guarded:
     def _held(self, escalating: bool) -> bool:
         """Count a closed day; whether it is still kept out of the normal."""
         self.run = self.run + 1 if escalating else 0
-        return escalating and self.run <= self.adapt_after_days
+        return escalating and (self.adapt_after_days is None or self.run <= self.adapt_after_days)
 
     def learn_one(self, features: Features) -> None:
         self.inner.learn_one(features, escalating=self._held(self.inner.score_one(features) >= self.line))

@@ -384,12 +384,15 @@ FORMER_DEFAULT = "ensemble, former policy"
 
 def worker_pipeline(name: str):
     from alerts.escalation import EscalationPolicy
+    from detectors.base import guards
     from streams.pipeline import Pipeline
     from streams.settings import load_settings
     from streams.worker import build_pipeline
 
     if name == FORMER_DEFAULT:
         p = build_pipeline(load_settings({"detector": "ensemble"}, environ={}))
+        for guard in guards(p.detector):
+            guard.adapt_after_days = None  # as it ran: its CUSUM never took a long escalation for normal
         return Pipeline(p.registry, p.detector, policy=EscalationPolicy(suppress_days=30, expire_after_days=None),
                         settings=p.settings)
     return build_pipeline(load_settings({"detector": name}, environ={}))

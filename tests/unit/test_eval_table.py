@@ -174,3 +174,15 @@ def test_the_tables_show_rates_with_their_decimals_and_no_controls_as_a_dash(res
     assert "0 of 0" not in quiet_table
     quiet_row = next(line for line in quiet_table.splitlines() if line.startswith("| `surge`")).split(" | ")
     assert dict(zip(heading, quiet_row))["controls hit"] == "–"
+
+
+def test_the_former_default_runs_as_it_ran_its_guard_never_letting_go():
+    """The row of the default before the hazard model is what that stack did then: its CUSUM's guard
+    held for good, while today's stacks learn a level kept for a year (detectors.base.Guarded)."""
+    from detectors.base import ADAPT_AFTER_DAYS, guards
+    from streams.eval_table import FORMER_DEFAULT, worker_pipeline
+
+    former, today = worker_pipeline(FORMER_DEFAULT), worker_pipeline("ensemble")
+    assert [g.adapt_after_days for g in guards(former.detector)] == [None]
+    assert [g.adapt_after_days for g in guards(today.detector)] == [ADAPT_AFTER_DAYS]
+    assert former.segment_detectors.id != today.segment_detectors.id
