@@ -181,16 +181,24 @@ class CountTail:
         return max((year or 0.0) - (features.get(F.windowed(self.column, F.WEEK), 0.0) or 0.0), 0.0)
 
     def tail(self, features: Features) -> float:
+        return self._tail(features)[0]
+
+    def _tail(self, features: Features) -> tuple[float, float]:
+        """The week's tail probability and the weekly rate it was read at: the prior's and the past
+        year's together, or (``against_own_year``, where that is the larger tail) the year's alone."""
         k = int(features.get(F.windowed(self.column, F.WEEK), 0.0) or 0)
-        if k <= 0:
-            return 1.0
         prior_weeks = F.PRIOR_WEEKS
         past = self.past(features)
+        expected = (self.shape0 + past) / (self.rate0 + prior_weeks)
+        if k <= 0:
+            return 1.0, expected
         q = (self.rate0 + prior_weeks) / (self.rate0 + prior_weeks + 1.0)
         tail = nb_upper_tail(k, self.shape0 + past, q)
         if self.against_own_year and past > 0:
-            tail = max(tail, nb_upper_tail(k, past, prior_weeks / (prior_weeks + 1.0)))
-        return tail
+            own = nb_upper_tail(k, past, prior_weeks / (prior_weeks + 1.0))
+            if own > tail:
+                return own, past / prior_weeks
+        return tail, expected
 
     @classmethod
     def fit_prior(cls, weekly_rates: Sequence[float], weeks: float = F.PRIOR_WEEKS) -> "CountTail":
@@ -222,8 +230,14 @@ class CountTail:
 
     def explain(self, features: Features) -> str:
         what = "incidents" if self.column == "count" else f"{self.column} incidents"
-        return (f"{features.get(F.windowed(self.column, F.WEEK), 0):.0f} {what} in 7 days has a {self.tail(features):.2%} "
-                f"chance at the past year's rate ({self.past(features) / F.PRIOR_WEEKS:.2f} a week)")
+        tail, rate = self._tail(features)
+        year = self.past(features) / F.PRIOR_WEEKS
+        # The rate the chance was read at, not only the year's: on a busy border the prior draws it
+        # well below the year's, and "16 in 7 days has a 7 % chance at 15.7 a week" read as an error.
+        at = (f"the past year's rate ({year:.2f} a week)" if f"{rate:.2f}" == f"{year:.2f}" else
+              f"{rate:.2f} a week (the past year's {year:.2f}, drawn toward a usual border's)")
+        return (f"{features.get(F.windowed(self.column, F.WEEK), 0):.0f} {what} in 7 days has a {tail:.2%} "
+                f"chance at {at}")
 
 
 def violent_tail(against_own_year: bool = False) -> CountTail:

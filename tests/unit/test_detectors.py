@@ -207,6 +207,17 @@ def test_a_calibration_read_back_from_json_is_the_one_that_was_saved():
     assert [back.exceedance(r) for r in (0.3, 2.7, 9.9)] == [cal.exceedance(r) for r in (0.3, 2.7, 9.9)]
 
 
+def test_the_count_model_explains_the_rate_it_read_the_week_at():
+    """On a busy border the prior draws the weekly rate below the past year's: the explanation
+    gives the rate the chance was read at, and the year's beside it. It quoted the year's alone:
+    "16 incidents in 7 days has a 6.68% chance at the past year's rate (15.70 a week)"."""
+    busy = {F.COUNT_7D: 16, F.COUNT_365D: 16 + 803}
+    text = CountTail().explain(busy)
+    assert f"{CountTail().tail(busy):.2%} chance at 10.44 a week (the past year's 15.70" in text
+    violent = {"violent_7d": 12, "violent_365d": 12 + 540}  # the year's rate decides against its own year
+    assert violent_tail(True).explain(violent).endswith("chance at the past year's rate (10.56 a week)")
+
+
 def _cusum_day(count: int, violent: int) -> dict[str, float]:
     return {"count_1d": float(count), "violent_1d": float(violent)}
 
