@@ -180,6 +180,14 @@ class CountTail:
             return (features.get(F.WEEKLY_MEAN_PRIOR, 0.0) or 0.0) * F.PRIOR_WEEKS
         return max((year or 0.0) - (features.get(F.windowed(self.column, F.WEEK), 0.0) or 0.0), 0.0)
 
+    def weeks_before_record(self, features: Features) -> float:
+        """Weeks of the 51 before the 7-day window that came before the segment's first incident
+        (0 without ``days_on_record``, a series scored outside the pipeline)."""
+        days = features.get(F.DAYS_ON_RECORD)
+        if days is None:
+            return 0.0
+        return F.PRIOR_WEEKS - min(max(days - (F.WEEK - 1), 0) / F.WEEK, F.PRIOR_WEEKS)
+
     def tail(self, features: Features) -> float:
         return self._tail(features)[0]
 
@@ -236,6 +244,12 @@ class CountTail:
         # well below the year's, and "16 in 7 days has a 7 % chance at 15.7 a week" read as an error.
         at = (f"the past year's rate ({year:.2f} a week)" if f"{rate:.2f}" == f"{year:.2f}" else
               f"{rate:.2f} a week (the past year's {year:.2f}, drawn toward a usual border's)")
+        # A segment first seen weeks ago has its year read as if the weeks before it were quiet (the
+        # model's assumption: a border watched from the start of the year): say so, or "the past
+        # year's 3.13" reads as an error beside the 16 a week of its ten weeks on record.
+        unseen = self.weeks_before_record(features)
+        if unseen >= 1 and self.past(features) > 0:
+            at = at[:-1] + f"; the {unseen:.0f} weeks before its first incident counted as quiet)"
         return (f"{features.get(F.windowed(self.column, F.WEEK), 0):.0f} {what} in 7 days has a {tail:.2%} "
                 f"chance at {at}")
 

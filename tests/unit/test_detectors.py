@@ -218,6 +218,20 @@ def test_the_count_model_explains_the_rate_it_read_the_week_at():
     assert violent_tail(True).explain(violent).endswith("chance at the past year's rate (10.56 a week)")
 
 
+def test_the_count_model_says_when_it_read_weeks_before_a_segments_first_incident_as_quiet():
+    """A segment first seen ten weeks ago with 16 incidents a week: the model reads its past year as
+    160 incidents in 51 weeks (3.13 a week), the 41 weeks before its first incident taken for quiet
+    ones. The explanation says so; it quoted "the past year's 3.13" as if the segment had a year."""
+    young = {F.COUNT_7D: 16, F.COUNT_365D: 16 + 160, F.DAYS_ON_RECORD: 7 * 10 + 6}
+    assert CountTail().weeks_before_record(young) == pytest.approx(F.PRIOR_WEEKS - 10)
+    assert CountTail().explain(young).endswith(
+        "(the past year's 3.13, drawn toward a usual border's; the 41 weeks before its first incident counted as quiet)")
+    a_year = dict(young, **{F.DAYS_ON_RECORD: 400})
+    assert CountTail().weeks_before_record(a_year) == 0
+    assert CountTail().explain(a_year).endswith("drawn toward a usual border's)")
+    assert CountTail().tail(a_year) == CountTail().tail(young)  # the score is unchanged: the wording only
+
+
 def _cusum_day(count: int, violent: int) -> dict[str, float]:
     return {"count_1d": float(count), "violent_1d": float(violent)}
 
