@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from detectors.calibration import CLEAR_SCORES, LEVEL_NAMES, LEVEL_SCORES
+from detectors.features import WEEK
 
 LEVELS = ("none", *LEVEL_NAMES)
 LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
@@ -78,6 +79,8 @@ def move(alarm: Alarm, new: int, *, alert_id: str, at: str, day: int | None, sco
         alarm.hits.clear()
     elif new == 0:
         alarm.resolved_day = day
+    elif new > old:
+        alert["level_day"] = day  # the day it rose to this level (EscalationPolicy.hold_days)
     alarm.seq += 1
     if new == 0:
         alarm.alert = None
@@ -112,6 +115,12 @@ class EscalationPolicy:
     #: 30 days: a warning is a forecast for the weeks ahead (the hazard model's 60-day horizon),
     #: and one left open for months would not warn of the next episode. None: never.
     expire_after_days: int | None = 45
+    #: An open alert keeps a level it rose to for this many days before it steps down to a lower
+    #: one (it still resolves at once): a level reached on a week's count (the surge's 7-day
+    #: window) stands for that week. Without it a busy border's count going up and down across a
+    #: line took its alert warning -> critical -> warning every day or two (docs/DETECTION.md,
+    #: "Deciding"). Which alerts open and when they resolve does not depend on it.
+    hold_days: int = WEEK
 
     def __post_init__(self) -> None:
         for i in (1, 2, 3):
@@ -120,9 +129,9 @@ class EscalationPolicy:
         if not self.raise_at[1] < self.raise_at[2] < self.raise_at[3]:
             raise ValueError("raise thresholds must increase watch < warning < critical")
         if self.watch_min_hits < 1 or self.hits_window_days < 1 or self.suppress_days < 0 \
-                or self.surge_quiet_days < 0:
+                or self.surge_quiet_days < 0 or self.hold_days < 0:
             raise ValueError("need watch_min_hits >= 1, hits_window_days >= 1, suppress_days >= 0, "
-                             "surge_quiet_days >= 0")
+                             "surge_quiet_days >= 0, hold_days >= 0")
         if self.expire_after_days is not None and self.expire_after_days < 1:
             raise ValueError("need expire_after_days >= 1 (or None: alerts never expire)")
 
@@ -157,6 +166,8 @@ class EscalationPolicy:
         boundary, where levels only fall. ``surge_only()``: whether a surge alone made the score
         (asked only when the surge quiet period could keep an alert shut)."""
         new = self.next_level(alarm.level, score)
+        if 0 < new < alarm.level and self.holds(alarm, day):
+            new = alarm.level
         if not may_raise:
             return min(new, alarm.level)
         if alarm.level == 0 and new > 0:
@@ -166,6 +177,13 @@ class EscalationPolicy:
             if not self.may_open(new, alarm.hits, day, alarm.resolved_day, surge_only=surge_only):
                 return 0
         return new
+
+    def holds(self, alarm: Alarm, day: int) -> bool:
+        """Whether the open alert is still within ``hold_days`` of reaching its level (of opening,
+        for an alert recorded before the hold: it has no ``level_day``)."""
+        alert = alarm.alert
+        since = None if alert is None else alert.get("level_day", alert.get("opened_day"))
+        return since is not None and day - since < self.hold_days
 
     def may_open(self, level: int, hit_days: Sequence[int], day: int, resolved_day: int | None, *,
                  surge_only: Callable[[], bool] | None = None) -> bool:

@@ -58,3 +58,36 @@ def test_post_rules_min_hits_and_quiet_period():
     assert p.may_open(2, [10], 10, resolved_day=5) and p.may_open(3, [], 10, resolved_day=5)
     with pytest.raises(ValueError):
         EscalationPolicy(watch_min_hits=0)
+
+
+def test_an_alert_keeps_a_level_it_rose_to_for_a_week_and_still_resolves_at_once():
+    """A busy border's weekly count going up and down across the critical line took its alert
+    warning -> critical -> warning every day or two; a level risen to now stands for the week its
+    count covers. Falling below the watch's clear line resolves the alert at once, held or not."""
+    from types import SimpleNamespace
+
+    from alerts.escalation import move
+
+    p = EscalationPolicy()
+    alarm = SimpleNamespace(level=0, alert=None, hits=[], resolved_day=None, seq=0, evaluated_day=None)
+
+    def step(day: int, score: float, may_raise: bool = True) -> int:
+        new = p.decide(alarm, day, score, may_raise=may_raise)
+        if new != alarm.level:
+            move(alarm, new, alert_id="al-1", at=f"day {day}", day=day, score=score)
+        return alarm.level
+
+    assert step(100, 0.8) == 2  # opens at warning
+    assert step(101, 0.7) == 2  # between the lines: as ever
+    assert step(102, 0.5) == 2  # under warning's clear line, but the warning rose on day 100
+    assert step(106, 0.5, may_raise=False) == 2
+    assert step(107, 0.5, may_raise=False) == 1  # a week on: it steps down
+    assert step(108, 0.95) == 3
+    assert step(110, 0.7) == 3 and step(114, 0.45, may_raise=False) == 3
+    assert step(115, 0.7, may_raise=False) == 2  # critical's week over; the warning's was long ago
+    assert step(116, 0.45) == 1
+    assert step(117, 0.95) == 3 and step(118, 0.2) == 0  # resolves at once, in its first week
+    assert EscalationPolicy(hold_days=0).decide(
+        SimpleNamespace(level=3, alert={"opened_day": 1, "level_day": 5}, hits=[]), 5, 0.7, may_raise=True) == 2
+    with pytest.raises(ValueError):
+        EscalationPolicy(hold_days=-1)
