@@ -40,7 +40,7 @@ LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
 class Alarm(Protocol):
     """A key's alarm bookkeeping, as its state keeps it (streams.segment_state.SegmentState)."""
 
-    #: the open alert's level (0: none open) and record: alert_id, opened_at, opened_day, peaks
+    #: the open alert's level (0: none open) and record: alert_id, opened_at, opened_day, peaks, level_day
     level: int
     alert: dict[str, Any] | None
     #: days the score reached watch with no alert open; the day the last alert resolved
