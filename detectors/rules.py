@@ -186,7 +186,7 @@ class CountTail:
         days = features.get(F.DAYS_ON_RECORD)
         if days is None:
             return 0.0
-        return F.PRIOR_WEEKS - min(max(days - (F.WEEK - 1), 0) / F.WEEK, F.PRIOR_WEEKS)
+        return max(F.PRIOR_WEEKS - max(days - (F.WEEK - 1), 0) / F.WEEK, 0.0)
 
     def tail(self, features: Features) -> float:
         return self._tail(features)[0]
@@ -242,16 +242,16 @@ class CountTail:
         year = self.past(features) / F.PRIOR_WEEKS
         # The rate the chance was read at, not only the year's: on a busy border the prior draws it
         # well below the year's, and "16 in 7 days has a 7 % chance at 15.7 a week" read as an error.
-        at = (f"the past year's rate ({year:.2f} a week)" if f"{rate:.2f}" == f"{year:.2f}" else
-              f"{rate:.2f} a week (the past year's {year:.2f}, drawn toward a usual border's)")
+        at = (f"the past year's rate ({year:.2f} a week" if f"{rate:.2f}" == f"{year:.2f}" else
+              f"{rate:.2f} a week (the past year's {year:.2f}, drawn toward a usual border's")
         # A segment first seen weeks ago has its year read as if the weeks before it were quiet (the
         # model's assumption: a border watched from the start of the year): say so, or "the past
         # year's 3.13" reads as an error beside the 16 a week of its ten weeks on record.
         unseen = self.weeks_before_record(features)
-        if unseen >= 1 and self.past(features) > 0:
-            at = at[:-1] + f"; the {unseen:.0f} weeks before its first incident counted as quiet)"
+        if unseen >= 1 and year > 0:
+            at += f"; the {unseen:.0f} weeks before its first incident counted as quiet"
         return (f"{features.get(F.windowed(self.column, F.WEEK), 0):.0f} {what} in 7 days has a {tail:.2%} "
-                f"chance at {at}")
+                f"chance at {at})")
 
 
 def violent_tail(against_own_year: bool = False) -> CountTail:
