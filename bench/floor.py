@@ -37,7 +37,7 @@ from alerts.escalation import EscalationPolicy
 from detectors import features as F
 from detectors.hazard import MODEL_HALF_LIVES, QUIET_EDGES
 from streams.models import load_model
-from streams.pipeline import INTRUSION_CATEGORIES, VIOLENT_CATEGORIES
+from streams.records import INTRUSION_CATEGORIES, VIOLENT_CATEGORIES
 
 RING = 400  # daily buckets kept per key: a year and a month's margin
 FIELDS = (("event_id", str), ("occurred_at", str), ("category", str), ("severity", int), ("fatalities", int),
@@ -171,8 +171,7 @@ def floor_rate(items) -> float:
 
 
 def main() -> int:
-    from bench.harness import payloads
-    from bench.run import N, json_loads_rate
+    from bench.harness import N, json_loads_rate, payloads
 
     items = payloads(N)
     loads = json_loads_rate(items)

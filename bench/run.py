@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import sys
 import tempfile
@@ -37,11 +36,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.harness import CpuMeter, feed, metric_sum, payloads, start_worker
+from bench.harness import N, CpuMeter, feed, json_loads_rate, metric_sum, payloads, start_worker
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import Topics, ensure_topics
 
-N = int(os.environ.get("BENCH_EVENTS", "40000"))
 PARTITIONS = 8
 
 
@@ -127,18 +125,6 @@ def backtest_rate(items) -> float:
     for _, raw in items:
         feed(pipeline, states, raw)
     return len(items) / (time.perf_counter() - t0)
-
-
-def json_loads_rate(items) -> float:
-    """A plain ``json.loads`` pass over the same records: the floor of any pass over them in Python
-    (best of three, the machine being shared)."""
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _, raw in items:
-            json.loads(raw)
-        best = min(best, time.perf_counter() - t0)
-    return len(items) / best
 
 
 def score_rates(rows: int = 200_000) -> tuple[float, float]:

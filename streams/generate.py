@@ -47,7 +47,7 @@ from pathlib import Path
 from alerts.borders import border_id, states_of
 from alerts.timefmt import iso
 from streams.labels import LABEL_COLUMNS
-from streams.records import encode, incident_from_dict, transfer_from_dict
+from streams.records import INCIDENT_CATEGORIES, VIOLENT_CATEGORIES, encode, incident_from_dict, transfer_from_dict
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ SCENARIOS = {
 }
 START = datetime(2015, 1, 1, tzinfo=timezone.utc)
 CALM = ["fortification", "smuggling_interdiction", "detention", "incursion", "threat"]
-VIOLENT = ["armed_clash", "shelling", "drone_strike"]
+#: in the schema's order, as the seeds' bytes were first drawn with
+VIOLENT = [c for c in INCIDENT_CATEGORIES if c in VIOLENT_CATEGORIES]
 UNREST = "protest"
 ISOLATED = "smuggling_interdiction"
 BUILD_UP_DAYS = 30

@@ -48,8 +48,10 @@ from streams.arms_keys import advance_arms, arms_border, arms_key, is_arms_key, 
 from streams.errors import InvalidEvent
 from streams.explanation import evidence_order, segment_alert_event, window_start
 from streams.records import (
-    INTERNAL_CATEGORY,
+    INTRUSION_CATEGORIES,
     PUBLIC,
+    UNCOUNTED_CATEGORIES,
+    VIOLENT_CATEGORIES,
     DeadLetter,
     decode_incident,
     decode_transfer,
@@ -61,19 +63,10 @@ from streams.segments import SegmentRegistry, land_neighbours
 from streams.topics import INPUT_OF_KIND, KIND_INCIDENTS, KIND_TRANSFERS, Envelope
 from streams.windows import BUCKET_WIDTH, SPILL, day_of, day_start
 
-#: The bounded category groups the features count (the rest -- fortification, threat, protest,
-#: other -- is ``count - violent - intrusion``).
-VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
-INTRUSION_CATEGORIES = frozenset({"incursion", "detention", "smuggling_interdiction"})
 #: A neighbour's incident, as it counts on a segment: spill-over only.
 _SPILL_ONE = tuple(int(i == SPILL) for i in range(BUCKET_WIDTH))
 #: A recent incident keeps at most this much of its source's name (a label, not free text).
 SOURCE_MAX = 64
-#: Recorded (duplicates, recent incidents) but not counted toward a border's escalation, nor
-#: spilled over: a state's internal unrest or conflict is not an interstate escalation, and
-#: counting it made every count detector alert on a protest wave (the synthetic negative controls
-#: of `make eval`).
-UNCOUNTED_CATEGORIES = frozenset({"protest", INTERNAL_CATEGORY})
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,15 @@ INCIDENT_CATEGORIES = (
 #: One state's own armed conflict near its border (a single-country source placed by geometry,
 #: streams/adapters/place.py): context of the segment, never interstate escalation.
 INTERNAL_CATEGORY = "internal_conflict"
+#: The bounded category groups a segment's buckets count (the rest -- fortification, threat,
+#: protest, other -- is ``count - violent - intrusion``).
+VIOLENT_CATEGORIES = frozenset({"armed_clash", "shelling", "drone_strike"})
+INTRUSION_CATEGORIES = frozenset({"incursion", "detention", "smuggling_interdiction"})
+#: Recorded (duplicates, recent incidents) but not counted toward a border's escalation, nor
+#: spilled over: a state's internal unrest or conflict is not an interstate escalation, and
+#: counting it made every count detector alert on a protest wave (the synthetic negative controls
+#: of `make eval`).
+UNCOUNTED_CATEGORIES = frozenset({"protest", INTERNAL_CATEGORY})
 #: the marking an incident has unless its source sets one, and the lowest of :data:`CLASSIFICATIONS`
 PUBLIC = "public"
 CLASSIFICATIONS = (PUBLIC, "restricted", "confidential")

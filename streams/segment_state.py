@@ -17,7 +17,7 @@ import orjson
 
 from alerts.access import RELEASABLE_ALL
 from detectors import features as F
-from streams.records import PUBLIC
+from streams.records import PUBLIC, UNCOUNTED_CATEGORIES
 from streams.windows import DEADLY, N, SPILL, Windows, days_by_column, days_from_columns
 
 #: Bump when the shape or meaning of SegmentState changes; old state is then rebuilt, never misread.
@@ -239,8 +239,6 @@ def _restricted_of_older(d: dict[str, Any]) -> dict[str, int]:
     segment's alerts withhold their figures from the desks until it has passed, at most
     F.VIEW_REACH days; an exact record would need a replay of a year of input.
     """
-    from streams.pipeline import UNCOUNTED_CATEGORIES  # the pipeline imports this module
-
     if d.get("max_day") is None:
         return {}
     horizon = d["max_day"] - F.VIEW_REACH
