@@ -30,7 +30,7 @@ import json
 from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 from detectors.calibration import CLEAR_SCORES, LEVEL_NAMES
-from detectors.features import YEAR
+from detectors.features import MONTH, YEAR
 
 Features = Mapping[str, float]
 
@@ -113,6 +113,12 @@ GUARD_LEVEL = "warning"
 #: labelled sets ends well within it. A season (90 days) was tried: the CUSUM then learned a
 #: four-month build-up of a synthetic `mixed` border and missed the next episode's warning.
 ADAPT_AFTER_DAYS = YEAR
+#: A learning detector's first closed days, learned as its normal whatever they score: before them
+#: there is no normal to keep an escalation out of. A month: the span of the monthly views; from 7
+#: to 45 days no evaluation lost an early warning, from 60 the synthetic `dormant` lost one (a
+#: build-up in a border's first months learned as its normal; docs/DETECTION.md, "How the pipeline
+#: runs a detector").
+WARM_UP_DAYS = MONTH
 
 
 @dataclasses.dataclass
@@ -130,15 +136,24 @@ class Guarded:
     day (or one that stays at a new level) never taught the detector its normal: the CUSUM of a
     border with two incidents a day kept the baseline of its prior, two in 100 days, and scored
     1.0 for years, so every ordinary week's count went from watch to critical and back.
+
+    The first ``warm_up_days`` closed days are learned as normal whatever they score: a segment
+    has no normal to guard before them. Without that a segment busy from its first day kept its
+    prior's baseline until the guard let go a year later, and its alert went up and down a level
+    all that year.
     """
 
     inner: Any
     line: float = CLEAR_SCORES[LEVEL_NAMES.index(GUARD_LEVEL)]
     #: None: the guard never lets go (the former default's stack, as it ran: streams.eval_table)
     adapt_after_days: int | None = ADAPT_AFTER_DAYS
+    #: the first closed days, learned as normal whatever they score (0: none; the former default's)
+    warm_up_days: int = WARM_UP_DAYS
     #: closed days in a row learned at or above the line
     run: int = 0
-    state_fields = ("run",)
+    #: closed days learned so far, counted up to ``warm_up_days``
+    learned: int = 0
+    state_fields = ("run", "learned")
 
     @property
     def name(self) -> str:
@@ -150,7 +165,7 @@ class Guarded:
 
     @property
     def identity(self) -> str:
-        return f"{identity(self.inner)}~{self.line:g}/{self.adapt_after_days}"
+        return f"{identity(self.inner)}~{self.line:g}/{self.adapt_after_days}/{self.warm_up_days}"
 
     def for_border(self, border: str) -> "Guarded":
         inner = bind(self.inner, border)
@@ -161,6 +176,10 @@ class Guarded:
 
     def _held(self, escalating: bool) -> bool:
         """Count a closed day; whether it is still kept out of the normal."""
+        if self.learned < self.warm_up_days:
+            self.learned += 1
+            self.run = 0
+            return False
         self.run = self.run + 1 if escalating else 0
         return escalating and (self.adapt_after_days is None or self.run <= self.adapt_after_days)
 
@@ -171,6 +190,12 @@ class Guarded:
         """``learn_one`` of ``days`` days without an incident: while a run goes on, day by day (the
         inner learner's ``quiet_score`` says whether the next such day is escalating); once a quiet
         day is under the line the rest are too (a quiet day only lowers a statistic), in one call."""
+        warm = min(days, max(self.warm_up_days - self.learned, 0))
+        if warm:
+            self.learned += warm
+            self.run = 0
+            self.inner.learn_quiet(warm, None)
+            days -= warm
         while days > 0 and self.run > 0:
             escalating = self.inner.quiet_score() >= self.line
             if not escalating:

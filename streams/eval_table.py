@@ -392,7 +392,8 @@ def worker_pipeline(name: str):
     if name == FORMER_DEFAULT:
         p = build_pipeline(load_settings({"detector": "ensemble"}, environ={}))
         for guard in guards(p.detector):
-            guard.adapt_after_days = None  # as it ran: its CUSUM never took a long escalation for normal
+            # as it ran: its CUSUM never took a long escalation for normal, nor its first days
+            guard.adapt_after_days, guard.warm_up_days = None, 0
         return Pipeline(p.registry, p.detector, policy=EscalationPolicy(suppress_days=30, expire_after_days=None),
                         settings=p.settings)
     return build_pipeline(load_settings({"detector": name}, environ={}))
