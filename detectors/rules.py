@@ -170,7 +170,7 @@ class CountTail:
     column: str = "count"
     name: str = "count_tail"
     #: a week is news only if it is also surprising at the segment's own past-year rate, without the
-    #: prior (see :func:`violent_tail`)
+    #: prior, over the weeks of the year it was on record (see :func:`violent_tail`)
     against_own_year: bool = False
 
     def past(self, features: Features) -> float:
@@ -188,25 +188,33 @@ class CountTail:
             return 0.0
         return max(F.PRIOR_WEEKS - max(days - (F.WEEK - 1), 0) / F.WEEK, 0.0)
 
+    def weeks_on_record(self, features: Features) -> float:
+        """Weeks of the 51 before the 7-day window the segment was on record (at least one)."""
+        return max(F.PRIOR_WEEKS - self.weeks_before_record(features), 1.0)
+
     def tail(self, features: Features) -> float:
         return self._tail(features)[0]
 
-    def _tail(self, features: Features) -> tuple[float, float]:
-        """The week's tail probability and the weekly rate it was read at: the prior's and the past
-        year's together, or (``against_own_year``, where that is the larger tail) the year's alone."""
+    def _tail(self, features: Features) -> tuple[float, float, bool]:
+        """The week's tail probability, the weekly rate it was read at and whether that was the
+        segment's own: the prior's and the past year's together, or (``against_own_year``, where
+        that is the larger tail) the year's alone, over the weeks of it the segment was on record.
+        A segment first seen ten weeks ago has ten weeks of its own rate, not 51 with 41 of them
+        quiet: read that way every week of a border violent from its first day was a cluster."""
         k = int(features.get(F.windowed(self.column, F.WEEK), 0.0) or 0)
         prior_weeks = F.PRIOR_WEEKS
         past = self.past(features)
         expected = (self.shape0 + past) / (self.rate0 + prior_weeks)
         if k <= 0:
-            return 1.0, expected
+            return 1.0, expected, False
         q = (self.rate0 + prior_weeks) / (self.rate0 + prior_weeks + 1.0)
         tail = nb_upper_tail(k, self.shape0 + past, q)
         if self.against_own_year and past > 0:
-            own = nb_upper_tail(k, past, prior_weeks / (prior_weeks + 1.0))
+            seen = self.weeks_on_record(features)
+            own = nb_upper_tail(k, past, seen / (seen + 1.0))
             if own > tail:
-                return own, past / prior_weeks
-        return tail, expected
+                return own, past / seen, True
+        return tail, expected, False
 
     @classmethod
     def fit_prior(cls, weekly_rates: Sequence[float], weeks: float = F.PRIOR_WEEKS) -> "CountTail":
@@ -238,17 +246,22 @@ class CountTail:
 
     def explain(self, features: Features) -> str:
         what = "incidents" if self.column == "count" else f"{self.column} incidents"
-        tail, rate = self._tail(features)
+        tail, rate, own = self._tail(features)
         year = self.past(features) / F.PRIOR_WEEKS
-        # The rate the chance was read at, not only the year's: on a busy border the prior draws it
-        # well below the year's, and "16 in 7 days has a 7 % chance at 15.7 a week" read as an error.
-        at = (f"the past year's rate ({year:.2f} a week" if f"{rate:.2f}" == f"{year:.2f}" else
-              f"{rate:.2f} a week (the past year's {year:.2f}, drawn toward a usual border's")
+        unseen = self.weeks_before_record(features)
+        if own and unseen >= 1:
+            seen = round(self.weeks_on_record(features))
+            at = f"its own rate ({rate:.2f} a week over the {seen} week{'s' * (seen != 1)} it was on record"
+        elif own or f"{rate:.2f}" == f"{year:.2f}":
+            at = f"the past year's rate ({year:.2f} a week"
+        else:
+            # The rate the chance was read at, not only the year's: on a busy border the prior draws
+            # it well below the year's, and "16 in 7 days has a 7 % chance at 15.7 a week" read as an error.
+            at = f"{rate:.2f} a week (the past year's {year:.2f}, drawn toward a usual border's"
         # A segment first seen weeks ago has its year read as if the weeks before it were quiet (the
         # model's assumption: a border watched from the start of the year): say so, or "the past
         # year's 3.13" reads as an error beside the 16 a week of its ten weeks on record.
-        unseen = self.weeks_before_record(features)
-        if unseen >= 1 and year > 0:
+        if not own and unseen >= 1 and year > 0:
             at += f"; the {unseen:.0f} weeks before its first incident counted as quiet"
         return (f"{features.get(F.windowed(self.column, F.WEEK), 0):.0f} {what} in 7 days has a {tail:.2%} "
                 f"chance at {at})")
@@ -267,7 +280,9 @@ def violent_tail(against_own_year: bool = False) -> CountTail:
     not 10.6), so an ordinary week of a border at war scored as a cluster. After a year without
     violence the prior alone decides, as without it; where violence is the normal, the year does;
     in between the year tempers it (two clashes in a week after two in the year: a watch, at the
-    prior alone a warning).
+    prior alone a warning). The segment's own rate is over the weeks of the year it was on record:
+    on a segment first seen weeks ago, read over the whole year with the weeks before it as quiet,
+    every week of a border violent from its first day was a cluster.
     """
     return CountTail(shape0=0.5, rate0=104.0, column="violent", name="violent_tail",
                      against_own_year=against_own_year)

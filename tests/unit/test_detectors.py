@@ -207,6 +207,20 @@ def test_a_calibration_read_back_from_json_is_the_one_that_was_saved():
     assert [back.exceedance(r) for r in (0.3, 2.7, 9.9)] == [cal.exceedance(r) for r in (0.3, 2.7, 9.9)]
 
 
+def test_a_young_violent_segment_s_own_rate_is_over_the_weeks_it_was_on_record():
+    """Ten weeks on record with ten clashes a week: its own rate is ten a week, not the 100 of its
+    year spread over 51 weeks. Read that way, every week of a border violent from its first day
+    was a cluster (a warning); a week far above its own ten still is."""
+    from detectors.rules import LEVEL_SCORES, violence_cluster
+
+    young = {"violent_7d": 10, "violent_365d": 10 + 100, F.DAYS_ON_RECORD: 7 * 10 + 6}
+    assert CountTail().weeks_before_record(young) == pytest.approx(F.PRIOR_WEEKS - 10)
+    assert violence_cluster().score_one(young) == 0.0
+    assert violence_cluster().score_one(dict(young, **{F.DAYS_ON_RECORD: 400})) >= LEVEL_SCORES[1]  # a year quiet but for these
+    assert violence_cluster().score_one(dict(young, violent_7d=40, violent_365d=140)) >= LEVEL_SCORES[1]
+    assert violent_tail(True).explain(young).endswith("chance at its own rate (10.00 a week over the 10 weeks it was on record)")
+
+
 def test_the_count_model_explains_the_rate_it_read_the_week_at():
     """On a busy border the prior draws the weekly rate below the past year's: the explanation
     gives the rate the chance was read at, and the year's beside it. It quoted the year's alone:
