@@ -195,10 +195,11 @@ class CountTail:
     def tail(self, features: Features) -> float:
         return self._tail(features)[0]
 
-    def _tail(self, features: Features) -> tuple[float, float, bool]:
-        """The week's tail probability, the weekly rate it was read at and whether that was the
-        segment's own: the prior's and the past year's together, or (``against_own_year``, where
-        that is the larger tail) the year's alone, over the weeks of it the segment was on record.
+    def _tail(self, features: Features) -> tuple[float, float, float | None]:
+        """The week's tail probability, the weekly rate it was read at and, where that was the
+        segment's own, the weeks it was read over (else None): the prior's and the past year's
+        together, or (``against_own_year``, where that is the larger tail) the year's alone, over
+        the weeks of it the segment was on record.
         A segment first seen ten weeks ago has ten weeks of its own rate, not 51 with 41 of them
         quiet: read that way every week of a border violent from its first day was a cluster."""
         k = int(features.get(F.windowed(self.column, F.WEEK), 0.0) or 0)
@@ -206,15 +207,15 @@ class CountTail:
         past = self.past(features)
         expected = (self.shape0 + past) / (self.rate0 + prior_weeks)
         if k <= 0:
-            return 1.0, expected, False
+            return 1.0, expected, None
         q = (self.rate0 + prior_weeks) / (self.rate0 + prior_weeks + 1.0)
         tail = nb_upper_tail(k, self.shape0 + past, q)
         if self.against_own_year and past > 0:
             seen = self.weeks_on_record(features)
             own = nb_upper_tail(k, past, seen / (seen + 1.0))
             if own > tail:
-                return own, past / seen, True
-        return tail, expected, False
+                return own, past / seen, seen
+        return tail, expected, None
 
     @classmethod
     def fit_prior(cls, weekly_rates: Sequence[float], weeks: float = F.PRIOR_WEEKS) -> "CountTail":
@@ -246,23 +247,24 @@ class CountTail:
 
     def explain(self, features: Features) -> str:
         what = "incidents" if self.column == "count" else f"{self.column} incidents"
-        tail, rate, own = self._tail(features)
+        tail, rate, own_weeks = self._tail(features)
         year = self.past(features) / F.PRIOR_WEEKS
-        unseen = self.weeks_before_record(features)
-        if own and unseen >= 1:
-            seen = round(self.weeks_on_record(features))
-            at = f"its own rate ({rate:.2f} a week over the {seen} week{'s' * (seen != 1)} it was on record"
-        elif own or f"{rate:.2f}" == f"{year:.2f}":
+        if own_weeks is not None and own_weeks <= F.PRIOR_WEEKS - 1:
+            weeks = round(own_weeks)
+            at = f"its own rate ({rate:.2f} a week over the {weeks} week{'s' * (weeks != 1)} it was on record"
+        elif own_weeks is not None or f"{rate:.2f}" == f"{year:.2f}":
             at = f"the past year's rate ({year:.2f} a week"
         else:
             # The rate the chance was read at, not only the year's: on a busy border the prior draws
             # it well below the year's, and "16 in 7 days has a 7 % chance at 15.7 a week" read as an error.
             at = f"{rate:.2f} a week (the past year's {year:.2f}, drawn toward a usual border's"
-        # A segment first seen weeks ago has its year read as if the weeks before it were quiet (the
-        # model's assumption: a border watched from the start of the year): say so, or "the past
-        # year's 3.13" reads as an error beside the 16 a week of its ten weeks on record.
-        if not own and unseen >= 1 and year > 0:
-            at += f"; the {unseen:.0f} weeks before its first incident counted as quiet"
+        if own_weeks is None:
+            # A segment first seen weeks ago has its year read as if the weeks before it were quiet
+            # (the model's assumption: a border watched from the start of the year): say so, or "the
+            # past year's 3.13" reads as an error beside the 16 a week of its ten weeks on record.
+            unseen = self.weeks_before_record(features)
+            if unseen >= 1 and year > 0:
+                at += f"; the {unseen:.0f} weeks before its first incident counted as quiet"
         return (f"{features.get(F.windowed(self.column, F.WEEK), 0):.0f} {what} in 7 days has a {tail:.2%} "
                 f"chance at {at})")
 
