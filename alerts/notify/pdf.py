@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from importlib import resources
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.svg import SVGObject
 
 from alerts.notify.brief import Brief, Chart, brief_of
 from alerts.notify.model import Notice
@@ -31,6 +32,8 @@ _LEVEL_RGB = {"critical": (170, 0, 0), "warning": (204, 102, 0), "watch": (153, 
 _DEMO_RGB, _SMALL_RGB = (153, 102, 0), (90, 90, 90)
 #: The acknowledgement link is set on one line: shrunk down to this size rather than wrapped.
 _LINK_SIZE, _LINK_MIN_SIZE = 9.0, 5.0
+#: What a heading keeps on its page below it (mm): two lines of the text it heads.
+_KEEP_WITH_HEADING = 10.0
 
 
 def _with_fonts(pdf: FPDF) -> FPDF:
@@ -103,7 +106,19 @@ def render_pdf(b: Brief) -> bytes:
         pdf.set_text_color(*rgb)
         pdf.multi_cell(0, size * 0.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    def heading(text: str) -> None:
+    def height(text: str, size: float, style: str = "") -> float:
+        """What ``para(text, size, style)`` would take down the page (mm)."""
+        pdf.set_font(FONT, style, size)
+        return len(pdf.multi_cell(0, size * 0.5, text, dry_run=True, output="LINES")) * size * 0.5
+
+    def keep_with_next(needed: float) -> None:
+        """Start a new page unless ``needed`` mm still fit on this one: a heading is never left at
+        the foot of a page with what it heads on the next."""
+        if pdf.will_page_break(needed):
+            pdf.add_page()
+
+    def heading(text: str, keep: float = _KEEP_WITH_HEADING) -> None:
+        keep_with_next(1.5 + height(text, 11, "B") + keep)
         pdf.ln(1.5)
         para(text, 11, "B")
 
@@ -114,18 +129,26 @@ def render_pdf(b: Brief) -> bytes:
     heading(b.labels["changes"])
     for c in b.changes:
         para(f"- {c}")
+    map_width = min(120.0, pdf.w - pdf.l_margin - pdf.r_margin)
     for s in b.sections:
+        # the section's heading, its segment and its map (or the first lines below) on one page
+        keep_with_next(3 + height(s.heading, 12, "B") + height(s.segment, 10)
+                       + (3 + _svg_height(s.map_svg, map_width) if s.map_svg else _KEEP_WITH_HEADING))
         pdf.ln(3)
         para(s.heading, 12, "B", _LEVEL_RGB.get(s.level, (0, 0, 0)))
         para(s.segment, 10)
         if s.map_svg:  # the same excerpt as the HTML's, across the text's width
             pdf.ln(3)  # clear of the line above's descenders
-            pdf.image(io.BytesIO(s.map_svg.encode()), x=pdf.l_margin, w=min(120.0, pdf.w - pdf.l_margin - pdf.r_margin))
+            top, map_height = pdf.get_y(), _svg_height(s.map_svg, map_width)
+            # clipped to its frame, as a browser clips an SVG: the states' shapes run on past it
+            with pdf.rect_clip(x=pdf.l_margin, y=top, w=map_width, h=map_height):
+                pdf.image(io.BytesIO(s.map_svg.encode()), x=pdf.l_margin, y=top, w=map_width)
+            pdf.set_y(top + map_height)
         heading(b.labels["happened"])
         for line in s.happened:
             para(f"- {line}", 9.5)
         if s.chart:  # none for an arms race
-            heading(s.trend_heading)
+            heading(s.trend_heading, keep=_CHART_HEIGHT + _CHART_SPACE)
             _chart(pdf, s.chart)
             para(s.trend, 9)
         heading(b.labels["context"])
@@ -134,6 +157,7 @@ def render_pdf(b: Brief) -> bytes:
     heading(b.labels["asked"])
     for line in b.asked:
         para(f"- {line}", 10)
+    keep_with_next(1 + height(b.labels["ack"] + ":", 10, "B") + _LINK_SIZE * 0.5)
     pdf.ln(1)
     para(b.labels["ack"] + ":", 10, "B")
     # One line, so the link can be copied whole from the page: a smaller size rather than a wrap.
@@ -158,10 +182,20 @@ def render_pdf(b: Brief) -> bytes:
     return bytes(pdf.output())
 
 
-def _chart(pdf: FPDF, chart: Chart, height: float = 35.0) -> None:
+def _svg_height(svg: str, width: float) -> float:
+    """The height (mm) of ``svg`` drawn ``width`` mm wide, as ``FPDF.image`` draws it."""
+    drawing = SVGObject(svg.encode())
+    return width * drawing.height / drawing.width
+
+
+#: The chart's bars' height, and what it takes beside them (its gap above and its dates below), in mm
+_CHART_HEIGHT, _CHART_SPACE = 35.0, 8.0
+
+
+def _chart(pdf: FPDF, chart: Chart, height: float = _CHART_HEIGHT) -> None:
     """Bars per day and a dashed baseline, in the page's width."""
     activity = [(bar.day, bar.incidents) for bar in chart.bars]
-    if pdf.will_page_break(height + 8):
+    if pdf.will_page_break(height + _CHART_SPACE):
         pdf.add_page()
     x0, y0 = pdf.l_margin + 8, pdf.get_y() + 2
     w = pdf.w - pdf.l_margin - pdf.r_margin - 8

@@ -119,6 +119,32 @@ def test_the_pdfs_acknowledgement_link_is_on_one_line():
     assert len(n.ack_url) > 110 and n.ack_url in pdf_text(notice_pdf(n)).splitlines()
 
 
+def test_no_pdf_page_ends_on_a_heading_whatever_comes_before_it():
+    """Lines of "what changed" push everything below down a line at a time, so that each heading
+    (the map's section too) comes to a page's foot in one of the notices: it moves to the next page
+    with what it heads, never left alone above a page break."""
+    from dataclasses import replace
+
+    from alerts.notify.brief import brief_of
+    from alerts.notify.notices import NoticeRenderer
+    from alerts.notify.pdf import render_pdf
+    from tests.notice_fixtures import WITH_LINE
+
+    n = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW,
+                       languages={"secretariat-KGZ": "ru"})(request(), None)
+    b = brief_of(n)
+    s = b.sections[0]
+    headings = [b.labels[k] for k in ("changes", "happened", "context", "asked", "engineering")]
+    headings += [b.labels["ack"] + ":", s.heading, s.segment, s.trend_heading, s.evidence_heading]
+    flat = lambda text: " ".join(text.split())  # noqa: E731
+    broken = set()
+    for k in range(48):
+        pages = PdfReader(io.BytesIO(render_pdf(replace(b, changes=b.changes + tuple(f"line {i}" for i in range(k)))))).pages
+        for page in pages[:-1]:
+            foot = flat(page.extract_text())
+            broken |= {(k, h) for h in headings if foot.endswith(flat(h))}
+    assert not broken
+
 def test_what_changed_since_the_last_notice():
     first = renderer()(request(level="warning", notice_id="nt-1", evidence=("inc-public",)), None)
     assert first.changes == ("First notice to you for this alert.",)
