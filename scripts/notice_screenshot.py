@@ -23,7 +23,11 @@ from tests.notice_fixtures import BASE_URL, NOW, SECRET, WITH_LINE, request  # n
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "img"
+    import argparse
+
+    ap = argparse.ArgumentParser(description="a sample notice in Russian as PDF, and a PNG of its first page")
+    ap.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "img", help="the folder written to")
+    out = ap.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     renderer = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW,
                               languages={"secretariat-KGZ": "ru"})
