@@ -89,7 +89,12 @@ def test_report_is_one_self_contained_page_with_a_timeline_per_border(stream):
     ev = evaluate_result(res, labels)
     page = report_html(res, pipeline, title="test <run>", labels=labels, evaluation=ev)
     assert "<script" not in page and "<link" not in page and "@import" not in page
-    assert not re.search(r"(src|href)=", page)
+    assert "src=" not in page
+    # the only links are the contents' to the page's own sections, each to one that is there
+    links, ids = re.findall(r'href="([^"]*)"', page), set(re.findall(r' id="([^"]*)"', page))
+    borders = sorted({r.border for r in records if hasattr(r, "border")})
+    assert "#results" in links and set(links) - {"#results", "#reliability"} == {f"#border-{b}" for b in borders}
+    assert {link[1:] for link in links} <= ids
     assert "test &lt;run&gt;" in page
     svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     for svg in svgs:  # every drawing is well-formed XML (an unquoted attribute would swallow the rest)
@@ -145,7 +150,7 @@ def test_report_draws_the_reliability_of_the_hazard_forecast(stream):
     pipeline = Pipeline(SegmentRegistry.default())
     res = run_records(pipeline, records, trace=True)
     page = report_html(res, pipeline, title="t", labels=labels, evaluation=evaluate_result(res, labels))
-    assert "<h2>Reliability of the forecast</h2>" in page
+    assert '<h2 id="reliability">Reliability of the forecast</h2>' in page
     [svg] = re.findall(r'<svg[^>]*aria-label="reliability diagram".*?</svg>', page, flags=re.S)
     rows = labelled_rows(records, labels, pipeline.registry, pipeline.settings)
     bins = reliability(forecasts(rows, model_of(pipeline.detector)))
