@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real: Prometheus (prometheus, promtool),
-# Alertmanager (prometheus-alertmanager, amtool) and headless Chromium with its driver for the
-# operator page's end-to-end tests (chromium, chromedriver). Idempotent and quiet when all are present.
+# Alertmanager (prometheus-alertmanager, amtool), headless Chromium with its driver for the
+# operator page's end-to-end tests (chromium, chromedriver) and poppler's pdftoppm, which draws the
+# notices' PDF pages as a reader sees them. Idempotent and quiet when all are present.
 # As root it installs what is missing; otherwise it says what to install and exits 0, and the
 # tests that need a missing tool fail with a message naming this script.
 set -euo pipefail
@@ -13,6 +14,7 @@ declare -A pkg_for=(
   [amtool]=prometheus-alertmanager
   [chromium]=chromium
   [chromedriver]=chromium-driver
+  [pdftoppm]=poppler-utils
 )
 missing=()
 for bin in "${!pkg_for[@]}"; do

@@ -32,6 +32,9 @@ _LEVEL_RGB = {"critical": (170, 0, 0), "warning": (204, 102, 0), "watch": (153, 
 _DEMO_RGB, _SMALL_RGB = (153, 102, 0), (90, 90, 90)
 #: The acknowledgement link is set on one line: shrunk down to this size rather than wrapped.
 _LINK_SIZE, _LINK_MIN_SIZE = 9.0, 5.0
+#: The page's margins in mm: left, top, right, and the foot below which nothing is set (the
+#: automatic page break's)
+MARGINS_MM = (10.0, 10.0, 10.0, 15.0)
 #: What a heading keeps on its page below it (mm): two lines of the text it heads.
 _KEEP_WITH_HEADING = 10.0
 
@@ -98,7 +101,8 @@ def render_pdf(b: Brief) -> bytes:
     pdf.set_title(b.title)
     pdf.set_lang(b.lang)
     pdf.set_creator("borderwatch")
-    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_margins(*MARGINS_MM[:3])
+    pdf.set_auto_page_break(True, margin=MARGINS_MM[3])
     pdf.add_page()
 
     def para(text: str, size: float = 10, style: str = "", rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
