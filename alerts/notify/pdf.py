@@ -135,15 +135,16 @@ def render_pdf(b: Brief) -> bytes:
         para(f"- {c}")
     map_width = min(120.0, pdf.w - pdf.l_margin - pdf.r_margin)
     for s in b.sections:
+        map_height = _svg_height(s.map_svg, map_width) if s.map_svg else 0.0
         # the section's heading, its segment and its map (or the first lines below) on one page
         keep_with_next(3 + height(s.heading, 12, "B") + height(s.segment, 10)
-                       + (3 + _svg_height(s.map_svg, map_width) if s.map_svg else _KEEP_WITH_HEADING))
+                       + (3 + map_height if s.map_svg else _KEEP_WITH_HEADING))
         pdf.ln(3)
         para(s.heading, 12, "B", _LEVEL_RGB.get(s.level, (0, 0, 0)))
         para(s.segment, 10)
         if s.map_svg:  # the same excerpt as the HTML's, across the text's width
             pdf.ln(3)  # clear of the line above's descenders
-            top, map_height = pdf.get_y(), _svg_height(s.map_svg, map_width)
+            top = pdf.get_y()
             # clipped to its frame, as a browser clips an SVG: the states' shapes run on past it
             with pdf.rect_clip(x=pdf.l_margin, y=top, w=map_width, h=map_height):
                 pdf.image(io.BytesIO(s.map_svg.encode()), x=pdf.l_margin, y=top, w=map_width)

@@ -29,7 +29,7 @@ def pages_drawn(pdf: bytes, workdir: Path) -> list:
     if shutil.which("pdftoppm") is None:
         pytest.fail("pdftoppm is not installed: run `bash scripts/install-system-deps.sh` as root")
     (workdir / "notice.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", str(DOTS_PER_MM * 254 // 10), "-png", str(workdir / "notice.pdf"),
+    subprocess.run(["pdftoppm", "-r", str(round(DOTS_PER_MM * 25.4)), "-png", str(workdir / "notice.pdf"),
                     str(workdir / "page")], check=True)
     return [Image.open(p).convert("L") for p in sorted(workdir.glob("page-*.png"))]
 
@@ -46,13 +46,13 @@ def test_everything_on_a_russian_notices_pages_is_inside_the_margins(tmp_path):
     n = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW,
                        languages={"secretariat-KGZ": "ru"})(request(), None)
     pages = pages_drawn(notice_pdf(n), tmp_path)
-    assert len(pages) == 2
+    assert pages
     width, height = A4
     left_margin, top_margin, right_margin, bottom_margin = MARGINS_MM
     for number, page in enumerate(pages, 1):
         assert abs(page.width - width * DOTS_PER_MM) <= 1 and abs(page.height - height * DOTS_PER_MM) <= 1  # A4
         left, top, right, bottom = inked_box_mm(page)
-        assert left >= left_margin - BLEED and top >= top_margin / 2, (number, left, top)
+        assert left >= left_margin - BLEED and top >= top_margin - BLEED, (number, left, top)
         assert right <= width - right_margin + BLEED and bottom <= height - bottom_margin, (number, right, bottom)
     # the first page holds the map: a wide block of colour (the states' fills) across the text's width
     widest_row = (np.asarray(pages[0]) < 250).sum(axis=1).max() / DOTS_PER_MM
