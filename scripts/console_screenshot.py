@@ -2,7 +2,8 @@
 it; with ``--desk secretariat:KGZ``, as the Kyrgyz secretariat does (in Russian, as the bundled
 policy writes its notices: docs/img/console-ru.png).
 
-    .venv/bin/python scripts/console_screenshot.py [OUT_PNG] [--desk ROLE]   (default docs/img/console.png, operator)
+    .venv/bin/python scripts/console_screenshot.py [OUT_PNG] [--desk ROLE] [--page PATH] [--size WxH]
+    (default docs/img/console.png, operator, the console, 1280x800)
 
 What the demo shows, made without a broker: the MIE history for Central Asia through the
 backtest (every alert resolved), then the demo's deadly clash near Dostuk two hours ago, whose
@@ -79,7 +80,12 @@ def main() -> int:
     ap.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "img" / "console.png")
     ap.add_argument("--desk", default="operator", help="the role signed in (operator, secretariat:KGZ, ...)")
     ap.add_argument("--page", default="/", help="the page to draw once signed in (/, /ui/segments/KGZ-TJK-01, ...)")
+    ap.add_argument("--size", default="1280x800", help="the page's width and height in CSS pixels (e.g. 400x860, a phone)")
     args = ap.parse_args()
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        ap.error(f"--size {args.size!r}: say it as WIDTHxHEIGHT, e.g. 1280x800")
     out = args.out
     problem = chromium.missing()
     if problem:
@@ -108,10 +114,10 @@ def main() -> int:
         driver = chromium.start(Path(tmp))
         try:
             base = f"http://127.0.0.1:{box['port']}"
-            driver.set_window_size(1280, 800)
-            # The window's own bars take part of its height: grow it until the page gets 1280x800.
+            driver.set_window_size(width, height)
+            # The window's own bars take part of its height: grow it until the page gets all of it.
             chrome = driver.execute_script("return window.outerHeight - window.innerHeight")
-            driver.set_window_size(1280, 800 + chrome)
+            driver.set_window_size(width, height + chrome)
             driver.get(base + "/login")
             driver.find_element("id", "token").send_keys(operator)
             driver.find_element("css selector", "#login button[type=submit]").click()
