@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from alerts.notify.notices import NoticeRenderer  # noqa: E402
 from alerts.notify.pdf import notice_pdf  # noqa: E402
-from tests.notice_fixtures import BASE_URL, NOW, SECRET, WITH_LINE, request  # noqa: E402
+from tests.notice_fixtures import LANGUAGES, WITH_LINE, request  # noqa: E402
+from tests.notice_fixtures import renderer as sample_renderer  # noqa: E402
 
 
 def main() -> int:
@@ -29,8 +29,7 @@ def main() -> int:
     ap.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "img", help="the folder written to")
     out = ap.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
-    renderer = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW,
-                              languages={"secretariat-KGZ": "ru"})
+    renderer = sample_renderer(languages=LANGUAGES, context=WITH_LINE)
     pdf = out / "notice-ru.pdf"
     pdf.write_bytes(notice_pdf(renderer(request(), None)))
     if shutil.which("pdftoppm") is None:

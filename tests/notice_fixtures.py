@@ -55,6 +55,7 @@ def request(receiver: str = "secretariat-KGZ", notice_id: str = "nt-kgz-1", **kw
 LANGUAGES = {"secretariat-KGZ": "ru", "secretariat-TJK": "ru"}
 
 
-def renderer(now: datetime = NOW, languages=None) -> NoticeRenderer:
-    """English for every receiver unless ``languages`` says otherwise (e.g. :data:`LANGUAGES`)."""
-    return NoticeRenderer({"KGZ-TJK-07": CONTEXT}.get, SECRET, BASE_URL, languages=languages, clock=lambda: now)
+def renderer(now: datetime = NOW, languages=None, context: SegmentContext = CONTEXT) -> NoticeRenderer:
+    """English for every receiver unless ``languages`` says otherwise (e.g. :data:`LANGUAGES`);
+    the segment's ``context`` without its line unless told (:data:`WITH_LINE`: a map, a CAP area)."""
+    return NoticeRenderer({"KGZ-TJK-07": context}.get, SECRET, BASE_URL, languages=languages, clock=lambda: now)

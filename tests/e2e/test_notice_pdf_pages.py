@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alerts.notify.notices import NoticeRenderer
 from alerts.notify.pdf import MARGINS_MM, notice_pdf
-from tests.notice_fixtures import BASE_URL, NOW, SECRET, WITH_LINE, request
+from tests.notice_fixtures import LANGUAGES, WITH_LINE, renderer, request
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +42,7 @@ def inked_box_mm(page) -> tuple[float, float, float, float]:
 def test_everything_on_a_russian_notices_pages_is_inside_the_margins(tmp_path):
     """The map excerpt's states run on past its frame in the SVG; a browser clips them to the frame,
     and so must the PDF, or they print into the margin (they did, 2 mm to the left)."""
-    n = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW,
-                       languages={"secretariat-KGZ": "ru"})(request(), None)
+    n = renderer(languages=LANGUAGES, context=WITH_LINE)(request(), None)
     pages = pages_drawn(notice_pdf(n), tmp_path)
     assert pages
     width, height = A4

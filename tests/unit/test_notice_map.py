@@ -4,14 +4,14 @@ the receiver's language, with a scale; the same SVG in the HTML and in the PDF."
 import re
 
 from alerts.notify.brief import excerpt_svg, notice_html
-from alerts.notify.notices import NoticeRenderer
 from alerts.notify.pdf import notice_pdf
-from tests.notice_fixtures import BASE_URL, LANGUAGES, LINE, NOW, SECRET, WITH_LINE, request
+from tests.notice_fixtures import LANGUAGES, LINE, WITH_LINE, request
+from tests.notice_fixtures import renderer as sample_renderer
 from tests.unit.test_notices import pdf_text
 
 
 def renderer():
-    return NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW, languages=LANGUAGES)
+    return sample_renderer(languages=LANGUAGES, context=WITH_LINE)
 
 
 def test_the_excerpt_draws_the_stretch_in_its_level_colour_among_named_states_with_a_scale():

@@ -126,12 +126,10 @@ def test_no_pdf_page_ends_on_a_heading_whatever_comes_before_it():
     from dataclasses import replace
 
     from alerts.notify.brief import brief_of
-    from alerts.notify.notices import NoticeRenderer
     from alerts.notify.pdf import render_pdf
-    from tests.notice_fixtures import WITH_LINE
+    from tests.notice_fixtures import LANGUAGES, WITH_LINE
 
-    n = NoticeRenderer({"KGZ-TJK-07": WITH_LINE}.get, SECRET, BASE_URL, clock=lambda: NOW,
-                       languages={"secretariat-KGZ": "ru"})(request(), None)
+    n = renderer(languages=LANGUAGES, context=WITH_LINE)(request(), None)
     b = brief_of(n)
     s = b.sections[0]
     headings = [b.labels[k] for k in ("changes", "happened", "context", "asked", "engineering")]
