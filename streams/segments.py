@@ -113,8 +113,8 @@ def state_name(iso3: str) -> str | None:
     return None if country is None else country["name"]
 
 
-@functools.lru_cache(maxsize=1)
-def _neighbours() -> dict[str, frozenset[str]]:
+@functools.lru_cache(maxsize=2)
+def _neighbours(with_held: bool = True) -> dict[str, frozenset[str]]:
     """Land neighbours: GeoNames' country neighbours and the pairs of the bundled world lines, together.
 
     Neither source overrules the other, because each misses pairs the other has. GeoNames lists
@@ -123,15 +123,16 @@ def _neighbours() -> dict[str, frozenset[str]]:
     GeoNames files under another code (Natural Earth counts French Guiana as France, so
     Brazil–France) or leaves out (China–Hong Kong). A line on the ground is evidence enough, and
     so is the gazetteer. Where they differ, only the lines can place an event, so a GeoNames-only
-    pair is watched at the pair level.
+    pair is watched at the pair level. ``with_held``: with the dependency borders that still hold.
     """
     countries = _geonames_countries()
     iso2 = {c["iso"]: iso3 for iso3, c in countries.items()}
     out = {iso3: {iso2[n] for n in (c.get("neighbours") or "").split(",") if n in iso2}
            for iso3, c in countries.items()}
     pairs = resources.files("streams").joinpath(_WORLD_PAIRS).read_text(encoding="utf-8").split()
-    # a dependency's border that still holds (Gibraltar) is as much today's border as a line on the map
-    pairs += [pair for pair, spans in dependency_borders().items() if any(s.until is None for s in spans)]
+    if with_held:
+        # a dependency's border that still holds (Gibraltar) is as much today's border as a line on the map
+        pairs += [pair for pair, spans in dependency_borders().items() if any(s.until is None for s in spans)]
     for a, b in map(states_of, pairs):
         out.setdefault(a, set()).add(b)
         out.setdefault(b, set()).add(a)
@@ -179,11 +180,17 @@ def is_land_border(a: str, b: str, on: date | None = None) -> bool:
     Today's are the lines and the gazetteer (``land_neighbours``). On a day of the past, a border
     through a dependency counts while it held (:func:`dependency_borders`): an MIE incident between
     South Africa and Angola in 1981 was on the line of South West Africa, which South Africa held;
-    one in 1995 was between states with no border.
+    one in 1995 was between states with no border. A border through territory still held counts
+    from the day it was first held (Morocco and Mauritania through Western Sahara from 1976).
     """
-    if b in land_neighbours(a) or a in land_neighbours(b):
+    if on is None:
+        return b in land_neighbours(a) or a in land_neighbours(b)
+    lines = _neighbours(with_held=False)
+    if b in lines.get(a, ()) or a in lines.get(b, ()):
         return True
-    return on is not None and any(span.holds_on(on) for span in dependency_borders().get(border_id(a, b), ()))
+    # a border through held territory counts from the day it was held, even one that still holds
+    # (Turkey and Cyprus share none before 1974)
+    return any(span.holds_on(on) for span in dependency_borders().get(border_id(a, b), ()))
 
 
 @dataclass(frozen=True, slots=True)

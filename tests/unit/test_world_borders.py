@@ -134,6 +134,14 @@ def test_a_border_through_a_dependency_counts_while_it_held():
     # one that still holds is today's border, on any day and in the neighbours (Gibraltar)
     assert is_land_border("ESP", "GBR") and "GBR" in land_neighbours("ESP")
     assert is_land_border("CUB", "USA") and "CUB" in land_neighbours("USA")  # Guantánamo's fence line
+    # one that still holds counts from the day it was first held: Morocco and Mauritania through
+    # Western Sahara since Spain left it, Turkey and Cyprus since the ceasefire line of 1974
+    assert is_land_border("MAR", "MRT") and is_land_border("MRT", "MAR", on=date(1981, 3, 16))
+    assert not is_land_border("MAR", "MRT", on=date(1976, 2, 25))
+    assert is_land_border("CYP", "TUR", on=date(1974, 8, 16)) and not is_land_border("CYP", "TUR", on=date(1964, 8, 8))
+    # Australia and Indonesia through Papua New Guinea, until its independence on 1975-09-16
+    assert is_land_border("AUS", "IDN", on=date(1964, 1, 1)) and not is_land_border("AUS", "IDN", on=date(1975, 9, 16))
+    assert not is_land_border("AUS", "IDN", on=date(1963, 4, 30)) and "IDN" not in land_neighbours("AUS")
     assert not is_land_border("AFG", "USA", on=date(2001, 10, 7))
     # a state's own region before it seceded: Sudan and Uganda until South Sudan's independence
     assert is_land_border("SDN", "UGA", on=date(1997, 3, 1)) and not is_land_border("SDN", "UGA", on=date(2011, 7, 9))
