@@ -43,6 +43,9 @@ still loads:
 * an impossible date (``stmon``, ``stday`` or ``styear``);
 * an action code outside the table;
 * a number that is not a whole number, or a negative count other than -9.
+
+An empty cell in a column where MIE writes -9 for "unknown" (the dates' month and day, the end
+date, ``sidea1``, ``hostlev``, the death counts) reads as -9; empty elsewhere is an error.
 """
 
 from __future__ import annotations
@@ -104,8 +107,17 @@ ACTIONS: dict[int, tuple[str, str, int]] = {
 }
 
 
+#: The columns where MIE codes "unknown" as -9: an empty cell there (a re-export that wrote a
+#: missing value as nothing) means the same, so the row is read rather than lost.
+MAY_BE_UNKNOWN = frozenset({"stmon", "stday", "endmon", "endday", "endyear", "sidea1", "hostlev",
+                            "fatalmin1", "fatalmax1", "fatalmin2", "fatalmax2"})
+
+
 def _int(row: dict[str, str], name: str) -> int:
-    return whole_number(row.get(name) or "", name)
+    text = (row.get(name) or "").strip()
+    if not text and name in MAY_BE_UNKNOWN:
+        return UNKNOWN
+    return whole_number(text, name)
 
 
 #: MIE 1.0 codes events through the end of 2014: the day its coverage ends, whatever its last event.

@@ -185,6 +185,20 @@ def test_mie_unknown_day_and_month_and_unknown_deaths(tmp_path):
     assert (c.category, c.severity) == ("other", 1)
 
 
+def test_an_empty_mie_cell_where_mie_codes_unknown_reads_as_unknown(tmp_path):
+    f = tmp_path / "mie.csv"
+    f.write_text(MIE_HEADER
+                 + "1,1,704,703,7,,2012,,,,,17,,1,,,,mie-1.0\n"     # day, end, side, level, counts empty
+                 + "1,2,704,703,7,17,2012,7,17,2012,1,,4,0,0,0,0,mie-1.0\n"   # the action empty: an error
+                 + "1,3,,703,7,17,2012,7,17,2012,1,17,4,0,0,0,0,mie-1.0\n")   # a state empty: an error
+    loaded = load([f], "mie")
+    [clash] = loaded.records
+    assert clash.occurred_at == utc(2012, 7, 1) and clash.ended_at is None and clash.actors == ()
+    assert (clash.category, clash.severity, clash.fatalities) == ("armed_clash", 4, 1)
+    assert clash.description.startswith("MIE action 17 (clash), hostility unknown; deaths UZB 1-?, KGZ unknown")
+    assert [(e.line, e.field) for e in loaded.errors] == [(3, "action"), (4, "ccode1")]
+
+
 def test_bad_mie_rows_are_reported_with_path_line_field_and_the_rest_loads(tmp_path):
     f = tmp_path / "bad-mie.csv"
     f.write_text(MIE_HEADER
