@@ -45,7 +45,9 @@ still loads:
 * a number that is not a whole number, or a negative count other than -9.
 
 An empty cell in a column where MIE writes -9 for "unknown" (the dates' month and day, the end
-date, ``sidea1``, ``hostlev``, the death counts) reads as -9; empty elsewhere is an error.
+date, ``sidea1``, ``hostlev``, the death counts) reads as -9; empty elsewhere is an error. Empty
+cells after the header's last column (a trailing comma) are dropped; a row with fewer cells than
+the header is an error.
 """
 
 from __future__ import annotations
@@ -253,6 +255,8 @@ def read(path: Path, counts: Counter | None = None
                 return
             continue
         counts["rows"] += 1
+        while len(cells) > len(header) and not cells[-1].strip():
+            cells.pop()  # a trailing comma (spreadsheets write them) adds an empty cell, not a column
         if len(cells) != len(header):
             yield line, SourceRowError(where, line, None, f"expected {len(header)} columns, got {len(cells)}")
             continue

@@ -190,9 +190,11 @@ def test_an_empty_mie_cell_where_mie_codes_unknown_reads_as_unknown(tmp_path):
     f.write_text(MIE_HEADER
                  + "1,1,704,703,7,,2012,,,,,17,,1,,,,mie-1.0\n"     # day, end, side, level, counts empty
                  + "1,2,704,703,7,17,2012,7,17,2012,1,,4,0,0,0,0,mie-1.0\n"   # the action empty: an error
-                 + "1,3,,703,7,17,2012,7,17,2012,1,17,4,0,0,0,0,mie-1.0\n")   # a state empty: an error
+                 + "1,3,,703,7,17,2012,7,17,2012,1,17,4,0,0,0,0,mie-1.0\n"    # a state empty: an error
+                 + "1,4,704,703,7,18,2012,7,18,2012,1,17,4,0,0,0,0,mie-1.0,,\n")  # trailing commas: read
     loaded = load([f], "mie")
-    [clash] = loaded.records
+    clash, trailing = loaded.records
+    assert trailing.event_id == "mie-1-4" and trailing.occurred_at == utc(2012, 7, 18)
     assert clash.occurred_at == utc(2012, 7, 1) and clash.ended_at is None and clash.actors == ()
     assert (clash.category, clash.severity, clash.fatalities) == ("armed_clash", 4, 1)
     assert clash.description.startswith("MIE action 17 (clash), hostility unknown; deaths UZB 1-?, KGZ unknown")
