@@ -52,6 +52,8 @@ class BacktestResult:
     non_border: Counter = field(default_factory=Counter)
     #: with ``trace=True``: (segment key, day number, score, level index) at every scoring
     trace: list[tuple[str, int, float, int]] = field(default_factory=list, repr=False)
+    #: file -> the format it was read in (``Loaded.formats``)
+    formats: dict[str, str] = field(default_factory=dict)
 
 
 def run_records(pipeline: Pipeline, records, rejected=(), *, trace: bool = False,
@@ -86,12 +88,14 @@ def _apply(pipeline: Pipeline, envelopes: list[bytes], res: BacktestResult) -> N
         events.extend(pipeline.advance(state, _END_OF_TIME))
 
 
-def run_backtest(paths: Sequence[str], fmt: str, pipeline: Pipeline, *, trace: bool = False) -> BacktestResult:
+def run_backtest(paths: Sequence[str], fmt: str | None, pipeline: Pipeline, *, trace: bool = False) -> BacktestResult:
+    """``fmt`` None: each file in the format its first lines show (``streams.adapters.load``)."""
     from streams.adapters import load
 
     loaded = load(paths, fmt)
     res = run_records(pipeline, loaded.records, loaded.errors, trace=trace)
     res.out_of_scope = loaded.out_of_scope_text()
+    res.formats = loaded.formats
     return res
 
 

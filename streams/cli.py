@@ -43,10 +43,15 @@ def _port(text: str) -> int:
     return port
 
 
+FORMAT_FLAG_HELP = ("the input files' format, all of them: "
+                    + "; ".join(f"{name}: {what}" for name, what in FORMAT_HELP.items())
+                    + ". Without it, each file is read in the format its first lines show (a header or a first "
+                    "record only one format has), so MIE incidents and a SIPRI export can go in one run")
+
+
 def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", help="input files, all in one format")
-    p.add_argument("--format", required=True, choices=list(FORMATS),
-                   help="; ".join(f"{name}: {what}" for name, what in FORMAT_HELP.items()))
+    p.add_argument("files", nargs="+", metavar="FILE", help="input files")
+    p.add_argument("--format", choices=list(FORMATS), help=FORMAT_FLAG_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     from streams.training import DEFAULT_C, DEFAULT_LEVELS
 
     p = sub.add_parser("train", help="fit the deadly-clash hazard model across labelled borders and write it")
-    p.add_argument("--input", nargs="+", required=True, metavar="FILE", help="incident files, all in one format")
-    p.add_argument("--format", required=True, choices=list(FORMATS), help="format of the input files (as for backtest)")
+    p.add_argument("--input", nargs="+", required=True, metavar="FILE", help="incident files")
+    p.add_argument("--format", choices=list(FORMATS), help=FORMAT_FLAG_HELP)
     p.add_argument("--labels", required=True, help="labelled episodes CSV (episode_id,border,start,end,kind)")
     p.add_argument("--out", required=True, help="model file to write (JSON); load it with --model or BORDERWATCH_MODEL")
     for level, default in DEFAULT_LEVELS.items():
@@ -295,6 +300,10 @@ def _run(args: argparse.Namespace) -> int:
         settings = load_settings(flag_values(args, REPLAY))
         res = replay(args.files, args.format, settings.broker, speed=speed, partitions=settings.partitions,
                      topics=Topics(settings.topic_prefix), broker_wait=settings.broker_wait_seconds)
+        if args.format is None:
+            from streams.adapters import told_text
+
+            print(f"format told from the first lines: {told_text(res.formats)}")
         print(f"replay done: sent {res.sent}, rejected {res.rejected}{res.out_of_scope} in {res.seconds:.1f}s "
               f"to {settings.broker}")
         return 0
@@ -526,7 +535,7 @@ def _backtest(args: argparse.Namespace) -> int:
         from streams.backtest import field_rule_rows
 
         loaded = load(args.files, args.format)
-        records, rejected, res, pipeline = loaded.records, loaded.errors, None, None
+        records, rejected, res, pipeline, told = loaded.records, loaded.errors, None, None, loaded.formats
         out_of_scope = loaded.out_of_scope_text()
         rows = field_rule_rows(records, args.field_rule, args.coverage_end)
     else:
@@ -536,12 +545,12 @@ def _backtest(args: argparse.Namespace) -> int:
         settings = load_settings(flag_values(args, BACKTEST))
         pipeline = build_pipeline(settings)
         res = run_backtest(args.files, args.format, pipeline, trace=bool(args.report))
-        records, rejected, rows = res.records_seen, res.rejected, res.history.rows()
+        records, rejected, rows, told = res.records_seen, res.rejected, res.history.rows(), res.formats
         out_of_scope = res.out_of_scope
         if res.non_border:
             pairs = ", ".join(f"{p} {n}" for p, n in sorted(res.non_border.items()))
             out_of_scope += f", {sum(res.non_border.values())} between states with no land border ({pairs})"
-    from streams.adapters import rejection_lines, require_records
+    from streams.adapters import rejection_lines, require_records, told_text
 
     for line in rejection_lines(records, rejected):
         print(line, file=sys.stderr)
@@ -568,6 +577,8 @@ def _backtest(args: argparse.Namespace) -> int:
         dropped += f", {res.duplicates} dropped as repeats of an event_id seen before"
     if res is not None and res.dead_letters:
         dropped += f", {res.dead_letters} dead letters (invalid, or later than the grace)"
+    if args.format is None and told:
+        print(f"format told from the first lines: {told_text(told)}", file=sys.stderr)
     print(f"backtest: {counted(len(records), 'record')} ({len(rejected)} rejected{out_of_scope}{dropped}){rule}, "
           f"{counted(len(rows), 'alert')} {json.dumps(by_level, sort_keys=True)} -> {args.alerts_out}", file=sys.stderr)
     return 0

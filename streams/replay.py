@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from streams.adapters import load, rejection_lines, require_records
@@ -25,6 +25,8 @@ class ReplayResult:
     seconds: float
     #: rows of single-country sources on no land border (``Loaded.out_of_scope_text``)
     out_of_scope: str = ""
+    #: file -> the format it was read in (``Loaded.formats``)
+    formats: dict[str, str] = field(default_factory=dict)
 
 
 class Progress:
@@ -65,7 +67,7 @@ def parse_speed(text: str) -> float | None:
     return speed
 
 
-def replay(paths: Sequence[str], fmt: str, broker_url: str, *, speed: float | None = None, partitions: int = 8,
+def replay(paths: Sequence[str], fmt: str | None, broker_url: str, *, speed: float | None = None, partitions: int = 8,
            topics: Topics = Topics(), broker_wait: float = BROKER_WAIT_SECONDS,
            err=sys.stderr, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
            ) -> ReplayResult:
@@ -100,4 +102,5 @@ def replay(paths: Sequence[str], fmt: str, broker_url: str, *, speed: float | No
     finally:
         progress.close()
         producer.close()
-    return ReplayResult(len(loaded.records), len(loaded.errors), clock() - start, loaded.out_of_scope_text())
+    return ReplayResult(len(loaded.records), len(loaded.errors), clock() - start, loaded.out_of_scope_text(),
+                        loaded.formats)

@@ -213,7 +213,7 @@ def training_rows(paths: Sequence[str], fmt: str, labels_path: str, *, registry,
     rows = labelled_rows(loaded.records, labels, registry, PipelineSettings(grace_days=grace_days))
     span = [day_start(min(r.day for r in rows)).date().isoformat(), day_start(max(r.day for r in rows)).date().isoformat()] \
         if rows else []
-    meta = {"format": fmt, "grace_days": grace_days,
+    meta = {"format": fmt or "+".join(sorted(set(loaded.formats.values()))), "grace_days": grace_days,
             "inputs": [{"file": Path(p).name, "sha256": file_digest(p)} for p in paths],
             "labels": {"file": Path(labels_path).name, "sha256": file_digest(labels_path),
                        "escalations": sum(lab["kind"] == "escalation" for lab in labels)},

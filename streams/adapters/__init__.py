@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.adapters import acled, gdelt, jsonl, mie, sipri, ucdp_ged
+from streams.adapters.files import open_text
 from streams.adapters.place import OUT_OF_SCOPE
 from streams.errors import NothingUsable, SourceRowError
 from streams.records import ArmsTransferEvent, IncidentEvent
@@ -59,6 +60,19 @@ FORMATS: dict[str, Callable[[Path], Iterator[Row]]] = {
     "gdelt": gdelt.read,
     "ucdp-ged": ucdp_ged.read,
 }
+#: format name -> whether a file's first characters (:data:`HEAD_CHARS`) are in it: how a file given
+#: without ``--format`` is read. In this order, the first that says yes decides (ACLED's JSON rows
+#: before our own JSON Lines).
+LOOKS_LIKE: dict[str, Callable[[str], bool]] = {
+    "mie": mie.looks_like,
+    "ucdp-ged": ucdp_ged.looks_like,
+    "acled": acled.looks_like,
+    "gdelt": gdelt.looks_like,
+    "sipri": sipri.looks_like,
+    "jsonl": jsonl.looks_like,
+}
+#: How much of a file is read to tell its format: a SIPRI export's preamble and header fit.
+HEAD_CHARS = 1 << 16
 #: format name -> what it is, for ``--help``.
 FORMAT_HELP: dict[str, str] = {
     "mie": "Militarized Interstate Events 1.0 CSV",
@@ -89,6 +103,17 @@ def iter_source(path: str | Path, fmt: str, *, counts: Counter | None = None) ->
     if problem is not None:
         return iter([(0, SourceRowError(str(path), 0, None, problem))])
     return _guarded(path, reader(path, counts=counts))
+
+
+def guess_format(path: str | Path) -> str | None:
+    """The format a file is in, told from its first characters (:data:`LOOKS_LIKE`), or None when
+    no format's header is there (or the file cannot be read)."""
+    try:
+        with open_text(path) as fh:
+            head = fh.read(HEAD_CHARS)
+    except (SourceRowError, OSError, EOFError, ValueError):
+        return None
+    return next((fmt for fmt, looks_like in LOOKS_LIKE.items() if looks_like(head)), None)
 
 
 #: Byte-order marks of the encodings a text file may be in that we do not read (UTF-32 first:
@@ -130,6 +155,8 @@ class Loaded:
     #: rows of single-country sources that fall on no land border, by reason
     #: (streams/adapters/place.py): counted, neither records nor errors
     out_of_scope: Counter = field(default_factory=Counter)
+    #: file -> the format it was read in (told from its first lines when no format was given)
+    formats: dict[str, str] = field(default_factory=dict)
 
     def out_of_scope_text(self) -> str:
         """``", 12 out of scope (far_from_border 10, coarse_location 2)"`` or empty."""
@@ -148,15 +175,24 @@ def sort_key(rec: Record) -> tuple:
     return rec.occurred_at, record_id(rec)
 
 
-def load(paths: Sequence[str | Path], fmt: str) -> Loaded:
-    """All files' records sorted by (occurred_at, id), stable; errors in file order."""
-    if fmt not in FORMATS:
+def load(paths: Sequence[str | Path], fmt: str | None) -> Loaded:
+    """All files' records sorted by (occurred_at, id), stable; errors in file order.
+
+    ``fmt`` None: each file in the format its first lines show (:func:`guess_format`; a file whose
+    format cannot be told is one error at line 0), so MIE incidents and a SIPRI export load together.
+    """
+    if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
     out = Loaded()
     for path in paths:
         counts: Counter = Counter()
         errors_before = len(out.errors)
-        for _line, item in iter_source(path, fmt, counts=counts):
+        file_fmt = fmt or guess_format(path)
+        if file_fmt is None:
+            out.errors.append(SourceRowError(str(path), 0, None, UNTOLD))
+            continue
+        out.formats[str(path)] = file_fmt
+        for _line, item in iter_source(path, file_fmt, counts=counts):
             if isinstance(item, SourceRowError):
                 out.errors.append(item)
             else:
@@ -172,10 +208,17 @@ def load(paths: Sequence[str | Path], fmt: str) -> Loaded:
     return out
 
 
+UNTOLD = f"cannot tell the format from the first lines: give --format ({', '.join(FORMATS)})"
+
 #: Rejected rows listed when no row of the files was usable. Then they are almost always one mistake
 #: (a file given under another ``--format``: a CSV read as JSON Lines rejects every line), and a
 #: line for each of thousands of rows would bury the one that says so.
 SHOWN_WHEN_NOTHING_USABLE = 10
+
+
+def told_text(formats: dict[str, str]) -> str:
+    """``"mie.csv mie, sipri.csv sipri"``: which file was read in which format (``Loaded.formats``)."""
+    return ", ".join(f"{path} {fmt}" for path, fmt in formats.items())
 
 
 def rejection_lines(records: Sequence, errors: Sequence[SourceRowError]) -> list[str]:
@@ -195,5 +238,10 @@ def require_records(records: Sequence, errors: Sequence[SourceRowError], paths: 
         return
     listed = "the first few listed above" if len(errors) > SHOWN_WHEN_NOTHING_USABLE else "listed above"
     rejected = f" ({counted(len(errors), 'row')} rejected, {listed})" if errors else ""
-    hint = f": check that --format {fmt} is their format" if fmt and errors else ""
+    hint = ""
+    if fmt and errors:
+        hint = f": check that --format {fmt} is their format"
+        told = {guess_format(path) for path in paths} - {None, fmt}
+        if len(told) == 1:
+            hint += f"; they read as --format {told.pop()}"
     raise NothingUsable(f"no usable record in {', '.join(map(str, paths))}{rejected}{hint}")

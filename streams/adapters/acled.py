@@ -61,7 +61,7 @@ from typing import NamedTuple, TextIO
 
 from alerts.timefmt import iso
 from detectors.features import FORCE_SEVERITY
-from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, site_reader, whole_number
+from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, header_cells, site_reader, whole_number
 from streams.adapters.files import NOT_UTF8, garbled_column, open_text
 from streams.adapters.place import INTERNAL, NOT_CONFLICT, OUT_OF_SCOPE, place
 from streams.errors import InvalidEvent, SourceRowError
@@ -465,6 +465,15 @@ def missing_columns(columns: Iterable[str]) -> list[str]:
 CHUNK_CHARS = 1 << 16
 _NOT_BLANK = re.compile(r"\S")
 _FIRST_KEY = re.compile(r'\{\s*"((?:[^"\\]|\\.)*)"')
+
+
+def looks_like(head: str) -> bool:
+    """Whether a file's first characters are an ACLED export: a CSV header with ACLED's columns, or
+    JSON rows naming ``event_id_cnty``."""
+    first = _NOT_BLANK.search(head)
+    if first is not None and head[first.start()] in "[{":
+        return '"event_id_cnty"' in head
+    return set(REQUIRED) <= header_cells(head)
 
 
 def read(path: Path, counts: Counter | None = None) -> Iterator[tuple[int, IncidentEvent | SourceRowError]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import operator
 from collections import Counter
@@ -178,3 +179,16 @@ def _cells_at(positions: list[int | None]) -> Callable[[list[str]], tuple[str, .
 
 
 __all__ = ["Columns", "Site", "Sites", "add_counts", "coordinate", "fit", "site_reader", "whole_number"]
+
+
+def first_line(head: str) -> str:
+    """The first line of a file's first characters that is not blank ("" if none)."""
+    return next((line for line in head.splitlines() if line.strip()), "")
+
+
+def header_cells(head: str) -> set[str]:
+    """The cells of the first line that is not blank, stripped: a CSV file's header, for its format to be told."""
+    try:
+        return {c.strip() for c in next(csv.reader([first_line(head)]), [])}
+    except csv.Error:
+        return set()

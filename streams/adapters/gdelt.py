@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alerts.timefmt import iso
-from streams.adapters.cells import Site, Sites, add_counts, coordinate, fit
+from streams.adapters.cells import Site, Sites, add_counts, coordinate, first_line, fit
 from streams.adapters.files import NOT_UTF8, REPLACED, garbled_column, open_text
 from streams.adapters.place import NO_LOCATION, NOT_MATERIAL_CONFLICT, place
 from streams.errors import InvalidEvent, SourceRowError
@@ -306,6 +306,11 @@ def to_dict(cells: list[str]) -> dict | str:
         return site.out_of_scope
     data = {**site.part.data, **dict(zip(OWN_FIELDS, _own_fields(site, cells, occurred, reported)))}
     return {name: data[name] for name in _DICT_FIELDS}
+
+
+def looks_like(head: str) -> bool:
+    """Whether a file's first characters are a GDELT 2.0 export: a first row of its tab-separated columns."""
+    return first_line(head).rstrip("\r\n").count("\t") == WIDTH - 1
 
 
 def read(path: Path, counts: Counter | None = None

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from streams.adapters.cells import first_line
 from streams.errors import InvalidEvent, SourceRowError
 from streams.limits import MAX_RECORD_BYTES
 from streams.records import (
@@ -37,6 +38,16 @@ def decode_line(raw: bytes) -> IncidentEvent | ArmsTransferEvent:
         raise InvalidEvent("is required (an arms transfer has transfer_id instead)", "event_id",
                            code="missing_field")
     return incident_from_dict(data)
+
+
+def looks_like(head: str) -> bool:
+    """Whether a file's first characters are our records: a first line that is a JSON object with
+    an ``event_id`` or a ``transfer_id``."""
+    try:
+        first = decode_json(first_line(head))  # within the limits: a hostile first line cannot crash the guess
+    except InvalidEvent:
+        return False
+    return isinstance(first, dict) and ("event_id" in first or "transfer_id" in first)
 
 
 def read(path: Path, counts: Counter | None = None

@@ -60,7 +60,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alerts import timefmt
-from streams.adapters.cells import whole_number
+from streams.adapters.cells import header_cells, whole_number
 from streams.adapters.cow import COW_TO_ISO3
 from streams.errors import InvalidEvent, SourceRowError
 from streams.records import (
@@ -225,6 +225,11 @@ def to_dict(row: dict[str, str]) -> dict:
         "classification": "public",
         "releasable_to": ["ALL"],
     }
+
+
+def looks_like(head: str) -> bool:
+    """Whether a file's first characters are a MIE 1.0 CSV: a header line with every MIE column."""
+    return set(COLUMNS) <= header_cells(head)
 
 
 def read(path: Path, counts: Counter | None = None

@@ -247,6 +247,15 @@ def _parse(chunk: str) -> list[str]:
         return [f"<{exc}>"]
 
 
+def _is_header(physical: str) -> bool:
+    return [c.strip().lower() for c in _parse(physical)[:1]] == [RECIPIENT.lower()]
+
+
+def looks_like(head: str) -> bool:
+    """Whether a file's first characters are a SIPRI export: after its preamble, a line starting 'Recipient'."""
+    return any(_is_header(line) for line in head.splitlines()[:-1])
+
+
 def read(path: Path, counts: Counter | None = None
          ) -> Iterator[tuple[int, IncidentEvent | ArmsTransferEvent | SourceRowError]]:
     """(line, transfer or error) for each delivery year of each deal (an order: one), in file order.
@@ -258,8 +267,7 @@ def read(path: Path, counts: Counter | None = None
     where = str(path)
     text, bad_lines = _decode(path.read_bytes())
     lines = list(io.StringIO(text, newline=""))  # physical lines, endings kept
-    at = next((i for i, physical in enumerate(lines)
-               if [c.strip().lower() for c in _parse(physical)[:1]] == [RECIPIENT.lower()]), None)
+    at = next((i for i, physical in enumerate(lines) if _is_header(physical)), None)
     if at is None:
         yield 0, SourceRowError(where, 0, None, "no header line whose first cell is 'Recipient': "
                                                 "not a SIPRI trade-register export")

@@ -62,7 +62,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from alerts.timefmt import iso
-from streams.adapters.cells import Columns, Site, Sites, add_counts, coordinate, fit, site_reader, whole_number
+from streams.adapters.cells import (Columns, Site, Sites, add_counts, coordinate, fit, header_cells, site_reader,
+                                    whole_number)
 from streams.adapters.files import open_text
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE, place
@@ -330,6 +331,11 @@ def _site(cells: dict[str, str], source: str) -> Site:
     })
     return Site(None, part, incident_maker(part, OWN_FIELDS), f"{source} {VIOLENCE_TYPES[violence]}, {_cut(dyad)}; ",
                 tail)
+
+
+def looks_like(head: str) -> bool:
+    """Whether a file's first characters are a UCDP GED CSV: a header with GED's required columns."""
+    return set(REQUIRED) <= header_cells(head)
 
 
 def read(path: Path, counts: Counter | None = None

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 import streams.adapters.acled as acled_module
-from streams.adapters import FORMATS, load
+from streams.adapters import FORMATS, guess_format, load
 from streams.adapters.acled import COLUMNS, KINDS, TYPE_KINDS, WAR_DEATHS, read, state_of_actor
 from streams.adapters.files import open_text
 from streams.adapters.place import OUT_OF_SCOPE_REASONS
@@ -277,6 +277,7 @@ def test_api_json_gives_the_same_records_as_the_csv(export, tmp_path, shape):
     path.write_text(text, encoding="utf-8")
     csv_records, csv_errors, csv_counts = read_all(export)
     json_records, json_errors, json_counts = read_all(path)
+    assert guess_format(path) == guess_format(export) == "acled"  # read without --format as with it
     assert [r for _, r in json_records] == [r for _, r in csv_records]
     assert json_counts == csv_counts
     assert [(e.field, e.reason.split(" (row ")[0]) for e in json_errors] == \

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from streams import cli
-from streams.adapters import FORMATS, FORMAT_HELP, load
+from streams.adapters import FORMAT_HELP, FORMATS, guess_format, load
 from streams.adapters import gdelt
 from streams.adapters.gdelt import CAMEO, COLUMNS, MATERIAL_ROOTS, SOURCE, fips_to_iso3, read, state_of
 from streams.adapters.place import OUT_OF_SCOPE_REASONS
@@ -257,6 +257,7 @@ def test_gzipped_and_zipped_exports_give_the_same_records(tmp_path):
         results.append(([item for _line, item in read(path, counts)], counts))
     assert results[0] == results[1] == results[2]
     assert [r.event_id for r in results[0][0]] == ["gdelt-1000001", "gdelt-1000003"]
+    assert [guess_format(path) for path in (plain, gz, zipped)] == ["gdelt"] * 3  # told through the archive too
 
 
 # --------------------------------------------------------------------------- end to end

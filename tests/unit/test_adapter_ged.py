@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.adapters import FORMAT_HELP, FORMATS, load, ucdp_ged
+from streams.adapters import FORMAT_HELP, FORMATS, guess_format, load, ucdp_ged
 from streams.adapters.gw import GW_TO_ISO3, state_iso3
 from streams.adapters.place import OUT_OF_SCOPE_REASONS
 from streams.adapters.ucdp_ged import (
@@ -82,6 +82,14 @@ def one(tmp_path: Path, row: dict, name="ged.csv") -> IncidentEvent:
     [(line, rec)], _ = read_all(write_ged(tmp_path / name, [row]))
     assert line == 2 and isinstance(rec, IncidentEvent), rec
     return rec
+
+
+def test_a_ged_file_is_told_from_its_header_without_format(tmp_path):
+    path = write_ged(tmp_path / "GEDEvent_v24_1.csv", [KGZ_TJK])
+    assert guess_format(path) == "ucdp-ged"
+    assert [r.event_id for r in load([path], None).records] == [r.event_id for r in load([path], "ucdp-ged").records]
+    missing = write_ged(tmp_path / "no-side.csv", [KGZ_TJK], header=[c for c in HEADER if c != "side_a"])
+    assert guess_format(missing) is None  # a required column missing: not told, rather than half read
 
 
 def test_a_file_in_cp1251_refuses_the_rows_it_garbled_naming_the_column(tmp_path):

@@ -185,6 +185,24 @@ def test_mie_unknown_day_and_month_and_unknown_deaths(tmp_path):
     assert (c.category, c.severity) == ("other", 1)
 
 
+def test_a_files_format_is_told_from_its_first_lines(tmp_path):
+    from streams.adapters import LOOKS_LIKE, guess_format
+
+    assert set(LOOKS_LIKE) == set(FORMATS)  # every format can be told
+    assert guess_format(MIE) == "mie" and guess_format(SIPRI) == "sipri"
+    own = tmp_path / "own.jsonl"
+    own.write_text(json.dumps({"event_id": "x-1", "occurred_at": "2021-04-29T00:00:00Z"}) + "\n", encoding="utf-8")
+    counts = tmp_path / "counts.csv"
+    counts.write_text("country,month,events\nKyrgyzstan,2021-01-01,3\n", encoding="utf-8")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    assert guess_format(own) == "jsonl"
+    assert guess_format(counts) is guess_format(empty) is guess_format(tmp_path / "missing.csv") is None
+    both = load([MIE, SIPRI], None)
+    assert both.formats == {str(MIE): "mie", str(SIPRI): "sipri"} and not both.errors
+    assert len(both.records) == len(load([MIE], "mie").records) + len(load([SIPRI], "sipri").records)
+
+
 def test_an_empty_mie_cell_where_mie_codes_unknown_reads_as_unknown(tmp_path):
     f = tmp_path / "mie.csv"
     f.write_text(MIE_HEADER

@@ -78,6 +78,16 @@ def test_backtest_of_a_file_with_nothing_usable_says_where_and_fails(files, tmp_
     assert "Traceback" not in res.stderr
 
 
+def test_without_format_a_hostile_file_is_still_one_clear_error(files, tmp_path):
+    hostile = [f for name, f in files.items() if not name.startswith("series-")]
+    res = run("backtest", *hostile, "--alerts-out", tmp_path / "alerts.csv")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    for f in hostile:
+        assert f"rejected: {f}" in res.stderr
+    assert f"rejected: {files['nested.jsonl']}: cannot tell the format from the first lines" in res.stderr
+    assert f"rejected: {files['header-only.csv']}: no data rows" in res.stderr  # told: MIE's header
+
+
 def test_the_wrong_format_rejects_every_row_and_fails_naming_the_format_without_a_line_for_each_row(tmp_path):
     res = run("backtest", MIE, "--format", "jsonl", "--alerts-out", tmp_path / "alerts.csv")
     assert res.returncode == 2 and "Traceback" not in res.stderr
@@ -86,7 +96,23 @@ def test_the_wrong_format_rejects_every_row_and_fails_naming_the_format_without_
     assert len(listed) == SHOWN_WHEN_NOTHING_USABLE  # not 483 lines
     assert f"rejected: ... and {483 - SHOWN_WHEN_NOTHING_USABLE} more rows, not listed" in res.stderr
     assert (f"no usable record in {MIE} (483 rows rejected, the first few listed above): "
-            f"check that --format jsonl is their format") in res.stderr
+            f"check that --format jsonl is their format; they read as --format mie") in res.stderr
+
+
+def test_without_format_each_file_is_read_in_the_format_its_first_lines_show(tmp_path):
+    sipri = ROOT / "streams" / "data" / "sipri-trade-register-central-asia.csv"
+    alerts = tmp_path / "alerts.csv"
+    res = run("backtest", MIE, sipri, "--alerts-out", alerts)
+    assert res.returncode == 0, res.stderr
+    assert f"format told from the first lines: {MIE} mie, {sipri} sipri" in res.stderr
+    assert "1278 records (0 rejected" in res.stderr  # the 482 MIE rows and the 796 SIPRI deliveries
+    summaries = alerts.read_text(encoding="utf-8")
+    assert "arms race in" in summaries and "Kyrgyzstan–Uzbekistan" in summaries  # both files were read
+    unknown = tmp_path / "counts.csv"
+    unknown.write_text("country,month,events\nKyrgyzstan,2021-01-01,3\n", encoding="utf-8")
+    res = run("backtest", unknown, "--alerts-out", alerts)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"rejected: {unknown}: cannot tell the format from the first lines: give --format (mie, sipri," in res.stderr
 
 
 def test_every_rejected_row_is_listed_when_some_rows_are_usable(tmp_path):
