@@ -68,13 +68,16 @@ DAYS_SINCE_FATAL = "days_since_fatal"
 DAYS_ON_RECORD = "days_on_record"
 #: arms delivered to both sides of the border in the five years before (SIPRI TIV)
 PRESSURE_TIV_5Y = "pressure_tiv_5y"
+#: incidents of a state's internal unrest or conflict (protests, its own armed conflict: uncounted
+#: in every other view) among the segment's recent ones, in the 7 days up to the scored day
+INTERNAL_7D = "internal_7d"
 #: Every rolling feature, in the order the pipeline builds them.
 WINDOW_FEATURES: tuple[str, ...] = (
     COUNT_1D, COUNT_7D, COUNT_30D, COUNT_365D, WEEKLY_MEAN_PRIOR, VIOLENT_1D, VIOLENT_7D, VIOLENT_30D, VIOLENT_365D,
     INTRUSION_7D, INTRUSION_30D, INTRUSION_365D, FATALITIES_7D, FATALITIES_30D, FATALITIES_365D,
     FATALITIES_30D_PRIOR_MAX, INJURIES_30D, SEVERITY_7D, SEVERITY_30D, SEVERITY_365D, SPILL_7D, SPILL_30D, SPILL_365D,
     FORCE_7D, FORCE_30D, FORCE_365D, DEADLY_7D, DEADLY_30D, DEADLY_365D, DISPLAY_30D, DAYS_SINCE_FATAL,
-    DAYS_ON_RECORD, PRESSURE_TIV_5Y)
+    DAYS_ON_RECORD, PRESSURE_TIV_5Y, INTERNAL_7D)
 #: How many days before the scored one the pipeline may hand a detector as daily lags: the days
 #: it has not learned yet (the late-event grace), which a recursion carries itself over.
 MAX_LAGS = 60

@@ -6,7 +6,7 @@ from typing import Callable
 
 from detectors.base import Detector, Guarded
 from detectors.change import PoissonCusum
-from detectors.ensemble import Corroborated, WithBaseline
+from detectors.ensemble import Corroborated, QuietCluster, WithBaseline
 from detectors.forest import IsolationForestDetector
 from detectors.hazard import HazardDetector, HazardModel
 from detectors.rules import (CountTail, FatalityHighRule, MaxOf, SurgeRule, count_stack, reference_stack,
@@ -45,9 +45,11 @@ def surge_votes() -> WithBaseline:
 
 def hazard_stack(model: HazardModel) -> MaxOf:
     """The deadly clash itself (fatality rule), the chance of one within 60 days (hazard model on the
-    precursors), a surge far above a busy segment's own normal, and a cluster of violence where
-    violence is rare (a warning, deaths or not)."""
-    return MaxOf((FatalityHighRule(), HazardDetector(model), surge_votes(), violence_cluster()), name="hazard")
+    precursors), a surge far above a busy segment's own normal, a cluster of violence where
+    violence is rare (a warning, deaths or not) and a cluster of any incidents where incidents are
+    rare (a watch)."""
+    return MaxOf((FatalityHighRule(), HazardDetector(model), surge_votes(), violence_cluster(), QuietCluster()),
+                 name="hazard")
 
 
 #: Detectors made from a trained model (``borderwatch train``); the rest need nothing.

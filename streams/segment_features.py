@@ -9,6 +9,7 @@ A detector that learns also reads the daily counts of the days it has not learne
 from __future__ import annotations
 
 from detectors import features as F
+from streams.records import UNCOUNTED_CATEGORIES
 from streams.segment_state import SegmentState
 from streams.windows import DEADLY, EMPTY_BUCKET, FATAL, FORCE, INJ, INTRUSION, N, SEV, SPILL, VIOLENT, day_start
 
@@ -48,6 +49,8 @@ def features(state: SegmentState, day: int, pressure_years: int) -> dict[str, fl
         F.DAYS_SINCE_FATAL: (day - last_fatal) if last_fatal is not None else F.NEVER,
         F.DAYS_ON_RECORD: max(day - state.first_day, 0) if state.first_day is not None else 0,
         F.PRESSURE_TIV_5Y: state.pressure_before(day_start(day).year, pressure_years),
+        F.INTERNAL_7D: sum(1 for r in state.recent
+                           if r["category"] in UNCOUNTED_CATEGORIES and day - F.WEEK < r["day"] <= day),
     }
     # Decayed counts are a view of the segment as of its newest incident onwards: a day before
     # that (a closed day being learned) cannot be told apart from the incidents after it.

@@ -348,11 +348,13 @@ def test_packed_envelopes_give_the_same_alerts_as_one_by_one(pipeline):
     assert sorted((a.to_dict() for a in alerts), key=key) == sorted((a.to_dict() for a in one_by_one), key=key)
 
 
-def naive_features(days: dict[int, list[int]], day: int, counted: list[tuple[int, int]] = ()) -> dict[str, float]:
+def naive_features(days: dict[int, list[int]], day: int, counted: list[tuple[int, int]] = (),
+                   internal: list[int] = ()) -> dict[str, float]:
     """Reference model: the rolling views summed straight from the definition.
 
     Bucket columns: incidents, fatalities, injuries, severity, violent, intrusion, spill-over, force,
-    deadly. ``counted``: (day, incident class) of every incident counted so far, for the decayed counts.
+    deadly. ``counted``: (day, incident class) of every incident counted so far, for the decayed counts;
+    ``internal``: the day of every protest (uncounted) taken so far.
     """
     def total(i, lo, hi):
         return sum(v[i] for d, v in days.items() if lo <= d <= hi)
@@ -373,6 +375,7 @@ def naive_features(days: dict[int, list[int]], day: int, counted: list[tuple[int
             "display_30d": total(0, day - 29, day) - total(7, day - 29, day) - total(8, day - 29, day),
             "days_since_fatal": day - max(fatal) if fatal else F.NEVER, "pressure_tiv_5y": 0.0,
             "days_on_record": max(day - min(d for d, _ in counted), 0) if counted else 0,
+            "internal_7d": sum(1 for d in internal if day - 7 < d <= day),
             **{F.decayed_name(c, h): sum(2 ** (-(day - d) / h) for d, k in counted if F.CLASSES[k] == c and d <= day)
                for c in F.CLASSES for h in F.HALF_LIVES}}
 
@@ -387,15 +390,19 @@ def test_incremental_features_match_the_definition(pipeline):
     for i in range(0, len(raws) - 3, 7):
         raws[i], raws[i + 2] = raws[i + 2], raws[i]
     st = pipeline.new_state("KGZ-UZB")
-    counted = []
+    counted, internal = [], []
     for k, raw in enumerate(raws):
         env = pipeline.route(KIND_INCIDENTS, raw)[0][0]
-        if pipeline.apply(st, env).incidents:
-            rec = env.records[0]
+        applied = pipeline.apply(st, env)
+        rec = env.records[0]
+        if applied.incidents:
             counted.append((day_of(decode_incident(raw).occurred_at), F.incident_class(rec["severity"], rec["fatalities"])))
+        elif rec["category"] == "protest" and not applied.late and not applied.duplicates:
+            internal.append(day_of(decode_incident(raw).occurred_at))
         if k % 10 == 0:
             for day in (st.max_day, st.max_day + 3, st.max_day + 40):
-                assert pipeline.features(st, day) == pytest.approx(naive_features(st.days, day, counted)), (k, day)
+                assert pipeline.features(st, day) == pytest.approx(naive_features(st.days, day, counted, internal)), \
+                    (k, day)
 
 
 def test_spill_over_reaches_adjacent_segments_and_the_whole_border(pipeline):
