@@ -19,6 +19,11 @@ BASELINE_MIN_PAST = 20.0
 MIN_RECORD_DAYS = 120
 
 
+def year_before_week(features: Features) -> float:
+    """Incidents in the 358 days before the current 7-day window: what a segment's baseline is made of."""
+    return feature(features, F.COUNT_365D) - feature(features, F.COUNT_7D)
+
+
 @dataclass
 class Corroborated:
     """``gate`` members alarm on their own; ``votes`` members must agree.
@@ -115,7 +120,7 @@ class WithBaseline:
         return self if inner is self.inner else replace(self, inner=inner)
 
     def has_baseline(self, features: Features) -> bool:
-        return feature(features, F.COUNT_365D) - feature(features, F.COUNT_7D) >= self.min_past
+        return year_before_week(features) >= self.min_past
 
     def _floor(self, features: Features) -> float | None:
         """The score the inner view must reach to speak (None: it may not speak)."""
@@ -182,7 +187,7 @@ class QuietCluster:
         return None
 
     def _cluster_where_rare(self, features: Features) -> bool:
-        return (feature(features, F.COUNT_365D) - feature(features, F.COUNT_7D) < self.min_past
+        return (year_before_week(features) < self.min_past
                 and feature(features, F.DAYS_ON_RECORD) >= self.min_record_days
                 and feature(features, F.COUNT_7D) >= self.min_count)
 
@@ -194,15 +199,12 @@ class QuietCluster:
     def deviations(self, features: Features) -> list[dict]:
         if not self.score_one(features):
             return []
-        week = feature(features, F.COUNT_7D)
-        return [{"feature": F.COUNT_7D, "baseline": round((feature(features, F.COUNT_365D) - week) / F.PRIOR_WEEKS, 3),
-                 "now": week}]
+        return [{"feature": F.COUNT_7D, "baseline": round(year_before_week(features) / F.PRIOR_WEEKS, 3),
+                 "now": feature(features, F.COUNT_7D)}]
 
     def explain(self, features: Features) -> str:
-        week = feature(features, F.COUNT_7D)
-        past = feature(features, F.COUNT_365D) - week
-        said = (f"{week:.0f} incidents in 7 days where {past:.0f} came in the year before: a cluster where "
-                "incidents are rare")
+        said = (f"{feature(features, F.COUNT_7D):.0f} incidents in 7 days where {year_before_week(features):.0f} "
+                "came in the year before: a cluster where incidents are rare")
         if self._cluster_where_rare(features) and feature(features, F.INTERNAL_7D):
             return (f"{said}; but a state's internal unrest or conflict is on record this week: "
                     "not read as an escalation between states")
